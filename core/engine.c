@@ -1,0 +1,607 @@
+/* The conservative window loop: partitions (rank x thread) process their events inside [T, T+L), then
+ * exchange cross-partition events and agree on the next T with one collective per window. */
+#include "core.h"
+
+#include <omp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+
+enum { SLAB_EVENTS = 1024, ERROR_BYTES = 512 };
+enum { FLAG_ERROR = 1u };
+
+typedef struct lp_place {
+  uint32_t part;  /* global partition index */
+  uint32_t local; /* index among that partition's LPs */
+} lp_place;
+
+/* A growable array of events bound for one partition, or received for one thread. */
+typedef struct event_buf {
+  core_event *events;
+  size_t count, capacity;
+} event_buf;
+
+typedef struct event_slab {
+  struct event_slab *next;
+  core_event *events;
+} event_slab;
+
+struct core_partition {
+  core_engine *engine;
+  int thread;
+  uint32_t index; /* global: rank * threads + thread */
+  core_lp *lps;
+  size_t lp_count;
+  core_queue queue;
+  core_event *free_events; /* linked through their first word */
+  event_slab *slabs;
+  size_t pool_events;
+  event_buf *outbox;   /* [all partitions]: events for other partitions sent this window */
+  int64_t window_end;  /* cross-partition events must arrive at or after this */
+  int64_t end_ns;
+  int64_t sent_min;    /* earliest cross-partition event sent this window */
+  int64_t local_min;   /* min(queue, sent_min) at the window's end */
+  unsigned flags;
+  char error[ERROR_BYTES];
+  core_stats stats;
+} __attribute__((aligned(64)));
+
+struct core_engine {
+  core_config cfg;
+  MPI_Comm comm;
+  int rank, ranks, threads;
+  uint32_t partitions; /* ranks * threads */
+  int64_t lookahead_ns;
+  lp_place *place;
+  core_partition *parts; /* [threads] */
+  event_buf *inbox;      /* [threads]: events received from other ranks this window */
+  MPI_Request *requests;
+  int64_t (*reduce_buf)[3]; /* [2 * ranks]: reduce-scatter send blocks, then the result */
+  MPI_Datatype reduce_type;
+  MPI_Op reduce_op;
+  int64_t global_min;
+  unsigned global_flags;
+  double start_wall, last_progress;
+  int status;
+  char error[ERROR_BYTES];
+};
+
+/* ---- event pool: preallocated slabs, no malloc per event ---- */
+
+static core_event *pool_refill(core_partition *p) {
+  event_slab *slab = malloc(sizeof *slab);
+  core_event *events = slab ? aligned_alloc(64, SLAB_EVENTS * sizeof *events) : NULL;
+  if (!events) {
+    free(slab);
+    return NULL;
+  }
+  slab->events = events;
+  slab->next = p->slabs;
+  p->slabs = slab;
+  p->pool_events += SLAB_EVENTS;
+  for (size_t i = 1; i < SLAB_EVENTS; i++) {
+    *(core_event **)&events[i] = p->free_events;
+    p->free_events = &events[i];
+  }
+  return &events[0];
+}
+
+static inline core_event *pool_alloc(core_partition *p) {
+  core_event *ev = p->free_events;
+  if (!ev)
+    return pool_refill(p);
+  p->free_events = *(core_event **)ev;
+  return ev;
+}
+
+static inline void pool_release(core_partition *p, core_event *ev) {
+  *(core_event **)ev = p->free_events;
+  p->free_events = ev;
+}
+
+static core_event *buf_append(event_buf *b) {
+  if (b->count == b->capacity) {
+    size_t capacity = b->capacity ? 2 * b->capacity : 64;
+    core_event *events = realloc(b->events, capacity * sizeof *events);
+    if (!events)
+      return NULL;
+    b->events = events;
+    b->capacity = capacity;
+  }
+  return &b->events[b->count++];
+}
+
+static int buf_reserve(event_buf *b, size_t extra) {
+  if (b->count + extra <= b->capacity)
+    return 0;
+  size_t capacity = b->capacity ? b->capacity : 64;
+  while (capacity < b->count + extra)
+    capacity *= 2;
+  core_event *events = realloc(b->events, capacity * sizeof *events);
+  if (!events)
+    return -1;
+  b->events = events;
+  b->capacity = capacity;
+  return 0;
+}
+
+/* ---- failures ---- */
+
+static int partition_fail(core_partition *p, const char *fmt, va_list ap) {
+  if (!(p->flags & FLAG_ERROR)) {
+    vsnprintf(p->error, sizeof p->error, fmt, ap);
+    p->flags |= FLAG_ERROR;
+  }
+  return -1;
+}
+
+int core_fail(core_lp *lp, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = partition_fail(lp->part, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+static int fail(core_partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(core_partition *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = partition_fail(p, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* ---- sending ---- */
+
+static int enqueue_local(core_partition *p, const core_event *src) {
+  core_event *ev = pool_alloc(p);
+  if (!ev)
+    return fail(p, "out of memory for pending events (%zu allocated)", p->pool_events);
+  *ev = *src;
+  if (core_queue_push(&p->queue, ev) != 0)
+    return fail(p, "out of memory for the event queue (%zu pending)", p->queue.count);
+  if (p->queue.count > p->stats.pending_peak)
+    p->stats.pending_peak = p->queue.count;
+  return 0;
+}
+
+int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
+              const void *payload, size_t payload_bytes) {
+  core_partition *p = lp->part;
+  const core_engine *e = p->engine;
+  if (delay_ns < 1)
+    return core_fail(lp, "LP %u sent LP %u an event (kind %u) with latency %lld ns: every message "
+                     "needs a latency of at least 1 ns", lp->id, dst_lp, kind, (long long)delay_ns);
+  if (dst_lp >= e->cfg.lp_count)
+    return core_fail(lp, "LP %u sent an event to LP %u, but there are only %u LPs", lp->id, dst_lp,
+                     e->cfg.lp_count);
+  if (payload_bytes > CORE_PAYLOAD_BYTES)
+    return core_fail(lp, "LP %u: payload of %zu bytes exceeds %d", lp->id, payload_bytes,
+                     CORE_PAYLOAD_BYTES);
+  uint64_t seq = lp->send_seq++;
+  int64_t time_ns = delay_ns > p->end_ns - lp->now_ns ? p->end_ns : lp->now_ns + delay_ns;
+  if (time_ns >= p->end_ns)
+    return 0; /* would never be processed */
+  core_event ev = {.time_ns = time_ns, .send_seq = seq, .src_lp = lp->id, .dst_lp = dst_lp,
+                   .kind = kind, .aux = aux};
+  if (payload_bytes)
+    memcpy(ev.payload.bytes, payload, payload_bytes);
+  uint32_t part = e->place[dst_lp].part;
+  if (part == p->index)
+    return enqueue_local(p, &ev);
+  if (time_ns < p->window_end)
+    return core_fail(lp, "LP %u sent LP %u (another partition) an event at %lld ns with latency "
+                     "%lld ns, below the lookahead of %lld ns", lp->id, dst_lp, (long long)time_ns,
+                     (long long)delay_ns, (long long)e->lookahead_ns);
+  core_event *slot = buf_append(&p->outbox[part]);
+  if (!slot)
+    return core_fail(lp, "out of memory for outgoing events");
+  *slot = ev;
+  if (time_ns < p->sent_min)
+    p->sent_min = time_ns;
+  if (part / (uint32_t)e->threads == (uint32_t)e->rank)
+    p->stats.sent_thread++;
+  else
+    p->stats.sent_rank++;
+  return 0;
+}
+
+/* ---- the window loop ---- */
+
+static void maybe_progress(core_engine *e, core_partition *p, int64_t now_ns) {
+  if (!e->cfg.progress || e->rank != 0 || p->thread != 0)
+    return;
+  double now = omp_get_wtime();
+  if (now - e->last_progress < 1.0)
+    return;
+  e->last_progress = now;
+  e->cfg.progress(now_ns, now - e->start_wall, p->stats.events, e->cfg.model);
+}
+
+/* Handles this partition's events before window_end. */
+static void process_window(core_partition *p, int64_t window_end) {
+  core_engine *e = p->engine;
+  core_queue *q = &p->queue;
+  uint64_t events = 0;
+  while (core_queue_min_time(q) < window_end) {
+    core_event *ev = core_queue_pop(q);
+    core_lp *lp = &p->lps[e->place[ev->dst_lp].local];
+    lp->now_ns = ev->time_ns;
+    int rc = lp->type->handle(lp, ev, e->cfg.model);
+    pool_release(p, ev);
+    events++;
+    if (rc != 0) {
+      if (!(p->flags & FLAG_ERROR))
+        fail(p, "LP %u (%s) failed with code %d", lp->id, lp->type->name, rc);
+      break;
+    }
+    if ((events & 0xffff) == 0)
+      maybe_progress(e, p, lp->now_ns);
+  }
+  p->stats.events += events;
+}
+
+static void drain(core_partition *p, event_buf *b) {
+  for (size_t i = 0; i < b->count; i++)
+    if (enqueue_local(p, &b->events[i]) != 0)
+      break;
+  p->stats.received_remote += b->count;
+  b->count = 0;
+}
+
+/* Reduce-scatter operator over blocks of {messages, next-event minimum, flags}. */
+static void reduce_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
+  (void)type;
+  const int64_t(*a)[3] = in;
+  int64_t(*b)[3] = inout;
+  for (int i = 0; i < *len; i++) {
+    b[i][0] += a[i][0];
+    b[i][1] = a[i][1] < b[i][1] ? a[i][1] : b[i][1];
+    b[i][2] |= a[i][2];
+  }
+}
+
+/* Thread 0 only: sends this rank's cross-rank events, agrees on the next window with one collective
+ * (MPI_Reduce_scatter_block: each rank learns how many messages to expect, the global next-event time
+ * and the global flags), then receives. Payloads are point-to-point and sparse: only non-empty
+ * (partition -> partition) buffers travel. */
+static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags) {
+  int64_t(*blocks)[3] = e->reduce_buf;
+  for (int r = 0; r < e->ranks; r++) {
+    blocks[r][0] = 0;
+    blocks[r][1] = rank_min;
+    blocks[r][2] = rank_flags;
+  }
+  int nreq = 0;
+  for (int t = 0; t < e->threads; t++) {
+    const core_partition *p = &e->parts[t];
+    for (uint32_t q = 0; q < e->partitions; q++) {
+      const event_buf *b = &p->outbox[q];
+      int dst_rank = (int)(q / (uint32_t)e->threads);
+      if (b->count == 0 || dst_rank == e->rank)
+        continue;
+      if (b->count > INT32_MAX / sizeof(core_event)) {
+        snprintf(e->error, sizeof e->error, "window exchange too large: %zu events", b->count);
+        return -1;
+      }
+      MPI_Isend(b->events, (int)(b->count * sizeof(core_event)), MPI_BYTE, dst_rank,
+                (int)(q % (uint32_t)e->threads), e->comm, &e->requests[nreq++]);
+      blocks[dst_rank][0]++;
+    }
+  }
+  int64_t *result = e->reduce_buf[e->ranks];
+  MPI_Reduce_scatter_block(blocks, result, 1, e->reduce_type, e->reduce_op, e->comm);
+  for (int64_t m = 0; m < result[0]; m++) {
+    MPI_Message msg;
+    MPI_Status st;
+    int bytes;
+    MPI_Mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, e->comm, &msg, &st);
+    MPI_Get_count(&st, MPI_BYTE, &bytes);
+    event_buf *in = &e->inbox[st.MPI_TAG];
+    size_t n = (size_t)bytes / sizeof(core_event);
+    if (buf_reserve(in, n) != 0) {
+      snprintf(e->error, sizeof e->error, "out of memory receiving %zu events", n);
+      return -1; /* the message stays unreceived; the run aborts */
+    }
+    MPI_Mrecv(in->events + in->count, bytes, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+    in->count += n;
+  }
+  MPI_Waitall(nreq, e->requests, MPI_STATUSES_IGNORE);
+  e->global_min = result[1];
+  e->global_flags = (unsigned)result[2];
+  return 0;
+}
+
+/* End of a window for partition p: deliver cross-partition events and agree on the next window. */
+static void window_boundary(core_partition *p) {
+  core_engine *e = p->engine;
+  double t0 = omp_get_wtime();
+  int64_t queue_min = core_queue_min_time(&p->queue);
+  p->local_min = p->sent_min < queue_min ? p->sent_min : queue_min;
+  p->stats.windows++;
+  if (e->partitions == 1) {
+    e->global_min = p->local_min;
+    e->global_flags = p->flags;
+    return;
+  }
+#pragma omp barrier
+  for (int t = 0; t < e->threads; t++)
+    if (t != p->thread)
+      drain(p, &e->parts[t].outbox[p->index]);
+  if (p->thread == 0) {
+    int64_t rank_min = CORE_TIME_NEVER;
+    unsigned rank_flags = 0;
+    for (int t = 0; t < e->threads; t++) {
+      rank_min = e->parts[t].local_min < rank_min ? e->parts[t].local_min : rank_min;
+      rank_flags |= e->parts[t].flags;
+    }
+    if (e->ranks == 1) {
+      e->global_min = rank_min;
+      e->global_flags = rank_flags;
+    } else if (exchange_ranks(e, rank_min, rank_flags) != 0) {
+      MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
+    }
+  }
+#pragma omp barrier
+  drain(p, &e->inbox[p->thread]);
+  for (uint32_t q = 0; q < e->partitions; q++)
+    p->outbox[q].count = 0;
+  p->sent_min = CORE_TIME_NEVER;
+  p->stats.sync_s += omp_get_wtime() - t0;
+}
+
+static void create_lps(core_partition *p) {
+  core_engine *e = p->engine;
+  for (uint32_t id = 0; id < e->cfg.lp_count; id++) {
+    if (e->place[id].part != p->index)
+      continue;
+    core_lp *lp = &p->lps[e->place[id].local];
+    *lp = (core_lp){.id = id, .part = p};
+    core_rng_init(&lp->rng, e->cfg.seed, id);
+    if (e->cfg.lp_create(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
+      fail(p, "could not create LP %u", id);
+    else if (!lp->type || !lp->type->handle)
+      fail(p, "LP %u has no handler", id);
+  }
+}
+
+static void run_partition(core_partition *p) {
+  core_engine *e = p->engine;
+  double t0 = omp_get_wtime();
+  p->window_end = 0; /* during init any cross-partition latency >= 1 ns is safe */
+  for (size_t i = 0; i < p->lp_count && !(p->flags & FLAG_ERROR); i++) {
+    core_lp *lp = &p->lps[i];
+    if (lp->type->init && lp->type->init(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
+      fail(p, "LP %u (%s) failed to initialise", lp->id, lp->type->name);
+  }
+  p->stats.process_s += omp_get_wtime() - t0;
+  window_boundary(p);
+  p->stats.windows--; /* the initial exchange is not a window */
+  while (!(e->global_flags & FLAG_ERROR) && e->global_min < e->cfg.end_ns) {
+    int64_t T = e->global_min;
+    int64_t window_end = e->lookahead_ns > e->cfg.end_ns - T ? e->cfg.end_ns : T + e->lookahead_ns;
+    p->window_end = window_end;
+    t0 = omp_get_wtime();
+    process_window(p, window_end);
+    p->stats.process_s += omp_get_wtime() - t0;
+    window_boundary(p);
+    maybe_progress(e, p, window_end);
+  }
+  if (e->global_flags & FLAG_ERROR)
+    return;
+  for (size_t i = 0; i < p->lp_count; i++) {
+    core_lp *lp = &p->lps[i];
+    lp->now_ns = e->cfg.end_ns;
+    if (lp->type->finish && lp->type->finish(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
+      fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
+  }
+}
+
+/* ---- life cycle ---- */
+
+core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err, size_t err_len) {
+  int rank, ranks;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  const char *why = NULL;
+  if (cfg->threads < 1)
+    why = "threads must be at least 1";
+  else if (cfg->lp_count == 0)
+    why = "there are no LPs";
+  else if (cfg->lookahead_ns < 1)
+    why = "the lookahead must be at least 1 ns";
+  else if (!cfg->lp_create || !cfg->lp_partition)
+    why = "lp_create and lp_partition are required";
+  if (why) {
+    snprintf(err, err_len, "engine: %s", why);
+    return NULL;
+  }
+  core_engine *e = calloc(1, sizeof *e);
+  if (!e) {
+    snprintf(err, err_len, "engine: out of memory");
+    return NULL;
+  }
+  e->cfg = *cfg;
+  e->comm = comm;
+  e->reduce_type = MPI_DATATYPE_NULL;
+  e->reduce_op = MPI_OP_NULL;
+  e->rank = rank;
+  e->ranks = ranks;
+  e->threads = cfg->threads;
+  e->partitions = (uint32_t)ranks * (uint32_t)cfg->threads;
+  e->lookahead_ns = e->partitions == 1 ? CORE_TIME_NEVER : cfg->lookahead_ns;
+  e->place = malloc(cfg->lp_count * sizeof *e->place);
+  e->parts = aligned_alloc(64, (size_t)e->threads * sizeof *e->parts);
+  e->inbox = calloc((size_t)e->threads, sizeof *e->inbox);
+  e->requests = malloc((size_t)e->threads * e->partitions * sizeof *e->requests);
+  e->reduce_buf = malloc(((size_t)ranks + 1) * sizeof *e->reduce_buf);
+  size_t *counts = calloc(e->partitions, sizeof *counts);
+  if (!e->place || !e->parts || !e->inbox || !e->requests || !e->reduce_buf || !counts) {
+    free(counts);
+    free(e->place);
+    free(e->parts);
+    free(e->inbox);
+    free(e->requests);
+    free(e->reduce_buf);
+    free(e);
+    snprintf(err, err_len, "engine: out of memory for %u LPs", cfg->lp_count);
+    return NULL;
+  }
+  memset(e->parts, 0, (size_t)e->threads * sizeof *e->parts);
+  for (uint32_t id = 0; id < cfg->lp_count; id++) {
+    uint32_t part = cfg->lp_partition[id];
+    if (part >= e->partitions) {
+      snprintf(err, err_len, "engine: LP %u is placed on partition %u, but there are %u", id, part,
+               e->partitions);
+      free(counts);
+      core_engine_destroy(e);
+      return NULL;
+    }
+    e->place[id] = (lp_place){part, (uint32_t)counts[part]++};
+  }
+  int ok = 1;
+  for (int t = 0; t < e->threads; t++) {
+    core_partition *p = &e->parts[t];
+    p->engine = e;
+    p->thread = t;
+    p->index = (uint32_t)rank * (uint32_t)e->threads + (uint32_t)t;
+    p->lp_count = counts[p->index];
+    p->lps = calloc(p->lp_count ? p->lp_count : 1, sizeof *p->lps);
+    p->outbox = calloc(e->partitions, sizeof *p->outbox);
+    p->end_ns = cfg->end_ns;
+    p->sent_min = CORE_TIME_NEVER;
+    ok &= p->lps && p->outbox && core_queue_init(&p->queue, cfg->pending_hint) == 0;
+  }
+  free(counts);
+  MPI_Type_contiguous(3, MPI_INT64_T, &e->reduce_type);
+  MPI_Type_commit(&e->reduce_type);
+  MPI_Op_create(reduce_blocks, 1, &e->reduce_op);
+  if (!ok) {
+    core_engine_destroy(e);
+    snprintf(err, err_len, "engine: out of memory for partitions");
+    return NULL;
+  }
+  return e;
+}
+
+void core_engine_destroy(core_engine *e) {
+  if (!e)
+    return;
+  for (int t = 0; e->parts && t < e->threads; t++) {
+    core_partition *p = &e->parts[t];
+    if (e->cfg.lp_destroy && p->lps)
+      for (size_t i = 0; i < p->lp_count; i++)
+        if (p->lps[i].type)
+          e->cfg.lp_destroy(&p->lps[i], e->cfg.model);
+    free(p->lps);
+    core_queue_free(&p->queue);
+    for (event_slab *s = p->slabs, *next; s; s = next) {
+      next = s->next;
+      free(s->events);
+      free(s);
+    }
+    for (uint32_t q = 0; p->outbox && q < e->partitions; q++)
+      free(p->outbox[q].events);
+    free(p->outbox);
+  }
+  for (int t = 0; e->inbox && t < e->threads; t++)
+    free(e->inbox[t].events);
+  if (e->reduce_op != MPI_OP_NULL)
+    MPI_Op_free(&e->reduce_op);
+  if (e->reduce_type != MPI_DATATYPE_NULL)
+    MPI_Type_free(&e->reduce_type);
+  free(e->inbox);
+  free(e->requests);
+  free(e->reduce_buf);
+  free(e->parts);
+  free(e->place);
+  free(e);
+}
+
+/* After a failed run: every rank learns the message of the lowest failing rank. */
+static void agree_on_error(core_engine *e) {
+  for (int t = 0; t < e->threads && !e->error[0]; t++)
+    if (e->parts[t].flags & FLAG_ERROR)
+      memcpy(e->error, e->parts[t].error, ERROR_BYTES);
+  int mine = e->error[0] ? e->rank : e->ranks, first;
+  MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, e->comm);
+  if (first < e->ranks)
+    MPI_Bcast(e->error, ERROR_BYTES, MPI_CHAR, first, e->comm);
+}
+
+int core_engine_run(core_engine *e) {
+  e->start_wall = e->last_progress = omp_get_wtime();
+#pragma omp parallel num_threads(e->threads)
+  {
+    core_partition *p = &e->parts[omp_get_thread_num()];
+    if (e->cfg.thread_start)
+      e->cfg.thread_start(p->thread, e->threads, e->cfg.model);
+    create_lps(p);
+    run_partition(p);
+    p->stats.queue_bytes_peak =
+        p->queue.capacity * sizeof(core_queue_entry) + p->pool_events * sizeof(core_event);
+  }
+  unsigned flags = 0, all;
+  for (int t = 0; t < e->threads; t++)
+    flags |= e->parts[t].flags;
+  MPI_Allreduce(&flags, &all, 1, MPI_UNSIGNED, MPI_BOR, e->comm);
+  if (all & FLAG_ERROR) {
+    agree_on_error(e);
+    return -1;
+  }
+  return 0;
+}
+
+const char *core_engine_error(const core_engine *e) { return e->error; }
+size_t core_engine_local_lp_count(const core_engine *e) {
+  size_t n = 0;
+  for (int t = 0; t < e->threads; t++)
+    n += e->parts[t].lp_count;
+  return n;
+}
+
+core_lp *core_engine_local_lp(core_engine *e, size_t i) {
+  for (int t = 0; t < e->threads; t++) {
+    if (i < e->parts[t].lp_count)
+      return &e->parts[t].lps[i];
+    i -= e->parts[t].lp_count;
+  }
+  return NULL;
+}
+
+int64_t core_engine_lookahead(const core_engine *e) { return e->lookahead_ns; }
+int core_engine_partitions(const core_engine *e) { return e->threads; }
+const core_stats *core_engine_stats(const core_engine *e, int thread) {
+  return &e->parts[thread].stats;
+}
+
+void core_engine_print_stats(core_engine *e, FILE *out) {
+  size_t n = (size_t)e->threads;
+  core_stats *all = NULL;
+  core_stats *mine = malloc(n * sizeof *mine);
+  for (size_t t = 0; t < n; t++)
+    mine[t] = e->parts[t].stats;
+  if (e->rank == 0)
+    all = malloc(n * (size_t)e->ranks * sizeof *all);
+  MPI_Gather(mine, (int)(n * sizeof *mine), MPI_BYTE, all, (int)(n * sizeof *mine), MPI_BYTE, 0,
+             e->comm);
+  free(mine);
+  if (e->rank != 0)
+    return;
+  fprintf(out, "%-5s %-6s %12s %9s %10s %11s %11s %11s %9s %9s %9s\n", "rank", "thread", "events",
+          "windows", "ev/window", "sent_thr", "sent_rank", "received", "pend_max", "proc_s",
+          "sync_s");
+  for (size_t i = 0; i < n * (size_t)e->ranks; i++) {
+    const core_stats *s = &all[i];
+    fprintf(out, "%-5zu %-6zu %12llu %9llu %10.1f %11llu %11llu %11llu %9llu %9.3f %9.3f\n",
+            i / n, i % n, (unsigned long long)s->events, (unsigned long long)s->windows,
+            s->windows ? (double)s->events / (double)s->windows : 0.0,
+            (unsigned long long)s->sent_thread, (unsigned long long)s->sent_rank,
+            (unsigned long long)s->received_remote, (unsigned long long)s->pending_peak,
+            s->process_s, s->sync_s);
+  }
+  free(all);
+}

@@ -9,7 +9,7 @@
 
 #include "queue.h"
 
-enum { SLAB_EVENTS = 1024, ERROR_BYTES = 512 };
+enum { ERROR_BYTES = 512 };
 enum { FLAG_ERROR = 1u };
 
 typedef struct lp_place {
@@ -23,11 +23,6 @@ typedef struct event_buf {
   size_t count, capacity;
 } event_buf;
 
-typedef struct event_slab {
-  struct event_slab *next;
-  core_event *events;
-} event_slab;
-
 struct core_partition {
   core_engine *engine;
   int thread;
@@ -35,9 +30,6 @@ struct core_partition {
   core_lp *lps;
   size_t lp_count;
   core_queue queue;
-  core_event *free_events; /* linked through their first word */
-  event_slab *slabs;
-  size_t pool_events;
   event_buf *outbox;   /* [all partitions]: events for other partitions sent this window */
   int64_t window_end;  /* cross-partition events must arrive at or after this */
   int64_t end_ns;
@@ -51,6 +43,10 @@ struct core_partition {
 struct core_engine {
   core_config cfg;
   MPI_Comm comm;
+  /* Payloads of even and odd windows travel on separate communicators: a rank can be one window ahead
+   * of a peer that is still receiving, and its next-window messages must not match that peer's probes. */
+  MPI_Comm payload_comm[2];
+  uint64_t exchanges;
   int rank, ranks, threads;
   uint32_t partitions; /* ranks * threads */
   int64_t lookahead_ns;
@@ -67,39 +63,6 @@ struct core_engine {
   int status;
   char error[ERROR_BYTES];
 };
-
-/* ---- event pool: preallocated slabs, no malloc per event ---- */
-
-static core_event *pool_refill(core_partition *p) {
-  event_slab *slab = malloc(sizeof *slab);
-  core_event *events = slab ? aligned_alloc(64, SLAB_EVENTS * sizeof *events) : NULL;
-  if (!events) {
-    free(slab);
-    return NULL;
-  }
-  slab->events = events;
-  slab->next = p->slabs;
-  p->slabs = slab;
-  p->pool_events += SLAB_EVENTS;
-  for (size_t i = 1; i < SLAB_EVENTS; i++) {
-    *(core_event **)&events[i] = p->free_events;
-    p->free_events = &events[i];
-  }
-  return &events[0];
-}
-
-static inline core_event *pool_alloc(core_partition *p) {
-  core_event *ev = p->free_events;
-  if (!ev)
-    return pool_refill(p);
-  p->free_events = *(core_event **)ev;
-  return ev;
-}
-
-static inline void pool_release(core_partition *p, core_event *ev) {
-  *(core_event **)ev = p->free_events;
-  p->free_events = ev;
-}
 
 static core_event *buf_append(event_buf *b) {
   if (b->count == b->capacity) {
@@ -157,11 +120,11 @@ static int fail(core_partition *p, const char *fmt, ...) {
 /* ---- sending ---- */
 
 static int enqueue_local(core_partition *p, const core_event *src) {
-  core_event *ev = pool_alloc(p);
-  if (!ev)
-    return fail(p, "out of memory for pending events (%zu allocated)", p->pool_events);
-  *ev = *src;
-  if (core_queue_push(&p->queue, ev) != 0)
+  uint32_t slot = core_queue_alloc(&p->queue);
+  if (slot == CORE_QUEUE_NONE)
+    return fail(p, "out of memory for pending events (%zu pending)", p->queue.count);
+  *core_queue_event(&p->queue, slot) = *src;
+  if (core_queue_push(&p->queue, slot, p->engine->place[src->dst_lp].local) != 0)
     return fail(p, "out of memory for the event queue (%zu pending)", p->queue.count);
   if (p->queue.count > p->stats.pending_peak)
     p->stats.pending_peak = p->queue.count;
@@ -227,11 +190,16 @@ static void process_window(core_partition *p, int64_t window_end) {
   core_queue *q = &p->queue;
   uint64_t events = 0;
   while (core_queue_min_time(q) < window_end) {
-    core_event *ev = core_queue_pop(q);
-    core_lp *lp = &p->lps[e->place[ev->dst_lp].local];
-    lp->now_ns = ev->time_ns;
+    core_queue_entry top = core_queue_pop(q);
+    if (q->count) { /* most likely the next to handle: fetch it while this one runs */
+      __builtin_prefetch(core_queue_event(q, q->heap[0].event));
+      __builtin_prefetch(&p->lps[q->heap[0].lp]);
+    }
+    const core_event *ev = core_queue_event(q, top.event);
+    core_lp *lp = &p->lps[top.lp];
+    lp->now_ns = top.time_ns;
     int rc = lp->type->handle(lp, ev, e->cfg.model);
-    pool_release(p, ev);
+    core_queue_release(q, top.event);
     events++;
     if (rc != 0) {
       if (!(p->flags & FLAG_ERROR))
@@ -270,6 +238,7 @@ static void reduce_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
  * (partition -> partition) buffers travel. */
 static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags) {
   int64_t(*blocks)[3] = e->reduce_buf;
+  MPI_Comm payload_comm = e->payload_comm[e->exchanges++ & 1];
   for (int r = 0; r < e->ranks; r++) {
     blocks[r][0] = 0;
     blocks[r][1] = rank_min;
@@ -288,7 +257,7 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
         return -1;
       }
       MPI_Isend(b->events, (int)(b->count * sizeof(core_event)), MPI_BYTE, dst_rank,
-                (int)(q % (uint32_t)e->threads), e->comm, &e->requests[nreq++]);
+                (int)(q % (uint32_t)e->threads), payload_comm, &e->requests[nreq++]);
       blocks[dst_rank][0]++;
     }
   }
@@ -298,7 +267,7 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
     MPI_Message msg;
     MPI_Status st;
     int bytes;
-    MPI_Mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, e->comm, &msg, &st);
+    MPI_Mprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, payload_comm, &msg, &st);
     MPI_Get_count(&st, MPI_BYTE, &bytes);
     event_buf *in = &e->inbox[st.MPI_TAG];
     size_t n = (size_t)bytes / sizeof(core_event);
@@ -428,6 +397,7 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   e->comm = comm;
   e->reduce_type = MPI_DATATYPE_NULL;
   e->reduce_op = MPI_OP_NULL;
+  e->payload_comm[0] = e->payload_comm[1] = MPI_COMM_NULL;
   e->rank = rank;
   e->ranks = ranks;
   e->threads = cfg->threads;
@@ -479,9 +449,14 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   MPI_Type_contiguous(3, MPI_INT64_T, &e->reduce_type);
   MPI_Type_commit(&e->reduce_type);
   MPI_Op_create(reduce_blocks, 1, &e->reduce_op);
-  if (!ok) {
+  MPI_Comm_dup(comm, &e->payload_comm[0]);
+  MPI_Comm_dup(comm, &e->payload_comm[1]);
+  int all_ok;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm); /* no rank runs alone into a hang */
+  if (!all_ok) {
     core_engine_destroy(e);
-    snprintf(err, err_len, "engine: out of memory for partitions");
+    snprintf(err, err_len, ok ? "engine: another rank ran out of memory for its partitions"
+                              : "engine: out of memory for partitions");
     return NULL;
   }
   return e;
@@ -498,11 +473,6 @@ void core_engine_destroy(core_engine *e) {
           e->cfg.lp_destroy(&p->lps[i], e->cfg.model);
     free(p->lps);
     core_queue_free(&p->queue);
-    for (event_slab *s = p->slabs, *next; s; s = next) {
-      next = s->next;
-      free(s->events);
-      free(s);
-    }
     for (uint32_t q = 0; p->outbox && q < e->partitions; q++)
       free(p->outbox[q].events);
     free(p->outbox);
@@ -513,6 +483,9 @@ void core_engine_destroy(core_engine *e) {
     MPI_Op_free(&e->reduce_op);
   if (e->reduce_type != MPI_DATATYPE_NULL)
     MPI_Type_free(&e->reduce_type);
+  for (int i = 0; i < 2; i++)
+    if (e->payload_comm[i] != MPI_COMM_NULL)
+      MPI_Comm_free(&e->payload_comm[i]);
   free(e->inbox);
   free(e->requests);
   free(e->reduce_buf);
@@ -541,8 +514,7 @@ int core_engine_run(core_engine *e) {
       e->cfg.thread_start(p->thread, e->threads, e->cfg.model);
     create_lps(p);
     run_partition(p);
-    p->stats.queue_bytes_peak =
-        p->queue.capacity * sizeof(core_queue_entry) + p->pool_events * sizeof(core_event);
+    p->stats.queue_bytes_peak = core_queue_bytes(&p->queue);
   }
   unsigned flags = 0, all;
   for (int t = 0; t < e->threads; t++)

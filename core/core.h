@@ -52,6 +52,9 @@ typedef struct core_config {
   void *model;
   /* Optional, called first on each OpenMP thread of the run (e.g. to bind it to a core). */
   void (*thread_start)(int thread, int threads, void *model);
+  /* Optional, collective: called on thread 0 of every rank, with the rank's other threads waiting, at
+   * the end of a window in which any LP called core_request_boundary(). Returns 0 or negative. */
+  int (*boundary)(MPI_Comm comm, void *model);
   /* Optional, called on rank 0 thread 0 about once a second of wall time: simulated time reached. */
   void (*progress)(int64_t now_ns, double wall_s, uint64_t events, void *model);
 } core_config;
@@ -93,6 +96,13 @@ void core_engine_print_stats(core_engine *e, FILE *out);
  * Refuses (and fails the run) a delay below 1 ns and a cross-partition delay below the lookahead. */
 int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
               const void *payload, size_t payload_bytes);
+
+/* Asks for cfg.boundary to be called on every rank once the current window ends (e.g. to flush
+ * buffered output collectively); this partition's window ends after the current event. */
+void core_request_boundary(core_lp *lp);
+
+/* The OpenMP thread (0 .. threads-1) running lp, e.g. to index per-thread buffers. */
+int core_lp_thread(const core_lp *lp);
 
 /* Records why lp fails (printf-style) and returns the code handlers pass back. The run stops at the end
  * of the current window on every rank. */

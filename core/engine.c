@@ -10,7 +10,10 @@
 #include "queue.h"
 
 enum { ERROR_BYTES = 512 };
-enum { FLAG_ERROR = 1u };
+enum {
+  FLAG_ERROR = 1u,    /* sticky: a partition failed; every rank stops after this window */
+  FLAG_BOUNDARY = 2u, /* this window only: a model asked for a collective boundary call */
+};
 
 typedef struct lp_place {
   uint32_t part;  /* global partition index */
@@ -99,6 +102,9 @@ static int partition_fail(core_partition *p, const char *fmt, va_list ap) {
   }
   return -1;
 }
+
+void core_request_boundary(core_lp *lp) { lp->part->flags |= FLAG_BOUNDARY; }
+int core_lp_thread(const core_lp *lp) { return lp->part->thread; }
 
 int core_fail(core_lp *lp, const char *fmt, ...) {
   va_list ap;
@@ -206,6 +212,10 @@ static void process_window(core_partition *p, int64_t window_end) {
         fail(p, "LP %u (%s) failed with code %d", lp->id, lp->type->name, rc);
       break;
     }
+    /* Ending a window early is always safe: the next one starts at the global minimum, no earlier
+     * than this one's start, so no partition can receive an event before what it has processed. */
+    if (p->flags & FLAG_BOUNDARY)
+      break;
     if ((events & 0xffff) == 0)
       maybe_progress(e, p, lp->now_ns);
   }
@@ -284,6 +294,14 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
   return 0;
 }
 
+static void boundary_call(core_engine *e) {
+  if (e->cfg.boundary(e->comm, e->cfg.model) != 0) {
+    core_partition *p = &e->parts[0];
+    if (!(p->flags & FLAG_ERROR))
+      fail(p, "the model's collective boundary call failed");
+  } /* with several partitions, the error reaches every rank at the next exchange */
+}
+
 /* End of a window for partition p: deliver cross-partition events and agree on the next window. */
 static void window_boundary(core_partition *p) {
   core_engine *e = p->engine;
@@ -294,6 +312,11 @@ static void window_boundary(core_partition *p) {
   if (e->partitions == 1) {
     e->global_min = p->local_min;
     e->global_flags = p->flags;
+    p->flags &= ~FLAG_BOUNDARY;
+    if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary) {
+      boundary_call(e);
+      e->global_flags |= p->flags & FLAG_ERROR;
+    }
     return;
   }
 #pragma omp barrier
@@ -313,6 +336,10 @@ static void window_boundary(core_partition *p) {
     } else if (exchange_ranks(e, rank_min, rank_flags) != 0) {
       MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
     }
+    for (int t = 0; t < e->threads; t++)
+      e->parts[t].flags &= ~FLAG_BOUNDARY;
+    if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary)
+      boundary_call(e); /* the other threads wait at the barrier: the model's state is quiet */
   }
 #pragma omp barrier
   drain(p, &e->inbox[p->thread]);

@@ -1,0 +1,43 @@
+/* Request routing policies: which instance serves the next request. Pure logic over the router's own
+ * view of its instances (what it dispatched and what came back), as a real front-end router sees them. */
+#ifndef JOB_ROUTER_H
+#define JOB_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/rng.h"
+
+typedef enum job_route_policy {
+  JOB_ROUTE_ROUND_ROBIN,
+  JOB_ROUTE_LEAST_REQUESTS, /* fewest outstanding requests */
+  JOB_ROUTE_LEAST_KV,       /* fewest outstanding tokens (prompt + output): the KV it will hold */
+  JOB_ROUTE_POWER_OF_TWO,   /* two instances drawn at random, the one with fewer outstanding requests */
+  JOB_ROUTE_PREFIX,         /* longest cached prompt prefix, then least outstanding tokens */
+} job_route_policy;
+
+typedef struct job_router job_router;
+
+typedef struct job_route_request {
+  uint32_t input_tokens, output_tokens;
+  const uint64_t *block_hashes; /* prompt prefix block hashes (may be NULL) */
+  uint32_t block_count;
+} job_route_request;
+
+/* prefix_entries bounds the prefix index (block hash -> instance); 0 picks a default. */
+job_router *job_router_create(job_route_policy policy, uint32_t instances, size_t prefix_entries,
+                              char *err, size_t err_len);
+void job_router_destroy(job_router *r);
+
+/* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream. */
+uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *rng);
+/* A request dispatched to instance finished (or left it): it is no longer outstanding there. */
+void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
+
+uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
+
+/* Policy names as in scenario files: round_robin, least_requests, least_kv, power_of_two, prefix. */
+int job_route_policy_parse(const char *name, job_route_policy *policy);
+const char *job_route_policy_name(job_route_policy policy);
+
+#endif

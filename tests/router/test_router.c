@@ -1,0 +1,101 @@
+/* Routing policies: each picks the instance its definition says, and completions release load. */
+#include <CUnit/Basic.h>
+
+#include "jobs/router.h"
+
+static job_router *make(job_route_policy policy, uint32_t instances) {
+  char err[128];
+  job_router *r = job_router_create(policy, instances, 1024, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+  return r;
+}
+
+static const job_route_request plain = {100, 10, NULL, 0};
+
+static void test_round_robin_cycles_through_instances(void) {
+  job_router *r = make(JOB_ROUTE_ROUND_ROBIN, 3);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  for (uint32_t i = 0; i < 7; i++)
+    CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), i % 3);
+  job_router_destroy(r);
+}
+
+static void test_least_requests_fills_the_emptiest_and_completions_release(void) {
+  job_router *r = make(JOB_ROUTE_LEAST_REQUESTS, 3);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 0); /* ties go to the lowest index */
+  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 1);
+  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 2);
+  job_router_completed(r, 1, &plain);
+  CU_ASSERT_EQUAL(job_router_outstanding(r, 1), 0);
+  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 1);
+  job_router_destroy(r);
+}
+
+static void test_least_kv_weighs_tokens_not_requests(void) {
+  job_router *r = make(JOB_ROUTE_LEAST_KV, 2);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  job_route_request big = {4000, 1000, NULL, 0}, small = {10, 10, NULL, 0};
+  CU_ASSERT_EQUAL(job_router_pick(r, &big, &rng), 0);
+  CU_ASSERT_EQUAL(job_router_pick(r, &small, &rng), 1);
+  CU_ASSERT_EQUAL(job_router_pick(r, &small, &rng), 1); /* 2 requests there, but fewer tokens */
+  job_router_destroy(r);
+}
+
+static void test_power_of_two_picks_the_less_loaded_of_two_distinct(void) {
+  job_router *r = make(JOB_ROUTE_POWER_OF_TWO, 2);
+  core_rng rng;
+  core_rng_init(&rng, 7, 0);
+  /* With two instances both are always drawn, so the choice must balance them exactly. */
+  for (int i = 0; i < 100; i++)
+    job_router_pick(r, &plain, &rng);
+  CU_ASSERT_EQUAL(job_router_outstanding(r, 0), 50);
+  CU_ASSERT_EQUAL(job_router_outstanding(r, 1), 50);
+  job_router_destroy(r);
+}
+
+static void test_prefix_follows_the_cached_prefix_over_load(void) {
+  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  uint64_t a[] = {11, 12, 13}, b[] = {21, 22};
+  job_route_request ra = {1536, 10, a, 3}, rb = {1024, 10, b, 2};
+  uint32_t first = job_router_pick(r, &ra, &rng);
+  uint32_t other = job_router_pick(r, &rb, &rng);
+  CU_ASSERT_NOT_EQUAL(first, other); /* no shared prefix: least loaded */
+  for (int i = 0; i < 5; i++) /* the same prefix stays put although that instance is the busiest */
+    CU_ASSERT_EQUAL(job_router_pick(r, &ra, &rng), first);
+  job_router_destroy(r);
+}
+
+static void test_policy_names_round_trip(void) {
+  for (int p = JOB_ROUTE_ROUND_ROBIN; p <= JOB_ROUTE_PREFIX; p++) {
+    job_route_policy parsed;
+    CU_ASSERT_EQUAL(job_route_policy_parse(job_route_policy_name(p), &parsed), 0);
+    CU_ASSERT_EQUAL(parsed, p);
+  }
+  job_route_policy parsed;
+  CU_ASSERT_NOT_EQUAL(job_route_policy_parse("random", &parsed), 0);
+}
+
+int main(void) {
+  CU_initialize_registry();
+  CU_pSuite s = CU_add_suite("router", NULL, NULL);
+  CU_add_test(s, "round robin cycles through instances", test_round_robin_cycles_through_instances);
+  CU_add_test(s, "least requests fills the emptiest; completions release",
+              test_least_requests_fills_the_emptiest_and_completions_release);
+  CU_add_test(s, "least kv weighs tokens, not requests", test_least_kv_weighs_tokens_not_requests);
+  CU_add_test(s, "power of two picks the less loaded of two distinct",
+              test_power_of_two_picks_the_less_loaded_of_two_distinct);
+  CU_add_test(s, "prefix follows the cached prefix over load",
+              test_prefix_follows_the_cached_prefix_over_load);
+  CU_add_test(s, "policy names round trip", test_policy_names_round_trip);
+  CU_basic_set_mode(CU_BRM_VERBOSE);
+  CU_basic_run_tests();
+  unsigned failed = CU_get_number_of_failures();
+  CU_cleanup_registry();
+  return failed ? 1 : 0;
+}

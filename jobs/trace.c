@@ -1,0 +1,682 @@
+/* Trace readers (Azure LLM inference 2023/2024, Mooncake JSONL, LLMServingSim, Vidur and
+ * SplitwiseSim CSV), streaming one row at a time, and the job_source wrapper shared with synthetic
+ * sources. */
+#define _POSIX_C_SOURCE 200809L
+#include "trace.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "workload_source.h"
+
+enum { MESSAGE_BYTES = 512, READ_BUFFER_BYTES = 256 << 10, SNIPPET_CHARS = 40 };
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t err_len, const char *fmt, ...) {
+  if (!err || err_len == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, err_len, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- Formats ------------------------------------------------------------------------------- */
+
+/* Which columns (JSON keys for Mooncake) a format reads, and how its times convert to ns. */
+typedef struct trace_layout {
+  job_trace_format format;
+  const char *name;
+  const char *time_col; /* NULL: no times */
+  const char *input_col, *output_col;
+  int time_pow10;  /* ns = value * 10^time_pow10 (0: ns, 6: ms, 9: s) */
+  bool wall_clock; /* times are dates; the trace starts at its first row */
+} trace_layout;
+
+/* Detection tries these in order; the first whose columns the header has wins. */
+static const trace_layout layouts[] = {
+    {JOB_TRACE_AZURE, "azure", "TIMESTAMP", "ContextTokens", "GeneratedTokens", 0, true},
+    {JOB_TRACE_LLMSERVINGSIM, "llmservingsim", "arrival_time_ns", "input_toks", "output_toks", 0,
+     false},
+    {JOB_TRACE_VIDUR, "vidur", "arrived_at", "num_prefill_tokens", "num_decode_tokens", 9, false},
+    {JOB_TRACE_SPLITWISE, "splitwise", "arrival_timestamp", "prompt_size", "token_size", 9, false},
+    {JOB_TRACE_LENGTHS, "lengths", NULL, "num_prefill_tokens", "num_decode_tokens", 0, false},
+    {JOB_TRACE_MOONCAKE, "mooncake", "timestamp", "input_length", "output_length", 6, false},
+};
+enum { LAYOUT_COUNT = sizeof layouts / sizeof layouts[0] };
+
+static const trace_layout *layout_of(job_trace_format format) {
+  for (int i = 0; i < LAYOUT_COUNT; i++)
+    if (layouts[i].format == format)
+      return &layouts[i];
+  return NULL;
+}
+
+const char *job_trace_format_name(job_trace_format format) {
+  const trace_layout *l = layout_of(format);
+  return l ? l->name : "auto";
+}
+
+int job_trace_format_parse(const char *name, job_trace_format *format) {
+  if (strcmp(name, "auto") == 0) {
+    *format = JOB_TRACE_AUTO;
+    return 0;
+  }
+  for (int i = 0; i < LAYOUT_COUNT; i++)
+    if (strcmp(name, layouts[i].name) == 0) {
+      *format = layouts[i].format;
+      return 0;
+    }
+  return JOB_SOURCE_EINVAL;
+}
+
+/* ---- Field parsers: each returns NULL, or why the text is not acceptable --------------------- */
+
+static bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+/* A token count: decimal digits only, 1 .. INT32_MAX. */
+static const char *parse_tokens(const char *s, size_t n, int32_t *out) {
+  if (n > 0 && s[0] == '-')
+    return "negative";
+  if (n == 0)
+    return "empty";
+  int64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return "not an integer";
+    v = v * 10 + (s[i] - '0');
+    if (v > INT32_MAX)
+      return "too large";
+  }
+  if (v < 1)
+    return "must be at least 1";
+  *out = (int32_t)v;
+  return NULL;
+}
+
+/* A non-negative decimal ("4.314579", "1e-05") times 10^pow10, rounded half up: exact in integers
+ * unless it has an exponent (then through a double, which is exact to the ns for these sizes). */
+static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out) {
+  static const int64_t pow10s[] = {1,      10,      100,      1000,      10000,
+                                   100000, 1000000, 10000000, 100000000, 1000000000};
+  assert(pow10 >= 0 && pow10 <= 9);
+  int64_t whole = 0, frac = 0;
+  int frac_digits = 0, round_up = 0, digits = 0;
+  size_t i = 0;
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+    if ((whole = whole * 10 + (s[i] - '0')) > INT64_MAX / pow10s[pow10] / 10)
+      return "too large";
+  if (i < n && s[i] == '.') {
+    for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+      if (frac_digits < pow10)
+        frac = frac * 10 + (s[i] - '0'), frac_digits++;
+      else if (frac_digits++ == pow10)
+        round_up = s[i] >= '5';
+    }
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E') && digits > 0 && n < 64) {
+    char text[64], *stop;
+    memcpy(text, s, n), text[n] = '\0';
+    double v = strtod(text, &stop) * (double)pow10s[pow10];
+    if (*stop || !(v >= 0) || v >= 0x1p62)
+      return *stop ? "not a number" : "out of range";
+    *out = llround(v);
+    return NULL;
+  }
+  if (i != n || digits == 0)
+    return n > 0 && s[0] == '-' ? "negative" : "not a number";
+  if (frac_digits > pow10)
+    frac_digits = pow10;
+  *out = whole * pow10s[pow10] + frac * pow10s[pow10 - frac_digits] + round_up;
+  return NULL;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* Whether s matches pattern, where '0' is any digit and 'T' is also ' '. */
+static bool matches(const char *s, size_t n, const char *pattern) {
+  if (n < strlen(pattern))
+    return false;
+  for (size_t i = 0; pattern[i]; i++)
+    if (pattern[i] == '0' ? s[i] < '0' || s[i] > '9'
+                          : s[i] != pattern[i] && !(pattern[i] == 'T' && s[i] == ' '))
+      return false;
+  return true;
+}
+
+#define TWO_DIGITS(s) (((s)[0] - '0') * 10 + (s)[1] - '0')
+
+/* "YYYY-MM-DD HH:MM:SS[.fraction][Z|+HH:MM|-HH:MM]" ('T' also separates) to ns since the epoch,
+ * UTC. Azure 2023 writes 7 fraction digits and no zone; 2024 writes up to 6 digits and "+00:00". */
+static const char *parse_datetime(const char *s, size_t n, int64_t *out) {
+  static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (!matches(s, n, "0000-00-00T00:00:00"))
+    return "not a date and time (YYYY-MM-DD HH:MM:SS.fraction)";
+  int year = TWO_DIGITS(s) * 100 + TWO_DIGITS(s + 2), month = TWO_DIGITS(s + 5);
+  int day = TWO_DIGITS(s + 8), hour = TWO_DIGITS(s + 11), minute = TWO_DIGITS(s + 14);
+  int second = TWO_DIGITS(s + 17);
+  if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || hour > 23 ||
+      minute > 59 || second > 59)
+    return "date or time out of range";
+  size_t i = 19, zone = i;
+  while (zone < n && s[zone] != 'Z' && s[zone] != '+' && s[zone] != '-')
+    zone++;
+  int64_t frac_ns = 0, zone_s = 0;
+  if (i < zone && (s[i] != '.' || zone == i + 1))
+    return "bad fraction of a second";
+  for (int64_t k = (int64_t)i + 1, place_ns = 100000000; k < (int64_t)zone; k++, place_ns /= 10) {
+    if (s[k] < '0' || s[k] > '9')
+      return "bad fraction of a second";
+    frac_ns += (s[k] - '0') * place_ns; /* digits past the ns are dropped */
+  }
+  if (zone < n && s[zone] != 'Z') {
+    const char *z = s + zone + 1;
+    size_t left = n - zone - 1;
+    if (!(left == 5 && matches(z, left, "00:00")) && !(left == 4 && matches(z, left, "0000")))
+      return "bad time zone offset (+HH:MM)";
+    zone_s = (s[zone] == '-' ? -1 : 1) * (TWO_DIGITS(z) * 3600 + TWO_DIGITS(z + left - 2) * 60);
+  } else if (zone < n && zone + 1 != n) {
+    return "unexpected characters after the time";
+  }
+  int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+  *out = (secs - zone_s) * 1000000000 + frac_ns;
+  return NULL;
+}
+
+/* ---- The reader ---------------------------------------------------------------------------- */
+
+typedef struct trace_reader {
+  FILE *file;
+  char *io_buffer;
+  char *path;
+  char *line;
+  size_t line_cap;
+  int64_t line_no;
+  bool line_pending; /* the first data line was read while detecting the format */
+  const trace_layout *layout;
+  int columns, time_col, input_col, output_col; /* CSV: field count and indices (-1: none) */
+  bool have_start, have_prev;
+  int64_t start_ns, prev_ns;
+  uint64_t *hashes;
+  size_t hash_cap;
+} trace_reader;
+
+static void reader_close(void *impl) {
+  trace_reader *r = impl;
+  if (!r)
+    return;
+  if (r->file)
+    fclose(r->file);
+  free(r->io_buffer);
+  free(r->path);
+  free(r->line);
+  free(r->hashes);
+  free(r);
+}
+
+/* "path:line: " + message, for a row the policy may skip. */
+static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, ...) {
+  char why[MESSAGE_BYTES];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  set_err(err, err_len, "%s:%lld: %s", r->path, (long long)r->line_no, why);
+  return JOB_ROW_BAD;
+}
+
+/* Reads the next non-blank line, without its line end. 1, 0 at the end, or JOB_SOURCE_EIO. */
+static int read_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
+  for (;;) {
+    errno = 0;
+    ssize_t n = getline(&r->line, &r->line_cap, r->file);
+    if (n < 0) {
+      if (ferror(r->file)) {
+        set_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
+                strerror(errno ? errno : EIO));
+        return JOB_SOURCE_EIO;
+      }
+      return 0;
+    }
+    r->line_no++;
+    while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
+      r->line[--n] = '\0';
+    size_t blank = 0;
+    while (blank < (size_t)n && is_space(r->line[blank]))
+      blank++;
+    if (blank < (size_t)n) {
+      *len = (size_t)n;
+      return 1;
+    }
+  }
+}
+
+/* The field [s, s+n) without surrounding blanks and double quotes. */
+static void trim_field(const char **s, size_t *n) {
+  while (*n && is_space(**s))
+    (*s)++, (*n)--;
+  while (*n && is_space((*s)[*n - 1]))
+    (*n)--;
+  if (*n >= 2 && (*s)[0] == '"' && (*s)[*n - 1] == '"')
+    (*s)++, *n -= 2;
+}
+
+/* Splits a CSV line at commas: the first `want` fields' spans, and the count of all. */
+static int split_csv(const char *line, size_t len, const char **starts, size_t *lens, int want) {
+  int count = 0;
+  const char *p = line, *end = line + len;
+  for (;;) {
+    const char *comma = memchr(p, ',', (size_t)(end - p));
+    const char *stop = comma ? comma : end;
+    if (count < want) {
+      starts[count] = p;
+      lens[count] = (size_t)(stop - p);
+      trim_field(&starts[count], &lens[count]);
+    }
+    count++;
+    if (!comma)
+      return count;
+    p = comma + 1;
+  }
+}
+
+enum { MAX_COLUMNS = 64 };
+
+static int column_index(const char **names, const size_t *lens, int count, const char *want) {
+  if (!want)
+    return -1;
+  for (int i = 0; i < count && i < MAX_COLUMNS; i++)
+    if (lens[i] == strlen(want) && strncasecmp(names[i], want, lens[i]) == 0)
+      return i;
+  return -2;
+}
+
+/* Reads the header (or, for JSON lines, keeps the first line as data) and fixes the layout. */
+static int reader_detect(trace_reader *r, job_trace_format format, char *err, size_t err_len) {
+  size_t len;
+  int rc = read_line(r, &len, err, err_len);
+  if (rc < 0)
+    return rc;
+  if (rc == 0) {
+    set_err(err, err_len, "%s: empty file: no header and no rows", r->path);
+    return JOB_SOURCE_EFORMAT;
+  }
+  char *line = r->line;
+  if ((unsigned char)line[0] == 0xEF && (unsigned char)line[1] == 0xBB &&
+      (unsigned char)line[2] == 0xBF) /* UTF-8 byte order mark */
+    memmove(line, line + 3, (len -= 3) + 1);
+  size_t lead = 0;
+  while (lead < len && is_space(line[lead]))
+    lead++;
+  bool json = line[lead] == '{';
+  if (json || format == JOB_TRACE_MOONCAKE) {
+    if (!json || (format != JOB_TRACE_AUTO && format != JOB_TRACE_MOONCAKE)) {
+      set_err(err, err_len, "%s:%lld: the %s format %s", r->path, (long long)r->line_no,
+              job_trace_format_name(format),
+              json ? "is CSV but the line is a JSON object" : "needs a JSON object per line");
+      return JOB_SOURCE_EFORMAT;
+    }
+    r->layout = layout_of(JOB_TRACE_MOONCAKE);
+    r->line_pending = true;
+    return 0;
+  }
+  const char *names[MAX_COLUMNS];
+  size_t lens[MAX_COLUMNS];
+  r->columns = split_csv(line, len, names, lens, MAX_COLUMNS);
+  for (int i = 0; i < LAYOUT_COUNT; i++) {
+    const trace_layout *l = &layouts[i];
+    if (l->format == JOB_TRACE_MOONCAKE || (format != JOB_TRACE_AUTO && l->format != format))
+      continue;
+    int t = column_index(names, lens, r->columns, l->time_col);
+    int in = column_index(names, lens, r->columns, l->input_col);
+    int out = column_index(names, lens, r->columns, l->output_col);
+    if (t != -2 && in >= 0 && out >= 0) {
+      r->layout = l;
+      r->time_col = t;
+      r->input_col = in;
+      r->output_col = out;
+      return 0;
+    }
+    if (format != JOB_TRACE_AUTO) {
+      set_err(err, err_len, "%s:%lld: header has no column '%s', which the %s format needs",
+              r->path, (long long)r->line_no,
+              t == -2  ? l->time_col
+              : in < 0 ? l->input_col
+                       : l->output_col,
+              l->name);
+      return JOB_SOURCE_EFORMAT;
+    }
+  }
+  set_err(err, err_len,
+          "%s:%lld: unknown trace header '%.*s': expected Azure (TIMESTAMP,ContextTokens,"
+          "GeneratedTokens), LLMServingSim (arrival_time_ns,input_toks,output_toks), Vidur "
+          "(arrived_at,num_prefill_tokens,num_decode_tokens), SplitwiseSim (arrival_timestamp,"
+          "prompt_size,token_size) or Mooncake JSON lines",
+          r->path, (long long)r->line_no, (int)(len < 120 ? len : 120), line);
+  return JOB_SOURCE_EFORMAT;
+}
+
+static int reader_open(trace_reader **out, const char *path, job_trace_format format,
+                       bool lengths_ok, char *err, size_t err_len) {
+  *out = NULL;
+  if (format != JOB_TRACE_AUTO && !layout_of(format)) {
+    set_err(err, err_len, "%s: unknown trace format %d", path, (int)format);
+    return JOB_SOURCE_EINVAL;
+  }
+  trace_reader *r = calloc(1, sizeof *r);
+  if (!r || !(r->path = strdup(path)) || !(r->io_buffer = malloc(READ_BUFFER_BYTES))) {
+    reader_close(r);
+    set_err(err, err_len, "%s: out of memory", path);
+    return JOB_SOURCE_ENOMEM;
+  }
+  r->time_col = r->input_col = r->output_col = -1;
+  if (!(r->file = fopen(path, "r"))) {
+    set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    reader_close(r);
+    return JOB_SOURCE_EIO;
+  }
+  setvbuf(r->file, r->io_buffer, _IOFBF, READ_BUFFER_BYTES);
+  int rc = reader_detect(r, format, err, err_len);
+  if (rc == 0 && !lengths_ok && !r->layout->time_col) {
+    set_err(err, err_len,
+            "%s: has lengths but no arrival times; use it as an empirical length "
+            "distribution of a synthetic workload",
+            path);
+    rc = JOB_SOURCE_EFORMAT;
+  }
+  if (rc < 0) {
+    reader_close(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+/* A quoted snippet of bad text for messages. */
+#define SNIP(s, n) (int)((n) < SNIPPET_CHARS ? (n) : SNIPPET_CHARS), (s)
+
+static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char *err,
+                         size_t err_len) {
+  const char *f[MAX_COLUMNS];
+  size_t n[MAX_COLUMNS];
+  int want = r->columns < MAX_COLUMNS ? r->columns : MAX_COLUMNS;
+  int count = split_csv(r->line, len, f, n, want);
+  if (count != r->columns)
+    return row_bad(r, err, err_len, "expected %d fields, found %d", r->columns, count);
+  const trace_layout *l = r->layout;
+  const char *why;
+  raw->time_ns = 0;
+  if (r->time_col >= 0) {
+    int c = r->time_col;
+    why = l->wall_clock ? parse_datetime(f[c], n[c], &raw->time_ns)
+                        : parse_scaled(f[c], n[c], l->time_pow10, &raw->time_ns);
+    if (why)
+      return row_bad(r, err, err_len, "%s '%.*s': %s", l->time_col, SNIP(f[c], n[c]), why);
+  }
+  int c = r->input_col;
+  if ((why = parse_tokens(f[c], n[c], &raw->input_tokens)))
+    return row_bad(r, err, err_len, "%s '%.*s': %s", l->input_col, SNIP(f[c], n[c]), why);
+  c = r->output_col;
+  if ((why = parse_tokens(f[c], n[c], &raw->output_tokens)))
+    return row_bad(r, err, err_len, "%s '%.*s': %s", l->output_col, SNIP(f[c], n[c]), why);
+  raw->prefix_hash_count = 0;
+  raw->prefix_hashes = NULL;
+  return 1;
+}
+
+/* The value of "key" in a one-line JSON object: just past its colon, or NULL if absent. Enough for
+ * Mooncake's fixed shape: no key name occurs inside its values. */
+static const char *json_value(const char *line, const char *key) {
+  size_t key_len = strlen(key);
+  for (const char *p = line; (p = strchr(p, '"')) != NULL; p++)
+    if (strncmp(p + 1, key, key_len) == 0 && p[key_len + 1] == '"') {
+      p += key_len + 2;
+      while (is_space(*p))
+        p++;
+      if (*p == ':')
+        for (p++; is_space(*p);)
+          p++;
+      return p;
+    }
+  return NULL;
+}
+
+/* The length of the JSON number at p. */
+static size_t number_len(const char *p) {
+  size_t n = 0;
+  while (p[n] && !is_space(p[n]) && !strchr(",]}", p[n]))
+    n++;
+  return n;
+}
+
+/* {"timestamp": ms, "input_length": n, "output_length": n, "hash_ids": [n, ...]}, any key order;
+ * other keys are ignored and hash_ids may be absent. */
+static int parse_mooncake_row(trace_reader *r, size_t len, job_raw_request *raw, char *err,
+                              size_t err_len) {
+  const trace_layout *l = r->layout;
+  const char *line = r->line, *keys[3] = {l->time_col, l->input_col, l->output_col}, *why;
+  while (len > 0 && is_space(line[len - 1]))
+    len--;
+  while (is_space(*line))
+    line++, len--;
+  if (line[0] != '{' || line[len - 1] != '}')
+    return row_bad(r, err, err_len, "not a JSON object on one line ({...})");
+  for (int k = 0; k < 3; k++) {
+    const char *v = json_value(line, keys[k]);
+    if (!v)
+      return row_bad(r, err, err_len, "missing key '%s'", keys[k]);
+    size_t n = number_len(v);
+    why = k == 0   ? parse_scaled(v, n, l->time_pow10, &raw->time_ns)
+          : k == 1 ? parse_tokens(v, n, &raw->input_tokens)
+                   : parse_tokens(v, n, &raw->output_tokens);
+    if (why)
+      return row_bad(r, err, err_len, "%s '%.*s': %s", keys[k], SNIP(v, n), why);
+  }
+  raw->prefix_hash_count = 0;
+  const char *p = json_value(line, "hash_ids");
+  if (p && *p++ != '[')
+    return row_bad(r, err, err_len, "hash_ids: expected an array");
+  for (bool first = true; p; first = false) {
+    while (is_space(*p))
+      p++;
+    if (*p == ']')
+      break;
+    if (!first && *p++ != ',')
+      return row_bad(r, err, err_len, "hash_ids: expected ',' or ']'");
+    while (is_space(*p))
+      p++;
+    char *stop;
+    errno = 0;
+    unsigned long long hash = strtoull(p, &stop, 10);
+    if (*p < '0' || *p > '9' || errno)
+      return row_bad(r, err, err_len, "hash_ids: '%.*s' is not a 64-bit block hash",
+                     SNIP(p, number_len(p)));
+    if (raw->prefix_hash_count == r->hash_cap) {
+      size_t cap = r->hash_cap ? 2 * r->hash_cap : 256;
+      uint64_t *grown = realloc(r->hashes, cap * sizeof *grown);
+      if (!grown) {
+        set_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no);
+        return JOB_SOURCE_ENOMEM;
+      }
+      r->hashes = grown, r->hash_cap = cap;
+    }
+    r->hashes[raw->prefix_hash_count++] = hash;
+    p = stop;
+  }
+  raw->prefix_hashes = raw->prefix_hash_count ? r->hashes : NULL;
+  return 1;
+}
+
+static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
+  trace_reader *r = impl;
+  size_t len = r->line_pending ? strlen(r->line) : 0;
+  if (!r->line_pending) {
+    int rc = read_line(r, &len, err, err_len);
+    if (rc <= 0)
+      return rc;
+  }
+  r->line_pending = false;
+  int rc = r->layout->format == JOB_TRACE_MOONCAKE ? parse_mooncake_row(r, len, raw, err, err_len)
+                                                   : parse_csv_row(r, len, raw, err, err_len);
+  if (rc != 1)
+    return rc;
+  if (r->layout->wall_clock) {
+    if (!r->have_start)
+      r->start_ns = raw->time_ns, r->have_start = true;
+    raw->time_ns -= r->start_ns;
+  }
+  if (r->have_prev && raw->time_ns < r->prev_ns)
+    return row_bad(r, err, err_len,
+                   "time goes back %.9f s from the previous row (rows must be sorted by time)",
+                   (double)(r->prev_ns - raw->time_ns) * 1e-9);
+  r->prev_ns = raw->time_ns, r->have_prev = true;
+  return 1;
+}
+
+/* ---- The source: window, scale, offset, cap and the bad-row policy over any backend --------- */
+
+struct job_source {
+  const job_source_backend *backend;
+  void *impl;
+  job_trace_format format;
+  job_source_opts opts;
+  int64_t emitted, bad_rows;
+  int failed; /* the negative code of the error that stopped it */
+  bool ended;
+  char first_bad[MESSAGE_BYTES];
+  char error[MESSAGE_BYTES];
+};
+
+int job_source_wrap(job_source **out, const job_source_backend *backend, void *impl,
+                    job_trace_format format, const job_source_opts *opts, char *err,
+                    size_t err_len) {
+  *out = NULL;
+  job_source_opts o = opts ? *opts : (job_source_opts){0};
+  if (o.rate_scale == 0)
+    o.rate_scale = 1;
+  const char *why = NULL;
+  if (o.offset_ns < 0)
+    why = "offset must not be negative";
+  else if (!(o.rate_scale > 0) || !isfinite(o.rate_scale))
+    why = "rate scale must be a positive number";
+  else if (o.from_ns < 0 || (o.to_ns != 0 && o.to_ns <= o.from_ns))
+    why = "window must satisfy 0 <= from < to (to = 0: no end)";
+  else if (o.max_requests < 0)
+    why = "request cap must not be negative";
+  job_source *src = why ? NULL : calloc(1, sizeof *src);
+  if (!src) {
+    backend->close(impl);
+    set_err(err, err_len, "workload options: %s", why ? why : "out of memory");
+    return why ? JOB_SOURCE_EINVAL : JOB_SOURCE_ENOMEM;
+  }
+  src->backend = backend, src->impl = impl, src->format = format, src->opts = o;
+  *out = src;
+  return 0;
+}
+
+static const job_source_backend trace_backend = {reader_next, reader_close};
+
+static int open_trace(job_source **out, const char *path, job_trace_format format,
+                      const job_source_opts *opts, bool lengths_ok, char *err, size_t err_len) {
+  *out = NULL;
+  trace_reader *r;
+  int rc = reader_open(&r, path, format, lengths_ok, err, err_len);
+  if (rc < 0)
+    return rc;
+  return job_source_wrap(out, &trace_backend, r, r->layout->format, opts, err, err_len);
+}
+
+int job_source_open_trace(job_source **out, const char *path, job_trace_format format,
+                          const job_source_opts *opts, char *err, size_t err_len) {
+  return open_trace(out, path, format, opts, false, err, err_len);
+}
+
+int job_source_open_lengths(job_source **out, const char *path, job_trace_format format,
+                            const job_source_opts *opts, char *err, size_t err_len) {
+  return open_trace(out, path, format, opts, true, err, err_len);
+}
+
+static int source_fail(job_source *src, int code, const char *message, char *err, size_t err_len) {
+  src->failed = code;
+  snprintf(src->error, sizeof src->error, "%s", message);
+  set_err(err, err_len, "%s", src->error);
+  return code;
+}
+
+int job_source_next(job_source *src, job_request *req, char *err, size_t err_len) {
+  if (src->failed) {
+    set_err(err, err_len, "%s", src->error);
+    return src->failed;
+  }
+  const job_source_opts *o = &src->opts;
+  if (src->ended || (o->max_requests && src->emitted >= o->max_requests))
+    return 0;
+  for (;;) {
+    job_raw_request raw;
+    char message[MESSAGE_BYTES];
+    message[0] = '\0';
+    int rc = src->backend->next(src->impl, &raw, message, sizeof message);
+    if (rc == JOB_ROW_BAD && o->skip_bad_rows) {
+      if (src->bad_rows++ == 0)
+        snprintf(src->first_bad, sizeof src->first_bad, "%s", message);
+      continue;
+    }
+    if (rc == JOB_ROW_BAD)
+      rc = JOB_SOURCE_EFORMAT;
+    if (rc < 0)
+      return source_fail(src, rc, message, err, err_len);
+    if (rc == 0 || (o->to_ns && raw.time_ns >= o->to_ns)) { /* sources are in time order */
+      src->ended = true;
+      return 0;
+    }
+    assert(raw.time_ns >= 0);
+    if (raw.time_ns < o->from_ns)
+      continue;
+    int64_t since_ns = raw.time_ns - o->from_ns, arrival_ns = since_ns;
+    if (o->rate_scale != 1) {
+      double scaled = (double)since_ns / o->rate_scale; /* exact below 2^53 ns (104 days) */
+      arrival_ns = scaled < 0x1p62 ? llround(scaled) : INT64_MAX;
+    }
+    if (arrival_ns > INT64_MAX - o->offset_ns)
+      return source_fail(src, JOB_SOURCE_EINVAL, "workload: arrival time overflows 64-bit ns", err,
+                         err_len);
+    req->id = src->emitted++;
+    req->arrival_ns = arrival_ns + o->offset_ns;
+    req->input_tokens = raw.input_tokens;
+    req->output_tokens = raw.output_tokens;
+    req->prefix_hash_count = raw.prefix_hash_count;
+    req->prefix_hashes = raw.prefix_hash_count ? raw.prefix_hashes : NULL;
+    return 1;
+  }
+}
+
+int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
+const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
+job_trace_format job_source_format(const job_source *src) { return src->format; }
+
+void job_source_set_bad_rows(job_source *src, int64_t bad_rows, const char *first_bad) {
+  src->bad_rows = bad_rows;
+  snprintf(src->first_bad, sizeof src->first_bad, "%s", first_bad ? first_bad : "");
+}
+
+void job_source_close(job_source *src) {
+  if (!src)
+    return;
+  src->backend->close(src->impl);
+  free(src);
+}

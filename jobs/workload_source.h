@@ -1,0 +1,36 @@
+/* Internal to jobs/: how a backend (trace reader, synthetic generator) plugs into job_source, which
+ * applies the window, scale, offset, cap and bad-row policy common to all of them. */
+#ifndef JOB_WORKLOAD_SOURCE_H
+#define JOB_WORKLOAD_SOURCE_H
+
+#include "trace.h"
+
+/* What a backend's next() returns besides 1 (a request), 0 (end) and negative codes: a malformed
+ * row, described in err, that the policy may skip. */
+#define JOB_ROW_BAD 2
+
+typedef struct job_raw_request {
+  int64_t time_ns; /* the source's own time from its start, non-decreasing */
+  int32_t input_tokens, output_tokens;
+  uint32_t prefix_hash_count;
+  const uint64_t *prefix_hashes;
+} job_raw_request;
+
+typedef struct job_source_backend {
+  int (*next)(void *impl, job_raw_request *raw, char *err, size_t err_len);
+  void (*close)(void *impl);
+} job_source_backend;
+
+/* Wraps impl (owned from now on, closed on failure too). Validates opts. */
+int job_source_wrap(job_source **out, const job_source_backend *backend, void *impl,
+                    job_trace_format format, const job_source_opts *opts, char *err,
+                    size_t err_len);
+
+/* job_source_open_trace that also takes JOB_TRACE_LENGTHS files (their arrivals are all 0). */
+int job_source_open_lengths(job_source **out, const char *path, job_trace_format format,
+                            const job_source_opts *opts, char *err, size_t err_len);
+
+/* Sets the bad-row record a synthetic source reports (from reading its empirical trace). */
+void job_source_set_bad_rows(job_source *src, int64_t bad_rows, const char *first_bad);
+
+#endif

@@ -1,0 +1,343 @@
+/* The accelerator and model catalogues: parsed at creation from the CSV files of hw/data/ embedded
+ * in the binary, with fitted efficiencies attached to each accelerator; scenarios add or override.
+ */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/csv.h"
+#include "hw/eff_params.h"
+#include "hw/embedded.h"
+#include "hw/hw.h"
+
+typedef struct eff_entry {
+  char device[64];
+  hw_eff eff;
+} eff_entry;
+
+struct hw_catalog {
+  hw_accel *accels;
+  size_t n_accels, cap_accels;
+  hw_model *models;
+  size_t n_models, cap_models;
+  eff_entry *effs;
+  size_t n_effs, cap_effs;
+};
+
+/* Names match ignoring case and everything but letters and digits. */
+static bool same_name(const char *a, const char *b) {
+  for (;;) {
+    while (*a && !isalnum((unsigned char)*a))
+      a++;
+    while (*b && !isalnum((unsigned char)*b))
+      b++;
+    if (!*a || !*b)
+      return !*a && !*b;
+    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+      return false;
+    a++, b++;
+  }
+}
+
+static int grow(void **items, size_t *cap, size_t n, size_t item_size) {
+  if (n < *cap)
+    return 0;
+  size_t new_cap = *cap ? 2 * *cap : 16;
+  void *grown = realloc(*items, new_cap * item_size);
+  if (!grown)
+    return -1;
+  *items = grown;
+  *cap = new_cap;
+  return 0;
+}
+
+static eff_entry *find_eff(const hw_catalog *cat, const char *device) {
+  for (size_t i = 0; i < cat->n_effs; i++)
+    if (same_name(cat->effs[i].device, device))
+      return &cat->effs[i];
+  return NULL;
+}
+
+/* efficiency.csv: device,op,param,value,... one row per parameter. */
+static int load_efficiency(hw_catalog *cat, char *err, size_t err_len) {
+  hw_csv c;
+  if (hw_csv_open_text(&c, hw_data_efficiency_csv, hw_data_efficiency_csv_len,
+                       "hw/data/efficiency.csv", err, err_len) != 0)
+    return -1;
+  int col_device = hw_csv_col(&c, "device"), col_op = hw_csv_col(&c, "op"),
+      col_param = hw_csv_col(&c, "param"), col_value = hw_csv_col(&c, "value");
+  if (col_device < 0 || col_op < 0 || col_param < 0 || col_value < 0) {
+    snprintf(err, err_len, "hw/data/efficiency.csv: header lacks device, op, param or value");
+    hw_csv_close(&c);
+    return -1;
+  }
+  int rc;
+  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
+    const char *device = hw_csv_get(&c, col_device);
+    eff_entry *e = find_eff(cat, device);
+    if (!e) {
+      if (grow((void **)&cat->effs, &cat->cap_effs, cat->n_effs, sizeof *cat->effs) != 0) {
+        snprintf(err, err_len, "out of memory");
+        rc = -1;
+        break;
+      }
+      e = &cat->effs[cat->n_effs++];
+      memset(e, 0, sizeof *e);
+      snprintf(e->device, sizeof e->device, "%s", device);
+      snprintf(e->eff.source, sizeof e->eff.source, "%s", device);
+    }
+    size_t i;
+    for (i = 0; i < HW_EFF_NPARAMS; i++)
+      if (strcmp(hw_eff_params[i].op, hw_csv_get(&c, col_op)) == 0 &&
+          strcmp(hw_eff_params[i].param, hw_csv_get(&c, col_param)) == 0)
+        break;
+    if (i == HW_EFF_NPARAMS) {
+      snprintf(err, err_len, "hw/data/efficiency.csv:%ld: unknown parameter %s.%s", c.line,
+               hw_csv_get(&c, col_op), hw_csv_get(&c, col_param));
+      rc = -1;
+      break;
+    }
+    if (hw_csv_double(&c, col_value, NAN, hw_eff_field(&e->eff, i), err, err_len) != 0) {
+      rc = -1;
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return rc < 0 ? -1 : 0;
+}
+
+static const hw_eff *default_eff(const hw_catalog *cat) {
+  const eff_entry *e = find_eff(cat, "default");
+  return e ? &e->eff : NULL;
+}
+
+static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
+  hw_csv c;
+  if (hw_csv_open_text(&c, hw_data_accelerators_csv, hw_data_accelerators_csv_len,
+                       "hw/data/accelerators.csv", err, err_len) != 0)
+    return -1;
+  static const char *const numeric[] = {"peak_bf16_tflops_dense",
+                                        "peak_fp8_tflops_dense",
+                                        "hbm_gib",
+                                        "hbm_tb_s",
+                                        "tdp_w",
+                                        "idle_w",
+                                        "scaleup_link_gb_s_per_dir",
+                                        "scaleout_nic_gb_s"};
+  /* Unit conversions from the column units to hw_accel's. */
+  static const double scale[] = {1e12, 1e12, 1073741824.0, 1e12, 1.0, 1.0, 1e9, 1e9};
+  int cols[8];
+  for (int i = 0; i < 8; i++)
+    cols[i] = hw_csv_col(&c, numeric[i]);
+  int col_name = hw_csv_col(&c, "name"), col_vendor = hw_csv_col(&c, "vendor"),
+      col_kind = hw_csv_col(&c, "kind"), col_source = hw_csv_col(&c, "source");
+  int rc;
+  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
+    hw_accel a;
+    memset(&a, 0, sizeof a);
+    snprintf(a.name, sizeof a.name, "%s", hw_csv_get(&c, col_name));
+    snprintf(a.vendor, sizeof a.vendor, "%s", hw_csv_get(&c, col_vendor));
+    snprintf(a.kind, sizeof a.kind, "%s", hw_csv_get(&c, col_kind));
+    snprintf(a.source, sizeof a.source, "%s", hw_csv_get(&c, col_source));
+    double *fields[8] = {
+        &a.peak_bf16_flops, &a.peak_fp8_flops, &a.hbm_bytes,           &a.hbm_bytes_per_s,
+        &a.tdp_w,           &a.idle_w,         &a.scaleup_bytes_per_s, &a.scaleout_bytes_per_s};
+    for (int i = 0; i < 8 && rc == 1; i++) {
+      if (cols[i] < 0) {
+        snprintf(err, err_len, "hw/data/accelerators.csv: no column %s", numeric[i]);
+        rc = -1;
+      } else if (hw_csv_double(&c, cols[i], 0.0, fields[i], err, err_len) != 0) {
+        rc = -1;
+      } else {
+        *fields[i] *= scale[i];
+      }
+    }
+    if (rc != 1 || hw_catalog_add_accel(cat, &a, err, err_len) != 0) {
+      rc = -1;
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return rc < 0 ? -1 : 0;
+}
+
+static int load_models(hw_catalog *cat, char *err, size_t err_len) {
+  hw_csv c;
+  if (hw_csv_open_text(&c, hw_data_models_csv, hw_data_models_csv_len, "hw/data/models.csv", err,
+                       err_len) != 0)
+    return -1;
+  static const char *const numeric[] = {
+      "layers",  "hidden",         "q_heads",   "kv_heads",        "head_dim", "ffn",    "vocab",
+      "experts", "active_experts", "gated_ffn", "tied_embeddings", "qkv_bias", "qk_norm"};
+  enum { N = sizeof numeric / sizeof numeric[0] };
+  int cols[N];
+  for (int i = 0; i < N; i++)
+    cols[i] = hw_csv_col(&c, numeric[i]);
+  int col_name = hw_csv_col(&c, "name"), col_hf = hw_csv_col(&c, "hf_id"),
+      col_source = hw_csv_col(&c, "source");
+  int rc;
+  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
+    double v[N];
+    for (int i = 0; i < N && rc == 1; i++) {
+      if (cols[i] < 0) {
+        snprintf(err, err_len, "hw/data/models.csv: no column %s", numeric[i]);
+        rc = -1;
+      } else if (hw_csv_double(&c, cols[i], 0.0, &v[i], err, err_len) != 0) {
+        rc = -1;
+      } else if (v[i] < 0 || v[i] > 4e9 || v[i] != floor(v[i])) {
+        snprintf(err, err_len, "hw/data/models.csv:%ld: %s must be a whole number", c.line,
+                 numeric[i]);
+        rc = -1;
+      }
+    }
+    if (rc != 1)
+      break;
+    hw_model m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.name, sizeof m.name, "%s", hw_csv_get(&c, col_name));
+    snprintf(m.hf_id, sizeof m.hf_id, "%s", hw_csv_get(&c, col_hf));
+    snprintf(m.source, sizeof m.source, "%s", hw_csv_get(&c, col_source));
+    m.layers = (uint32_t)v[0], m.hidden = (uint32_t)v[1], m.q_heads = (uint32_t)v[2];
+    m.kv_heads = (uint32_t)v[3], m.head_dim = (uint32_t)v[4], m.ffn = (uint32_t)v[5];
+    m.vocab = (uint32_t)v[6], m.experts = (uint32_t)v[7], m.active_experts = (uint32_t)v[8];
+    m.gated_ffn = v[9] != 0, m.tied_embeddings = v[10] != 0, m.qkv_bias = v[11] != 0;
+    m.qk_norm = v[12] != 0;
+    if (hw_catalog_add_model(cat, &m, err, err_len) != 0) {
+      rc = -1;
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return rc < 0 ? -1 : 0;
+}
+
+hw_catalog *hw_catalog_create(char *err, size_t err_len) {
+  hw_catalog *cat = calloc(1, sizeof *cat);
+  if (!cat) {
+    snprintf(err, err_len, "out of memory");
+    return NULL;
+  }
+  if (load_efficiency(cat, err, err_len) != 0 || load_accelerators(cat, err, err_len) != 0 ||
+      load_models(cat, err, err_len) != 0) {
+    hw_catalog_destroy(cat);
+    return NULL;
+  }
+  return cat;
+}
+
+void hw_catalog_destroy(hw_catalog *cat) {
+  if (!cat)
+    return;
+  free(cat->accels);
+  free(cat->models);
+  free(cat->effs);
+  free(cat);
+}
+
+const hw_accel *hw_catalog_accel(const hw_catalog *cat, const char *name) {
+  for (size_t i = 0; i < cat->n_accels; i++)
+    if (same_name(cat->accels[i].name, name))
+      return &cat->accels[i];
+  return NULL;
+}
+
+const hw_model *hw_catalog_model(const hw_catalog *cat, const char *name) {
+  for (size_t i = 0; i < cat->n_models; i++)
+    if (same_name(cat->models[i].name, name) || same_name(cat->models[i].hf_id, name))
+      return &cat->models[i];
+  return NULL;
+}
+
+size_t hw_catalog_accel_count(const hw_catalog *cat) { return cat->n_accels; }
+size_t hw_catalog_model_count(const hw_catalog *cat) { return cat->n_models; }
+const hw_accel *hw_catalog_accel_at(const hw_catalog *cat, size_t i) {
+  return i < cat->n_accels ? &cat->accels[i] : NULL;
+}
+const hw_model *hw_catalog_model_at(const hw_catalog *cat, size_t i) {
+  return i < cat->n_models ? &cat->models[i] : NULL;
+}
+
+static bool valid_number(double v) { return isfinite(v) && v >= 0.0; }
+
+int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size_t err_len) {
+  if (!accel->name[0]) {
+    snprintf(err, err_len, "accelerator: a name is required");
+    return -1;
+  }
+  const double checked[] = {accel->peak_bf16_flops,
+                            accel->peak_fp8_flops,
+                            accel->hbm_bytes,
+                            accel->hbm_bytes_per_s,
+                            accel->tdp_w,
+                            accel->idle_w,
+                            accel->scaleup_bytes_per_s,
+                            accel->scaleout_bytes_per_s};
+  for (size_t i = 0; i < sizeof checked / sizeof checked[0]; i++)
+    if (!valid_number(checked[i])) {
+      snprintf(err, err_len, "accelerator %s: peaks, capacities and powers must be >= 0",
+               accel->name);
+      return -1;
+    }
+  hw_accel a = *accel;
+  a.name[sizeof a.name - 1] = '\0';
+  if (!a.eff.source[0]) {
+    const eff_entry *own = find_eff(cat, a.name);
+    const hw_eff *dflt = default_eff(cat);
+    if (own)
+      a.eff = own->eff;
+    else if (dflt)
+      a.eff = *dflt;
+  }
+  for (size_t i = 0; i < cat->n_accels; i++)
+    if (same_name(cat->accels[i].name, a.name)) {
+      cat->accels[i] = a;
+      return 0;
+    }
+  if (grow((void **)&cat->accels, &cat->cap_accels, cat->n_accels, sizeof a) != 0) {
+    snprintf(err, err_len, "out of memory");
+    return -1;
+  }
+  cat->accels[cat->n_accels++] = a;
+  return 0;
+}
+
+int hw_catalog_add_model(hw_catalog *cat, const hw_model *model, char *err, size_t err_len) {
+  const hw_model *m = model;
+  const char *why = NULL;
+  if (!m->name[0])
+    why = "a name is required";
+  else if (!m->layers || !m->hidden || !m->q_heads || !m->kv_heads || !m->head_dim || !m->ffn ||
+           !m->vocab)
+    why = "layers, hidden, q_heads, kv_heads, head_dim, ffn and vocab must be positive";
+  else if (m->q_heads % m->kv_heads != 0)
+    why = "q_heads must be a multiple of kv_heads";
+  else if ((m->experts == 0) != (m->active_experts == 0) || m->active_experts > m->experts)
+    why = "active_experts must be between 1 and experts for MoE, both 0 for dense";
+  if (why) {
+    snprintf(err, err_len, "model %s: %s", m->name[0] ? m->name : "(unnamed)", why);
+    return -1;
+  }
+  for (size_t i = 0; i < cat->n_models; i++)
+    if (same_name(cat->models[i].name, m->name)) {
+      cat->models[i] = *m;
+      return 0;
+    }
+  if (grow((void **)&cat->models, &cat->cap_models, cat->n_models, sizeof *m) != 0) {
+    snprintf(err, err_len, "out of memory");
+    return -1;
+  }
+  cat->models[cat->n_models++] = *m;
+  return 0;
+}
+
+double hw_model_params(const hw_model *m) {
+  double h = m->hidden, d = m->head_dim, q = m->q_heads, kv = m->kv_heads, f = m->ffn;
+  double attn = h * (q + 2.0 * kv) * d + q * d * h + (m->qkv_bias ? (q + 2.0 * kv) * d : 0.0);
+  double experts = m->experts ? m->experts : 1.0;
+  double ffn = experts * (m->gated_ffn ? 3.0 : 2.0) * h * f + (m->experts ? h * m->experts : 0.0);
+  double norms = 2.0 * h + (m->qk_norm ? 2.0 * d : 0.0);
+  double embed = (double)m->vocab * h * (m->tied_embeddings ? 1.0 : 2.0);
+  return embed + m->layers * (attn + ffn + norms) + h;
+}

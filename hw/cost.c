@@ -1,0 +1,311 @@
+/* The iteration cost model: a deployment's per-call constants computed once (hw_deploy_init), then
+ * each iteration priced in O(1) from the batch aggregates, operator by operator; and its memory. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hw/cost_ops.h"
+#include "hw/hw.h"
+
+/* Memory outside weights, activations and KV: NCCL buffers by TP size and other non-torch memory
+ * (CUDA context, library workspaces). Source: aiconfigurator systems/h100_sxm.yaml (misc.nccl_mem
+ * "some nonofficial correction based on observations"; misc.other_mem "increase from 551MB to 3.5GB
+ * for safer deployment": we take the 551 MB estimate, not the safety margin), commit 095f58a. */
+static const double nccl_bytes_tp1 = 0.0, nccl_bytes_tp2 = 358612992.0,
+                    nccl_bytes_tp4 = 411041792.0;
+static const double other_nontorch_bytes = 551e6;
+
+/* vLLM's default scheduler limits for the OpenAI server, EngineArgs.get_batch_defaults
+ * (vllm/engine/arg_utils.py): devices of at least 70 GiB other than A100 get 8192 batched tokens
+ * and 1024 sequences, the rest 2048 and 256. */
+static const double vllm_big_device_bytes = 70.0 * 1073741824.0;
+static const uint32_t vllm_big_tokens = 8192, vllm_big_seqs = 1024;
+static const uint32_t vllm_small_tokens = 2048, vllm_small_seqs = 256;
+
+static bool name_contains_a100(const char *name) {
+  for (const char *p = name; *p; p++)
+    if (tolower((unsigned char)p[0]) == 'a' && strncmp(p + 1, "100", 3) == 0)
+      return true;
+  return false;
+}
+
+static double weights_bytes_per_device(const hw_deploy *d) {
+  const hw_model *m = &d->model;
+  double h = m->hidden, dh = m->head_dim;
+  double attn = h * d->qkv_n + d->o_k * h + (m->qkv_bias ? d->qkv_n : 0.0);
+  double experts = m->experts ? m->experts : 1.0;
+  double ffn = experts * (m->gated_ffn ? 3.0 : 2.0) * h * d->ffn_dev +
+               (m->experts ? h * m->experts : 0.0);
+  double norms = 2.0 * h + (m->qk_norm ? 2.0 * dh : 0.0);
+  double embed = d->vocab_dev * h;
+  double lm_head = d->vocab_dev * h;
+  double ends;
+  if (d->cfg.pp == 1)
+    ends = embed + (m->tied_embeddings ? 0.0 : lm_head) + h; /* + final norm */
+  else
+    ends = fmax(embed, lm_head + h); /* first stage embeds, last holds the head */
+  return d->dtype_bytes * (d->stage_layers * (attn + ffn + norms) + ends);
+}
+
+/* Peak activation memory of vLLM's profiling forward pass with max_batched_tokens tokens (what it
+ * reserves before sizing the KV cache), derived from the shapes: the larger of the attention phase
+ * (hidden states and residual, QKV output, attention output) and the MLP phase (hidden states and
+ * residual, gate/up output, activation output; times the active experts for MoE); plus the
+ * sampler's fp32 logits and probabilities for max_seqs sequences over the whole vocabulary; plus
+ * NCCL buffers and other non-torch memory. */
+static double activation_reserve_bytes(const hw_deploy *d) {
+  const hw_model *m = &d->model;
+  double tokens = d->cfg.max_batched_tokens, h = m->hidden;
+  double rows = m->experts ? m->active_experts : 1.0;
+  double attn_phase = tokens * (2.0 * h + d->qkv_n + d->o_k);
+  double mlp_phase = tokens * (2.0 * h + rows * (m->gated_ffn ? 3.0 : 2.0) * d->ffn_dev);
+  double logits = 2.0 * 4.0 * (double)d->cfg.max_seqs * m->vocab;
+  double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
+  return d->dtype_bytes * fmax(attn_phase, mlp_phase) + logits + nccl + other_nontorch_bytes;
+}
+
+int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
+                   const hw_deploy_config *cfg, char *err, size_t err_len) {
+  memset(d, 0, sizeof *d);
+  d->accel = *accel;
+  d->model = *model;
+  if (cfg)
+    d->cfg = *cfg;
+  hw_deploy_config *c = &d->cfg;
+  const hw_model *m = &d->model;
+  const hw_accel *a = &d->accel;
+  const hw_eff *e = &a->eff;
+  if (!c->tp)
+    c->tp = 1;
+  if (!c->pp)
+    c->pp = 1;
+  bool big = a->hbm_bytes >= vllm_big_device_bytes && !name_contains_a100(a->name);
+  if (!c->max_batched_tokens)
+    c->max_batched_tokens = big ? vllm_big_tokens : vllm_small_tokens;
+  if (!c->max_seqs)
+    c->max_seqs = big ? vllm_big_seqs : vllm_small_seqs;
+
+  const char *why = NULL;
+  if (c->weight_dtype != HW_DTYPE_BF16 || c->kv_dtype != HW_DTYPE_BF16)
+    why = "only bf16 weights and KV cache are modelled so far";
+  else if (!(a->peak_bf16_flops > 0.0) || !(a->hbm_bytes_per_s > 0.0) || !(a->hbm_bytes > 0.0))
+    why = "the accelerator has no bf16 peak, HBM capacity or HBM bandwidth (not a compute device)";
+  else if (!(e->gemm.compute_frac > 0.0) || !(e->gemm.mem_frac > 0.0) ||
+           !(e->attn_prefill.compute_frac > 0.0) || !(e->attn_decode.mem_frac > 0.0) ||
+           !(e->elementwise.norm_frac > 0.0) || !(e->elementwise.add_frac > 0.0) ||
+           !(e->elementwise.rope_frac > 0.0) || !(e->elementwise.act_frac > 0.0) ||
+           !(e->elementwise.embed_frac > 0.0))
+    why = "the accelerator has no efficiency parameters (hw/data/efficiency.csv)";
+  else if (m->q_heads % c->tp != 0)
+    why = "tensor-parallel size must divide the number of query heads";
+  else if (m->kv_heads % c->tp != 0 && c->tp % m->kv_heads != 0)
+    why = "tensor-parallel size must divide, or be a multiple of, the number of KV heads";
+  else if (m->ffn % c->tp != 0)
+    why = "tensor-parallel size must divide the FFN size";
+  else if (c->pp > m->layers)
+    why = "pipeline-parallel size exceeds the number of layers";
+  else if ((c->tp > 1 || c->pp > 1) &&
+           (!(a->scaleup_bytes_per_s > 0.0) || !(e->allreduce.link_frac > 0.0) ||
+            !(e->sendrecv.link_frac > 0.0)))
+    why =
+        "tensor or pipeline parallelism needs the accelerator's scale-up link bandwidth and "
+        "fitted link efficiencies";
+  if (why) {
+    snprintf(err, err_len, "deployment of %s on %s (tp %u, pp %u): %s", m->name, a->name, c->tp,
+             c->pp, why);
+    return -1;
+  }
+
+  double tp = c->tp;
+  d->dtype_bytes = 2.0;
+  d->kv_dtype_bytes = 2.0;
+  d->q_dev = m->q_heads / tp;
+  d->kv_dev = m->kv_heads >= c->tp ? m->kv_heads / tp : 1.0;
+  d->qkv_n = (d->q_dev + 2.0 * d->kv_dev) * m->head_dim;
+  d->o_k = d->q_dev * m->head_dim;
+  d->ffn_dev = m->ffn / tp;
+  d->vocab_dev = ceil(m->vocab / tp);
+  d->stage_layers = (m->layers + c->pp - 1) / c->pp;
+
+  hw_rates r = hw_rates_of(a, e);
+  d->ns_per_flop_gemm = r.ns_per_flop_gemm, d->ns_per_byte_gemm = r.ns_per_byte_gemm;
+  d->ns_per_flop_pf = r.ns_per_flop_pf, d->ns_per_byte_pf = r.ns_per_byte_pf;
+  d->ns_per_byte_dec = r.ns_per_byte_dec;
+  d->ns_per_byte_ar = r.ns_per_byte_ar, d->ns_per_byte_sr = r.ns_per_byte_sr;
+
+  /* Memory-bound kernels of one layer, per token, priced the way Vidur profiles them: two RMSNorms
+   * and two residual adds (vLLM fuses each pair into one kernel), rotary on q and k, the activation
+   * (per routed row for MoE), and Qwen3's RMSNorm of q and k. Once per iteration: the embedding
+   * lookup and the final norm and add. */
+  const double *nb = r.ns_per_byte_elem, dt = 2.0, h = m->hidden;
+  double rows = m->experts ? m->active_experts : 1.0;
+  double norm = hw_elem_norm_bytes(1, h, dt), add = hw_elem_add_bytes(1, h, dt);
+  double rope = hw_elem_rope_bytes(1, d->q_dev, d->kv_dev, m->head_dim, dt);
+  double act = hw_elem_act_bytes(rows, d->ffn_dev, m->gated_ffn, dt);
+  double qk_norm = m->qk_norm ? hw_elem_norm_bytes(1, (d->q_dev + d->kv_dev) * m->head_dim, dt) : 0;
+  double embed = hw_elem_embed_bytes(1, h, dt);
+  d->elem_bytes_per_token = 2.0 * norm + 2.0 * add + rope + act + qk_norm;
+  d->elem_ns_per_token = (2.0 * norm + qk_norm) * nb[HW_ELEM_NORM] + 2.0 * add * nb[HW_ELEM_ADD] +
+                         rope * nb[HW_ELEM_ROPE] + act * nb[HW_ELEM_ACT];
+  d->elem_kernels_per_layer = 6.0 + (m->qk_norm ? 1.0 : 0.0);
+  d->once_bytes_per_token = embed + norm + add;
+  d->once_ns_per_token = embed * nb[HW_ELEM_EMBED] + norm * nb[HW_ELEM_NORM] +
+                         add * nb[HW_ELEM_ADD];
+  d->moe_log_miss = m->experts ? log1p(-(double)m->active_experts / m->experts) : 0.0;
+
+  d->weights_bytes_per_device = weights_bytes_per_device(d);
+  d->kv_bytes_per_token_device = 2.0 * d->stage_layers * d->kv_dev * m->head_dim *
+                                 d->kv_dtype_bytes;
+  d->activation_reserve_bytes = activation_reserve_bytes(d);
+  if (d->weights_bytes_per_device > a->hbm_bytes) {
+    snprintf(err, err_len,
+             "deployment of %s on %s (tp %u, pp %u): %.1f GiB of weights per device do not fit "
+             "in %.1f GiB of HBM",
+             m->name, a->name, c->tp, c->pp, d->weights_bytes_per_device / 1073741824.0,
+             a->hbm_bytes / 1073741824.0);
+    return -1;
+  }
+  return 0;
+}
+
+/* One dense GEMM (m x k) @ (k x n), adding its FLOPs and bytes to the totals. */
+static inline double gemm_ns(const hw_deploy *d, double m, double n, double k, double *flops,
+                             double *bytes) {
+  double f = hw_gemm_flops(m, n, k), by = hw_gemm_bytes(m, n, k, d->dtype_bytes);
+  *flops += f, *bytes += by;
+  return hw_roof_ns(d->accel.eff.gemm.t0_ns, f, d->ns_per_flop_gemm, by, d->ns_per_byte_gemm,
+                    hw_gemm_serial_ns(&d->accel.eff, k));
+}
+
+int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out) {
+  const hw_model *m = &d->model;
+  const hw_eff *e = &d->accel.eff;
+  double pf_tokens = b->prefill_tokens, dec_seqs = b->decode_seqs;
+  double tokens = pf_tokens + dec_seqs, seqs = (double)b->prefill_seqs + dec_seqs;
+  if (tokens <= 0.0 && seqs <= 0.0) {
+    if (out)
+      memset(out, 0, sizeof *out);
+    return 0;
+  }
+  double h = m->hidden, dt = d->dtype_bytes, g0 = e->gemm.t0_ns;
+  double nfg = d->ns_per_flop_gemm, nbg = d->ns_per_byte_gemm;
+  double flops = 0.0, bytes = 0.0, f, by;
+
+  /* Projections of one layer. */
+  double gemm = 0.0;
+  if (tokens > 0.0) {
+    gemm = gemm_ns(d, tokens, d->qkv_n, h, &flops, &bytes);
+    gemm += gemm_ns(d, tokens, h, d->o_k, &flops, &bytes);
+    if (!m->experts) {
+      gemm += gemm_ns(d, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, &flops, &bytes);
+      gemm += gemm_ns(d, tokens, h, d->ffn_dev, &flops, &bytes);
+    } else {
+      /* Router, then the fused expert kernels over tokens * active rows; the weights read are those
+       * of the experts at least one token picked: E (1 - (1 - k/E)^tokens) expected under uniform
+       * routing. */
+      double experts = m->experts, rows = tokens * m->active_experts;
+      double touched = experts * (1.0 - exp(tokens * d->moe_log_miss));
+      double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
+      gemm += gemm_ns(d, tokens, experts, h, &flops, &bytes);
+      f = hw_gemm_flops(rows, up_n, h);
+      by = dt * (touched * h * up_n + rows * (h + up_n));
+      flops += f, bytes += by, gemm += hw_roof_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, h));
+      f = hw_gemm_flops(rows, h, d->ffn_dev);
+      by = dt * (touched * d->ffn_dev * h + rows * (d->ffn_dev + h));
+      flops += f, bytes += by;
+      gemm += hw_roof_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, d->ffn_dev));
+    }
+  }
+
+  /* Attention of one layer. */
+  double attn_pf = 0.0, attn_dec = 0.0;
+  if (pf_tokens > 0.0) {
+    f = hw_attn_prefill_flops((double)b->prefill_attn_pairs, pf_tokens, d->q_dev, m->head_dim,
+                              e->attn_prefill.pad_tokens);
+    by = hw_attn_prefill_bytes(pf_tokens, (double)b->prefill_ctx_tokens, d->q_dev, d->kv_dev,
+                               m->head_dim, d->kv_dtype_bytes);
+    flops += f, bytes += by;
+    attn_pf = hw_roof_ns(e->attn_prefill.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf, 0.0);
+  }
+  if (dec_seqs > 0.0) {
+    f = hw_attn_decode_flops((double)b->decode_ctx_tokens, d->q_dev, m->head_dim);
+    by = hw_attn_decode_bytes(dec_seqs, (double)b->decode_ctx_tokens, d->q_dev, d->kv_dev,
+                              m->head_dim, d->kv_dtype_bytes);
+    flops += f, bytes += by;
+    attn_dec = hw_attn_decode_ns(e, dec_seqs, d->kv_dev, by, d->ns_per_byte_dec);
+  }
+
+  /* Elementwise kernels and tensor-parallel all-reduces (after attention and after the MLP). */
+  double elem = 0.0, allreduce = 0.0;
+  double hidden_bytes = tokens * h * dt;
+  if (tokens > 0.0) {
+    bytes += tokens * d->elem_bytes_per_token;
+    elem = d->elem_kernels_per_layer * e->elementwise.t0_ns + tokens * d->elem_ns_per_token;
+    if (d->cfg.tp > 1)
+      allreduce = 2.0 *
+                  hw_allreduce_ns(e->allreduce.t0_ns, hidden_bytes, d->cfg.tp, d->ns_per_byte_ar);
+  }
+
+  /* Layers are identical: one layer's time, times the layers. FLOPs and bytes so far are one
+   * layer's too. */
+  double layers = m->layers;
+  double layer_ns = gemm + attn_pf + attn_dec + elem + allreduce;
+  flops *= layers, bytes *= layers;
+
+  /* Once per iteration: embedding lookup and final norm over all tokens; LM head over one token per
+   * sequence, its logits gathered over TP; pipeline boundaries carry hidden states and residual. */
+  double embed = 0.0, head = 0.0, gather = 0.0, sendrecv = 0.0;
+  if (tokens > 0.0) {
+    bytes += tokens * d->once_bytes_per_token;
+    embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token;
+    if (d->cfg.pp > 1)
+      sendrecv = (d->cfg.pp - 1) *
+                 hw_linear_ns(e->sendrecv.t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
+  }
+  if (seqs > 0.0) {
+    head = gemm_ns(d, seqs, d->vocab_dev, h, &flops, &bytes);
+    if (d->cfg.tp > 1)
+      gather = hw_allgather_ns(e->allreduce.t0_ns, seqs * m->vocab * dt, d->cfg.tp,
+                               d->ns_per_byte_ar);
+  }
+
+  double gpu_ns = layers * layer_ns + embed + head + gather;
+  double stage_ns = d->cfg.pp == 1 ? gpu_ns
+                                   : d->stage_layers * layer_ns + fmax(embed, head + gather);
+  double cpu_ns = e->cpu.fixed_ns + e->cpu.per_seq_ns * seqs;
+  double total_ns = gpu_ns + sendrecv + cpu_ns;
+  if (out) {
+    out->gemm_ns = layers * gemm;
+    out->attn_prefill_ns = layers * attn_pf;
+    out->attn_decode_ns = layers * attn_dec;
+    out->elementwise_ns = layers * elem + embed;
+    out->lm_head_ns = head;
+    out->allreduce_ns = layers * allreduce + gather;
+    out->sendrecv_ns = sendrecv;
+    out->cpu_ns = cpu_ns;
+    out->stage_ns = stage_ns;
+    out->total_ns = total_ns;
+    out->flops = flops;
+    out->hbm_bytes = bytes;
+  }
+  return (int64_t)(total_ns + 0.5);
+}
+
+double hw_kv_bytes_per_token(const hw_deploy *d) {
+  return 2.0 * d->model.layers * d->model.kv_heads * d->model.head_dim * d->kv_dtype_bytes;
+}
+double hw_kv_bytes_per_token_device(const hw_deploy *d) { return d->kv_bytes_per_token_device; }
+double hw_weights_bytes_per_device(const hw_deploy *d) { return d->weights_bytes_per_device; }
+double hw_activation_reserve_bytes(const hw_deploy *d) { return d->activation_reserve_bytes; }
+
+uint64_t hw_kv_blocks(const hw_deploy *d, uint32_t block_size, double gpu_mem_util) {
+  if (block_size == 0 || !(gpu_mem_util > 0.0))
+    return 0;
+  double free_bytes = fmin(gpu_mem_util, 1.0) * d->accel.hbm_bytes - d->weights_bytes_per_device -
+                      d->activation_reserve_bytes;
+  double block_bytes = block_size * d->kv_bytes_per_token_device;
+  if (!(free_bytes > 0.0) || !(block_bytes > 0.0))
+    return 0;
+  return (uint64_t)floor(free_bytes / block_bytes);
+}

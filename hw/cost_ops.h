@@ -1,0 +1,136 @@
+/* Internal to hw/: the operator cost formulas, shared by the pricing path (cost.c) and the fitter
+ * (fit.c) so that what is fitted is exactly what is priced. FLOPs and bytes are per device. */
+#ifndef HW_COST_OPS_H
+#define HW_COST_OPS_H
+
+#include <math.h>
+#include <stdbool.h>
+
+#include "hw/hw.h"
+
+/* The roofline of one kernel: a fixed time t0 (launch, ramp-up, tail) plus the Euclidean norm of
+ * its compute time (FLOPs at a fitted fraction of peak), its memory time (bytes at a fitted
+ * fraction of HBM bandwidth) and its serial time (a GEMM's reduction loop over k runs in order
+ * inside each thread block; unhidden when there are few blocks). The norm is a soft maximum: it
+ * equals the largest term far from the ridges and costs up to sqrt(2) at one, where measured
+ * kernels are indeed slower than either limit. hw/data/SOURCES.md compares it with a hard max. */
+static inline double hw_roof_ns(double t0_ns, double flops, double ns_per_flop, double bytes,
+                                double ns_per_byte, double serial_ns) {
+  double compute_ns = flops * ns_per_flop, memory_ns = bytes * ns_per_byte;
+  return t0_ns + sqrt(compute_ns * compute_ns + memory_ns * memory_ns + serial_ns * serial_ns);
+}
+
+/* GEMM (m x k) @ (k x n): m is tokens, k x n the weight. Reads A and B, writes C. */
+static inline double hw_gemm_flops(double m, double n, double k) { return 2.0 * m * n * k; }
+static inline double hw_gemm_bytes(double m, double n, double k, double dtype_bytes) {
+  return dtype_bytes * (m * k + k * n + m * n);
+}
+static inline double hw_gemm_serial_ns(const hw_eff *e, double k) { return e->gemm.per_k_ns * k; }
+
+/* Prefill (causal) attention over `pairs` (query, key) pairs of `tokens` new queries reading
+ * `ctx_tokens` keys and values: QK^T and PV are 2 * head_dim FLOPs per pair and head each. Flash
+ * attention computes whole tiles, so the diagonal tiles waste work proportional to the tokens:
+ * `pad_tokens` extra pairs per query token (fitted). Bytes: Q in and O out per token, K and V per
+ * context token. */
+static inline double hw_attn_prefill_flops(double pairs, double tokens, double q_heads,
+                                           double head_dim, double pad_tokens) {
+  return 4.0 * head_dim * q_heads * (pairs + pad_tokens * tokens);
+}
+static inline double hw_attn_prefill_bytes(double tokens, double ctx_tokens, double q_heads,
+                                           double kv_heads, double head_dim, double dtype_bytes) {
+  return dtype_bytes * head_dim * (2.0 * q_heads * tokens + 2.0 * kv_heads * ctx_tokens);
+}
+
+/* Decode attention: one query per sequence over its context. GQA: K and V are read once per KV
+ * head, whatever the number of query heads sharing it. Its arithmetic intensity is q_heads/kv_heads
+ * FLOPs per byte at most (16 for the catalogued models), far below any accelerator's ridge, so the
+ * time is memory only: a fixed time, a cost per (sequence, KV head) work unit (flash-decoding runs
+ * one thread block per unit), and the bytes at a fitted fraction of HBM bandwidth. The FLOPs are
+ * kept for the breakdown. */
+static inline double hw_attn_decode_flops(double ctx_tokens, double q_heads, double head_dim) {
+  return 4.0 * head_dim * q_heads * ctx_tokens;
+}
+static inline double hw_attn_decode_bytes(double seqs, double ctx_tokens, double q_heads,
+                                          double kv_heads, double head_dim, double dtype_bytes) {
+  return dtype_bytes * head_dim * (2.0 * kv_heads * ctx_tokens + 2.0 * q_heads * seqs);
+}
+static inline double hw_attn_decode_ns(const hw_eff *e, double seqs, double kv_heads, double bytes,
+                                       double ns_per_byte) {
+  return e->attn_decode.t0_ns + e->attn_decode.per_seq_kv_head_ns * seqs * kv_heads +
+         bytes * ns_per_byte;
+}
+
+/* Memory-bound kernels, by kind, as Vidur profiles them (bytes read plus written per token):
+ * RMSNorm of a row of `width` (read, write), residual add (two reads, one write), rotary embedding
+ * of q and k (read, write), the FFN activation (SiLU-and-mul reads gate and up, writes one; a plain
+ * activation reads and writes one), embedding lookup (read a row, write it). */
+typedef enum hw_elem_kind {
+  HW_ELEM_NORM,
+  HW_ELEM_ADD,
+  HW_ELEM_ROPE,
+  HW_ELEM_ACT,
+  HW_ELEM_EMBED,
+  HW_ELEM_KINDS
+} hw_elem_kind;
+static inline double hw_elem_norm_bytes(double tokens, double width, double dt) {
+  return dt * tokens * 2.0 * width;
+}
+static inline double hw_elem_add_bytes(double tokens, double hidden, double dt) {
+  return dt * tokens * 3.0 * hidden;
+}
+static inline double hw_elem_rope_bytes(double tokens, double q_heads, double kv_heads,
+                                        double head_dim, double dt) {
+  return dt * tokens * 2.0 * (q_heads + kv_heads) * head_dim;
+}
+static inline double hw_elem_act_bytes(double rows, double ffn, bool gated, double dt) {
+  return dt * rows * (gated ? 3.0 : 2.0) * ffn;
+}
+static inline double hw_elem_embed_bytes(double tokens, double hidden, double dt) {
+  return dt * tokens * 2.0 * hidden;
+}
+
+/* Ring all-reduce of `bytes` over `ranks` devices: each link carries 2 (ranks - 1) / ranks of it.
+ * An all-gather of `bytes` in total carries half that. */
+static inline double hw_allreduce_ns(double t0_ns, double bytes, double ranks, double ns_per_byte) {
+  return t0_ns + 2.0 * (ranks - 1.0) / ranks * bytes * ns_per_byte;
+}
+static inline double hw_allgather_ns(double t0_ns, double bytes, double ranks, double ns_per_byte) {
+  return t0_ns + (ranks - 1.0) / ranks * bytes * ns_per_byte;
+}
+
+/* Point-to-point transfer and memory-bound kernels: fixed time plus bytes at a fitted rate. */
+static inline double hw_linear_ns(double t0_ns, double bytes, double ns_per_byte) {
+  return t0_ns + bytes * ns_per_byte;
+}
+
+/* The rates (ns per FLOP, ns per byte) an accelerator reaches under its efficiencies. */
+typedef struct hw_rates {
+  double ns_per_flop_gemm, ns_per_byte_gemm;
+  double ns_per_flop_pf, ns_per_byte_pf;
+  double ns_per_byte_dec;
+  double ns_per_byte_elem[HW_ELEM_KINDS];
+  double ns_per_byte_ar, ns_per_byte_sr;
+} hw_rates;
+
+static inline double hw_ns_per(double per_s, double frac) {
+  return per_s > 0.0 && frac > 0.0 ? 1e9 / (per_s * frac) : 0.0;
+}
+
+static inline hw_rates hw_rates_of(const hw_accel *a, const hw_eff *e) {
+  hw_rates r;
+  r.ns_per_flop_gemm = hw_ns_per(a->peak_bf16_flops, e->gemm.compute_frac);
+  r.ns_per_byte_gemm = hw_ns_per(a->hbm_bytes_per_s, e->gemm.mem_frac);
+  r.ns_per_flop_pf = hw_ns_per(a->peak_bf16_flops, e->attn_prefill.compute_frac);
+  r.ns_per_byte_pf = hw_ns_per(a->hbm_bytes_per_s, e->attn_prefill.mem_frac);
+  r.ns_per_byte_dec = hw_ns_per(a->hbm_bytes_per_s, e->attn_decode.mem_frac);
+  r.ns_per_byte_elem[HW_ELEM_NORM] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.norm_frac);
+  r.ns_per_byte_elem[HW_ELEM_ADD] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.add_frac);
+  r.ns_per_byte_elem[HW_ELEM_ROPE] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.rope_frac);
+  r.ns_per_byte_elem[HW_ELEM_ACT] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.act_frac);
+  r.ns_per_byte_elem[HW_ELEM_EMBED] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.embed_frac);
+  r.ns_per_byte_ar = hw_ns_per(a->scaleup_bytes_per_s, e->allreduce.link_frac);
+  r.ns_per_byte_sr = hw_ns_per(a->scaleup_bytes_per_s, e->sendrecv.link_frac);
+  return r;
+}
+
+#endif

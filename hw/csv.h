@@ -1,0 +1,42 @@
+/* Internal to hw/: a small CSV reader (RFC 4180 quoting, '#' comment lines, a header row) over a
+ * file or an in-memory text, used for the embedded catalogues and the measured data. */
+#ifndef HW_CSV_H
+#define HW_CSV_H
+
+#include <stddef.h>
+
+#define HW_CSV_MAX_FIELDS 128
+
+typedef struct hw_csv {
+  char *buf; /* owned copy of the text; fields point into it */
+  size_t len, pos;
+  long line;      /* line number where the current record starts (1-based) */
+  long next_line; /* line number of the next unread byte */
+  int nfields;    /* fields in the current record */
+  char *field[HW_CSV_MAX_FIELDS];
+  int nheader;
+  char *header[HW_CSV_MAX_FIELDS];
+  char name[256]; /* for messages: the path, or what the text is */
+} hw_csv;
+
+/* Open a text (copied) or a file; read its header. Return 0, or -1 with a message. */
+int hw_csv_open_text(hw_csv *c, const char *text, size_t len, const char *name, char *err,
+                     size_t err_len);
+int hw_csv_open_file(hw_csv *c, const char *path, char *err, size_t err_len);
+void hw_csv_close(hw_csv *c);
+
+/* Next record: 1 when read, 0 at the end, -1 with a message (too many fields). */
+int hw_csv_next(hw_csv *c, char *err, size_t err_len);
+
+/* Index of a header column, or -1. */
+int hw_csv_col(const hw_csv *c, const char *name);
+
+/* The field at column index col of the current record, "" when the record is shorter. */
+const char *hw_csv_get(const hw_csv *c, int col);
+
+/* Parse a number; an empty field gives `empty_value`. Return 0, or -1 with a message naming the
+ * file, line and column. */
+int hw_csv_double(const hw_csv *c, int col, double empty_value, double *out, char *err,
+                  size_t err_len);
+
+#endif

@@ -1,0 +1,46 @@
+/* Internal to hw/: the names of the efficiency parameters in hw/data/efficiency.csv (op, param) and
+ * where each lives in hw_eff; the catalogue reads them, the fitter writes them. */
+#ifndef HW_EFF_PARAMS_H
+#define HW_EFF_PARAMS_H
+
+#include <stddef.h>
+
+#include "hw/hw.h"
+
+typedef struct hw_eff_param {
+  const char *op, *param;
+  size_t offset; /* of the double inside hw_eff */
+} hw_eff_param;
+
+static const hw_eff_param hw_eff_params[] = {
+    {"gemm", "t0_ns", offsetof(hw_eff, gemm.t0_ns)},
+    {"gemm", "compute_frac", offsetof(hw_eff, gemm.compute_frac)},
+    {"gemm", "mem_frac", offsetof(hw_eff, gemm.mem_frac)},
+    {"gemm", "per_k_ns", offsetof(hw_eff, gemm.per_k_ns)},
+    {"attn_prefill", "t0_ns", offsetof(hw_eff, attn_prefill.t0_ns)},
+    {"attn_prefill", "compute_frac", offsetof(hw_eff, attn_prefill.compute_frac)},
+    {"attn_prefill", "mem_frac", offsetof(hw_eff, attn_prefill.mem_frac)},
+    {"attn_prefill", "pad_tokens", offsetof(hw_eff, attn_prefill.pad_tokens)},
+    {"attn_decode", "t0_ns", offsetof(hw_eff, attn_decode.t0_ns)},
+    {"attn_decode", "per_seq_kv_head_ns", offsetof(hw_eff, attn_decode.per_seq_kv_head_ns)},
+    {"attn_decode", "mem_frac", offsetof(hw_eff, attn_decode.mem_frac)},
+    {"elementwise", "t0_ns", offsetof(hw_eff, elementwise.t0_ns)},
+    {"elementwise", "norm_frac", offsetof(hw_eff, elementwise.norm_frac)},
+    {"elementwise", "add_frac", offsetof(hw_eff, elementwise.add_frac)},
+    {"elementwise", "rope_frac", offsetof(hw_eff, elementwise.rope_frac)},
+    {"elementwise", "act_frac", offsetof(hw_eff, elementwise.act_frac)},
+    {"elementwise", "embed_frac", offsetof(hw_eff, elementwise.embed_frac)},
+    {"allreduce", "t0_ns", offsetof(hw_eff, allreduce.t0_ns)},
+    {"allreduce", "link_frac", offsetof(hw_eff, allreduce.link_frac)},
+    {"sendrecv", "t0_ns", offsetof(hw_eff, sendrecv.t0_ns)},
+    {"sendrecv", "link_frac", offsetof(hw_eff, sendrecv.link_frac)},
+    {"cpu", "fixed_ns", offsetof(hw_eff, cpu.fixed_ns)},
+    {"cpu", "per_seq_ns", offsetof(hw_eff, cpu.per_seq_ns)},
+};
+#define HW_EFF_NPARAMS (sizeof hw_eff_params / sizeof hw_eff_params[0])
+
+static inline double *hw_eff_field(hw_eff *e, size_t i) {
+  return (double *)((char *)e + hw_eff_params[i].offset);
+}
+
+#endif

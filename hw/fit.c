@@ -1,0 +1,896 @@
+/* The efficiency fit: reads measured tables (AIConfigurator kernels, Vidur profiles), fits each
+ * operator family's parameters by Nelder-Mead on squared log error, writes efficiency.csv and
+ * reports median and p90 absolute percentage error per dataset and operator. */
+#define _POSIX_C_SOURCE 200809L
+#include "hw/fit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hw/cost_ops.h"
+#include "hw/csv.h"
+#include "hw/eff_params.h"
+#include "hw/hw.h"
+
+/* Where each dataset under the data directory came from (its SOURCE.md names them). */
+static const char *const data_provenance[] = {
+    "aiconfigurator/: github.com/ai-dynamo/aiconfigurator commit "
+    "095f58a51c4ca8e61b66ec108d86f223f8d559ce",
+    "vidur/data/: github.com/microsoft/vidur commit 7d47513363ec447a741ac5e47241580b47724fbf",
+    "vidur/historical-6d98aa8/: github.com/microsoft/vidur commit "
+    "6d98aa8f71696520acc603d87439e77cc78160a7",
+};
+
+typedef enum op_kind {
+  OP_GEMM,
+  OP_ATTN_PREFILL,
+  OP_ATTN_DECODE,
+  OP_ELEMENTWISE,
+  OP_ALLREDUCE,
+  OP_SENDRECV,
+  OP_CPU,
+  OP_COUNT
+} op_kind;
+
+static const char *const op_names[OP_COUNT] = {
+    "gemm", "attn_prefill", "attn_decode", "elementwise", "allreduce", "sendrecv", "cpu"};
+
+/* One measurement: the operator's shape and the measured time. */
+typedef struct point {
+  double x[6];
+  double measured_ns;
+} point;
+
+typedef struct points {
+  point *p;
+  size_t n, cap;
+} points;
+
+static int push(points *ps, const double *x, int nx, double measured_ns) {
+  if (!(measured_ns > 0.0))
+    return 0; /* a zero or missing time cannot be fitted in log space */
+  if (ps->n == ps->cap) {
+    size_t cap = ps->cap ? 2 * ps->cap : 1024;
+    point *grown = realloc(ps->p, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    ps->p = grown, ps->cap = cap;
+  }
+  point *p = &ps->p[ps->n++];
+  memset(p, 0, sizeof *p);
+  memcpy(p->x, x, (size_t)nx * sizeof *x);
+  p->measured_ns = measured_ns;
+  return 0;
+}
+
+/* The model's prediction for one point, through the same formulas the pricing path uses.
+ *   gemm:         x = m, n, k
+ *   attn_prefill: x = pairs, tokens, ctx_tokens, q_heads, kv_heads, head_dim
+ *   attn_decode:  x = seqs, ctx_tokens, q_heads, kv_heads, head_dim
+ *   elementwise:  x = bytes, kind (hw_elem_kind)
+ *   allreduce:    x = bytes, ranks;  sendrecv: x = bytes;  cpu: x = seqs */
+static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const double *x) {
+  const double dt = 2.0; /* bf16 throughout the fitted tables */
+  switch (op) {
+  case OP_GEMM:
+    return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(x[0], x[1], x[2]), r->ns_per_flop_gemm,
+                      hw_gemm_bytes(x[0], x[1], x[2], dt), r->ns_per_byte_gemm,
+                      hw_gemm_serial_ns(e, x[2]));
+  case OP_ATTN_PREFILL:
+    return hw_roof_ns(e->attn_prefill.t0_ns,
+                      hw_attn_prefill_flops(x[0], x[1], x[3], x[5], e->attn_prefill.pad_tokens),
+                      r->ns_per_flop_pf, hw_attn_prefill_bytes(x[1], x[2], x[3], x[4], x[5], dt),
+                      r->ns_per_byte_pf, 0.0);
+  case OP_ATTN_DECODE:
+    return hw_attn_decode_ns(e, x[0], x[3], hw_attn_decode_bytes(x[0], x[1], x[2], x[3], x[4], dt),
+                             r->ns_per_byte_dec);
+  case OP_ELEMENTWISE:
+    return hw_linear_ns(e->elementwise.t0_ns, x[0], r->ns_per_byte_elem[(int)x[1]]);
+  case OP_ALLREDUCE: return hw_allreduce_ns(e->allreduce.t0_ns, x[0], x[1], r->ns_per_byte_ar);
+  case OP_SENDRECV: return hw_linear_ns(e->sendrecv.t0_ns, x[0], r->ns_per_byte_sr);
+  case OP_CPU: return e->cpu.fixed_ns + e->cpu.per_seq_ns * x[0];
+  default: return NAN;
+  }
+}
+
+/* ---- error statistics ---- */
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double percentile(const double *sorted, size_t n, double q) {
+  if (n == 0)
+    return NAN;
+  double pos = q * (double)(n - 1);
+  size_t i = (size_t)pos;
+  double frac = pos - (double)i;
+  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
+}
+
+typedef struct fit_stats {
+  size_t n;
+  double median_pct, p90_pct;
+} fit_stats;
+
+/* ---- the fit ---- */
+
+typedef struct fit_problem {
+  op_kind op;
+  const points *pts;
+  hw_accel accel;       /* peaks, and eff as the starting point */
+  const size_t *params; /* indices into hw_eff_params of the fitted parameters */
+  int nparams;
+} fit_problem;
+
+static double loss(const fit_problem *fp, const double *log_params) {
+  hw_eff e = fp->accel.eff;
+  for (int i = 0; i < fp->nparams; i++)
+    *hw_eff_field(&e, fp->params[i]) = exp(log_params[i]);
+  hw_rates r = hw_rates_of(&fp->accel, &e);
+  double sum = 0.0;
+  for (size_t i = 0; i < fp->pts->n; i++) {
+    double ratio = predict_ns(fp->op, &e, &r, fp->pts->p[i].x) / fp->pts->p[i].measured_ns;
+    double le = log(ratio);
+    sum += le * le;
+  }
+  return isfinite(sum) ? sum / (double)fp->pts->n : INFINITY;
+}
+
+#define NM_MAX 6
+
+/* Nelder-Mead (standard coefficients) over log-parameters, restarted from its best point until a
+ * restart no longer improves: deterministic, derivative-free, enough for 2 to 4 parameters. */
+static void nelder_mead(const fit_problem *fp, double *x) {
+  int n = fp->nparams;
+  double simplex[NM_MAX + 1][NM_MAX], val[NM_MAX + 1];
+  double best = loss(fp, x);
+  for (int restart = 0; restart < 8; restart++) {
+    for (int i = 0; i <= n; i++) {
+      memcpy(simplex[i], x, (size_t)n * sizeof *x);
+      if (i > 0)
+        simplex[i][i - 1] += 0.3;
+      val[i] = loss(fp, simplex[i]);
+    }
+    for (int iter = 0; iter < 400 * n; iter++) {
+      /* Order: simplex[0] best, simplex[n] worst. */
+      for (int i = 1; i <= n; i++)
+        for (int j = i; j > 0 && val[j] < val[j - 1]; j--) {
+          double tv = val[j];
+          val[j] = val[j - 1], val[j - 1] = tv;
+          for (int k = 0; k < n; k++) {
+            double t = simplex[j][k];
+            simplex[j][k] = simplex[j - 1][k], simplex[j - 1][k] = t;
+          }
+        }
+      if (val[n] - val[0] <= 1e-12 * (fabs(val[0]) + 1e-12))
+        break;
+      double centroid[NM_MAX] = {0}, xr[NM_MAX], xe[NM_MAX], xc[NM_MAX];
+      for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++)
+          centroid[k] += simplex[i][k] / n;
+      for (int k = 0; k < n; k++)
+        xr[k] = centroid[k] + (centroid[k] - simplex[n][k]);
+      double fr = loss(fp, xr);
+      if (fr < val[0]) {
+        for (int k = 0; k < n; k++)
+          xe[k] = centroid[k] + 2.0 * (centroid[k] - simplex[n][k]);
+        double fe = loss(fp, xe);
+        memcpy(simplex[n], fe < fr ? xe : xr, (size_t)n * sizeof *x);
+        val[n] = fe < fr ? fe : fr;
+      } else if (fr < val[n - 1]) {
+        memcpy(simplex[n], xr, (size_t)n * sizeof *x);
+        val[n] = fr;
+      } else {
+        for (int k = 0; k < n; k++)
+          xc[k] = centroid[k] + 0.5 * (simplex[n][k] - centroid[k]);
+        double fc = loss(fp, xc);
+        if (fc < val[n]) {
+          memcpy(simplex[n], xc, (size_t)n * sizeof *x);
+          val[n] = fc;
+        } else {
+          for (int i = 1; i <= n; i++) {
+            for (int k = 0; k < n; k++)
+              simplex[i][k] = simplex[0][k] + 0.5 * (simplex[i][k] - simplex[0][k]);
+            val[i] = loss(fp, simplex[i]);
+          }
+        }
+      }
+    }
+    int ibest = 0;
+    for (int i = 1; i <= n; i++)
+      if (val[i] < val[ibest])
+        ibest = i;
+    bool improved = val[ibest] < best * (1.0 - 1e-9);
+    if (val[ibest] < best) {
+      best = val[ibest];
+      memcpy(x, simplex[ibest], (size_t)n * sizeof *x);
+    }
+    if (!improved)
+      break;
+  }
+}
+
+/* Fit the listed parameters of accel->eff to pts. */
+static void fit_params(op_kind op, const points *pts, hw_accel *accel, const size_t *params,
+                       int nparams) {
+  fit_problem fp = {op, pts, *accel, params, nparams};
+  double x[NM_MAX];
+  for (int i = 0; i < nparams; i++)
+    x[i] = log(*hw_eff_field(&accel->eff, params[i]));
+  nelder_mead(&fp, x);
+  for (int i = 0; i < nparams; i++)
+    *hw_eff_field(&accel->eff, params[i]) = exp(x[i]);
+}
+
+static size_t param_index(const char *op, const char *param) {
+  for (size_t i = 0; i < HW_EFF_NPARAMS; i++)
+    if (!strcmp(hw_eff_params[i].op, op) && !strcmp(hw_eff_params[i].param, param))
+      return i;
+  return (size_t)-1; /* not reached: every name below is in the table */
+}
+
+/* Evaluate pts under accel's current efficiencies: stats, and the report lines. */
+static fit_stats evaluate(op_kind op, const points *pts, const hw_accel *accel, const char *dataset,
+                          const char *role, FILE *report) {
+  fit_stats s = {pts->n, NAN, NAN};
+  if (pts->n == 0)
+    return s;
+  hw_rates r = hw_rates_of(accel, &accel->eff);
+  double *abs_err = malloc(pts->n * sizeof *abs_err);
+  size_t worst[3] = {0, 0, 0};
+  double worst_err[3] = {-1, -1, -1};
+  if (!abs_err)
+    return s;
+  for (size_t i = 0; i < pts->n; i++) {
+    double pred = predict_ns(op, &accel->eff, &r, pts->p[i].x);
+    double ae = fabs(pred / pts->p[i].measured_ns - 1.0);
+    abs_err[i] = ae;
+    for (int w = 0; w < 3; w++)
+      if (ae > worst_err[w]) {
+        for (int v = 2; v > w; v--)
+          worst_err[v] = worst_err[v - 1], worst[v] = worst[v - 1];
+        worst_err[w] = ae, worst[w] = i;
+        break;
+      }
+  }
+  qsort(abs_err, pts->n, sizeof *abs_err, cmp_double);
+  s.median_pct = 100.0 * percentile(abs_err, pts->n, 0.5);
+  s.p90_pct = 100.0 * percentile(abs_err, pts->n, 0.9);
+  free(abs_err);
+  if (report) {
+    fprintf(report,
+            "calibration dataset=%s op=%s device=%s role=%s points=%zu median_abs_pct=%.1f "
+            "p90_abs_pct=%.1f\n",
+            dataset, op_names[op], accel->name, role, s.n, s.median_pct, s.p90_pct);
+    fprintf(report, "  parameters:");
+    for (size_t k = 0; k < HW_EFF_NPARAMS; k++)
+      if (!strcmp(hw_eff_params[k].op, op_names[op]))
+        fprintf(report, " %s=%.4g", hw_eff_params[k].param,
+                *hw_eff_field((hw_eff *)&accel->eff, k));
+    fprintf(report, "\n");
+    for (int w = 0; w < 3 && worst_err[w] >= 0; w++) {
+      const point *p = &pts->p[worst[w]];
+      fprintf(report, "  worst: x=[%g %g %g %g %g %g] measured_ns=%.0f predicted_ns=%.0f\n",
+              p->x[0], p->x[1], p->x[2], p->x[3], p->x[4], p->x[5], p->measured_ns,
+              predict_ns(op, &accel->eff, &r, p->x));
+    }
+  }
+  return s;
+}
+
+/* ---- readers ---- */
+
+typedef struct reader_ctx {
+  const char *data_dir;
+  char *err;
+  size_t err_len;
+} reader_ctx;
+
+static int open_data(const reader_ctx *rc, hw_csv *c, const char *rel) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", rc->data_dir, rel);
+  return hw_csv_open_file(c, path, rc->err, rc->err_len);
+}
+
+static int need_cols(const reader_ctx *rc, const hw_csv *c, const char *const *names, int *cols,
+                     int n) {
+  for (int i = 0; i < n; i++)
+    if ((cols[i] = hw_csv_col(c, names[i])) < 0) {
+      snprintf(rc->err, rc->err_len, "%s: no column '%s'", c->name, names[i]);
+      return -1;
+    }
+  return 0;
+}
+
+/* Read the numeric columns of the current record; -1 with a message on a malformed number. */
+static int get_nums(const reader_ctx *rc, const hw_csv *c, const int *cols, double *v, int n) {
+  for (int i = 0; i < n; i++)
+    if (hw_csv_double(c, cols[i], NAN, &v[i], rc->err, rc->err_len) != 0)
+      return -1;
+  return 0;
+}
+
+#define FAIL_OOM(rc) (snprintf((rc)->err, (rc)->err_len, "out of memory"), -1)
+
+/* AIConfigurator GEMM table: bf16 rows; latency in ms. */
+static int read_aic_gemm(const reader_ctx *rc, const char *rel, points *out) {
+  hw_csv c;
+  if (open_data(rc, &c, rel) != 0)
+    return -1;
+  static const char *const names[] = {"m", "n", "k", "latency"};
+  int cols[4], dtype = hw_csv_col(&c, "gemm_dtype"), r;
+  if (need_cols(rc, &c, names, cols, 4) != 0 || dtype < 0) {
+    if (dtype < 0)
+      snprintf(rc->err, rc->err_len, "%s: no column 'gemm_dtype'", c.name);
+    hw_csv_close(&c);
+    return -1;
+  }
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(hw_csv_get(&c, dtype), "bfloat16") != 0)
+      continue;
+    double v[4];
+    if (get_nums(rc, &c, cols, v, 4) != 0) {
+      r = -1;
+      break;
+    }
+    if (push(out, v, 3, v[3] * 1e6) != 0) {
+      r = FAIL_OOM(rc);
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+/* AIConfigurator attention tables: full attention (window 0) over a bf16 KV cache; head_dim 128
+ * (the subset kept). Context: batch_size sequences of isl tokens from scratch. Generation: one
+ * token per sequence over `step` cached tokens. */
+static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefill, points *out) {
+  hw_csv c;
+  if (open_data(rc, &c, rel) != 0)
+    return -1;
+  static const char *const pf_names[] = {"batch_size",          "isl",         "num_heads",
+                                         "num_key_value_heads", "window_size", "latency"};
+  static const char *const dec_names[] = {"batch_size",          "step",        "num_heads",
+                                          "num_key_value_heads", "window_size", "latency"};
+  int cols[6], kv_dtype = hw_csv_col(&c, "kv_cache_dtype"), r;
+  if (need_cols(rc, &c, prefill ? pf_names : dec_names, cols, 6) != 0 || kv_dtype < 0) {
+    if (kv_dtype < 0)
+      snprintf(rc->err, rc->err_len, "%s: no column 'kv_cache_dtype'", c.name);
+    hw_csv_close(&c);
+    return -1;
+  }
+  const double head_dim = 128.0;
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(hw_csv_get(&c, kv_dtype), "bfloat16") != 0)
+      continue;
+    double v[6];
+    if (get_nums(rc, &c, cols, v, 6) != 0) {
+      r = -1;
+      break;
+    }
+    if (v[4] != 0.0)
+      continue; /* sliding window */
+    double b = v[0], len = v[1], x[6];
+    if (prefill) {
+      double pairs = b * len * (len + 1.0) / 2.0;
+      double xp[6] = {pairs, b * len, b * len, v[2], v[3], head_dim};
+      memcpy(x, xp, sizeof x);
+    } else {
+      double xd[6] = {b, b * len, v[2], v[3], head_dim, 0.0};
+      memcpy(x, xd, sizeof x);
+    }
+    if (push(out, x, 6, v[5] * 1e6) != 0) {
+      r = FAIL_OOM(rc);
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+/* vLLM custom all-reduce under CUDA graphs (what serving uses): message_size bf16 elements. */
+static int read_aic_allreduce(const reader_ctx *rc, const char *rel, points *out) {
+  hw_csv c;
+  if (open_data(rc, &c, rel) != 0)
+    return -1;
+  static const char *const names[] = {"num_gpus", "message_size", "latency"};
+  int cols[3], backend = hw_csv_col(&c, "backend"), r;
+  if (need_cols(rc, &c, names, cols, 3) != 0 || backend < 0) {
+    if (backend < 0)
+      snprintf(rc->err, rc->err_len, "%s: no column 'backend'", c.name);
+    hw_csv_close(&c);
+    return -1;
+  }
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(hw_csv_get(&c, backend), "vllm_graph") != 0)
+      continue;
+    double v[3];
+    if (get_nums(rc, &c, cols, v, 3) != 0) {
+      r = -1;
+      break;
+    }
+    double x[2] = {2.0 * v[1], v[0]};
+    if (push(out, x, 2, v[2] * 1e6) != 0) {
+      r = FAIL_OOM(rc);
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+/* Vidur network profiles: size in bytes, time_stats.<collective>.median in ms. Intra-node rows only
+ * (all ranks in one node), as tensor and pipeline parallelism within a node. */
+static int read_vidur_network(const reader_ctx *rc, const char *rel, bool allreduce, points *out) {
+  hw_csv c;
+  if (open_data(rc, &c, rel) != 0)
+    return -1;
+  static const char *const ar_names[] = {"num_workers", "devices_per_node", "size",
+                                         "time_stats.all_reduce.median"};
+  static const char *const sr_names[] = {"num_workers", "devices_per_node", "size",
+                                         "time_stats.send_recv.median"};
+  int cols[4], r;
+  if (need_cols(rc, &c, allreduce ? ar_names : sr_names, cols, 4) != 0) {
+    hw_csv_close(&c);
+    return -1;
+  }
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    double v[4];
+    if (get_nums(rc, &c, cols, v, 4) != 0) {
+      r = -1;
+      break;
+    }
+    if (allreduce ? v[0] != v[1] : v[1] != 2.0)
+      continue; /* spans nodes */
+    double x[2] = {v[2], v[0]};
+    if (push(out, x, 2, v[3] * 1e6) != 0) {
+      r = FAIL_OOM(rc);
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+/* Vidur per-layer operator profiles (mlp.csv): the four projections are GEMMs of known shape; the
+ * norms, rotary, activation, residual add and (at TP 1) embedding are memory-bound kernels whose
+ * bytes follow from the shapes. */
+static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, points *elem) {
+  hw_csv c;
+  if (hw_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
+    return -1;
+  static const char *const names[] = {"n_head",
+                                      "n_kv_head",
+                                      "n_embd",
+                                      "n_expanded_embd",
+                                      "use_gated_mlp",
+                                      "num_tokens",
+                                      "num_tensor_parallel_workers"};
+  int cols[7], r;
+  if (need_cols(rc, &c, names, cols, 7) != 0) {
+    hw_csv_close(&c);
+    return -1;
+  }
+  static const char *const ops[] = {"attn_pre_proj",
+                                    "attn_post_proj",
+                                    "mlp_up_proj",
+                                    "mlp_down_proj",
+                                    "input_layernorm",
+                                    "post_attention_layernorm",
+                                    "attn_rope",
+                                    "mlp_act",
+                                    "add",
+                                    "emb"};
+  enum { NOPS = sizeof ops / sizeof ops[0] };
+  int op_cols[NOPS];
+  for (int i = 0; i < NOPS; i++) {
+    char name[96];
+    snprintf(name, sizeof name, "time_stats.%s.median", ops[i]);
+    op_cols[i] = hw_csv_col(&c, name); /* phi-2 has no post_attention_layernorm */
+  }
+  int gated_col = cols[4];
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    double v[7];
+    int num_cols[6] = {cols[0], cols[1], cols[2], cols[3], cols[5], cols[6]};
+    double nv[6];
+    if (get_nums(rc, &c, num_cols, nv, 6) != 0) {
+      r = -1;
+      break;
+    }
+    v[0] = nv[0], v[1] = nv[1], v[2] = nv[2], v[3] = nv[3], v[5] = nv[4], v[6] = nv[5];
+    bool gated = !strcmp(hw_csv_get(&c, gated_col), "True");
+    double q = v[0], kv = v[1], h = v[2], f = v[3], tokens = v[5], tp = v[6], d = h / q;
+    double kv_dev = kv >= tp ? kv / tp : 1.0, f_dev = f / tp, dt = 2.0;
+    double shapes[4][3] = {{tokens, (q / tp + 2.0 * kv_dev) * d, h},
+                           {tokens, h, q / tp * d},
+                           {tokens, (gated ? 2.0 : 1.0) * f_dev, h},
+                           {tokens, h, f_dev}};
+    double ew[6][2] = {
+        {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM},
+        {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM},
+        {hw_elem_rope_bytes(tokens, q / tp, kv_dev, d, dt), HW_ELEM_ROPE},
+        {hw_elem_act_bytes(tokens, f_dev, gated, dt), HW_ELEM_ACT},
+        {hw_elem_add_bytes(tokens, h, dt), HW_ELEM_ADD},
+        /* With TP, Vidur's embedding includes the all-reduce of the vocabulary-parallel lookup. */
+        {tp == 1.0 ? hw_elem_embed_bytes(tokens, h, dt) : 0.0, HW_ELEM_EMBED}};
+    for (int i = 0; i < NOPS && r == 1; i++) {
+      if (op_cols[i] < 0)
+        continue;
+      double ms;
+      if (hw_csv_double(&c, op_cols[i], NAN, &ms, rc->err, rc->err_len) != 0) {
+        r = -1;
+        break;
+      }
+      int rc_push = 0;
+      if (i < 4)
+        rc_push = push(gemm, shapes[i], 3, ms * 1e6);
+      else if (ew[i - 4][0] > 0.0)
+        rc_push = push(elem, ew[i - 4], 2, ms * 1e6);
+      if (rc_push != 0)
+        r = FAIL_OOM(rc);
+    }
+    if (r != 1)
+      break;
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every <org>/<model>/mlp.csv under data_dir/rel, in sorted order (so the fit is reproducible). */
+static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gemm, points *elem) {
+  char root[4096];
+  snprintf(root, sizeof root, "%s/%s", rc->data_dir, rel);
+  char *files[256];
+  int nfiles = 0, r = 0;
+  DIR *orgs = opendir(root);
+  if (!orgs) {
+    snprintf(rc->err, rc->err_len, "%s: %s", root, strerror(errno));
+    return -1;
+  }
+  struct dirent *org;
+  while ((org = readdir(orgs)) && r == 0) {
+    if (org->d_name[0] == '.')
+      continue;
+    char org_path[4352];
+    snprintf(org_path, sizeof org_path, "%s/%s", root, org->d_name);
+    DIR *models = opendir(org_path);
+    if (!models)
+      continue;
+    struct dirent *model;
+    while ((model = readdir(models)) && r == 0) {
+      if (model->d_name[0] == '.')
+        continue;
+      char path[4864];
+      struct stat st;
+      snprintf(path, sizeof path, "%s/%s/mlp.csv", org_path, model->d_name);
+      if (stat(path, &st) != 0)
+        continue;
+      if (nfiles == 256 || !(files[nfiles] = strdup(path)))
+        r = FAIL_OOM(rc);
+      else
+        nfiles++;
+    }
+    closedir(models);
+  }
+  closedir(orgs);
+  qsort(files, (size_t)nfiles, sizeof *files, cmp_str);
+  for (int i = 0; i < nfiles; i++) {
+    if (r == 0)
+      r = read_vidur_mlp(rc, files[i], gemm, elem);
+    free(files[i]);
+  }
+  if (r == 0 && nfiles == 0) {
+    snprintf(rc->err, rc->err_len, "%s: no <org>/<model>/mlp.csv found", root);
+    r = -1;
+  }
+  return r;
+}
+
+/* Vidur's CPU overheads per iteration: schedule, sampler, input preparation and output processing
+ * (medians, ms), as Vidur sums them, without its Ray communication time (vLLM's Ray executor of the
+ * time, not the multiprocessing executor current vLLM uses). batch_size = sequences. */
+static int read_vidur_cpu(const reader_ctx *rc, const char *rel, points *out) {
+  hw_csv c;
+  if (open_data(rc, &c, rel) != 0)
+    return -1;
+  static const char *const names[] = {"batch_size", "schedule_median", "sampler_e2e_median",
+                                      "prepare_inputs_e2e_median", "process_model_outputs_median"};
+  int cols[5], r;
+  if (need_cols(rc, &c, names, cols, 5) != 0) {
+    hw_csv_close(&c);
+    return -1;
+  }
+  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    double v[5];
+    if (get_nums(rc, &c, cols, v, 5) != 0) {
+      r = -1;
+      break;
+    }
+    if (push(out, v, 1, (v[1] + v[2] + v[3] + v[4]) * 1e6) != 0) {
+      r = FAIL_OOM(rc);
+      break;
+    }
+  }
+  hw_csv_close(&c);
+  return r < 0 ? -1 : 0;
+}
+
+/* ---- the plan: which data fits which device's operator ---- */
+
+enum { DEV_H100, DEV_H200, DEV_A100, NDEV };
+static const char *const dev_names[NDEV] = {"H100-SXM-80GB", "H200-SXM-141GB", "A100-SXM-80GB"};
+
+typedef struct row_note {
+  char fitted_from[256];
+  fit_stats stats;
+} row_note;
+
+#define AIC "aiconfigurator/kernels/"
+#define VIDUR "vidur/data/profiling/"
+
+/* Starting points of the fit (order of magnitude only; the fit moves them). */
+static void initial_eff(hw_eff *e) {
+  memset(e, 0, sizeof *e);
+  e->gemm.t0_ns = 3000, e->gemm.compute_frac = 0.7, e->gemm.mem_frac = 0.7, e->gemm.per_k_ns = 0.5;
+  e->attn_prefill.t0_ns = 8000, e->attn_prefill.compute_frac = 0.6;
+  e->attn_prefill.mem_frac = 0.5, e->attn_prefill.pad_tokens = 64;
+  e->attn_decode.t0_ns = 8000, e->attn_decode.per_seq_kv_head_ns = 20;
+  e->attn_decode.mem_frac = 0.7;
+  e->elementwise.t0_ns = 3000, e->elementwise.norm_frac = 0.5, e->elementwise.add_frac = 0.5;
+  e->elementwise.rope_frac = 0.5, e->elementwise.act_frac = 0.5, e->elementwise.embed_frac = 0.5;
+  e->allreduce.t0_ns = 5000, e->allreduce.link_frac = 0.7;
+  e->sendrecv.t0_ns = 10000, e->sendrecv.link_frac = 0.7;
+  e->cpu.fixed_ns = 1e6, e->cpu.per_seq_ns = 3e4;
+}
+
+typedef struct job {
+  int dev;
+  op_kind op;
+  const char *dataset; /* relative to data_dir */
+  const char *role;    /* "fit" or "check" */
+} job;
+
+static const job jobs[] = {
+    {DEV_H100, OP_GEMM, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
+    {DEV_H100, OP_ATTN_PREFILL, AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv",
+     "fit"},
+    {DEV_H100, OP_ATTN_DECODE, AIC "h100_sxm_attention_vllm_0.19.0_generation_attention_perf.csv",
+     "fit"},
+    {DEV_H100, OP_ALLREDUCE, AIC "h100_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
+    {DEV_H100, OP_SENDRECV, VIDUR "network/h100_dgx/send_recv.csv", "fit"},
+    {DEV_H100, OP_ALLREDUCE, VIDUR "network/h100_dgx/all_reduce.csv", "check"},
+    {DEV_H200, OP_GEMM, AIC "h200_sxm_gemm_vllm_0.22.0_gemm_perf.csv", "fit"},
+    {DEV_H200, OP_ATTN_PREFILL, AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv",
+     "fit"},
+    {DEV_H200, OP_ATTN_DECODE, AIC "h200_sxm_attention_vllm_0.22.0_generation_attention_perf.csv",
+     "fit"},
+    {DEV_H200, OP_ALLREDUCE, AIC "h200_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
+    {DEV_A100, OP_GEMM, VIDUR "compute/a100", "fit"},
+    {DEV_A100, OP_ELEMENTWISE, VIDUR "compute/a100", "fit"},
+    {DEV_A100, OP_ALLREDUCE, VIDUR "network/a100_dgx/all_reduce.csv", "check"},
+    {DEV_A100, OP_SENDRECV, VIDUR "network/a100_dgx/send_recv.csv", "fit"},
+    {DEV_A100, OP_CPU, "vidur/historical-6d98aa8/data/profiling/a100/cpu_overheads.csv", "fit"},
+    {DEV_A100, OP_CPU, "vidur/historical-6d98aa8/data/profiling/a40/cpu_overheads.csv", "check"},
+};
+#define NJOBS (sizeof jobs / sizeof jobs[0])
+
+/* Operators a device has no data for take another device's fit, as fractions of its own peaks. */
+typedef struct transfer {
+  int dev;
+  op_kind op;
+  int from;
+  const char *why;
+} transfer;
+
+static const transfer transfers[] = {
+    {DEV_H100, OP_ELEMENTWISE, DEV_A100, "Vidur's H100 profiles are not in the data"},
+    {DEV_H200, OP_ELEMENTWISE, DEV_A100, "Vidur's H100 profiles are not in the data"},
+    {DEV_H200, OP_SENDRECV, DEV_H100, "no H200 send/recv profile; same NVLink4"},
+    {DEV_H200, OP_CPU, DEV_A100, "host overhead; only A100 hosts were profiled"},
+    {DEV_H100, OP_CPU, DEV_A100, "host overhead; only A100 hosts were profiled"},
+    {DEV_A100, OP_ATTN_PREFILL, DEV_H100, "Vidur's A100 attention.csv files are missing"},
+    {DEV_A100, OP_ATTN_DECODE, DEV_H100, "Vidur's A100 attention.csv files are missing"},
+    {DEV_A100, OP_ALLREDUCE, DEV_H100,
+     "Vidur's A100 all-reduce is NCCL in eager mode, not vLLM's custom all-reduce under CUDA "
+     "graphs "
+     "(on H100 the two sources differ by about 30 us per call)"},
+};
+
+static const char *const op_params[OP_COUNT][NM_MAX] = {
+    [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
+    [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
+    [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
+    [OP_ELEMENTWISE] = {"t0_ns", "norm_frac", "add_frac", "rope_frac", "act_frac", "embed_frac"},
+    [OP_ALLREDUCE] = {"t0_ns", "link_frac"},
+    [OP_SENDRECV] = {"t0_ns", "link_frac"},
+    [OP_CPU] = {"fixed_ns", "per_seq_ns"},
+};
+
+static int nparams_of(op_kind op) {
+  int n = 0;
+  while (n < NM_MAX && op_params[op][n])
+    n++;
+  return n;
+}
+
+static void copy_op(hw_eff *to, const hw_eff *from, op_kind op) {
+  for (int i = 0; i < nparams_of(op); i++) {
+    size_t k = param_index(op_names[op], op_params[op][i]);
+    *hw_eff_field(to, k) = *hw_eff_field((hw_eff *)from, k);
+  }
+}
+
+static int load_job(const reader_ctx *rc, const job *j, points *pts) {
+  points scratch = {0};
+  int r;
+  switch (j->op) {
+  case OP_GEMM:
+    r = strstr(j->dataset, "vidur/") ? read_vidur_mlp_dir(rc, j->dataset, pts, &scratch)
+                                     : read_aic_gemm(rc, j->dataset, pts);
+    break;
+  case OP_ELEMENTWISE: r = read_vidur_mlp_dir(rc, j->dataset, &scratch, pts); break;
+  case OP_ATTN_PREFILL: r = read_aic_attention(rc, j->dataset, true, pts); break;
+  case OP_ATTN_DECODE: r = read_aic_attention(rc, j->dataset, false, pts); break;
+  case OP_ALLREDUCE:
+    r = strstr(j->dataset, "vidur/") ? read_vidur_network(rc, j->dataset, true, pts)
+                                     : read_aic_allreduce(rc, j->dataset, pts);
+    break;
+  case OP_SENDRECV: r = read_vidur_network(rc, j->dataset, false, pts); break;
+  case OP_CPU: r = read_vidur_cpu(rc, j->dataset, pts); break;
+  default: r = -1;
+  }
+  free(scratch.p);
+  if (r == 0 && pts->n == 0) {
+    snprintf(rc->err, rc->err_len, "%s/%s: no usable rows", rc->data_dir, j->dataset);
+    r = -1;
+  }
+  return r;
+}
+
+static int write_efficiency(const char *out_path, const char *data_dir, const hw_accel *devs,
+                            row_note notes[NDEV][OP_COUNT], char *err, size_t err_len) {
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  fprintf(f,
+          "# Fitted efficiency parameters of the hw/ cost model (models in hw/cost_ops.h and "
+          "hw/data/SOURCES.md).\n");
+  fprintf(f,
+          "# Written by `wt_hw_fit %s hw/data/efficiency.csv` (hw_fit, hw/fit.c): do not edit "
+          "by hand.\n",
+          data_dir);
+  for (size_t i = 0; i < sizeof data_provenance / sizeof *data_provenance; i++)
+    fprintf(f, "# data %s\n", data_provenance[i]);
+  fprintf(f,
+          "# The errors are the fit's own (median and p90 |predicted/measured - 1|, percent) "
+          "over its points; 'default' (H100's fit) serves accelerators without a fit.\n");
+  fprintf(f, "device,op,param,value,fitted_from,points,median_abs_pct,p90_abs_pct\n");
+  for (int dev = 0; dev <= NDEV; dev++) {
+    int src = dev == NDEV ? DEV_H100 : dev;
+    const char *name = dev == NDEV ? "default" : dev_names[dev];
+    for (int op = 0; op < OP_COUNT; op++) {
+      const row_note *note = &notes[src][op];
+      for (int i = 0; i < nparams_of(op); i++) {
+        size_t k = param_index(op_names[op], op_params[op][i]);
+        double v = *hw_eff_field((hw_eff *)&devs[src].eff, k);
+        char from[320];
+        if (dev == NDEV && src == DEV_H100 && op != OP_CPU)
+          snprintf(from, sizeof from, "default: as H100-SXM-80GB (%.250s)", note->fitted_from);
+        else
+          snprintf(from, sizeof from, "%.250s", note->fitted_from);
+        fprintf(f, "%s,%s,%s,%.6g,\"%s\",", name, op_names[op], op_params[op][i], v, from);
+        if (note->stats.n)
+          fprintf(f, "%zu,%.1f,%.1f\n", note->stats.n, note->stats.median_pct, note->stats.p90_pct);
+        else
+          fprintf(f, "0,,\n");
+      }
+    }
+  }
+  if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
+    snprintf(err, err_len, "%s: %s", out_path, strerror(errno));
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
+  if (out_path) { /* an unwritable output fails now, not after the fit */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+      snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+      return -1;
+    }
+    fclose(f);
+    remove(tmp);
+  }
+  hw_catalog *cat = hw_catalog_create(err, err_len);
+  if (!cat)
+    return -1;
+  hw_accel devs[NDEV];
+  for (int i = 0; i < NDEV; i++) {
+    const hw_accel *a = hw_catalog_accel(cat, dev_names[i]);
+    if (!a) {
+      snprintf(err, err_len, "accelerator catalogue lacks %s", dev_names[i]);
+      hw_catalog_destroy(cat);
+      return -1;
+    }
+    devs[i] = *a;
+    if (out_path)
+      initial_eff(&devs[i].eff); /* refit from scratch; else check the shipped parameters */
+  }
+  hw_catalog_destroy(cat);
+
+  bool fitting = out_path != NULL;
+  reader_ctx rc = {data_dir, err, err_len};
+  static row_note notes[NDEV][OP_COUNT];
+  memset(notes, 0, sizeof notes);
+  int result = 0;
+  /* Fits first, in job order (all fits precede the checks of the same operator by construction);
+   * transfers after the fits they copy. */
+  for (int pass = 0; pass < 2 && result == 0; pass++) {
+    for (size_t j = 0; j < NJOBS && result == 0; j++) {
+      const job *jb = &jobs[j];
+      bool is_fit = !strcmp(jb->role, "fit");
+      if ((pass == 0) != is_fit)
+        continue;
+      points pts = {0};
+      if (load_job(&rc, jb, &pts) != 0) {
+        free(pts.p);
+        if (fitting && is_fit) {
+          result = -1; /* a fit cannot be written without its data */
+          break;
+        }
+        if (report) /* evaluating, or an optional check: note it and go on */
+          fprintf(report, "calibration dataset=%s op=%s skipped: %s\n", jb->dataset,
+                  op_names[jb->op], err);
+        continue;
+      }
+      hw_accel *dev = &devs[jb->dev];
+      if (is_fit && fitting) {
+        size_t idx[NM_MAX];
+        int n = nparams_of(jb->op);
+        for (int i = 0; i < n; i++)
+          idx[i] = param_index(op_names[jb->op], op_params[jb->op][i]);
+        fit_params(jb->op, &pts, dev, idx, n);
+      }
+      fit_stats s = evaluate(jb->op, &pts, dev, jb->dataset, jb->role, report);
+      if (is_fit) {
+        notes[jb->dev][jb->op].stats = s;
+        snprintf(notes[jb->dev][jb->op].fitted_from, sizeof notes[0][0].fitted_from, "%s",
+                 jb->dataset);
+      }
+      free(pts.p);
+    }
+    if (pass == 0 && fitting)
+      for (size_t t = 0; t < sizeof transfers / sizeof *transfers; t++) {
+        const transfer *tr = &transfers[t];
+        copy_op(&devs[tr->dev].eff, &devs[tr->from].eff, tr->op);
+        row_note *note = &notes[tr->dev][tr->op];
+        snprintf(note->fitted_from, sizeof note->fitted_from, "transferred from %s: %s",
+                 dev_names[tr->from], tr->why);
+        note->stats.n = 0;
+      }
+  }
+  if (result == 0 && fitting)
+    result = write_efficiency(out_path, data_dir, devs, notes, err, err_len);
+  return result;
+}

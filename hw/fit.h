@@ -1,0 +1,16 @@
+/* Fitting the cost model's efficiency parameters to measured kernel, collective and host-overhead
+ * data laid out like ../shared/data, and reporting the fit's error per dataset and operator. */
+#ifndef HW_FIT_H
+#define HW_FIT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Fit every operator family for which data_dir holds data, write the parameters as an
+ * efficiency.csv to out_path (NULL: write nothing, only evaluate), and print to report (may be
+ * NULL) one line per dataset and operator: calibration dataset=<path> op=<op> device=<accelerator>
+ * role=<fit|check> points=<n> median_abs_pct=<x> p90_abs_pct=<y> followed by its worst points.
+ * Returns 0, or -1 with a message (missing data, unreadable file, unwritable output). */
+int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,560 @@
+/* Unit tests of hw/: catalogue contents, sources and overrides; hand-checkable FLOP, byte and
+ * memory counts; the cost model's roofline limits, TP scaling and monotonicity; the fitter's inputs
+ * and the consistency of the committed efficiencies with the code. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <CUnit/Basic.h>
+
+#include "hw/cost_ops.h"
+#include "hw/csv.h"
+#include "hw/fit.h"
+#include "hw/hw.h"
+
+#ifndef WT_SOURCE_DIR
+#error "WT_SOURCE_DIR must name the source tree"
+#endif
+
+static hw_catalog *cat;
+static char err[512];
+
+static int suite_init(void) { return (cat = hw_catalog_create(err, sizeof err)) ? 0 : -1; }
+static int suite_clean(void) {
+  hw_catalog_destroy(cat);
+  return 0;
+}
+
+static hw_deploy deploy(const char *accel, const char *model, uint32_t tp, uint32_t pp) {
+  hw_deploy d;
+  hw_deploy_config cfg = {.tp = tp, .pp = pp};
+  const hw_accel *a = hw_catalog_accel(cat, accel);
+  const hw_model *m = hw_catalog_model(cat, model);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  int rc = hw_deploy_init(&d, a, m, &cfg, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "deploy: %s\n", err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  return d;
+}
+
+static hw_batch decode_batch(uint32_t seqs, uint64_t ctx_each) {
+  hw_batch b = {0};
+  b.decode_seqs = seqs;
+  b.decode_ctx_tokens = seqs * ctx_each;
+  return b;
+}
+
+/* One prefill chunk of `chunk` tokens after `cached` tokens. */
+static hw_batch prefill_batch(uint64_t chunk, uint64_t cached) {
+  hw_batch b = {0};
+  b.prefill_seqs = 1;
+  b.prefill_tokens = (uint32_t)chunk;
+  b.prefill_attn_pairs = chunk * cached + chunk * (chunk + 1) / 2;
+  b.prefill_ctx_tokens = cached + chunk;
+  return b;
+}
+
+static bool near(double got, double want, double rel) { return fabs(got / want - 1.0) <= rel; }
+
+/* ---- catalogue ---- */
+
+static void test_catalogue_has_the_required_models_and_accelerators(void) {
+  static const char *const models[] = {
+      "Llama-2-7B",     "Llama-2-13B",  "Llama-2-70B",  "Llama-3.1-8B", "Llama-3.1-70B",
+      "Llama-3.1-405B", "Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B",   "Qwen2.5-7B",
+      "Qwen2.5-14B",    "Qwen2.5-32B",  "Qwen2.5-72B",  "Qwen3-0.6B",   "Qwen3-1.7B",
+      "Qwen3-4B",       "Qwen3-8B",     "Qwen3-14B",    "Qwen3-32B",    "Mixtral-8x7B"};
+  for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+    const hw_model *m = hw_catalog_model(cat, models[i]);
+    CU_ASSERT_PTR_NOT_NULL(m);
+    if (m)
+      CU_ASSERT_STRING_EQUAL(m->name, models[i]);
+  }
+  static const char *const accels[] = {"A100-SXM-80GB",  "H100-SXM-80GB", "H200-SXM-141GB",
+                                       "B200-SXM-180GB", "MI300X",        "TPU v6e (Trillium)",
+                                       "Gaudi 3"};
+  for (size_t i = 0; i < sizeof accels / sizeof *accels; i++)
+    CU_ASSERT_PTR_NOT_NULL(hw_catalog_accel(cat, accels[i]));
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(cat), 14);
+}
+
+static void test_lookup_ignores_case_and_punctuation_and_accepts_hf_ids(void) {
+  const hw_accel *a = hw_catalog_accel(cat, "h100 sxm 80gb");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_STRING_EQUAL(a->name, "H100-SXM-80GB");
+  const hw_model *m = hw_catalog_model(cat, "meta-llama/Llama-3.1-70B");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  CU_ASSERT_STRING_EQUAL(m->name, "Llama-3.1-70B");
+  CU_ASSERT_PTR_NULL(hw_catalog_model(cat, "Llama-3.1-7B"));
+  CU_ASSERT_PTR_NULL(hw_catalog_accel(cat, "H100"));
+}
+
+static void test_accelerator_values_are_the_datasheet_values_in_si_units(void) {
+  const hw_accel *a = hw_catalog_accel(cat, "H100-SXM-80GB");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_DOUBLE_EQUAL(a->peak_bf16_flops, 989.4e12, 1e6);
+  CU_ASSERT_DOUBLE_EQUAL(a->hbm_bytes_per_s, 3.35e12, 1e3);
+  CU_ASSERT_DOUBLE_EQUAL(a->hbm_bytes, 80.0 * 1073741824.0, 1.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->scaleup_bytes_per_s, 450e9, 1.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->tdp_w, 700.0, 1e-9);
+  CU_ASSERT_STRING_EQUAL(a->eff.source, "H100-SXM-80GB");
+  const hw_accel *b = hw_catalog_accel(cat, "B200-SXM-180GB");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+  CU_ASSERT_STRING_EQUAL(b->eff.source, "default"); /* no fit: the default efficiencies */
+}
+
+static char *read_text(const char *rel) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", WT_SOURCE_DIR, rel);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = calloc(1, 1 << 20);
+  if (buf)
+    fread(buf, 1, (1 << 20) - 1, f);
+  fclose(f);
+  return buf;
+}
+
+/* Every ID in a `source` column ("S1;S3", "config.json org/model;M1") is defined in its notes. */
+static bool sources_defined(const char *source, const char *notes, const char *id_prefix) {
+  char copy[256];
+  snprintf(copy, sizeof copy, "%s", source);
+  bool any = false;
+  for (char *save, *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+    any = true;
+    if (!strncmp(tok, "config.json ", 12))
+      continue; /* the model's own published configuration, named by its id */
+    if (strncmp(tok, id_prefix, strlen(id_prefix)) != 0)
+      return false;
+    char defined[64];
+    snprintf(defined, sizeof defined, "- %s ", tok);
+    if (!strstr(notes, defined))
+      return false;
+  }
+  return any;
+}
+
+static void test_every_catalogue_number_has_a_source(void) {
+  char *acc_notes = read_text("hw/data/accelerators_SOURCE.md");
+  char *model_notes = read_text("hw/data/SOURCES.md");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(acc_notes);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(model_notes);
+  for (size_t i = 0; i < hw_catalog_accel_count(cat); i++) {
+    const hw_accel *a = hw_catalog_accel_at(cat, i);
+    bool ok = sources_defined(a->source, acc_notes, "S");
+    if (!ok)
+      fprintf(stderr, "accelerator %s: source '%s' not defined\n", a->name, a->source);
+    CU_ASSERT(ok);
+  }
+  for (size_t i = 0; i < hw_catalog_model_count(cat); i++) {
+    const hw_model *m = hw_catalog_model_at(cat, i);
+    char own[160];
+    snprintf(own, sizeof own, "config.json %s", m->hf_id);
+    bool ok = strstr(m->source, own) == m->source && sources_defined(m->source, model_notes, "M");
+    if (!ok)
+      fprintf(stderr, "model %s: source '%s' not defined\n", m->name, m->source);
+    CU_ASSERT(ok);
+  }
+  /* Fitted numbers: every row names the data or the transfer it came from. */
+  hw_csv c;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/hw/data/efficiency.csv", WT_SOURCE_DIR);
+  CU_ASSERT_EQUAL_FATAL(hw_csv_open_file(&c, path, err, sizeof err), 0);
+  int col = hw_csv_col(&c, "fitted_from"), rows = 0;
+  CU_ASSERT_FATAL(col >= 0);
+  while (hw_csv_next(&c, err, sizeof err) == 1) {
+    rows++;
+    CU_ASSERT(strlen(hw_csv_get(&c, col)) > 10);
+  }
+  CU_ASSERT(rows > 0);
+  hw_csv_close(&c);
+  free(acc_notes);
+  free(model_notes);
+}
+
+static void test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit(void) {
+  hw_catalog *own = hw_catalog_create(err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(own);
+  hw_accel a = *hw_catalog_accel(own, "H100-SXM-80GB");
+  a.hbm_bytes_per_s *= 2.0;
+  memset(&a.eff, 0, sizeof a.eff); /* unset: takes the fitted H100 efficiencies */
+  CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &a, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 14);
+  const hw_accel *got = hw_catalog_accel(own, "H100-SXM-80GB");
+  CU_ASSERT_DOUBLE_EQUAL(got->hbm_bytes_per_s, 6.7e12, 1e3);
+  CU_ASSERT_STRING_EQUAL(got->eff.source, "H100-SXM-80GB");
+
+  hw_accel mine = a;
+  snprintf(mine.name, sizeof mine.name, "MyChip");
+  memset(&mine.eff, 0, sizeof mine.eff);
+  CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &mine, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 15);
+  CU_ASSERT_STRING_EQUAL(hw_catalog_accel(own, "mychip")->eff.source, "default");
+
+  mine.peak_bf16_flops = -1.0;
+  CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &mine, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "MyChip"));
+  hw_catalog_destroy(own);
+}
+
+static void test_adding_a_model_validates_and_overrides(void) {
+  hw_catalog *own = hw_catalog_create(err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(own);
+  size_t n = hw_catalog_model_count(own);
+  hw_model m = *hw_catalog_model(own, "Llama-3.1-8B");
+  snprintf(m.name, sizeof m.name, "Tiny");
+  m.layers = 2;
+  CU_ASSERT_EQUAL(hw_catalog_add_model(own, &m, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(hw_catalog_model_count(own), n + 1);
+  CU_ASSERT_EQUAL(hw_catalog_model(own, "tiny")->layers, 2);
+  m.layers = 3;
+  CU_ASSERT_EQUAL(hw_catalog_add_model(own, &m, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(hw_catalog_model_count(own), n + 1);
+  CU_ASSERT_EQUAL(hw_catalog_model(own, "Tiny")->layers, 3);
+  m.kv_heads = 5; /* 32 query heads cannot be grouped over 5 */
+  CU_ASSERT_EQUAL(hw_catalog_add_model(own, &m, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "kv_heads"));
+  m.kv_heads = 8, m.experts = 8, m.active_experts = 0;
+  CU_ASSERT_EQUAL(hw_catalog_add_model(own, &m, err, sizeof err), -1);
+  hw_catalog_destroy(own);
+}
+
+/* ---- hand-checkable counts ---- */
+
+static void test_parameter_counts_match_the_published_sizes(void) {
+  /* Published totals: Llama-3.1-8B 8.03B, Llama-3.1-70B 70.6B, Mixtral-8x7B 46.7B,
+   * Qwen2.5-7B 7.61B (model cards). */
+  CU_ASSERT(near(hw_model_params(hw_catalog_model(cat, "Llama-3.1-8B")), 8.03e9, 0.01));
+  CU_ASSERT(near(hw_model_params(hw_catalog_model(cat, "Llama-3.1-70B")), 70.6e9, 0.01));
+  CU_ASSERT(near(hw_model_params(hw_catalog_model(cat, "Mixtral-8x7B")), 46.7e9, 0.01));
+  CU_ASSERT(near(hw_model_params(hw_catalog_model(cat, "Qwen2.5-7B")), 7.61e9, 0.01));
+  /* By hand for Llama-3.1-8B: 2 x 128256 x 4096 embeddings, and per layer 4096 x 6144 (QKV),
+   * 4096 x 4096 (O), 3 x 4096 x 14336 (FFN), 2 x 4096 (norms); 32 layers; final norm. */
+  double by_hand = 2.0 * 128256 * 4096 +
+                   32.0 * (4096.0 * 6144 + 4096.0 * 4096 + 3.0 * 4096 * 14336 + 2 * 4096) + 4096;
+  CU_ASSERT_DOUBLE_EQUAL(hw_model_params(hw_catalog_model(cat, "Llama-3.1-8B")), by_hand, 0.5);
+}
+
+static void test_kv_bytes_per_token_is_gqa_aware_and_split_over_tp_and_pp(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token(&d), 131072.0, 0.0); /* 2 x 32 x 8 x 128 x 2 */
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token_device(&d), 131072.0, 0.0);
+  hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 2, 2);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token(&d2), 131072.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token_device(&d2), 131072.0 / 4, 0.0);
+  /* Llama-2-7B has no GQA: 32 KV heads, four times the bytes. */
+  hw_deploy d3 = deploy("H100-SXM-80GB", "Llama-2-7B", 1, 1);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token(&d3), 524288.0, 0.0);
+  /* TP beyond the KV heads replicates them: 8 KV heads over TP 16 is still one head per device. */
+  hw_deploy d4 = deploy("H100-SXM-80GB", "Llama-3.1-405B", 16, 1);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token_device(&d4), 2.0 * 126 * 1 * 128 * 2, 0.0);
+}
+
+static void test_weights_per_device_are_the_parameters_split_over_tp(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  CU_ASSERT(near(hw_weights_bytes_per_device(&d), 2.0 * hw_model_params(&d.model), 1e-9));
+  hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 2, 1);
+  /* Everything but the norms is split. */
+  CU_ASSERT(near(hw_weights_bytes_per_device(&d2), hw_model_params(&d.model), 1e-4));
+}
+
+static void test_kv_blocks_are_what_is_left_after_weights_and_reserve(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  double free_bytes = 0.9 * 80.0 * 1073741824.0 - hw_weights_bytes_per_device(&d) -
+                      hw_activation_reserve_bytes(&d);
+  uint64_t want = (uint64_t)floor(free_bytes / (16.0 * 131072.0));
+  CU_ASSERT_EQUAL(hw_kv_blocks(&d, 16, 0.9), want);
+  CU_ASSERT(want > 20000 && want < 40000); /* about 55 GB of KV at 2 MiB a block */
+  CU_ASSERT(hw_kv_blocks(&d, 16, 0.95) > hw_kv_blocks(&d, 16, 0.9));
+  CU_ASSERT_EQUAL(hw_kv_blocks(&d, 32, 0.9), (uint64_t)floor(free_bytes / (32.0 * 131072.0)));
+  CU_ASSERT_EQUAL(hw_kv_blocks(&d, 16, 0.2), 0); /* the weights alone take 20% */
+  CU_ASSERT_EQUAL(hw_kv_blocks(&d, 0, 0.9), 0);
+  /* The reserve: vLLM's profiling pass with 8192 tokens on an H100 (MLP phase), the sampler's
+   * logits for 1024 sequences, other non-torch memory; no NCCL at TP 1. */
+  double reserve = 2.0 * 8192 * (2.0 * 4096 + 3.0 * 14336) + 2.0 * 4.0 * 1024 * 128256 + 551e6;
+  CU_ASSERT_DOUBLE_EQUAL(hw_activation_reserve_bytes(&d), reserve, 1.0);
+  hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 2, 1);
+  CU_ASSERT(hw_kv_blocks(&d2, 16, 0.9) > 2 * want); /* half the weights and half the KV a device */
+}
+
+/* ---- the cost model ---- */
+
+static void test_huge_prefill_gemms_run_at_the_fitted_compute_efficiency(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_breakdown br;
+  hw_batch b = prefill_batch(65536, 0);
+  hw_iteration_ns(&d, &b, &br);
+  double per_layer_weights = 4096.0 * 6144 + 4096.0 * 4096 + 4096.0 * 28672 + 14336.0 * 4096;
+  double flops = 2.0 * 65536 * per_layer_weights * 32;
+  double at_efficiency_ns = flops / (d.accel.peak_bf16_flops * d.accel.eff.gemm.compute_frac) * 1e9;
+  CU_ASSERT(br.gemm_ns >= at_efficiency_ns);
+  CU_ASSERT(near(br.gemm_ns, at_efficiency_ns, 0.03));
+}
+
+static void test_decode_of_one_sequence_is_memory_bound_on_the_weights(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_breakdown br;
+  hw_batch b = decode_batch(1, 1);
+  int64_t ns = hw_iteration_ns(&d, &b, &br);
+  double bw = d.accel.hbm_bytes_per_s * d.accel.eff.gemm.mem_frac;
+  double weights_ns = hw_weights_bytes_per_device(&d) / bw * 1e9;
+  double gpu_ns = br.total_ns - br.cpu_ns;
+  /* All the weights but the embedding table are read once; the rest is fixed per-kernel time. */
+  double read_ns = (hw_weights_bytes_per_device(&d) - 2.0 * 128256 * 4096) / bw * 1e9;
+  CU_ASSERT(br.gemm_ns + br.lm_head_ns >= read_ns);
+  CU_ASSERT(near(br.gemm_ns + br.lm_head_ns, read_ns + 129 * d.accel.eff.gemm.t0_ns, 0.02));
+  CU_ASSERT(gpu_ns > weights_ns * 0.9 && gpu_ns < weights_ns * 1.4);
+  CU_ASSERT_EQUAL(ns, (int64_t)(br.total_ns + 0.5));
+  /* Four such sequences cost almost the same: the weights are read once for all. */
+  hw_batch b4 = decode_batch(4, 1);
+  CU_ASSERT(hw_iteration_ns(&d, &b4, NULL) < 1.05 * ns);
+}
+
+static void test_tp_halves_per_device_work_and_adds_allreduce_time(void) {
+  hw_deploy d1 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 2, 1);
+  hw_batch b = prefill_batch(8192, 0);
+  hw_breakdown r1, r2;
+  hw_iteration_ns(&d1, &b, &r1);
+  hw_iteration_ns(&d2, &b, &r2);
+  CU_ASSERT(near(r2.flops, r1.flops / 2.0, 1e-9));
+  CU_ASSERT(near(r2.gemm_ns, r1.gemm_ns / 2.0, 0.10));
+  CU_ASSERT_DOUBLE_EQUAL(r1.allreduce_ns, 0.0, 0.0);
+  /* Two all-reduces of 8192 x 4096 bf16 per layer, plus the logits gather of one sequence. */
+  double ar = hw_allreduce_ns(d2.accel.eff.allreduce.t0_ns, 8192.0 * 4096 * 2, 2,
+                              d2.ns_per_byte_ar);
+  double gather = hw_allgather_ns(d2.accel.eff.allreduce.t0_ns, 128256.0 * 2, 2, d2.ns_per_byte_ar);
+  CU_ASSERT_DOUBLE_EQUAL(r2.allreduce_ns, 2.0 * 32 * ar + gather, 1e-6 * r2.allreduce_ns);
+  CU_ASSERT(r2.total_ns < r1.total_ns); /* still faster: compute dominates */
+}
+
+static void test_pipeline_stages_add_sends_and_split_the_layers(void) {
+  hw_deploy d1 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 2);
+  hw_batch b = decode_batch(64, 1000);
+  hw_breakdown r1, r2;
+  hw_iteration_ns(&d1, &b, &r1);
+  hw_iteration_ns(&d2, &b, &r2);
+  CU_ASSERT_DOUBLE_EQUAL(r1.sendrecv_ns, 0.0, 0.0);
+  CU_ASSERT(r2.sendrecv_ns > d2.accel.eff.sendrecv.t0_ns);
+  CU_ASSERT(near(r2.total_ns, r1.total_ns + r2.sendrecv_ns, 1e-9));
+  CU_ASSERT(r2.stage_ns < 0.6 * (r1.total_ns - r1.cpu_ns));
+}
+
+static void test_iteration_time_grows_with_tokens_context_and_sequences(void) {
+  hw_deploy d = deploy("H200-SXM-141GB", "Qwen2.5-32B", 2, 1);
+  int64_t last = 0;
+  for (uint64_t chunk = 1; chunk <= 16384; chunk = chunk * 3 / 2 + 1) {
+    hw_batch b = prefill_batch(chunk, 0);
+    int64_t ns = hw_iteration_ns(&d, &b, NULL);
+    CU_ASSERT(ns >= last);
+    last = ns;
+  }
+  last = 0;
+  for (uint64_t cached = 0; cached <= 65536; cached = cached * 2 + 64) {
+    hw_batch b = prefill_batch(512, cached);
+    int64_t ns = hw_iteration_ns(&d, &b, NULL);
+    CU_ASSERT(ns >= last);
+    last = ns;
+  }
+  last = 0;
+  for (uint64_t ctx = 1; ctx <= 131072; ctx *= 2) {
+    hw_batch b = decode_batch(32, ctx);
+    int64_t ns = hw_iteration_ns(&d, &b, NULL);
+    CU_ASSERT(ns >= last);
+    last = ns;
+  }
+  last = 0;
+  for (uint32_t seqs = 1; seqs <= 1024; seqs *= 2) {
+    hw_batch b = decode_batch(seqs, 2048);
+    int64_t ns = hw_iteration_ns(&d, &b, NULL);
+    CU_ASSERT(ns > last);
+    last = ns;
+  }
+  /* A decode added to a prefill batch never makes it cheaper. */
+  hw_batch mixed = prefill_batch(1024, 0);
+  int64_t alone = hw_iteration_ns(&d, &mixed, NULL);
+  mixed.decode_seqs = 1, mixed.decode_ctx_tokens = 100;
+  CU_ASSERT(hw_iteration_ns(&d, &mixed, NULL) > alone);
+}
+
+static void test_decode_attention_reads_gqa_kv_bytes(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_breakdown br;
+  hw_batch b = decode_batch(64, 4096);
+  hw_iteration_ns(&d, &b, &br);
+  const hw_eff *e = &d.accel.eff;
+  double kv_bytes = 64.0 * 4096 * 2 * 8 * 128 * 2; /* K and V of 8 heads, per layer */
+  double q_bytes = 64.0 * 2 * 32 * 128 * 2;        /* q in, output out */
+  double per_layer = e->attn_decode.t0_ns + e->attn_decode.per_seq_kv_head_ns * 64 * 8 +
+                     (kv_bytes + q_bytes) / (d.accel.hbm_bytes_per_s * e->attn_decode.mem_frac) *
+                         1e9;
+  CU_ASSERT_DOUBLE_EQUAL(br.attn_decode_ns, 32.0 * per_layer, 1e-6 * br.attn_decode_ns);
+}
+
+static void test_empty_batch_costs_nothing(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_batch b = {0};
+  hw_breakdown br;
+  CU_ASSERT_EQUAL(hw_iteration_ns(&d, &b, &br), 0);
+  CU_ASSERT_DOUBLE_EQUAL(br.total_ns, 0.0, 0.0);
+}
+
+static void test_mixture_of_experts_reads_only_the_experts_it_routes_to(void) {
+  hw_deploy d = deploy("H100-SXM-80GB", "Mixtral-8x7B", 2, 1);
+  hw_breakdown one, many;
+  hw_batch b1 = decode_batch(1, 100), b64 = decode_batch(64, 100);
+  hw_iteration_ns(&d, &b1, &one);
+  hw_iteration_ns(&d, &b64, &many);
+  /* One token reads 2 of 8 experts, 64 tokens nearly all 8: the expert GEMMs cost 2 to 4 times more
+   * (they are memory-bound), far less than 64 times. */
+  CU_ASSERT(many.gemm_ns > 2.0 * one.gemm_ns && many.gemm_ns < 4.5 * one.gemm_ns);
+}
+
+static void test_deployments_that_cannot_run_are_refused_with_a_reason(void) {
+  hw_deploy d;
+  hw_deploy_config cfg = {.tp = 3};
+  const hw_accel *h100 = hw_catalog_accel(cat, "H100-SXM-80GB");
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, h100, hw_catalog_model(cat, "Llama-3.1-8B"), &cfg, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "query heads"));
+  cfg.tp = 1;
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, h100, hw_catalog_model(cat, "Llama-3.1-405B"), &cfg, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "do not fit"));
+  const hw_accel *cxl = hw_catalog_accel_at(cat, hw_catalog_accel_count(cat) - 1);
+  CU_ASSERT_STRING_EQUAL(cxl->kind, "cxl-mem");
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, cxl, hw_catalog_model(cat, "Llama-3.1-8B"), &cfg, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a compute device"));
+  cfg.pp = 81;
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, h100, hw_catalog_model(cat, "Llama-3.1-70B"), &cfg, err, sizeof err), -1);
+}
+
+/* ---- the fitter and its data ---- */
+
+static void test_csv_reader_handles_quotes_comments_and_bad_numbers(void) {
+  const char *text = "# comment\na,b,c\n1,\"x, \"\"y\"\"\",2.5\n\n# another\n3,plain,oops\n";
+  hw_csv c;
+  CU_ASSERT_EQUAL_FATAL(hw_csv_open_text(&c, text, strlen(text), "t.csv", err, sizeof err), 0);
+  CU_ASSERT_EQUAL(hw_csv_col(&c, "c"), 2);
+  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_STRING_EQUAL(hw_csv_get(&c, 1), "x, \"y\"");
+  double v;
+  CU_ASSERT_EQUAL(hw_csv_double(&c, 2, 0, &v, err, sizeof err), 0);
+  CU_ASSERT_DOUBLE_EQUAL(v, 2.5, 0.0);
+  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(hw_csv_double(&c, 2, 0, &v, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:6"));
+  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 0);
+  hw_csv_close(&c);
+}
+
+static void test_fit_without_data_fails_with_the_path(void) {
+  CU_ASSERT_EQUAL(hw_fit("/nonexistent/data", "/tmp/never_written.csv", NULL, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/data"));
+  struct stat st;
+  CU_ASSERT_NOT_EQUAL(stat("/tmp/never_written.csv", &st), 0);
+}
+
+/* When the measured data sits beside the project, the committed efficiencies must reproduce the
+ * committed fit errors: a formula changed without refitting fails here. */
+static void test_committed_efficiencies_reproduce_their_fit_errors(void) {
+  char data[1024];
+  snprintf(data, sizeof data, "%s/../shared/data/aiconfigurator", WT_SOURCE_DIR);
+  struct stat st;
+  if (stat(data, &st) != 0) {
+    fprintf(stderr, "(no ../shared/data: committed-fit check skipped) ");
+    return;
+  }
+  snprintf(data, sizeof data, "%s/../shared/data", WT_SOURCE_DIR);
+  char *report = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&report, &len);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
+  CU_ASSERT_EQUAL(hw_fit(data, NULL, mem, err, sizeof err), 0);
+  fclose(mem);
+  hw_csv c;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/hw/data/efficiency.csv", WT_SOURCE_DIR);
+  CU_ASSERT_EQUAL_FATAL(hw_csv_open_file(&c, path, err, sizeof err), 0);
+  int col_dev = hw_csv_col(&c, "device"), col_op = hw_csv_col(&c, "op"),
+      col_from = hw_csv_col(&c, "fitted_from"), col_med = hw_csv_col(&c, "median_abs_pct");
+  int checked = 0;
+  while (hw_csv_next(&c, err, sizeof err) == 1) {
+    const char *med = hw_csv_get(&c, col_med);
+    if (!*med || !strcmp(hw_csv_get(&c, col_dev), "default"))
+      continue;
+    char line[512];
+    snprintf(line, sizeof line, "dataset=%s op=%s device=%s role=fit", hw_csv_get(&c, col_from),
+             hw_csv_get(&c, col_op), hw_csv_get(&c, col_dev));
+    const char *at = strstr(report, line);
+    CU_ASSERT_PTR_NOT_NULL(at);
+    if (!at)
+      continue;
+    char want[64];
+    snprintf(want, sizeof want, "median_abs_pct=%s ", med);
+    const char *eol = strchr(at, '\n');
+    const char *found = strstr(at, want);
+    bool ok = found && found < eol;
+    if (!ok)
+      fprintf(stderr, "\n%s: committed median %s%% not reproduced\n", line, med);
+    CU_ASSERT(ok);
+    checked++;
+  }
+  CU_ASSERT(checked > 20);
+  hw_csv_close(&c);
+  free(report);
+}
+
+int main(void) {
+  if (CU_initialize_registry() != CUE_SUCCESS)
+    return 1;
+  CU_pSuite s = CU_add_suite("hw", suite_init, suite_clean);
+  struct {
+    const char *name;
+    void (*fn)(void);
+  } tests[] = {
+#define T(f) {#f, f}
+      T(test_catalogue_has_the_required_models_and_accelerators),
+      T(test_lookup_ignores_case_and_punctuation_and_accepts_hf_ids),
+      T(test_accelerator_values_are_the_datasheet_values_in_si_units),
+      T(test_every_catalogue_number_has_a_source),
+      T(test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit),
+      T(test_adding_a_model_validates_and_overrides),
+      T(test_parameter_counts_match_the_published_sizes),
+      T(test_kv_bytes_per_token_is_gqa_aware_and_split_over_tp_and_pp),
+      T(test_weights_per_device_are_the_parameters_split_over_tp),
+      T(test_kv_blocks_are_what_is_left_after_weights_and_reserve),
+      T(test_huge_prefill_gemms_run_at_the_fitted_compute_efficiency),
+      T(test_decode_of_one_sequence_is_memory_bound_on_the_weights),
+      T(test_tp_halves_per_device_work_and_adds_allreduce_time),
+      T(test_pipeline_stages_add_sends_and_split_the_layers),
+      T(test_iteration_time_grows_with_tokens_context_and_sequences),
+      T(test_decode_attention_reads_gqa_kv_bytes),
+      T(test_empty_batch_costs_nothing),
+      T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),
+      T(test_deployments_that_cannot_run_are_refused_with_a_reason),
+      T(test_csv_reader_handles_quotes_comments_and_bad_numbers),
+      T(test_fit_without_data_fails_with_the_path),
+      T(test_committed_efficiencies_reproduce_their_fit_errors),
+#undef T
+  };
+  for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
+    if (!s || !CU_add_test(s, tests[i].name, tests[i].fn)) {
+      CU_cleanup_registry();
+      return 1;
+    }
+  CU_basic_set_mode(CU_BRM_VERBOSE);
+  CU_basic_run_tests();
+  unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+  CU_cleanup_registry();
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,242 @@
+/* The paged KV cache of one model instance: reference-counted blocks, a hash -> block table (open
+ * addressing, linear probing, backward-shift deletion) and an intrusive LRU queue. */
+#include "jobs/kvcache.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct kv_block {
+  uint64_t hash;
+  uint32_t refs;
+  int32_t prev, next; /* LRU links while unreferenced; the sentinel is block `total` */
+  bool hashed;
+} kv_block;
+
+typedef struct kv_slot { /* key and value side by side: one cache miss per probe */
+  uint64_t hash;
+  int32_t block; /* JOB_KV_NONE: empty */
+} kv_slot;
+
+struct job_kv {
+  uint32_t total, used, free, cached;
+  bool caching;
+  kv_block *blocks; /* total + 1: the last is the LRU sentinel (next = head, prev = tail) */
+  kv_slot *table;   /* hashed blocks, table_mask + 1 slots, at most half full */
+  uint32_t table_mask;
+};
+
+/* Mooncake's hash_ids are small consecutive integers: spread them before masking (splitmix64). */
+static uint32_t table_home(const job_kv *kv, uint64_t hash) {
+  hash ^= hash >> 30;
+  hash *= 0xbf58476d1ce4e5b9u;
+  hash ^= hash >> 27;
+  hash *= 0x94d049bb133111ebu;
+  hash ^= hash >> 31;
+  return (uint32_t)hash & kv->table_mask;
+}
+
+static uint32_t table_find(const job_kv *kv, uint64_t hash) {
+  uint32_t slot = table_home(kv, hash);
+  while (kv->table[slot].block != JOB_KV_NONE && kv->table[slot].hash != hash)
+    slot = (slot + 1) & kv->table_mask;
+  return slot;
+}
+
+static void table_erase(job_kv *kv, uint64_t hash) {
+  uint32_t hole = table_find(kv, hash), mask = kv->table_mask;
+  assert(kv->table[hole].block != JOB_KV_NONE);
+  for (uint32_t j = (hole + 1) & mask; kv->table[j].block != JOB_KV_NONE; j = (j + 1) & mask) {
+    uint32_t home = table_home(kv, kv->table[j].hash);
+    /* The entry at j may fill the hole only if its home is not cyclically within (hole, j]. */
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays)
+      continue;
+    kv->table[hole] = kv->table[j];
+    hole = j;
+  }
+  kv->table[hole].block = JOB_KV_NONE;
+}
+
+static void lru_unlink(job_kv *kv, int32_t b) {
+  kv_block *blk = &kv->blocks[b];
+  kv->blocks[blk->prev].next = blk->next;
+  kv->blocks[blk->next].prev = blk->prev;
+  blk->prev = blk->next = JOB_KV_NONE;
+}
+
+static void lru_push_tail(job_kv *kv, int32_t b) {
+  int32_t sentinel = (int32_t)kv->total;
+  kv_block *blk = &kv->blocks[b];
+  blk->prev = kv->blocks[sentinel].prev;
+  blk->next = sentinel;
+  kv->blocks[blk->prev].next = b;
+  kv->blocks[sentinel].prev = b;
+}
+
+int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, size_t err_len) {
+  *out = NULL;
+  if (total_blocks == 0 || total_blocks > (1u << 30)) {
+    snprintf(err, err_len, "kv cache: %u blocks (expected 1 to 2^30)", total_blocks);
+    return -1;
+  }
+  job_kv *kv = calloc(1, sizeof *kv);
+  uint32_t slots = 16;
+  while (slots < 2 * total_blocks)
+    slots *= 2;
+  if (kv) {
+    kv->blocks = malloc((total_blocks + 1u) * sizeof *kv->blocks);
+    kv->table = malloc(slots * sizeof *kv->table);
+  }
+  if (!kv || !kv->blocks || !kv->table) {
+    job_kv_destroy(kv);
+    snprintf(err, err_len, "kv cache: out of memory for %u blocks", total_blocks);
+    return -1;
+  }
+  kv->total = kv->free = total_blocks;
+  kv->caching = caching;
+  kv->table_mask = slots - 1;
+  for (uint32_t s = 0; s < slots; s++)
+    kv->table[s] = (kv_slot){.block = JOB_KV_NONE};
+  kv->blocks[total_blocks] = (kv_block){.prev = (int32_t)total_blocks,
+                                        .next = (int32_t)total_blocks};
+  for (uint32_t b = 0; b < total_blocks; b++) {
+    kv->blocks[b] = (kv_block){0};
+    lru_push_tail(kv, (int32_t)b);
+  }
+  *out = kv;
+  return 0;
+}
+
+void job_kv_destroy(job_kv *kv) {
+  if (!kv)
+    return;
+  free(kv->blocks);
+  free(kv->table);
+  free(kv);
+}
+
+uint32_t job_kv_total_blocks(const job_kv *kv) { return kv->total; }
+uint32_t job_kv_used_blocks(const job_kv *kv) { return kv->used; }
+uint32_t job_kv_free_blocks(const job_kv *kv) { return kv->free; }
+uint32_t job_kv_cached_blocks(const job_kv *kv) { return kv->cached; }
+uint32_t job_kv_evictable_blocks(const job_kv *kv) { return kv->free + kv->cached; }
+
+int32_t job_kv_alloc(job_kv *kv) {
+  assert(kv->free + kv->cached > 0);
+  int32_t b = kv->blocks[kv->total].next;
+  assert(b >= 0 && (uint32_t)b < kv->total);
+  kv_block *blk = &kv->blocks[b];
+  assert(blk->refs == 0);
+  lru_unlink(kv, b);
+  if (blk->hashed) {
+    table_erase(kv, blk->hash);
+    blk->hashed = false;
+    kv->cached--;
+  } else {
+    kv->free--;
+  }
+  blk->refs = 1;
+  kv->used++;
+  /* Allocations come in runs (a prompt's blocks) and cached blocks lie scattered in LRU order:
+   * fetch what the next allocation will touch, the new head's successor and its table slot. */
+  const kv_block *head = &kv->blocks[kv->blocks[kv->total].next];
+  __builtin_prefetch(&kv->blocks[head->next]);
+  if (head->hashed)
+    __builtin_prefetch(&kv->table[table_home(kv, head->hash)]);
+  return b;
+}
+
+int32_t job_kv_lookup(const job_kv *kv, uint64_t hash) {
+  return kv->table[table_find(kv, hash)].block;
+}
+
+uint32_t job_kv_refs(const job_kv *kv, int32_t block) {
+  assert(block >= 0 && (uint32_t)block < kv->total);
+  return kv->blocks[block].refs;
+}
+
+void job_kv_touch(job_kv *kv, int32_t block) {
+  assert(block >= 0 && (uint32_t)block < kv->total);
+  kv_block *blk = &kv->blocks[block];
+  assert(blk->hashed);
+  if (blk->refs++ == 0) {
+    lru_unlink(kv, block);
+    kv->cached--;
+    kv->used++;
+  }
+}
+
+void job_kv_release(job_kv *kv, int32_t block) {
+  assert(block >= 0 && (uint32_t)block < kv->total);
+  kv_block *blk = &kv->blocks[block];
+  assert(blk->refs > 0);
+  if (--blk->refs > 0)
+    return;
+  kv->used--;
+  if (blk->hashed)
+    kv->cached++;
+  else
+    kv->free++;
+  lru_push_tail(kv, block);
+}
+
+bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash) {
+  assert(block >= 0 && (uint32_t)block < kv->total);
+  kv_block *blk = &kv->blocks[block];
+  assert(blk->refs > 0 && !blk->hashed);
+  if (!kv->caching)
+    return false;
+  uint32_t slot = table_find(kv, hash);
+  if (kv->table[slot].block != JOB_KV_NONE)
+    return false;
+  kv->table[slot] = (kv_slot){.hash = hash, .block = block};
+  blk->hash = hash;
+  blk->hashed = true;
+  return true;
+}
+
+int job_kv_check(const job_kv *kv, char *err, size_t err_len) {
+  uint32_t used = 0, free_blocks = 0, cached = 0, hashed = 0;
+  for (uint32_t b = 0; b < kv->total; b++) {
+    const kv_block *blk = &kv->blocks[b];
+    used += blk->refs > 0;
+    free_blocks += blk->refs == 0 && !blk->hashed;
+    cached += blk->refs == 0 && blk->hashed;
+    if (blk->hashed) {
+      hashed++;
+      if (job_kv_lookup(kv, blk->hash) != (int32_t)b) {
+        snprintf(err, err_len, "kv: block %u's hash does not lead back to it", b);
+        return -1;
+      }
+    }
+  }
+  uint32_t entries = 0;
+  for (uint32_t s = 0; s <= kv->table_mask; s++)
+    entries += kv->table[s].block != JOB_KV_NONE;
+  uint32_t queued = 0;
+  for (int32_t b = kv->blocks[kv->total].next; b != (int32_t)kv->total; b = kv->blocks[b].next) {
+    if (kv->blocks[b].refs != 0 || kv->blocks[kv->blocks[b].next].prev != b ||
+        ++queued > kv->total) {
+      snprintf(err, err_len, "kv: LRU queue broken at block %d", b);
+      return -1;
+    }
+  }
+  if (used != kv->used || free_blocks != kv->free || cached != kv->cached ||
+      used + free_blocks + cached != kv->total || queued != free_blocks + cached ||
+      entries != hashed || (!kv->caching && hashed)) {
+    snprintf(err, err_len,
+             "kv: counts used %u/%u free %u/%u cached %u/%u queued %u entries %u hashed %u of %u",
+             used, kv->used, free_blocks, kv->free, cached, kv->cached, queued, entries, hashed,
+             kv->total);
+    return -1;
+  }
+  return 0;
+}
+
+int32_t job_kv_lru_at(const job_kv *kv, uint32_t index) {
+  int32_t b = kv->blocks[kv->total].next;
+  for (; b != (int32_t)kv->total && index > 0; index--)
+    b = kv->blocks[b].next;
+  return b == (int32_t)kv->total ? JOB_KV_NONE : b;
+}

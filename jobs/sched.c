@@ -1,0 +1,653 @@
+/* The continuous-batching scheduler (see sched.h): request records in a pool, the running set in
+ * admission order, the waiting queue as a deque (FCFS) or a heap (priority), KV blocks in
+ * kvcache.h. A step over B sequences costs O(B); nothing is allocated per step except amortised
+ * growth. */
+#include "jobs/sched.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs/kvcache.h"
+
+enum { REQ_WAITING, REQ_RUNNING, REQ_DONE };
+
+typedef struct sched_req {
+  /* What every step and finish reads comes first, within one cache line. */
+  uint64_t id;
+  void *user;
+  int32_t *blocks;           /* KV block table; kept with the pooled record for reuse */
+  uint32_t computed_tokens;  /* in KV before the open iteration */
+  uint32_t scheduled_tokens; /* in the open iteration */
+  uint32_t generated_tokens; /* output tokens emitted */
+  uint32_t prompt_tokens, output_tokens;
+  uint32_t num_blocks;
+  uint32_t hashed_blocks; /* leading blocks already offered to the prefix cache */
+  uint8_t state;
+  bool started;
+  int64_t arrival_ns;
+  uint64_t add_seq; /* breaks ties of (priority, arrival) in the waiting heap */
+  const uint64_t *block_hashes;
+  uint32_t cap_blocks, num_block_hashes;
+  uint32_t preemptions, first_hit_blocks;
+  int32_t priority;
+} sched_req;
+
+struct job_sched {
+  job_sched_config cfg;
+  job_kv *kv;
+  sched_req *reqs; /* pool, reqs_cap records; free ones on the free_reqs stack */
+  uint32_t *free_reqs;
+  uint32_t reqs_cap, num_free_reqs;
+  uint32_t *running; /* max_num_seqs slots, admission order; seqs[k] is running[k]'s share */
+  uint32_t num_running;
+  uint32_t *waiting; /* reqs_cap slots: a ring from waiting_head (FCFS) or a binary heap */
+  uint32_t waiting_head, num_waiting;
+  job_sched_seq *seqs; /* the open iteration, max_num_seqs slots */
+  uint32_t num_seqs;
+  hw_batch hw; /* of seqs */
+  job_sched_event *events;
+  uint32_t num_events, events_cap;
+  bool open;
+  uint64_t next_add_seq;
+  uint64_t iterations, preemptions, finished;
+  uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
+};
+
+static uint32_t blocks_for(const job_sched *s, uint64_t tokens) {
+  return (uint32_t)((tokens + s->cfg.block_size_tokens - 1) / s->cfg.block_size_tokens);
+}
+
+static uint32_t req_num_tokens(const sched_req *r) {
+  return r->prompt_tokens + r->generated_tokens;
+}
+
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9u;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebu;
+  return x ^ (x >> 31);
+}
+
+/* Blocks past the caller's hashes hold this request's own tokens: hash them by (id, index) so that,
+ * as in vLLM, a preempted request hits what is left of its own KV when it resumes. */
+static uint64_t req_block_hash(const sched_req *r, uint32_t block) {
+  if (block < r->num_block_hashes)
+    return r->block_hashes[block];
+  return mix64(mix64(r->id ^ 0x5bd1e9955bd1e995u) + block);
+}
+
+static void event_push(job_sched *s, job_sched_event_kind kind, const sched_req *r, int64_t t_ns) {
+  if (s->num_events == s->events_cap) { /* rare: the capacity covers a normal step */
+    uint32_t cap = 2 * s->events_cap;
+    job_sched_event *grown = realloc(s->events, cap * sizeof *grown);
+    if (!grown)
+      abort(); /* a few kilobytes: nothing sensible is left to do */
+    s->events = grown;
+    s->events_cap = cap;
+  }
+  s->events[s->num_events++] = (job_sched_event){
+      .kind = kind,
+      .id = r->id,
+      .user = r->user,
+      .time_ns = t_ns,
+      .preemptions = r->preemptions,
+      .prefix_hit_blocks = r->first_hit_blocks,
+      .prefix_hit_tokens = r->first_hit_blocks * s->cfg.block_size_tokens,
+  };
+}
+
+/* ---- waiting queue: a deque under FCFS, a heap on (priority, arrival, add order) otherwise ----
+ */
+
+static bool waits_before(const job_sched *s, uint32_t a, uint32_t b) {
+  const sched_req *x = &s->reqs[a], *y = &s->reqs[b];
+  if (x->priority != y->priority)
+    return x->priority < y->priority;
+  if (x->arrival_ns != y->arrival_ns)
+    return x->arrival_ns < y->arrival_ns;
+  return x->add_seq < y->add_seq;
+}
+
+static void heap_push(job_sched *s, uint32_t idx) {
+  uint32_t pos = s->num_waiting++;
+  while (pos > 0 && waits_before(s, idx, s->waiting[(pos - 1) / 2])) {
+    s->waiting[pos] = s->waiting[(pos - 1) / 2];
+    pos = (pos - 1) / 2;
+  }
+  s->waiting[pos] = idx;
+}
+
+static void heap_pop(job_sched *s) {
+  uint32_t last = s->waiting[--s->num_waiting], pos = 0, n = s->num_waiting;
+  for (uint32_t child = 1; child < n; child = 2 * pos + 1) {
+    if (child + 1 < n && waits_before(s, s->waiting[child + 1], s->waiting[child]))
+      child++;
+    if (!waits_before(s, s->waiting[child], last))
+      break;
+    s->waiting[pos] = s->waiting[child];
+    pos = child;
+  }
+  s->waiting[pos] = last;
+}
+
+static void waiting_push(job_sched *s, uint32_t idx, bool front) {
+  assert(s->num_waiting < s->reqs_cap);
+  if (s->cfg.policy == JOB_SCHED_PRIORITY) {
+    heap_push(s, idx);
+  } else if (front) {
+    s->waiting_head = (s->waiting_head + s->reqs_cap - 1) % s->reqs_cap;
+    s->waiting[s->waiting_head] = idx;
+    s->num_waiting++;
+  } else {
+    s->waiting[(s->waiting_head + s->num_waiting++) % s->reqs_cap] = idx;
+  }
+}
+
+static uint32_t waiting_peek(const job_sched *s) {
+  assert(s->num_waiting > 0);
+  return s->cfg.policy == JOB_SCHED_PRIORITY ? s->waiting[0] : s->waiting[s->waiting_head];
+}
+
+static void waiting_pop(job_sched *s) {
+  assert(s->num_waiting > 0);
+  if (s->cfg.policy == JOB_SCHED_PRIORITY) {
+    heap_pop(s);
+  } else {
+    s->waiting_head = (s->waiting_head + 1) % s->reqs_cap;
+    s->num_waiting--;
+  }
+}
+
+static uint32_t waiting_at(const job_sched *s, uint32_t k) { /* storage order, for checks */
+  return s->cfg.policy == JOB_SCHED_PRIORITY ? s->waiting[k]
+                                             : s->waiting[(s->waiting_head + k) % s->reqs_cap];
+}
+
+/* ---- KV blocks of one request ---- */
+
+/* New blocks `r` needs to hold `tokens` tokens; most decodes need none (no division then). */
+static inline uint32_t blocks_needed(const job_sched *s, const sched_req *r, uint32_t tokens) {
+  if (tokens <= r->num_blocks * s->cfg.block_size_tokens)
+    return 0;
+  return blocks_for(s, tokens) - r->num_blocks;
+}
+
+/* Allocates blocks to hold `tokens` tokens and offers the full ones to the prefix cache, as vLLM
+ * does when it schedules them. The caller has checked that enough blocks are evictable. */
+static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
+  const uint32_t block_tokens = s->cfg.block_size_tokens;
+  /* Most decodes neither start a block nor fill one: leave at once. */
+  if (tokens <= r->num_blocks * block_tokens &&
+      (!s->cfg.prefix_caching || tokens < (r->hashed_blocks + 1) * block_tokens))
+    return;
+  for (uint32_t need = blocks_needed(s, r, tokens); need > 0; need--) {
+    assert(r->num_blocks < r->cap_blocks);
+    r->blocks[r->num_blocks++] = job_kv_alloc(s->kv);
+  }
+  if (!s->cfg.prefix_caching)
+    return;
+  for (; (r->hashed_blocks + 1) * block_tokens <= tokens; r->hashed_blocks++)
+    job_kv_register(s->kv, r->blocks[r->hashed_blocks], req_block_hash(r, r->hashed_blocks));
+}
+
+/* Tail first, so that a request's last blocks are the first evicted (vLLM's order). */
+static void req_free_blocks(job_sched *s, sched_req *r) {
+  while (r->num_blocks > 0)
+    job_kv_release(s->kv, r->blocks[--r->num_blocks]);
+  r->hashed_blocks = 0;
+}
+
+/* ---- scheduling ---- */
+
+/* Adds a sequence to hw as hw/batch.h defines. */
+static inline void hw_count(hw_batch *hw, const job_sched_seq *q) {
+  uint64_t c = q->tokens, p = q->context_tokens;
+  if (q->prefill) {
+    hw->prefill_seqs++;
+    hw->prefill_tokens += q->tokens;
+    hw->prefill_attn_pairs += c * p + c * (c + 1) / 2;
+    hw->prefill_ctx_tokens += p + c;
+  } else {
+    hw->decode_seqs++;
+    hw->decode_ctx_tokens += p + 1; /* the new token attends to itself too, as p + c above */
+  }
+}
+
+/* Gives running[num_seqs], request `r`, `tokens` tokens of this iteration. */
+static inline void schedule(job_sched *s, sched_req *r, uint32_t tokens) {
+  assert(r == &s->reqs[s->running[s->num_seqs]] && s->num_seqs < s->num_running);
+  assert(tokens > 0 && r->scheduled_tokens == 0);
+  assert(r->computed_tokens + tokens <= req_num_tokens(r));
+  r->scheduled_tokens = tokens;
+  job_sched_seq *q = &s->seqs[s->num_seqs++];
+  *q = (job_sched_seq){
+      .id = r->id,
+      .user = r->user,
+      .tokens = tokens,
+      .context_tokens = r->computed_tokens,
+      .prefill = !(tokens == 1 && r->computed_tokens >= r->prompt_tokens),
+  };
+  hw_count(&s->hw, q);
+}
+
+/* Removes running[pos], frees its KV and queues it again at the front, to recompute. */
+static void preempt(job_sched *s, uint32_t pos, int64_t now_ns) {
+  uint32_t idx = s->running[pos];
+  sched_req *r = &s->reqs[idx];
+  memmove(&s->running[pos], &s->running[pos + 1], (s->num_running - pos - 1) * sizeof *s->running);
+  s->num_running--;
+  req_free_blocks(s, r);
+  r->computed_tokens = r->scheduled_tokens = 0;
+  r->preemptions++;
+  r->state = REQ_WAITING;
+  s->preemptions++;
+  waiting_push(s, idx, true);
+  event_push(s, JOB_SCHED_PREEMPTED, r, now_ns);
+}
+
+/* vLLM's victim: the last running request under FCFS, else the largest (priority, arrival). */
+static uint32_t victim_pos(const job_sched *s) {
+  assert(s->num_running > 0);
+  if (s->cfg.policy == JOB_SCHED_FCFS)
+    return s->num_running - 1;
+  uint32_t best = 0;
+  for (uint32_t p = 1; p < s->num_running; p++) {
+    const sched_req *a = &s->reqs[s->running[p]], *b = &s->reqs[s->running[best]];
+    if (a->priority > b->priority || (a->priority == b->priority && a->arrival_ns > b->arrival_ns))
+      best = p;
+  }
+  return best;
+}
+
+/* Takes back the share of running[pos], about to be preempted after it was scheduled in this
+ * iteration (rare: priority policy only); returns its tokens. */
+static uint32_t unschedule(job_sched *s, uint32_t pos) {
+  assert(pos < s->num_seqs && s->reqs[s->running[pos]].scheduled_tokens == s->seqs[pos].tokens);
+  uint32_t tokens = s->seqs[pos].tokens;
+  memmove(&s->seqs[pos], &s->seqs[pos + 1], (s->num_seqs - pos - 1) * sizeof *s->seqs);
+  s->num_seqs--;
+  s->hw = (hw_batch){0};
+  for (uint32_t k = 0; k < s->num_seqs; k++)
+    hw_count(&s->hw, &s->seqs[k]);
+  return tokens;
+}
+
+/* Running requests first, in order; each takes what it still has to compute (a decode: one token)
+ * up to the budget and its new blocks, preempting victims while blocks are short. */
+static uint32_t schedule_running(job_sched *s, int64_t now_ns, uint32_t budget, bool *preempted) {
+  for (uint32_t i = 0; i < s->num_running && budget > 0;) {
+    uint32_t idx = s->running[i];
+    sched_req *r = &s->reqs[idx];
+    uint32_t tokens = req_num_tokens(r) - r->computed_tokens;
+    assert(tokens > 0);
+    if (s->cfg.long_prefill_tokens > 0 && tokens > s->cfg.long_prefill_tokens)
+      tokens = s->cfg.long_prefill_tokens;
+    if (tokens > budget)
+      tokens = budget;
+    bool self_preempted = false;
+    uint32_t need = blocks_needed(s, r, r->computed_tokens + tokens);
+    while (need > 0 && need > job_kv_evictable_blocks(s->kv)) {
+      uint32_t pos = victim_pos(s);
+      uint32_t victim = s->running[pos];
+      if (pos < i) { /* priority only: it was scheduled earlier in this iteration */
+        budget += unschedule(s, pos);
+        i--;
+      }
+      preempt(s, pos, now_ns);
+      *preempted = true;
+      if (victim == idx) {
+        self_preempted = true;
+        break;
+      }
+    }
+    if (self_preempted)
+      break; /* as vLLM: this iteration schedules no further request */
+    req_grow(s, r, r->computed_tokens + tokens);
+    assert(i == s->num_seqs);
+    schedule(s, r, tokens);
+    budget -= tokens;
+    i++;
+  }
+  return budget;
+}
+
+/* Then waiting requests in policy order, while budget, seats and blocks allow, after the longest
+ * prefix of their blocks found in the prefix cache (never their last token: it must be computed
+ * to produce logits). */
+static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
+  const uint32_t block_tokens = s->cfg.block_size_tokens;
+  while (s->num_waiting > 0 && budget > 0 && s->num_running < s->cfg.max_num_seqs) {
+    uint32_t idx = waiting_peek(s);
+    sched_req *r = &s->reqs[idx];
+    assert(r->state == REQ_WAITING && r->num_blocks == 0 && r->computed_tokens == 0);
+    uint32_t num_tokens = req_num_tokens(r), hits = 0, revived = 0;
+    if (s->cfg.prefix_caching) {
+      for (uint32_t most = (num_tokens - 1) / block_tokens; hits < most; hits++) {
+        int32_t b = job_kv_lookup(s->kv, req_block_hash(r, hits));
+        if (b == JOB_KV_NONE)
+          break;
+        revived += job_kv_refs(s->kv, b) == 0; /* leaves the LRU queue: costs a free block */
+        r->blocks[hits] = b;
+      }
+    }
+    uint32_t computed = hits * block_tokens, tokens = num_tokens - computed;
+    if (s->cfg.long_prefill_tokens > 0 && tokens > s->cfg.long_prefill_tokens)
+      tokens = s->cfg.long_prefill_tokens;
+    if (!s->cfg.chunked_prefill && tokens > budget)
+      break;
+    if (tokens > budget)
+      tokens = budget;
+    if (blocks_for(s, computed + tokens) - hits + revived > job_kv_evictable_blocks(s->kv))
+      break;
+    waiting_pop(s);
+    for (uint32_t k = 0; k < hits; k++)
+      job_kv_touch(s->kv, r->blocks[k]);
+    r->num_blocks = r->hashed_blocks = hits;
+    r->computed_tokens = computed;
+    req_grow(s, r, computed + tokens);
+    if (s->cfg.prefix_caching) {
+      s->prefix_query_tokens += num_tokens;
+      s->prefix_hit_tokens += computed;
+      s->prefix_hit_blocks += hits;
+    }
+    r->state = REQ_RUNNING;
+    assert(s->num_seqs == s->num_running); /* every running request got its share */
+    s->running[s->num_running++] = idx;
+    if (!r->started) {
+      r->started = true;
+      r->first_hit_blocks = hits;
+      event_push(s, JOB_SCHED_STARTED, r, now_ns);
+    }
+    schedule(s, r, tokens);
+    budget -= tokens;
+  }
+}
+
+void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
+  assert(!s->open);
+  s->num_events = 0;
+  /* A pass that only preempts schedules nothing (vLLM then runs an empty step); a pass without
+   * preemption schedules something whenever a request exists, so at most a few passes run. */
+  do {
+    s->num_seqs = 0;
+    s->hw = (hw_batch){0};
+    bool preempted = false;
+    uint32_t budget = schedule_running(s, now_ns, s->cfg.max_num_batched_tokens, &preempted);
+    if (!preempted)
+      schedule_waiting(s, now_ns, budget);
+  } while (s->num_seqs == 0 && s->num_running + s->num_waiting > 0);
+
+  assert(s->hw.prefill_tokens + s->hw.decode_seqs <= s->cfg.max_num_batched_tokens);
+  assert(s->hw.prefill_seqs + s->hw.decode_seqs == s->num_seqs);
+  assert(s->num_running <= s->cfg.max_num_seqs);
+  s->open = s->num_seqs > 0;
+  s->iterations += s->open;
+  *out = (job_sched_batch){
+      .hw = s->hw,
+      .seqs = s->seqs,
+      .num_seqs = s->num_seqs,
+      .events = s->events,
+      .num_events = s->num_events,
+      .kv_blocks_used = job_kv_used_blocks(s->kv),
+  };
+}
+
+uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **events) {
+  assert(s->open);
+  s->open = false;
+  s->num_events = 0;
+  uint32_t kept = 0;
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    uint32_t idx = s->running[p];
+    sched_req *r = &s->reqs[idx];
+    s->running[kept++] = idx;
+    if (p >= s->num_seqs)
+      continue; /* not scheduled: the budget ran out before it */
+    assert(r->state == REQ_RUNNING && r->scheduled_tokens == s->seqs[p].tokens);
+    r->computed_tokens += r->scheduled_tokens;
+    r->scheduled_tokens = 0;
+    if (r->computed_tokens < req_num_tokens(r))
+      continue; /* a chunk of a longer prefill: no token sampled */
+    r->generated_tokens++;
+    if (r->generated_tokens == 1)
+      event_push(s, JOB_SCHED_FIRST_TOKEN, r, end_ns);
+    if (r->generated_tokens == r->output_tokens) {
+      req_free_blocks(s, r);
+      r->state = REQ_DONE;
+      s->finished++;
+      event_push(s, JOB_SCHED_FINISHED, r, end_ns);
+      s->free_reqs[s->num_free_reqs++] = idx;
+      kept--;
+    }
+  }
+  s->num_running = kept;
+  s->num_seqs = 0;
+  *events = s->events;
+  return s->num_events;
+}
+
+/* ---- requests ---- */
+
+/* Doubles the record pool and everything sized by it; only ever called from job_sched_add. */
+static int pool_grow(job_sched *s) {
+  uint32_t old_cap = s->reqs_cap, cap = old_cap ? 2 * old_cap : 64;
+  sched_req *reqs = realloc(s->reqs, cap * sizeof *reqs);
+  if (!reqs)
+    return -1;
+  s->reqs = reqs;
+  uint32_t *free_reqs = realloc(s->free_reqs, cap * sizeof *free_reqs);
+  uint32_t *waiting = malloc(cap * sizeof *waiting);
+  if (free_reqs)
+    s->free_reqs = free_reqs;
+  if (!free_reqs || !waiting) {
+    free(waiting);
+    return -1;
+  }
+  for (uint32_t k = 0; k < s->num_waiting; k++) /* unrolls the ring; a heap stays a heap */
+    waiting[k] = waiting_at(s, k);
+  free(s->waiting);
+  s->waiting = waiting;
+  s->waiting_head = 0;
+  for (uint32_t idx = cap; idx > old_cap; idx--) {
+    s->reqs[idx - 1] = (sched_req){0};
+    s->free_reqs[s->num_free_reqs++] = idx - 1;
+  }
+  s->reqs_cap = cap;
+  return 0;
+}
+
+int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t err_len) {
+  const job_sched_config *cfg = &s->cfg;
+  uint64_t most_tokens = (uint64_t)req->prompt_tokens + req->output_tokens - 1;
+  if (req->prompt_tokens == 0 || req->output_tokens == 0 || most_tokens > UINT32_MAX / 2) {
+    snprintf(err, err_len,
+             "request %llu: %u prompt and %u output tokens (expected at least 1 each)",
+             (unsigned long long)req->id, req->prompt_tokens, req->output_tokens);
+    return -1;
+  }
+  if (req->num_block_hashes > req->prompt_tokens / cfg->block_size_tokens ||
+      (req->num_block_hashes > 0 && !req->block_hashes)) {
+    snprintf(err, err_len, "request %llu: %u block hashes for %u prompt tokens in blocks of %u",
+             (unsigned long long)req->id, req->num_block_hashes, req->prompt_tokens,
+             cfg->block_size_tokens);
+    return -1;
+  }
+  uint32_t most_blocks = blocks_for(s, most_tokens);
+  if (most_blocks > cfg->total_kv_blocks) {
+    snprintf(err, err_len, "request %llu: needs %u KV blocks, the instance has %u",
+             (unsigned long long)req->id, most_blocks, cfg->total_kv_blocks);
+    return -1;
+  }
+  if (!cfg->chunked_prefill && most_tokens > cfg->max_num_batched_tokens) {
+    snprintf(err, err_len,
+             "request %llu: %llu tokens exceed max_num_batched_tokens %u without chunked prefill",
+             (unsigned long long)req->id, (unsigned long long)most_tokens,
+             cfg->max_num_batched_tokens);
+    return -1;
+  }
+  if (s->num_free_reqs == 0 && pool_grow(s) != 0) {
+    snprintf(err, err_len, "request %llu: out of memory", (unsigned long long)req->id);
+    return -1;
+  }
+  uint32_t idx = s->free_reqs[s->num_free_reqs - 1];
+  sched_req *r = &s->reqs[idx];
+  if (r->cap_blocks < most_blocks) {
+    int32_t *blocks = realloc(r->blocks, most_blocks * sizeof *blocks);
+    if (!blocks) {
+      snprintf(err, err_len, "request %llu: out of memory", (unsigned long long)req->id);
+      return -1;
+    }
+    r->blocks = blocks;
+    r->cap_blocks = most_blocks;
+  }
+  s->num_free_reqs--;
+  *r = (sched_req){
+      .id = req->id,
+      .arrival_ns = req->arrival_ns,
+      .add_seq = s->next_add_seq++,
+      .user = req->user,
+      .block_hashes = req->block_hashes,
+      .blocks = r->blocks,
+      .cap_blocks = r->cap_blocks,
+      .prompt_tokens = req->prompt_tokens,
+      .output_tokens = req->output_tokens,
+      .num_block_hashes = req->num_block_hashes,
+      .priority = req->priority,
+      .state = REQ_WAITING,
+  };
+  waiting_push(s, idx, false);
+  return 0;
+}
+
+/* ---- life cycle and queries ---- */
+
+int job_sched_create(job_sched **out, const job_sched_config *cfg, char *err, size_t err_len) {
+  *out = NULL;
+  job_sched_config c = *cfg;
+  if (c.block_size_tokens == 0)
+    c.block_size_tokens = 16;
+  const char *bad = NULL;
+  if (c.max_num_batched_tokens == 0 || c.max_num_batched_tokens > (1u << 30))
+    bad = "max_num_batched_tokens must be 1 to 2^30";
+  else if (c.max_num_seqs == 0 || c.max_num_seqs > (1u << 20))
+    bad = "max_num_seqs must be 1 to 2^20";
+  else if (c.block_size_tokens > (1u << 20))
+    bad = "block_size_tokens must be at most 2^20";
+  else if (c.policy != JOB_SCHED_FCFS && c.policy != JOB_SCHED_PRIORITY)
+    bad = "policy must be fcfs or priority";
+  else if (c.long_prefill_tokens > 0 && !c.chunked_prefill)
+    bad = "long_prefill_tokens needs chunked_prefill (a limited prefill is a chunk)";
+  if (bad) {
+    snprintf(err, err_len, "scheduler: %s", bad);
+    return -1;
+  }
+  job_sched *s = calloc(1, sizeof *s);
+  if (!s) {
+    snprintf(err, err_len, "scheduler: out of memory");
+    return -1;
+  }
+  s->cfg = c;
+  if (job_kv_create(&s->kv, c.total_kv_blocks, c.prefix_caching, err, err_len) != 0) {
+    free(s);
+    return -1;
+  }
+  s->events_cap = 2 * c.max_num_seqs + 16;
+  s->running = malloc(c.max_num_seqs * sizeof *s->running);
+  s->seqs = malloc(c.max_num_seqs * sizeof *s->seqs);
+  s->events = malloc(s->events_cap * sizeof *s->events);
+  if (!s->running || !s->seqs || !s->events || pool_grow(s) != 0) {
+    job_sched_destroy(s);
+    snprintf(err, err_len, "scheduler: out of memory for %u sequences", c.max_num_seqs);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+void job_sched_destroy(job_sched *s) {
+  if (!s)
+    return;
+  for (uint32_t idx = 0; idx < s->reqs_cap; idx++)
+    free(s->reqs[idx].blocks);
+  job_kv_destroy(s->kv);
+  free(s->reqs);
+  free(s->free_reqs);
+  free(s->waiting);
+  free(s->running);
+  free(s->seqs);
+  free(s->events);
+  free(s);
+}
+
+void job_sched_stats_get(const job_sched *s, job_sched_stats *out) {
+  *out = (job_sched_stats){
+      .running = s->num_running,
+      .waiting = s->num_waiting,
+      .kv_blocks_total = job_kv_total_blocks(s->kv),
+      .kv_blocks_used = job_kv_used_blocks(s->kv),
+      .kv_blocks_free = job_kv_free_blocks(s->kv),
+      .kv_blocks_cached = job_kv_cached_blocks(s->kv),
+      .iterations = s->iterations,
+      .preemptions = s->preemptions,
+      .finished = s->finished,
+      .prefix_query_tokens = s->prefix_query_tokens,
+      .prefix_hit_tokens = s->prefix_hit_tokens,
+      .prefix_hit_blocks = s->prefix_hit_blocks,
+  };
+}
+
+uint32_t job_sched_prefix_hit_blocks(const job_sched *s, const uint64_t *block_hashes,
+                                     uint32_t num_block_hashes) {
+  uint32_t hits = 0;
+  while (s->cfg.prefix_caching && hits < num_block_hashes &&
+         job_kv_lookup(s->kv, block_hashes[hits]) != JOB_KV_NONE)
+    hits++;
+  return hits;
+}
+
+int job_sched_check(const job_sched *s, char *err, size_t err_len) {
+  if (job_kv_check(s->kv, err, err_len) != 0)
+    return -1;
+  uint32_t total = job_kv_total_blocks(s->kv), *refs = calloc(total, sizeof *refs);
+  if (!refs) {
+    snprintf(err, err_len, "check: out of memory");
+    return -1;
+  }
+  const char *bad = NULL;
+  uint64_t bad_id = 0;
+  if (s->num_running > s->cfg.max_num_seqs ||
+      s->num_running + s->num_waiting + s->num_free_reqs != s->reqs_cap)
+    bad = "request counts disagree";
+  for (uint32_t p = 0; p < s->num_running && !bad; p++) {
+    const sched_req *r = &s->reqs[s->running[p]];
+    uint32_t tokens = r->computed_tokens + r->scheduled_tokens;
+    bad_id = r->id;
+    if (r->state != REQ_RUNNING)
+      bad = "a running request is not marked running";
+    else if (r->num_blocks != blocks_for(s, tokens) || r->hashed_blocks > r->num_blocks)
+      bad = "a running request holds the wrong number of blocks";
+    else if (r->generated_tokens >= r->output_tokens || tokens > req_num_tokens(r) ||
+             (!s->open && (r->scheduled_tokens > 0 || tokens == req_num_tokens(r))))
+      bad = "a running request's token counts are inconsistent";
+    for (uint32_t k = 0; k < r->num_blocks && !bad; k++)
+      refs[r->blocks[k]]++;
+  }
+  for (uint32_t k = 0; k < s->num_waiting && !bad; k++) {
+    const sched_req *r = &s->reqs[waiting_at(s, k)];
+    bad_id = r->id;
+    if (r->state != REQ_WAITING || r->num_blocks > 0 || r->computed_tokens > 0)
+      bad = "a waiting request holds KV";
+  }
+  for (uint32_t b = 0; b < total && !bad; b++)
+    if (refs[b] != job_kv_refs(s->kv, (int32_t)b))
+      bad = "a block's reference count differs from the requests holding it";
+  free(refs);
+  if (bad) {
+    snprintf(err, err_len, "scheduler: %s (request %llu)", bad, (unsigned long long)bad_id);
+    return -1;
+  }
+  return 0;
+}

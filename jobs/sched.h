@@ -1,0 +1,132 @@
+/* The continuous-batching scheduler of one model instance, as vLLM's v1 scheduler works: a token
+ * budget per iteration, chunked prefill mixed with decodes, paged KV blocks with prefix caching,
+ * preemption by recompute. Engine-independent: an instance LP drives it, hw/ prices its batches.
+ *
+ * Where it differs from vLLM (v1 scheduler.py, kv_cache_manager.py, block_pool.py), and why:
+ * - Prompt blocks are identified by the caller's hashes (a trace has no token ids). Blocks past
+ *   them (the rest of the prompt, the outputs) get a hash of (request id, index): only the request
+ *   itself hits them, after a preemption, as vLLM's content hashes would in practice.
+ * - A block whose hash is already cached is not registered again; vLLM keeps the duplicate but
+ *   only ever hits the first one, so hits are the same.
+ * - A pass that schedules nothing because it only preempted is rerun at once; vLLM runs an empty
+ *   step, which executes no model.
+ * - Requests that could never run are refused by job_sched_add (more KV blocks than exist; with
+ *   chunked prefill off, more tokens than the budget), where vLLM checks max_model_len at start.
+ * - Not modelled: async scheduling, speculative decoding, KV connectors, the admission watermark,
+ *   encoder inputs, LoRA limits. */
+#ifndef JOBS_SCHED_H
+#define JOBS_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/batch.h"
+
+typedef struct job_sched job_sched;
+
+typedef enum job_sched_policy {
+  JOB_SCHED_FCFS,     /* waiting in arrival order; preempt the last running request */
+  JOB_SCHED_PRIORITY, /* waiting by (priority, arrival); preempt the largest (priority, arrival) */
+} job_sched_policy;
+
+typedef struct job_sched_config {
+  uint32_t max_num_batched_tokens; /* token budget of one iteration */
+  uint32_t max_num_seqs;           /* most requests running at once */
+  uint32_t block_size_tokens;      /* tokens per KV block; 0 means vLLM's 16 */
+  uint32_t total_kv_blocks;        /* KV memory left after weights and activations, in blocks */
+  uint32_t long_prefill_tokens;    /* most tokens one prefill computes per iteration; 0: no limit */
+  job_sched_policy policy;
+  bool chunked_prefill; /* off: a request's whole prompt must fit one iteration's budget */
+  bool prefix_caching;
+} job_sched_config;
+
+typedef struct job_sched_request {
+  uint64_t id;
+  int64_t arrival_ns; /* orders requests of equal priority */
+  uint32_t prompt_tokens;
+  uint32_t output_tokens; /* tokens to generate, at least 1 */
+  int32_t priority;       /* lower runs earlier, under JOB_SCHED_PRIORITY */
+  /* One hash per full block_size_tokens block of the prompt, chained (equal hash i means equal
+   * blocks 0..i), as Mooncake's hash_ids; NULL when unknown. Caller-owned, read until FINISHED. */
+  const uint64_t *block_hashes;
+  uint32_t num_block_hashes;
+  void *user; /* the caller's, handed back in every job_sched_seq and job_sched_event */
+} job_sched_request;
+
+/* One request's share of an iteration: `tokens` computed after `context_tokens` already in KV. */
+typedef struct job_sched_seq {
+  uint64_t id;
+  void *user;
+  uint32_t tokens;
+  uint32_t context_tokens;
+  bool prefill; /* false: a decode (one token after the whole prompt) */
+} job_sched_seq;
+
+typedef enum job_sched_event_kind {
+  JOB_SCHED_STARTED,     /* job_sched_step admitted the request for the first time */
+  JOB_SCHED_PREEMPTED,   /* job_sched_step freed its KV; it waits again and will recompute */
+  JOB_SCHED_FIRST_TOKEN, /* job_sched_finish: its prompt completed and emitted the first token */
+  JOB_SCHED_FINISHED,    /* job_sched_finish: all output tokens done; KV freed, request gone */
+} job_sched_event_kind;
+
+typedef struct job_sched_event {
+  job_sched_event_kind kind;
+  uint64_t id;
+  void *user;
+  int64_t time_ns;            /* the step's now_ns, or the finished iteration's end_ns */
+  uint32_t preemptions;       /* of this request so far */
+  uint32_t prefix_hit_blocks; /* prefix-cache hits at its first admission, */
+  uint32_t prefix_hit_tokens; /* ... which it did not compute */
+} job_sched_event;
+
+/* An iteration. The arrays are the scheduler's: seqs valid until the next job_sched_step, events
+ * until the next call. */
+typedef struct job_sched_batch {
+  hw_batch hw; /* the aggregates of seqs, filled as hw/batch.h defines */
+  const job_sched_seq *seqs;
+  uint32_t num_seqs;             /* 0 only when no request is waiting or running */
+  const job_sched_event *events; /* STARTED and PREEMPTED, in the order they happened */
+  uint32_t num_events;
+  uint32_t kv_blocks_used; /* after scheduling this iteration */
+} job_sched_batch;
+
+typedef struct job_sched_stats {
+  uint32_t running, waiting;
+  uint32_t kv_blocks_total, kv_blocks_used, kv_blocks_free, kv_blocks_cached;
+  uint64_t iterations, preemptions, finished;
+  /* Over every admission (resumptions too), as vLLM's prefix-cache stats: tokens looked up and hit.
+   */
+  uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
+} job_sched_stats;
+
+/* Returns 0, or -1 with a message in err for an impossible configuration or no memory. */
+int job_sched_create(job_sched **out, const job_sched_config *cfg, char *err, size_t err_len);
+void job_sched_destroy(job_sched *s);
+
+/* Queues a request; it waits for the next job_sched_step. Returns 0, or -1 with a message when it
+ * could never run here (it needs more KV blocks than exist, or with chunked prefill off more tokens
+ * than one iteration's budget) or memory runs out. */
+int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t err_len);
+
+/* Forms the next iteration at now_ns. When out->num_seqs > 0 an iteration is open and
+ * job_sched_finish must close it before the next step; requests may be added meanwhile. */
+void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out);
+
+/* Closes the open iteration at end_ns: computed tokens advance, completed prompts emit their first
+ * token, decodes one token each, done requests leave. Returns the number of FIRST_TOKEN and
+ * FINISHED events, stored in *events until the next call. */
+uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **events);
+
+void job_sched_stats_get(const job_sched *s, job_sched_stats *out);
+
+/* How many leading blocks of `block_hashes` this instance holds in its prefix cache (for
+ * prefix-aware routing). Changes nothing. */
+uint32_t job_sched_prefix_hit_blocks(const job_sched *s, const uint64_t *block_hashes,
+                                     uint32_t num_block_hashes);
+
+/* Checks every invariant in O(requests + blocks), between calls. Returns 0, or -1 with the first
+ * violation in err. For tests. */
+int job_sched_check(const job_sched *s, char *err, size_t err_len);
+
+#endif

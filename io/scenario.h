@@ -1,0 +1,84 @@
+/* A scenario: the cluster, its deployments, router, workload, SLOs, simulation and output settings,
+ * loaded from a YAML file (plus --set overrides), validated, with catalogue extensions applied. */
+#ifndef IO_SCENARIO_H
+#define IO_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hw/hw.h"
+#include "jobs/router.h"
+#include "jobs/sched.h"
+#include "jobs/workload.h"
+
+typedef enum io_role { IO_ROLE_MIXED, IO_ROLE_PREFILL, IO_ROLE_DECODE } io_role;
+
+/* A node type of the cluster and how many of them there are. */
+typedef struct io_node_group {
+  char name[64];
+  const hw_accel *accel; /* in the scenario's catalogue */
+  uint32_t accels_per_node;
+  uint32_t count;
+} io_node_group;
+
+/* `count` identical instances of a model on an accelerator. */
+typedef struct io_deployment {
+  char name[64];
+  const hw_model *model;
+  const hw_accel *accel;
+  hw_deploy_config hw;   /* tp, pp, dtypes, scheduler limits for the activation reserve */
+  uint32_t count;
+  io_role role;
+  job_sched_config sched; /* total_kv_blocks computed from memory unless set explicitly */
+  double gpu_memory_utilization; /* vLLM's default 0.9 */
+} io_deployment;
+
+typedef struct io_workload {
+  bool synthetic;
+  char trace_path[1024]; /* resolved relative to the scenario file's folder */
+  job_trace_format format;
+  job_source_opts opts;  /* offset, rate scale, window, cap, skip bad rows */
+  job_synth_spec synth;  /* when synthetic: rate_curve points stored below */
+  job_rate_point rate_curve[64];
+  char empirical_path[1024];
+} io_workload;
+
+typedef struct io_scenario {
+  char path[1024];  /* the file it came from; "(built-in default)" for the default */
+  char *resolved_text; /* the document after --set, as YAML, for the timeline; owned */
+  hw_catalog *catalog; /* built-in plus the scenario's accelerators and models; owned */
+  io_node_group *nodes;
+  size_t node_groups;
+  io_deployment *deployments;
+  size_t deployment_count;
+  struct {
+    job_route_policy policy;
+    int64_t dispatch_latency_ns; /* arrival at the router to arrival at the instance */
+  } router;
+  io_workload workload;
+  struct {
+    int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */
+  } slo;
+  struct {
+    int64_t end_ns;  /* 0: until every request has finished */
+    uint64_t seed;
+    int threads;
+  } simulation;
+  struct {
+    char path[1024];
+    bool compress;
+  } output;
+} io_scenario;
+
+/* Loads path (NULL: the built-in default scenario), applies each "key.path=value" of sets, validates
+ * everything (unknown keys, units, ranges, that the deployments fit the cluster), and resolves
+ * catalogue names. On error returns negative with "file:line:col: key.path: what was expected". */
+int io_scenario_load(const char *path, const char *const *sets, size_t set_count, io_scenario **out,
+                     char *err, size_t err_len);
+void io_scenario_free(io_scenario *s);
+
+/* Total instances over all deployments. */
+uint32_t io_scenario_instances(const io_scenario *s);
+
+#endif

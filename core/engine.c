@@ -378,13 +378,13 @@ static void run_partition(core_partition *p) {
   p->stats.windows--; /* the initial exchange is not a window */
   while (!(e->global_flags & FLAG_ERROR) && e->global_min < e->cfg.end_ns) {
     int64_t T = e->global_min;
+    maybe_progress(e, p, T);
     int64_t window_end = e->lookahead_ns > e->cfg.end_ns - T ? e->cfg.end_ns : T + e->lookahead_ns;
     p->window_end = window_end;
     t0 = omp_get_wtime();
     process_window(p, window_end);
     p->stats.process_s += omp_get_wtime() - t0;
     window_boundary(p);
-    maybe_progress(e, p, window_end);
   }
   if (e->global_flags & FLAG_ERROR)
     return;

@@ -1,0 +1,209 @@
+/* Summaries of a timeline: every figure is computed from its rows, so the report of a file is the
+ * same whoever wrote it and at whatever rank count. */
+#include "io/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/schema.h"
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any order. */
+static io_dist distribution(int64_t *ns, uint64_t n) {
+  io_dist d = {.count = n};
+  if (!n)
+    return d;
+  qsort(ns, n, sizeof *ns, cmp_i64);
+  int64_t sum = 0;
+  for (uint64_t i = 0; i < n; i++)
+    sum += ns[i];
+  const double ms = 1e-6;
+  d.mean = (double)sum / (double)n * ms;
+#define RANK(q) ((double)ns[(uint64_t)ceil((q) * (double)n) - 1] * ms)
+  d.p50 = RANK(0.50);
+  d.p90 = RANK(0.90);
+  d.p95 = RANK(0.95);
+  d.p99 = RANK(0.99);
+#undef RANK
+  d.max = (double)ns[n - 1] * ms;
+  return d;
+}
+
+static int cmp_instance(const void *a, const void *b) {
+  uint32_t x = ((const io_instance_row *)a)->instance, y = ((const io_instance_row *)b)->instance;
+  return (x > y) - (x < y);
+}
+
+static int read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
+                      char *err, size_t err_len) {
+  if (io_timeline_reader_rows(r, def->name, n, err, err_len) != 0)
+    return -1;
+  *rows = malloc(*n ? *n * def->row_bytes : 1);
+  if (!*rows) {
+    snprintf(err, err_len, "out of memory reading %llu rows of /%s", (unsigned long long)*n,
+             def->name);
+    return -1;
+  }
+  return *n ? io_timeline_reader_read(r, def, 0, *n, *rows, err, err_len) : 0;
+}
+
+int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_len) {
+  memset(s, 0, sizeof *s);
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
+  if (!r)
+    return -1;
+  io_request_row *req = NULL;
+  io_instance_row *inst = NULL;
+  int64_t *ttft = NULL, *tpot = NULL, *e2e = NULL, *queue = NULL;
+  uint64_t nreq = 0, ninst = 0;
+  int64_t slo_ttft_ns = 0, slo_tpot_ns = 0, simulated_ns = 0, events = 0;
+  int rc = -1;
+  if (io_timeline_reader_attr_int64(r, "slo_ttft_ns", &slo_ttft_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_tpot_ns", &slo_tpot_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "simulated_ns", &simulated_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "events", &events, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "ranks", &s->ranks, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "threads", &s->threads, err, err_len) ||
+      io_timeline_reader_attr_double(r, "wall_s", &s->wall_s, err, err_len) ||
+      read_table(r, &io_requests_table, (void **)&req, &nreq, err, err_len) ||
+      read_table(r, &io_instances_table, (void **)&inst, &ninst, err, err_len))
+    goto out;
+  s->events = (uint64_t)events;
+  s->simulated_s = (double)simulated_ns * 1e-9;
+  s->slo_ttft_ms = (double)slo_ttft_ns * 1e-6;
+  s->slo_tpot_ms = (double)slo_tpot_ns * 1e-6;
+  ttft = malloc((nreq + 1) * sizeof *ttft);
+  tpot = malloc((nreq + 1) * sizeof *tpot);
+  e2e = malloc((nreq + 1) * sizeof *e2e);
+  queue = malloc((nreq + 1) * sizeof *queue);
+  if (!ttft || !tpot || !e2e || !queue) {
+    snprintf(err, err_len, "out of memory summarising %llu requests", (unsigned long long)nreq);
+    goto out;
+  }
+  uint64_t ntpot = 0, nqueue = 0, good = 0, in_tokens = 0, out_tokens = 0;
+  s->total = nreq;
+  for (uint64_t i = 0; i < nreq; i++) {
+    const io_request_row *q = &req[i];
+    s->preemptions += q->preemptions;
+    if (q->first_scheduled_ns >= 0)
+      queue[nqueue++] = q->first_scheduled_ns - q->dispatch_ns;
+    if (q->fate != IO_FATE_COMPLETED) {
+      s->unfinished++;
+      continue;
+    }
+    uint64_t c = s->completed++;
+    in_tokens += (uint64_t)q->input_tokens;
+    out_tokens += (uint64_t)q->output_tokens;
+    ttft[c] = q->first_token_ns - q->arrival_ns;
+    e2e[c] = q->done_ns - q->arrival_ns;
+    bool tpot_ok = true;
+    if (q->output_tokens > 1) {
+      /* Mean time between output tokens after the first: an integer ns, rounded down. */
+      int64_t t = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
+      tpot[ntpot++] = t;
+      tpot_ok = t <= slo_tpot_ns;
+    }
+    good += ttft[c] <= slo_ttft_ns && tpot_ok;
+  }
+  s->ttft_ms = distribution(ttft, s->completed);
+  s->e2e_ms = distribution(e2e, s->completed);
+  s->tpot_ms = distribution(tpot, ntpot);
+  s->queue_ms = distribution(queue, nqueue);
+  double sim_s = s->simulated_s > 0 ? s->simulated_s : 1;
+  s->input_tok_s = (double)in_tokens / sim_s;
+  s->output_tok_s = (double)out_tokens / sim_s;
+  s->req_s = (double)s->completed / sim_s;
+  s->slo_attainment = s->completed ? (double)good / (double)s->completed : 0;
+  s->goodput_req_s = (double)good / sim_s;
+  s->instances = (uint32_t)ninst;
+  qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
+  s->utilisation_min = ninst ? 1 : 0;
+  for (uint64_t i = 0; i < ninst; i++) {
+    const io_instance_row *in = &inst[i];
+    double busy = simulated_ns > 0 ? (double)in->busy_ns / (double)simulated_ns : 0;
+    double kv = in->kv_blocks_total && simulated_ns > 0
+                    ? in->kv_block_ns / ((double)in->kv_blocks_total * (double)simulated_ns)
+                    : 0;
+    double peak = in->kv_blocks_total ? (double)in->kv_blocks_peak / (double)in->kv_blocks_total : 0;
+    s->utilisation_mean += busy / (double)ninst;
+    s->utilisation_min = fmin(s->utilisation_min, busy);
+    s->utilisation_max = fmax(s->utilisation_max, busy);
+    s->kv_use_mean += kv / (double)ninst;
+    s->kv_use_peak = fmax(s->kv_use_peak, peak);
+    s->iterations += in->iterations;
+  }
+  rc = 0;
+out:
+  free(req);
+  free(inst);
+  free(ttft);
+  free(tpot);
+  free(e2e);
+  free(queue);
+  io_timeline_reader_close(r);
+  return rc;
+}
+
+static void print_dist(FILE *out, const char *name, const io_dist *d) {
+  fprintf(out, "  %-10s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9llu\n", name, d->mean, d->p50, d->p90,
+          d->p95, d->p99, d->max, (unsigned long long)d->count);
+}
+
+void io_report_print(const io_summary *s, FILE *out) {
+  fprintf(out, "requests: %llu total, %llu completed, %llu unfinished, %llu preemptions\n",
+          (unsigned long long)s->total, (unsigned long long)s->completed,
+          (unsigned long long)s->unfinished, (unsigned long long)s->preemptions);
+  fprintf(out, "  %-10s %9s %9s %9s %9s %9s %9s %9s\n", "ms", "mean", "p50", "p90", "p95", "p99",
+          "max", "count");
+  print_dist(out, "ttft", &s->ttft_ms);
+  print_dist(out, "tpot", &s->tpot_ms);
+  print_dist(out, "e2e", &s->e2e_ms);
+  print_dist(out, "queueing", &s->queue_ms);
+  fprintf(out, "throughput: %.1f input tok/s, %.1f output tok/s, %.3f req/s over %.1f s simulated\n",
+          s->input_tok_s, s->output_tok_s, s->req_s, s->simulated_s);
+  fprintf(out, "slo (ttft <= %g ms, tpot <= %g ms): %.1f%% attained, goodput %.3f req/s\n",
+          s->slo_ttft_ms, s->slo_tpot_ms, 100 * s->slo_attainment, s->goodput_req_s);
+  fprintf(out, "instances: %u, busy %.1f%% mean (%.1f%%..%.1f%%), KV use %.1f%% mean, %.1f%% peak, "
+          "%llu iterations\n", s->instances, 100 * s->utilisation_mean, 100 * s->utilisation_min,
+          100 * s->utilisation_max, 100 * s->kv_use_mean, 100 * s->kv_use_peak,
+          (unsigned long long)s->iterations);
+  fprintf(out, "engine: %llu events, %lld ranks x %lld threads, %.2f s wall (%.0fx real time)\n",
+          (unsigned long long)s->events, (long long)s->ranks, (long long)s->threads, s->wall_s,
+          s->wall_s > 0 ? s->simulated_s / s->wall_s : 0);
+}
+
+static void json_dist(FILE *out, const char *name, const io_dist *d) {
+  fprintf(out, "\"%s\":{\"mean\":%.17g,\"p50\":%.17g,\"p90\":%.17g,\"p95\":%.17g,\"p99\":%.17g,"
+          "\"max\":%.17g,\"count\":%llu},", name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max,
+          (unsigned long long)d->count);
+}
+
+void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
+  fprintf(out, "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
+          "\"preemptions\":%llu},", (unsigned long long)s->total,
+          (unsigned long long)s->completed, (unsigned long long)s->unfinished,
+          (unsigned long long)s->preemptions);
+  json_dist(out, "ttft_ms", &s->ttft_ms);
+  json_dist(out, "tpot_ms", &s->tpot_ms);
+  json_dist(out, "e2e_ms", &s->e2e_ms);
+  json_dist(out, "queue_ms", &s->queue_ms);
+  fprintf(out, "\"throughput\":{\"input_tok_s\":%.17g,\"output_tok_s\":%.17g,\"req_s\":%.17g},",
+          s->input_tok_s, s->output_tok_s, s->req_s);
+  fprintf(out, "\"slo\":{\"ttft_ms\":%.17g,\"tpot_ms\":%.17g,\"attainment\":%.17g,"
+          "\"goodput_req_s\":%.17g},", s->slo_ttft_ms, s->slo_tpot_ms, s->slo_attainment,
+          s->goodput_req_s);
+  fprintf(out, "\"instances\":{\"count\":%u,\"utilisation_mean\":%.17g,\"utilisation_min\":%.17g,"
+          "\"utilisation_max\":%.17g,\"kv_use_mean\":%.17g,\"kv_use_peak\":%.17g,"
+          "\"iterations\":%llu},", s->instances, s->utilisation_mean, s->utilisation_min,
+          s->utilisation_max, s->kv_use_mean, s->kv_use_peak, (unsigned long long)s->iterations);
+  fprintf(out, "\"sim\":{\"simulated_s\":%.17g,", s->simulated_s);
+  if (with_wall)
+    fprintf(out, "\"wall_s\":%.17g,", s->wall_s);
+  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
+          (long long)s->ranks, (long long)s->threads);
+}

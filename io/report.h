@@ -1,0 +1,35 @@
+/* The run's summary, computed from a timeline file: latency percentiles, throughput, SLO attainment
+ * and goodput, per-instance utilisation; printed as tables or as one JSON object. */
+#ifndef IO_REPORT_H
+#define IO_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct io_dist {
+  uint64_t count;
+  double mean, p50, p90, p95, p99, max;
+} io_dist;
+
+typedef struct io_summary {
+  uint64_t total, completed, unfinished, preemptions;
+  io_dist ttft_ms, tpot_ms, e2e_ms, queue_ms;
+  double input_tok_s, output_tok_s, req_s;
+  double slo_attainment, goodput_req_s;
+  double slo_ttft_ms, slo_tpot_ms;
+  double simulated_s, wall_s;
+  uint64_t events, iterations;
+  int64_t ranks, threads;
+  uint32_t instances;
+  double utilisation_mean, utilisation_min, utilisation_max; /* busy share of simulated time */
+  double kv_use_mean, kv_use_peak;                           /* share of KV blocks */
+} io_summary;
+
+/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */
+int io_report_summarise(const char *path, io_summary *out, char *err, size_t err_len);
+void io_report_print(const io_summary *s, FILE *out);
+/* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
+void io_report_print_json(const io_summary *s, bool with_wall, FILE *out);
+
+#endif

@@ -1,0 +1,68 @@
+/* Field lists of the serving timeline's tables (io/schema.h). */
+#include "io/schema.h"
+
+static const io_field request_fields[] = {
+    IO_FIELD(io_request_row, id, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, arrival_ns, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, dispatch_ns, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, first_scheduled_ns, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, first_token_ns, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, done_ns, IO_FIELD_INT64),
+    IO_FIELD(io_request_row, input_tokens, IO_FIELD_INT32),
+    IO_FIELD(io_request_row, output_tokens, IO_FIELD_INT32),
+    IO_FIELD(io_request_row, instance, IO_FIELD_INT32),
+    IO_FIELD(io_request_row, preemptions, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, prefix_hit_tokens, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, fate, IO_FIELD_UINT32),
+};
+
+static const io_field iteration_fields[] = {
+    IO_FIELD(io_iteration_row, instance, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, num_seqs, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, index, IO_FIELD_UINT64),
+    IO_FIELD(io_iteration_row, start_ns, IO_FIELD_INT64),
+    IO_FIELD(io_iteration_row, end_ns, IO_FIELD_INT64),
+    IO_FIELD(io_iteration_row, prefill_seqs, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, prefill_tokens, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, decode_seqs, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, kv_blocks_used, IO_FIELD_UINT32),
+    IO_FIELD(io_iteration_row, decode_ctx_tokens, IO_FIELD_UINT64),
+};
+
+static const io_field instance_fields[] = {
+    IO_FIELD(io_instance_row, instance, IO_FIELD_UINT32),
+    IO_FIELD(io_instance_row, tp, IO_FIELD_UINT32),
+    IO_FIELD(io_instance_row, pp, IO_FIELD_UINT32),
+    IO_FIELD(io_instance_row, role, IO_FIELD_UINT32),
+    IO_FIELD_STR(io_instance_row, deployment),
+    IO_FIELD_STR(io_instance_row, model),
+    IO_FIELD_STR(io_instance_row, accelerator),
+    IO_FIELD(io_instance_row, kv_blocks_total, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, kv_blocks_peak, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, iterations, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, completed, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, preemptions, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, busy_ns, IO_FIELD_INT64),
+    IO_FIELD(io_instance_row, kv_block_ns, IO_FIELD_DOUBLE),
+};
+
+static const io_field engine_fields[] = {
+    IO_FIELD(io_engine_row, rank, IO_FIELD_UINT32),
+    IO_FIELD(io_engine_row, thread, IO_FIELD_UINT32),
+    IO_FIELD(io_engine_row, events, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, windows, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, sent_thread, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, sent_rank, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, received_remote, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, pending_peak, IO_FIELD_UINT64),
+    IO_FIELD(io_engine_row, process_s, IO_FIELD_DOUBLE),
+    IO_FIELD(io_engine_row, sync_s, IO_FIELD_DOUBLE),
+};
+
+#define TABLE(name, row, fields)                                                                   \
+  { name, sizeof(row), fields, sizeof fields / sizeof *fields, 0 }
+
+const io_table_def io_requests_table = TABLE("requests", io_request_row, request_fields);
+const io_table_def io_iterations_table = TABLE("iterations", io_iteration_row, iteration_fields);
+const io_table_def io_instances_table = TABLE("instances", io_instance_row, instance_fields);
+const io_table_def io_engine_table = TABLE("engine", io_engine_row, engine_fields);

@@ -1,0 +1,161 @@
+/* The serving simulation against hand-computable cases: a lone request's TTFT, a saturated
+ * instance's iterations, and the accounting of every request of a trace. */
+#define _POSIX_C_SOURCE 200809L
+#include <CUnit/Basic.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "io/schema.h"
+#include "jobs/serving.h"
+
+static char out_path[256];
+
+/* Runs scenario (relative to this folder) with the given overrides; returns its loaded scenario. */
+static io_scenario *run(const char *scenario, const char *const *sets, size_t nsets) {
+  char path[512], err[1024];
+  snprintf(path, sizeof path, "%s/%s", TEST_DIR, scenario);
+  io_scenario *s;
+  if (io_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    return NULL;
+  }
+  job_serving_options opt = {.output_path = out_path, .version = "test"};
+  job_serving_result res;
+  if (job_serving_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err) != 0) {
+    fprintf(stderr, "%s\n", err);
+    io_scenario_free(s);
+    return NULL;
+  }
+  return s;
+}
+
+static void *read_rows(const io_table_def *def, uint64_t *n) {
+  char err[512];
+  io_timeline_reader *r = io_timeline_reader_open(out_path, false, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_rows(r, def->name, n, err, sizeof err), 0);
+  void *rows = calloc(*n + 1, def->row_bytes);
+  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_read(r, def, 0, *n, rows, err, sizeof err), 0);
+  io_timeline_reader_close(r);
+  return rows;
+}
+
+static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void) {
+  io_scenario *s = run("lone.yaml", NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n;
+  io_request_row *req = read_rows(&io_requests_table, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 1);
+  hw_deploy d;
+  char err[256];
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
+                                       &s->deployments[0].hw, err, sizeof err), 0);
+  /* 1000 prompt tokens, no cache: c*p + c(c+1)/2 pairs with p = 0, attending to 1000 KV tokens. */
+  hw_batch prefill = {.prefill_seqs = 1, .prefill_tokens = 1000, .prefill_attn_pairs = 500500,
+                      .prefill_ctx_tokens = 1000};
+  int64_t expected = s->router.dispatch_latency_ns + hw_iteration_ns(&d, &prefill, NULL);
+  CU_ASSERT_EQUAL(req[0].first_token_ns - req[0].arrival_ns, expected);
+  CU_ASSERT_EQUAL(req[0].dispatch_ns - req[0].arrival_ns, s->router.dispatch_latency_ns);
+  CU_ASSERT_EQUAL(req[0].done_ns, req[0].first_token_ns); /* one output token */
+  CU_ASSERT_EQUAL(req[0].fate, IO_FATE_COMPLETED);
+  free(req);
+  io_scenario_free(s);
+}
+
+static int by_index(const void *a, const void *b) {
+  uint64_t x = ((const io_iteration_row *)a)->index, y = ((const io_iteration_row *)b)->index;
+  return (x > y) - (x < y);
+}
+
+static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
+  io_scenario *s = run("saturated.yaml", NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  hw_deploy d;
+  char err[256];
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
+                                       &s->deployments[0].hw, err, sizeof err), 0);
+  uint64_t n, nreq;
+  io_iteration_row *it = read_rows(&io_iterations_table, &n);
+  io_request_row *req = read_rows(&io_requests_table, &nreq);
+  qsort(it, n, sizeof *it, by_index);
+  uint64_t decode_only = 0, tokens = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(it[i].index, i);
+    if (i > 0) /* never idle while requests wait */
+      CU_ASSERT_EQUAL(it[i].start_ns, it[i - 1].end_ns);
+    if (it[i].prefill_seqs == 0) {
+      hw_batch b = {.decode_seqs = it[i].decode_seqs, .decode_ctx_tokens = it[i].decode_ctx_tokens};
+      CU_ASSERT_EQUAL(it[i].end_ns - it[i].start_ns, hw_iteration_ns(&d, &b, NULL));
+      decode_only++;
+    }
+    tokens += it[i].prefill_tokens + it[i].decode_seqs;
+  }
+  CU_ASSERT(decode_only > 10);
+  /* Every prompt token is computed once (no preemption at this load) and every output token but
+   * the first (which the prompt's last iteration emits) takes a decode slot. */
+  CU_ASSERT_EQUAL(nreq, 300);
+  CU_ASSERT_EQUAL(tokens, 300 * 200 + 300 * (40 - 1));
+  for (uint64_t i = 0; i < nreq; i++)
+    CU_ASSERT_EQUAL(req[i].fate, IO_FATE_COMPLETED);
+  free(it);
+  free(req);
+  io_scenario_free(s);
+}
+
+static int by_id(const void *a, const void *b) {
+  int64_t x = ((const io_request_row *)a)->id, y = ((const io_request_row *)b)->id;
+  return (x > y) - (x < y);
+}
+
+static void test_every_request_before_the_end_is_accounted_for_exactly_once(void) {
+  const char *sets[] = {"simulation.end=120s", "deployments.0.count=2"};
+  io_scenario *s = run("../../examples/default.yaml", sets, 2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  /* The trace's requests arriving before the end, counted by reading it directly. */
+  job_source *src;
+  char err[512];
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, s->workload.trace_path, JOB_TRACE_AUTO,
+                                              &s->workload.opts, err, sizeof err), 0);
+  job_request q;
+  uint64_t expected = 0;
+  while (job_source_next(src, &q, err, sizeof err) > 0 && q.arrival_ns < 120000000000)
+    expected++;
+  job_source_close(src);
+  uint64_t n;
+  io_request_row *req = read_rows(&io_requests_table, &n);
+  qsort(req, n, sizeof *req, by_id);
+  CU_ASSERT_EQUAL(n, expected);
+  uint64_t unfinished = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(req[i].id, (int64_t)i);
+    unfinished += req[i].fate == IO_FATE_UNFINISHED;
+    if (req[i].fate == IO_FATE_COMPLETED)
+      CU_ASSERT(req[i].arrival_ns < req[i].dispatch_ns && req[i].dispatch_ns <= req[i].first_token_ns &&
+                req[i].first_token_ns <= req[i].done_ns && req[i].done_ns < 120000000000);
+  }
+  CU_ASSERT(unfinished > 0); /* two instances cannot keep up with the hour's start */
+  free(req);
+  io_scenario_free(s);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
+  CU_initialize_registry();
+  CU_pSuite suite = CU_add_suite("serving", NULL, NULL);
+  CU_add_test(suite, "lone request: TTFT = dispatch latency + priced prefill",
+              test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill);
+  CU_add_test(suite, "saturated instance: back-to-back iterations at priced times",
+              test_saturated_instance_runs_back_to_back_at_priced_times);
+  CU_add_test(suite, "every request before the end is accounted for exactly once",
+              test_every_request_before_the_end_is_accounted_for_exactly_once);
+  CU_basic_set_mode(CU_BRM_VERBOSE);
+  CU_basic_run_tests();
+  unsigned failed = CU_get_number_of_failures();
+  CU_cleanup_registry();
+  remove(out_path);
+  MPI_Finalize();
+  return failed ? 1 : 0;
+}

@@ -482,7 +482,7 @@ static int range_error(const io_node *n, io_unit unit, double min, double max, b
 
 int io_node_get_i64(const io_node *base, const char *path, io_unit unit, int64_t min, int64_t max,
                     int64_t *value, char *err, size_t err_len) {
-  const io_node *n;
+  const io_node *n = NULL;
   int64_t v;
   int rc = lookup(base, path, IO_NODE_SCALAR, io_units_expected(unit), &n, err, err_len);
   if (rc != 0)
@@ -499,7 +499,7 @@ int io_node_get_i64(const io_node *base, const char *path, io_unit unit, int64_t
 
 int io_node_get_f64(const io_node *base, const char *path, io_unit unit, double min, double max,
                     double *value, char *err, size_t err_len) {
-  const io_node *n;
+  const io_node *n = NULL;
   double v;
   int rc = lookup(base, path, IO_NODE_SCALAR, io_units_expected(unit), &n, err, err_len);
   if (rc != 0)
@@ -515,7 +515,7 @@ int io_node_get_f64(const io_node *base, const char *path, io_unit unit, double 
 
 int io_node_get_str(const io_node *base, const char *path, const char **value, char *err,
                     size_t err_len) {
-  const io_node *n;
+  const io_node *n = NULL;
   int rc = lookup(base, path, IO_NODE_SCALAR, "a scalar", &n, err, err_len);
   if (rc == 0)
     *value = n->text;
@@ -575,7 +575,7 @@ static void suggest(const char *word, const char *const *choices, char *out, siz
 
 int io_node_get_choice(const io_node *base, const char *path, const char *const *choices,
                        int *index, char *err, size_t err_len) {
-  const io_node *n;
+  const io_node *n = NULL;
   int rc = lookup(base, path, IO_NODE_SCALAR, "a scalar", &n, err, err_len);
   if (rc != 0)
     return rc;

@@ -20,10 +20,15 @@ typedef struct kv_slot { /* key and value side by side: one cache miss per probe
 
 struct job_kv {
   uint32_t total, used, free, cached;
+  /* Blocks [fresh, total) were never used: free, outside the LRU queue and never touched, so an
+   * instance's memory and set-up grow with the blocks it uses, not the blocks it has. They come
+   * first, in index order, exactly as from vLLM's initial free queue, which holds every block in
+   * index order ahead of any block freed later. */
+  uint32_t fresh;
   bool caching;
   kv_block *blocks; /* total + 1: the last is the LRU sentinel (next = head, prev = tail) */
-  kv_slot *table;   /* hashed blocks, table_mask + 1 slots, at most half full */
-  uint32_t table_mask;
+  kv_slot *table;   /* hashed blocks, table_mask + 1 slots, at most half full; grows */
+  uint32_t table_mask, entries;
 };
 
 /* Mooncake's hash_ids are small consecutive integers: spread them before masking (splitmix64). */
@@ -56,6 +61,33 @@ static void table_erase(job_kv *kv, uint64_t hash) {
     hole = j;
   }
   kv->table[hole].block = JOB_KV_NONE;
+  kv->entries--;
+}
+
+static int table_alloc(job_kv *kv, uint32_t slots) {
+  kv_slot *table = malloc(slots * sizeof *table);
+  if (!table)
+    return -1;
+  for (uint32_t s = 0; s < slots; s++)
+    table[s] = (kv_slot){.block = JOB_KV_NONE};
+  kv->table = table;
+  kv->table_mask = slots - 1;
+  return 0;
+}
+
+/* Doubles the table when it would pass half full; on failure the block is simply not cached. */
+static int table_grow(job_kv *kv) {
+  kv_slot *old = kv->table;
+  uint32_t old_slots = kv->table_mask + 1;
+  if (table_alloc(kv, 2 * old_slots) != 0) {
+    kv->table = old;
+    return -1;
+  }
+  for (uint32_t s = 0; s < old_slots; s++)
+    if (old[s].block != JOB_KV_NONE)
+      kv->table[table_find(kv, old[s].hash)] = old[s];
+  free(old);
+  return 0;
 }
 
 static void lru_unlink(job_kv *kv, int32_t b) {
@@ -81,13 +113,8 @@ int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, 
     return -1;
   }
   job_kv *kv = calloc(1, sizeof *kv);
-  uint32_t slots = 16;
-  while (slots < 2 * total_blocks)
-    slots *= 2;
-  if (kv) {
-    kv->blocks = malloc((total_blocks + 1u) * sizeof *kv->blocks);
-    kv->table = malloc(slots * sizeof *kv->table);
-  }
+  if (kv && (kv->blocks = malloc((total_blocks + 1u) * sizeof *kv->blocks)))
+    table_alloc(kv, 1024);
   if (!kv || !kv->blocks || !kv->table) {
     job_kv_destroy(kv);
     snprintf(err, err_len, "kv cache: out of memory for %u blocks", total_blocks);
@@ -95,15 +122,8 @@ int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, 
   }
   kv->total = kv->free = total_blocks;
   kv->caching = caching;
-  kv->table_mask = slots - 1;
-  for (uint32_t s = 0; s < slots; s++)
-    kv->table[s] = (kv_slot){.block = JOB_KV_NONE};
   kv->blocks[total_blocks] = (kv_block){.prev = (int32_t)total_blocks,
                                         .next = (int32_t)total_blocks};
-  for (uint32_t b = 0; b < total_blocks; b++) {
-    kv->blocks[b] = (kv_block){0};
-    lru_push_tail(kv, (int32_t)b);
-  }
   *out = kv;
   return 0;
 }
@@ -124,6 +144,13 @@ uint32_t job_kv_evictable_blocks(const job_kv *kv) { return kv->free + kv->cache
 
 int32_t job_kv_alloc(job_kv *kv) {
   assert(kv->free + kv->cached > 0);
+  if (kv->fresh < kv->total) {
+    int32_t b = (int32_t)kv->fresh++;
+    kv->blocks[b] = (kv_block){.refs = 1, .prev = JOB_KV_NONE, .next = JOB_KV_NONE};
+    kv->free--;
+    kv->used++;
+    return b;
+  }
   int32_t b = kv->blocks[kv->total].next;
   assert(b >= 0 && (uint32_t)b < kv->total);
   kv_block *blk = &kv->blocks[b];
@@ -153,7 +180,7 @@ int32_t job_kv_lookup(const job_kv *kv, uint64_t hash) {
 
 uint32_t job_kv_refs(const job_kv *kv, int32_t block) {
   assert(block >= 0 && (uint32_t)block < kv->total);
-  return kv->blocks[block].refs;
+  return (uint32_t)block < kv->fresh ? kv->blocks[block].refs : 0;
 }
 
 void job_kv_touch(job_kv *kv, int32_t block) {
@@ -190,15 +217,21 @@ bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash) {
   uint32_t slot = table_find(kv, hash);
   if (kv->table[slot].block != JOB_KV_NONE)
     return false;
+  if (2 * (kv->entries + 1) > kv->table_mask + 1) {
+    if (table_grow(kv) != 0)
+      return false;
+    slot = table_find(kv, hash);
+  }
   kv->table[slot] = (kv_slot){.hash = hash, .block = block};
+  kv->entries++;
   blk->hash = hash;
   blk->hashed = true;
   return true;
 }
 
 int job_kv_check(const job_kv *kv, char *err, size_t err_len) {
-  uint32_t used = 0, free_blocks = 0, cached = 0, hashed = 0;
-  for (uint32_t b = 0; b < kv->total; b++) {
+  uint32_t used = 0, free_blocks = kv->total - kv->fresh, cached = 0, hashed = 0;
+  for (uint32_t b = 0; b < kv->fresh; b++) {
     const kv_block *blk = &kv->blocks[b];
     used += blk->refs > 0;
     free_blocks += blk->refs == 0 && !blk->hashed;
@@ -223,8 +256,9 @@ int job_kv_check(const job_kv *kv, char *err, size_t err_len) {
     }
   }
   if (used != kv->used || free_blocks != kv->free || cached != kv->cached ||
-      used + free_blocks + cached != kv->total || queued != free_blocks + cached ||
-      entries != hashed || (!kv->caching && hashed)) {
+      used + free_blocks + cached != kv->total ||
+      queued + kv->total - kv->fresh != free_blocks + cached || entries != hashed ||
+      entries != kv->entries || 2 * entries > kv->table_mask + 1 || (!kv->caching && hashed)) {
     snprintf(err, err_len,
              "kv: counts used %u/%u free %u/%u cached %u/%u queued %u entries %u hashed %u of %u",
              used, kv->used, free_blocks, kv->free, cached, kv->cached, queued, entries, hashed,
@@ -235,6 +269,9 @@ int job_kv_check(const job_kv *kv, char *err, size_t err_len) {
 }
 
 int32_t job_kv_lru_at(const job_kv *kv, uint32_t index) {
+  if (index < kv->total - kv->fresh) /* never-used blocks come first */
+    return (int32_t)(kv->fresh + index);
+  index -= kv->total - kv->fresh;
   int32_t b = kv->blocks[kv->total].next;
   for (; b != (int32_t)kv->total && index > 0; index--)
     b = kv->blocks[b].next;

@@ -166,7 +166,8 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   rc = 0;
   if (rank == 0) {
     io_summary sum;
-    if (io_report_summarise(path, &sum, err, sizeof err) != 0) {
+    if (io_report_summarise(path, &sum, err, sizeof err) != 0 ||
+        io_report_write_summary(path, &sum, err, sizeof err) != 0) {
       fprintf(stderr, "windtunnel: %s\n", err);
       rc = 1;
     } else if (a.json) {

@@ -2,6 +2,7 @@
  * same whoever wrote it and at whatever rank count. */
 #include "io/report.h"
 
+#include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,77 @@ out:
   free(e2e);
   free(queue);
   io_timeline_reader_close(r);
+  return rc;
+}
+
+static int attr(hid_t group, const char *name, hid_t type, const void *value) {
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t a = space < 0 ? -1 : H5Acreate2(group, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = a < 0 || H5Awrite(a, type, value) < 0 ? -1 : 0;
+  if (a >= 0)
+    H5Aclose(a);
+  if (space >= 0)
+    H5Sclose(space);
+  return rc;
+}
+
+static int attr_dist(hid_t group, const char *name, const io_dist *d) {
+  const struct {
+    const char *suffix;
+    double value;
+  } fields[] = {{"mean", d->mean}, {"p50", d->p50}, {"p90", d->p90}, {"p95", d->p95},
+                {"p99", d->p99},   {"max", d->max}};
+  char full[64];
+  for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+    snprintf(full, sizeof full, "%s_%s", name, fields[i].suffix);
+    if (attr(group, full, H5T_NATIVE_DOUBLE, &fields[i].value) != 0)
+      return -1;
+  }
+  snprintf(full, sizeof full, "%s_count", name);
+  return attr(group, full, H5T_NATIVE_UINT64, &d->count);
+}
+
+int io_report_write_summary(const char *path, const io_summary *s, char *err, size_t err_len) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file < 0) {
+    snprintf(err, err_len, "%s: cannot open to add its summary", path);
+    return -1;
+  }
+  if (H5Lexists(file, "summary", H5P_DEFAULT) > 0)
+    H5Ldelete(file, "summary", H5P_DEFAULT);
+  hid_t g = H5Gcreate2(file, "summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const struct {
+    const char *name;
+    double value;
+  } reals[] = {{"input_tok_s", s->input_tok_s},         {"output_tok_s", s->output_tok_s},
+               {"req_s", s->req_s},                     {"slo_attainment", s->slo_attainment},
+               {"goodput_req_s", s->goodput_req_s},     {"slo_ttft_ms", s->slo_ttft_ms},
+               {"slo_tpot_ms", s->slo_tpot_ms},         {"simulated_s", s->simulated_s},
+               {"utilisation_mean", s->utilisation_mean}, {"kv_use_mean", s->kv_use_mean},
+               {"kv_use_peak", s->kv_use_peak}};
+  const struct {
+    const char *name;
+    uint64_t value;
+  } counts[] = {{"requests_total", s->total},         {"requests_completed", s->completed},
+                {"requests_unfinished", s->unfinished}, {"preemptions", s->preemptions},
+                {"iterations", s->iterations},         {"instances", s->instances}};
+  int rc = g < 0 ? -1 : 0;
+  for (size_t i = 0; rc == 0 && i < sizeof reals / sizeof *reals; i++)
+    rc = attr(g, reals[i].name, H5T_NATIVE_DOUBLE, &reals[i].value);
+  for (size_t i = 0; rc == 0 && i < sizeof counts / sizeof *counts; i++)
+    rc = attr(g, counts[i].name, H5T_NATIVE_UINT64, &counts[i].value);
+  if (rc == 0)
+    rc = attr_dist(g, "ttft_ms", &s->ttft_ms) || attr_dist(g, "tpot_ms", &s->tpot_ms) ||
+                 attr_dist(g, "e2e_ms", &s->e2e_ms) || attr_dist(g, "queue_ms", &s->queue_ms)
+             ? -1
+             : 0;
+  if (g >= 0)
+    H5Gclose(g);
+  if (H5Fclose(file) < 0)
+    rc = -1;
+  if (rc != 0)
+    snprintf(err, err_len, "%s: could not write /summary", path);
   return rc;
 }
 

@@ -28,6 +28,9 @@ typedef struct io_summary {
 
 /* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */
 int io_report_summarise(const char *path, io_summary *out, char *err, size_t err_len);
+/* Writes s as attributes of the group /summary of the (closed, complete) timeline at path, for
+ * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
+int io_report_write_summary(const char *path, const io_summary *s, char *err, size_t err_len);
 void io_report_print(const io_summary *s, FILE *out);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
 void io_report_print_json(const io_summary *s, bool with_wall, FILE *out);

@@ -34,7 +34,6 @@ struct core_partition {
   size_t lp_count;
   core_queue queue;
   event_buf *outbox;   /* [all partitions]: events for other partitions sent this window */
-  int64_t window_end;  /* cross-partition events must arrive at or after this */
   int64_t end_ns;
   int64_t sent_min;    /* earliest cross-partition event sent this window */
   int64_t local_min;   /* min(queue, sent_min) at the window's end */
@@ -150,6 +149,14 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
   if (payload_bytes > CORE_PAYLOAD_BYTES)
     return core_fail(lp, "LP %u: payload of %zu bytes exceeds %d", lp->id, payload_bytes,
                      CORE_PAYLOAD_BYTES);
+  uint32_t part = e->place[dst_lp].part;
+  /* Refused by the declared latency, not by where the current window happens to end, so that a
+   * model breaking its lookahead fails the same way whatever the windows. It implies arriving at or
+   * after the window's end, which is what conservative execution needs. */
+  if (part != p->index && delay_ns < e->lookahead_ns)
+    return core_fail(lp, "LP %u sent LP %u (on another partition) an event with latency %lld ns, "
+                     "below the lookahead of %lld ns", lp->id, dst_lp, (long long)delay_ns,
+                     (long long)e->lookahead_ns);
   uint64_t seq = lp->send_seq++;
   int64_t time_ns = delay_ns > p->end_ns - lp->now_ns ? p->end_ns : lp->now_ns + delay_ns;
   if (time_ns >= p->end_ns)
@@ -158,13 +165,8 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
                    .kind = kind, .aux = aux};
   if (payload_bytes)
     memcpy(ev.payload.bytes, payload, payload_bytes);
-  uint32_t part = e->place[dst_lp].part;
   if (part == p->index)
     return enqueue_local(p, &ev);
-  if (time_ns < p->window_end)
-    return core_fail(lp, "LP %u sent LP %u (another partition) an event at %lld ns with latency "
-                     "%lld ns, below the lookahead of %lld ns", lp->id, dst_lp, (long long)time_ns,
-                     (long long)delay_ns, (long long)e->lookahead_ns);
   core_event *slot = buf_append(&p->outbox[part]);
   if (!slot)
     return core_fail(lp, "out of memory for outgoing events");
@@ -367,7 +369,6 @@ static void create_lps(core_partition *p) {
 static void run_partition(core_partition *p) {
   core_engine *e = p->engine;
   double t0 = omp_get_wtime();
-  p->window_end = 0; /* during init any cross-partition latency >= 1 ns is safe */
   for (size_t i = 0; i < p->lp_count && !(p->flags & FLAG_ERROR); i++) {
     core_lp *lp = &p->lps[i];
     if (lp->type->init && lp->type->init(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
@@ -380,7 +381,6 @@ static void run_partition(core_partition *p) {
     int64_t T = e->global_min;
     maybe_progress(e, p, T);
     int64_t window_end = e->lookahead_ns > e->cfg.end_ns - T ? e->cfg.end_ns : T + e->lookahead_ns;
-    p->window_end = window_end;
     t0 = omp_get_wtime();
     process_window(p, window_end);
     p->stats.process_s += omp_get_wtime() - t0;

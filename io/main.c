@@ -106,7 +106,12 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
   return 0;
 }
 
-static int load(const run_args *a, int rank, io_scenario **s) {
+/* Parses the options of run or check and loads the scenario. Returns -1 when the command is done
+ * (its help was printed), an exit status > 0 on error, 0 with *s loaded. */
+static int parse_and_load(int argc, char **argv, int rank, run_args *a, io_scenario **s) {
+  int rc = parse_run_args(argc, argv, rank, a);
+  if (rc)
+    return rc < 0 ? -1 : 2;
   char err[1024];
   if (io_scenario_load(a->scenario, a->sets, a->set_count, s, err, sizeof err) != 0) {
     if (rank == 0)
@@ -120,12 +125,10 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   run_args a = {0};
-  int rc = parse_run_args(argc, argv, rank, &a);
-  if (rc)
-    return rc < 0 ? 0 : 2;
   io_scenario *s;
-  if (load(&a, rank, &s) != 0)
-    return 1;
+  int rc = parse_and_load(argc, argv, rank, &a, &s);
+  if (rc)
+    return rc < 0 ? 0 : rc;
   if (rank == 0) {
     printf("%s: valid; %u instances\n", s->path, io_scenario_instances(s));
     for (size_t d = 0; d < s->deployment_count; d++) {
@@ -143,12 +146,10 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   run_args a = {0};
-  int rc = parse_run_args(argc, argv, rank, &a);
-  if (rc)
-    return rc < 0 ? 0 : 2;
   io_scenario *s;
-  if (load(&a, rank, &s) != 0)
-    return 1;
+  int rc = parse_and_load(argc, argv, rank, &a, &s);
+  if (rc)
+    return rc < 0 ? 0 : rc;
   job_serving_options opt = {.output_path = a.output,
                              .threads = a.threads,
                              .progress = !a.quiet && rank == 0,

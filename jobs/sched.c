@@ -24,6 +24,10 @@ typedef struct sched_req {
   uint32_t prompt_tokens, output_tokens;
   uint32_t num_blocks;
   uint32_t hashed_blocks; /* leading blocks already offered to the prefix cache */
+  /* Leading blocks actually in its table: the request's own blocks (past the caller's hashes) can
+   * only ever be hit by the request itself after a preemption, so they enter the table when it is
+   * preempted, not when they fill; the hits are the same as vLLM's, for far fewer table updates. */
+  uint32_t registered_blocks;
   uint8_t state;
   bool started;
   int64_t arrival_ns;
@@ -175,6 +179,13 @@ static inline uint32_t blocks_needed(const job_sched *s, const sched_req *r, uin
   return blocks_for(s, tokens) - r->num_blocks;
 }
 
+/* Puts the request's leading blocks up to `upto` into the prefix cache's table. */
+static void req_register(job_sched *s, sched_req *r, uint32_t upto) {
+  for (; r->registered_blocks < upto; r->registered_blocks++)
+    job_kv_register(s->kv, r->blocks[r->registered_blocks],
+                    req_block_hash(r, r->registered_blocks));
+}
+
 /* Allocates blocks to hold `tokens` tokens and offers the full ones to the prefix cache, as vLLM
  * does when it schedules them. The caller has checked that enough blocks are evictable. */
 static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
@@ -189,15 +200,17 @@ static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
   }
   if (!s->cfg.prefix_caching)
     return;
-  for (; (r->hashed_blocks + 1) * block_tokens <= tokens; r->hashed_blocks++)
-    job_kv_register(s->kv, r->blocks[r->hashed_blocks], req_block_hash(r, r->hashed_blocks));
+  while ((r->hashed_blocks + 1) * block_tokens <= tokens)
+    r->hashed_blocks++;
+  req_register(s, r, r->hashed_blocks < r->num_block_hashes ? r->hashed_blocks
+                                                            : r->num_block_hashes);
 }
 
 /* Tail first, so that a request's last blocks are the first evicted (vLLM's order). */
 static void req_free_blocks(job_sched *s, sched_req *r) {
   while (r->num_blocks > 0)
     job_kv_release(s->kv, r->blocks[--r->num_blocks]);
-  r->hashed_blocks = 0;
+  r->hashed_blocks = r->registered_blocks = 0;
 }
 
 /* ---- scheduling ---- */
@@ -239,6 +252,8 @@ static void preempt(job_sched *s, uint32_t pos, int64_t now_ns) {
   sched_req *r = &s->reqs[idx];
   memmove(&s->running[pos], &s->running[pos + 1], (s->num_running - pos - 1) * sizeof *s->running);
   s->num_running--;
+  if (s->cfg.prefix_caching)
+    req_register(s, r, r->hashed_blocks); /* what it may hit when it resumes */
   req_free_blocks(s, r);
   r->computed_tokens = r->scheduled_tokens = 0;
   r->preemptions++;
@@ -345,7 +360,7 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
     waiting_pop(s);
     for (uint32_t k = 0; k < hits; k++)
       job_kv_touch(s->kv, r->blocks[k]);
-    r->num_blocks = r->hashed_blocks = hits;
+    r->num_blocks = r->hashed_blocks = r->registered_blocks = hits;
     r->computed_tokens = computed;
     req_grow(s, r, computed + tokens);
     if (s->cfg.prefix_caching) {
@@ -627,7 +642,8 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
     bad_id = r->id;
     if (r->state != REQ_RUNNING)
       bad = "a running request is not marked running";
-    else if (r->num_blocks != blocks_for(s, tokens) || r->hashed_blocks > r->num_blocks)
+    else if (r->num_blocks != blocks_for(s, tokens) || r->hashed_blocks > r->num_blocks ||
+             r->registered_blocks > r->hashed_blocks)
       bad = "a running request holds the wrong number of blocks";
     else if (r->generated_tokens >= r->output_tokens || tokens > req_num_tokens(r) ||
              (!s->open && (r->scheduled_tokens > 0 || tokens == req_num_tokens(r))))

@@ -18,7 +18,6 @@ static const io_field request_fields[] = {
 
 static const io_field iteration_fields[] = {
     IO_FIELD(io_iteration_row, instance, IO_FIELD_UINT32),
-    IO_FIELD(io_iteration_row, num_seqs, IO_FIELD_UINT32),
     IO_FIELD(io_iteration_row, index, IO_FIELD_UINT64),
     IO_FIELD(io_iteration_row, start_ns, IO_FIELD_INT64),
     IO_FIELD(io_iteration_row, end_ns, IO_FIELD_INT64),
@@ -26,7 +25,7 @@ static const io_field iteration_fields[] = {
     IO_FIELD(io_iteration_row, prefill_tokens, IO_FIELD_UINT32),
     IO_FIELD(io_iteration_row, decode_seqs, IO_FIELD_UINT32),
     IO_FIELD(io_iteration_row, kv_blocks_used, IO_FIELD_UINT32),
-    IO_FIELD(io_iteration_row, decode_ctx_tokens, IO_FIELD_UINT64),
+    IO_FIELD(io_iteration_row, decode_ctx_tokens, IO_FIELD_UINT32),
 };
 
 static const io_field instance_fields[] = {

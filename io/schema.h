@@ -28,16 +28,17 @@ typedef struct io_request_row {
   uint32_t fate;      /* io_fate */
 } io_request_row;
 
-/* /iterations: one row per instance iteration, keyed by (instance, index). */
+/* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are
+ * millions of them, and their bytes set the cost of writing the timeline. */
 typedef struct io_iteration_row {
   uint32_t instance;
-  uint32_t num_seqs;
+  uint32_t prefill_seqs;
   uint64_t index;
   int64_t start_ns, end_ns;
-  uint32_t prefill_seqs, prefill_tokens;
-  uint32_t decode_seqs, kv_blocks_used;
-  uint64_t decode_ctx_tokens;
+  uint32_t prefill_tokens, decode_seqs, kv_blocks_used;
+  uint32_t decode_ctx_tokens; /* at most the instance's KV capacity in tokens: fits 32 bits */
 } io_iteration_row;
+_Static_assert(sizeof(io_iteration_row) == 48, "iteration rows stay 48 bytes");
 
 /* /instances: one row per instance, keyed by instance. */
 typedef struct io_instance_row {

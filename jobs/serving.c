@@ -236,7 +236,6 @@ static int start_iteration(core_lp *lp, instance_lp *in) {
   in->iteration_start_ns = lp->now_ns;
   in->iteration = (io_iteration_row){
       .instance = in->index,
-      .num_seqs = b.num_seqs,
       .index = in->iterations,
       .start_ns = lp->now_ns,
       .end_ns = lp->now_ns + duration_ns,
@@ -244,7 +243,7 @@ static int start_iteration(core_lp *lp, instance_lp *in) {
       .prefill_tokens = b.hw.prefill_tokens,
       .decode_seqs = b.hw.decode_seqs,
       .kv_blocks_used = b.kv_blocks_used,
-      .decode_ctx_tokens = b.hw.decode_ctx_tokens,
+      .decode_ctx_tokens = (uint32_t)b.hw.decode_ctx_tokens,
   };
   if (b.kv_blocks_used > in->kv_blocks_peak)
     in->kv_blocks_peak = b.kv_blocks_used;

@@ -73,8 +73,7 @@ typedef struct instance_lp {
   const hw_deploy *deploy;
   job_sched *sched;
   bool busy;
-  int64_t iteration_start_ns;
-  io_iteration_row iteration;
+  io_iteration_row iteration; /* the open one, while busy */
   uint64_t iterations, completed, preemptions, kv_blocks_peak;
   int64_t busy_ns, last_event_ns;
   double kv_block_ns;
@@ -233,7 +232,6 @@ static int start_iteration(core_lp *lp, instance_lp *in) {
   if (duration_ns < 1)
     duration_ns = 1;
   in->busy = true;
-  in->iteration_start_ns = lp->now_ns;
   in->iteration = (io_iteration_row){
       .instance = in->index,
       .index = in->iterations,
@@ -264,7 +262,7 @@ static int finish_request(core_lp *lp, serving *m, instance_lp *in, req_rec *rec
 }
 
 static int end_iteration(core_lp *lp, serving *m, instance_lp *in) {
-  int64_t duration_ns = lp->now_ns - in->iteration_start_ns;
+  int64_t duration_ns = lp->now_ns - in->iteration.start_ns;
   in->busy_ns += duration_ns;
   in->kv_block_ns += (double)in->iteration.kv_blocks_used * (double)duration_ns;
   in->iterations++;
@@ -473,7 +471,7 @@ static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err,
   return 0;
 }
 
-static int write_attributes(serving *m, const io_scenario *s, MPI_Comm comm, int ranks,
+static int write_attributes(serving *m, const io_scenario *s, int ranks,
                             const job_serving_result *res, char *err, size_t err_len) {
   io_timeline *tl = m->tl;
   int rc = io_timeline_attr_string(tl, "scenario", s->resolved_text ? s->resolved_text : "", err,
@@ -491,7 +489,6 @@ static int write_attributes(serving *m, const io_scenario *s, MPI_Comm comm, int
   rc = rc ? rc : io_timeline_attr_int64(tl, "events", (int64_t)res->events, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "slo_ttft_ns", s->slo.ttft_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "slo_tpot_ns", s->slo.tpot_ns, err, err_len);
-  (void)comm;
   return rc;
 }
 
@@ -584,7 +581,7 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   result->requests = m.workload_requests;
   if (opt->stats)
     core_engine_print_stats(engine, stdout);
-  if (write_attributes(&m, s, comm, ranks, result, err, err_len) != 0)
+  if (write_attributes(&m, s, ranks, result, err, err_len) != 0)
     goto fail_timeline;
   status = io_timeline_close(m.tl, err, err_len);
   m.tl = NULL;

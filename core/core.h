@@ -1,5 +1,6 @@
-/* The parallel discrete-event engine: logical processes (LPs) exchanging timestamped events, split over
- * MPI ranks and OpenMP threads, advanced in conservative lookahead windows. Knows nothing about LLMs. */
+/* The parallel discrete-event engine: logical processes (LPs) exchanging timestamped events, split
+ * over MPI ranks and OpenMP threads, advanced in conservative lookahead windows. Knows nothing
+ * about LLMs. */
 #ifndef CORE_H
 #define CORE_H
 
@@ -18,12 +19,13 @@ typedef struct core_lp core_lp;
 typedef struct core_partition core_partition;
 typedef struct core_engine core_engine;
 
-/* What an LP does. Handlers return 0, or the negative code of core_fail(). `model` is core_config.model. */
+/* What an LP does. Handlers return 0, or the negative code of core_fail(). `model` is
+ * core_config.model. */
 typedef struct core_lp_type {
   const char *name;
-  int (*init)(core_lp *lp, void *model);                         /* at time 0: schedule first events */
+  int (*init)(core_lp *lp, void *model); /* at time 0: schedule first events */
   int (*handle)(core_lp *lp, const core_event *ev, void *model); /* one event, in key order */
-  int (*finish)(core_lp *lp, void *model);                       /* after the last window (optional) */
+  int (*finish)(core_lp *lp, void *model); /* after the last window (optional) */
 } core_lp_type;
 
 /* An LP. Models read id, now_ns and rng and own state; the other fields are the engine's. */
@@ -41,27 +43,30 @@ typedef struct core_config {
   uint32_t lp_count;
   /* Owner partition of every LP: rank * threads + thread. Borrowed for the engine's lifetime. */
   const uint32_t *lp_partition;
-  int threads;             /* OpenMP threads (partitions) per rank */
-  int64_t end_ns;          /* events at or after end_ns are not processed */
-  int64_t lookahead_ns;    /* no event crosses partitions with a latency below this */
+  int threads;          /* OpenMP threads (partitions) per rank */
+  int64_t end_ns;       /* events at or after end_ns are not processed */
+  int64_t lookahead_ns; /* no event crosses partitions with a latency below this */
   uint64_t seed;
-  size_t pending_hint;     /* expected pending events per partition, to preallocate */
-  /* Called once per local LP on its owning thread: set lp->type and lp->state. Returns 0 or negative. */
+  size_t pending_hint; /* expected pending events per partition, to preallocate */
+  /* Called once per local LP on its owning thread: set lp->type and lp->state. Returns 0 or
+   * negative. */
   int (*lp_create)(core_lp *lp, void *model);
   void (*lp_destroy)(core_lp *lp, void *model); /* optional */
   void *model;
   /* Optional, called first on each OpenMP thread of the run (e.g. to bind it to a core). */
   void (*thread_start)(int thread, int threads, void *model);
-  /* Optional, collective: called on thread 0 of every rank, with the rank's other threads waiting, at
-   * the end of a window in which any LP called core_request_boundary(). Returns 0 or negative. */
+  /* Optional, collective: called on thread 0 of every rank, with the rank's other threads waiting,
+   * at the end of a window in which any LP called core_request_boundary(). Returns 0 or negative.
+   */
   int (*boundary)(MPI_Comm comm, void *model);
-  /* Optional, called on rank 0 thread 0 about once a second of wall time: simulated time reached. */
+  /* Optional, called on rank 0 thread 0 about once a second of wall time: simulated time reached.
+   */
   void (*progress)(int64_t now_ns, double wall_s, uint64_t events, void *model);
 } core_config;
 
 /* What one partition did. */
 typedef struct core_stats {
-  uint64_t events;          /* processed (committed: conservative execution never rolls back) */
+  uint64_t events; /* processed (committed: conservative execution never rolls back) */
   uint64_t windows;
   uint64_t sent_thread;     /* events sent to another thread of the same rank */
   uint64_t sent_rank;       /* events sent to another rank */
@@ -93,7 +98,8 @@ const core_stats *core_engine_stats(const core_engine *e, int thread);
 void core_engine_print_stats(core_engine *e, FILE *out);
 
 /* Sends an event from lp to dst_lp, arriving delay_ns after lp's current time. payload may be NULL.
- * Refuses (and fails the run) a delay below 1 ns and a cross-partition delay below the lookahead. */
+ * Refuses (and fails the run) a delay below 1 ns and a cross-partition delay below the lookahead.
+ */
 int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
               const void *payload, size_t payload_bytes);
 
@@ -104,8 +110,8 @@ void core_request_boundary(core_lp *lp);
 /* The OpenMP thread (0 .. threads-1) running lp, e.g. to index per-thread buffers. */
 int core_lp_thread(const core_lp *lp);
 
-/* Records why lp fails (printf-style) and returns the code handlers pass back. The run stops at the end
- * of the current window on every rank. */
+/* Records why lp fails (printf-style) and returns the code handlers pass back. The run stops at the
+ * end of the current window on every rank. */
 int core_fail(core_lp *lp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,5 +1,5 @@
-/* The conservative window loop: partitions (rank x thread) process their events inside [T, T+L), then
- * exchange cross-partition events and agree on the next T with one collective per window. */
+/* The conservative window loop: partitions (rank x thread) process their events inside [T, T+L),
+ * then exchange cross-partition events and agree on the next T with one collective per window. */
 #include "core.h"
 
 #include <omp.h>
@@ -33,10 +33,10 @@ struct core_partition {
   core_lp *lps;
   size_t lp_count;
   core_queue queue;
-  event_buf *outbox;   /* [all partitions]: events for other partitions sent this window */
+  event_buf *outbox; /* [all partitions]: events for other partitions sent this window */
   int64_t end_ns;
-  int64_t sent_min;    /* earliest cross-partition event sent this window */
-  int64_t local_min;   /* min(queue, sent_min) at the window's end */
+  int64_t sent_min;  /* earliest cross-partition event sent this window */
+  int64_t local_min; /* min(queue, sent_min) at the window's end */
   unsigned flags;
   char error[ERROR_BYTES];
   core_stats stats;
@@ -45,8 +45,9 @@ struct core_partition {
 struct core_engine {
   core_config cfg;
   MPI_Comm comm;
-  /* Payloads of even and odd windows travel on separate communicators: a rank can be one window ahead
-   * of a peer that is still receiving, and its next-window messages must not match that peer's probes. */
+  /* Payloads of even and odd windows travel on separate communicators: a rank can be one window
+   * ahead of a peer that is still receiving, and its next-window messages must not match that
+   * peer's probes. */
   MPI_Comm payload_comm[2];
   uint64_t exchanges;
   int rank, ranks, threads;
@@ -141,8 +142,10 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
   core_partition *p = lp->part;
   const core_engine *e = p->engine;
   if (delay_ns < 1)
-    return core_fail(lp, "LP %u sent LP %u an event (kind %u) with latency %lld ns: every message "
-                     "needs a latency of at least 1 ns", lp->id, dst_lp, kind, (long long)delay_ns);
+    return core_fail(lp,
+                     "LP %u sent LP %u an event (kind %u) with latency %lld ns: every message "
+                     "needs a latency of at least 1 ns",
+                     lp->id, dst_lp, kind, (long long)delay_ns);
   if (dst_lp >= e->cfg.lp_count)
     return core_fail(lp, "LP %u sent an event to LP %u, but there are only %u LPs", lp->id, dst_lp,
                      e->cfg.lp_count);
@@ -154,15 +157,20 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
    * model breaking its lookahead fails the same way whatever the windows. It implies arriving at or
    * after the window's end, which is what conservative execution needs. */
   if (part != p->index && delay_ns < e->lookahead_ns)
-    return core_fail(lp, "LP %u sent LP %u (on another partition) an event with latency %lld ns, "
-                     "below the lookahead of %lld ns", lp->id, dst_lp, (long long)delay_ns,
-                     (long long)e->lookahead_ns);
+    return core_fail(lp,
+                     "LP %u sent LP %u (on another partition) an event with latency %lld ns, "
+                     "below the lookahead of %lld ns",
+                     lp->id, dst_lp, (long long)delay_ns, (long long)e->lookahead_ns);
   uint64_t seq = lp->send_seq++;
   int64_t time_ns = delay_ns > p->end_ns - lp->now_ns ? p->end_ns : lp->now_ns + delay_ns;
   if (time_ns >= p->end_ns)
     return 0; /* would never be processed */
-  core_event ev = {.time_ns = time_ns, .send_seq = seq, .src_lp = lp->id, .dst_lp = dst_lp,
-                   .kind = kind, .aux = aux};
+  core_event ev = {.time_ns = time_ns,
+                   .send_seq = seq,
+                   .src_lp = lp->id,
+                   .dst_lp = dst_lp,
+                   .kind = kind,
+                   .aux = aux};
   if (payload_bytes)
     memcpy(ev.payload.bytes, payload, payload_bytes);
   if (part == p->index)
@@ -245,8 +253,8 @@ static void reduce_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
 }
 
 /* Thread 0 only: sends this rank's cross-rank events, agrees on the next window with one collective
- * (MPI_Reduce_scatter_block: each rank learns how many messages to expect, the global next-event time
- * and the global flags), then receives. Payloads are point-to-point and sparse: only non-empty
+ * (MPI_Reduce_scatter_block: each rank learns how many messages to expect, the global next-event
+ * time and the global flags), then receives. Payloads are point-to-point and sparse: only non-empty
  * (partition -> partition) buffers travel. */
 static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags) {
   int64_t(*blocks)[3] = e->reduce_buf;
@@ -482,8 +490,9 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm); /* no rank runs alone into a hang */
   if (!all_ok) {
     core_engine_destroy(e);
-    snprintf(err, err_len, ok ? "engine: another rank ran out of memory for its partitions"
-                              : "engine: out of memory for partitions");
+    snprintf(err, err_len,
+             ok ? "engine: another rank ran out of memory for its partitions"
+                : "engine: out of memory for partitions");
     return NULL;
   }
   return e;
@@ -595,8 +604,8 @@ void core_engine_print_stats(core_engine *e, FILE *out) {
           "sync_s");
   for (size_t i = 0; i < n * (size_t)e->ranks; i++) {
     const core_stats *s = &all[i];
-    fprintf(out, "%-5zu %-6zu %12llu %9llu %10.1f %11llu %11llu %11llu %9llu %9.3f %9.3f\n",
-            i / n, i % n, (unsigned long long)s->events, (unsigned long long)s->windows,
+    fprintf(out, "%-5zu %-6zu %12llu %9llu %10.1f %11llu %11llu %11llu %9llu %9.3f %9.3f\n", i / n,
+            i % n, (unsigned long long)s->events, (unsigned long long)s->windows,
             s->windows ? (double)s->events / (double)s->windows : 0.0,
             (unsigned long long)s->sent_thread, (unsigned long long)s->sent_rank,
             (unsigned long long)s->received_remote, (unsigned long long)s->pending_peak,

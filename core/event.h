@@ -8,15 +8,15 @@
 
 #define CORE_PAYLOAD_BYTES 32
 
-/* One cache line. Events are ordered by (time_ns, src_lp, send_seq): unique, and independent of where
- * any LP runs, so every LP sees its events in the same order at any rank and thread count. */
+/* One cache line. Events are ordered by (time_ns, src_lp, send_seq): unique, and independent of
+ * where any LP runs, so every LP sees its events in the same order at any rank and thread count. */
 typedef struct core_event {
   int64_t time_ns;   /* when the event happens at dst_lp */
   uint64_t send_seq; /* src_lp's send counter when it sent this event */
   uint32_t src_lp;
   uint32_t dst_lp;
-  uint32_t kind;     /* model-defined */
-  uint32_t aux;      /* model-defined */
+  uint32_t kind; /* model-defined */
+  uint32_t aux;  /* model-defined */
   union {
     unsigned char bytes[CORE_PAYLOAD_BYTES];
     uint64_t u64[CORE_PAYLOAD_BYTES / 8];

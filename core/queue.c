@@ -1,4 +1,5 @@
-/* Storage of the pending-event set: heap array and event slabs; the hot operations are in queue.h. */
+/* Storage of the pending-event set: heap array and event slabs; the hot operations are in queue.h.
+ */
 #include "queue.h"
 
 #include <stdlib.h>
@@ -66,5 +67,6 @@ int core_queue_grow_pool(core_queue *q) {
 }
 
 size_t core_queue_bytes(const core_queue *q) {
-  return (q->capacity + HEAP_OFFSET) * sizeof *q->heap + ((size_t)q->slab_count << CORE_QUEUE_SLAB_SHIFT) * sizeof(core_event);
+  return (q->capacity + HEAP_OFFSET) * sizeof *q->heap +
+         ((size_t)q->slab_count << CORE_QUEUE_SLAB_SHIFT) * sizeof(core_event);
 }

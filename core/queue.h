@@ -1,9 +1,9 @@
-/* Pending events of one partition: a slab pool of events (no malloc per event) and a d-ary min-heap of
- * (time, event index, destination LP index) ordered by the event key. Time and destination sit beside
- * the index so comparisons stay inside the heap array and the next event and its LP can be prefetched
- * while the current one is handled; only equal times look at the events. With arity 4 and 16-byte
- * entries, the heap is offset so that every node's four children fill exactly one cache line
- * (LaMarca and Ladner, 1996). Arity 4 was chosen by measurement (tests/bench/queue). */
+/* Pending events of one partition: a slab pool of events (no malloc per event) and a d-ary min-heap
+ * of (time, event index, destination LP index) ordered by the event key. Time and destination sit
+ * beside the index so comparisons stay inside the heap array and the next event and its LP can be
+ * prefetched while the current one is handled; only equal times look at the events. With arity 4
+ * and 16-byte entries, the heap is offset so that every node's four children fill exactly one cache
+ * line (LaMarca and Ladner, 1996). Arity 4 was chosen by measurement (tests/bench/queue). */
 #ifndef CORE_QUEUE_H
 #define CORE_QUEUE_H
 
@@ -33,7 +33,8 @@ typedef struct core_queue {
   uint32_t free_head; /* free events, linked through their first word */
 } core_queue;
 
-/* capacity_hint: expected pending events, to avoid regrowing. Returns 0 or -1 when out of memory. */
+/* capacity_hint: expected pending events, to avoid regrowing. Returns 0 or -1 when out of memory.
+ */
 int core_queue_init(core_queue *q, size_t capacity_hint);
 void core_queue_free(core_queue *q);
 /* Slow paths of the inline functions below: grow the heap array, add a slab. Return 0 or -1. */
@@ -71,7 +72,8 @@ static inline int64_t core_queue_min_time(const core_queue *q) {
   return q->count ? q->heap[0].time_ns : INT64_MAX;
 }
 
-/* Inserts an allocated event (its time already written) bound for local LP `lp`. Returns 0 or -1. */
+/* Inserts an allocated event (its time already written) bound for local LP `lp`. Returns 0 or -1.
+ */
 static inline int core_queue_push(core_queue *q, uint32_t event, uint32_t lp) {
   if (q->count == q->capacity && core_queue_grow_heap(q) != 0)
     return -1;
@@ -88,7 +90,8 @@ static inline int core_queue_push(core_queue *q, uint32_t event, uint32_t lp) {
   return 0;
 }
 
-/* Removes and returns the earliest entry; the queue must not be empty. The event stays allocated. */
+/* Removes and returns the earliest entry; the queue must not be empty. The event stays allocated.
+ */
 static inline core_queue_entry core_queue_pop(core_queue *q) {
   assert(q->count > 0);
   core_queue_entry top = q->heap[0];

@@ -1,5 +1,5 @@
-/* What one iteration of a model instance computes, summarised for pricing in O(1) whatever the batch:
- * the scheduler (jobs/) fills it, the cost model (hw/) prices it. */
+/* What one iteration of a model instance computes, summarised for pricing in O(1) whatever the
+ * batch: the scheduler (jobs/) fills it, the cost model (hw/) prices it. */
 #ifndef HW_BATCH_H
 #define HW_BATCH_H
 

@@ -17,19 +17,20 @@
 enum { MAX_SETS = 256 };
 
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: windtunnel <command> [options]\n"
-          "Windtunnel simulates LLM serving on datacenters of accelerators, as a parallel\n"
-          "discrete-event simulation over MPI ranks and OpenMP threads.\n\n"
-          "commands:\n"
-          "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
-          "  check SCENARIO   validate a scenario without running it\n"
-          "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
-          "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
-          "  version          print the version\n"
-          "  help             this help\n\n"
-          "Run 'windtunnel <command> --help' for a command's options. Under MPI:\n"
-          "  mpirun -np 4 windtunnel run examples/default.yaml -o out.h5\n");
+  fprintf(
+      out,
+      "usage: windtunnel <command> [options]\n"
+      "Windtunnel simulates LLM serving on datacenters of accelerators, as a parallel\n"
+      "discrete-event simulation over MPI ranks and OpenMP threads.\n\n"
+      "commands:\n"
+      "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
+      "  check SCENARIO   validate a scenario without running it\n"
+      "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
+      "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
+      "  version          print the version\n"
+      "  help             this help\n\n"
+      "Run 'windtunnel <command> --help' for a command's options. Under MPI:\n"
+      "  mpirun -np 4 windtunnel run examples/default.yaml -o out.h5\n");
 }
 
 static void run_usage(FILE *out, const char *command) {
@@ -59,10 +60,10 @@ typedef struct run_args {
 /* Parses run/check options; returns -1 to exit 0 (help), 1 on bad usage, 0 to go on. */
 static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
   static const struct option options[] = {
-      {"output", required_argument, 0, 'o'}, {"set", required_argument, 0, 's'},
+      {"output", required_argument, 0, 'o'},  {"set", required_argument, 0, 's'},
       {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
-      {"stats", no_argument, 0, 'x'},        {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+      {"stats", no_argument, 0, 'x'},         {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   optind = 1;
   opterr = rank == 0;
   int c;
@@ -194,10 +195,11 @@ static int cmd_report(int argc, char **argv, MPI_Comm comm) {
       no_wall = true;
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       if (rank == 0)
-        printf("usage: windtunnel report FILE.h5 [--json] [--no-wall]\n"
-               "  --json     one JSON object (requests, ttft_ms, tpot_ms, e2e_ms, queue_ms,\n"
-               "             throughput, slo, instances, sim)\n"
-               "  --no-wall  leave out wall-clock time, to compare runs byte for byte\n");
+        printf(
+            "usage: windtunnel report FILE.h5 [--json] [--no-wall]\n"
+            "  --json     one JSON object (requests, ttft_ms, tpot_ms, e2e_ms, queue_ms,\n"
+            "             throughput, slo, instances, sim)\n"
+            "  --no-wall  leave out wall-clock time, to compare runs byte for byte\n");
       return 0;
     } else if (!path && argv[i][0] != '-')
       path = argv[i];

@@ -14,7 +14,8 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any order. */
+/* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
+ * order. */
 static io_dist distribution(int64_t *ns, uint64_t n) {
   io_dist d = {.count = n};
   if (!n)
@@ -130,7 +131,8 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
     double kv = in->kv_blocks_total && simulated_ns > 0
                     ? in->kv_block_ns / ((double)in->kv_blocks_total * (double)simulated_ns)
                     : 0;
-    double peak = in->kv_blocks_total ? (double)in->kv_blocks_peak / (double)in->kv_blocks_total : 0;
+    double peak = in->kv_blocks_total ? (double)in->kv_blocks_peak / (double)in->kv_blocks_total
+                                      : 0;
     s->utilisation_mean += busy / (double)ninst;
     s->utilisation_min = fmin(s->utilisation_min, busy);
     s->utilisation_max = fmax(s->utilisation_max, busy);
@@ -165,8 +167,8 @@ static int attr_dist(hid_t group, const char *name, const io_dist *d) {
   const struct {
     const char *suffix;
     double value;
-  } fields[] = {{"mean", d->mean}, {"p50", d->p50}, {"p90", d->p90}, {"p95", d->p95},
-                {"p99", d->p99},   {"max", d->max}};
+  } fields[] = {{"mean", d->mean}, {"p50", d->p50}, {"p90", d->p90},
+                {"p95", d->p95},   {"p99", d->p99}, {"max", d->max}};
   char full[64];
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
     snprintf(full, sizeof full, "%s_%s", name, fields[i].suffix);
@@ -190,18 +192,23 @@ int io_report_write_summary(const char *path, const io_summary *s, char *err, si
   const struct {
     const char *name;
     double value;
-  } reals[] = {{"input_tok_s", s->input_tok_s},         {"output_tok_s", s->output_tok_s},
-               {"req_s", s->req_s},                     {"slo_attainment", s->slo_attainment},
-               {"goodput_req_s", s->goodput_req_s},     {"slo_ttft_ms", s->slo_ttft_ms},
-               {"slo_tpot_ms", s->slo_tpot_ms},         {"simulated_s", s->simulated_s},
-               {"utilisation_mean", s->utilisation_mean}, {"kv_use_mean", s->kv_use_mean},
+  } reals[] = {{"input_tok_s", s->input_tok_s},
+               {"output_tok_s", s->output_tok_s},
+               {"req_s", s->req_s},
+               {"slo_attainment", s->slo_attainment},
+               {"goodput_req_s", s->goodput_req_s},
+               {"slo_ttft_ms", s->slo_ttft_ms},
+               {"slo_tpot_ms", s->slo_tpot_ms},
+               {"simulated_s", s->simulated_s},
+               {"utilisation_mean", s->utilisation_mean},
+               {"kv_use_mean", s->kv_use_mean},
                {"kv_use_peak", s->kv_use_peak}};
   const struct {
     const char *name;
     uint64_t value;
-  } counts[] = {{"requests_total", s->total},         {"requests_completed", s->completed},
+  } counts[] = {{"requests_total", s->total},           {"requests_completed", s->completed},
                 {"requests_unfinished", s->unfinished}, {"preemptions", s->preemptions},
-                {"iterations", s->iterations},         {"instances", s->instances}};
+                {"iterations", s->iterations},          {"instances", s->instances}};
   int rc = g < 0 ? -1 : 0;
   for (size_t i = 0; rc == 0 && i < sizeof reals / sizeof *reals; i++)
     rc = attr(g, reals[i].name, H5T_NATIVE_DOUBLE, &reals[i].value);
@@ -236,12 +243,15 @@ void io_report_print(const io_summary *s, FILE *out) {
   print_dist(out, "tpot", &s->tpot_ms);
   print_dist(out, "e2e", &s->e2e_ms);
   print_dist(out, "queueing", &s->queue_ms);
-  fprintf(out, "throughput: %.1f input tok/s, %.1f output tok/s, %.3f req/s over %.1f s simulated\n",
+  fprintf(out,
+          "throughput: %.1f input tok/s, %.1f output tok/s, %.3f req/s over %.1f s simulated\n",
           s->input_tok_s, s->output_tok_s, s->req_s, s->simulated_s);
   fprintf(out, "slo (ttft <= %g ms, tpot <= %g ms): %.1f%% attained, goodput %.3f req/s\n",
           s->slo_ttft_ms, s->slo_tpot_ms, 100 * s->slo_attainment, s->goodput_req_s);
-  fprintf(out, "instances: %u, busy %.1f%% mean (%.1f%%..%.1f%%), KV use %.1f%% mean, %.1f%% peak, "
-          "%llu iterations\n", s->instances, 100 * s->utilisation_mean, 100 * s->utilisation_min,
+  fprintf(out,
+          "instances: %u, busy %.1f%% mean (%.1f%%..%.1f%%), KV use %.1f%% mean, %.1f%% peak, "
+          "%llu iterations\n",
+          s->instances, 100 * s->utilisation_mean, 100 * s->utilisation_min,
           100 * s->utilisation_max, 100 * s->kv_use_mean, 100 * s->kv_use_peak,
           (unsigned long long)s->iterations);
   fprintf(out, "engine: %llu events, %lld ranks x %lld threads, %.2f s wall (%.0fx real time)\n",
@@ -250,29 +260,34 @@ void io_report_print(const io_summary *s, FILE *out) {
 }
 
 static void json_dist(FILE *out, const char *name, const io_dist *d) {
-  fprintf(out, "\"%s\":{\"mean\":%.17g,\"p50\":%.17g,\"p90\":%.17g,\"p95\":%.17g,\"p99\":%.17g,"
-          "\"max\":%.17g,\"count\":%llu},", name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max,
-          (unsigned long long)d->count);
+  fprintf(out,
+          "\"%s\":{\"mean\":%.17g,\"p50\":%.17g,\"p90\":%.17g,\"p95\":%.17g,\"p99\":%.17g,"
+          "\"max\":%.17g,\"count\":%llu},",
+          name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max, (unsigned long long)d->count);
 }
 
 void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
-  fprintf(out, "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
-          "\"preemptions\":%llu},", (unsigned long long)s->total,
-          (unsigned long long)s->completed, (unsigned long long)s->unfinished,
-          (unsigned long long)s->preemptions);
+  fprintf(out,
+          "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
+          "\"preemptions\":%llu},",
+          (unsigned long long)s->total, (unsigned long long)s->completed,
+          (unsigned long long)s->unfinished, (unsigned long long)s->preemptions);
   json_dist(out, "ttft_ms", &s->ttft_ms);
   json_dist(out, "tpot_ms", &s->tpot_ms);
   json_dist(out, "e2e_ms", &s->e2e_ms);
   json_dist(out, "queue_ms", &s->queue_ms);
   fprintf(out, "\"throughput\":{\"input_tok_s\":%.17g,\"output_tok_s\":%.17g,\"req_s\":%.17g},",
           s->input_tok_s, s->output_tok_s, s->req_s);
-  fprintf(out, "\"slo\":{\"ttft_ms\":%.17g,\"tpot_ms\":%.17g,\"attainment\":%.17g,"
-          "\"goodput_req_s\":%.17g},", s->slo_ttft_ms, s->slo_tpot_ms, s->slo_attainment,
-          s->goodput_req_s);
-  fprintf(out, "\"instances\":{\"count\":%u,\"utilisation_mean\":%.17g,\"utilisation_min\":%.17g,"
+  fprintf(out,
+          "\"slo\":{\"ttft_ms\":%.17g,\"tpot_ms\":%.17g,\"attainment\":%.17g,"
+          "\"goodput_req_s\":%.17g},",
+          s->slo_ttft_ms, s->slo_tpot_ms, s->slo_attainment, s->goodput_req_s);
+  fprintf(out,
+          "\"instances\":{\"count\":%u,\"utilisation_mean\":%.17g,\"utilisation_min\":%.17g,"
           "\"utilisation_max\":%.17g,\"kv_use_mean\":%.17g,\"kv_use_peak\":%.17g,"
-          "\"iterations\":%llu},", s->instances, s->utilisation_mean, s->utilisation_min,
-          s->utilisation_max, s->kv_use_mean, s->kv_use_peak, (unsigned long long)s->iterations);
+          "\"iterations\":%llu},",
+          s->instances, s->utilisation_mean, s->utilisation_min, s->utilisation_max, s->kv_use_mean,
+          s->kv_use_peak, (unsigned long long)s->iterations);
   fprintf(out, "\"sim\":{\"simulated_s\":%.17g,", s->simulated_s);
   if (with_wall)
     fprintf(out, "\"wall_s\":%.17g,", s->wall_s);

@@ -27,10 +27,10 @@ typedef struct io_deployment {
   char name[64];
   const hw_model *model;
   const hw_accel *accel;
-  hw_deploy_config hw;   /* tp, pp, dtypes, scheduler limits for the activation reserve */
+  hw_deploy_config hw; /* tp, pp, dtypes, scheduler limits for the activation reserve */
   uint32_t count;
   io_role role;
-  job_sched_config sched; /* total_kv_blocks computed from memory unless set explicitly */
+  job_sched_config sched;        /* total_kv_blocks computed from memory unless set explicitly */
   double gpu_memory_utilization; /* vLLM's default 0.9 */
 } io_deployment;
 
@@ -38,14 +38,14 @@ typedef struct io_workload {
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
-  job_source_opts opts;  /* offset, rate scale, window, cap, skip bad rows */
-  job_synth_spec synth;  /* when synthetic: rate_curve points stored below */
+  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows */
+  job_synth_spec synth; /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[64];
   char empirical_path[1024];
 } io_workload;
 
 typedef struct io_scenario {
-  char path[1024];  /* the file it came from; "(built-in default)" for the default */
+  char path[1024];     /* the file it came from; "(built-in default)" for the default */
   char *resolved_text; /* the document after --set, as YAML, for the timeline; owned */
   hw_catalog *catalog; /* built-in plus the scenario's accelerators and models; owned */
   io_node_group *nodes;
@@ -61,7 +61,7 @@ typedef struct io_scenario {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */
   } slo;
   struct {
-    int64_t end_ns;  /* 0: until every request has finished */
+    int64_t end_ns; /* 0: until every request has finished */
     uint64_t seed;
     int threads;
   } simulation;
@@ -71,9 +71,10 @@ typedef struct io_scenario {
   } output;
 } io_scenario;
 
-/* Loads path (NULL: the built-in default scenario), applies each "key.path=value" of sets, validates
- * everything (unknown keys, units, ranges, that the deployments fit the cluster), and resolves
- * catalogue names. On error returns negative with "file:line:col: key.path: what was expected". */
+/* Loads path (NULL: the built-in default scenario), applies each "key.path=value" of sets,
+ * validates everything (unknown keys, units, ranges, that the deployments fit the cluster), and
+ * resolves catalogue names. On error returns negative with "file:line:col: key.path: what was
+ * expected". */
 int io_scenario_load(const char *path, const char *const *sets, size_t set_count, io_scenario **out,
                      char *err, size_t err_len);
 void io_scenario_free(io_scenario *s);

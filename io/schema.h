@@ -22,10 +22,10 @@ typedef struct io_request_row {
   int64_t first_token_ns;
   int64_t done_ns;
   int32_t input_tokens, output_tokens;
-  int32_t instance;   /* -1: never reached one */
+  int32_t instance; /* -1: never reached one */
   uint32_t preemptions;
   uint32_t prefix_hit_tokens;
-  uint32_t fate;      /* io_fate */
+  uint32_t fate; /* io_fate */
 } io_request_row;
 
 /* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are

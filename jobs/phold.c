@@ -1,7 +1,8 @@
 /* PHOLD: every LP, on each event, sends one new event to itself or (with probability `remote`) to a
- * uniformly chosen LP, after lookahead + Exp(mean - lookahead) time units of 1 ms. The checksum folds
- * each LP's history (timestamp and source of every event, in processing order) into one hash per LP,
- * then adds the LPs' hashes, so any change of order shows and the placement of LPs does not. */
+ * uniformly chosen LP, after lookahead + Exp(mean - lookahead) time units of 1 ms. The checksum
+ * folds each LP's history (timestamp and source of every event, in processing order) into one hash
+ * per LP, then adds the LPs' hashes, so any change of order shows and the placement of LPs does
+ * not. */
 #include "phold.h"
 
 #include <getopt.h>
@@ -22,8 +23,8 @@ typedef struct phold {
   uint32_t start_events;
   uint64_t remote_threshold; /* a 32-bit draw below this picks a remote destination */
   int64_t lookahead_ns;
-  double exp_mean_ns;        /* mean of the exponential part of the delay */
-  uint64_t *history;         /* [lp_count]: each LP's running hash (only local entries are used) */
+  double exp_mean_ns; /* mean of the exponential part of the delay */
+  uint64_t *history;  /* [lp_count]: each LP's running hash (only local entries are used) */
   bool bind;
 } phold;
 
@@ -110,16 +111,17 @@ int job_phold_main(int argc, char **argv, MPI_Comm comm) {
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  double lps = 16384, start_events = 1, remote = 0.25, lookahead = 1, mean = 2, end = 1000, seed = 1;
+  double lps = 16384, start_events = 1, remote = 0.25, lookahead = 1, mean = 2, end = 1000,
+         seed = 1;
   double threads = 1;
   bool stats = false, bind = true;
   static const struct option options[] = {
-      {"lps", required_argument, 0, 'l'},   {"start-events", required_argument, 0, 's'},
+      {"lps", required_argument, 0, 'l'},    {"start-events", required_argument, 0, 's'},
       {"remote", required_argument, 0, 'r'}, {"lookahead", required_argument, 0, 'a'},
-      {"mean", required_argument, 0, 'm'},  {"end", required_argument, 0, 'e'},
-      {"seed", required_argument, 0, 'S'},  {"threads", required_argument, 0, 't'},
-      {"stats", no_argument, 0, 'x'},       {"no-bind", no_argument, 0, 'b'},
-      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+      {"mean", required_argument, 0, 'm'},   {"end", required_argument, 0, 'e'},
+      {"seed", required_argument, 0, 'S'},   {"threads", required_argument, 0, 't'},
+      {"stats", no_argument, 0, 'x'},        {"no-bind", no_argument, 0, 'b'},
+      {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
   optind = 1;
   opterr = rank == 0;
   int c, bad = 0;
@@ -152,8 +154,9 @@ int job_phold_main(int argc, char **argv, MPI_Comm comm) {
   else if (mean < lookahead)
     why = "--mean must be at least --lookahead";
   else if (lookahead * NS_PER_UNIT < 1)
-    why = "--lookahead must be at least 1 ns (1e-6 units): every message needs a latency of at "
-          "least 1 ns";
+    why =
+        "--lookahead must be at least 1 ns (1e-6 units): every message needs a latency of at "
+        "least 1 ns";
   else if (end * NS_PER_UNIT > 9e18)
     why = "--end is too large for 64-bit nanoseconds";
   else if (threads > 1024 || threads != floor(threads) || start_events != floor(start_events) ||

@@ -1,4 +1,5 @@
-/* Routing policies over outstanding-request counts, outstanding tokens and a bounded prefix index. */
+/* Routing policies over outstanding-request counts, outstanding tokens and a bounded prefix index.
+ */
 #include "router.h"
 
 #include <stdio.h>
@@ -8,8 +9,8 @@
 enum { DEFAULT_PREFIX_ENTRIES = 1 << 20 };
 
 /* Prefix index: open addressing, one slot per block hash, newest owner wins, no deletion. It is an
- * approximation, as in SGLang's cache-aware router or Dynamo's KV router: the router does not see the
- * instances' evictions, only where it sent each prefix last. */
+ * approximation, as in SGLang's cache-aware router or Dynamo's KV router: the router does not see
+ * the instances' evictions, only where it sent each prefix last. */
 typedef struct prefix_slot {
   uint64_t hash; /* 0 = empty (a real hash of 0 is stored as 1) */
   uint32_t instance;

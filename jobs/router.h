@@ -1,5 +1,6 @@
-/* Request routing policies: which instance serves the next request. Pure logic over the router's own
- * view of its instances (what it dispatched and what came back), as a real front-end router sees them. */
+/* Request routing policies: which instance serves the next request. Pure logic over the router's
+ * own view of its instances (what it dispatched and what came back), as a real front-end router
+ * sees them. */
 #ifndef JOB_ROUTER_H
 #define JOB_ROUTER_H
 
@@ -12,8 +13,9 @@ typedef enum job_route_policy {
   JOB_ROUTE_ROUND_ROBIN,
   JOB_ROUTE_LEAST_REQUESTS, /* fewest outstanding requests */
   JOB_ROUTE_LEAST_KV,       /* fewest outstanding tokens (prompt + output): the KV it will hold */
-  JOB_ROUTE_POWER_OF_TWO,   /* two instances drawn at random, the one with fewer outstanding requests */
-  JOB_ROUTE_PREFIX,         /* longest cached prompt prefix, then least outstanding tokens */
+  JOB_ROUTE_POWER_OF_TWO, /* two instances drawn at random, the one with fewer outstanding requests
+                           */
+  JOB_ROUTE_PREFIX,       /* longest cached prompt prefix, then least outstanding tokens */
 } job_route_policy;
 
 typedef struct job_router job_router;
@@ -29,14 +31,16 @@ job_router *job_router_create(job_route_policy policy, uint32_t instances, size_
                               char *err, size_t err_len);
 void job_router_destroy(job_router *r);
 
-/* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream. */
+/* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream.
+ */
 uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *rng);
 /* A request dispatched to instance finished (or left it): it is no longer outstanding there. */
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
 
 uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
 
-/* Policy names as in scenario files: round_robin, least_requests, least_kv, power_of_two, prefix. */
+/* Policy names as in scenario files: round_robin, least_requests, least_kv, power_of_two, prefix.
+ */
 int job_route_policy_parse(const char *name, job_route_policy *policy);
 const char *job_route_policy_name(job_route_policy policy);
 

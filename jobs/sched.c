@@ -202,8 +202,8 @@ static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
     return;
   while ((r->hashed_blocks + 1) * block_tokens <= tokens)
     r->hashed_blocks++;
-  req_register(s, r, r->hashed_blocks < r->num_block_hashes ? r->hashed_blocks
-                                                            : r->num_block_hashes);
+  req_register(s, r,
+               r->hashed_blocks < r->num_block_hashes ? r->hashed_blocks : r->num_block_hashes);
 }
 
 /* Tail first, so that a request's last blocks are the first evicted (vLLM's order). */

@@ -1,7 +1,7 @@
-/* The serving simulation. LP 0 is the router: it replays the workload and dispatches each request to
- * an instance after the dispatch latency. LPs 1..N are instances: each runs its scheduler (jobs/sched)
- * iteration by iteration, priced by hw/, and reports completions back to the router. Every request,
- * iteration, instance and partition becomes a row of the timeline (io/schema.h). */
+/* The serving simulation. LP 0 is the router: it replays the workload and dispatches each request
+ * to an instance after the dispatch latency. LPs 1..N are instances: each runs its scheduler
+ * (jobs/sched) iteration by iteration, priced by hw/, and reports completions back to the router.
+ * Every request, iteration, instance and partition becomes a row of the timeline (io/schema.h). */
 #include "serving.h"
 
 #include <stdio.h>
@@ -42,7 +42,7 @@ typedef struct serving {
   struct {
     size_t bytes;
     char pad[56]; /* one cache line per thread */
-  } *appended;
+  } * appended;
   int threads;
   int64_t end_ns;
   hash_store hashes;
@@ -121,8 +121,8 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
     const job_request *q = &r->next;
     if (q->arrival_ns > m->end_ns - latency_ns) { /* would reach its instance after the end */
-      io_request_row row = {q->id, q->arrival_ns, -1, -1, -1, -1, q->input_tokens,
-                            q->output_tokens, -1, 0, 0, IO_FATE_UNFINISHED};
+      io_request_row row = {q->id,           q->arrival_ns,    -1, -1, -1, -1,
+                            q->input_tokens, q->output_tokens, -1, 0,  0,  IO_FATE_UNFINISHED};
       if (append_request(lp, m, &row) != 0)
         return -1;
     } else {
@@ -285,8 +285,9 @@ static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispa
   req_rec *rec = calloc(1, sizeof *rec);
   if (!rec)
     return core_fail(lp, "out of memory for a request");
-  rec->row = (io_request_row){d->id, d->arrival_ns, lp->now_ns, -1, -1, -1, d->input_tokens,
-                              d->output_tokens, (int32_t)in->index, 0, 0, IO_FATE_UNFINISHED};
+  rec->row = (io_request_row){
+      d->id,           d->arrival_ns,    lp->now_ns,         -1, -1, -1,
+      d->input_tokens, d->output_tokens, (int32_t)in->index, 0,  0,  IO_FATE_UNFINISHED};
   if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0) {
     rec_free(rec);
     return core_fail(lp, "out of memory for prefix hashes");
@@ -306,8 +307,8 @@ static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispa
   };
   char err[256];
   if (job_sched_add(in->sched, &sr, err, sizeof err) != 0)
-    return core_fail(lp, "instance %u cannot serve request %lld: %s", in->index,
-                     (long long)d->id, err);
+    return core_fail(lp, "instance %u cannot serve request %lld: %s", in->index, (long long)d->id,
+                     err);
   return in->busy ? 0 : start_iteration(lp, in);
 }
 
@@ -399,9 +400,11 @@ static void progress(int64_t now_ns, double wall_s, uint64_t events, void *model
   const serving *m = model;
   uint64_t done = m->router ? m->router->dispatched : 0;
   double share = m->workload_requests ? (double)done / (double)m->workload_requests : 0;
-  fprintf(stderr, "windtunnel: simulated %.1f s, %llu of %llu requests dispatched (%.0f%%), %.2f M "
-          "events/s", (double)now_ns * 1e-9, (unsigned long long)done,
-          (unsigned long long)m->workload_requests, 100 * share, (double)events / wall_s * 1e-6);
+  fprintf(stderr,
+          "windtunnel: simulated %.1f s, %llu of %llu requests dispatched (%.0f%%), %.2f M "
+          "events/s",
+          (double)now_ns * 1e-9, (unsigned long long)done, (unsigned long long)m->workload_requests,
+          100 * share, (double)events / wall_s * 1e-6);
   if (share > 0.01)
     fprintf(stderr, ", ETA %.0f s", wall_s * (1 - share) / share);
   fputc('\n', stderr);
@@ -414,9 +417,9 @@ static void progress(int64_t now_ns, double wall_s, uint64_t events, void *model
 static int scan_workload(serving *m, char *err, size_t err_len) {
   const io_workload *w = &m->s->workload;
   job_source *src;
-  int rc = w->synthetic ? job_source_open_synthetic(&src, &w->synth, &w->opts, err, err_len)
-                        : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, err,
-                                                err_len);
+  int rc = w->synthetic
+               ? job_source_open_synthetic(&src, &w->synth, &w->opts, err, err_len)
+               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, err, err_len);
   if (rc != 0)
     return -1;
   hash_store *h = &m->hashes;
@@ -480,11 +483,12 @@ static int write_attributes(serving *m, const io_scenario *s, int ranks,
   rc = rc ? rc : io_timeline_attr_int64(tl, "seed", (int64_t)s->simulation.seed, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "ranks", ranks, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "threads", m->threads, err, err_len);
-  rc = rc ? rc : io_timeline_attr_int64(tl, "lookahead_ns", s->router.dispatch_latency_ns, err,
-                                        err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "lookahead_ns", s->router.dispatch_latency_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "simulated_ns", res->simulated_ns, err, err_len);
-  rc = rc ? rc : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,
-                                         err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,
+                                    err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "wall_s", res->wall_s, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "events", (int64_t)res->events, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "slo_ttft_ns", s->slo.ttft_ns, err, err_len);
@@ -498,7 +502,8 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
   serving m = {.s = s, .instances = io_scenario_instances(s), .program_version = opt->version};
-  m.threads = opt->threads > 0 ? opt->threads : (s->simulation.threads > 0 ? s->simulation.threads : 1);
+  m.threads = opt->threads > 0 ? opt->threads
+                               : (s->simulation.threads > 0 ? s->simulation.threads : 1);
   m.end_ns = s->simulation.end_ns > 0 ? s->simulation.end_ns : INT64_MAX;
   *result = (job_serving_result){0};
   uint32_t lp_count = m.instances + 1, partitions = (uint32_t)ranks * (uint32_t)m.threads;
@@ -555,9 +560,9 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   for (int t = 0; t < m.threads; t++) {
     const core_stats *st = core_engine_stats(engine, t);
     local[0] += st->events;
-    io_engine_row row = {(uint32_t)rank, (uint32_t)t, st->events, st->windows, st->sent_thread,
-                         st->sent_rank, st->received_remote, st->pending_peak, st->process_s,
-                         st->sync_s};
+    io_engine_row row = {(uint32_t)rank,  (uint32_t)t,   st->events,          st->windows,
+                         st->sent_thread, st->sent_rank, st->received_remote, st->pending_peak,
+                         st->process_s,   st->sync_s};
     local[2] |= io_timeline_append(m.tl, m.t_engine, 0, &row) != 0;
   }
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {

@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Contiguous blocks: LP i goes to partition floor(i * partitions / lp_count). Writes lp_count entries. */
+/* Contiguous blocks: LP i goes to partition floor(i * partitions / lp_count). Writes lp_count
+ * entries. */
 void part_block(uint32_t lp_count, uint32_t partitions, uint32_t *lp_partition);
 
-/* Binds the calling thread to the thread-th core of the cores this process may use, when there are at
- * least `threads` of them; otherwise leaves it unbound. Returns 1 if bound, 0 if not, -1 on error. */
+/* Binds the calling thread to the thread-th core of the cores this process may use, when there are
+ * at least `threads` of them; otherwise leaves it unbound. Returns 1 if bound, 0 if not, -1 on
+ * error. */
 int part_bind_thread(int thread, int threads);
 
 #endif

@@ -1,5 +1,5 @@
-/* Hold-model benchmark of the pending-event queue, built once per heap arity (CORE_QUEUE_ARITY) so the
- * arity is chosen by measurement. Prints one line per queue size: ns per hold (pop + push). */
+/* Hold-model benchmark of the pending-event queue, built once per heap arity (CORE_QUEUE_ARITY) so
+ * the arity is chosen by measurement. Prints one line per queue size: ns per hold (pop + push). */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* Compares the content of two serving timelines, each table sorted by its key: exit 0 when every row
- * of /requests, /iterations and /instances is identical, else 1 with the first difference. */
+/* Compares the content of two serving timelines, each table sorted by its key: exit 0 when every
+ * row of /requests, /iterations and /instances is identical, else 1 with the first difference. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

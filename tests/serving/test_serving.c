@@ -51,9 +51,12 @@ static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void)
   hw_deploy d;
   char err[256];
   CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
-                                       &s->deployments[0].hw, err, sizeof err), 0);
+                                       &s->deployments[0].hw, err, sizeof err),
+                        0);
   /* 1000 prompt tokens, no cache: c*p + c(c+1)/2 pairs with p = 0, attending to 1000 KV tokens. */
-  hw_batch prefill = {.prefill_seqs = 1, .prefill_tokens = 1000, .prefill_attn_pairs = 500500,
+  hw_batch prefill = {.prefill_seqs = 1,
+                      .prefill_tokens = 1000,
+                      .prefill_attn_pairs = 500500,
                       .prefill_ctx_tokens = 1000};
   int64_t expected = s->router.dispatch_latency_ns + hw_iteration_ns(&d, &prefill, NULL);
   CU_ASSERT_EQUAL(req[0].first_token_ns - req[0].arrival_ns, expected);
@@ -75,7 +78,8 @@ static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
   hw_deploy d;
   char err[256];
   CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
-                                       &s->deployments[0].hw, err, sizeof err), 0);
+                                       &s->deployments[0].hw, err, sizeof err),
+                        0);
   uint64_t n, nreq;
   io_iteration_row *it = read_rows(&io_iterations_table, &n);
   io_request_row *req = read_rows(&io_requests_table, &nreq);
@@ -117,7 +121,8 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
   job_source *src;
   char err[512];
   CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, s->workload.trace_path, JOB_TRACE_AUTO,
-                                              &s->workload.opts, err, sizeof err), 0);
+                                              &s->workload.opts, err, sizeof err),
+                        0);
   job_request q;
   uint64_t expected = 0;
   while (job_source_next(src, &q, err, sizeof err) > 0 && q.arrival_ns < 120000000000)
@@ -132,7 +137,8 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
     CU_ASSERT_EQUAL(req[i].id, (int64_t)i);
     unfinished += req[i].fate == IO_FATE_UNFINISHED;
     if (req[i].fate == IO_FATE_COMPLETED)
-      CU_ASSERT(req[i].arrival_ns < req[i].dispatch_ns && req[i].dispatch_ns <= req[i].first_token_ns &&
+      CU_ASSERT(req[i].arrival_ns < req[i].dispatch_ns &&
+                req[i].dispatch_ns <= req[i].first_token_ns &&
                 req[i].first_token_ns <= req[i].done_ns && req[i].done_ns < 120000000000);
   }
   CU_ASSERT(unfinished > 0); /* two instances cannot keep up with the hour's start */

@@ -65,7 +65,7 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
       {"stats", no_argument, 0, 'x'},         {"quiet", no_argument, 0, 'q'},
       {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
   optind = 1;
-  opterr = rank == 0;
+  opterr = 0; /* our own messages, naming the command */
   int c;
   char *end;
   while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
@@ -94,7 +94,12 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
       if (rank == 0)
         run_usage(stdout, argv[0]);
       return -1;
-    default: return 1;
+    default:
+      if (rank == 0)
+        fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
+                optopt && strchr("ost", optopt) ? "missing value for" : "unknown option",
+                argv[optind - 1], argv[0]);
+      return 1;
     }
   }
   if (optind < argc)

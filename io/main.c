@@ -24,7 +24,7 @@ static void usage(FILE *out) {
       "discrete-event simulation over MPI ranks and OpenMP threads.\n\n"
       "commands:\n"
       "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
-      "  check SCENARIO   validate a scenario without running it\n"
+      "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  version          print the version\n"

@@ -8,6 +8,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "harness.h"
+
 #include "io/doc.h"
 
 #define SCENARIO IO_CONFIG_TEST_DIR "/data/scenario.yaml"
@@ -390,10 +392,7 @@ static void test_emit_then_reload_gives_the_same_tree(void) {
 }
 
 int main(void) {
-  static const struct {
-    const char *name;
-    void (*run)(void);
-  } tests[] = {
+  static const harness_test tests[] = {
       {"tree_keeps_order_kinds_locations_and_paths",
        test_tree_keeps_order_kinds_locations_and_paths},
       {"getters_parse_units_and_check_ranges", test_getters_parse_units_and_check_ranges},
@@ -406,15 +405,7 @@ int main(void) {
       {"set_replaces_creates_and_reports_command_line",
        test_set_replaces_creates_and_reports_command_line},
       {"emit_then_reload_gives_the_same_tree", test_emit_then_reload_gives_the_same_tree},
+      {NULL, NULL},
   };
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 1;
-  CU_pSuite suite = CU_add_suite("io_doc", NULL, NULL);
-  for (size_t i = 0; suite && i < sizeof tests / sizeof tests[0]; i++)
-    CU_add_test(suite, tests[i].name, tests[i].run);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  int failed = CU_get_error() != CUE_SUCCESS || CU_basic_run_tests() != CUE_SUCCESS ||
-               CU_get_number_of_failures() != 0;
-  CU_cleanup_registry();
-  return failed;
+  return harness_run("io_doc", tests, NULL, true);
 }

@@ -8,6 +8,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "harness.h"
+
 #include "io/units.h"
 
 /* Parses text as kind and checks the exact result; prints what went wrong. */
@@ -211,10 +213,7 @@ static void test_format_picks_readable_units_that_parse_back(void) {
 }
 
 int main(void) {
-  static const struct {
-    const char *name;
-    void (*run)(void);
-  } tests[] = {
+  static const harness_test tests[] = {
       {"durations_are_exact_nanoseconds", test_durations_are_exact_nanoseconds},
       {"durations_refused_with_reason", test_durations_refused_with_reason},
       {"sizes_exact_with_decimal_binary_and_bit_units",
@@ -224,15 +223,7 @@ int main(void) {
       {"reals_are_correctly_rounded", test_reals_are_correctly_rounded},
       {"format_picks_readable_units_that_parse_back",
        test_format_picks_readable_units_that_parse_back},
+      {NULL, NULL},
   };
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 1;
-  CU_pSuite suite = CU_add_suite("io_units", NULL, NULL);
-  for (size_t i = 0; suite && i < sizeof tests / sizeof tests[0]; i++)
-    CU_add_test(suite, tests[i].name, tests[i].run);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  int failed = CU_get_error() != CUE_SUCCESS || CU_basic_run_tests() != CUE_SUCCESS ||
-               CU_get_number_of_failures() != 0;
-  CU_cleanup_registry();
-  return failed;
+  return harness_run("io_units", tests, NULL, true);
 }

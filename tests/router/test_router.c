@@ -1,6 +1,8 @@
 /* Routing policies: each picks the instance its definition says, and completions release load. */
 #include <CUnit/Basic.h>
 
+#include "harness.h"
+
 #include "jobs/router.h"
 
 static job_router *make(job_route_policy policy, uint32_t instances) {
@@ -82,20 +84,17 @@ static void test_policy_names_round_trip(void) {
 }
 
 int main(void) {
-  CU_initialize_registry();
-  CU_pSuite s = CU_add_suite("router", NULL, NULL);
-  CU_add_test(s, "round robin cycles through instances", test_round_robin_cycles_through_instances);
-  CU_add_test(s, "least requests fills the emptiest; completions release",
-              test_least_requests_fills_the_emptiest_and_completions_release);
-  CU_add_test(s, "least kv weighs tokens, not requests", test_least_kv_weighs_tokens_not_requests);
-  CU_add_test(s, "power of two picks the less loaded of two distinct",
-              test_power_of_two_picks_the_less_loaded_of_two_distinct);
-  CU_add_test(s, "prefix follows the cached prefix over load",
-              test_prefix_follows_the_cached_prefix_over_load);
-  CU_add_test(s, "policy names round trip", test_policy_names_round_trip);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  unsigned failed = CU_get_number_of_failures();
-  CU_cleanup_registry();
-  return failed ? 1 : 0;
+  static const harness_test tests[] = {
+      {"round robin cycles through instances", test_round_robin_cycles_through_instances},
+      {"least requests fills the emptiest; completions release",
+       test_least_requests_fills_the_emptiest_and_completions_release},
+      {"least kv weighs tokens, not requests", test_least_kv_weighs_tokens_not_requests},
+      {"power of two picks the less loaded of two distinct",
+       test_power_of_two_picks_the_less_loaded_of_two_distinct},
+      {"prefix follows the cached prefix over load",
+       test_prefix_follows_the_cached_prefix_over_load},
+      {"policy names round trip", test_policy_names_round_trip},
+      {NULL, NULL},
+  };
+  return harness_run("router", tests, NULL, true);
 }

@@ -1,6 +1,8 @@
 /* Unit tests of job_kv, the paged KV block pool: LRU allocation and eviction order, prefix-cache
  * registration and hits, and the hash table against a plain reference under random operations. */
 #include <CUnit/Basic.h>
+
+#include "harness.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,10 +160,7 @@ static void test_random_operations_match_a_reference_table(void) {
 }
 
 int main(int argc, char **argv) {
-  static const struct {
-    const char *name;
-    CU_TestFunc run;
-  } tests[] = {
+  static const harness_test tests[] = {
       {"zero_blocks_is_an_error_with_a_message", test_zero_blocks_is_an_error_with_a_message},
       {"fresh_blocks_are_allocated_in_id_order", test_fresh_blocks_are_allocated_in_id_order},
       {"released_blocks_queue_at_the_tail_and_keep_their_hash",
@@ -173,16 +172,7 @@ int main(int argc, char **argv) {
       {"a_duplicate_hash_is_not_registered", test_a_duplicate_hash_is_not_registered},
       {"without_caching_nothing_is_registered", test_without_caching_nothing_is_registered},
       {"random_operations_match_a_reference_table", test_random_operations_match_a_reference_table},
+      {NULL, NULL},
   };
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 1;
-  CU_pSuite suite = CU_add_suite("kvcache", NULL, NULL);
-  for (size_t t = 0; suite && t < sizeof tests / sizeof tests[0]; t++)
-    if (argc < 2 || strstr(tests[t].name, argv[1]))
-      CU_add_test(suite, tests[t].name, tests[t].run);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  int rc = CU_get_error() != CUE_SUCCESS || CU_basic_run_tests() != CUE_SUCCESS ||
-           CU_get_number_of_tests_failed() != 0 || CU_get_number_of_tests_run() == 0;
-  CU_cleanup_registry();
-  return rc;
+  return harness_run("kvcache", tests, argc > 1 ? argv[1] : NULL, true);
 }

@@ -2,6 +2,8 @@
  * budget, max_num_seqs, preemption victims, prefix hits, LRU eviction, priority order, hw_batch
  * aggregates) and a randomized stress test checking every invariant after every call. */
 #include <CUnit/Basic.h>
+
+#include "harness.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -733,10 +735,7 @@ static void test_stress_without_chunking_or_caching(void) {
 int main(int argc, char **argv) {
 #define T(name)                                                                                    \
   { #name, test_##name }
-  static const struct {
-    const char *name;
-    CU_TestFunc run;
-  } tests[] = {
+  static const harness_test tests[] = {
       T(lone_request_is_one_prefill_then_output_minus_one_decodes),
       T(single_output_token_finishes_with_the_prefill),
       T(a_request_added_mid_iteration_joins_the_next_one),
@@ -759,17 +758,8 @@ int main(int argc, char **argv) {
       T(stress_fcfs_chunked_with_prefix_caching),
       T(stress_priority_chunked_with_prefix_caching),
       T(stress_without_chunking_or_caching),
+      {NULL, NULL},
   };
 #undef T
-  if (CU_initialize_registry() != CUE_SUCCESS)
-    return 1;
-  CU_pSuite suite = CU_add_suite("sched", NULL, NULL);
-  for (size_t t = 0; suite && t < sizeof tests / sizeof tests[0]; t++)
-    if (argc < 2 || strstr(tests[t].name, argv[1]))
-      CU_add_test(suite, tests[t].name, tests[t].run);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  int rc = CU_get_error() != CUE_SUCCESS || CU_basic_run_tests() != CUE_SUCCESS ||
-           CU_get_number_of_tests_failed() != 0 || CU_get_number_of_tests_run() == 0;
-  CU_cleanup_registry();
-  return rc;
+  return harness_run("sched", tests, argc > 1 ? argv[1] : NULL, true);
 }

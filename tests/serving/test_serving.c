@@ -2,6 +2,8 @@
  * instance's iterations, and the accounting of every request of a trace. */
 #define _POSIX_C_SOURCE 200809L
 #include <CUnit/Basic.h>
+
+#include "harness.h"
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,18 +151,16 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
-  CU_initialize_registry();
-  CU_pSuite suite = CU_add_suite("serving", NULL, NULL);
-  CU_add_test(suite, "lone request: TTFT = dispatch latency + priced prefill",
-              test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill);
-  CU_add_test(suite, "saturated instance: back-to-back iterations at priced times",
-              test_saturated_instance_runs_back_to_back_at_priced_times);
-  CU_add_test(suite, "every request before the end is accounted for exactly once",
-              test_every_request_before_the_end_is_accounted_for_exactly_once);
-  CU_basic_set_mode(CU_BRM_VERBOSE);
-  CU_basic_run_tests();
-  unsigned failed = CU_get_number_of_failures();
-  CU_cleanup_registry();
+  static const harness_test tests[] = {
+      {"lone request: TTFT = dispatch latency + priced prefill",
+       test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill},
+      {"saturated instance: back-to-back iterations at priced times",
+       test_saturated_instance_runs_back_to_back_at_priced_times},
+      {"every request before the end is accounted for exactly once",
+       test_every_request_before_the_end_is_accounted_for_exactly_once},
+      {NULL, NULL},
+  };
+  int failed = harness_run("serving", tests, NULL, true);
   remove(out_path);
   MPI_Finalize();
   return failed ? 1 : 0;

@@ -3,14 +3,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "io/scenario.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/doc.h"
+#include "io/scenario_read.h"
 
 #ifndef WT_EXAMPLES_DIR
 #error "WT_EXAMPLES_DIR (set by io/scenario.cmake) is where the built-in default's paths start"
@@ -39,148 +38,9 @@ static const int64_t default_dispatch_latency_ns = 1000000;
 /* An HGX/DGX baseboard holds 8 accelerators. */
 static const uint32_t default_accels_per_node = 8;
 
-/* What every reader needs: the scenario being filled, where relative input paths start, and the
- * caller's error buffer. */
-typedef struct loader {
-  io_scenario *s;
-  const char *base_dir;
-  char *err;
-  size_t err_len;
-} loader;
-
-/* ---- small readers: an optional key keeps the caller's default ---- */
-
-/* Stands in for an absent optional section: every key is missing, so every default holds. */
-static const io_node empty_mapping = {.kind = IO_NODE_MAPPING, .file = "", .path = ""};
-
-static const io_node *section(const io_node *root, const char *key) {
-  const io_node *n = io_node_find(root, key);
-  return n ? n : &empty_mapping;
-}
-
-static int optional(int rc) { return rc == IO_DOC_EMISSING ? 0 : rc; }
-
-static int get_u32(const loader *ld, const io_node *m, const char *key, uint32_t min, uint32_t max,
-                   uint32_t *value) {
-  int64_t v = *value;
-  int rc = optional(io_node_get_i64(m, key, IO_UNIT_NUMBER, min, max, &v, ld->err, ld->err_len));
-  if (rc == 0)
-    *value = (uint32_t)v;
-  return rc;
-}
-
-static int get_i32(const loader *ld, const io_node *m, const char *key, int32_t min,
-                   int32_t *value) {
-  int64_t v = *value;
-  int rc = optional(
-      io_node_get_i64(m, key, IO_UNIT_NUMBER, min, INT32_MAX, &v, ld->err, ld->err_len));
-  if (rc == 0)
-    *value = (int32_t)v;
-  return rc;
-}
-
-static int get_ns(const loader *ld, const io_node *m, const char *key, int64_t min,
-                  int64_t *value) {
-  return optional(io_node_get_i64(m, key, IO_UNIT_NS, min, INT64_MAX, value, ld->err, ld->err_len));
-}
-
-static int get_f64(const loader *ld, const io_node *m, const char *key, io_unit unit,
-                   double *value) {
-  return optional(io_node_get_f64(m, key, unit, 0.0, INFINITY, value, ld->err, ld->err_len));
-}
-
-static int get_bool(const loader *ld, const io_node *m, const char *key, bool *value) {
-  return optional(io_node_get_bool(m, key, value, ld->err, ld->err_len));
-}
-
-static int get_choice(const loader *ld, const io_node *m, const char *key,
-                      const char *const *choices, int *index) {
-  return optional(io_node_get_choice(m, key, choices, index, ld->err, ld->err_len));
-}
-
-/* Copies the string at key (if present) into buf, refusing empty and over-long values. */
-static int get_text(const loader *ld, const io_node *m, const char *key, char *buf, size_t size) {
-  const io_node *n;
-  int rc = io_node_get(m, key, IO_NODE_SCALAR, &n, ld->err, ld->err_len);
-  if (rc != 0)
-    return optional(rc);
-  if (!*n->text)
-    return io_node_error(n, ld->err, ld->err_len, "expected a non-empty text");
-  if (strlen(n->text) >= size)
-    return io_node_error(n, ld->err, ld->err_len, "expected at most %zu characters", size - 1);
-  memcpy(buf, n->text, strlen(n->text) + 1);
-  return 0;
-}
-
-/* A key's node, or fallback when the key is absent: where to point errors about its value. */
-static const io_node *node_or(const io_node *m, const char *key, const io_node *fallback) {
-  const io_node *n = io_node_find(m, key);
-  return n ? n : fallback;
-}
-
-static int check_keys(const loader *ld, const io_node *m, const char *const *allowed) {
-  return io_node_check_keys(m, allowed, ld->err, ld->err_len);
-}
-
-static int expect_kind(const loader *ld, const io_node *n, io_node_kind kind, const char *what) {
-  if (n->kind == kind)
-    return 0;
-  if (n->kind == IO_NODE_SCALAR)
-    return io_node_error(n, ld->err, ld->err_len, "expected %s, got '%s'", what, n->text);
-  return io_node_error(n, ld->err, ld->err_len, "expected %s", what);
-}
-
-/* An input file path, relative to the scenario's folder unless absolute or given with --set (whose
- * nodes have no line: the command line's paths are relative to the current directory). */
-static int resolve_path(const loader *ld, const io_node *n, char *out, size_t out_len) {
-  if (!*n->text)
-    return io_node_error(n, ld->err, ld->err_len, "expected a file path");
-  bool as_written = n->text[0] == '/' || n->line == 0;
-  int len = as_written ? snprintf(out, out_len, "%s", n->text)
-                       : snprintf(out, out_len, "%s/%s", ld->base_dir, n->text);
-  if (len < 0 || (size_t)len >= out_len)
-    return io_node_error(n, ld->err, ld->err_len, "path longer than %zu characters", out_len - 1);
-  return 0;
-}
-
-/* Reports an unknown catalogue name, suggesting the closest one (io_node_get_choice's message). */
-static int unknown_name(const loader *ld, const io_node *n, bool accel) {
-  const hw_catalog *cat = ld->s->catalog;
-  size_t count = accel ? hw_catalog_accel_count(cat) : hw_catalog_model_count(cat);
-  const char **names = calloc(count + 1, sizeof *names);
-  if (!names) {
-    snprintf(ld->err, ld->err_len, "out of memory");
-    return IO_DOC_ENOMEM;
-  }
-  for (size_t i = 0; i < count; i++)
-    names[i] = accel ? hw_catalog_accel_at(cat, i)->name : hw_catalog_model_at(cat, i)->name;
-  int index;
-  int rc = io_node_get_choice(n, "", names, &index, ld->err, ld->err_len);
-  free(names);
-  return rc != 0 ? rc : IO_DOC_EINVAL; /* an exact name would have been found */
-}
-
-static int find_accel(const loader *ld, const io_node *m, const char *key, const hw_accel **out) {
-  const io_node *n;
-  int rc = io_node_get(m, key, IO_NODE_SCALAR, &n, ld->err, ld->err_len);
-  if (rc != 0)
-    return rc;
-  *out = hw_catalog_accel(ld->s->catalog, n->text);
-  return *out ? 0 : unknown_name(ld, n, true);
-}
-
-static int find_model(const loader *ld, const io_node *m, const char *key, const hw_model **out) {
-  const io_node *n;
-  int rc = io_node_get(m, key, IO_NODE_SCALAR, &n, ld->err, ld->err_len);
-  if (rc != 0)
-    return rc;
-  *out = hw_catalog_model(ld->s->catalog, n->text);
-  return *out ? 0 : unknown_name(ld, n, false);
-}
-
 /* ---- accelerators and models: catalogue extensions ---- */
 
-static int read_accelerator(const loader *ld, const char *name, const io_node *e) {
+static int read_accelerator(const scn_loader *ld, const char *name, const io_node *e) {
   static const char *const keys[] = {"based_on",
                                      "vendor",
                                      "kind",
@@ -195,13 +55,13 @@ static int read_accelerator(const loader *ld, const char *name, const io_node *e
                                      "source",
                                      NULL};
   static const char *const kinds[] = {"gpu", "tpu", "npu", "cxl-mem", NULL};
-  int rc = check_keys(ld, e, keys);
+  int rc = scn_check_keys(ld, e, keys);
   if (rc != 0)
     return rc;
   /* Start from based_on, else from the entry being overridden, else from nothing. */
   const hw_accel *start = NULL;
   bool based = io_node_find(e, "based_on") != NULL;
-  if (based && (rc = find_accel(ld, e, "based_on", &start)) != 0)
+  if (based && (rc = scn_find_accel(ld, e, "based_on", &start)) != 0)
     return rc;
   if (!based)
     start = hw_catalog_accel(ld->s->catalog, name);
@@ -222,19 +82,19 @@ static int read_accelerator(const loader *ld, const char *name, const io_node *e
     if (strcmp(a.kind, kinds[i]) == 0)
       kind = i;
   double peak_bf16_tflops = a.peak_bf16_flops / 1e12, peak_fp8_tflops = a.peak_fp8_flops / 1e12;
-  if ((rc = get_text(ld, e, "vendor", a.vendor, sizeof a.vendor)) != 0 ||
-      (rc = get_choice(ld, e, "kind", kinds, &kind)) != 0 ||
-      (rc = get_text(ld, e, "source", a.source, sizeof a.source)) != 0 ||
-      (rc = get_f64(ld, e, "peak_bf16_tflops", IO_UNIT_NUMBER, &peak_bf16_tflops)) != 0 ||
-      (rc = get_f64(ld, e, "peak_fp8_tflops", IO_UNIT_NUMBER, &peak_fp8_tflops)) != 0 ||
-      (rc = get_f64(ld, e, "hbm", IO_UNIT_BYTES, &a.hbm_bytes)) != 0 ||
-      (rc = get_f64(ld, e, "hbm_bandwidth", IO_UNIT_BYTES_PER_S, &a.hbm_bytes_per_s)) != 0 ||
-      (rc = get_f64(ld, e, "tdp", IO_UNIT_W, &a.tdp_w)) != 0 ||
-      (rc = get_f64(ld, e, "idle", IO_UNIT_W, &a.idle_w)) != 0 ||
-      (rc = get_f64(ld, e, "scaleup_bandwidth", IO_UNIT_BYTES_PER_S, &a.scaleup_bytes_per_s)) !=
+  if ((rc = scn_get_text(ld, e, "vendor", a.vendor, sizeof a.vendor)) != 0 ||
+      (rc = scn_get_choice(ld, e, "kind", kinds, &kind)) != 0 ||
+      (rc = scn_get_text(ld, e, "source", a.source, sizeof a.source)) != 0 ||
+      (rc = scn_get_f64(ld, e, "peak_bf16_tflops", IO_UNIT_NUMBER, &peak_bf16_tflops)) != 0 ||
+      (rc = scn_get_f64(ld, e, "peak_fp8_tflops", IO_UNIT_NUMBER, &peak_fp8_tflops)) != 0 ||
+      (rc = scn_get_f64(ld, e, "hbm", IO_UNIT_BYTES, &a.hbm_bytes)) != 0 ||
+      (rc = scn_get_f64(ld, e, "hbm_bandwidth", IO_UNIT_BYTES_PER_S, &a.hbm_bytes_per_s)) != 0 ||
+      (rc = scn_get_f64(ld, e, "tdp", IO_UNIT_W, &a.tdp_w)) != 0 ||
+      (rc = scn_get_f64(ld, e, "idle", IO_UNIT_W, &a.idle_w)) != 0 ||
+      (rc = scn_get_f64(ld, e, "scaleup_bandwidth", IO_UNIT_BYTES_PER_S, &a.scaleup_bytes_per_s)) !=
           0 ||
-      (rc = get_f64(ld, e, "scaleout_bandwidth", IO_UNIT_BYTES_PER_S, &a.scaleout_bytes_per_s)) !=
-          0)
+      (rc = scn_get_f64(ld, e, "scaleout_bandwidth", IO_UNIT_BYTES_PER_S,
+                        &a.scaleout_bytes_per_s)) != 0)
     return rc;
   if (kind < 0)
     kind = 0; /* a new accelerator without a kind is a GPU */
@@ -247,17 +107,17 @@ static int read_accelerator(const loader *ld, const char *name, const io_node *e
   return 0;
 }
 
-static int read_model(const loader *ld, const char *name, const io_node *e) {
+static int read_model(const scn_loader *ld, const char *name, const io_node *e) {
   static const char *const keys[] = {
       "based_on", "layers",  "hidden",  "q_heads",        "kv_heads",  "head_dim",
       "ffn",      "vocab",   "experts", "active_experts", "gated_ffn", "tied_embeddings",
       "qkv_bias", "qk_norm", "hf_id",   "source",         NULL};
-  int rc = check_keys(ld, e, keys);
+  int rc = scn_check_keys(ld, e, keys);
   if (rc != 0)
     return rc;
   const hw_model *start = NULL;
   bool based = io_node_find(e, "based_on") != NULL;
-  if (based && (rc = find_model(ld, e, "based_on", &start)) != 0)
+  if (based && (rc = scn_find_model(ld, e, "based_on", &start)) != 0)
     return rc;
   if (!based)
     start = hw_catalog_model(ld->s->catalog, name);
@@ -278,21 +138,21 @@ static int read_model(const loader *ld, const char *name, const io_node *e) {
   if (based) /* the base's sources do not vouch for the changed fields */
     snprintf(m.source, sizeof m.source, "based on %.100s", start->name);
   const uint32_t most = UINT32_MAX;
-  if ((rc = get_u32(ld, e, "layers", 1, most, &m.layers)) != 0 ||
-      (rc = get_u32(ld, e, "hidden", 1, most, &m.hidden)) != 0 ||
-      (rc = get_u32(ld, e, "q_heads", 1, most, &m.q_heads)) != 0 ||
-      (rc = get_u32(ld, e, "kv_heads", 1, most, &m.kv_heads)) != 0 ||
-      (rc = get_u32(ld, e, "head_dim", 1, most, &m.head_dim)) != 0 ||
-      (rc = get_u32(ld, e, "ffn", 1, most, &m.ffn)) != 0 ||
-      (rc = get_u32(ld, e, "vocab", 1, most, &m.vocab)) != 0 ||
-      (rc = get_u32(ld, e, "experts", 0, most, &m.experts)) != 0 ||
-      (rc = get_u32(ld, e, "active_experts", 0, most, &m.active_experts)) != 0 ||
-      (rc = get_bool(ld, e, "gated_ffn", &m.gated_ffn)) != 0 ||
-      (rc = get_bool(ld, e, "tied_embeddings", &m.tied_embeddings)) != 0 ||
-      (rc = get_bool(ld, e, "qkv_bias", &m.qkv_bias)) != 0 ||
-      (rc = get_bool(ld, e, "qk_norm", &m.qk_norm)) != 0 ||
-      (rc = get_text(ld, e, "hf_id", m.hf_id, sizeof m.hf_id)) != 0 ||
-      (rc = get_text(ld, e, "source", m.source, sizeof m.source)) != 0)
+  if ((rc = scn_get_u32(ld, e, "layers", 1, most, &m.layers)) != 0 ||
+      (rc = scn_get_u32(ld, e, "hidden", 1, most, &m.hidden)) != 0 ||
+      (rc = scn_get_u32(ld, e, "q_heads", 1, most, &m.q_heads)) != 0 ||
+      (rc = scn_get_u32(ld, e, "kv_heads", 1, most, &m.kv_heads)) != 0 ||
+      (rc = scn_get_u32(ld, e, "head_dim", 1, most, &m.head_dim)) != 0 ||
+      (rc = scn_get_u32(ld, e, "ffn", 1, most, &m.ffn)) != 0 ||
+      (rc = scn_get_u32(ld, e, "vocab", 1, most, &m.vocab)) != 0 ||
+      (rc = scn_get_u32(ld, e, "experts", 0, most, &m.experts)) != 0 ||
+      (rc = scn_get_u32(ld, e, "active_experts", 0, most, &m.active_experts)) != 0 ||
+      (rc = scn_get_bool(ld, e, "gated_ffn", &m.gated_ffn)) != 0 ||
+      (rc = scn_get_bool(ld, e, "tied_embeddings", &m.tied_embeddings)) != 0 ||
+      (rc = scn_get_bool(ld, e, "qkv_bias", &m.qkv_bias)) != 0 ||
+      (rc = scn_get_bool(ld, e, "qk_norm", &m.qk_norm)) != 0 ||
+      (rc = scn_get_text(ld, e, "hf_id", m.hf_id, sizeof m.hf_id)) != 0 ||
+      (rc = scn_get_text(ld, e, "source", m.source, sizeof m.source)) != 0)
     return rc;
   /* config.json omits head_dim when it is hidden_size / num_attention_heads */
   if (!m.head_dim && m.q_heads && m.hidden % m.q_heads == 0)
@@ -305,12 +165,12 @@ static int read_model(const loader *ld, const char *name, const io_node *e) {
 
 /* accelerators: and models: map names to entries; each adds to or overrides the catalogue, in file
  * order (so based_on may name an entry defined above it). */
-static int read_catalog_section(const loader *ld, const io_node *sec, bool accel) {
+static int read_catalog_section(const scn_loader *ld, const io_node *sec, bool accel) {
   if (!sec)
     return 0;
-  int rc = expect_kind(ld, sec, IO_NODE_MAPPING,
-                       accel ? "a mapping of accelerator names to their fields"
-                             : "a mapping of model names to their fields");
+  int rc = scn_expect_kind(ld, sec, IO_NODE_MAPPING,
+                           accel ? "a mapping of accelerator names to their fields"
+                                 : "a mapping of model names to their fields");
   for (size_t i = 0; rc == 0 && i < sec->count; i++)
     rc = accel ? read_accelerator(ld, sec->keys[i]->text, sec->values[i])
                : read_model(ld, sec->keys[i]->text, sec->values[i]);
@@ -319,13 +179,13 @@ static int read_catalog_section(const loader *ld, const io_node *sec, bool accel
 
 /* ---- cluster ---- */
 
-static int read_cluster(const loader *ld, const io_node *sec) {
+static int read_cluster(const scn_loader *ld, const io_node *sec) {
   static const char *const keys[] = {"nodes", NULL};
   static const char *const node_keys[] = {"name", "accelerator", "accelerators_per_node", "count",
                                           NULL};
   io_scenario *s = ld->s;
   const io_node *nodes;
-  int rc = check_keys(ld, sec, keys);
+  int rc = scn_check_keys(ld, sec, keys);
   if (rc == 0)
     rc = io_node_get(sec, "nodes", IO_NODE_SEQUENCE, &nodes, ld->err, ld->err_len);
   if (rc != 0)
@@ -341,17 +201,17 @@ static int read_cluster(const loader *ld, const io_node *sec) {
     io_node_group *g = &s->nodes[i];
     g->accels_per_node = default_accels_per_node;
     g->count = 1;
-    if ((rc = check_keys(ld, e, node_keys)) != 0 ||
-        (rc = find_accel(ld, e, "accelerator", &g->accel)) != 0 ||
-        (rc = get_u32(ld, e, "accelerators_per_node", 1, 1u << 20, &g->accels_per_node)) != 0 ||
-        (rc = get_u32(ld, e, "count", 1, 1u << 24, &g->count)) != 0)
+    if ((rc = scn_check_keys(ld, e, node_keys)) != 0 ||
+        (rc = scn_find_accel(ld, e, "accelerator", &g->accel)) != 0 ||
+        (rc = scn_get_u32(ld, e, "accelerators_per_node", 1, 1u << 20, &g->accels_per_node)) != 0 ||
+        (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &g->count)) != 0)
       return rc;
     snprintf(g->name, sizeof g->name, "%.58s-node", g->accel->name);
-    if ((rc = get_text(ld, e, "name", g->name, sizeof g->name)) != 0)
+    if ((rc = scn_get_text(ld, e, "name", g->name, sizeof g->name)) != 0)
       return rc;
     for (size_t j = 0; j < i; j++)
       if (strcmp(s->nodes[j].name, g->name) == 0)
-        return io_node_error(node_or(e, "name", e), ld->err, ld->err_len,
+        return io_node_error(scn_node_or(e, "name", e), ld->err, ld->err_len,
                              "node type '%s' is already defined (as cluster.nodes.%zu); give each "
                              "a distinct name",
                              g->name, j);
@@ -362,7 +222,8 @@ static int read_cluster(const loader *ld, const io_node *sec) {
 
 /* ---- deployments ---- */
 
-static int read_scheduler(const loader *ld, const io_node *m, job_sched_config *c, bool *kv_given) {
+static int read_scheduler(const scn_loader *ld, const io_node *m, job_sched_config *c,
+                          bool *kv_given) {
   static const char *const keys[] = {"max_num_batched_tokens",
                                      "max_num_seqs",
                                      "block_size",
@@ -380,22 +241,23 @@ static int read_scheduler(const loader *ld, const io_node *m, job_sched_config *
   *kv_given = false;
   int policy = (int)c->policy, rc;
   const uint32_t most = UINT32_MAX;
-  if ((rc = check_keys(ld, m, keys)) != 0 ||
-      (rc = get_u32(ld, m, "max_num_batched_tokens", 1, most, &c->max_num_batched_tokens)) != 0 ||
-      (rc = get_u32(ld, m, "max_num_seqs", 1, most, &c->max_num_seqs)) != 0 ||
-      (rc = get_u32(ld, m, "block_size", 1, 1u << 16, &c->block_size_tokens)) != 0 ||
-      (rc = get_u32(ld, m, "kv_blocks", 1, most, &c->total_kv_blocks)) != 0 ||
-      (rc = get_u32(ld, m, "long_prefill_tokens", 0, most, &c->long_prefill_tokens)) != 0 ||
-      (rc = get_choice(ld, m, "policy", policies, &policy)) != 0 ||
-      (rc = get_bool(ld, m, "chunked_prefill", &c->chunked_prefill)) != 0 ||
-      (rc = get_bool(ld, m, "prefix_caching", &c->prefix_caching)) != 0)
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_u32(ld, m, "max_num_batched_tokens", 1, most, &c->max_num_batched_tokens)) !=
+          0 ||
+      (rc = scn_get_u32(ld, m, "max_num_seqs", 1, most, &c->max_num_seqs)) != 0 ||
+      (rc = scn_get_u32(ld, m, "block_size", 1, 1u << 16, &c->block_size_tokens)) != 0 ||
+      (rc = scn_get_u32(ld, m, "kv_blocks", 1, most, &c->total_kv_blocks)) != 0 ||
+      (rc = scn_get_u32(ld, m, "long_prefill_tokens", 0, most, &c->long_prefill_tokens)) != 0 ||
+      (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
+      (rc = scn_get_bool(ld, m, "chunked_prefill", &c->chunked_prefill)) != 0 ||
+      (rc = scn_get_bool(ld, m, "prefix_caching", &c->prefix_caching)) != 0)
     return rc;
   c->policy = (job_sched_policy)policy;
   *kv_given = io_node_find(m, "kv_blocks") != NULL;
   return 0;
 }
 
-static int does_not_fit(const loader *ld, const io_node *e, const io_deployment *d,
+static int does_not_fit(const scn_loader *ld, const io_node *e, const io_deployment *d,
                         const hw_deploy *deploy, bool weights_alone) {
   const double gib = 1073741824.0;
   char detail[256];
@@ -407,7 +269,7 @@ static int does_not_fit(const loader *ld, const io_node *e, const io_deployment 
              "activations",
              d->gpu_memory_utilization * d->accel->hbm_bytes / gib, d->gpu_memory_utilization,
              hw_activation_reserve_bytes(deploy) / gib);
-  return io_node_error(node_or(e, "model", e), ld->err, ld->err_len,
+  return io_node_error(scn_node_or(e, "model", e), ld->err, ld->err_len,
                        "model does not fit: weights %.1f GiB on a %.1f GiB device (tp %" PRIu32
                        ", pp %" PRIu32
                        "%s); use more tensor or pipeline parallelism or a larger "
@@ -418,7 +280,7 @@ static int does_not_fit(const loader *ld, const io_node *e, const io_deployment 
 
 /* Sizes the instance's memory as vLLM does: weights and the activation reserve first, the rest of
  * gpu_memory_utilization * HBM is KV cache. */
-static int size_kv_cache(const loader *ld, const io_node *e, io_deployment *d, bool kv_given) {
+static int size_kv_cache(const scn_loader *ld, const io_node *e, io_deployment *d, bool kv_given) {
   hw_deploy deploy;
   char why[512];
   d->hw.max_batched_tokens = d->sched.max_num_batched_tokens; /* 0: the device's vLLM default */
@@ -452,7 +314,7 @@ static int size_kv_cache(const loader *ld, const io_node *e, io_deployment *d, b
   return 0;
 }
 
-static int read_deployment(const loader *ld, const io_node *e, io_deployment *d) {
+static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment *d) {
   static const char *const keys[] = {"name",      "model", "accelerator", "tp",
                                      "pp",        "count", "role",        "gpu_memory_utilization",
                                      "scheduler", NULL};
@@ -463,40 +325,41 @@ static int read_deployment(const loader *ld, const io_node *e, io_deployment *d)
       .tp = 1, .pp = 1, .weight_dtype = HW_DTYPE_BF16, .kv_dtype = HW_DTYPE_BF16};
   d->count = 1;
   d->gpu_memory_utilization = vllm_gpu_memory_utilization;
-  if ((rc = check_keys(ld, e, keys)) != 0 || (rc = find_model(ld, e, "model", &d->model)) != 0 ||
-      (rc = find_accel(ld, e, "accelerator", &d->accel)) != 0 ||
-      (rc = get_u32(ld, e, "tp", 1, 1024, &d->hw.tp)) != 0 ||
-      (rc = get_u32(ld, e, "pp", 1, 1024, &d->hw.pp)) != 0 ||
-      (rc = get_u32(ld, e, "count", 1, 1u << 24, &d->count)) != 0 ||
-      (rc = get_choice(ld, e, "role", roles, &role)) != 0)
+  if ((rc = scn_check_keys(ld, e, keys)) != 0 ||
+      (rc = scn_find_model(ld, e, "model", &d->model)) != 0 ||
+      (rc = scn_find_accel(ld, e, "accelerator", &d->accel)) != 0 ||
+      (rc = scn_get_u32(ld, e, "tp", 1, 1024, &d->hw.tp)) != 0 ||
+      (rc = scn_get_u32(ld, e, "pp", 1, 1024, &d->hw.pp)) != 0 ||
+      (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &d->count)) != 0 ||
+      (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0)
     return rc;
   d->role = (io_role)role;
   snprintf(d->name, sizeof d->name, "%s", d->model->name);
-  if ((rc = get_text(ld, e, "name", d->name, sizeof d->name)) != 0)
+  if ((rc = scn_get_text(ld, e, "name", d->name, sizeof d->name)) != 0)
     return rc;
   const io_node *gmu = io_node_find(e, "gpu_memory_utilization");
-  if ((rc = optional(io_node_get_f64(e, "gpu_memory_utilization", IO_UNIT_RATIO, 0.0, 1.0,
-                                     &d->gpu_memory_utilization, ld->err, ld->err_len))) != 0)
+  if ((rc = scn_optional(io_node_get_f64(e, "gpu_memory_utilization", IO_UNIT_RATIO, 0.0, 1.0,
+                                         &d->gpu_memory_utilization, ld->err, ld->err_len))) != 0)
     return rc;
   if (!(d->gpu_memory_utilization > 0.0))
     return io_node_error(gmu, ld->err, ld->err_len, "expected a share above 0, got '%s'",
                          gmu->text);
   if (d->hw.pp > d->model->layers)
-    return io_node_error(node_or(e, "pp", e), ld->err, ld->err_len,
+    return io_node_error(scn_node_or(e, "pp", e), ld->err, ld->err_len,
                          "pp %" PRIu32 " exceeds the %" PRIu32
                          " layers of %s (each pipeline "
                          "stage holds at least one layer)",
                          d->hw.pp, d->model->layers, d->model->name);
   if (d->model->q_heads % d->hw.tp != 0)
-    return io_node_error(node_or(e, "tp", e), ld->err, ld->err_len,
+    return io_node_error(scn_node_or(e, "tp", e), ld->err, ld->err_len,
                          "tp %" PRIu32 " must divide the %" PRIu32 " query heads of %s", d->hw.tp,
                          d->model->q_heads, d->model->name);
-  if ((rc = read_scheduler(ld, section(e, "scheduler"), &d->sched, &kv_given)) != 0)
+  if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), &d->sched, &kv_given)) != 0)
     return rc;
   return size_kv_cache(ld, e, d, kv_given);
 }
 
-static int read_deployments(const loader *ld, const io_node *seq) {
+static int read_deployments(const scn_loader *ld, const io_node *seq) {
   io_scenario *s = ld->s;
   if (seq->count == 0)
     return io_node_error(seq, ld->err, ld->err_len, "expected at least one deployment");
@@ -512,7 +375,7 @@ static int read_deployments(const loader *ld, const io_node *seq) {
       return rc;
     for (size_t j = 0; j < i; j++)
       if (strcmp(s->deployments[j].name, d->name) == 0)
-        return io_node_error(node_or(e, "name", e), ld->err, ld->err_len,
+        return io_node_error(scn_node_or(e, "name", e), ld->err, ld->err_len,
                              "deployment name '%s' is already used by deployments.%zu; give each "
                              "deployment a distinct name",
                              d->name, j);
@@ -523,7 +386,7 @@ static int read_deployments(const loader *ld, const io_node *seq) {
 
 /* Without a cluster section: one node type per deployment, tp accelerators per node (a tensor-
  * parallel group in one scale-up domain), pp * count nodes. Exactly what the deployments use. */
-static int implicit_cluster(const loader *ld) {
+static int implicit_cluster(const scn_loader *ld) {
   io_scenario *s = ld->s;
   if (!(s->nodes = calloc(s->deployment_count, sizeof *s->nodes))) {
     snprintf(ld->err, ld->err_len, "out of memory");
@@ -543,7 +406,7 @@ static int implicit_cluster(const loader *ld) {
 
 /* Each accelerator type's deployments (tp * pp * count each) must fit in the cluster's accelerators
  * of that type, and each tensor-parallel group in one node. */
-static int check_fit(const loader *ld, const io_node *deployments) {
+static int check_fit(const scn_loader *ld, const io_node *deployments) {
   const io_scenario *s = ld->s;
   for (size_t i = 0; i < s->deployment_count; i++) {
     const hw_accel *accel = s->deployments[i].accel;
@@ -576,7 +439,7 @@ static int check_fit(const loader *ld, const io_node *deployments) {
         continue;
       const io_node *e = deployments->values[j];
       if (widest && d->hw.tp > widest)
-        return io_node_error(node_or(e, "tp", e), ld->err, ld->err_len,
+        return io_node_error(scn_node_or(e, "tp", e), ld->err, ld->err_len,
                              "tp %" PRIu32
                              " does not fit in one node: the cluster's %s nodes "
                              "hold at most %" PRIu32
@@ -593,9 +456,9 @@ static int check_fit(const loader *ld, const io_node *deployments) {
     if (need > have) {
       const io_node *e = deployments->values[last];
       if (have == 0)
-        return io_node_error(node_or(e, "accelerator", e), ld->err, ld->err_len,
+        return io_node_error(scn_node_or(e, "accelerator", e), ld->err, ld->err_len,
                              "the cluster has no %s nodes (add one to cluster.nodes)", accel->name);
-      return io_node_error(node_or(e, "count", e), ld->err, ld->err_len,
+      return io_node_error(scn_node_or(e, "count", e), ld->err, ld->err_len,
                            "the deployments on %s need %" PRIu64
                            " accelerators (tp x pp x count: "
                            "%s), the cluster has %" PRIu64 " (%s)",
@@ -607,7 +470,7 @@ static int check_fit(const loader *ld, const io_node *deployments) {
 
 /* ---- router, SLOs, simulation, output ---- */
 
-static int read_router(const loader *ld, const io_node *m) {
+static int read_router(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"policy", "dispatch_latency", NULL};
   const char *policies[JOB_ROUTE_PREFIX + 2];
   for (int p = 0; p <= JOB_ROUTE_PREFIX; p++)
@@ -617,28 +480,28 @@ static int read_router(const loader *ld, const io_node *m) {
   s->router.policy = JOB_ROUTE_LEAST_REQUESTS;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
   int policy = (int)s->router.policy, rc;
-  if ((rc = check_keys(ld, m, keys)) != 0 ||
-      (rc = get_choice(ld, m, "policy", policies, &policy)) != 0 ||
-      (rc = get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
+      (rc = scn_get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
     return rc;
   s->router.policy = (job_route_policy)policy;
   return 0;
 }
 
-static int read_slo(const loader *ld, const io_node *m) {
+static int read_slo(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"ttft", "tpot", NULL};
   io_scenario *s = ld->s;
   s->slo.ttft_ns = default_slo_ttft_ns;
   s->slo.tpot_ns = default_slo_tpot_ns;
   int rc;
-  if ((rc = check_keys(ld, m, keys)) != 0 ||
-      (rc = get_ns(ld, m, "ttft", 1, &s->slo.ttft_ns)) != 0 ||
-      (rc = get_ns(ld, m, "tpot", 1, &s->slo.tpot_ns)) != 0)
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_ns(ld, m, "ttft", 1, &s->slo.ttft_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "tpot", 1, &s->slo.tpot_ns)) != 0)
     return rc;
   return 0;
 }
 
-static int read_simulation(const loader *ld, const io_node *m) {
+static int read_simulation(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"end", "seed", "threads", NULL};
   io_scenario *s = ld->s;
   s->simulation.end_ns = 0;
@@ -646,267 +509,34 @@ static int read_simulation(const loader *ld, const io_node *m) {
   s->simulation.threads = 1;
   int64_t seed = 1, threads = 1;
   int rc;
-  if ((rc = check_keys(ld, m, keys)) != 0 ||
-      (rc = get_ns(ld, m, "end", 0, &s->simulation.end_ns)) != 0 ||
-      (rc = optional(io_node_get_i64(m, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
-                                     ld->err_len))) != 0 ||
-      (rc = optional(io_node_get_i64(m, "threads", IO_UNIT_NUMBER, 1, 4096, &threads, ld->err,
-                                     ld->err_len))) != 0)
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_ns(ld, m, "end", 0, &s->simulation.end_ns)) != 0 ||
+      (rc = scn_optional(io_node_get_i64(m, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
+                                         ld->err_len))) != 0 ||
+      (rc = scn_optional(io_node_get_i64(m, "threads", IO_UNIT_NUMBER, 1, 4096, &threads, ld->err,
+                                         ld->err_len))) != 0)
     return rc;
   s->simulation.seed = (uint64_t)seed;
   s->simulation.threads = (int)threads;
   return 0;
 }
 
-static int read_output(const loader *ld, const io_node *m) {
+static int read_output(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"path", "compress", NULL};
   io_scenario *s = ld->s;
   snprintf(s->output.path, sizeof s->output.path, "windtunnel.h5");
   s->output.compress = true;
   int rc;
-  if ((rc = check_keys(ld, m, keys)) != 0 ||
-      (rc = get_text(ld, m, "path", s->output.path, sizeof s->output.path)) != 0 ||
-      (rc = get_bool(ld, m, "compress", &s->output.compress)) != 0)
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_text(ld, m, "path", s->output.path, sizeof s->output.path)) != 0 ||
+      (rc = scn_get_bool(ld, m, "compress", &s->output.compress)) != 0)
     return rc;
   return 0;
-}
-
-/* ---- workload ---- */
-
-/* Trace format names in job_trace_format order; `lengths` (no arrival times) only for empirical
- * length samples. */
-static void format_names(const char *names[JOB_TRACE_LENGTHS + 2], bool lengths) {
-  int n = 0;
-  for (int f = JOB_TRACE_AUTO; f <= JOB_TRACE_LENGTHS; f++)
-    if (lengths || f != JOB_TRACE_LENGTHS)
-      names[n++] = job_trace_format_name((job_trace_format)f);
-  names[n] = NULL;
-}
-
-static int get_format(const loader *ld, const io_node *m, bool lengths, job_trace_format *format) {
-  const char *names[JOB_TRACE_LENGTHS + 2];
-  format_names(names, lengths);
-  int index = JOB_TRACE_AUTO;
-  int rc = get_choice(ld, m, "format", names, &index);
-  if (rc == 0)
-    *format = (job_trace_format)index;
-  return rc;
-}
-
-/* Reads an input file path at key and checks that the file can be read. */
-static int get_input_file(const loader *ld, const io_node *m, const char *key, char *path,
-                          size_t path_len) {
-  const io_node *n;
-  int rc = io_node_get(m, key, IO_NODE_SCALAR, &n, ld->err, ld->err_len);
-  if (rc == 0)
-    rc = resolve_path(ld, n, path, path_len);
-  if (rc != 0)
-    return rc;
-  FILE *f = fopen(path, "r");
-  if (!f)
-    return io_node_error(n, ld->err, ld->err_len, "cannot read the file '%s': %s", path,
-                         strerror(errno));
-  fclose(f);
-  return 0;
-}
-
-static int read_length(const loader *ld, const io_node *m, const char *key, job_length_dist *dist) {
-  static const char *const kinds[] = {"fixed", "uniform", "lognormal", NULL}; /* job_length_kind */
-  static const char *const fixed_keys[] = {"kind", "tokens", NULL};
-  static const char *const uniform_keys[] = {"kind", "min", "max", NULL};
-  static const char *const lognormal_keys[] = {"kind", "median", "sigma", "min", "max", NULL};
-  static const char *const *const kind_keys[] = {fixed_keys, uniform_keys, lognormal_keys};
-  /* Keys each kind requires: fixed_keys' and uniform_keys' after "kind", lognormal's first two. */
-  static const size_t required_count[] = {1, 2, 2};
-  const io_node *e;
-  int kind, rc;
-  if ((rc = io_node_get(m, key, IO_NODE_MAPPING, &e, ld->err, ld->err_len)) != 0 ||
-      (rc = io_node_get_choice(e, "kind", kinds, &kind, ld->err, ld->err_len)) != 0 ||
-      (rc = check_keys(ld, e, kind_keys[kind])) != 0)
-    return rc;
-  for (size_t k = 1; k <= required_count[kind]; k++) {
-    const io_node *value;
-    if ((rc = io_node_get(e, kind_keys[kind][k], IO_NODE_SCALAR, &value, ld->err, ld->err_len)) !=
-        0)
-      return rc;
-  }
-  *dist = (job_length_dist){.kind = (job_length_kind)kind};
-  if ((rc = get_i32(ld, e, "tokens", 1, &dist->fixed_tokens)) != 0 ||
-      (rc = get_i32(ld, e, "min", 1, &dist->min_tokens)) != 0 ||
-      (rc = get_i32(ld, e, "max", 1, &dist->max_tokens)) != 0 ||
-      (rc = get_f64(ld, e, "median", IO_UNIT_NUMBER, &dist->median_tokens)) != 0 ||
-      (rc = get_f64(ld, e, "sigma", IO_UNIT_NUMBER, &dist->sigma)) != 0)
-    return rc;
-  if (dist->kind == JOB_LENGTH_LOGNORMAL && !(dist->median_tokens > 0.0))
-    return io_node_error(io_node_find(e, "median"), ld->err, ld->err_len,
-                         "expected a median above 0 tokens");
-  if (dist->max_tokens && dist->max_tokens < dist->min_tokens)
-    return io_node_error(io_node_find(e, "max"), ld->err, ld->err_len,
-                         "max %" PRId32 " is below min %" PRId32, dist->max_tokens,
-                         dist->min_tokens);
-  return 0;
-}
-
-static int read_rate_curve(const loader *ld, const io_node *syn, io_workload *w) {
-  static const char *const point_keys[] = {"at", "rate", NULL};
-  const io_node *rate = io_node_find(syn, "rate"), *curve = io_node_find(syn, "rate_curve");
-  if (rate && curve)
-    return io_node_error(curve, ld->err, ld->err_len, "give either rate or rate_curve, not both");
-  if (!rate && !curve)
-    return io_node_error(syn, ld->err, ld->err_len,
-                         "expected a rate (such as '10/s') or a rate_curve");
-  int rc;
-  if (rate) {
-    w->rate_curve[0].time_ns = 0;
-    if ((rc = io_node_get_f64(syn, "rate", IO_UNIT_PER_S, 0.0, INFINITY,
-                              &w->rate_curve[0].rate_per_s, ld->err, ld->err_len)) != 0)
-      return rc;
-    if (!(w->rate_curve[0].rate_per_s > 0.0))
-      return io_node_error(rate, ld->err, ld->err_len, "expected a rate above 0/s");
-    w->synth.rate_points = 1;
-    return 0;
-  }
-  size_t cap = sizeof w->rate_curve / sizeof w->rate_curve[0];
-  if ((rc = expect_kind(ld, curve, IO_NODE_SEQUENCE, "a sequence of {at, rate} points")) != 0)
-    return rc;
-  if (curve->count == 0 || curve->count > cap)
-    return io_node_error(curve, ld->err, ld->err_len, "expected 1 to %zu points, got %zu", cap,
-                         curve->count);
-  for (size_t i = 0; i < curve->count; i++) {
-    const io_node *p = curve->values[i];
-    job_rate_point *pt = &w->rate_curve[i];
-    if ((rc = check_keys(ld, p, point_keys)) != 0 ||
-        (rc = io_node_get_i64(p, "at", IO_UNIT_NS, 0, INT64_MAX, &pt->time_ns, ld->err,
-                              ld->err_len)) != 0 ||
-        (rc = io_node_get_f64(p, "rate", IO_UNIT_PER_S, 0.0, INFINITY, &pt->rate_per_s, ld->err,
-                              ld->err_len)) != 0)
-      return rc;
-    if (i == 0 && pt->time_ns != 0)
-      return io_node_error(io_node_find(p, "at"), ld->err, ld->err_len,
-                           "the first point must be at 0s");
-    if (i > 0 && pt->time_ns <= pt[-1].time_ns)
-      return io_node_error(io_node_find(p, "at"), ld->err, ld->err_len,
-                           "points must be in increasing time order");
-  }
-  w->synth.rate_points = curve->count;
-  return 0;
-}
-
-static int read_synthetic(const loader *ld, const io_node *syn) {
-  static const char *const keys[] = {"arrival", "cv",        "rate", "rate_curve", "input",
-                                     "output",  "empirical", "seed", NULL};
-  static const char *const empirical_keys[] = {"trace", "format", NULL};
-  static const char *const arrivals[] = {"poisson", "gamma", NULL}; /* job_arrival_kind order */
-  io_workload *w = &ld->s->workload;
-  job_synth_spec *spec = &w->synth;
-  int arrival = JOB_ARRIVAL_POISSON, rc;
-  int64_t seed = (int64_t)(ld->s->simulation.seed & INT64_MAX);
-  *spec = (job_synth_spec){.stream_id = JOB_SYNTH_STREAM_DEFAULT, .rate_curve = w->rate_curve};
-  if ((rc = check_keys(ld, syn, keys)) != 0 ||
-      (rc = get_choice(ld, syn, "arrival", arrivals, &arrival)) != 0 ||
-      (rc = optional(io_node_get_i64(syn, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
-                                     ld->err_len))) != 0 ||
-      (rc = read_rate_curve(ld, syn, w)) != 0)
-    return rc;
-  spec->arrival = (job_arrival_kind)arrival;
-  spec->seed = (uint64_t)seed;
-  const io_node *cv = io_node_find(syn, "cv");
-  if (spec->arrival == JOB_ARRIVAL_GAMMA) {
-    if ((rc = io_node_get_f64(syn, "cv", IO_UNIT_NUMBER, 0.0, INFINITY, &spec->cv, ld->err,
-                              ld->err_len)) != 0)
-      return rc;
-    if (!(spec->cv > 0.0))
-      return io_node_error(cv, ld->err, ld->err_len, "expected a coefficient of variation above 0");
-  } else if (cv) {
-    return io_node_error(cv, ld->err, ld->err_len, "cv applies to gamma arrivals only");
-  }
-  const io_node *empirical = io_node_find(syn, "empirical");
-  if (empirical) {
-    const io_node *lengths = node_or(syn, "input", io_node_find(syn, "output"));
-    if (lengths)
-      return io_node_error(lengths, ld->err, ld->err_len,
-                           "give either empirical (input and output pairs from a trace) or input "
-                           "and output, not both");
-    if ((rc = check_keys(ld, empirical, empirical_keys)) != 0 ||
-        (rc = get_input_file(ld, empirical, "trace", w->empirical_path,
-                             sizeof w->empirical_path)) != 0 ||
-        (rc = get_format(ld, empirical, true, &spec->empirical_format)) != 0)
-      return rc;
-    spec->empirical_path = w->empirical_path;
-    return 0;
-  }
-  if ((rc = read_length(ld, syn, "input", &spec->input)) != 0 ||
-      (rc = read_length(ld, syn, "output", &spec->output)) != 0)
-    return rc;
-  return 0;
-}
-
-/* Opens the source once and closes it: the reader's own checks (format detection, header, the
- * synthetic spec) report here, at load, rather than mid-run. */
-static int try_source(const loader *ld, const io_node *at) {
-  io_workload *w = &ld->s->workload;
-  job_source *src = NULL;
-  char why[512] = "";
-  int rc = w->synthetic
-               ? job_source_open_synthetic(&src, &w->synth, &w->opts, why, sizeof why)
-               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, why, sizeof why);
-  job_source_close(src);
-  if (rc == JOB_SOURCE_ENOMEM) {
-    snprintf(ld->err, ld->err_len, "out of memory");
-    return IO_DOC_ENOMEM;
-  }
-  return rc != 0 ? io_node_error(at, ld->err, ld->err_len, "%s", why) : 0;
-}
-
-static int read_workload(const loader *ld, const io_node *m) {
-  static const char *const keys[] = {"trace", "format", "synthetic",    "rate_scale",    "offset",
-                                     "from",  "to",     "max_requests", "skip_bad_rows", NULL};
-  io_workload *w = &ld->s->workload;
-  job_source_opts *o = &w->opts;
-  int rc = check_keys(ld, m, keys);
-  if (rc != 0)
-    return rc;
-  const io_node *trace = io_node_find(m, "trace"), *syn = io_node_find(m, "synthetic");
-  if (trace && syn)
-    return io_node_error(syn, ld->err, ld->err_len, "give either trace or synthetic, not both");
-  if (!trace && !syn)
-    return io_node_error(m, ld->err, ld->err_len,
-                         "expected a trace file (trace: PATH) or a synthetic workload "
-                         "(synthetic: {...})");
-  *o = (job_source_opts){.rate_scale = 1.0};
-  if ((rc = optional(io_node_get_f64(m, "rate_scale", IO_UNIT_NUMBER, 0.0, INFINITY, &o->rate_scale,
-                                     ld->err, ld->err_len))) != 0 ||
-      (rc = get_ns(ld, m, "offset", 0, &o->offset_ns)) != 0 ||
-      (rc = get_ns(ld, m, "from", 0, &o->from_ns)) != 0 ||
-      (rc = get_ns(ld, m, "to", 0, &o->to_ns)) != 0 ||
-      (rc = optional(io_node_get_i64(m, "max_requests", IO_UNIT_NUMBER, 0, INT64_MAX,
-                                     &o->max_requests, ld->err, ld->err_len))) != 0 ||
-      (rc = get_bool(ld, m, "skip_bad_rows", &o->skip_bad_rows)) != 0)
-    return rc;
-  if (!(o->rate_scale > 0.0))
-    return io_node_error(io_node_find(m, "rate_scale"), ld->err, ld->err_len,
-                         "expected a rate multiple above 0");
-  if (o->to_ns != 0 && o->to_ns <= o->from_ns)
-    return io_node_error(io_node_find(m, "to"), ld->err, ld->err_len,
-                         "the window must end after it starts (from < to; to = 0s: no end)");
-  w->synthetic = syn != NULL;
-  if (syn) {
-    if (io_node_find(m, "format"))
-      return io_node_error(io_node_find(m, "format"), ld->err, ld->err_len,
-                           "format applies to a trace file; a synthetic workload's empirical "
-                           "lengths take synthetic.empirical.format");
-    rc = read_synthetic(ld, syn);
-  } else {
-    rc = get_input_file(ld, m, "trace", w->trace_path, sizeof w->trace_path);
-    if (rc == 0)
-      rc = get_format(ld, m, false, &w->format);
-  }
-  return rc != 0 ? rc : try_source(ld, syn ? syn : trace);
 }
 
 /* ---- the whole scenario ---- */
 
-static int read_scenario(const loader *ld, const io_node *root) {
+static int read_scenario(const scn_loader *ld, const io_node *root) {
   static const char *const keys[] = {"accelerators", "models",   "cluster", "deployments",
                                      "router",       "workload", "slo",     "simulation",
                                      "output",       NULL};
@@ -925,11 +555,11 @@ static int read_scenario(const loader *ld, const io_node *root) {
       (cluster && (rc = read_cluster(ld, cluster)) != 0) ||
       (rc = read_deployments(ld, deployments)) != 0 ||
       (rc = cluster ? check_fit(ld, deployments) : implicit_cluster(ld)) != 0 ||
-      (rc = read_router(ld, section(root, "router"))) != 0 ||
-      (rc = read_slo(ld, section(root, "slo"))) != 0 ||
-      (rc = read_simulation(ld, section(root, "simulation"))) != 0 ||
-      (rc = read_output(ld, section(root, "output"))) != 0 ||
-      (rc = read_workload(ld, workload)) != 0) /* after simulation: its seed is the default */
+      (rc = read_router(ld, scn_section(root, "router"))) != 0 ||
+      (rc = read_slo(ld, scn_section(root, "slo"))) != 0 ||
+      (rc = read_simulation(ld, scn_section(root, "simulation"))) != 0 ||
+      (rc = read_output(ld, scn_section(root, "output"))) != 0 ||
+      (rc = scn_read_workload(ld, workload)) != 0) /* after simulation: its seed is the default */
     return rc;
   return 0;
 }
@@ -970,7 +600,7 @@ int io_scenario_load(const char *path, const char *const *sets, size_t set_count
   if (rc == 0 && !(s->catalog = hw_catalog_create(err, err_len)))
     rc = IO_DOC_EINVAL;
   if (rc == 0) {
-    loader ld = {.s = s, .base_dir = base_dir, .err = err, .err_len = err_len};
+    scn_loader ld = {.s = s, .base_dir = base_dir, .err = err, .err_len = err_len};
     rc = read_scenario(&ld, io_doc_root(doc));
   }
   io_doc_free(doc);

@@ -14,6 +14,8 @@ file(COPY_FILE ${CMAKE_CURRENT_BINARY_DIR}/scenario_default.c.tmp
      ${CMAKE_CURRENT_BINARY_DIR}/scenario_default.c ONLY_IF_DIFFERENT)
 
 add_library(wt_io_scenario STATIC ${CMAKE_CURRENT_LIST_DIR}/scenario.c
+                                  ${CMAKE_CURRENT_LIST_DIR}/scenario_read.c
+                                  ${CMAKE_CURRENT_LIST_DIR}/scenario_workload.c
                                   ${CMAKE_CURRENT_BINARY_DIR}/scenario_default.c)
 target_include_directories(wt_io_scenario PUBLIC ${CMAKE_SOURCE_DIR})
 # The built-in default's relative paths (its trace) start from the source tree's examples/.

@@ -1,0 +1,48 @@
+/* Internal to the scenario loader (io/scenario.c, scenario_read.c, scenario_workload.c): what every
+ * section reader shares, and the small readers, in which an optional key keeps the caller's
+ * default. Every reader returns 0 or negative with "file:line:col: key.path: ..." in ld->err. */
+#ifndef IO_SCENARIO_READ_H
+#define IO_SCENARIO_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/doc.h"
+#include "io/scenario.h"
+
+/* What every reader needs: the scenario being filled, where relative input paths start, and the
+ * caller's error buffer. */
+typedef struct scn_loader {
+  io_scenario *s;
+  const char *base_dir;
+  char *err;
+  size_t err_len;
+} scn_loader;
+
+const io_node *scn_section(const io_node *root, const char *key);
+int scn_optional(int rc);
+int scn_get_u32(const scn_loader *ld, const io_node *m, const char *key, uint32_t min, uint32_t max,
+                uint32_t *value);
+int scn_get_i32(const scn_loader *ld, const io_node *m, const char *key, int32_t min,
+                int32_t *value);
+int scn_get_ns(const scn_loader *ld, const io_node *m, const char *key, int64_t min,
+               int64_t *value);
+int scn_get_f64(const scn_loader *ld, const io_node *m, const char *key, io_unit unit,
+                double *value);
+int scn_get_bool(const scn_loader *ld, const io_node *m, const char *key, bool *value);
+int scn_get_choice(const scn_loader *ld, const io_node *m, const char *key,
+                   const char *const *choices, int *index);
+int scn_get_text(const scn_loader *ld, const io_node *m, const char *key, char *buf, size_t size);
+const io_node *scn_node_or(const io_node *m, const char *key, const io_node *fallback);
+int scn_check_keys(const scn_loader *ld, const io_node *m, const char *const *allowed);
+int scn_expect_kind(const scn_loader *ld, const io_node *n, io_node_kind kind, const char *what);
+int scn_resolve_path(const scn_loader *ld, const io_node *n, char *out, size_t out_len);
+int scn_unknown_name(const scn_loader *ld, const io_node *n, bool accel);
+int scn_find_accel(const scn_loader *ld, const io_node *m, const char *key, const hw_accel **out);
+int scn_find_model(const scn_loader *ld, const io_node *m, const char *key, const hw_model **out);
+
+/* The workload section (scenario_workload.c). */
+int scn_read_workload(const scn_loader *ld, const io_node *m);
+
+#endif

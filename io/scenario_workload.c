@@ -1,0 +1,242 @@
+/* The scenario's workload section: a trace with its replay options, or a synthetic workload. */
+#define _POSIX_C_SOURCE 200809L
+#include "io/scenario_read.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Trace format names in job_trace_format order; `lengths` (no arrival times) only for empirical
+ * length samples. */
+static void format_names(const char *names[JOB_TRACE_LENGTHS + 2], bool lengths) {
+  int n = 0;
+  for (int f = JOB_TRACE_AUTO; f <= JOB_TRACE_LENGTHS; f++)
+    if (lengths || f != JOB_TRACE_LENGTHS)
+      names[n++] = job_trace_format_name((job_trace_format)f);
+  names[n] = NULL;
+}
+
+static int get_format(const scn_loader *ld, const io_node *m, bool lengths,
+                      job_trace_format *format) {
+  const char *names[JOB_TRACE_LENGTHS + 2];
+  format_names(names, lengths);
+  int index = JOB_TRACE_AUTO;
+  int rc = scn_get_choice(ld, m, "format", names, &index);
+  if (rc == 0)
+    *format = (job_trace_format)index;
+  return rc;
+}
+
+/* Reads an input file path at key and checks that the file can be read. */
+static int get_input_file(const scn_loader *ld, const io_node *m, const char *key, char *path,
+                          size_t path_len) {
+  const io_node *n;
+  int rc = io_node_get(m, key, IO_NODE_SCALAR, &n, ld->err, ld->err_len);
+  if (rc == 0)
+    rc = scn_resolve_path(ld, n, path, path_len);
+  if (rc != 0)
+    return rc;
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return io_node_error(n, ld->err, ld->err_len, "cannot read the file '%s': %s", path,
+                         strerror(errno));
+  fclose(f);
+  return 0;
+}
+
+static int read_length(const scn_loader *ld, const io_node *m, const char *key,
+                       job_length_dist *dist) {
+  static const char *const kinds[] = {"fixed", "uniform", "lognormal", NULL}; /* job_length_kind */
+  static const char *const fixed_keys[] = {"kind", "tokens", NULL};
+  static const char *const uniform_keys[] = {"kind", "min", "max", NULL};
+  static const char *const lognormal_keys[] = {"kind", "median", "sigma", "min", "max", NULL};
+  static const char *const *const kind_keys[] = {fixed_keys, uniform_keys, lognormal_keys};
+  /* Keys each kind requires: fixed_keys' and uniform_keys' after "kind", lognormal's first two. */
+  static const size_t required_count[] = {1, 2, 2};
+  const io_node *e;
+  int kind, rc;
+  if ((rc = io_node_get(m, key, IO_NODE_MAPPING, &e, ld->err, ld->err_len)) != 0 ||
+      (rc = io_node_get_choice(e, "kind", kinds, &kind, ld->err, ld->err_len)) != 0 ||
+      (rc = scn_check_keys(ld, e, kind_keys[kind])) != 0)
+    return rc;
+  for (size_t k = 1; k <= required_count[kind]; k++) {
+    const io_node *value;
+    if ((rc = io_node_get(e, kind_keys[kind][k], IO_NODE_SCALAR, &value, ld->err, ld->err_len)) !=
+        0)
+      return rc;
+  }
+  *dist = (job_length_dist){.kind = (job_length_kind)kind};
+  if ((rc = scn_get_i32(ld, e, "tokens", 1, &dist->fixed_tokens)) != 0 ||
+      (rc = scn_get_i32(ld, e, "min", 1, &dist->min_tokens)) != 0 ||
+      (rc = scn_get_i32(ld, e, "max", 1, &dist->max_tokens)) != 0 ||
+      (rc = scn_get_f64(ld, e, "median", IO_UNIT_NUMBER, &dist->median_tokens)) != 0 ||
+      (rc = scn_get_f64(ld, e, "sigma", IO_UNIT_NUMBER, &dist->sigma)) != 0)
+    return rc;
+  if (dist->kind == JOB_LENGTH_LOGNORMAL && !(dist->median_tokens > 0.0))
+    return io_node_error(io_node_find(e, "median"), ld->err, ld->err_len,
+                         "expected a median above 0 tokens");
+  if (dist->max_tokens && dist->max_tokens < dist->min_tokens)
+    return io_node_error(io_node_find(e, "max"), ld->err, ld->err_len,
+                         "max %" PRId32 " is below min %" PRId32, dist->max_tokens,
+                         dist->min_tokens);
+  return 0;
+}
+
+static int read_rate_curve(const scn_loader *ld, const io_node *syn, io_workload *w) {
+  static const char *const point_keys[] = {"at", "rate", NULL};
+  const io_node *rate = io_node_find(syn, "rate"), *curve = io_node_find(syn, "rate_curve");
+  if (rate && curve)
+    return io_node_error(curve, ld->err, ld->err_len, "give either rate or rate_curve, not both");
+  if (!rate && !curve)
+    return io_node_error(syn, ld->err, ld->err_len,
+                         "expected a rate (such as '10/s') or a rate_curve");
+  int rc;
+  if (rate) {
+    w->rate_curve[0].time_ns = 0;
+    if ((rc = io_node_get_f64(syn, "rate", IO_UNIT_PER_S, 0.0, INFINITY,
+                              &w->rate_curve[0].rate_per_s, ld->err, ld->err_len)) != 0)
+      return rc;
+    if (!(w->rate_curve[0].rate_per_s > 0.0))
+      return io_node_error(rate, ld->err, ld->err_len, "expected a rate above 0/s");
+    w->synth.rate_points = 1;
+    return 0;
+  }
+  size_t cap = sizeof w->rate_curve / sizeof w->rate_curve[0];
+  if ((rc = scn_expect_kind(ld, curve, IO_NODE_SEQUENCE, "a sequence of {at, rate} points")) != 0)
+    return rc;
+  if (curve->count == 0 || curve->count > cap)
+    return io_node_error(curve, ld->err, ld->err_len, "expected 1 to %zu points, got %zu", cap,
+                         curve->count);
+  for (size_t i = 0; i < curve->count; i++) {
+    const io_node *p = curve->values[i];
+    job_rate_point *pt = &w->rate_curve[i];
+    if ((rc = scn_check_keys(ld, p, point_keys)) != 0 ||
+        (rc = io_node_get_i64(p, "at", IO_UNIT_NS, 0, INT64_MAX, &pt->time_ns, ld->err,
+                              ld->err_len)) != 0 ||
+        (rc = io_node_get_f64(p, "rate", IO_UNIT_PER_S, 0.0, INFINITY, &pt->rate_per_s, ld->err,
+                              ld->err_len)) != 0)
+      return rc;
+    if (i == 0 && pt->time_ns != 0)
+      return io_node_error(io_node_find(p, "at"), ld->err, ld->err_len,
+                           "the first point must be at 0s");
+    if (i > 0 && pt->time_ns <= pt[-1].time_ns)
+      return io_node_error(io_node_find(p, "at"), ld->err, ld->err_len,
+                           "points must be in increasing time order");
+  }
+  w->synth.rate_points = curve->count;
+  return 0;
+}
+
+static int read_synthetic(const scn_loader *ld, const io_node *syn) {
+  static const char *const keys[] = {"arrival", "cv",        "rate", "rate_curve", "input",
+                                     "output",  "empirical", "seed", NULL};
+  static const char *const empirical_keys[] = {"trace", "format", NULL};
+  static const char *const arrivals[] = {"poisson", "gamma", NULL}; /* job_arrival_kind order */
+  io_workload *w = &ld->s->workload;
+  job_synth_spec *spec = &w->synth;
+  int arrival = JOB_ARRIVAL_POISSON, rc;
+  int64_t seed = (int64_t)(ld->s->simulation.seed & INT64_MAX);
+  *spec = (job_synth_spec){.stream_id = JOB_SYNTH_STREAM_DEFAULT, .rate_curve = w->rate_curve};
+  if ((rc = scn_check_keys(ld, syn, keys)) != 0 ||
+      (rc = scn_get_choice(ld, syn, "arrival", arrivals, &arrival)) != 0 ||
+      (rc = scn_optional(io_node_get_i64(syn, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
+                                         ld->err_len))) != 0 ||
+      (rc = read_rate_curve(ld, syn, w)) != 0)
+    return rc;
+  spec->arrival = (job_arrival_kind)arrival;
+  spec->seed = (uint64_t)seed;
+  const io_node *cv = io_node_find(syn, "cv");
+  if (spec->arrival == JOB_ARRIVAL_GAMMA) {
+    if ((rc = io_node_get_f64(syn, "cv", IO_UNIT_NUMBER, 0.0, INFINITY, &spec->cv, ld->err,
+                              ld->err_len)) != 0)
+      return rc;
+    if (!(spec->cv > 0.0))
+      return io_node_error(cv, ld->err, ld->err_len, "expected a coefficient of variation above 0");
+  } else if (cv) {
+    return io_node_error(cv, ld->err, ld->err_len, "cv applies to gamma arrivals only");
+  }
+  const io_node *empirical = io_node_find(syn, "empirical");
+  if (empirical) {
+    const io_node *lengths = scn_node_or(syn, "input", io_node_find(syn, "output"));
+    if (lengths)
+      return io_node_error(lengths, ld->err, ld->err_len,
+                           "give either empirical (input and output pairs from a trace) or input "
+                           "and output, not both");
+    if ((rc = scn_check_keys(ld, empirical, empirical_keys)) != 0 ||
+        (rc = get_input_file(ld, empirical, "trace", w->empirical_path,
+                             sizeof w->empirical_path)) != 0 ||
+        (rc = get_format(ld, empirical, true, &spec->empirical_format)) != 0)
+      return rc;
+    spec->empirical_path = w->empirical_path;
+    return 0;
+  }
+  if ((rc = read_length(ld, syn, "input", &spec->input)) != 0 ||
+      (rc = read_length(ld, syn, "output", &spec->output)) != 0)
+    return rc;
+  return 0;
+}
+
+/* Opens the source once and closes it: the reader's own checks (format detection, header, the
+ * synthetic spec) report here, at load, rather than mid-run. */
+static int try_source(const scn_loader *ld, const io_node *at) {
+  io_workload *w = &ld->s->workload;
+  job_source *src = NULL;
+  char why[512] = "";
+  int rc = w->synthetic
+               ? job_source_open_synthetic(&src, &w->synth, &w->opts, why, sizeof why)
+               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, why, sizeof why);
+  job_source_close(src);
+  if (rc == JOB_SOURCE_ENOMEM) {
+    snprintf(ld->err, ld->err_len, "out of memory");
+    return IO_DOC_ENOMEM;
+  }
+  return rc != 0 ? io_node_error(at, ld->err, ld->err_len, "%s", why) : 0;
+}
+
+int scn_read_workload(const scn_loader *ld, const io_node *m) {
+  static const char *const keys[] = {"trace", "format", "synthetic",    "rate_scale",    "offset",
+                                     "from",  "to",     "max_requests", "skip_bad_rows", NULL};
+  io_workload *w = &ld->s->workload;
+  job_source_opts *o = &w->opts;
+  int rc = scn_check_keys(ld, m, keys);
+  if (rc != 0)
+    return rc;
+  const io_node *trace = io_node_find(m, "trace"), *syn = io_node_find(m, "synthetic");
+  if (trace && syn)
+    return io_node_error(syn, ld->err, ld->err_len, "give either trace or synthetic, not both");
+  if (!trace && !syn)
+    return io_node_error(m, ld->err, ld->err_len,
+                         "expected a trace file (trace: PATH) or a synthetic workload "
+                         "(synthetic: {...})");
+  *o = (job_source_opts){.rate_scale = 1.0};
+  if ((rc = scn_optional(io_node_get_f64(m, "rate_scale", IO_UNIT_NUMBER, 0.0, INFINITY,
+                                         &o->rate_scale, ld->err, ld->err_len))) != 0 ||
+      (rc = scn_get_ns(ld, m, "offset", 0, &o->offset_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "from", 0, &o->from_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "to", 0, &o->to_ns)) != 0 ||
+      (rc = scn_optional(io_node_get_i64(m, "max_requests", IO_UNIT_NUMBER, 0, INT64_MAX,
+                                         &o->max_requests, ld->err, ld->err_len))) != 0 ||
+      (rc = scn_get_bool(ld, m, "skip_bad_rows", &o->skip_bad_rows)) != 0)
+    return rc;
+  if (!(o->rate_scale > 0.0))
+    return io_node_error(io_node_find(m, "rate_scale"), ld->err, ld->err_len,
+                         "expected a rate multiple above 0");
+  if (o->to_ns != 0 && o->to_ns <= o->from_ns)
+    return io_node_error(io_node_find(m, "to"), ld->err, ld->err_len,
+                         "the window must end after it starts (from < to; to = 0s: no end)");
+  w->synthetic = syn != NULL;
+  if (syn) {
+    if (io_node_find(m, "format"))
+      return io_node_error(io_node_find(m, "format"), ld->err, ld->err_len,
+                           "format applies to a trace file; a synthetic workload's empirical "
+                           "lengths take synthetic.empirical.format");
+    rc = read_synthetic(ld, syn);
+  } else {
+    rc = get_input_file(ld, m, "trace", w->trace_path, sizeof w->trace_path);
+    if (rc == 0)
+      rc = get_format(ld, m, false, &w->format);
+  }
+  return rc != 0 ? rc : try_source(ld, syn ? syn : trace);
+}

@@ -8,6 +8,12 @@
 
 enum { DEFAULT_PREFIX_ENTRIES = 1 << 20 };
 
+/* SGLang's cache-aware router (sgl-project/sglang, router README, "Configuration Parameters"):
+ * defaults of --cache-threshold, --balance-abs-threshold and --balance-rel-threshold. */
+static const double prefix_cache_threshold = 0.5;
+static const uint32_t prefix_balance_abs = 32;
+static const double prefix_balance_rel = 1.0001;
+
 /* Prefix index: open addressing, one slot per block hash, newest owner wins, no deletion. It is an
  * approximation, as in SGLang's cache-aware router or Dynamo's KV router: the router does not see
  * the instances' evictions, only where it sent each prefix last. */
@@ -23,6 +29,7 @@ struct job_router {
   uint32_t *outstanding_requests;
   uint64_t *outstanding_tokens;
   prefix_slot *prefix;
+  uint64_t *prefix_blocks; /* index entries per instance: the size of its approximate tree */
   size_t prefix_mask;
 };
 
@@ -60,8 +67,9 @@ job_router *job_router_create(job_route_policy policy, uint32_t instances, size_
     while (n < (prefix_entries ? prefix_entries : DEFAULT_PREFIX_ENTRIES))
       n <<= 1;
     r->prefix = calloc(n, sizeof *r->prefix);
+    r->prefix_blocks = calloc(instances, sizeof *r->prefix_blocks);
     r->prefix_mask = n - 1;
-    if (!r->prefix)
+    if (!r->prefix || !r->prefix_blocks)
       goto oom;
   }
   return r;
@@ -77,6 +85,7 @@ void job_router_destroy(job_router *r) {
   free(r->outstanding_requests);
   free(r->outstanding_tokens);
   free(r->prefix);
+  free(r->prefix_blocks);
   free(r);
 }
 
@@ -105,20 +114,44 @@ static prefix_slot *prefix_find(const job_router *r, uint64_t hash) {
   return &r->prefix[i]; /* a full neighbourhood: overwrite the last slot probed */
 }
 
-/* The instance holding the longest run of req's leading blocks, or least tokens when none does. */
+/* SGLang's cache-aware choice: when the instances are imbalanced, the shortest queue; otherwise the
+ * instance holding the longest run of the prompt's leading blocks if it covers more than
+ * prefix_cache_threshold of them, else the instance with the smallest index (most room to cache).
+ * The chosen instance then owns the prompt's blocks in the index. */
 static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
-  uint32_t best = least_tokens(r);
-  for (uint32_t b = 0; b < req->block_count; b++) {
-    const prefix_slot *s = prefix_find(r, req->block_hashes[b]);
-    uint64_t hash = req->block_hashes[b] ? req->block_hashes[b] : 1;
-    if (s->hash != hash || (b > 0 && s->instance != best))
-      break;
-    best = s->instance;
+  uint32_t lo = r->outstanding_requests[0], hi = lo;
+  for (uint32_t i = 1; i < r->instances; i++) {
+    lo = r->outstanding_requests[i] < lo ? r->outstanding_requests[i] : lo;
+    hi = r->outstanding_requests[i] > hi ? r->outstanding_requests[i] : hi;
+  }
+  uint32_t best;
+  if (hi - lo > prefix_balance_abs && hi > prefix_balance_rel * lo) {
+    best = least_requests(r);
+  } else {
+    uint32_t matched = 0, owner = 0;
+    for (; matched < req->block_count; matched++) {
+      const prefix_slot *s = prefix_find(r, req->block_hashes[matched]);
+      uint64_t hash = req->block_hashes[matched] ? req->block_hashes[matched] : 1;
+      if (s->hash != hash || (matched > 0 && s->instance != owner))
+        break;
+      owner = s->instance;
+    }
+    if (req->block_count && matched > prefix_cache_threshold * req->block_count) {
+      best = owner;
+    } else {
+      best = 0;
+      for (uint32_t i = 1; i < r->instances; i++)
+        if (r->prefix_blocks[i] < r->prefix_blocks[best])
+          best = i;
+    }
   }
   for (uint32_t b = 0; b < req->block_count; b++) {
     prefix_slot *s = prefix_find(r, req->block_hashes[b]);
+    if (s->hash)
+      r->prefix_blocks[s->instance]--;
     s->hash = req->block_hashes[b] ? req->block_hashes[b] : 1;
     s->instance = best;
+    r->prefix_blocks[best]++;
   }
   return best;
 }

@@ -15,7 +15,7 @@ typedef enum job_route_policy {
   JOB_ROUTE_LEAST_KV,       /* fewest outstanding tokens (prompt + output): the KV it will hold */
   JOB_ROUTE_POWER_OF_TWO, /* two instances drawn at random, the one with fewer outstanding requests
                            */
-  JOB_ROUTE_PREFIX,       /* longest cached prompt prefix, then least outstanding tokens */
+  JOB_ROUTE_PREFIX,       /* SGLang cache-aware: longest cached prefix unless imbalanced */
 } job_route_policy;
 
 typedef struct job_router job_router;

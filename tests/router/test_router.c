@@ -73,6 +73,34 @@ static void test_prefix_follows_the_cached_prefix_over_load(void) {
   job_router_destroy(r);
 }
 
+static void test_prefix_falls_back_to_the_shortest_queue_when_imbalanced(void) {
+  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  uint64_t a[] = {11, 12, 13};
+  job_route_request ra = {1536, 10, a, 3};
+  /* SGLang's thresholds: imbalanced once max - min > 32 (and max > 1.0001 min). */
+  for (int i = 0; i < 33; i++)
+    CU_ASSERT_EQUAL(job_router_pick(r, &ra, &rng), 0);
+  CU_ASSERT_EQUAL(job_router_pick(r, &ra, &rng), 1);
+  CU_ASSERT_EQUAL(job_router_outstanding(r, 0), 33);
+  job_router_destroy(r);
+}
+
+static void test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache(void) {
+  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  uint64_t a[] = {1, 2, 3, 4}, b[] = {1, 5, 6, 7};
+  job_route_request ra = {2048, 10, a, 4}, rb = {2048, 10, b, 4};
+  CU_ASSERT_EQUAL(job_router_pick(r, &ra, &rng), 0);
+  job_router_completed(r, 0, &ra);
+  /* One block of four matches instance 0: at most the 0.5 threshold, so the instance with the
+   * fewest cached blocks takes it, whatever the load. */
+  CU_ASSERT_EQUAL(job_router_pick(r, &rb, &rng), 1);
+  job_router_destroy(r);
+}
+
 static void test_policy_names_round_trip(void) {
   for (int p = JOB_ROUTE_ROUND_ROBIN; p <= JOB_ROUTE_PREFIX; p++) {
     job_route_policy parsed;
@@ -93,6 +121,10 @@ int main(void) {
        test_power_of_two_picks_the_less_loaded_of_two_distinct},
       {"prefix follows the cached prefix over load",
        test_prefix_follows_the_cached_prefix_over_load},
+      {"prefix falls back to the shortest queue when imbalanced",
+       test_prefix_falls_back_to_the_shortest_queue_when_imbalanced},
+      {"prefix below the cache threshold goes to the smallest cache",
+       test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache},
       {"policy names round trip", test_policy_names_round_trip},
       {NULL, NULL},
   };

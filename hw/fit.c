@@ -324,14 +324,13 @@ static int read_aic_gemm(const reader_ctx *rc, const char *rel, points *out) {
   hw_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
-  static const char *const names[] = {"m", "n", "k", "latency"};
-  int cols[4], dtype = hw_csv_col(&c, "gemm_dtype"), r;
-  if (need_cols(rc, &c, names, cols, 4) != 0 || dtype < 0) {
-    if (dtype < 0)
-      snprintf(rc->err, rc->err_len, "%s: no column 'gemm_dtype'", c.name);
+  static const char *const names[] = {"m", "n", "k", "latency", "gemm_dtype"};
+  int cols[5], r;
+  if (need_cols(rc, &c, names, cols, 5) != 0) {
     hw_csv_close(&c);
     return -1;
   }
+  const int dtype = cols[4];
   while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
     if (strcmp(hw_csv_get(&c, dtype), "bfloat16") != 0)
       continue;
@@ -357,16 +356,17 @@ static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefil
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const pf_names[] = {"batch_size",          "isl",         "num_heads",
-                                         "num_key_value_heads", "window_size", "latency"};
+                                         "num_key_value_heads", "window_size", "latency",
+                                         "kv_cache_dtype"};
   static const char *const dec_names[] = {"batch_size",          "step",        "num_heads",
-                                          "num_key_value_heads", "window_size", "latency"};
-  int cols[6], kv_dtype = hw_csv_col(&c, "kv_cache_dtype"), r;
-  if (need_cols(rc, &c, prefill ? pf_names : dec_names, cols, 6) != 0 || kv_dtype < 0) {
-    if (kv_dtype < 0)
-      snprintf(rc->err, rc->err_len, "%s: no column 'kv_cache_dtype'", c.name);
+                                          "num_key_value_heads", "window_size", "latency",
+                                          "kv_cache_dtype"};
+  int cols[7], r;
+  if (need_cols(rc, &c, prefill ? pf_names : dec_names, cols, 7) != 0) {
     hw_csv_close(&c);
     return -1;
   }
+  const int kv_dtype = cols[6];
   const double head_dim = 128.0;
   while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
     if (strcmp(hw_csv_get(&c, kv_dtype), "bfloat16") != 0)
@@ -401,14 +401,13 @@ static int read_aic_allreduce(const reader_ctx *rc, const char *rel, points *out
   hw_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
-  static const char *const names[] = {"num_gpus", "message_size", "latency"};
-  int cols[3], backend = hw_csv_col(&c, "backend"), r;
-  if (need_cols(rc, &c, names, cols, 3) != 0 || backend < 0) {
-    if (backend < 0)
-      snprintf(rc->err, rc->err_len, "%s: no column 'backend'", c.name);
+  static const char *const names[] = {"num_gpus", "message_size", "latency", "backend"};
+  int cols[4], r;
+  if (need_cols(rc, &c, names, cols, 4) != 0) {
     hw_csv_close(&c);
     return -1;
   }
+  const int backend = cols[3];
   while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
     if (strcmp(hw_csv_get(&c, backend), "vllm_graph") != 0)
       continue;

@@ -12,27 +12,9 @@
 #include <mpi.h>
 
 #include "io/timeline.h"
+#include "sample_row.h"
 
 #define CRASHED_PATH "timeline_crashed.h5"
-
-/* 48 bytes, no padding, every field type. */
-typedef struct sample_row {
-  uint64_t key;
-  int64_t start_ns;
-  double energy_j;
-  int32_t instance;
-  uint32_t tokens;
-  float share;
-  uint8_t fate;
-  char label[11];
-} sample_row;
-
-static const io_field sample_fields[] = {
-    IO_FIELD(sample_row, key, IO_FIELD_UINT64),      IO_FIELD(sample_row, start_ns, IO_FIELD_INT64),
-    IO_FIELD(sample_row, energy_j, IO_FIELD_DOUBLE), IO_FIELD(sample_row, instance, IO_FIELD_INT32),
-    IO_FIELD(sample_row, tokens, IO_FIELD_UINT32),   IO_FIELD(sample_row, share, IO_FIELD_FLOAT),
-    IO_FIELD(sample_row, fate, IO_FIELD_UINT8),      IO_FIELD_STR(sample_row, label),
-};
 
 static const io_table_def sample_table = {"samples", sizeof(sample_row), sample_fields,
                                           sizeof sample_fields / sizeof sample_fields[0], 1000};

@@ -13,31 +13,15 @@
 #include <omp.h>
 
 #include "io/timeline.h"
+#include "sample_row.h"
 
 #define KEYS 60000
 #define ROUNDS 8
 #define THREADS 2
 
-typedef struct keyed_row {
-  uint64_t key;
-  int64_t arrival_ns;
-  double energy_j;
-  int32_t instance;
-  uint32_t tokens;
-  float share;
-  uint8_t fate;
-  char label[11];
-} keyed_row;
-
-static const io_field keyed_fields[] = {
-    IO_FIELD(keyed_row, key, IO_FIELD_UINT64),      IO_FIELD(keyed_row, arrival_ns, IO_FIELD_INT64),
-    IO_FIELD(keyed_row, energy_j, IO_FIELD_DOUBLE), IO_FIELD(keyed_row, instance, IO_FIELD_INT32),
-    IO_FIELD(keyed_row, tokens, IO_FIELD_UINT32),   IO_FIELD(keyed_row, share, IO_FIELD_FLOAT),
-    IO_FIELD(keyed_row, fate, IO_FIELD_UINT8),      IO_FIELD_STR(keyed_row, label),
-};
 /* Small chunks so that chunks straddle ranks' hyperslabs and flush boundaries. */
-static const io_table_def keyed_table = {"rows/keyed", sizeof(keyed_row), keyed_fields,
-                                         sizeof keyed_fields / sizeof keyed_fields[0], 997};
+static const io_table_def keyed_table = {"rows/keyed", sizeof(sample_row), sample_fields,
+                                         sizeof sample_fields / sizeof sample_fields[0], 997};
 
 /* One row per partition (rank, thread): a second table, flushed with the first. */
 typedef struct partition_row {
@@ -50,11 +34,11 @@ static const io_table_def partition_table = {"partitions", sizeof(partition_row)
                                              2, 0};
 
 /* A row's content depends on its key only, never on who wrote it. */
-static keyed_row expected_row(uint64_t key) {
-  keyed_row row;
+static sample_row expected_row(uint64_t key) {
+  sample_row row;
   memset(&row, 0, sizeof row);
   row.key = key;
-  row.arrival_ns = (int64_t)(key * 7919) - 1000000;
+  row.start_ns = (int64_t)(key * 7919) - 1000000;
   row.energy_j = (double)key / 7.0;
   row.instance = (int32_t)(key % 13) - 6;
   row.tokens = (uint32_t)(key * 31 % 8192);
@@ -101,7 +85,7 @@ static int check(const char *path, int ranks) {
     io_timeline_reader_close(r);
     return 1;
   }
-  keyed_row *got = malloc(rows * sizeof *got);
+  sample_row *got = malloc(rows * sizeof *got);
   for (uint64_t first = 0; first < rows; first += 4099) { /* in blocks, as a report would */
     uint64_t n = rows - first < 4099 ? rows - first : 4099;
     if (io_timeline_reader_read(r, &keyed_table, first, n, got + first, err, sizeof err) != 0) {
@@ -112,7 +96,7 @@ static int check(const char *path, int ranks) {
   }
   qsort(got, rows, sizeof *got, by_key);
   for (uint64_t key = 0; key < rows; key++) {
-    keyed_row want = expected_row(key);
+    sample_row want = expected_row(key);
     if (memcmp(&got[key], &want, sizeof want) != 0 && failures++ < 5)
       fprintf(stderr, "check: row %" PRIu64 " holds key %" PRIu64 " or differs\n", key,
               got[key].key);
@@ -171,7 +155,7 @@ static int roundtrip(const char *path, bool uncompressed, int rank, int ranks) {
       for (uint64_t key = first; key < end; key++) {
         if (owner(key, round, partitions) != me)
           continue;
-        keyed_row row = expected_row(key);
+        sample_row row = expected_row(key);
         if (io_timeline_append(tl, keyed, thread, &row) == 0)
           appended[thread]++;
       }
@@ -236,7 +220,7 @@ static int diskfull(const char *path, int rank) {
   int flushes = 0, status = 0;
   for (uint64_t key = (uint64_t)rank; status == 0 && flushes < 1000; flushes++) {
     for (int i = 0; i < 10000; i++, key += 8) {
-      keyed_row row = expected_row(key);
+      sample_row row = expected_row(key);
       io_timeline_append(tl, keyed, 0, &row);
     }
     status = io_timeline_flush(tl, err, sizeof err);

@@ -41,6 +41,21 @@ typedef struct hw_eff {
   char source[64];
 } hw_eff;
 
+/* Board power of one accelerator as a function of what it runs (hw/power.c). While an iteration
+ * runs, each device draws base_w + compute_w * (achieved FLOP rate / tensor peak) + memory_w *
+ * (achieved HBM rate / peak bandwidth), at most tdp_w; between iterations idle_w. Fitted by wt_hw_fit
+ * to measured kernel power into hw/data/power.csv; see hw/data/SOURCES.md. */
+typedef struct hw_power {
+  double idle_w, base_w, compute_w, memory_w;
+  /* Under a power cap the clock drops until the power fits: dynamic power ~ clock^cap_exponent,
+   * compute-bound time ~ 1 / clock, memory-bound time unchanged (see hw/power.c). */
+  double cap_exponent;
+  /* The node's share per accelerator of host power (CPUs, memory, NICs, fans, storage), drawn
+   * whatever the load. */
+  double host_w;
+  char source[64]; /* the power.csv entry these came from; "" when unset */
+} hw_power;
+
 /* One accelerator: datasheet values (0 where the source gives none) and its efficiencies. */
 typedef struct hw_accel {
   char name[64];
@@ -55,6 +70,7 @@ typedef struct hw_accel {
   double scaleout_bytes_per_s; /* NIC bandwidth per device, one direction */
   char source[64];             /* source IDs, see hw/data/accelerators_SOURCE.md */
   hw_eff eff;
+  hw_power power;
 } hw_accel;
 
 /* One model architecture, as in its published config.json. */
@@ -106,6 +122,7 @@ typedef struct hw_deploy_config {
   /* Scheduler limits that size the activation reserve; 0 takes vLLM's defaults for the device
    * (EngineArgs.get_batch_defaults, OpenAI server: see hw/cost.c). */
   uint32_t max_batched_tokens, max_seqs;
+  double power_cap_w; /* per device; 0: uncapped (the board's own limit, tdp_w) */
 } hw_deploy_config;
 
 /* Per-operator costs of one iteration, ns; plus the work it did. */
@@ -122,6 +139,8 @@ typedef struct hw_breakdown {
   double total_ns;     /* what hw_iteration_ns returns */
   double flops;        /* per device, all stages */
   double hbm_bytes;    /* per device, all stages */
+  double power_w;      /* each device's average board power over total_ns */
+  double cap_stretch;  /* how much the power cap lengthened the GPU time (1: not at all) */
 } hw_breakdown;
 
 /* A model deployed on accelerators, with every per-call constant precomputed: pricing does no
@@ -154,6 +173,9 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
 /* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead. 0 for
  * an empty batch. `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
+
+/* Board power of each device of the deployment while no iteration runs. */
+double hw_idle_power_w(const hw_deploy *d);
 
 /* Memory. KV bytes per token: 2 (K and V) * layers * kv_heads * head_dim * dtype bytes, for the
  * whole instance, and for one device of its busiest stage (divided over TP and PP). */

@@ -53,6 +53,7 @@ typedef struct net_node_group {
  * net/SOURCES.md): "dgx-h100", "dgx-h200", "dgx-a100", "gb200-nvl72", "tpu-v5p", "tpu-v6e", ... */
 typedef struct net_preset {
   char name[32];
+  char accelerator[64]; /* its accelerator, as named in hw/data/accelerators.csv */
   uint32_t accels_per_node;
   net_node_group group;   /* count 0 */
   net_fabric_spec fabric; /* the reference design's fabric */

@@ -11,11 +11,20 @@
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
 #include "hw/hw.h"
+#include "hw/power_ops.h"
 
 typedef struct eff_entry {
   char device[64];
   hw_eff eff;
 } eff_entry;
+
+/* One row of power.csv: the model, and the TDP of the board it describes (to scale it to others).
+ */
+typedef struct power_entry {
+  char device[64];
+  double tdp_w;
+  hw_power power;
+} power_entry;
 
 struct hw_catalog {
   hw_accel *accels;
@@ -24,6 +33,8 @@ struct hw_catalog {
   size_t n_models, cap_models;
   eff_entry *effs;
   size_t n_effs, cap_effs;
+  power_entry *powers;
+  size_t n_powers, cap_powers;
 };
 
 /* Names match ignoring case and everything but letters and digits. */
@@ -106,6 +117,66 @@ static int load_efficiency(hw_catalog *cat, char *err, size_t err_len) {
   }
   hw_csv_close(&c);
   return rc < 0 ? -1 : 0;
+}
+
+static const power_entry *find_power(const hw_catalog *cat, const char *device) {
+  for (size_t i = 0; i < cat->n_powers; i++)
+    if (same_name(cat->powers[i].device, device))
+      return &cat->powers[i];
+  return NULL;
+}
+
+/* power.csv: one row per device (and 'default'), written by wt_hw_fit. */
+static int load_power(hw_catalog *cat, char *err, size_t err_len) {
+  hw_csv c;
+  if (hw_csv_open_text(&c, hw_data_power_csv, hw_data_power_csv_len, "hw/data/power.csv", err,
+                       err_len) != 0)
+    return -1;
+  static const char *const numeric[] = {"tdp_w",    "idle_w",       "base_w", "compute_w",
+                                        "memory_w", "cap_exponent", "host_w"};
+  enum { N = sizeof numeric / sizeof numeric[0] };
+  int cols[N], col_device = hw_csv_col(&c, "device"), rc = 1;
+  for (int i = 0; i < N; i++)
+    if ((cols[i] = hw_csv_col(&c, numeric[i])) < 0 || col_device < 0) {
+      snprintf(err, err_len, "hw/data/power.csv: header lacks device or %s", numeric[i]);
+      rc = -1;
+    }
+  while (rc == 1 && (rc = hw_csv_next(&c, err, err_len)) == 1) {
+    double v[N];
+    for (int i = 0; i < N && rc == 1; i++)
+      if (hw_csv_double(&c, cols[i], NAN, &v[i], err, err_len) != 0)
+        rc = -1;
+    if (rc != 1)
+      break;
+    if (grow((void **)&cat->powers, &cat->cap_powers, cat->n_powers, sizeof *cat->powers) != 0) {
+      snprintf(err, err_len, "out of memory");
+      rc = -1;
+      break;
+    }
+    power_entry *e = &cat->powers[cat->n_powers++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->device, sizeof e->device, "%s", hw_csv_get(&c, col_device));
+    snprintf(e->power.source, sizeof e->power.source, "%s", e->device);
+    e->tdp_w = v[0], e->power.idle_w = v[1], e->power.base_w = v[2], e->power.compute_w = v[3];
+    e->power.memory_w = v[4], e->power.cap_exponent = v[5], e->power.host_w = v[6];
+  }
+  hw_csv_close(&c);
+  return rc < 0 ? -1 : 0;
+}
+
+/* The power model of an accelerator without its own power.csv row: the 'default' row scaled to
+ * the accelerator's TDP and idle power (an unknown idle power is the default's share of its TDP);
+ * none (all zero) when the TDP is unknown. */
+static hw_power default_power(const hw_catalog *cat, const hw_accel *a) {
+  hw_power p;
+  memset(&p, 0, sizeof p);
+  const power_entry *dflt = find_power(cat, "default");
+  if (!dflt || !(a->tdp_w > 0.0) || !(dflt->tdp_w > dflt->power.idle_w))
+    return p;
+  double idle_w = a->idle_w > 0.0 ? a->idle_w : dflt->power.idle_w / dflt->tdp_w * a->tdp_w;
+  p = hw_power_scaled(&dflt->power, dflt->tdp_w, a->tdp_w, idle_w);
+  snprintf(p.source, sizeof p.source, "default");
+  return p;
 }
 
 static const hw_eff *default_eff(const hw_catalog *cat) {
@@ -219,8 +290,8 @@ hw_catalog *hw_catalog_create(char *err, size_t err_len) {
     snprintf(err, err_len, "out of memory");
     return NULL;
   }
-  if (load_efficiency(cat, err, err_len) != 0 || load_accelerators(cat, err, err_len) != 0 ||
-      load_models(cat, err, err_len) != 0) {
+  if (load_efficiency(cat, err, err_len) != 0 || load_power(cat, err, err_len) != 0 ||
+      load_accelerators(cat, err, err_len) != 0 || load_models(cat, err, err_len) != 0) {
     hw_catalog_destroy(cat);
     return NULL;
   }
@@ -233,6 +304,7 @@ void hw_catalog_destroy(hw_catalog *cat) {
   free(cat->accels);
   free(cat->models);
   free(cat->effs);
+  free(cat->powers);
   free(cat);
 }
 
@@ -289,6 +361,10 @@ int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size
       a.eff = own->eff;
     else if (dflt)
       a.eff = *dflt;
+  }
+  if (!a.power.source[0]) {
+    const power_entry *own = find_power(cat, a.name);
+    a.power = own ? own->power : default_power(cat, &a);
   }
   for (size_t i = 0; i < cat->n_accels; i++)
     if (same_name(cat->accels[i].name, a.name)) {

@@ -7,6 +7,7 @@
 
 #include "hw/cost_ops.h"
 #include "hw/hw.h"
+#include "hw/power_ops.h"
 
 /* Memory outside weights, activations and KV: NCCL buffers by TP size and other non-torch memory
  * (CUDA context, library workspaces). Source: aiconfigurator systems/h100_sxm.yaml (misc.nccl_mem
@@ -105,6 +106,12 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
     why = "tensor-parallel size must divide the FFN size";
   else if (c->pp > m->layers)
     why = "pipeline-parallel size exceeds the number of layers";
+  else if (!isfinite(c->power_cap_w) || c->power_cap_w < 0.0)
+    why = "the power cap must be a number of watts, 0 for none";
+  else if (c->power_cap_w > 0.0 && !(a->power.cap_exponent > 0.0 && a->power.base_w > 0.0))
+    why = "a power cap needs the accelerator's power model (a TDP, or a row in hw/data/power.csv)";
+  else if (c->power_cap_w > 0.0 && c->power_cap_w <= fmax(a->power.idle_w, a->power.base_w))
+    why = "the power cap must exceed the accelerator's busy base power (power.base_w)";
   else if ((c->tp > 1 || c->pp > 1) &&
            (!(a->scaleup_bytes_per_s > 0.0) || !(e->allreduce.link_frac > 0.0) ||
             !(e->sendrecv.link_frac > 0.0)))
@@ -169,13 +176,13 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   return 0;
 }
 
-/* One dense GEMM (m x k) @ (k x n), adding its FLOPs and bytes to the totals. */
+/* One dense GEMM (m x k) @ (k x n), adding its FLOPs, bytes and clock-bound time to the totals. */
 static inline double gemm_ns(const hw_deploy *d, double m, double n, double k, double *flops,
-                             double *bytes) {
+                             double *bytes, double *clock_ns) {
   double f = hw_gemm_flops(m, n, k), by = hw_gemm_bytes(m, n, k, d->dtype_bytes);
   *flops += f, *bytes += by;
-  return hw_roof_ns(d->accel.eff.gemm.t0_ns, f, d->ns_per_flop_gemm, by, d->ns_per_byte_gemm,
-                    hw_gemm_serial_ns(&d->accel.eff, k));
+  return hw_roof_clock_ns(d->accel.eff.gemm.t0_ns, f, d->ns_per_flop_gemm, by, d->ns_per_byte_gemm,
+                          hw_gemm_serial_ns(&d->accel.eff, k), clock_ns);
 }
 
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out) {
@@ -190,16 +197,17 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   }
   double h = m->hidden, dt = d->dtype_bytes, g0 = e->gemm.t0_ns;
   double nfg = d->ns_per_flop_gemm, nbg = d->ns_per_byte_gemm;
-  double flops = 0.0, bytes = 0.0, f, by;
+  double flops = 0.0, bytes = 0.0, clock = 0.0, f, by; /* clock: clock-bound ns */
 
   /* Projections of one layer. */
   double gemm = 0.0;
   if (tokens > 0.0) {
-    gemm = gemm_ns(d, tokens, d->qkv_n, h, &flops, &bytes);
-    gemm += gemm_ns(d, tokens, h, d->o_k, &flops, &bytes);
+    gemm = gemm_ns(d, tokens, d->qkv_n, h, &flops, &bytes, &clock);
+    gemm += gemm_ns(d, tokens, h, d->o_k, &flops, &bytes, &clock);
     if (!m->experts) {
-      gemm += gemm_ns(d, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, &flops, &bytes);
-      gemm += gemm_ns(d, tokens, h, d->ffn_dev, &flops, &bytes);
+      gemm += gemm_ns(d, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, &flops, &bytes,
+                      &clock);
+      gemm += gemm_ns(d, tokens, h, d->ffn_dev, &flops, &bytes, &clock);
     } else {
       /* Router, then the fused expert kernels over tokens * active rows; the weights read are those
        * of the experts at least one token picked: E (1 - (1 - k/E)^tokens) expected under uniform
@@ -207,14 +215,15 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
       double experts = m->experts, rows = tokens * m->active_experts;
       double touched = experts * (1.0 - exp(tokens * d->moe_log_miss));
       double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
-      gemm += gemm_ns(d, tokens, experts, h, &flops, &bytes);
+      gemm += gemm_ns(d, tokens, experts, h, &flops, &bytes, &clock);
       f = hw_gemm_flops(rows, up_n, h);
       by = dt * (touched * h * up_n + rows * (h + up_n));
-      flops += f, bytes += by, gemm += hw_roof_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, h));
+      flops += f, bytes += by,
+          gemm += hw_roof_clock_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, h), &clock);
       f = hw_gemm_flops(rows, h, d->ffn_dev);
       by = dt * (touched * d->ffn_dev * h + rows * (d->ffn_dev + h));
       flops += f, bytes += by;
-      gemm += hw_roof_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, d->ffn_dev));
+      gemm += hw_roof_clock_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, d->ffn_dev), &clock);
     }
   }
 
@@ -226,7 +235,8 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
     by = hw_attn_prefill_bytes(pf_tokens, (double)b->prefill_ctx_tokens, d->q_dev, d->kv_dev,
                                m->head_dim, d->kv_dtype_bytes);
     flops += f, bytes += by;
-    attn_pf = hw_roof_ns(e->attn_prefill.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf, 0.0);
+    attn_pf = hw_roof_clock_ns(e->attn_prefill.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf,
+                               0.0, &clock);
   }
   if (dec_seqs > 0.0) {
     f = hw_attn_decode_flops((double)b->decode_ctx_tokens, d->q_dev, m->head_dim);
@@ -251,7 +261,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
    * layer's too. */
   double layers = m->layers;
   double layer_ns = gemm + attn_pf + attn_dec + elem + allreduce;
-  flops *= layers, bytes *= layers;
+  flops *= layers, bytes *= layers, clock *= layers;
 
   /* Once per iteration: embedding lookup and final norm over all tokens; LM head over one token per
    * sequence, its logits gathered over TP; pipeline boundaries carry hidden states and residual. */
@@ -264,7 +274,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
                  hw_linear_ns(e->sendrecv.t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
   }
   if (seqs > 0.0) {
-    head = gemm_ns(d, seqs, d->vocab_dev, h, &flops, &bytes);
+    head = gemm_ns(d, seqs, d->vocab_dev, h, &flops, &bytes, &clock);
     if (d->cfg.tp > 1)
       gather = hw_allgather_ns(e->allreduce.t0_ns, seqs * m->vocab * dt, d->cfg.tp,
                                d->ns_per_byte_ar);
@@ -274,6 +284,13 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double stage_ns = d->cfg.pp == 1 ? gpu_ns
                                    : d->stage_layers * layer_ns + fmax(embed, head + gather);
   double cpu_ns = e->cpu.fixed_ns + e->cpu.per_seq_ns * seqs;
+  double power_w = 0.0, stretch = 1.0;
+  if (out || d->cfg.power_cap_w > 0.0) {
+    double capped_ns = hw_power_iteration(d, gpu_ns, clock, stage_ns, sendrecv, cpu_ns, flops,
+                                          bytes, &power_w, &stretch);
+    stage_ns *= stretch;
+    gpu_ns = capped_ns;
+  }
   double total_ns = gpu_ns + sendrecv + cpu_ns;
   if (out) {
     out->gemm_ns = layers * gemm;
@@ -288,6 +305,8 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
     out->total_ns = total_ns;
     out->flops = flops;
     out->hbm_bytes = bytes;
+    out->power_w = power_w;
+    out->cap_stretch = stretch;
   }
   return (int64_t)(total_ns + 0.5);
 }

@@ -20,6 +20,20 @@ static inline double hw_roof_ns(double t0_ns, double flops, double ns_per_flop, 
   return t0_ns + sqrt(compute_ns * compute_ns + memory_ns * memory_ns + serial_ns * serial_ns);
 }
 
+/* The same roofline, also adding to *clock_ns the part of it that the SM clock sets: the norm
+ * weighted by the compute and serial terms' share of its square. Under a power cap that part
+ * stretches by 1 / clock while the memory part and t0 do not (hw/power.c). */
+static inline double hw_roof_clock_ns(double t0_ns, double flops, double ns_per_flop, double bytes,
+                                      double ns_per_byte, double serial_ns, double *clock_ns) {
+  double compute_ns = flops * ns_per_flop, memory_ns = bytes * ns_per_byte;
+  double clocked2 = compute_ns * compute_ns + serial_ns * serial_ns;
+  double all2 = clocked2 + memory_ns * memory_ns;
+  double norm = sqrt(all2);
+  if (all2 > 0.0)
+    *clock_ns += norm * (clocked2 / all2);
+  return t0_ns + norm;
+}
+
 /* GEMM (m x k) @ (k x n): m is tokens, k x n the weight. Reads A and B, writes C. */
 static inline double hw_gemm_flops(double m, double n, double k) { return 2.0 * m * n * k; }
 static inline double hw_gemm_bytes(double m, double n, double k, double dtype_bytes) {

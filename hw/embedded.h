@@ -10,5 +10,7 @@ extern const char hw_data_models_csv[];
 extern const size_t hw_data_models_csv_len;
 extern const char hw_data_efficiency_csv[];
 extern const size_t hw_data_efficiency_csv_len;
+extern const char hw_data_power_csv[];
+extern const size_t hw_data_power_csv_len;
 
 #endif

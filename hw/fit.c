@@ -1451,6 +1451,13 @@ int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, 
   if (result == 0) {
     char power_path[4096];
     if (fitting) {
+      /* As written (%.6g), so that a check from the shipped files refits the same power models. */
+      for (int dev = 0; dev < NDEV; dev++)
+        for (size_t k = 0; k < HW_EFF_NPARAMS; k++) {
+          char text[32];
+          snprintf(text, sizeof text, "%.6g", *hw_eff_field(&devs[dev].eff, k));
+          *hw_eff_field(&devs[dev].eff, k) = strtod(text, NULL);
+        }
       const char *slash = strrchr(out_path, '/');
       int dir_len = slash ? (int)(slash - out_path + 1) : 0;
       snprintf(power_path, sizeof power_path, "%.*spower.csv", dir_len, out_path);

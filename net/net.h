@@ -1,8 +1,9 @@
-/* net/: the cluster's network as data. Scale-up domains (NVLink/NVSwitch in a node or an NVL72-class
- * rack, an ICI torus for TPU-like pods) and a scale-out fabric (rail-optimised or leaf-spine with an
- * oversubscription ratio) are built into one graph of directed links, each with a bandwidth and a
- * latency; routes between accelerators are deterministic (ECMP by flow hash); collectives are
- * priced on it. No events here: jobs/ moves transfers over the links (net/link.h). */
+/* net/: the cluster's network as data. Scale-up domains (NVLink/NVSwitch in a node or an
+ * NVL72-class rack, an ICI torus for TPU-like pods) and a scale-out fabric (rail-optimised or
+ * leaf-spine with an oversubscription ratio) are built into one graph of directed links, each with
+ * a bandwidth and a latency; routes between accelerators are deterministic (ECMP by flow hash);
+ * collectives are priced on it. No events here: jobs/ moves transfers over the links (net/link.h).
+ */
 #ifndef NET_H
 #define NET_H
 
@@ -20,25 +21,25 @@ typedef struct net_scaleup_spec {
   /* Consecutive accelerators of a node type forming one domain: 8 for a DGX, 72 for an NVL72 rack
    * (18 nodes of 4), the product of torus_dims for a torus. 0: one node. */
   uint32_t domain_accels;
-  uint32_t torus_dims[3];  /* torus only; unused dimensions are 1 (or 0) */
-  double bytes_per_s;      /* switch: per accelerator, one direction; torus: per link, one direction */
-  int64_t latency_ns;      /* one hop, including the switch */
+  uint32_t torus_dims[3]; /* torus only; unused dimensions are 1 (or 0) */
+  double bytes_per_s; /* switch: per accelerator, one direction; torus: per link, one direction */
+  int64_t latency_ns; /* one hop, including the switch */
 } net_scaleup_spec;
 
 typedef enum net_fabric_kind {
   NET_FABRIC_NONE,       /* no scale-out network: only accelerators in one domain can talk */
   NET_FABRIC_LEAF_SPINE, /* all NICs of a node to its leaf; leaves to every spine */
-  NET_FABRIC_RAIL,       /* NIC i of every node to rail switch i of its group; rails to the spines */
+  NET_FABRIC_RAIL, /* NIC i of every node to rail switch i of its group; rails to the spines */
 } net_fabric_kind;
 
 /* The scale-out fabric, shared by every node type. */
 typedef struct net_fabric_spec {
   net_fabric_kind kind;
-  int64_t nic_latency_ns;    /* NIC to its leaf (or rail) switch, including that switch */
-  int64_t spine_latency_ns;  /* a leaf to a spine switch, including it */
-  uint32_t nodes_per_leaf;   /* nodes under one leaf (one rail switch per rail for NET_FABRIC_RAIL) */
-  uint32_t spines;           /* spine switches; every leaf has one uplink pair to each */
-  double oversubscription;   /* a leaf's downlink : uplink bandwidth, >= 1 (1: non-blocking) */
+  int64_t nic_latency_ns;   /* NIC to its leaf (or rail) switch, including that switch */
+  int64_t spine_latency_ns; /* a leaf to a spine switch, including it */
+  uint32_t nodes_per_leaf; /* nodes under one leaf (one rail switch per rail for NET_FABRIC_RAIL) */
+  uint32_t spines;         /* spine switches; every leaf has one uplink pair to each */
+  double oversubscription; /* a leaf's downlink : uplink bandwidth, >= 1 (1: non-blocking) */
 } net_fabric_spec;
 
 /* A node type: count nodes of accels_per_node accelerators, with nics_per_node NICs of
@@ -96,6 +97,9 @@ void net_topology_destroy(net_topology *t);
 uint32_t net_accel_count(const net_topology *t);
 uint32_t net_node_count(const net_topology *t);
 uint32_t net_accel_node(const net_topology *t, uint32_t accel);
+/* The scale-up domain an accelerator is in (domains count up through the groups like nodes):
+ * accelerators of one domain talk over it, the others over the fabric. */
+uint32_t net_accel_domain(const net_topology *t, uint32_t accel);
 uint32_t net_link_count(const net_topology *t);
 const net_link *net_link_at(const net_topology *t, uint32_t link);
 /* "node3.nic1.up", "leaf0.spine2.down", "node0.gpu5.nvlink.up": for the timeline. */
@@ -122,11 +126,15 @@ typedef enum net_collective {
 
 typedef enum net_algorithm { NET_ALGO_AUTO, NET_ALGO_RING, NET_ALGO_TREE } net_algorithm;
 
-/* Time of one collective among the `ranks` accelerators listed, on this topology, for a message
- * of `bytes` per rank as nccl-tests counts it (all-reduce: the buffer; all-gather: the output
- * buffer; send/recv: what one rank sends). AUTO takes the faster of ring and tree, as NCCL's tuner
- * does. The step latency and achieved link fraction come from net/data/collective.csv, fitted to
- * the measured NCCL tables (net/SOURCES.md). */
+/* Time in ns of one collective among the `ranks` accelerators listed, on this topology, for a
+ * message of `bytes` per rank as nccl-tests counts it (all-reduce: the buffer; all-gather: the
+ * output buffer; send/recv: what one rank sends). AUTO takes the faster of ring and tree, as NCCL's
+ * tuner does. The step latency and achieved link fraction come from net/data/collective.csv, fitted
+ * to the measured NCCL tables (net/SOURCES.md), per collective and per kind of domain (all ranks in
+ * one scale-up domain, or not). Send/recv: rank i sends to rank i+1 (a pipeline's stages). The
+ * bandwidth is that of the most loaded link when the ranks' flows run at once (NCCL-like rings,
+ * one per channel, leaving each domain through a different NIC). NAN when a rank is out of range,
+ * two ranks cannot reach each other, bytes is negative, or memory runs out; 0 for one rank. */
 double net_collective_ns(const net_topology *t, net_collective op, net_algorithm algo,
                          const uint32_t *accels, uint32_t ranks, double bytes);
 

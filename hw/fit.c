@@ -1317,7 +1317,7 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
   fclose(mem);
   int r = 0;
   if (fitting) {
-    char tmp[4096];
+    char tmp[4200]; /* the path (at most 4095) and ".tmp" */
     snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
     FILE *f = fopen(tmp, "w");
     if (!f) {

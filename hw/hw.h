@@ -106,8 +106,9 @@ const hw_model *hw_catalog_model_at(const hw_catalog *cat, size_t i);
 
 /* Add an entry, or replace the one with the same name. The struct is copied. An accelerator whose
  * eff.source is empty gets the fitted efficiencies of the efficiency.csv entry of that name, else
- * the default ones (those of the H100 fit). Returns 0, or -1 with a message for an invalid entry.
- */
+ * the default ones (those of the H100 fit); one whose power.source is empty gets its power.csv row,
+ * else the default row scaled to its tdp_w and idle_w (none without a TDP). Returns 0, or -1 with a
+ * message for an invalid entry. */
 int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size_t err_len);
 int hw_catalog_add_model(hw_catalog *cat, const hw_model *model, char *err, size_t err_len);
 

@@ -1,7 +1,7 @@
 /* The continuous-batching scheduler (see sched.h): request records in a pool, the running set in
  * admission order, the waiting queue as a deque (FCFS) or a heap (priority), KV blocks in
- * kvcache.h. A step over B sequences costs O(B); nothing is allocated per step except amortised
- * growth. */
+ * kvcache.h, and requests parked outside both (held KV, waiting for KV) in a table by id. A step
+ * over B sequences costs O(B); nothing is allocated per step except amortised growth. */
 #include "jobs/sched.h"
 
 #include <assert.h>
@@ -11,7 +11,9 @@
 
 #include "jobs/kvcache.h"
 
-enum { REQ_WAITING, REQ_RUNNING, REQ_DONE };
+/* A record is free (REQ_DONE, or never used), in the waiting queue, running, or parked: held
+ * (finished, hold_kv) or waiting for remote KV, found by id in the parked table. */
+enum { REQ_WAITING, REQ_RUNNING, REQ_DONE, REQ_HELD, REQ_WAITING_FOR_KV };
 
 typedef struct sched_req {
   /* What every step and finish reads comes first, within one cache line. */
@@ -30,6 +32,9 @@ typedef struct sched_req {
   uint32_t registered_blocks;
   uint8_t state;
   bool started;
+  bool hold_kv;
+  bool remote_pending; /* a remote_kv request not yet given its blocks */
+  bool parkable;       /* hold_kv or remote_kv: it has a slot reserved in the parked table */
   int64_t arrival_ns;
   uint64_t add_seq; /* breaks ties of (priority, arrival) in the waiting heap */
   const uint64_t *block_hashes;
@@ -54,6 +59,18 @@ struct job_sched {
   job_sched_event *events;
   uint32_t num_events, events_cap;
   bool open;
+  /* Parked requests by id: open addressing, linear probing, backward-shift deletion. Sized at add
+   * time for every live parkable request, at most half full, so parking never allocates. */
+  struct park_slot {
+    uint64_t id;
+    uint32_t idx; /* PARK_EMPTY: an empty slot */
+  } * parked;
+  uint32_t parked_mask, num_parkable; /* slots - 1 (0: no table yet); live parkable requests */
+  uint32_t num_held, num_waiting_for_kv;
+  /* Per block, the held requests referencing it (allocated with the first hold_kv request), and
+   * the blocks with at least one. */
+  uint32_t *held_refs;
+  uint32_t held_blocks;
   uint64_t next_add_seq;
   uint64_t iterations, preemptions, finished;
   uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
@@ -101,6 +118,82 @@ static void event_push(job_sched *s, job_sched_event_kind kind, const sched_req 
       .prefix_hit_blocks = r->first_hit_blocks,
       .prefix_hit_tokens = r->first_hit_blocks * s->cfg.block_size_tokens,
   };
+}
+
+/* ---- parked requests: held KV and waiting for KV, by id ---- */
+
+#define PARK_EMPTY UINT32_MAX
+#define PARK_NONE UINT32_MAX
+
+static uint32_t park_home(const job_sched *s, uint64_t id) {
+  return (uint32_t)mix64(id) & s->parked_mask;
+}
+
+/* The slot of the parked request `id` in `state`, or PARK_NONE. */
+static uint32_t park_find(const job_sched *s, uint64_t id, uint8_t state) {
+  if (!s->parked)
+    return PARK_NONE;
+  for (uint32_t slot = park_home(s, id);; slot = (slot + 1) & s->parked_mask) {
+    const struct park_slot *p = &s->parked[slot];
+    if (p->idx == PARK_EMPTY)
+      return PARK_NONE;
+    if (p->id == id && s->reqs[p->idx].state == state)
+      return slot;
+  }
+}
+
+static void park_insert(job_sched *s, uint32_t idx) {
+  uint64_t id = s->reqs[idx].id;
+  uint32_t slot = park_home(s, id);
+  while (s->parked[slot].idx != PARK_EMPTY)
+    slot = (slot + 1) & s->parked_mask;
+  s->parked[slot] = (struct park_slot){.id = id, .idx = idx};
+}
+
+static void park_erase(job_sched *s, uint32_t hole) {
+  const uint32_t mask = s->parked_mask;
+  for (uint32_t j = (hole + 1) & mask; s->parked[j].idx != PARK_EMPTY; j = (j + 1) & mask) {
+    uint32_t home = park_home(s, s->parked[j].id);
+    /* The entry at j may fill the hole only if its home is not cyclically within (hole, j]. */
+    bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+    if (stays)
+      continue;
+    s->parked[hole] = s->parked[j];
+    hole = j;
+  }
+  s->parked[hole].idx = PARK_EMPTY;
+}
+
+static void hold_blocks(job_sched *s, const sched_req *r) {
+  for (uint32_t k = 0; k < r->num_blocks; k++)
+    s->held_blocks += s->held_refs[r->blocks[k]]++ == 0;
+}
+
+static void unhold_blocks(job_sched *s, const sched_req *r) {
+  for (uint32_t k = 0; k < r->num_blocks; k++) {
+    assert(s->held_refs[r->blocks[k]] > 0);
+    s->held_blocks -= --s->held_refs[r->blocks[k]] == 0;
+  }
+}
+
+/* Makes room for one more parkable request, so that the table stays at most half full. */
+static int park_reserve(job_sched *s) {
+  uint32_t slots = s->parked ? s->parked_mask + 1 : 0;
+  if (2 * (s->num_parkable + 1) <= slots)
+    return 0;
+  uint32_t new_slots = slots ? 2 * slots : 64;
+  struct park_slot *old = s->parked, *table = malloc(new_slots * sizeof *table);
+  if (!table)
+    return -1;
+  for (uint32_t k = 0; k < new_slots; k++)
+    table[k].idx = PARK_EMPTY;
+  s->parked = table;
+  s->parked_mask = new_slots - 1;
+  for (uint32_t k = 0; k < slots; k++)
+    if (old[k].idx != PARK_EMPTY)
+      park_insert(s, old[k].idx);
+  free(old);
+  return 0;
 }
 
 /* ---- waiting queue: a deque under FCFS, a heap on (priority, arrival, add order) otherwise ----
@@ -329,51 +422,110 @@ static uint32_t schedule_running(job_sched *s, int64_t now_ns, uint32_t budget, 
   return budget;
 }
 
+/* The longest prefix of a waiting request's blocks found in the prefix cache (never its last token:
+ * it must be computed to produce logits), written to its table, not yet referenced. *revived
+ * counts those unreferenced now: taking them off the LRU queue costs a free block each. */
+static inline uint32_t prefix_lookup(job_sched *s, sched_req *r, uint32_t *revived) {
+  uint32_t hits = 0;
+  *revived = 0;
+  if (s->cfg.prefix_caching) {
+    for (uint32_t most = (req_num_tokens(r) - 1) / s->cfg.block_size_tokens; hits < most; hits++) {
+      int32_t b = job_kv_lookup(s->kv, req_block_hash(r, hits));
+      if (b == JOB_KV_NONE)
+        break;
+      *revived += job_kv_refs(s->kv, b) == 0;
+      r->blocks[hits] = b;
+    }
+  }
+  return hits;
+}
+
+/* References the `hits` blocks prefix_lookup found and counts the lookup in the statistics. */
+static void take_prefix_hits(job_sched *s, sched_req *r, uint32_t hits) {
+  for (uint32_t k = 0; k < hits; k++)
+    job_kv_touch(s->kv, r->blocks[k]);
+  r->num_blocks = r->hashed_blocks = r->registered_blocks = hits;
+  r->computed_tokens = hits * s->cfg.block_size_tokens;
+}
+
+static void count_prefix_lookup(job_sched *s, const sched_req *r, uint32_t hits) {
+  if (s->cfg.prefix_caching) {
+    s->prefix_query_tokens += req_num_tokens(r);
+    s->prefix_hit_tokens += (uint64_t)hits * s->cfg.block_size_tokens;
+    s->prefix_hit_blocks += hits;
+  }
+}
+
+/* A remote_kv request at the head of the queue: blocks for its prompt after its local prefix hits,
+ * and for its first output token's slot (see sched.h), as vLLM allocates for a request loading KV
+ * asynchronously; they enter the prefix cache only when the KV has arrived (vLLM's
+ * delay_cache_blocks). Takes no budget and no seat. Returns false when blocks are short. */
+static bool allocate_remote(job_sched *s, uint32_t idx, int64_t now_ns) {
+  sched_req *r = &s->reqs[idx];
+  assert(r->remote_pending && r->num_blocks == 0 && r->generated_tokens == 0);
+  uint32_t revived, hits = prefix_lookup(s, r, &revived);
+  uint32_t blocks = blocks_for(s, (uint64_t)r->prompt_tokens + 1);
+  if (blocks - hits + revived > job_kv_evictable_blocks(s->kv))
+    return false;
+  waiting_pop(s);
+  take_prefix_hits(s, r, hits);
+  assert(blocks <= r->cap_blocks);
+  while (r->num_blocks < blocks)
+    r->blocks[r->num_blocks++] = job_kv_alloc(s->kv);
+  count_prefix_lookup(s, r, hits);
+  r->remote_pending = false;
+  r->first_hit_blocks = hits;
+  r->state = REQ_WAITING_FOR_KV;
+  s->num_waiting_for_kv++;
+  park_insert(s, idx);
+  event_push(s, JOB_SCHED_KV_ALLOCATED, r, now_ns);
+  return true;
+}
+
 /* Then waiting requests in policy order, while budget, seats and blocks allow, after the longest
- * prefix of their blocks found in the prefix cache (never their last token: it must be computed
- * to produce logits). */
+ * prefix of their blocks found in the prefix cache; a request whose remote KV arrived already
+ * holds its prompt's blocks and decodes. */
 static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
-  const uint32_t block_tokens = s->cfg.block_size_tokens;
   while (s->num_waiting > 0 && budget > 0 && s->num_running < s->cfg.max_num_seqs) {
     uint32_t idx = waiting_peek(s);
     sched_req *r = &s->reqs[idx];
-    assert(r->state == REQ_WAITING && r->num_blocks == 0 && r->computed_tokens == 0);
-    uint32_t num_tokens = req_num_tokens(r), hits = 0, revived = 0;
-    if (s->cfg.prefix_caching) {
-      for (uint32_t most = (num_tokens - 1) / block_tokens; hits < most; hits++) {
-        int32_t b = job_kv_lookup(s->kv, req_block_hash(r, hits));
-        if (b == JOB_KV_NONE)
-          break;
-        revived += job_kv_refs(s->kv, b) == 0; /* leaves the LRU queue: costs a free block */
-        r->blocks[hits] = b;
-      }
+    assert(r->state == REQ_WAITING);
+    if (r->remote_pending) {
+      if (!allocate_remote(s, idx, now_ns))
+        break; /* as vLLM: the head waits for blocks and so do those behind it */
+      continue;
     }
-    uint32_t computed = hits * block_tokens, tokens = num_tokens - computed;
+    bool arrived = r->computed_tokens >
+                   0; /* its remote KV arrived: no lookup, the blocks are its */
+    assert(arrived ? r->num_blocks > 0 : r->num_blocks == 0);
+    uint32_t num_tokens = req_num_tokens(r), hits = 0, revived = 0;
+    if (!arrived)
+      hits = prefix_lookup(s, r, &revived);
+    uint32_t computed = arrived ? r->computed_tokens : hits * s->cfg.block_size_tokens;
+    uint32_t tokens = num_tokens - computed;
     if (s->cfg.long_prefill_tokens > 0 && tokens > s->cfg.long_prefill_tokens)
       tokens = s->cfg.long_prefill_tokens;
     if (!s->cfg.chunked_prefill && tokens > budget)
       break;
     if (tokens > budget)
       tokens = budget;
-    if (blocks_for(s, computed + tokens) - hits + revived > job_kv_evictable_blocks(s->kv))
+    uint32_t need = arrived ? blocks_needed(s, r, computed + tokens)
+                            : blocks_for(s, computed + tokens) - hits + revived;
+    if (need > job_kv_evictable_blocks(s->kv))
       break;
     waiting_pop(s);
-    for (uint32_t k = 0; k < hits; k++)
-      job_kv_touch(s->kv, r->blocks[k]);
-    r->num_blocks = r->hashed_blocks = r->registered_blocks = hits;
-    r->computed_tokens = computed;
+    if (!arrived)
+      take_prefix_hits(s, r, hits);
     req_grow(s, r, computed + tokens);
-    if (s->cfg.prefix_caching) {
-      s->prefix_query_tokens += num_tokens;
-      s->prefix_hit_tokens += computed;
-      s->prefix_hit_blocks += hits;
-    }
+    if (!arrived)
+      count_prefix_lookup(s, r, hits);
     r->state = REQ_RUNNING;
     assert(s->num_seqs == s->num_running); /* every running request got its share */
     s->running[s->num_running++] = idx;
     if (!r->started) {
       r->started = true;
-      r->first_hit_blocks = hits;
+      if (!arrived) /* else the hits at its allocation */
+        r->first_hit_blocks = hits;
       event_push(s, JOB_SCHED_STARTED, r, now_ns);
     }
     schedule(s, r, tokens);
@@ -384,16 +536,19 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
 void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
   assert(!s->open);
   s->num_events = 0;
-  /* A pass that only preempts schedules nothing (vLLM then runs an empty step); a pass without
-   * preemption schedules something whenever a request exists, so at most a few passes run. */
+  /* A pass that only preempts schedules nothing (vLLM then runs an empty step): run another. A pass
+   * without preemption schedules something unless the waiting requests need blocks that held or
+   * waiting-for-KV requests occupy; running again would change nothing. */
+  bool preempted;
   do {
     s->num_seqs = 0;
     s->hw = (hw_batch){0};
-    bool preempted = false;
+    preempted = false;
     uint32_t budget = schedule_running(s, now_ns, s->cfg.max_num_batched_tokens, &preempted);
     if (!preempted)
       schedule_waiting(s, now_ns, budget);
-  } while (s->num_seqs == 0 && s->num_running + s->num_waiting > 0);
+  } while (s->num_seqs == 0 && preempted);
+  assert(s->num_seqs > 0 || s->num_running == 0);
 
   assert(s->hw.prefill_tokens + s->hw.decode_seqs <= s->cfg.max_num_batched_tokens);
   assert(s->hw.prefill_seqs + s->hw.decode_seqs == s->num_seqs);
@@ -430,11 +585,20 @@ uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **
     if (r->generated_tokens == 1)
       event_push(s, JOB_SCHED_FIRST_TOKEN, r, end_ns);
     if (r->generated_tokens == r->output_tokens) {
-      req_free_blocks(s, r);
-      r->state = REQ_DONE;
+      if (r->hold_kv) { /* its blocks wait for job_sched_release */
+        r->state = REQ_HELD;
+        s->num_held++;
+        hold_blocks(s, r);
+        park_insert(s, idx);
+      } else {
+        req_free_blocks(s, r);
+        r->state = REQ_DONE;
+        s->num_parkable -= r->parkable;
+      }
       s->finished++;
       event_push(s, JOB_SCHED_FINISHED, r, end_ns);
-      s->free_reqs[s->num_free_reqs++] = idx;
+      if (r->state == REQ_DONE)
+        s->free_reqs[s->num_free_reqs++] = idx;
       kept--;
     }
   }
@@ -483,6 +647,13 @@ int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t 
              (unsigned long long)req->id, req->prompt_tokens, req->output_tokens);
     return -1;
   }
+  if (req->remote_kv && req->output_tokens < 2) {
+    snprintf(err, err_len,
+             "request %llu: remote KV with %u output tokens (the prefill side sampled the first; "
+             "expected at least 2)",
+             (unsigned long long)req->id, req->output_tokens);
+    return -1;
+  }
   if (req->num_block_hashes > req->prompt_tokens / cfg->block_size_tokens ||
       (req->num_block_hashes > 0 && !req->block_hashes)) {
     snprintf(err, err_len, "request %llu: %u block hashes for %u prompt tokens in blocks of %u",
@@ -503,7 +674,11 @@ int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t 
              cfg->max_num_batched_tokens);
     return -1;
   }
-  if (s->num_free_reqs == 0 && pool_grow(s) != 0) {
+  bool parkable = req->hold_kv || req->remote_kv;
+  if (req->hold_kv && !s->held_refs)
+    s->held_refs = calloc(cfg->total_kv_blocks, sizeof *s->held_refs);
+  if ((s->num_free_reqs == 0 && pool_grow(s) != 0) || (parkable && park_reserve(s) != 0) ||
+      (req->hold_kv && !s->held_refs)) {
     snprintf(err, err_len, "request %llu: out of memory", (unsigned long long)req->id);
     return -1;
   }
@@ -532,8 +707,50 @@ int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t 
       .num_block_hashes = req->num_block_hashes,
       .priority = req->priority,
       .state = REQ_WAITING,
+      .hold_kv = req->hold_kv,
+      .remote_pending = req->remote_kv,
+      .parkable = parkable,
   };
+  s->num_parkable += parkable;
   waiting_push(s, idx, false);
+  return 0;
+}
+
+int job_sched_release(job_sched *s, uint64_t id) {
+  uint32_t slot = park_find(s, id, REQ_HELD);
+  if (slot == PARK_NONE)
+    return -1;
+  uint32_t idx = s->parked[slot].idx;
+  sched_req *r = &s->reqs[idx];
+  park_erase(s, slot);
+  assert(s->num_held > 0);
+  s->num_held--;
+  unhold_blocks(s, r);
+  req_free_blocks(s, r);
+  r->state = REQ_DONE;
+  s->num_parkable--;
+  s->free_reqs[s->num_free_reqs++] = idx;
+  return 0;
+}
+
+int job_sched_kv_arrived(job_sched *s, uint64_t id) {
+  uint32_t slot = park_find(s, id, REQ_WAITING_FOR_KV);
+  if (slot == PARK_NONE)
+    return -1;
+  uint32_t idx = s->parked[slot].idx;
+  sched_req *r = &s->reqs[idx];
+  park_erase(s, slot);
+  assert(s->num_waiting_for_kv > 0);
+  s->num_waiting_for_kv--;
+  r->computed_tokens = r->prompt_tokens;
+  r->generated_tokens = 1;
+  if (s->cfg.prefix_caching) { /* its full prompt blocks, as req_grow would have */
+    r->hashed_blocks = r->prompt_tokens / s->cfg.block_size_tokens;
+    req_register(s, r,
+                 r->hashed_blocks < r->num_block_hashes ? r->hashed_blocks : r->num_block_hashes);
+  }
+  r->state = REQ_WAITING;
+  waiting_push(s, idx, true);
   return 0;
 }
 
@@ -594,6 +811,8 @@ void job_sched_destroy(job_sched *s) {
   free(s->running);
   free(s->seqs);
   free(s->events);
+  free(s->parked);
+  free(s->held_refs);
   free(s);
 }
 
@@ -601,6 +820,9 @@ void job_sched_stats_get(const job_sched *s, job_sched_stats *out) {
   *out = (job_sched_stats){
       .running = s->num_running,
       .waiting = s->num_waiting,
+      .held = s->num_held,
+      .waiting_for_kv = s->num_waiting_for_kv,
+      .kv_blocks_held = s->held_blocks,
       .kv_blocks_total = job_kv_total_blocks(s->kv),
       .kv_blocks_used = job_kv_used_blocks(s->kv),
       .kv_blocks_free = job_kv_free_blocks(s->kv),
@@ -623,24 +845,85 @@ uint32_t job_sched_prefix_hit_blocks(const job_sched *s, const uint64_t *block_h
   return hits;
 }
 
+/* Checks one parked request and adds its blocks to refs; returns a violation or NULL. */
+static const char *check_parked(const job_sched *s, const sched_req *r, uint32_t *refs,
+                                uint32_t *held_refs, uint32_t *held, uint32_t *waiting_for_kv) {
+  if (r->state == REQ_HELD) {
+    (*held)++;
+    for (uint32_t k = 0; k < r->num_blocks; k++)
+      held_refs[r->blocks[k]]++;
+    if (!r->hold_kv || r->generated_tokens != r->output_tokens || r->scheduled_tokens > 0 ||
+        r->num_blocks != blocks_for(s, (uint64_t)r->prompt_tokens + r->output_tokens - 1))
+      return "a held request is not a finished hold_kv request with all its blocks";
+  } else if (r->state == REQ_WAITING_FOR_KV) {
+    (*waiting_for_kv)++;
+    if (r->remote_pending || r->generated_tokens > 0 || r->scheduled_tokens > 0 ||
+        r->computed_tokens != r->first_hit_blocks * s->cfg.block_size_tokens ||
+        r->num_blocks != blocks_for(s, (uint64_t)r->prompt_tokens + 1) ||
+        r->hashed_blocks != r->first_hit_blocks || r->registered_blocks != r->first_hit_blocks)
+      return "a request waiting for KV does not hold exactly its prompt's blocks";
+  } else {
+    return "a parked request is neither held nor waiting for KV";
+  }
+  if (!r->parkable)
+    return "a parked request had no parked slot reserved";
+  for (uint32_t k = 0; k < r->num_blocks; k++)
+    refs[r->blocks[k]]++;
+  return NULL;
+}
+
 int job_sched_check(const job_sched *s, char *err, size_t err_len) {
   if (job_kv_check(s->kv, err, err_len) != 0)
     return -1;
   uint32_t total = job_kv_total_blocks(s->kv), *refs = calloc(total, sizeof *refs);
-  if (!refs) {
+  uint32_t *held_refs = calloc(total, sizeof *held_refs);
+  uint8_t *seen = calloc(s->reqs_cap, 1); /* each record is in exactly one place */
+  if (!refs || !held_refs || !seen) {
+    free(refs);
+    free(held_refs);
+    free(seen);
     snprintf(err, err_len, "check: out of memory");
     return -1;
   }
   const char *bad = NULL;
   uint64_t bad_id = 0;
-  if (s->num_running > s->cfg.max_num_seqs ||
-      s->num_running + s->num_waiting + s->num_free_reqs != s->reqs_cap)
+  uint32_t parked = 0, held = 0, waiting_for_kv = 0, parkable = 0, held_blocks = 0;
+  for (uint32_t slot = 0; s->parked && slot <= s->parked_mask && !bad; slot++) {
+    const struct park_slot *p = &s->parked[slot];
+    if (p->idx == PARK_EMPTY)
+      continue;
+    parked++;
+    bad_id = p->id;
+    if (p->idx >= s->reqs_cap || s->reqs[p->idx].id != p->id) {
+      bad = "a parked slot names another request";
+      break;
+    }
+    seen[p->idx]++;
+    for (uint32_t k = park_home(s, p->id); k != slot && !bad; k = (k + 1) & s->parked_mask)
+      if (s->parked[k].idx == PARK_EMPTY)
+        bad = "a parked request cannot be found from its home slot";
+    if (!bad)
+      bad = check_parked(s, &s->reqs[p->idx], refs, held_refs, &held, &waiting_for_kv);
+  }
+  for (uint32_t b = 0; b < total && !bad; b++) {
+    held_blocks += held_refs[b] > 0;
+    if (held_refs[b] != (s->held_refs ? s->held_refs[b] : 0))
+      bad = "a block's count of held requests differs from the held requests";
+  }
+  if (!bad && (held != s->num_held || waiting_for_kv != s->num_waiting_for_kv ||
+               held_blocks != s->held_blocks || parked != held + waiting_for_kv ||
+               (s->parked ? 2 * s->num_parkable > s->parked_mask + 1 : s->num_parkable > 0)))
+    bad = "parked request counts disagree";
+  if (!bad && (s->num_running > s->cfg.max_num_seqs ||
+               s->num_running + s->num_waiting + parked + s->num_free_reqs != s->reqs_cap))
     bad = "request counts disagree";
   for (uint32_t p = 0; p < s->num_running && !bad; p++) {
     const sched_req *r = &s->reqs[s->running[p]];
     uint32_t tokens = r->computed_tokens + r->scheduled_tokens;
     bad_id = r->id;
-    if (r->state != REQ_RUNNING)
+    seen[s->running[p]]++;
+    parkable += r->parkable;
+    if (r->state != REQ_RUNNING || r->remote_pending)
       bad = "a running request is not marked running";
     else if (r->num_blocks != blocks_for(s, tokens) || r->hashed_blocks > r->num_blocks ||
              r->registered_blocks > r->hashed_blocks)
@@ -654,13 +937,38 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
   for (uint32_t k = 0; k < s->num_waiting && !bad; k++) {
     const sched_req *r = &s->reqs[waiting_at(s, k)];
     bad_id = r->id;
-    if (r->state != REQ_WAITING || r->num_blocks > 0 || r->computed_tokens > 0)
+    seen[waiting_at(s, k)]++;
+    parkable += r->parkable;
+    if (r->state != REQ_WAITING || r->scheduled_tokens > 0)
+      bad = "a waiting request is not marked waiting";
+    else if (r->computed_tokens == 0 && r->num_blocks > 0)
       bad = "a waiting request holds KV";
+    else if (r->remote_pending && (r->computed_tokens > 0 || r->generated_tokens > 0))
+      bad = "a remote request waiting for blocks has tokens";
+    else if (r->computed_tokens > 0 && /* its remote KV arrived: exactly its blocks, one token */
+             (r->remote_pending || r->computed_tokens != r->prompt_tokens ||
+              r->generated_tokens != 1 ||
+              r->num_blocks != blocks_for(s, (uint64_t)r->prompt_tokens + 1) ||
+              r->hashed_blocks > r->num_blocks || r->registered_blocks > r->hashed_blocks))
+      bad = "a waiting request whose KV arrived holds the wrong blocks";
+    for (uint32_t b = 0; b < r->num_blocks && !bad; b++)
+      refs[r->blocks[b]]++;
   }
+  for (uint32_t k = 0; k < s->num_free_reqs && !bad; k++)
+    seen[s->free_reqs[k]]++;
+  for (uint32_t idx = 0; idx < s->reqs_cap && !bad; idx++)
+    if (seen[idx] != 1) {
+      bad_id = s->reqs[idx].id;
+      bad = "a request record is in no place or in two";
+    }
+  if (!bad && parkable + parked != s->num_parkable)
+    bad = "parkable request counts disagree";
   for (uint32_t b = 0; b < total && !bad; b++)
     if (refs[b] != job_kv_refs(s->kv, (int32_t)b))
       bad = "a block's reference count differs from the requests holding it";
   free(refs);
+  free(held_refs);
+  free(seen);
   if (bad) {
     snprintf(err, err_len, "scheduler: %s (request %llu)", bad, (unsigned long long)bad_id);
     return -1;

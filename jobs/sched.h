@@ -12,8 +12,21 @@
  *   step, which executes no model.
  * - Requests that could never run are refused by job_sched_add (more KV blocks than exist; with
  *   chunked prefill off, more tokens than the budget), where vLLM checks max_model_len at start.
- * - Not modelled: async scheduling, speculative decoding, KV connectors, the admission watermark,
- *   encoder inputs, LoRA limits. */
+ * - Disaggregated prefill/decode follows vLLM's NIXL connector (pull model), with these changes:
+ *   a remote_kv request arrives with its first output token already sampled by the prefill side,
+ *   so after job_sched_kv_arrived it decodes from context prompt_tokens and needs output_tokens - 1
+ *   steps; vLLM's decode side instead sets num_computed = prompt - 1 and recomputes the last prompt
+ *   token to sample the first token again. So that, as in vLLM, a request whose KV arrived needs
+ *   no new block to start (else such requests holding every block would deadlock: none of them
+ *   runs, so nothing frees), its allocation also holds the first output token's slot: blocks for
+ *   prompt_tokens + 1 tokens, one more than vLLM when the prompt ends on a block boundary. A
+ *   remote_kv request with one output token has nothing to decode: job_sched_add refuses it.
+ * - A request whose KV arrived rejoins the waiting queue at its front (FCFS) or by its priority;
+ *   vLLM keeps WAITING_FOR_REMOTE_KVS requests near the front by prepending them every step, in an
+ *   order that flips from step to step.
+ * - Held KV (hold_kv) stays until job_sched_release; NIXL's abort timeout is the caller's to model.
+ * - Not modelled: async scheduling, speculative decoding, other KV connectors (offloading,
+ *   LMCache), the admission watermark, encoder inputs, LoRA limits. */
 #ifndef JOBS_SCHED_H
 #define JOBS_SCHED_H
 
@@ -52,6 +65,18 @@ typedef struct job_sched_request {
   const uint64_t *block_hashes;
   uint32_t num_block_hashes;
   void *user; /* the caller's, handed back in every job_sched_seq and job_sched_event */
+  /* Prefill side of disaggregated serving: once FINISHED, its KV blocks stay allocated (used, not
+   * evictable, though other requests may hit its prompt blocks as in vLLM) until
+   * job_sched_release, when they are freed as any finished request's. */
+  bool hold_kv;
+  /* Decode side (vLLM's WAITING_FOR_REMOTE_KVS): its prompt was computed elsewhere and its first
+   * output token sampled there; output_tokens (at least 2) counts that token. It waits in the
+   * queue as any request; at the head, once blocks allow, a step allocates blocks for its prompt
+   * after local prefix hits (and the first output token's slot) and emits KV_ALLOCATED (as in
+   * vLLM, only while the step has budget and a seat left, though it takes neither); it then
+   * waits for KV, holding them, never scheduled nor preempted, until job_sched_kv_arrived. From
+   * then it decodes; preempted, it recomputes locally like any request. */
+  bool remote_kv;
 } job_sched_request;
 
 /* One request's share of an iteration: `tokens` computed after `context_tokens` already in KV. */
@@ -67,7 +92,12 @@ typedef enum job_sched_event_kind {
   JOB_SCHED_STARTED,     /* job_sched_step admitted the request for the first time */
   JOB_SCHED_PREEMPTED,   /* job_sched_step freed its KV; it waits again and will recompute */
   JOB_SCHED_FIRST_TOKEN, /* job_sched_finish: its prompt completed and emitted the first token */
-  JOB_SCHED_FINISHED,    /* job_sched_finish: all output tokens done; KV freed, request gone */
+  JOB_SCHED_FINISHED,    /* job_sched_finish: all output tokens done; KV freed (or held, with
+                            hold_kv, until job_sched_release), request gone */
+  /* job_sched_step gave a remote_kv request its blocks; prefix_hit_tokens of its prompt were
+   * cached here, the rest is to be shipped. It waits for job_sched_kv_arrived; STARTED comes when
+   * it first runs, and no FIRST_TOKEN (the prefill side sampled it). */
+  JOB_SCHED_KV_ALLOCATED,
 } job_sched_event_kind;
 
 typedef struct job_sched_event {
@@ -76,7 +106,7 @@ typedef struct job_sched_event {
   void *user;
   int64_t time_ns;            /* the step's now_ns, or the finished iteration's end_ns */
   uint32_t preemptions;       /* of this request so far */
-  uint32_t prefix_hit_blocks; /* prefix-cache hits at its first admission, */
+  uint32_t prefix_hit_blocks; /* prefix-cache hits at its first admission (or allocation), */
   uint32_t prefix_hit_tokens; /* ... which it did not compute */
 } job_sched_event;
 
@@ -85,15 +115,23 @@ typedef struct job_sched_event {
 typedef struct job_sched_batch {
   hw_batch hw; /* the aggregates of seqs, filled as hw/batch.h defines */
   const job_sched_seq *seqs;
-  uint32_t num_seqs;             /* 0 only when no request is waiting or running */
-  const job_sched_event *events; /* STARTED and PREEMPTED, in the order they happened */
+  /* 0 when nothing could run: no request waits or runs, or the waiting ones need blocks that held
+   * and waiting-for-KV requests occupy (step again after job_sched_release or _kv_arrived). */
+  uint32_t num_seqs;
+  const job_sched_event *events; /* STARTED, PREEMPTED and KV_ALLOCATED, in the order they
+                                    happened; there may be some when num_seqs is 0 */
   uint32_t num_events;
   uint32_t kv_blocks_used; /* after scheduling this iteration */
 } job_sched_batch;
 
 typedef struct job_sched_stats {
-  uint32_t running, waiting;
+  uint32_t running, waiting; /* waiting: in the queue, remote_kv requests whose KV arrived too */
+  uint32_t held;             /* finished hold_kv requests not yet released */
+  uint32_t waiting_for_kv;   /* remote_kv requests given blocks, before job_sched_kv_arrived */
   uint32_t kv_blocks_total, kv_blocks_used, kv_blocks_free, kv_blocks_cached;
+  /* Blocks that held requests reference, each once, within kv_blocks_used (whether or not other
+   * requests share them). */
+  uint32_t kv_blocks_held;
   uint64_t iterations, preemptions, finished;
   /* Over every admission (resumptions too), as vLLM's prefix-cache stats: tokens looked up and hit.
    */
@@ -106,7 +144,9 @@ void job_sched_destroy(job_sched *s);
 
 /* Queues a request; it waits for the next job_sched_step. Returns 0, or -1 with a message when it
  * could never run here (it needs more KV blocks than exist, or with chunked prefill off more tokens
- * than one iteration's budget) or memory runs out. */
+ * than one iteration's budget), is a remote_kv request with fewer than 2 output tokens, or memory
+ * runs out. Ids of hold_kv and remote_kv requests should be unique among live requests: the two
+ * calls below find requests by id. */
 int job_sched_add(job_sched *s, const job_sched_request *req, char *err, size_t err_len);
 
 /* Forms the next iteration at now_ns. When out->num_seqs > 0 an iteration is open and
@@ -117,6 +157,17 @@ void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out);
  * token, decodes one token each, done requests leave. Returns the number of FIRST_TOKEN and
  * FINISHED events, stored in *events until the next call. */
 uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **events);
+
+/* Frees the KV of a finished hold_kv request (its KV has been shipped): its blocks become free or
+ * cached as any finished request's. Any time, an iteration open or not. Returns 0, or -1 when no
+ * finished request with this id holds KV. */
+int job_sched_release(job_sched *s, uint64_t id);
+
+/* The KV of a remote_kv request that got KV_ALLOCATED has arrived: its blocks enter the prefix
+ * cache and it waits again, at the front of the queue (FCFS), to decode its output_tokens - 1
+ * tokens from context prompt_tokens. Any time, an iteration open or not. Returns 0, or -1 when no
+ * request with this id waits for KV. */
+int job_sched_kv_arrived(job_sched *s, uint64_t id);
 
 void job_sched_stats_get(const job_sched *s, job_sched_stats *out);
 

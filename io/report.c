@@ -54,6 +54,143 @@ static int read_table(io_timeline_reader *r, const io_table_def *def, void **row
   return *n ? io_timeline_reader_read(r, def, 0, *n, *rows, err, err_len) : 0;
 }
 
+static int cmp_power(const void *a, const void *b) {
+  const io_power_row *x = a, *y = b;
+  if (x->node != y->node)
+    return (x->node > y->node) - (x->node < y->node);
+  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
+}
+
+static int cmp_transfer(const void *a, const void *b) {
+  int64_t x = ((const io_transfer_row *)a)->id, y = ((const io_transfer_row *)b)->id;
+  return (x > y) - (x < y);
+}
+
+/* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
+static void note_over(io_summary *s, const char *what, const double *w, uint64_t n, double budget_w,
+                      double interval_s) {
+  size_t len = strlen(s->budget_report);
+  for (uint64_t k = 0; k < n; k++) {
+    if (!(w[k] > budget_w))
+      continue;
+    uint64_t end = k;
+    double peak = 0;
+    while (end < n && w[end] > budget_w)
+      peak = fmax(peak, w[end++]);
+    if (len < sizeof s->budget_report)
+      len += (size_t)snprintf(s->budget_report + len, sizeof s->budget_report - len,
+                              "%s%s over %.0f W from %.0f s to %.0f s (peak %.0f W)",
+                              len ? "; " : "", what, budget_w, (double)k * interval_s,
+                              (double)end * interval_s, peak);
+    k = end;
+  }
+}
+
+/* Power and energy from /nodes and /power; transfers from /transfers. */
+static int summarise_power(io_timeline_reader *r, io_summary *s, const io_request_row *req,
+                           uint64_t nreq, char *err, size_t err_len) {
+  io_power_row *pw = NULL;
+  io_transfer_row *tr = NULL;
+  int64_t *net_ns = NULL, *wait_ns = NULL;
+  double *site = NULL, *rack = NULL;
+  uint64_t npw = 0, ntr = 0;
+  int64_t interval_ns = 1;
+  int rc = -1;
+  if (io_timeline_reader_attr_double(r, "pue", &s->pue, err, err_len) ||
+      io_timeline_reader_attr_double(r, "rack_budget_w", &s->rack_budget_w, err, err_len) ||
+      io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len) ||
+      read_table(r, &io_power_table, (void **)&pw, &npw, err, err_len) ||
+      read_table(r, &io_transfers_table, (void **)&tr, &ntr, err, err_len))
+    goto out;
+  qsort(pw, npw, sizeof *pw, cmp_power);
+  uint64_t intervals = 0;
+  for (uint64_t i = 0; i < npw; i++) {
+    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns) + 1;
+    intervals = k > intervals ? k : intervals;
+    s->racks = pw[i].rack + 1 > s->racks ? pw[i].rack + 1 : s->racks;
+  }
+  site = calloc(intervals + 1, sizeof *site);
+  rack = calloc((intervals + 1) * (s->racks + 1), sizeof *rack);
+  net_ns = malloc((ntr + 1) * sizeof *net_ns);
+  wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
+  if (!site || !rack || !net_ns || !wait_ns) {
+    snprintf(err, err_len, "out of memory summarising power");
+    goto out;
+  }
+  /* Sums in (node, time) order whatever the writers' order: the same figures at any rank count. */
+  for (uint64_t i = 0; i < npw; i++) {
+    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns);
+    site[k] += pw[i].avg_w;
+    rack[pw[i].rack * intervals + k] += pw[i].avg_w;
+    s->it_energy_j += pw[i].energy_j;
+  }
+  s->energy_j = s->it_energy_j * s->pue;
+  s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;
+  for (uint64_t k = 0; k < intervals; k++) {
+    site[k] *= s->pue;
+    s->power_peak_w = fmax(s->power_peak_w, site[k]);
+  }
+  double interval_s = (double)interval_ns * 1e-9;
+  for (uint32_t q = 0; q < s->racks; q++) {
+    const double *w = rack + (uint64_t)q * intervals;
+    double joules = 0;
+    for (uint64_t k = 0; k < intervals; k++) {
+      s->rack_peak_w = fmax(s->rack_peak_w, w[k]);
+      joules += w[k] * interval_s;
+      s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
+    }
+    if (s->simulated_s > 0)
+      s->rack_avg_w_max = fmax(s->rack_avg_w_max, joules / s->simulated_s);
+    if (s->rack_budget_w > 0) {
+      char what[32];
+      snprintf(what, sizeof what, "rack %u", q);
+      note_over(s, what, w, intervals, s->rack_budget_w, interval_s);
+    }
+  }
+  for (uint64_t k = 0; k < intervals; k++)
+    s->site_intervals_over += s->site_budget_w > 0 && site[k] > s->site_budget_w;
+  if (s->site_budget_w > 0)
+    note_over(s, "site", site, intervals, s->site_budget_w, interval_s);
+  uint64_t out_tokens = 0;
+  for (uint64_t i = 0; i < nreq; i++)
+    if (req[i].fate == IO_FATE_COMPLETED)
+      out_tokens += (uint64_t)req[i].output_tokens;
+  s->energy_per_output_token_j = out_tokens ? s->energy_j / (double)out_tokens : 0;
+  /* Transfers, and their share of the decode phase of the requests they served. */
+  qsort(tr, ntr, sizeof *tr, cmp_transfer);
+  int64_t transfer_sum = 0, decode_sum = 0;
+  for (uint64_t i = 0; i < ntr; i++) {
+    net_ns[i] = tr[i].end_ns - tr[i].start_ns;
+    wait_ns[i] = tr[i].start_ns - tr[i].ready_ns;
+    s->kv_bytes += (double)tr[i].bytes;
+  }
+  for (uint64_t i = 0; i < nreq; i++) {
+    const io_request_row *q = &req[i];
+    if (q->fate != IO_FATE_COMPLETED || q->decode_instance < 0)
+      continue;
+    io_transfer_row key = {.id = q->id};
+    const io_transfer_row *t = bsearch(&key, tr, ntr, sizeof *tr, cmp_transfer);
+    if (t) {
+      transfer_sum += t->end_ns - t->start_ns;
+      decode_sum += q->done_ns - q->first_token_ns;
+    }
+  }
+  s->kv_share_of_decode = decode_sum > 0 ? (double)transfer_sum / (double)decode_sum : 0;
+  s->transfers = ntr;
+  s->kv_transfer_ms = distribution(net_ns, ntr);
+  s->kv_wait_ms = distribution(wait_ns, ntr);
+  rc = 0;
+out:
+  free(pw);
+  free(tr);
+  free(net_ns);
+  free(wait_ns);
+  free(site);
+  free(rack);
+  return rc;
+}
+
 int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_len) {
   memset(s, 0, sizeof *s);
   io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
@@ -140,7 +277,7 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
     s->kv_use_peak = fmax(s->kv_use_peak, peak);
     s->iterations += in->iterations;
   }
-  rc = 0;
+  rc = summarise_power(r, s, req, nreq, err, err_len);
 out:
   free(req);
   free(inst);
@@ -202,13 +339,27 @@ int io_report_write_summary(const char *path, const io_summary *s, char *err, si
                {"simulated_s", s->simulated_s},
                {"utilisation_mean", s->utilisation_mean},
                {"kv_use_mean", s->kv_use_mean},
-               {"kv_use_peak", s->kv_use_peak}};
+               {"kv_use_peak", s->kv_use_peak},
+               {"energy_j", s->energy_j},
+               {"it_energy_j", s->it_energy_j},
+               {"energy_per_output_token_j", s->energy_per_output_token_j},
+               {"power_avg_w", s->power_avg_w},
+               {"power_peak_w", s->power_peak_w},
+               {"rack_peak_w", s->rack_peak_w},
+               {"kv_bytes", s->kv_bytes},
+               {"kv_share_of_decode", s->kv_share_of_decode}};
   const struct {
     const char *name;
     uint64_t value;
-  } counts[] = {{"requests_total", s->total},           {"requests_completed", s->completed},
-                {"requests_unfinished", s->unfinished}, {"preemptions", s->preemptions},
-                {"iterations", s->iterations},          {"instances", s->instances}};
+  } counts[] = {{"requests_total", s->total},
+                {"requests_completed", s->completed},
+                {"requests_unfinished", s->unfinished},
+                {"preemptions", s->preemptions},
+                {"iterations", s->iterations},
+                {"instances", s->instances},
+                {"transfers", s->transfers},
+                {"rack_intervals_over", s->rack_intervals_over},
+                {"site_intervals_over", s->site_intervals_over}};
   int rc = g < 0 ? -1 : 0;
   for (size_t i = 0; rc == 0 && i < sizeof reals / sizeof *reals; i++)
     rc = attr(g, reals[i].name, H5T_NATIVE_DOUBLE, &reals[i].value);
@@ -216,7 +367,9 @@ int io_report_write_summary(const char *path, const io_summary *s, char *err, si
     rc = attr(g, counts[i].name, H5T_NATIVE_UINT64, &counts[i].value);
   if (rc == 0)
     rc = attr_dist(g, "ttft_ms", &s->ttft_ms) || attr_dist(g, "tpot_ms", &s->tpot_ms) ||
-                 attr_dist(g, "e2e_ms", &s->e2e_ms) || attr_dist(g, "queue_ms", &s->queue_ms)
+                 attr_dist(g, "e2e_ms", &s->e2e_ms) || attr_dist(g, "queue_ms", &s->queue_ms) ||
+                 attr_dist(g, "kv_transfer_ms", &s->kv_transfer_ms) ||
+                 attr_dist(g, "kv_wait_ms", &s->kv_wait_ms)
              ? -1
              : 0;
   if (g >= 0)
@@ -254,6 +407,23 @@ void io_report_print(const io_summary *s, FILE *out) {
           s->instances, 100 * s->utilisation_mean, 100 * s->utilisation_min,
           100 * s->utilisation_max, 100 * s->kv_use_mean, 100 * s->kv_use_peak,
           (unsigned long long)s->iterations);
+  if (s->transfers) {
+    fprintf(out,
+            "kv transfers: %llu, %.2f GB; network %.2f ms mean, %.2f p50, %.2f p99; waited for "
+            "decode room %.2f ms mean, %.2f p99; %.1f%% of decode time\n",
+            (unsigned long long)s->transfers, s->kv_bytes * 1e-9, s->kv_transfer_ms.mean,
+            s->kv_transfer_ms.p50, s->kv_transfer_ms.p99, s->kv_wait_ms.mean, s->kv_wait_ms.p99,
+            100 * s->kv_share_of_decode);
+  }
+  fprintf(out,
+          "power: site %.1f kW mean, %.1f kW peak (facility, PUE %.2f); energy %.3f kWh, %.3f J "
+          "per output token\n",
+          s->power_avg_w * 1e-3, s->power_peak_w * 1e-3, s->pue, s->energy_j / 3.6e6,
+          s->energy_per_output_token_j);
+  fprintf(out, "racks: %u, busiest %.1f kW mean, %.1f kW peak (IT)\n", s->racks,
+          s->rack_avg_w_max * 1e-3, s->rack_peak_w * 1e-3);
+  if (s->rack_budget_w > 0 || s->site_budget_w > 0)
+    fprintf(out, "power budgets: %s\n", s->budget_report[0] ? s->budget_report : "never exceeded");
   fprintf(out, "engine: %llu events, %lld ranks x %lld threads, %.2f s wall (%.0fx real time)\n",
           (unsigned long long)s->events, (long long)s->ranks, (long long)s->threads, s->wall_s,
           s->wall_s > 0 ? s->simulated_s / s->wall_s : 0);
@@ -288,6 +458,20 @@ void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
           "\"iterations\":%llu},",
           s->instances, s->utilisation_mean, s->utilisation_min, s->utilisation_max, s->kv_use_mean,
           s->kv_use_peak, (unsigned long long)s->iterations);
+  json_dist(out, "kv_transfer_ms", &s->kv_transfer_ms);
+  json_dist(out, "kv_wait_ms", &s->kv_wait_ms);
+  fprintf(out, "\"kv\":{\"transfers\":%llu,\"bytes\":%.17g,\"share_of_decode\":%.17g},",
+          (unsigned long long)s->transfers, s->kv_bytes, s->kv_share_of_decode);
+  fprintf(out,
+          "\"energy\":{\"total_j\":%.17g,\"it_j\":%.17g,\"per_output_token_j\":%.17g,"
+          "\"pue\":%.17g},",
+          s->energy_j, s->it_energy_j, s->energy_per_output_token_j, s->pue);
+  fprintf(out,
+          "\"power\":{\"avg_w\":%.17g,\"peak_w\":%.17g,\"racks\":%u,\"rack_avg_w_max\":%.17g,"
+          "\"rack_peak_w\":%.17g,\"rack_intervals_over_budget\":%llu,"
+          "\"site_intervals_over_budget\":%llu},",
+          s->power_avg_w, s->power_peak_w, s->racks, s->rack_avg_w_max, s->rack_peak_w,
+          (unsigned long long)s->rack_intervals_over, (unsigned long long)s->site_intervals_over);
   fprintf(out, "\"sim\":{\"simulated_s\":%.17g,", s->simulated_s);
   if (with_wall)
     fprintf(out, "\"wall_s\":%.17g,", s->wall_s);

@@ -24,6 +24,22 @@ typedef struct io_summary {
   uint32_t instances;
   double utilisation_mean, utilisation_min, utilisation_max; /* busy share of simulated time */
   double kv_use_mean, kv_use_peak;                           /* share of KV blocks */
+  /* Disaggregated serving: KV transfers, their network time (start to end) and the time the KV
+   * waited on the prefill side for room on the decode side (ready to start). */
+  uint64_t transfers;
+  double kv_bytes;
+  io_dist kv_transfer_ms, kv_wait_ms;
+  double kv_share_of_decode; /* transfer time / (done - first token), over transferred requests */
+  /* Energy and power. IT: accelerators and hosts; facility: IT x PUE. Rack power is IT power (what
+   * the rack's feeds carry), compared with the rack budget; site power is facility power,
+   * compared with the site budget. */
+  double pue, it_energy_j, energy_j, energy_per_output_token_j;
+  double power_avg_w, power_peak_w; /* site, facility */
+  uint32_t racks;
+  double rack_avg_w_max, rack_peak_w; /* the busiest rack's average, and the highest any reached */
+  double rack_budget_w, site_budget_w;
+  uint64_t rack_intervals_over, site_intervals_over;
+  char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
 } io_summary;
 
 /* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */

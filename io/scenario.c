@@ -181,8 +181,9 @@ static int read_catalog_section(const scn_loader *ld, const io_node *sec, bool a
 
 static int read_cluster(const scn_loader *ld, const io_node *sec) {
   static const char *const keys[] = {"nodes", NULL};
-  static const char *const node_keys[] = {"name", "accelerator", "accelerators_per_node", "count",
-                                          NULL};
+  static const char *const node_keys[] = {
+      "name",    "accelerator", "accelerators_per_node", "count", "system", "nics", "nic_bandwidth",
+      "scaleup", "host_power",  "nodes_per_rack",        NULL};
   io_scenario *s = ld->s;
   const io_node *nodes;
   int rc = scn_check_keys(ld, sec, keys);
@@ -204,7 +205,8 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
     if ((rc = scn_check_keys(ld, e, node_keys)) != 0 ||
         (rc = scn_find_accel(ld, e, "accelerator", &g->accel)) != 0 ||
         (rc = scn_get_u32(ld, e, "accelerators_per_node", 1, 1u << 20, &g->accels_per_node)) != 0 ||
-        (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &g->count)) != 0)
+        (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &g->count)) != 0 ||
+        (rc = scn_read_node_system(ld, e, g)) != 0)
       return rc;
     snprintf(g->name, sizeof g->name, "%.58s-node", g->accel->name);
     if ((rc = scn_get_text(ld, e, "name", g->name, sizeof g->name)) != 0)
@@ -315,9 +317,10 @@ static int size_kv_cache(const scn_loader *ld, const io_node *e, io_deployment *
 }
 
 static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment *d) {
-  static const char *const keys[] = {"name",      "model", "accelerator", "tp",
-                                     "pp",        "count", "role",        "gpu_memory_utilization",
-                                     "scheduler", NULL};
+  static const char *const keys[] = {
+      "name",      "model",     "accelerator", "tp",
+      "pp",        "count",     "role",        "gpu_memory_utilization",
+      "scheduler", "power_cap", NULL};
   static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* io_role order */
   int role = IO_ROLE_MIXED, rc;
   bool kv_given;
@@ -331,9 +334,14 @@ static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment
       (rc = scn_get_u32(ld, e, "tp", 1, 1024, &d->hw.tp)) != 0 ||
       (rc = scn_get_u32(ld, e, "pp", 1, 1024, &d->hw.pp)) != 0 ||
       (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &d->count)) != 0 ||
-      (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0)
+      (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0 ||
+      (rc = scn_get_f64(ld, e, "power_cap", IO_UNIT_W, &d->hw.power_cap_w)) != 0)
     return rc;
   d->role = (io_role)role;
+  if (d->hw.power_cap_w > 0 && d->hw.power_cap_w <= d->accel->power.idle_w)
+    return io_node_error(scn_node_or(e, "power_cap", e), ld->err, ld->err_len,
+                         "a power cap of %g W is not above %s's idle power (%g W)",
+                         d->hw.power_cap_w, d->accel->name, d->accel->power.idle_w);
   snprintf(d->name, sizeof d->name, "%s", d->model->name);
   if ((rc = scn_get_text(ld, e, "name", d->name, sizeof d->name)) != 0)
     return rc;
@@ -399,6 +407,9 @@ static int implicit_cluster(const scn_loader *ld) {
     g->accel = d->accel;
     g->accels_per_node = d->hw.tp;
     g->count = d->hw.pp * d->count;
+    int rc = scn_read_node_system(ld, scn_section(NULL, ""), g);
+    if (rc != 0)
+      return rc;
   }
   s->node_groups = s->deployment_count;
   return 0;
@@ -468,10 +479,39 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
   return 0;
 }
 
+/* Disaggregated serving needs both pools, and no colocated instance beside them (the router would
+ * not know which path a request takes). */
+static int check_roles(const scn_loader *ld, const io_node *deployments) {
+  io_scenario *s = ld->s;
+  size_t count[3] = {0, 0, 0}, last[3] = {0, 0, 0};
+  for (size_t i = 0; i < s->deployment_count; i++) {
+    count[s->deployments[i].role]++;
+    last[s->deployments[i].role] = i;
+  }
+  s->disaggregated = count[IO_ROLE_PREFILL] || count[IO_ROLE_DECODE];
+  if (!s->disaggregated)
+    return 0;
+  static const char *const names[] = {"mixed", "prefill", "decode"};
+  for (int r = 0; r < 3; r++) {
+    const io_node *e = deployments->values[last[r]];
+    if (r == IO_ROLE_MIXED && count[r])
+      return io_node_error(scn_node_or(e, "role", e), ld->err, ld->err_len,
+                           "a mixed deployment cannot run beside prefill and decode ones; give "
+                           "every deployment role prefill or decode, or none of them");
+    if (r != IO_ROLE_MIXED && !count[r]) {
+      const io_node *other =
+          deployments->values[last[r == IO_ROLE_PREFILL ? IO_ROLE_DECODE : IO_ROLE_PREFILL]];
+      return io_node_error(scn_node_or(other, "role", other), ld->err, ld->err_len,
+                           "disaggregated serving needs a %s deployment too", names[r]);
+    }
+  }
+  return 0;
+}
+
 /* ---- router, SLOs, simulation, output ---- */
 
 static int read_router(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"policy", "dispatch_latency", NULL};
+  static const char *const keys[] = {"policy", "decode_policy", "dispatch_latency", NULL};
   const char *policies[JOB_ROUTE_PREFIX + 2];
   for (int p = 0; p <= JOB_ROUTE_PREFIX; p++)
     policies[p] = job_route_policy_name((job_route_policy)p);
@@ -479,12 +519,18 @@ static int read_router(const scn_loader *ld, const io_node *m) {
   io_scenario *s = ld->s;
   s->router.policy = JOB_ROUTE_LEAST_REQUESTS;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
-  int policy = (int)s->router.policy, rc;
+  int policy = (int)s->router.policy, decode_policy = JOB_ROUTE_LEAST_REQUESTS, rc;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
+      (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
       (rc = scn_get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
     return rc;
   s->router.policy = (job_route_policy)policy;
+  s->router.decode_policy = (job_route_policy)decode_policy;
+  if (s->router.decode_policy == JOB_ROUTE_PREFIX)
+    return io_node_error(scn_node_or(m, "decode_policy", m), ld->err, ld->err_len,
+                         "the decode instance receives the KV cache, so prefix-aware routing does "
+                         "not apply to it; choose another policy");
   return 0;
 }
 
@@ -537,9 +583,9 @@ static int read_output(const scn_loader *ld, const io_node *m) {
 /* ---- the whole scenario ---- */
 
 static int read_scenario(const scn_loader *ld, const io_node *root) {
-  static const char *const keys[] = {"accelerators", "models",   "cluster", "deployments",
-                                     "router",       "workload", "slo",     "simulation",
-                                     "output",       NULL};
+  static const char *const keys[] = {"accelerators", "models",     "cluster",  "network",
+                                     "deployments",  "router",     "workload", "slo",
+                                     "power",        "simulation", "output",   NULL};
   const io_node *deployments, *workload;
   int rc;
   if ((rc = io_node_check_keys(root, keys, ld->err, ld->err_len)) != 0 ||
@@ -555,6 +601,9 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (cluster && (rc = read_cluster(ld, cluster)) != 0) ||
       (rc = read_deployments(ld, deployments)) != 0 ||
       (rc = cluster ? check_fit(ld, deployments) : implicit_cluster(ld)) != 0 ||
+      (rc = check_roles(ld, deployments)) != 0 ||
+      (rc = scn_read_network(ld, scn_section(root, "network"))) != 0 ||
+      (rc = scn_read_power(ld, scn_section(root, "power"))) != 0 ||
       (rc = read_router(ld, scn_section(root, "router"))) != 0 ||
       (rc = read_slo(ld, scn_section(root, "slo"))) != 0 ||
       (rc = read_simulation(ld, scn_section(root, "simulation"))) != 0 ||

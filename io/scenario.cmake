@@ -16,9 +16,10 @@ file(COPY_FILE ${CMAKE_CURRENT_BINARY_DIR}/scenario_default.c.tmp
 add_library(wt_io_scenario STATIC ${CMAKE_CURRENT_LIST_DIR}/scenario.c
                                   ${CMAKE_CURRENT_LIST_DIR}/scenario_read.c
                                   ${CMAKE_CURRENT_LIST_DIR}/scenario_workload.c
+                                  ${CMAKE_CURRENT_LIST_DIR}/scenario_network.c
                                   ${CMAKE_CURRENT_BINARY_DIR}/scenario_default.c)
 target_include_directories(wt_io_scenario PUBLIC ${CMAKE_SOURCE_DIR})
 # The built-in default's relative paths (its trace) start from the source tree's examples/.
 target_compile_definitions(wt_io_scenario PRIVATE WT_EXAMPLES_DIR="${CMAKE_SOURCE_DIR}/examples")
-target_link_libraries(wt_io_scenario PUBLIC wt_io_config wt_hw wt_jobs wt_jobs_sched wt_jobs_trace)
+target_link_libraries(wt_io_scenario PUBLIC wt_io_config wt_hw wt_net wt_jobs wt_jobs_sched wt_jobs_trace)
 add_subdirectory(${CMAKE_SOURCE_DIR}/tests/scenario ${CMAKE_BINARY_DIR}/tests/scenario)

@@ -11,6 +11,7 @@
 #include "jobs/router.h"
 #include "jobs/sched.h"
 #include "jobs/workload.h"
+#include "net/net.h"
 
 typedef enum io_role { IO_ROLE_MIXED, IO_ROLE_PREFILL, IO_ROLE_DECODE } io_role;
 
@@ -20,6 +21,10 @@ typedef struct io_node_group {
   const hw_accel *accel; /* in the scenario's catalogue */
   uint32_t accels_per_node;
   uint32_t count;
+  char system[32];    /* the net preset its scale-up domain and NICs came from; "" for none */
+  net_node_group net; /* count, accels_per_node, NICs and scale-up domain */
+  double host_w;      /* per node: CPUs, memory, NICs, fans, storage */
+  uint32_t nodes_per_rack;
 } io_node_group;
 
 /* `count` identical instances of a model on an accelerator. */
@@ -54,8 +59,19 @@ typedef struct io_scenario {
   size_t deployment_count;
   struct {
     job_route_policy policy;
-    int64_t dispatch_latency_ns; /* arrival at the router to arrival at the instance */
+    job_route_policy decode_policy; /* picks the decode instance of a disaggregated request */
+    int64_t dispatch_latency_ns;    /* arrival at the router to arrival at the instance */
   } router;
+  struct {
+    net_fabric_spec fabric;
+    int64_t chunk_bytes; /* transfers move in chunks of this size */
+  } network;
+  struct {
+    int64_t interval_ns;                 /* power and link utilisation series */
+    double pue;                          /* facility power / IT power */
+    double rack_budget_w, site_budget_w; /* 0: none */
+  } power;
+  bool disaggregated; /* some deployment has the prefill or decode role */
   io_workload workload;
   struct {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */

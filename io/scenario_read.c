@@ -10,7 +10,7 @@
 static const io_node empty_mapping = {.kind = IO_NODE_MAPPING, .file = "", .path = ""};
 
 const io_node *scn_section(const io_node *root, const char *key) {
-  const io_node *n = io_node_find(root, key);
+  const io_node *n = root ? io_node_find(root, key) : NULL;
   return n ? n : &empty_mapping;
 }
 

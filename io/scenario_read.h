@@ -20,6 +20,7 @@ typedef struct scn_loader {
   size_t err_len;
 } scn_loader;
 
+/* root's mapping at key, or an empty mapping when either is absent. */
 const io_node *scn_section(const io_node *root, const char *key);
 int scn_optional(int rc);
 int scn_get_u32(const scn_loader *ld, const io_node *m, const char *key, uint32_t min, uint32_t max,
@@ -44,5 +45,12 @@ int scn_find_model(const scn_loader *ld, const io_node *m, const char *key, cons
 
 /* The workload section (scenario_workload.c). */
 int scn_read_workload(const scn_loader *ld, const io_node *m);
+
+/* Network and power (scenario_network.c): a node type's system keys (system, nics, nic_bandwidth,
+ * scaleup, host_power, nodes_per_rack; e may be an empty mapping), the network section, the power
+ * section. */
+int scn_read_node_system(const scn_loader *ld, const io_node *e, io_node_group *g);
+int scn_read_network(const scn_loader *ld, const io_node *m);
+int scn_read_power(const scn_loader *ld, const io_node *m);
 
 #endif

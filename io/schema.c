@@ -11,9 +11,61 @@ static const io_field request_fields[] = {
     IO_FIELD(io_request_row, input_tokens, IO_FIELD_INT32),
     IO_FIELD(io_request_row, output_tokens, IO_FIELD_INT32),
     IO_FIELD(io_request_row, instance, IO_FIELD_INT32),
+    IO_FIELD(io_request_row, decode_instance, IO_FIELD_INT32),
     IO_FIELD(io_request_row, preemptions, IO_FIELD_UINT32),
     IO_FIELD(io_request_row, prefix_hit_tokens, IO_FIELD_UINT32),
     IO_FIELD(io_request_row, fate, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, decode_prefix_hit_tokens, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, energy_j, IO_FIELD_DOUBLE),
+};
+
+static const io_field transfer_fields[] = {
+    IO_FIELD(io_transfer_row, id, IO_FIELD_INT64),
+    IO_FIELD(io_transfer_row, prefill_instance, IO_FIELD_UINT32),
+    IO_FIELD(io_transfer_row, decode_instance, IO_FIELD_UINT32),
+    IO_FIELD(io_transfer_row, bytes, IO_FIELD_UINT64),
+    IO_FIELD(io_transfer_row, flows, IO_FIELD_UINT32),
+    IO_FIELD(io_transfer_row, ready_ns, IO_FIELD_INT64),
+    IO_FIELD(io_transfer_row, start_ns, IO_FIELD_INT64),
+    IO_FIELD(io_transfer_row, end_ns, IO_FIELD_INT64),
+};
+
+static const io_field node_fields[] = {
+    IO_FIELD(io_node_row, node, IO_FIELD_UINT32),
+    IO_FIELD(io_node_row, rack, IO_FIELD_UINT32),
+    IO_FIELD(io_node_row, accelerators, IO_FIELD_UINT32),
+    IO_FIELD(io_node_row, busy_accelerators, IO_FIELD_UINT32),
+    IO_FIELD_STR(io_node_row, group),
+    IO_FIELD(io_node_row, host_w, IO_FIELD_DOUBLE),
+    IO_FIELD(io_node_row, idle_w, IO_FIELD_DOUBLE),
+    IO_FIELD(io_node_row, energy_j, IO_FIELD_DOUBLE),
+};
+
+static const io_field power_fields[] = {
+    IO_FIELD(io_power_row, node, IO_FIELD_UINT32),
+    IO_FIELD(io_power_row, rack, IO_FIELD_UINT32),
+    IO_FIELD(io_power_row, start_ns, IO_FIELD_INT64),
+    IO_FIELD(io_power_row, end_ns, IO_FIELD_INT64),
+    IO_FIELD(io_power_row, energy_j, IO_FIELD_DOUBLE),
+    IO_FIELD(io_power_row, avg_w, IO_FIELD_DOUBLE),
+};
+
+static const io_field link_fields[] = {
+    IO_FIELD(io_link_row, link, IO_FIELD_UINT32),
+    IO_FIELD(io_link_row, kind, IO_FIELD_UINT32),
+    IO_FIELD_STR(io_link_row, name),
+    IO_FIELD(io_link_row, bytes_per_s, IO_FIELD_DOUBLE),
+    IO_FIELD(io_link_row, latency_ns, IO_FIELD_INT64),
+    IO_FIELD(io_link_row, bytes, IO_FIELD_UINT64),
+    IO_FIELD(io_link_row, chunks, IO_FIELD_UINT64),
+    IO_FIELD(io_link_row, busy_ns, IO_FIELD_INT64),
+};
+
+static const io_field link_util_fields[] = {
+    IO_FIELD(io_link_util_row, link, IO_FIELD_UINT32),
+    IO_FIELD(io_link_util_row, start_ns, IO_FIELD_INT64),
+    IO_FIELD(io_link_util_row, busy_ns, IO_FIELD_INT64),
+    IO_FIELD(io_link_util_row, utilisation, IO_FIELD_DOUBLE),
 };
 
 static const io_field iteration_fields[] = {
@@ -65,3 +117,9 @@ const io_table_def io_requests_table = TABLE("requests", io_request_row, request
 const io_table_def io_iterations_table = TABLE("iterations", io_iteration_row, iteration_fields);
 const io_table_def io_instances_table = TABLE("instances", io_instance_row, instance_fields);
 const io_table_def io_engine_table = TABLE("engine", io_engine_row, engine_fields);
+const io_table_def io_transfers_table = TABLE("transfers", io_transfer_row, transfer_fields);
+const io_table_def io_nodes_table = TABLE("nodes", io_node_row, node_fields);
+const io_table_def io_power_table = TABLE("power", io_power_row, power_fields);
+const io_table_def io_links_table = TABLE("links", io_link_row, link_fields);
+const io_table_def io_link_util_table = TABLE("link_utilisation", io_link_util_row,
+                                              link_util_fields);

@@ -8,7 +8,7 @@
 #include "io/timeline.h"
 
 #define IO_SCHEMA_NAME "windtunnel.timeline"
-#define IO_SCHEMA_VERSION 1
+#define IO_SCHEMA_VERSION 2
 
 typedef enum io_fate { IO_FATE_COMPLETED = 0, IO_FATE_UNFINISHED = 1 } io_fate;
 
@@ -22,11 +22,16 @@ typedef struct io_request_row {
   int64_t first_token_ns;
   int64_t done_ns;
   int32_t input_tokens, output_tokens;
-  int32_t instance; /* -1: never reached one */
+  int32_t instance;        /* the one that computed its prompt; -1: never reached one */
+  int32_t decode_instance; /* disaggregated: the one it decoded on (-1: none yet, or colocated) */
   uint32_t preemptions;
-  uint32_t prefix_hit_tokens;
-  uint32_t fate; /* io_fate */
+  uint32_t prefix_hit_tokens;        /* found in the prefix cache instead of computed */
+  uint32_t fate;                     /* io_fate */
+  uint32_t decode_prefix_hit_tokens; /* disaggregated: cached at the decode side, not shipped */
+  double energy_j;                   /* its share of the iterations it was in, by tokens computed */
 } io_request_row;
+/* Rows are written whole: padding bytes would carry garbage into the file. */
+_Static_assert(sizeof(io_request_row) == 6 * 8 + 8 * 4 + 8, "request rows have no padding");
 
 /* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are
  * millions of them, and their bytes set the cost of writing the timeline. */
@@ -52,6 +57,57 @@ typedef struct io_instance_row {
   double kv_block_ns; /* integral of KV blocks in use over time, block x ns */
 } io_instance_row;
 
+/* /transfers: one row per KV-cache transfer from a prefill to a decode instance, keyed by id (the
+ * request's). The KV waits on the prefill side from ready_ns until the decode instance has room
+ * (back-pressure), then moves from start_ns to end_ns over the network. */
+typedef struct io_transfer_row {
+  int64_t id;
+  uint32_t prefill_instance, decode_instance;
+  uint64_t bytes; /* what the decode side lacked: the prompt minus its own prefix-cache hits */
+  uint32_t flows; /* parallel flows, one per accelerator pair */
+  uint32_t pad;
+  int64_t ready_ns; /* the prompt's KV complete on the prefill side (its first token) */
+  int64_t start_ns; /* the first chunk enters the network */
+  int64_t end_ns;   /* the last byte at the decode instance */
+} io_transfer_row;
+
+/* /nodes: one row per node, keyed by node. */
+typedef struct io_node_row {
+  uint32_t node, rack;
+  uint32_t accelerators, busy_accelerators; /* busy: some instance runs on it */
+  char group[64];                           /* the scenario's node type */
+  double host_w;                            /* CPUs, memory, NICs, fans: always drawn */
+  double idle_w;                            /* each accelerator's idle board power */
+  double energy_j;                          /* the node's IT energy over the whole run */
+} io_node_row;
+
+/* /power: one row per node and interval, keyed by (node, start_ns): the node's exact energy in
+ * [start_ns, end_ns) (accelerators and host, not PUE), and its average power. Energy integrates
+ * the piecewise-constant power exactly, so the rows sum to the nodes' energy. */
+typedef struct io_power_row {
+  uint32_t node, rack;
+  int64_t start_ns, end_ns;
+  double energy_j, avg_w;
+} io_power_row;
+
+/* /links: one row per network link, keyed by link. */
+typedef struct io_link_row {
+  uint32_t link, kind; /* net_link_kind */
+  char name[48];
+  double bytes_per_s;
+  int64_t latency_ns;
+  uint64_t bytes, chunks;
+  int64_t busy_ns;
+} io_link_row;
+
+/* /link_utilisation: one row per link and interval in which it carried anything, keyed by (link,
+ * start_ns): the share of the interval it was busy. */
+typedef struct io_link_util_row {
+  uint32_t link, pad;
+  int64_t start_ns, busy_ns;
+  double utilisation;
+} io_link_util_row;
+
 /* /engine: one row per partition, keyed by (rank, thread). */
 typedef struct io_engine_row {
   uint32_t rank, thread;
@@ -60,6 +116,7 @@ typedef struct io_engine_row {
 } io_engine_row;
 
 extern const io_table_def io_requests_table, io_iterations_table, io_instances_table,
-    io_engine_table;
+    io_engine_table, io_transfers_table, io_nodes_table, io_power_table, io_links_table,
+    io_link_util_table;
 
 #endif

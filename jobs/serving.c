@@ -1,7 +1,19 @@
 /* The serving simulation. LP 0 is the router: it replays the workload and dispatches each request
  * to an instance after the dispatch latency. LPs 1..N are instances: each runs its scheduler
  * (jobs/sched) iteration by iteration, priced by hw/, and reports completions back to the router.
- * Every request, iteration, instance and partition becomes a row of the timeline (io/schema.h). */
+ * Every request, iteration, instance and partition becomes a row of the timeline (io/schema.h).
+ *
+ * Disaggregated serving, as vLLM's KV connectors (NIXL) do it: the router picks a prefill and a
+ * decode instance at arrival. The prefill instance computes the prompt and the first token, keeps
+ * the KV, and tells the decode instance (one control hop, the dispatch latency). The decode
+ * instance allocates blocks when its queue and memory allow (until then the KV waits on the
+ * prefill side: back-pressure), pulls the KV over the network (LPs after the instances are the
+ * links, net/link.h), and when the last byte lands it decodes the rest and tells the prefill side
+ * to free its copy.
+ *
+ * Energy: each instance's devices draw hw/'s iteration power while busy and idle power between
+ * iterations; nodes add host power and their unused accelerators' idle power. Energy goes into
+ * per-node interval bins exactly, and to requests by their share of each iteration's tokens. */
 #include "serving.h"
 
 #include <stdio.h>
@@ -10,10 +22,23 @@
 
 #include "core/core.h"
 #include "io/schema.h"
-#include "partitions/part.h"
+#include "jobs/cluster.h"
+#include "jobs/energy.h"
+#include "net/link.h"
 
-enum { EV_ARRIVAL = 1, EV_DISPATCH, EV_ITERATION_END, EV_COMPLETE };
+enum {
+  EV_ARRIVAL = 1,
+  EV_DISPATCH,      /* router -> instance; aux: the decode instance, or NO_INSTANCE */
+  EV_ITERATION_END, /* instance -> itself */
+  EV_COMPLETE,      /* instance -> router: the request left it */
+  EV_KV_READY,      /* prefill -> decode instance: the prompt's KV is ready; aux: preemptions */
+  EV_KV_PULL,       /* decode -> prefill instance: blocks are allocated, send the KV */
+  EV_KV_ARRIVED,    /* last link -> decode instance: one flow of a transfer has landed */
+  EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
+  EV_CHUNK,         /* between links */
+};
 enum { ROUTER_LP = 0, FLUSH_BYTES = 16 << 20 };
+#define NO_INSTANCE UINT32_MAX
 
 typedef struct dispatch_msg {
   int64_t id, arrival_ns;
@@ -23,6 +48,27 @@ typedef struct dispatch_msg {
 typedef struct complete_msg {
   int32_t input_tokens, output_tokens;
 } complete_msg;
+
+/* What the decode side needs from the prefill side to continue the request's row. */
+typedef struct kv_ready_msg {
+  int64_t id, first_scheduled_ns, first_token_ns;
+  uint32_t prefix_hit_tokens;
+  float energy_j; /* the prefill side's share */
+} kv_ready_msg;
+
+typedef struct kv_pull_msg {
+  int64_t id;
+  uint64_t bytes;
+  uint32_t flows;
+} kv_pull_msg;
+
+/* Arrival time and lengths of every request, by id: on every rank, so a decode instance anywhere
+ * can continue a request it never saw dispatched. Only for disaggregated scenarios. */
+typedef struct request_store {
+  int64_t *arrival_ns;
+  int32_t *input_tokens, *output_tokens;
+  uint64_t count, cap;
+} request_store;
 
 /* Prefix block hashes of every request of a trace that has them (Mooncake), by request id: read on
  * every rank so an instance anywhere can look up what the router dispatched to it. */
@@ -37,8 +83,17 @@ typedef struct serving {
   uint32_t instances;
   uint32_t *instance_deployment;
   hw_deploy *deploys; /* one per deployment */
+  job_cluster cluster;
+  net_links links;
+  job_energy *node_energy; /* [nodes]: written only by the partition owning the node */
+  /* Router pools: instance index of each pool slot, and each instance's slot in its pool. Pool 0
+   * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
+   * instances. */
+  uint32_t *pool_instance[2], pool_size[2], *instance_slot;
+  request_store requests;
   io_timeline *tl;
-  int t_requests, t_iterations, t_instances, t_engine;
+  int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
+      t_link_util;
   struct {
     size_t bytes;
     char pad[56]; /* one cache line per thread */
@@ -56,7 +111,7 @@ typedef struct router_lp {
   job_source *src;
   job_request next;
   bool has_next;
-  job_router *router;
+  job_router *pool[2]; /* pool[1] only when disaggregated */
   uint64_t dispatched;
 } router_lp;
 
@@ -64,8 +119,18 @@ typedef struct req_rec {
   io_request_row row;
   uint64_t *block_hashes;
   uint32_t block_count;
+  bool handed_off;             /* prefill side: the decode instance owns the row now */
+  uint32_t flows_pending;      /* decode side: flows of the transfer still on their way */
+  io_transfer_row transfer;    /* decode side */
   struct req_rec *prev, *next; /* the instance's live requests */
 } req_rec;
+
+/* Live requests by id, open addressing with linear probing (keys id + 1; 0 is empty). */
+typedef struct rec_map {
+  uint64_t *keys;
+  req_rec **recs;
+  uint32_t cap, count; /* cap a power of two */
+} rec_map;
 
 typedef struct instance_lp {
   uint32_t index;
@@ -74,10 +139,18 @@ typedef struct instance_lp {
   job_sched *sched;
   bool busy;
   io_iteration_row iteration; /* the open one, while busy */
+  const job_sched_seq *seqs;  /* of the open iteration */
+  uint32_t num_seqs, batch_tokens;
   uint64_t iterations, completed, preemptions, kv_blocks_peak;
   int64_t busy_ns, last_event_ns;
   double kv_block_ns;
+  /* Energy: every device draws device_w since power_since_ns. */
+  uint32_t devices;
+  double device_w, idle_w;
+  int64_t power_since_ns;
+  double energy_j;
   req_rec live; /* sentinel of a circular list */
+  rec_map by_id;
 } instance_lp;
 
 /* ---- timeline rows ---- */
@@ -121,16 +194,30 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
     const job_request *q = &r->next;
     if (q->arrival_ns > m->end_ns - latency_ns) { /* would reach its instance after the end */
-      io_request_row row = {q->id,           q->arrival_ns,    -1, -1, -1, -1,
-                            q->input_tokens, q->output_tokens, -1, 0,  0,  IO_FATE_UNFINISHED};
+      io_request_row row = {.id = q->id,
+                            .arrival_ns = q->arrival_ns,
+                            .dispatch_ns = -1,
+                            .first_scheduled_ns = -1,
+                            .first_token_ns = -1,
+                            .done_ns = -1,
+                            .input_tokens = q->input_tokens,
+                            .output_tokens = q->output_tokens,
+                            .instance = -1,
+                            .decode_instance = -1,
+                            .fate = IO_FATE_UNFINISHED};
       if (append_request(lp, m, &row) != 0)
         return -1;
     } else {
       job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
                               q->prefix_hashes, q->prefix_hash_count};
-      uint32_t instance = job_router_pick(r->router, &rr, &lp->rng);
+      uint32_t instance = m->pool_instance[0][job_router_pick(r->pool[0], &rr, &lp->rng)];
+      /* A single output token is the prefill's: such a request never needs a decode instance. */
+      uint32_t decode = r->pool[1] && q->output_tokens > 1
+                            ? m->pool_instance[1][job_router_pick(r->pool[1], &rr, &lp->rng)]
+                            : NO_INSTANCE;
       dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
-      if (core_send(lp, ROUTER_LP + 1 + instance, latency_ns, EV_DISPATCH, 0, &msg, sizeof msg))
+      if (core_send(lp, ROUTER_LP + 1 + instance, latency_ns, EV_DISPATCH, decode, &msg,
+                    sizeof msg))
         return -1;
     }
     r->dispatched++;
@@ -164,11 +251,106 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     return router_dispatch_due(lp, m, r);
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
-  job_router_completed(r->router, ev->src_lp - 1, &rr);
+  uint32_t instance = ev->src_lp - 1;
+  int pool = m->s->deployments[m->instance_deployment[instance]].role == IO_ROLE_DECODE;
+  job_router_completed(r->pool[pool], m->instance_slot[instance], &rr);
   return 0;
 }
 
 static const core_lp_type router_type = {"router", router_init, router_handle, NULL};
+
+/* ---- instances: requests by id ---- */
+
+static uint32_t map_slot(const rec_map *map, uint64_t key) {
+  uint64_t h = key * 0x9e3779b97f4a7c15ull;
+  return (uint32_t)(h >> 32) & (map->cap - 1);
+}
+
+static int map_put(rec_map *map, int64_t id, req_rec *rec) {
+  if (2 * (map->count + 1) > map->cap) {
+    rec_map grown = {.cap = map->cap ? 2 * map->cap : 64};
+    grown.keys = calloc(grown.cap, sizeof *grown.keys);
+    grown.recs = malloc(grown.cap * sizeof *grown.recs);
+    if (!grown.keys || !grown.recs) {
+      free(grown.keys);
+      free(grown.recs);
+      return -1;
+    }
+    for (uint32_t i = 0; i < map->cap; i++)
+      if (map->keys[i]) {
+        uint32_t j = map_slot(&grown, map->keys[i]);
+        while (grown.keys[j])
+          j = (j + 1) & (grown.cap - 1);
+        grown.keys[j] = map->keys[i];
+        grown.recs[j] = map->recs[i];
+      }
+    grown.count = map->count;
+    free(map->keys);
+    free(map->recs);
+    *map = grown;
+  }
+  uint64_t key = (uint64_t)id + 1;
+  uint32_t i = map_slot(map, key);
+  while (map->keys[i])
+    i = (i + 1) & (map->cap - 1);
+  map->keys[i] = key;
+  map->recs[i] = rec;
+  map->count++;
+  return 0;
+}
+
+static req_rec *map_get(const rec_map *map, int64_t id) {
+  uint64_t key = (uint64_t)id + 1;
+  if (!map->cap)
+    return NULL;
+  for (uint32_t i = map_slot(map, key); map->keys[i]; i = (i + 1) & (map->cap - 1))
+    if (map->keys[i] == key)
+      return map->recs[i];
+  return NULL;
+}
+
+/* Removes id, shifting later entries of its probe run back so lookups never stop early. */
+static void map_remove(rec_map *map, int64_t id) {
+  uint64_t key = (uint64_t)id + 1;
+  uint32_t mask = map->cap - 1, i = map_slot(map, key);
+  while (map->keys[i] != key) {
+    assert(map->keys[i]);
+    i = (i + 1) & mask;
+  }
+  for (uint32_t j = (i + 1) & mask; map->keys[j]; j = (j + 1) & mask) {
+    uint32_t home = map_slot(map, map->keys[j]);
+    if (((j - home) & mask) >= ((j - i) & mask)) { /* j may move back into the hole at i */
+      map->keys[i] = map->keys[j];
+      map->recs[i] = map->recs[j];
+      i = j;
+    }
+  }
+  map->keys[i] = 0;
+  map->count--;
+}
+
+/* ---- instances: energy ---- */
+
+/* Adds what the instance's devices drew since power_since_ns, at device_w each, to their nodes,
+ * and returns it. */
+static double account_energy(serving *m, instance_lp *in, int64_t until_ns, int *rc) {
+  const job_cluster *c = &m->cluster;
+  double joules = 0;
+  for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
+    uint32_t node = c->accel_node[c->accel_ids[k]], devices = 0;
+    for (; k < c->accel_offsets[in->index + 1] && c->accel_node[c->accel_ids[k]] == node; k++)
+      devices++;
+    job_energy *e = &m->node_energy[node];
+    double before = e->total_j;
+    if (job_energy_add(e, m->s->power.interval_ns, in->power_since_ns, until_ns,
+                       in->device_w * devices) != 0)
+      *rc = -1;
+    joules += e->total_j - before;
+  }
+  in->energy_j += joules;
+  in->power_since_ns = until_ns;
+  return joules;
+}
 
 /* ---- instances ---- */
 
@@ -200,38 +382,111 @@ static int expand_hashes(const serving *m, req_rec *rec, uint32_t block_tokens) 
   return 0;
 }
 
-static void live_unlink(req_rec *rec) {
-  rec->prev->next = rec->next;
-  rec->next->prev = rec->prev;
-}
-
 static void rec_free(req_rec *rec) {
   free(rec->block_hashes);
   free(rec);
 }
 
-static int start_iteration(core_lp *lp, instance_lp *in) {
+static void rec_drop(instance_lp *in, req_rec *rec) {
+  rec->prev->next = rec->next;
+  rec->next->prev = rec->prev;
+  map_remove(&in->by_id, rec->row.id);
+  rec_free(rec);
+}
+
+/* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
+static req_rec *rec_add(serving *m, instance_lp *in, const io_request_row *row) {
+  req_rec *rec = calloc(1, sizeof *rec);
+  if (!rec)
+    return NULL;
+  rec->row = *row;
+  if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0 ||
+      map_put(&in->by_id, row->id, rec) != 0) {
+    rec_free(rec);
+    return NULL;
+  }
+  rec->next = &in->live;
+  rec->prev = in->live.prev;
+  in->live.prev->next = rec;
+  in->live.prev = rec;
+  return rec;
+}
+
+/* Control messages between instances travel the network path once, with no contention: a few
+ * microseconds, which is at least the lookahead whenever the two sit on different partitions. */
+static int64_t control_latency_ns(const serving *m, uint32_t from, uint32_t to) {
+  const job_cluster *c = &m->cluster;
+  uint32_t route[NET_MAX_HOPS];
+  uint32_t a = c->accel_ids[c->accel_offsets[from]], b = c->accel_ids[c->accel_offsets[to]];
+  int hops = net_route(c->topo, a, b, 0, route);
+  int64_t ns = hops > 0 ? net_route_latency_ns(c->topo, route, hops) : 1;
+  return ns > 0 ? ns : 1;
+}
+
+/* The decode side has blocks for rec: ask the prefill side for what it lacks. */
+static int pull_kv(core_lp *lp, serving *m, instance_lp *in, req_rec *rec,
+                   uint32_t local_hit_tokens) {
+  uint32_t prefill = (uint32_t)rec->row.instance;
+  const hw_deploy *source = &m->deploys[m->instance_deployment[prefill]];
+  uint32_t tokens = (uint32_t)rec->row.input_tokens;
+  tokens -= local_hit_tokens < tokens ? local_hit_tokens : tokens;
+  uint64_t bytes = (uint64_t)((double)tokens * hw_kv_bytes_per_token(source));
+  uint32_t gp = job_cluster_instance_accels(&m->cluster, prefill),
+           gd = job_cluster_instance_accels(&m->cluster, in->index);
+  uint32_t flows = gp > gd ? gp : gd;
+  if (bytes < flows)
+    flows = bytes ? (uint32_t)bytes : 1;
+  int64_t latency_ns = control_latency_ns(m, in->index, prefill);
+  rec->flows_pending = flows;
+  rec->transfer = (io_transfer_row){.id = rec->row.id,
+                                    .prefill_instance = prefill,
+                                    .decode_instance = in->index,
+                                    .bytes = bytes,
+                                    .flows = flows,
+                                    .ready_ns = rec->row.first_token_ns,
+                                    .start_ns = lp->now_ns + latency_ns + 1,
+                                    .end_ns = -1};
+  kv_pull_msg pull = {rec->row.id, bytes, flows};
+  return core_send(lp, ROUTER_LP + 1 + prefill, latency_ns, EV_KV_PULL, 0, &pull, sizeof pull);
+}
+
+static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
   job_sched_batch b;
   job_sched_step(in->sched, lp->now_ns, &b);
   for (uint32_t i = 0; i < b.num_events; i++) {
     const job_sched_event *ev = &b.events[i];
     req_rec *rec = ev->user;
     if (ev->kind == JOB_SCHED_STARTED) {
-      rec->row.first_scheduled_ns = ev->time_ns;
-      rec->row.prefix_hit_tokens = ev->prefix_hit_tokens;
+      if (rec->row.first_scheduled_ns < 0)
+        rec->row.first_scheduled_ns = ev->time_ns;
+      if (rec->row.decode_instance != (int32_t)in->index)
+        rec->row.prefix_hit_tokens = ev->prefix_hit_tokens;
     } else if (ev->kind == JOB_SCHED_PREEMPTED) {
-      rec->row.preemptions = ev->preemptions;
+      rec->row.preemptions++;
       in->preemptions++;
+    } else if (ev->kind == JOB_SCHED_KV_ALLOCATED) {
+      rec->row.decode_prefix_hit_tokens = ev->prefix_hit_tokens;
+      if (pull_kv(lp, m, in, rec, ev->prefix_hit_tokens) != 0)
+        return -1;
     }
   }
+  int rc = 0;
+  account_energy(m, in, lp->now_ns, &rc); /* idle until now */
+  if (rc != 0)
+    return core_fail(lp, "out of memory for energy bins");
+  in->seqs = b.seqs;
+  in->num_seqs = b.num_seqs;
   if (b.num_seqs == 0) {
     in->busy = false;
     return 0;
   }
-  int64_t duration_ns = hw_iteration_ns(in->deploy, &b.hw, NULL);
+  hw_breakdown cost;
+  int64_t duration_ns = hw_iteration_ns(in->deploy, &b.hw, &cost);
   if (duration_ns < 1)
     duration_ns = 1;
   in->busy = true;
+  in->device_w = cost.power_w;
+  in->batch_tokens = b.hw.prefill_tokens + b.hw.decode_seqs;
   in->iteration = (io_iteration_row){
       .instance = in->index,
       .index = in->iterations,
@@ -248,15 +503,35 @@ static int start_iteration(core_lp *lp, instance_lp *in) {
   return core_send(lp, lp->id, duration_ns, EV_ITERATION_END, 0, NULL, 0);
 }
 
+static int complete_at_router(core_lp *lp, serving *m, const req_rec *rec) {
+  complete_msg c = {rec->row.input_tokens, rec->row.output_tokens};
+  return core_send(lp, ROUTER_LP, m->s->router.dispatch_latency_ns, EV_COMPLETE, 0, &c, sizeof c);
+}
+
+/* A prefill instance's request has its first token: hand it to its decode instance, unless that
+ * message would land after the end (then the request ends here, unfinished). */
+static int hand_off(core_lp *lp, serving *m, req_rec *rec) {
+  if (complete_at_router(lp, m, rec) != 0)
+    return -1;
+  int64_t latency_ns = m->s->router.dispatch_latency_ns;
+  if (lp->now_ns > m->end_ns - latency_ns)
+    return 0;
+  rec->handed_off = true;
+  kv_ready_msg msg = {rec->row.id, rec->row.first_scheduled_ns, rec->row.first_token_ns,
+                      rec->row.prefix_hit_tokens, (float)rec->row.energy_j};
+  return core_send(lp, ROUTER_LP + 1 + (uint32_t)rec->row.decode_instance, latency_ns, EV_KV_READY,
+                   rec->row.preemptions, &msg, sizeof msg);
+}
+
 static int finish_request(core_lp *lp, serving *m, instance_lp *in, req_rec *rec) {
+  if (rec->row.decode_instance >= 0 && rec->row.decode_instance != (int32_t)in->index)
+    return hand_off(lp, m, rec);
   rec->row.done_ns = lp->now_ns;
   rec->row.fate = IO_FATE_COMPLETED;
-  complete_msg c = {rec->row.input_tokens, rec->row.output_tokens};
   int rc = append_request(lp, m, &rec->row);
   if (rc == 0)
-    rc = core_send(lp, ROUTER_LP, m->s->router.dispatch_latency_ns, EV_COMPLETE, 0, &c, sizeof c);
-  live_unlink(rec);
-  rec_free(rec);
+    rc = complete_at_router(lp, m, rec);
+  rec_drop(in, rec);
   in->completed++;
   return rc;
 }
@@ -267,57 +542,167 @@ static int end_iteration(core_lp *lp, serving *m, instance_lp *in) {
   in->kv_block_ns += (double)in->iteration.kv_blocks_used * (double)duration_ns;
   in->iterations++;
   in->last_event_ns = lp->now_ns;
+  int rc = 0;
+  double joules = account_energy(m, in, lp->now_ns, &rc);
+  if (rc != 0)
+    return core_fail(lp, "out of memory for energy bins");
+  for (uint32_t i = 0; i < in->num_seqs; i++) {
+    req_rec *rec = in->seqs[i].user;
+    rec->row.energy_j += joules * in->seqs[i].tokens / in->batch_tokens;
+  }
+  in->device_w = in->idle_w;
   if (append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration) != 0)
     return -1;
   const job_sched_event *events;
   uint32_t n = job_sched_finish(in->sched, lp->now_ns, &events);
   for (uint32_t i = 0; i < n; i++) {
     req_rec *rec = events[i].user;
-    if (events[i].kind == JOB_SCHED_FIRST_TOKEN)
+    if (events[i].kind == JOB_SCHED_FIRST_TOKEN && rec->row.first_token_ns < 0)
       rec->row.first_token_ns = events[i].time_ns;
     else if (events[i].kind == JOB_SCHED_FINISHED && finish_request(lp, m, in, rec) != 0)
       return -1;
   }
-  return start_iteration(lp, in);
+  return start_iteration(lp, m, in);
 }
 
-static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispatch_msg *d) {
-  req_rec *rec = calloc(1, sizeof *rec);
-  if (!rec)
-    return core_fail(lp, "out of memory for a request");
-  rec->row = (io_request_row){
-      d->id,           d->arrival_ns,    lp->now_ns,         -1, -1, -1,
-      d->input_tokens, d->output_tokens, (int32_t)in->index, 0,  0,  IO_FATE_UNFINISHED};
-  if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0) {
-    rec_free(rec);
-    return core_fail(lp, "out of memory for prefix hashes");
-  }
-  rec->next = &in->live;
-  rec->prev = in->live.prev;
-  in->live.prev->next = rec;
-  in->live.prev = rec;
+static int add_to_scheduler(core_lp *lp, instance_lp *in, req_rec *rec, bool hold_kv,
+                            bool remote_kv) {
+  bool prefill_only = hold_kv;
   job_sched_request sr = {
-      .id = (uint64_t)d->id,
+      .id = (uint64_t)rec->row.id,
       .arrival_ns = lp->now_ns,
-      .prompt_tokens = (uint32_t)d->input_tokens,
-      .output_tokens = (uint32_t)d->output_tokens,
+      .prompt_tokens = (uint32_t)rec->row.input_tokens,
+      .output_tokens = prefill_only ? 1 : (uint32_t)rec->row.output_tokens,
       .block_hashes = rec->block_hashes,
       .num_block_hashes = rec->block_count,
+      .hold_kv = hold_kv,
+      .remote_kv = remote_kv,
       .user = rec,
   };
   char err[256];
   if (job_sched_add(in->sched, &sr, err, sizeof err) != 0)
-    return core_fail(lp, "instance %u cannot serve request %lld: %s", in->index, (long long)d->id,
-                     err);
-  return in->busy ? 0 : start_iteration(lp, in);
+    return core_fail(lp, "instance %u cannot serve request %lld: %s", in->index,
+                     (long long)rec->row.id, err);
+  return 0;
+}
+
+static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispatch_msg *d,
+                           uint32_t decode) {
+  io_request_row row = {.id = d->id,
+                        .arrival_ns = d->arrival_ns,
+                        .dispatch_ns = lp->now_ns,
+                        .first_scheduled_ns = -1,
+                        .first_token_ns = -1,
+                        .done_ns = -1,
+                        .input_tokens = d->input_tokens,
+                        .output_tokens = d->output_tokens,
+                        .instance = (int32_t)in->index,
+                        .decode_instance = decode == NO_INSTANCE ? -1 : (int32_t)decode,
+                        .fate = IO_FATE_UNFINISHED};
+  req_rec *rec = rec_add(m, in, &row);
+  if (!rec)
+    return core_fail(lp, "out of memory for a request");
+  if (add_to_scheduler(lp, in, rec, decode != NO_INSTANCE, false) != 0)
+    return -1;
+  return in->busy ? 0 : start_iteration(lp, m, in);
+}
+
+/* Decode side: a prefilled request to continue; it waits for blocks, then for its KV. */
+static int receive_kv_ready(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
+  kv_ready_msg k;
+  memcpy(&k, ev->payload.bytes, sizeof k);
+  const request_store *q = &m->requests;
+  assert((uint64_t)k.id < q->count);
+  io_request_row row = {.id = k.id,
+                        .arrival_ns = q->arrival_ns[k.id],
+                        .dispatch_ns = q->arrival_ns[k.id] + m->s->router.dispatch_latency_ns,
+                        .first_scheduled_ns = k.first_scheduled_ns,
+                        .first_token_ns = k.first_token_ns,
+                        .done_ns = -1,
+                        .input_tokens = q->input_tokens[k.id],
+                        .output_tokens = q->output_tokens[k.id],
+                        .instance = (int32_t)(ev->src_lp - 1),
+                        .decode_instance = (int32_t)in->index,
+                        .preemptions = ev->aux,
+                        .prefix_hit_tokens = k.prefix_hit_tokens,
+                        .fate = IO_FATE_UNFINISHED,
+                        .energy_j = k.energy_j};
+  req_rec *rec = rec_add(m, in, &row);
+  if (!rec)
+    return core_fail(lp, "out of memory for a request");
+  if (add_to_scheduler(lp, in, rec, false, true) != 0)
+    return -1;
+  return in->busy ? 0 : start_iteration(lp, m, in);
+}
+
+/* Prefill side: start the transfer's flows, one per accelerator pair. */
+static int send_kv(core_lp *lp, serving *m, const core_event *ev) {
+  kv_pull_msg p;
+  memcpy(&p, ev->payload.bytes, sizeof p);
+  const job_cluster *c = &m->cluster;
+  uint32_t prefill = lp->id - 1, decode = ev->src_lp - 1;
+  const uint32_t *src = c->accel_ids + c->accel_offsets[prefill];
+  const uint32_t *dst = c->accel_ids + c->accel_offsets[decode];
+  uint32_t gp = job_cluster_instance_accels(c, prefill),
+           gd = job_cluster_instance_accels(c, decode);
+  for (uint32_t f = 0; f < p.flows; f++) {
+    net_flow flow = {.id = (uint64_t)p.id,
+                     .bytes = p.bytes / p.flows + (f < p.bytes % p.flows),
+                     .src_accel = src[f % gp],
+                     .dst_accel = dst[f % gd],
+                     .deliver_lp = ev->src_lp,
+                     .flow_hash = (uint32_t)((uint64_t)p.id * 0x9e3779b97f4a7c15ull >> 32) + f};
+    if (net_flow_start(lp, &m->links, &flow) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+/* Decode side: one flow landed; when all have, the request can decode and the prefill side free
+ * its copy. */
+static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
+  int64_t id = (int64_t)ev->payload.u64[0];
+  req_rec *rec = map_get(&in->by_id, id);
+  assert(rec && rec->flows_pending > 0);
+  if (--rec->flows_pending > 0)
+    return 0;
+  rec->transfer.end_ns = lp->now_ns;
+  if (job_sched_kv_arrived(in->sched, (uint64_t)id) != 0)
+    return core_fail(lp, "instance %u: KV of request %lld arrived unexpectedly", in->index,
+                     (long long)id);
+  if (append(lp, m, m->t_transfers, &rec->transfer, sizeof rec->transfer) != 0)
+    return -1;
+  uint32_t prefill = (uint32_t)rec->row.instance;
+  if (core_send(lp, ROUTER_LP + 1 + prefill, control_latency_ns(m, in->index, prefill),
+                EV_KV_RELEASE, 0, &id, sizeof id) != 0)
+    return -1;
+  return in->busy ? 0 : start_iteration(lp, m, in);
+}
+
+/* Prefill side: the decode side has the KV; the blocks go back to the pool (and prefix cache). */
+static int release_kv(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
+  int64_t id = ev->payload.i64[0];
+  req_rec *rec = map_get(&in->by_id, id);
+  if (!rec || job_sched_release(in->sched, (uint64_t)id) != 0)
+    return core_fail(lp, "instance %u: no KV held for request %lld", in->index, (long long)id);
+  rec_drop(in, rec);
+  in->completed++;
+  return in->busy ? 0 : start_iteration(lp, m, in);
 }
 
 static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   serving *m = model;
   instance_lp *in = lp->state;
-  if (ev->kind == EV_DISPATCH)
-    return receive_request(lp, m, in, (const dispatch_msg *)ev->payload.bytes);
-  return end_iteration(lp, m, in);
+  switch (ev->kind) {
+  case EV_DISPATCH:
+    return receive_request(lp, m, in, (const dispatch_msg *)ev->payload.bytes, ev->aux);
+  case EV_ITERATION_END: return end_iteration(lp, m, in);
+  case EV_KV_READY: return receive_kv_ready(lp, m, in, ev);
+  case EV_KV_PULL: return send_kv(lp, m, ev);
+  case EV_KV_ARRIVED: return receive_flow(lp, m, in, ev);
+  case EV_KV_RELEASE: return release_kv(lp, m, in, ev);
+  default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
+  }
 }
 
 /* After the last window: rows for the requests still here, and the instance's own row. */
@@ -325,7 +710,7 @@ static int instance_finish(core_lp *lp, void *model) {
   serving *m = model;
   instance_lp *in = lp->state;
   for (req_rec *rec = in->live.next; rec != &in->live; rec = rec->next)
-    if (append_request(lp, m, &rec->row) != 0)
+    if (!rec->handed_off && append_request(lp, m, &rec->row) != 0)
       return -1;
   io_instance_row row = {
       .instance = in->index,
@@ -360,9 +745,15 @@ static int lp_create(core_lp *lp, void *model) {
     lp->type = &router_type;
     lp->state = r;
     m->router = r;
-    r->router = job_router_create(m->s->router.policy, m->instances, 0, err, sizeof err);
-    return r->router ? 0 : core_fail(lp, "%s", err);
+    const job_route_policy policy[2] = {m->s->router.policy, m->s->router.decode_policy};
+    for (int pool = 0; pool < 2 && m->pool_size[pool]; pool++)
+      if (!(r->pool[pool] = job_router_create(policy[pool], m->pool_size[pool], 0, err,
+                                              sizeof err)))
+        return core_fail(lp, "%s", err);
+    return 0;
   }
+  if (lp->id >= m->cluster.first_link_lp)
+    return net_link_lp_create(lp, &m->links, lp->id - m->cluster.first_link_lp);
   instance_lp *in = calloc(1, sizeof *in);
   if (!in)
     return -1;
@@ -373,6 +764,8 @@ static int lp_create(core_lp *lp, void *model) {
   in->dep = &m->s->deployments[d];
   in->deploy = &m->deploys[d];
   in->live.next = in->live.prev = &in->live;
+  in->devices = job_cluster_instance_accels(&m->cluster, in->index);
+  in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
   if (job_sched_create(&in->sched, &in->dep->sched, err, sizeof err) != 0)
     return core_fail(lp, "instance %u: %s", in->index, err);
   return 0;
@@ -383,14 +776,19 @@ static void lp_destroy(core_lp *lp, void *model) {
   if (lp->type == &router_type) {
     router_lp *r = lp->state;
     job_source_close(r->src);
-    job_router_destroy(r->router);
+    for (int pool = 0; pool < 2; pool++)
+      job_router_destroy(r->pool[pool]);
     free(r);
+  } else if (lp->type == &net_link_lp_type) {
+    net_link_lp_destroy(lp);
   } else if (lp->state) {
     instance_lp *in = lp->state;
     for (req_rec *rec = in->live.next, *next; rec != &in->live; rec = next) {
       next = rec->next;
       rec_free(rec);
     }
+    free(in->by_id.keys);
+    free(in->by_id.recs);
     job_sched_destroy(in->sched);
     free(in);
   }
@@ -423,11 +821,32 @@ static int scan_workload(serving *m, char *err, size_t err_len) {
   if (rc != 0)
     return -1;
   hash_store *h = &m->hashes;
+  request_store *store = &m->requests;
   bool keep = job_source_format(src) == JOB_TRACE_MOONCAKE;
   size_t cap_requests = 0, cap_hashes = 0;
   job_request q;
   while ((rc = job_source_next(src, &q, err, err_len)) > 0) {
     m->workload_requests++;
+    if (m->s->disaggregated) {
+      assert((uint64_t)q.id == store->count); /* ids number the workload's requests */
+      if (store->count == store->cap) {
+        store->cap = store->cap ? 2 * store->cap : 4096;
+        int64_t *arrival = realloc(store->arrival_ns, store->cap * sizeof *arrival);
+        if (arrival)
+          store->arrival_ns = arrival;
+        int32_t *input = realloc(store->input_tokens, store->cap * sizeof *input);
+        if (input)
+          store->input_tokens = input;
+        int32_t *output = realloc(store->output_tokens, store->cap * sizeof *output);
+        if (output)
+          store->output_tokens = output;
+        if (!arrival || !input || !output)
+          goto oom;
+      }
+      store->arrival_ns[store->count] = q.arrival_ns;
+      store->input_tokens[store->count] = q.input_tokens;
+      store->output_tokens[store->count++] = q.output_tokens;
+    }
     if (!keep)
       continue;
     if (h->requests + 2 > cap_requests) {
@@ -453,7 +872,7 @@ static int scan_workload(serving *m, char *err, size_t err_len) {
   return rc < 0 ? -1 : 0;
 oom:
   job_source_close(src);
-  snprintf(err, err_len, "out of memory reading the workload's prefix hashes");
+  snprintf(err, err_len, "out of memory reading the workload");
   return -1;
 }
 
@@ -469,8 +888,95 @@ static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err,
   if ((m->t_requests = io_timeline_add_table(m->tl, &io_requests_table, err, err_len)) < 0 ||
       (m->t_iterations = io_timeline_add_table(m->tl, &io_iterations_table, err, err_len)) < 0 ||
       (m->t_instances = io_timeline_add_table(m->tl, &io_instances_table, err, err_len)) < 0 ||
-      (m->t_engine = io_timeline_add_table(m->tl, &io_engine_table, err, err_len)) < 0)
+      (m->t_engine = io_timeline_add_table(m->tl, &io_engine_table, err, err_len)) < 0 ||
+      (m->t_transfers = io_timeline_add_table(m->tl, &io_transfers_table, err, err_len)) < 0 ||
+      (m->t_nodes = io_timeline_add_table(m->tl, &io_nodes_table, err, err_len)) < 0 ||
+      (m->t_power = io_timeline_add_table(m->tl, &io_power_table, err, err_len)) < 0 ||
+      (m->t_links = io_timeline_add_table(m->tl, &io_links_table, err, err_len)) < 0 ||
+      (m->t_link_util = io_timeline_add_table(m->tl, &io_link_util_table, err, err_len)) < 0)
     return -1;
+  return 0;
+}
+
+/* After the run, on every rank for what it owns: instances draw their last power until the end,
+ * nodes add host and unused-accelerator power, and nodes, power series and links become rows.
+ * Returns non-zero when memory ran out. */
+static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_ns, int rank) {
+  const job_cluster *c = &m->cluster;
+  int64_t width = m->s->power.interval_ns;
+  int rc = 0;
+  for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->type == &instance_type)
+      account_energy(m, lp->state, end_ns, &rc);
+  }
+  uint32_t partitions_per_rank = (uint32_t)m->threads;
+  for (uint32_t n = 0; n < c->nodes; n++) {
+    if (c->node_partition[n] / partitions_per_rank != (uint32_t)rank)
+      continue;
+    const io_node_group *g = &m->s->nodes[c->node_group[n]];
+    double idle_w = g->accel->power.idle_w;
+    uint32_t accels = g->accels_per_node;
+    double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
+    job_energy *e = &m->node_energy[n];
+    if (job_energy_add(e, width, 0, end_ns, static_w) != 0)
+      rc = -1;
+    io_node_row row = {.node = n,
+                       .rack = c->node_rack[n],
+                       .accelerators = accels,
+                       .busy_accelerators = c->node_used_accels[n],
+                       .host_w = g->host_w,
+                       .idle_w = idle_w,
+                       .energy_j = e->total_j};
+    snprintf(row.group, sizeof row.group, "%s", g->name);
+    rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
+    for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
+      int64_t stop = start + width < end_ns ? start + width : end_ns;
+      double joules = k < (int64_t)e->bins ? e->bin_j[k] : 0;
+      io_power_row p = {n,    c->node_rack[n], start,
+                        stop, joules,          joules / ((double)(stop - start) * 1e-9)};
+      rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
+    }
+  }
+  for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->type != &net_link_lp_type)
+      continue;
+    const net_link_lp *l = lp->state;
+    const net_link *link = net_link_at(c->topo, l->link);
+    io_link_row row = {.link = l->link,
+                       .kind = link->kind,
+                       .bytes_per_s = link->bytes_per_s,
+                       .latency_ns = link->latency_ns,
+                       .bytes = l->bytes,
+                       .chunks = l->chunks,
+                       .busy_ns = l->busy_ns};
+    net_link_name(c->topo, l->link, row.name, sizeof row.name);
+    rc |= io_timeline_append(m->tl, m->t_links, 0, &row);
+    for (uint32_t k = 0; k < l->bins; k++)
+      if (l->bin_busy_ns[k] > 0) {
+        io_link_util_row u = {.link = l->link,
+                              .start_ns = k * width,
+                              .busy_ns = l->bin_busy_ns[k],
+                              .utilisation = (double)l->bin_busy_ns[k] / (double)width};
+        rc |= io_timeline_append(m->tl, m->t_link_util, 0, &u);
+      }
+  }
+  return rc;
+}
+
+/* Pool 0 takes new requests, pool 1 (disaggregated only) continues them. */
+static int build_pools(serving *m) {
+  m->instance_slot = malloc(m->instances * sizeof *m->instance_slot);
+  for (int pool = 0; pool < 2; pool++)
+    m->pool_instance[pool] = malloc(m->instances * sizeof *m->pool_instance[pool]);
+  if (!m->instance_slot || !m->pool_instance[0] || !m->pool_instance[1])
+    return -1;
+  for (uint32_t i = 0; i < m->instances; i++) {
+    int pool = m->s->deployments[m->instance_deployment[i]].role == IO_ROLE_DECODE;
+    m->instance_slot[i] = m->pool_size[pool];
+    m->pool_instance[pool][m->pool_size[pool]++] = i;
+  }
   return 0;
 }
 
@@ -483,8 +989,12 @@ static int write_attributes(serving *m, const io_scenario *s, int ranks,
   rc = rc ? rc : io_timeline_attr_int64(tl, "seed", (int64_t)s->simulation.seed, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "ranks", ranks, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "threads", m->threads, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "lookahead_ns", m->cluster.lookahead_ns, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "pue", s->power.pue, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "rack_budget_w", s->power.rack_budget_w, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);
   rc = rc ? rc
-          : io_timeline_attr_int64(tl, "lookahead_ns", s->router.dispatch_latency_ns, err, err_len);
+          : io_timeline_attr_int64(tl, "power_interval_ns", s->power.interval_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "simulated_ns", res->simulated_ns, err, err_len);
   rc = rc ? rc
           : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,
@@ -506,14 +1016,13 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
                                : (s->simulation.threads > 0 ? s->simulation.threads : 1);
   m.end_ns = s->simulation.end_ns > 0 ? s->simulation.end_ns : INT64_MAX;
   *result = (job_serving_result){0};
-  uint32_t lp_count = m.instances + 1, partitions = (uint32_t)ranks * (uint32_t)m.threads;
-  uint32_t *placement = malloc(lp_count * sizeof *placement);
+  uint32_t partitions = (uint32_t)ranks * (uint32_t)m.threads;
   m.instance_deployment = malloc(m.instances * sizeof *m.instance_deployment);
   m.deploys = calloc(s->deployment_count, sizeof *m.deploys);
   m.appended = calloc((size_t)m.threads, sizeof *m.appended);
   core_engine *engine = NULL;
   int status = -1;
-  if (!placement || !m.instance_deployment || !m.deploys || !m.appended) {
+  if (!m.instance_deployment || !m.deploys || !m.appended) {
     snprintf(err, err_len, "out of memory for %u instances", m.instances);
     goto out;
   }
@@ -524,22 +1033,38 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
     for (uint32_t c = 0; c < dep->count; c++)
       m.instance_deployment[i++] = (uint32_t)d;
   }
-  /* The router shares partition 0 with the first instances; instances are spread in blocks. */
-  placement[ROUTER_LP] = 0;
-  part_block(m.instances, partitions, placement + 1);
+  if (job_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
+    goto out;
+  if (build_pools(&m) != 0 || !(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy))) {
+    snprintf(err, err_len, "out of memory for %u instances", m.instances);
+    goto out;
+  }
+  m.links = (net_links){.topo = m.cluster.topo,
+                        .first_lp = m.cluster.first_link_lp,
+                        .chunk_bytes = s->network.chunk_bytes,
+                        .chunk_kind = EV_CHUNK,
+                        .deliver_kind = EV_KV_ARRIVED,
+                        .series_interval_ns = s->power.interval_ns};
   if (scan_workload(&m, err, err_len) != 0)
     goto out;
+  if (rank == 0 && opt->progress) {
+    if (partitions > 1)
+      fprintf(stderr, "windtunnel: %u partitions, %u pods; lookahead %.3f us (%s)\n", partitions,
+              m.cluster.pods, (double)m.cluster.lookahead_ns * 1e-3, m.cluster.lookahead_cut);
+    else
+      fprintf(stderr, "windtunnel: 1 partition, no lookahead needed\n");
+  }
   const char *path = opt->output_path ? opt->output_path : s->output.path;
   if (open_timeline(&m, path, comm, err, err_len) != 0)
     goto out;
   core_config cfg = {
-      .lp_count = lp_count,
-      .lp_partition = placement,
+      .lp_count = m.cluster.lp_count,
+      .lp_partition = m.cluster.lp_partition,
       .threads = m.threads,
       .end_ns = m.end_ns,
-      .lookahead_ns = s->router.dispatch_latency_ns,
+      .lookahead_ns = m.cluster.lookahead_ns,
       .seed = s->simulation.seed,
-      .pending_hint = 64 + 4 * (size_t)m.instances / partitions,
+      .pending_hint = 64 + 4 * (size_t)m.cluster.lp_count / partitions,
       .lp_create = lp_create,
       .lp_destroy = lp_destroy,
       .model = &m,
@@ -579,6 +1104,12 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
     goto fail_timeline;
   }
   MPI_Allreduce(&last_ns, &simulated_ns, 1, MPI_INT64_T, MPI_MAX, comm);
+  int failed = write_energy_and_links(&m, engine, simulated_ns, rank) != 0, any_failed;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_LOR, comm);
+  if (any_failed) {
+    snprintf(err, err_len, "out of memory for the power and link rows");
+    goto fail_timeline;
+  }
   MPI_Allreduce(&wall_s, &result->wall_s, 1, MPI_DOUBLE, MPI_MAX, comm);
   result->events = total[0];
   result->iterations = total[1];
@@ -597,7 +1128,17 @@ fail_timeline:
   m.tl = NULL;
 out:
   core_engine_destroy(engine);
-  free(placement);
+  if (m.node_energy)
+    for (uint32_t n = 0; n < m.cluster.nodes; n++)
+      job_energy_free(&m.node_energy[n]);
+  free(m.node_energy);
+  job_cluster_free(&m.cluster);
+  free(m.instance_slot);
+  free(m.pool_instance[0]);
+  free(m.pool_instance[1]);
+  free(m.requests.arrival_ns);
+  free(m.requests.input_tokens);
+  free(m.requests.output_tokens);
   free(m.instance_deployment);
   free(m.deploys);
   free(m.appended);

@@ -8,6 +8,19 @@ void part_block(uint32_t lp_count, uint32_t partitions, uint32_t *lp_partition) 
     lp_partition[i] = (uint32_t)((uint64_t)i * partitions / lp_count);
 }
 
+void part_weighted(const double *weights, uint32_t units, uint32_t partitions,
+                   uint32_t *unit_partition) {
+  double total = 0, before = 0;
+  for (uint32_t u = 0; u < units; u++)
+    total += weights[u];
+  for (uint32_t u = 0; u < units; u++) {
+    double middle = total > 0 ? (before + weights[u] / 2) / total : (u + 0.5) / units;
+    uint32_t p = (uint32_t)(middle * partitions);
+    unit_partition[u] = p < partitions ? p : partitions - 1;
+    before += weights[u];
+  }
+}
+
 int part_bind_thread(int thread, int threads) {
   hwloc_topology_t topo;
   if (hwloc_topology_init(&topo) != 0)

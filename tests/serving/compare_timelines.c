@@ -1,5 +1,5 @@
 /* Compares the content of two serving timelines, each table sorted by its key: exit 0 when every
- * row of /requests, /iterations and /instances is identical, else 1 with the first difference. */
+ * row of every table but /engine is identical, else 1 with the first difference. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +21,35 @@ static int cmp_iteration(const void *a, const void *b) {
 static int cmp_instance(const void *a, const void *b) {
   uint32_t x = ((const io_instance_row *)a)->instance, y = ((const io_instance_row *)b)->instance;
   return (x > y) - (x < y);
+}
+
+static int cmp_transfer(const void *a, const void *b) {
+  int64_t x = ((const io_transfer_row *)a)->id, y = ((const io_transfer_row *)b)->id;
+  return (x > y) - (x < y);
+}
+
+static int cmp_node(const void *a, const void *b) {
+  uint32_t x = ((const io_node_row *)a)->node, y = ((const io_node_row *)b)->node;
+  return (x > y) - (x < y);
+}
+
+static int cmp_power(const void *a, const void *b) {
+  const io_power_row *x = a, *y = b;
+  if (x->node != y->node)
+    return (x->node > y->node) - (x->node < y->node);
+  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
+}
+
+static int cmp_link(const void *a, const void *b) {
+  uint32_t x = ((const io_link_row *)a)->link, y = ((const io_link_row *)b)->link;
+  return (x > y) - (x < y);
+}
+
+static int cmp_link_util(const void *a, const void *b) {
+  const io_link_util_row *x = a, *y = b;
+  if (x->link != y->link)
+    return (x->link > y->link) - (x->link < y->link);
+  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
 static void *read_sorted(const char *path, const io_table_def *def,
@@ -70,6 +99,11 @@ int main(int argc, char **argv) {
   int differ = compare(argv[1], argv[2], &io_requests_table, cmp_request);
   differ |= compare(argv[1], argv[2], &io_iterations_table, cmp_iteration);
   differ |= compare(argv[1], argv[2], &io_instances_table, cmp_instance);
+  differ |= compare(argv[1], argv[2], &io_transfers_table, cmp_transfer);
+  differ |= compare(argv[1], argv[2], &io_nodes_table, cmp_node);
+  differ |= compare(argv[1], argv[2], &io_power_table, cmp_power);
+  differ |= compare(argv[1], argv[2], &io_links_table, cmp_link);
+  differ |= compare(argv[1], argv[2], &io_link_util_table, cmp_link_util);
   if (!differ)
     printf("identical: %s %s\n", argv[1], argv[2]);
   return differ;

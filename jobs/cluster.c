@@ -1,0 +1,237 @@
+/* Lays a serving scenario out: instances onto accelerators, nodes into racks and pods, LPs onto
+ * partitions, and the lookahead that the placement's cut channels allow. */
+#include "jobs/cluster.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "partitions/part.h"
+
+static uint32_t find(uint32_t *parent, uint32_t x) {
+  while (parent[x] != x)
+    x = parent[x] = parent[parent[x]];
+  return x;
+}
+
+static void unite(uint32_t *parent, uint32_t a, uint32_t b) {
+  a = find(parent, a);
+  b = find(parent, b);
+  if (a != b)
+    parent[a > b ? a : b] = a < b ? a : b; /* the smaller root: pods numbered by first node */
+}
+
+/* Instances take accelerators deployment by deployment, in node order of their accelerator's node
+ * types; each pipeline stage's tp accelerators lie in one node. */
+static int place_instances(job_cluster *c, const io_scenario *s, char *err, size_t err_len) {
+  uint32_t *cursor_node = calloc(s->deployment_count, sizeof *cursor_node);
+  uint32_t *cursor_accel = calloc(s->deployment_count, sizeof *cursor_accel);
+  if (!cursor_node || !cursor_accel) {
+    free(cursor_node);
+    free(cursor_accel);
+    snprintf(err, err_len, "out of memory placing instances");
+    return -1;
+  }
+  /* One cursor per accelerator type, kept by the first deployment of that type. */
+  uint32_t instance = 0, next = 0;
+  int rc = 0;
+  c->accel_offsets[0] = 0;
+  for (size_t d = 0; d < s->deployment_count && rc == 0; d++) {
+    const io_deployment *dep = &s->deployments[d];
+    size_t owner = d;
+    for (size_t e = 0; e < d; e++)
+      if (s->deployments[e].accel == dep->accel) {
+        owner = e;
+        break;
+      }
+    uint32_t *node = &cursor_node[owner], *used = &cursor_accel[owner];
+    for (uint32_t k = 0; k < dep->count && rc == 0; k++, instance++) {
+      for (uint32_t stage = 0; stage < dep->hw.pp && rc == 0; stage++) {
+        while (*node < c->nodes &&
+               (s->nodes[c->node_group[*node]].accel != dep->accel ||
+                *used + dep->hw.tp > s->nodes[c->node_group[*node]].accels_per_node)) {
+          (*node)++;
+          *used = 0;
+        }
+        if (*node == c->nodes) {
+          snprintf(err, err_len,
+                   "deployment %s: no room for instance %" PRIu32 " (stage %" PRIu32
+                   "): its tp %" PRIu32
+                   " accelerators must lie in one node, and the %s nodes have too few left",
+                   dep->name, k, stage, dep->hw.tp, dep->accel->name);
+          rc = -1;
+          break;
+        }
+        for (uint32_t a = 0; a < dep->hw.tp; a++)
+          c->accel_ids[next++] = c->node_first_accel[*node] + *used + a;
+        c->node_used_accels[*node] += dep->hw.tp;
+        *used += dep->hw.tp;
+      }
+      c->accel_offsets[instance + 1] = next;
+    }
+  }
+  free(cursor_node);
+  free(cursor_accel);
+  return rc;
+}
+
+/* Nodes that must share a partition: those under one leaf, in one scale-up domain, or serving one
+ * instance. Then pods go to partitions in contiguous runs of about equal instance counts. */
+static int place_lps(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+                     size_t err_len) {
+  uint32_t *parent = malloc(c->nodes * sizeof *parent);
+  uint32_t *pod_of_root = malloc(c->nodes * sizeof *pod_of_root);
+  double *weight = calloc(c->nodes + 1, sizeof *weight);
+  uint32_t *pod_partition = malloc((c->nodes + 1) * sizeof *pod_partition);
+  int rc = -1;
+  if (!parent || !pod_of_root || !weight || !pod_partition) {
+    snprintf(err, err_len, "out of memory placing LPs");
+    goto out;
+  }
+  for (uint32_t n = 0; n < c->nodes; n++)
+    parent[n] = n;
+  if (c->topo) {
+    const net_fabric_spec *f = &s->network.fabric;
+    for (uint32_t n = 1; n < c->nodes; n++)
+      if (f->kind != NET_FABRIC_NONE && n / f->nodes_per_leaf == (n - 1) / f->nodes_per_leaf)
+        unite(parent, n, n - 1);
+    for (uint32_t n = 1; n < c->nodes; n++) {
+      const io_node_group *g = &s->nodes[c->node_group[n]];
+      uint32_t domain = g->net.scaleup.domain_accels ? g->net.scaleup.domain_accels
+                                                     : g->accels_per_node;
+      uint32_t first = c->node_first_accel[n], prev = c->node_first_accel[n - 1];
+      uint32_t group_first = c->node_first_accel[n];
+      for (uint32_t m = n; m > 0 && c->node_group[m - 1] == c->node_group[n]; m--)
+        group_first = c->node_first_accel[m - 1];
+      if (c->node_group[n - 1] == c->node_group[n] &&
+          (first - group_first) / domain == (prev - group_first) / domain)
+        unite(parent, n, n - 1);
+    }
+  }
+  const uint32_t *node_of_accel = c->accel_node;
+  for (uint32_t i = 0; i < c->instances; i++)
+    for (uint32_t k = c->accel_offsets[i] + 1; k < c->accel_offsets[i + 1]; k++)
+      unite(parent, node_of_accel[c->accel_ids[k]],
+            node_of_accel[c->accel_ids[c->accel_offsets[i]]]);
+  c->pods = 0;
+  for (uint32_t n = 0; n < c->nodes; n++)
+    if (find(parent, n) == n)
+      pod_of_root[n] = c->pods++;
+  for (uint32_t i = 0; i < c->instances; i++) {
+    c->instance_pod[i] =
+        pod_of_root[find(parent, node_of_accel[c->accel_ids[c->accel_offsets[i]]])];
+    weight[c->instance_pod[i]] += 1;
+  }
+  for (uint32_t p = 0; p < c->pods; p++)
+    weight[p] += 1e-3; /* pods without instances still spread */
+  part_weighted(weight, c->pods, partitions, pod_partition);
+  c->lp_partition[0] = 0; /* the router */
+  for (uint32_t i = 0; i < c->instances; i++)
+    c->lp_partition[1 + i] = pod_partition[c->instance_pod[i]];
+  for (uint32_t n = 0; n < c->nodes; n++)
+    c->node_partition[n] = pod_partition[pod_of_root[find(parent, n)]];
+  bool split = false;
+  for (uint32_t p = 1; p < c->pods; p++)
+    split |= pod_partition[p] != pod_partition[0];
+  c->lookahead_ns = s->router.dispatch_latency_ns;
+  snprintf(c->lookahead_cut, sizeof c->lookahead_cut, "router dispatch");
+  if (c->topo) {
+    for (uint32_t l = 0; l < net_link_count(c->topo); l++) {
+      const net_link *link = net_link_at(c->topo, l);
+      c->lp_partition[c->first_link_lp + l] = pod_partition[pod_of_root[find(parent, link->node)]];
+      /* Pods hold whole leaves and domains: only spine uplinks lead to another pod. */
+      if (split && link->kind == NET_LINK_SPINE_UP && link->latency_ns < c->lookahead_ns) {
+        c->lookahead_ns = link->latency_ns;
+        snprintf(c->lookahead_cut, sizeof c->lookahead_cut, "spine links");
+      }
+    }
+  }
+  rc = 0;
+out:
+  free(parent);
+  free(pod_of_root);
+  free(weight);
+  free(pod_partition);
+  return rc;
+}
+
+int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+                      size_t err_len) {
+  *c = (job_cluster){.instances = io_scenario_instances(s)};
+  for (size_t g = 0; g < s->node_groups; g++) {
+    c->nodes += s->nodes[g].count;
+    c->accels += s->nodes[g].count * s->nodes[g].accels_per_node;
+  }
+  uint32_t instance_accels = 0;
+  for (size_t d = 0; d < s->deployment_count; d++)
+    instance_accels += s->deployments[d].count * s->deployments[d].hw.tp * s->deployments[d].hw.pp;
+  c->node_group = malloc(c->nodes * sizeof *c->node_group);
+  c->node_rack = malloc(c->nodes * sizeof *c->node_rack);
+  c->node_first_accel = malloc((c->nodes + 1) * sizeof *c->node_first_accel);
+  c->node_used_accels = calloc(c->nodes, sizeof *c->node_used_accels);
+  c->accel_offsets = malloc((c->instances + 1) * sizeof *c->accel_offsets);
+  c->accel_ids = malloc((instance_accels ? instance_accels : 1) * sizeof *c->accel_ids);
+  c->instance_pod = malloc((c->instances ? c->instances : 1) * sizeof *c->instance_pod);
+  c->node_partition = malloc(c->nodes * sizeof *c->node_partition);
+  if (!c->node_group || !c->node_rack || !c->node_first_accel || !c->node_used_accels ||
+      !c->accel_offsets || !c->accel_ids || !c->instance_pod || !c->node_partition)
+    goto oom;
+  for (size_t g = 0, n = 0, accel = 0; g < s->node_groups; g++) {
+    const io_node_group *group = &s->nodes[g];
+    for (uint32_t k = 0; k < group->count; k++, n++) {
+      c->node_group[n] = (uint32_t)g;
+      c->node_rack[n] = c->racks + k / group->nodes_per_rack;
+      c->node_first_accel[n] = (uint32_t)accel;
+      accel += group->accels_per_node;
+    }
+    c->racks += (group->count + group->nodes_per_rack - 1) / group->nodes_per_rack;
+  }
+  c->node_first_accel[c->nodes] = c->accels;
+  if (!(c->accel_node = malloc((c->accels ? c->accels : 1) * sizeof *c->accel_node)))
+    goto oom;
+  for (uint32_t n = 0; n < c->nodes; n++)
+    for (uint32_t a = c->node_first_accel[n]; a < c->node_first_accel[n + 1]; a++)
+      c->accel_node[a] = n;
+  if (place_instances(c, s, err, err_len) != 0)
+    goto fail;
+  if (s->disaggregated) {
+    net_node_group *groups = malloc(s->node_groups * sizeof *groups);
+    if (!groups)
+      goto oom;
+    for (size_t g = 0; g < s->node_groups; g++)
+      groups[g] = s->nodes[g].net;
+    c->topo = net_topology_create(groups, s->node_groups, &s->network.fabric, err, err_len);
+    free(groups);
+    if (!c->topo)
+      goto fail;
+  }
+  c->first_link_lp = 1 + c->instances;
+  c->lp_count = c->first_link_lp + (c->topo ? net_link_count(c->topo) : 0);
+  if (!(c->lp_partition = malloc(c->lp_count * sizeof *c->lp_partition)))
+    goto oom;
+  if (place_lps(c, s, partitions, err, err_len) != 0)
+    goto fail;
+  return 0;
+oom:
+  snprintf(err, err_len, "out of memory laying out %" PRIu32 " nodes", c->nodes);
+fail:
+  job_cluster_free(c);
+  return -1;
+}
+
+void job_cluster_free(job_cluster *c) {
+  if (c->topo)
+    net_topology_destroy(c->topo);
+  free(c->node_group);
+  free(c->node_rack);
+  free(c->node_first_accel);
+  free(c->node_used_accels);
+  free(c->accel_node);
+  free(c->accel_offsets);
+  free(c->accel_ids);
+  free(c->instance_pod);
+  free(c->node_partition);
+  free(c->lp_partition);
+  *c = (job_cluster){0};
+}

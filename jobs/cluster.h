@@ -1,0 +1,43 @@
+/* Where everything of a serving scenario sits: the accelerators of each instance, nodes and racks,
+ * the network topology, and the LPs' partitions with the lookahead that placement allows. */
+#ifndef JOB_CLUSTER_H
+#define JOB_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/scenario.h"
+#include "net/net.h"
+
+typedef struct job_cluster {
+  uint32_t instances, nodes, accels, racks;
+  uint32_t *node_group;       /* [nodes]: index into the scenario's node groups */
+  uint32_t *node_rack;        /* [nodes] */
+  uint32_t *node_first_accel; /* [nodes + 1] */
+  uint32_t *node_used_accels; /* [nodes]: accelerators some instance runs on */
+  uint32_t *accel_node;       /* [accels] */
+  /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp
+   * accelerators of one node per pipeline stage). */
+  uint32_t *accel_offsets, *accel_ids;
+  uint32_t *instance_pod;   /* [instances] */
+  uint32_t *node_partition; /* [nodes]: the partition that owns the node's energy */
+  net_topology *topo;       /* built when the scenario moves KV between instances; else NULL */
+  /* LPs: 0 the router, 1..instances the instances, then one per link of topo. */
+  uint32_t lp_count, first_link_lp;
+  uint32_t *lp_partition; /* [lp_count] */
+  uint32_t pods;          /* groups of nodes kept on one partition: leaves, domains, instances */
+  int64_t lookahead_ns;   /* the smallest latency of any channel the placement cuts */
+  char lookahead_cut[64]; /* which channel that is, for the start-up line */
+} job_cluster;
+
+/* Lays the scenario out on `partitions` partitions. Returns 0, or -1 with a message (an instance
+ * that cannot be placed, a topology error, no memory). */
+int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+                      size_t err_len);
+void job_cluster_free(job_cluster *c);
+
+static inline uint32_t job_cluster_instance_accels(const job_cluster *c, uint32_t instance) {
+  return c->accel_offsets[instance + 1] - c->accel_offsets[instance];
+}
+
+#endif

@@ -1,0 +1,116 @@
+/* Link LPs: FIFO chunk serialisation, pipelining across hops, and per-interval busy time. */
+#include "net/link.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A chunk on its way: the flow, and where along its route it is (event aux = hop). */
+typedef struct chunk_msg {
+  uint64_t id;
+  uint64_t
+      remaining_bytes; /* of the flow, this chunk included: the last chunk has <= chunk_bytes */
+  uint32_t src_accel, dst_accel;
+  uint32_t deliver_lp, flow_hash;
+} chunk_msg;
+_Static_assert(sizeof(chunk_msg) <= CORE_PAYLOAD_BYTES, "a chunk fits an event's payload");
+
+static int deliver(core_lp *lp, const net_links *links, const chunk_msg *c, int64_t delay_ns) {
+  uint64_t id = c->id;
+  return core_send(lp, c->deliver_lp, delay_ns, links->deliver_kind, c->flow_hash, &id, sizeof id);
+}
+
+int net_flow_start(core_lp *lp, const net_links *links, const net_flow *flow) {
+  uint32_t route[NET_MAX_HOPS];
+  int hops = net_route(links->topo, flow->src_accel, flow->dst_accel, flow->flow_hash, route);
+  if (hops < 0)
+    return core_fail(lp, "no network path from accelerator %u to accelerator %u", flow->src_accel,
+                     flow->dst_accel);
+  chunk_msg c = {flow->id,         flow->bytes ? flow->bytes : 1,
+                 flow->src_accel,  flow->dst_accel,
+                 flow->deliver_lp, flow->flow_hash};
+  if (hops == 0)
+    return deliver(lp, links, &c, 1);
+  return core_send(lp, links->first_lp + route[0], 1, links->chunk_kind, 0, &c, sizeof c);
+}
+
+/* Adds [start, end) to the busy bins, growing them as time goes on. */
+static int add_busy(net_link_lp *l, int64_t start_ns, int64_t end_ns) {
+  int64_t width = l->links->series_interval_ns;
+  uint64_t last = (uint64_t)((end_ns - 1) / width);
+  if (last >= l->bins) {
+    uint32_t bins = l->bins ? l->bins : 16;
+    while (bins <= last)
+      bins *= 2;
+    int64_t *grown = realloc(l->bin_busy_ns, bins * sizeof *grown);
+    if (!grown)
+      return -1;
+    memset(grown + l->bins, 0, (bins - l->bins) * sizeof *grown);
+    l->bin_busy_ns = grown;
+    l->bins = bins;
+  }
+  for (int64_t t = start_ns; t < end_ns;) {
+    int64_t bin = t / width, bin_end = (bin + 1) * width;
+    int64_t until = end_ns < bin_end ? end_ns : bin_end;
+    l->bin_busy_ns[bin] += until - t;
+    t = until;
+  }
+  l->busy_ns += end_ns - start_ns;
+  return 0;
+}
+
+static int link_handle(core_lp *lp, const core_event *ev, void *model) {
+  (void)model;
+  net_link_lp *l = lp->state;
+  const net_links *links = l->links;
+  const net_link *link = net_link_at(links->topo, l->link);
+  chunk_msg c;
+  memcpy(&c, ev->payload.bytes, sizeof c);
+  uint64_t bytes = c.remaining_bytes < (uint64_t)links->chunk_bytes ? c.remaining_bytes
+                                                                    : (uint64_t)links->chunk_bytes;
+  int64_t start_ns = lp->now_ns > l->free_ns ? lp->now_ns : l->free_ns;
+  int64_t serial_ns = (int64_t)ceil((double)bytes * 1e9 / link->bytes_per_s);
+  l->free_ns = start_ns + (serial_ns > 0 ? serial_ns : 1);
+  l->bytes += bytes;
+  l->chunks++;
+  if (add_busy(l, start_ns, l->free_ns) != 0)
+    return core_fail(lp, "out of memory for link utilisation bins");
+  int64_t leave_ns = l->free_ns - lp->now_ns; /* >= 1 */
+  uint32_t hop = ev->aux;
+  if (hop == 0 && c.remaining_bytes > bytes) { /* the next chunk enters once this one has left */
+    chunk_msg next = c;
+    next.remaining_bytes -= bytes;
+    if (core_send(lp, lp->id, leave_ns, links->chunk_kind, 0, &next, sizeof next) != 0)
+      return -1;
+  }
+  uint32_t route[NET_MAX_HOPS];
+  int hops = net_route(links->topo, c.src_accel, c.dst_accel, c.flow_hash, route);
+  assert(hops > (int)hop && route[hop] == l->link);
+  int64_t arrive_ns = leave_ns + link->latency_ns;
+  if ((int)hop + 1 < hops)
+    return core_send(lp, links->first_lp + route[hop + 1], arrive_ns, links->chunk_kind, hop + 1,
+                     &c, sizeof c);
+  /* Chunks of a flow stay in order along its route: only the last one needs to tell. */
+  return c.remaining_bytes == bytes ? deliver(lp, links, &c, arrive_ns) : 0;
+}
+
+const core_lp_type net_link_lp_type = {"link", NULL, link_handle, NULL};
+
+int net_link_lp_create(core_lp *lp, const net_links *links, uint32_t link) {
+  net_link_lp *l = calloc(1, sizeof *l);
+  if (!l)
+    return -1;
+  l->links = links;
+  l->link = link;
+  lp->type = &net_link_lp_type;
+  lp->state = l;
+  return 0;
+}
+
+void net_link_lp_destroy(core_lp *lp) {
+  net_link_lp *l = lp->state;
+  if (l)
+    free(l->bin_busy_ns);
+  free(l);
+  lp->state = NULL;
+}

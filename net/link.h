@@ -1,0 +1,63 @@
+/* Links as LPs: every directed link of a topology serialises the chunks that cross it in FIFO
+ * order, so flows sharing a link slow each other, and a flow's chunks pipeline across its hops.
+ *
+ * A flow's chunks are clocked by its first link: chunk k+1 enters it when chunk k has left, so
+ * flows starting at one link interleave chunk by chunk and share it fairly. A chunk of b bytes
+ * entering link l at t leaves at max(t, l's previous departure) + ceil(b / bandwidth) and enters
+ * the next link (or reaches the destination) latency later. An isolated flow of B bytes over hops
+ * with bandwidths w_h and latencies l_h therefore takes
+ *     1 ns (the engine's smallest message latency, handing the flow to its first link)
+ *   + sum of l_h + the bottleneck's B / w_min
+ *   + the pipeline fill: one chunk's time on every other hop (chunk / w_h),
+ * up to 1 ns rounding per chunk and hop. Smaller chunks fill the pipeline faster and cost more
+ * events; tests/bench/serving measures the trade-off. */
+#ifndef NET_LINK_H
+#define NET_LINK_H
+
+#include <stdint.h>
+
+#include "core/core.h"
+#include "net/net.h"
+
+/* Shared, read-only while the engine runs. */
+typedef struct net_links {
+  const net_topology *topo;
+  uint32_t first_lp;          /* link i is LP first_lp + i */
+  int64_t chunk_bytes;        /* at least 1 */
+  uint32_t chunk_kind;        /* event kind of chunks between links; the model must not use it */
+  uint32_t deliver_kind;      /* event kind the destination LP gets when a flow's last byte lands */
+  int64_t series_interval_ns; /* width of each link's utilisation bins */
+} net_links;
+
+/* One flow: bytes from one accelerator to another. */
+typedef struct net_flow {
+  uint64_t id; /* the model's, handed back on delivery (payload u64[0]) */
+  uint64_t bytes;
+  uint32_t src_accel, dst_accel;
+  uint32_t deliver_lp; /* gets deliver_kind, with payload u64[0] = id, aux = flow_hash */
+  uint32_t flow_hash;  /* picks among equal-cost routes */
+} net_flow;
+
+/* Starts a flow from lp, which must share a partition with the route's first link (the links of a
+ * node live with its instances). A flow between accelerators with no link between them (the same
+ * one) is delivered after 1 ns. Returns 0, or core_fail's code when no route exists. */
+int net_flow_start(core_lp *lp, const net_links *links, const net_flow *flow);
+
+/* A link's LP state and what it carried. */
+typedef struct net_link_lp {
+  const net_links *links;
+  uint32_t link;
+  int64_t free_ns; /* when the last accepted chunk leaves */
+  uint64_t bytes, chunks;
+  int64_t busy_ns;
+  int64_t *bin_busy_ns; /* busy time per series interval, [bins] */
+  uint32_t bins;
+} net_link_lp;
+
+extern const core_lp_type net_link_lp_type;
+
+/* Sets up lp as link `link`: allocates its state. Returns 0 or -1 (out of memory). */
+int net_link_lp_create(core_lp *lp, const net_links *links, uint32_t link);
+void net_link_lp_destroy(core_lp *lp);
+
+#endif

@@ -91,9 +91,11 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
                            uint64_t nreq, char *err, size_t err_len) {
   io_power_row *pw = NULL;
   io_transfer_row *tr = NULL;
+  io_link_row *links = NULL;
+  io_engine_row *engine = NULL;
   int64_t *net_ns = NULL, *wait_ns = NULL;
   double *site = NULL, *rack = NULL;
-  uint64_t npw = 0, ntr = 0;
+  uint64_t npw = 0, ntr = 0, nlinks = 0, nengine = 0;
   int64_t interval_ns = 1;
   int rc = -1;
   if (io_timeline_reader_attr_double(r, "pue", &s->pue, err, err_len) ||
@@ -101,8 +103,14 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
       io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
       io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len) ||
       read_table(r, &io_power_table, (void **)&pw, &npw, err, err_len) ||
-      read_table(r, &io_transfers_table, (void **)&tr, &ntr, err, err_len))
+      read_table(r, &io_transfers_table, (void **)&tr, &ntr, err, err_len) ||
+      read_table(r, &io_links_table, (void **)&links, &nlinks, err, err_len) ||
+      read_table(r, &io_engine_table, (void **)&engine, &nengine, err, err_len))
     goto out;
+  for (uint64_t i = 0; i < nlinks; i++)
+    s->link_chunks += links[i].chunks;
+  for (uint64_t i = 0; i < nengine; i++)
+    s->windows = engine[i].windows > s->windows ? engine[i].windows : s->windows;
   qsort(pw, npw, sizeof *pw, cmp_power);
   uint64_t intervals = 0;
   for (uint64_t i = 0; i < npw; i++) {
@@ -184,6 +192,8 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
 out:
   free(pw);
   free(tr);
+  free(links);
+  free(engine);
   free(net_ns);
   free(wait_ns);
   free(site);
@@ -460,8 +470,11 @@ void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
           s->kv_use_peak, (unsigned long long)s->iterations);
   json_dist(out, "kv_transfer_ms", &s->kv_transfer_ms);
   json_dist(out, "kv_wait_ms", &s->kv_wait_ms);
-  fprintf(out, "\"kv\":{\"transfers\":%llu,\"bytes\":%.17g,\"share_of_decode\":%.17g},",
-          (unsigned long long)s->transfers, s->kv_bytes, s->kv_share_of_decode);
+  fprintf(out,
+          "\"kv\":{\"transfers\":%llu,\"bytes\":%.17g,\"share_of_decode\":%.17g,"
+          "\"link_chunks\":%llu},",
+          (unsigned long long)s->transfers, s->kv_bytes, s->kv_share_of_decode,
+          (unsigned long long)s->link_chunks);
   fprintf(out,
           "\"energy\":{\"total_j\":%.17g,\"it_j\":%.17g,\"per_output_token_j\":%.17g,"
           "\"pue\":%.17g},",
@@ -473,8 +486,10 @@ void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
           s->power_avg_w, s->power_peak_w, s->racks, s->rack_avg_w_max, s->rack_peak_w,
           (unsigned long long)s->rack_intervals_over, (unsigned long long)s->site_intervals_over);
   fprintf(out, "\"sim\":{\"simulated_s\":%.17g,", s->simulated_s);
-  if (with_wall)
-    fprintf(out, "\"wall_s\":%.17g,", s->wall_s);
+  if (with_wall) /* and what depends on the partitioning */
+    fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,
+            (unsigned long long)s->windows,
+            s->windows ? (double)s->events / (double)s->windows : 0);
   fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
 }

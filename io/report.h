@@ -20,6 +20,8 @@ typedef struct io_summary {
   double slo_ttft_ms, slo_tpot_ms;
   double simulated_s, wall_s;
   uint64_t events, iterations;
+  uint64_t windows;     /* the engine's (the most any partition ran); depends on the partitioning */
+  uint64_t link_chunks; /* chunk events on links: what the network model cost */
   int64_t ranks, threads;
   uint32_t instances;
   double utilisation_mean, utilisation_min, utilisation_max; /* busy share of simulated time */

@@ -65,6 +65,7 @@ typedef struct io_scenario {
   struct {
     net_fabric_spec fabric;
     int64_t chunk_bytes; /* transfers move in chunks of this size */
+    bool instant_kv;     /* KV transfers take no time and load no link (for comparisons) */
   } network;
   struct {
     int64_t interval_ns;                 /* power and link utilisation series */

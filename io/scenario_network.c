@@ -40,7 +40,7 @@ static int read_scaleup(const scn_loader *ld, const io_node *m, net_scaleup_spec
       (rc = scn_get_ns(ld, m, "latency", 1, &u->latency_ns)) != 0)
     return rc;
   u->kind = (net_scaleup_kind)kind;
-  const io_node *torus = io_node_find(m, "torus");
+  const io_node *torus = io_node_find(m, "torus"), *domain = io_node_find(m, "domain");
   if (torus) {
     if ((rc = scn_expect_kind(ld, torus, IO_NODE_SEQUENCE,
                               "a list of 1 to 3 sizes, e.g. [4, 4, 4]")) != 0)
@@ -61,8 +61,29 @@ static int read_scaleup(const scn_loader *ld, const io_node *m, net_scaleup_spec
       u->torus_dims[d] = (uint32_t)size;
       product *= (uint32_t)size;
     }
+    if (domain && u->domain_accels != product)
+      return io_node_error(domain, ld->err, ld->err_len,
+                           "domain %" PRIu32 " is not the torus's %" PRIu32
+                           " accelerators; omit it (the torus sets it)",
+                           u->domain_accels, product);
+    if (u->torus_dims[0] / 2 + u->torus_dims[1] / 2 + u->torus_dims[2] / 2 > NET_MAX_HOPS)
+      return io_node_error(torus, ld->err, ld->err_len,
+                           "a torus this size needs routes of more than %d hops; use a smaller "
+                           "one",
+                           NET_MAX_HOPS);
     u->kind = NET_SCALEUP_TORUS;
     u->domain_accels = product;
+  } else if (u->kind == NET_SCALEUP_TORUS) {
+    /* A switch preset turned into a torus, or a torus preset's domain changed: the old sizes no
+     * longer describe it (the topology would refuse it only when the run starts). */
+    uint32_t product = 1;
+    for (size_t d = 0; d < 3; d++)
+      product *= u->torus_dims[d] ? u->torus_dims[d] : 1;
+    if (product != u->domain_accels)
+      return io_node_error(scn_node_or(m, "domain", scn_node_or(m, "kind", m)), ld->err,
+                           ld->err_len,
+                           "a torus needs its sizes: add torus: [x, y, z] (their product is the "
+                           "domain)");
   }
   if (!(u->bytes_per_s > 0))
     return io_node_error(
@@ -124,8 +145,9 @@ int scn_read_node_system(const scn_loader *ld, const io_node *e, io_node_group *
 int scn_read_network(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"fabric",         "nic_latency", "spine_latency",
                                      "nodes_per_leaf", "spines",      "oversubscription",
-                                     "chunk",          NULL};
+                                     "chunk",          "kv_transfer", NULL};
   static const char *const kinds[] = {"none", "leaf_spine", "rail", NULL}; /* net_fabric_kind */
+  static const char *const transfers[] = {"network", "instant", NULL};
   io_scenario *s = ld->s;
   /* The fabric of the first node type's reference system, else the first preset's. */
   const net_preset *p = s->node_groups && s->nodes[0].system[0]
@@ -133,7 +155,7 @@ int scn_read_network(const scn_loader *ld, const io_node *m) {
                             : net_preset_at(0);
   s->network.fabric = p->fabric;
   s->network.chunk_bytes = default_chunk_bytes;
-  int kind = (int)s->network.fabric.kind, rc;
+  int kind = (int)s->network.fabric.kind, transfer = 0, rc;
   double chunk = (double)s->network.chunk_bytes;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "fabric", kinds, &kind)) != 0 ||
@@ -145,9 +167,11 @@ int scn_read_network(const scn_loader *ld, const io_node *m) {
       (rc = scn_optional(io_node_get_f64(m, "oversubscription", IO_UNIT_NUMBER, 1.0, 1e6,
                                          &s->network.fabric.oversubscription, ld->err,
                                          ld->err_len))) != 0 ||
-      (rc = scn_get_f64(ld, m, "chunk", IO_UNIT_BYTES, &chunk)) != 0)
+      (rc = scn_get_f64(ld, m, "chunk", IO_UNIT_BYTES, &chunk)) != 0 ||
+      (rc = scn_get_choice(ld, m, "kv_transfer", transfers, &transfer)) != 0)
     return rc;
   s->network.fabric.kind = (net_fabric_kind)kind;
+  s->network.instant_kv = transfer == 1;
   if (!(chunk >= 1))
     return io_node_error(scn_node_or(m, "chunk", m), ld->err, ld->err_len,
                          "expected a chunk of at least 1 byte");

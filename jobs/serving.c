@@ -423,6 +423,8 @@ static int64_t control_latency_ns(const serving *m, uint32_t from, uint32_t to) 
   return ns > 0 ? ns : 1;
 }
 
+static int kv_landed(core_lp *lp, serving *m, instance_lp *in, req_rec *rec);
+
 /* The decode side has blocks for rec: ask the prefill side for what it lacks. */
 static int pull_kv(core_lp *lp, serving *m, instance_lp *in, req_rec *rec,
                    uint32_t local_hit_tokens) {
@@ -446,6 +448,11 @@ static int pull_kv(core_lp *lp, serving *m, instance_lp *in, req_rec *rec,
                                     .ready_ns = rec->row.first_token_ns,
                                     .start_ns = lp->now_ns + latency_ns + 1,
                                     .end_ns = -1};
+  if (m->s->network.instant_kv) { /* lands at once; the prefill side hears it as usual */
+    rec->transfer.start_ns = lp->now_ns;
+    rec->flows_pending = 0;
+    return kv_landed(lp, m, in, rec);
+  }
   kv_pull_msg pull = {rec->row.id, bytes, flows};
   return core_send(lp, ROUTER_LP + 1 + prefill, latency_ns, EV_KV_PULL, 0, &pull, sizeof pull);
 }
@@ -658,14 +665,10 @@ static int send_kv(core_lp *lp, serving *m, const core_event *ev) {
   return 0;
 }
 
-/* Decode side: one flow landed; when all have, the request can decode and the prefill side free
- * its copy. */
-static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
-  int64_t id = (int64_t)ev->payload.u64[0];
-  req_rec *rec = map_get(&in->by_id, id);
-  assert(rec && rec->flows_pending > 0);
-  if (--rec->flows_pending > 0)
-    return 0;
+/* Decode side: the whole KV of rec is here: it can decode, and the prefill side free its copy.
+ * Its iteration, if one is open, does not include it. */
+static int kv_landed(core_lp *lp, serving *m, instance_lp *in, req_rec *rec) {
+  int64_t id = rec->row.id;
   rec->transfer.end_ns = lp->now_ns;
   if (job_sched_kv_arrived(in->sched, (uint64_t)id) != 0)
     return core_fail(lp, "instance %u: KV of request %lld arrived unexpectedly", in->index,
@@ -675,6 +678,18 @@ static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_eve
   uint32_t prefill = (uint32_t)rec->row.instance;
   if (core_send(lp, ROUTER_LP + 1 + prefill, control_latency_ns(m, in->index, prefill),
                 EV_KV_RELEASE, 0, &id, sizeof id) != 0)
+    return -1;
+  return 0;
+}
+
+/* Decode side: one flow of a transfer landed. */
+static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
+  int64_t id = (int64_t)ev->payload.u64[0];
+  req_rec *rec = map_get(&in->by_id, id);
+  assert(rec && rec->flows_pending > 0);
+  if (--rec->flows_pending > 0)
+    return 0;
+  if (kv_landed(lp, m, in, rec) != 0)
     return -1;
   return in->busy ? 0 : start_iteration(lp, m, in);
 }

@@ -292,7 +292,10 @@ net_topology *net_topology_create(const net_node_group *groups, size_t group_cou
     }
   }
 
-  /* NIC links, then each leaf (or rail) switch's spine links, sized by the NICs under it. */
+  /* NIC links, then each leaf (or rail) switch's spine links, sized for the switch as designed
+   * (nodes_per_leaf nodes' NICs, divided by the oversubscription), however many nodes populate
+   * it: a leaf's uplinks are ports as fast as its downlinks, so one flow is never slower on them
+   * than on its NIC, as long as spines <= the designed NICs per switch / oversubscription. */
   if (switches > 0) {
     double *switch_bytes = calloc(t->switches, sizeof *switch_bytes);
     if (!switch_bytes) {
@@ -314,9 +317,10 @@ net_topology *net_topology_create(const net_node_group *groups, size_t group_cou
                                       fabric->nic_latency_ns, node, node, k);
           add_link(t, NET_LINK_NIC_DOWN, groups[i].nic_bytes_per_s, fabric->nic_latency_ns, node,
                    node, k);
-          switch_bytes[sw] += groups[i].nic_bytes_per_s;
           if (t->switch_first_node[sw] == NONE)
             t->switch_first_node[sw] = node;
+          if (t->switch_first_node[sw] == node)
+            switch_bytes[sw] += groups[i].nic_bytes_per_s * fabric->nodes_per_leaf;
         }
     }
     for (uint32_t s = 0; s < t->switches; s++) {

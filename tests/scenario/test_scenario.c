@@ -1,6 +1,6 @@
 /* Unit tests of the scenario loader: the built-in default and the committed examples, errors that
  * name file:line:col and key path, --set, cluster and memory checks, catalogue extensions,
- * workloads. */
+ * workloads, network, disaggregation and power. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -184,8 +184,9 @@ static void test_built_in_default_is_examples_default_yaml(void) {
 }
 
 static void test_every_committed_example_loads(void) {
-  static const char *const examples[] = {"default.yaml", "synthetic-gamma.yaml",
-                                         "custom-hardware.yaml", NULL};
+  static const char *const examples[] = {"default.yaml",         "synthetic-gamma.yaml",
+                                         "custom-hardware.yaml", "colocated.yaml",
+                                         "disaggregated.yaml",   NULL};
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, *e);
@@ -728,6 +729,349 @@ static void test_synthetic_workload_errors_are_located(void) {
   assert_error(rc, s, err, want);
 }
 
+/* ---- network, disaggregation and power ---- */
+
+/* One H100 node type with extra lines, for the system keys; its lines are counted in the tests. */
+#define H100_NODE                                                                                  \
+  "cluster:\n"                         /* 1 */                                                     \
+  "  nodes:\n"                         /* 2 */                                                     \
+  "    - accelerator: H100-SXM-80GB\n" /* 3 */                                                     \
+  "      count: 2\n"                   /* 4 */
+
+static void test_default_yaml_documented_network_and_power_values_are_the_defaults(void) {
+  /* The values examples/default.yaml shows in its comments, set explicitly, change nothing. */
+  const char *sets[] = {"cluster.nodes.0.system=dgx-h100",
+                        "cluster.nodes.0.nics=8",
+                        "cluster.nodes.0.nic_bandwidth=50GB/s",
+                        "cluster.nodes.0.scaleup={kind: switch, domain: 8, bandwidth: 450GB/s, "
+                        "latency: 3us}",
+                        "cluster.nodes.0.host_power=2200W",
+                        "cluster.nodes.0.nodes_per_rack=1",
+                        "network={fabric: rail, nic_latency: 8500ns, spine_latency: 2500ns, "
+                        "nodes_per_leaf: 32, spines: 16, oversubscription: 1, chunk: 4MiB, "
+                        "kv_transfer: network}",
+                        "power={interval: 1s, pue: 1, rack_budget: 0W, site_budget: 0W}",
+                        "router.decode_policy=least_requests"};
+  io_scenario *implicit = load_ok(NULL, NULL, 0);
+  io_scenario *explicit = load_ok(NULL, sets, sizeof sets / sizeof *sets);
+  const io_node_group *a = &implicit->nodes[0], *b = &explicit->nodes[0];
+  CU_ASSERT_STRING_EQUAL(a->system, "dgx-h100");
+  CU_ASSERT_STRING_EQUAL(b->system, a->system);
+  CU_ASSERT_EQUAL(b->net.nics_per_node, a->net.nics_per_node);
+  CU_ASSERT_DOUBLE_EQUAL(b->net.nic_bytes_per_s, a->net.nic_bytes_per_s, 0.0);
+  CU_ASSERT_EQUAL(b->net.scaleup.kind, a->net.scaleup.kind);
+  CU_ASSERT_EQUAL(b->net.scaleup.domain_accels, a->net.scaleup.domain_accels);
+  CU_ASSERT_DOUBLE_EQUAL(b->net.scaleup.bytes_per_s, a->net.scaleup.bytes_per_s, 0.0);
+  CU_ASSERT_EQUAL(b->net.scaleup.latency_ns, a->net.scaleup.latency_ns);
+  CU_ASSERT_DOUBLE_EQUAL(b->host_w, a->host_w, 0.0);
+  CU_ASSERT_EQUAL(b->nodes_per_rack, a->nodes_per_rack);
+  const net_fabric_spec *fa = &implicit->network.fabric, *fb = &explicit->network.fabric;
+  CU_ASSERT_EQUAL(fb->kind, fa->kind);
+  CU_ASSERT_EQUAL(fb->nic_latency_ns, fa->nic_latency_ns);
+  CU_ASSERT_EQUAL(fb->spine_latency_ns, fa->spine_latency_ns);
+  CU_ASSERT_EQUAL(fb->nodes_per_leaf, fa->nodes_per_leaf);
+  CU_ASSERT_EQUAL(fb->spines, fa->spines);
+  CU_ASSERT_DOUBLE_EQUAL(fb->oversubscription, fa->oversubscription, 0.0);
+  CU_ASSERT_EQUAL(explicit->network.chunk_bytes, implicit->network.chunk_bytes);
+  CU_ASSERT_FALSE(implicit->network.instant_kv);
+  CU_ASSERT_FALSE(explicit->network.instant_kv);
+  CU_ASSERT_EQUAL(explicit->power.interval_ns, implicit->power.interval_ns);
+  CU_ASSERT_DOUBLE_EQUAL(explicit->power.pue, implicit->power.pue, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(explicit->power.rack_budget_w, implicit->power.rack_budget_w, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(explicit->power.site_budget_w, implicit->power.site_budget_w, 0.0);
+  CU_ASSERT_EQUAL(explicit->router.decode_policy, implicit->router.decode_policy);
+  CU_ASSERT_FALSE(implicit->disaggregated);
+  io_scenario_free(explicit);
+  io_scenario_free(implicit);
+}
+
+static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
+  io_scenario *s = load_ok(NULL, NULL, 0);
+  const io_node_group *g = &s->nodes[0];
+  /* net/presets.c dgx-h100: 8 x 50 GB/s NICs, NVSwitch over 8 GPUs at 450 GB/s, 3 us a hop */
+  CU_ASSERT_STRING_EQUAL(g->system, "dgx-h100");
+  CU_ASSERT_EQUAL(g->net.nics_per_node, 8);
+  CU_ASSERT_DOUBLE_EQUAL(g->net.nic_bytes_per_s, 50e9, 0.0);
+  CU_ASSERT_EQUAL(g->net.scaleup.kind, NET_SCALEUP_SWITCH);
+  CU_ASSERT_EQUAL(g->net.scaleup.domain_accels, 8);
+  CU_ASSERT_DOUBLE_EQUAL(g->net.scaleup.bytes_per_s, 450e9, 0.0);
+  CU_ASSERT_EQUAL(g->net.scaleup.latency_ns, 3000);
+  CU_ASSERT_EQUAL(g->net.count, 2);
+  CU_ASSERT_EQUAL(g->net.accels_per_node, 8);
+  /* hw/data/power.csv host_w 275 per H100, 8 per node; one node per rack */
+  CU_ASSERT_DOUBLE_EQUAL(g->host_w, 8 * 275.0, 1e-9);
+  CU_ASSERT_EQUAL(g->nodes_per_rack, 1);
+  /* its reference fabric: rail-optimised, 32 nodes per group, 16 spines, non-blocking */
+  CU_ASSERT_EQUAL(s->network.fabric.kind, NET_FABRIC_RAIL);
+  CU_ASSERT_EQUAL(s->network.fabric.nic_latency_ns, 8500);
+  CU_ASSERT_EQUAL(s->network.fabric.spine_latency_ns, 2500);
+  CU_ASSERT_EQUAL(s->network.fabric.nodes_per_leaf, 32);
+  CU_ASSERT_EQUAL(s->network.fabric.spines, 16);
+  CU_ASSERT_DOUBLE_EQUAL(s->network.fabric.oversubscription, 1.0, 0.0);
+  /* io/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no budgets */
+  CU_ASSERT_EQUAL(s->network.chunk_bytes, 4 << 20);
+  CU_ASSERT_EQUAL(s->power.interval_ns, 1000000000);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 0.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.site_budget_w, 0.0, 0.0);
+  CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_REQUESTS);
+  io_scenario_free(s);
+}
+
+static void test_named_preset_and_overrides_load_with_their_numbers(void) {
+  static const char *const text =
+      "cluster:\n"
+      "  nodes:\n"
+      "    - accelerator: H100-SXM-80GB\n"
+      "      accelerators_per_node: 4\n" /* a preset of 8 per node, scaled to 4 */
+      "      count: 4\n"
+      "      system: DGX-A100\n" /* case is ignored */
+      "      host_power: 1.5kW\n"
+      "      nodes_per_rack: 2\n"
+      "    - name: torus\n"
+      "      accelerator: H100-SXM-80GB\n"
+      "      count: 2\n"
+      "      nics: 2\n"
+      "      nic_bandwidth: 400Gbps\n"
+      "      scaleup: {torus: [2, 2, 4], bandwidth: 100GB/s, latency: 2us}\n"
+      "network: {fabric: leaf_spine, nic_latency: 1us, spine_latency: 2us, nodes_per_leaf: 4,\n"
+      "          spines: 2, oversubscription: 3, chunk: 1MiB}\n"
+      "power: {interval: 100ms, pue: 1.3, rack_budget: 10kW, site_budget: 1MW}\n"
+      "deployments:\n"
+      "  - {model: Llama-3.1-8B, accelerator: H100-SXM-80GB, count: 2}\n" CONV_WORKLOAD;
+  io_scenario *s = NULL;
+  char err[1024];
+  int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  CU_ASSERT_EQUAL_FATAL(s->node_groups, 2);
+  const io_node_group *a100 = &s->nodes[0], *torus = &s->nodes[1];
+  /* dgx-a100's values (net/presets.c), its 8 NICs scaled to the 4-accelerator node, and its
+   * switched domain, made for 8, now one node (0) */
+  CU_ASSERT_STRING_EQUAL(a100->system, "dgx-a100");
+  CU_ASSERT_EQUAL(a100->net.nics_per_node, 4);
+  CU_ASSERT_DOUBLE_EQUAL(a100->net.nic_bytes_per_s, 25e9, 0.0);
+  CU_ASSERT_EQUAL(a100->net.scaleup.kind, NET_SCALEUP_SWITCH);
+  CU_ASSERT_EQUAL(a100->net.scaleup.domain_accels, 0);
+  CU_ASSERT_DOUBLE_EQUAL(a100->net.scaleup.bytes_per_s, 300e9, 0.0);
+  CU_ASSERT_EQUAL(a100->net.scaleup.latency_ns, 4000);
+  CU_ASSERT_DOUBLE_EQUAL(a100->host_w, 1500.0, 0.0);
+  CU_ASSERT_EQUAL(a100->nodes_per_rack, 2);
+  /* the torus sets kind and domain: 2 x 2 x 4 = 16 accelerators, two nodes of 8 */
+  CU_ASSERT_EQUAL(torus->net.scaleup.kind, NET_SCALEUP_TORUS);
+  CU_ASSERT_EQUAL(torus->net.scaleup.domain_accels, 16);
+  CU_ASSERT_EQUAL(torus->net.scaleup.torus_dims[0], 2);
+  CU_ASSERT_EQUAL(torus->net.scaleup.torus_dims[1], 2);
+  CU_ASSERT_EQUAL(torus->net.scaleup.torus_dims[2], 4);
+  CU_ASSERT_DOUBLE_EQUAL(torus->net.scaleup.bytes_per_s, 100e9, 0.0);
+  CU_ASSERT_EQUAL(torus->net.scaleup.latency_ns, 2000);
+  CU_ASSERT_EQUAL(torus->net.nics_per_node, 2);
+  CU_ASSERT_DOUBLE_EQUAL(torus->net.nic_bytes_per_s, 50e9, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(torus->host_w, 8 * 275.0, 1e-9);
+  CU_ASSERT_EQUAL(s->network.fabric.kind, NET_FABRIC_LEAF_SPINE);
+  CU_ASSERT_EQUAL(s->network.fabric.nic_latency_ns, 1000);
+  CU_ASSERT_EQUAL(s->network.fabric.spine_latency_ns, 2000);
+  CU_ASSERT_EQUAL(s->network.fabric.nodes_per_leaf, 4);
+  CU_ASSERT_EQUAL(s->network.fabric.spines, 2);
+  CU_ASSERT_DOUBLE_EQUAL(s->network.fabric.oversubscription, 3.0, 0.0);
+  CU_ASSERT_EQUAL(s->network.chunk_bytes, 1 << 20);
+  CU_ASSERT_EQUAL(s->power.interval_ns, 100000000);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.3, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 10e3, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(s->power.site_budget_w, 1e6, 0.0);
+  io_scenario_free(s);
+}
+
+static void test_unknown_system_preset_lists_the_presets(void) {
+  static const char *const text = H100_NODE /* 1-4 */
+      "      system: dgx-h300\n"            /* 5 */
+      MINIMAL_DEPLOYMENTS CONV_WORKLOAD;
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:5:15: cluster.nodes.0.system: unknown system 'dgx-h300'; the presets are: "
+           "dgx-a100, dgx-h100, dgx-h200, gb200-nvl72, tpu-v5e, tpu-v5p, tpu-v6e",
+           path);
+  assert_error(rc, s, err, want);
+}
+
+static void test_bad_torus_is_refused_at_its_key(void) {
+  static const struct {
+    const char *scaleup; /* on line 5, after "      scaleup: " (column 16) */
+    const char *where;   /* key path and column of the error */
+    const char *message;
+  } cases[] = {
+      {"{torus: [2, 2, 2, 1]}", "24: cluster.nodes.0.scaleup.torus",
+       "expected 1 to 3 torus dimensions, got 4"},
+      {"{torus: [4, 0, 1]}", "28: cluster.nodes.0.scaleup.torus.1",
+       "expected a torus size from 1 to 1024"},
+      {"{torus: 16}", "24: cluster.nodes.0.scaleup.torus", "expected a list of 1 to 3 sizes"},
+      {"{kind: torus}", "23: cluster.nodes.0.scaleup.kind",
+       "a torus needs its sizes: add torus: [x, y, z] (their product is the domain)"},
+      {"{torus: [2, 2, 2], domain: 16}", "43: cluster.nodes.0.scaleup.domain",
+       "domain 16 is not the torus's 8 accelerators; omit it (the torus sets it)"},
+      {"{torus: [34, 1, 1]}", "24: cluster.nodes.0.scaleup.torus",
+       "a torus this size needs routes of more than 16 hops; use a smaller one"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s      scaleup: %s\n%s%s", H100_NODE, cases[i].scaleup,
+             MINIMAL_DEPLOYMENTS, CONV_WORKLOAD);
+    io_scenario *s = NULL;
+    char path[128], err[1024], want[512];
+    int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+    snprintf(want, sizeof want, "%s:5:%s: ", path, cases[i].where);
+    assert_error_has(rc, s, err, want, cases[i].message);
+  }
+}
+
+static void test_bad_network_values_are_refused_at_their_keys(void) {
+  static const struct {
+    const char *network; /* line 7, after "network: " (column 10) */
+    const char *where;
+    const char *message;
+  } cases[] = {
+      {"{chunk: 0B}", "18: network.chunk", "expected a chunk of at least 1 byte"},
+      {"{chunk: -4MiB}", "18: network.chunk", "expected a value of at least 0B"},
+      {"{fabric: torus}", "19: network.fabric",
+       "unknown value 'torus' (expected one of: none, leaf_spine, rail)"},
+      {"{oversubscription: 0.5}", "29: network.oversubscription",
+       "expected a value from 1 to 1000000"},
+      {"{fabrik: rail}", "11: network", "unknown key 'fabrik' (did you mean 'fabric'?)"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s%snetwork: %s\n", MINIMAL_DEPLOYMENTS, CONV_WORKLOAD,
+             cases[i].network);
+    io_scenario *s = NULL;
+    char path[128], err[1024], want[512];
+    int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+    snprintf(want, sizeof want, "%s:7:%s: ", path, cases[i].where);
+    assert_error_has(rc, s, err, want, cases[i].message);
+  }
+}
+
+static void test_power_cap_at_or_below_idle_power_is_refused(void) {
+  static const char *const text = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    power_cap: %s\n"                           /* 5 */
+      CONV_WORKLOAD;
+  char doc[1024];
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  snprintf(doc, sizeof doc, text, "75W"); /* H100's idle power, hw/data/power.csv */
+  int rc = load_text(doc, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:5:16: deployments.0.power_cap: a power cap of 75 W is not above H100-SXM-80GB's "
+           "idle power (75 W)",
+           path);
+  assert_error(rc, s, err, want);
+  snprintf(doc, sizeof doc, text, "450W");
+  rc = load_text(doc, NULL, 0, &s, path, err, sizeof err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  CU_ASSERT_DOUBLE_EQUAL(s->deployments[0].hw.power_cap_w, 450.0, 0.0);
+  io_scenario_free(s);
+}
+
+/* Two deployments, p and d, with the given extra keys (the cluster sized to them): line 1 is
+ * "deployments:", line 2 p (a role there is at column 70), line 3 d, then the workload (4-5). */
+#define TWO_ROLES(first, second)                                                                   \
+  "deployments:\n"                                                                                 \
+  "  - {name: p, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, " first                          \
+  "}\n"                                                                                            \
+  "  - {name: d, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, " second "}\n" CONV_WORKLOAD
+
+static void test_prefill_and_decode_roles_load_as_disaggregated(void) {
+  static const char *const text = TWO_ROLES(
+      "role: prefill, count: 3",
+      "role: decode") "router: {policy: prefix, decode_policy: least_kv}\n";
+  io_scenario *s = NULL;
+  char err[1024];
+  int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  CU_ASSERT_TRUE(s->disaggregated);
+  CU_ASSERT_EQUAL(s->deployments[0].role, IO_ROLE_PREFILL);
+  CU_ASSERT_EQUAL(s->deployments[1].role, IO_ROLE_DECODE);
+  CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_PREFIX);
+  CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_KV);
+  io_scenario_free(s);
+}
+
+static void test_prefill_without_decode_is_refused(void) {
+  static const char *const text = TWO_ROLES("role: prefill", "role: prefill");
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:3:70: deployments.1.role: disaggregated serving needs a decode deployment too",
+           path);
+  assert_error(rc, s, err, want);
+
+  static const char *const decode_only = TWO_ROLES("role: decode", "role: decode");
+  rc = load_text(decode_only, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:3:70: deployments.1.role: disaggregated serving needs a prefill deployment too",
+           path);
+  assert_error(rc, s, err, want);
+}
+
+static void test_mixed_beside_prefill_and_decode_is_refused(void) {
+  static const char *const text =
+      "deployments:\n"
+      "  - {name: p, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, role: prefill}\n"
+      "  - {name: d, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, role: decode}\n"
+      "  - {name: m, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, role: mixed}\n" /* 4 */
+      CONV_WORKLOAD;
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:4:70: deployments.2.role: a mixed deployment cannot run beside prefill and "
+           "decode ones; give every deployment role prefill or decode, or none of them",
+           path);
+  assert_error(rc, s, err, want);
+}
+
+static void test_prefix_decode_policy_is_refused(void) {
+  static const char *const text = TWO_ROLES("role: prefill", "role: decode") /* 1-5 */
+      "router:\n"                                                            /* 6 */
+      "  decode_policy: prefix\n";                                           /* 7 */
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:7:18: router.decode_policy: the decode instance receives the KV cache, so "
+           "prefix-aware routing does not apply to it; choose another policy",
+           path);
+  assert_error(rc, s, err, want);
+}
+
+static void test_bad_power_values_are_refused_at_their_keys(void) {
+  static const struct {
+    const char *power; /* line 7, after "power: " (column 8) */
+    const char *where;
+    const char *message;
+  } cases[] = {
+      {"{pue: 0.9}", "14: power.pue", "expected a value from 1 to 10, got '0.9'"},
+      {"{interval: 10ns}", "19: power.interval", "expected a value of at least 1us, got '10ns'"},
+      {"{rack_budget: 10kWh}", "22: power.rack_budget", "expected a power such as '700W'"},
+      {"{site_budget: -1W}", "22: power.site_budget", "expected a value of at least 0W"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, "%s%spower: %s\n", MINIMAL_DEPLOYMENTS, CONV_WORKLOAD,
+             cases[i].power);
+    io_scenario *s = NULL;
+    char path[128], err[1024], want[512];
+    int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+    snprintf(want, sizeof want, "%s:7:%s: ", path, cases[i].where);
+    assert_error_has(rc, s, err, want, cases[i].message);
+  }
+}
+
 int main(void) {
   if (CU_initialize_registry() != CUE_SUCCESS)
     return 1;
@@ -757,6 +1101,18 @@ int main(void) {
   CU_ADD_TEST(suite, test_synthetic_workload_parses_and_generates_requests);
   CU_ADD_TEST(suite, test_synthetic_with_empirical_lengths_and_default_seed);
   CU_ADD_TEST(suite, test_synthetic_workload_errors_are_located);
+  CU_ADD_TEST(suite, test_default_yaml_documented_network_and_power_values_are_the_defaults);
+  CU_ADD_TEST(suite, test_h100_node_takes_the_dgx_h100_preset_and_the_host_share);
+  CU_ADD_TEST(suite, test_named_preset_and_overrides_load_with_their_numbers);
+  CU_ADD_TEST(suite, test_unknown_system_preset_lists_the_presets);
+  CU_ADD_TEST(suite, test_bad_torus_is_refused_at_its_key);
+  CU_ADD_TEST(suite, test_bad_network_values_are_refused_at_their_keys);
+  CU_ADD_TEST(suite, test_power_cap_at_or_below_idle_power_is_refused);
+  CU_ADD_TEST(suite, test_prefill_and_decode_roles_load_as_disaggregated);
+  CU_ADD_TEST(suite, test_prefill_without_decode_is_refused);
+  CU_ADD_TEST(suite, test_mixed_beside_prefill_and_decode_is_refused);
+  CU_ADD_TEST(suite, test_prefix_decode_policy_is_refused);
+  CU_ADD_TEST(suite, test_bad_power_values_are_refused_at_their_keys);
   CU_basic_set_mode(CU_BRM_VERBOSE);
   CU_basic_run_tests();
   unsigned failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();

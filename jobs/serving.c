@@ -1111,6 +1111,9 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
       const instance_lp *in = lp->state;
       local[1] += in->iterations;
       last_ns = in->last_event_ns > last_ns ? in->last_event_ns : last_ns;
+      /* Its energy is counted up to its last event, which can follow every iteration's end (an
+       * iteration that the end cut): the power rows must reach it. */
+      last_ns = in->power_since_ns > last_ns ? in->power_since_ns : last_ns;
     }
   }
   MPI_Allreduce(local, total, 3, MPI_UINT64_T, MPI_SUM, comm);

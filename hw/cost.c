@@ -110,8 +110,8 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
     why = "the power cap must be a number of watts, 0 for none";
   else if (c->power_cap_w > 0.0 && !(a->power.cap_exponent > 0.0 && a->power.base_w > 0.0))
     why = "a power cap needs the accelerator's power model (a TDP, or a row in hw/data/power.csv)";
-  else if (c->power_cap_w > 0.0 && c->power_cap_w <= fmax(a->power.idle_w, a->power.base_w))
-    why = "the power cap must exceed the accelerator's busy base power (power.base_w)";
+  else if (c->power_cap_w > 0.0 && c->power_cap_w <= a->power.idle_w)
+    why = "the power cap must exceed the accelerator's idle power (power.idle_w)";
   else if ((c->tp > 1 || c->pp > 1) &&
            (!(a->scaleup_bytes_per_s > 0.0) || !(e->allreduce.link_frac > 0.0) ||
             !(e->sendrecv.link_frac > 0.0)))

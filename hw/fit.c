@@ -859,14 +859,14 @@ static const struct {
 enum { NPOWER_SETS = sizeof power_sets / sizeof *power_sets };
 
 typedef struct power_point {
-  double u_c, u_m, power_w, weight;
+  double u_c, u_m, kernel_ns, power_w, weight;
   int set;
 } power_point;
 
 typedef struct power_fit {
   power_point *p;
   size_t n;
-  hw_power power; /* idle_w fixed; base_w, compute_w, memory_w fitted */
+  hw_power power; /* idle_w fixed; the rest of the busy draw and launch_gap_ns fitted */
   double tdp_w;
 } power_fit;
 
@@ -889,14 +889,22 @@ static void kernel_utilisation(op_kind op, const hw_accel *a, const point *pt, d
   *u_c = flops * per_s / a->peak_bf16_flops, *u_m = bytes * per_s / a->hbm_bytes_per_s;
 }
 
+enum { NPOWER_PARAMS = 4 };
+
+/* The fitted parameters, all positive, from their logarithms. */
+static void power_from_log(hw_power *p, const double *log_params) {
+  p->base_w = exp(log_params[0]), p->compute_k = exp(log_params[1]);
+  p->memory_k = exp(log_params[2]), p->launch_gap_ns = exp(log_params[3]);
+}
+
 static double power_loss(const void *ctx, const double *log_params) {
   const power_fit *pf = ctx;
   hw_power p = pf->power;
-  p.base_w = exp(log_params[0]), p.compute_w = exp(log_params[1]), p.memory_w = exp(log_params[2]);
+  power_from_log(&p, log_params);
   double sum = 0.0;
   for (size_t i = 0; i < pf->n; i++) {
     const power_point *q = &pf->p[i];
-    double le = log(hw_power_busy_w(&p, pf->tdp_w, q->u_c, q->u_m) / q->power_w);
+    double le = log(hw_power_replayed_w(&p, pf->tdp_w, q->u_c, q->u_m, q->kernel_ns) / q->power_w);
     sum += q->weight * le * le;
   }
   return isfinite(sum) ? sum : INFINITY;
@@ -919,10 +927,10 @@ static void print_power_line(FILE *report, const char *dataset, const char *op, 
             dataset, op, s.n, s.median_pct, s.p90_pct);
 }
 
-/* Load the kernel rows that carry power, fit (when fitting) base_w, compute_w and memory_w by
- * Nelder-Mead on the mean squared log error over every point (weighing each table the same
- * instead, tried, halves the GEMMs' weight and doubles their p90), and report the error per
- * table. *all: the error over every point. */
+/* Load the kernel rows that carry power, fit (when fitting) base_w, compute_k, memory_k and
+ * launch_gap_ns by Nelder-Mead (log parameters) on the mean squared log error of
+ * the replayed draw (hw_power_replayed_w: each row's measured latency between launch gaps) over
+ * every point, and report the error per table. *all: the error over every point. */
 static int fit_kernel_power(const reader_ctx *rc, const hw_accel *a, hw_power *power, bool fitting,
                             FILE *report, fit_stats *all) {
   power_fit pf = {NULL, 0, *power, a->tdp_w};
@@ -946,7 +954,7 @@ static int fit_kernel_power(const reader_ctx *rc, const hw_accel *a, hw_power *p
       }
       power_point *q = &pf.p[pf.n++];
       kernel_utilisation(power_sets[s].op, a, &pts.p[i], &q->u_c, &q->u_m);
-      q->power_w = pts.p[i].power_w, q->set = s, counts[s]++;
+      q->kernel_ns = pts.p[i].measured_ns, q->power_w = pts.p[i].power_w, q->set = s, counts[s]++;
     }
     free(pts.p);
     if (r == 0 && counts[s] == 0) {
@@ -958,9 +966,10 @@ static int fit_kernel_power(const reader_ctx *rc, const hw_accel *a, hw_power *p
   if (r == 0 && fitting) {
     for (size_t i = 0; i < pf.n; i++)
       pf.p[i].weight = 1.0 / (double)pf.n;
-    double x[3] = {log(150.0), log(500.0), log(200.0)}; /* starting point, order of magnitude */
-    nelder_mead(power_loss, &pf, 3, x);
-    power->base_w = exp(x[0]), power->compute_w = exp(x[1]), power->memory_w = exp(x[2]);
+    /* Starting point, orders of magnitude: base 300 W, saturation rates 2 and 1, a 5 us gap. */
+    double x[NPOWER_PARAMS] = {log(300.0), log(2.0), log(1.0), log(5000.0)};
+    nelder_mead(power_loss, &pf, NPOWER_PARAMS, x);
+    power_from_log(power, x);
   }
   double *abs_err = r == 0 ? malloc((pf.n ? pf.n : 1) * sizeof *abs_err) : NULL;
   if (r == 0 && !abs_err)
@@ -970,7 +979,9 @@ static int fit_kernel_power(const reader_ctx *rc, const hw_accel *a, hw_power *p
     for (size_t i = 0; i < pf.n; i++)
       if (s == NPOWER_SETS || pf.p[i].set == s)
         abs_err[n++] = fabs(
-            hw_power_busy_w(power, a->tdp_w, pf.p[i].u_c, pf.p[i].u_m) / pf.p[i].power_w - 1.0);
+            hw_power_replayed_w(power, a->tdp_w, pf.p[i].u_c, pf.p[i].u_m, pf.p[i].kernel_ns) /
+                pf.p[i].power_w -
+            1.0);
     fit_stats st = ratio_stats(abs_err, n);
     if (s < NPOWER_SETS)
       print_power_line(report, power_sets[s].dataset, op_names[power_sets[s].op], st);
@@ -1219,8 +1230,8 @@ static int splitwise_checks(const reader_ctx *rc, const hw_catalog *cat, hw_acce
 static void format_power_rows(FILE *f, const hw_accel *devs, fit_stats kernel_all,
                               const phase_notes *notes) {
   fprintf(f,
-          "device,tdp_w,idle_w,base_w,compute_w,memory_w,cap_exponent,host_w,method,dataset,"
-          "points,median_abs_pct,p90_abs_pct\n");
+          "device,tdp_w,idle_w,base_w,compute_k,memory_k,launch_gap_ns,cap_exponent,"
+          "host_w,method,dataset,points,median_abs_pct,p90_abs_pct\n");
   static const int order[] = {DEV_H200, DEV_H100, DEV_A100, NDEV};
   for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
     int dev = order[i] == NDEV ? DEV_H200 : order[i];
@@ -1230,8 +1241,8 @@ static void format_power_rows(FILE *f, const hw_accel *devs, fit_stats kernel_al
     fit_stats st = kernel_all;
     if (order[i] == DEV_H200) {
       method =
-          "fit: base_w compute_w memory_w to kernel power (idle_w: H100's; cap_exponent: "
-          "from H100-SXM-80GB)";
+          "fit: base_w compute_k memory_k launch_gap_ns to kernel power (idle_w: "
+          "H100's; cap_exponent: from H100-SXM-80GB)";
       dataset = AIC "h200_sxm_{gemm,context_attention,generation_attention}*_perf.csv";
     } else if (order[i] == NDEV) {
       method =
@@ -1246,9 +1257,9 @@ static void format_power_rows(FILE *f, const hw_accel *devs, fit_stats kernel_al
       dataset = "splitwise-sim/power_model_constant.yaml (check: phase power)";
       st = notes->constant[dev];
     }
-    fprintf(f, "%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,\"%s\",\"%s\",", name, devs[dev].tdp_w,
-            p->idle_w, p->base_w, p->compute_w, p->memory_w, p->cap_exponent, p->host_w, method,
-            dataset);
+    fprintf(f, "%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,\"%s\",\"%s\",", name, devs[dev].tdp_w,
+            p->idle_w, p->base_w, p->compute_k, p->memory_k, p->launch_gap_ns, p->cap_exponent,
+            p->host_w, method, dataset);
     if (st.n)
       fprintf(f, "%zu,%.1f,%.1f\n", st.n, st.median_pct, st.p90_pct);
     else
@@ -1333,8 +1344,9 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
             "efficiency.csv: do not edit by hand.\n",
             rc->data_dir);
     fprintf(f,
-            "# Watts. Errors: median and p90 |predicted/measured - 1| in percent; the cap is "
-            "%.1f W per H100 (perf_model.csv's h100-80gb-pcap).\n",
+            "# Watts; compute_k, memory_k, cap_exponent dimensionless; launch_gap_ns in "
+            "ns. Errors: median and p90 |predicted/measured - 1| in percent; the cap is %.1f W per "
+            "H100 (perf_model.csv's h100-80gb-pcap).\n",
             notes.cap_w);
     fputs(rows, f);
     if (fclose(f) != 0 || rename(tmp, out_path) != 0) {

@@ -41,12 +41,20 @@ typedef struct hw_eff {
   char source[64];
 } hw_eff;
 
-/* Board power of one accelerator as a function of what it runs (hw/power.c). While an iteration
- * runs, each device draws base_w + compute_w * (achieved FLOP rate / tensor peak) + memory_w *
- * (achieved HBM rate / peak bandwidth), at most tdp_w; between iterations idle_w. Fitted by wt_hw_fit
- * to measured kernel power into hw/data/power.csv; see hw/data/SOURCES.md. */
+/* Board power of one accelerator as a function of what it runs (hw/power.c, hw/power_ops.h).
+ * While an iteration's kernels run, each device draws from base_w up toward tdp_w, saturating in
+ * its achieved FLOP rate (over the tensor peak) and HBM rate (over the peak bandwidth); while it
+ * waits (host time, other pipeline stages), and between iterations, idle_w. Fitted by wt_hw_fit to
+ * measured kernel power into hw/data/power.csv; see hw/data/SOURCES.md. */
 typedef struct hw_power {
-  double idle_w, base_w, compute_w, memory_w;
+  double idle_w; /* no kernel running (including the microsecond gaps between launches) */
+  double base_w; /* kernels running back to back that do almost no work */
+  /* Saturation rates of the draw toward tdp_w per unit compute utilisation and per unit squared
+   * memory utilisation. Dimensionless. */
+  double compute_k, memory_k;
+  /* The gap between launches of the measured kernel benchmark (fitted with the rest): a kernel
+   * of that length reads halfway between idle_w and its busy draw. Only the fit uses it. */
+  double launch_gap_ns;
   /* Under a power cap the clock drops until the power fits: dynamic power ~ clock^cap_exponent,
    * compute-bound time ~ 1 / clock, memory-bound time unchanged (see hw/power.c). */
   double cap_exponent;

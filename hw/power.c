@@ -8,17 +8,17 @@
 
 double hw_idle_power_w(const hw_deploy *d) { return d->accel.power.idle_w; }
 
-/* While its own stage's kernels run, a device draws hw_power_busy_w at the utilisations of the
- * iteration's GPU time. The rest of the iteration (host overhead, other pipeline stages, sends)
- * it waits with its clocks up, at base_w: the GPU reaches idle power only after far longer than
- * the millisecond gaps inside an iteration (LLMServingSim models the same as a "standby" power
- * held after activity).
+/* While its own stage's kernels run, back to back, a device draws hw_power_busy_w at the
+ * utilisations of the iteration's GPU time. The rest of the iteration (host overhead, other
+ * pipeline stages, sends) it waits at idle_w: the fit finds the gaps between launches of the
+ * measured kernels drawing idle power (a free gap power fits to 78 W against the 75 W idle), and
+ * an iteration's waits are gaps of the same kind, only longer.
  *
  * A cap below that draw lowers the clock to the fraction f of its uncapped value at which the
  * draw meets the cap: P(f) = idle_w + (P - idle_w) f^cap_exponent, so
  * f = ((cap - idle_w) / (P - idle_w))^(1 / cap_exponent). Clock-bound time (the compute and serial
  * parts of each kernel's roofline, hw_roof_clock_ns) stretches by 1 / f; memory-bound time, fixed
- * kernel times, links and the host do not. The board's own limit, tdp_w, clamps the draw but
+ * kernel times, links and the host do not. The board's own limit, tdp_w, bounds the draw but
  * stretches nothing: the fitted efficiencies were measured under it. */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,
                           double sendrecv_ns, double cpu_ns, double flops, double bytes,
@@ -26,7 +26,7 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
   const hw_accel *a = &d->accel;
   const hw_power *p = &a->power;
   *cap_stretch = 1.0;
-  double busy_w = p->idle_w, wait_w = fmax(p->base_w, p->idle_w);
+  double busy_w = p->idle_w, wait_w = p->idle_w;
   if (gpu_ns > 0.0) {
     double per_s = 1e9 / gpu_ns;
     busy_w = hw_power_busy_w(p, a->tdp_w, flops * per_s / a->peak_bf16_flops,
@@ -39,7 +39,6 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
       stage_ns *= *cap_stretch;
       gpu_ns = capped_ns;
       busy_w = cap_w;
-      wait_w = fmin(wait_w, cap_w);
     }
   }
   double total_ns = gpu_ns + sendrecv_ns + cpu_ns;

@@ -3,29 +3,42 @@
 #ifndef HW_POWER_OPS_H
 #define HW_POWER_OPS_H
 
+#include <math.h>
+
 #include "hw/hw.h"
 
-/* Board power while kernels run at compute utilisation u_c (achieved FLOP/s over the tensor peak)
- * and memory utilisation u_m (achieved HBM bytes/s over the peak bandwidth): linear, clamped to
- * [idle_w, tdp_w] (no upper clamp when the TDP is unknown). */
+/* Board power while kernels run back to back at compute utilisation u_c (achieved FLOP/s over the
+ * tensor peak) and memory utilisation u_m (achieved HBM bytes/s over the peak bandwidth): from
+ * base_w (kernels resident, clocks up, little work) it saturates toward the board limit tdp_w,
+ * which power management holds: tdp - (tdp - base) exp(-(compute_k u_c + memory_k u_m^2)).
+ * Memory power rises convexly with u_m (a free exponent fits 2.6 and gains 0.1 point of error
+ * for a pow per call); base_w when the TDP is unknown. One exp per call. */
 static inline double hw_power_busy_w(const hw_power *p, double tdp_w, double u_c, double u_m) {
-  double w = p->base_w + p->compute_w * u_c + p->memory_w * u_m;
-  if (tdp_w > 0.0 && w > tdp_w)
-    w = tdp_w;
-  return w < p->idle_w ? p->idle_w : w;
+  if (!(tdp_w > p->base_w))
+    return p->base_w > p->idle_w ? p->base_w : p->idle_w;
+  double load = p->compute_k * u_c + p->memory_k * u_m * u_m;
+  return tdp_w - (tdp_w - p->base_w) * exp(-load);
+}
+
+/* The average a power meter reads over repeated launches of one kernel of kernel_ns: busy for the
+ * kernel, at idle_w for the launch gap between launches (launch_gap_ns). What the fit fits to the
+ * measured kernel power; an iteration's kernels run back to back, its gaps are its host time. */
+static inline double hw_power_replayed_w(const hw_power *p, double tdp_w, double u_c, double u_m,
+                                         double kernel_ns) {
+  double busy_w = hw_power_busy_w(p, tdp_w, u_c, u_m);
+  return p->idle_w + (busy_w - p->idle_w) * kernel_ns / (kernel_ns + p->launch_gap_ns);
 }
 
 /* A power model fitted on one board (ref, whose TDP and idle power are ref_tdp_w, ref->idle_w)
- * moved to another board of TDP tdp_w and idle power idle_w: everything above idle scales with
- * the board's dynamic range tdp - idle; the cap exponent is kept; host_w is left to the caller. */
+ * moved to another board of TDP tdp_w and idle power idle_w: base_w keeps its place in the dynamic
+ * range tdp - idle, the saturation (which is relative to the TDP) and the cap exponent are kept;
+ * host_w is left to the caller. */
 static inline hw_power hw_power_scaled(const hw_power *ref, double ref_tdp_w, double tdp_w,
                                        double idle_w) {
   hw_power p = *ref;
   double k = (tdp_w - idle_w) / (ref_tdp_w - ref->idle_w);
   p.idle_w = idle_w;
   p.base_w = idle_w + (ref->base_w - ref->idle_w) * k;
-  p.compute_w = ref->compute_w * k;
-  p.memory_w = ref->memory_w * k;
   return p;
 }
 

@@ -1,5 +1,5 @@
 /* Unit tests of the hw/ power model: board power from the work done (compute-bound, memory-bound,
- * idle, clamped at the TDP), power caps (no effect under them; the clock and time they cost over
+ * idle, saturating at the TDP), power caps (no effect under them; the clock and time they cost over
  * them), and the catalogue's default power model for accelerators without a fitted row. */
 #include <math.h>
 #include <stdio.h>
@@ -67,24 +67,51 @@ static void test_power_rises_from_idle_with_compute_and_memory_rates(void) {
   hw_deploy d = deploy("H200-SXM-141GB", "Llama-3.1-8B", 0.0);
   const hw_power *p = &d.accel.power;
   CU_ASSERT_STRING_EQUAL(p->source, "H200-SXM-141GB");
-  CU_ASSERT_TRUE(p->idle_w > 0.0 && p->base_w > p->idle_w && p->compute_w > 0.0 &&
-                 p->memory_w > 0.0);
+  CU_ASSERT_TRUE(p->idle_w > 0.0 && p->base_w > p->idle_w && p->base_w < d.accel.tdp_w &&
+                 p->compute_k > 0.0 && p->memory_k > 0.0 && p->launch_gap_ns > 0.0);
   CU_ASSERT_DOUBLE_EQUAL(hw_idle_power_w(&d), p->idle_w, 1e-12);
-  /* Hand-computed from the committed row: base + compute x u_c + memory x u_m. */
+  /* Hand-computed from the committed row: tdp - (tdp - base) exp(-(k_c u_c + k_m u_m^2)). */
+  const double tdp = d.accel.tdp_w;
   double compute_bound = power_at(&d, 0.6, 0.05, NULL);
   double memory_bound = power_at(&d, 0.02, 0.8, NULL);
-  CU_ASSERT_DOUBLE_EQUAL(compute_bound, p->base_w + 0.6 * p->compute_w + 0.05 * p->memory_w, 1e-9);
-  CU_ASSERT_DOUBLE_EQUAL(memory_bound, p->base_w + 0.02 * p->compute_w + 0.8 * p->memory_w, 1e-9);
-  CU_ASSERT_TRUE(compute_bound > memory_bound && memory_bound > hw_idle_power_w(&d));
+  double no_work = power_at(&d, 0.0, 0.0, NULL);
+  CU_ASSERT_DOUBLE_EQUAL(
+      compute_bound,
+      tdp - (tdp - p->base_w) * exp(-(0.6 * p->compute_k + p->memory_k * 0.05 * 0.05)), 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(
+      memory_bound, tdp - (tdp - p->base_w) * exp(-(0.02 * p->compute_k + p->memory_k * 0.8 * 0.8)),
+      1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(no_work, p->base_w, 1e-9);
+  CU_ASSERT_TRUE(compute_bound > memory_bound && memory_bound > no_work &&
+                 no_work > hw_idle_power_w(&d));
+  /* Memory power is convex in u_m: the second half of the bandwidth costs more than the first. */
+  double half = power_at(&d, 0.0, 0.5, NULL), full = power_at(&d, 0.0, 1.0, NULL);
+  CU_ASSERT_TRUE(full - half > half - no_work);
 }
 
-static void test_power_is_clamped_at_the_tdp(void) {
+static void test_a_replayed_kernel_reads_between_idle_and_its_busy_draw(void) {
+  const hw_accel *a = hw_catalog_accel(cat, "H200-SXM-141GB");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  const hw_power *p = &a->power;
+  double busy_w = hw_power_busy_w(p, a->tdp_w, 0.7, 0.1);
+  /* A kernel as long as the launch gap reads halfway; a long one its busy draw; a short one
+   * little more than idle. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_power_replayed_w(p, a->tdp_w, 0.7, 0.1, p->launch_gap_ns),
+                         0.5 * (p->idle_w + busy_w), 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(hw_power_replayed_w(p, a->tdp_w, 0.7, 0.1, 1e9), busy_w, 1e-2); /* 1 s */
+  CU_ASSERT_TRUE(hw_power_replayed_w(p, a->tdp_w, 0.7, 0.1, 1e-3 * p->launch_gap_ns) <
+                 p->idle_w + 0.01 * (busy_w - p->idle_w));
+}
+
+static void test_power_saturates_at_the_tdp(void) {
   hw_deploy d = deploy("H200-SXM-141GB", "Llama-3.1-8B", 0.0);
-  CU_ASSERT_DOUBLE_EQUAL(power_at(&d, 1.0, 1.0, NULL), d.accel.tdp_w, 1e-9);
-  CU_ASSERT_DOUBLE_EQUAL(power_at(&d, 3.0, 0.0, NULL), d.accel.tdp_w, 1e-9);
+  double full = power_at(&d, 1.0, 1.0, NULL);
+  CU_ASSERT_TRUE(full < d.accel.tdp_w && full > 0.95 * d.accel.tdp_w);
+  CU_ASSERT_TRUE(power_at(&d, 3.0, 0.0, NULL) <= d.accel.tdp_w);
+  CU_ASSERT_DOUBLE_EQUAL(power_at(&d, 50.0, 50.0, NULL), d.accel.tdp_w, 1e-9);
 }
 
-static void test_host_overhead_counts_at_base_power_in_the_average(void) {
+static void test_host_overhead_counts_at_idle_power_in_the_average(void) {
   hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 0.0);
   hw_batch b = decode_batch(1, 128);
   hw_breakdown bd;
@@ -93,7 +120,8 @@ static void test_host_overhead_counts_at_base_power_in_the_average(void) {
   double busy_w = hw_power_busy_w(&d.accel.power, d.accel.tdp_w,
                                   bd.flops / (gpu_ns * 1e-9) / d.accel.peak_bf16_flops,
                                   bd.hbm_bytes / (gpu_ns * 1e-9) / d.accel.hbm_bytes_per_s);
-  double want = (busy_w * gpu_ns + d.accel.power.base_w * bd.cpu_ns) / bd.total_ns;
+  double want = (busy_w * gpu_ns + d.accel.power.idle_w * bd.cpu_ns) / bd.total_ns;
+  CU_ASSERT_TRUE(bd.cpu_ns > 0.0 && bd.power_w < busy_w);
   CU_ASSERT_DOUBLE_EQUAL(bd.power_w, want, 1e-9 * want);
   CU_ASSERT_DOUBLE_EQUAL(bd.cap_stretch, 1.0, 0.0);
 }
@@ -116,7 +144,8 @@ static void test_a_cap_below_the_draw_slows_the_clock_to_meet_it(void) {
   CU_ASSERT_DOUBLE_EQUAL(power_at(&d, 0.7, 0.1, &stretch), 300.0, 1e-9);
   /* Clock f from (cap - idle) = (P - idle) f^exponent; clock-bound time stretches by 1 / f. */
   const hw_power *p = &d.accel.power;
-  double busy_w = p->base_w + 0.7 * p->compute_w + 0.1 * p->memory_w;
+  double busy_w = d.accel.tdp_w - (d.accel.tdp_w - p->base_w) *
+                                      exp(-(0.7 * p->compute_k + p->memory_k * 0.1 * 0.1));
   double f = pow((300.0 - p->idle_w) / (busy_w - p->idle_w), 1.0 / p->cap_exponent);
   CU_ASSERT_DOUBLE_EQUAL(stretch, 1.0 / f, 1e-9);
   CU_ASSERT_TRUE(stretch > 1.0);
@@ -130,7 +159,7 @@ static void test_a_cap_below_the_draw_slows_the_clock_to_meet_it(void) {
   CU_ASSERT_TRUE(t_cap > t_free);
   CU_ASSERT_DOUBLE_EQUAL(y.total_ns - y.cpu_ns, (x.total_ns - x.cpu_ns) * y.cap_stretch,
                          1e-6 * y.total_ns);
-  CU_ASSERT_TRUE(y.power_w <= 300.0 + 1e-9 && y.power_w > p->base_w);
+  CU_ASSERT_TRUE(y.power_w <= 300.0 + 1e-9 && y.power_w > p->idle_w);
 }
 
 static void test_a_cap_barely_slows_memory_bound_decode(void) {
@@ -162,9 +191,11 @@ static void test_time_falls_and_power_rises_as_the_cap_rises(void) {
   }
 }
 
-static void test_caps_below_base_power_or_without_a_power_model_are_refused(void) {
+static void test_caps_at_idle_power_or_without_a_power_model_are_refused(void) {
   hw_deploy d;
-  CU_ASSERT_EQUAL(deploy_capped(&d, "H100-SXM-80GB", "Llama-3.1-8B", 100.0), -1);
+  CU_ASSERT_EQUAL(deploy_capped(&d, "H100-SXM-80GB", "Llama-3.1-8B", 75.0), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "power cap"));
+  CU_ASSERT_EQUAL(deploy_capped(&d, "H100-SXM-80GB", "Llama-3.1-8B", 76.0), 0);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "power cap"));
   CU_ASSERT_EQUAL(deploy_capped(&d, "H100-SXM-80GB", "Llama-3.1-8B", -5.0), -1);
   CU_ASSERT_EQUAL(deploy_capped(&d, "TPU v5e", "Qwen2.5-0.5B", 150.0), -1);
@@ -183,8 +214,8 @@ static void test_an_accelerator_without_a_power_row_gets_the_scaled_default(void
   double idle = ref->idle_w / 700.0 * 1000.0, k = (1000.0 - idle) / (700.0 - ref->idle_w);
   CU_ASSERT_DOUBLE_EQUAL(p->idle_w, idle, 1e-9);
   CU_ASSERT_DOUBLE_EQUAL(p->base_w, idle + (ref->base_w - ref->idle_w) * k, 1e-9);
-  CU_ASSERT_DOUBLE_EQUAL(p->compute_w, ref->compute_w * k, 1e-9);
-  CU_ASSERT_DOUBLE_EQUAL(p->memory_w, ref->memory_w * k, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(p->compute_k, ref->compute_k, 0.0); /* saturation is relative to TDP */
+  CU_ASSERT_DOUBLE_EQUAL(p->memory_k, ref->memory_k, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(p->cap_exponent, ref->cap_exponent, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(p->host_w, ref->host_w, 0.0);
   /* A100 has its own row (its host share from the DGX A100). */
@@ -206,13 +237,14 @@ int main(void) {
   } tests[] = {
 #define T(f) {#f, f}
       T(test_power_rises_from_idle_with_compute_and_memory_rates),
-      T(test_power_is_clamped_at_the_tdp),
-      T(test_host_overhead_counts_at_base_power_in_the_average),
+      T(test_a_replayed_kernel_reads_between_idle_and_its_busy_draw),
+      T(test_power_saturates_at_the_tdp),
+      T(test_host_overhead_counts_at_idle_power_in_the_average),
       T(test_a_cap_above_the_draw_changes_nothing),
       T(test_a_cap_below_the_draw_slows_the_clock_to_meet_it),
       T(test_a_cap_barely_slows_memory_bound_decode),
       T(test_time_falls_and_power_rises_as_the_cap_rises),
-      T(test_caps_below_base_power_or_without_a_power_model_are_refused),
+      T(test_caps_at_idle_power_or_without_a_power_model_are_refused),
       T(test_an_accelerator_without_a_power_row_gets_the_scaled_default),
 #undef T
   };

@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* A KV transfer moves in chunks of this size by default: large enough that a 1 GB transfer is a few
- * hundred events per hop, small enough that the pipeline fills in microseconds on a 50 GB/s NIC.
- * tests/bench/serving measures the accuracy/speed trade-off. */
-static const int64_t default_chunk_bytes = 4 << 20;
+/* A KV transfer moves in chunks of this size by default. With cut-through links the chunk size only
+ * sets how finely flows sharing a link interleave: on tests/bench/disaggregated.yaml, KV transfer
+ * times at 1 MiB and 16 MiB chunks differ by 0.04% in the mean and not at all at p99, while the
+ * events the network costs fall from 9.0 M to 0.58 M (README, "Disaggregated vs colocated"). */
+static const int64_t default_chunk_bytes = 16 << 20;
 
 /* Power and utilisation series: one point per simulated second. */
 static const int64_t default_interval_ns = 1000000000;

@@ -460,6 +460,7 @@ static int pull_kv(core_lp *lp, serving *m, instance_lp *in, req_rec *rec,
 static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
   job_sched_batch b;
   job_sched_step(in->sched, lp->now_ns, &b);
+  bool landed = false; /* an instant transfer completed: the step may now have work */
   for (uint32_t i = 0; i < b.num_events; i++) {
     const job_sched_event *ev = &b.events[i];
     req_rec *rec = ev->user;
@@ -475,6 +476,7 @@ static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
       rec->row.decode_prefix_hit_tokens = ev->prefix_hit_tokens;
       if (pull_kv(lp, m, in, rec, ev->prefix_hit_tokens) != 0)
         return -1;
+      landed |= m->s->network.instant_kv;
     }
   }
   int rc = 0;
@@ -485,7 +487,7 @@ static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
   in->num_seqs = b.num_seqs;
   if (b.num_seqs == 0) {
     in->busy = false;
-    return 0;
+    return landed ? start_iteration(lp, m, in) : 0;
   }
   hw_breakdown cost;
   int64_t duration_ns = hw_iteration_ns(in->deploy, &b.hw, &cost);

@@ -5,33 +5,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A chunk on its way: the flow, and where along its route it is (event aux = hop). */
+/* A chunk on its way: the flow, and where along its route it is (event aux: hop | hash << 8). The
+ * event's time is when the chunk's head arrives; its tail follows tail_lag_ns later. */
 typedef struct chunk_msg {
   uint64_t id;
-  uint64_t
-      remaining_bytes; /* of the flow, this chunk included: the last chunk has <= chunk_bytes */
+  uint64_t remaining_bytes; /* of the flow, this one included: the last has <= chunk_bytes */
   uint32_t src_accel, dst_accel;
-  uint32_t deliver_lp, flow_hash;
+  uint32_t deliver_lp, tail_lag_ns;
 } chunk_msg;
+
+enum { HOP_BITS = 8, HASH_MASK = (1u << (32 - HOP_BITS)) - 1 };
 _Static_assert(sizeof(chunk_msg) <= CORE_PAYLOAD_BYTES, "a chunk fits an event's payload");
 
-static int deliver(core_lp *lp, const net_links *links, const chunk_msg *c, int64_t delay_ns) {
+static int deliver(core_lp *lp, const net_links *links, const chunk_msg *c, uint32_t hash,
+                   int64_t delay_ns) {
   uint64_t id = c->id;
-  return core_send(lp, c->deliver_lp, delay_ns, links->deliver_kind, c->flow_hash, &id, sizeof id);
+  return core_send(lp, c->deliver_lp, delay_ns, links->deliver_kind, hash, &id, sizeof id);
 }
 
 int net_flow_start(core_lp *lp, const net_links *links, const net_flow *flow) {
-  uint32_t route[NET_MAX_HOPS];
-  int hops = net_route(links->topo, flow->src_accel, flow->dst_accel, flow->flow_hash, route);
+  uint32_t hash = flow->flow_hash & HASH_MASK, route[NET_MAX_HOPS];
+  int hops = net_route(links->topo, flow->src_accel, flow->dst_accel, hash, route);
   if (hops < 0)
     return core_fail(lp, "no network path from accelerator %u to accelerator %u", flow->src_accel,
                      flow->dst_accel);
   chunk_msg c = {flow->id,         flow->bytes ? flow->bytes : 1,
                  flow->src_accel,  flow->dst_accel,
-                 flow->deliver_lp, flow->flow_hash};
+                 flow->deliver_lp, 0};
   if (hops == 0)
-    return deliver(lp, links, &c, 1);
-  return core_send(lp, links->first_lp + route[0], 1, links->chunk_kind, 0, &c, sizeof c);
+    return deliver(lp, links, &c, hash, 1);
+  return core_send(lp, links->first_lp + route[0], 1, links->chunk_kind, hash << HOP_BITS, &c,
+                   sizeof c);
 }
 
 /* Adds [start, end) to the busy bins, growing them as time goes on. */
@@ -66,6 +70,7 @@ static int link_handle(core_lp *lp, const core_event *ev, void *model) {
   const net_link *link = net_link_at(links->topo, l->link);
   chunk_msg c;
   memcpy(&c, ev->payload.bytes, sizeof c);
+  uint32_t hop = ev->aux & ((1u << HOP_BITS) - 1), hash = ev->aux >> HOP_BITS;
   uint64_t bytes = c.remaining_bytes < (uint64_t)links->chunk_bytes ? c.remaining_bytes
                                                                     : (uint64_t)links->chunk_bytes;
   int64_t start_ns = lp->now_ns > l->free_ns ? lp->now_ns : l->free_ns;
@@ -75,23 +80,32 @@ static int link_handle(core_lp *lp, const core_event *ev, void *model) {
   l->chunks++;
   if (add_busy(l, start_ns, l->free_ns) != 0)
     return core_fail(lp, "out of memory for link utilisation bins");
-  int64_t leave_ns = l->free_ns - lp->now_ns; /* >= 1 */
-  uint32_t hop = ev->aux;
-  if (hop == 0 && c.remaining_bytes > bytes) { /* the next chunk enters once this one has left */
+  /* The tail cannot leave before it has arrived from a slower hop upstream. */
+  int64_t tail_in_ns = lp->now_ns + c.tail_lag_ns;
+  int64_t tail_out_ns = l->free_ns > tail_in_ns ? l->free_ns : tail_in_ns;
+  if (hop == 0 && c.remaining_bytes > bytes) { /* the next chunk enters once this one is sent */
     chunk_msg next = c;
     next.remaining_bytes -= bytes;
-    if (core_send(lp, lp->id, leave_ns, links->chunk_kind, 0, &next, sizeof next) != 0)
+    if (core_send(lp, lp->id, l->free_ns - lp->now_ns, links->chunk_kind, ev->aux, &next,
+                  sizeof next) != 0)
       return -1;
   }
   uint32_t route[NET_MAX_HOPS];
-  int hops = net_route(links->topo, c.src_accel, c.dst_accel, c.flow_hash, route);
+  int hops = net_route(links->topo, c.src_accel, c.dst_accel, hash, route);
   assert(hops > (int)hop && route[hop] == l->link);
-  int64_t arrive_ns = leave_ns + link->latency_ns;
-  if ((int)hop + 1 < hops)
-    return core_send(lp, links->first_lp + route[hop + 1], arrive_ns, links->chunk_kind, hop + 1,
-                     &c, sizeof c);
+  int64_t latency_ns = link->latency_ns > 0 ? link->latency_ns : 1;
+  if ((int)hop + 1 < hops) {
+    if (tail_out_ns - start_ns > UINT32_MAX)
+      return core_fail(lp, "a %llu-byte chunk takes over 4 s on a link; choose a smaller chunk",
+                       (unsigned long long)bytes);
+    c.tail_lag_ns = (uint32_t)(tail_out_ns - start_ns);
+    return core_send(lp, links->first_lp + route[hop + 1], start_ns - lp->now_ns + latency_ns,
+                     links->chunk_kind, (hop + 1) | hash << HOP_BITS, &c, sizeof c);
+  }
   /* Chunks of a flow stay in order along its route: only the last one needs to tell. */
-  return c.remaining_bytes == bytes ? deliver(lp, links, &c, arrive_ns) : 0;
+  return c.remaining_bytes == bytes
+             ? deliver(lp, links, &c, hash, tail_out_ns - lp->now_ns + latency_ns)
+             : 0;
 }
 
 const core_lp_type net_link_lp_type = {"link", NULL, link_handle, NULL};

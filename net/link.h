@@ -1,16 +1,18 @@
 /* Links as LPs: every directed link of a topology serialises the chunks that cross it in FIFO
  * order, so flows sharing a link slow each other, and a flow's chunks pipeline across its hops.
  *
- * A flow's chunks are clocked by its first link: chunk k+1 enters it when chunk k has left, so
- * flows starting at one link interleave chunk by chunk and share it fairly. A chunk of b bytes
- * entering link l at t leaves at max(t, l's previous departure) + ceil(b / bandwidth) and enters
- * the next link (or reaches the destination) latency later. An isolated flow of B bytes over hops
- * with bandwidths w_h and latencies l_h therefore takes
+ * A flow's chunks are clocked by its first link: chunk k+1 enters it when chunk k has been sent,
+ * so flows starting at one link interleave chunk by chunk and share it fairly. Switches forward
+ * cut-through: a chunk of b bytes whose head reaches link l at t starts at s = max(t, when l
+ * finished sending the chunk before it), occupies l for ceil(b / bandwidth) ns, and its tail
+ * leaves at max(s + ceil(b / bandwidth), when its tail arrived); head and tail reach the next hop
+ * (or the destination) the link's latency later. An isolated flow of B bytes therefore takes
  *     1 ns (the engine's smallest message latency, handing the flow to its first link)
- *   + sum of l_h + the bottleneck's B / w_min
- *   + the pipeline fill: one chunk's time on every other hop (chunk / w_h),
- * up to 1 ns rounding per chunk and hop. Smaller chunks fill the pipeline faster and cost more
- * events; tests/bench/serving measures the trade-off. */
+ *   + sum of the hops' latencies + its chunks' times on the bottleneck link (B / w_min, each chunk
+ *     rounded up to a whole ns),
+ * whatever the chunk size. The chunk size sets how finely flows sharing a link interleave (a flow
+ * may finish up to one chunk's time early or late against a fluid share) and how many events a
+ * transfer costs: tests/bench/serving measures the trade-off. */
 #ifndef NET_LINK_H
 #define NET_LINK_H
 
@@ -35,7 +37,7 @@ typedef struct net_flow {
   uint64_t bytes;
   uint32_t src_accel, dst_accel;
   uint32_t deliver_lp; /* gets deliver_kind, with payload u64[0] = id, aux = flow_hash */
-  uint32_t flow_hash;  /* picks among equal-cost routes */
+  uint32_t flow_hash;  /* picks among equal-cost routes; its low 24 bits are kept */
 } net_flow;
 
 /* Starts a flow from lp, which must share a partition with the route's first link (the links of a

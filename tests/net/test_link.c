@@ -1,5 +1,6 @@
 /* Unit tests of net/link.h on the engine, in process at one rank: an isolated flow takes the time
- * link.h documents (latencies, the bottleneck's serialisation, the pipeline fill, ceil per chunk),
+ * link.h documents (latencies and the bottleneck's serialisation, ceil per chunk: cut-through
+ * switches add no pipeline fill),
  * flows sharing a bottleneck share it chunk by chunk, flows on disjoint routes do not meet, and
  * every link accounts exactly for the chunks it carried. Every expected time is computed by hand
  * below. */
@@ -206,31 +207,29 @@ static uint32_t hop_link(const net_topology *t, uint32_t src, uint32_t dst, int 
   return route[hop];
 }
 
-static void test_isolated_whole_chunks_take_latency_fill_and_bottleneck_time(void) {
-  /* 8000 bytes = 8 chunks of 1000. The bottleneck (last hop) runs all 8 back to back once the first
-   * chunk has crossed the three hops before it (the fill: one chunk's time on each):
-   *   1 + 280 + (334 + 167 + 667) + 8 * 1334 = 12121 ns. */
+static void test_isolated_whole_chunks_take_latency_and_bottleneck_time(void) {
+  /* 8000 bytes = 8 chunks of 1000. The first chunk's head reaches the bottleneck (last hop) after
+   * the latencies before it; cut-through, it starts there at once, and the bottleneck then runs all
+   * 8 back to back: 1 + 280 + 8 * 1334 = 10953 ns. */
   planned_flow f[] = {{0, 8000, 0, 2}};
   link_run *r = run_flows(f, 1, 1000);
-  int64_t expected = 1 + route_latency_ns + (NIC_FAST_1000 + SPINE_UP_1000 + SPINE_DOWN_1000) +
-                     8 * NIC_SLOW_1000;
-  CU_ASSERT_EQUAL(expected, 12121);
+  int64_t expected = 1 + route_latency_ns + 8 * NIC_SLOW_1000;
+  CU_ASSERT_EQUAL(expected, 10953);
   CU_ASSERT_EQUAL(took_ns(r, 0), expected);
-  /* Within link.h's bound of the real-valued formula: B / w_min = 10666.67, plus up to 1 ns per
-   * chunk and hop of rounding. */
-  double ideal = 1 + 280 + 1000 / 3.0 + 1000 / 6.0 + 1000 / 1.5 + 8000 / 0.75;
-  CU_ASSERT(took_ns(r, 0) >= ideal && took_ns(r, 0) <= ideal + 8 + 3);
+  /* Within link.h's bound of the real-valued formula: B / w_min = 10666.67, plus under 1 ns per
+   * chunk of rounding on the bottleneck. */
+  double ideal = 1 + 280 + 8000 / 0.75;
+  CU_ASSERT(took_ns(r, 0) >= ideal && took_ns(r, 0) <= ideal + 8);
   run_free(r);
 }
 
 static void test_isolated_partial_last_chunk_is_serialised_at_its_own_size(void) {
   /* 7500 bytes = 7 chunks of 1000 and one of 500; the last costs ceil(500 / 0.75 GB/s) = 667 ns on
-   * the bottleneck: 1 + 280 + 1168 + 7 * 1334 + 667 = 11454 ns. */
+   * the bottleneck: 1 + 280 + 7 * 1334 + 667 = 10286 ns. */
   planned_flow f[] = {{0, 7500, 0, 2}};
   link_run *r = run_flows(f, 1, 1000);
-  int64_t expected = 1 + route_latency_ns + (NIC_FAST_1000 + SPINE_UP_1000 + SPINE_DOWN_1000) +
-                     7 * NIC_SLOW_1000 + NIC_SLOW_500;
-  CU_ASSERT_EQUAL(expected, 11454);
+  int64_t expected = 1 + route_latency_ns + 7 * NIC_SLOW_1000 + NIC_SLOW_500;
+  CU_ASSERT_EQUAL(expected, 10286);
   CU_ASSERT_EQUAL(took_ns(r, 0), expected);
   for (int hop = 0; hop < 4; hop++) {
     uint32_t l = hop_link(r->topo, 0, 2, hop);
@@ -240,41 +239,42 @@ static void test_isolated_partial_last_chunk_is_serialised_at_its_own_size(void)
   run_free(r);
 }
 
-static void test_chunk_larger_than_the_transfer_sends_one_store_and_forward_chunk(void) {
-  /* One chunk of 7500 bytes crosses every hop whole: 2500 + 1250 + 5000 + 10000 ns (all exact),
-   * plus 1 + 280: 19031 ns, and each link counts one chunk. */
+static void test_chunk_larger_than_the_transfer_takes_the_same_time_in_one_chunk(void) {
+  /* One chunk of 7500 bytes: its tail leaves each hop when both that hop has sent it and it has
+   * arrived, so the slowest hop sets the pace: 1 + 280 + 10000 ns (7500 B at 0.75 GB/s, exact),
+   * with the chunk size not mattering, and each link counts one chunk. */
   planned_flow f[] = {{0, 7500, 0, 2}};
   link_run *r = run_flows(f, 1, 1 << 20);
-  CU_ASSERT_EQUAL(took_ns(r, 0), 1 + route_latency_ns + 2500 + 1250 + 5000 + 10000);
-  CU_ASSERT_EQUAL(took_ns(r, 0), 19031);
+  CU_ASSERT_EQUAL(took_ns(r, 0), 1 + route_latency_ns + 10000);
+  CU_ASSERT_EQUAL(took_ns(r, 0), 10281);
   for (int hop = 0; hop < 4; hop++)
     CU_ASSERT_EQUAL(r->chunks[hop_link(r->topo, 0, 2, hop)], 1);
   run_free(r);
 }
 
 static void test_flows_start_when_the_source_starts_them(void) {
-  /* The same flow started at 5 us takes the same 12121 ns: only differences of time matter. */
+  /* The same flow started at 5 us takes the same 10953 ns: only differences of time matter. */
   planned_flow f[] = {{5000, 8000, 0, 2}};
   link_run *r = run_flows(f, 1, 1000);
-  CU_ASSERT_EQUAL(r->delivered_ns[0], 5000 + 12121);
+  CU_ASSERT_EQUAL(r->delivered_ns[0], 5000 + 10953);
   run_free(r);
 }
 
 /* Two 8000-byte flows through the same bottleneck, the second started 100 ns after the first:
  * together the bottleneck carries 16 chunks back to back from when the first chunk reaches it, so
- * the later flow ends at 1 + 280 + 1168 + 16 * 1334 = 22793 ns: the bottleneck time of one alone
- * (8 * 1334) exactly doubles, the latency and fill do not. Interleaved chunk by chunk, the two end
+ * the later flow ends at 1 + 280 + 16 * 1334 = 21625 ns: the bottleneck time of one alone
+ * (8 * 1334) exactly doubles, the latency does not. Interleaved chunk by chunk, the two end
  * within one bottleneck chunk time (1334 ns) of each other; served one flow after the other, the
- * first would end at 12121 ns, 10672 ns before the second. */
+ * first would end at 10953 ns, 10672 ns before the second. */
 static void assert_fair_share_of_the_bottleneck(const link_run *r) {
-  int64_t fixed = 1 + route_latency_ns + NIC_FAST_1000 + SPINE_UP_1000 + SPINE_DOWN_1000;
+  int64_t fixed = 1 + route_latency_ns;
   int64_t alone = fixed + 8 * NIC_SLOW_1000;
   int64_t a = r->delivered_ns[0], b = r->delivered_ns[1];
   int64_t later = a > b ? a : b, gap = a > b ? a - b : b - a;
   CU_ASSERT_EQUAL(later - fixed, 2 * (alone - fixed));
-  CU_ASSERT_EQUAL(later, 22793);
+  CU_ASSERT_EQUAL(later, 21625);
   CU_ASSERT(gap <= NIC_SLOW_1000);
-  if (later != 22793 || gap > NIC_SLOW_1000)
+  if (later != 21625 || gap > NIC_SLOW_1000)
     printf("\n  flows took %lld and %lld ns\n", (long long)a, (long long)b);
 }
 
@@ -296,16 +296,16 @@ static void test_two_flows_on_one_route_interleave_from_their_first_link(void) {
 }
 
 static void test_flows_on_disjoint_routes_do_not_slow_each_other(void) {
-  /* 0 -> 1 within leaf 0 (two 3 GB/s hops): 1 + 200 + 334 + 8 * 334 = 3207 ns.
-   * 2 -> 3 within leaf 1 (two 0.75 GB/s hops): 1 + 200 + 1334 + 8 * 1334 = 12207 ns. */
+  /* 0 -> 1 within leaf 0 (two 3 GB/s hops): 1 + 200 + 8 * 334 = 2873 ns.
+   * 2 -> 3 within leaf 1 (two 0.75 GB/s hops): 1 + 200 + 8 * 1334 = 10873 ns. */
   planned_flow fast[] = {{0, 8000, 0, 1}}, slow[] = {{0, 8000, 2, 3}};
   planned_flow both[] = {{0, 8000, 0, 1}, {0, 8000, 2, 3}};
   link_run *a = run_flows(fast, 1, 1000), *b = run_flows(slow, 1, 1000);
   link_run *ab = run_flows(both, 2, 1000);
-  CU_ASSERT_EQUAL(took_ns(a, 0), 1 + leaf_latency_ns + 9 * NIC_FAST_1000);
-  CU_ASSERT_EQUAL(took_ns(a, 0), 3207);
-  CU_ASSERT_EQUAL(took_ns(b, 0), 1 + leaf_latency_ns + 9 * NIC_SLOW_1000);
-  CU_ASSERT_EQUAL(took_ns(b, 0), 12207);
+  CU_ASSERT_EQUAL(took_ns(a, 0), 1 + leaf_latency_ns + 8 * NIC_FAST_1000);
+  CU_ASSERT_EQUAL(took_ns(a, 0), 2873);
+  CU_ASSERT_EQUAL(took_ns(b, 0), 1 + leaf_latency_ns + 8 * NIC_SLOW_1000);
+  CU_ASSERT_EQUAL(took_ns(b, 0), 10873);
   CU_ASSERT_EQUAL(took_ns(ab, 0), took_ns(a, 0));
   CU_ASSERT_EQUAL(took_ns(ab, 1), took_ns(b, 0));
   run_free(a);
@@ -345,12 +345,12 @@ static void test_links_count_the_bytes_chunks_and_busy_time_put_through_them(voi
     carried += r->bytes[l];
   }
   CU_ASSERT_EQUAL(carried, 8000 * 4 + 7500 * 4 + 3000 * 2); /* no other link carried anything */
-  /* The bottleneck never idles once the first chunk reaches it, so the last flow ends when its 19
-   * chunks are through: 1 + 280 + 1168 + 18 * 1334 + 667. */
+  /* The bottleneck never idles once the first chunk reaches it (node 3's, after 1 + 100 ns), so the
+   * last flow ends when all 19 chunks are through: 1 + 100 + 18 * 1334 + 667 + 100. */
   int64_t last = 0;
   for (uint32_t i = 0; i < 3; i++)
     last = r->delivered_ns[i] > last ? r->delivered_ns[i] : last;
-  CU_ASSERT_EQUAL(last, 1 + route_latency_ns + 1168 + 18 * NIC_SLOW_1000 + NIC_SLOW_500);
+  CU_ASSERT_EQUAL(last, 1 + nic_latency_ns + 18 * NIC_SLOW_1000 + NIC_SLOW_500 + nic_latency_ns);
   run_free(r);
 }
 
@@ -359,12 +359,12 @@ int main(int argc, char **argv) {
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   static const harness_test tests[] = {
-      {"isolated flow of whole chunks takes latency + fill + bottleneck time",
-       test_isolated_whole_chunks_take_latency_fill_and_bottleneck_time},
+      {"isolated flow of whole chunks takes latency + bottleneck time",
+       test_isolated_whole_chunks_take_latency_and_bottleneck_time},
       {"isolated flow's partial last chunk is serialised at its own size",
        test_isolated_partial_last_chunk_is_serialised_at_its_own_size},
-      {"chunk larger than the transfer sends one store-and-forward chunk",
-       test_chunk_larger_than_the_transfer_sends_one_store_and_forward_chunk},
+      {"chunk larger than the transfer takes the same time in one chunk",
+       test_chunk_larger_than_the_transfer_takes_the_same_time_in_one_chunk},
       {"flows start when the source starts them", test_flows_start_when_the_source_starts_them},
       {"two flows into one bottleneck share it chunk by chunk",
        test_two_flows_into_one_bottleneck_share_it_chunk_by_chunk},

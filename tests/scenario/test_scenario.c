@@ -748,7 +748,7 @@ static void test_default_yaml_documented_network_and_power_values_are_the_defaul
                         "cluster.nodes.0.host_power=2200W",
                         "cluster.nodes.0.nodes_per_rack=1",
                         "network={fabric: rail, nic_latency: 8500ns, spine_latency: 2500ns, "
-                        "nodes_per_leaf: 32, spines: 16, oversubscription: 1, chunk: 4MiB, "
+                        "nodes_per_leaf: 32, spines: 16, oversubscription: 1, chunk: 16MiB, "
                         "kv_transfer: network}",
                         "power={interval: 1s, pue: 1, rack_budget: 0W, site_budget: 0W}",
                         "router.decode_policy=least_requests"};
@@ -809,7 +809,7 @@ static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
   CU_ASSERT_EQUAL(s->network.fabric.spines, 16);
   CU_ASSERT_DOUBLE_EQUAL(s->network.fabric.oversubscription, 1.0, 0.0);
   /* io/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no budgets */
-  CU_ASSERT_EQUAL(s->network.chunk_bytes, 4 << 20);
+  CU_ASSERT_EQUAL(s->network.chunk_bytes, 16 << 20);
   CU_ASSERT_EQUAL(s->power.interval_ns, 1000000000);
   CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.0, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 0.0, 0.0);

@@ -148,8 +148,14 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
       joules += w[k] * interval_s;
       s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
     }
-    if (s->simulated_s > 0)
-      s->rack_avg_w_max = fmax(s->rack_avg_w_max, joules / s->simulated_s);
+    double rack_avg_w = s->simulated_s > 0 ? joules / s->simulated_s : 0, rack_peak_w = 0;
+    for (uint64_t k = 0; k < intervals; k++)
+      rack_peak_w = fmax(rack_peak_w, w[k]);
+    s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
+    size_t len = strlen(s->rack_report);
+    if (q < 16 && len < sizeof s->rack_report)
+      snprintf(s->rack_report + len, sizeof s->rack_report - len, "%srack %u %.1f/%.1f",
+               q ? ", " : "", q, rack_avg_w * 1e-3, rack_peak_w * 1e-3);
     if (s->rack_budget_w > 0) {
       char what[32];
       snprintf(what, sizeof what, "rack %u", q);
@@ -430,8 +436,9 @@ void io_report_print(const io_summary *s, FILE *out) {
           "per output token\n",
           s->power_avg_w * 1e-3, s->power_peak_w * 1e-3, s->pue, s->energy_j / 3.6e6,
           s->energy_per_output_token_j);
-  fprintf(out, "racks: %u, busiest %.1f kW mean, %.1f kW peak (IT)\n", s->racks,
-          s->rack_avg_w_max * 1e-3, s->rack_peak_w * 1e-3);
+  fprintf(out, "racks: %u, busiest %.1f kW mean, %.1f kW peak (IT)%s%s%s\n", s->racks,
+          s->rack_avg_w_max * 1e-3, s->rack_peak_w * 1e-3, s->racks > 1 ? "; kW mean/peak: " : "",
+          s->racks > 1 ? s->rack_report : "", s->racks > 16 ? ", ..." : "");
   if (s->rack_budget_w > 0 || s->site_budget_w > 0)
     fprintf(out, "power budgets: %s\n", s->budget_report[0] ? s->budget_report : "never exceeded");
   fprintf(out, "engine: %llu events, %lld ranks x %lld threads, %.2f s wall (%.0fx real time)\n",

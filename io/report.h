@@ -42,6 +42,7 @@ typedef struct io_summary {
   double rack_budget_w, site_budget_w;
   uint64_t rack_intervals_over, site_intervals_over;
   char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
+  char rack_report[1024];   /* each rack's mean and peak IT power, for up to 16 racks */
 } io_summary;
 
 /* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */

@@ -511,7 +511,8 @@ static int check_roles(const scn_loader *ld, const io_node *deployments) {
 /* ---- router, SLOs, simulation, output ---- */
 
 static int read_router(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"policy", "decode_policy", "dispatch_latency", NULL};
+  static const char *const keys[] = {"policy", "decode_policy", "decode_same_rack",
+                                     "dispatch_latency", NULL};
   const char *policies[JOB_ROUTE_PREFIX + 2];
   for (int p = 0; p <= JOB_ROUTE_PREFIX; p++)
     policies[p] = job_route_policy_name((job_route_policy)p);
@@ -523,6 +524,7 @@ static int read_router(const scn_loader *ld, const io_node *m) {
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
       (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
+      (rc = scn_get_bool(ld, m, "decode_same_rack", &s->router.decode_same_rack)) != 0 ||
       (rc = scn_get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
     return rc;
   s->router.policy = (job_route_policy)policy;

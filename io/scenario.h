@@ -60,7 +60,8 @@ typedef struct io_scenario {
   struct {
     job_route_policy policy;
     job_route_policy decode_policy; /* picks the decode instance of a disaggregated request */
-    int64_t dispatch_latency_ns;    /* arrival at the router to arrival at the instance */
+    bool decode_same_rack; /* among the decode instances in the prefill instance's rack, if any */
+    int64_t dispatch_latency_ns; /* arrival at the router to arrival at the instance */
   } router;
   struct {
     net_fabric_spec fabric;

@@ -95,6 +95,7 @@ static const io_field instance_fields[] = {
     IO_FIELD(io_instance_row, preemptions, IO_FIELD_UINT64),
     IO_FIELD(io_instance_row, busy_ns, IO_FIELD_INT64),
     IO_FIELD(io_instance_row, kv_block_ns, IO_FIELD_DOUBLE),
+    IO_FIELD(io_instance_row, energy_j, IO_FIELD_DOUBLE),
 };
 
 static const io_field engine_fields[] = {

@@ -55,6 +55,7 @@ typedef struct io_instance_row {
   uint64_t iterations, completed, preemptions;
   int64_t busy_ns;
   double kv_block_ns; /* integral of KV blocks in use over time, block x ns */
+  double energy_j;    /* its accelerators' board energy over the whole run, idle time included */
 } io_instance_row;
 
 /* /transfers: one row per KV-cache transfer from a prefill to a decode instance, keyed by id (the

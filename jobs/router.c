@@ -2,6 +2,8 @@
  */
 #include "router.h"
 
+#include <assert.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,17 +91,17 @@ void job_router_destroy(job_router *r) {
   free(r);
 }
 
-static uint32_t least_requests(const job_router *r) {
-  uint32_t best = 0;
-  for (uint32_t i = 1; i < r->instances; i++)
+static uint32_t least_requests(const job_router *r, uint32_t first, uint32_t count) {
+  uint32_t best = first;
+  for (uint32_t i = first + 1; i < first + count; i++)
     if (r->outstanding_requests[i] < r->outstanding_requests[best])
       best = i;
   return best;
 }
 
-static uint32_t least_tokens(const job_router *r) {
-  uint32_t best = 0;
-  for (uint32_t i = 1; i < r->instances; i++)
+static uint32_t least_tokens(const job_router *r, uint32_t first, uint32_t count) {
+  uint32_t best = first;
+  for (uint32_t i = first + 1; i < first + count; i++)
     if (r->outstanding_tokens[i] < r->outstanding_tokens[best])
       best = i;
   return best;
@@ -126,7 +128,7 @@ static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
   }
   uint32_t best;
   if (hi - lo > prefix_balance_abs && hi > prefix_balance_rel * lo) {
-    best = least_requests(r);
+    best = least_requests(r, 0, r->instances);
   } else {
     uint32_t matched = 0, owner = 0;
     for (; matched < req->block_count; matched++) {
@@ -157,23 +159,37 @@ static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
 }
 
 uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *rng) {
+  return job_router_pick_range(r, req, rng, 0, r->instances);
+}
+
+uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core_rng *rng,
+                               uint32_t first, uint32_t count) {
+  assert(count > 0 && first + count <= r->instances);
+  bool whole = count == r->instances;
   uint32_t pick;
   switch (r->policy) {
   case JOB_ROUTE_ROUND_ROBIN:
-    pick = r->next;
+    pick = first + r->next % count;
     r->next = (r->next + 1) % r->instances;
     break;
-  case JOB_ROUTE_LEAST_REQUESTS: pick = least_requests(r); break;
-  case JOB_ROUTE_LEAST_KV: pick = least_tokens(r); break;
+  case JOB_ROUTE_LEAST_KV: pick = least_tokens(r, first, count); break;
   case JOB_ROUTE_POWER_OF_TWO: {
-    uint32_t a = core_rng_below(rng, r->instances);
-    uint32_t b = r->instances > 1 ? core_rng_below(rng, r->instances - 1) : 0;
-    b += b >= a && r->instances > 1; /* two distinct instances */
+    uint32_t a = core_rng_below(rng, count);
+    uint32_t b = count > 1 ? core_rng_below(rng, count - 1) : 0;
+    b += b >= a && count > 1; /* two distinct instances */
+    a += first, b += first;
     pick = r->outstanding_requests[b] < r->outstanding_requests[a] ? b : a;
     break;
   }
-  case JOB_ROUTE_PREFIX: pick = prefix_pick(r, req); break;
-  default: pick = 0;
+  case JOB_ROUTE_PREFIX:
+    if (whole) {
+      pick = prefix_pick(r, req);
+      break;
+    }
+    /* the prefix index spans every instance: the least loaded of the range instead */
+    __attribute__((fallthrough));
+  case JOB_ROUTE_LEAST_REQUESTS:
+  default: pick = least_requests(r, first, count);
   }
   r->outstanding_requests[pick]++;
   r->outstanding_tokens[pick] += (uint64_t)req->input_tokens + req->output_tokens;

@@ -34,6 +34,10 @@ void job_router_destroy(job_router *r);
 /* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream.
  */
 uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *rng);
+/* The same, among instances [first, first + count) only (count > 0); the prefix policy, whose index
+ * spans every instance, picks the least loaded of them. */
+uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core_rng *rng,
+                               uint32_t first, uint32_t count);
 /* A request dispatched to instance finished (or left it): it is no longer outstanding there. */
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
 

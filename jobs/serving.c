@@ -90,6 +90,8 @@ typedef struct serving {
    * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
    * instances. */
   uint32_t *pool_instance[2], pool_size[2], *instance_slot;
+  /* Decode slots [rack_first[q], rack_first[q] + rack_count[q]) are those in rack q. */
+  uint32_t *rack_first, *rack_count;
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
@@ -188,6 +190,11 @@ static int router_read(core_lp *lp, router_lp *r) {
   return 0;
 }
 
+static uint32_t instance_rack(const serving *m, uint32_t instance) {
+  const job_cluster *c = &m->cluster;
+  return c->node_rack[c->accel_node[c->accel_ids[c->accel_offsets[instance]]]];
+}
+
 /* Dispatches every request arriving now, then wakes up at the next arrival. */
 static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
   int64_t latency_ns = m->s->router.dispatch_latency_ns;
@@ -212,9 +219,14 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
                               q->prefix_hashes, q->prefix_hash_count};
       uint32_t instance = m->pool_instance[0][job_router_pick(r->pool[0], &rr, &lp->rng)];
       /* A single output token is the prefill's: such a request never needs a decode instance. */
-      uint32_t decode = r->pool[1] && q->output_tokens > 1
-                            ? m->pool_instance[1][job_router_pick(r->pool[1], &rr, &lp->rng)]
-                            : NO_INSTANCE;
+      uint32_t decode = NO_INSTANCE;
+      if (r->pool[1] && q->output_tokens > 1) {
+        uint32_t first = 0, count = m->pool_size[1], rack = instance_rack(m, instance);
+        if (m->s->router.decode_same_rack && m->rack_count[rack])
+          first = m->rack_first[rack], count = m->rack_count[rack];
+        decode =
+            m->pool_instance[1][job_router_pick_range(r->pool[1], &rr, &lp->rng, first, count)];
+      }
       dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
       if (core_send(lp, ROUTER_LP + 1 + instance, latency_ns, EV_DISPATCH, decode, &msg,
                     sizeof msg))
@@ -722,13 +734,18 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   }
 }
 
-/* After the last window: rows for the requests still here, and the instance's own row. */
+/* After the last window: rows for the requests still here. */
 static int instance_finish(core_lp *lp, void *model) {
   serving *m = model;
   instance_lp *in = lp->state;
   for (req_rec *rec = in->live.next; rec != &in->live; rec = rec->next)
     if (!rec->handed_off && append_request(lp, m, &rec->row) != 0)
       return -1;
+  return 0;
+}
+
+/* The instance's own row, once its energy runs to the end of the run. */
+static int append_instance_row(serving *m, const instance_lp *in) {
   io_instance_row row = {
       .instance = in->index,
       .tp = in->dep->hw.tp ? in->dep->hw.tp : 1,
@@ -741,11 +758,12 @@ static int instance_finish(core_lp *lp, void *model) {
       .preemptions = in->preemptions,
       .busy_ns = in->busy_ns,
       .kv_block_ns = in->kv_block_ns,
+      .energy_j = in->energy_j,
   };
   snprintf(row.deployment, sizeof row.deployment, "%s", in->dep->name);
   snprintf(row.model, sizeof row.model, "%s", in->dep->model->name);
   snprintf(row.accelerator, sizeof row.accelerator, "%s", in->dep->accel->name);
-  return append(lp, m, m->t_instances, &row, sizeof row);
+  return io_timeline_append(m->tl, m->t_instances, 0, &row);
 }
 
 static const core_lp_type instance_type = {"instance", NULL, instance_handle, instance_finish};
@@ -916,7 +934,8 @@ static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err,
 }
 
 /* After the run, on every rank for what it owns: instances draw their last power until the end,
- * nodes add host and unused-accelerator power, and nodes, power series and links become rows.
+ * nodes add host and unused-accelerator power, and instances, nodes, power series and links become
+ * rows.
  * Returns non-zero when memory ran out. */
 static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_ns, int rank) {
   const job_cluster *c = &m->cluster;
@@ -924,8 +943,10 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
   int rc = 0;
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);
-    if (lp->type == &instance_type)
+    if (lp->type == &instance_type) {
       account_energy(m, lp->state, end_ns, &rc);
+      rc |= append_instance_row(m, lp->state);
+    }
   }
   uint32_t partitions_per_rank = (uint32_t)m->threads;
   for (uint32_t n = 0; n < c->nodes; n++) {
@@ -982,18 +1003,44 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
   return rc;
 }
 
-/* Pool 0 takes new requests, pool 1 (disaggregated only) continues them. */
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Pool 0 takes new requests, pool 1 (disaggregated only) continues them. Pool 1 is ordered by rack,
+ * so each rack's decode instances are one run of slots. */
 static int build_pools(serving *m) {
   m->instance_slot = malloc(m->instances * sizeof *m->instance_slot);
   for (int pool = 0; pool < 2; pool++)
     m->pool_instance[pool] = malloc(m->instances * sizeof *m->pool_instance[pool]);
-  if (!m->instance_slot || !m->pool_instance[0] || !m->pool_instance[1])
+  m->rack_first = calloc(m->cluster.racks, sizeof *m->rack_first);
+  m->rack_count = calloc(m->cluster.racks, sizeof *m->rack_count);
+  uint64_t *decode = malloc(m->instances * sizeof *decode); /* rack << 32 | instance */
+  if (!m->instance_slot || !m->pool_instance[0] || !m->pool_instance[1] || !m->rack_first ||
+      !m->rack_count || !decode) {
+    free(decode);
     return -1;
-  for (uint32_t i = 0; i < m->instances; i++) {
-    int pool = m->s->deployments[m->instance_deployment[i]].role == IO_ROLE_DECODE;
-    m->instance_slot[i] = m->pool_size[pool];
-    m->pool_instance[pool][m->pool_size[pool]++] = i;
   }
+  uint32_t decodes = 0;
+  for (uint32_t i = 0; i < m->instances; i++) {
+    if (m->s->deployments[m->instance_deployment[i]].role == IO_ROLE_DECODE) {
+      decode[decodes++] = (uint64_t)instance_rack(m, i) << 32 | i;
+      continue;
+    }
+    m->instance_slot[i] = m->pool_size[0];
+    m->pool_instance[0][m->pool_size[0]++] = i;
+  }
+  qsort(decode, decodes, sizeof *decode, cmp_u64);
+  for (uint32_t slot = 0; slot < decodes; slot++) {
+    uint32_t i = (uint32_t)decode[slot], rack = (uint32_t)(decode[slot] >> 32);
+    m->instance_slot[i] = slot;
+    m->pool_instance[1][slot] = i;
+    if (m->rack_count[rack]++ == 0)
+      m->rack_first[rack] = slot;
+  }
+  m->pool_size[1] = decodes;
+  free(decode);
   return 0;
 }
 
@@ -1156,6 +1203,8 @@ out:
   free(m.instance_slot);
   free(m.pool_instance[0]);
   free(m.pool_instance[1]);
+  free(m.rack_first);
+  free(m.rack_count);
   free(m.requests.arrival_ns);
   free(m.requests.input_tokens);
   free(m.requests.output_tokens);

@@ -101,6 +101,30 @@ static void test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache(voi
   job_router_destroy(r);
 }
 
+static void test_a_range_restricts_every_policy_to_its_instances(void) {
+  const job_route_policy policies[] = {JOB_ROUTE_ROUND_ROBIN, JOB_ROUTE_LEAST_REQUESTS,
+                                       JOB_ROUTE_LEAST_KV, JOB_ROUTE_POWER_OF_TWO,
+                                       JOB_ROUTE_PREFIX};
+  uint64_t hashes[4] = {11, 12, 13, 14};
+  job_route_request req = {100, 10, hashes, 4};
+  for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
+    job_router *r = make(policies[p], 6);
+    core_rng rng;
+    core_rng_init(&rng, 1, 0);
+    uint32_t seen[6] = {0};
+    for (int k = 0; k < 30; k++) {
+      uint32_t pick = job_router_pick_range(r, &req, &rng, 2, 3);
+      CU_ASSERT(pick >= 2 && pick < 5);
+      seen[pick < 6 ? pick : 0]++;
+    }
+    if (policies[p] != JOB_ROUTE_ROUND_ROBIN && policies[p] != JOB_ROUTE_POWER_OF_TWO)
+      for (uint32_t i = 2; i < 5; i++) /* load-balancing policies spread 30 requests evenly */
+        CU_ASSERT_EQUAL(seen[i], 10);
+    CU_ASSERT_EQUAL(job_router_outstanding(r, 0) + job_router_outstanding(r, 5), 0);
+    job_router_destroy(r);
+  }
+}
+
 static void test_policy_names_round_trip(void) {
   for (int p = JOB_ROUTE_ROUND_ROBIN; p <= JOB_ROUTE_PREFIX; p++) {
     job_route_policy parsed;
@@ -125,6 +149,8 @@ int main(void) {
        test_prefix_falls_back_to_the_shortest_queue_when_imbalanced},
       {"prefix below the cache threshold goes to the smallest cache",
        test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache},
+      {"a range restricts every policy to its instances",
+       test_a_range_restricts_every_policy_to_its_instances},
       {"policy names round trip", test_policy_names_round_trip},
       {NULL, NULL},
   };

@@ -1113,8 +1113,11 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
     goto out;
   if (rank == 0 && opt->progress) {
     if (partitions > 1)
-      fprintf(stderr, "windtunnel: %u partitions, %u pods; lookahead %.3f us (%s)\n", partitions,
-              m.cluster.pods, (double)m.cluster.lookahead_ns * 1e-3, m.cluster.lookahead_cut);
+      fprintf(stderr, "windtunnel: %u partitions, %u pods; lookahead %.3f us (%s)%s\n", partitions,
+              m.cluster.pods, (double)m.cluster.lookahead_ns * 1e-3, m.cluster.lookahead_cut,
+              m.cluster.lookahead_ns < 100000
+                  ? "; windows this short hold few events: one rank per scenario is faster"
+                  : "");
     else
       fprintf(stderr, "windtunnel: 1 partition, no lookahead needed\n");
   }

@@ -605,6 +605,7 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = cluster ? check_fit(ld, deployments) : implicit_cluster(ld)) != 0 ||
       (rc = check_roles(ld, deployments)) != 0 ||
       (rc = scn_read_network(ld, scn_section(root, "network"))) != 0 ||
+      (rc = scn_check_network(ld, cluster, io_node_find(root, "network"))) != 0 ||
       (rc = scn_read_power(ld, scn_section(root, "power"))) != 0 ||
       (rc = read_router(ld, scn_section(root, "router"))) != 0 ||
       (rc = read_slo(ld, scn_section(root, "slo"))) != 0 ||

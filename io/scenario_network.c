@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A KV transfer moves in chunks of this size by default. With cut-through links the chunk size only
@@ -195,4 +196,41 @@ int scn_read_power(const scn_loader *ld, const io_node *m) {
       (rc = scn_get_f64(ld, m, "site_budget", IO_UNIT_W, &s->power.site_budget_w)) != 0)
     return rc;
   return 0;
+}
+
+/* A disaggregated scenario builds its network at start: build it once here, so that a node type's
+ * impossible system (a domain that does not divide its accelerators, a torus of the wrong size) is
+ * reported at its key, not when the run begins. */
+int scn_check_network(const scn_loader *ld, const io_node *cluster, const io_node *network) {
+  io_scenario *s = ld->s;
+  if (!s->disaggregated)
+    return 0;
+  net_node_group *groups = malloc(s->node_groups * sizeof *groups);
+  if (!groups) {
+    snprintf(ld->err, ld->err_len, "out of memory");
+    return IO_DOC_ENOMEM;
+  }
+  for (size_t g = 0; g < s->node_groups; g++)
+    groups[g] = s->nodes[g].net;
+  char why[256];
+  net_topology *t = net_topology_create(groups, s->node_groups, &s->network.fabric, why,
+                                        sizeof why);
+  free(groups);
+  if (t) {
+    net_topology_destroy(t);
+    return 0;
+  }
+  /* "node group N: ..." names a node type; anything else is the fabric's. */
+  size_t group;
+  const io_node *at = network;
+  if (sscanf(why, "node group %zu:", &group) == 1 && cluster) {
+    const io_node *nodes = io_node_find(cluster, "nodes");
+    if (nodes && group < nodes->count)
+      at = nodes->values[group];
+  } else if (!network || !network->file[0]) {
+    at = cluster;
+  }
+  if (!at || !at->file[0])
+    return snprintf(ld->err, ld->err_len, "the network cannot be built: %s", why), -1;
+  return io_node_error(at, ld->err, ld->err_len, "the network cannot be built: %s", why);
 }

@@ -1000,6 +1000,26 @@ static void test_prefill_and_decode_roles_load_as_disaggregated(void) {
   io_scenario_free(s);
 }
 
+static void test_disaggregated_network_that_cannot_be_built_is_refused_at_its_node_type(void) {
+  /* A switched domain of 3 does not divide the 2 x 8 accelerators: harmless colocated (no network
+   * is built), refused at load when transfers need the network. */
+  static const char *const text = H100_NODE
+      "      scaleup: {domain: 3}\n" TWO_ROLES("role: prefill", "role: decode");
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:3:7: cluster.nodes.0: the network cannot be built: node group 0: scale-up domain of "
+           "3 accelerators does not divide the group's 16",
+           path);
+  assert_error(rc, s, err, want);
+  static const char *const colocated = H100_NODE
+      "      scaleup: {domain: 3}\n" MINIMAL_DEPLOYMENTS CONV_WORKLOAD;
+  rc = load_text(colocated, NULL, 0, &s, NULL, err, sizeof err);
+  CU_ASSERT_EQUAL(rc, 0);
+  io_scenario_free(s);
+}
+
 static void test_prefill_without_decode_is_refused(void) {
   static const char *const text = TWO_ROLES("role: prefill", "role: prefill");
   io_scenario *s = NULL;
@@ -1110,6 +1130,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_power_cap_at_or_below_idle_power_is_refused);
   CU_ADD_TEST(suite, test_prefill_and_decode_roles_load_as_disaggregated);
   CU_ADD_TEST(suite, test_prefill_without_decode_is_refused);
+  CU_ADD_TEST(suite, test_disaggregated_network_that_cannot_be_built_is_refused_at_its_node_type);
   CU_ADD_TEST(suite, test_mixed_beside_prefill_and_decode_is_refused);
   CU_ADD_TEST(suite, test_prefix_decode_policy_is_refused);
   CU_ADD_TEST(suite, test_bad_power_values_are_refused_at_their_keys);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hw/calibrate.h"
 #include "hw/cost_ops.h"
 #include "hw/csv.h"
 #include "hw/eff_params.h"
@@ -249,9 +250,38 @@ static size_t param_index(const char *op, const char *param) {
   return (size_t)-1; /* not reached: every name below is in the table */
 }
 
-/* Evaluate pts under accel's current efficiencies: stats, and the report lines. */
+/* A point's inputs, named as the operator's shape. */
+static void describe(op_kind op, const double *x, char *out, size_t len) {
+  switch (op) {
+  case OP_GEMM: snprintf(out, len, "m=%g n=%g k=%g", x[0], x[1], x[2]); break;
+  case OP_ATTN_PREFILL:
+    snprintf(out, len, "tokens=%g pairs=%g ctx=%g q_heads=%g kv_heads=%g head_dim=%g", x[1], x[0],
+             x[2], x[3], x[4], x[5]);
+    break;
+  case OP_ATTN_DECODE:
+    snprintf(out, len, "seqs=%g ctx_tokens=%g q_heads=%g kv_heads=%g head_dim=%g", x[0], x[1], x[2],
+             x[3], x[4]);
+    break;
+  case OP_ELEMENTWISE: snprintf(out, len, "bytes=%g kind=%g", x[0], x[1]); break;
+  case OP_ALLREDUCE: snprintf(out, len, "bytes=%g ranks=%g", x[0], x[1]); break;
+  case OP_SENDRECV: snprintf(out, len, "bytes=%g", x[0]); break;
+  default: snprintf(out, len, "seqs=%g", x[0]); break;
+  }
+}
+
+/* Evaluate pts under accel's current efficiencies: stats, the report lines, and (row not NULL)
+ * the calibration row's figures and worst points. */
+static fit_stats evaluate_row(op_kind op, const points *pts, const hw_accel *accel,
+                              const char *dataset, const char *role, FILE *report, hw_cal_row *row);
+
 static fit_stats evaluate(op_kind op, const points *pts, const hw_accel *accel, const char *dataset,
                           const char *role, FILE *report) {
+  return evaluate_row(op, pts, accel, dataset, role, report, NULL);
+}
+
+static fit_stats evaluate_row(op_kind op, const points *pts, const hw_accel *accel,
+                              const char *dataset, const char *role, FILE *report,
+                              hw_cal_row *row) {
   fit_stats s = {pts->n, NAN, NAN};
   if (pts->n == 0)
     return s;
@@ -277,6 +307,18 @@ static fit_stats evaluate(op_kind op, const points *pts, const hw_accel *accel, 
   s.median_pct = 100.0 * percentile(abs_err, pts->n, 0.5);
   s.p90_pct = 100.0 * percentile(abs_err, pts->n, 0.9);
   free(abs_err);
+  if (row) {
+    row->points = s.n, row->median_abs_pct = s.median_pct, row->p90_abs_pct = s.p90_pct;
+    row->worst_count = 0;
+    for (int w = 0; w < 3 && worst_err[w] >= 0; w++) {
+      const point *p = &pts->p[worst[w]];
+      char inputs[160];
+      describe(op, p->x, inputs, sizeof inputs);
+      snprintf(row->worst[row->worst_count++], sizeof row->worst[0],
+               "%s measured_ns=%.0f modelled_ns=%.0f", inputs, p->measured_ns,
+               predict_ns(op, &accel->eff, &r, p->x));
+    }
+  }
   if (report) {
     fprintf(report,
             "calibration dataset=%s op=%s device=%s role=%s points=%zu median_abs_pct=%.1f "
@@ -564,11 +606,13 @@ static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Every <org>/<model>/mlp.csv under data_dir/rel, in sorted order (so the fit is reproducible). */
-static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gemm, points *elem) {
+enum { VIDUR_MAX_FILES = 256 };
+
+/* The paths of every <org>/<model>/mlp.csv under data_dir/rel, sorted (so the fit is
+ * reproducible); the caller frees each. Returns 0, or -1 with a message (none found). */
+static int list_vidur_mlp(const reader_ctx *rc, const char *rel, char **files, int *nfiles_out) {
   char root[4096];
   snprintf(root, sizeof root, "%s/%s", rc->data_dir, rel);
-  char *files[256];
   int nfiles = 0, r = 0;
   DIR *orgs = opendir(root);
   if (!orgs) {
@@ -593,7 +637,7 @@ static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gem
       snprintf(path, sizeof path, "%s/%s/mlp.csv", org_path, model->d_name);
       if (stat(path, &st) != 0)
         continue;
-      if (nfiles == 256 || !(files[nfiles] = strdup(path)))
+      if (nfiles == VIDUR_MAX_FILES || !(files[nfiles] = strdup(path)))
         r = FAIL_OOM(rc);
       else
         nfiles++;
@@ -602,14 +646,22 @@ static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gem
   }
   closedir(orgs);
   qsort(files, (size_t)nfiles, sizeof *files, cmp_str);
+  if (r == 0 && nfiles == 0) {
+    snprintf(rc->err, rc->err_len, "%s: no <org>/<model>/mlp.csv found", root);
+    r = -1;
+  }
+  *nfiles_out = nfiles;
+  return r;
+}
+
+/* Every <org>/<model>/mlp.csv under data_dir/rel, in sorted order. */
+static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gemm, points *elem) {
+  char *files[VIDUR_MAX_FILES];
+  int nfiles = 0, r = list_vidur_mlp(rc, rel, files, &nfiles);
   for (int i = 0; i < nfiles; i++) {
     if (r == 0)
       r = read_vidur_mlp(rc, files[i], gemm, elem);
     free(files[i]);
-  }
-  if (r == 0 && nfiles == 0) {
-    snprintf(rc->err, rc->err_len, "%s: no <org>/<model>/mlp.csv found", root);
-    r = -1;
   }
   return r;
 }
@@ -1477,5 +1529,94 @@ int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, 
     result = fit_power(&rc, cat, devs, fitting ? power_path : NULL, report);
   }
   hw_catalog_destroy(cat);
+  return result;
+}
+
+/* ---- evaluation for `windtunnel calibrate` (hw/calibrate.h) ---- */
+
+double hw_fit_splitwise_cap_w(void) {
+  return (sku_dgx_h100_pcap_w - (sku_dgx_h100_w - dgx_gpus * h100_tdp_w)) / dgx_gpus;
+}
+
+/* A row for dataset/op on device: evaluated on pts, or skipped with the message in err. */
+static int add_row(hw_cal_rows *out, const char *dataset, op_kind op, const hw_accel *dev,
+                   const points *pts, const char *skipped) {
+  hw_cal_row row;
+  memset(&row, 0, sizeof row);
+  snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
+  snprintf(row.op, sizeof row.op, "%s", op_names[op]);
+  snprintf(row.device, sizeof row.device, "%s", dev ? dev->name : "");
+  if (skipped)
+    snprintf(row.note, sizeof row.note, "skipped: %s", skipped);
+  else
+    evaluate_row(op, pts, dev, dataset, "check", NULL, &row);
+  return hw_cal_rows_add(out, &row);
+}
+
+/* Vidur's operator profiles of devices the catalogue has no datasheet values for. */
+static const struct { const char *dir, *device; } vidur_unpriced[] = {{VIDUR "compute/a40", "A40"}};
+
+int hw_fit_evaluate(const char *data_dir, hw_cal_rows *out, char *err, size_t err_len) {
+  hw_catalog *cat = hw_catalog_create(err, err_len);
+  if (!cat)
+    return -1;
+  const hw_accel *devs[NDEV];
+  for (int i = 0; i < NDEV; i++)
+    if (!(devs[i] = hw_catalog_accel(cat, dev_names[i]))) {
+      snprintf(err, err_len, "accelerator catalogue lacks %s", dev_names[i]);
+      hw_catalog_destroy(cat);
+      return -1;
+    }
+  reader_ctx rc = {data_dir, err, err_len};
+  size_t prefix = strlen(data_dir) + 1; /* data_dir and the slash */
+  int result = 0;
+  for (size_t j = 0; j < NJOBS && result == 0; j++) {
+    const job *jb = &jobs[j];
+    points pts = {0}, scratch = {0};
+    if (strstr(jb->dataset, "compute/")) { /* one row per Vidur model file */
+      char *files[VIDUR_MAX_FILES];
+      int nfiles = 0;
+      if (list_vidur_mlp(&rc, jb->dataset, files, &nfiles) != 0 && nfiles == 0) {
+        result = add_row(out, jb->dataset, jb->op, devs[jb->dev], NULL, err);
+        continue;
+      }
+      for (int i = 0; i < nfiles; i++) {
+        pts.n = scratch.n = 0;
+        if (result == 0) {
+          const char *rel = strlen(files[i]) > prefix ? files[i] + prefix : files[i];
+          int r = jb->op == OP_GEMM ? read_vidur_mlp(&rc, files[i], &pts, &scratch)
+                                    : read_vidur_mlp(&rc, files[i], &scratch, &pts);
+          result = add_row(out, rel, jb->op, devs[jb->dev], &pts,
+                           r != 0       ? err
+                           : pts.n == 0 ? "no usable rows"
+                                        : NULL);
+        }
+        free(files[i]);
+      }
+    } else {
+      int r = load_job(&rc, jb, &pts);
+      result = add_row(out, jb->dataset, jb->op, devs[jb->dev], &pts, r != 0 ? err : NULL);
+    }
+    free(pts.p);
+    free(scratch.p);
+  }
+  for (size_t u = 0; u < sizeof vidur_unpriced / sizeof *vidur_unpriced && result == 0; u++) {
+    char *files[VIDUR_MAX_FILES];
+    int nfiles = 0;
+    if (list_vidur_mlp(&rc, vidur_unpriced[u].dir, files, &nfiles) != 0 && nfiles == 0)
+      continue; /* absent: nothing to say */
+    char why[160];
+    snprintf(why, sizeof why, "no datasheet values for %s in the catalogue or the data directory",
+             vidur_unpriced[u].device);
+    for (int i = 0; i < nfiles; i++) {
+      const char *rel = strlen(files[i]) > prefix ? files[i] + prefix : files[i];
+      if (result == 0)
+        result = add_row(out, rel, OP_GEMM, NULL, NULL, why);
+      free(files[i]);
+    }
+  }
+  hw_catalog_destroy(cat);
+  if (result != 0)
+    snprintf(err, err_len, "out of memory");
   return result;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/calibrate.h"
 #include "io/report.h"
 #include "io/scenario.h"
 #include "jobs/phold.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out) {
       "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
+      "  calibrate        the cost model's error against measured data (../shared/data)\n"
       "  version          print the version\n"
       "  help             this help\n\n"
       "Run 'windtunnel <command> --help' for a command's options. Under MPI:\n"
@@ -251,6 +253,8 @@ int main(int argc, char **argv) {
     status = cmd_check(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "report") == 0) {
     status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(command, "calibrate") == 0) {
+    status = io_calibrate_main(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "phold") == 0) {
     status = job_phold_main(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {

@@ -80,7 +80,7 @@ static void test_catalogue_has_the_required_models_and_accelerators(void) {
                                        "Gaudi 3"};
   for (size_t i = 0; i < sizeof accels / sizeof *accels; i++)
     CU_ASSERT_PTR_NOT_NULL(hw_catalog_accel(cat, accels[i]));
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(cat), 14);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(cat), 15);
 }
 
 static void test_lookup_ignores_case_and_punctuation_and_accepts_hf_ids(void) {
@@ -185,7 +185,7 @@ static void test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit(void)
   a.hbm_bytes_per_s *= 2.0;
   memset(&a.eff, 0, sizeof a.eff); /* unset: takes the fitted H100 efficiencies */
   CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &a, err, sizeof err), 0);
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 14);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 15);
   const hw_accel *got = hw_catalog_accel(own, "H100-SXM-80GB");
   CU_ASSERT_DOUBLE_EQUAL(got->hbm_bytes_per_s, 6.7e12, 1e3);
   CU_ASSERT_STRING_EQUAL(got->eff.source, "H100-SXM-80GB");
@@ -194,7 +194,7 @@ static void test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit(void)
   snprintf(mine.name, sizeof mine.name, "MyChip");
   memset(&mine.eff, 0, sizeof mine.eff);
   CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &mine, err, sizeof err), 0);
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 15);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 16);
   CU_ASSERT_STRING_EQUAL(hw_catalog_accel(own, "mychip")->eff.source, "default");
 
   mine.peak_bf16_flops = -1.0;

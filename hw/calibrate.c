@@ -1,0 +1,666 @@
+/* Calibration: prices every measured point of the datasets hw/ recognises with the built-in
+ * catalogue and reports the error per dataset file and operator (hw/calibrate.h). The kernel,
+ * network and host tables are hw_fit's (hw/fit.c); this file adds LLMServingSim's per-layer
+ * profiles and SplitwiseSim's iteration times. */
+#define _POSIX_C_SOURCE 200809L
+#include "hw/calibrate.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hw/cost_ops.h"
+#include "hw/csv.h"
+#include "hw/fit.h"
+#include "hw/hw.h"
+
+int hw_cal_rows_add(hw_cal_rows *rows, const hw_cal_row *row) {
+  if (rows->n == rows->cap) {
+    size_t cap = rows->cap ? 2 * rows->cap : 64;
+    hw_cal_row *grown = realloc(rows->row, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    rows->row = grown, rows->cap = cap;
+  }
+  rows->row[rows->n++] = *row;
+  return 0;
+}
+
+void hw_cal_rows_free(hw_cal_rows *rows) {
+  free(rows->row);
+  rows->row = NULL, rows->n = rows->cap = 0;
+}
+
+/* ---- error accumulation: one per (dataset, op) ---- */
+
+typedef struct acc {
+  double *abs_err;
+  size_t n, cap;
+  double worst_err[3];
+  char worst[3][256];
+} acc;
+
+static void acc_init(acc *a) {
+  memset(a, 0, sizeof *a);
+  for (int w = 0; w < 3; w++)
+    a->worst_err[w] = -1.0;
+}
+
+/* Add one point; inputs describe it (used only when it is among the worst three). */
+static int acc_add(acc *a, double modelled_ns, double measured_ns, const char *inputs) {
+  if (!(measured_ns > 0.0) || !isfinite(modelled_ns))
+    return 0;
+  if (a->n == a->cap) {
+    size_t cap = a->cap ? 2 * a->cap : 1024;
+    double *grown = realloc(a->abs_err, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    a->abs_err = grown, a->cap = cap;
+  }
+  double ae = fabs(modelled_ns / measured_ns - 1.0);
+  a->abs_err[a->n++] = ae;
+  for (int w = 0; w < 3; w++)
+    if (ae > a->worst_err[w]) {
+      for (int v = 2; v > w; v--) {
+        a->worst_err[v] = a->worst_err[v - 1];
+        memcpy(a->worst[v], a->worst[v - 1], sizeof a->worst[v]);
+      }
+      a->worst_err[w] = ae;
+      snprintf(a->worst[w], sizeof a->worst[w], "%s measured_ns=%.0f modelled_ns=%.0f", inputs,
+               measured_ns, modelled_ns);
+      break;
+    }
+  return 0;
+}
+
+static int cmp_double(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+static double percentile(const double *sorted, size_t n, double q) {
+  double pos = q * (double)(n - 1);
+  size_t i = (size_t)pos;
+  double frac = pos - (double)i;
+  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
+}
+
+/* The row of an accumulator (freed here); a row with no points says why in skipped. */
+static int acc_row(acc *a, hw_cal_rows *out, const char *dataset, const char *op,
+                   const char *device, const char *note) {
+  hw_cal_row row;
+  memset(&row, 0, sizeof row);
+  snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
+  snprintf(row.op, sizeof row.op, "%s", op);
+  snprintf(row.device, sizeof row.device, "%s", device ? device : "");
+  snprintf(row.note, sizeof row.note, "%s", note ? note : "");
+  row.points = a->n;
+  if (a->n) {
+    qsort(a->abs_err, a->n, sizeof *a->abs_err, cmp_double);
+    row.median_abs_pct = 100.0 * percentile(a->abs_err, a->n, 0.5);
+    row.p90_abs_pct = 100.0 * percentile(a->abs_err, a->n, 0.9);
+    for (int w = 0; w < 3 && a->worst_err[w] >= 0.0; w++)
+      memcpy(row.worst[row.worst_count++], a->worst[w], sizeof row.worst[0]);
+  }
+  free(a->abs_err);
+  acc_init(a);
+  return hw_cal_rows_add(out, &row);
+}
+
+static int skip_row(hw_cal_rows *out, const char *dataset, const char *op, const char *why) {
+  hw_cal_row row;
+  memset(&row, 0, sizeof row);
+  snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
+  snprintf(row.op, sizeof row.op, "%s", op);
+  snprintf(row.note, sizeof row.note, "skipped: %s", why);
+  return hw_cal_rows_add(out, &row);
+}
+
+/* ---- pricing single operators of a deployment, as hw_iteration_ns prices them ---- */
+
+typedef struct pricer {
+  hw_deploy d;
+  hw_rates r;
+} pricer;
+
+static double price_gemm(const pricer *p, double m, double n, double k) {
+  const hw_eff *e = &p->d.accel.eff;
+  return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(m, n, k), p->r.ns_per_flop_gemm,
+                    hw_gemm_bytes(m, n, k, p->d.dtype_bytes), p->r.ns_per_byte_gemm,
+                    hw_gemm_serial_ns(e, k));
+}
+
+static double price_elem(const pricer *p, double bytes, hw_elem_kind kind) {
+  return hw_linear_ns(p->d.accel.eff.elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind]);
+}
+
+/* Attention of a batch: one prefill chunk of `chunk` tokens per sequence over `cached` tokens in
+ * `pf_seqs` sequences, and `dec_seqs` decodes over `dec_ctx` tokens each; their sum, as priced
+ * per iteration. */
+static double price_attn(const pricer *p, double pf_seqs, double chunk, double cached,
+                         double dec_seqs, double dec_ctx) {
+  const hw_deploy *d = &p->d;
+  const hw_eff *e = &d->accel.eff;
+  double hd = d->model.head_dim, ns = 0.0;
+  if (pf_seqs > 0.0 && chunk > 0.0) {
+    double tokens = pf_seqs * chunk, pairs = pf_seqs * (chunk * cached + chunk * (chunk + 1) / 2);
+    double ctx = pf_seqs * (cached + chunk);
+    ns += hw_roof_ns(e->attn_prefill.t0_ns,
+                     hw_attn_prefill_flops(pairs, tokens, d->q_dev, hd, e->attn_prefill.pad_tokens),
+                     p->r.ns_per_flop_pf,
+                     hw_attn_prefill_bytes(tokens, ctx, d->q_dev, d->kv_dev, hd, d->kv_dtype_bytes),
+                     p->r.ns_per_byte_pf, 0.0);
+  }
+  if (dec_seqs > 0.0) {
+    double bytes = hw_attn_decode_bytes(dec_seqs, dec_seqs * dec_ctx, d->q_dev, d->kv_dev, hd,
+                                        d->kv_dtype_bytes);
+    ns += hw_attn_decode_ns(e, dec_seqs, d->kv_dev, bytes, p->r.ns_per_byte_dec);
+  }
+  return ns;
+}
+
+/* The operator family of a profiled layer, and its modelled time for `tokens` rows; "" for a layer
+ * the model does not price (then *why says so). */
+static const char *price_layer(const pricer *p, const char *layer, double tokens, double *ns,
+                               const char **why) {
+  const hw_deploy *d = &p->d;
+  const hw_model *m = &d->model;
+  double h = m->hidden, hd = m->head_dim, dt = d->dtype_bytes, t = tokens;
+  *why = NULL;
+  if (!strcmp(layer, "qkv_proj"))
+    *ns = price_gemm(p, t, d->qkv_n, h);
+  else if (!strcmp(layer, "q_proj"))
+    *ns = price_gemm(p, t, d->q_dev * hd, h);
+  else if (!strcmp(layer, "k_proj") || !strcmp(layer, "v_proj"))
+    *ns = price_gemm(p, t, d->kv_dev * hd, h);
+  else if (!strcmp(layer, "o_proj"))
+    *ns = price_gemm(p, t, h, d->o_k);
+  else if (!strcmp(layer, "gate_up_proj"))
+    *ns = price_gemm(p, t, 2.0 * d->ffn_dev, h);
+  else if (!strcmp(layer, "gate_proj") || !strcmp(layer, "up_proj"))
+    *ns = price_gemm(p, t, d->ffn_dev, h);
+  else if (!strcmp(layer, "down_proj"))
+    *ns = price_gemm(p, t, h, d->ffn_dev);
+  else if (!strcmp(layer, "gate") && m->experts)
+    *ns = price_gemm(p, t, m->experts, h); /* the MoE router */
+  else if (!strcmp(layer, "lm_head")) {
+    *ns = price_gemm(p, t, d->vocab_dev, h);
+    return "lm_head";
+  } else if (!strcmp(layer, "layernorm") || !strcmp(layer, "input_layernorm") ||
+             !strcmp(layer, "post_layernorm") || !strcmp(layer, "final_layernorm"))
+    *ns = price_elem(p, hw_elem_norm_bytes(t, h, dt), HW_ELEM_NORM);
+  else if (!strcmp(layer, "qk_norm"))
+    *ns = price_elem(p, hw_elem_norm_bytes(t, (d->q_dev + d->kv_dev) * hd, dt), HW_ELEM_NORM);
+  else if (!strcmp(layer, "rope") || !strcmp(layer, "rotary_emb"))
+    *ns = price_elem(p, hw_elem_rope_bytes(t, d->q_dev, d->kv_dev, hd, dt), HW_ELEM_ROPE);
+  else if (!strcmp(layer, "act_fn"))
+    *ns = price_elem(p, hw_elem_act_bytes(t, d->ffn_dev, m->gated_ffn, dt), HW_ELEM_ACT);
+  else if (!strcmp(layer, "embedding"))
+    *ns = price_elem(p, hw_elem_embed_bytes(t, h, dt), HW_ELEM_EMBED);
+  else if (!strcmp(layer, "attn")) { /* one sequence's prompt from scratch */
+    *ns = price_attn(p, 1.0, t, 0.0, 0.0, 0.0);
+    return "attention";
+  } else {
+    *why = strncmp(layer, "expert", 6) == 0 ? "MoE expert kernels (issue 5, MoE)"
+           : !strcmp(layer, "sampler")      ? "the sampler is host and GPU work the model prices "
+                                              "as per-iteration overhead"
+                                            : "a layer the cost model does not price";
+    return "";
+  }
+  return !strncmp(layer, "rope", 4) || !strcmp(layer, "rotary_emb") || !strcmp(layer, "act_fn") ||
+                 !strcmp(layer, "embedding") || strstr(layer, "norm")
+             ? "elementwise"
+             : "gemm";
+}
+
+/* ---- LLMServingSim per-layer profiles ---- */
+
+#define LSS "LLMServingSim/"
+
+/* The profile's hardware name, as the catalogue calls it, and how it is priced. */
+static const struct {
+  const char *profile, *catalogue, *note;
+} lss_devices[] = {
+    {"H100", "H100-SXM-80GB", "fitted H100 efficiencies (the profile says H100; SXM assumed)"},
+    {"RTXPRO6000", "RTX PRO 6000 Blackwell Server",
+     "datasheet values (aiconfigurator/systems/rtx_pro_6000_server.yaml) and the default (H100) "
+     "efficiencies"},
+    {"TPU-v6e-1", "TPU v6e (Trillium)",
+     "GPU roofline on datasheet peaks with the default (H100) efficiencies; no systolic model yet"},
+};
+
+typedef struct lss_profile {
+  char rel[512];     /* the profile folder, relative to the data directory */
+  char hw[64];       /* as in the folder name */
+  char hf_id[160];   /* org/model */
+  unsigned tp;       /* 0 when the folder does not say */
+  const char *note;  /* how its device is priced */
+  const hw_accel *a; /* NULL: not in the catalogue */
+} lss_profile;
+
+/* Parse "<HW>_<org>_<model>[_tp<N>]". */
+static bool lss_parse(const char *name, lss_profile *p) {
+  const char *u1 = strchr(name, '_');
+  const char *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
+  if (!u1 || !u2 || u1 - name >= (long)sizeof p->hw)
+    return false;
+  snprintf(p->hw, sizeof p->hw, "%.*s", (int)(u1 - name), name);
+  const char *model = u2 + 1, *tp = strstr(model, "_tp");
+  int model_len = tp ? (int)(tp - model) : (int)strlen(model);
+  snprintf(p->hf_id, sizeof p->hf_id, "%.*s/%.*s", (int)(u2 - u1 - 1), u1 + 1, model_len, model);
+  p->tp = tp ? (unsigned)strtoul(tp + 3, NULL, 10) : 0;
+  return true;
+}
+
+/* The catalogue's model for an id, ignoring a fine-tune suffix ("-Instruct-2507": same shapes). */
+static const hw_model *lss_model(const hw_catalog *cat, const char *hf_id) {
+  const hw_model *m = hw_catalog_model(cat, hf_id);
+  if (m)
+    return m;
+  char base[160];
+  snprintf(base, sizeof base, "%s", hf_id);
+  char *suffix = strstr(base, "-Instruct");
+  if (suffix)
+    *suffix = '\0';
+  return hw_catalog_model(cat, base);
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted names of the sub-folders of dir (at most max); the caller frees them. */
+static int list_dirs(const char *dir, char **names, int max) {
+  DIR *d = opendir(dir);
+  if (!d)
+    return 0;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    if (e->d_name[0] == '.')
+      continue;
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && (names[n] = strdup(e->d_name)))
+      n++;
+  }
+  closedir(d);
+  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  return n;
+}
+
+typedef struct cal_ctx {
+  const char *data_dir;
+  const hw_catalog *cat;
+  hw_cal_rows *out;
+  char *err;
+  size_t err_len;
+} cal_ctx;
+
+enum { LSS_FAMILIES = 4 };
+static const char *const lss_families[LSS_FAMILIES] = {"gemm", "elementwise", "attention",
+                                                       "lm_head"};
+
+static int family_index(const char *family) {
+  for (int i = 0; i < LSS_FAMILIES; i++)
+    if (!strcmp(lss_families[i], family))
+      return i;
+  return -1;
+}
+
+/* Emit one row per family that has points, and a skipped row per unpriced layer seen. */
+static int lss_flush(cal_ctx *cc, acc *fam, const char *dataset, const lss_profile *p,
+                     const char *unpriced, const char *unpriced_why) {
+  int r = 0;
+  for (int i = 0; i < LSS_FAMILIES && r == 0; i++)
+    if (fam[i].n)
+      r = acc_row(&fam[i], cc->out, dataset, lss_families[i], p->a->name, p->note);
+  if (r == 0 && unpriced[0])
+    r = skip_row(cc->out, dataset, unpriced, unpriced_why);
+  return r;
+}
+
+/* layers.csv (v0: layer_name,input,kv_cache,tp_size,latency(ns)) or dense.csv / per_sequence.csv
+ * (v1: layer,tokens|sequences,time_us). */
+static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
+  char path[4096], dataset[800];
+  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
+  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+  hw_csv c;
+  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+    return skip_row(cc->out, dataset, "layers", cc->err);
+  bool v0 = hw_csv_col(&c, "layer_name") >= 0;
+  int col_layer = hw_csv_col(&c, v0 ? "layer_name" : "layer");
+  int col_n = hw_csv_col(&c, v0 ? "input" : "tokens");
+  if (col_n < 0)
+    col_n = hw_csv_col(&c, "sequences");
+  int col_t = hw_csv_col(&c, v0 ? "latency(ns)" : "time_us");
+  double unit_ns = v0 ? 1.0 : 1e3;
+  acc fam[LSS_FAMILIES];
+  for (int i = 0; i < LSS_FAMILIES; i++)
+    acc_init(&fam[i]);
+  char unpriced[64] = "", unpriced_why[160] = "";
+  int r = 0, more;
+  if (col_layer < 0 || col_n < 0 || col_t < 0) {
+    hw_csv_close(&c);
+    return skip_row(cc->out, dataset, "layers", "unrecognised columns");
+  }
+  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
+    const char *layer = hw_csv_get(&c, col_layer);
+    double n, t;
+    if (hw_csv_double(&c, col_n, NAN, &n, NULL, 0) != 0 ||
+        hw_csv_double(&c, col_t, NAN, &t, NULL, 0) != 0)
+      continue;
+    double ns;
+    const char *why;
+    const char *family = price_layer(pr, layer, n, &ns, &why);
+    if (!family[0]) {
+      if (!unpriced[0]) { /* "expert.w1" and its kin: one row, "expert" */
+        snprintf(unpriced, sizeof unpriced, "%.*s", (int)strcspn(layer, "."), layer);
+        snprintf(unpriced_why, sizeof unpriced_why, "%s", why);
+      }
+      continue;
+    }
+    char inputs[96];
+    snprintf(inputs, sizeof inputs, "layer=%s %s=%g", layer, v0 ? "tokens" : c.header[col_n], n);
+    r = acc_add(&fam[family_index(family)], ns, t * unit_ns, inputs);
+  }
+  hw_csv_close(&c);
+  if (r == 0)
+    r = lss_flush(cc, fam, dataset, p, unpriced, unpriced_why);
+  for (int i = 0; i < LSS_FAMILIES; i++)
+    free(fam[i].abs_err);
+  return r;
+}
+
+/* attention.csv in one of three layouts: v1 (prefill_chunk,kv_prefill,n_decode,kv_decode,time_us),
+ * v0 GPU (Vidur's: time_stats.attn_{prefill,decode}.median in ms, batch_size,
+ * prefill_chunk_size, kv_cache_size, is_prefill) or v0 TPU (prefill_chunk_size, kv_cache_size,
+ * batch_size, is_prefill, p50_ns). */
+static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
+  char path[4096], dataset[800];
+  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
+  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+  hw_csv c;
+  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+    return skip_row(cc->out, dataset, "attention", cc->err);
+  int v1_cols[5] = {hw_csv_col(&c, "prefill_chunk"), hw_csv_col(&c, "kv_prefill"),
+                    hw_csv_col(&c, "n_decode"), hw_csv_col(&c, "kv_decode"),
+                    hw_csv_col(&c, "time_us")};
+  int v0_cols[4] = {hw_csv_col(&c, "batch_size"), hw_csv_col(&c, "prefill_chunk_size"),
+                    hw_csv_col(&c, "kv_cache_size"), hw_csv_col(&c, "is_prefill")};
+  int col_pf = hw_csv_col(&c, "time_stats.attn_prefill.median");
+  int col_dec = hw_csv_col(&c, "time_stats.attn_decode.median");
+  int col_p50 = hw_csv_col(&c, "p50_ns");
+  bool v1 = v1_cols[0] >= 0 && v1_cols[1] >= 0 && v1_cols[2] >= 0 && v1_cols[3] >= 0 &&
+            v1_cols[4] >= 0;
+  bool v0 = v0_cols[0] >= 0 && v0_cols[1] >= 0 && v0_cols[2] >= 0 && v0_cols[3] >= 0 &&
+            ((col_pf >= 0 && col_dec >= 0) || col_p50 >= 0);
+  if (!v1 && !v0) {
+    hw_csv_close(&c);
+    return skip_row(cc->out, dataset, "attention", "unrecognised columns");
+  }
+  acc a;
+  acc_init(&a);
+  int r = 0, more;
+  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
+    double v[5], ns, measured_ns;
+    char inputs[160];
+    bool ok = true;
+    if (v1) {
+      for (int i = 0; i < 5; i++)
+        ok = ok && hw_csv_double(&c, v1_cols[i], NAN, &v[i], NULL, 0) == 0;
+      if (!ok)
+        continue;
+      ns = price_attn(pr, v[0] > 0.0 ? 1.0 : 0.0, v[0], v[1], v[2], v[3]);
+      measured_ns = v[4] * 1e3;
+      snprintf(inputs, sizeof inputs, "prefill_chunk=%g kv_prefill=%g n_decode=%g kv_decode=%g",
+               v[0], v[1], v[2], v[3]);
+    } else {
+      for (int i = 0; i < 3; i++)
+        ok = ok && hw_csv_double(&c, v0_cols[i], NAN, &v[i], NULL, 0) == 0;
+      bool prefill = !strcmp(hw_csv_get(&c, v0_cols[3]), "True");
+      double t;
+      if (col_p50 >= 0)
+        ok = ok && hw_csv_double(&c, col_p50, NAN, &t, NULL, 0) == 0, measured_ns = t;
+      else
+        ok = ok && hw_csv_double(&c, prefill ? col_pf : col_dec, NAN, &t, NULL, 0) == 0,
+        measured_ns = t * 1e6;
+      if (!ok)
+        continue;
+      double b = v[0], chunk = v[1], kv = v[2];
+      ns = prefill ? price_attn(pr, b, chunk, kv, 0.0, 0.0) : price_attn(pr, 0, 0, 0, b, kv);
+      snprintf(inputs, sizeof inputs, "%s batch=%g chunk=%g kv=%g", prefill ? "prefill" : "decode",
+               b, chunk, kv);
+    }
+    r = acc_add(&a, ns, measured_ns, inputs);
+  }
+  hw_csv_close(&c);
+  if (r == 0)
+    r = acc_row(&a, cc->out, dataset, "attention", p->a->name, p->note);
+  free(a.abs_err);
+  return r;
+}
+
+/* One profile folder with its CSV files (attention.csv, layers.csv or dense.csv and
+ * per_sequence.csv; moe.csv and the skew tables are for issue 5's MoE and decode-skew models). */
+static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
+  static const char *const files[] = {"layers.csv", "dense.csv", "per_sequence.csv",
+                                      "attention.csv", "moe.csv"};
+  int r = 0;
+  for (size_t f = 0; f < sizeof files / sizeof *files && r == 0; f++) {
+    char path[4096], dataset[800];
+    struct stat st;
+    snprintf(dataset, sizeof dataset, "%s/%s", p->rel, files[f]);
+    snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+    if (stat(path, &st) != 0)
+      continue;
+    const hw_model *m = lss_model(cc->cat, p->hf_id);
+    char why[256];
+    if (!p->a) {
+      snprintf(why, sizeof why, "no datasheet values for %s in the catalogue or the data directory",
+               p->hw);
+      r = skip_row(cc->out, dataset, "all", why);
+      continue;
+    }
+    if (!m) {
+      snprintf(why, sizeof why, "model %s is not in the catalogue", p->hf_id);
+      r = skip_row(cc->out, dataset, "all", why);
+      continue;
+    }
+    if (!strcmp(files[f], "moe.csv")) {
+      r = skip_row(cc->out, dataset, "moe", "MoE expert kernels (issue 5, MoE)");
+      continue;
+    }
+    pricer pr;
+    hw_deploy_config cfg = {.tp = p->tp ? p->tp : 1};
+    if (hw_deploy_init(&pr.d, p->a, m, &cfg, why, sizeof why) != 0) {
+      r = skip_row(cc->out, dataset, "all", why);
+      continue;
+    }
+    pr.r = hw_rates_of(&pr.d.accel, &pr.d.accel.eff);
+    r = !strcmp(files[f], "attention.csv") ? lss_attention(cc, &pr, p, files[f])
+                                           : lss_layers(cc, &pr, p, files[f]);
+  }
+  return r;
+}
+
+static void lss_device(const hw_catalog *cat, lss_profile *p) {
+  p->a = NULL, p->note = NULL;
+  for (size_t i = 0; i < sizeof lss_devices / sizeof *lss_devices; i++)
+    if (!strcmp(lss_devices[i].profile, p->hw)) {
+      p->a = hw_catalog_accel(cat, lss_devices[i].catalogue);
+      p->note = lss_devices[i].note;
+    }
+}
+
+/* profiles_v0/<HW>_<org>_<model>_tp<N>/ and profiles_v1/<HW>_<org>_<model>/tp<N>/. */
+static int calibrate_llmservingsim(cal_ctx *cc) {
+  int r = 0;
+  for (int version = 0; version < 2 && r == 0; version++) {
+    char root[4096], *names[64];
+    snprintf(root, sizeof root, "%s/" LSS "profiles_v%d", cc->data_dir, version);
+    int n = list_dirs(root, names, 64);
+    for (int i = 0; i < n; i++) {
+      lss_profile p;
+      memset(&p, 0, sizeof p);
+      if (r == 0 && lss_parse(names[i], &p)) {
+        lss_device(cc->cat, &p);
+        if (version == 0) {
+          snprintf(p.rel, sizeof p.rel, LSS "profiles_v0/%s", names[i]);
+          r = lss_profile_dir(cc, &p);
+        } else {
+          char sub[4352], *tps[16];
+          snprintf(sub, sizeof sub, "%s/%s", root, names[i]);
+          int ntp = list_dirs(sub, tps, 16);
+          for (int k = 0; k < ntp; k++) {
+            if (r == 0 && !strncmp(tps[k], "tp", 2)) {
+              p.tp = (unsigned)strtoul(tps[k] + 2, NULL, 10);
+              snprintf(p.rel, sizeof p.rel, LSS "profiles_v1/%s/%s", names[i], tps[k]);
+              r = lss_profile_dir(cc, &p);
+            }
+            free(tps[k]);
+          }
+        }
+      }
+      free(names[i]);
+    }
+  }
+  return r;
+}
+
+/* ---- SplitwiseSim iteration times (perf_model.csv) ---- */
+
+#define SPLITWISE "splitwise-sim/perf_model.csv"
+
+/* perf_model.csv's hardware names: catalogue device and whether it ran under the power cap. */
+static const struct {
+  const char *name, *catalogue;
+  bool capped;
+} sw_hardware[] = {
+    {"a100-80gb", "A100-SXM-80GB", false},
+    {"h100-80gb", "H100-SXM-80GB", false},
+    {"h100-80gb-pcap", "H100-SXM-80GB", true},
+};
+enum { SW_HW = sizeof sw_hardware / sizeof *sw_hardware };
+
+/* perf_model.csv's model names in the catalogue. */
+static const struct { const char *name, *catalogue; } sw_models[] = {{"llama2-70b", "Llama-2-70B"}};
+
+/* Each row: the prompt phase as one iteration prefilling batch_size prompts of prompt_size tokens
+ * (prompt_time), and a decode step of batch_size sequences half-way through generation, at
+ * context prompt_size + token_size / 2 (token_time: the mean per-token decode latency). */
+static int calibrate_splitwise(cal_ctx *cc) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/" SPLITWISE, cc->data_dir);
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return 0;
+  hw_csv c;
+  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+    return skip_row(cc->out, SPLITWISE, "iteration", cc->err);
+  static const char *const names[] = {"tensor_parallel", "prompt_size", "batch_size", "token_size",
+                                      "prompt_time",     "token_time",  "model",      "hardware"};
+  int cols[8];
+  for (int i = 0; i < 8; i++)
+    if ((cols[i] = hw_csv_col(&c, names[i])) < 0) {
+      hw_csv_close(&c);
+      return skip_row(cc->out, SPLITWISE, "iteration", "unrecognised columns");
+    }
+  enum { NMODELS = sizeof sw_models / sizeof *sw_models };
+  acc prompt[NMODELS][SW_HW], token[NMODELS][SW_HW];
+  hw_deploy deploys[NMODELS][SW_HW][9];
+  bool ready[NMODELS][SW_HW][9];
+  memset(ready, 0, sizeof ready);
+  for (int m = 0; m < NMODELS; m++)
+    for (int h = 0; h < SW_HW; h++)
+      acc_init(&prompt[m][h]), acc_init(&token[m][h]);
+  char unknown_model[64] = "";
+  int r = 0, more;
+  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
+    const char *model = hw_csv_get(&c, cols[6]), *hwname = hw_csv_get(&c, cols[7]);
+    int m = -1, h = -1;
+    for (int i = 0; i < NMODELS; i++)
+      if (!strcmp(model, sw_models[i].name))
+        m = i;
+    for (int i = 0; i < SW_HW; i++)
+      if (!strcmp(hwname, sw_hardware[i].name))
+        h = i;
+    if (m < 0) {
+      snprintf(unknown_model, sizeof unknown_model, "%s", model);
+      continue;
+    }
+    double v[6];
+    bool ok = h >= 0;
+    for (int i = 0; i < 6 && ok; i++)
+      ok = hw_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
+    if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0))
+      continue;
+    int tp = (int)v[0];
+    hw_deploy *d = &deploys[m][h][tp];
+    if (!ready[m][h][tp]) {
+      const hw_accel *a = hw_catalog_accel(cc->cat, sw_hardware[h].catalogue);
+      const hw_model *mod = hw_catalog_model(cc->cat, sw_models[m].catalogue);
+      hw_deploy_config cfg = {.tp = (uint32_t)tp,
+                              .power_cap_w = sw_hardware[h].capped ? hw_fit_splitwise_cap_w() : 0};
+      char why[256];
+      if (!a || !mod || hw_deploy_init(d, a, mod, &cfg, why, sizeof why) != 0)
+        continue;
+      ready[m][h][tp] = true;
+    }
+    double b = v[2], len = v[1];
+    hw_batch pb = {0}, tb = {0};
+    pb.prefill_seqs = (uint32_t)b;
+    pb.prefill_tokens = (uint32_t)(b * len);
+    pb.prefill_attn_pairs = (uint64_t)(b * len * (len + 1.0) / 2.0);
+    pb.prefill_ctx_tokens = (uint64_t)(b * len);
+    tb.decode_seqs = (uint32_t)b;
+    tb.decode_ctx_tokens = (uint64_t)(b * (len + v[3] / 2.0));
+    char inputs[128];
+    snprintf(inputs, sizeof inputs, "tp=%d batch=%g prompt=%g tokens=%g", tp, b, len, v[3]);
+    r = acc_add(&prompt[m][h], (double)hw_iteration_ns(d, &pb, NULL), v[4] * 1e6, inputs);
+    if (r == 0)
+      r = acc_add(&token[m][h], (double)hw_iteration_ns(d, &tb, NULL), v[5] * 1e6, inputs);
+  }
+  hw_csv_close(&c);
+  for (int m = 0; m < NMODELS; m++)
+    for (int h = 0; h < SW_HW; h++) {
+      char op[64], note[160];
+      snprintf(note, sizeof note, "%s at TP 2/4/8%s", sw_models[m].catalogue,
+               sw_hardware[h].capped ? ", power cap per GPU as hw/data/SOURCES.md" : "");
+      snprintf(op, sizeof op, "prompt_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
+      if (r == 0 && prompt[m][h].n)
+        r = acc_row(&prompt[m][h], cc->out, SPLITWISE, op, sw_hardware[h].catalogue, note);
+      snprintf(op, sizeof op, "token_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
+      if (r == 0 && token[m][h].n)
+        r = acc_row(&token[m][h], cc->out, SPLITWISE, op, sw_hardware[h].catalogue, note);
+      free(prompt[m][h].abs_err);
+      free(token[m][h].abs_err);
+    }
+  if (r == 0 && unknown_model[0]) {
+    char why[160];
+    snprintf(why, sizeof why, "model %s is not in the catalogue", unknown_model);
+    r = skip_row(cc->out, SPLITWISE, unknown_model, why);
+  }
+  return r;
+}
+
+int hw_calibrate(const char *data_dir, hw_cal_rows *out, char *err, size_t err_len) {
+  if (hw_fit_evaluate(data_dir, out, err, err_len) != 0)
+    return -1;
+  hw_catalog *cat = hw_catalog_create(err, err_len);
+  if (!cat)
+    return -1;
+  cal_ctx cc = {data_dir, cat, out, err, err_len};
+  int r = calibrate_llmservingsim(&cc);
+  if (r == 0)
+    r = calibrate_splitwise(&cc);
+  hw_catalog_destroy(cat);
+  if (r != 0)
+    snprintf(err, err_len, "out of memory");
+  return r;
+}

@@ -35,6 +35,21 @@ static const int64_t default_slo_tpot_ns = 200000000;
  * (an assumption; examples/default.yaml says why). */
 static const int64_t default_dispatch_latency_ns = 1000000;
 
+/* KV tier defaults (cluster.nodes[].kv_tier), from LLMServingSim's cluster configs
+ * (../shared/data/LLMServingSim/cluster_configs, SOURCE.md):
+ * - cxl: single_node_cxl_instance.json's cxl_mem, 4 devices x 1024 GB at 60 GB/s and 250 ns. The
+ *   hardware table agrees (hw/data/accelerators.csv's CXL reference row: a CXL 2.0 x16 link moves
+ *   64 GB/s raw per direction, S23; about 250 ns end to end, S25).
+ * - host_dram: every config's cpu_mem, 512 GB at 256 GB/s and 0 ns; an accelerator reaches host
+ *   memory over its PCIe 5.0 x16 link, 64 GB/s per direction (S23: the same PHY as CXL 2.0), so
+ *   the copy rate is that link's, not the DRAM's. */
+static const double llmservingsim_cxl_bytes = 4 * 1024e9;
+static const double llmservingsim_cxl_bytes_per_s = 60e9;
+static const int64_t llmservingsim_cxl_latency_ns = 250;
+static const double llmservingsim_cpu_mem_bytes = 512e9;
+static const double pcie5_x16_bytes_per_s = 64e9;
+static const int64_t llmservingsim_cpu_mem_latency_ns = 0;
+
 /* An HGX/DGX baseboard holds 8 accelerators. */
 static const uint32_t default_accels_per_node = 8;
 
@@ -179,11 +194,47 @@ static int read_catalog_section(const scn_loader *ld, const io_node *sec, bool a
 
 /* ---- cluster ---- */
 
+static int read_kv_tier(const scn_loader *ld, const io_node *m, io_kv_tier *t) {
+  static const char *const keys[] = {"kind", "capacity", "bandwidth", "latency", NULL};
+  static const char *const kinds[] = {"none", "host_dram", "cxl", NULL}; /* io_kv_tier_kind */
+  int rc, kind = IO_KV_TIER_NONE;
+  if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING,
+                            "a mapping: {kind: host_dram or cxl, capacity, bandwidth, latency}")) !=
+          0 ||
+      (rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_choice(ld, m, "kind", kinds, &kind)) != 0)
+    return rc;
+  if (!io_node_find(m, "kind"))
+    return io_node_error(m, ld->err, ld->err_len, "kv_tier needs a kind: none, host_dram or cxl");
+  *t = (io_kv_tier){.kind = (io_kv_tier_kind)kind};
+  if (kind == IO_KV_TIER_CXL) {
+    t->capacity_bytes = llmservingsim_cxl_bytes;
+    t->bytes_per_s = llmservingsim_cxl_bytes_per_s;
+    t->latency_ns = llmservingsim_cxl_latency_ns;
+  } else if (kind == IO_KV_TIER_HOST_DRAM) {
+    t->capacity_bytes = llmservingsim_cpu_mem_bytes;
+    t->bytes_per_s = pcie5_x16_bytes_per_s;
+    t->latency_ns = llmservingsim_cpu_mem_latency_ns;
+  }
+  if ((rc = scn_get_f64(ld, m, "capacity", IO_UNIT_BYTES, &t->capacity_bytes)) != 0 ||
+      (rc = scn_get_f64(ld, m, "bandwidth", IO_UNIT_BYTES_PER_S, &t->bytes_per_s)) != 0 ||
+      (rc = scn_get_ns(ld, m, "latency", 0, &t->latency_ns)) != 0)
+    return rc;
+  if (kind != IO_KV_TIER_NONE && !(t->capacity_bytes >= 1 && t->capacity_bytes < 1.8e19))
+    return io_node_error(scn_node_or(m, "capacity", m), ld->err, ld->err_len,
+                         "expected a capacity of at least one byte");
+  if (kind != IO_KV_TIER_NONE && !(t->bytes_per_s > 0))
+    return io_node_error(scn_node_or(m, "bandwidth", m), ld->err, ld->err_len,
+                         "expected a bandwidth above 0");
+  return 0;
+}
+
 static int read_cluster(const scn_loader *ld, const io_node *sec) {
   static const char *const keys[] = {"nodes", NULL};
-  static const char *const node_keys[] = {
-      "name",    "accelerator", "accelerators_per_node", "count", "system", "nics", "nic_bandwidth",
-      "scaleup", "host_power",  "nodes_per_rack",        NULL};
+  static const char *const node_keys[] = {"name",           "accelerator", "accelerators_per_node",
+                                          "count",          "system",      "nics",
+                                          "nic_bandwidth",  "scaleup",     "host_power",
+                                          "nodes_per_rack", "kv_tier",     NULL};
   io_scenario *s = ld->s;
   const io_node *nodes;
   int rc = scn_check_keys(ld, sec, keys);
@@ -207,6 +258,9 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
         (rc = scn_get_u32(ld, e, "accelerators_per_node", 1, 1u << 20, &g->accels_per_node)) != 0 ||
         (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &g->count)) != 0 ||
         (rc = scn_read_node_system(ld, e, g)) != 0)
+      return rc;
+    const io_node *tier = io_node_find(e, "kv_tier");
+    if (tier && (rc = read_kv_tier(ld, tier, &g->kv_tier)) != 0)
       return rc;
     snprintf(g->name, sizeof g->name, "%.58s-node", g->accel->name);
     if ((rc = scn_get_text(ld, e, "name", g->name, sizeof g->name)) != 0)

@@ -15,6 +15,21 @@
 
 typedef enum io_role { IO_ROLE_MIXED, IO_ROLE_PREFILL, IO_ROLE_DECODE } io_role;
 
+/* A KV tier of a node type (jobs/kvcache_tier.h): memory below HBM that the instances of each such
+ * node share for swapped-out requests and spilled prefix blocks. */
+typedef enum io_kv_tier_kind {
+  IO_KV_TIER_NONE,
+  IO_KV_TIER_HOST_DRAM,
+  IO_KV_TIER_CXL
+} io_kv_tier_kind;
+
+typedef struct io_kv_tier {
+  io_kv_tier_kind kind;
+  double capacity_bytes; /* per node */
+  double bytes_per_s;    /* one instance's copies between its HBM and the tier */
+  int64_t latency_ns;    /* added once to each iteration's loads and once to its stores */
+} io_kv_tier;
+
 /* A node type of the cluster and how many of them there are. */
 typedef struct io_node_group {
   char name[64];
@@ -25,6 +40,7 @@ typedef struct io_node_group {
   net_node_group net; /* count, accels_per_node, NICs and scale-up domain */
   double host_w;      /* per node: CPUs, memory, NICs, fans, storage */
   uint32_t nodes_per_rack;
+  io_kv_tier kv_tier;
 } io_node_group;
 
 /* `count` identical instances of a model on an accelerator. */

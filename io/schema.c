@@ -16,6 +16,8 @@ static const io_field request_fields[] = {
     IO_FIELD(io_request_row, prefix_hit_tokens, IO_FIELD_UINT32),
     IO_FIELD(io_request_row, fate, IO_FIELD_UINT32),
     IO_FIELD(io_request_row, decode_prefix_hit_tokens, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, swaps, IO_FIELD_UINT32),
+    IO_FIELD(io_request_row, tier_hit_tokens, IO_FIELD_UINT32),
     IO_FIELD(io_request_row, energy_j, IO_FIELD_DOUBLE),
 };
 
@@ -96,6 +98,26 @@ static const io_field instance_fields[] = {
     IO_FIELD(io_instance_row, busy_ns, IO_FIELD_INT64),
     IO_FIELD(io_instance_row, kv_block_ns, IO_FIELD_DOUBLE),
     IO_FIELD(io_instance_row, energy_j, IO_FIELD_DOUBLE),
+    IO_FIELD(io_instance_row, prefix_query_tokens, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, prefix_hit_tokens, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, tier_hit_tokens, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, swaps_out, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, swaps_in, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, tier_load_bytes, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, tier_store_bytes, IO_FIELD_UINT64),
+    IO_FIELD(io_instance_row, tier_ns, IO_FIELD_INT64),
+};
+
+static const io_field kv_tier_fields[] = {
+    IO_FIELD(io_kv_tier_row, node, IO_FIELD_UINT32),
+    IO_FIELD(io_kv_tier_row, kind, IO_FIELD_UINT32),
+    IO_FIELD(io_kv_tier_row, capacity_bytes, IO_FIELD_DOUBLE),
+    IO_FIELD(io_kv_tier_row, bytes_per_s, IO_FIELD_DOUBLE),
+    IO_FIELD(io_kv_tier_row, latency_ns, IO_FIELD_INT64),
+    IO_FIELD(io_kv_tier_row, peak_bytes, IO_FIELD_UINT64),
+    IO_FIELD(io_kv_tier_row, stored_blocks, IO_FIELD_UINT64),
+    IO_FIELD(io_kv_tier_row, evicted_blocks, IO_FIELD_UINT64),
+    IO_FIELD(io_kv_tier_row, hit_blocks, IO_FIELD_UINT64),
 };
 
 static const io_field engine_fields[] = {
@@ -124,3 +146,4 @@ const io_table_def io_power_table = TABLE("power", io_power_row, power_fields);
 const io_table_def io_links_table = TABLE("links", io_link_row, link_fields);
 const io_table_def io_link_util_table = TABLE("link_utilisation", io_link_util_row,
                                               link_util_fields);
+const io_table_def io_kv_tiers_table = TABLE("kv_tiers", io_kv_tier_row, kv_tier_fields);

@@ -8,7 +8,7 @@
 #include "io/timeline.h"
 
 #define IO_SCHEMA_NAME "windtunnel.timeline"
-#define IO_SCHEMA_VERSION 2
+#define IO_SCHEMA_VERSION 3
 
 typedef enum io_fate { IO_FATE_COMPLETED = 0, IO_FATE_UNFINISHED = 1 } io_fate;
 
@@ -28,10 +28,12 @@ typedef struct io_request_row {
   uint32_t prefix_hit_tokens;        /* found in the prefix cache instead of computed */
   uint32_t fate;                     /* io_fate */
   uint32_t decode_prefix_hit_tokens; /* disaggregated: cached at the decode side, not shipped */
+  uint32_t swaps;                    /* preemptions that swapped its KV to the node's KV tier */
+  uint32_t tier_hit_tokens;          /* of prefix_hit_tokens, those loaded from the KV tier */
   double energy_j;                   /* its share of the iterations it was in, by tokens computed */
 } io_request_row;
 /* Rows are written whole: padding bytes would carry garbage into the file. */
-_Static_assert(sizeof(io_request_row) == 6 * 8 + 8 * 4 + 8, "request rows have no padding");
+_Static_assert(sizeof(io_request_row) == 6 * 8 + 10 * 4 + 8, "request rows have no padding");
 
 /* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are
  * millions of them, and their bytes set the cost of writing the timeline. */
@@ -56,7 +58,29 @@ typedef struct io_instance_row {
   int64_t busy_ns;
   double kv_block_ns; /* integral of KV blocks in use over time, block x ns */
   double energy_j;    /* its accelerators' board energy over the whole run, idle time included */
+  /* Prefix cache over every admission: prompt (and resumed) tokens looked up, hit (HBM or tier),
+   * and hit in the KV tier. */
+  uint64_t prefix_query_tokens, prefix_hit_tokens, tier_hit_tokens;
+  /* KV tier: requests swapped out and back in, bytes loaded and stored (swaps and spilled prefix
+   * blocks), and the time its iterations spent on those copies (within busy_ns). */
+  uint64_t swaps_out, swaps_in, tier_load_bytes, tier_store_bytes;
+  int64_t tier_ns;
 } io_instance_row;
+_Static_assert(sizeof(io_instance_row) == 4 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
+               "instance rows have no padding");
+
+/* /kv_tiers: one row per node with a KV tier, keyed by node. */
+typedef struct io_kv_tier_row {
+  uint32_t node;
+  uint32_t kind; /* io_kv_tier_kind: 1 host_dram, 2 cxl */
+  double capacity_bytes, bytes_per_s;
+  int64_t latency_ns;
+  uint64_t peak_bytes;     /* most held at once: cached prefix blocks plus swapped-out KV */
+  uint64_t stored_blocks;  /* prefix blocks written (spilled from HBM) */
+  uint64_t evicted_blocks; /* prefix blocks dropped for room, LRU first */
+  uint64_t hit_blocks;     /* prefix blocks loaded back by a hit */
+} io_kv_tier_row;
+_Static_assert(sizeof(io_kv_tier_row) == 8 + 8 * 7, "KV tier rows have no padding");
 
 /* /transfers: one row per KV-cache transfer from a prefill to a decode instance, keyed by id (the
  * request's). The KV waits on the prefill side from ready_ns until the decode instance has room
@@ -118,6 +142,6 @@ typedef struct io_engine_row {
 
 extern const io_table_def io_requests_table, io_iterations_table, io_instances_table,
     io_engine_table, io_transfers_table, io_nodes_table, io_power_table, io_links_table,
-    io_link_util_table;
+    io_link_util_table, io_kv_tiers_table;
 
 #endif

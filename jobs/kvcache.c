@@ -143,7 +143,14 @@ uint32_t job_kv_cached_blocks(const job_kv *kv) { return kv->cached; }
 uint32_t job_kv_evictable_blocks(const job_kv *kv) { return kv->free + kv->cached; }
 
 int32_t job_kv_alloc(job_kv *kv) {
+  bool evicted;
+  uint64_t hash;
+  return job_kv_alloc_evict(kv, &evicted, &hash);
+}
+
+int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash) {
   assert(kv->free + kv->cached > 0);
+  *evicted = false;
   if (kv->fresh < kv->total) {
     int32_t b = (int32_t)kv->fresh++;
     kv->blocks[b] = (kv_block){.refs = 1, .prev = JOB_KV_NONE, .next = JOB_KV_NONE};
@@ -160,6 +167,8 @@ int32_t job_kv_alloc(job_kv *kv) {
     table_erase(kv, blk->hash);
     blk->hashed = false;
     kv->cached--;
+    *evicted = true;
+    *evicted_hash = blk->hash;
   } else {
     kv->free--;
   }

@@ -29,6 +29,8 @@ uint32_t job_kv_evictable_blocks(const job_kv *kv); /* free + cached: what job_k
 
 /* Takes the LRU head (evicting its hash), with one reference. Requires free + cached > 0. */
 int32_t job_kv_alloc(job_kv *kv);
+/* The same, and says whether a cached block was evicted and its hash (for a tier to keep it). */
+int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash);
 /* Block holding `hash`, or JOB_KV_NONE. Changes nothing. */
 int32_t job_kv_lookup(const job_kv *kv, uint64_t hash);
 uint32_t job_kv_refs(const job_kv *kv, int32_t block);

@@ -41,6 +41,9 @@ typedef struct sched_req {
   uint32_t cap_blocks, num_block_hashes;
   uint32_t preemptions, first_hit_blocks;
   int32_t priority;
+  /* KV tier: tokens whose KV waits there while the request is swapped out (0: not swapped), its
+   * swaps so far, and the tier's share of first_hit_blocks. */
+  uint32_t swapped_tokens, swaps, first_tier_hit_blocks;
 } sched_req;
 
 struct job_sched {
@@ -74,6 +77,13 @@ struct job_sched {
   uint64_t next_add_seq;
   uint64_t iterations, preemptions, finished;
   uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
+  /* KV tier: this step's traffic (reset by job_sched_step), totals, and what swapped requests of
+   * this scheduler pin there. */
+  uint64_t step_load_bytes, step_store_bytes;
+  uint32_t step_swapped_out, step_swapped_in, step_tier_hits;
+  uint64_t tier_hit_tokens, swaps_out, swaps_in, tier_load_bytes, tier_store_bytes, spilled_blocks;
+  uint64_t pinned_bytes;
+  uint32_t num_swapped;
 };
 
 static uint32_t blocks_for(const job_sched *s, uint64_t tokens) {
@@ -117,6 +127,9 @@ static void event_push(job_sched *s, job_sched_event_kind kind, const sched_req 
       .preemptions = r->preemptions,
       .prefix_hit_blocks = r->first_hit_blocks,
       .prefix_hit_tokens = r->first_hit_blocks * s->cfg.block_size_tokens,
+      .tier_hit_tokens = r->first_tier_hit_blocks * s->cfg.block_size_tokens,
+      .swaps = r->swaps,
+      .swapped = kind == JOB_SCHED_PREEMPTED && r->swapped_tokens > 0,
   };
 }
 
@@ -265,6 +278,25 @@ static uint32_t waiting_at(const job_sched *s, uint32_t k) { /* storage order, f
 
 /* ---- KV blocks of one request ---- */
 
+/* A block from the pool; a cached block it evicts spills to the tier, if any (the copy must leave
+ * HBM before the block is overwritten: a store this step pays for). */
+static inline int32_t kv_alloc(job_sched *s) {
+  if (!s->cfg.tier)
+    return job_kv_alloc(s->kv);
+  bool evicted;
+  uint64_t hash;
+  int32_t b = job_kv_alloc_evict(s->kv, &evicted, &hash);
+  if (evicted && job_kv_tier_put(s->cfg.tier, s->cfg.tier_space, hash, s->cfg.block_bytes) == 1) {
+    s->step_store_bytes += s->cfg.block_bytes;
+    s->spilled_blocks++;
+  }
+  return b;
+}
+
+static uint64_t swap_bytes(const job_sched *s, uint32_t tokens) {
+  return (uint64_t)blocks_for(s, tokens) * s->cfg.block_bytes;
+}
+
 /* New blocks `r` needs to hold `tokens` tokens; most decodes need none (no division then). */
 static inline uint32_t blocks_needed(const job_sched *s, const sched_req *r, uint32_t tokens) {
   if (tokens <= r->num_blocks * s->cfg.block_size_tokens)
@@ -289,7 +321,7 @@ static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
     return;
   for (uint32_t need = blocks_needed(s, r, tokens); need > 0; need--) {
     assert(r->num_blocks < r->cap_blocks);
-    r->blocks[r->num_blocks++] = job_kv_alloc(s->kv);
+    r->blocks[r->num_blocks++] = kv_alloc(s);
   }
   if (!s->cfg.prefix_caching)
     return;
@@ -339,12 +371,24 @@ static inline void schedule(job_sched *s, sched_req *r, uint32_t tokens) {
   hw_count(&s->hw, q);
 }
 
-/* Removes running[pos], frees its KV and queues it again at the front, to recompute. */
+/* Removes running[pos], frees its KV and queues it again at the front: its computed KV swapped to
+ * the tier if the tier can hold it, else to recompute. */
 static void preempt(job_sched *s, uint32_t pos, int64_t now_ns) {
   uint32_t idx = s->running[pos];
   sched_req *r = &s->reqs[idx];
   memmove(&s->running[pos], &s->running[pos + 1], (s->num_running - pos - 1) * sizeof *s->running);
   s->num_running--;
+  assert(r->swapped_tokens == 0);
+  uint64_t bytes = swap_bytes(s, r->computed_tokens); /* not what this step scheduled */
+  if (s->cfg.tier && bytes > 0 && job_kv_tier_pin(s->cfg.tier, bytes)) {
+    r->swapped_tokens = r->computed_tokens;
+    r->swaps++;
+    s->pinned_bytes += bytes;
+    s->num_swapped++;
+    s->swaps_out++;
+    s->step_swapped_out++;
+    s->step_store_bytes += bytes;
+  }
   if (s->cfg.prefix_caching)
     req_register(s, r, r->hashed_blocks); /* what it may hit when it resumes */
   req_free_blocks(s, r);
@@ -440,6 +484,19 @@ static inline uint32_t prefix_lookup(job_sched *s, sched_req *r, uint32_t *reviv
   return hits;
 }
 
+/* Past the `hits` HBM hits, the blocks of the request's prefix chain that the tier holds (never its
+ * last token, as above). Changes nothing. */
+static inline uint32_t tier_lookup(const job_sched *s, const sched_req *r, uint32_t hits) {
+  uint32_t found = 0;
+  if (s->cfg.tier && s->cfg.prefix_caching)
+    for (uint32_t most = (req_num_tokens(r) - 1) / s->cfg.block_size_tokens;
+         hits + found < most &&
+         job_kv_tier_has(s->cfg.tier, s->cfg.tier_space, req_block_hash(r, hits + found));
+         found++)
+      ;
+  return found;
+}
+
 /* References the `hits` blocks prefix_lookup found and counts the lookup in the statistics. */
 static void take_prefix_hits(job_sched *s, sched_req *r, uint32_t hits) {
   for (uint32_t k = 0; k < hits; k++)
@@ -471,7 +528,7 @@ static bool allocate_remote(job_sched *s, uint32_t idx, int64_t now_ns) {
   take_prefix_hits(s, r, hits);
   assert(blocks <= r->cap_blocks);
   while (r->num_blocks < blocks)
-    r->blocks[r->num_blocks++] = job_kv_alloc(s->kv);
+    r->blocks[r->num_blocks++] = kv_alloc(s);
   count_prefix_lookup(s, r, hits);
   r->remote_pending = false;
   r->first_hit_blocks = hits;
@@ -480,6 +537,34 @@ static bool allocate_remote(job_sched *s, uint32_t idx, int64_t now_ns) {
   park_insert(s, idx);
   event_push(s, JOB_SCHED_KV_ALLOCATED, r, now_ns);
   return true;
+}
+
+/* A waiting request about to be admitted after `hits` HBM hits: its tier prefix hits, or its
+ * swapped-out blocks past the HBM hits, are loaded this step (blocks allocated by req_grow), and it
+ * continues from `computed` tokens. */
+static void load_from_tier(job_sched *s, sched_req *r, uint32_t hits, uint32_t tier_hits,
+                           uint32_t swapped_blocks, uint32_t computed) {
+  assert(s->cfg.tier && r->num_blocks == hits);
+  uint32_t loaded = tier_hits;
+  for (uint32_t k = hits; k < hits + tier_hits; k++)
+    job_kv_tier_touch(s->cfg.tier, s->cfg.tier_space, req_block_hash(r, k));
+  if (r->swapped_tokens > 0) {
+    assert(tier_hits == 0);
+    uint64_t bytes = swap_bytes(s, r->swapped_tokens);
+    job_kv_tier_unpin(s->cfg.tier, bytes);
+    assert(s->pinned_bytes >= bytes && s->num_swapped > 0);
+    s->pinned_bytes -= bytes;
+    s->num_swapped--;
+    s->swaps_in++;
+    s->step_swapped_in++;
+    loaded = swapped_blocks > hits ? swapped_blocks - hits : 0;
+    r->swapped_tokens = 0;
+  } else {
+    s->tier_hit_tokens += (uint64_t)tier_hits * s->cfg.block_size_tokens;
+    s->step_tier_hits += tier_hits;
+  }
+  s->step_load_bytes += (uint64_t)loaded * s->cfg.block_bytes;
+  r->computed_tokens = computed;
 }
 
 /* Then waiting requests in policy order, while budget, seats and blocks allow, after the longest
@@ -498,10 +583,18 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
     bool arrived = r->computed_tokens >
                    0; /* its remote KV arrived: no lookup, the blocks are its */
     assert(arrived ? r->num_blocks > 0 : r->num_blocks == 0);
-    uint32_t num_tokens = req_num_tokens(r), hits = 0, revived = 0;
+    uint32_t num_tokens = req_num_tokens(r), hits = 0, revived = 0, tier_hits = 0;
     if (!arrived)
       hits = prefix_lookup(s, r, &revived);
-    uint32_t computed = arrived ? r->computed_tokens : hits * s->cfg.block_size_tokens;
+    /* Swapped out: its blocks past the HBM hits come back from the tier. Else the tier may hold
+     * more of its prefix. */
+    uint32_t swapped_blocks = blocks_for(s, r->swapped_tokens);
+    if (!arrived && r->swapped_tokens == 0)
+      tier_hits = tier_lookup(s, r, hits);
+    uint32_t computed = arrived ? r->computed_tokens
+                                : (hits + tier_hits) * s->cfg.block_size_tokens;
+    if (computed < r->swapped_tokens)
+      computed = r->swapped_tokens;
     uint32_t tokens = num_tokens - computed;
     if (s->cfg.long_prefill_tokens > 0 && tokens > s->cfg.long_prefill_tokens)
       tokens = s->cfg.long_prefill_tokens;
@@ -516,16 +609,20 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
     waiting_pop(s);
     if (!arrived)
       take_prefix_hits(s, r, hits);
+    if (tier_hits > 0 || r->swapped_tokens > 0)
+      load_from_tier(s, r, hits, tier_hits, swapped_blocks, computed);
     req_grow(s, r, computed + tokens);
     if (!arrived)
-      count_prefix_lookup(s, r, hits);
+      count_prefix_lookup(s, r, hits + tier_hits);
     r->state = REQ_RUNNING;
     assert(s->num_seqs == s->num_running); /* every running request got its share */
     s->running[s->num_running++] = idx;
     if (!r->started) {
       r->started = true;
-      if (!arrived) /* else the hits at its allocation */
-        r->first_hit_blocks = hits;
+      if (!arrived) { /* else the hits at its allocation */
+        r->first_hit_blocks = hits + tier_hits;
+        r->first_tier_hit_blocks = tier_hits;
+      }
       event_push(s, JOB_SCHED_STARTED, r, now_ns);
     }
     schedule(s, r, tokens);
@@ -536,6 +633,8 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
 void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
   assert(!s->open);
   s->num_events = 0;
+  s->step_load_bytes = s->step_store_bytes = 0;
+  s->step_swapped_out = s->step_swapped_in = s->step_tier_hits = 0;
   /* A pass that only preempts schedules nothing (vLLM then runs an empty step): run another. A pass
    * without preemption schedules something unless the waiting requests need blocks that held or
    * waiting-for-KV requests occupy; running again would change nothing. */
@@ -562,7 +661,14 @@ void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
       .events = s->events,
       .num_events = s->num_events,
       .kv_blocks_used = job_kv_used_blocks(s->kv),
+      .tier_load_bytes = s->step_load_bytes,
+      .tier_store_bytes = s->step_store_bytes,
+      .swapped_out = s->step_swapped_out,
+      .swapped_in = s->step_swapped_in,
+      .tier_hit_blocks = s->step_tier_hits,
   };
+  s->tier_load_bytes += s->step_load_bytes;
+  s->tier_store_bytes += s->step_store_bytes;
 }
 
 uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **events) {
@@ -772,6 +878,8 @@ int job_sched_create(job_sched **out, const job_sched_config *cfg, char *err, si
     bad = "policy must be fcfs or priority";
   else if (c.long_prefill_tokens > 0 && !c.chunked_prefill)
     bad = "long_prefill_tokens needs chunked_prefill (a limited prefill is a chunk)";
+  else if (c.tier && c.block_bytes == 0)
+    bad = "a KV tier needs the bytes of one block";
   if (bad) {
     snprintf(err, err_len, "scheduler: %s", bad);
     return -1;
@@ -804,6 +912,8 @@ void job_sched_destroy(job_sched *s) {
     return;
   for (uint32_t idx = 0; idx < s->reqs_cap; idx++)
     free(s->reqs[idx].blocks);
+  if (s->cfg.tier) /* requests still swapped out leave the shared tier */
+    job_kv_tier_unpin(s->cfg.tier, s->pinned_bytes);
   job_kv_destroy(s->kv);
   free(s->reqs);
   free(s->free_reqs);
@@ -833,6 +943,13 @@ void job_sched_stats_get(const job_sched *s, job_sched_stats *out) {
       .prefix_query_tokens = s->prefix_query_tokens,
       .prefix_hit_tokens = s->prefix_hit_tokens,
       .prefix_hit_blocks = s->prefix_hit_blocks,
+      .tier_hit_tokens = s->tier_hit_tokens,
+      .swaps_out = s->swaps_out,
+      .swaps_in = s->swaps_in,
+      .tier_load_bytes = s->tier_load_bytes,
+      .tier_store_bytes = s->tier_store_bytes,
+      .spilled_blocks = s->spilled_blocks,
+      .swapped = s->num_swapped,
   };
 }
 
@@ -887,7 +1004,8 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
   }
   const char *bad = NULL;
   uint64_t bad_id = 0;
-  uint32_t parked = 0, held = 0, waiting_for_kv = 0, parkable = 0, held_blocks = 0;
+  uint32_t parked = 0, held = 0, waiting_for_kv = 0, parkable = 0, held_blocks = 0, swapped = 0;
+  uint64_t pinned = 0;
   for (uint32_t slot = 0; s->parked && slot <= s->parked_mask && !bad; slot++) {
     const struct park_slot *p = &s->parked[slot];
     if (p->idx == PARK_EMPTY)
@@ -923,7 +1041,7 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
     bad_id = r->id;
     seen[s->running[p]]++;
     parkable += r->parkable;
-    if (r->state != REQ_RUNNING || r->remote_pending)
+    if (r->state != REQ_RUNNING || r->remote_pending || r->swapped_tokens > 0)
       bad = "a running request is not marked running";
     else if (r->num_blocks != blocks_for(s, tokens) || r->hashed_blocks > r->num_blocks ||
              r->registered_blocks > r->hashed_blocks)
@@ -939,8 +1057,14 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
     bad_id = r->id;
     seen[waiting_at(s, k)]++;
     parkable += r->parkable;
+    swapped += r->swapped_tokens > 0;
+    pinned += swap_bytes(s, r->swapped_tokens);
     if (r->state != REQ_WAITING || r->scheduled_tokens > 0)
       bad = "a waiting request is not marked waiting";
+    else if (r->swapped_tokens > 0 &&
+             (!s->cfg.tier || r->computed_tokens > 0 || r->num_blocks > 0 || r->remote_pending ||
+              r->swapped_tokens >= req_num_tokens(r) || r->swaps == 0))
+      bad = "a swapped-out request is inconsistent";
     else if (r->computed_tokens == 0 && r->num_blocks > 0)
       bad = "a waiting request holds KV";
     else if (r->remote_pending && (r->computed_tokens > 0 || r->generated_tokens > 0))
@@ -963,6 +1087,10 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
     }
   if (!bad && parkable + parked != s->num_parkable)
     bad = "parkable request counts disagree";
+  if (!bad && (swapped != s->num_swapped || pinned != s->pinned_bytes))
+    bad = "swapped-out requests disagree with the bytes pinned in the tier";
+  if (!bad && s->cfg.tier && job_kv_tier_check(s->cfg.tier, err, err_len) != 0)
+    bad = "the KV tier is inconsistent";
   for (uint32_t b = 0; b < total && !bad; b++)
     if (refs[b] != job_kv_refs(s->kv, (int32_t)b))
       bad = "a block's reference count differs from the requests holding it";

@@ -25,8 +25,23 @@
  *   vLLM keeps WAITING_FOR_REMOTE_KVS requests near the front by prepending them every step, in an
  *   order that flips from step to step.
  * - Held KV (hold_kv) stays until job_sched_release; NIXL's abort timeout is the caller's to model.
- * - Not modelled: async scheduling, speculative decoding, other KV connectors (offloading,
- *   LMCache), the admission watermark, encoder inputs, LoRA limits. */
+ * - With a KV tier (cfg.tier, jobs/kvcache_tier.h: host DRAM or CXL memory shared by the node's
+ *   instances), two things change, as vLLM's v0 swap mode and its KV-offloading connectors (and
+ *   LMCache) do them:
+ *   - Preemption swaps: the victim's computed KV (its blocks for computed_tokens) goes to the tier
+ *     when the tier can pin it, and the request keeps its progress; when it is admitted again its
+ *     blocks come back (less those its prefix still hits in HBM) and it continues where it was.
+ *     When the tier cannot pin it, it recomputes as without a tier. vLLM v1 only recomputes; v0
+ *     chose swap for multi-sequence groups and recompute otherwise; here swap whenever it fits.
+ *   - Prefix blocks evicted from HBM spill to the tier (write-back at eviction; LRU within the
+ *     tier), and a waiting request's prefix lookup continues in the tier past its HBM hits: blocks
+ *     found there are loaded instead of computed. Only first admissions and recompute resumptions
+ *     look in the tier; a remote_kv request's allocation and job_sched_prefix_hit_blocks look in
+ *     HBM only.
+ *   The scheduler only counts the bytes each iteration loads from and stores to the tier
+ *   (job_sched_batch); the caller prices them. Without a tier nothing here changes.
+ * - Not modelled: async scheduling, speculative decoding, the admission watermark, encoder inputs,
+ *   LoRA limits. */
 #ifndef JOBS_SCHED_H
 #define JOBS_SCHED_H
 
@@ -35,6 +50,7 @@
 #include <stdint.h>
 
 #include "hw/batch.h"
+#include "jobs/kvcache_tier.h"
 
 typedef struct job_sched job_sched;
 
@@ -52,6 +68,11 @@ typedef struct job_sched_config {
   job_sched_policy policy;
   bool chunked_prefill; /* off: a request's whole prompt must fit one iteration's budget */
   bool prefix_caching;
+  /* A KV tier below HBM, shared with the other instances of a node; NULL: none. Caller-owned; it
+   * must outlive the scheduler. */
+  job_kv_tier *tier;
+  uint32_t tier_space;  /* the tier's key space of these blocks: one per model and block shape */
+  uint64_t block_bytes; /* KV bytes of one block of this instance, all devices; > 0 with a tier */
 } job_sched_config;
 
 typedef struct job_sched_request {
@@ -107,7 +128,10 @@ typedef struct job_sched_event {
   int64_t time_ns;            /* the step's now_ns, or the finished iteration's end_ns */
   uint32_t preemptions;       /* of this request so far */
   uint32_t prefix_hit_blocks; /* prefix-cache hits at its first admission (or allocation), */
-  uint32_t prefix_hit_tokens; /* ... which it did not compute */
+  uint32_t prefix_hit_tokens; /* ... which it did not compute, */
+  uint32_t tier_hit_tokens;   /* ... of which the KV tier held these (loaded, not computed) */
+  uint32_t swaps;             /* of this request so far: preemptions that swapped to the tier */
+  bool swapped;               /* PREEMPTED: its KV went to the tier (else it will recompute) */
 } job_sched_event;
 
 /* An iteration. The arrays are the scheduler's: seqs valid until the next job_sched_step, events
@@ -122,6 +146,10 @@ typedef struct job_sched_batch {
                                     happened; there may be some when num_seqs is 0 */
   uint32_t num_events;
   uint32_t kv_blocks_used; /* after scheduling this iteration */
+  /* KV tier traffic this iteration needs before its forward pass: loads (swap-ins, tier prefix
+   * hits) and stores (swap-outs, blocks spilled from the prefix cache). 0 without a tier. */
+  uint64_t tier_load_bytes, tier_store_bytes;
+  uint32_t swapped_out, swapped_in, tier_hit_blocks; /* requests; prefix blocks loaded */
 } job_sched_batch;
 
 typedef struct job_sched_stats {
@@ -136,6 +164,10 @@ typedef struct job_sched_stats {
   /* Over every admission (resumptions too), as vLLM's prefix-cache stats: tokens looked up and hit.
    */
   uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
+  /* KV tier: prefix tokens hit there (within prefix_hit_tokens), swaps, bytes moved, blocks
+   * spilled; swapped: requests waiting with their KV in the tier now. */
+  uint64_t tier_hit_tokens, swaps_out, swaps_in, tier_load_bytes, tier_store_bytes, spilled_blocks;
+  uint32_t swapped;
 } job_sched_stats;
 
 /* Returns 0, or -1 with a message in err for an impossible configuration or no memory. */

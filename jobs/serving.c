@@ -13,9 +13,24 @@
  *
  * Energy: each instance's devices draw hw/'s iteration power while busy and idle power between
  * iterations; nodes add host power and their unused accelerators' idle power. Energy goes into
- * per-node interval bins exactly, and to requests by their share of each iteration's tokens. */
+ * per-node interval bins exactly, and to requests by their share of each iteration's tokens.
+ *
+ * KV tiers (memory-expanded nodes): a node type may have a tier (host DRAM or CXL) that the
+ * instances whose first accelerator is on such a node share: one job_kv_tier per node, handed to
+ * their schedulers. Each iteration's tier traffic (swap-outs and spilled prefix blocks stored,
+ * swap-ins and tier prefix hits loaded) is copied before its forward pass, blocking, as vLLM's
+ * swap mode and its KV-offloading connectors (and LMCache) load KV before the model runs: the
+ * iteration lasts hw_iteration_ns plus, for each direction with traffic, the tier's latency plus
+ * bytes / bandwidth, the two directions one after the other; the devices draw idle power during
+ * the copies. The instances of a node share the tier's capacity, not its bandwidth (each has its
+ * own host link). Only instances on the node reach its tier (not instances over the fabric).
+ * Shared state between LPs is safe because every instance of a node is on the node's partition
+ * (jobs/cluster.c keeps the nodes of one instance, leaf or domain together): that partition
+ * processes their events in key order whatever the rank and thread counts. */
 #include "serving.h"
 
+#include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +39,7 @@
 #include "io/schema.h"
 #include "jobs/cluster.h"
 #include "jobs/energy.h"
+#include "jobs/kvcache_tier.h"
 #include "net/link.h"
 
 enum {
@@ -86,6 +102,7 @@ typedef struct serving {
   job_cluster cluster;
   net_links links;
   job_energy *node_energy; /* [nodes]: written only by the partition owning the node */
+  job_kv_tier **node_tier; /* [nodes]: NULL where the node type has none; as node_energy */
   /* Router pools: instance index of each pool slot, and each instance's slot in its pool. Pool 0
    * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
    * instances. */
@@ -95,7 +112,7 @@ typedef struct serving {
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
-      t_link_util;
+      t_link_util, t_kv_tiers;
   struct {
     size_t bytes;
     char pad[56]; /* one cache line per thread */
@@ -146,6 +163,8 @@ typedef struct instance_lp {
   uint64_t iterations, completed, preemptions, kv_blocks_peak;
   int64_t busy_ns, last_event_ns;
   double kv_block_ns;
+  const io_kv_tier *tier; /* of its node type, NULL: none */
+  int64_t tier_ns;        /* of busy_ns, spent copying to and from the tier */
   /* Energy: every device draws device_w since power_since_ns. */
   uint32_t devices;
   double device_w, idle_w;
@@ -193,6 +212,12 @@ static int router_read(core_lp *lp, router_lp *r) {
 static uint32_t instance_rack(const serving *m, uint32_t instance) {
   const job_cluster *c = &m->cluster;
   return c->node_rack[c->accel_node[c->accel_ids[c->accel_offsets[instance]]]];
+}
+
+/* The node of the instance's first accelerator: its KV tier's. */
+static uint32_t instance_node(const serving *m, uint32_t instance) {
+  const job_cluster *c = &m->cluster;
+  return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
 }
 
 /* Dispatches every request arriving now, then wakes up at the next arrival. */
@@ -479,10 +504,13 @@ static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
     if (ev->kind == JOB_SCHED_STARTED) {
       if (rec->row.first_scheduled_ns < 0)
         rec->row.first_scheduled_ns = ev->time_ns;
-      if (rec->row.decode_instance != (int32_t)in->index)
+      if (rec->row.decode_instance != (int32_t)in->index) {
         rec->row.prefix_hit_tokens = ev->prefix_hit_tokens;
+        rec->row.tier_hit_tokens = ev->tier_hit_tokens;
+      }
     } else if (ev->kind == JOB_SCHED_PREEMPTED) {
       rec->row.preemptions++;
+      rec->row.swaps += ev->swapped;
       in->preemptions++;
     } else if (ev->kind == JOB_SCHED_KV_ALLOCATED) {
       rec->row.decode_prefix_hit_tokens = ev->prefix_hit_tokens;
@@ -507,6 +535,16 @@ static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
     duration_ns = 1;
   in->busy = true;
   in->device_w = cost.power_w;
+  if (in->tier && (b.tier_load_bytes || b.tier_store_bytes)) {
+    int64_t tier_ns =
+        job_kv_tier_transfer_ns(b.tier_load_bytes, in->tier->bytes_per_s, in->tier->latency_ns) +
+        job_kv_tier_transfer_ns(b.tier_store_bytes, in->tier->bytes_per_s, in->tier->latency_ns);
+    /* The devices wait for the copies at idle power, then run the batch. */
+    in->device_w = (cost.power_w * (double)duration_ns + in->idle_w * (double)tier_ns) /
+                   (double)(duration_ns + tier_ns);
+    duration_ns += tier_ns;
+    in->tier_ns += tier_ns;
+  }
   in->batch_tokens = b.hw.prefill_tokens + b.hw.decode_seqs;
   in->iteration = (io_iteration_row){
       .instance = in->index,
@@ -746,6 +784,8 @@ static int instance_finish(core_lp *lp, void *model) {
 
 /* The instance's own row, once its energy runs to the end of the run. */
 static int append_instance_row(serving *m, const instance_lp *in) {
+  job_sched_stats st;
+  job_sched_stats_get(in->sched, &st);
   io_instance_row row = {
       .instance = in->index,
       .tp = in->dep->hw.tp ? in->dep->hw.tp : 1,
@@ -759,6 +799,14 @@ static int append_instance_row(serving *m, const instance_lp *in) {
       .busy_ns = in->busy_ns,
       .kv_block_ns = in->kv_block_ns,
       .energy_j = in->energy_j,
+      .prefix_query_tokens = st.prefix_query_tokens,
+      .prefix_hit_tokens = st.prefix_hit_tokens,
+      .tier_hit_tokens = st.tier_hit_tokens,
+      .swaps_out = st.swaps_out,
+      .swaps_in = st.swaps_in,
+      .tier_load_bytes = st.tier_load_bytes,
+      .tier_store_bytes = st.tier_store_bytes,
+      .tier_ns = in->tier_ns,
   };
   snprintf(row.deployment, sizeof row.deployment, "%s", in->dep->name);
   snprintf(row.model, sizeof row.model, "%s", in->dep->model->name);
@@ -801,7 +849,18 @@ static int lp_create(core_lp *lp, void *model) {
   in->live.next = in->live.prev = &in->live;
   in->devices = job_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
-  if (job_sched_create(&in->sched, &in->dep->sched, err, sizeof err) != 0)
+  job_sched_config cfg = in->dep->sched;
+  uint32_t node = instance_node(m, in->index);
+  if (m->node_tier[node]) {
+    uint32_t block_tokens = cfg.block_size_tokens ? cfg.block_size_tokens : 16;
+    in->tier = &m->s->nodes[m->cluster.node_group[node]].kv_tier;
+    cfg.tier = m->node_tier[node];
+    cfg.tier_space = d; /* one deployment: one model and block shape */
+    cfg.block_bytes = (uint64_t)llround(hw_kv_bytes_per_token(in->deploy) * block_tokens);
+    if (cfg.block_bytes == 0)
+      cfg.block_bytes = 1;
+  }
+  if (job_sched_create(&in->sched, &cfg, err, sizeof err) != 0)
     return core_fail(lp, "instance %u: %s", in->index, err);
   return 0;
 }
@@ -928,7 +987,8 @@ static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err,
       (m->t_nodes = io_timeline_add_table(m->tl, &io_nodes_table, err, err_len)) < 0 ||
       (m->t_power = io_timeline_add_table(m->tl, &io_power_table, err, err_len)) < 0 ||
       (m->t_links = io_timeline_add_table(m->tl, &io_links_table, err, err_len)) < 0 ||
-      (m->t_link_util = io_timeline_add_table(m->tl, &io_link_util_table, err, err_len)) < 0)
+      (m->t_link_util = io_timeline_add_table(m->tl, &io_link_util_table, err, err_len)) < 0 ||
+      (m->t_kv_tiers = io_timeline_add_table(m->tl, &io_kv_tiers_table, err, err_len)) < 0)
     return -1;
   return 0;
 }
@@ -968,6 +1028,20 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
                        .energy_j = e->total_j};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
+    if (m->node_tier[n]) {
+      job_kv_tier_stats ts;
+      job_kv_tier_stats_get(m->node_tier[n], &ts);
+      io_kv_tier_row t = {.node = n,
+                          .kind = g->kv_tier.kind,
+                          .capacity_bytes = g->kv_tier.capacity_bytes,
+                          .bytes_per_s = g->kv_tier.bytes_per_s,
+                          .latency_ns = g->kv_tier.latency_ns,
+                          .peak_bytes = ts.peak_bytes,
+                          .stored_blocks = ts.stored_blocks,
+                          .evicted_blocks = ts.evicted_blocks,
+                          .hit_blocks = ts.hit_blocks};
+      rc |= io_timeline_append(m->tl, m->t_kv_tiers, 0, &t);
+    }
     for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
       int64_t stop = start + width < end_ns ? start + width : end_ns;
       double joules = k < (int64_t)e->bins ? e->bin_j[k] : 0;
@@ -1044,6 +1118,31 @@ static int build_pools(serving *m) {
   return 0;
 }
 
+/* A KV tier for every node whose type has one. The instances using a node's tier (those whose
+ * first accelerator is on it) share it without locks or messages: that is deterministic only if
+ * they all run on the partition that owns the node, which jobs/cluster.c guarantees. */
+static int create_tiers(serving *m, char *err, size_t err_len) {
+  const job_cluster *c = &m->cluster;
+  for (uint32_t n = 0; n < c->nodes; n++) {
+    const io_kv_tier *t = &m->s->nodes[c->node_group[n]].kv_tier;
+    if (t->kind != IO_KV_TIER_NONE &&
+        job_kv_tier_create(&m->node_tier[n], (uint64_t)t->capacity_bytes, err, err_len) != 0)
+      return -1;
+  }
+  for (uint32_t i = 0; i < m->instances; i++) {
+    uint32_t n = instance_node(m, i);
+    bool together = c->lp_partition[1 + i] == c->node_partition[n];
+    assert(together || !m->node_tier[n]);
+    if (m->node_tier[n] && !together) {
+      snprintf(err, err_len,
+               "instance %u and node %u's KV tier were placed on different partitions (a bug)", i,
+               n);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 static int write_attributes(serving *m, const io_scenario *s, int ranks,
                             const job_serving_result *res, char *err, size_t err_len) {
   io_timeline *tl = m->tl;
@@ -1099,10 +1198,13 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   }
   if (job_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
     goto out;
-  if (build_pools(&m) != 0 || !(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy))) {
+  if (build_pools(&m) != 0 || !(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
+      !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u instances", m.instances);
     goto out;
   }
+  if (create_tiers(&m, err, err_len) != 0)
+    goto out;
   m.links = (net_links){.topo = m.cluster.topo,
                         .first_lp = m.cluster.first_link_lp,
                         .chunk_bytes = s->network.chunk_bytes,
@@ -1202,6 +1304,10 @@ out:
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_energy_free(&m.node_energy[n]);
   free(m.node_energy);
+  if (m.node_tier)
+    for (uint32_t n = 0; n < m.cluster.nodes; n++)
+      job_kv_tier_destroy(m.node_tier[n]);
+  free(m.node_tier);
   job_cluster_free(&m.cluster);
   free(m.instance_slot);
   free(m.pool_instance[0]);

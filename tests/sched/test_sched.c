@@ -19,6 +19,7 @@ typedef struct track {
   uint32_t computed, generated;                /* as the test understands them */
   int started_at, first_token_at, finished_at; /* iteration numbers, 0 = not yet */
   uint32_t preemptions, hit_blocks;
+  uint32_t swaps, tier_hit_blocks;
   bool added;
 } track;
 
@@ -114,10 +115,16 @@ static uint32_t step(driver *d) {
       CU_ASSERT_FATAL(t->started_at == 0);
       t->started_at = d->iteration;
       t->hit_blocks = b->events[e].prefix_hit_blocks;
+      t->tier_hit_blocks = b->events[e].tier_hit_tokens / d->cfg.block_size_tokens;
       CU_ASSERT(b->events[e].prefix_hit_tokens == t->hit_blocks * d->cfg.block_size_tokens);
+      CU_ASSERT(t->tier_hit_blocks <= t->hit_blocks && (d->cfg.tier || t->tier_hit_blocks == 0));
     } else {
       CU_ASSERT_FATAL(b->events[e].kind == JOB_SCHED_PREEMPTED);
-      t->computed = 0;
+      if (b->events[e].swapped) /* its KV waits in the tier: it continues where it was */
+        t->swaps++;
+      else
+        t->computed = 0;
+      CU_ASSERT(b->events[e].swaps == t->swaps && (d->cfg.tier || !b->events[e].swapped));
       t->preemptions++;
       d->preempted_events++;
       CU_ASSERT(b->events[e].preemptions == t->preemptions);
@@ -131,7 +138,8 @@ static uint32_t step(driver *d) {
     track *t = q->user;
     CU_ASSERT_FATAL(t->id == q->id && t->started_at > 0 && q->tokens > 0);
     if (q->context_tokens != t->computed) { /* (re)admitted after prefix-cache hits */
-      CU_ASSERT_FATAL(t->computed == 0 && q->context_tokens % d->cfg.block_size_tokens == 0);
+      CU_ASSERT_FATAL(q->context_tokens > t->computed &&
+                      q->context_tokens % d->cfg.block_size_tokens == 0);
     }
     CU_ASSERT_FATAL(q->context_tokens + q->tokens <= t->prompt + t->generated);
     CU_ASSERT_FATAL(q->prefill == !(q->tokens == 1 && q->context_tokens >= t->prompt));
@@ -668,7 +676,8 @@ static uint64_t rng_next(uint64_t *state) {
 /* Thousands of requests with shared prefixes, arriving between iterations, under small KV so that
  * preemption is frequent: every invariant holds after every call, every request finishes exactly
  * once with all its tokens, and the configurations really exercise preemption and prefix hits. */
-static void stress(uint64_t seed, bool chunked, bool caching, job_sched_policy policy) {
+static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_policy policy,
+                        uint64_t tier_blocks) {
   enum { REQUESTS = 2000, FAMILIES = 8, FAMILY_BLOCKS = 24 };
   uint64_t state = seed;
   job_sched_config cfg = config(chunked ? 256 : 1200, 16, 8, 400);
@@ -676,6 +685,13 @@ static void stress(uint64_t seed, bool chunked, bool caching, job_sched_policy p
   cfg.prefix_caching = caching;
   cfg.policy = policy;
   cfg.long_prefill_tokens = chunked && seed % 2 ? 100 : 0; /* odd seeds */
+  job_kv_tier *tier = NULL;
+  if (tier_blocks) {
+    char err[128];
+    CU_ASSERT_FATAL(job_kv_tier_create(&tier, tier_blocks * 1000, err, sizeof err) == 0);
+    cfg.tier = tier;
+    cfg.block_bytes = 1000;
+  }
   driver d;
   driver_init(&d, cfg, REQUESTS);
   uint64_t(*hashes)[FAMILY_BLOCKS] = malloc(REQUESTS * sizeof *hashes);
@@ -714,8 +730,21 @@ static void stress(uint64_t seed, bool chunked, bool caching, job_sched_policy p
   CU_ASSERT(st.kv_blocks_used == 0 && st.preemptions == d.preempted_events);
   CU_ASSERT(st.preemptions > 0);
   CU_ASSERT(caching ? st.prefix_hit_blocks > 0 : st.prefix_hit_blocks == 0);
+  CU_ASSERT(st.swapped == 0 && st.swaps_in == st.swaps_out);
+  CU_ASSERT(tier ? st.swaps_out > 0 : st.swaps_out == 0);
+  CU_ASSERT(tier && caching ? st.tier_hit_tokens > 0 : st.tier_hit_tokens == 0);
   free(hashes);
   driver_free(&d);
+  if (tier) {
+    job_kv_tier_stats ts;
+    job_kv_tier_stats_get(tier, &ts);
+    CU_ASSERT(ts.pinned_bytes == 0 && ts.peak_bytes <= tier_blocks * 1000);
+    job_kv_tier_destroy(tier);
+  }
+}
+
+static void stress(uint64_t seed, bool chunked, bool caching, job_sched_policy policy) {
+  stress_tier(seed, chunked, caching, policy, 0);
 }
 
 static void test_stress_fcfs_chunked_with_prefix_caching(void) {
@@ -730,6 +759,195 @@ static void test_stress_without_chunking_or_caching(void) {
   stress(5, false, false, JOB_SCHED_FCFS);
   stress(6, false, true, JOB_SCHED_PRIORITY);
   stress(7, true, false, JOB_SCHED_FCFS);
+}
+
+/* With a tier holding 30 blocks some victims fit and swap, others recompute; with 10^6 all swap. */
+static void test_stress_with_a_kv_tier(void) {
+  stress_tier(11, true, true, JOB_SCHED_FCFS, 30);
+  stress_tier(12, true, true, JOB_SCHED_PRIORITY, 1000000);
+  stress_tier(13, false, true, JOB_SCHED_FCFS, 200);
+  stress_tier(14, true, false, JOB_SCHED_PRIORITY, 1000000);
+}
+
+/* ---- the KV tier ---- */
+
+enum { TIER_BLOCK_BYTES = 1000 };
+
+static job_kv_tier *tier_new(uint64_t blocks) {
+  job_kv_tier *t;
+  char err[128];
+  CU_ASSERT_FATAL(job_kv_tier_create(&t, blocks * TIER_BLOCK_BYTES, err, sizeof err) == 0);
+  return t;
+}
+
+static void tier_valid(const job_kv_tier *t) {
+  char err[256] = "";
+  int rc = job_kv_tier_check(t, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "\n  %s\n", err);
+  CU_ASSERT_FATAL(rc == 0);
+}
+
+/* Capacity 3 blocks: a fourth evicts the least recently used, a touch renews a block, a pin evicts
+ * as many as it needs and a pin beyond what is not pinned fails without changing anything. */
+static void test_tier_evicts_least_recently_used_blocks_and_pins_evict_too(void) {
+  job_kv_tier *t = tier_new(3);
+  CU_ASSERT(job_kv_tier_put(t, 0, 1, TIER_BLOCK_BYTES) == 1);
+  CU_ASSERT(job_kv_tier_put(t, 0, 2, TIER_BLOCK_BYTES) == 1);
+  CU_ASSERT(job_kv_tier_put(t, 1, 2, TIER_BLOCK_BYTES) == 1); /* another space: another block */
+  CU_ASSERT(job_kv_tier_put(t, 0, 1, TIER_BLOCK_BYTES) == 0); /* already there: now MRU */
+  CU_ASSERT(job_kv_tier_put(t, 0, 4, TIER_BLOCK_BYTES) == 1); /* evicts (0, 2) */
+  CU_ASSERT(!job_kv_tier_has(t, 0, 2) && job_kv_tier_has(t, 1, 2) && job_kv_tier_has(t, 0, 1));
+  uint32_t space;
+  uint64_t hash;
+  CU_ASSERT(job_kv_tier_lru_at(t, 0, &space, &hash) && space == 1 && hash == 2);
+  job_kv_tier_touch(t, 1, 2);
+  CU_ASSERT(job_kv_tier_lru_at(t, 0, &space, &hash) && space == 0 && hash == 1);
+  tier_valid(t);
+  CU_ASSERT(job_kv_tier_pin(t, 2 * TIER_BLOCK_BYTES)); /* evicts (0, 1) and (0, 4) */
+  CU_ASSERT(!job_kv_tier_has(t, 0, 1) && !job_kv_tier_has(t, 0, 4) && job_kv_tier_has(t, 1, 2));
+  CU_ASSERT(!job_kv_tier_pin(t, 2 * TIER_BLOCK_BYTES) && job_kv_tier_has(t, 1, 2));
+  CU_ASSERT(job_kv_tier_put(t, 0, 5, 2 * TIER_BLOCK_BYTES) == -1); /* only one block unpinned */
+  job_kv_tier_unpin(t, 2 * TIER_BLOCK_BYTES);
+  job_kv_tier_stats ts;
+  job_kv_tier_stats_get(t, &ts);
+  CU_ASSERT(ts.stored_blocks == 4 && ts.evicted_blocks == 3 && ts.hit_blocks == 1);
+  CU_ASSERT(ts.cached_blocks == 1 && ts.pinned_bytes == 0 && ts.peak_bytes == 3 * TIER_BLOCK_BYTES);
+  tier_valid(t);
+  job_kv_tier_destroy(t);
+}
+
+/* latency + bytes / bandwidth, rounded up: 3 blocks of 2 MiB at 64 GB/s after 250 ns. */
+static void test_tier_transfer_is_latency_plus_bytes_over_bandwidth(void) {
+  CU_ASSERT(job_kv_tier_transfer_ns(3 * 2097152, 64e9, 250) == 250 + 98304);
+  CU_ASSERT(job_kv_tier_transfer_ns(1, 64e9, 250) == 251);
+  CU_ASSERT(job_kv_tier_transfer_ns(0, 64e9, 250) == 0);
+}
+
+/* The KV exhaustion case above with a tier: at iteration 6 request 1 (12 tokens computed, 3 blocks)
+ * swaps out, storing 3 blocks; at iteration 11 it comes back, loading them, and decodes its 6th
+ * token after context 12 instead of recomputing 13 tokens; it still finishes at iteration 15. */
+static void test_a_preempted_request_swaps_its_blocks_out_and_back_in(void) {
+  job_kv_tier *t = tier_new(100);
+  job_sched_config cfg = config(100, 2, 4, 6);
+  cfg.tier = t;
+  cfg.block_bytes = TIER_BLOCK_BYTES;
+  driver d;
+  driver_init(&d, cfg, 3);
+  add(&d, 0, 8, 10);
+  add(&d, 1, 8, 10);
+  add(&d, 2, 4, 1);
+  for (int it = 1; it <= 5; it++) {
+    CU_ASSERT(step(&d) == 2 && d.batch.tier_load_bytes == 0 && d.batch.tier_store_bytes == 0);
+    finish(&d);
+  }
+  CU_ASSERT(step(&d) == 1 && seq_is(&d, 0, 0, 1, 12));
+  CU_ASSERT(d.batch.num_events == 1 && d.batch.events[0].kind == JOB_SCHED_PREEMPTED);
+  CU_ASSERT(d.batch.events[0].id == 1 && d.batch.events[0].swapped);
+  CU_ASSERT(d.batch.tier_store_bytes == 3 * TIER_BLOCK_BYTES && d.batch.swapped_out == 1);
+  CU_ASSERT(d.batch.tier_load_bytes == 0);
+  finish(&d);
+  job_kv_tier_stats ts;
+  job_kv_tier_stats_get(t, &ts);
+  CU_ASSERT(ts.pinned_bytes == 3 * TIER_BLOCK_BYTES);
+  for (int it = 7; it <= 10; it++) { /* 1 waits: 13 tokens need 4 blocks, 2 are free */
+    CU_ASSERT(step(&d) == 1 && d.batch.seqs[0].id == 0 && d.batch.tier_load_bytes == 0);
+    finish(&d);
+  }
+  CU_ASSERT(step(&d) == 2 && seq_is(&d, 0, 1, 1, 12) && !d.batch.seqs[0].prefill);
+  CU_ASSERT(d.batch.tier_load_bytes == 3 * TIER_BLOCK_BYTES && d.batch.swapped_in == 1);
+  CU_ASSERT(d.batch.tier_store_bytes == 0);
+  finish(&d);
+  CU_ASSERT(d.tracks[1].generated == 6);
+  run_all(&d);
+  CU_ASSERT(d.tracks[1].finished_at == 15 && d.tracks[1].swaps == 1);
+  job_sched_stats st;
+  job_sched_stats_get(d.s, &st);
+  CU_ASSERT(st.swaps_out == 1 && st.swaps_in == 1 && st.preemptions == 1);
+  CU_ASSERT(st.tier_load_bytes == 3 * TIER_BLOCK_BYTES &&
+            st.tier_store_bytes == 3 * TIER_BLOCK_BYTES);
+  job_kv_tier_stats_get(t, &ts);
+  CU_ASSERT(ts.pinned_bytes == 0);
+  driver_free(&d);
+  job_kv_tier_destroy(t);
+}
+
+/* A tier too small for the victim's 3 blocks: it recomputes, as without a tier. */
+static void test_a_victim_the_tier_cannot_hold_recomputes(void) {
+  job_kv_tier *t = tier_new(2);
+  job_sched_config cfg = config(100, 2, 4, 6);
+  cfg.tier = t;
+  cfg.block_bytes = TIER_BLOCK_BYTES;
+  driver d;
+  driver_init(&d, cfg, 3);
+  add(&d, 0, 8, 10);
+  add(&d, 1, 8, 10);
+  add(&d, 2, 4, 1);
+  for (int it = 1; it <= 5; it++)
+    step_finish(&d);
+  CU_ASSERT(step(&d) == 1 && d.batch.events[0].kind == JOB_SCHED_PREEMPTED);
+  CU_ASSERT(!d.batch.events[0].swapped && d.batch.tier_store_bytes == 0);
+  finish(&d);
+  for (int it = 7; it <= 10; it++)
+    step_finish(&d);
+  CU_ASSERT(step(&d) == 2 && seq_is(&d, 0, 1, 13, 0) && d.batch.tier_load_bytes == 0);
+  finish(&d);
+  run_all(&d);
+  driver_free(&d);
+  job_kv_tier_destroy(t);
+}
+
+/* One seat, 4 blocks of 4 tokens, prefix caching. A (hashes 11, 12, 13) runs and leaves its blocks
+ * cached; B (21, 22, 23) takes every block, evicting A's three hashed blocks, which spill to the
+ * tier (3 stores). C, with A's prompt, misses in HBM and hits A's 3 blocks in the tier: it loads
+ * them and computes only its last token, while its own allocation spills B's. With a tier of
+ * `tier_blocks` < 3, the spills of A evict LRU first (13, then 12), and C hits only a prefix. */
+static void spill_and_hit(uint64_t tier_blocks, uint32_t expect_tier_hits) {
+  static const uint64_t a[] = {11, 12, 13}, b[] = {21, 22, 23};
+  job_kv_tier *t = tier_blocks ? tier_new(tier_blocks) : NULL;
+  job_sched_config cfg = config(100, 1, 4, 4);
+  cfg.prefix_caching = true;
+  cfg.tier = t;
+  cfg.block_bytes = TIER_BLOCK_BYTES;
+  driver d;
+  driver_init(&d, cfg, 3);
+  add_full(&d, 0, 13, 1, 0, 0, a, 3);
+  add_full(&d, 1, 13, 1, 0, 1, b, 3);
+  add_full(&d, 2, 13, 1, 0, 2, a, 3);
+  CU_ASSERT(step(&d) == 1 && seq_is(&d, 0, 0, 13, 0) && d.batch.tier_store_bytes == 0);
+  finish(&d);
+  CU_ASSERT(step(&d) == 1 && seq_is(&d, 0, 1, 13, 0));
+  uint64_t spilled = tier_blocks < 6 ? tier_blocks : 6; /* A's 3, then B's 3 as C allocates */
+  CU_ASSERT(d.batch.tier_store_bytes == (t ? 3 * TIER_BLOCK_BYTES : 0));
+  CU_ASSERT(d.batch.tier_load_bytes == 0);
+  finish(&d);
+  uint32_t hit = expect_tier_hits;
+  CU_ASSERT(step(&d) == 1 && seq_is(&d, 0, 2, 13 - 4 * hit, 4 * hit));
+  CU_ASSERT(d.batch.tier_load_bytes == hit * TIER_BLOCK_BYTES && d.batch.tier_hit_blocks == hit);
+  CU_ASSERT(d.batch.tier_store_bytes == (t ? 3 * TIER_BLOCK_BYTES : 0)); /* B's blocks */
+  CU_ASSERT(d.tracks[2].hit_blocks == hit && d.tracks[2].tier_hit_blocks == hit);
+  finish(&d);
+  job_sched_stats st;
+  job_sched_stats_get(d.s, &st);
+  CU_ASSERT(st.tier_hit_tokens == 4 * hit && st.prefix_hit_tokens == 4 * hit);
+  if (t) {
+    job_kv_tier_stats ts;
+    job_kv_tier_stats_get(t, &ts);
+    CU_ASSERT(ts.hit_blocks == hit && ts.cached_blocks == spilled);
+    job_kv_tier_destroy(t);
+  }
+  driver_free(&d);
+}
+
+static void test_spilled_prefix_blocks_hit_in_the_tier_and_load_instead_of_computing(void) {
+  spill_and_hit(100, 3);
+}
+static void test_without_a_tier_evicted_prefix_blocks_are_computed_again(void) {
+  spill_and_hit(0, 0);
+}
+static void test_a_full_tier_evicts_its_least_recently_spilled_blocks(void) {
+  /* Spilled 13, 12, 11 (the tail of A first): a 2-block tier keeps 12 and 11, C hits 11 and 12. */
+  spill_and_hit(2, 2);
 }
 
 int main(int argc, char **argv) {
@@ -758,6 +976,14 @@ int main(int argc, char **argv) {
       T(stress_fcfs_chunked_with_prefix_caching),
       T(stress_priority_chunked_with_prefix_caching),
       T(stress_without_chunking_or_caching),
+      T(stress_with_a_kv_tier),
+      T(tier_evicts_least_recently_used_blocks_and_pins_evict_too),
+      T(tier_transfer_is_latency_plus_bytes_over_bandwidth),
+      T(a_preempted_request_swaps_its_blocks_out_and_back_in),
+      T(a_victim_the_tier_cannot_hold_recomputes),
+      T(spilled_prefix_blocks_hit_in_the_tier_and_load_instead_of_computing),
+      T(without_a_tier_evicted_prefix_blocks_are_computed_again),
+      T(a_full_tier_evicts_its_least_recently_spilled_blocks),
       {NULL, NULL},
   };
 #undef T

@@ -245,8 +245,12 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
   for (uint64_t i = 0; i < nreq; i++) {
     const io_request_row *q = &req[i];
     s->preemptions += q->preemptions;
-    if (q->first_scheduled_ns >= 0)
+    if (q->first_scheduled_ns >= 0) {
       queue[nqueue++] = q->first_scheduled_ns - q->dispatch_ns;
+      s->prompt_tokens += (uint64_t)q->input_tokens;
+      s->prefix_hit_tokens += q->prefix_hit_tokens;
+      s->tier_hit_tokens += q->tier_hit_tokens;
+    }
     if (q->fate != IO_FATE_COMPLETED) {
       s->unfinished++;
       continue;
@@ -278,6 +282,7 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
   s->instances = (uint32_t)ninst;
   qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
   s->utilisation_min = ninst ? 1 : 0;
+  int64_t tier_ns = 0, busy_ns = 0;
   for (uint64_t i = 0; i < ninst; i++) {
     const io_instance_row *in = &inst[i];
     double busy = simulated_ns > 0 ? (double)in->busy_ns / (double)simulated_ns : 0;
@@ -292,7 +297,14 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
     s->kv_use_mean += kv / (double)ninst;
     s->kv_use_peak = fmax(s->kv_use_peak, peak);
     s->iterations += in->iterations;
+    s->swaps_out += in->swaps_out;
+    s->swaps_in += in->swaps_in;
+    s->tier_load_bytes += (double)in->tier_load_bytes;
+    s->tier_store_bytes += (double)in->tier_store_bytes;
+    tier_ns += in->tier_ns;
+    busy_ns += in->busy_ns;
   }
+  s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
   rc = summarise_power(r, s, req, nreq, err, err_len);
 out:
   free(req);
@@ -371,6 +383,9 @@ int io_report_write_summary(const char *path, const io_summary *s, char *err, si
                 {"requests_completed", s->completed},
                 {"requests_unfinished", s->unfinished},
                 {"preemptions", s->preemptions},
+                {"prefix_hit_tokens", s->prefix_hit_tokens},
+                {"tier_hit_tokens", s->tier_hit_tokens},
+                {"swaps_out", s->swaps_out},
                 {"iterations", s->iterations},
                 {"instances", s->instances},
                 {"transfers", s->transfers},
@@ -431,6 +446,21 @@ void io_report_print(const io_summary *s, FILE *out) {
             s->kv_transfer_ms.p50, s->kv_transfer_ms.p99, s->kv_wait_ms.mean, s->kv_wait_ms.p99,
             100 * s->kv_share_of_decode);
   }
+  if (s->prefix_hit_tokens > 0) {
+    double prompt = s->prompt_tokens ? (double)s->prompt_tokens : 1;
+    fprintf(out,
+            "prefix cache: %.1f%% of admitted prompt tokens hit (%.1f%% in HBM, %.1f%% in the KV "
+            "tier)\n",
+            100 * (double)s->prefix_hit_tokens / prompt,
+            100 * (double)(s->prefix_hit_tokens - s->tier_hit_tokens) / prompt,
+            100 * (double)s->tier_hit_tokens / prompt);
+  }
+  if (s->swaps_out > 0 || s->tier_load_bytes > 0 || s->tier_store_bytes > 0)
+    fprintf(out,
+            "kv tier: %llu swaps out, %llu in; %.2f GB loaded, %.2f GB stored; %.1f%% of busy "
+            "time copying\n",
+            (unsigned long long)s->swaps_out, (unsigned long long)s->swaps_in,
+            s->tier_load_bytes * 1e-9, s->tier_store_bytes * 1e-9, 100 * s->tier_share_of_busy);
   fprintf(out,
           "power: site %.1f kW mean, %.1f kW peak (facility, PUE %.2f); energy %.3f kWh, %.3f J "
           "per output token\n",
@@ -482,6 +512,15 @@ void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
           "\"link_chunks\":%llu},",
           (unsigned long long)s->transfers, s->kv_bytes, s->kv_share_of_decode,
           (unsigned long long)s->link_chunks);
+  fprintf(out,
+          "\"prefix_cache\":{\"prompt_tokens\":%llu,\"hit_tokens\":%llu,\"tier_hit_tokens\":%llu},",
+          (unsigned long long)s->prompt_tokens, (unsigned long long)s->prefix_hit_tokens,
+          (unsigned long long)s->tier_hit_tokens);
+  fprintf(out,
+          "\"kv_tier\":{\"swaps_out\":%llu,\"swaps_in\":%llu,\"load_bytes\":%.17g,"
+          "\"store_bytes\":%.17g,\"share_of_busy\":%.17g},",
+          (unsigned long long)s->swaps_out, (unsigned long long)s->swaps_in, s->tier_load_bytes,
+          s->tier_store_bytes, s->tier_share_of_busy);
   fprintf(out,
           "\"energy\":{\"total_j\":%.17g,\"it_j\":%.17g,\"per_output_token_j\":%.17g,"
           "\"pue\":%.17g},",

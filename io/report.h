@@ -32,6 +32,13 @@ typedef struct io_summary {
   double kv_bytes;
   io_dist kv_transfer_ms, kv_wait_ms;
   double kv_share_of_decode; /* transfer time / (done - first token), over transferred requests */
+  /* Prefix cache at each request's first admission: prompt tokens of admitted requests, and those
+   * hit (in HBM or in the KV tier) and hit in the KV tier. */
+  uint64_t prompt_tokens, prefix_hit_tokens, tier_hit_tokens;
+  /* KV tier (memory-expanded nodes): swaps, bytes loaded and stored, and the share of the
+   * instances' busy time spent copying them. */
+  uint64_t swaps_out, swaps_in;
+  double tier_load_bytes, tier_store_bytes, tier_share_of_busy;
   /* Energy and power. IT: accelerators and hosts; facility: IT x PUE. Rack power is IT power (what
    * the rack's feeds carry), compared with the rack budget; site power is facility power,
    * compared with the site budget. */

@@ -389,8 +389,10 @@ static void preempt(job_sched *s, uint32_t pos, int64_t now_ns) {
     s->step_swapped_out++;
     s->step_store_bytes += bytes;
   }
-  if (s->cfg.prefix_caching)
-    req_register(s, r, r->hashed_blocks); /* what it may hit when it resumes */
+  /* What it may hit when it resumes; swapped, its own blocks are in the tier already (as in vLLM's
+   * swap mode, their HBM copies are simply freed), only its shared prefix stays cached. */
+  if (s->cfg.prefix_caching && r->swapped_tokens == 0)
+    req_register(s, r, r->hashed_blocks);
   req_free_blocks(s, r);
   r->computed_tokens = r->scheduled_tokens = 0;
   r->preemptions++;

@@ -148,6 +148,65 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
   io_scenario_free(s);
 }
 
+/* tests/serving/swap.yaml: the preempted request's blocks go to the CXL tier and come back. Each
+ * decode-only iteration lasts its hw price, except the one that swaps out and the one that swaps
+ * in: those are longer by exactly latency + blocks x block bytes / bandwidth. Without the tier the
+ * victim recomputes and no iteration is longer than its price. */
+static void swap_case(bool tier) {
+  const char *off[] = {"cluster.nodes.0.kv_tier.kind=none"};
+  io_scenario *s = run("swap.yaml", tier ? NULL : off, tier ? 0 : 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  hw_deploy d;
+  char err[256];
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
+                                       &s->deployments[0].hw, err, sizeof err),
+                        0);
+  uint64_t block_bytes = (uint64_t)(hw_kv_bytes_per_token(&d) * 16 + 0.5);
+  CU_ASSERT_EQUAL(block_bytes, 2097152); /* Llama-3.1-8B: 32 layers x 8 KV heads x 128 x 2 x 2 B */
+  uint64_t n, nreq, ninst;
+  io_iteration_row *it = read_rows(&io_iterations_table, &n);
+  io_request_row *req = read_rows(&io_requests_table, &nreq);
+  io_instance_row *inst = read_rows(&io_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(ninst, 1);
+  CU_ASSERT_EQUAL_FATAL(nreq, 2);
+  CU_ASSERT_EQUAL(inst[0].preemptions, 1);
+  CU_ASSERT_EQUAL(req[0].preemptions + req[1].preemptions, 1);
+  CU_ASSERT_EQUAL(req[0].swaps + req[1].swaps, tier ? 1 : 0);
+  CU_ASSERT_EQUAL(inst[0].swaps_out, tier ? 1 : 0);
+  CU_ASSERT_EQUAL(inst[0].swaps_in, tier ? 1 : 0);
+  CU_ASSERT_EQUAL(inst[0].tier_store_bytes, inst[0].tier_load_bytes);
+  uint64_t blocks = inst[0].tier_store_bytes / block_bytes;
+  CU_ASSERT_EQUAL(inst[0].tier_store_bytes, blocks * block_bytes);
+  CU_ASSERT(tier ? blocks == 5 : blocks == 0); /* 80 tokens computed when it was preempted */
+  /* 1 us + 5 x 2 MiB at 64 GB/s = 1000 + 163840 ns, each way. */
+  int64_t swap_ns = tier ? 1000 + (int64_t)(blocks * block_bytes * 1e9 / 64e9) : 0;
+  CU_ASSERT(!tier || swap_ns == 164840);
+  CU_ASSERT_EQUAL(inst[0].tier_ns, 2 * swap_ns);
+  uint32_t longer = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    if (it[i].prefill_seqs > 0)
+      continue;
+    hw_batch b = {.decode_seqs = it[i].decode_seqs, .decode_ctx_tokens = it[i].decode_ctx_tokens};
+    int64_t extra = it[i].end_ns - it[i].start_ns - hw_iteration_ns(&d, &b, NULL);
+    if (extra != 0) {
+      CU_ASSERT_EQUAL(extra, swap_ns);
+      longer++;
+    }
+  }
+  CU_ASSERT_EQUAL(longer, tier ? 2 : 0);
+  for (uint64_t i = 0; i < nreq; i++)
+    CU_ASSERT_EQUAL(req[i].fate, IO_FATE_COMPLETED);
+  free(it);
+  free(req);
+  free(inst);
+  io_scenario_free(s);
+}
+
+static void test_a_swap_lengthens_its_two_iterations_by_the_tier_transfer(void) { swap_case(true); }
+static void test_without_a_tier_the_victim_recomputes_at_no_transfer_cost(void) {
+  swap_case(false);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -158,6 +217,10 @@ int main(int argc, char **argv) {
        test_saturated_instance_runs_back_to_back_at_priced_times},
       {"every request before the end is accounted for exactly once",
        test_every_request_before_the_end_is_accounted_for_exactly_once},
+      {"KV tier: a swap lengthens its two iterations by latency + bytes / bandwidth",
+       test_a_swap_lengthens_its_two_iterations_by_the_tier_transfer},
+      {"no KV tier: the victim recomputes, no iteration pays a transfer",
+       test_without_a_tier_the_victim_recomputes_at_no_transfer_cost},
       {NULL, NULL},
   };
   int failed = harness_run("serving", tests, NULL, true);

@@ -16,6 +16,7 @@
 #include "hw/csv.h"
 #include "hw/fit.h"
 #include "hw/hw.h"
+#include "hw/systolic.h"
 
 int hw_cal_rows_add(hw_cal_rows *rows, const hw_cal_row *row) {
   if (rows->n == rows->cap) {
@@ -128,6 +129,11 @@ typedef struct pricer {
 
 static double price_gemm(const pricer *p, double m, double n, double k) {
   const hw_eff *e = &p->d.accel.eff;
+  if (hw_systolic_is(&p->d.accel)) { /* TPU-like: matrix units (hw/systolic.h) */
+    double clock_ns = 0.0;
+    return hw_systolic_gemm_ns(&p->d.accel, m, n, k, hw_gemm_bytes(m, n, k, p->d.dtype_bytes),
+                               &clock_ns);
+  }
   return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(m, n, k), p->r.ns_per_flop_gemm,
                     hw_gemm_bytes(m, n, k, p->d.dtype_bytes), p->r.ns_per_byte_gemm,
                     hw_gemm_serial_ns(e, k));
@@ -229,7 +235,8 @@ static const struct {
      "datasheet values (aiconfigurator/systems/rtx_pro_6000_server.yaml) and the default (H100) "
      "efficiencies"},
     {"TPU-v6e-1", "TPU v6e (Trillium)",
-     "GPU roofline on datasheet peaks with the default (H100) efficiencies; no systolic model yet"},
+     "systolic model (hw/systolic.h): matrix units with padding, vector units; fitted to this "
+     "profile (hw/data/systolic.csv)"},
 };
 
 typedef struct lss_profile {
@@ -483,6 +490,8 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
       continue;
     }
     pr.r = hw_rates_of(&pr.d.accel, &pr.d.accel.eff);
+    if (hw_systolic_is(&pr.d.accel))
+      hw_systolic_rates(&pr.d.accel, m->head_dim, pr.d.dtype_bytes, m->gated_ffn, &pr.r);
     r = !strcmp(files[f], "attention.csv") ? lss_attention(cc, &pr, p, files[f])
                                            : lss_layers(cc, &pr, p, files[f]);
   }

@@ -12,6 +12,7 @@
 #include "hw/embedded.h"
 #include "hw/hw.h"
 #include "hw/power_ops.h"
+#include "hw/systolic.h"
 
 typedef struct eff_entry {
   char device[64];
@@ -226,6 +227,8 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
         *fields[i] *= scale[i];
       }
     }
+    if (rc == 1 && hw_systolic_read_columns(&c, &a, err, err_len) != 0) /* issue 5, TPU */
+      rc = -1;
     if (rc != 1 || hw_catalog_add_accel(cat, &a, err, err_len) != 0) {
       rc = -1;
       break;
@@ -367,6 +370,8 @@ int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size
     const power_entry *own = find_power(cat, a.name);
     a.power = own ? own->power : default_power(cat, &a);
   }
+  if (hw_systolic_attach(&a, err, err_len) != 0) /* matrix units: systolic.csv */
+    return -1;
   for (size_t i = 0; i < cat->n_accels; i++)
     if (same_name(cat->accels[i].name, a.name)) {
       cat->accels[i] = a;

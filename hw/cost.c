@@ -8,6 +8,7 @@
 #include "hw/cost_ops.h"
 #include "hw/hw.h"
 #include "hw/power_ops.h"
+#include "hw/systolic.h"
 
 /* Memory outside weights, activations and KV: NCCL buffers by TP size and other non-torch memory
  * (CUDA context, library workspaces). Source: aiconfigurator systems/h100_sxm.yaml (misc.nccl_mem
@@ -136,6 +137,8 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   d->stage_layers = (m->layers + c->pp - 1) / c->pp;
 
   hw_rates r = hw_rates_of(a, e);
+  if (hw_systolic_is(a)) /* TPU-like: vector units, padded attention (hw/systolic.h) */
+    hw_systolic_rates(a, m->head_dim, 2.0, m->gated_ffn, &r);
   d->ns_per_flop_gemm = r.ns_per_flop_gemm, d->ns_per_byte_gemm = r.ns_per_byte_gemm;
   d->ns_per_flop_pf = r.ns_per_flop_pf, d->ns_per_byte_pf = r.ns_per_byte_pf;
   d->ns_per_byte_dec = r.ns_per_byte_dec;
@@ -181,6 +184,8 @@ static inline double gemm_ns(const hw_deploy *d, double m, double n, double k, d
                              double *bytes, double *clock_ns) {
   double f = hw_gemm_flops(m, n, k), by = hw_gemm_bytes(m, n, k, d->dtype_bytes);
   *flops += f, *bytes += by;
+  if (hw_systolic_is(&d->accel)) /* TPU-like: matrix units (hw/systolic.h) */
+    return hw_systolic_gemm_ns(&d->accel, m, n, k, by, clock_ns);
   return hw_roof_clock_ns(d->accel.eff.gemm.t0_ns, f, d->ns_per_flop_gemm, by, d->ns_per_byte_gemm,
                           hw_gemm_serial_ns(&d->accel.eff, k), clock_ns);
 }

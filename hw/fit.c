@@ -19,6 +19,7 @@
 #include "hw/embedded.h"
 #include "hw/hw.h"
 #include "hw/power_ops.h"
+#include "hw/systolic.h"
 
 /* Where each dataset under the data directory came from (its SOURCE.md names them). */
 static const char *const data_provenance[] = {
@@ -1528,6 +1529,8 @@ int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, 
     }
     result = fit_power(&rc, cat, devs, fitting ? power_path : NULL, report);
   }
+  if (result == 0) /* the systolic (TPU-like) model: systolic.csv beside (hw/fit_systolic.c) */
+    result = hw_fit_systolic(data_dir, out_path, report, err, err_len);
   hw_catalog_destroy(cat);
   return result;
 }

@@ -64,6 +64,27 @@ typedef struct hw_power {
   char source[64]; /* the power.csv entry these came from; "" when unset */
 } hw_power;
 
+/* A systolic-array (TPU-like) accelerator's matrix and vector units, priced by hw/systolic.h in
+ * place of the GPU roofline when the matrix-unit fields are set; all zero on a GPU. Architecture
+ * values from hw/data/accelerators.csv, fitted ones from hw/data/systolic.csv (written by
+ * wt_hw_fit); see hw/data/SOURCES.md, "TPU". */
+typedef struct hw_systolic_fit {
+  double gemm_t0_ns, mxu_frac, mem_frac; /* projections: fixed time, matrix and HBM fractions */
+  double vector_t0_ns;                   /* elementwise kernels: fixed time */
+  double norm_cycles, rope_cycles, act_cycles, add_cycles; /* vector cycles per element */
+  double embed_frac;                                       /* embedding gather: HBM fraction */
+  double attn_prefill_t0_ns, attn_prefill_frac;            /* of the head_dim-padded matrix peak */
+  double attn_decode_t0_ns, attn_decode_mem_frac, attn_decode_per_seq_kv_head_ns;
+} hw_systolic_fit;
+typedef struct hw_systolic {
+  double mxu_rows, mxu_cols; /* one matrix unit: rows x cols multiply-accumulators */
+  double mxu_count;          /* matrix units per chip */
+  double row_tile;           /* activation rows stream in multiples of this (sublanes) */
+  double vector_lanes;       /* vector-unit elements per cycle, whole chip */
+  hw_systolic_fit fit;
+  char source[64]; /* the systolic.csv row the fitted values came from; "" when unset */
+} hw_systolic;
+
 /* One accelerator: datasheet values (0 where the source gives none) and its efficiencies. */
 typedef struct hw_accel {
   char name[64];
@@ -79,6 +100,7 @@ typedef struct hw_accel {
   char source[64];             /* source IDs, see hw/data/accelerators_SOURCE.md */
   hw_eff eff;
   hw_power power;
+  hw_systolic systolic; /* all zero on a GPU */
 } hw_accel;
 
 /* One model architecture, as in its published config.json. */

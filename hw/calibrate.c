@@ -139,6 +139,15 @@ static double price_gemm(const pricer *p, double m, double n, double k) {
                     hw_gemm_serial_ns(e, k));
 }
 
+/* A grouped MoE GEMM: `rows` routed (token, expert) rows through `touched` experts' weights. */
+static double price_moe_gemm(const pricer *p, double rows, double n, double k, double touched) {
+  const hw_eff *e = &p->d.accel.eff;
+  double dt = p->d.dtype_bytes;
+  return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(rows, n, k), p->r.ns_per_flop_gemm,
+                    hw_gemm_bytes_typed(rows, n, k, touched, dt, dt, dt), p->r.ns_per_byte_gemm,
+                    hw_gemm_serial_ns(e, k));
+}
+
 static double price_elem(const pricer *p, double bytes, hw_elem_kind kind) {
   return hw_linear_ns(p->d.accel.eff.elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind]);
 }
@@ -192,7 +201,16 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
     *ns = price_gemm(p, t, h, d->ffn_dev);
   else if (!strcmp(layer, "gate") && m->experts)
     *ns = price_gemm(p, t, m->experts, h); /* the MoE router */
-  else if (!strcmp(layer, "lm_head")) {
+  else if (m->experts && (!strcmp(layer, "expert.w1") || !strcmp(layer, "expert.w3") ||
+                          !strcmp(layer, "expert.w2"))) {
+    /* One projection of all experts over the batch's routed rows, as hw_iteration_ns prices the
+     * fused kernels: the expected experts touched under uniform routing. */
+    double touched = m->experts * (1.0 - exp(t * d->moe_log_miss));
+    bool down = !strcmp(layer, "expert.w2");
+    *ns = price_moe_gemm(p, t * m->active_experts, down ? h : d->ffn_dev, down ? d->ffn_dev : h,
+                         touched);
+    return "moe";
+  } else if (!strcmp(layer, "lm_head")) {
     *ns = price_gemm(p, t, d->vocab_dev, h);
     return "lm_head";
   } else if (!strcmp(layer, "layernorm") || !strcmp(layer, "input_layernorm") ||
@@ -308,8 +326,8 @@ typedef struct cal_ctx {
   size_t err_len;
 } cal_ctx;
 
-enum { LSS_FAMILIES = 4 };
-static const char *const lss_families[LSS_FAMILIES] = {"gemm", "elementwise", "attention",
+enum { LSS_FAMILIES = 5 };
+static const char *const lss_families[LSS_FAMILIES] = {"gemm", "elementwise", "attention", "moe",
                                                        "lm_head"};
 
 static int family_index(const char *family) {
@@ -453,8 +471,55 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
   return r;
 }
 
+/* moe.csv (v1: tokens,activated_experts,time_us): vLLM's fused MoE experts of one layer, with the
+ * tokens' top-k rows forced onto `activated_experts` experts; priced as hw_iteration_ns prices
+ * the experts (gate-up and down grouped GEMMs reading the touched experts' weights) plus the
+ * activation over the routed rows. */
+static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
+  char path[4096], dataset[800];
+  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
+  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+  const hw_deploy *d = &pr->d;
+  const hw_model *m = &d->model;
+  if (!m->experts)
+    return skip_row(cc->out, dataset, "moe", "the catalogue's model has no experts");
+  hw_csv c;
+  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+    return skip_row(cc->out, dataset, "moe", cc->err);
+  int col_t = hw_csv_col(&c, "tokens"), col_e = hw_csv_col(&c, "activated_experts"),
+      col_us = hw_csv_col(&c, "time_us");
+  if (col_t < 0 || col_e < 0 || col_us < 0) {
+    hw_csv_close(&c);
+    return skip_row(cc->out, dataset, "moe", "unrecognised columns");
+  }
+  acc a;
+  acc_init(&a);
+  int r = 0;
+  double h = m->hidden, up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
+  while (r == 0 && hw_csv_next(&c, cc->err, cc->err_len) == 1) {
+    double tokens, touched, us;
+    if (hw_csv_double(&c, col_t, NAN, &tokens, NULL, 0) != 0 ||
+        hw_csv_double(&c, col_e, NAN, &touched, NULL, 0) != 0 ||
+        hw_csv_double(&c, col_us, NAN, &us, NULL, 0) != 0 || !(tokens > 0.0) || !(touched > 0.0))
+      continue;
+    double rows = tokens * m->active_experts;
+    double ns = price_moe_gemm(pr, rows, up_n, h, touched) +
+                price_moe_gemm(pr, rows, h, d->ffn_dev, touched) +
+                price_elem(pr, hw_elem_act_bytes(rows, d->ffn_dev, m->gated_ffn, d->dtype_bytes),
+                           HW_ELEM_ACT);
+    char inputs[96];
+    snprintf(inputs, sizeof inputs, "tokens=%g activated_experts=%g", tokens, touched);
+    r = acc_add(&a, ns, us * 1e3, inputs);
+  }
+  hw_csv_close(&c);
+  if (r == 0)
+    r = acc_row(&a, cc->out, dataset, "moe", p->a->name, p->note);
+  free(a.abs_err);
+  return r;
+}
+
 /* One profile folder with its CSV files (attention.csv, layers.csv or dense.csv and
- * per_sequence.csv; moe.csv and the skew tables are for issue 5's MoE and decode-skew models). */
+ * per_sequence.csv, moe.csv; the skew tables are for a decode-skew model). */
 static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
   static const char *const files[] = {"layers.csv", "dense.csv", "per_sequence.csv",
                                       "attention.csv", "moe.csv"};
@@ -479,10 +544,6 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
       r = skip_row(cc->out, dataset, "all", why);
       continue;
     }
-    if (!strcmp(files[f], "moe.csv")) {
-      r = skip_row(cc->out, dataset, "moe", "MoE expert kernels (issue 5, MoE)");
-      continue;
-    }
     pricer pr;
     hw_deploy_config cfg = {.tp = p->tp ? p->tp : 1};
     if (hw_deploy_init(&pr.d, p->a, m, &cfg, why, sizeof why) != 0) {
@@ -493,6 +554,7 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
     if (hw_systolic_is(&pr.d.accel))
       hw_systolic_rates(&pr.d.accel, m->head_dim, pr.d.dtype_bytes, m->gated_ffn, &pr.r);
     r = !strcmp(files[f], "attention.csv") ? lss_attention(cc, &pr, p, files[f])
+        : !strcmp(files[f], "moe.csv")     ? lss_moe(cc, &pr, p, files[f])
                                            : lss_layers(cc, &pr, p, files[f]);
   }
   return r;

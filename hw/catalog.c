@@ -193,6 +193,8 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
     return -1;
   static const char *const numeric[] = {"peak_bf16_tflops_dense",
                                         "peak_fp8_tflops_dense",
+                                        "peak_int8_tops_dense",
+                                        "peak_fp4_tflops_dense",
                                         "hbm_gib",
                                         "hbm_tb_s",
                                         "tdp_w",
@@ -200,9 +202,10 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
                                         "scaleup_link_gb_s_per_dir",
                                         "scaleout_nic_gb_s"};
   /* Unit conversions from the column units to hw_accel's. */
-  static const double scale[] = {1e12, 1e12, 1073741824.0, 1e12, 1.0, 1.0, 1e9, 1e9};
-  int cols[8];
-  for (int i = 0; i < 8; i++)
+  static const double scale[] = {1e12, 1e12, 1e12, 1e12, 1073741824.0, 1e12, 1.0, 1.0, 1e9, 1e9};
+  enum { N = sizeof numeric / sizeof numeric[0] };
+  int cols[N];
+  for (int i = 0; i < N; i++)
     cols[i] = hw_csv_col(&c, numeric[i]);
   int col_name = hw_csv_col(&c, "name"), col_vendor = hw_csv_col(&c, "vendor"),
       col_kind = hw_csv_col(&c, "kind"), col_source = hw_csv_col(&c, "source");
@@ -214,10 +217,11 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
     snprintf(a.vendor, sizeof a.vendor, "%s", hw_csv_get(&c, col_vendor));
     snprintf(a.kind, sizeof a.kind, "%s", hw_csv_get(&c, col_kind));
     snprintf(a.source, sizeof a.source, "%s", hw_csv_get(&c, col_source));
-    double *fields[8] = {
-        &a.peak_bf16_flops, &a.peak_fp8_flops, &a.hbm_bytes,           &a.hbm_bytes_per_s,
-        &a.tdp_w,           &a.idle_w,         &a.scaleup_bytes_per_s, &a.scaleout_bytes_per_s};
-    for (int i = 0; i < 8 && rc == 1; i++) {
+    double *fields[N] = {
+        &a.peak_bf16_flops,     &a.peak_fp8_flops,      &a.peak_int8_ops, &a.peak_fp4_flops,
+        &a.hbm_bytes,           &a.hbm_bytes_per_s,     &a.tdp_w,         &a.idle_w,
+        &a.scaleup_bytes_per_s, &a.scaleout_bytes_per_s};
+    for (int i = 0; i < N && rc == 1; i++) {
       if (cols[i] < 0) {
         snprintf(err, err_len, "hw/data/accelerators.csv: no column %s", numeric[i]);
         rc = -1;
@@ -344,6 +348,8 @@ int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size
   }
   const double checked[] = {accel->peak_bf16_flops,
                             accel->peak_fp8_flops,
+                            accel->peak_int8_ops,
+                            accel->peak_fp4_flops,
                             accel->hbm_bytes,
                             accel->hbm_bytes_per_s,
                             accel->tdp_w,

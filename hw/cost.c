@@ -32,13 +32,78 @@ static bool name_contains_a100(const char *name) {
   return false;
 }
 
+static const char *const dtype_names[HW_DTYPE_COUNT] = {"bf16", "fp8", "fp8_block", "int8", "fp4"};
+
+const char *hw_dtype_name(hw_dtype t) {
+  return (unsigned)t < HW_DTYPE_COUNT ? dtype_names[t] : "unknown";
+}
+
+int hw_dtype_parse(const char *name, hw_dtype *out) {
+  static const struct {
+    const char *alias;
+    hw_dtype t;
+  } aliases[] = {{"bfloat16", HW_DTYPE_BF16},
+                 {"fp8_e4m3", HW_DTYPE_FP8},
+                 {"fp8_block_scaled", HW_DTYPE_FP8_BLOCK},
+                 {"nvfp4", HW_DTYPE_FP4}};
+  for (int t = 0; t < HW_DTYPE_COUNT; t++)
+    if (!strcmp(name, dtype_names[t])) {
+      *out = (hw_dtype)t;
+      return 0;
+    }
+  for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+    if (!strcmp(name, aliases[i].alias)) {
+      *out = aliases[i].t;
+      return 0;
+    }
+  return -1;
+}
+
+/* Scale overheads (hw/hw.h): fp32 scales per 128x128 weight block and per 128-wide activation
+ * group for fp8_block (DeepSeek-V3 tech report, arXiv:2412.19437, section 3.3.2); one fp8 (e4m3)
+ * scale per 16 elements for NVFP4 (NVIDIA, "Introducing NVFP4", developer blog, 2025). */
+static const double fp8_block_weight_elems = 128.0 * 128.0, fp8_block_act_elems = 128.0;
+static const double fp32_bytes = 4.0, nvfp4_group_elems = 16.0;
+
+double hw_dtype_weight_bytes(hw_dtype t) {
+  switch (t) {
+  case HW_DTYPE_BF16: return 2.0;
+  case HW_DTYPE_FP8:
+  case HW_DTYPE_INT8: return 1.0;
+  case HW_DTYPE_FP8_BLOCK: return 1.0 + fp32_bytes / fp8_block_weight_elems;
+  case HW_DTYPE_FP4: return 0.5 + 1.0 / nvfp4_group_elems;
+  default: return 0.0;
+  }
+}
+
+double hw_dtype_act_bytes(hw_dtype t) {
+  return t == HW_DTYPE_FP8_BLOCK ? 1.0 + fp32_bytes / fp8_block_act_elems
+                                 : hw_dtype_weight_bytes(t);
+}
+
+double hw_accel_peak_flops(const hw_accel *a, hw_dtype t) {
+  switch (t) {
+  case HW_DTYPE_BF16: return a->peak_bf16_flops;
+  case HW_DTYPE_FP8:
+  case HW_DTYPE_FP8_BLOCK: return a->peak_fp8_flops;
+  case HW_DTYPE_INT8: return a->peak_int8_ops;
+  case HW_DTYPE_FP4: return a->peak_fp4_flops;
+  default: return 0.0;
+  }
+}
+
+/* Weights per device of the busiest stage: the layers' projections and experts in the weight
+ * type; norms, biases, the router, embeddings and LM head in bf16 (fp8 and fp4 checkpoints keep
+ * them so: vLLM's quantisation configs skip the gate and lm_head). Under expert parallelism each
+ * device holds experts / ep experts. */
 static double weights_bytes_per_device(const hw_deploy *d) {
   const hw_model *m = &d->model;
   double h = m->hidden, dh = m->head_dim;
-  double attn = h * d->qkv_n + d->o_k * h + (m->qkv_bias ? d->qkv_n : 0.0);
-  double experts = m->experts ? m->experts : 1.0;
-  double ffn = experts * (m->gated_ffn ? 3.0 : 2.0) * h * d->ffn_dev +
-               (m->experts ? h * m->experts : 0.0);
+  double attn = h * d->qkv_n + d->o_k * h;
+  double bias = m->qkv_bias ? d->qkv_n : 0.0;
+  double experts = m->experts ? d->experts_dev : 1.0;
+  double ffn = experts * (m->gated_ffn ? 3.0 : 2.0) * h * d->ffn_dev;
+  double router = m->experts ? h * m->experts : 0.0;
   double norms = 2.0 * h + (m->qk_norm ? 2.0 * dh : 0.0);
   double embed = d->vocab_dev * h;
   double lm_head = d->vocab_dev * h;
@@ -47,7 +112,11 @@ static double weights_bytes_per_device(const hw_deploy *d) {
     ends = embed + (m->tied_embeddings ? 0.0 : lm_head) + h; /* + final norm */
   else
     ends = fmax(embed, lm_head + h); /* first stage embeds, last holds the head */
-  return d->dtype_bytes * (d->stage_layers * (attn + ffn + norms) + ends);
+  double quantised = d->stage_layers * (attn + ffn);
+  double wide = d->stage_layers * (bias + router + norms) + ends;
+  if (d->w_bytes == d->dtype_bytes)
+    return d->dtype_bytes * (quantised + wide);
+  return d->w_bytes * quantised + d->dtype_bytes * wide;
 }
 
 /* Peak activation memory of vLLM's profiling forward pass with max_batched_tokens tokens (what it
@@ -65,6 +134,40 @@ static double activation_reserve_bytes(const hw_deploy *d) {
   double logits = 2.0 * 4.0 * (double)d->cfg.max_seqs * m->vocab;
   double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
   return d->dtype_bytes * fmax(attn_phase, mlp_phase) + logits + nccl + other_nontorch_bytes;
+}
+
+/* Whether the accelerator lacks a type the deployment uses: weights and activations need its
+ * tensor peak in their type; an 8-bit KV cache is only storage (dequantised to bf16 in the
+ * attention kernel, which vLLM does on any device), an fp4 one needs fp4 support. */
+static bool dtype_missing(const hw_accel *a, const hw_deploy_config *c, char *why, size_t len) {
+  const struct {
+    const char *role;
+    hw_dtype t;
+  } uses[] = {
+      {"weights", c->weight_dtype}, {"activations", c->act_dtype}, {"KV cache", c->kv_dtype}};
+  for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++) {
+    hw_dtype t = uses[i].t;
+    bool storage_only = i == 2 && (t == HW_DTYPE_FP8 || t == HW_DTYPE_INT8);
+    if (t != HW_DTYPE_BF16 && !storage_only && !(hw_accel_peak_flops(a, t) > 0.0)) {
+      static const char *const column[HW_DTYPE_COUNT] = {
+          "peak_bf16_tflops_dense", "peak_fp8_tflops_dense", "peak_fp8_tflops_dense",
+          "peak_int8_tops_dense", "peak_fp4_tflops_dense"};
+      snprintf(why, len, "%s in %s need %s tensor cores, and %s has none (no %s)", uses[i].role,
+               hw_dtype_name(t), hw_dtype_name(t), a->name, column[t]);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The GEMM efficiencies of a math type: its own fit where efficiency.csv has one, else the bf16
+ * fractions applied to that type's peak (the "documented scaling" of hw/data/SOURCES.md). */
+static hw_eff_gemm gemm_eff_of(const hw_eff *e, hw_dtype math) {
+  if ((math == HW_DTYPE_FP8_BLOCK) && e->gemm_fp8_block.compute_frac > 0.0)
+    return e->gemm_fp8_block;
+  if ((math == HW_DTYPE_FP8 || math == HW_DTYPE_FP8_BLOCK) && e->gemm_fp8.compute_frac > 0.0)
+    return e->gemm_fp8;
+  return e->gemm;
 }
 
 int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
@@ -88,9 +191,32 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   if (!c->max_seqs)
     c->max_seqs = big ? vllm_big_seqs : vllm_small_seqs;
 
+  if (!c->ep)
+    c->ep = 1;
+
   const char *why = NULL;
-  if (c->weight_dtype != HW_DTYPE_BF16 || c->kv_dtype != HW_DTYPE_BF16)
-    why = "only bf16 weights and KV cache are modelled so far";
+  char dtype_why[256];
+  if ((unsigned)c->weight_dtype >= HW_DTYPE_COUNT || (unsigned)c->act_dtype >= HW_DTYPE_COUNT ||
+      (unsigned)c->kv_dtype >= HW_DTYPE_COUNT)
+    why = "unknown data type";
+  else if (c->act_dtype != HW_DTYPE_BF16 && c->act_dtype != c->weight_dtype)
+    why = "activations must be bf16 (weight-only quantisation) or the weights' type";
+  else if (c->kv_dtype == HW_DTYPE_FP8_BLOCK)
+    why = "no engine stores a block-scaled KV cache: use kv fp8";
+  else if (dtype_missing(a, c, dtype_why, sizeof dtype_why))
+    why = dtype_why;
+  else if (c->ep > 1 && !m->experts)
+    why = "expert parallelism (ep) needs a mixture-of-experts model";
+  else if (c->ep > 1 && m->experts % c->ep != 0)
+    why = "expert-parallel size (ep) must divide the number of experts";
+  else if (c->ep > 1 && !(c->alltoall.bytes_per_s > 0.0) &&
+           (!(a->scaleup_bytes_per_s > 0.0) || !(e->allreduce.link_frac > 0.0)))
+    why = "expert parallelism needs the accelerator's scale-up link bandwidth";
+  else if (!isfinite(c->alltoall.t0_ns) || c->alltoall.t0_ns < 0.0 ||
+           !isfinite(c->alltoall.bytes_per_s) || c->alltoall.bytes_per_s < 0.0 ||
+           !isfinite(c->sendrecv.t0_ns) || c->sendrecv.t0_ns < 0.0 ||
+           !isfinite(c->sendrecv.bytes_per_s) || c->sendrecv.bytes_per_s < 0.0)
+    why = "communication costs must be non-negative numbers";
   else if (!(a->peak_bf16_flops > 0.0) || !(a->hbm_bytes_per_s > 0.0) || !(a->hbm_bytes > 0.0))
     why = "the accelerator has no bf16 peak, HBM capacity or HBM bandwidth (not a compute device)";
   else if (!(e->gemm.compute_frac > 0.0) || !(e->gemm.mem_frac > 0.0) ||
@@ -120,14 +246,24 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
         "tensor or pipeline parallelism needs the accelerator's scale-up link bandwidth and "
         "fitted link efficiencies";
   if (why) {
-    snprintf(err, err_len, "deployment of %s on %s (tp %u, pp %u): %s", m->name, a->name, c->tp,
-             c->pp, why);
+    snprintf(err, err_len, "deployment of %s on %s (tp %u, pp %u%s): %s", m->name, a->name, c->tp,
+             c->pp, c->ep > 1 ? ", ep > 1" : "", why);
     return -1;
   }
 
   double tp = c->tp;
   d->dtype_bytes = 2.0;
-  d->kv_dtype_bytes = 2.0;
+  d->kv_dtype_bytes = hw_dtype_act_bytes(c->kv_dtype);
+  d->w_bytes = hw_dtype_weight_bytes(c->weight_dtype);
+  d->a_bytes = hw_dtype_act_bytes(c->act_dtype);
+  d->inv_ep = 1.0 / c->ep;
+  d->experts_dev = m->experts ? (double)(m->experts / c->ep) : 0.0;
+  if (m->experts && c->ep > 1) {
+    double experts = m->experts, k = m->active_experts, g = c->ep;
+    d->moe_z = sqrt(2.0 * log(g));
+    d->moe_group_var = k * (1.0 / g) * (1.0 - 1.0 / g) * (experts - k) / (experts - 1.0);
+    d->moe_pairs_cap = fmin(k, experts / g);
+  }
   d->q_dev = m->q_heads / tp;
   d->kv_dev = m->kv_heads >= c->tp ? m->kv_heads / tp : 1.0;
   d->qkv_n = (d->q_dev + 2.0 * d->kv_dev) * m->head_dim;
@@ -139,10 +275,28 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   hw_rates r = hw_rates_of(a, e);
   if (hw_systolic_is(a)) /* TPU-like: vector units, padded attention (hw/systolic.h) */
     hw_systolic_rates(a, m->head_dim, 2.0, m->gated_ffn, &r);
-  d->ns_per_flop_gemm = r.ns_per_flop_gemm, d->ns_per_byte_gemm = r.ns_per_byte_gemm;
-  d->ns_per_flop_pf = r.ns_per_flop_pf, d->ns_per_byte_pf = r.ns_per_byte_pf;
-  d->ns_per_byte_dec = r.ns_per_byte_dec;
+  /* The layers' GEMMs run in the activations' type (hw/hw.h); the router and LM head in bf16. */
+  d->gemm = gemm_eff_of(e, c->act_dtype);
+  d->ns_per_flop_gemm = hw_ns_per(hw_accel_peak_flops(a, c->act_dtype), d->gemm.compute_frac);
+  d->ns_per_byte_gemm = hw_ns_per(a->hbm_bytes_per_s, d->gemm.mem_frac);
+  d->ns_per_flop_gemm16 = r.ns_per_flop_gemm, d->ns_per_byte_gemm16 = r.ns_per_byte_gemm;
+  /* Attention over an 8-bit or 4-bit KV cache: the fp8-KV fit where there is one. */
+  bool narrow_kv = c->kv_dtype != HW_DTYPE_BF16 && e->attn_prefill_fp8kv.compute_frac > 0.0 &&
+                   e->attn_decode_fp8kv.mem_frac > 0.0;
+  d->attn_pf = narrow_kv ? e->attn_prefill_fp8kv : e->attn_prefill;
+  d->attn_dec = narrow_kv ? e->attn_decode_fp8kv : e->attn_decode;
+  d->ns_per_flop_pf = narrow_kv ? r.ns_per_flop_pf_fp8kv : r.ns_per_flop_pf;
+  d->ns_per_byte_pf = narrow_kv ? r.ns_per_byte_pf_fp8kv : r.ns_per_byte_pf;
+  d->ns_per_byte_dec = narrow_kv ? r.ns_per_byte_dec_fp8kv : r.ns_per_byte_dec;
   d->ns_per_byte_ar = r.ns_per_byte_ar, d->ns_per_byte_sr = r.ns_per_byte_sr;
+  d->sr_t0_ns = e->sendrecv.t0_ns;
+  if (c->sendrecv.bytes_per_s > 0.0)
+    d->ns_per_byte_sr = 1e9 / c->sendrecv.bytes_per_s, d->sr_t0_ns = c->sendrecv.t0_ns;
+  /* All-to-all without a measured cost: the scale-up links at the all-reduce's fitted fraction
+   * and fixed time (no all-to-all kernel data in hw/; net/ fits NCCL's, which jobs/ passes in). */
+  d->a2a_t0_ns = e->allreduce.t0_ns, d->ns_per_byte_a2a = r.ns_per_byte_ar;
+  if (c->alltoall.bytes_per_s > 0.0)
+    d->ns_per_byte_a2a = 1e9 / c->alltoall.bytes_per_s, d->a2a_t0_ns = c->alltoall.t0_ns;
 
   /* Memory-bound kernels of one layer, per token, priced the way Vidur profiles them: two RMSNorms
    * and two residual adds (vLLM fuses each pair into one kernel), rotary on q and k, the activation
@@ -179,76 +333,102 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   return 0;
 }
 
-/* One dense GEMM (m x k) @ (k x n), adding its FLOPs, bytes and clock-bound time to the totals. */
-static inline double gemm_ns(const hw_deploy *d, double m, double n, double k, double *flops,
-                             double *bytes, double *clock_ns) {
-  double f = hw_gemm_flops(m, n, k), by = hw_gemm_bytes(m, n, k, d->dtype_bytes);
+/* One GEMM (m x k) @ (k x n) of the layers (in the deployment's types) or, wide, in bf16 (router,
+ * LM head), reading `copies` weight matrices; adds its FLOPs, bytes and clock-bound time. */
+static inline double gemm_ns(const hw_deploy *d, bool wide, double m, double n, double k,
+                             double copies, double *flops, double *bytes, double *clock_ns) {
+  const hw_eff_gemm *g = wide ? &d->accel.eff.gemm : &d->gemm;
+  double a = wide ? d->dtype_bytes : d->a_bytes, w = wide ? d->dtype_bytes : d->w_bytes;
+  double f = hw_gemm_flops(m, n, k),
+         by = hw_gemm_bytes_typed(m, n, k, copies, a, w, d->dtype_bytes);
   *flops += f, *bytes += by;
   if (hw_systolic_is(&d->accel)) /* TPU-like: matrix units (hw/systolic.h) */
     return hw_systolic_gemm_ns(&d->accel, m, n, k, by, clock_ns);
-  return hw_roof_clock_ns(d->accel.eff.gemm.t0_ns, f, d->ns_per_flop_gemm, by, d->ns_per_byte_gemm,
-                          hw_gemm_serial_ns(&d->accel.eff, k), clock_ns);
+  return hw_roof_clock_ns(g->t0_ns, f, wide ? d->ns_per_flop_gemm16 : d->ns_per_flop_gemm, by,
+                          wide ? d->ns_per_byte_gemm16 : d->ns_per_byte_gemm, g->per_k_ns * k,
+                          clock_ns);
+}
+
+double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32_t groups) {
+  if (!(tokens > 0.0) || experts == 0 || active == 0 || groups == 0)
+    return 0.0;
+  double e = experts, k = active, g = groups;
+  double mean = tokens * k / g;
+  if (groups == 1)
+    return mean;
+  double var = tokens * k * (1.0 / g) * (1.0 - 1.0 / g) * (e - k) / (e - 1.0);
+  return fmin(mean + sqrt(2.0 * log(g)) * sqrt(var), tokens * fmin(k, e / g));
 }
 
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out) {
   const hw_model *m = &d->model;
   const hw_eff *e = &d->accel.eff;
-  double pf_tokens = b->prefill_tokens, dec_seqs = b->decode_seqs;
-  double tokens = pf_tokens + dec_seqs, seqs = (double)b->prefill_seqs + dec_seqs;
+  /* Under expert parallelism each group of tp devices takes 1/ep of the batch (inv_ep is 1
+   * otherwise, and multiplying by it exact). */
+  double all_tokens = (double)b->prefill_tokens + (double)b->decode_seqs;
+  double pf_tokens = b->prefill_tokens * d->inv_ep, dec_seqs = b->decode_seqs * d->inv_ep;
+  double tokens = pf_tokens + dec_seqs,
+         seqs = ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep;
   if (tokens <= 0.0 && seqs <= 0.0) {
     if (out)
       memset(out, 0, sizeof *out);
     return 0;
   }
-  double h = m->hidden, dt = d->dtype_bytes, g0 = e->gemm.t0_ns;
-  double nfg = d->ns_per_flop_gemm, nbg = d->ns_per_byte_gemm;
+  double h = m->hidden, dt = d->dtype_bytes;
   double flops = 0.0, bytes = 0.0, clock = 0.0, f, by; /* clock: clock-bound ns */
 
   /* Projections of one layer. */
-  double gemm = 0.0;
+  double gemm = 0.0, alltoall = 0.0;
   if (tokens > 0.0) {
-    gemm = gemm_ns(d, tokens, d->qkv_n, h, &flops, &bytes, &clock);
-    gemm += gemm_ns(d, tokens, h, d->o_k, &flops, &bytes, &clock);
+    gemm = gemm_ns(d, false, tokens, d->qkv_n, h, 1.0, &flops, &bytes, &clock);
+    gemm += gemm_ns(d, false, tokens, h, d->o_k, 1.0, &flops, &bytes, &clock);
     if (!m->experts) {
-      gemm += gemm_ns(d, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, &flops, &bytes,
-                      &clock);
-      gemm += gemm_ns(d, tokens, h, d->ffn_dev, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, 1.0, &flops,
+                      &bytes, &clock);
+      gemm += gemm_ns(d, false, tokens, h, d->ffn_dev, 1.0, &flops, &bytes, &clock);
     } else {
-      /* Router, then the fused expert kernels over tokens * active rows; the weights read are those
-       * of the experts at least one token picked: E (1 - (1 - k/E)^tokens) expected under uniform
-       * routing. */
-      double experts = m->experts, rows = tokens * m->active_experts;
-      double touched = experts * (1.0 - exp(tokens * d->moe_log_miss));
+      /* Router (bf16), then the fused expert kernels over the (token, expert) rows this device's
+       * experts get: all of them without expert parallelism, else the busiest group's share
+       * (hw_moe_max_pairs). The weights read are those of the local experts at least one token
+       * picked: experts_dev (1 - (1 - k/E)^tokens) expected under uniform routing. */
+      double k = m->active_experts, rows;
+      if (d->cfg.ep == 1)
+        rows = tokens * k;
+      else
+        rows = fmin(all_tokens * k * d->inv_ep + d->moe_z * sqrt(all_tokens * d->moe_group_var),
+                    all_tokens * d->moe_pairs_cap);
+      double touched = d->experts_dev * (1.0 - exp(all_tokens * d->moe_log_miss));
       double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
-      gemm += gemm_ns(d, tokens, experts, h, &flops, &bytes, &clock);
-      f = hw_gemm_flops(rows, up_n, h);
-      by = dt * (touched * h * up_n + rows * (h + up_n));
-      flops += f, bytes += by,
-          gemm += hw_roof_clock_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, h), &clock);
-      f = hw_gemm_flops(rows, h, d->ffn_dev);
-      by = dt * (touched * d->ffn_dev * h + rows * (d->ffn_dev + h));
-      flops += f, bytes += by;
-      gemm += hw_roof_clock_ns(g0, f, nfg, by, nbg, hw_gemm_serial_ns(e, d->ffn_dev), &clock);
+      gemm += gemm_ns(d, true, tokens, m->experts, h, 1.0, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, rows, up_n, h, touched, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, rows, h, d->ffn_dev, touched, &flops, &bytes, &clock);
+      if (d->cfg.ep > 1) {
+        /* Dispatch (activations' type) and combine (bf16) of the rows from and to other groups,
+         * split over the group's tp devices: one copy per (token, expert) pair. */
+        double remote = rows * (1.0 - d->inv_ep) * h / d->cfg.tp;
+        alltoall = 2.0 * d->a2a_t0_ns + remote * (d->a_bytes + dt) * d->ns_per_byte_a2a;
+      }
     }
   }
 
   /* Attention of one layer. */
   double attn_pf = 0.0, attn_dec = 0.0;
   if (pf_tokens > 0.0) {
-    f = hw_attn_prefill_flops((double)b->prefill_attn_pairs, pf_tokens, d->q_dev, m->head_dim,
-                              e->attn_prefill.pad_tokens);
-    by = hw_attn_prefill_bytes(pf_tokens, (double)b->prefill_ctx_tokens, d->q_dev, d->kv_dev,
-                               m->head_dim, d->kv_dtype_bytes);
+    f = hw_attn_prefill_flops((double)b->prefill_attn_pairs * d->inv_ep, pf_tokens, d->q_dev,
+                              m->head_dim, d->attn_pf.pad_tokens);
+    by = hw_attn_prefill_bytes_kv(pf_tokens, (double)b->prefill_ctx_tokens * d->inv_ep, d->q_dev,
+                                  d->kv_dev, m->head_dim, d->kv_dtype_bytes);
     flops += f, bytes += by;
-    attn_pf = hw_roof_clock_ns(e->attn_prefill.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf,
-                               0.0, &clock);
+    attn_pf = hw_roof_clock_ns(d->attn_pf.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf, 0.0,
+                               &clock);
   }
   if (dec_seqs > 0.0) {
-    f = hw_attn_decode_flops((double)b->decode_ctx_tokens, d->q_dev, m->head_dim);
-    by = hw_attn_decode_bytes(dec_seqs, (double)b->decode_ctx_tokens, d->q_dev, d->kv_dev,
-                              m->head_dim, d->kv_dtype_bytes);
+    double ctx = (double)b->decode_ctx_tokens * d->inv_ep;
+    f = hw_attn_decode_flops(ctx, d->q_dev, m->head_dim);
+    by = hw_attn_decode_bytes_kv(dec_seqs, ctx, d->q_dev, d->kv_dev, m->head_dim,
+                                 d->kv_dtype_bytes);
     flops += f, bytes += by;
-    attn_dec = hw_attn_decode_ns(e, dec_seqs, d->kv_dev, by, d->ns_per_byte_dec);
+    attn_dec = hw_attn_decode_ns_of(&d->attn_dec, dec_seqs, d->kv_dev, by, d->ns_per_byte_dec);
   }
 
   /* Elementwise kernels and tensor-parallel all-reduces (after attention and after the MLP). */
@@ -265,7 +445,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   /* Layers are identical: one layer's time, times the layers. FLOPs and bytes so far are one
    * layer's too. */
   double layers = m->layers;
-  double layer_ns = gemm + attn_pf + attn_dec + elem + allreduce;
+  double layer_ns = gemm + attn_pf + attn_dec + elem + allreduce + alltoall;
   flops *= layers, bytes *= layers, clock *= layers;
 
   /* Once per iteration: embedding lookup and final norm over all tokens; LM head over one token per
@@ -275,11 +455,10 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
     bytes += tokens * d->once_bytes_per_token;
     embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token;
     if (d->cfg.pp > 1)
-      sendrecv = (d->cfg.pp - 1) *
-                 hw_linear_ns(e->sendrecv.t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
+      sendrecv = (d->cfg.pp - 1) * hw_linear_ns(d->sr_t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
   }
   if (seqs > 0.0) {
-    head = gemm_ns(d, seqs, d->vocab_dev, h, &flops, &bytes, &clock);
+    head = gemm_ns(d, true, seqs, d->vocab_dev, h, 1.0, &flops, &bytes, &clock);
     if (d->cfg.tp > 1)
       gather = hw_allgather_ns(e->allreduce.t0_ns, seqs * m->vocab * dt, d->cfg.tp,
                                d->ns_per_byte_ar);
@@ -304,6 +483,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
     out->elementwise_ns = layers * elem + embed;
     out->lm_head_ns = head;
     out->allreduce_ns = layers * allreduce + gather;
+    out->alltoall_ns = layers * alltoall;
     out->sendrecv_ns = sendrecv;
     out->cpu_ns = cpu_ns;
     out->stage_ns = stage_ns;
@@ -331,5 +511,5 @@ uint64_t hw_kv_blocks(const hw_deploy *d, uint32_t block_size, double gpu_mem_ut
   double block_bytes = block_size * d->kv_bytes_per_token_device;
   if (!(free_bytes > 0.0) || !(block_bytes > 0.0))
     return 0;
-  return (uint64_t)floor(free_bytes / block_bytes);
+  return (uint64_t)floor(free_bytes / block_bytes) * d->cfg.ep;
 }

@@ -40,6 +40,24 @@ static inline double hw_gemm_bytes(double m, double n, double k, double dtype_by
   return dtype_bytes * (m * k + k * n + m * n);
 }
 static inline double hw_gemm_serial_ns(const hw_eff *e, double k) { return e->gemm.per_k_ns * k; }
+/* A GEMM whose operands have their own types: m x k inputs of a_bytes each, `copies` k x n
+ * weight matrices of w_bytes (the experts a grouped MoE GEMM touches; 1 for a dense layer), m x n
+ * outputs of o_bytes. The same sum as hw_gemm_bytes when the three types agree. */
+static inline double hw_gemm_bytes_typed(double m, double n, double k, double copies,
+                                         double a_bytes, double w_bytes, double o_bytes) {
+  if (a_bytes == w_bytes && w_bytes == o_bytes)
+    return a_bytes * (copies * k * n + m * (k + n));
+  return a_bytes * m * k + w_bytes * copies * k * n + o_bytes * m * n;
+}
+
+/* Bytes per input element of a GEMM whose activations are of type t: an 8-bit or 4-bit input is
+ * quantised from the bf16 hidden states first (vLLM's Fp8LinearMethod quantises per call: read 2
+ * bytes, write the narrow copy, which the GEMM reads), and AIConfigurator times the two kernels
+ * together; a bf16 input is read once. */
+static inline double hw_gemm_input_bytes(hw_dtype t) {
+  double narrow = hw_dtype_act_bytes(t);
+  return t == HW_DTYPE_BF16 ? narrow : 2.0 + 2.0 * narrow;
+}
 
 /* Prefill (causal) attention over `pairs` (query, key) pairs of `tokens` new queries reading
  * `ctx_tokens` keys and values: QK^T and PV are 2 * head_dim FLOPs per pair and head each. Flash
@@ -53,6 +71,13 @@ static inline double hw_attn_prefill_flops(double pairs, double tokens, double q
 static inline double hw_attn_prefill_bytes(double tokens, double ctx_tokens, double q_heads,
                                            double kv_heads, double head_dim, double dtype_bytes) {
   return dtype_bytes * head_dim * (2.0 * q_heads * tokens + 2.0 * kv_heads * ctx_tokens);
+}
+/* The same with Q and O in bf16 (2 bytes) and K and V in the cache's type. */
+static inline double hw_attn_prefill_bytes_kv(double tokens, double ctx_tokens, double q_heads,
+                                              double kv_heads, double head_dim, double kv_bytes) {
+  if (kv_bytes == 2.0)
+    return hw_attn_prefill_bytes(tokens, ctx_tokens, q_heads, kv_heads, head_dim, 2.0);
+  return head_dim * (2.0 * 2.0 * q_heads * tokens + kv_bytes * 2.0 * kv_heads * ctx_tokens);
 }
 
 /* Decode attention: one query per sequence over its context. GQA: K and V are read once per KV
@@ -68,10 +93,19 @@ static inline double hw_attn_decode_bytes(double seqs, double ctx_tokens, double
                                           double kv_heads, double head_dim, double dtype_bytes) {
   return dtype_bytes * head_dim * (2.0 * kv_heads * ctx_tokens + 2.0 * q_heads * seqs);
 }
+static inline double hw_attn_decode_bytes_kv(double seqs, double ctx_tokens, double q_heads,
+                                             double kv_heads, double head_dim, double kv_bytes) {
+  if (kv_bytes == 2.0)
+    return hw_attn_decode_bytes(seqs, ctx_tokens, q_heads, kv_heads, head_dim, 2.0);
+  return head_dim * (kv_bytes * 2.0 * kv_heads * ctx_tokens + 2.0 * 2.0 * q_heads * seqs);
+}
+static inline double hw_attn_decode_ns_of(const hw_eff_attn_decode *p, double seqs, double kv_heads,
+                                          double bytes, double ns_per_byte) {
+  return p->t0_ns + p->per_seq_kv_head_ns * seqs * kv_heads + bytes * ns_per_byte;
+}
 static inline double hw_attn_decode_ns(const hw_eff *e, double seqs, double kv_heads, double bytes,
                                        double ns_per_byte) {
-  return e->attn_decode.t0_ns + e->attn_decode.per_seq_kv_head_ns * seqs * kv_heads +
-         bytes * ns_per_byte;
+  return hw_attn_decode_ns_of(&e->attn_decode, seqs, kv_heads, bytes, ns_per_byte);
 }
 
 /* Memory-bound kernels, by kind, as Vidur profiles them (bytes read plus written per token):
@@ -124,6 +158,11 @@ typedef struct hw_rates {
   double ns_per_byte_dec;
   double ns_per_byte_elem[HW_ELEM_KINDS];
   double ns_per_byte_ar, ns_per_byte_sr;
+  /* GEMMs in fp8 and fp8 with block scales (fractions of the fp8 peak), attention over an 8-bit
+   * KV cache; 0 where the efficiencies have no such fit. */
+  double ns_per_flop_gemm_fp8, ns_per_byte_gemm_fp8;
+  double ns_per_flop_gemm_fp8_block, ns_per_byte_gemm_fp8_block;
+  double ns_per_flop_pf_fp8kv, ns_per_byte_pf_fp8kv, ns_per_byte_dec_fp8kv;
 } hw_rates;
 
 static inline double hw_ns_per(double per_s, double frac) {
@@ -144,6 +183,13 @@ static inline hw_rates hw_rates_of(const hw_accel *a, const hw_eff *e) {
   r.ns_per_byte_elem[HW_ELEM_EMBED] = hw_ns_per(a->hbm_bytes_per_s, e->elementwise.embed_frac);
   r.ns_per_byte_ar = hw_ns_per(a->scaleup_bytes_per_s, e->allreduce.link_frac);
   r.ns_per_byte_sr = hw_ns_per(a->scaleup_bytes_per_s, e->sendrecv.link_frac);
+  r.ns_per_flop_gemm_fp8 = hw_ns_per(a->peak_fp8_flops, e->gemm_fp8.compute_frac);
+  r.ns_per_byte_gemm_fp8 = hw_ns_per(a->hbm_bytes_per_s, e->gemm_fp8.mem_frac);
+  r.ns_per_flop_gemm_fp8_block = hw_ns_per(a->peak_fp8_flops, e->gemm_fp8_block.compute_frac);
+  r.ns_per_byte_gemm_fp8_block = hw_ns_per(a->hbm_bytes_per_s, e->gemm_fp8_block.mem_frac);
+  r.ns_per_flop_pf_fp8kv = hw_ns_per(a->peak_bf16_flops, e->attn_prefill_fp8kv.compute_frac);
+  r.ns_per_byte_pf_fp8kv = hw_ns_per(a->hbm_bytes_per_s, e->attn_prefill_fp8kv.mem_frac);
+  r.ns_per_byte_dec_fp8kv = hw_ns_per(a->hbm_bytes_per_s, e->attn_decode_fp8kv.mem_frac);
   return r;
 }
 

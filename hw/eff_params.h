@@ -36,6 +36,22 @@ static const hw_eff_param hw_eff_params[] = {
     {"sendrecv", "link_frac", offsetof(hw_eff, sendrecv.link_frac)},
     {"cpu", "fixed_ns", offsetof(hw_eff, cpu.fixed_ns)},
     {"cpu", "per_seq_ns", offsetof(hw_eff, cpu.per_seq_ns)},
+    {"gemm_fp8", "t0_ns", offsetof(hw_eff, gemm_fp8.t0_ns)},
+    {"gemm_fp8", "compute_frac", offsetof(hw_eff, gemm_fp8.compute_frac)},
+    {"gemm_fp8", "mem_frac", offsetof(hw_eff, gemm_fp8.mem_frac)},
+    {"gemm_fp8", "per_k_ns", offsetof(hw_eff, gemm_fp8.per_k_ns)},
+    {"gemm_fp8_block", "t0_ns", offsetof(hw_eff, gemm_fp8_block.t0_ns)},
+    {"gemm_fp8_block", "compute_frac", offsetof(hw_eff, gemm_fp8_block.compute_frac)},
+    {"gemm_fp8_block", "mem_frac", offsetof(hw_eff, gemm_fp8_block.mem_frac)},
+    {"gemm_fp8_block", "per_k_ns", offsetof(hw_eff, gemm_fp8_block.per_k_ns)},
+    {"attn_prefill_fp8kv", "t0_ns", offsetof(hw_eff, attn_prefill_fp8kv.t0_ns)},
+    {"attn_prefill_fp8kv", "compute_frac", offsetof(hw_eff, attn_prefill_fp8kv.compute_frac)},
+    {"attn_prefill_fp8kv", "mem_frac", offsetof(hw_eff, attn_prefill_fp8kv.mem_frac)},
+    {"attn_prefill_fp8kv", "pad_tokens", offsetof(hw_eff, attn_prefill_fp8kv.pad_tokens)},
+    {"attn_decode_fp8kv", "t0_ns", offsetof(hw_eff, attn_decode_fp8kv.t0_ns)},
+    {"attn_decode_fp8kv", "per_seq_kv_head_ns",
+     offsetof(hw_eff, attn_decode_fp8kv.per_seq_kv_head_ns)},
+    {"attn_decode_fp8kv", "mem_frac", offsetof(hw_eff, attn_decode_fp8kv.mem_frac)},
 };
 #define HW_EFF_NPARAMS (sizeof hw_eff_params / sizeof hw_eff_params[0])
 

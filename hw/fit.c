@@ -38,11 +38,27 @@ typedef enum op_kind {
   OP_ALLREDUCE,
   OP_SENDRECV,
   OP_CPU,
+  OP_GEMM_FP8,           /* W8A8 fp8, per-tensor scales: e4m3 inputs and weights, bf16 out */
+  OP_GEMM_FP8_BLOCK,     /* fp8 with 128x128 weight and 1x128 activation block scales */
+  OP_ATTN_PREFILL_FP8KV, /* attention over an fp8 KV cache */
+  OP_ATTN_DECODE_FP8KV,
   OP_COUNT
 } op_kind;
 
 static const char *const op_names[OP_COUNT] = {
-    "gemm", "attn_prefill", "attn_decode", "elementwise", "allreduce", "sendrecv", "cpu"};
+    "gemm", "attn_prefill", "attn_decode",    "elementwise",        "allreduce",        "sendrecv",
+    "cpu",  "gemm_fp8",     "gemm_fp8_block", "attn_prefill_fp8kv", "attn_decode_fp8kv"};
+
+/* The bf16 operator a dtype variant shares its shapes and readers with. */
+static op_kind base_op(op_kind op) {
+  switch (op) {
+  case OP_GEMM_FP8:
+  case OP_GEMM_FP8_BLOCK: return OP_GEMM;
+  case OP_ATTN_PREFILL_FP8KV: return OP_ATTN_PREFILL;
+  case OP_ATTN_DECODE_FP8KV: return OP_ATTN_DECODE;
+  default: return op;
+  }
+}
 
 /* One measurement: the operator's shape and the measured time. */
 typedef struct point {
@@ -88,8 +104,31 @@ static void note_power(points *ps, size_t n_before, const hw_csv *c, int col_pow
  *   elementwise:  x = bytes, kind (hw_elem_kind)
  *   allreduce:    x = bytes, ranks;  sendrecv: x = bytes;  cpu: x = seqs */
 static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const double *x) {
-  const double dt = 2.0; /* bf16 throughout the fitted tables */
+  const double dt = 2.0; /* bf16 unless the operator says otherwise */
   switch (op) {
+  case OP_GEMM_FP8:
+  case OP_GEMM_FP8_BLOCK: {
+    /* Inputs quantised to fp8 (plus their scales), fp8 weights, bf16 output. */
+    bool block = op == OP_GEMM_FP8_BLOCK;
+    const hw_eff_gemm *g = block ? &e->gemm_fp8_block : &e->gemm_fp8;
+    hw_dtype t = block ? HW_DTYPE_FP8_BLOCK : HW_DTYPE_FP8;
+    return hw_roof_ns(g->t0_ns, hw_gemm_flops(x[0], x[1], x[2]),
+                      block ? r->ns_per_flop_gemm_fp8_block : r->ns_per_flop_gemm_fp8,
+                      hw_gemm_bytes_typed(x[0], x[1], x[2], 1.0, hw_gemm_input_bytes(t),
+                                          hw_dtype_weight_bytes(t), dt),
+                      block ? r->ns_per_byte_gemm_fp8_block : r->ns_per_byte_gemm_fp8,
+                      g->per_k_ns * x[2]);
+  }
+  case OP_ATTN_PREFILL_FP8KV:
+    return hw_roof_ns(
+        e->attn_prefill_fp8kv.t0_ns,
+        hw_attn_prefill_flops(x[0], x[1], x[3], x[5], e->attn_prefill_fp8kv.pad_tokens),
+        r->ns_per_flop_pf_fp8kv, hw_attn_prefill_bytes_kv(x[1], x[2], x[3], x[4], x[5], 1.0),
+        r->ns_per_byte_pf_fp8kv, 0.0);
+  case OP_ATTN_DECODE_FP8KV:
+    return hw_attn_decode_ns_of(&e->attn_decode_fp8kv, x[0], x[3],
+                                hw_attn_decode_bytes_kv(x[0], x[1], x[2], x[3], x[4], 1.0),
+                                r->ns_per_byte_dec_fp8kv);
   case OP_GEMM:
     return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(x[0], x[1], x[2]), r->ns_per_flop_gemm,
                       hw_gemm_bytes(x[0], x[1], x[2], dt), r->ns_per_byte_gemm,
@@ -253,7 +292,7 @@ static size_t param_index(const char *op, const char *param) {
 
 /* A point's inputs, named as the operator's shape. */
 static void describe(op_kind op, const double *x, char *out, size_t len) {
-  switch (op) {
+  switch (base_op(op)) {
   case OP_GEMM: snprintf(out, len, "m=%g n=%g k=%g", x[0], x[1], x[2]); break;
   case OP_ATTN_PREFILL:
     snprintf(out, len, "tokens=%g pairs=%g ctx=%g q_heads=%g kv_heads=%g head_dim=%g", x[1], x[0],
@@ -375,8 +414,10 @@ static int get_nums(const reader_ctx *rc, const hw_csv *c, const int *cols, doub
 
 #define FAIL_OOM(rc) (snprintf((rc)->err, (rc)->err_len, "out of memory"), -1)
 
-/* AIConfigurator GEMM table: bf16 rows; latency in ms. */
-static int read_aic_gemm(const reader_ctx *rc, const char *rel, points *out) {
+/* AIConfigurator GEMM table: the rows of one gemm_dtype (bfloat16, fp8, fp8_block); latency in
+ * ms. */
+static int read_aic_gemm(const reader_ctx *rc, const char *rel, const char *gemm_dtype,
+                         points *out) {
   hw_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
@@ -388,7 +429,7 @@ static int read_aic_gemm(const reader_ctx *rc, const char *rel, points *out) {
   }
   const int dtype = cols[4], col_power = hw_csv_col(&c, "power");
   while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    if (strcmp(hw_csv_get(&c, dtype), "bfloat16") != 0)
+    if (strcmp(hw_csv_get(&c, dtype), gemm_dtype) != 0)
       continue;
     double v[4];
     if (get_nums(rc, &c, cols, v, 4) != 0) {
@@ -406,10 +447,11 @@ static int read_aic_gemm(const reader_ctx *rc, const char *rel, points *out) {
   return r < 0 ? -1 : 0;
 }
 
-/* AIConfigurator attention tables: full attention (window 0) over a bf16 KV cache; head_dim 128
- * (the subset kept). Context: batch_size sequences of isl tokens from scratch. Generation: one
- * token per sequence over `step` cached tokens. */
-static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefill, points *out) {
+/* AIConfigurator attention tables: full attention (window 0) over a KV cache of kv_dtype
+ * (bfloat16 or fp8); head_dim 128 (the subset kept). Context: batch_size sequences of isl tokens
+ * from scratch. Generation: one token per sequence over `step` cached tokens. */
+static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefill,
+                              const char *kv_dtype_name, points *out) {
   hw_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
@@ -427,7 +469,7 @@ static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefil
   const int kv_dtype = cols[6], col_power = hw_csv_col(&c, "power");
   const double head_dim = 128.0;
   while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    if (strcmp(hw_csv_get(&c, kv_dtype), "bfloat16") != 0)
+    if (strcmp(hw_csv_get(&c, kv_dtype), kv_dtype_name) != 0)
       continue;
     double v[6];
     if (get_nums(rc, &c, cols, v, 6) != 0) {
@@ -722,6 +764,9 @@ static void initial_eff(hw_eff *e) {
   e->allreduce.t0_ns = 5000, e->allreduce.link_frac = 0.7;
   e->sendrecv.t0_ns = 10000, e->sendrecv.link_frac = 0.7;
   e->cpu.fixed_ns = 1e6, e->cpu.per_seq_ns = 3e4;
+  e->gemm_fp8 = e->gemm_fp8_block = e->gemm;
+  e->attn_prefill_fp8kv = e->attn_prefill;
+  e->attn_decode_fp8kv = e->attn_decode;
 }
 
 typedef struct job {
@@ -738,6 +783,12 @@ static const job jobs[] = {
     {DEV_H100, OP_ATTN_DECODE, AIC "h100_sxm_attention_vllm_0.19.0_generation_attention_perf.csv",
      "fit"},
     {DEV_H100, OP_ALLREDUCE, AIC "h100_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
+    {DEV_H100, OP_GEMM_FP8, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
+    {DEV_H100, OP_GEMM_FP8_BLOCK, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
+    {DEV_H100, OP_ATTN_PREFILL_FP8KV,
+     AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv", "fit"},
+    {DEV_H100, OP_ATTN_DECODE_FP8KV,
+     AIC "h100_sxm_attention_vllm_0.19.0_generation_attention_perf.csv", "fit"},
     {DEV_H100, OP_SENDRECV, VIDUR "network/h100_dgx/send_recv.csv", "fit"},
     {DEV_H100, OP_ALLREDUCE, VIDUR "network/h100_dgx/all_reduce.csv", "check"},
     {DEV_H200, OP_GEMM, AIC "h200_sxm_gemm_vllm_0.22.0_gemm_perf.csv", "fit"},
@@ -746,6 +797,11 @@ static const job jobs[] = {
     {DEV_H200, OP_ATTN_DECODE, AIC "h200_sxm_attention_vllm_0.22.0_generation_attention_perf.csv",
      "fit"},
     {DEV_H200, OP_ALLREDUCE, AIC "h200_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
+    {DEV_H200, OP_GEMM_FP8_BLOCK, AIC "h200_sxm_gemm_vllm_0.22.0_gemm_perf.csv", "fit"},
+    {DEV_H200, OP_ATTN_PREFILL_FP8KV,
+     AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv", "fit"},
+    {DEV_H200, OP_ATTN_DECODE_FP8KV,
+     AIC "h200_sxm_attention_vllm_0.22.0_generation_attention_perf.csv", "fit"},
     {DEV_A100, OP_GEMM, VIDUR "compute/a100", "fit"},
     {DEV_A100, OP_ELEMENTWISE, VIDUR "compute/a100", "fit"},
     {DEV_A100, OP_ALLREDUCE, VIDUR "network/a100_dgx/all_reduce.csv", "check"},
@@ -767,6 +823,7 @@ static const transfer transfers[] = {
     {DEV_H100, OP_ELEMENTWISE, DEV_A100, "Vidur's H100 profiles are not in the data"},
     {DEV_H200, OP_ELEMENTWISE, DEV_A100, "Vidur's H100 profiles are not in the data"},
     {DEV_H200, OP_SENDRECV, DEV_H100, "no H200 send/recv profile; same NVLink4"},
+    {DEV_H200, OP_GEMM_FP8, DEV_H100, "no per-tensor fp8 rows for H200; same GH100 tensor cores"},
     {DEV_H200, OP_CPU, DEV_A100, "host overhead; only A100 hosts were profiled"},
     {DEV_H100, OP_CPU, DEV_A100, "host overhead; only A100 hosts were profiled"},
     {DEV_A100, OP_ATTN_PREFILL, DEV_H100, "Vidur's A100 attention.csv files are missing"},
@@ -785,6 +842,10 @@ static const char *const op_params[OP_COUNT][NM_MAX] = {
     [OP_ALLREDUCE] = {"t0_ns", "link_frac"},
     [OP_SENDRECV] = {"t0_ns", "link_frac"},
     [OP_CPU] = {"fixed_ns", "per_seq_ns"},
+    [OP_GEMM_FP8] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
+    [OP_GEMM_FP8_BLOCK] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
+    [OP_ATTN_PREFILL_FP8KV] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
+    [OP_ATTN_DECODE_FP8KV] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
 };
 
 static int nparams_of(op_kind op) {
@@ -807,11 +868,15 @@ static int load_job(const reader_ctx *rc, const job *j, points *pts) {
   switch (j->op) {
   case OP_GEMM:
     r = strstr(j->dataset, "vidur/") ? read_vidur_mlp_dir(rc, j->dataset, pts, &scratch)
-                                     : read_aic_gemm(rc, j->dataset, pts);
+                                     : read_aic_gemm(rc, j->dataset, "bfloat16", pts);
     break;
+  case OP_GEMM_FP8: r = read_aic_gemm(rc, j->dataset, "fp8", pts); break;
+  case OP_GEMM_FP8_BLOCK: r = read_aic_gemm(rc, j->dataset, "fp8_block", pts); break;
   case OP_ELEMENTWISE: r = read_vidur_mlp_dir(rc, j->dataset, &scratch, pts); break;
-  case OP_ATTN_PREFILL: r = read_aic_attention(rc, j->dataset, true, pts); break;
-  case OP_ATTN_DECODE: r = read_aic_attention(rc, j->dataset, false, pts); break;
+  case OP_ATTN_PREFILL: r = read_aic_attention(rc, j->dataset, true, "bfloat16", pts); break;
+  case OP_ATTN_DECODE: r = read_aic_attention(rc, j->dataset, false, "bfloat16", pts); break;
+  case OP_ATTN_PREFILL_FP8KV: r = read_aic_attention(rc, j->dataset, true, "fp8", pts); break;
+  case OP_ATTN_DECODE_FP8KV: r = read_aic_attention(rc, j->dataset, false, "fp8", pts); break;
   case OP_ALLREDUCE:
     r = strstr(j->dataset, "vidur/") ? read_vidur_network(rc, j->dataset, true, pts)
                                      : read_aic_allreduce(rc, j->dataset, pts);
@@ -855,6 +920,8 @@ static int write_efficiency(const char *out_path, const char *data_dir, const hw
     const char *name = dev == NDEV ? "default" : dev_names[dev];
     for (int op = 0; op < OP_COUNT; op++) {
       const row_note *note = &notes[src][op];
+      if (!note->fitted_from[0])
+        continue; /* no data and no transfer (A100's fp8): the catalogue falls back to bf16 */
       for (int i = 0; i < nparams_of(op); i++) {
         size_t k = param_index(op_names[op], op_params[op][i]);
         double v = *hw_eff_field((hw_eff *)&devs[src].eff, k);

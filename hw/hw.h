@@ -13,16 +13,24 @@
  * family reaches, and fixed per-kernel times. Fitted to measured data by hw_fit (hw/fit.h) and
  * shipped in hw/data/efficiency.csv; the model behind each family is described there and in
  * hw/cost_ops.h. */
+typedef struct hw_eff_gemm {
+  double t0_ns, compute_frac, mem_frac, per_k_ns; /* per_k_ns: serial reduction-loop latency */
+} hw_eff_gemm;
+typedef struct hw_eff_attn_prefill {
+  double t0_ns, compute_frac, mem_frac, pad_tokens; /* pad_tokens: wasted causal work per query */
+} hw_eff_attn_prefill;
+typedef struct hw_eff_attn_decode {
+  double t0_ns, per_seq_kv_head_ns, mem_frac; /* per (sequence, KV head) work unit */
+} hw_eff_attn_decode;
+
 typedef struct hw_eff {
-  struct {
-    double t0_ns, compute_frac, mem_frac, per_k_ns; /* per_k_ns: serial reduction-loop latency */
-  } gemm;
-  struct {
-    double t0_ns, compute_frac, mem_frac, pad_tokens; /* pad_tokens: wasted causal work per query */
-  } attn_prefill;
-  struct {
-    double t0_ns, per_seq_kv_head_ns, mem_frac; /* per (sequence, KV head) work unit */
-  } attn_decode;
+  hw_eff_gemm gemm; /* bf16 */
+  /* GEMMs in fp8 (per-tensor or per-token/per-channel scales) and fp8 with block scales, as
+   * fractions of the fp8 peak; attention over an 8-bit KV cache (the cache read in 8 bits, the
+   * math in bf16). All zero where efficiency.csv has no fit: the bf16 parameters serve then. */
+  hw_eff_gemm gemm_fp8, gemm_fp8_block;
+  hw_eff_attn_prefill attn_prefill, attn_prefill_fp8kv;
+  hw_eff_attn_decode attn_decode, attn_decode_fp8kv;
   struct {
     /* Memory-bound kernels: one fixed time, and the fraction of HBM bandwidth each kind reaches. */
     double t0_ns, norm_frac, add_frac, rope_frac, act_frac, embed_frac;
@@ -92,6 +100,8 @@ typedef struct hw_accel {
   char kind[16];               /* gpu, tpu, npu, or cxl-mem (a memory tier, not a compute device) */
   double peak_bf16_flops;      /* dense tensor peak, FLOP/s */
   double peak_fp8_flops;       /* dense, FLOP/s; 0 when the device has none */
+  double peak_int8_ops;        /* dense int8 tensor peak, OP/s; 0 when unknown */
+  double peak_fp4_flops;       /* dense fp4 tensor peak, FLOP/s; 0 when the device has none */
   double hbm_bytes;            /* capacity */
   double hbm_bytes_per_s;      /* peak bandwidth */
   double tdp_w, idle_w;        /* board power */
@@ -145,16 +155,66 @@ int hw_catalog_add_model(hw_catalog *cat, const hw_model *model, char *err, size
 /* Parameter count of the whole model (embeddings, layers, norms, LM head unless tied). */
 double hw_model_params(const hw_model *m);
 
-typedef enum hw_dtype { HW_DTYPE_BF16 = 0 } hw_dtype; /* more precisions come with issue 5 */
+/* Number formats of weights, activations and the KV cache. Storage per element, and what each
+ * adds for its scales (hw/data/SOURCES.md, "Precision"):
+ *   bf16       2 bytes.
+ *   fp8        1 byte (e4m3), one scale per tensor, token or channel (negligible).
+ *   fp8_block  1 byte plus an fp32 scale per 128x128 weight block and per 1x128 activation
+ *              group (DeepSeek-V3's recipe, vLLM's fp8 block quantisation).
+ *   int8       1 byte (W8A8 with per-channel and per-token scales; negligible).
+ *   fp4        half a byte plus an fp8 scale per 16 elements (NVFP4).
+ * A GEMM runs at the tensor peak of the wider of its weights' and activations' types: 8-bit
+ * weights with bf16 activations are weight-only quantisation (dequantised in the kernel, bf16
+ * math, 8-bit weight reads). */
+typedef enum hw_dtype {
+  HW_DTYPE_BF16 = 0,
+  HW_DTYPE_FP8,
+  HW_DTYPE_FP8_BLOCK,
+  HW_DTYPE_INT8,
+  HW_DTYPE_FP4,
+  HW_DTYPE_COUNT
+} hw_dtype;
+
+/* "bf16", "fp8", "fp8_block", "int8", "fp4". */
+const char *hw_dtype_name(hw_dtype t);
+/* Parses those names (and "bfloat16", "fp8_e4m3", "nvfp4" as aliases). 0, or -1 when unknown. */
+int hw_dtype_parse(const char *name, hw_dtype *out);
+/* Bytes per element of a weight matrix (w), an activation or KV row (a), scales included. */
+double hw_dtype_weight_bytes(hw_dtype t);
+double hw_dtype_act_bytes(hw_dtype t);
+/* The accelerator's dense tensor peak for GEMMs in that type, FLOP/s; 0 when it has none. */
+double hw_accel_peak_flops(const hw_accel *a, hw_dtype t);
+
+/* A communication cost measured by the caller on the real topology (jobs/ asks net/): an operation
+ * moving `bytes` per device takes t0_ns + bytes / bytes_per_s. Zero bytes_per_s: hw's own
+ * estimate from the accelerator's scale-up links and fitted efficiencies. For all-to-all `bytes`
+ * is what one device sends to the others; for send/recv what one stage sends to the next. */
+typedef struct hw_comm {
+  double t0_ns, bytes_per_s;
+} hw_comm;
 
 typedef struct hw_deploy_config {
   uint32_t tp, pp; /* tensor- and pipeline-parallel sizes (0 means 1) */
-  hw_dtype weight_dtype, kv_dtype;
+  /* Expert parallelism (0 means 1): each pipeline stage runs on tp * ep devices, ep groups of tp.
+   * Attention and dense layers run data-parallel over the groups (each takes 1/ep of the batch's
+   * sequences and holds their KV cache), tensor-parallel inside a group; the experts are split
+   * over the groups (experts / ep each, tensor-parallel inside the group), and every MoE layer
+   * dispatches routed tokens to their experts' groups and combines the results (all-to-all).
+   * This is vLLM's data-parallel attention with expert parallelism. ep must divide the experts. */
+  uint32_t ep;
+  hw_dtype weight_dtype, act_dtype, kv_dtype;
+  hw_comm alltoall; /* MoE dispatch and combine among the tp * ep devices of a stage */
+  hw_comm sendrecv; /* activations between pipeline stages */
   /* Scheduler limits that size the activation reserve; 0 takes vLLM's defaults for the device
    * (EngineArgs.get_batch_defaults, OpenAI server: see hw/cost.c). */
   uint32_t max_batched_tokens, max_seqs;
   double power_cap_w; /* per device; 0: uncapped (the board's own limit, tdp_w) */
 } hw_deploy_config;
+
+/* Devices of one pipeline stage: tp * ep. */
+static inline uint32_t hw_deploy_stage_devices(const hw_deploy_config *c) {
+  return (c->tp ? c->tp : 1) * (c->ep ? c->ep : 1);
+}
 
 /* Per-operator costs of one iteration, ns; plus the work it did. */
 typedef struct hw_breakdown {
@@ -164,6 +224,7 @@ typedef struct hw_breakdown {
   double elementwise_ns; /* norms, rotary, activation, embedding */
   double lm_head_ns;
   double allreduce_ns; /* tensor-parallel all-reduces and the logits gather */
+  double alltoall_ns;  /* MoE dispatch and combine under expert parallelism */
   double sendrecv_ns;  /* pipeline stage boundaries */
   double cpu_ns;       /* host overhead */
   double stage_ns;     /* GPU time of the busiest pipeline stage (= GPU total when pp is 1) */
@@ -180,13 +241,25 @@ typedef struct hw_deploy {
   hw_accel accel;
   hw_model model;
   hw_deploy_config cfg;
-  /* Precomputed, per device. */
+  /* Precomputed, per device. dtype_bytes: 16-bit tensors (hidden states, norms, embeddings, LM
+   * head, router); w_bytes and a_bytes: the layers' GEMM weights and inputs (output in bf16). */
   double dtype_bytes, kv_dtype_bytes;
+  double w_bytes, a_bytes;
+  hw_eff_gemm gemm; /* the GEMM efficiencies of the math type (t0_ns, per_k_ns used) */
+  hw_eff_attn_prefill attn_pf;
+  hw_eff_attn_decode attn_dec;
+  double inv_ep;        /* 1 / ep: each group's share of the batch */
+  double experts_dev;   /* experts per device group: experts / ep */
+  double moe_z;         /* sqrt(2 ln ep): the busiest group's excess, in standard deviations */
+  double moe_group_var; /* per token: variance of the (token, expert) pairs one group gets */
+  double moe_pairs_cap; /* per token: most pairs one group can get, min(k, experts / ep) */
+  double ns_per_byte_a2a, a2a_t0_ns;
   double q_dev, kv_dev; /* heads per device (KV heads replicate when fewer than tp) */
   double qkv_n, o_k, ffn_dev, vocab_dev;
   double ns_per_flop_gemm, ns_per_byte_gemm;
   double ns_per_flop_pf, ns_per_byte_pf, ns_per_byte_dec;
-  double ns_per_byte_ar, ns_per_byte_sr;
+  double ns_per_flop_gemm16, ns_per_byte_gemm16; /* bf16 GEMMs: router and LM head */
+  double ns_per_byte_ar, ns_per_byte_sr, sr_t0_ns;
   double elem_ns_per_token; /* per layer, all elementwise kernels */
   double once_ns_per_token; /* per iteration: embedding, final norm and add */
   double elem_bytes_per_token, once_bytes_per_token;
@@ -205,19 +278,28 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
  * an empty batch. `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
 
+/* Expected (token, expert) pairs on the busiest of `groups` equal groups of experts when `tokens`
+ * tokens each pick `active` distinct experts of `experts` uniformly (load imbalance of top-k
+ * routing): the mean tokens * active / groups plus sqrt(2 ln groups) standard deviations of one
+ * group's count (a sum of per-token hypergeometric draws), at most tokens * min(active, experts /
+ * groups). sqrt(2 ln n) bounds the expected maximum of n standard normals from above, so the
+ * estimate is conservative. groups == experts gives the busiest single expert. */
+double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32_t groups);
+
 /* Board power of each device of the deployment while no iteration runs. */
 double hw_idle_power_w(const hw_deploy *d);
 
-/* Memory. KV bytes per token: 2 (K and V) * layers * kv_heads * head_dim * dtype bytes, for the
- * whole instance, and for one device of its busiest stage (divided over TP and PP). */
+/* Memory. KV bytes per token: 2 (K and V) * layers * kv_heads * head_dim * KV dtype bytes, for
+ * the whole instance (what a disaggregated KV transfer moves), and for one device of its busiest
+ * stage (divided over TP and PP). */
 double hw_kv_bytes_per_token(const hw_deploy *d);
 double hw_kv_bytes_per_token_device(const hw_deploy *d);
 double hw_weights_bytes_per_device(const hw_deploy *d);
 double hw_activation_reserve_bytes(const hw_deploy *d);
 
 /* KV blocks of block_size tokens that fit per instance: (gpu_mem_util * HBM - weights - activation
- * reserve) / block bytes on the busiest device. vLLM's default gpu_mem_util is 0.9. 0 when nothing
- * fits. */
+ * reserve) / block bytes on the busiest device, times ep (each expert-parallel group holds the KV
+ * of its own sequences). vLLM's default gpu_mem_util is 0.9. 0 when nothing fits. */
 uint64_t hw_kv_blocks(const hw_deploy *d, uint32_t block_size, double gpu_mem_util);
 
 #endif

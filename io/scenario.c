@@ -370,16 +370,74 @@ static int size_kv_cache(const scn_loader *ld, const io_node *e, io_deployment *
   return 0;
 }
 
+/* The deployment's number formats: `dtype: fp8` (weights and activations; KV stays bf16) or
+ * `dtype: {weights: fp8, activations: fp8, kv: fp8}` (activations default to the weights' type;
+ * `activations: bf16` is weight-only quantisation). Checked here against the accelerator so that
+ * an error names the key: weights and activations need tensor cores of their type, an fp4 KV
+ * cache fp4 support (hw_deploy_init has the full rules). */
+static int read_dtypes(const scn_loader *ld, const io_node *e, io_deployment *d) {
+  static const char *const names[] = {"bf16", "fp8", "fp8_block", "int8", "fp4", NULL};
+  static const char *const keys[] = {"weights", "activations", "kv", NULL};
+  const io_node *n = io_node_find(e, "dtype");
+  int w = HW_DTYPE_BF16, a, kv = HW_DTYPE_BF16, rc;
+  if (!n)
+    return 0;
+  if (n->kind == IO_NODE_SCALAR) {
+    if ((rc = scn_get_choice(ld, e, "dtype", names, &w)) != 0)
+      return rc;
+    a = w;
+  } else {
+    if ((rc = scn_expect_kind(ld, n, IO_NODE_MAPPING,
+                              "a type such as 'fp8' or a mapping with "
+                              "weights, activations and kv")) != 0 ||
+        (rc = scn_check_keys(ld, n, keys)) != 0 ||
+        (rc = scn_get_choice(ld, n, "weights", names, &w)) != 0)
+      return rc;
+    a = w;
+    if ((rc = scn_get_choice(ld, n, "activations", names, &a)) != 0 ||
+        (rc = scn_get_choice(ld, n, "kv", names, &kv)) != 0)
+      return rc;
+  }
+  const io_node *at = n->kind == IO_NODE_SCALAR ? n : NULL;
+  const struct {
+    const char *key, *role;
+    int t;
+  } uses[] = {
+      {"weights", "weights", w}, {"activations", "activations", a}, {"kv", "a KV cache", kv}};
+  for (int i = 0; i < 3; i++) {
+    const io_node *where = at ? at : scn_node_or(n, uses[i].key, n);
+    hw_dtype t = (hw_dtype)uses[i].t;
+    bool storage_only = i == 2 && (t == HW_DTYPE_FP8 || t == HW_DTYPE_INT8);
+    if (i == 1 && a != HW_DTYPE_BF16 && a != w)
+      return io_node_error(where, ld->err, ld->err_len,
+                           "activations in %s with weights in %s: activations must be bf16 "
+                           "(weight-only quantisation) or the weights' type",
+                           hw_dtype_name(t), hw_dtype_name((hw_dtype)w));
+    if (i == 2 && t == HW_DTYPE_FP8_BLOCK)
+      return io_node_error(where, ld->err, ld->err_len,
+                           "no engine stores a block-scaled KV cache; use kv: fp8");
+    if (t != HW_DTYPE_BF16 && !storage_only && !(hw_accel_peak_flops(d->accel, t) > 0.0))
+      return io_node_error(where, ld->err, ld->err_len,
+                           "%s in %s need %s tensor cores, and %s has none (its catalogue entry "
+                           "gives no %s peak)",
+                           uses[i].role, hw_dtype_name(t), hw_dtype_name(t), d->accel->name,
+                           hw_dtype_name(t));
+  }
+  d->hw.weight_dtype = (hw_dtype)w, d->hw.act_dtype = (hw_dtype)a, d->hw.kv_dtype = (hw_dtype)kv;
+  return 0;
+}
+
 static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment *d) {
-  static const char *const keys[] = {
-      "name",      "model",     "accelerator", "tp",
-      "pp",        "count",     "role",        "gpu_memory_utilization",
-      "scheduler", "power_cap", NULL};
+  static const char *const keys[] = {"name",      "model",     "accelerator",
+                                     "tp",        "pp",        "ep",
+                                     "count",     "role",      "gpu_memory_utilization",
+                                     "scheduler", "power_cap", "dtype",
+                                     NULL};
   static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* io_role order */
   int role = IO_ROLE_MIXED, rc;
   bool kv_given;
   d->hw = (hw_deploy_config){
-      .tp = 1, .pp = 1, .weight_dtype = HW_DTYPE_BF16, .kv_dtype = HW_DTYPE_BF16};
+      .tp = 1, .pp = 1, .ep = 1, .weight_dtype = HW_DTYPE_BF16, .kv_dtype = HW_DTYPE_BF16};
   d->count = 1;
   d->gpu_memory_utilization = vllm_gpu_memory_utilization;
   if ((rc = scn_check_keys(ld, e, keys)) != 0 ||
@@ -387,6 +445,8 @@ static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment
       (rc = scn_find_accel(ld, e, "accelerator", &d->accel)) != 0 ||
       (rc = scn_get_u32(ld, e, "tp", 1, 1024, &d->hw.tp)) != 0 ||
       (rc = scn_get_u32(ld, e, "pp", 1, 1024, &d->hw.pp)) != 0 ||
+      (rc = scn_get_u32(ld, e, "ep", 1, 1024, &d->hw.ep)) != 0 ||
+      (rc = read_dtypes(ld, e, d)) != 0 ||
       (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &d->count)) != 0 ||
       (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0 ||
       (rc = scn_get_f64(ld, e, "power_cap", IO_UNIT_W, &d->hw.power_cap_w)) != 0)
@@ -416,6 +476,10 @@ static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment
     return io_node_error(scn_node_or(e, "tp", e), ld->err, ld->err_len,
                          "tp %" PRIu32 " must divide the %" PRIu32 " query heads of %s", d->hw.tp,
                          d->model->q_heads, d->model->name);
+  if (d->hw.ep > 1 && (!d->model->experts || d->model->experts % d->hw.ep != 0))
+    return io_node_error(scn_node_or(e, "ep", e), ld->err, ld->err_len,
+                         "ep %" PRIu32 " must divide the %" PRIu32 " experts of %s", d->hw.ep,
+                         d->model->experts, d->model->name);
   if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), &d->sched, &kv_given)) != 0)
     return rc;
   return size_kv_cache(ld, e, d, kv_given);
@@ -459,7 +523,7 @@ static int implicit_cluster(const scn_loader *ld) {
     io_node_group *g = &s->nodes[i];
     snprintf(g->name, sizeof g->name, "%s", d->name);
     g->accel = d->accel;
-    g->accels_per_node = d->hw.tp;
+    g->accels_per_node = hw_deploy_stage_devices(&d->hw); /* tp * ep */
     g->count = d->hw.pp * d->count;
     int rc = scn_read_node_system(ld, scn_section(NULL, ""), g);
     if (rc != 0)
@@ -503,7 +567,16 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
       if (d->accel != accel)
         continue;
       const io_node *e = deployments->values[j];
-      if (widest && d->hw.tp > widest)
+      uint32_t stage = hw_deploy_stage_devices(&d->hw); /* tp * ep */
+      if (widest && stage > widest && d->hw.ep > 1)
+        return io_node_error(scn_node_or(e, "ep", e), ld->err, ld->err_len,
+                             "tp %" PRIu32 " x ep %" PRIu32 " = %" PRIu32
+                             " devices do not fit in one node: the cluster's %s nodes hold at "
+                             "most %" PRIu32
+                             " (a pipeline stage's tensor- and expert-parallel groups run within "
+                             "one node's scale-up domain)",
+                             d->hw.tp, d->hw.ep, stage, accel->name, widest);
+      if (widest && stage > widest)
         return io_node_error(scn_node_or(e, "tp", e), ld->err, ld->err_len,
                              "tp %" PRIu32
                              " does not fit in one node: the cluster's %s nodes "
@@ -511,12 +584,12 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
                              " (a tensor-parallel group runs within one "
                              "node's scale-up domain)",
                              d->hw.tp, accel->name, widest);
-      need += (uint64_t)d->hw.tp * d->hw.pp * d->count;
+      need += (uint64_t)stage * d->hw.pp * d->count;
       last = j;
       if (len < sizeof uses)
         len += (size_t)snprintf(uses + len, sizeof uses - len,
                                 "%s%s %" PRIu32 "x%" PRIu32 "x%" PRIu32, len ? " + " : "", d->name,
-                                d->hw.tp, d->hw.pp, d->count);
+                                stage, d->hw.pp, d->count);
     }
     if (need > have) {
       const io_node *e = deployments->values[last];

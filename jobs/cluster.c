@@ -3,6 +3,7 @@
 #include "jobs/cluster.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,27 +47,28 @@ static int place_instances(job_cluster *c, const io_scenario *s, char *err, size
         break;
       }
     uint32_t *node = &cursor_node[owner], *used = &cursor_accel[owner];
+    const uint32_t stage_devices = hw_deploy_stage_devices(&dep->hw); /* tp * ep */
     for (uint32_t k = 0; k < dep->count && rc == 0; k++, instance++) {
       for (uint32_t stage = 0; stage < dep->hw.pp && rc == 0; stage++) {
         while (*node < c->nodes &&
                (s->nodes[c->node_group[*node]].accel != dep->accel ||
-                *used + dep->hw.tp > s->nodes[c->node_group[*node]].accels_per_node)) {
+                *used + stage_devices > s->nodes[c->node_group[*node]].accels_per_node)) {
           (*node)++;
           *used = 0;
         }
         if (*node == c->nodes) {
           snprintf(err, err_len,
                    "deployment %s: no room for instance %" PRIu32 " (stage %" PRIu32
-                   "): its tp %" PRIu32
+                   "): its tp x ep = %" PRIu32
                    " accelerators must lie in one node, and the %s nodes have too few left",
-                   dep->name, k, stage, dep->hw.tp, dep->accel->name);
+                   dep->name, k, stage, stage_devices, dep->accel->name);
           rc = -1;
           break;
         }
-        for (uint32_t a = 0; a < dep->hw.tp; a++)
+        for (uint32_t a = 0; a < stage_devices; a++)
           c->accel_ids[next++] = c->node_first_accel[*node] + *used + a;
-        c->node_used_accels[*node] += dep->hw.tp;
-        *used += dep->hw.tp;
+        c->node_used_accels[*node] += stage_devices;
+        *used += stage_devices;
       }
       c->accel_offsets[instance + 1] = next;
     }
@@ -165,7 +167,8 @@ int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions,
   }
   uint32_t instance_accels = 0;
   for (size_t d = 0; d < s->deployment_count; d++)
-    instance_accels += s->deployments[d].count * s->deployments[d].hw.tp * s->deployments[d].hw.pp;
+    instance_accels += s->deployments[d].count * hw_deploy_stage_devices(&s->deployments[d].hw) *
+                       s->deployments[d].hw.pp;
   c->node_group = malloc(c->nodes * sizeof *c->node_group);
   c->node_rack = malloc(c->nodes * sizeof *c->node_rack);
   c->node_first_accel = malloc((c->nodes + 1) * sizeof *c->node_first_accel);
@@ -234,4 +237,36 @@ void job_cluster_free(job_cluster *c) {
   free(c->node_partition);
   free(c->lp_partition);
   *c = (job_cluster){0};
+}
+
+/* The line t0 + bytes / rate through two sizes of one collective; false when net cannot price it.
+ * `sent_share` converts nccl-tests' per-rank message size into what one device sends. */
+static bool comm_line(const net_topology *t, net_collective op, const uint32_t *accels,
+                      uint32_t ranks, double sent_share, hw_comm *out) {
+  const double small = 1048576.0, large = 67108864.0;
+  double t_small = net_collective_ns(t, op, NET_ALGO_AUTO, accels, ranks, small);
+  double t_large = net_collective_ns(t, op, NET_ALGO_AUTO, accels, ranks, large);
+  if (!(t_large > t_small) || !(t_small > 0.0))
+    return false;
+  double per_ns = sent_share * (large - small) / (t_large - t_small); /* bytes per ns */
+  out->bytes_per_s = per_ns * 1e9;
+  out->t0_ns = fmax(0.0, t_small - sent_share * small / per_ns);
+  return true;
+}
+
+void job_cluster_comm(const job_cluster *c, uint32_t instance, hw_deploy_config *cfg) {
+  if (!c->topo || instance >= c->instances)
+    return;
+  const uint32_t *accels = &c->accel_ids[c->accel_offsets[instance]];
+  uint32_t stage = hw_deploy_stage_devices(cfg), pp = cfg->pp ? cfg->pp : 1;
+  if (job_cluster_instance_accels(c, instance) < stage * pp)
+    return;
+  hw_comm a2a = {0}, sr = {0};
+  if (cfg->ep > 1 && comm_line(c->topo, NET_ALL_TO_ALL, accels, stage, (stage - 1.0) / stage, &a2a))
+    cfg->alltoall = a2a;
+  if (pp > 1 && net_accel_domain(c->topo, accels[0]) != net_accel_domain(c->topo, accels[stage])) {
+    uint32_t pair[2] = {accels[0], accels[stage]};
+    if (comm_line(c->topo, NET_SEND_RECV, pair, 2, 1.0, &sr))
+      cfg->sendrecv = sr;
+  }
 }

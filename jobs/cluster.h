@@ -16,8 +16,8 @@ typedef struct job_cluster {
   uint32_t *node_first_accel; /* [nodes + 1] */
   uint32_t *node_used_accels; /* [nodes]: accelerators some instance runs on */
   uint32_t *accel_node;       /* [accels] */
-  /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp
-   * accelerators of one node per pipeline stage). */
+  /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp * ep
+   * accelerators of one node per pipeline stage, the ep groups of tp consecutive). */
   uint32_t *accel_offsets, *accel_ids;
   uint32_t *instance_pod;   /* [instances] */
   uint32_t *node_partition; /* [nodes]: the partition that owns the node's energy */
@@ -35,6 +35,14 @@ typedef struct job_cluster {
 int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
                       size_t err_len);
 void job_cluster_free(job_cluster *c);
+
+/* Communication costs of `instance`'s deployment measured on the topology by net/ and passed to
+ * the cost model (hw_deploy_config's hw_comm fields): the all-to-all among the tp * ep devices of
+ * its first pipeline stage (expert parallelism), and the send/recv between its first two stages
+ * when they lie in different scale-up domains. Each is a line t0 + bytes / rate through two
+ * message sizes (1 MiB and 64 MiB) of net_collective_ns. Fields stay 0 (hw's own estimate)
+ * without a topology, when the operation does not occur, or when net cannot price it. */
+void job_cluster_comm(const job_cluster *c, uint32_t instance, hw_deploy_config *cfg);
 
 static inline uint32_t job_cluster_instance_accels(const job_cluster *c, uint32_t instance) {
   return c->accel_offsets[instance + 1] - c->accel_offsets[instance];

@@ -1198,6 +1198,16 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   }
   if (job_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
     goto out;
+  /* Communication costs measured on the topology (expert-parallel all-to-all, pipeline stages
+   * across nodes), from each deployment's first instance: all of them are placed alike. */
+  for (size_t d = 0, first = 0; d < s->deployment_count; first += s->deployments[d++].count) {
+    const io_deployment *dep = &s->deployments[d];
+    hw_deploy_config cfg = dep->hw;
+    job_cluster_comm(&m.cluster, (uint32_t)first, &cfg);
+    bool measured = cfg.alltoall.bytes_per_s > 0.0 || cfg.sendrecv.bytes_per_s > 0.0;
+    if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
+      goto out;
+  }
   if (build_pools(&m) != 0 || !(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u instances", m.instances);

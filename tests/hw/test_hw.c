@@ -514,6 +514,186 @@ static void test_committed_efficiencies_reproduce_their_fit_errors(void) {
   free(report);
 }
 
+/* ---- precision and mixture of experts ---- */
+
+static hw_deploy deploy_cfg(const char *accel, const char *model, hw_deploy_config cfg) {
+  hw_deploy d;
+  const hw_accel *a = hw_catalog_accel(cat, accel);
+  const hw_model *m = hw_catalog_model(cat, model);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  int rc = hw_deploy_init(&d, a, m, &cfg, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "deploy: %s\n", err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  return d;
+}
+
+static void test_moe_flops_are_router_plus_k_gated_experts_per_token(void) {
+  /* Qwen3-30B-A3B (hidden 2048, 32 q / 4 KV heads of 128, 128 experts of ffn 768, top 8, 48
+   * layers, vocab 151936) on one H100: 10 decodes over 100 tokens each. Per layer:
+   *   qkv    2 * 10 * 2048 * (32 + 2 * 4) * 128 =   209,715,200
+   *   o      2 * 10 * (32 * 128) * 2048         =   167,772,160
+   *   router 2 * 10 * 2048 * 128                =     5,242,880
+   *   experts 2 * 10 * 8 * 3 * 2048 * 768       =   754,974,720 (gate, up and down per pick)
+   *   attn   4 * 128 * 32 * (10 * 100)          =    16,384,000
+   * = 1,154,088,960; times 48 layers = 55,396,270,080; plus the LM head 2 * 10 * 151936 * 2048 =
+   * 6,223,298,560: 61,619,568,640 FLOPs. */
+  hw_deploy d = deploy("H100-SXM-80GB", "Qwen3-30B-A3B", 1, 1);
+  hw_batch b = decode_batch(10, 100);
+  hw_breakdown br;
+  CU_ASSERT(hw_iteration_ns(&d, &b, &br) > 0);
+  CU_ASSERT_DOUBLE_EQUAL(br.flops, 61619568640.0, 1.0);
+  CU_ASSERT_DOUBLE_EQUAL(br.alltoall_ns, 0.0, 0.0);
+  /* Mixtral-8x7B (hidden 4096, ffn 14336, 8 experts, top 2): one token adds, per layer, the
+   * router 2 * 4096 * 8 = 65,536 and the experts 2 * 2 * 3 * 4096 * 14336 = 704,643,072. */
+  hw_deploy mx = deploy("H200-SXM-141GB", "Mixtral-8x7B", 1, 1);
+  hw_breakdown one, two;
+  hw_batch b1 = prefill_batch(1, 0), b2 = prefill_batch(2, 0);
+  hw_iteration_ns(&mx, &b1, &one);
+  hw_iteration_ns(&mx, &b2, &two);
+  /* One more prompt token: projections (qkv 2*4096*6144, o 2*4096*4096) plus router and experts
+   * per layer, plus attention 4 * 128 * 32 * (3 - 1 pairs + the fitted causal padding of one
+   * token) per layer; 32 layers. */
+  double per_layer = 2.0 * 4096 * 6144 + 2.0 * 4096 * 4096 + 65536.0 + 704643072.0 +
+                     4.0 * 128 * 32 * (3.0 - 1.0 + mx.attn_pf.pad_tokens);
+  CU_ASSERT_DOUBLE_EQUAL(two.flops - one.flops, 32.0 * per_layer, 1.0);
+}
+
+static void test_moe_imbalance_is_the_mean_plus_a_gaussian_max_bound(void) {
+  /* No expert parallelism: every pair on the one group. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_moe_max_pairs(1000, 128, 8, 1), 8000.0, 1e-9);
+  /* 8 groups of 16 experts: mean 1000; variance 1000 * 8 * (1/8)(7/8)(120/127) = 826.77;
+   * sqrt(2 ln 8) = 2.0393; 1000 + 2.0393 * 28.754 = 1058.64. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_moe_max_pairs(1000, 128, 8, 8), 1058.64, 0.01);
+  /* The busiest single expert: mean 62.5, variance 1000 (8/128)(1 - 8/128) = 58.594, sqrt(2 ln
+   * 128) = 3.1152: 62.5 + 3.1152 * 7.6547 = 86.35. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_moe_max_pairs(1000, 128, 8, 128), 86.35, 0.01);
+  /* Capped: one Mixtral token (top 2 of 8) puts at most one pair on a group of one expert. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_moe_max_pairs(1, 8, 2, 8), 1.0, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(hw_moe_max_pairs(0, 8, 2, 8), 0.0, 0.0);
+}
+
+static void test_expert_parallelism_splits_experts_and_adds_all_to_all(void) {
+  hw_deploy one = deploy_cfg("H100-SXM-80GB", "Qwen3-30B-A3B", (hw_deploy_config){.tp = 1});
+  hw_deploy four = deploy_cfg("H100-SXM-80GB", "Qwen3-30B-A3B",
+                              (hw_deploy_config){.tp = 1, .ep = 4});
+  /* Each device holds 32 of the 128 experts: 96 experts x 3 x 2048 x 768 x 48 layers x 2 bytes
+   * less. */
+  double expert_bytes = 3.0 * 2048 * 768 * 48 * 2.0;
+  CU_ASSERT_DOUBLE_EQUAL(hw_weights_bytes_per_device(&one) - hw_weights_bytes_per_device(&four),
+                         96.0 * expert_bytes, 1.0);
+  /* Four groups each hold their own sequences' KV: more than four times one device's blocks
+   * (the weights freed leave more room too). */
+  CU_ASSERT(hw_kv_blocks(&four, 16, 0.9) > 4 * hw_kv_blocks(&one, 16, 0.9));
+  hw_batch b = prefill_batch(2048, 0);
+  hw_breakdown br1, br4;
+  hw_iteration_ns(&one, &b, &br1);
+  hw_iteration_ns(&four, &b, &br4);
+  CU_ASSERT(br4.alltoall_ns > 0.0);
+  CU_ASSERT(br4.gemm_ns < br1.gemm_ns); /* a quarter of the tokens, a bit more of the rows */
+  /* A measured all-to-all replaces hw's own estimate: 2 (dispatch, combine) x 48 layers x t0. */
+  hw_deploy slow = deploy_cfg(
+      "H100-SXM-80GB", "Qwen3-30B-A3B",
+      (hw_deploy_config){.tp = 1, .ep = 4, .alltoall = {.t0_ns = 1e5, .bytes_per_s = 1e30}});
+  hw_breakdown brs;
+  hw_iteration_ns(&slow, &b, &brs);
+  CU_ASSERT_DOUBLE_EQUAL(brs.alltoall_ns, 48.0 * 2.0 * 1e5, 1.0);
+  /* ep must divide the experts, and needs experts. */
+  hw_deploy d;
+  const hw_accel *h100 = hw_catalog_accel(cat, "H100-SXM-80GB");
+  hw_deploy_config bad = {.tp = 1, .ep = 3};
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, h100, hw_catalog_model(cat, "Qwen3-30B-A3B"), &bad, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "must divide the number of experts"));
+  bad.ep = 2;
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, h100, hw_catalog_model(cat, "Llama-3.1-8B"), &bad, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "mixture-of-experts"));
+}
+
+static void test_fp8_halves_weight_bytes_and_doubles_the_tensor_peak(void) {
+  hw_deploy bf = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_deploy f8 = deploy_cfg(
+      "H100-SXM-80GB", "Llama-3.1-8B",
+      (hw_deploy_config){.tp = 1, .weight_dtype = HW_DTYPE_FP8, .act_dtype = HW_DTYPE_FP8});
+  /* The projections (4096 x 6144 qkv, 4096 x 4096 o, 3 x 4096 x 14336 FFN, 32 layers) drop from
+   * two bytes to one; embeddings, LM head and norms stay bf16. */
+  double projections = 32.0 * (4096.0 * 6144 + 4096.0 * 4096 + 3.0 * 4096 * 14336);
+  CU_ASSERT_DOUBLE_EQUAL(hw_weights_bytes_per_device(&bf) - hw_weights_bytes_per_device(&f8),
+                         projections, 1.0);
+  const hw_accel *a = &f8.accel;
+  CU_ASSERT_DOUBLE_EQUAL(hw_accel_peak_flops(a, HW_DTYPE_FP8), 2.0 * a->peak_bf16_flops, 1e11);
+  /* fp8 GEMMs run at the fitted fraction of the fp8 peak. */
+  CU_ASSERT(f8.gemm.compute_frac > 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(
+      f8.ns_per_flop_gemm * a->peak_fp8_flops * f8.accel.eff.gemm_fp8.compute_frac, 1e9, 1e-3);
+  /* A type without its own fit (int8) takes the bf16 fractions of its own peak: twice as fast. */
+  hw_deploy i8 = deploy_cfg(
+      "H100-SXM-80GB", "Llama-3.1-8B",
+      (hw_deploy_config){.tp = 1, .weight_dtype = HW_DTYPE_INT8, .act_dtype = HW_DTYPE_INT8});
+  CU_ASSERT_DOUBLE_EQUAL(i8.ns_per_flop_gemm / bf.ns_per_flop_gemm,
+                         a->peak_bf16_flops / a->peak_int8_ops, 1e-12);
+  /* Weight-only fp8: bf16 math, 8-bit weight reads. */
+  hw_deploy wo = deploy_cfg("H100-SXM-80GB", "Llama-3.1-8B",
+                            (hw_deploy_config){.tp = 1, .weight_dtype = HW_DTYPE_FP8});
+  CU_ASSERT_DOUBLE_EQUAL(wo.ns_per_flop_gemm, bf.ns_per_flop_gemm, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(hw_weights_bytes_per_device(&wo), hw_weights_bytes_per_device(&f8), 0.0);
+  /* One decode is bound by the weight reads: fp8 takes well under the bf16 time. */
+  hw_batch one = decode_batch(1, 512);
+  hw_breakdown b1, b2;
+  hw_iteration_ns(&bf, &one, &b1);
+  hw_iteration_ns(&f8, &one, &b2);
+  CU_ASSERT(b2.gemm_ns < 0.7 * b1.gemm_ns);
+}
+
+static void test_fp8_kv_halves_kv_bytes_and_grows_kv_blocks(void) {
+  hw_deploy bf = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  hw_deploy kv8 = deploy_cfg("H100-SXM-80GB", "Llama-3.1-8B",
+                             (hw_deploy_config){.tp = 1, .kv_dtype = HW_DTYPE_FP8});
+  /* 2 * 32 layers * 8 KV heads * 128 * 1 byte. */
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token(&kv8), 65536.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(hw_kv_bytes_per_token(&bf), 131072.0, 0.0);
+  uint64_t blocks_bf = hw_kv_blocks(&bf, 16, 0.9), blocks_8 = hw_kv_blocks(&kv8, 16, 0.9);
+  CU_ASSERT(blocks_8 >= 2 * blocks_bf && blocks_8 <= 2 * blocks_bf + 1);
+  /* Attention over the fp8 cache uses its own fit and reads half the KV bytes. */
+  CU_ASSERT_DOUBLE_EQUAL(kv8.attn_dec.mem_frac, kv8.accel.eff.attn_decode_fp8kv.mem_frac, 0.0);
+  hw_batch b = decode_batch(64, 8192);
+  hw_breakdown x, y;
+  hw_iteration_ns(&bf, &b, &x);
+  hw_iteration_ns(&kv8, &b, &y);
+  CU_ASSERT(y.attn_decode_ns < 0.75 * x.attn_decode_ns);
+}
+
+static void test_types_a_device_lacks_are_refused_with_the_column(void) {
+  hw_deploy d;
+  const hw_model *m = hw_catalog_model(cat, "Llama-3.1-8B");
+  hw_deploy_config fp4 = {.tp = 1, .weight_dtype = HW_DTYPE_FP4, .act_dtype = HW_DTYPE_FP4};
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, hw_catalog_accel(cat, "H100-SXM-80GB"), m, &fp4, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "weights in fp4 need fp4 tensor cores"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "peak_fp4_tflops_dense"));
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, hw_catalog_accel(cat, "B200-SXM-180GB"), m, &fp4, err, sizeof err), 0);
+  CU_ASSERT_DOUBLE_EQUAL(d.w_bytes, 0.5625, 0.0); /* half a byte plus an fp8 scale per 16 */
+  hw_deploy_config fp8 = {.tp = 1, .weight_dtype = HW_DTYPE_FP8, .act_dtype = HW_DTYPE_FP8};
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, hw_catalog_accel(cat, "A100-SXM-80GB"), m, &fp8, err, sizeof err), -1);
+  /* An fp8 KV cache is storage only: A100 holds one. */
+  hw_deploy_config kv = {.tp = 1, .kv_dtype = HW_DTYPE_FP8};
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, hw_catalog_accel(cat, "A100-SXM-80GB"), m, &kv, err, sizeof err), 0);
+  hw_deploy_config mixed = {.tp = 1, .weight_dtype = HW_DTYPE_FP8, .act_dtype = HW_DTYPE_INT8};
+  CU_ASSERT_EQUAL(
+      hw_deploy_init(&d, hw_catalog_accel(cat, "H100-SXM-80GB"), m, &mixed, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "activations must be bf16"));
+  hw_dtype t;
+  CU_ASSERT_EQUAL(hw_dtype_parse("fp8_block", &t), 0);
+  CU_ASSERT_EQUAL(t, HW_DTYPE_FP8_BLOCK);
+  CU_ASSERT_STRING_EQUAL(hw_dtype_name(t), "fp8_block");
+  CU_ASSERT_EQUAL(hw_dtype_parse("fp16", &t), -1);
+}
+
 int main(void) {
   if (CU_initialize_registry() != CUE_SUCCESS)
     return 1;
@@ -545,6 +725,12 @@ int main(void) {
       T(test_csv_reader_handles_quotes_comments_and_bad_numbers),
       T(test_fit_without_data_fails_with_the_path),
       T(test_committed_efficiencies_reproduce_their_fit_errors),
+      T(test_moe_flops_are_router_plus_k_gated_experts_per_token),
+      T(test_moe_imbalance_is_the_mean_plus_a_gaussian_max_bound),
+      T(test_expert_parallelism_splits_experts_and_adds_all_to_all),
+      T(test_fp8_halves_weight_bytes_and_doubles_the_tensor_peak),
+      T(test_fp8_kv_halves_kv_bytes_and_grows_kv_blocks),
+      T(test_types_a_device_lacks_are_refused_with_the_column),
 #undef T
   };
   for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)

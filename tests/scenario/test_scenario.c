@@ -433,6 +433,33 @@ static void test_deployments_exceeding_the_cluster_error_with_the_count(void) {
   io_scenario_free(s);
 }
 
+static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
+  static const char *const fp4 = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    dtype: {weights: fp4, kv: fp8}\n"         /* 5 */
+      CONV_WORKLOAD;
+  io_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(fp4, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:5:22: deployments.0.dtype.weights: weights in fp4 need fp4 tensor cores, and "
+           "H100-SXM-80GB has none (its catalogue entry gives no fp4 peak)",
+           path);
+  assert_error(rc, s, err, want);
+  const char *sets[] = {"deployments.0.dtype=fp16"};
+  rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set deployments.0.dtype=fp16: deployments.0.dtype:", "bf16");
+  const char *ep[] = {"deployments.0.ep=2"};
+  rc = io_scenario_load(NULL, ep, 1, &s, err, sizeof err);
+  assert_error(rc, s, err,
+               "--set deployments.0.ep=2: deployments.0.ep: ep 2 must divide the 0 experts of "
+               "Llama-3.1-8B");
+  const char *kv[] = {"deployments.0.dtype.kv=fp8"};
+  s = load_ok(NULL, kv, 1);
+  CU_ASSERT_EQUAL(s->deployments[0].hw.kv_dtype, HW_DTYPE_FP8);
+  CU_ASSERT_EQUAL(s->deployments[0].hw.weight_dtype, HW_DTYPE_BF16);
+  io_scenario_free(s);
+}
+
 static void test_tensor_parallel_group_must_fit_in_a_node(void) {
   const char *sets[] = {"deployments.0.tp=16", "deployments.0.count=1", "cluster.nodes.0.count=4"};
   io_scenario *s = NULL;
@@ -1112,6 +1139,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_bad_set_value_error_names_the_set);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);
   CU_ADD_TEST(suite, test_tensor_parallel_group_must_fit_in_a_node);
+  CU_ADD_TEST(suite, test_dtypes_and_ep_are_checked_at_their_keys);
   CU_ADD_TEST(suite, test_deployment_on_an_accelerator_the_cluster_lacks_errors);
   CU_ADD_TEST(suite, test_without_cluster_the_cluster_is_sized_to_the_deployments);
   CU_ADD_TEST(suite, test_model_that_does_not_fit_memory_errors);

@@ -588,8 +588,11 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
       last = j;
       if (len < sizeof uses)
         len += (size_t)snprintf(uses + len, sizeof uses - len,
-                                "%s%s %" PRIu32 "x%" PRIu32 "x%" PRIu32, len ? " + " : "", d->name,
-                                stage, d->hw.pp, d->count);
+                                d->hw.ep > 1 ? "%s%s %" PRIu32 "x%" PRIu32 "x%" PRIu32
+                                               " (tp %" PRIu32 " x ep %" PRIu32 ")"
+                                             : "%s%s %" PRIu32 "x%" PRIu32 "x%" PRIu32,
+                                len ? " + " : "", d->name, stage, d->hw.pp, d->count, d->hw.tp,
+                                d->hw.ep);
     }
     if (need > have) {
       const io_node *e = deployments->values[last];

@@ -405,7 +405,11 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
 /* attention.csv in one of three layouts: v1 (prefill_chunk,kv_prefill,n_decode,kv_decode,time_us),
  * v0 GPU (Vidur's: time_stats.attn_{prefill,decode}.median in ms, batch_size,
  * prefill_chunk_size, kv_cache_size, is_prefill) or v0 TPU (prefill_chunk_size, kv_cache_size,
- * batch_size, is_prefill, p50_ns). */
+ * batch_size, is_prefill, p50_ns). The v0 GPU profiler (llm_profile/profiler/attention/
+ * attention_profiler.py, tests/calibration/data/README.md) times one flash_attn_varlen_func call
+ * whose K/V hold kv_cache_size keys in all: a decode row is batch_size sequences of
+ * kv_cache_size / batch_size keys each, a prefill row (batch 1) is a causal chunk aligned to the
+ * end of kv_cache_size keys (so kv_cache_size includes the chunk). */
 static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
   char path[4096], dataset[800];
   snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
@@ -458,7 +462,12 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
       if (!ok)
         continue;
       double b = v[0], chunk = v[1], kv = v[2];
-      ns = prefill ? price_attn(pr, b, chunk, kv, 0.0, 0.0) : price_attn(pr, 0, 0, 0, b, kv);
+      if (col_p50 >= 0) /* TPU notebook: kv_cache_size is each sequence's cached context */
+        ns = prefill ? price_attn(pr, b, chunk, kv, 0.0, 0.0) : price_attn(pr, 0, 0, 0, b, kv);
+      else if (prefill) /* one sequence; the chunk is the last `chunk` of kv_cache_size keys */
+        ns = price_attn(pr, 1.0, chunk, fmax(kv - chunk, 0.0), 0.0, 0.0);
+      else /* kv_cache_size keys in all, split evenly over the batch */
+        ns = price_attn(pr, 0, 0, 0, b, floor(kv / b));
       snprintf(inputs, sizeof inputs, "%s batch=%g chunk=%g kv=%g", prefill ? "prefill" : "decode",
                b, chunk, kv);
     }
@@ -622,9 +631,15 @@ enum { SW_HW = sizeof sw_hardware / sizeof *sw_hardware };
 /* perf_model.csv's model names in the catalogue. */
 static const struct { const char *name, *catalogue; } sw_models[] = {{"llama2-70b", "Llama-2-70B"}};
 
-/* Each row: the prompt phase as one iteration prefilling batch_size prompts of prompt_size tokens
- * (prompt_time), and a decode step of batch_size sequences half-way through generation, at
- * context prompt_size + token_size / 2 (token_time: the mean per-token decode latency). */
+/* Each row is one batch of batch_size identical requests (hw/data/SOURCES.md, "SplitwiseSim"):
+ * prompt_time is the prefill of all batch_size prompts of prompt_size tokens (one iteration),
+ * token_time the mean time of one decode iteration of the batch, and e2e_time = prompt_time +
+ * generated x token_time. The row's own e2e_time says how many tokens were generated (requests
+ * that hit end-of-sequence stop before token_size), so the decode step is priced at the mean
+ * context prompt_size + generated / 2. A row whose e2e_time exceeds that sum by more than 5% did
+ * not run as one batch (the batch did not fit in KV memory and ran in waves: Llama-2-70B at TP 2
+ * with 32-64 requests): it measures something else and is counted as excluded. */
+static const double sw_one_batch_slack = 1.05;
 static int calibrate_splitwise(cal_ctx *cc) {
   char path[4096];
   snprintf(path, sizeof path, "%s/" SPLITWISE, cc->data_dir);
@@ -634,10 +649,11 @@ static int calibrate_splitwise(cal_ctx *cc) {
   hw_csv c;
   if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
     return skip_row(cc->out, SPLITWISE, "iteration", cc->err);
-  static const char *const names[] = {"tensor_parallel", "prompt_size", "batch_size", "token_size",
-                                      "prompt_time",     "token_time",  "model",      "hardware"};
-  int cols[8];
-  for (int i = 0; i < 8; i++)
+  static const char *const names[] = {"tensor_parallel", "prompt_size", "batch_size",
+                                      "token_size",      "prompt_time", "token_time",
+                                      "e2e_time",        "model",       "hardware"};
+  int cols[9];
+  for (int i = 0; i < 9; i++)
     if ((cols[i] = hw_csv_col(&c, names[i])) < 0) {
       hw_csv_close(&c);
       return skip_row(cc->out, SPLITWISE, "iteration", "unrecognised columns");
@@ -651,9 +667,9 @@ static int calibrate_splitwise(cal_ctx *cc) {
     for (int h = 0; h < SW_HW; h++)
       acc_init(&prompt[m][h]), acc_init(&token[m][h]);
   char unknown_model[64] = "";
-  int r = 0, more;
+  int r = 0, more, excluded = 0;
   while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
-    const char *model = hw_csv_get(&c, cols[6]), *hwname = hw_csv_get(&c, cols[7]);
+    const char *model = hw_csv_get(&c, cols[7]), *hwname = hw_csv_get(&c, cols[8]);
     int m = -1, h = -1;
     for (int i = 0; i < NMODELS; i++)
       if (!strcmp(model, sw_models[i].name))
@@ -665,12 +681,17 @@ static int calibrate_splitwise(cal_ctx *cc) {
       snprintf(unknown_model, sizeof unknown_model, "%s", model);
       continue;
     }
-    double v[6];
+    double v[7];
     bool ok = h >= 0;
-    for (int i = 0; i < 6 && ok; i++)
+    for (int i = 0; i < 7 && ok; i++)
       ok = hw_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
-    if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0))
+    if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0) || !(v[5] > 0.0))
       continue;
+    double generated = fmin(v[3], fmax(v[6] - v[4], 0.0) / v[5]);
+    if (v[6] > sw_one_batch_slack * (v[4] + v[3] * v[5])) {
+      excluded++;
+      continue;
+    }
     int tp = (int)v[0];
     hw_deploy *d = &deploys[m][h][tp];
     if (!ready[m][h][tp]) {
@@ -690,7 +711,7 @@ static int calibrate_splitwise(cal_ctx *cc) {
     pb.prefill_attn_pairs = (uint64_t)(b * len * (len + 1.0) / 2.0);
     pb.prefill_ctx_tokens = (uint64_t)(b * len);
     tb.decode_seqs = (uint32_t)b;
-    tb.decode_ctx_tokens = (uint64_t)(b * (len + v[3] / 2.0));
+    tb.decode_ctx_tokens = (uint64_t)(b * (len + generated / 2.0));
     char inputs[128];
     snprintf(inputs, sizeof inputs, "tp=%d batch=%g prompt=%g tokens=%g", tp, b, len, v[3]);
     r = acc_add(&prompt[m][h], (double)hw_iteration_ns(d, &pb, NULL), v[4] * 1e6, inputs);
@@ -712,6 +733,14 @@ static int calibrate_splitwise(cal_ctx *cc) {
       free(prompt[m][h].abs_err);
       free(token[m][h].abs_err);
     }
+  if (r == 0 && excluded) {
+    char why[200];
+    snprintf(why, sizeof why,
+             "%d rows whose e2e_time exceeds prompt_time + token_size x token_time by over 5%%: "
+             "the batch ran in waves (KV memory), not as one batch",
+             excluded);
+    r = skip_row(cc->out, SPLITWISE, "not_one_batch", why);
+  }
   if (r == 0 && unknown_model[0]) {
     char why[160];
     snprintf(why, sizeof why, "model %s is not in the catalogue", unknown_model);

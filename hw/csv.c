@@ -187,3 +187,20 @@ int hw_csv_double(const hw_csv *c, int col, double empty_value, double *out, cha
   *out = v;
   return 0;
 }
+
+FILE *hw_csv_create(const char *path, char tmp[HW_CSV_TMP_BYTES], char *err, size_t err_len) {
+  snprintf(tmp, HW_CSV_TMP_BYTES, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f)
+    snprintf(err, err_len, "%.4000s: %s", tmp, strerror(errno));
+  return f;
+}
+
+int hw_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t err_len) {
+  if (fclose(f) != 0 || rename(tmp, path) != 0) {
+    snprintf(err, err_len, "%.4000s: %s", path, strerror(errno));
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}

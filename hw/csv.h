@@ -4,6 +4,7 @@
 #define HW_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #define HW_CSV_MAX_FIELDS 128
 
@@ -38,5 +39,12 @@ const char *hw_csv_get(const hw_csv *c, int col);
  * file, line and column. */
 int hw_csv_double(const hw_csv *c, int col, double empty_value, double *out, char *err,
                   size_t err_len);
+
+/* Writing a file whole or not at all: hw_csv_create opens path + ".tmp" (its name in tmp, at least
+ * HW_CSV_TMP_BYTES), hw_csv_commit closes it and renames it over path, or removes it on error.
+ * Both return NULL / -1 with a message naming the file. */
+#define HW_CSV_TMP_BYTES 4200
+FILE *hw_csv_create(const char *path, char tmp[HW_CSV_TMP_BYTES], char *err, size_t err_len);
+int hw_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t err_len);
 
 #endif

@@ -18,6 +18,7 @@
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
 #include "hw/hw.h"
+#include "hw/minimise.h"
 #include "hw/power_ops.h"
 #include "hw/systolic.h"
 
@@ -173,8 +174,6 @@ typedef struct fit_stats {
 
 /* ---- the fit ---- */
 
-typedef double (*loss_fn)(const void *ctx, const double *x);
-
 typedef struct fit_problem {
   op_kind op;
   const points *pts;
@@ -198,87 +197,14 @@ static double loss(const void *ctx, const double *log_params) {
   return isfinite(sum) ? sum / (double)fp->pts->n : INFINITY;
 }
 
-#define NM_MAX 6
-
-/* Nelder-Mead (standard coefficients) over log-parameters, restarted from its best point until a
- * restart no longer improves: deterministic, derivative-free, enough for 2 to 4 parameters. */
-static void nelder_mead(loss_fn loss, const void *fp, int n, double *x) {
-  double simplex[NM_MAX + 1][NM_MAX], val[NM_MAX + 1];
-  double best = loss(fp, x);
-  for (int restart = 0; restart < 8; restart++) {
-    for (int i = 0; i <= n; i++) {
-      memcpy(simplex[i], x, (size_t)n * sizeof *x);
-      if (i > 0)
-        simplex[i][i - 1] += 0.3;
-      val[i] = loss(fp, simplex[i]);
-    }
-    for (int iter = 0; iter < 400 * n; iter++) {
-      /* Order: simplex[0] best, simplex[n] worst. */
-      for (int i = 1; i <= n; i++)
-        for (int j = i; j > 0 && val[j] < val[j - 1]; j--) {
-          double tv = val[j];
-          val[j] = val[j - 1], val[j - 1] = tv;
-          for (int k = 0; k < n; k++) {
-            double t = simplex[j][k];
-            simplex[j][k] = simplex[j - 1][k], simplex[j - 1][k] = t;
-          }
-        }
-      if (val[n] - val[0] <= 1e-12 * (fabs(val[0]) + 1e-12))
-        break;
-      double centroid[NM_MAX] = {0}, xr[NM_MAX], xe[NM_MAX], xc[NM_MAX];
-      for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-          centroid[k] += simplex[i][k] / n;
-      for (int k = 0; k < n; k++)
-        xr[k] = centroid[k] + (centroid[k] - simplex[n][k]);
-      double fr = loss(fp, xr);
-      if (fr < val[0]) {
-        for (int k = 0; k < n; k++)
-          xe[k] = centroid[k] + 2.0 * (centroid[k] - simplex[n][k]);
-        double fe = loss(fp, xe);
-        memcpy(simplex[n], fe < fr ? xe : xr, (size_t)n * sizeof *x);
-        val[n] = fe < fr ? fe : fr;
-      } else if (fr < val[n - 1]) {
-        memcpy(simplex[n], xr, (size_t)n * sizeof *x);
-        val[n] = fr;
-      } else {
-        for (int k = 0; k < n; k++)
-          xc[k] = centroid[k] + 0.5 * (simplex[n][k] - centroid[k]);
-        double fc = loss(fp, xc);
-        if (fc < val[n]) {
-          memcpy(simplex[n], xc, (size_t)n * sizeof *x);
-          val[n] = fc;
-        } else {
-          for (int i = 1; i <= n; i++) {
-            for (int k = 0; k < n; k++)
-              simplex[i][k] = simplex[0][k] + 0.5 * (simplex[i][k] - simplex[0][k]);
-            val[i] = loss(fp, simplex[i]);
-          }
-        }
-      }
-    }
-    int ibest = 0;
-    for (int i = 1; i <= n; i++)
-      if (val[i] < val[ibest])
-        ibest = i;
-    bool improved = val[ibest] < best * (1.0 - 1e-9);
-    if (val[ibest] < best) {
-      best = val[ibest];
-      memcpy(x, simplex[ibest], (size_t)n * sizeof *x);
-    }
-    if (!improved)
-      break;
-  }
-}
-
 /* Fit the listed parameters of accel->eff to pts. */
 static void fit_params(op_kind op, const points *pts, hw_accel *accel, const size_t *params,
                        int nparams) {
   fit_problem fp = {op, pts, *accel, params, nparams};
-  double x[NM_MAX];
+  double x[HW_MINIMISE_MAX_PARAMS];
   for (int i = 0; i < nparams; i++)
     x[i] = log(*hw_eff_field(&accel->eff, params[i]));
-  nelder_mead(loss, &fp, nparams, x);
+  hw_minimise(loss, &fp, nparams, 400, x);
   for (int i = 0; i < nparams; i++)
     *hw_eff_field(&accel->eff, params[i]) = exp(x[i]);
 }
@@ -834,7 +760,7 @@ static const transfer transfers[] = {
      "(on H100 the two sources differ by about 30 us per call)"},
 };
 
-static const char *const op_params[OP_COUNT][NM_MAX] = {
+static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
     [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
     [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
     [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
@@ -850,7 +776,7 @@ static const char *const op_params[OP_COUNT][NM_MAX] = {
 
 static int nparams_of(op_kind op) {
   int n = 0;
-  while (n < NM_MAX && op_params[op][n])
+  while (n < HW_MINIMISE_MAX_PARAMS && op_params[op][n])
     n++;
   return n;
 }
@@ -895,13 +821,10 @@ static int load_job(const reader_ctx *rc, const job *j, points *pts) {
 
 static int write_efficiency(const char *out_path, const char *data_dir, const hw_accel *devs,
                             row_note notes[NDEV][OP_COUNT], char *err, size_t err_len) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+  char tmp[HW_CSV_TMP_BYTES];
+  FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+  if (!f)
     return -1;
-  }
   fprintf(f,
           "# Fitted efficiency parameters of the hw/ cost model (models in hw/cost_ops.h and "
           "hw/data/SOURCES.md).\n");
@@ -938,12 +861,7 @@ static int write_efficiency(const char *out_path, const char *data_dir, const hw
       }
     }
   }
-  if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
-    snprintf(err, err_len, "%s: %s", out_path, strerror(errno));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  return hw_csv_commit(f, tmp, out_path, err, err_len);
 }
 
 /* ---- power (hw/data/power.csv; the model is in hw/power.c and hw/power_ops.h) ---- */
@@ -1088,7 +1006,7 @@ static int fit_kernel_power(const reader_ctx *rc, const hw_accel *a, hw_power *p
       pf.p[i].weight = 1.0 / (double)pf.n;
     /* Starting point, orders of magnitude: base 300 W, saturation rates 2 and 1, a 5 us gap. */
     double x[NPOWER_PARAMS] = {log(300.0), log(2.0), log(1.0), log(5000.0)};
-    nelder_mead(power_loss, &pf, NPOWER_PARAMS, x);
+    hw_minimise(power_loss, &pf, NPOWER_PARAMS, 400, x);
     power_from_log(power, x);
   }
   double *abs_err = r == 0 ? malloc((pf.n ? pf.n : 1) * sizeof *abs_err) : NULL;
@@ -1448,11 +1366,9 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
   fclose(mem);
   int r = 0;
   if (fitting) {
-    char tmp[4200]; /* the path (at most 4095) and ".tmp" */
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *f = fopen(tmp, "w");
+    char tmp[HW_CSV_TMP_BYTES];
+    FILE *f = hw_csv_create(out_path, tmp, rc->err, rc->err_len);
     if (!f) {
-      snprintf(rc->err, rc->err_len, "%s: %s", tmp, strerror(errno));
       free(rows);
       return -1;
     }
@@ -1469,11 +1385,7 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
             "H100 (perf_model.csv's h100-80gb-pcap).\n",
             notes.cap_w);
     fputs(rows, f);
-    if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
-      snprintf(rc->err, rc->err_len, "%s: %s", out_path, strerror(errno));
-      remove(tmp);
-      r = -1;
-    }
+    r = hw_csv_commit(f, tmp, out_path, rc->err, rc->err_len);
   } else {
     /* Check: the shipped parameters' errors, then whether the refit reproduces the shipped file. */
     fit_stats unused;
@@ -1500,13 +1412,10 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
 
 int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
   if (out_path) { /* an unwritable output fails now, not after the fit */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-      snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+    char tmp[HW_CSV_TMP_BYTES];
+    FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+    if (!f)
       return -1;
-    }
     fclose(f);
     remove(tmp);
   }
@@ -1553,7 +1462,7 @@ int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, 
       }
       hw_accel *dev = &devs[jb->dev];
       if (is_fit && fitting) {
-        size_t idx[NM_MAX];
+        size_t idx[HW_MINIMISE_MAX_PARAMS];
         int n = nparams_of(jb->op);
         for (int i = 0; i < n; i++)
           idx[i] = param_index(op_names[jb->op], op_params[jb->op][i]);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/csv.h"
+#include "hw/minimise.h"
 #include "hw/systolic.h"
 
 /* The profiles fitted: folder under the data directory, catalogue device and model. */
@@ -131,7 +133,8 @@ static void set_group(hw_accel *a, int g, const double *log_x) {
 }
 
 /* Mean squared log error of the group's points (as hw/fit.c's loss). */
-static double loss(const problem *pb, const double *log_x) {
+static double loss(const void *ctx, const double *log_x) {
+  const problem *pb = ctx;
   hw_accel a = pb->a;
   set_group(&a, pb->group, log_x);
   double sum = 0.0;
@@ -144,71 +147,6 @@ static double loss(const problem *pb, const double *log_x) {
     sum += le * le, n++;
   }
   return n && isfinite(sum) ? sum / (double)n : INFINITY;
-}
-
-/* Nelder-Mead over log-parameters (standard coefficients), restarted from its best point until a
- * restart no longer improves: deterministic and derivative-free. */
-static void nelder_mead(const problem *pb, int n, double *x) {
-  double s[GROUP_MAX + 1][GROUP_MAX], v[GROUP_MAX + 1], best = loss(pb, x);
-  for (int restart = 0; restart < 8; restart++) {
-    for (int i = 0; i <= n; i++) {
-      memcpy(s[i], x, (size_t)n * sizeof *x);
-      if (i > 0)
-        s[i][i - 1] += 0.3;
-      v[i] = loss(pb, s[i]);
-    }
-    for (int iter = 0; iter < 300 * n; iter++) {
-      for (int i = 1; i <= n; i++) /* order: s[0] best, s[n] worst */
-        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
-          double t = v[j];
-          v[j] = v[j - 1], v[j - 1] = t;
-          for (int k = 0; k < n; k++)
-            t = s[j][k], s[j][k] = s[j - 1][k], s[j - 1][k] = t;
-        }
-      if (v[n] - v[0] <= 1e-12 * (fabs(v[0]) + 1e-12))
-        break;
-      double c[GROUP_MAX] = {0}, xr[GROUP_MAX], xt[GROUP_MAX];
-      for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-          c[k] += s[i][k] / n;
-      for (int k = 0; k < n; k++)
-        xr[k] = 2.0 * c[k] - s[n][k];
-      double fr = loss(pb, xr);
-      if (fr < v[0]) {
-        for (int k = 0; k < n; k++)
-          xt[k] = 3.0 * c[k] - 2.0 * s[n][k];
-        double fe = loss(pb, xt);
-        memcpy(s[n], fe < fr ? xt : xr, (size_t)n * sizeof *x);
-        v[n] = fe < fr ? fe : fr;
-      } else if (fr < v[n - 1]) {
-        memcpy(s[n], xr, (size_t)n * sizeof *x);
-        v[n] = fr;
-      } else {
-        for (int k = 0; k < n; k++)
-          xt[k] = 0.5 * (c[k] + s[n][k]);
-        double fc = loss(pb, xt);
-        if (fc < v[n]) {
-          memcpy(s[n], xt, (size_t)n * sizeof *x);
-          v[n] = fc;
-        } else {
-          for (int i = 1; i <= n; i++) {
-            for (int k = 0; k < n; k++)
-              s[i][k] = 0.5 * (s[0][k] + s[i][k]);
-            v[i] = loss(pb, s[i]);
-          }
-        }
-      }
-    }
-    int ib = 0;
-    for (int i = 1; i <= n; i++)
-      if (v[i] < v[ib])
-        ib = i;
-    bool improved = v[ib] < best * (1.0 - 1e-9);
-    if (v[ib] < best)
-      best = v[ib], memcpy(x, s[ib], (size_t)n * sizeof *x);
-    if (!improved)
-      break;
-  }
 }
 
 /* ---- reading the profile ---- */
@@ -327,13 +265,10 @@ static void initial_fit(hw_systolic_fit *f) {
 
 static int write_csv(const char *path, const char *data_dir, const hw_accel *fitted,
                      const char *summary, char *err, size_t err_len) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+  char tmp[HW_CSV_TMP_BYTES];
+  FILE *f = hw_csv_create(path, tmp, err, err_len);
+  if (!f)
     return -1;
-  }
   fprintf(f,
           "# Fitted parameters of the systolic (TPU-like) model, hw/systolic.h. Written by "
           "`wt_hw_fit %s <dir>/efficiency.csv`\n# (hw_fit_systolic, hw/fit_systolic.c) "
@@ -354,12 +289,7 @@ static int write_csv(const char *path, const char *data_dir, const hw_accel *fit
       fprintf(f, ",\"transferred from %s: no other systolic device has a profile in the data\"\n",
               fitted->name);
   }
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    snprintf(err, err_len, "%s: %s", path, strerror(errno));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  return hw_csv_commit(f, tmp, path, err, err_len);
 }
 
 int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report, char *err,
@@ -401,7 +331,7 @@ int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report
       for (int i = 0; i < n; i++)
         x[i] = log(*hw_systolic_param(&pb.a.systolic.fit, param_index(groups[g].params[i])));
       pb.group = g;
-      nelder_mead(&pb, n, x);
+      hw_minimise(loss, &pb, n, 300, x);
       for (int i = 0; i < n; i++) { /* as written, so that a check reproduces the figures */
         char text[32];
         bool frac = strstr(groups[g].params[i], "_frac") != NULL;

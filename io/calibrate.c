@@ -261,13 +261,10 @@ static void print_markdown(const hw_cal_rows *rows, FILE *out) {
 
 static int record(const hw_cal_rows *rows, const char *path, const char *data_dir, char *err,
                   size_t err_len) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, err_len, "%.900s: %s", tmp, strerror(errno));
+  char tmp[HW_CSV_TMP_BYTES];
+  FILE *f = hw_csv_create(path, tmp, err, err_len);
+  if (!f)
     return -1;
-  }
   fprintf(f,
           "# Committed calibration figures: `windtunnel calibrate --data %s --record <this "
           "file>`.\n# --check fails when a median or p90 exceeds its figure by more than the "
@@ -279,12 +276,7 @@ static int record(const hw_cal_rows *rows, const char *path, const char *data_di
     if (rows->row[i].points)
       fprintf(f, "%s,%s,%zu,%.1f,%.1f\n", rows->row[i].dataset, rows->row[i].op,
               rows->row[i].points, rows->row[i].median_abs_pct, rows->row[i].p90_abs_pct);
-  if (fclose(f) != 0 || rename(tmp, path) != 0) {
-    snprintf(err, err_len, "%s: %s", path, strerror(errno));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  return hw_csv_commit(f, tmp, path, err, err_len);
 }
 
 /* Compare with the committed figures; 0 all hold, 1 some do not, -1 with a message. */

@@ -477,13 +477,10 @@ typedef struct row {
 
 static int write_csv(const char *out_path, const net_coll_table *table, const row *rows,
                      size_t nrows, char *err, size_t err_len) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-  FILE *f = fopen(tmp, "w");
-  if (!f) {
-    snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+  char tmp[HW_CSV_TMP_BYTES];
+  FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+  if (!f)
     return -1;
-  }
   fprintf(f,
           "# Fitted parameters of net/'s collective cost model (net/collective.c, "
           "net/SOURCES.md).\n");
@@ -518,23 +515,15 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
             net_collective_names[tr->op], net_domain_names[tr->domain], p->base_ns, p->step_ns,
             p->link_frac, net_collective_names[tr->from], net_domain_names[tr->domain], tr->why);
   }
-  if (fclose(f) != 0 || rename(tmp, out_path) != 0) {
-    snprintf(err, err_len, "%s: %s", out_path, strerror(errno));
-    remove(tmp);
-    return -1;
-  }
-  return 0;
+  return hw_csv_commit(f, tmp, out_path, err, err_len);
 }
 
 int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
   if (out_path) { /* an unwritable output fails now, not after the fit */
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-      snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
+    char tmp[HW_CSV_TMP_BYTES];
+    FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+    if (!f)
       return -1;
-    }
     fclose(f);
     remove(tmp);
   }

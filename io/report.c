@@ -79,7 +79,7 @@ static void note_over(io_summary *s, const char *what, const double *w, uint64_t
       peak = fmax(peak, w[end++]);
     if (len < sizeof s->budget_report)
       len += (size_t)snprintf(s->budget_report + len, sizeof s->budget_report - len,
-                              "%s%s over %.0f W from %.0f s to %.0f s (peak %.0f W)",
+                              "%s%s over %.0f W from %.6g s to %.6g s (peak %.0f W)",
                               len ? "; " : "", what, budget_w, (double)k * interval_s,
                               (double)end * interval_s, peak);
     k = end;

@@ -257,6 +257,28 @@ static void test_report_energy_is_the_nodes_energy(void) {
   free(req);
 }
 
+/* The spare node is a rack of its own drawing a constant 250 + 4 x 75 = 550 W: a 500 W rack budget
+ * is exceeded in every interval, from the start to the end, and a 1 MW site budget never. */
+static void test_report_flags_each_interval_a_rack_exceeds_its_budget(void) {
+  const char *sets[] = {"power.rack_budget=500W", "power.site_budget=1MW"};
+  job_serving_result res;
+  CU_ASSERT_EQUAL_FATAL(run(trace_csv, sets, 2, &res), 0);
+  io_summary s;
+  char err[512], want[128];
+  CU_ASSERT_EQUAL_FATAL(io_report_summarise(out_path, &s, err, sizeof err), 0);
+  const int64_t interval_ns = 10000000;
+  uint64_t intervals = (uint64_t)((res.simulated_ns + interval_ns - 1) / interval_ns);
+  CU_ASSERT(intervals > 10);
+  CU_ASSERT(s.rack_intervals_over >= intervals); /* the spare rack's, and maybe the serving one's */
+  snprintf(want, sizeof want, "rack 1 over 500 W from 0 s to %.6g s (peak 550 W)",
+           (double)intervals * 1e-2);
+  CU_ASSERT_PTR_NOT_NULL(strstr(s.budget_report, want));
+  if (!strstr(s.budget_report, want))
+    printf("\n  wanted '%s' in '%s'\n", want, s.budget_report);
+  CU_ASSERT_EQUAL(s.site_intervals_over, 0);
+  CU_ASSERT_PTR_NULL(strstr(s.budget_report, "site"));
+}
+
 static void test_requests_share_exactly_the_iterations_energy(void) {
   job_serving_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
@@ -334,6 +356,8 @@ int main(int argc, char **argv) {
       {"power rows sum to node energy when disaggregated",
        test_power_rows_sum_to_node_energy_when_disaggregated},
       {"report's energy is the nodes' energy", test_report_energy_is_the_nodes_energy},
+      {"report flags each interval a rack exceeds its budget",
+       test_report_flags_each_interval_a_rack_exceeds_its_budget},
       {"requests share exactly the iterations' energy",
        test_requests_share_exactly_the_iterations_energy},
       {"JSON report has energy, power and zero transfers when colocated",

@@ -280,6 +280,10 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   d->ns_per_flop_gemm = hw_ns_per(hw_accel_peak_flops(a, c->act_dtype), d->gemm.compute_frac);
   d->ns_per_byte_gemm = hw_ns_per(a->hbm_bytes_per_s, d->gemm.mem_frac);
   d->ns_per_flop_gemm16 = r.ns_per_flop_gemm, d->ns_per_byte_gemm16 = r.ns_per_byte_gemm;
+  d->serial_h_ns = hw_gemm_serial_of(&d->gemm, m->hidden);
+  d->serial_o_ns = hw_gemm_serial_of(&d->gemm, d->o_k);
+  d->serial_ffn_ns = hw_gemm_serial_of(&d->gemm, d->ffn_dev);
+  d->serial16_h_ns = hw_gemm_serial_of(&e->gemm, m->hidden);
   /* Attention over an 8-bit or 4-bit KV cache: the fp8-KV fit where there is one. */
   bool narrow_kv = c->kv_dtype != HW_DTYPE_BF16 && e->attn_prefill_fp8kv.compute_frac > 0.0 &&
                    e->attn_decode_fp8kv.mem_frac > 0.0;
@@ -334,9 +338,11 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
 }
 
 /* One GEMM (m x k) @ (k x n) of the layers (in the deployment's types) or, wide, in bf16 (router,
- * LM head), reading `copies` weight matrices; adds its FLOPs, bytes and clock-bound time. */
+ * LM head), reading `copies` weight matrices; serial_ns: its reduction loop over k (hw_deploy's
+ * serial_*_ns); adds its FLOPs, bytes and clock-bound time. */
 static inline double gemm_ns(const hw_deploy *d, bool wide, double m, double n, double k,
-                             double copies, double *flops, double *bytes, double *clock_ns) {
+                             double serial_ns, double copies, double *flops, double *bytes,
+                             double *clock_ns) {
   const hw_eff_gemm *g = wide ? &d->accel.eff.gemm : &d->gemm;
   double a = wide ? d->dtype_bytes : d->a_bytes, w = wide ? d->dtype_bytes : d->w_bytes;
   double f = hw_gemm_flops(m, n, k),
@@ -345,8 +351,7 @@ static inline double gemm_ns(const hw_deploy *d, bool wide, double m, double n, 
   if (hw_systolic_is(&d->accel)) /* TPU-like: matrix units (hw/systolic.h) */
     return hw_systolic_gemm_ns(&d->accel, m, n, k, by, clock_ns);
   return hw_roof_clock_ns(g->t0_ns, f, wide ? d->ns_per_flop_gemm16 : d->ns_per_flop_gemm, by,
-                          wide ? d->ns_per_byte_gemm16 : d->ns_per_byte_gemm, g->per_k_ns * k,
-                          clock_ns);
+                          wide ? d->ns_per_byte_gemm16 : d->ns_per_byte_gemm, serial_ns, clock_ns);
 }
 
 double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32_t groups) {
@@ -380,12 +385,13 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   /* Projections of one layer. */
   double gemm = 0.0, alltoall = 0.0;
   if (tokens > 0.0) {
-    gemm = gemm_ns(d, false, tokens, d->qkv_n, h, 1.0, &flops, &bytes, &clock);
-    gemm += gemm_ns(d, false, tokens, h, d->o_k, 1.0, &flops, &bytes, &clock);
+    gemm = gemm_ns(d, false, tokens, d->qkv_n, h, d->serial_h_ns, 1.0, &flops, &bytes, &clock);
+    gemm += gemm_ns(d, false, tokens, h, d->o_k, d->serial_o_ns, 1.0, &flops, &bytes, &clock);
     if (!m->experts) {
-      gemm += gemm_ns(d, false, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, 1.0, &flops,
-                      &bytes, &clock);
-      gemm += gemm_ns(d, false, tokens, h, d->ffn_dev, 1.0, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, tokens, (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev, h, d->serial_h_ns,
+                      1.0, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, tokens, h, d->ffn_dev, d->serial_ffn_ns, 1.0, &flops, &bytes,
+                      &clock);
     } else {
       /* Router (bf16), then the fused expert kernels over the (token, expert) rows this device's
        * experts get: all of them without expert parallelism, else the busiest group's share
@@ -399,9 +405,11 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
                     all_tokens * d->moe_pairs_cap);
       double touched = d->experts_dev * (1.0 - exp(all_tokens * d->moe_log_miss));
       double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
-      gemm += gemm_ns(d, true, tokens, m->experts, h, 1.0, &flops, &bytes, &clock);
-      gemm += gemm_ns(d, false, rows, up_n, h, touched, &flops, &bytes, &clock);
-      gemm += gemm_ns(d, false, rows, h, d->ffn_dev, touched, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, true, tokens, m->experts, h, d->serial16_h_ns, 1.0, &flops, &bytes,
+                      &clock);
+      gemm += gemm_ns(d, false, rows, up_n, h, d->serial_h_ns, touched, &flops, &bytes, &clock);
+      gemm += gemm_ns(d, false, rows, h, d->ffn_dev, d->serial_ffn_ns, touched, &flops, &bytes,
+                      &clock);
       if (d->cfg.ep > 1) {
         /* Dispatch (activations' type) and combine (bf16) of the rows from and to other groups,
          * split over the group's tp devices: one copy per (token, expert) pair. */
@@ -458,7 +466,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
       sendrecv = (d->cfg.pp - 1) * hw_linear_ns(d->sr_t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
   }
   if (seqs > 0.0) {
-    head = gemm_ns(d, true, seqs, d->vocab_dev, h, 1.0, &flops, &bytes, &clock);
+    head = gemm_ns(d, true, seqs, d->vocab_dev, h, d->serial16_h_ns, 1.0, &flops, &bytes, &clock);
     if (d->cfg.tp > 1)
       gather = hw_allgather_ns(e->allreduce.t0_ns, seqs * m->vocab * dt, d->cfg.tp,
                                d->ns_per_byte_ar);

@@ -39,7 +39,16 @@ static inline double hw_gemm_flops(double m, double n, double k) { return 2.0 * 
 static inline double hw_gemm_bytes(double m, double n, double k, double dtype_bytes) {
   return dtype_bytes * (m * k + k * n + m * n);
 }
-static inline double hw_gemm_serial_ns(const hw_eff *e, double k) { return e->gemm.per_k_ns * k; }
+/* The serial reduction loop: per_k_ns per step of k inside one thread block. A long k over few
+ * output tiles is split across blocks (cuBLAS split-k, then a reduction), so the loop each block
+ * runs saturates: k * split_k / (k + split_k) steps, k for k << split_k, split_k at most
+ * (AIConfigurator's m=1, n=32 GEMM: ~1.2 ns per k up to k ~ 3,000, then flat). */
+static inline double hw_gemm_serial_of(const hw_eff_gemm *g, double k) {
+  return g->split_k > 0.0 ? g->per_k_ns * k * g->split_k / (k + g->split_k) : g->per_k_ns * k;
+}
+static inline double hw_gemm_serial_ns(const hw_eff *e, double k) {
+  return hw_gemm_serial_of(&e->gemm, k);
+}
 /* A GEMM whose operands have their own types: m x k inputs of a_bytes each, `copies` k x n
  * weight matrices of w_bytes (the experts a grouped MoE GEMM touches; 1 for a dense layer), m x n
  * outputs of o_bytes. The same sum as hw_gemm_bytes when the three types agree. */

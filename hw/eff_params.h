@@ -17,6 +17,7 @@ static const hw_eff_param hw_eff_params[] = {
     {"gemm", "compute_frac", offsetof(hw_eff, gemm.compute_frac)},
     {"gemm", "mem_frac", offsetof(hw_eff, gemm.mem_frac)},
     {"gemm", "per_k_ns", offsetof(hw_eff, gemm.per_k_ns)},
+    {"gemm", "split_k", offsetof(hw_eff, gemm.split_k)},
     {"attn_prefill", "t0_ns", offsetof(hw_eff, attn_prefill.t0_ns)},
     {"attn_prefill", "compute_frac", offsetof(hw_eff, attn_prefill.compute_frac)},
     {"attn_prefill", "mem_frac", offsetof(hw_eff, attn_prefill.mem_frac)},

@@ -118,7 +118,7 @@ static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const d
                       hw_gemm_bytes_typed(x[0], x[1], x[2], 1.0, hw_gemm_input_bytes(t),
                                           hw_dtype_weight_bytes(t), dt),
                       block ? r->ns_per_byte_gemm_fp8_block : r->ns_per_byte_gemm_fp8,
-                      g->per_k_ns * x[2]);
+                      hw_gemm_serial_of(g, x[2]));
   }
   case OP_ATTN_PREFILL_FP8KV:
     return hw_roof_ns(
@@ -681,6 +681,7 @@ typedef struct row_note {
 static void initial_eff(hw_eff *e) {
   memset(e, 0, sizeof *e);
   e->gemm.t0_ns = 3000, e->gemm.compute_frac = 0.7, e->gemm.mem_frac = 0.7, e->gemm.per_k_ns = 0.5;
+  e->gemm.split_k = 4096;
   e->attn_prefill.t0_ns = 8000, e->attn_prefill.compute_frac = 0.6;
   e->attn_prefill.mem_frac = 0.5, e->attn_prefill.pad_tokens = 64;
   e->attn_decode.t0_ns = 8000, e->attn_decode.per_seq_kv_head_ns = 20;
@@ -691,6 +692,7 @@ static void initial_eff(hw_eff *e) {
   e->sendrecv.t0_ns = 10000, e->sendrecv.link_frac = 0.7;
   e->cpu.fixed_ns = 1e6, e->cpu.per_seq_ns = 3e4;
   e->gemm_fp8 = e->gemm_fp8_block = e->gemm;
+  e->gemm_fp8.split_k = e->gemm_fp8_block.split_k = 0.0; /* not fitted: no gain on fp8 */
   e->attn_prefill_fp8kv = e->attn_prefill;
   e->attn_decode_fp8kv = e->attn_decode;
 }
@@ -761,7 +763,7 @@ static const transfer transfers[] = {
 };
 
 static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
-    [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
+    [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns", "split_k"},
     [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
     [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
     [OP_ELEMENTWISE] = {"t0_ns", "norm_frac", "add_frac", "rope_frac", "act_frac", "embed_frac"},

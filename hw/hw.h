@@ -15,6 +15,7 @@
  * hw/cost_ops.h. */
 typedef struct hw_eff_gemm {
   double t0_ns, compute_frac, mem_frac, per_k_ns; /* per_k_ns: serial reduction-loop latency */
+  double split_k; /* reduction length at which split-k halves the serial loop; 0: never split */
 } hw_eff_gemm;
 typedef struct hw_eff_attn_prefill {
   double t0_ns, compute_frac, mem_frac, pad_tokens; /* pad_tokens: wasted causal work per query */
@@ -256,6 +257,9 @@ typedef struct hw_deploy {
   double ns_per_byte_a2a, a2a_t0_ns;
   double q_dev, kv_dev; /* heads per device (KV heads replicate when fewer than tp) */
   double qkv_n, o_k, ffn_dev, vocab_dev;
+  /* The GEMMs' serial reduction loops (hw_gemm_serial_of) over their fixed k: hidden, o_k and
+   * ffn_dev in the layers' type, hidden in bf16 (router, LM head); priced once, not per call. */
+  double serial_h_ns, serial_o_ns, serial_ffn_ns, serial16_h_ns;
   double ns_per_flop_gemm, ns_per_byte_gemm;
   double ns_per_flop_pf, ns_per_byte_pf, ns_per_byte_dec;
   double ns_per_flop_gemm16, ns_per_byte_gemm16; /* bf16 GEMMs: router and LM head */

@@ -297,6 +297,26 @@ static void test_huge_prefill_gemms_run_at_the_fitted_compute_efficiency(void) {
   CU_ASSERT(near(br.gemm_ns, at_efficiency_ns, 0.03));
 }
 
+/* Split-k: the serial reduction loop grows as per_k_ns * k for short k and saturates at
+ * per_k_ns * split_k for long k; split_k 0 (no fit) keeps it linear. The committed H100 fit has
+ * a split, and a deployment prices its GEMMs' loops with it. */
+static void test_long_reduction_gemms_split_k_so_the_serial_loop_saturates(void) {
+  hw_eff_gemm g = {.per_k_ns = 2.0, .split_k = 1000.0};
+  CU_ASSERT_DOUBLE_EQUAL(hw_gemm_serial_of(&g, 1000.0), 2.0 * 500.0, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(hw_gemm_serial_of(&g, 10.0), 2.0 * 10.0 * 1000.0 / 1010.0, 1e-9);
+  CU_ASSERT(hw_gemm_serial_of(&g, 1e9) < 2.0 * 1000.0);
+  CU_ASSERT(hw_gemm_serial_of(&g, 1e9) > 0.999 * 2.0 * 1000.0);
+  g.split_k = 0.0;
+  CU_ASSERT_DOUBLE_EQUAL(hw_gemm_serial_of(&g, 1e6), 2.0e6, 1e-6);
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  const hw_eff_gemm *h = &d.accel.eff.gemm;
+  CU_ASSERT(h->split_k > 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(d.serial_h_ns, h->per_k_ns * 4096.0 * h->split_k / (4096.0 + h->split_k),
+                         1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(d.serial_ffn_ns,
+                         h->per_k_ns * 14336.0 * h->split_k / (14336.0 + h->split_k), 1e-9);
+}
+
 static void test_decode_of_one_sequence_is_memory_bound_on_the_weights(void) {
   hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
   hw_breakdown br;
@@ -714,6 +734,7 @@ int main(void) {
       T(test_weights_per_device_are_the_parameters_split_over_tp),
       T(test_kv_blocks_are_what_is_left_after_weights_and_reserve),
       T(test_huge_prefill_gemms_run_at_the_fitted_compute_efficiency),
+      T(test_long_reduction_gemms_split_k_so_the_serial_loop_saturates),
       T(test_decode_of_one_sequence_is_memory_bound_on_the_weights),
       T(test_tp_halves_per_device_work_and_adds_allreduce_time),
       T(test_pipeline_stages_add_sends_and_split_the_layers),

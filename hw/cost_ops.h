@@ -92,9 +92,13 @@ static inline double hw_attn_prefill_bytes_kv(double tokens, double ctx_tokens, 
 /* Decode attention: one query per sequence over its context. GQA: K and V are read once per KV
  * head, whatever the number of query heads sharing it. Its arithmetic intensity is q_heads/kv_heads
  * FLOPs per byte at most (16 for the catalogued models), far below any accelerator's ridge, so the
- * time is memory only: a fixed time, a cost per (sequence, KV head) work unit (flash-decoding runs
- * one thread block per unit), and the bytes at a fitted fraction of HBM bandwidth. The FLOPs are
- * kept for the breakdown. */
+ * time is memory only: a fixed time plus a cost per (sequence, KV head) work unit U (flash-decoding
+ * runs one thread block per unit) and the bytes at a fitted fraction of HBM bandwidth M, combined
+ * as sqrt(U^2 + M^2 + 2 serial_mix U M): serial_mix 1 adds them (the TPU fit), 0 overlaps them to
+ * the Euclidean norm (a soft maximum, as hw_roof_ns); on GPUs the fit lands near 0, where the sum
+ * over-priced mid-length contexts of large batches. With few units the split-KV kernel cannot
+ * fill the SMs: the bandwidth reached is units / (units + half_units) of the fitted one. The FLOPs
+ * are kept for the breakdown. */
 static inline double hw_attn_decode_flops(double ctx_tokens, double q_heads, double head_dim) {
   return 4.0 * head_dim * q_heads * ctx_tokens;
 }
@@ -110,7 +114,10 @@ static inline double hw_attn_decode_bytes_kv(double seqs, double ctx_tokens, dou
 }
 static inline double hw_attn_decode_ns_of(const hw_eff_attn_decode *p, double seqs, double kv_heads,
                                           double bytes, double ns_per_byte) {
-  return p->t0_ns + p->per_seq_kv_head_ns * seqs * kv_heads + bytes * ns_per_byte;
+  double units = seqs * kv_heads, unit_ns = p->per_seq_kv_head_ns * units;
+  double memory_ns = bytes * ns_per_byte * (1.0 + p->half_units / units);
+  return p->t0_ns + sqrt(unit_ns * unit_ns + memory_ns * memory_ns +
+                         2.0 * p->serial_mix * unit_ns * memory_ns);
 }
 static inline double hw_attn_decode_ns(const hw_eff *e, double seqs, double kv_heads, double bytes,
                                        double ns_per_byte) {

@@ -25,6 +25,8 @@ static const hw_eff_param hw_eff_params[] = {
     {"attn_decode", "t0_ns", offsetof(hw_eff, attn_decode.t0_ns)},
     {"attn_decode", "per_seq_kv_head_ns", offsetof(hw_eff, attn_decode.per_seq_kv_head_ns)},
     {"attn_decode", "mem_frac", offsetof(hw_eff, attn_decode.mem_frac)},
+    {"attn_decode", "half_units", offsetof(hw_eff, attn_decode.half_units)},
+    {"attn_decode", "serial_mix", offsetof(hw_eff, attn_decode.serial_mix)},
     {"elementwise", "t0_ns", offsetof(hw_eff, elementwise.t0_ns)},
     {"elementwise", "norm_frac", offsetof(hw_eff, elementwise.norm_frac)},
     {"elementwise", "add_frac", offsetof(hw_eff, elementwise.add_frac)},
@@ -53,6 +55,8 @@ static const hw_eff_param hw_eff_params[] = {
     {"attn_decode_fp8kv", "per_seq_kv_head_ns",
      offsetof(hw_eff, attn_decode_fp8kv.per_seq_kv_head_ns)},
     {"attn_decode_fp8kv", "mem_frac", offsetof(hw_eff, attn_decode_fp8kv.mem_frac)},
+    {"attn_decode_fp8kv", "half_units", offsetof(hw_eff, attn_decode_fp8kv.half_units)},
+    {"attn_decode_fp8kv", "serial_mix", offsetof(hw_eff, attn_decode_fp8kv.serial_mix)},
 };
 #define HW_EFF_NPARAMS (sizeof hw_eff_params / sizeof hw_eff_params[0])
 

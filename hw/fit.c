@@ -685,7 +685,8 @@ static void initial_eff(hw_eff *e) {
   e->attn_prefill.t0_ns = 8000, e->attn_prefill.compute_frac = 0.6;
   e->attn_prefill.mem_frac = 0.5, e->attn_prefill.pad_tokens = 64;
   e->attn_decode.t0_ns = 8000, e->attn_decode.per_seq_kv_head_ns = 20;
-  e->attn_decode.mem_frac = 0.7;
+  e->attn_decode.mem_frac = 0.7, e->attn_decode.half_units = 0.5;
+  e->attn_decode.serial_mix = 0.5;
   e->elementwise.t0_ns = 3000, e->elementwise.norm_frac = 0.5, e->elementwise.add_frac = 0.5;
   e->elementwise.rope_frac = 0.5, e->elementwise.act_frac = 0.5, e->elementwise.embed_frac = 0.5;
   e->allreduce.t0_ns = 5000, e->allreduce.link_frac = 0.7;
@@ -765,7 +766,7 @@ static const transfer transfers[] = {
 static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
     [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns", "split_k"},
     [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
-    [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
+    [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac", "half_units", "serial_mix"},
     [OP_ELEMENTWISE] = {"t0_ns", "norm_frac", "add_frac", "rope_frac", "act_frac", "embed_frac"},
     [OP_ALLREDUCE] = {"t0_ns", "link_frac"},
     [OP_SENDRECV] = {"t0_ns", "link_frac"},
@@ -773,7 +774,8 @@ static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
     [OP_GEMM_FP8] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
     [OP_GEMM_FP8_BLOCK] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
     [OP_ATTN_PREFILL_FP8KV] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
-    [OP_ATTN_DECODE_FP8KV] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac"},
+    [OP_ATTN_DECODE_FP8KV] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac", "half_units",
+                              "serial_mix"},
 };
 
 static int nparams_of(op_kind op) {

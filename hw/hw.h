@@ -22,6 +22,8 @@ typedef struct hw_eff_attn_prefill {
 } hw_eff_attn_prefill;
 typedef struct hw_eff_attn_decode {
   double t0_ns, per_seq_kv_head_ns, mem_frac; /* per (sequence, KV head) work unit */
+  double half_units; /* work units at which the kernel reaches half its bandwidth; 0: full */
+  double serial_mix; /* 1: unit and memory times add; 0: they overlap (Euclidean norm) */
 } hw_eff_attn_decode;
 
 typedef struct hw_eff {

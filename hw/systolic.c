@@ -72,6 +72,7 @@ void hw_systolic_apply_fit(hw_accel *a) {
   e->attn_decode.t0_ns = f->attn_decode_t0_ns;
   e->attn_decode.mem_frac = f->attn_decode_mem_frac;
   e->attn_decode.per_seq_kv_head_ns = f->attn_decode_per_seq_kv_head_ns;
+  e->attn_decode.half_units = 0.0, e->attn_decode.serial_mix = 1.0; /* the sum, as fitted */
   e->elementwise.t0_ns = f->vector_t0_ns;
 }
 

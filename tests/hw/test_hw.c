@@ -412,10 +412,29 @@ static void test_decode_attention_reads_gqa_kv_bytes(void) {
   const hw_eff *e = &d.accel.eff;
   double kv_bytes = 64.0 * 4096 * 2 * 8 * 128 * 2; /* K and V of 8 heads, per layer */
   double q_bytes = 64.0 * 2 * 32 * 128 * 2;        /* q in, output out */
-  double per_layer = e->attn_decode.t0_ns + e->attn_decode.per_seq_kv_head_ns * 64 * 8 +
-                     (kv_bytes + q_bytes) / (d.accel.hbm_bytes_per_s * e->attn_decode.mem_frac) *
-                         1e9;
+  const hw_eff_attn_decode *p = &e->attn_decode;
+  double unit_ns = p->per_seq_kv_head_ns * 64 * 8;
+  double memory_ns = (kv_bytes + q_bytes) / (d.accel.hbm_bytes_per_s * p->mem_frac) * 1e9 *
+                     (1.0 + p->half_units / (64.0 * 8));
+  double per_layer = p->t0_ns + sqrt(unit_ns * unit_ns + memory_ns * memory_ns +
+                                     2.0 * p->serial_mix * unit_ns * memory_ns);
   CU_ASSERT_DOUBLE_EQUAL(br.attn_decode_ns, 32.0 * per_layer, 1e-6 * br.attn_decode_ns);
+}
+
+/* Decode attention's per-unit and memory times combine between their sum (serial_mix 1) and
+ * their Euclidean norm (0), and few (sequence, KV head) units reach a fraction units / (units +
+ * half_units) of the bandwidth: one unit over a long context is slower per byte than 64. */
+static void test_decode_attention_mixes_unit_and_memory_time_and_needs_units_for_bandwidth(void) {
+  hw_eff_attn_decode p = {.t0_ns = 0.0, .per_seq_kv_head_ns = 3.0, .mem_frac = 1.0};
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_decode_ns_of(&p, 1.0, 1.0, 4.0, 1.0), 5.0, 1e-12);
+  p.serial_mix = 1.0;
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_decode_ns_of(&p, 1.0, 1.0, 4.0, 1.0), 7.0, 1e-12);
+  p.serial_mix = 0.0, p.per_seq_kv_head_ns = 0.0, p.half_units = 1.0;
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_decode_ns_of(&p, 1.0, 1.0, 4.0, 1.0), 8.0, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_decode_ns_of(&p, 8.0, 8.0, 4.0, 1.0), 4.0 * 65.0 / 64.0, 1e-12);
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  CU_ASSERT(d.accel.eff.attn_decode.half_units > 0.0);
+  CU_ASSERT(d.accel.eff.attn_decode.serial_mix < 1.0);
 }
 
 static void test_empty_batch_costs_nothing(void) {
@@ -740,6 +759,7 @@ int main(void) {
       T(test_pipeline_stages_add_sends_and_split_the_layers),
       T(test_iteration_time_grows_with_tokens_context_and_sequences),
       T(test_decode_attention_reads_gqa_kv_bytes),
+      T(test_decode_attention_mixes_unit_and_memory_time_and_needs_units_for_bandwidth),
       T(test_empty_batch_costs_nothing),
       T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),
       T(test_deployments_that_cannot_run_are_refused_with_a_reason),

@@ -163,11 +163,12 @@ static double price_attn(const pricer *p, double pf_seqs, double chunk, double c
   if (pf_seqs > 0.0 && chunk > 0.0) {
     double tokens = pf_seqs * chunk, pairs = pf_seqs * (chunk * cached + chunk * (chunk + 1) / 2);
     double ctx = pf_seqs * (cached + chunk);
-    ns += hw_roof_ns(e->attn_prefill.t0_ns,
-                     hw_attn_prefill_flops(pairs, tokens, d->q_dev, hd, e->attn_prefill.pad_tokens),
-                     p->r.ns_per_flop_pf,
-                     hw_attn_prefill_bytes(tokens, ctx, d->q_dev, d->kv_dev, hd, d->kv_dtype_bytes),
-                     p->r.ns_per_byte_pf, 0.0);
+    ns += hw_roof_ns(
+        e->attn_prefill.t0_ns,
+        hw_attn_prefill_flops(pairs, tokens, d->q_dev, hd, e->attn_prefill.pad_tokens),
+        hw_attn_prefill_ns_per_flop(&e->attn_prefill, tokens, d->q_dev, p->r.ns_per_flop_pf),
+        hw_attn_prefill_bytes(tokens, ctx, d->q_dev, d->kv_dev, hd, d->kv_dtype_bytes),
+        p->r.ns_per_byte_pf, hw_attn_prefill_unit_ns(&e->attn_prefill, pf_seqs, d->kv_dev));
   }
   if (dec_seqs > 0.0) {
     double bytes = hw_attn_decode_bytes(dec_seqs, dec_seqs * dec_ctx, d->q_dev, d->kv_dev, hd,

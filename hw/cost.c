@@ -427,8 +427,12 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
     by = hw_attn_prefill_bytes_kv(pf_tokens, (double)b->prefill_ctx_tokens * d->inv_ep, d->q_dev,
                                   d->kv_dev, m->head_dim, d->kv_dtype_bytes);
     flops += f, bytes += by;
-    attn_pf = hw_roof_clock_ns(d->attn_pf.t0_ns, f, d->ns_per_flop_pf, by, d->ns_per_byte_pf, 0.0,
-                               &clock);
+    attn_pf = hw_roof_clock_ns(
+        d->attn_pf.t0_ns, f,
+        hw_attn_prefill_ns_per_flop(&d->attn_pf, pf_tokens, d->q_dev, d->ns_per_flop_pf), by,
+        d->ns_per_byte_pf,
+        hw_attn_prefill_unit_ns(&d->attn_pf, (double)b->prefill_seqs * d->inv_ep, d->kv_dev),
+        &clock);
   }
   if (dec_seqs > 0.0) {
     double ctx = (double)b->decode_ctx_tokens * d->inv_ep;

@@ -81,7 +81,20 @@ static inline double hw_attn_prefill_bytes(double tokens, double ctx_tokens, dou
                                            double kv_heads, double head_dim, double dtype_bytes) {
   return dtype_bytes * head_dim * (2.0 * q_heads * tokens + 2.0 * kv_heads * ctx_tokens);
 }
-/* The same with Q and O in bf16 (2 bytes) and K and V in the cache's type. */
+/* Prefill attention's time: hw_roof_ns of its FLOPs and bytes at these two rates and this serial
+ * term. Compute: one thread block per tile of query rows and head, so few (token, head) rows
+ * cannot fill the SMs: the rate reached is rows / (rows + half_rows) of the fitted one. Serial: a
+ * per (sequence, KV head) cost, as decode's (each sequence's keys of each KV head are set up and
+ * walked by their own blocks): what large batches of short prompts pay. */
+static inline double hw_attn_prefill_ns_per_flop(const hw_eff_attn_prefill *p, double tokens,
+                                                 double q_heads, double ns_per_flop) {
+  return ns_per_flop * (1.0 + p->half_rows / (tokens * q_heads));
+}
+static inline double hw_attn_prefill_unit_ns(const hw_eff_attn_prefill *p, double seqs,
+                                             double kv_heads) {
+  return p->per_seq_kv_head_ns * seqs * kv_heads;
+}
+/* The same bytes with Q and O in bf16 (2 bytes) and K and V in the cache's type. */
 static inline double hw_attn_prefill_bytes_kv(double tokens, double ctx_tokens, double q_heads,
                                               double kv_heads, double head_dim, double kv_bytes) {
   if (kv_bytes == 2.0)

@@ -63,7 +63,7 @@ static op_kind base_op(op_kind op) {
 
 /* One measurement: the operator's shape and the measured time. */
 typedef struct point {
-  double x[6];
+  double x[7];
   double measured_ns;
   double power_w; /* measured average board power; NAN where the table has none */
 } point;
@@ -100,7 +100,7 @@ static void note_power(points *ps, size_t n_before, const hw_csv *c, int col_pow
 
 /* The model's prediction for one point, through the same formulas the pricing path uses.
  *   gemm:         x = m, n, k
- *   attn_prefill: x = pairs, tokens, ctx_tokens, q_heads, kv_heads, head_dim
+ *   attn_prefill: x = pairs, tokens, ctx_tokens, q_heads, kv_heads, head_dim, seqs
  *   attn_decode:  x = seqs, ctx_tokens, q_heads, kv_heads, head_dim
  *   elementwise:  x = bytes, kind (hw_elem_kind)
  *   allreduce:    x = bytes, ranks;  sendrecv: x = bytes;  cpu: x = seqs */
@@ -120,12 +120,13 @@ static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const d
                       block ? r->ns_per_byte_gemm_fp8_block : r->ns_per_byte_gemm_fp8,
                       hw_gemm_serial_of(g, x[2]));
   }
-  case OP_ATTN_PREFILL_FP8KV:
-    return hw_roof_ns(
-        e->attn_prefill_fp8kv.t0_ns,
-        hw_attn_prefill_flops(x[0], x[1], x[3], x[5], e->attn_prefill_fp8kv.pad_tokens),
-        r->ns_per_flop_pf_fp8kv, hw_attn_prefill_bytes_kv(x[1], x[2], x[3], x[4], x[5], 1.0),
-        r->ns_per_byte_pf_fp8kv, 0.0);
+  case OP_ATTN_PREFILL_FP8KV: {
+    const hw_eff_attn_prefill *p = &e->attn_prefill_fp8kv;
+    return hw_roof_ns(p->t0_ns, hw_attn_prefill_flops(x[0], x[1], x[3], x[5], p->pad_tokens),
+                      hw_attn_prefill_ns_per_flop(p, x[1], x[3], r->ns_per_flop_pf_fp8kv),
+                      hw_attn_prefill_bytes_kv(x[1], x[2], x[3], x[4], x[5], 1.0),
+                      r->ns_per_byte_pf_fp8kv, hw_attn_prefill_unit_ns(p, x[6], x[4]));
+  }
   case OP_ATTN_DECODE_FP8KV:
     return hw_attn_decode_ns_of(&e->attn_decode_fp8kv, x[0], x[3],
                                 hw_attn_decode_bytes_kv(x[0], x[1], x[2], x[3], x[4], 1.0),
@@ -134,11 +135,13 @@ static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const d
     return hw_roof_ns(e->gemm.t0_ns, hw_gemm_flops(x[0], x[1], x[2]), r->ns_per_flop_gemm,
                       hw_gemm_bytes(x[0], x[1], x[2], dt), r->ns_per_byte_gemm,
                       hw_gemm_serial_ns(e, x[2]));
-  case OP_ATTN_PREFILL:
-    return hw_roof_ns(e->attn_prefill.t0_ns,
-                      hw_attn_prefill_flops(x[0], x[1], x[3], x[5], e->attn_prefill.pad_tokens),
-                      r->ns_per_flop_pf, hw_attn_prefill_bytes(x[1], x[2], x[3], x[4], x[5], dt),
-                      r->ns_per_byte_pf, 0.0);
+  case OP_ATTN_PREFILL: {
+    const hw_eff_attn_prefill *p = &e->attn_prefill;
+    return hw_roof_ns(p->t0_ns, hw_attn_prefill_flops(x[0], x[1], x[3], x[5], p->pad_tokens),
+                      hw_attn_prefill_ns_per_flop(p, x[1], x[3], r->ns_per_flop_pf),
+                      hw_attn_prefill_bytes(x[1], x[2], x[3], x[4], x[5], dt), r->ns_per_byte_pf,
+                      hw_attn_prefill_unit_ns(p, x[6], x[4]));
+  }
   case OP_ATTN_DECODE:
     return hw_attn_decode_ns(e, x[0], x[3], hw_attn_decode_bytes(x[0], x[1], x[2], x[3], x[4], dt),
                              r->ns_per_byte_dec);
@@ -404,17 +407,17 @@ static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefil
     }
     if (v[4] != 0.0)
       continue; /* sliding window */
-    double b = v[0], len = v[1], x[6];
+    double b = v[0], len = v[1], x[7];
     if (prefill) {
       double pairs = b * len * (len + 1.0) / 2.0;
-      double xp[6] = {pairs, b * len, b * len, v[2], v[3], head_dim};
+      double xp[7] = {pairs, b * len, b * len, v[2], v[3], head_dim, b};
       memcpy(x, xp, sizeof x);
     } else {
-      double xd[6] = {b, b * len, v[2], v[3], head_dim, 0.0};
+      double xd[7] = {b, b * len, v[2], v[3], head_dim, 0.0, 0.0};
       memcpy(x, xd, sizeof x);
     }
     size_t n_before = out->n;
-    if (push(out, x, 6, v[5] * 1e6) != 0) {
+    if (push(out, x, 7, v[5] * 1e6) != 0) {
       r = FAIL_OOM(rc);
       break;
     }
@@ -684,6 +687,7 @@ static void initial_eff(hw_eff *e) {
   e->gemm.split_k = 4096;
   e->attn_prefill.t0_ns = 8000, e->attn_prefill.compute_frac = 0.6;
   e->attn_prefill.mem_frac = 0.5, e->attn_prefill.pad_tokens = 64;
+  e->attn_prefill.half_rows = 5000, e->attn_prefill.per_seq_kv_head_ns = 5;
   e->attn_decode.t0_ns = 8000, e->attn_decode.per_seq_kv_head_ns = 20;
   e->attn_decode.mem_frac = 0.7, e->attn_decode.half_units = 0.5;
   e->attn_decode.serial_mix = 0.5;
@@ -707,30 +711,30 @@ typedef struct job {
 
 static const job jobs[] = {
     {DEV_H100, OP_GEMM, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
-    {DEV_H100, OP_ATTN_PREFILL, AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv",
-     "fit"},
     {DEV_H100, OP_ATTN_DECODE, AIC "h100_sxm_attention_vllm_0.19.0_generation_attention_perf.csv",
+     "fit"},
+    {DEV_H100, OP_ATTN_PREFILL, AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv",
      "fit"},
     {DEV_H100, OP_ALLREDUCE, AIC "h100_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
     {DEV_H100, OP_GEMM_FP8, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
     {DEV_H100, OP_GEMM_FP8_BLOCK, AIC "h100_sxm_gemm_vllm_0.19.0_gemm_perf.csv", "fit"},
-    {DEV_H100, OP_ATTN_PREFILL_FP8KV,
-     AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv", "fit"},
     {DEV_H100, OP_ATTN_DECODE_FP8KV,
      AIC "h100_sxm_attention_vllm_0.19.0_generation_attention_perf.csv", "fit"},
+    {DEV_H100, OP_ATTN_PREFILL_FP8KV,
+     AIC "h100_sxm_attention_vllm_0.19.0_context_attention_perf.csv", "fit"},
     {DEV_H100, OP_SENDRECV, VIDUR "network/h100_dgx/send_recv.csv", "fit"},
     {DEV_H100, OP_ALLREDUCE, VIDUR "network/h100_dgx/all_reduce.csv", "check"},
     {DEV_H200, OP_GEMM, AIC "h200_sxm_gemm_vllm_0.22.0_gemm_perf.csv", "fit"},
-    {DEV_H200, OP_ATTN_PREFILL, AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv",
-     "fit"},
     {DEV_H200, OP_ATTN_DECODE, AIC "h200_sxm_attention_vllm_0.22.0_generation_attention_perf.csv",
+     "fit"},
+    {DEV_H200, OP_ATTN_PREFILL, AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv",
      "fit"},
     {DEV_H200, OP_ALLREDUCE, AIC "h200_sxm_comm_vllm_0.19.0_custom_allreduce_perf.csv", "fit"},
     {DEV_H200, OP_GEMM_FP8_BLOCK, AIC "h200_sxm_gemm_vllm_0.22.0_gemm_perf.csv", "fit"},
-    {DEV_H200, OP_ATTN_PREFILL_FP8KV,
-     AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv", "fit"},
     {DEV_H200, OP_ATTN_DECODE_FP8KV,
      AIC "h200_sxm_attention_vllm_0.22.0_generation_attention_perf.csv", "fit"},
+    {DEV_H200, OP_ATTN_PREFILL_FP8KV,
+     AIC "h200_sxm_attention_vllm_0.22.0_context_attention_perf.csv", "fit"},
     {DEV_A100, OP_GEMM, VIDUR "compute/a100", "fit"},
     {DEV_A100, OP_ELEMENTWISE, VIDUR "compute/a100", "fit"},
     {DEV_A100, OP_ALLREDUCE, VIDUR "network/a100_dgx/all_reduce.csv", "check"},
@@ -765,7 +769,8 @@ static const transfer transfers[] = {
 
 static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
     [OP_GEMM] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns", "split_k"},
-    [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
+    [OP_ATTN_PREFILL] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens", "half_rows",
+                         "per_seq_kv_head_ns"},
     [OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac", "half_units", "serial_mix"},
     [OP_ELEMENTWISE] = {"t0_ns", "norm_frac", "add_frac", "rope_frac", "act_frac", "embed_frac"},
     [OP_ALLREDUCE] = {"t0_ns", "link_frac"},
@@ -773,10 +778,34 @@ static const char *const op_params[OP_COUNT][HW_MINIMISE_MAX_PARAMS] = {
     [OP_CPU] = {"fixed_ns", "per_seq_ns"},
     [OP_GEMM_FP8] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
     [OP_GEMM_FP8_BLOCK] = {"t0_ns", "compute_frac", "mem_frac", "per_k_ns"},
-    [OP_ATTN_PREFILL_FP8KV] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens"},
+    [OP_ATTN_PREFILL_FP8KV] = {"t0_ns", "compute_frac", "mem_frac", "pad_tokens", "half_rows",
+                               "per_seq_kv_head_ns"},
     [OP_ATTN_DECODE_FP8KV] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac", "half_units",
                               "serial_mix"},
 };
+
+/* Parameters a fit takes from another operator of the same device, fitted before it (jobs order),
+ * instead of fitting them: prefill attention reads the same KV cache as decode attention, and its
+ * tables are compute-bound almost everywhere, so they cannot place its HBM fraction (fitted, it
+ * ran to 1.7 on H100 and 3e6 on H200); decode's fit, memory-bound, can. */
+static const struct {
+  op_kind op, from;
+  const char *param;
+} borrowed[] = {
+    {OP_ATTN_PREFILL, OP_ATTN_DECODE, "mem_frac"},
+    {OP_ATTN_PREFILL_FP8KV, OP_ATTN_DECODE_FP8KV, "mem_frac"},
+};
+
+/* Whether op's param is borrowed; if so, copies it into e from the operator it borrows from. */
+static bool borrow(hw_eff *e, op_kind op, const char *param) {
+  for (size_t i = 0; i < sizeof borrowed / sizeof *borrowed; i++)
+    if (borrowed[i].op == op && !strcmp(borrowed[i].param, param)) {
+      *hw_eff_field(e, param_index(op_names[op], param)) = *hw_eff_field(
+          e, param_index(op_names[borrowed[i].from], param));
+      return true;
+    }
+  return false;
+}
 
 static int nparams_of(op_kind op) {
   int n = 0;
@@ -1467,9 +1496,10 @@ int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, 
       hw_accel *dev = &devs[jb->dev];
       if (is_fit && fitting) {
         size_t idx[HW_MINIMISE_MAX_PARAMS];
-        int n = nparams_of(jb->op);
-        for (int i = 0; i < n; i++)
-          idx[i] = param_index(op_names[jb->op], op_params[jb->op][i]);
+        int n = 0;
+        for (int i = 0; i < nparams_of(jb->op); i++)
+          if (!borrow(&dev->eff, jb->op, op_params[jb->op][i]))
+            idx[n++] = param_index(op_names[jb->op], op_params[jb->op][i]);
         fit_params(jb->op, &pts, dev, idx, n);
       }
       fit_stats s = evaluate(jb->op, &pts, dev, jb->dataset, jb->role, report);

@@ -19,6 +19,8 @@ typedef struct hw_eff_gemm {
 } hw_eff_gemm;
 typedef struct hw_eff_attn_prefill {
   double t0_ns, compute_frac, mem_frac, pad_tokens; /* pad_tokens: wasted causal work per query */
+  double half_rows;          /* (token, head) query rows at which compute reaches half its rate */
+  double per_seq_kv_head_ns; /* per (sequence, KV head) work unit; 0 for none */
 } hw_eff_attn_prefill;
 typedef struct hw_eff_attn_decode {
   double t0_ns, per_seq_kv_head_ns, mem_frac; /* per (sequence, KV head) work unit */

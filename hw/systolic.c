@@ -68,7 +68,8 @@ void hw_systolic_apply_fit(hw_accel *a) {
   hw_eff *e = &a->eff;
   e->attn_prefill.t0_ns = f->attn_prefill_t0_ns;
   e->attn_prefill.compute_frac = f->attn_prefill_frac;
-  e->attn_prefill.pad_tokens = 0.0;
+  e->attn_prefill.pad_tokens = 0.0, e->attn_prefill.half_rows = 0.0;
+  e->attn_prefill.per_seq_kv_head_ns = 0.0;
   e->attn_decode.t0_ns = f->attn_decode_t0_ns;
   e->attn_decode.mem_frac = f->attn_decode_mem_frac;
   e->attn_decode.per_seq_kv_head_ns = f->attn_decode_per_seq_kv_head_ns;

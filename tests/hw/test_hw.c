@@ -421,6 +421,33 @@ static void test_decode_attention_reads_gqa_kv_bytes(void) {
   CU_ASSERT_DOUBLE_EQUAL(br.attn_decode_ns, 32.0 * per_layer, 1e-6 * br.attn_decode_ns);
 }
 
+/* Prefill attention: few (token, head) query rows reach rows / (rows + half_rows) of the compute
+ * rate, and each (sequence, KV head) unit adds its cost inside the roofline's norm; a deployment
+ * prices a prefill of one sequence exactly so. */
+static void test_prefill_attention_needs_query_rows_and_pays_per_sequence_and_kv_head(void) {
+  hw_eff_attn_prefill p = {.half_rows = 100.0, .per_seq_kv_head_ns = 2.0};
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_prefill_ns_per_flop(&p, 10.0, 10.0, 3.0), 6.0, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_prefill_ns_per_flop(&p, 1000.0, 100.0, 3.0), 3.003, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(hw_attn_prefill_unit_ns(&p, 4.0, 8.0), 64.0, 1e-12);
+  hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
+  const hw_eff_attn_prefill *e = &d.accel.eff.attn_prefill;
+  CU_ASSERT(e->half_rows > 0.0 && e->per_seq_kv_head_ns > 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(e->mem_frac, d.accel.eff.attn_decode.mem_frac, 0.0); /* borrowed */
+  hw_breakdown br;
+  hw_batch b = prefill_batch(512, 0);
+  hw_iteration_ns(&d, &b, &br);
+  double tokens = 512.0, pairs = 512.0 * 513.0 / 2.0;
+  double flops = 4.0 * 128 * 32 * (pairs + e->pad_tokens * tokens);
+  double compute_ns = flops / (d.accel.peak_bf16_flops * e->compute_frac) * 1e9 *
+                      (1.0 + e->half_rows / (tokens * 32));
+  double memory_ns = 2.0 * 128 * (2.0 * 32 * tokens + 2.0 * 8 * tokens) /
+                     (d.accel.hbm_bytes_per_s * e->mem_frac) * 1e9;
+  double unit_ns = e->per_seq_kv_head_ns * 1 * 8;
+  double per_layer = e->t0_ns +
+                     sqrt(compute_ns * compute_ns + memory_ns * memory_ns + unit_ns * unit_ns);
+  CU_ASSERT_DOUBLE_EQUAL(br.attn_prefill_ns, 32.0 * per_layer, 1e-6 * br.attn_prefill_ns);
+}
+
 /* Decode attention's per-unit and memory times combine between their sum (serial_mix 1) and
  * their Euclidean norm (0), and few (sequence, KV head) units reach a fraction units / (units +
  * half_units) of the bandwidth: one unit over a long context is slower per byte than 64. */
@@ -759,6 +786,7 @@ int main(void) {
       T(test_pipeline_stages_add_sends_and_split_the_layers),
       T(test_iteration_time_grows_with_tokens_context_and_sequences),
       T(test_decode_attention_reads_gqa_kv_bytes),
+      T(test_prefill_attention_needs_query_rows_and_pays_per_sequence_and_kv_head),
       T(test_decode_attention_mixes_unit_and_memory_time_and_needs_units_for_bandwidth),
       T(test_empty_batch_costs_nothing),
       T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),

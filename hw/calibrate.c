@@ -16,6 +16,7 @@
 #include "hw/csv.h"
 #include "hw/fit.h"
 #include "hw/hw.h"
+#include "hw/minimise.h"
 #include "hw/systolic.h"
 
 int hw_cal_rows_add(hw_cal_rows *rows, const hw_cal_row *row) {
@@ -77,18 +78,6 @@ static int acc_add(acc *a, double modelled_ns, double measured_ns, const char *i
   return 0;
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
-static double percentile(const double *sorted, size_t n, double q) {
-  double pos = q * (double)(n - 1);
-  size_t i = (size_t)pos;
-  double frac = pos - (double)i;
-  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
-}
-
 /* The row of an accumulator (freed here); a row with no points says why in skipped. */
 static int acc_row(acc *a, hw_cal_rows *out, const char *dataset, const char *op,
                    const char *device, const char *note) {
@@ -100,9 +89,7 @@ static int acc_row(acc *a, hw_cal_rows *out, const char *dataset, const char *op
   snprintf(row.note, sizeof row.note, "%s", note ? note : "");
   row.points = a->n;
   if (a->n) {
-    qsort(a->abs_err, a->n, sizeof *a->abs_err, cmp_double);
-    row.median_abs_pct = 100.0 * percentile(a->abs_err, a->n, 0.5);
-    row.p90_abs_pct = 100.0 * percentile(a->abs_err, a->n, 0.9);
+    hw_error_percentiles(a->abs_err, a->n, &row.median_abs_pct, &row.p90_abs_pct);
     for (int w = 0; w < 3 && a->worst_err[w] >= 0.0; w++)
       memcpy(row.worst[row.worst_count++], a->worst[w], sizeof row.worst[0]);
   }

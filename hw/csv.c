@@ -204,3 +204,13 @@ int hw_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t 
   }
   return 0;
 }
+
+int hw_csv_need_cols(const hw_csv *c, const char *const *names, int *cols, int n, char *err,
+                     size_t err_len) {
+  for (int i = 0; i < n; i++)
+    if ((cols[i] = hw_csv_col(c, names[i])) < 0) {
+      snprintf(err, err_len, "%s: no column '%s'", c->name, names[i]);
+      return -1;
+    }
+  return 0;
+}

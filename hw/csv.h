@@ -32,6 +32,10 @@ int hw_csv_next(hw_csv *c, char *err, size_t err_len);
 /* Index of a header column, or -1. */
 int hw_csv_col(const hw_csv *c, const char *name);
 
+/* Indexes of the named columns into cols[0..n); -1 with "FILE: no column 'NAME'" when one lacks. */
+int hw_csv_need_cols(const hw_csv *c, const char *const *names, int *cols, int n, char *err,
+                     size_t err_len);
+
 /* The field at column index col of the current record, "" when the record is shorter. */
 const char *hw_csv_get(const hw_csv *c, int col);
 

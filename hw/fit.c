@@ -156,20 +156,6 @@ static double predict_ns(op_kind op, const hw_eff *e, const hw_rates *r, const d
 
 /* ---- error statistics ---- */
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, size_t n, double q) {
-  if (n == 0)
-    return NAN;
-  double pos = q * (double)(n - 1);
-  size_t i = (size_t)pos;
-  double frac = pos - (double)i;
-  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
-}
-
 typedef struct fit_stats {
   size_t n;
   double median_pct, p90_pct;
@@ -272,9 +258,7 @@ static fit_stats evaluate_row(op_kind op, const points *pts, const hw_accel *acc
         break;
       }
   }
-  qsort(abs_err, pts->n, sizeof *abs_err, cmp_double);
-  s.median_pct = 100.0 * percentile(abs_err, pts->n, 0.5);
-  s.p90_pct = 100.0 * percentile(abs_err, pts->n, 0.9);
+  hw_error_percentiles(abs_err, pts->n, &s.median_pct, &s.p90_pct);
   free(abs_err);
   if (row) {
     row->points = s.n, row->median_abs_pct = s.median_pct, row->p90_abs_pct = s.p90_pct;
@@ -325,12 +309,7 @@ static int open_data(const reader_ctx *rc, hw_csv *c, const char *rel) {
 
 static int need_cols(const reader_ctx *rc, const hw_csv *c, const char *const *names, int *cols,
                      int n) {
-  for (int i = 0; i < n; i++)
-    if ((cols[i] = hw_csv_col(c, names[i])) < 0) {
-      snprintf(rc->err, rc->err_len, "%s: no column '%s'", c->name, names[i]);
-      return -1;
-    }
-  return 0;
+  return hw_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
 }
 
 /* Read the numeric columns of the current record; -1 with a message on a malformed number. */
@@ -983,12 +962,8 @@ static double power_loss(const void *ctx, const double *log_params) {
 
 /* Median and p90 of |predicted / measured - 1| in percent over n ratios (sorted in place). */
 static fit_stats ratio_stats(double *abs_err, size_t n) {
-  fit_stats s = {n, NAN, NAN};
-  if (n == 0)
-    return s;
-  qsort(abs_err, n, sizeof *abs_err, cmp_double);
-  s.median_pct = 100.0 * percentile(abs_err, n, 0.5);
-  s.p90_pct = 100.0 * percentile(abs_err, n, 0.9);
+  fit_stats s = {.n = n};
+  hw_error_percentiles(abs_err, n, &s.median_pct, &s.p90_pct);
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "hw/csv.h"
+#include "hw/minimise.h"
 #include "net/collective_model.h"
 #include "net/net.h"
 
@@ -154,12 +155,7 @@ typedef struct reader_ctx {
 
 static int need_cols(const reader_ctx *rc, const hw_csv *c, const char *const *names, int *cols,
                      int n) {
-  for (int i = 0; i < n; i++)
-    if ((cols[i] = hw_csv_col(c, names[i])) < 0) {
-      snprintf(rc->err, rc->err_len, "%s: no column '%s'", c->name, names[i]);
-      return -1;
-    }
-  return 0;
+  return hw_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
 }
 
 static bool in_domain(net_coll_domain d, double gpus, double per_node) {
@@ -390,18 +386,6 @@ typedef struct fit_stats {
   double median_pct, p90_pct;
 } fit_stats;
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, size_t n, double q) {
-  double pos = q * (double)(n - 1);
-  size_t i = (size_t)pos;
-  double frac = pos - (double)i;
-  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
-}
-
 /* Stats over the points with `gpus` ranks (0: all), printed as one report line. */
 static fit_stats evaluate(const job *j, const points *pts, const net_coll_params *params,
                           uint32_t gpus, double *scratch, FILE *report) {
@@ -411,9 +395,7 @@ static fit_stats evaluate(const job *j, const points *pts, const net_coll_params
       scratch[s.n++] = fabs(predict_ns(j, &pts->p[i], params) / pts->p[i].measured_ns - 1.0);
   if (s.n == 0)
     return s;
-  qsort(scratch, s.n, sizeof *scratch, cmp_double);
-  s.median_pct = 100.0 * percentile(scratch, s.n, 0.5);
-  s.p90_pct = 100.0 * percentile(scratch, s.n, 0.9);
+  hw_error_percentiles(scratch, s.n, &s.median_pct, &s.p90_pct);
   if (report) {
     char g[16];
     snprintf(g, sizeof g, gpus ? "%u" : "all", gpus);

@@ -39,6 +39,7 @@
 #include "io/schema.h"
 #include "jobs/cluster.h"
 #include "jobs/energy.h"
+#include "jobs/idmap.h"
 #include "jobs/kvcache_tier.h"
 #include "net/link.h"
 
@@ -144,13 +145,6 @@ typedef struct req_rec {
   struct req_rec *prev, *next; /* the instance's live requests */
 } req_rec;
 
-/* Live requests by id, open addressing with linear probing (keys id + 1; 0 is empty). */
-typedef struct rec_map {
-  uint64_t *keys;
-  req_rec **recs;
-  uint32_t cap, count; /* cap a power of two */
-} rec_map;
-
 typedef struct instance_lp {
   uint32_t index;
   const io_deployment *dep;
@@ -170,8 +164,8 @@ typedef struct instance_lp {
   double device_w, idle_w;
   int64_t power_since_ns;
   double energy_j;
-  req_rec live; /* sentinel of a circular list */
-  rec_map by_id;
+  req_rec live;    /* sentinel of a circular list */
+  job_idmap by_id; /* live requests, by request id */
 } instance_lp;
 
 /* ---- timeline rows ---- */
@@ -296,76 +290,6 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
 
 static const core_lp_type router_type = {"router", router_init, router_handle, NULL};
 
-/* ---- instances: requests by id ---- */
-
-static uint32_t map_slot(const rec_map *map, uint64_t key) {
-  uint64_t h = key * 0x9e3779b97f4a7c15ull;
-  return (uint32_t)(h >> 32) & (map->cap - 1);
-}
-
-static int map_put(rec_map *map, int64_t id, req_rec *rec) {
-  if (2 * (map->count + 1) > map->cap) {
-    rec_map grown = {.cap = map->cap ? 2 * map->cap : 64};
-    grown.keys = calloc(grown.cap, sizeof *grown.keys);
-    grown.recs = malloc(grown.cap * sizeof *grown.recs);
-    if (!grown.keys || !grown.recs) {
-      free(grown.keys);
-      free(grown.recs);
-      return -1;
-    }
-    for (uint32_t i = 0; i < map->cap; i++)
-      if (map->keys[i]) {
-        uint32_t j = map_slot(&grown, map->keys[i]);
-        while (grown.keys[j])
-          j = (j + 1) & (grown.cap - 1);
-        grown.keys[j] = map->keys[i];
-        grown.recs[j] = map->recs[i];
-      }
-    grown.count = map->count;
-    free(map->keys);
-    free(map->recs);
-    *map = grown;
-  }
-  uint64_t key = (uint64_t)id + 1;
-  uint32_t i = map_slot(map, key);
-  while (map->keys[i])
-    i = (i + 1) & (map->cap - 1);
-  map->keys[i] = key;
-  map->recs[i] = rec;
-  map->count++;
-  return 0;
-}
-
-static req_rec *map_get(const rec_map *map, int64_t id) {
-  uint64_t key = (uint64_t)id + 1;
-  if (!map->cap)
-    return NULL;
-  for (uint32_t i = map_slot(map, key); map->keys[i]; i = (i + 1) & (map->cap - 1))
-    if (map->keys[i] == key)
-      return map->recs[i];
-  return NULL;
-}
-
-/* Removes id, shifting later entries of its probe run back so lookups never stop early. */
-static void map_remove(rec_map *map, int64_t id) {
-  uint64_t key = (uint64_t)id + 1;
-  uint32_t mask = map->cap - 1, i = map_slot(map, key);
-  while (map->keys[i] != key) {
-    assert(map->keys[i]);
-    i = (i + 1) & mask;
-  }
-  for (uint32_t j = (i + 1) & mask; map->keys[j]; j = (j + 1) & mask) {
-    uint32_t home = map_slot(map, map->keys[j]);
-    if (((j - home) & mask) >= ((j - i) & mask)) { /* j may move back into the hole at i */
-      map->keys[i] = map->keys[j];
-      map->recs[i] = map->recs[j];
-      i = j;
-    }
-  }
-  map->keys[i] = 0;
-  map->count--;
-}
-
 /* ---- instances: energy ---- */
 
 /* Adds what the instance's devices drew since power_since_ns, at device_w each, to their nodes,
@@ -427,7 +351,7 @@ static void rec_free(req_rec *rec) {
 static void rec_drop(instance_lp *in, req_rec *rec) {
   rec->prev->next = rec->next;
   rec->next->prev = rec->prev;
-  map_remove(&in->by_id, rec->row.id);
+  job_idmap_remove(&in->by_id, (uint64_t)rec->row.id);
   rec_free(rec);
 }
 
@@ -438,7 +362,7 @@ static req_rec *rec_add(serving *m, instance_lp *in, const io_request_row *row) 
     return NULL;
   rec->row = *row;
   if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0 ||
-      map_put(&in->by_id, row->id, rec) != 0) {
+      job_idmap_put(&in->by_id, (uint64_t)row->id, rec) != 0) {
     rec_free(rec);
     return NULL;
   }
@@ -737,7 +661,7 @@ static int kv_landed(core_lp *lp, serving *m, instance_lp *in, req_rec *rec) {
 /* Decode side: one flow of a transfer landed. */
 static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
   int64_t id = (int64_t)ev->payload.u64[0];
-  req_rec *rec = map_get(&in->by_id, id);
+  req_rec *rec = job_idmap_get(&in->by_id, (uint64_t)id);
   assert(rec && rec->flows_pending > 0);
   if (--rec->flows_pending > 0)
     return 0;
@@ -749,7 +673,7 @@ static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_eve
 /* Prefill side: the decode side has the KV; the blocks go back to the pool (and prefix cache). */
 static int release_kv(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
   int64_t id = ev->payload.i64[0];
-  req_rec *rec = map_get(&in->by_id, id);
+  req_rec *rec = job_idmap_get(&in->by_id, (uint64_t)id);
   if (!rec || job_sched_release(in->sched, (uint64_t)id) != 0)
     return core_fail(lp, "instance %u: no KV held for request %lld", in->index, (long long)id);
   rec_drop(in, rec);
@@ -881,8 +805,7 @@ static void lp_destroy(core_lp *lp, void *model) {
       next = rec->next;
       rec_free(rec);
     }
-    free(in->by_id.keys);
-    free(in->by_id.recs);
+    job_idmap_free(&in->by_id);
     job_sched_destroy(in->sched);
     free(in);
   }

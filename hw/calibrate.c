@@ -13,11 +13,12 @@
 #include <sys/stat.h>
 
 #include "hw/cost_ops.h"
-#include "hw/csv.h"
 #include "hw/fit.h"
 #include "hw/hw.h"
 #include "hw/minimise.h"
 #include "hw/systolic.h"
+#include "util/csv.h"
+#include "util/stats.h"
 
 int hw_cal_rows_add(hw_cal_rows *rows, const hw_cal_row *row) {
   if (rows->n == rows->cap) {
@@ -89,7 +90,7 @@ static int acc_row(acc *a, hw_cal_rows *out, const char *dataset, const char *op
   snprintf(row.note, sizeof row.note, "%s", note ? note : "");
   row.points = a->n;
   if (a->n) {
-    hw_error_percentiles(a->abs_err, a->n, &row.median_abs_pct, &row.p90_abs_pct);
+    util_error_percentiles(a->abs_err, a->n, &row.median_abs_pct, &row.p90_abs_pct);
     for (int w = 0; w < 3 && a->worst_err[w] >= 0.0; w++)
       memcpy(row.worst[row.worst_count++], a->worst[w], sizeof row.worst[0]);
   }
@@ -343,15 +344,15 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
   char path[4096], dataset[800];
   snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
   snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
     return skip_row(cc->out, dataset, "layers", cc->err);
-  bool v0 = hw_csv_col(&c, "layer_name") >= 0;
-  int col_layer = hw_csv_col(&c, v0 ? "layer_name" : "layer");
-  int col_n = hw_csv_col(&c, v0 ? "input" : "tokens");
+  bool v0 = util_csv_col(&c, "layer_name") >= 0;
+  int col_layer = util_csv_col(&c, v0 ? "layer_name" : "layer");
+  int col_n = util_csv_col(&c, v0 ? "input" : "tokens");
   if (col_n < 0)
-    col_n = hw_csv_col(&c, "sequences");
-  int col_t = hw_csv_col(&c, v0 ? "latency(ns)" : "time_us");
+    col_n = util_csv_col(&c, "sequences");
+  int col_t = util_csv_col(&c, v0 ? "latency(ns)" : "time_us");
   double unit_ns = v0 ? 1.0 : 1e3;
   acc fam[LSS_FAMILIES];
   for (int i = 0; i < LSS_FAMILIES; i++)
@@ -359,14 +360,14 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
   char unpriced[64] = "", unpriced_why[160] = "";
   int r = 0, more;
   if (col_layer < 0 || col_n < 0 || col_t < 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return skip_row(cc->out, dataset, "layers", "unrecognised columns");
   }
-  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
-    const char *layer = hw_csv_get(&c, col_layer);
+  while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
+    const char *layer = util_csv_get(&c, col_layer);
     double n, t;
-    if (hw_csv_double(&c, col_n, NAN, &n, NULL, 0) != 0 ||
-        hw_csv_double(&c, col_t, NAN, &t, NULL, 0) != 0)
+    if (util_csv_double(&c, col_n, NAN, &n, NULL, 0) != 0 ||
+        util_csv_double(&c, col_t, NAN, &t, NULL, 0) != 0)
       continue;
     double ns;
     const char *why;
@@ -382,7 +383,7 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
     snprintf(inputs, sizeof inputs, "layer=%s %s=%g", layer, v0 ? "tokens" : c.header[col_n], n);
     r = acc_add(&fam[family_index(family)], ns, t * unit_ns, inputs);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r == 0)
     r = lss_flush(cc, fam, dataset, p, unpriced, unpriced_why);
   for (int i = 0; i < LSS_FAMILIES; i++)
@@ -402,35 +403,35 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
   char path[4096], dataset[800];
   snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
   snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
     return skip_row(cc->out, dataset, "attention", cc->err);
-  int v1_cols[5] = {hw_csv_col(&c, "prefill_chunk"), hw_csv_col(&c, "kv_prefill"),
-                    hw_csv_col(&c, "n_decode"), hw_csv_col(&c, "kv_decode"),
-                    hw_csv_col(&c, "time_us")};
-  int v0_cols[4] = {hw_csv_col(&c, "batch_size"), hw_csv_col(&c, "prefill_chunk_size"),
-                    hw_csv_col(&c, "kv_cache_size"), hw_csv_col(&c, "is_prefill")};
-  int col_pf = hw_csv_col(&c, "time_stats.attn_prefill.median");
-  int col_dec = hw_csv_col(&c, "time_stats.attn_decode.median");
-  int col_p50 = hw_csv_col(&c, "p50_ns");
+  int v1_cols[5] = {util_csv_col(&c, "prefill_chunk"), util_csv_col(&c, "kv_prefill"),
+                    util_csv_col(&c, "n_decode"), util_csv_col(&c, "kv_decode"),
+                    util_csv_col(&c, "time_us")};
+  int v0_cols[4] = {util_csv_col(&c, "batch_size"), util_csv_col(&c, "prefill_chunk_size"),
+                    util_csv_col(&c, "kv_cache_size"), util_csv_col(&c, "is_prefill")};
+  int col_pf = util_csv_col(&c, "time_stats.attn_prefill.median");
+  int col_dec = util_csv_col(&c, "time_stats.attn_decode.median");
+  int col_p50 = util_csv_col(&c, "p50_ns");
   bool v1 = v1_cols[0] >= 0 && v1_cols[1] >= 0 && v1_cols[2] >= 0 && v1_cols[3] >= 0 &&
             v1_cols[4] >= 0;
   bool v0 = v0_cols[0] >= 0 && v0_cols[1] >= 0 && v0_cols[2] >= 0 && v0_cols[3] >= 0 &&
             ((col_pf >= 0 && col_dec >= 0) || col_p50 >= 0);
   if (!v1 && !v0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return skip_row(cc->out, dataset, "attention", "unrecognised columns");
   }
   acc a;
   acc_init(&a);
   int r = 0, more;
-  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
+  while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
     double v[5], ns, measured_ns;
     char inputs[160];
     bool ok = true;
     if (v1) {
       for (int i = 0; i < 5; i++)
-        ok = ok && hw_csv_double(&c, v1_cols[i], NAN, &v[i], NULL, 0) == 0;
+        ok = ok && util_csv_double(&c, v1_cols[i], NAN, &v[i], NULL, 0) == 0;
       if (!ok)
         continue;
       ns = price_attn(pr, v[0] > 0.0 ? 1.0 : 0.0, v[0], v[1], v[2], v[3]);
@@ -439,13 +440,13 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
                v[0], v[1], v[2], v[3]);
     } else {
       for (int i = 0; i < 3; i++)
-        ok = ok && hw_csv_double(&c, v0_cols[i], NAN, &v[i], NULL, 0) == 0;
-      bool prefill = !strcmp(hw_csv_get(&c, v0_cols[3]), "True");
+        ok = ok && util_csv_double(&c, v0_cols[i], NAN, &v[i], NULL, 0) == 0;
+      bool prefill = !strcmp(util_csv_get(&c, v0_cols[3]), "True");
       double t;
       if (col_p50 >= 0)
-        ok = ok && hw_csv_double(&c, col_p50, NAN, &t, NULL, 0) == 0, measured_ns = t;
+        ok = ok && util_csv_double(&c, col_p50, NAN, &t, NULL, 0) == 0, measured_ns = t;
       else
-        ok = ok && hw_csv_double(&c, prefill ? col_pf : col_dec, NAN, &t, NULL, 0) == 0,
+        ok = ok && util_csv_double(&c, prefill ? col_pf : col_dec, NAN, &t, NULL, 0) == 0,
         measured_ns = t * 1e6;
       if (!ok)
         continue;
@@ -461,7 +462,7 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
     }
     r = acc_add(&a, ns, measured_ns, inputs);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r == 0)
     r = acc_row(&a, cc->out, dataset, "attention", p->a->name, p->note);
   free(a.abs_err);
@@ -480,24 +481,24 @@ static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const ch
   const hw_model *m = &d->model;
   if (!m->experts)
     return skip_row(cc->out, dataset, "moe", "the catalogue's model has no experts");
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
     return skip_row(cc->out, dataset, "moe", cc->err);
-  int col_t = hw_csv_col(&c, "tokens"), col_e = hw_csv_col(&c, "activated_experts"),
-      col_us = hw_csv_col(&c, "time_us");
+  int col_t = util_csv_col(&c, "tokens"), col_e = util_csv_col(&c, "activated_experts"),
+      col_us = util_csv_col(&c, "time_us");
   if (col_t < 0 || col_e < 0 || col_us < 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return skip_row(cc->out, dataset, "moe", "unrecognised columns");
   }
   acc a;
   acc_init(&a);
   int r = 0;
   double h = m->hidden, up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
-  while (r == 0 && hw_csv_next(&c, cc->err, cc->err_len) == 1) {
+  while (r == 0 && util_csv_next(&c, cc->err, cc->err_len) == 1) {
     double tokens, touched, us;
-    if (hw_csv_double(&c, col_t, NAN, &tokens, NULL, 0) != 0 ||
-        hw_csv_double(&c, col_e, NAN, &touched, NULL, 0) != 0 ||
-        hw_csv_double(&c, col_us, NAN, &us, NULL, 0) != 0 || !(tokens > 0.0) || !(touched > 0.0))
+    if (util_csv_double(&c, col_t, NAN, &tokens, NULL, 0) != 0 ||
+        util_csv_double(&c, col_e, NAN, &touched, NULL, 0) != 0 ||
+        util_csv_double(&c, col_us, NAN, &us, NULL, 0) != 0 || !(tokens > 0.0) || !(touched > 0.0))
       continue;
     double rows = tokens * m->active_experts;
     double ns = price_moe_gemm(pr, rows, up_n, h, touched) +
@@ -508,7 +509,7 @@ static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const ch
     snprintf(inputs, sizeof inputs, "tokens=%g activated_experts=%g", tokens, touched);
     r = acc_add(&a, ns, us * 1e3, inputs);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r == 0)
     r = acc_row(&a, cc->out, dataset, "moe", p->a->name, p->note);
   free(a.abs_err);
@@ -634,16 +635,16 @@ static int calibrate_splitwise(cal_ctx *cc) {
   struct stat st;
   if (stat(path, &st) != 0)
     return 0;
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
     return skip_row(cc->out, SPLITWISE, "iteration", cc->err);
   static const char *const names[] = {"tensor_parallel", "prompt_size", "batch_size",
                                       "token_size",      "prompt_time", "token_time",
                                       "e2e_time",        "model",       "hardware"};
   int cols[9];
   for (int i = 0; i < 9; i++)
-    if ((cols[i] = hw_csv_col(&c, names[i])) < 0) {
-      hw_csv_close(&c);
+    if ((cols[i] = util_csv_col(&c, names[i])) < 0) {
+      util_csv_close(&c);
       return skip_row(cc->out, SPLITWISE, "iteration", "unrecognised columns");
     }
   enum { NMODELS = sizeof sw_models / sizeof *sw_models };
@@ -656,8 +657,8 @@ static int calibrate_splitwise(cal_ctx *cc) {
       acc_init(&prompt[m][h]), acc_init(&token[m][h]);
   char unknown_model[64] = "";
   int r = 0, more, excluded = 0;
-  while (r == 0 && (more = hw_csv_next(&c, cc->err, cc->err_len)) == 1) {
-    const char *model = hw_csv_get(&c, cols[7]), *hwname = hw_csv_get(&c, cols[8]);
+  while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
+    const char *model = util_csv_get(&c, cols[7]), *hwname = util_csv_get(&c, cols[8]);
     int m = -1, h = -1;
     for (int i = 0; i < NMODELS; i++)
       if (!strcmp(model, sw_models[i].name))
@@ -672,7 +673,7 @@ static int calibrate_splitwise(cal_ctx *cc) {
     double v[7];
     bool ok = h >= 0;
     for (int i = 0; i < 7 && ok; i++)
-      ok = hw_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
+      ok = util_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
     if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0) || !(v[5] > 0.0))
       continue;
     double generated = fmin(v[3], fmax(v[6] - v[4], 0.0) / v[5]);
@@ -706,7 +707,7 @@ static int calibrate_splitwise(cal_ctx *cc) {
     if (r == 0)
       r = acc_add(&token[m][h], (double)hw_iteration_ns(d, &tb, NULL), v[5] * 1e6, inputs);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   for (int m = 0; m < NMODELS; m++)
     for (int h = 0; h < SW_HW; h++) {
       char op[64], note[160];

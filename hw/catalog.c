@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/csv.h"
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
 #include "hw/hw.h"
 #include "hw/power_ops.h"
 #include "hw/systolic.h"
+#include "util/csv.h"
 
 typedef struct eff_entry {
   char device[64];
@@ -74,20 +74,20 @@ static eff_entry *find_eff(const hw_catalog *cat, const char *device) {
 
 /* efficiency.csv: device,op,param,value,... one row per parameter. */
 static int load_efficiency(hw_catalog *cat, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_text(&c, hw_data_efficiency_csv, hw_data_efficiency_csv_len,
-                       "hw/data/efficiency.csv", err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, hw_data_efficiency_csv, hw_data_efficiency_csv_len,
+                         "hw/data/efficiency.csv", err, err_len) != 0)
     return -1;
-  int col_device = hw_csv_col(&c, "device"), col_op = hw_csv_col(&c, "op"),
-      col_param = hw_csv_col(&c, "param"), col_value = hw_csv_col(&c, "value");
+  int col_device = util_csv_col(&c, "device"), col_op = util_csv_col(&c, "op"),
+      col_param = util_csv_col(&c, "param"), col_value = util_csv_col(&c, "value");
   if (col_device < 0 || col_op < 0 || col_param < 0 || col_value < 0) {
     snprintf(err, err_len, "hw/data/efficiency.csv: header lacks device, op, param or value");
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
   int rc;
-  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
-    const char *device = hw_csv_get(&c, col_device);
+  while ((rc = util_csv_next(&c, err, err_len)) == 1) {
+    const char *device = util_csv_get(&c, col_device);
     eff_entry *e = find_eff(cat, device);
     if (!e) {
       if (grow((void **)&cat->effs, &cat->cap_effs, cat->n_effs, sizeof *cat->effs) != 0) {
@@ -102,21 +102,21 @@ static int load_efficiency(hw_catalog *cat, char *err, size_t err_len) {
     }
     size_t i;
     for (i = 0; i < HW_EFF_NPARAMS; i++)
-      if (strcmp(hw_eff_params[i].op, hw_csv_get(&c, col_op)) == 0 &&
-          strcmp(hw_eff_params[i].param, hw_csv_get(&c, col_param)) == 0)
+      if (strcmp(hw_eff_params[i].op, util_csv_get(&c, col_op)) == 0 &&
+          strcmp(hw_eff_params[i].param, util_csv_get(&c, col_param)) == 0)
         break;
     if (i == HW_EFF_NPARAMS) {
       snprintf(err, err_len, "hw/data/efficiency.csv:%ld: unknown parameter %s.%s", c.line,
-               hw_csv_get(&c, col_op), hw_csv_get(&c, col_param));
+               util_csv_get(&c, col_op), util_csv_get(&c, col_param));
       rc = -1;
       break;
     }
-    if (hw_csv_double(&c, col_value, NAN, hw_eff_field(&e->eff, i), err, err_len) != 0) {
+    if (util_csv_double(&c, col_value, NAN, hw_eff_field(&e->eff, i), err, err_len) != 0) {
       rc = -1;
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return rc < 0 ? -1 : 0;
 }
 
@@ -129,23 +129,23 @@ static const power_entry *find_power(const hw_catalog *cat, const char *device) 
 
 /* power.csv: one row per device (and 'default'), written by wt_hw_fit. */
 static int load_power(hw_catalog *cat, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_text(&c, hw_data_power_csv, hw_data_power_csv_len, "hw/data/power.csv", err,
-                       err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, hw_data_power_csv, hw_data_power_csv_len, "hw/data/power.csv", err,
+                         err_len) != 0)
     return -1;
   static const char *const numeric[] = {"tdp_w",    "idle_w",        "base_w",       "compute_k",
                                         "memory_k", "launch_gap_ns", "cap_exponent", "host_w"};
   enum { N = sizeof numeric / sizeof numeric[0] };
-  int cols[N], col_device = hw_csv_col(&c, "device"), rc = 1;
+  int cols[N], col_device = util_csv_col(&c, "device"), rc = 1;
   for (int i = 0; i < N; i++)
-    if ((cols[i] = hw_csv_col(&c, numeric[i])) < 0 || col_device < 0) {
+    if ((cols[i] = util_csv_col(&c, numeric[i])) < 0 || col_device < 0) {
       snprintf(err, err_len, "hw/data/power.csv: header lacks device or %s", numeric[i]);
       rc = -1;
     }
-  while (rc == 1 && (rc = hw_csv_next(&c, err, err_len)) == 1) {
+  while (rc == 1 && (rc = util_csv_next(&c, err, err_len)) == 1) {
     double v[N];
     for (int i = 0; i < N && rc == 1; i++)
-      if (hw_csv_double(&c, cols[i], NAN, &v[i], err, err_len) != 0)
+      if (util_csv_double(&c, cols[i], NAN, &v[i], err, err_len) != 0)
         rc = -1;
     if (rc != 1)
       break;
@@ -156,13 +156,13 @@ static int load_power(hw_catalog *cat, char *err, size_t err_len) {
     }
     power_entry *e = &cat->powers[cat->n_powers++];
     memset(e, 0, sizeof *e);
-    snprintf(e->device, sizeof e->device, "%s", hw_csv_get(&c, col_device));
+    snprintf(e->device, sizeof e->device, "%s", util_csv_get(&c, col_device));
     snprintf(e->power.source, sizeof e->power.source, "%s", e->device);
     e->tdp_w = v[0], e->power.idle_w = v[1], e->power.base_w = v[2], e->power.compute_k = v[3];
     e->power.memory_k = v[4], e->power.launch_gap_ns = v[5];
     e->power.cap_exponent = v[6], e->power.host_w = v[7];
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return rc < 0 ? -1 : 0;
 }
 
@@ -187,9 +187,9 @@ static const hw_eff *default_eff(const hw_catalog *cat) {
 }
 
 static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_text(&c, hw_data_accelerators_csv, hw_data_accelerators_csv_len,
-                       "hw/data/accelerators.csv", err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, hw_data_accelerators_csv, hw_data_accelerators_csv_len,
+                         "hw/data/accelerators.csv", err, err_len) != 0)
     return -1;
   static const char *const numeric[] = {"peak_bf16_tflops_dense",
                                         "peak_fp8_tflops_dense",
@@ -206,17 +206,17 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
   enum { N = sizeof numeric / sizeof numeric[0] };
   int cols[N];
   for (int i = 0; i < N; i++)
-    cols[i] = hw_csv_col(&c, numeric[i]);
-  int col_name = hw_csv_col(&c, "name"), col_vendor = hw_csv_col(&c, "vendor"),
-      col_kind = hw_csv_col(&c, "kind"), col_source = hw_csv_col(&c, "source");
+    cols[i] = util_csv_col(&c, numeric[i]);
+  int col_name = util_csv_col(&c, "name"), col_vendor = util_csv_col(&c, "vendor"),
+      col_kind = util_csv_col(&c, "kind"), col_source = util_csv_col(&c, "source");
   int rc;
-  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
+  while ((rc = util_csv_next(&c, err, err_len)) == 1) {
     hw_accel a;
     memset(&a, 0, sizeof a);
-    snprintf(a.name, sizeof a.name, "%s", hw_csv_get(&c, col_name));
-    snprintf(a.vendor, sizeof a.vendor, "%s", hw_csv_get(&c, col_vendor));
-    snprintf(a.kind, sizeof a.kind, "%s", hw_csv_get(&c, col_kind));
-    snprintf(a.source, sizeof a.source, "%s", hw_csv_get(&c, col_source));
+    snprintf(a.name, sizeof a.name, "%s", util_csv_get(&c, col_name));
+    snprintf(a.vendor, sizeof a.vendor, "%s", util_csv_get(&c, col_vendor));
+    snprintf(a.kind, sizeof a.kind, "%s", util_csv_get(&c, col_kind));
+    snprintf(a.source, sizeof a.source, "%s", util_csv_get(&c, col_source));
     double *fields[N] = {
         &a.peak_bf16_flops,     &a.peak_fp8_flops,      &a.peak_int8_ops, &a.peak_fp4_flops,
         &a.hbm_bytes,           &a.hbm_bytes_per_s,     &a.tdp_w,         &a.idle_w,
@@ -225,7 +225,7 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
       if (cols[i] < 0) {
         snprintf(err, err_len, "hw/data/accelerators.csv: no column %s", numeric[i]);
         rc = -1;
-      } else if (hw_csv_double(&c, cols[i], 0.0, fields[i], err, err_len) != 0) {
+      } else if (util_csv_double(&c, cols[i], 0.0, fields[i], err, err_len) != 0) {
         rc = -1;
       } else {
         *fields[i] *= scale[i];
@@ -238,14 +238,14 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return rc < 0 ? -1 : 0;
 }
 
 static int load_models(hw_catalog *cat, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_text(&c, hw_data_models_csv, hw_data_models_csv_len, "hw/data/models.csv", err,
-                       err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, hw_data_models_csv, hw_data_models_csv_len, "hw/data/models.csv", err,
+                         err_len) != 0)
     return -1;
   static const char *const numeric[] = {
       "layers",  "hidden",         "q_heads",   "kv_heads",        "head_dim", "ffn",    "vocab",
@@ -253,17 +253,17 @@ static int load_models(hw_catalog *cat, char *err, size_t err_len) {
   enum { N = sizeof numeric / sizeof numeric[0] };
   int cols[N];
   for (int i = 0; i < N; i++)
-    cols[i] = hw_csv_col(&c, numeric[i]);
-  int col_name = hw_csv_col(&c, "name"), col_hf = hw_csv_col(&c, "hf_id"),
-      col_source = hw_csv_col(&c, "source");
+    cols[i] = util_csv_col(&c, numeric[i]);
+  int col_name = util_csv_col(&c, "name"), col_hf = util_csv_col(&c, "hf_id"),
+      col_source = util_csv_col(&c, "source");
   int rc;
-  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
+  while ((rc = util_csv_next(&c, err, err_len)) == 1) {
     double v[N];
     for (int i = 0; i < N && rc == 1; i++) {
       if (cols[i] < 0) {
         snprintf(err, err_len, "hw/data/models.csv: no column %s", numeric[i]);
         rc = -1;
-      } else if (hw_csv_double(&c, cols[i], 0.0, &v[i], err, err_len) != 0) {
+      } else if (util_csv_double(&c, cols[i], 0.0, &v[i], err, err_len) != 0) {
         rc = -1;
       } else if (v[i] < 0 || v[i] > 4e9 || v[i] != floor(v[i])) {
         snprintf(err, err_len, "hw/data/models.csv:%ld: %s must be a whole number", c.line,
@@ -275,9 +275,9 @@ static int load_models(hw_catalog *cat, char *err, size_t err_len) {
       break;
     hw_model m;
     memset(&m, 0, sizeof m);
-    snprintf(m.name, sizeof m.name, "%s", hw_csv_get(&c, col_name));
-    snprintf(m.hf_id, sizeof m.hf_id, "%s", hw_csv_get(&c, col_hf));
-    snprintf(m.source, sizeof m.source, "%s", hw_csv_get(&c, col_source));
+    snprintf(m.name, sizeof m.name, "%s", util_csv_get(&c, col_name));
+    snprintf(m.hf_id, sizeof m.hf_id, "%s", util_csv_get(&c, col_hf));
+    snprintf(m.source, sizeof m.source, "%s", util_csv_get(&c, col_source));
     m.layers = (uint32_t)v[0], m.hidden = (uint32_t)v[1], m.q_heads = (uint32_t)v[2];
     m.kv_heads = (uint32_t)v[3], m.head_dim = (uint32_t)v[4], m.ffn = (uint32_t)v[5];
     m.vocab = (uint32_t)v[6], m.experts = (uint32_t)v[7], m.active_experts = (uint32_t)v[8];
@@ -288,7 +288,7 @@ static int load_models(hw_catalog *cat, char *err, size_t err_len) {
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return rc < 0 ? -1 : 0;
 }
 

@@ -14,13 +14,14 @@
 
 #include "hw/calibrate.h"
 #include "hw/cost_ops.h"
-#include "hw/csv.h"
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
 #include "hw/hw.h"
 #include "hw/minimise.h"
 #include "hw/power_ops.h"
 #include "hw/systolic.h"
+#include "util/csv.h"
+#include "util/stats.h"
 
 /* Where each dataset under the data directory came from (its SOURCE.md names them). */
 static const char *const data_provenance[] = {
@@ -92,9 +93,9 @@ static int push(points *ps, const double *x, int nx, double measured_ns) {
 }
 
 /* The optional power column of the current record into the point just pushed (if one was). */
-static void note_power(points *ps, size_t n_before, const hw_csv *c, int col_power) {
+static void note_power(points *ps, size_t n_before, const util_csv *c, int col_power) {
   double w;
-  if (col_power >= 0 && ps->n > n_before && hw_csv_double(c, col_power, NAN, &w, NULL, 0) == 0)
+  if (col_power >= 0 && ps->n > n_before && util_csv_double(c, col_power, NAN, &w, NULL, 0) == 0)
     ps->p[ps->n - 1].power_w = w;
 }
 
@@ -258,7 +259,7 @@ static fit_stats evaluate_row(op_kind op, const points *pts, const hw_accel *acc
         break;
       }
   }
-  hw_error_percentiles(abs_err, pts->n, &s.median_pct, &s.p90_pct);
+  util_error_percentiles(abs_err, pts->n, &s.median_pct, &s.p90_pct);
   free(abs_err);
   if (row) {
     row->points = s.n, row->median_abs_pct = s.median_pct, row->p90_abs_pct = s.p90_pct;
@@ -301,21 +302,21 @@ typedef struct reader_ctx {
   size_t err_len;
 } reader_ctx;
 
-static int open_data(const reader_ctx *rc, hw_csv *c, const char *rel) {
+static int open_data(const reader_ctx *rc, util_csv *c, const char *rel) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", rc->data_dir, rel);
-  return hw_csv_open_file(c, path, rc->err, rc->err_len);
+  return util_csv_open_file(c, path, rc->err, rc->err_len);
 }
 
-static int need_cols(const reader_ctx *rc, const hw_csv *c, const char *const *names, int *cols,
+static int need_cols(const reader_ctx *rc, const util_csv *c, const char *const *names, int *cols,
                      int n) {
-  return hw_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
+  return util_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
 }
 
 /* Read the numeric columns of the current record; -1 with a message on a malformed number. */
-static int get_nums(const reader_ctx *rc, const hw_csv *c, const int *cols, double *v, int n) {
+static int get_nums(const reader_ctx *rc, const util_csv *c, const int *cols, double *v, int n) {
   for (int i = 0; i < n; i++)
-    if (hw_csv_double(c, cols[i], NAN, &v[i], rc->err, rc->err_len) != 0)
+    if (util_csv_double(c, cols[i], NAN, &v[i], rc->err, rc->err_len) != 0)
       return -1;
   return 0;
 }
@@ -326,18 +327,18 @@ static int get_nums(const reader_ctx *rc, const hw_csv *c, const int *cols, doub
  * ms. */
 static int read_aic_gemm(const reader_ctx *rc, const char *rel, const char *gemm_dtype,
                          points *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const names[] = {"m", "n", "k", "latency", "gemm_dtype"};
   int cols[5], r;
   if (need_cols(rc, &c, names, cols, 5) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  const int dtype = cols[4], col_power = hw_csv_col(&c, "power");
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    if (strcmp(hw_csv_get(&c, dtype), gemm_dtype) != 0)
+  const int dtype = cols[4], col_power = util_csv_col(&c, "power");
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(util_csv_get(&c, dtype), gemm_dtype) != 0)
       continue;
     double v[4];
     if (get_nums(rc, &c, cols, v, 4) != 0) {
@@ -351,7 +352,7 @@ static int read_aic_gemm(const reader_ctx *rc, const char *rel, const char *gemm
     }
     note_power(out, n_before, &c, col_power);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
@@ -360,7 +361,7 @@ static int read_aic_gemm(const reader_ctx *rc, const char *rel, const char *gemm
  * from scratch. Generation: one token per sequence over `step` cached tokens. */
 static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefill,
                               const char *kv_dtype_name, points *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const pf_names[] = {"batch_size",          "isl",         "num_heads",
@@ -371,13 +372,13 @@ static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefil
                                           "kv_cache_dtype"};
   int cols[7], r;
   if (need_cols(rc, &c, prefill ? pf_names : dec_names, cols, 7) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  const int kv_dtype = cols[6], col_power = hw_csv_col(&c, "power");
+  const int kv_dtype = cols[6], col_power = util_csv_col(&c, "power");
   const double head_dim = 128.0;
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    if (strcmp(hw_csv_get(&c, kv_dtype), kv_dtype_name) != 0)
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(util_csv_get(&c, kv_dtype), kv_dtype_name) != 0)
       continue;
     double v[6];
     if (get_nums(rc, &c, cols, v, 6) != 0) {
@@ -402,24 +403,24 @@ static int read_aic_attention(const reader_ctx *rc, const char *rel, bool prefil
     }
     note_power(out, n_before, &c, col_power);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
 /* vLLM custom all-reduce under CUDA graphs (what serving uses): message_size bf16 elements. */
 static int read_aic_allreduce(const reader_ctx *rc, const char *rel, points *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const names[] = {"num_gpus", "message_size", "latency", "backend"};
   int cols[4], r;
   if (need_cols(rc, &c, names, cols, 4) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
   const int backend = cols[3];
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    if (strcmp(hw_csv_get(&c, backend), "vllm_graph") != 0)
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    if (strcmp(util_csv_get(&c, backend), "vllm_graph") != 0)
       continue;
     double v[3];
     if (get_nums(rc, &c, cols, v, 3) != 0) {
@@ -432,14 +433,14 @@ static int read_aic_allreduce(const reader_ctx *rc, const char *rel, points *out
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
 /* Vidur network profiles: size in bytes, time_stats.<collective>.median in ms. Intra-node rows only
  * (all ranks in one node), as tensor and pipeline parallelism within a node. */
 static int read_vidur_network(const reader_ctx *rc, const char *rel, bool allreduce, points *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const ar_names[] = {"num_workers", "devices_per_node", "size",
@@ -448,10 +449,10 @@ static int read_vidur_network(const reader_ctx *rc, const char *rel, bool allred
                                          "time_stats.send_recv.median"};
   int cols[4], r;
   if (need_cols(rc, &c, allreduce ? ar_names : sr_names, cols, 4) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
     double v[4];
     if (get_nums(rc, &c, cols, v, 4) != 0) {
       r = -1;
@@ -465,7 +466,7 @@ static int read_vidur_network(const reader_ctx *rc, const char *rel, bool allred
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
@@ -473,8 +474,8 @@ static int read_vidur_network(const reader_ctx *rc, const char *rel, bool allred
  * norms, rotary, activation, residual add and (at TP 1) embedding are memory-bound kernels whose
  * bytes follow from the shapes. */
 static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, points *elem) {
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
     return -1;
   static const char *const names[] = {"n_head",
                                       "n_kv_head",
@@ -485,7 +486,7 @@ static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, 
                                       "num_tensor_parallel_workers"};
   int cols[7], r;
   if (need_cols(rc, &c, names, cols, 7) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
   static const char *const ops[] = {"attn_pre_proj",
@@ -503,10 +504,10 @@ static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, 
   for (int i = 0; i < NOPS; i++) {
     char name[96];
     snprintf(name, sizeof name, "time_stats.%s.median", ops[i]);
-    op_cols[i] = hw_csv_col(&c, name); /* phi-2 has no post_attention_layernorm */
+    op_cols[i] = util_csv_col(&c, name); /* phi-2 has no post_attention_layernorm */
   }
   int gated_col = cols[4];
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
     double v[7];
     int num_cols[6] = {cols[0], cols[1], cols[2], cols[3], cols[5], cols[6]};
     double nv[6];
@@ -515,7 +516,7 @@ static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, 
       break;
     }
     v[0] = nv[0], v[1] = nv[1], v[2] = nv[2], v[3] = nv[3], v[5] = nv[4], v[6] = nv[5];
-    bool gated = !strcmp(hw_csv_get(&c, gated_col), "True");
+    bool gated = !strcmp(util_csv_get(&c, gated_col), "True");
     double q = v[0], kv = v[1], h = v[2], f = v[3], tokens = v[5], tp = v[6], d = h / q;
     double kv_dev = kv >= tp ? kv / tp : 1.0, f_dev = f / tp, dt = 2.0;
     double shapes[4][3] = {{tokens, (q / tp + 2.0 * kv_dev) * d, h},
@@ -534,7 +535,7 @@ static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, 
       if (op_cols[i] < 0)
         continue;
       double ms;
-      if (hw_csv_double(&c, op_cols[i], NAN, &ms, rc->err, rc->err_len) != 0) {
+      if (util_csv_double(&c, op_cols[i], NAN, &ms, rc->err, rc->err_len) != 0) {
         r = -1;
         break;
       }
@@ -549,7 +550,7 @@ static int read_vidur_mlp(const reader_ctx *rc, const char *path, points *gemm, 
     if (r != 1)
       break;
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
@@ -621,17 +622,17 @@ static int read_vidur_mlp_dir(const reader_ctx *rc, const char *rel, points *gem
  * (medians, ms), as Vidur sums them, without its Ray communication time (vLLM's Ray executor of the
  * time, not the multiprocessing executor current vLLM uses). batch_size = sequences. */
 static int read_vidur_cpu(const reader_ctx *rc, const char *rel, points *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, rel) != 0)
     return -1;
   static const char *const names[] = {"batch_size", "schedule_median", "sampler_e2e_median",
                                       "prepare_inputs_e2e_median", "process_model_outputs_median"};
   int cols[5], r;
   if (need_cols(rc, &c, names, cols, 5) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
     double v[5];
     if (get_nums(rc, &c, cols, v, 5) != 0) {
       r = -1;
@@ -642,7 +643,7 @@ static int read_vidur_cpu(const reader_ctx *rc, const char *rel, points *out) {
       break;
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return r < 0 ? -1 : 0;
 }
 
@@ -833,8 +834,8 @@ static int load_job(const reader_ctx *rc, const job *j, points *pts) {
 
 static int write_efficiency(const char *out_path, const char *data_dir, const hw_accel *devs,
                             row_note notes[NDEV][OP_COUNT], char *err, size_t err_len) {
-  char tmp[HW_CSV_TMP_BYTES];
-  FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+  char tmp[UTIL_CSV_TMP_BYTES];
+  FILE *f = util_csv_create(out_path, tmp, err, err_len);
   if (!f)
     return -1;
   fprintf(f,
@@ -873,7 +874,7 @@ static int write_efficiency(const char *out_path, const char *data_dir, const hw
       }
     }
   }
-  return hw_csv_commit(f, tmp, out_path, err, err_len);
+  return util_csv_commit(f, tmp, out_path, err, err_len);
 }
 
 /* ---- power (hw/data/power.csv; the model is in hw/power.c and hw/power_ops.h) ---- */
@@ -963,7 +964,7 @@ static double power_loss(const void *ctx, const double *log_params) {
 /* Median and p90 of |predicted / measured - 1| in percent over n ratios (sorted in place). */
 static fit_stats ratio_stats(double *abs_err, size_t n) {
   fit_stats s = {.n = n};
-  hw_error_percentiles(abs_err, n, &s.median_pct, &s.p90_pct);
+  util_error_percentiles(abs_err, n, &s.median_pct, &s.p90_pct);
   return s;
 }
 
@@ -1051,7 +1052,7 @@ typedef struct sw_rows {
 } sw_rows;
 
 static int read_splitwise(const reader_ctx *rc, sw_rows *out) {
-  hw_csv c;
+  util_csv c;
   if (open_data(rc, &c, SPLITWISE) != 0)
     return -1;
   static const char *const names[] = {
@@ -1059,16 +1060,16 @@ static int read_splitwise(const reader_ctx *rc, sw_rows *out) {
       "token_time",      "average_power", "peak_power", "model",      "hardware"};
   int cols[10], r;
   if (need_cols(rc, &c, names, cols, 10) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    const char *hwname = hw_csv_get(&c, cols[9]);
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
+    const char *hwname = util_csv_get(&c, cols[9]);
     int dev = !strcmp(hwname, "h100-80gb")        ? DEV_H100
               : !strcmp(hwname, "a100-80gb")      ? DEV_A100
               : !strcmp(hwname, "h100-80gb-pcap") ? -1
                                                   : -2;
-    if (dev == -2 || strcmp(hw_csv_get(&c, cols[8]), "llama2-70b") != 0)
+    if (dev == -2 || strcmp(util_csv_get(&c, cols[8]), "llama2-70b") != 0)
       continue; /* BLOOM-176B is not in the model catalogue */
     double v[8];
     if (get_nums(rc, &c, cols, v, 8) != 0) {
@@ -1087,7 +1088,7 @@ static int read_splitwise(const reader_ctx *rc, sw_rows *out) {
     sw_row row = {dev, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
     out->r[out->n++] = row;
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r == 0 && out->n == 0) {
     snprintf(rc->err, rc->err_len, "%s/%s: no llama2-70b rows", rc->data_dir, SPLITWISE);
     r = -1;
@@ -1374,8 +1375,8 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
   fclose(mem);
   int r = 0;
   if (fitting) {
-    char tmp[HW_CSV_TMP_BYTES];
-    FILE *f = hw_csv_create(out_path, tmp, rc->err, rc->err_len);
+    char tmp[UTIL_CSV_TMP_BYTES];
+    FILE *f = util_csv_create(out_path, tmp, rc->err, rc->err_len);
     if (!f) {
       free(rows);
       return -1;
@@ -1393,7 +1394,7 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
             "H100 (perf_model.csv's h100-80gb-pcap).\n",
             notes.cap_w);
     fputs(rows, f);
-    r = hw_csv_commit(f, tmp, out_path, rc->err, rc->err_len);
+    r = util_csv_commit(f, tmp, out_path, rc->err, rc->err_len);
   } else {
     /* Check: the shipped parameters' errors, then whether the refit reproduces the shipped file. */
     fit_stats unused;
@@ -1420,8 +1421,8 @@ static int fit_power(const reader_ctx *rc, const hw_catalog *cat, hw_accel *devs
 
 int hw_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
   if (out_path) { /* an unwritable output fails now, not after the fit */
-    char tmp[HW_CSV_TMP_BYTES];
-    FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+    char tmp[UTIL_CSV_TMP_BYTES];
+    FILE *f = util_csv_create(out_path, tmp, err, err_len);
     if (!f)
       return -1;
     fclose(f);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/csv.h"
 #include "hw/minimise.h"
 #include "hw/systolic.h"
+#include "util/csv.h"
 
 /* The profiles fitted: folder under the data directory, catalogue device and model. */
 static const struct {
@@ -154,21 +154,21 @@ static double loss(const void *ctx, const double *log_x) {
 /* layers.csv: the projections (gemm), norms and rotary (vector units), the embedding. The LM head
  * and act_fn (one point) are left to the check. */
 static int read_layers(const char *path, const hw_model *m, points *ps, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, err, err_len) != 0)
     return -1;
-  int cl = hw_csv_col(&c, "layer_name"), cn = hw_csv_col(&c, "input"),
-      ct = hw_csv_col(&c, "latency(ns)"), rc = 0, more;
+  int cl = util_csv_col(&c, "layer_name"), cn = util_csv_col(&c, "input"),
+      ct = util_csv_col(&c, "latency(ns)"), rc = 0, more;
   if (cl < 0 || cn < 0 || ct < 0) {
     snprintf(err, err_len, "%s: unrecognised columns", path);
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
   double h = m->hidden, hd = m->head_dim, ffn = m->ffn;
-  while (rc == 0 && (more = hw_csv_next(&c, err, err_len)) == 1) {
-    const char *l = hw_csv_get(&c, cl);
+  while (rc == 0 && (more = util_csv_next(&c, err, err_len)) == 1) {
+    const char *l = util_csv_get(&c, cl);
     double t, y;
-    if (hw_csv_double(&c, cn, NAN, &t, NULL, 0) != 0 || hw_csv_double(&c, ct, NAN, &y, NULL, 0))
+    if (util_csv_double(&c, cn, NAN, &t, NULL, 0) != 0 || util_csv_double(&c, ct, NAN, &y, NULL, 0))
       continue;
     if (!strcmp(l, "q_proj"))
       rc = push(ps, K_GEMM, t, m->q_heads * hd, h, y);
@@ -187,7 +187,7 @@ static int read_layers(const char *path, const hw_model *m, points *ps, char *er
     else if (!strcmp(l, "embedding"))
       rc = push(ps, K_EMBED, t, 0, 0, y);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (rc != 0)
     snprintf(err, err_len, "out of memory");
   return rc != 0 || more < 0 ? -1 : 0;
@@ -196,28 +196,29 @@ static int read_layers(const char *path, const hw_model *m, points *ps, char *er
 /* attention.csv (v0 TPU: prefill_chunk_size, kv_cache_size, batch_size, is_prefill, p50_ns):
  * prefill rows of one sequence, decode rows of batch_size sequences. */
 static int read_attention(const char *path, points *ps, char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, err, err_len) != 0)
     return -1;
-  int cc = hw_csv_col(&c, "prefill_chunk_size"), ck = hw_csv_col(&c, "kv_cache_size"),
-      cb = hw_csv_col(&c, "batch_size"), cp = hw_csv_col(&c, "is_prefill"),
-      ct = hw_csv_col(&c, "p50_ns"), rc = 0, more;
+  int cc = util_csv_col(&c, "prefill_chunk_size"), ck = util_csv_col(&c, "kv_cache_size"),
+      cb = util_csv_col(&c, "batch_size"), cp = util_csv_col(&c, "is_prefill"),
+      ct = util_csv_col(&c, "p50_ns"), rc = 0, more;
   if (cc < 0 || ck < 0 || cb < 0 || cp < 0 || ct < 0) {
     snprintf(err, err_len, "%s: unrecognised columns", path);
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  while (rc == 0 && (more = hw_csv_next(&c, err, err_len)) == 1) {
+  while (rc == 0 && (more = util_csv_next(&c, err, err_len)) == 1) {
     double chunk, kv, b, y;
-    if (hw_csv_double(&c, cc, NAN, &chunk, NULL, 0) || hw_csv_double(&c, ck, NAN, &kv, NULL, 0) ||
-        hw_csv_double(&c, cb, NAN, &b, NULL, 0) || hw_csv_double(&c, ct, NAN, &y, NULL, 0))
+    if (util_csv_double(&c, cc, NAN, &chunk, NULL, 0) ||
+        util_csv_double(&c, ck, NAN, &kv, NULL, 0) || util_csv_double(&c, cb, NAN, &b, NULL, 0) ||
+        util_csv_double(&c, ct, NAN, &y, NULL, 0))
       continue;
-    if (!strcmp(hw_csv_get(&c, cp), "True"))
+    if (!strcmp(util_csv_get(&c, cp), "True"))
       rc = b == 1.0 ? push(ps, K_PREFILL, chunk, kv, 0, y) : 0;
     else
       rc = push(ps, K_DECODE, b, kv, 0, y);
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (rc != 0)
     snprintf(err, err_len, "out of memory");
   return rc != 0 || more < 0 ? -1 : 0;
@@ -265,8 +266,8 @@ static void initial_fit(hw_systolic_fit *f) {
 
 static int write_csv(const char *path, const char *data_dir, const hw_accel *fitted,
                      const char *summary, char *err, size_t err_len) {
-  char tmp[HW_CSV_TMP_BYTES];
-  FILE *f = hw_csv_create(path, tmp, err, err_len);
+  char tmp[UTIL_CSV_TMP_BYTES];
+  FILE *f = util_csv_create(path, tmp, err, err_len);
   if (!f)
     return -1;
   fprintf(f,
@@ -289,7 +290,7 @@ static int write_csv(const char *path, const char *data_dir, const hw_accel *fit
       fprintf(f, ",\"transferred from %s: no other systolic device has a profile in the data\"\n",
               fitted->name);
   }
-  return hw_csv_commit(f, tmp, path, err, err_len);
+  return util_csv_commit(f, tmp, path, err, err_len);
 }
 
 int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report, char *err,

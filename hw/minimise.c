@@ -78,25 +78,3 @@ void hw_minimise(hw_loss_fn loss, const void *fp, int n, int iterations_per_para
       break;
   }
 }
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double percentile(const double *sorted, size_t n, double q) {
-  double pos = q * (double)(n - 1);
-  size_t i = (size_t)pos;
-  double frac = pos - (double)i;
-  return i + 1 < n ? sorted[i] * (1.0 - frac) + sorted[i + 1] * frac : sorted[i];
-}
-
-void hw_error_percentiles(double *abs_err, size_t n, double *median_pct, double *p90_pct) {
-  if (n == 0) {
-    *median_pct = *p90_pct = NAN;
-    return;
-  }
-  qsort(abs_err, n, sizeof *abs_err, cmp_double);
-  *median_pct = 100.0 * percentile(abs_err, n, 0.5);
-  *p90_pct = 100.0 * percentile(abs_err, n, 0.9);
-}

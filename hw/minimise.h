@@ -1,5 +1,4 @@
-/* Internal to hw/: the numerics the fits and the calibration share: a derivative-free minimiser,
- * and the median and p90 of relative errors. */
+/* Internal to hw/: the derivative-free minimiser the fits share. */
 #ifndef HW_MINIMISE_H
 #define HW_MINIMISE_H
 
@@ -14,9 +13,5 @@ enum { HW_MINIMISE_MAX_PARAMS = 6 };
  * steps of 0.3), at most iterations_per_param * n steps, restarted from its best point until a
  * restart no longer improves: deterministic. Leaves the best point found in x. */
 void hw_minimise(hw_loss_fn loss, const void *ctx, int n, int iterations_per_param, double *x);
-
-/* Sorts abs_err[0..n) (|modelled / measured - 1|) in place and gives its median and p90, linearly
- * interpolated between order statistics, in percent; NAN when n is 0. */
-void hw_error_percentiles(double *abs_err, size_t n, double *median_pct, double *p90_pct);
 
 #endif

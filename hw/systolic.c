@@ -95,33 +95,33 @@ static bool same_name(const char *x, const char *y) {
 int hw_systolic_attach(hw_accel *a, char *err, size_t err_len) {
   if (!hw_systolic_is(a) || a->systolic.source[0])
     return 0;
-  hw_csv c;
-  if (hw_csv_open_text(&c, hw_data_systolic_csv, hw_data_systolic_csv_len, "hw/data/systolic.csv",
-                       err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, hw_data_systolic_csv, hw_data_systolic_csv_len, "hw/data/systolic.csv",
+                         err, err_len) != 0)
     return -1;
-  int cols[NPARAMS], col_device = hw_csv_col(&c, "device"), rc;
+  int cols[NPARAMS], col_device = util_csv_col(&c, "device"), rc;
   for (int i = 0; i < NPARAMS; i++)
-    if ((cols[i] = hw_csv_col(&c, params[i].name)) < 0 || col_device < 0) {
+    if ((cols[i] = util_csv_col(&c, params[i].name)) < 0 || col_device < 0) {
       snprintf(err, err_len, "hw/data/systolic.csv: header lacks device or %s", params[i].name);
-      hw_csv_close(&c);
+      util_csv_close(&c);
       return -1;
     }
   hw_systolic_fit own, dflt;
   bool have_own = false, have_dflt = false;
-  while ((rc = hw_csv_next(&c, err, err_len)) == 1) {
-    const char *device = hw_csv_get(&c, col_device);
+  while ((rc = util_csv_next(&c, err, err_len)) == 1) {
+    const char *device = util_csv_get(&c, col_device);
     bool is_own = same_name(device, a->name), is_dflt = !strcmp(device, "default");
     if (!is_own && !is_dflt)
       continue;
     hw_systolic_fit *f = is_own ? &own : &dflt;
     for (int i = 0; i < NPARAMS && rc == 1; i++)
-      if (hw_csv_double(&c, cols[i], NAN, hw_systolic_param(f, (size_t)i), err, err_len) != 0)
+      if (util_csv_double(&c, cols[i], NAN, hw_systolic_param(f, (size_t)i), err, err_len) != 0)
         rc = -1;
     if (rc != 1)
       break;
     have_own |= is_own, have_dflt |= is_dflt;
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (rc < 0)
     return -1;
   if (have_own || have_dflt) {
@@ -132,14 +132,14 @@ int hw_systolic_attach(hw_accel *a, char *err, size_t err_len) {
   return 0;
 }
 
-int hw_systolic_read_columns(const hw_csv *c, hw_accel *a, char *err, size_t err_len) {
+int hw_systolic_read_columns(const util_csv *c, hw_accel *a, char *err, size_t err_len) {
   static const char *const names[] = {"mxu_rows", "mxu_cols", "mxu_count", "mxu_row_tile",
                                       "vector_lanes"};
   double *fields[] = {&a->systolic.mxu_rows, &a->systolic.mxu_cols, &a->systolic.mxu_count,
                       &a->systolic.row_tile, &a->systolic.vector_lanes};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    int col = hw_csv_col(c, names[i]);
-    if (col >= 0 && hw_csv_double(c, col, 0.0, fields[i], err, err_len) != 0)
+    int col = util_csv_col(c, names[i]);
+    if (col >= 0 && util_csv_double(c, col, 0.0, fields[i], err, err_len) != 0)
       return -1;
     if (!(*fields[i] >= 0.0)) {
       snprintf(err, err_len, "%s:%ld: %s must be >= 0", c->name, c->line, names[i]);

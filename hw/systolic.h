@@ -12,8 +12,8 @@
 #include <stdio.h>
 
 #include "hw/cost_ops.h"
-#include "hw/csv.h"
 #include "hw/hw.h"
+#include "util/csv.h"
 
 /* Whether an accelerator is priced by the systolic model. */
 static inline bool hw_systolic_is(const hw_accel *a) {
@@ -113,7 +113,7 @@ int hw_systolic_attach(hw_accel *a, char *err, size_t err_len);
 
 /* The accelerators.csv hook: read the systolic columns (absent or empty: 0) of the current
  * record into a->systolic. 0, or -1 with a message. */
-int hw_systolic_read_columns(const hw_csv *c, hw_accel *a, char *err, size_t err_len);
+int hw_systolic_read_columns(const util_csv *c, hw_accel *a, char *err, size_t err_len);
 
 /* The fitted parameters by index (systolic.csv's columns, in order): count, name, field. */
 size_t hw_systolic_nparams(void);

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 
 #include "hw/calibrate.h"
-#include "hw/csv.h"
 #include "hw/fit.h"
 #include "net/fit.h"
+#include "util/csv.h"
 
 /* How far a median or p90 may exceed its committed figure before --check fails, in percentage
  * points: the evaluation is deterministic, so this only absorbs libm differences across
@@ -261,8 +261,8 @@ static void print_markdown(const hw_cal_rows *rows, FILE *out) {
 
 static int record(const hw_cal_rows *rows, const char *path, const char *data_dir, char *err,
                   size_t err_len) {
-  char tmp[HW_CSV_TMP_BYTES];
-  FILE *f = hw_csv_create(path, tmp, err, err_len);
+  char tmp[UTIL_CSV_TMP_BYTES];
+  FILE *f = util_csv_create(path, tmp, err, err_len);
   if (!f)
     return -1;
   fprintf(f,
@@ -276,34 +276,35 @@ static int record(const hw_cal_rows *rows, const char *path, const char *data_di
     if (rows->row[i].points)
       fprintf(f, "%s,%s,%zu,%.1f,%.1f\n", rows->row[i].dataset, rows->row[i].op,
               rows->row[i].points, rows->row[i].median_abs_pct, rows->row[i].p90_abs_pct);
-  return hw_csv_commit(f, tmp, path, err, err_len);
+  return util_csv_commit(f, tmp, path, err, err_len);
 }
 
 /* Compare with the committed figures; 0 all hold, 1 some do not, -1 with a message. */
 static int check(const hw_cal_rows *rows, const char *expected, double tolerance, FILE *out,
                  char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_file(&c, expected, err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, expected, err, err_len) != 0)
     return -1;
-  int cd = hw_csv_col(&c, "dataset"), co = hw_csv_col(&c, "op"), cn = hw_csv_col(&c, "points");
-  int cm = hw_csv_col(&c, "median_abs_pct"), cp = hw_csv_col(&c, "p90_abs_pct");
+  int cd = util_csv_col(&c, "dataset"), co = util_csv_col(&c, "op"),
+      cn = util_csv_col(&c, "points");
+  int cm = util_csv_col(&c, "median_abs_pct"), cp = util_csv_col(&c, "p90_abs_pct");
   if (cd < 0 || co < 0 || cn < 0 || cm < 0 || cp < 0) {
     snprintf(err, err_len, "%s: expected columns dataset, op, points, median_abs_pct, p90_abs_pct",
              expected);
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
   int failed = 0, more;
   size_t checked = 0;
-  while ((more = hw_csv_next(&c, err, err_len)) == 1) {
+  while ((more = util_csv_next(&c, err, err_len)) == 1) {
     double n, med, p90;
-    if (hw_csv_double(&c, cn, NAN, &n, err, err_len) != 0 ||
-        hw_csv_double(&c, cm, NAN, &med, err, err_len) != 0 ||
-        hw_csv_double(&c, cp, NAN, &p90, err, err_len) != 0) {
+    if (util_csv_double(&c, cn, NAN, &n, err, err_len) != 0 ||
+        util_csv_double(&c, cm, NAN, &med, err, err_len) != 0 ||
+        util_csv_double(&c, cp, NAN, &p90, err, err_len) != 0) {
       more = -1;
       break;
     }
-    const char *dataset = hw_csv_get(&c, cd), *op = hw_csv_get(&c, co);
+    const char *dataset = util_csv_get(&c, cd), *op = util_csv_get(&c, co);
     const hw_cal_row *got = NULL;
     for (size_t i = 0; i < rows->n && !got; i++)
       if (rows->row[i].points && !strcmp(rows->row[i].dataset, dataset) &&
@@ -327,7 +328,7 @@ static int check(const hw_cal_rows *rows, const char *expected, double tolerance
               dataset, op, got->median_abs_pct, med + tolerance, got->p90_abs_pct, p90 + tolerance);
     }
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (more < 0)
     return -1;
   if (checked == 0) {

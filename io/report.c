@@ -8,11 +8,7 @@
 #include <string.h>
 
 #include "io/schema.h"
-
-static int cmp_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return (x > y) - (x < y);
-}
+#include "util/stats.h"
 
 /* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
  * order. */
@@ -20,18 +16,16 @@ static io_dist distribution(int64_t *ns, uint64_t n) {
   io_dist d = {.count = n};
   if (!n)
     return d;
-  qsort(ns, n, sizeof *ns, cmp_i64);
+  util_sort_int64(ns, n);
   int64_t sum = 0;
   for (uint64_t i = 0; i < n; i++)
     sum += ns[i];
   const double ms = 1e-6;
   d.mean = (double)sum / (double)n * ms;
-#define RANK(q) ((double)ns[(uint64_t)ceil((q) * (double)n) - 1] * ms)
-  d.p50 = RANK(0.50);
-  d.p90 = RANK(0.90);
-  d.p95 = RANK(0.95);
-  d.p99 = RANK(0.99);
-#undef RANK
+  d.p50 = (double)util_nearest_rank(ns, n, 0.50) * ms;
+  d.p90 = (double)util_nearest_rank(ns, n, 0.90) * ms;
+  d.p95 = (double)util_nearest_rank(ns, n, 0.95) * ms;
+  d.p99 = (double)util_nearest_rank(ns, n, 0.99) * ms;
   d.max = (double)ns[n - 1] * ms;
   return d;
 }

@@ -38,10 +38,10 @@
 #include "core/core.h"
 #include "io/schema.h"
 #include "jobs/cluster.h"
-#include "jobs/energy.h"
-#include "jobs/idmap.h"
 #include "jobs/kvcache_tier.h"
 #include "net/link.h"
+#include "util/idmap.h"
+#include "util/timebins.h"
 
 enum {
   EV_ARRIVAL = 1,
@@ -102,8 +102,8 @@ typedef struct serving {
   hw_deploy *deploys; /* one per deployment */
   job_cluster cluster;
   net_links links;
-  job_energy *node_energy; /* [nodes]: written only by the partition owning the node */
-  job_kv_tier **node_tier; /* [nodes]: NULL where the node type has none; as node_energy */
+  util_timebins *node_energy; /* [nodes]: written only by the partition owning the node */
+  job_kv_tier **node_tier;    /* [nodes]: NULL where the node type has none; as node_energy */
   /* Router pools: instance index of each pool slot, and each instance's slot in its pool. Pool 0
    * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
    * instances. */
@@ -164,8 +164,8 @@ typedef struct instance_lp {
   double device_w, idle_w;
   int64_t power_since_ns;
   double energy_j;
-  req_rec live;    /* sentinel of a circular list */
-  job_idmap by_id; /* live requests, by request id */
+  req_rec live;     /* sentinel of a circular list */
+  util_idmap by_id; /* live requests, by request id */
 } instance_lp;
 
 /* ---- timeline rows ---- */
@@ -301,12 +301,12 @@ static double account_energy(serving *m, instance_lp *in, int64_t until_ns, int 
     uint32_t node = c->accel_node[c->accel_ids[k]], devices = 0;
     for (; k < c->accel_offsets[in->index + 1] && c->accel_node[c->accel_ids[k]] == node; k++)
       devices++;
-    job_energy *e = &m->node_energy[node];
-    double before = e->total_j;
-    if (job_energy_add(e, m->s->power.interval_ns, in->power_since_ns, until_ns,
-                       in->device_w * devices) != 0)
+    util_timebins *e = &m->node_energy[node];
+    double before = e->total;
+    if (util_timebins_add(e, m->s->power.interval_ns, in->power_since_ns, until_ns,
+                          in->device_w * devices, 1e-9) != 0)
       *rc = -1;
-    joules += e->total_j - before;
+    joules += e->total - before;
   }
   in->energy_j += joules;
   in->power_since_ns = until_ns;
@@ -351,7 +351,7 @@ static void rec_free(req_rec *rec) {
 static void rec_drop(instance_lp *in, req_rec *rec) {
   rec->prev->next = rec->next;
   rec->next->prev = rec->prev;
-  job_idmap_remove(&in->by_id, (uint64_t)rec->row.id);
+  util_idmap_remove(&in->by_id, (uint64_t)rec->row.id);
   rec_free(rec);
 }
 
@@ -362,7 +362,7 @@ static req_rec *rec_add(serving *m, instance_lp *in, const io_request_row *row) 
     return NULL;
   rec->row = *row;
   if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0 ||
-      job_idmap_put(&in->by_id, (uint64_t)row->id, rec) != 0) {
+      util_idmap_put(&in->by_id, (uint64_t)row->id, rec) != 0) {
     rec_free(rec);
     return NULL;
   }
@@ -661,7 +661,7 @@ static int kv_landed(core_lp *lp, serving *m, instance_lp *in, req_rec *rec) {
 /* Decode side: one flow of a transfer landed. */
 static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
   int64_t id = (int64_t)ev->payload.u64[0];
-  req_rec *rec = job_idmap_get(&in->by_id, (uint64_t)id);
+  req_rec *rec = util_idmap_get(&in->by_id, (uint64_t)id);
   assert(rec && rec->flows_pending > 0);
   if (--rec->flows_pending > 0)
     return 0;
@@ -673,7 +673,7 @@ static int receive_flow(core_lp *lp, serving *m, instance_lp *in, const core_eve
 /* Prefill side: the decode side has the KV; the blocks go back to the pool (and prefix cache). */
 static int release_kv(core_lp *lp, serving *m, instance_lp *in, const core_event *ev) {
   int64_t id = ev->payload.i64[0];
-  req_rec *rec = job_idmap_get(&in->by_id, (uint64_t)id);
+  req_rec *rec = util_idmap_get(&in->by_id, (uint64_t)id);
   if (!rec || job_sched_release(in->sched, (uint64_t)id) != 0)
     return core_fail(lp, "instance %u: no KV held for request %lld", in->index, (long long)id);
   rec_drop(in, rec);
@@ -805,7 +805,7 @@ static void lp_destroy(core_lp *lp, void *model) {
       next = rec->next;
       rec_free(rec);
     }
-    job_idmap_free(&in->by_id);
+    util_idmap_free(&in->by_id);
     job_sched_destroy(in->sched);
     free(in);
   }
@@ -939,8 +939,8 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
     double idle_w = g->accel->power.idle_w;
     uint32_t accels = g->accels_per_node;
     double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
-    job_energy *e = &m->node_energy[n];
-    if (job_energy_add(e, width, 0, end_ns, static_w) != 0)
+    util_timebins *e = &m->node_energy[n];
+    if (util_timebins_add(e, width, 0, end_ns, static_w, 1e-9) != 0)
       rc = -1;
     io_node_row row = {.node = n,
                        .rack = c->node_rack[n],
@@ -948,7 +948,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
                        .busy_accelerators = c->node_used_accels[n],
                        .host_w = g->host_w,
                        .idle_w = idle_w,
-                       .energy_j = e->total_j};
+                       .energy_j = e->total};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
     if (m->node_tier[n]) {
@@ -967,7 +967,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
     }
     for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
       int64_t stop = start + width < end_ns ? start + width : end_ns;
-      double joules = k < (int64_t)e->bins ? e->bin_j[k] : 0;
+      double joules = util_timebins_at(e, (uint64_t)k);
       io_power_row p = {n,    c->node_rack[n], start,
                         stop, joules,          joules / ((double)(stop - start) * 1e-9)};
       rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
@@ -988,12 +988,12 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
                        .busy_ns = l->busy_ns};
     net_link_name(c->topo, l->link, row.name, sizeof row.name);
     rc |= io_timeline_append(m->tl, m->t_links, 0, &row);
-    for (uint32_t k = 0; k < l->bins; k++)
-      if (l->bin_busy_ns[k] > 0) {
+    for (size_t k = 0; k < l->busy_bins.bins; k++)
+      if (l->busy_bins.bin[k] > 0) {
         io_link_util_row u = {.link = l->link,
-                              .start_ns = k * width,
-                              .busy_ns = l->bin_busy_ns[k],
-                              .utilisation = (double)l->bin_busy_ns[k] / (double)width};
+                              .start_ns = (int64_t)k * width,
+                              .busy_ns = (int64_t)l->busy_bins.bin[k],
+                              .utilisation = l->busy_bins.bin[k] / (double)width};
         rc |= io_timeline_append(m->tl, m->t_link_util, 0, &u);
       }
   }
@@ -1235,7 +1235,7 @@ out:
   core_engine_destroy(engine);
   if (m.node_energy)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
-      job_energy_free(&m.node_energy[n]);
+      util_timebins_free(&m.node_energy[n]);
   free(m.node_energy);
   if (m.node_tier)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)

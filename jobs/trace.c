@@ -13,20 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/error.h"
 #include "workload_source.h"
 
 enum { MESSAGE_BYTES = 512, READ_BUFFER_BYTES = 256 << 10, SNIPPET_CHARS = 40 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || err_len == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 /* ---- Formats ------------------------------------------------------------------------------- */
 
@@ -236,7 +226,7 @@ static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, 
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
-  set_err(err, err_len, "%s:%lld: %s", r->path, (long long)r->line_no, why);
+  util_err(err, err_len, "%s:%lld: %s", r->path, (long long)r->line_no, why);
   return JOB_ROW_BAD;
 }
 
@@ -247,8 +237,8 @@ static int read_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
     ssize_t n = getline(&r->line, &r->line_cap, r->file);
     if (n < 0) {
       if (ferror(r->file)) {
-        set_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
-                strerror(errno ? errno : EIO));
+        util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
+                 strerror(errno ? errno : EIO));
         return JOB_SOURCE_EIO;
       }
       return 0;
@@ -313,7 +303,7 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
   if (rc < 0)
     return rc;
   if (rc == 0) {
-    set_err(err, err_len, "%s: empty file: no header and no rows", r->path);
+    util_err(err, err_len, "%s: empty file: no header and no rows", r->path);
     return JOB_SOURCE_EFORMAT;
   }
   char *line = r->line;
@@ -326,9 +316,9 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
   bool json = line[lead] == '{';
   if (json || format == JOB_TRACE_MOONCAKE) {
     if (!json || (format != JOB_TRACE_AUTO && format != JOB_TRACE_MOONCAKE)) {
-      set_err(err, err_len, "%s:%lld: the %s format %s", r->path, (long long)r->line_no,
-              job_trace_format_name(format),
-              json ? "is CSV but the line is a JSON object" : "needs a JSON object per line");
+      util_err(err, err_len, "%s:%lld: the %s format %s", r->path, (long long)r->line_no,
+               job_trace_format_name(format),
+               json ? "is CSV but the line is a JSON object" : "needs a JSON object per line");
       return JOB_SOURCE_EFORMAT;
     }
     r->layout = layout_of(JOB_TRACE_MOONCAKE);
@@ -353,21 +343,21 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
       return 0;
     }
     if (format != JOB_TRACE_AUTO) {
-      set_err(err, err_len, "%s:%lld: header has no column '%s', which the %s format needs",
-              r->path, (long long)r->line_no,
-              t == -2  ? l->time_col
-              : in < 0 ? l->input_col
-                       : l->output_col,
-              l->name);
+      util_err(err, err_len, "%s:%lld: header has no column '%s', which the %s format needs",
+               r->path, (long long)r->line_no,
+               t == -2  ? l->time_col
+               : in < 0 ? l->input_col
+                        : l->output_col,
+               l->name);
       return JOB_SOURCE_EFORMAT;
     }
   }
-  set_err(err, err_len,
-          "%s:%lld: unknown trace header '%.*s': expected Azure (TIMESTAMP,ContextTokens,"
-          "GeneratedTokens), LLMServingSim (arrival_time_ns,input_toks,output_toks), Vidur "
-          "(arrived_at,num_prefill_tokens,num_decode_tokens), SplitwiseSim (arrival_timestamp,"
-          "prompt_size,token_size) or Mooncake JSON lines",
-          r->path, (long long)r->line_no, (int)(len < 120 ? len : 120), line);
+  util_err(err, err_len,
+           "%s:%lld: unknown trace header '%.*s': expected Azure (TIMESTAMP,ContextTokens,"
+           "GeneratedTokens), LLMServingSim (arrival_time_ns,input_toks,output_toks), Vidur "
+           "(arrived_at,num_prefill_tokens,num_decode_tokens), SplitwiseSim (arrival_timestamp,"
+           "prompt_size,token_size) or Mooncake JSON lines",
+           r->path, (long long)r->line_no, (int)(len < 120 ? len : 120), line);
   return JOB_SOURCE_EFORMAT;
 }
 
@@ -375,28 +365,28 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
                        bool lengths_ok, char *err, size_t err_len) {
   *out = NULL;
   if (format != JOB_TRACE_AUTO && !layout_of(format)) {
-    set_err(err, err_len, "%s: unknown trace format %d", path, (int)format);
+    util_err(err, err_len, "%s: unknown trace format %d", path, (int)format);
     return JOB_SOURCE_EINVAL;
   }
   trace_reader *r = calloc(1, sizeof *r);
   if (!r || !(r->path = strdup(path)) || !(r->io_buffer = malloc(READ_BUFFER_BYTES))) {
     reader_close(r);
-    set_err(err, err_len, "%s: out of memory", path);
+    util_err(err, err_len, "%s: out of memory", path);
     return JOB_SOURCE_ENOMEM;
   }
   r->time_col = r->input_col = r->output_col = -1;
   if (!(r->file = fopen(path, "r"))) {
-    set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+    util_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     reader_close(r);
     return JOB_SOURCE_EIO;
   }
   setvbuf(r->file, r->io_buffer, _IOFBF, READ_BUFFER_BYTES);
   int rc = reader_detect(r, format, err, err_len);
   if (rc == 0 && !lengths_ok && !r->layout->time_col) {
-    set_err(err, err_len,
-            "%s: has lengths but no arrival times; use it as an empirical length "
-            "distribution of a synthetic workload",
-            path);
+    util_err(err, err_len,
+             "%s: has lengths but no arrival times; use it as an empirical length "
+             "distribution of a synthetic workload",
+             path);
     rc = JOB_SOURCE_EFORMAT;
   }
   if (rc < 0) {
@@ -510,7 +500,7 @@ static int parse_mooncake_row(trace_reader *r, size_t len, job_raw_request *raw,
       size_t cap = r->hash_cap ? 2 * r->hash_cap : 256;
       uint64_t *grown = realloc(r->hashes, cap * sizeof *grown);
       if (!grown) {
-        set_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no);
+        util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no);
         return JOB_SOURCE_ENOMEM;
       }
       r->hashes = grown, r->hash_cap = cap;
@@ -581,7 +571,7 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
   job_source *src = why ? NULL : calloc(1, sizeof *src);
   if (!src) {
     backend->close(impl);
-    set_err(err, err_len, "workload options: %s", why ? why : "out of memory");
+    util_err(err, err_len, "workload options: %s", why ? why : "out of memory");
     return why ? JOB_SOURCE_EINVAL : JOB_SOURCE_ENOMEM;
   }
   src->backend = backend, src->impl = impl, src->format = format, src->opts = o;
@@ -614,13 +604,13 @@ int job_source_open_lengths(job_source **out, const char *path, job_trace_format
 static int source_fail(job_source *src, int code, const char *message, char *err, size_t err_len) {
   src->failed = code;
   snprintf(src->error, sizeof src->error, "%s", message);
-  set_err(err, err_len, "%s", src->error);
+  util_err(err, err_len, "%s", src->error);
   return code;
 }
 
 int job_source_next(job_source *src, job_request *req, char *err, size_t err_len) {
   if (src->failed) {
-    set_err(err, err_len, "%s", src->error);
+    util_err(err, err_len, "%s", src->error);
     return src->failed;
   }
   const job_source_opts *o = &src->opts;

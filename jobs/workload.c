@@ -4,12 +4,12 @@
 #include "workload.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
+#include "util/error.h"
 #include "workload_source.h"
 
 /* One piece of the rate curve: rate(t) = rate_per_s + slope_per_s2 * (t - start), t in seconds. */
@@ -31,17 +31,6 @@ typedef struct synth {
   int32_t *pairs;                              /* empirical (input, output) pairs */
   size_t pair_count;
 } synth;
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || err_len == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 static double standard_normal(core_rng *rng) { /* Box-Muller, one of the pair */
   double u = core_rng_uniform(rng), v = core_rng_uniform(rng);
@@ -177,7 +166,7 @@ static int read_pairs(synth *s, const job_synth_spec *spec, const job_source_opt
       int32_t *grown = grown_cap <= INT32_MAX ? realloc(s->pairs, 2 * grown_cap * sizeof *grown)
                                               : NULL;
       if (!grown) {
-        set_err(err, err_len, "%s: out of memory or over 2^31 rows", spec->empirical_path);
+        util_err(err, err_len, "%s: out of memory or over 2^31 rows", spec->empirical_path);
         return JOB_SOURCE_ENOMEM;
       }
       s->pairs = grown, cap = grown_cap;
@@ -187,7 +176,7 @@ static int read_pairs(synth *s, const job_synth_spec *spec, const job_source_opt
     rc = 0;
   }
   if (rc == 0 && s->pair_count == 0) {
-    set_err(err, err_len, "%s: no rows to take lengths from", spec->empirical_path);
+    util_err(err, err_len, "%s: no rows to take lengths from", spec->empirical_path);
     return JOB_SOURCE_EFORMAT;
   }
   return rc;
@@ -233,7 +222,7 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
   *out = NULL;
   synth *s = calloc(1, sizeof *s);
   if (!s) {
-    set_err(err, err_len, "synthetic workload: out of memory");
+    util_err(err, err_len, "synthetic workload: out of memory");
     return JOB_SOURCE_ENOMEM;
   }
   s->spec = *spec;
@@ -250,7 +239,7 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
   if (!why && !bounded && s->segments[s->segment_count - 1].rate_per_s > 0)
     why = "never ends: give a request cap or a window end, or end the rate curve at 0";
   if (why) {
-    set_err(err, err_len, "synthetic workload: %s", why);
+    util_err(err, err_len, "synthetic workload: %s", why);
     synth_close(s);
     return JOB_SOURCE_EINVAL;
   }

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/csv.h"
 #include "net/collective_model.h"
+#include "util/csv.h"
 
 const char *const net_collective_names[NET_COLLECTIVE_COUNT] = {
     "all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv"};
@@ -24,36 +24,36 @@ static int name_index(const char *const *names, int n, const char *name) {
 
 int net_coll_table_parse(const char *text, size_t len, const char *name, net_coll_table *out,
                          char *err, size_t err_len) {
-  hw_csv c;
-  if (hw_csv_open_text(&c, text, len, name, err, err_len) != 0)
+  util_csv c;
+  if (util_csv_open_text(&c, text, len, name, err, err_len) != 0)
     return -1;
   static const char *const cols_names[] = {"op",      "domain",  "role",
                                            "base_ns", "step_ns", "link_frac"};
   int cols[6];
   for (int i = 0; i < 6; i++)
-    if ((cols[i] = hw_csv_col(&c, cols_names[i])) < 0) {
+    if ((cols[i] = util_csv_col(&c, cols_names[i])) < 0) {
       snprintf(err, err_len, "%s: no column '%s'", name, cols_names[i]);
-      hw_csv_close(&c);
+      util_csv_close(&c);
       return -1;
     }
   bool seen[NET_COLLECTIVE_COUNT][NET_DOMAIN_COUNT] = {{false}};
   int r;
-  while ((r = hw_csv_next(&c, err, err_len)) == 1) {
-    const char *role = hw_csv_get(&c, cols[2]);
+  while ((r = util_csv_next(&c, err, err_len)) == 1) {
+    const char *role = util_csv_get(&c, cols[2]);
     if (strcmp(role, "fit") != 0 && strcmp(role, "transfer") != 0)
       continue; /* check rows carry errors only */
-    int op = name_index(net_collective_names, NET_COLLECTIVE_COUNT, hw_csv_get(&c, cols[0]));
-    int dom = name_index(net_domain_names, NET_DOMAIN_COUNT, hw_csv_get(&c, cols[1]));
+    int op = name_index(net_collective_names, NET_COLLECTIVE_COUNT, util_csv_get(&c, cols[0]));
+    int dom = name_index(net_domain_names, NET_DOMAIN_COUNT, util_csv_get(&c, cols[1]));
     if (op < 0 || dom < 0) {
       snprintf(err, err_len, "%s:%ld: unknown op '%s' or domain '%s'", name, c.line,
-               hw_csv_get(&c, cols[0]), hw_csv_get(&c, cols[1]));
+               util_csv_get(&c, cols[0]), util_csv_get(&c, cols[1]));
       r = -1;
       break;
     }
     net_coll_params *p = &out->p[op][dom];
-    if (hw_csv_double(&c, cols[3], NAN, &p->base_ns, err, err_len) != 0 ||
-        hw_csv_double(&c, cols[4], NAN, &p->step_ns, err, err_len) != 0 ||
-        hw_csv_double(&c, cols[5], NAN, &p->link_frac, err, err_len) != 0) {
+    if (util_csv_double(&c, cols[3], NAN, &p->base_ns, err, err_len) != 0 ||
+        util_csv_double(&c, cols[4], NAN, &p->step_ns, err, err_len) != 0 ||
+        util_csv_double(&c, cols[5], NAN, &p->link_frac, err, err_len) != 0) {
       r = -1;
       break;
     }
@@ -65,7 +65,7 @@ int net_coll_table_parse(const char *text, size_t len, const char *name, net_col
     }
     seen[op][dom] = true;
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r < 0)
     return -1;
   for (int op = 0; op < NET_COLLECTIVE_COUNT; op++)

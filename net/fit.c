@@ -10,10 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/csv.h"
 #include "hw/minimise.h"
 #include "net/collective_model.h"
 #include "net/net.h"
+#include "util/csv.h"
+#include "util/stats.h"
 
 /* Where each dataset came from (the data directory's SOURCE.md files name them). */
 static const char *const data_provenance[] = {
@@ -153,9 +154,9 @@ typedef struct reader_ctx {
   size_t err_len;
 } reader_ctx;
 
-static int need_cols(const reader_ctx *rc, const hw_csv *c, const char *const *names, int *cols,
+static int need_cols(const reader_ctx *rc, const util_csv *c, const char *const *names, int *cols,
                      int n) {
-  return hw_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
+  return util_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
 }
 
 static bool in_domain(net_coll_domain d, double gpus, double per_node) {
@@ -173,8 +174,8 @@ static const char *aic_op_name(net_collective op) {
 static int read_rows(const reader_ctx *rc, const job *j, points *out) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", rc->data_dir, j->dataset);
-  hw_csv c;
-  if (hw_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
+  util_csv c;
+  if (util_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
     return -1;
   static const char *const aic[] = {"num_gpus", "message_size", "latency", "op_name", "nccl_dtype"};
   static const char *const apex[] = {"num_nodes", "num_gpus_per_node", "size(kb)", "time(us)"};
@@ -188,21 +189,21 @@ static int read_rows(const reader_ctx *rc, const job *j, points *out) {
                 : j->reader == READ_APEX ? apex
                                          : vidur,
                 cols, ncols) != 0) {
-    hw_csv_close(&c);
+    util_csv_close(&c);
     return -1;
   }
-  while ((r = hw_csv_next(&c, rc->err, rc->err_len)) == 1) {
+  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
     double v[4];
     if (j->reader == READ_AIC) {
-      if (strcmp(hw_csv_get(&c, cols[3]), aic_op_name(j->op)) != 0)
+      if (strcmp(util_csv_get(&c, cols[3]), aic_op_name(j->op)) != 0)
         continue;
-      const char *dtype = hw_csv_get(&c, cols[4]);
+      const char *dtype = util_csv_get(&c, cols[4]);
       double elem = !strcmp(dtype, "half") ? 2.0 : !strcmp(dtype, "int8") ? 1.0 : 0.0;
       if (elem == 0.0)
         continue;
-      if (hw_csv_double(&c, cols[0], NAN, &v[0], rc->err, rc->err_len) != 0 ||
-          hw_csv_double(&c, cols[1], NAN, &v[1], rc->err, rc->err_len) != 0 ||
-          hw_csv_double(&c, cols[2], NAN, &v[2], rc->err, rc->err_len) != 0) {
+      if (util_csv_double(&c, cols[0], NAN, &v[0], rc->err, rc->err_len) != 0 ||
+          util_csv_double(&c, cols[1], NAN, &v[1], rc->err, rc->err_len) != 0 ||
+          util_csv_double(&c, cols[2], NAN, &v[2], rc->err, rc->err_len) != 0) {
         r = -1;
         break;
       }
@@ -211,7 +212,7 @@ static int read_rows(const reader_ctx *rc, const job *j, points *out) {
     } else {
       int k;
       for (k = 0; k < 4; k++)
-        if (hw_csv_double(&c, cols[k], NAN, &v[k], rc->err, rc->err_len) != 0)
+        if (util_csv_double(&c, cols[k], NAN, &v[k], rc->err, rc->err_len) != 0)
           break;
       if (k < 4) {
         r = -1;
@@ -228,7 +229,7 @@ static int read_rows(const reader_ctx *rc, const job *j, points *out) {
     if (r != 1)
       break;
   }
-  hw_csv_close(&c);
+  util_csv_close(&c);
   if (r == -2)
     snprintf(rc->err, rc->err_len, "out of memory");
   if (r == 0 && out->n == 0) {
@@ -395,7 +396,7 @@ static fit_stats evaluate(const job *j, const points *pts, const net_coll_params
       scratch[s.n++] = fabs(predict_ns(j, &pts->p[i], params) / pts->p[i].measured_ns - 1.0);
   if (s.n == 0)
     return s;
-  hw_error_percentiles(scratch, s.n, &s.median_pct, &s.p90_pct);
+  util_error_percentiles(scratch, s.n, &s.median_pct, &s.p90_pct);
   if (report) {
     char g[16];
     snprintf(g, sizeof g, gpus ? "%u" : "all", gpus);
@@ -434,21 +435,22 @@ static fit_stats report_job(const job *j, const points *pts, const net_coll_para
 
 /* The committed median of (op, domain, dataset) in the embedded collective.csv; NAN if none. */
 static double committed_median(const job *j) {
-  hw_csv c;
+  util_csv c;
   char err[256];
   double median = NAN;
-  if (hw_csv_open_text(&c, net_data_collective_csv, net_data_collective_csv_len, "collective.csv",
-                       err, sizeof err) != 0)
+  if (util_csv_open_text(&c, net_data_collective_csv, net_data_collective_csv_len, "collective.csv",
+                         err, sizeof err) != 0)
     return NAN;
-  int op = hw_csv_col(&c, "op"), dom = hw_csv_col(&c, "domain"), ds = hw_csv_col(&c, "dataset");
-  int med = hw_csv_col(&c, "median_abs_pct");
-  while (op >= 0 && dom >= 0 && ds >= 0 && med >= 0 && hw_csv_next(&c, err, sizeof err) == 1)
-    if (!strcmp(hw_csv_get(&c, op), net_collective_names[j->op]) &&
-        !strcmp(hw_csv_get(&c, dom), net_domain_names[j->domain]) &&
-        !strcmp(hw_csv_get(&c, ds), j->dataset) &&
-        hw_csv_double(&c, med, NAN, &median, err, sizeof err) != 0)
+  int op = util_csv_col(&c, "op"), dom = util_csv_col(&c, "domain"),
+      ds = util_csv_col(&c, "dataset");
+  int med = util_csv_col(&c, "median_abs_pct");
+  while (op >= 0 && dom >= 0 && ds >= 0 && med >= 0 && util_csv_next(&c, err, sizeof err) == 1)
+    if (!strcmp(util_csv_get(&c, op), net_collective_names[j->op]) &&
+        !strcmp(util_csv_get(&c, dom), net_domain_names[j->domain]) &&
+        !strcmp(util_csv_get(&c, ds), j->dataset) &&
+        util_csv_double(&c, med, NAN, &median, err, sizeof err) != 0)
       median = NAN;
-  hw_csv_close(&c);
+  util_csv_close(&c);
   return median;
 }
 
@@ -459,8 +461,8 @@ typedef struct row {
 
 static int write_csv(const char *out_path, const net_coll_table *table, const row *rows,
                      size_t nrows, char *err, size_t err_len) {
-  char tmp[HW_CSV_TMP_BYTES];
-  FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+  char tmp[UTIL_CSV_TMP_BYTES];
+  FILE *f = util_csv_create(out_path, tmp, err, err_len);
   if (!f)
     return -1;
   fprintf(f,
@@ -497,13 +499,13 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
             net_collective_names[tr->op], net_domain_names[tr->domain], p->base_ns, p->step_ns,
             p->link_frac, net_collective_names[tr->from], net_domain_names[tr->domain], tr->why);
   }
-  return hw_csv_commit(f, tmp, out_path, err, err_len);
+  return util_csv_commit(f, tmp, out_path, err, err_len);
 }
 
 int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
   if (out_path) { /* an unwritable output fails now, not after the fit */
-    char tmp[HW_CSV_TMP_BYTES];
-    FILE *f = hw_csv_create(out_path, tmp, err, err_len);
+    char tmp[UTIL_CSV_TMP_BYTES];
+    FILE *f = util_csv_create(out_path, tmp, err, err_len);
     if (!f)
       return -1;
     fclose(f);

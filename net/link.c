@@ -38,27 +38,11 @@ int net_flow_start(core_lp *lp, const net_links *links, const net_flow *flow) {
                    sizeof c);
 }
 
-/* Adds [start, end) to the busy bins, growing them as time goes on. */
+/* Adds [start, end) to the busy time and its bins. */
 static int add_busy(net_link_lp *l, int64_t start_ns, int64_t end_ns) {
-  int64_t width = l->links->series_interval_ns;
-  uint64_t last = (uint64_t)((end_ns - 1) / width);
-  if (last >= l->bins) {
-    uint32_t bins = l->bins ? l->bins : 16;
-    while (bins <= last)
-      bins *= 2;
-    int64_t *grown = realloc(l->bin_busy_ns, bins * sizeof *grown);
-    if (!grown)
-      return -1;
-    memset(grown + l->bins, 0, (bins - l->bins) * sizeof *grown);
-    l->bin_busy_ns = grown;
-    l->bins = bins;
-  }
-  for (int64_t t = start_ns; t < end_ns;) {
-    int64_t bin = t / width, bin_end = (bin + 1) * width;
-    int64_t until = end_ns < bin_end ? end_ns : bin_end;
-    l->bin_busy_ns[bin] += until - t;
-    t = until;
-  }
+  if (util_timebins_add(&l->busy_bins, l->links->series_interval_ns, start_ns, end_ns, 1.0, 1.0) !=
+      0)
+    return -1;
   l->busy_ns += end_ns - start_ns;
   return 0;
 }
@@ -124,7 +108,7 @@ int net_link_lp_create(core_lp *lp, const net_links *links, uint32_t link) {
 void net_link_lp_destroy(core_lp *lp) {
   net_link_lp *l = lp->state;
   if (l)
-    free(l->bin_busy_ns);
+    util_timebins_free(&l->busy_bins);
   free(l);
   lp->state = NULL;
 }

@@ -20,6 +20,7 @@
 
 #include "core/core.h"
 #include "net/net.h"
+#include "util/timebins.h"
 
 /* Shared, read-only while the engine runs. */
 typedef struct net_links {
@@ -52,8 +53,7 @@ typedef struct net_link_lp {
   int64_t free_ns; /* when the last accepted chunk leaves */
   uint64_t bytes, chunks;
   int64_t busy_ns;
-  int64_t *bin_busy_ns; /* busy time per series interval, [bins] */
-  uint32_t bins;
+  util_timebins busy_bins; /* busy ns per series interval: whole numbers, exact in doubles */
 } net_link_lp;
 
 extern const core_lp_type net_link_lp_type;

@@ -11,9 +11,9 @@
 #include <CUnit/Basic.h>
 
 #include "hw/cost_ops.h"
-#include "hw/csv.h"
 #include "hw/fit.h"
 #include "hw/hw.h"
+#include "util/csv.h"
 
 #ifndef WT_SOURCE_DIR
 #error "WT_SOURCE_DIR must name the source tree"
@@ -162,18 +162,18 @@ static void test_every_catalogue_number_has_a_source(void) {
     CU_ASSERT(ok);
   }
   /* Fitted numbers: every row names the data or the transfer it came from. */
-  hw_csv c;
+  util_csv c;
   char path[1024];
   snprintf(path, sizeof path, "%s/hw/data/efficiency.csv", WT_SOURCE_DIR);
-  CU_ASSERT_EQUAL_FATAL(hw_csv_open_file(&c, path, err, sizeof err), 0);
-  int col = hw_csv_col(&c, "fitted_from"), rows = 0;
+  CU_ASSERT_EQUAL_FATAL(util_csv_open_file(&c, path, err, sizeof err), 0);
+  int col = util_csv_col(&c, "fitted_from"), rows = 0;
   CU_ASSERT_FATAL(col >= 0);
-  while (hw_csv_next(&c, err, sizeof err) == 1) {
+  while (util_csv_next(&c, err, sizeof err) == 1) {
     rows++;
-    CU_ASSERT(strlen(hw_csv_get(&c, col)) > 10);
+    CU_ASSERT(strlen(util_csv_get(&c, col)) > 10);
   }
   CU_ASSERT(rows > 0);
-  hw_csv_close(&c);
+  util_csv_close(&c);
   free(acc_notes);
   free(model_notes);
 }
@@ -506,23 +506,6 @@ static void test_deployments_that_cannot_run_are_refused_with_a_reason(void) {
 
 /* ---- the fitter and its data ---- */
 
-static void test_csv_reader_handles_quotes_comments_and_bad_numbers(void) {
-  const char *text = "# comment\na,b,c\n1,\"x, \"\"y\"\"\",2.5\n\n# another\n3,plain,oops\n";
-  hw_csv c;
-  CU_ASSERT_EQUAL_FATAL(hw_csv_open_text(&c, text, strlen(text), "t.csv", err, sizeof err), 0);
-  CU_ASSERT_EQUAL(hw_csv_col(&c, "c"), 2);
-  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 1);
-  CU_ASSERT_STRING_EQUAL(hw_csv_get(&c, 1), "x, \"y\"");
-  double v;
-  CU_ASSERT_EQUAL(hw_csv_double(&c, 2, 0, &v, err, sizeof err), 0);
-  CU_ASSERT_DOUBLE_EQUAL(v, 2.5, 0.0);
-  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 1);
-  CU_ASSERT_EQUAL(hw_csv_double(&c, 2, 0, &v, err, sizeof err), -1);
-  CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:6"));
-  CU_ASSERT_EQUAL(hw_csv_next(&c, err, sizeof err), 0);
-  hw_csv_close(&c);
-}
-
 static void test_fit_without_data_fails_with_the_path(void) {
   CU_ASSERT_EQUAL(hw_fit("/nonexistent/data", "/tmp/never_written.csv", NULL, err, sizeof err), -1);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/data"));
@@ -547,20 +530,20 @@ static void test_committed_efficiencies_reproduce_their_fit_errors(void) {
   CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
   CU_ASSERT_EQUAL(hw_fit(data, NULL, mem, err, sizeof err), 0);
   fclose(mem);
-  hw_csv c;
+  util_csv c;
   char path[1024];
   snprintf(path, sizeof path, "%s/hw/data/efficiency.csv", WT_SOURCE_DIR);
-  CU_ASSERT_EQUAL_FATAL(hw_csv_open_file(&c, path, err, sizeof err), 0);
-  int col_dev = hw_csv_col(&c, "device"), col_op = hw_csv_col(&c, "op"),
-      col_from = hw_csv_col(&c, "fitted_from"), col_med = hw_csv_col(&c, "median_abs_pct");
+  CU_ASSERT_EQUAL_FATAL(util_csv_open_file(&c, path, err, sizeof err), 0);
+  int col_dev = util_csv_col(&c, "device"), col_op = util_csv_col(&c, "op"),
+      col_from = util_csv_col(&c, "fitted_from"), col_med = util_csv_col(&c, "median_abs_pct");
   int checked = 0;
-  while (hw_csv_next(&c, err, sizeof err) == 1) {
-    const char *med = hw_csv_get(&c, col_med);
-    if (!*med || !strcmp(hw_csv_get(&c, col_dev), "default"))
+  while (util_csv_next(&c, err, sizeof err) == 1) {
+    const char *med = util_csv_get(&c, col_med);
+    if (!*med || !strcmp(util_csv_get(&c, col_dev), "default"))
       continue;
     char line[512];
-    snprintf(line, sizeof line, "dataset=%s op=%s device=%s role=fit", hw_csv_get(&c, col_from),
-             hw_csv_get(&c, col_op), hw_csv_get(&c, col_dev));
+    snprintf(line, sizeof line, "dataset=%s op=%s device=%s role=fit", util_csv_get(&c, col_from),
+             util_csv_get(&c, col_op), util_csv_get(&c, col_dev));
     const char *at = strstr(report, line);
     CU_ASSERT_PTR_NOT_NULL(at);
     if (!at)
@@ -576,7 +559,7 @@ static void test_committed_efficiencies_reproduce_their_fit_errors(void) {
     checked++;
   }
   CU_ASSERT(checked > 20);
-  hw_csv_close(&c);
+  util_csv_close(&c);
   free(report);
 }
 
@@ -791,7 +774,6 @@ int main(void) {
       T(test_empty_batch_costs_nothing),
       T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),
       T(test_deployments_that_cannot_run_are_refused_with_a_reason),
-      T(test_csv_reader_handles_quotes_comments_and_bad_numbers),
       T(test_fit_without_data_fails_with_the_path),
       T(test_committed_efficiencies_reproduce_their_fit_errors),
       T(test_moe_flops_are_router_plus_k_gated_experts_per_token),

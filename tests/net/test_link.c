@@ -175,8 +175,8 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
     r->bytes[l->link] = l->bytes;
     r->chunks[l->link] = l->chunks;
     r->busy_ns[l->link] = l->busy_ns;
-    for (uint32_t k = 0; k < l->bins; k++)
-      r->bin_sum_ns[l->link] += l->bin_busy_ns[k];
+    for (size_t k = 0; k < l->busy_bins.bins; k++)
+      r->bin_sum_ns[l->link] += (int64_t)l->busy_bins.bin[k];
   }
   core_engine_destroy(e);
   free(placement);

@@ -1,15 +1,15 @@
 /* The id map: linear probing over a power-of-two table, kept at most half full. */
-#include "jobs/idmap.h"
+#include "util/idmap.h"
 
 #include <assert.h>
 #include <stdlib.h>
 
-static uint32_t home_slot(const job_idmap *m, uint64_t key) {
+static uint32_t home_slot(const util_idmap *m, uint64_t key) {
   uint64_t h = key * 0x9e3779b97f4a7c15ull;
   return (uint32_t)(h >> 32) & (m->cap - 1);
 }
 
-static void insert(job_idmap *m, uint64_t key, void *value) {
+static void insert(util_idmap *m, uint64_t key, void *value) {
   uint32_t i = home_slot(m, key);
   while (m->keys[i])
     i = (i + 1) & (m->cap - 1);
@@ -17,9 +17,9 @@ static void insert(job_idmap *m, uint64_t key, void *value) {
   m->values[i] = value;
 }
 
-int job_idmap_put(job_idmap *m, uint64_t id, void *value) {
+int util_idmap_put(util_idmap *m, uint64_t id, void *value) {
   if (2 * (m->count + 1) > m->cap) {
-    job_idmap grown = {.cap = m->cap ? 2 * m->cap : 64, .count = m->count};
+    util_idmap grown = {.cap = m->cap ? 2 * m->cap : 64, .count = m->count};
     grown.keys = calloc(grown.cap, sizeof *grown.keys);
     grown.values = malloc(grown.cap * sizeof *grown.values);
     if (!grown.keys || !grown.values) {
@@ -30,7 +30,7 @@ int job_idmap_put(job_idmap *m, uint64_t id, void *value) {
     for (uint32_t i = 0; i < m->cap; i++)
       if (m->keys[i])
         insert(&grown, m->keys[i], m->values[i]);
-    job_idmap_free(m);
+    util_idmap_free(m);
     *m = grown;
   }
   insert(m, id + 1, value);
@@ -38,7 +38,7 @@ int job_idmap_put(job_idmap *m, uint64_t id, void *value) {
   return 0;
 }
 
-void *job_idmap_get(const job_idmap *m, uint64_t id) {
+void *util_idmap_get(const util_idmap *m, uint64_t id) {
   uint64_t key = id + 1;
   if (!m->cap)
     return NULL;
@@ -49,7 +49,7 @@ void *job_idmap_get(const job_idmap *m, uint64_t id) {
 }
 
 /* Later entries of the probe run move back into the hole, so lookups never stop early. */
-void job_idmap_remove(job_idmap *m, uint64_t id) {
+void util_idmap_remove(util_idmap *m, uint64_t id) {
   uint64_t key = id + 1;
   uint32_t mask = m->cap - 1, i = home_slot(m, key);
   while (m->keys[i] != key) {
@@ -68,8 +68,8 @@ void job_idmap_remove(job_idmap *m, uint64_t id) {
   m->count--;
 }
 
-void job_idmap_free(job_idmap *m) {
+void util_idmap_free(util_idmap *m) {
   free(m->keys);
   free(m->values);
-  *m = (job_idmap){0};
+  *m = (util_idmap){0};
 }

@@ -1,7 +1,7 @@
 /* A small CSV reader: quoted fields with "" escapes, '#' comment lines, blank lines skipped.
  * Records are split in place inside an owned copy of the text. */
 #define _POSIX_C_SOURCE 200809L
-#include "hw/csv.h"
+#include "util/csv.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int split_record(hw_csv *c, char **fields, int *nfields, char *err, size_t err_len) {
+static int split_record(util_csv *c, char **fields, int *nfields, char *err, size_t err_len) {
   *nfields = 0;
   /* Skip comment lines and blank lines between records. */
   while (c->pos < c->len) {
@@ -26,9 +26,9 @@ static int split_record(hw_csv *c, char **fields, int *nfields, char *err, size_
     return 0;
   long record_line = c->next_line;
   for (;;) {
-    if (*nfields == HW_CSV_MAX_FIELDS) {
+    if (*nfields == UTIL_CSV_MAX_FIELDS) {
       snprintf(err, err_len, "%s:%ld: more than %d fields", c->name, record_line,
-               HW_CSV_MAX_FIELDS);
+               UTIL_CSV_MAX_FIELDS);
       return -1;
     }
     char *out = c->buf + c->pos;
@@ -75,23 +75,23 @@ static int split_record(hw_csv *c, char **fields, int *nfields, char *err, size_
   return 1;
 }
 
-static int open_common(hw_csv *c, char *err, size_t err_len) {
+static int open_common(util_csv *c, char *err, size_t err_len) {
   c->next_line = 1;
   int rc = split_record(c, c->header, &c->nheader, err, err_len);
   if (rc < 0) {
-    hw_csv_close(c);
+    util_csv_close(c);
     return -1;
   }
   if (rc == 0) {
     snprintf(err, err_len, "%s: no header row", c->name);
-    hw_csv_close(c);
+    util_csv_close(c);
     return -1;
   }
   return 0;
 }
 
-int hw_csv_open_text(hw_csv *c, const char *text, size_t len, const char *name, char *err,
-                     size_t err_len) {
+int util_csv_open_text(util_csv *c, const char *text, size_t len, const char *name, char *err,
+                       size_t err_len) {
   memset(c, 0, sizeof *c);
   snprintf(c->name, sizeof c->name, "%s", name);
   c->buf = malloc(len + 1);
@@ -105,7 +105,7 @@ int hw_csv_open_text(hw_csv *c, const char *text, size_t len, const char *name, 
   return open_common(c, err, err_len);
 }
 
-int hw_csv_open_file(hw_csv *c, const char *path, char *err, size_t err_len) {
+int util_csv_open_file(util_csv *c, const char *path, char *err, size_t err_len) {
   memset(c, 0, sizeof *c);
   snprintf(c->name, sizeof c->name, "%s", path);
   FILE *f = fopen(path, "rb");
@@ -143,31 +143,31 @@ int hw_csv_open_file(hw_csv *c, const char *path, char *err, size_t err_len) {
   return open_common(c, err, err_len);
 }
 
-void hw_csv_close(hw_csv *c) {
+void util_csv_close(util_csv *c) {
   free(c->buf);
   c->buf = NULL;
   c->len = c->pos = 0;
   c->nfields = c->nheader = 0;
 }
 
-int hw_csv_next(hw_csv *c, char *err, size_t err_len) {
+int util_csv_next(util_csv *c, char *err, size_t err_len) {
   return split_record(c, c->field, &c->nfields, err, err_len);
 }
 
-int hw_csv_col(const hw_csv *c, const char *name) {
+int util_csv_col(const util_csv *c, const char *name) {
   for (int i = 0; i < c->nheader; i++)
     if (strcmp(c->header[i], name) == 0)
       return i;
   return -1;
 }
 
-const char *hw_csv_get(const hw_csv *c, int col) {
+const char *util_csv_get(const util_csv *c, int col) {
   return col >= 0 && col < c->nfields ? c->field[col] : "";
 }
 
-int hw_csv_double(const hw_csv *c, int col, double empty_value, double *out, char *err,
-                  size_t err_len) {
-  const char *s = hw_csv_get(c, col);
+int util_csv_double(const util_csv *c, int col, double empty_value, double *out, char *err,
+                    size_t err_len) {
+  const char *s = util_csv_get(c, col);
   while (*s == ' ')
     s++;
   if (*s == '\0') {
@@ -181,22 +181,22 @@ int hw_csv_double(const hw_csv *c, int col, double empty_value, double *out, cha
     end++;
   if (*end != '\0' || errno == ERANGE || !isfinite(v)) {
     snprintf(err, err_len, "%s:%ld: column '%s': '%s' is not a number", c->name, c->line,
-             col >= 0 && col < c->nheader ? c->header[col] : "?", hw_csv_get(c, col));
+             col >= 0 && col < c->nheader ? c->header[col] : "?", util_csv_get(c, col));
     return -1;
   }
   *out = v;
   return 0;
 }
 
-FILE *hw_csv_create(const char *path, char tmp[HW_CSV_TMP_BYTES], char *err, size_t err_len) {
-  snprintf(tmp, HW_CSV_TMP_BYTES, "%s.tmp", path);
+FILE *util_csv_create(const char *path, char tmp[UTIL_CSV_TMP_BYTES], char *err, size_t err_len) {
+  snprintf(tmp, UTIL_CSV_TMP_BYTES, "%s.tmp", path);
   FILE *f = fopen(tmp, "w");
   if (!f)
     snprintf(err, err_len, "%.4000s: %s", tmp, strerror(errno));
   return f;
 }
 
-int hw_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t err_len) {
+int util_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t err_len) {
   if (fclose(f) != 0 || rename(tmp, path) != 0) {
     snprintf(err, err_len, "%.4000s: %s", path, strerror(errno));
     remove(tmp);
@@ -205,10 +205,10 @@ int hw_csv_commit(FILE *f, const char *tmp, const char *path, char *err, size_t 
   return 0;
 }
 
-int hw_csv_need_cols(const hw_csv *c, const char *const *names, int *cols, int n, char *err,
-                     size_t err_len) {
+int util_csv_need_cols(const util_csv *c, const char *const *names, int *cols, int n, char *err,
+                       size_t err_len) {
   for (int i = 0; i < n; i++)
-    if ((cols[i] = hw_csv_col(c, names[i])) < 0) {
+    if ((cols[i] = util_csv_col(c, names[i])) < 0) {
       snprintf(err, err_len, "%s: no column '%s'", c->name, names[i]);
       return -1;
     }

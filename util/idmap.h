@@ -1,22 +1,22 @@
 /* A map from 64-bit ids to pointers: open addressing with linear probing, growing by doubling,
  * deletion by backward shift (no tombstones). An instance finds its live requests by id with it. */
-#ifndef JOB_IDMAP_H
-#define JOB_IDMAP_H
+#ifndef UTIL_IDMAP_H
+#define UTIL_IDMAP_H
 
 #include <stdint.h>
 
-typedef struct job_idmap {
+typedef struct util_idmap {
   uint64_t *keys; /* id + 1; 0 is an empty slot */
   void **values;
   uint32_t cap, count; /* cap a power of two, or 0 */
-} job_idmap;
+} util_idmap;
 
 /* Adds id (not present) -> value. Returns 0, or -1 out of memory (the map is unchanged). */
-int job_idmap_put(job_idmap *m, uint64_t id, void *value);
+int util_idmap_put(util_idmap *m, uint64_t id, void *value);
 /* The value of id, or NULL. */
-void *job_idmap_get(const job_idmap *m, uint64_t id);
+void *util_idmap_get(const util_idmap *m, uint64_t id);
 /* Removes id, which must be present. */
-void job_idmap_remove(job_idmap *m, uint64_t id);
-void job_idmap_free(job_idmap *m);
+void util_idmap_remove(util_idmap *m, uint64_t id);
+void util_idmap_free(util_idmap *m);
 
 #endif

@@ -1,0 +1,117 @@
+/* util/: the CSV reader, time bins, growable arrays, order statistics and the error helper. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "util/array.h"
+#include "util/csv.h"
+#include "util/error.h"
+#include "util/stats.h"
+#include "util/timebins.h"
+
+static char err[512];
+
+static void test_csv_reader_handles_quotes_comments_and_bad_numbers(void) {
+  const char *text = "# comment\na,b,c\n1,\"x, \"\"y\"\"\",2.5\n\n# another\n3,plain,oops\n";
+  util_csv c;
+  CU_ASSERT_EQUAL_FATAL(util_csv_open_text(&c, text, strlen(text), "t.csv", err, sizeof err), 0);
+  CU_ASSERT_EQUAL(util_csv_col(&c, "c"), 2);
+  CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_STRING_EQUAL(util_csv_get(&c, 1), "x, \"y\"");
+  double v;
+  CU_ASSERT_EQUAL(util_csv_double(&c, 2, 0, &v, err, sizeof err), 0);
+  CU_ASSERT_DOUBLE_EQUAL(v, 2.5, 0.0);
+  CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(util_csv_double(&c, 2, 0, &v, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:6"));
+  CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 0);
+  util_csv_close(&c);
+}
+
+/* A whole-number rate integrates exactly; a stretch across bins splits at their edges; bins grow
+ * as time goes on and read 0 beyond what was added. */
+static void test_time_bins_integrate_a_stretch_exactly_across_intervals(void) {
+  util_timebins b = {0};
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 5, 32, 2.0, 1.0), 0);
+  CU_ASSERT_DOUBLE_EQUAL(b.bin[0], 10.0, 0.0); /* [5, 10) x 2 */
+  CU_ASSERT_DOUBLE_EQUAL(b.bin[1], 20.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(b.bin[2], 20.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(b.bin[3], 4.0, 0.0); /* [30, 32) x 2 */
+  CU_ASSERT_DOUBLE_EQUAL(b.total, 54.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 1000000), 0.0, 0.0);
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 40, 5.0, 1.0), 0); /* empty stretch */
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 50, 0.0, 1.0), 0); /* zero rate */
+  CU_ASSERT_DOUBLE_EQUAL(b.total, 54.0, 0.0);
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 995, 1005, 1.0, 0.5), 0); /* grows past 16 bins */
+  CU_ASSERT(b.bins > 100);
+  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 99), 2.5, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 100), 2.5, 0.0);
+  util_timebins_free(&b);
+  CU_ASSERT_EQUAL(b.bins, 0);
+}
+
+static void test_grow_doubles_capacity_and_keeps_contents(void) {
+  size_t cap = 0;
+  int *a = util_grow(NULL, &cap, 1, sizeof *a);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_EQUAL(cap, 16);
+  for (int i = 0; i < 16; i++)
+    a[i] = i;
+  int *b = util_grow(a, &cap, 17, sizeof *b);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+  CU_ASSERT_EQUAL(cap, 32);
+  CU_ASSERT_EQUAL(b[15], 15);
+  CU_ASSERT_PTR_EQUAL(util_grow(b, &cap, 20, sizeof *b), b); /* large enough already */
+  size_t before = cap;
+  CU_ASSERT_PTR_NULL(util_grow(b, &cap, SIZE_MAX / 2, sizeof *b)); /* too large: untouched */
+  CU_ASSERT_EQUAL(cap, before);
+  free(b);
+}
+
+static void test_quantiles_interpolate_and_nearest_rank_picks_a_value(void) {
+  double x[] = {4, 1, 3, 2, 5};
+  util_sort_doubles(x, 5);
+  CU_ASSERT_DOUBLE_EQUAL(x[0], 1.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(util_quantile(x, 5, 0.5), 3.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(util_quantile(x, 5, 0.9), 4.6, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(util_quantile(x, 5, 1.0), 5.0, 0.0);
+  int64_t ns[] = {40, 10, 30, 20};
+  util_sort_int64(ns, 4);
+  CU_ASSERT_EQUAL(util_nearest_rank(ns, 4, 0.5), 20);
+  CU_ASSERT_EQUAL(util_nearest_rank(ns, 4, 0.75), 30);
+  CU_ASSERT_EQUAL(util_nearest_rank(ns, 4, 0.76), 40);
+  CU_ASSERT_EQUAL(util_nearest_rank(ns, 4, 0.0), 10);
+  double e[] = {0.1, 0.3, 0.2};
+  double med, p90;
+  util_error_percentiles(e, 3, &med, &p90);
+  CU_ASSERT_DOUBLE_EQUAL(med, 20.0, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(p90, 28.0, 1e-9);
+  util_error_percentiles(e, 0, &med, &p90);
+  CU_ASSERT(isnan(med) && isnan(p90));
+}
+
+static void test_error_helper_writes_the_message_and_fails(void) {
+  CU_ASSERT_EQUAL(util_err(err, sizeof err, "bad %s at %d", "key", 3), -1);
+  CU_ASSERT_STRING_EQUAL(err, "bad key at 3");
+  char small[4];
+  CU_ASSERT_EQUAL(util_err(small, sizeof small, "truncated"), -1);
+  CU_ASSERT_STRING_EQUAL(small, "tru");
+  CU_ASSERT_EQUAL(util_err(NULL, 0, "nowhere"), -1);
+}
+
+int main(int argc, char **argv) {
+  static const harness_test tests[] = {
+      {"csv reader handles quotes, comments and bad numbers",
+       test_csv_reader_handles_quotes_comments_and_bad_numbers},
+      {"time bins integrate a stretch exactly across intervals",
+       test_time_bins_integrate_a_stretch_exactly_across_intervals},
+      {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},
+      {"quantiles interpolate and nearest rank picks a value",
+       test_quantiles_interpolate_and_nearest_rank_picks_a_value},
+      {"error helper writes the message and fails", test_error_helper_writes_the_message_and_fails},
+      {NULL, NULL}};
+  return harness_run("util", tests, argc > 1 ? argv[1] : NULL, false);
+}

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/calibrate.h"
+#include "app/commands.h"
 #include "io/report.h"
 #include "io/scenario.h"
-#include "jobs/phold.h"
 #include "jobs/serving.h"
 
 #ifndef WT_VERSION
@@ -254,9 +253,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(command, "report") == 0) {
     status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "calibrate") == 0) {
-    status = io_calibrate_main(argc - 1, argv + 1, MPI_COMM_WORLD);
+    status = app_calibrate(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "phold") == 0) {
-    status = job_phold_main(argc - 1, argv + 1, MPI_COMM_WORLD);
+    status = app_phold(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
     if (rank == 0)
       printf("windtunnel %s\n", WT_VERSION);

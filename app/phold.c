@@ -3,7 +3,7 @@
  * folds each LP's history (timestamp and source of every event, in processing order) into one hash
  * per LP, then adds the LPs' hashes, so any change of order shows and the placement of LPs does
  * not. */
-#include "phold.h"
+#include "app/commands.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -107,7 +107,7 @@ static int parse_double(const char *name, const char *s, double lo, double *out)
   return 0;
 }
 
-int job_phold_main(int argc, char **argv, MPI_Comm comm) {
+int app_phold(int argc, char **argv, MPI_Comm comm) {
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);

@@ -2,7 +2,7 @@
  * collective fit (net/fit.h), the listing of files nobody recognises, and the check against the
  * committed figures. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/calibrate.h"
+#include "app/commands.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -455,7 +455,7 @@ static int calibrate(const cal_args *a) {
   return status;
 }
 
-int io_calibrate_main(int argc, char **argv, MPI_Comm comm) {
+int app_calibrate(int argc, char **argv, MPI_Comm comm) {
   int rank, status = 0;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) {

@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "app/commands.h"
-#include "io/report.h"
-#include "io/scenario.h"
-#include "jobs/serving.h"
+#include "serving/report.h"
+#include "serving/scenario.h"
+#include "serving/serving.h"
 
 #ifndef WT_VERSION
 #define WT_VERSION "0.0.0"
@@ -115,12 +115,12 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
 
 /* Parses the options of run or check and loads the scenario. Returns -1 when the command is done
  * (its help was printed), an exit status > 0 on error, 0 with *s loaded. */
-static int parse_and_load(int argc, char **argv, int rank, run_args *a, io_scenario **s) {
+static int parse_and_load(int argc, char **argv, int rank, run_args *a, srv_scenario **s) {
   int rc = parse_run_args(argc, argv, rank, a);
   if (rc)
     return rc < 0 ? -1 : 2;
   char err[1024];
-  if (io_scenario_load(a->scenario, a->sets, a->set_count, s, err, sizeof err) != 0) {
+  if (srv_scenario_load(a->scenario, a->sets, a->set_count, s, err, sizeof err) != 0) {
     if (rank == 0)
       fprintf(stderr, "windtunnel: %s\n", err);
     return 1;
@@ -132,20 +132,20 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   run_args a = {0};
-  io_scenario *s;
+  srv_scenario *s;
   int rc = parse_and_load(argc, argv, rank, &a, &s);
   if (rc)
     return rc < 0 ? 0 : rc;
   if (rank == 0) {
-    printf("%s: valid; %u instances\n", s->path, io_scenario_instances(s));
+    printf("%s: valid; %u instances\n", s->path, srv_scenario_instances(s));
     for (size_t d = 0; d < s->deployment_count; d++) {
-      const io_deployment *dep = &s->deployments[d];
+      const srv_deployment *dep = &s->deployments[d];
       printf("  %s: %u x %s on %s, tp %u pp %u, %u KV blocks of %u tokens each\n", dep->name,
              dep->count, dep->model->name, dep->accel->name, dep->hw.tp ? dep->hw.tp : 1,
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
     }
   }
-  io_scenario_free(s);
+  srv_scenario_free(s);
   return 0;
 }
 
@@ -153,39 +153,39 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   run_args a = {0};
-  io_scenario *s;
+  srv_scenario *s;
   int rc = parse_and_load(argc, argv, rank, &a, &s);
   if (rc)
     return rc < 0 ? 0 : rc;
-  job_serving_options opt = {.output_path = a.output,
+  srv_options opt = {.output_path = a.output,
                              .threads = a.threads,
                              .progress = !a.quiet && rank == 0,
                              .stats = a.stats,
                              .version = WT_VERSION};
-  job_serving_result res;
+  srv_result res;
   char err[1024];
   const char *path = a.output ? a.output : s->output.path;
-  if (job_serving_run(s, &opt, comm, &res, err, sizeof err) != 0) {
+  if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {
     if (rank == 0)
       fprintf(stderr, "windtunnel: %s\n", err);
-    io_scenario_free(s);
+    srv_scenario_free(s);
     return 1;
   }
   rc = 0;
   if (rank == 0) {
-    io_summary sum;
-    if (io_report_summarise(path, &sum, err, sizeof err) != 0 ||
-        io_report_write_summary(path, &sum, err, sizeof err) != 0) {
+    srv_summary sum;
+    if (srv_report_summarise(path, &sum, err, sizeof err) != 0 ||
+        srv_report_write_summary(path, &sum, err, sizeof err) != 0) {
       fprintf(stderr, "windtunnel: %s\n", err);
       rc = 1;
     } else if (a.json) {
-      io_report_print_json(&sum, true, stdout);
+      srv_report_print_json(&sum, true, stdout);
     } else {
       printf("timeline: %s\n", path);
-      io_report_print(&sum, stdout);
+      srv_report_print(&sum, stdout);
     }
   }
-  io_scenario_free(s);
+  srv_scenario_free(s);
   return rc;
 }
 
@@ -222,16 +222,16 @@ static int cmd_report(int argc, char **argv, MPI_Comm comm) {
   }
   if (rank != 0)
     return 0;
-  io_summary sum;
+  srv_summary sum;
   char err[1024];
-  if (io_report_summarise(path, &sum, err, sizeof err) != 0) {
+  if (srv_report_summarise(path, &sum, err, sizeof err) != 0) {
     fprintf(stderr, "windtunnel report: %s\n", err);
     return 1;
   }
   if (json)
-    io_report_print_json(&sum, !no_wall, stdout);
+    srv_report_print_json(&sum, !no_wall, stdout);
   else
-    io_report_print(&sum, stdout);
+    srv_report_print(&sum, stdout);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 energy per token and the site's power series, and KV-transfer statistics of disaggregated runs.
 
 Usage: python3 examples/analyse.py windtunnel.h5     (needs h5py and numpy: apt-get install python3-h5py)
-The schema is documented in io/TIMELINE.md.
+The schema is documented in serving/TIMELINE.md.
 """
 import sys
 

@@ -4,49 +4,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/schema.h"
+#include "serving/schema.h"
 
 static int cmp_request(const void *a, const void *b) {
-  int64_t x = ((const io_request_row *)a)->id, y = ((const io_request_row *)b)->id;
+  int64_t x = ((const srv_request_row *)a)->id, y = ((const srv_request_row *)b)->id;
   return (x > y) - (x < y);
 }
 
 static int cmp_iteration(const void *a, const void *b) {
-  const io_iteration_row *x = a, *y = b;
+  const srv_iteration_row *x = a, *y = b;
   if (x->instance != y->instance)
     return (x->instance > y->instance) - (x->instance < y->instance);
   return (x->index > y->index) - (x->index < y->index);
 }
 
 static int cmp_instance(const void *a, const void *b) {
-  uint32_t x = ((const io_instance_row *)a)->instance, y = ((const io_instance_row *)b)->instance;
+  uint32_t x = ((const srv_instance_row *)a)->instance, y = ((const srv_instance_row *)b)->instance;
   return (x > y) - (x < y);
 }
 
 static int cmp_transfer(const void *a, const void *b) {
-  int64_t x = ((const io_transfer_row *)a)->id, y = ((const io_transfer_row *)b)->id;
+  int64_t x = ((const srv_transfer_row *)a)->id, y = ((const srv_transfer_row *)b)->id;
   return (x > y) - (x < y);
 }
 
 static int cmp_node(const void *a, const void *b) {
-  uint32_t x = ((const io_node_row *)a)->node, y = ((const io_node_row *)b)->node;
+  uint32_t x = ((const srv_node_row *)a)->node, y = ((const srv_node_row *)b)->node;
   return (x > y) - (x < y);
 }
 
 static int cmp_power(const void *a, const void *b) {
-  const io_power_row *x = a, *y = b;
+  const srv_power_row *x = a, *y = b;
   if (x->node != y->node)
     return (x->node > y->node) - (x->node < y->node);
   return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
 static int cmp_link(const void *a, const void *b) {
-  uint32_t x = ((const io_link_row *)a)->link, y = ((const io_link_row *)b)->link;
+  uint32_t x = ((const srv_link_row *)a)->link, y = ((const srv_link_row *)b)->link;
   return (x > y) - (x < y);
 }
 
 static int cmp_link_util(const void *a, const void *b) {
-  const io_link_util_row *x = a, *y = b;
+  const srv_link_util_row *x = a, *y = b;
   if (x->link != y->link)
     return (x->link > y->link) - (x->link < y->link);
   return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
@@ -96,14 +96,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: compare_timelines A.h5 B.h5\n");
     return 2;
   }
-  int differ = compare(argv[1], argv[2], &io_requests_table, cmp_request);
-  differ |= compare(argv[1], argv[2], &io_iterations_table, cmp_iteration);
-  differ |= compare(argv[1], argv[2], &io_instances_table, cmp_instance);
-  differ |= compare(argv[1], argv[2], &io_transfers_table, cmp_transfer);
-  differ |= compare(argv[1], argv[2], &io_nodes_table, cmp_node);
-  differ |= compare(argv[1], argv[2], &io_power_table, cmp_power);
-  differ |= compare(argv[1], argv[2], &io_links_table, cmp_link);
-  differ |= compare(argv[1], argv[2], &io_link_util_table, cmp_link_util);
+  int differ = compare(argv[1], argv[2], &srv_requests_table, cmp_request);
+  differ |= compare(argv[1], argv[2], &srv_iterations_table, cmp_iteration);
+  differ |= compare(argv[1], argv[2], &srv_instances_table, cmp_instance);
+  differ |= compare(argv[1], argv[2], &srv_transfers_table, cmp_transfer);
+  differ |= compare(argv[1], argv[2], &srv_nodes_table, cmp_node);
+  differ |= compare(argv[1], argv[2], &srv_power_table, cmp_power);
+  differ |= compare(argv[1], argv[2], &srv_links_table, cmp_link);
+  differ |= compare(argv[1], argv[2], &srv_link_util_table, cmp_link_util);
   if (!differ)
     printf("identical: %s %s\n", argv[1], argv[2]);
   return differ;

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "io/report.h"
-#include "io/schema.h"
-#include "jobs/serving.h"
+#include "serving/report.h"
+#include "serving/schema.h"
+#include "serving/serving.h"
 
 static char dir[64];       /* the temporary folder of scenarios, traces and timelines */
 static char out_path[128]; /* the timeline of the last run */
@@ -83,26 +83,26 @@ static int write_file(const char *name, const char *text) {
 
 /* Writes the scenario and its trace, runs it with the given overrides. Returns 0 and the result. */
 static int run_scenario(const char *yaml, const char *trace, const char *const *sets, size_t nsets,
-                        job_serving_result *res) {
+                        srv_result *res) {
   char path[256], err[1024];
   if (write_file("scenario.yaml", yaml) != 0 || write_file("trace.csv", trace) != 0)
     return -1;
   snprintf(path, sizeof path, "%s/scenario.yaml", dir);
-  io_scenario *s;
-  if (io_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
+  srv_scenario *s;
+  if (srv_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
     fprintf(stderr, "%s\n", err);
     return -1;
   }
-  job_serving_options opt = {.output_path = out_path, .version = "test"};
-  int rc = job_serving_run(s, &opt, MPI_COMM_WORLD, res, err, sizeof err);
+  srv_options opt = {.output_path = out_path, .version = "test"};
+  int rc = srv_run(s, &opt, MPI_COMM_WORLD, res, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "%s\n", err);
-  io_scenario_free(s);
+  srv_scenario_free(s);
   return rc;
 }
 
 /* The colocated scenario. */
-static int run(const char *trace, const char *const *sets, size_t nsets, job_serving_result *res) {
+static int run(const char *trace, const char *const *sets, size_t nsets, srv_result *res) {
   return run_scenario(scenario_yaml, trace, sets, nsets, res);
 }
 
@@ -125,7 +125,7 @@ static bool close_to(double value, double expected, double relative) {
 }
 
 /* The node row of the given node. */
-static const io_node_row *node(const io_node_row *rows, uint64_t n, uint32_t id) {
+static const srv_node_row *node(const srv_node_row *rows, uint64_t n, uint32_t id) {
   for (uint64_t i = 0; i < n; i++)
     if (rows[i].node == id)
       return &rows[i];
@@ -134,13 +134,13 @@ static const io_node_row *node(const io_node_row *rows, uint64_t n, uint32_t id)
 }
 
 static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   CU_ASSERT(res.simulated_ns > 25000000);
   uint64_t n;
-  io_node_row *nodes = read_rows(&io_nodes_table, &n);
+  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 2);
-  const io_node_row *spare = node(nodes, n, 1);
+  const srv_node_row *spare = node(nodes, n, 1);
   CU_ASSERT_STRING_EQUAL(spare->group, "spare");
   CU_ASSERT_EQUAL(spare->accelerators, SPARE_ACCELS);
   CU_ASSERT_EQUAL(spare->busy_accelerators, 0);
@@ -150,12 +150,12 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
   double watts = spare_host_w + SPARE_ACCELS * h100_idle_w;
   CU_ASSERT(close_to(spare->energy_j, watts * (double)res.simulated_ns * 1e-9, 1e-9));
   /* The serving node draws its host power, and at least its accelerator's idle power. */
-  const io_node_row *used = node(nodes, n, 0);
+  const srv_node_row *used = node(nodes, n, 0);
   CU_ASSERT_EQUAL(used->busy_accelerators, 1);
   CU_ASSERT(used->energy_j > (serving_host_w + h100_idle_w) * (double)res.simulated_ns * 1e-9);
   /* And every 10 ms row of the spare node averages 550 W, the last (partial) one included. */
   uint64_t np;
-  io_power_row *power = read_rows(&io_power_table, &np);
+  srv_power_row *power = read_rows(&srv_power_table, &np);
   uint64_t spare_rows = 0;
   for (uint64_t i = 0; i < np; i++)
     if (power[i].node == 1) {
@@ -171,13 +171,13 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
  * each row's avg_w x its length is its energy. */
 static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
   uint64_t n, np;
-  io_node_row *nodes = read_rows(&io_nodes_table, &n);
-  io_power_row *power = read_rows(&io_power_table, &np);
+  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
+  srv_power_row *power = read_rows(&srv_power_table, &np);
   for (uint64_t k = 0; k < n; k++) {
     double sum_j = 0;
     int64_t covered_ns = 0;
     for (uint64_t i = 0; i < np; i++) {
-      const io_power_row *p = &power[i];
+      const srv_power_row *p = &power[i];
       if (p->node != nodes[k].node)
         continue;
       CU_ASSERT(p->start_ns % 10000000 == 0 && p->end_ns > p->start_ns &&
@@ -194,21 +194,21 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
 }
 
 static void test_power_rows_sum_to_each_nodes_energy(void) {
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   assert_power_rows_sum_to_node_energy(res.simulated_ns);
 }
 
 static void test_power_rows_sum_to_node_energy_when_the_end_cuts_an_iteration(void) {
   const char *sets[] = {"simulation.end=301500us"};
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(cut_trace_csv, sets, 1, &res), 0);
   uint64_t n;
-  io_request_row *req = read_rows(&io_requests_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL(n, 4);
   for (uint64_t i = 0; i < n; i++) /* the last was dispatched, scheduled, and cut */
     if (req[i].id == 3)
-      CU_ASSERT(req[i].fate == IO_FATE_UNFINISHED && req[i].dispatch_ns == 301000000);
+      CU_ASSERT(req[i].fate == SRV_FATE_UNFINISHED && req[i].dispatch_ns == 301000000);
   free(req);
   assert_power_rows_sum_to_node_energy(res.simulated_ns);
 }
@@ -216,28 +216,28 @@ static void test_power_rows_sum_to_node_energy_when_the_end_cuts_an_iteration(vo
 static void test_power_rows_sum_to_node_energy_when_disaggregated(void) {
   /* The prefill instance frees each KV copy when the decode side has it, after its own last
    * iteration and, for the last request, after the decode side's. */
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run_scenario(disaggregated_yaml, trace_csv, NULL, 0, &res), 0);
   assert_power_rows_sum_to_node_energy(res.simulated_ns);
   uint64_t n;
-  io_transfer_row *tr = read_rows(&io_transfers_table, &n);
+  srv_transfer_row *tr = read_rows(&srv_transfers_table, &n);
   CU_ASSERT_EQUAL(n, 3);
   for (uint64_t i = 0; i < n; i++)
     CU_ASSERT(tr[i].end_ns > tr[i].start_ns && tr[i].end_ns <= res.simulated_ns);
   free(tr);
-  io_summary s;
+  srv_summary s;
   char err[512];
-  CU_ASSERT_EQUAL_FATAL(io_report_summarise(out_path, &s, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
   CU_ASSERT_EQUAL(s.transfers, 3);
   CU_ASSERT(s.kv_transfer_ms.p50 > 0 && s.kv_transfer_ms.p99 >= s.kv_transfer_ms.p50);
 }
 
 static void test_report_energy_is_the_nodes_energy(void) {
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   uint64_t n, nreq;
-  io_node_row *nodes = read_rows(&io_nodes_table, &n);
-  io_request_row *req = read_rows(&io_requests_table, &nreq);
+  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
   double nodes_j = 0;
   for (uint64_t k = 0; k < n; k++)
     nodes_j += nodes[k].energy_j;
@@ -245,9 +245,9 @@ static void test_report_energy_is_the_nodes_energy(void) {
   for (uint64_t i = 0; i < nreq; i++)
     output_tokens += (uint64_t)req[i].output_tokens;
   CU_ASSERT_EQUAL(output_tokens, 20 + 10 + 30);
-  io_summary s;
+  srv_summary s;
   char err[512];
-  CU_ASSERT_EQUAL_FATAL(io_report_summarise(out_path, &s, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
   CU_ASSERT(close_to(s.it_energy_j, nodes_j, 1e-12));
   CU_ASSERT(close_to(s.energy_j, nodes_j * pue, 1e-12));
   CU_ASSERT(close_to(s.energy_per_output_token_j, nodes_j * pue / 60, 1e-12));
@@ -261,11 +261,11 @@ static void test_report_energy_is_the_nodes_energy(void) {
  * is exceeded in every interval, from the start to the end, and a 1 MW site budget never. */
 static void test_report_flags_each_interval_a_rack_exceeds_its_budget(void) {
   const char *sets[] = {"power.rack_budget=500W", "power.site_budget=1MW"};
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, sets, 2, &res), 0);
-  io_summary s;
+  srv_summary s;
   char err[512], want[128];
-  CU_ASSERT_EQUAL_FATAL(io_report_summarise(out_path, &s, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
   const int64_t interval_ns = 10000000;
   uint64_t intervals = (uint64_t)((res.simulated_ns + interval_ns - 1) / interval_ns);
   CU_ASSERT(intervals > 10);
@@ -280,12 +280,12 @@ static void test_report_flags_each_interval_a_rack_exceeds_its_budget(void) {
 }
 
 static void test_requests_share_exactly_the_iterations_energy(void) {
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   uint64_t n, nreq, ninst;
-  io_node_row *nodes = read_rows(&io_nodes_table, &n);
-  io_request_row *req = read_rows(&io_requests_table, &nreq);
-  io_instance_row *inst = read_rows(&io_instances_table, &ninst);
+  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 1);
   CU_ASSERT_EQUAL_FATAL(nreq, 3);
   /* The serving node holds the instance's one accelerator: what it drew beyond its host and idle
@@ -296,7 +296,7 @@ static void test_requests_share_exactly_the_iterations_energy(void) {
   CU_ASSERT(busy_j > h100_idle_w * busy_s); /* iterations draw more than idle */
   double requests_j = 0;
   for (uint64_t i = 0; i < nreq; i++) {
-    CU_ASSERT_EQUAL(req[i].fate, IO_FATE_COMPLETED);
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
     CU_ASSERT(req[i].energy_j > 0);
     requests_j += req[i].energy_j;
   }
@@ -309,16 +309,16 @@ static void test_requests_share_exactly_the_iterations_energy(void) {
 }
 
 static void test_json_report_has_energy_power_and_zero_transfers_when_colocated(void) {
-  job_serving_result res;
+  srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
-  io_summary s;
+  srv_summary s;
   char err[512];
-  CU_ASSERT_EQUAL_FATAL(io_report_summarise(out_path, &s, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
   char *json = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&json, &len);
   CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-  io_report_print_json(&s, false, f);
+  srv_report_print_json(&s, false, f);
   fclose(f);
   char expected[256];
   snprintf(expected, sizeof expected, "\"energy\":{\"total_j\":%.17g,", s.energy_j);

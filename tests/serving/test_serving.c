@@ -9,25 +9,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "io/schema.h"
-#include "jobs/serving.h"
+#include "serving/schema.h"
+#include "serving/serving.h"
 
 static char out_path[256];
 
 /* Runs scenario (relative to this folder) with the given overrides; returns its loaded scenario. */
-static io_scenario *run(const char *scenario, const char *const *sets, size_t nsets) {
+static srv_scenario *run(const char *scenario, const char *const *sets, size_t nsets) {
   char path[512], err[1024];
   snprintf(path, sizeof path, "%s/%s", TEST_DIR, scenario);
-  io_scenario *s;
-  if (io_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
+  srv_scenario *s;
+  if (srv_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
     fprintf(stderr, "%s\n", err);
     return NULL;
   }
-  job_serving_options opt = {.output_path = out_path, .version = "test"};
-  job_serving_result res;
-  if (job_serving_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err) != 0) {
+  srv_options opt = {.output_path = out_path, .version = "test"};
+  srv_result res;
+  if (srv_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err) != 0) {
     fprintf(stderr, "%s\n", err);
-    io_scenario_free(s);
+    srv_scenario_free(s);
     return NULL;
   }
   return s;
@@ -45,10 +45,10 @@ static void *read_rows(const io_table_def *def, uint64_t *n) {
 }
 
 static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void) {
-  io_scenario *s = run("lone.yaml", NULL, 0);
+  srv_scenario *s = run("lone.yaml", NULL, 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
-  io_request_row *req = read_rows(&io_requests_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 1);
   hw_deploy d;
   char err[256];
@@ -64,18 +64,18 @@ static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void)
   CU_ASSERT_EQUAL(req[0].first_token_ns - req[0].arrival_ns, expected);
   CU_ASSERT_EQUAL(req[0].dispatch_ns - req[0].arrival_ns, s->router.dispatch_latency_ns);
   CU_ASSERT_EQUAL(req[0].done_ns, req[0].first_token_ns); /* one output token */
-  CU_ASSERT_EQUAL(req[0].fate, IO_FATE_COMPLETED);
+  CU_ASSERT_EQUAL(req[0].fate, SRV_FATE_COMPLETED);
   free(req);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static int by_index(const void *a, const void *b) {
-  uint64_t x = ((const io_iteration_row *)a)->index, y = ((const io_iteration_row *)b)->index;
+  uint64_t x = ((const srv_iteration_row *)a)->index, y = ((const srv_iteration_row *)b)->index;
   return (x > y) - (x < y);
 }
 
 static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
-  io_scenario *s = run("saturated.yaml", NULL, 0);
+  srv_scenario *s = run("saturated.yaml", NULL, 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   hw_deploy d;
   char err[256];
@@ -83,8 +83,8 @@ static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
                                        &s->deployments[0].hw, err, sizeof err),
                         0);
   uint64_t n, nreq;
-  io_iteration_row *it = read_rows(&io_iterations_table, &n);
-  io_request_row *req = read_rows(&io_requests_table, &nreq);
+  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
   qsort(it, n, sizeof *it, by_index);
   uint64_t decode_only = 0, tokens = 0;
   for (uint64_t i = 0; i < n; i++) {
@@ -104,20 +104,20 @@ static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
   CU_ASSERT_EQUAL(nreq, 300);
   CU_ASSERT_EQUAL(tokens, 300 * 200 + 300 * (40 - 1));
   for (uint64_t i = 0; i < nreq; i++)
-    CU_ASSERT_EQUAL(req[i].fate, IO_FATE_COMPLETED);
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
   free(it);
   free(req);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static int by_id(const void *a, const void *b) {
-  int64_t x = ((const io_request_row *)a)->id, y = ((const io_request_row *)b)->id;
+  int64_t x = ((const srv_request_row *)a)->id, y = ((const srv_request_row *)b)->id;
   return (x > y) - (x < y);
 }
 
 static void test_every_request_before_the_end_is_accounted_for_exactly_once(void) {
   const char *sets[] = {"simulation.end=120s", "deployments.0.count=2"};
-  io_scenario *s = run("../../examples/default.yaml", sets, 2);
+  srv_scenario *s = run("../../examples/default.yaml", sets, 2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   /* The trace's requests arriving before the end, counted by reading it directly. */
   job_source *src;
@@ -131,21 +131,21 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
     expected++;
   job_source_close(src);
   uint64_t n;
-  io_request_row *req = read_rows(&io_requests_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
   qsort(req, n, sizeof *req, by_id);
   CU_ASSERT_EQUAL(n, expected);
   uint64_t unfinished = 0;
   for (uint64_t i = 0; i < n; i++) {
     CU_ASSERT_EQUAL(req[i].id, (int64_t)i);
-    unfinished += req[i].fate == IO_FATE_UNFINISHED;
-    if (req[i].fate == IO_FATE_COMPLETED)
+    unfinished += req[i].fate == SRV_FATE_UNFINISHED;
+    if (req[i].fate == SRV_FATE_COMPLETED)
       CU_ASSERT(req[i].arrival_ns < req[i].dispatch_ns &&
                 req[i].dispatch_ns <= req[i].first_token_ns &&
                 req[i].first_token_ns <= req[i].done_ns && req[i].done_ns < 120000000000);
   }
   CU_ASSERT(unfinished > 0); /* two instances cannot keep up with the hour's start */
   free(req);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 /* tests/serving/swap.yaml: the preempted request's blocks go to the CXL tier and come back. Each
@@ -154,7 +154,7 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
  * victim recomputes and no iteration is longer than its price. */
 static void swap_case(bool tier) {
   const char *off[] = {"cluster.nodes.0.kv_tier.kind=none"};
-  io_scenario *s = run("swap.yaml", tier ? NULL : off, tier ? 0 : 1);
+  srv_scenario *s = run("swap.yaml", tier ? NULL : off, tier ? 0 : 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   hw_deploy d;
   char err[256];
@@ -164,9 +164,9 @@ static void swap_case(bool tier) {
   uint64_t block_bytes = (uint64_t)(hw_kv_bytes_per_token(&d) * 16 + 0.5);
   CU_ASSERT_EQUAL(block_bytes, 2097152); /* Llama-3.1-8B: 32 layers x 8 KV heads x 128 x 2 x 2 B */
   uint64_t n, nreq, ninst;
-  io_iteration_row *it = read_rows(&io_iterations_table, &n);
-  io_request_row *req = read_rows(&io_requests_table, &nreq);
-  io_instance_row *inst = read_rows(&io_instances_table, &ninst);
+  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
+  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 1);
   CU_ASSERT_EQUAL_FATAL(nreq, 2);
   CU_ASSERT_EQUAL(inst[0].preemptions, 1);
@@ -195,11 +195,11 @@ static void swap_case(bool tier) {
   }
   CU_ASSERT_EQUAL(longer, tier ? 2 : 0);
   for (uint64_t i = 0; i < nreq; i++)
-    CU_ASSERT_EQUAL(req[i].fate, IO_FATE_COMPLETED);
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
   free(it);
   free(req);
   free(inst);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_a_swap_lengthens_its_two_iterations_by_the_tier_transfer(void) { swap_case(true); }

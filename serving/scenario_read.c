@@ -1,6 +1,6 @@
 /* The scenario loader's small readers: one key each, errors at its location, defaults kept. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/scenario_read.h"
+#include "serving/scenario_read.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* The serving simulation. LP 0 is the router: it replays the workload and dispatches each request
  * to an instance after the dispatch latency. LPs 1..N are instances: each runs its scheduler
  * (jobs/sched) iteration by iteration, priced by hw/, and reports completions back to the router.
- * Every request, iteration, instance and partition becomes a row of the timeline (io/schema.h).
+ * Every request, iteration, instance and partition becomes a row of the timeline (serving/schema.h).
  *
  * Disaggregated serving, as vLLM's KV connectors (NIXL) do it: the router picks a prefill and a
  * decode instance at arrival. The prefill instance computes the prompt and the first token, keeps
@@ -25,7 +25,7 @@
  * the copies. The instances of a node share the tier's capacity, not its bandwidth (each has its
  * own host link). Only instances on the node reach its tier (not instances over the fabric).
  * Shared state between LPs is safe because every instance of a node is on the node's partition
- * (jobs/cluster.c keeps the nodes of one instance, leaf or domain together): that partition
+ * (serving/cluster.c keeps the nodes of one instance, leaf or domain together): that partition
  * processes their events in key order whatever the rank and thread counts. */
 #include "serving.h"
 
@@ -36,8 +36,8 @@
 #include <string.h>
 
 #include "core/core.h"
-#include "io/schema.h"
-#include "jobs/cluster.h"
+#include "serving/schema.h"
+#include "serving/cluster.h"
 #include "jobs/kvcache_tier.h"
 #include "net/link.h"
 #include "util/idmap.h"
@@ -96,11 +96,11 @@ typedef struct hash_store {
 } hash_store;
 
 typedef struct serving {
-  const io_scenario *s;
+  const srv_scenario *s;
   uint32_t instances;
   uint32_t *instance_deployment;
   hw_deploy *deploys; /* one per deployment */
-  job_cluster cluster;
+  srv_cluster cluster;
   net_links links;
   util_timebins *node_energy; /* [nodes]: written only by the partition owning the node */
   job_kv_tier **node_tier;    /* [nodes]: NULL where the node type has none; as node_energy */
@@ -136,28 +136,28 @@ typedef struct router_lp {
 } router_lp;
 
 typedef struct req_rec {
-  io_request_row row;
+  srv_request_row row;
   uint64_t *block_hashes;
   uint32_t block_count;
   bool handed_off;             /* prefill side: the decode instance owns the row now */
   uint32_t flows_pending;      /* decode side: flows of the transfer still on their way */
-  io_transfer_row transfer;    /* decode side */
+  srv_transfer_row transfer;    /* decode side */
   struct req_rec *prev, *next; /* the instance's live requests */
 } req_rec;
 
 typedef struct instance_lp {
   uint32_t index;
-  const io_deployment *dep;
+  const srv_deployment *dep;
   const hw_deploy *deploy;
   job_sched *sched;
   bool busy;
-  io_iteration_row iteration; /* the open one, while busy */
+  srv_iteration_row iteration; /* the open one, while busy */
   const job_sched_seq *seqs;  /* of the open iteration */
   uint32_t num_seqs, batch_tokens;
   uint64_t iterations, completed, preemptions, kv_blocks_peak;
   int64_t busy_ns, last_event_ns;
   double kv_block_ns;
-  const io_kv_tier *tier; /* of its node type, NULL: none */
+  const srv_kv_tier *tier; /* of its node type, NULL: none */
   int64_t tier_ns;        /* of busy_ns, spent copying to and from the tier */
   /* Energy: every device draws device_w since power_since_ns. */
   uint32_t devices;
@@ -188,7 +188,7 @@ static int flush_boundary(MPI_Comm comm, void *model) {
   return io_timeline_flush(m->tl, m->err, sizeof m->err);
 }
 
-static int append_request(core_lp *lp, serving *m, const io_request_row *row) {
+static int append_request(core_lp *lp, serving *m, const srv_request_row *row) {
   return append(lp, m, m->t_requests, row, sizeof *row);
 }
 
@@ -204,13 +204,13 @@ static int router_read(core_lp *lp, router_lp *r) {
 }
 
 static uint32_t instance_rack(const serving *m, uint32_t instance) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   return c->node_rack[c->accel_node[c->accel_ids[c->accel_offsets[instance]]]];
 }
 
 /* The node of the instance's first accelerator: its KV tier's. */
 static uint32_t instance_node(const serving *m, uint32_t instance) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
 }
 
@@ -220,7 +220,7 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
     const job_request *q = &r->next;
     if (q->arrival_ns > m->end_ns - latency_ns) { /* would reach its instance after the end */
-      io_request_row row = {.id = q->id,
+      srv_request_row row = {.id = q->id,
                             .arrival_ns = q->arrival_ns,
                             .dispatch_ns = -1,
                             .first_scheduled_ns = -1,
@@ -230,7 +230,7 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
                             .output_tokens = q->output_tokens,
                             .instance = -1,
                             .decode_instance = -1,
-                            .fate = IO_FATE_UNFINISHED};
+                            .fate = SRV_FATE_UNFINISHED};
       if (append_request(lp, m, &row) != 0)
         return -1;
     } else {
@@ -263,7 +263,7 @@ static int router_dispatch_due(core_lp *lp, serving *m, router_lp *r) {
 static int router_init(core_lp *lp, void *model) {
   serving *m = model;
   router_lp *r = lp->state;
-  const io_workload *w = &m->s->workload;
+  const srv_workload *w = &m->s->workload;
   char err[512];
   int rc = w->synthetic ? job_source_open_synthetic(&r->src, &w->synth, &w->opts, err, sizeof err)
                         : job_source_open_trace(&r->src, w->trace_path, w->format, &w->opts, err,
@@ -283,7 +283,7 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
   uint32_t instance = ev->src_lp - 1;
-  int pool = m->s->deployments[m->instance_deployment[instance]].role == IO_ROLE_DECODE;
+  int pool = m->s->deployments[m->instance_deployment[instance]].role == SRV_ROLE_DECODE;
   job_router_completed(r->pool[pool], m->instance_slot[instance], &rr);
   return 0;
 }
@@ -295,7 +295,7 @@ static const core_lp_type router_type = {"router", router_init, router_handle, N
 /* Adds what the instance's devices drew since power_since_ns, at device_w each, to their nodes,
  * and returns it. */
 static double account_energy(serving *m, instance_lp *in, int64_t until_ns, int *rc) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   double joules = 0;
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t node = c->accel_node[c->accel_ids[k]], devices = 0;
@@ -356,7 +356,7 @@ static void rec_drop(instance_lp *in, req_rec *rec) {
 }
 
 /* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
-static req_rec *rec_add(serving *m, instance_lp *in, const io_request_row *row) {
+static req_rec *rec_add(serving *m, instance_lp *in, const srv_request_row *row) {
   req_rec *rec = calloc(1, sizeof *rec);
   if (!rec)
     return NULL;
@@ -376,7 +376,7 @@ static req_rec *rec_add(serving *m, instance_lp *in, const io_request_row *row) 
 /* Control messages between instances travel the network path once, with no contention: a few
  * microseconds, which is at least the lookahead whenever the two sit on different partitions. */
 static int64_t control_latency_ns(const serving *m, uint32_t from, uint32_t to) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   uint32_t route[NET_MAX_HOPS];
   uint32_t a = c->accel_ids[c->accel_offsets[from]], b = c->accel_ids[c->accel_offsets[to]];
   int hops = net_route(c->topo, a, b, 0, route);
@@ -394,14 +394,14 @@ static int pull_kv(core_lp *lp, serving *m, instance_lp *in, req_rec *rec,
   uint32_t tokens = (uint32_t)rec->row.input_tokens;
   tokens -= local_hit_tokens < tokens ? local_hit_tokens : tokens;
   uint64_t bytes = (uint64_t)((double)tokens * hw_kv_bytes_per_token(source));
-  uint32_t gp = job_cluster_instance_accels(&m->cluster, prefill),
-           gd = job_cluster_instance_accels(&m->cluster, in->index);
+  uint32_t gp = srv_cluster_instance_accels(&m->cluster, prefill),
+           gd = srv_cluster_instance_accels(&m->cluster, in->index);
   uint32_t flows = gp > gd ? gp : gd;
   if (bytes < flows)
     flows = bytes ? (uint32_t)bytes : 1;
   int64_t latency_ns = control_latency_ns(m, in->index, prefill);
   rec->flows_pending = flows;
-  rec->transfer = (io_transfer_row){.id = rec->row.id,
+  rec->transfer = (srv_transfer_row){.id = rec->row.id,
                                     .prefill_instance = prefill,
                                     .decode_instance = in->index,
                                     .bytes = bytes,
@@ -470,7 +470,7 @@ static int start_iteration(core_lp *lp, serving *m, instance_lp *in) {
     in->tier_ns += tier_ns;
   }
   in->batch_tokens = b.hw.prefill_tokens + b.hw.decode_seqs;
-  in->iteration = (io_iteration_row){
+  in->iteration = (srv_iteration_row){
       .instance = in->index,
       .index = in->iterations,
       .start_ns = lp->now_ns,
@@ -510,7 +510,7 @@ static int finish_request(core_lp *lp, serving *m, instance_lp *in, req_rec *rec
   if (rec->row.decode_instance >= 0 && rec->row.decode_instance != (int32_t)in->index)
     return hand_off(lp, m, rec);
   rec->row.done_ns = lp->now_ns;
-  rec->row.fate = IO_FATE_COMPLETED;
+  rec->row.fate = SRV_FATE_COMPLETED;
   int rc = append_request(lp, m, &rec->row);
   if (rc == 0)
     rc = complete_at_router(lp, m, rec);
@@ -571,7 +571,7 @@ static int add_to_scheduler(core_lp *lp, instance_lp *in, req_rec *rec, bool hol
 
 static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispatch_msg *d,
                            uint32_t decode) {
-  io_request_row row = {.id = d->id,
+  srv_request_row row = {.id = d->id,
                         .arrival_ns = d->arrival_ns,
                         .dispatch_ns = lp->now_ns,
                         .first_scheduled_ns = -1,
@@ -581,7 +581,7 @@ static int receive_request(core_lp *lp, serving *m, instance_lp *in, const dispa
                         .output_tokens = d->output_tokens,
                         .instance = (int32_t)in->index,
                         .decode_instance = decode == NO_INSTANCE ? -1 : (int32_t)decode,
-                        .fate = IO_FATE_UNFINISHED};
+                        .fate = SRV_FATE_UNFINISHED};
   req_rec *rec = rec_add(m, in, &row);
   if (!rec)
     return core_fail(lp, "out of memory for a request");
@@ -596,7 +596,7 @@ static int receive_kv_ready(core_lp *lp, serving *m, instance_lp *in, const core
   memcpy(&k, ev->payload.bytes, sizeof k);
   const request_store *q = &m->requests;
   assert((uint64_t)k.id < q->count);
-  io_request_row row = {.id = k.id,
+  srv_request_row row = {.id = k.id,
                         .arrival_ns = q->arrival_ns[k.id],
                         .dispatch_ns = q->arrival_ns[k.id] + m->s->router.dispatch_latency_ns,
                         .first_scheduled_ns = k.first_scheduled_ns,
@@ -608,7 +608,7 @@ static int receive_kv_ready(core_lp *lp, serving *m, instance_lp *in, const core
                         .decode_instance = (int32_t)in->index,
                         .preemptions = ev->aux,
                         .prefix_hit_tokens = k.prefix_hit_tokens,
-                        .fate = IO_FATE_UNFINISHED,
+                        .fate = SRV_FATE_UNFINISHED,
                         .energy_j = k.energy_j};
   req_rec *rec = rec_add(m, in, &row);
   if (!rec)
@@ -622,12 +622,12 @@ static int receive_kv_ready(core_lp *lp, serving *m, instance_lp *in, const core
 static int send_kv(core_lp *lp, serving *m, const core_event *ev) {
   kv_pull_msg p;
   memcpy(&p, ev->payload.bytes, sizeof p);
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   uint32_t prefill = lp->id - 1, decode = ev->src_lp - 1;
   const uint32_t *src = c->accel_ids + c->accel_offsets[prefill];
   const uint32_t *dst = c->accel_ids + c->accel_offsets[decode];
-  uint32_t gp = job_cluster_instance_accels(c, prefill),
-           gd = job_cluster_instance_accels(c, decode);
+  uint32_t gp = srv_cluster_instance_accels(c, prefill),
+           gd = srv_cluster_instance_accels(c, decode);
   for (uint32_t f = 0; f < p.flows; f++) {
     net_flow flow = {.id = (uint64_t)p.id,
                      .bytes = p.bytes / p.flows + (f < p.bytes % p.flows),
@@ -710,7 +710,7 @@ static int instance_finish(core_lp *lp, void *model) {
 static int append_instance_row(serving *m, const instance_lp *in) {
   job_sched_stats st;
   job_sched_stats_get(in->sched, &st);
-  io_instance_row row = {
+  srv_instance_row row = {
       .instance = in->index,
       .tp = in->dep->hw.tp ? in->dep->hw.tp : 1,
       .pp = in->dep->hw.pp ? in->dep->hw.pp : 1,
@@ -771,7 +771,7 @@ static int lp_create(core_lp *lp, void *model) {
   in->dep = &m->s->deployments[d];
   in->deploy = &m->deploys[d];
   in->live.next = in->live.prev = &in->live;
-  in->devices = job_cluster_instance_accels(&m->cluster, in->index);
+  in->devices = srv_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
   job_sched_config cfg = in->dep->sched;
   uint32_t node = instance_node(m, in->index);
@@ -830,7 +830,7 @@ static void progress(int64_t now_ns, double wall_s, uint64_t events, void *model
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
  * has them. */
 static int scan_workload(serving *m, char *err, size_t err_len) {
-  const io_workload *w = &m->s->workload;
+  const srv_workload *w = &m->s->workload;
   job_source *src;
   int rc = w->synthetic
                ? job_source_open_synthetic(&src, &w->synth, &w->opts, err, err_len)
@@ -894,24 +894,24 @@ oom:
 }
 
 static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err, size_t err_len) {
-  io_timeline_options opt = {.schema = IO_SCHEMA_NAME,
-                             .schema_version = IO_SCHEMA_VERSION,
+  io_timeline_options opt = {.schema = SRV_SCHEMA_NAME,
+                             .schema_version = SRV_SCHEMA_VERSION,
                              .program_version = m->program_version,
                              .threads = m->threads,
                              .uncompressed = !m->s->output.compress};
   m->tl = io_timeline_create(path, &opt, comm, err, err_len);
   if (!m->tl)
     return -1;
-  if ((m->t_requests = io_timeline_add_table(m->tl, &io_requests_table, err, err_len)) < 0 ||
-      (m->t_iterations = io_timeline_add_table(m->tl, &io_iterations_table, err, err_len)) < 0 ||
-      (m->t_instances = io_timeline_add_table(m->tl, &io_instances_table, err, err_len)) < 0 ||
-      (m->t_engine = io_timeline_add_table(m->tl, &io_engine_table, err, err_len)) < 0 ||
-      (m->t_transfers = io_timeline_add_table(m->tl, &io_transfers_table, err, err_len)) < 0 ||
-      (m->t_nodes = io_timeline_add_table(m->tl, &io_nodes_table, err, err_len)) < 0 ||
-      (m->t_power = io_timeline_add_table(m->tl, &io_power_table, err, err_len)) < 0 ||
-      (m->t_links = io_timeline_add_table(m->tl, &io_links_table, err, err_len)) < 0 ||
-      (m->t_link_util = io_timeline_add_table(m->tl, &io_link_util_table, err, err_len)) < 0 ||
-      (m->t_kv_tiers = io_timeline_add_table(m->tl, &io_kv_tiers_table, err, err_len)) < 0)
+  if ((m->t_requests = io_timeline_add_table(m->tl, &srv_requests_table, err, err_len)) < 0 ||
+      (m->t_iterations = io_timeline_add_table(m->tl, &srv_iterations_table, err, err_len)) < 0 ||
+      (m->t_instances = io_timeline_add_table(m->tl, &srv_instances_table, err, err_len)) < 0 ||
+      (m->t_engine = io_timeline_add_table(m->tl, &srv_engine_table, err, err_len)) < 0 ||
+      (m->t_transfers = io_timeline_add_table(m->tl, &srv_transfers_table, err, err_len)) < 0 ||
+      (m->t_nodes = io_timeline_add_table(m->tl, &srv_nodes_table, err, err_len)) < 0 ||
+      (m->t_power = io_timeline_add_table(m->tl, &srv_power_table, err, err_len)) < 0 ||
+      (m->t_links = io_timeline_add_table(m->tl, &srv_links_table, err, err_len)) < 0 ||
+      (m->t_link_util = io_timeline_add_table(m->tl, &srv_link_util_table, err, err_len)) < 0 ||
+      (m->t_kv_tiers = io_timeline_add_table(m->tl, &srv_kv_tiers_table, err, err_len)) < 0)
     return -1;
   return 0;
 }
@@ -921,7 +921,7 @@ static int open_timeline(serving *m, const char *path, MPI_Comm comm, char *err,
  * rows.
  * Returns non-zero when memory ran out. */
 static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_ns, int rank) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   int64_t width = m->s->power.interval_ns;
   int rc = 0;
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
@@ -935,14 +935,14 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
   for (uint32_t n = 0; n < c->nodes; n++) {
     if (c->node_partition[n] / partitions_per_rank != (uint32_t)rank)
       continue;
-    const io_node_group *g = &m->s->nodes[c->node_group[n]];
+    const srv_node_group *g = &m->s->nodes[c->node_group[n]];
     double idle_w = g->accel->power.idle_w;
     uint32_t accels = g->accels_per_node;
     double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
     util_timebins *e = &m->node_energy[n];
     if (util_timebins_add(e, width, 0, end_ns, static_w, 1e-9) != 0)
       rc = -1;
-    io_node_row row = {.node = n,
+    srv_node_row row = {.node = n,
                        .rack = c->node_rack[n],
                        .accelerators = accels,
                        .busy_accelerators = c->node_used_accels[n],
@@ -954,7 +954,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
     if (m->node_tier[n]) {
       job_kv_tier_stats ts;
       job_kv_tier_stats_get(m->node_tier[n], &ts);
-      io_kv_tier_row t = {.node = n,
+      srv_kv_tier_row t = {.node = n,
                           .kind = g->kv_tier.kind,
                           .capacity_bytes = g->kv_tier.capacity_bytes,
                           .bytes_per_s = g->kv_tier.bytes_per_s,
@@ -968,7 +968,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
     for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
       int64_t stop = start + width < end_ns ? start + width : end_ns;
       double joules = util_timebins_at(e, (uint64_t)k);
-      io_power_row p = {n,    c->node_rack[n], start,
+      srv_power_row p = {n,    c->node_rack[n], start,
                         stop, joules,          joules / ((double)(stop - start) * 1e-9)};
       rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
     }
@@ -979,7 +979,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
       continue;
     const net_link_lp *l = lp->state;
     const net_link *link = net_link_at(c->topo, l->link);
-    io_link_row row = {.link = l->link,
+    srv_link_row row = {.link = l->link,
                        .kind = link->kind,
                        .bytes_per_s = link->bytes_per_s,
                        .latency_ns = link->latency_ns,
@@ -990,7 +990,7 @@ static int write_energy_and_links(serving *m, core_engine *engine, int64_t end_n
     rc |= io_timeline_append(m->tl, m->t_links, 0, &row);
     for (size_t k = 0; k < l->busy_bins.bins; k++)
       if (l->busy_bins.bin[k] > 0) {
-        io_link_util_row u = {.link = l->link,
+        srv_link_util_row u = {.link = l->link,
                               .start_ns = (int64_t)k * width,
                               .busy_ns = (int64_t)l->busy_bins.bin[k],
                               .utilisation = l->busy_bins.bin[k] / (double)width};
@@ -1021,7 +1021,7 @@ static int build_pools(serving *m) {
   }
   uint32_t decodes = 0;
   for (uint32_t i = 0; i < m->instances; i++) {
-    if (m->s->deployments[m->instance_deployment[i]].role == IO_ROLE_DECODE) {
+    if (m->s->deployments[m->instance_deployment[i]].role == SRV_ROLE_DECODE) {
       decode[decodes++] = (uint64_t)instance_rack(m, i) << 32 | i;
       continue;
     }
@@ -1043,12 +1043,12 @@ static int build_pools(serving *m) {
 
 /* A KV tier for every node whose type has one. The instances using a node's tier (those whose
  * first accelerator is on it) share it without locks or messages: that is deterministic only if
- * they all run on the partition that owns the node, which jobs/cluster.c guarantees. */
+ * they all run on the partition that owns the node, which serving/cluster.c guarantees. */
 static int create_tiers(serving *m, char *err, size_t err_len) {
-  const job_cluster *c = &m->cluster;
+  const srv_cluster *c = &m->cluster;
   for (uint32_t n = 0; n < c->nodes; n++) {
-    const io_kv_tier *t = &m->s->nodes[c->node_group[n]].kv_tier;
-    if (t->kind != IO_KV_TIER_NONE &&
+    const srv_kv_tier *t = &m->s->nodes[c->node_group[n]].kv_tier;
+    if (t->kind != SRV_KV_TIER_NONE &&
         job_kv_tier_create(&m->node_tier[n], (uint64_t)t->capacity_bytes, err, err_len) != 0)
       return -1;
   }
@@ -1066,8 +1066,8 @@ static int create_tiers(serving *m, char *err, size_t err_len) {
   return 0;
 }
 
-static int write_attributes(serving *m, const io_scenario *s, int ranks,
-                            const job_serving_result *res, char *err, size_t err_len) {
+static int write_attributes(serving *m, const srv_scenario *s, int ranks,
+                            const srv_result *res, char *err, size_t err_len) {
   io_timeline *tl = m->tl;
   int rc = io_timeline_attr_string(tl, "scenario", s->resolved_text ? s->resolved_text : "", err,
                                    err_len);
@@ -1092,16 +1092,16 @@ static int write_attributes(serving *m, const io_scenario *s, int ranks,
   return rc;
 }
 
-int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Comm comm,
-                    job_serving_result *result, char *err, size_t err_len) {
+int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm,
+                    srv_result *result, char *err, size_t err_len) {
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  serving m = {.s = s, .instances = io_scenario_instances(s), .program_version = opt->version};
+  serving m = {.s = s, .instances = srv_scenario_instances(s), .program_version = opt->version};
   m.threads = opt->threads > 0 ? opt->threads
                                : (s->simulation.threads > 0 ? s->simulation.threads : 1);
   m.end_ns = s->simulation.end_ns > 0 ? s->simulation.end_ns : INT64_MAX;
-  *result = (job_serving_result){0};
+  *result = (srv_result){0};
   uint32_t partitions = (uint32_t)ranks * (uint32_t)m.threads;
   m.instance_deployment = malloc(m.instances * sizeof *m.instance_deployment);
   m.deploys = calloc(s->deployment_count, sizeof *m.deploys);
@@ -1113,20 +1113,20 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
     goto out;
   }
   for (size_t d = 0, i = 0; d < s->deployment_count; d++) {
-    const io_deployment *dep = &s->deployments[d];
+    const srv_deployment *dep = &s->deployments[d];
     if (hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &dep->hw, err, err_len) != 0)
       goto out;
     for (uint32_t c = 0; c < dep->count; c++)
       m.instance_deployment[i++] = (uint32_t)d;
   }
-  if (job_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
+  if (srv_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
     goto out;
   /* Communication costs measured on the topology (expert-parallel all-to-all, pipeline stages
    * across nodes), from each deployment's first instance: all of them are placed alike. */
   for (size_t d = 0, first = 0; d < s->deployment_count; first += s->deployments[d++].count) {
-    const io_deployment *dep = &s->deployments[d];
+    const srv_deployment *dep = &s->deployments[d];
     hw_deploy_config cfg = dep->hw;
-    job_cluster_comm(&m.cluster, (uint32_t)first, &cfg);
+    srv_cluster_comm(&m.cluster, (uint32_t)first, &cfg);
     bool measured = cfg.alltoall.bytes_per_s > 0.0 || cfg.sendrecv.bytes_per_s > 0.0;
     if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
       goto out;
@@ -1187,7 +1187,7 @@ int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Co
   for (int t = 0; t < m.threads; t++) {
     const core_stats *st = core_engine_stats(engine, t);
     local[0] += st->events;
-    io_engine_row row = {(uint32_t)rank,  (uint32_t)t,   st->events,          st->windows,
+    srv_engine_row row = {(uint32_t)rank,  (uint32_t)t,   st->events,          st->windows,
                          st->sent_thread, st->sent_rank, st->received_remote, st->pending_peak,
                          st->process_s,   st->sync_s};
     local[2] |= io_timeline_append(m.tl, m.t_engine, 0, &row) != 0;
@@ -1241,7 +1241,7 @@ out:
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);
   free(m.node_tier);
-  job_cluster_free(&m.cluster);
+  srv_cluster_free(&m.cluster);
   free(m.instance_slot);
   free(m.pool_instance[0]);
   free(m.pool_instance[1]);

@@ -1,6 +1,6 @@
 /* The scenario's workload section: a trace with its replay options, or a synthetic workload. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/scenario_read.h"
+#include "serving/scenario_read.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -84,7 +84,7 @@ static int read_length(const scn_loader *ld, const io_node *m, const char *key,
   return 0;
 }
 
-static int read_rate_curve(const scn_loader *ld, const io_node *syn, io_workload *w) {
+static int read_rate_curve(const scn_loader *ld, const io_node *syn, srv_workload *w) {
   static const char *const point_keys[] = {"at", "rate", NULL};
   const io_node *rate = io_node_find(syn, "rate"), *curve = io_node_find(syn, "rate_curve");
   if (rate && curve)
@@ -134,7 +134,7 @@ static int read_synthetic(const scn_loader *ld, const io_node *syn) {
                                      "output",  "empirical", "seed", NULL};
   static const char *const empirical_keys[] = {"trace", "format", NULL};
   static const char *const arrivals[] = {"poisson", "gamma", NULL}; /* job_arrival_kind order */
-  io_workload *w = &ld->s->workload;
+  srv_workload *w = &ld->s->workload;
   job_synth_spec *spec = &w->synth;
   int arrival = JOB_ARRIVAL_POISSON, rc;
   int64_t seed = (int64_t)(ld->s->simulation.seed & INT64_MAX);
@@ -181,7 +181,7 @@ static int read_synthetic(const scn_loader *ld, const io_node *syn) {
 /* Opens the source once and closes it: the reader's own checks (format detection, header, the
  * synthetic spec) report here, at load, rather than mid-run. */
 static int try_source(const scn_loader *ld, const io_node *at) {
-  io_workload *w = &ld->s->workload;
+  srv_workload *w = &ld->s->workload;
   job_source *src = NULL;
   char why[512] = "";
   int rc = w->synthetic
@@ -198,7 +198,7 @@ static int try_source(const scn_loader *ld, const io_node *at) {
 int scn_read_workload(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"trace", "format", "synthetic",    "rate_scale",    "offset",
                                      "from",  "to",     "max_requests", "skip_bad_rows", NULL};
-  io_workload *w = &ld->s->workload;
+  srv_workload *w = &ld->s->workload;
   job_source_opts *o = &w->opts;
   int rc = scn_check_keys(ld, m, keys);
   if (rc != 0)

@@ -12,7 +12,7 @@
 
 #include "io/doc.h"
 
-#define SCENARIO IO_CONFIG_TEST_DIR "/data/scenario.yaml"
+#define SCENARIO IO_TEST_DIR "/data/scenario.yaml"
 
 static const char *const study =
     "simulation:\n"        /* 1 */

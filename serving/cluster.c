@@ -1,6 +1,6 @@
 /* Lays a serving scenario out: instances onto accelerators, nodes into racks and pods, LPs onto
  * partitions, and the lookahead that the placement's cut channels allow. */
-#include "jobs/cluster.h"
+#include "serving/cluster.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -25,7 +25,7 @@ static void unite(uint32_t *parent, uint32_t a, uint32_t b) {
 
 /* Instances take accelerators deployment by deployment, in node order of their accelerator's node
  * types; each pipeline stage's tp accelerators lie in one node. */
-static int place_instances(job_cluster *c, const io_scenario *s, char *err, size_t err_len) {
+static int place_instances(srv_cluster *c, const srv_scenario *s, char *err, size_t err_len) {
   uint32_t *cursor_node = calloc(s->deployment_count, sizeof *cursor_node);
   uint32_t *cursor_accel = calloc(s->deployment_count, sizeof *cursor_accel);
   if (!cursor_node || !cursor_accel) {
@@ -39,7 +39,7 @@ static int place_instances(job_cluster *c, const io_scenario *s, char *err, size
   int rc = 0;
   c->accel_offsets[0] = 0;
   for (size_t d = 0; d < s->deployment_count && rc == 0; d++) {
-    const io_deployment *dep = &s->deployments[d];
+    const srv_deployment *dep = &s->deployments[d];
     size_t owner = d;
     for (size_t e = 0; e < d; e++)
       if (s->deployments[e].accel == dep->accel) {
@@ -80,7 +80,7 @@ static int place_instances(job_cluster *c, const io_scenario *s, char *err, size
 
 /* Nodes that must share a partition: those under one leaf, in one scale-up domain, or serving one
  * instance. Then pods go to partitions in contiguous runs of about equal instance counts. */
-static int place_lps(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+static int place_lps(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
                      size_t err_len) {
   uint32_t *parent = malloc(c->nodes * sizeof *parent);
   uint32_t *pod_of_root = malloc(c->nodes * sizeof *pod_of_root);
@@ -99,7 +99,7 @@ static int place_lps(job_cluster *c, const io_scenario *s, uint32_t partitions, 
       if (f->kind != NET_FABRIC_NONE && n / f->nodes_per_leaf == (n - 1) / f->nodes_per_leaf)
         unite(parent, n, n - 1);
     for (uint32_t n = 1; n < c->nodes; n++) {
-      const io_node_group *g = &s->nodes[c->node_group[n]];
+      const srv_node_group *g = &s->nodes[c->node_group[n]];
       uint32_t domain = g->net.scaleup.domain_accels ? g->net.scaleup.domain_accels
                                                      : g->accels_per_node;
       uint32_t first = c->node_first_accel[n], prev = c->node_first_accel[n - 1];
@@ -158,9 +158,9 @@ out:
   return rc;
 }
 
-int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
                       size_t err_len) {
-  *c = (job_cluster){.instances = io_scenario_instances(s)};
+  *c = (srv_cluster){.instances = srv_scenario_instances(s)};
   for (size_t g = 0; g < s->node_groups; g++) {
     c->nodes += s->nodes[g].count;
     c->accels += s->nodes[g].count * s->nodes[g].accels_per_node;
@@ -181,7 +181,7 @@ int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions,
       !c->accel_offsets || !c->accel_ids || !c->instance_pod || !c->node_partition)
     goto oom;
   for (size_t g = 0, n = 0, accel = 0; g < s->node_groups; g++) {
-    const io_node_group *group = &s->nodes[g];
+    const srv_node_group *group = &s->nodes[g];
     for (uint32_t k = 0; k < group->count; k++, n++) {
       c->node_group[n] = (uint32_t)g;
       c->node_rack[n] = c->racks + k / group->nodes_per_rack;
@@ -219,11 +219,11 @@ int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions,
 oom:
   snprintf(err, err_len, "out of memory laying out %" PRIu32 " nodes", c->nodes);
 fail:
-  job_cluster_free(c);
+  srv_cluster_free(c);
   return -1;
 }
 
-void job_cluster_free(job_cluster *c) {
+void srv_cluster_free(srv_cluster *c) {
   if (c->topo)
     net_topology_destroy(c->topo);
   free(c->node_group);
@@ -236,7 +236,7 @@ void job_cluster_free(job_cluster *c) {
   free(c->instance_pod);
   free(c->node_partition);
   free(c->lp_partition);
-  *c = (job_cluster){0};
+  *c = (srv_cluster){0};
 }
 
 /* The line t0 + bytes / rate through two sizes of one collective; false when net cannot price it.
@@ -254,12 +254,12 @@ static bool comm_line(const net_topology *t, net_collective op, const uint32_t *
   return true;
 }
 
-void job_cluster_comm(const job_cluster *c, uint32_t instance, hw_deploy_config *cfg) {
+void srv_cluster_comm(const srv_cluster *c, uint32_t instance, hw_deploy_config *cfg) {
   if (!c->topo || instance >= c->instances)
     return;
   const uint32_t *accels = &c->accel_ids[c->accel_offsets[instance]];
   uint32_t stage = hw_deploy_stage_devices(cfg), pp = cfg->pp ? cfg->pp : 1;
-  if (job_cluster_instance_accels(c, instance) < stage * pp)
+  if (srv_cluster_instance_accels(c, instance) < stage * pp)
     return;
   hw_comm a2a = {0}, sr = {0};
   if (cfg->ep > 1 && comm_line(c->topo, NET_ALL_TO_ALL, accels, stage, (stage - 1.0) / stage, &a2a))

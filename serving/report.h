@@ -1,20 +1,20 @@
 /* The run's summary, computed from a timeline file: latency percentiles, throughput, SLO attainment
  * and goodput, per-instance utilisation; printed as tables or as one JSON object. */
-#ifndef IO_REPORT_H
-#define IO_REPORT_H
+#ifndef SRV_REPORT_H
+#define SRV_REPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-typedef struct io_dist {
+typedef struct srv_dist {
   uint64_t count;
   double mean, p50, p90, p95, p99, max;
-} io_dist;
+} srv_dist;
 
-typedef struct io_summary {
+typedef struct srv_summary {
   uint64_t total, completed, unfinished, preemptions;
-  io_dist ttft_ms, tpot_ms, e2e_ms, queue_ms;
+  srv_dist ttft_ms, tpot_ms, e2e_ms, queue_ms;
   double input_tok_s, output_tok_s, req_s;
   double slo_attainment, goodput_req_s;
   double slo_ttft_ms, slo_tpot_ms;
@@ -30,7 +30,7 @@ typedef struct io_summary {
    * waited on the prefill side for room on the decode side (ready to start). */
   uint64_t transfers;
   double kv_bytes;
-  io_dist kv_transfer_ms, kv_wait_ms;
+  srv_dist kv_transfer_ms, kv_wait_ms;
   double kv_share_of_decode; /* transfer time / (done - first token), over transferred requests */
   /* Prefix cache at each request's first admission: prompt tokens of admitted requests, and those
    * hit (in HBM or in the KV tier) and hit in the KV tier. */
@@ -50,15 +50,15 @@ typedef struct io_summary {
   uint64_t rack_intervals_over, site_intervals_over;
   char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
   char rack_report[1024];   /* each rack's mean and peak IT power, for up to 16 racks */
-} io_summary;
+} srv_summary;
 
 /* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */
-int io_report_summarise(const char *path, io_summary *out, char *err, size_t err_len);
+int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t err_len);
 /* Writes s as attributes of the group /summary of the (closed, complete) timeline at path, for
  * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
-int io_report_write_summary(const char *path, const io_summary *s, char *err, size_t err_len);
-void io_report_print(const io_summary *s, FILE *out);
+int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
+void srv_report_print(const srv_summary *s, FILE *out);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
-void io_report_print_json(const io_summary *s, bool with_wall, FILE *out);
+void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out);
 
 #endif

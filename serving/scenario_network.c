@@ -1,6 +1,6 @@
 /* The scenario's network and power: each node type's system (scale-up domain, NICs, host power,
  * racks), the scale-out fabric and transfer chunking, and the power series, PUE and budgets. */
-#include "io/scenario_read.h"
+#include "serving/scenario_read.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -97,7 +97,7 @@ static int read_scaleup(const scn_loader *ld, const io_node *m, net_scaleup_spec
 
 /* A node type's system: `system` names a preset (default: the one of its accelerator, if any),
  * then nics, nic_bandwidth, scaleup, host_power and nodes_per_rack override. */
-int scn_read_node_system(const scn_loader *ld, const io_node *e, io_node_group *g) {
+int scn_read_node_system(const scn_loader *ld, const io_node *e, srv_node_group *g) {
   const hw_accel *a = g->accel;
   net_node_group *n = &g->net;
   const net_preset *p = preset_for(a);
@@ -150,7 +150,7 @@ int scn_read_network(const scn_loader *ld, const io_node *m) {
                                      "chunk",          "kv_transfer", NULL};
   static const char *const kinds[] = {"none", "leaf_spine", "rail", NULL}; /* net_fabric_kind */
   static const char *const transfers[] = {"network", "instant", NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   /* The fabric of the first node type's reference system, else the first preset's. */
   const net_preset *p = s->node_groups && s->nodes[0].system[0]
                             ? net_preset_find(s->nodes[0].system)
@@ -183,7 +183,7 @@ int scn_read_network(const scn_loader *ld, const io_node *m) {
 
 int scn_read_power(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"interval", "pue", "rack_budget", "site_budget", NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   s->power.interval_ns = default_interval_ns;
   s->power.pue = 1.0;
   s->power.rack_budget_w = s->power.site_budget_w = 0;
@@ -202,7 +202,7 @@ int scn_read_power(const scn_loader *ld, const io_node *m) {
  * impossible system (a domain that does not divide its accelerators, a torus of the wrong size) is
  * reported at its key, not when the run begins. */
 int scn_check_network(const scn_loader *ld, const io_node *cluster, const io_node *network) {
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   if (!s->disaggregated)
     return 0;
   net_node_group *groups = malloc(s->node_groups * sizeof *groups);

@@ -1,15 +1,15 @@
 /* Where everything of a serving scenario sits: the accelerators of each instance, nodes and racks,
  * the network topology, and the LPs' partitions with the lookahead that placement allows. */
-#ifndef JOB_CLUSTER_H
-#define JOB_CLUSTER_H
+#ifndef SRV_CLUSTER_H
+#define SRV_CLUSTER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/scenario.h"
+#include "serving/scenario.h"
 #include "net/net.h"
 
-typedef struct job_cluster {
+typedef struct srv_cluster {
   uint32_t instances, nodes, accels, racks;
   uint32_t *node_group;       /* [nodes]: index into the scenario's node groups */
   uint32_t *node_rack;        /* [nodes] */
@@ -28,13 +28,13 @@ typedef struct job_cluster {
   uint32_t pods;          /* groups of nodes kept on one partition: leaves, domains, instances */
   int64_t lookahead_ns;   /* the smallest latency of any channel the placement cuts */
   char lookahead_cut[64]; /* which channel that is, for the start-up line */
-} job_cluster;
+} srv_cluster;
 
 /* Lays the scenario out on `partitions` partitions. Returns 0, or -1 with a message (an instance
  * that cannot be placed, a topology error, no memory). */
-int job_cluster_build(job_cluster *c, const io_scenario *s, uint32_t partitions, char *err,
+int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
                       size_t err_len);
-void job_cluster_free(job_cluster *c);
+void srv_cluster_free(srv_cluster *c);
 
 /* Communication costs of `instance`'s deployment measured on the topology by net/ and passed to
  * the cost model (hw_deploy_config's hw_comm fields): the all-to-all among the tp * ep devices of
@@ -42,9 +42,9 @@ void job_cluster_free(job_cluster *c);
  * when they lie in different scale-up domains. Each is a line t0 + bytes / rate through two
  * message sizes (1 MiB and 64 MiB) of net_collective_ns. Fields stay 0 (hw's own estimate)
  * without a topology, when the operation does not occur, or when net cannot price it. */
-void job_cluster_comm(const job_cluster *c, uint32_t instance, hw_deploy_config *cfg);
+void srv_cluster_comm(const srv_cluster *c, uint32_t instance, hw_deploy_config *cfg);
 
-static inline uint32_t job_cluster_instance_accels(const job_cluster *c, uint32_t instance) {
+static inline uint32_t srv_cluster_instance_accels(const srv_cluster *c, uint32_t instance) {
   return c->accel_offsets[instance + 1] - c->accel_offsets[instance];
 }
 

@@ -1,19 +1,19 @@
 /* Summaries of a timeline: every figure is computed from its rows, so the report of a file is the
  * same whoever wrote it and at whatever rank count. */
-#include "io/report.h"
+#include "serving/report.h"
 
 #include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/schema.h"
+#include "serving/schema.h"
 #include "util/stats.h"
 
 /* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
  * order. */
-static io_dist distribution(int64_t *ns, uint64_t n) {
-  io_dist d = {.count = n};
+static srv_dist distribution(int64_t *ns, uint64_t n) {
+  srv_dist d = {.count = n};
   if (!n)
     return d;
   util_sort_int64(ns, n);
@@ -31,7 +31,7 @@ static io_dist distribution(int64_t *ns, uint64_t n) {
 }
 
 static int cmp_instance(const void *a, const void *b) {
-  uint32_t x = ((const io_instance_row *)a)->instance, y = ((const io_instance_row *)b)->instance;
+  uint32_t x = ((const srv_instance_row *)a)->instance, y = ((const srv_instance_row *)b)->instance;
   return (x > y) - (x < y);
 }
 
@@ -49,19 +49,19 @@ static int read_table(io_timeline_reader *r, const io_table_def *def, void **row
 }
 
 static int cmp_power(const void *a, const void *b) {
-  const io_power_row *x = a, *y = b;
+  const srv_power_row *x = a, *y = b;
   if (x->node != y->node)
     return (x->node > y->node) - (x->node < y->node);
   return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
 static int cmp_transfer(const void *a, const void *b) {
-  int64_t x = ((const io_transfer_row *)a)->id, y = ((const io_transfer_row *)b)->id;
+  int64_t x = ((const srv_transfer_row *)a)->id, y = ((const srv_transfer_row *)b)->id;
   return (x > y) - (x < y);
 }
 
 /* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
-static void note_over(io_summary *s, const char *what, const double *w, uint64_t n, double budget_w,
+static void note_over(srv_summary *s, const char *what, const double *w, uint64_t n, double budget_w,
                       double interval_s) {
   size_t len = strlen(s->budget_report);
   for (uint64_t k = 0; k < n; k++) {
@@ -81,12 +81,12 @@ static void note_over(io_summary *s, const char *what, const double *w, uint64_t
 }
 
 /* Power and energy from /nodes and /power; transfers from /transfers. */
-static int summarise_power(io_timeline_reader *r, io_summary *s, const io_request_row *req,
+static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_request_row *req,
                            uint64_t nreq, char *err, size_t err_len) {
-  io_power_row *pw = NULL;
-  io_transfer_row *tr = NULL;
-  io_link_row *links = NULL;
-  io_engine_row *engine = NULL;
+  srv_power_row *pw = NULL;
+  srv_transfer_row *tr = NULL;
+  srv_link_row *links = NULL;
+  srv_engine_row *engine = NULL;
   int64_t *net_ns = NULL, *wait_ns = NULL;
   double *site = NULL, *rack = NULL;
   uint64_t npw = 0, ntr = 0, nlinks = 0, nengine = 0;
@@ -96,10 +96,10 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
       io_timeline_reader_attr_double(r, "rack_budget_w", &s->rack_budget_w, err, err_len) ||
       io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
       io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len) ||
-      read_table(r, &io_power_table, (void **)&pw, &npw, err, err_len) ||
-      read_table(r, &io_transfers_table, (void **)&tr, &ntr, err, err_len) ||
-      read_table(r, &io_links_table, (void **)&links, &nlinks, err, err_len) ||
-      read_table(r, &io_engine_table, (void **)&engine, &nengine, err, err_len))
+      read_table(r, &srv_power_table, (void **)&pw, &npw, err, err_len) ||
+      read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len) ||
+      read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
+      read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len))
     goto out;
   for (uint64_t i = 0; i < nlinks; i++)
     s->link_chunks += links[i].chunks;
@@ -162,7 +162,7 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
     note_over(s, "site", site, intervals, s->site_budget_w, interval_s);
   uint64_t out_tokens = 0;
   for (uint64_t i = 0; i < nreq; i++)
-    if (req[i].fate == IO_FATE_COMPLETED)
+    if (req[i].fate == SRV_FATE_COMPLETED)
       out_tokens += (uint64_t)req[i].output_tokens;
   s->energy_per_output_token_j = out_tokens ? s->energy_j / (double)out_tokens : 0;
   /* Transfers, and their share of the decode phase of the requests they served. */
@@ -174,11 +174,11 @@ static int summarise_power(io_timeline_reader *r, io_summary *s, const io_reques
     s->kv_bytes += (double)tr[i].bytes;
   }
   for (uint64_t i = 0; i < nreq; i++) {
-    const io_request_row *q = &req[i];
-    if (q->fate != IO_FATE_COMPLETED || q->decode_instance < 0)
+    const srv_request_row *q = &req[i];
+    if (q->fate != SRV_FATE_COMPLETED || q->decode_instance < 0)
       continue;
-    io_transfer_row key = {.id = q->id};
-    const io_transfer_row *t = bsearch(&key, tr, ntr, sizeof *tr, cmp_transfer);
+    srv_transfer_row key = {.id = q->id};
+    const srv_transfer_row *t = bsearch(&key, tr, ntr, sizeof *tr, cmp_transfer);
     if (t) {
       transfer_sum += t->end_ns - t->start_ns;
       decode_sum += q->done_ns - q->first_token_ns;
@@ -201,13 +201,13 @@ out:
   return rc;
 }
 
-int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_len) {
+int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err_len) {
   memset(s, 0, sizeof *s);
   io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
   if (!r)
     return -1;
-  io_request_row *req = NULL;
-  io_instance_row *inst = NULL;
+  srv_request_row *req = NULL;
+  srv_instance_row *inst = NULL;
   int64_t *ttft = NULL, *tpot = NULL, *e2e = NULL, *queue = NULL;
   uint64_t nreq = 0, ninst = 0;
   int64_t slo_ttft_ns = 0, slo_tpot_ns = 0, simulated_ns = 0, events = 0;
@@ -219,8 +219,8 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
       io_timeline_reader_attr_int64(r, "ranks", &s->ranks, err, err_len) ||
       io_timeline_reader_attr_int64(r, "threads", &s->threads, err, err_len) ||
       io_timeline_reader_attr_double(r, "wall_s", &s->wall_s, err, err_len) ||
-      read_table(r, &io_requests_table, (void **)&req, &nreq, err, err_len) ||
-      read_table(r, &io_instances_table, (void **)&inst, &ninst, err, err_len))
+      read_table(r, &srv_requests_table, (void **)&req, &nreq, err, err_len) ||
+      read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len))
     goto out;
   s->events = (uint64_t)events;
   s->simulated_s = (double)simulated_ns * 1e-9;
@@ -237,7 +237,7 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
   uint64_t ntpot = 0, nqueue = 0, good = 0, in_tokens = 0, out_tokens = 0;
   s->total = nreq;
   for (uint64_t i = 0; i < nreq; i++) {
-    const io_request_row *q = &req[i];
+    const srv_request_row *q = &req[i];
     s->preemptions += q->preemptions;
     if (q->first_scheduled_ns >= 0) {
       queue[nqueue++] = q->first_scheduled_ns - q->dispatch_ns;
@@ -245,7 +245,7 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
       s->prefix_hit_tokens += q->prefix_hit_tokens;
       s->tier_hit_tokens += q->tier_hit_tokens;
     }
-    if (q->fate != IO_FATE_COMPLETED) {
+    if (q->fate != SRV_FATE_COMPLETED) {
       s->unfinished++;
       continue;
     }
@@ -278,7 +278,7 @@ int io_report_summarise(const char *path, io_summary *s, char *err, size_t err_l
   s->utilisation_min = ninst ? 1 : 0;
   int64_t tier_ns = 0, busy_ns = 0;
   for (uint64_t i = 0; i < ninst; i++) {
-    const io_instance_row *in = &inst[i];
+    const srv_instance_row *in = &inst[i];
     double busy = simulated_ns > 0 ? (double)in->busy_ns / (double)simulated_ns : 0;
     double kv = in->kv_blocks_total && simulated_ns > 0
                     ? in->kv_block_ns / ((double)in->kv_blocks_total * (double)simulated_ns)
@@ -322,7 +322,7 @@ static int attr(hid_t group, const char *name, hid_t type, const void *value) {
   return rc;
 }
 
-static int attr_dist(hid_t group, const char *name, const io_dist *d) {
+static int attr_dist(hid_t group, const char *name, const srv_dist *d) {
   const struct {
     const char *suffix;
     double value;
@@ -338,7 +338,7 @@ static int attr_dist(hid_t group, const char *name, const io_dist *d) {
   return attr(group, full, H5T_NATIVE_UINT64, &d->count);
 }
 
-int io_report_write_summary(const char *path, const io_summary *s, char *err, size_t err_len) {
+int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
   if (file < 0) {
@@ -406,12 +406,12 @@ int io_report_write_summary(const char *path, const io_summary *s, char *err, si
   return rc;
 }
 
-static void print_dist(FILE *out, const char *name, const io_dist *d) {
+static void print_dist(FILE *out, const char *name, const srv_dist *d) {
   fprintf(out, "  %-10s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9llu\n", name, d->mean, d->p50, d->p90,
           d->p95, d->p99, d->max, (unsigned long long)d->count);
 }
 
-void io_report_print(const io_summary *s, FILE *out) {
+void srv_report_print(const srv_summary *s, FILE *out) {
   fprintf(out, "requests: %llu total, %llu completed, %llu unfinished, %llu preemptions\n",
           (unsigned long long)s->total, (unsigned long long)s->completed,
           (unsigned long long)s->unfinished, (unsigned long long)s->preemptions);
@@ -470,14 +470,14 @@ void io_report_print(const io_summary *s, FILE *out) {
           s->wall_s > 0 ? s->simulated_s / s->wall_s : 0);
 }
 
-static void json_dist(FILE *out, const char *name, const io_dist *d) {
+static void json_dist(FILE *out, const char *name, const srv_dist *d) {
   fprintf(out,
           "\"%s\":{\"mean\":%.17g,\"p50\":%.17g,\"p90\":%.17g,\"p95\":%.17g,\"p99\":%.17g,"
           "\"max\":%.17g,\"count\":%llu},",
           name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max, (unsigned long long)d->count);
 }
 
-void io_report_print_json(const io_summary *s, bool with_wall, FILE *out) {
+void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
   fprintf(out,
           "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
           "\"preemptions\":%llu},",

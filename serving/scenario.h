@@ -1,7 +1,7 @@
 /* A scenario: the cluster, its deployments, router, workload, SLOs, simulation and output settings,
  * loaded from a YAML file (plus --set overrides), validated, with catalogue extensions applied. */
-#ifndef IO_SCENARIO_H
-#define IO_SCENARIO_H
+#ifndef SRV_SCENARIO_H
+#define SRV_SCENARIO_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,25 +13,25 @@
 #include "jobs/workload.h"
 #include "net/net.h"
 
-typedef enum io_role { IO_ROLE_MIXED, IO_ROLE_PREFILL, IO_ROLE_DECODE } io_role;
+typedef enum srv_role { SRV_ROLE_MIXED, SRV_ROLE_PREFILL, SRV_ROLE_DECODE } srv_role;
 
 /* A KV tier of a node type (jobs/kvcache_tier.h): memory below HBM that the instances of each such
  * node share for swapped-out requests and spilled prefix blocks. */
-typedef enum io_kv_tier_kind {
-  IO_KV_TIER_NONE,
-  IO_KV_TIER_HOST_DRAM,
-  IO_KV_TIER_CXL
-} io_kv_tier_kind;
+typedef enum srv_kv_tier_kind {
+  SRV_KV_TIER_NONE,
+  SRV_KV_TIER_HOST_DRAM,
+  SRV_KV_TIER_CXL
+} srv_kv_tier_kind;
 
-typedef struct io_kv_tier {
-  io_kv_tier_kind kind;
+typedef struct srv_kv_tier {
+  srv_kv_tier_kind kind;
   double capacity_bytes; /* per node */
   double bytes_per_s;    /* one instance's copies between its HBM and the tier */
   int64_t latency_ns;    /* added once to each iteration's loads and once to its stores */
-} io_kv_tier;
+} srv_kv_tier;
 
 /* A node type of the cluster and how many of them there are. */
-typedef struct io_node_group {
+typedef struct srv_node_group {
   char name[64];
   const hw_accel *accel; /* in the scenario's catalogue */
   uint32_t accels_per_node;
@@ -40,22 +40,22 @@ typedef struct io_node_group {
   net_node_group net; /* count, accels_per_node, NICs and scale-up domain */
   double host_w;      /* per node: CPUs, memory, NICs, fans, storage */
   uint32_t nodes_per_rack;
-  io_kv_tier kv_tier;
-} io_node_group;
+  srv_kv_tier kv_tier;
+} srv_node_group;
 
 /* `count` identical instances of a model on an accelerator. */
-typedef struct io_deployment {
+typedef struct srv_deployment {
   char name[64];
   const hw_model *model;
   const hw_accel *accel;
   hw_deploy_config hw; /* tp, pp, dtypes, scheduler limits for the activation reserve */
   uint32_t count;
-  io_role role;
+  srv_role role;
   job_sched_config sched;        /* total_kv_blocks computed from memory unless set explicitly */
   double gpu_memory_utilization; /* vLLM's default 0.9 */
-} io_deployment;
+} srv_deployment;
 
-typedef struct io_workload {
+typedef struct srv_workload {
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
@@ -63,15 +63,15 @@ typedef struct io_workload {
   job_synth_spec synth; /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[64];
   char empirical_path[1024];
-} io_workload;
+} srv_workload;
 
-typedef struct io_scenario {
+typedef struct srv_scenario {
   char path[1024];     /* the file it came from; "(built-in default)" for the default */
   char *resolved_text; /* the document after --set, as YAML, for the timeline; owned */
   hw_catalog *catalog; /* built-in plus the scenario's accelerators and models; owned */
-  io_node_group *nodes;
+  srv_node_group *nodes;
   size_t node_groups;
-  io_deployment *deployments;
+  srv_deployment *deployments;
   size_t deployment_count;
   struct {
     job_route_policy policy;
@@ -90,7 +90,7 @@ typedef struct io_scenario {
     double rack_budget_w, site_budget_w; /* 0: none */
   } power;
   bool disaggregated; /* some deployment has the prefill or decode role */
-  io_workload workload;
+  srv_workload workload;
   struct {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */
   } slo;
@@ -103,17 +103,17 @@ typedef struct io_scenario {
     char path[1024];
     bool compress;
   } output;
-} io_scenario;
+} srv_scenario;
 
 /* Loads path (NULL: the built-in default scenario), applies each "key.path=value" of sets,
  * validates everything (unknown keys, units, ranges, that the deployments fit the cluster), and
  * resolves catalogue names. On error returns negative with "file:line:col: key.path: what was
  * expected". */
-int io_scenario_load(const char *path, const char *const *sets, size_t set_count, io_scenario **out,
+int srv_scenario_load(const char *path, const char *const *sets, size_t set_count, srv_scenario **out,
                      char *err, size_t err_len);
-void io_scenario_free(io_scenario *s);
+void srv_scenario_free(srv_scenario *s);
 
 /* Total instances over all deployments. */
-uint32_t io_scenario_instances(const io_scenario *s);
+uint32_t srv_scenario_instances(const srv_scenario *s);
 
 #endif

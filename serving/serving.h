@@ -1,32 +1,32 @@
 /* The serving simulation: a router LP replaying the workload and one LP per model instance running
  * continuous batching, on the engine, writing every request and iteration to the HDF5 timeline. */
-#ifndef JOB_SERVING_H
-#define JOB_SERVING_H
+#ifndef SRV_SERVING_H
+#define SRV_SERVING_H
 
 #include <mpi.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "io/scenario.h"
+#include "serving/scenario.h"
 
-typedef struct job_serving_options {
+typedef struct srv_options {
   const char *output_path; /* overrides the scenario's output.path when not NULL */
   int threads;             /* overrides simulation.threads when > 0 */
   bool progress;           /* a progress line on stderr about once a second */
   bool stats;              /* print per-partition engine statistics */
   const char *version;     /* program version, for the timeline */
-} job_serving_options;
+} srv_options;
 
-typedef struct job_serving_result {
+typedef struct srv_result {
   uint64_t events;
   double wall_s;
   int64_t simulated_ns;
   uint64_t requests, iterations;
-} job_serving_result;
+} srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0, or -1 on every rank
  * with the reason in err. */
-int job_serving_run(const io_scenario *s, const job_serving_options *opt, MPI_Comm comm,
-                    job_serving_result *result, char *err, size_t err_len);
+int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm,
+                    srv_result *result, char *err, size_t err_len);
 
 #endif

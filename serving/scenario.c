@@ -1,7 +1,7 @@
 /* The scenario loader: a YAML file (or the built-in examples/default.yaml) plus --set overrides,
- * read section by section into an io_scenario, every value checked where it was written. */
+ * read section by section into an srv_scenario, every value checked where it was written. */
 #define _POSIX_C_SOURCE 200809L
-#include "io/scenario.h"
+#include "serving/scenario.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "io/doc.h"
-#include "io/scenario_read.h"
+#include "serving/scenario_read.h"
 
 #ifndef WT_EXAMPLES_DIR
-#error "WT_EXAMPLES_DIR (set by io/scenario.cmake) is where the built-in default's paths start"
+#error "WT_EXAMPLES_DIR (set by serving/CMakeLists.txt) is where the built-in default's paths start"
 #endif
 
-/* examples/default.yaml, embedded at build time by io/scenario.cmake. */
-extern const char io_scenario_default_yaml[];
+/* examples/default.yaml, embedded at build time by serving/scenario.cmake. */
+extern const char srv_scenario_default_yaml[];
 
 #define DEFAULT_SCENARIO_NAME "(built-in default)"
 
@@ -194,10 +194,10 @@ static int read_catalog_section(const scn_loader *ld, const io_node *sec, bool a
 
 /* ---- cluster ---- */
 
-static int read_kv_tier(const scn_loader *ld, const io_node *m, io_kv_tier *t) {
+static int read_kv_tier(const scn_loader *ld, const io_node *m, srv_kv_tier *t) {
   static const char *const keys[] = {"kind", "capacity", "bandwidth", "latency", NULL};
-  static const char *const kinds[] = {"none", "host_dram", "cxl", NULL}; /* io_kv_tier_kind */
-  int rc, kind = IO_KV_TIER_NONE;
+  static const char *const kinds[] = {"none", "host_dram", "cxl", NULL}; /* srv_kv_tier_kind */
+  int rc, kind = SRV_KV_TIER_NONE;
   if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING,
                             "a mapping: {kind: host_dram or cxl, capacity, bandwidth, latency}")) !=
           0 ||
@@ -206,12 +206,12 @@ static int read_kv_tier(const scn_loader *ld, const io_node *m, io_kv_tier *t) {
     return rc;
   if (!io_node_find(m, "kind"))
     return io_node_error(m, ld->err, ld->err_len, "kv_tier needs a kind: none, host_dram or cxl");
-  *t = (io_kv_tier){.kind = (io_kv_tier_kind)kind};
-  if (kind == IO_KV_TIER_CXL) {
+  *t = (srv_kv_tier){.kind = (srv_kv_tier_kind)kind};
+  if (kind == SRV_KV_TIER_CXL) {
     t->capacity_bytes = llmservingsim_cxl_bytes;
     t->bytes_per_s = llmservingsim_cxl_bytes_per_s;
     t->latency_ns = llmservingsim_cxl_latency_ns;
-  } else if (kind == IO_KV_TIER_HOST_DRAM) {
+  } else if (kind == SRV_KV_TIER_HOST_DRAM) {
     t->capacity_bytes = llmservingsim_cpu_mem_bytes;
     t->bytes_per_s = pcie5_x16_bytes_per_s;
     t->latency_ns = llmservingsim_cpu_mem_latency_ns;
@@ -220,10 +220,10 @@ static int read_kv_tier(const scn_loader *ld, const io_node *m, io_kv_tier *t) {
       (rc = scn_get_f64(ld, m, "bandwidth", IO_UNIT_BYTES_PER_S, &t->bytes_per_s)) != 0 ||
       (rc = scn_get_ns(ld, m, "latency", 0, &t->latency_ns)) != 0)
     return rc;
-  if (kind != IO_KV_TIER_NONE && !(t->capacity_bytes >= 1 && t->capacity_bytes < 1.8e19))
+  if (kind != SRV_KV_TIER_NONE && !(t->capacity_bytes >= 1 && t->capacity_bytes < 1.8e19))
     return io_node_error(scn_node_or(m, "capacity", m), ld->err, ld->err_len,
                          "expected a capacity of at least one byte");
-  if (kind != IO_KV_TIER_NONE && !(t->bytes_per_s > 0))
+  if (kind != SRV_KV_TIER_NONE && !(t->bytes_per_s > 0))
     return io_node_error(scn_node_or(m, "bandwidth", m), ld->err, ld->err_len,
                          "expected a bandwidth above 0");
   return 0;
@@ -235,7 +235,7 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
                                           "count",          "system",      "nics",
                                           "nic_bandwidth",  "scaleup",     "host_power",
                                           "nodes_per_rack", "kv_tier",     NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   const io_node *nodes;
   int rc = scn_check_keys(ld, sec, keys);
   if (rc == 0)
@@ -250,7 +250,7 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
   }
   for (size_t i = 0; i < nodes->count; i++) {
     const io_node *e = nodes->values[i];
-    io_node_group *g = &s->nodes[i];
+    srv_node_group *g = &s->nodes[i];
     g->accels_per_node = default_accels_per_node;
     g->count = 1;
     if ((rc = scn_check_keys(ld, e, node_keys)) != 0 ||
@@ -313,7 +313,7 @@ static int read_scheduler(const scn_loader *ld, const io_node *m, job_sched_conf
   return 0;
 }
 
-static int does_not_fit(const scn_loader *ld, const io_node *e, const io_deployment *d,
+static int does_not_fit(const scn_loader *ld, const io_node *e, const srv_deployment *d,
                         const hw_deploy *deploy, bool weights_alone) {
   const double gib = 1073741824.0;
   char detail[256];
@@ -336,7 +336,7 @@ static int does_not_fit(const scn_loader *ld, const io_node *e, const io_deploym
 
 /* Sizes the instance's memory as vLLM does: weights and the activation reserve first, the rest of
  * gpu_memory_utilization * HBM is KV cache. */
-static int size_kv_cache(const scn_loader *ld, const io_node *e, io_deployment *d, bool kv_given) {
+static int size_kv_cache(const scn_loader *ld, const io_node *e, srv_deployment *d, bool kv_given) {
   hw_deploy deploy;
   char why[512];
   d->hw.max_batched_tokens = d->sched.max_num_batched_tokens; /* 0: the device's vLLM default */
@@ -375,7 +375,7 @@ static int size_kv_cache(const scn_loader *ld, const io_node *e, io_deployment *
  * `activations: bf16` is weight-only quantisation). Checked here against the accelerator so that
  * an error names the key: weights and activations need tensor cores of their type, an fp4 KV
  * cache fp4 support (hw_deploy_init has the full rules). */
-static int read_dtypes(const scn_loader *ld, const io_node *e, io_deployment *d) {
+static int read_dtypes(const scn_loader *ld, const io_node *e, srv_deployment *d) {
   static const char *const names[] = {"bf16", "fp8", "fp8_block", "int8", "fp4", NULL};
   static const char *const keys[] = {"weights", "activations", "kv", NULL};
   const io_node *n = io_node_find(e, "dtype");
@@ -427,14 +427,14 @@ static int read_dtypes(const scn_loader *ld, const io_node *e, io_deployment *d)
   return 0;
 }
 
-static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment *d) {
+static int read_deployment(const scn_loader *ld, const io_node *e, srv_deployment *d) {
   static const char *const keys[] = {"name",      "model",     "accelerator",
                                      "tp",        "pp",        "ep",
                                      "count",     "role",      "gpu_memory_utilization",
                                      "scheduler", "power_cap", "dtype",
                                      NULL};
-  static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* io_role order */
-  int role = IO_ROLE_MIXED, rc;
+  static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* srv_role order */
+  int role = SRV_ROLE_MIXED, rc;
   bool kv_given;
   d->hw = (hw_deploy_config){
       .tp = 1, .pp = 1, .ep = 1, .weight_dtype = HW_DTYPE_BF16, .kv_dtype = HW_DTYPE_BF16};
@@ -451,7 +451,7 @@ static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment
       (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0 ||
       (rc = scn_get_f64(ld, e, "power_cap", IO_UNIT_W, &d->hw.power_cap_w)) != 0)
     return rc;
-  d->role = (io_role)role;
+  d->role = (srv_role)role;
   if (d->hw.power_cap_w > 0 && d->hw.power_cap_w <= d->accel->power.idle_w)
     return io_node_error(scn_node_or(e, "power_cap", e), ld->err, ld->err_len,
                          "a power cap of %g W is not above %s's idle power (%g W)",
@@ -486,7 +486,7 @@ static int read_deployment(const scn_loader *ld, const io_node *e, io_deployment
 }
 
 static int read_deployments(const scn_loader *ld, const io_node *seq) {
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   if (seq->count == 0)
     return io_node_error(seq, ld->err, ld->err_len, "expected at least one deployment");
   if (!(s->deployments = calloc(seq->count, sizeof *s->deployments))) {
@@ -495,7 +495,7 @@ static int read_deployments(const scn_loader *ld, const io_node *seq) {
   }
   for (size_t i = 0; i < seq->count; i++) {
     const io_node *e = seq->values[i];
-    io_deployment *d = &s->deployments[i];
+    srv_deployment *d = &s->deployments[i];
     int rc = read_deployment(ld, e, d);
     if (rc != 0)
       return rc;
@@ -513,14 +513,14 @@ static int read_deployments(const scn_loader *ld, const io_node *seq) {
 /* Without a cluster section: one node type per deployment, tp accelerators per node (a tensor-
  * parallel group in one scale-up domain), pp * count nodes. Exactly what the deployments use. */
 static int implicit_cluster(const scn_loader *ld) {
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   if (!(s->nodes = calloc(s->deployment_count, sizeof *s->nodes))) {
     snprintf(ld->err, ld->err_len, "out of memory");
     return IO_DOC_ENOMEM;
   }
   for (size_t i = 0; i < s->deployment_count; i++) {
-    const io_deployment *d = &s->deployments[i];
-    io_node_group *g = &s->nodes[i];
+    const srv_deployment *d = &s->deployments[i];
+    srv_node_group *g = &s->nodes[i];
     snprintf(g->name, sizeof g->name, "%s", d->name);
     g->accel = d->accel;
     g->accels_per_node = hw_deploy_stage_devices(&d->hw); /* tp * ep */
@@ -536,7 +536,7 @@ static int implicit_cluster(const scn_loader *ld) {
 /* Each accelerator type's deployments (tp * pp * count each) must fit in the cluster's accelerators
  * of that type, and each tensor-parallel group in one node. */
 static int check_fit(const scn_loader *ld, const io_node *deployments) {
-  const io_scenario *s = ld->s;
+  const srv_scenario *s = ld->s;
   for (size_t i = 0; i < s->deployment_count; i++) {
     const hw_accel *accel = s->deployments[i].accel;
     bool first = true;
@@ -549,7 +549,7 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
     char nodes[256] = "";
     size_t len = 0;
     for (size_t g = 0; g < s->node_groups; g++) {
-      const io_node_group *n = &s->nodes[g];
+      const srv_node_group *n = &s->nodes[g];
       if (n->accel != accel)
         continue;
       have += (uint64_t)n->accels_per_node * n->count;
@@ -563,7 +563,7 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
     char uses[256] = "";
     len = 0;
     for (size_t j = i; j < s->deployment_count; j++) {
-      const io_deployment *d = &s->deployments[j];
+      const srv_deployment *d = &s->deployments[j];
       if (d->accel != accel)
         continue;
       const io_node *e = deployments->values[j];
@@ -612,25 +612,25 @@ static int check_fit(const scn_loader *ld, const io_node *deployments) {
 /* Disaggregated serving needs both pools, and no colocated instance beside them (the router would
  * not know which path a request takes). */
 static int check_roles(const scn_loader *ld, const io_node *deployments) {
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   size_t count[3] = {0, 0, 0}, last[3] = {0, 0, 0};
   for (size_t i = 0; i < s->deployment_count; i++) {
     count[s->deployments[i].role]++;
     last[s->deployments[i].role] = i;
   }
-  s->disaggregated = count[IO_ROLE_PREFILL] || count[IO_ROLE_DECODE];
+  s->disaggregated = count[SRV_ROLE_PREFILL] || count[SRV_ROLE_DECODE];
   if (!s->disaggregated)
     return 0;
   static const char *const names[] = {"mixed", "prefill", "decode"};
   for (int r = 0; r < 3; r++) {
     const io_node *e = deployments->values[last[r]];
-    if (r == IO_ROLE_MIXED && count[r])
+    if (r == SRV_ROLE_MIXED && count[r])
       return io_node_error(scn_node_or(e, "role", e), ld->err, ld->err_len,
                            "a mixed deployment cannot run beside prefill and decode ones; give "
                            "every deployment role prefill or decode, or none of them");
-    if (r != IO_ROLE_MIXED && !count[r]) {
+    if (r != SRV_ROLE_MIXED && !count[r]) {
       const io_node *other =
-          deployments->values[last[r == IO_ROLE_PREFILL ? IO_ROLE_DECODE : IO_ROLE_PREFILL]];
+          deployments->values[last[r == SRV_ROLE_PREFILL ? SRV_ROLE_DECODE : SRV_ROLE_PREFILL]];
       return io_node_error(scn_node_or(other, "role", other), ld->err, ld->err_len,
                            "disaggregated serving needs a %s deployment too", names[r]);
     }
@@ -647,7 +647,7 @@ static int read_router(const scn_loader *ld, const io_node *m) {
   for (int p = 0; p <= JOB_ROUTE_PREFIX; p++)
     policies[p] = job_route_policy_name((job_route_policy)p);
   policies[JOB_ROUTE_PREFIX + 1] = NULL;
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   s->router.policy = JOB_ROUTE_LEAST_REQUESTS;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
   int policy = (int)s->router.policy, decode_policy = JOB_ROUTE_LEAST_REQUESTS, rc;
@@ -668,7 +668,7 @@ static int read_router(const scn_loader *ld, const io_node *m) {
 
 static int read_slo(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"ttft", "tpot", NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   s->slo.ttft_ns = default_slo_ttft_ns;
   s->slo.tpot_ns = default_slo_tpot_ns;
   int rc;
@@ -681,7 +681,7 @@ static int read_slo(const scn_loader *ld, const io_node *m) {
 
 static int read_simulation(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"end", "seed", "threads", NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   s->simulation.end_ns = 0;
   s->simulation.seed = 1;
   s->simulation.threads = 1;
@@ -701,7 +701,7 @@ static int read_simulation(const scn_loader *ld, const io_node *m) {
 
 static int read_output(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"path", "compress", NULL};
-  io_scenario *s = ld->s;
+  srv_scenario *s = ld->s;
   snprintf(s->output.path, sizeof s->output.path, "windtunnel.h5");
   s->output.compress = true;
   int rc;
@@ -746,11 +746,11 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
   return 0;
 }
 
-int io_scenario_load(const char *path, const char *const *sets, size_t set_count, io_scenario **out,
+int srv_scenario_load(const char *path, const char *const *sets, size_t set_count, srv_scenario **out,
                      char *err, size_t err_len) {
   *out = NULL;
   io_doc *doc = NULL;
-  io_scenario *s = calloc(1, sizeof *s);
+  srv_scenario *s = calloc(1, sizeof *s);
   char base_dir[1024];
   int rc = 0;
   if (!s) {
@@ -773,7 +773,7 @@ int io_scenario_load(const char *path, const char *const *sets, size_t set_count
   } else {
     snprintf(base_dir, sizeof base_dir, "%s", WT_EXAMPLES_DIR);
     snprintf(s->path, sizeof s->path, "%s", DEFAULT_SCENARIO_NAME);
-    rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, io_scenario_default_yaml, &doc, err, err_len);
+    rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, srv_scenario_default_yaml, &doc, err, err_len);
   }
   for (size_t i = 0; rc == 0 && i < set_count; i++)
     rc = io_doc_set(doc, sets[i], err, err_len);
@@ -787,14 +787,14 @@ int io_scenario_load(const char *path, const char *const *sets, size_t set_count
   }
   io_doc_free(doc);
   if (rc != 0) {
-    io_scenario_free(s);
+    srv_scenario_free(s);
     return rc;
   }
   *out = s;
   return 0;
 }
 
-void io_scenario_free(io_scenario *s) {
+void srv_scenario_free(srv_scenario *s) {
   if (!s)
     return;
   free(s->resolved_text);
@@ -804,7 +804,7 @@ void io_scenario_free(io_scenario *s) {
   free(s);
 }
 
-uint32_t io_scenario_instances(const io_scenario *s) {
+uint32_t srv_scenario_instances(const srv_scenario *s) {
   uint32_t total = 0;
   for (size_t i = 0; i < s->deployment_count; i++)
     total += s->deployments[i].count;

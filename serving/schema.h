@@ -1,20 +1,20 @@
 /* The serving timeline's tables: row structs and their HDF5 field lists, shared by the writer
- * (jobs/serving.c) and the readers (io/report.c, h5py). Documented in io/TIMELINE.md. */
-#ifndef IO_SCHEMA_H
-#define IO_SCHEMA_H
+ * (serving/serving.c) and the readers (serving/report.c, h5py). Documented in serving/TIMELINE.md. */
+#ifndef SRV_SCHEMA_H
+#define SRV_SCHEMA_H
 
 #include <stdint.h>
 
 #include "io/timeline.h"
 
-#define IO_SCHEMA_NAME "windtunnel.timeline"
-#define IO_SCHEMA_VERSION 3
+#define SRV_SCHEMA_NAME "windtunnel.timeline"
+#define SRV_SCHEMA_VERSION 3
 
-typedef enum io_fate { IO_FATE_COMPLETED = 0, IO_FATE_UNFINISHED = 1 } io_fate;
+typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 
 /* /requests: one row per request of the workload, keyed by id. Times are ns from the start of the
  * run; -1 where the request never got there. */
-typedef struct io_request_row {
+typedef struct srv_request_row {
   int64_t id;
   int64_t arrival_ns;         /* at the router */
   int64_t dispatch_ns;        /* at the instance (arrival + dispatch latency) */
@@ -26,32 +26,32 @@ typedef struct io_request_row {
   int32_t decode_instance; /* disaggregated: the one it decoded on (-1: none yet, or colocated) */
   uint32_t preemptions;
   uint32_t prefix_hit_tokens;        /* found in the prefix cache instead of computed */
-  uint32_t fate;                     /* io_fate */
+  uint32_t fate;                     /* srv_fate */
   uint32_t decode_prefix_hit_tokens; /* disaggregated: cached at the decode side, not shipped */
   uint32_t swaps;                    /* preemptions that swapped its KV to the node's KV tier */
   uint32_t tier_hit_tokens;          /* of prefix_hit_tokens, those loaded from the KV tier */
   double energy_j;                   /* its share of the iterations it was in, by tokens computed */
-} io_request_row;
+} srv_request_row;
 /* Rows are written whole: padding bytes would carry garbage into the file. */
-_Static_assert(sizeof(io_request_row) == 6 * 8 + 10 * 4 + 8, "request rows have no padding");
+_Static_assert(sizeof(srv_request_row) == 6 * 8 + 10 * 4 + 8, "request rows have no padding");
 
 /* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are
  * millions of them, and their bytes set the cost of writing the timeline. */
-typedef struct io_iteration_row {
+typedef struct srv_iteration_row {
   uint32_t instance;
   uint32_t prefill_seqs;
   uint64_t index;
   int64_t start_ns, end_ns;
   uint32_t prefill_tokens, decode_seqs, kv_blocks_used;
   uint32_t decode_ctx_tokens; /* at most the instance's KV capacity in tokens: fits 32 bits */
-} io_iteration_row;
-_Static_assert(sizeof(io_iteration_row) == 48, "iteration rows stay 48 bytes");
+} srv_iteration_row;
+_Static_assert(sizeof(srv_iteration_row) == 48, "iteration rows stay 48 bytes");
 
 /* /instances: one row per instance, keyed by instance. */
-typedef struct io_instance_row {
+typedef struct srv_instance_row {
   uint32_t instance;
   uint32_t tp, pp;
-  uint32_t role; /* io_role */
+  uint32_t role; /* srv_role */
   char deployment[64], model[64], accelerator[64];
   uint64_t kv_blocks_total, kv_blocks_peak;
   uint64_t iterations, completed, preemptions;
@@ -65,27 +65,27 @@ typedef struct io_instance_row {
    * blocks), and the time its iterations spent on those copies (within busy_ns). */
   uint64_t swaps_out, swaps_in, tier_load_bytes, tier_store_bytes;
   int64_t tier_ns;
-} io_instance_row;
-_Static_assert(sizeof(io_instance_row) == 4 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
+} srv_instance_row;
+_Static_assert(sizeof(srv_instance_row) == 4 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
                "instance rows have no padding");
 
 /* /kv_tiers: one row per node with a KV tier, keyed by node. */
-typedef struct io_kv_tier_row {
+typedef struct srv_kv_tier_row {
   uint32_t node;
-  uint32_t kind; /* io_kv_tier_kind: 1 host_dram, 2 cxl */
+  uint32_t kind; /* srv_kv_tier_kind: 1 host_dram, 2 cxl */
   double capacity_bytes, bytes_per_s;
   int64_t latency_ns;
   uint64_t peak_bytes;     /* most held at once: cached prefix blocks plus swapped-out KV */
   uint64_t stored_blocks;  /* prefix blocks written (spilled from HBM) */
   uint64_t evicted_blocks; /* prefix blocks dropped for room, LRU first */
   uint64_t hit_blocks;     /* prefix blocks loaded back by a hit */
-} io_kv_tier_row;
-_Static_assert(sizeof(io_kv_tier_row) == 8 + 8 * 7, "KV tier rows have no padding");
+} srv_kv_tier_row;
+_Static_assert(sizeof(srv_kv_tier_row) == 8 + 8 * 7, "KV tier rows have no padding");
 
 /* /transfers: one row per KV-cache transfer from a prefill to a decode instance, keyed by id (the
  * request's). The KV waits on the prefill side from ready_ns until the decode instance has room
  * (back-pressure), then moves from start_ns to end_ns over the network. */
-typedef struct io_transfer_row {
+typedef struct srv_transfer_row {
   int64_t id;
   uint32_t prefill_instance, decode_instance;
   uint64_t bytes; /* what the decode side lacked: the prompt minus its own prefix-cache hits */
@@ -94,54 +94,54 @@ typedef struct io_transfer_row {
   int64_t ready_ns; /* the prompt's KV complete on the prefill side (its first token) */
   int64_t start_ns; /* the first chunk enters the network */
   int64_t end_ns;   /* the last byte at the decode instance */
-} io_transfer_row;
+} srv_transfer_row;
 
 /* /nodes: one row per node, keyed by node. */
-typedef struct io_node_row {
+typedef struct srv_node_row {
   uint32_t node, rack;
   uint32_t accelerators, busy_accelerators; /* busy: some instance runs on it */
   char group[64];                           /* the scenario's node type */
   double host_w;                            /* CPUs, memory, NICs, fans: always drawn */
   double idle_w;                            /* each accelerator's idle board power */
   double energy_j;                          /* the node's IT energy over the whole run */
-} io_node_row;
+} srv_node_row;
 
 /* /power: one row per node and interval, keyed by (node, start_ns): the node's exact energy in
  * [start_ns, end_ns) (accelerators and host, not PUE), and its average power. Energy integrates
  * the piecewise-constant power exactly, so the rows sum to the nodes' energy. */
-typedef struct io_power_row {
+typedef struct srv_power_row {
   uint32_t node, rack;
   int64_t start_ns, end_ns;
   double energy_j, avg_w;
-} io_power_row;
+} srv_power_row;
 
 /* /links: one row per network link, keyed by link. */
-typedef struct io_link_row {
+typedef struct srv_link_row {
   uint32_t link, kind; /* net_link_kind */
   char name[48];
   double bytes_per_s;
   int64_t latency_ns;
   uint64_t bytes, chunks;
   int64_t busy_ns;
-} io_link_row;
+} srv_link_row;
 
 /* /link_utilisation: one row per link and interval in which it carried anything, keyed by (link,
  * start_ns): the share of the interval it was busy. */
-typedef struct io_link_util_row {
+typedef struct srv_link_util_row {
   uint32_t link, pad;
   int64_t start_ns, busy_ns;
   double utilisation;
-} io_link_util_row;
+} srv_link_util_row;
 
 /* /engine: one row per partition, keyed by (rank, thread). */
-typedef struct io_engine_row {
+typedef struct srv_engine_row {
   uint32_t rank, thread;
   uint64_t events, windows, sent_thread, sent_rank, received_remote, pending_peak;
   double process_s, sync_s;
-} io_engine_row;
+} srv_engine_row;
 
-extern const io_table_def io_requests_table, io_iterations_table, io_instances_table,
-    io_engine_table, io_transfers_table, io_nodes_table, io_power_table, io_links_table,
-    io_link_util_table, io_kv_tiers_table;
+extern const io_table_def srv_requests_table, srv_iterations_table, srv_instances_table,
+    srv_engine_table, srv_transfers_table, srv_nodes_table, srv_power_table, srv_links_table,
+    srv_link_util_table, srv_kv_tiers_table;
 
 #endif

@@ -10,7 +10,7 @@
 
 #include <CUnit/Basic.h>
 
-#include "io/scenario.h"
+#include "serving/scenario.h"
 
 #define CONV_TRACE WT_EXAMPLES_DIR "/traces/AzureLLMInferenceTrace_conv.csv"
 #define CODE_TRACE WT_EXAMPLES_DIR "/traces/AzureLLMInferenceTrace_code.csv"
@@ -45,20 +45,20 @@ static void write_file(const char *name, const char *text, char *path, size_t pa
 
 /* Loads text as the file scenario.yaml with sets; returns the loader's code. path receives the
  * file's path (for expected messages), err the message. */
-static int load_text(const char *text, const char *const *sets, size_t set_count, io_scenario **s,
+static int load_text(const char *text, const char *const *sets, size_t set_count, srv_scenario **s,
                      char *path, char *err, size_t err_len) {
   char own_path[128];
   if (!path)
     path = own_path;
   write_file("scenario.yaml", text, path, 128);
   err[0] = '\0';
-  return io_scenario_load(path, sets, set_count, s, err, err_len);
+  return srv_scenario_load(path, sets, set_count, s, err, err_len);
 }
 
-static io_scenario *load_ok(const char *path, const char *const *sets, size_t set_count) {
-  io_scenario *s = NULL;
+static srv_scenario *load_ok(const char *path, const char *const *sets, size_t set_count) {
+  srv_scenario *s = NULL;
   char err[1024] = "";
-  int rc = io_scenario_load(path, sets, set_count, &s, err, sizeof err);
+  int rc = srv_scenario_load(path, sets, set_count, &s, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\nload of %s failed: %s\n", path ? path : "the default", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -67,7 +67,7 @@ static io_scenario *load_ok(const char *path, const char *const *sets, size_t se
 }
 
 /* Checks that a load failed with exactly the message want. */
-static void assert_error(int rc, const io_scenario *s, const char *err, const char *want) {
+static void assert_error(int rc, const srv_scenario *s, const char *err, const char *want) {
   if (rc == 0 || strcmp(err, want) != 0)
     fprintf(stderr, "\nrc %d, message\n  '%s'\nwanted\n  '%s'\n", rc, err, want);
   CU_ASSERT(rc < 0);
@@ -76,7 +76,7 @@ static void assert_error(int rc, const io_scenario *s, const char *err, const ch
 }
 
 /* Checks that a load failed with a message that starts with prefix and contains part. */
-static void assert_error_has(int rc, const io_scenario *s, const char *err, const char *prefix,
+static void assert_error_has(int rc, const srv_scenario *s, const char *err, const char *prefix,
                              const char *part) {
   bool ok = rc < 0 && strncmp(err, prefix, strlen(prefix)) == 0 && (!part || strstr(err, part));
   if (!ok)
@@ -107,17 +107,17 @@ static bool readable(const char *path) {
 /* ---- the default scenario and the examples ---- */
 
 static void test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trace(void) {
-  io_scenario *s = load_ok(NULL, NULL, 0);
+  srv_scenario *s = load_ok(NULL, NULL, 0);
   CU_ASSERT_STRING_EQUAL(s->path, "(built-in default)");
-  CU_ASSERT_EQUAL(io_scenario_instances(s), 16);
+  CU_ASSERT_EQUAL(srv_scenario_instances(s), 16);
   CU_ASSERT_EQUAL_FATAL(s->deployment_count, 1);
-  const io_deployment *d = &s->deployments[0];
+  const srv_deployment *d = &s->deployments[0];
   CU_ASSERT_STRING_EQUAL(d->name, "llama8b");
   CU_ASSERT_STRING_EQUAL(d->model->name, "Llama-3.1-8B");
   CU_ASSERT_STRING_EQUAL(d->accel->name, "H100-SXM-80GB");
   CU_ASSERT_EQUAL(d->hw.tp, 1);
   CU_ASSERT_EQUAL(d->hw.pp, 1);
-  CU_ASSERT_EQUAL(d->role, IO_ROLE_MIXED);
+  CU_ASSERT_EQUAL(d->role, SRV_ROLE_MIXED);
   CU_ASSERT_DOUBLE_EQUAL(d->gpu_memory_utilization, 0.9, 0.0);
   /* vLLM's defaults: the device's batch limits (as hw/cost.c), block 16, chunked prefill, prefix
    * caching on (v1) */
@@ -169,18 +169,18 @@ static void test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trac
   CU_ASSERT_EQUAL(requests, CONV_REQUESTS);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s->resolved_text);
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "AzureLLMInferenceTrace_conv.csv"));
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_built_in_default_is_examples_default_yaml(void) {
-  io_scenario *built_in = load_ok(NULL, NULL, 0);
-  io_scenario *file = load_ok(WT_EXAMPLES_DIR "/default.yaml", NULL, 0);
+  srv_scenario *built_in = load_ok(NULL, NULL, 0);
+  srv_scenario *file = load_ok(WT_EXAMPLES_DIR "/default.yaml", NULL, 0);
   CU_ASSERT_STRING_EQUAL(file->resolved_text, built_in->resolved_text);
   CU_ASSERT_STRING_EQUAL(file->workload.trace_path, built_in->workload.trace_path);
   CU_ASSERT_EQUAL(file->deployments[0].sched.total_kv_blocks,
                   built_in->deployments[0].sched.total_kv_blocks);
-  io_scenario_free(file);
-  io_scenario_free(built_in);
+  srv_scenario_free(file);
+  srv_scenario_free(built_in);
 }
 
 static void test_every_committed_example_loads(void) {
@@ -190,9 +190,9 @@ static void test_every_committed_example_loads(void) {
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, *e);
-    io_scenario *s = load_ok(path, NULL, 0);
-    CU_ASSERT(io_scenario_instances(s) > 0);
-    io_scenario_free(s);
+    srv_scenario *s = load_ok(path, NULL, 0);
+    CU_ASSERT(srv_scenario_instances(s) > 0);
+    srv_scenario_free(s);
   }
 }
 
@@ -201,18 +201,18 @@ static void test_omitted_keys_take_vllm_and_documented_defaults(void) {
       "deployments:\n"
       "  - {model: Llama-3.1-8B, accelerator: H100-SXM-80GB}\n"
       "  - {model: Qwen3-8B, accelerator: A100-SXM-80GB}\n" CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
-  const io_deployment *h100 = &s->deployments[0], *a100 = &s->deployments[1];
+  const srv_deployment *h100 = &s->deployments[0], *a100 = &s->deployments[1];
   CU_ASSERT_STRING_EQUAL(h100->name, "Llama-3.1-8B"); /* named after the model */
   CU_ASSERT_EQUAL(h100->count, 1);
   CU_ASSERT_EQUAL(h100->hw.tp, 1);
   CU_ASSERT_EQUAL(h100->hw.pp, 1);
-  CU_ASSERT_EQUAL(h100->role, IO_ROLE_MIXED);
+  CU_ASSERT_EQUAL(h100->role, SRV_ROLE_MIXED);
   CU_ASSERT_DOUBLE_EQUAL(h100->gpu_memory_utilization, 0.9, 0.0);
   CU_ASSERT_EQUAL(h100->sched.block_size_tokens, 16);
   CU_ASSERT_EQUAL(h100->sched.long_prefill_tokens, 0);
@@ -239,7 +239,7 @@ static void test_omitted_keys_take_vllm_and_documented_defaults(void) {
   CU_ASSERT_DOUBLE_EQUAL(s->workload.opts.rate_scale, 1.0, 0.0);
   CU_ASSERT_EQUAL(s->workload.opts.max_requests, 0);
   CU_ASSERT_FALSE(s->workload.opts.skip_bad_rows);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 /* ---- errors with locations ---- */
@@ -250,7 +250,7 @@ static void test_unknown_key_deep_inside_names_location_path_and_suggestion(void
       "      block_size: 16\n"                        /* 6 */
       "      max_num_seq: 8\n"                        /* 7 */
       CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[1024];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -269,7 +269,7 @@ static void test_wrong_unit_names_location_and_expected_kind(void) {
   static const char *const text = MINIMAL_DEPLOYMENTS CONV_WORKLOAD /* 1-6 */
       "slo:\n"                                                      /* 7 */
       "  ttft: 2GB\n";                                              /* 8 */
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[256];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want, "%s:8:9: slo.ttft: ", path);
@@ -288,7 +288,7 @@ static void test_unknown_catalogue_name_suggests_the_closest(void) {
       "deployments:\n"
       "  - model: Llama-3.1-8C\n" /* 2 */
       "    accelerator: H100-SXM-80GB\n" CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -299,7 +299,7 @@ static void test_unknown_catalogue_name_suggests_the_closest(void) {
 }
 
 static void test_missing_required_section_is_named(void) {
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[256];
   int rc = load_text(MINIMAL_DEPLOYMENTS, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want, "%s:1:1: missing key 'workload'", path);
@@ -310,7 +310,7 @@ static void test_parallel_sizes_are_checked_at_their_keys(void) {
   static const char *const text = MINIMAL_DEPLOYMENTS /* 1-4 */
       "    tp: 3\n"                                   /* 5 */
       CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[256];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -318,7 +318,7 @@ static void test_parallel_sizes_are_checked_at_their_keys(void) {
   assert_error(rc, s, err, want);
 
   const char *sets[] = {"deployments.0.pp=33"};
-  rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, sets, 1, &s, err, sizeof err);
   assert_error(rc, s, err,
                "--set deployments.0.pp=33: deployments.0.pp: pp 33 exceeds the 32 layers of "
                "Llama-3.1-8B (each pipeline stage holds at least one layer)");
@@ -327,7 +327,7 @@ static void test_parallel_sizes_are_checked_at_their_keys(void) {
 static void test_slo_must_be_positive(void) {
   static const char *const text = MINIMAL_DEPLOYMENTS CONV_WORKLOAD /* 1-6 */
       "slo: {ttft: 2s, tpot: 0s}\n";                                /* 7 */
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[256];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want, "%s:7:23: slo.tpot: ", path);
@@ -338,7 +338,7 @@ static void test_missing_trace_file_is_reported_with_its_resolved_path(void) {
   static const char *const text = MINIMAL_DEPLOYMENTS /* 1-4 */
       "workload:\n"                                   /* 5 */
       "  trace: no-such-trace.csv\n";                 /* 6 */
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -356,45 +356,45 @@ static void test_trace_path_is_relative_to_the_scenario_folder(void) {
              "2023-11-16 18:15:50.9951690,396,109\n",
              trace, sizeof trace);
   static const char *const text = MINIMAL_DEPLOYMENTS "workload:\n  trace: trace.csv\n";
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
   CU_ASSERT_STRING_EQUAL(s->workload.trace_path, trace);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 /* ---- --set ---- */
 
 static void test_set_overrides_values_and_lands_in_resolved_text(void) {
   const char *sets[] = {"deployments.0.count=4", "slo.ttft=500ms", "router.policy=power_of_two"};
-  io_scenario *s = load_ok(NULL, sets, 3);
-  CU_ASSERT_EQUAL(io_scenario_instances(s), 4);
+  srv_scenario *s = load_ok(NULL, sets, 3);
+  CU_ASSERT_EQUAL(srv_scenario_instances(s), 4);
   CU_ASSERT_EQUAL(s->slo.ttft_ns, 500000000);
   CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_POWER_OF_TWO);
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "count: 4"));
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "ttft: 500ms"));
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_bad_set_value_error_names_the_set(void) {
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   const char *bad_value[] = {"deployments.0.count=four"};
-  int rc = io_scenario_load(NULL, bad_value, 1, &s, err, sizeof err);
+  int rc = srv_scenario_load(NULL, bad_value, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err,
                    "--set deployments.0.count=four: deployments.0.count: ", "expected a number");
 
   const char *bad_key[] = {"deployments.0.cuont=4"};
-  rc = io_scenario_load(NULL, bad_key, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, bad_key, 1, &s, err, sizeof err);
   assert_error(rc, s, err,
                "--set deployments.0.cuont=4: deployments.0: unknown key 'cuont' (did you mean "
                "'count'?)");
 
   const char *bad_path[] = {"deployments.3.count=4"};
-  rc = io_scenario_load(NULL, bad_path, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, bad_path, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err, "--set deployments.3.count=4: ", "has no item '3'");
 }
 
@@ -413,7 +413,7 @@ static void test_deployments_exceeding_the_cluster_error_with_the_count(void) {
       "    tp: 2\n"                                                                    /* 9 */
       "    count: 5\n"                                                                 /* 10 */
       CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -425,19 +425,19 @@ static void test_deployments_exceeding_the_cluster_error_with_the_count(void) {
 
   /* the same through --set on the default: 17 instances on 16 GPUs */
   const char *sets[] = {"deployments.0.count=17"};
-  rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, sets, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err,
                    "--set deployments.0.count=17: deployments.0.count: ", "need 17 accelerators");
   const char *fits[] = {"deployments.0.count=8", "deployments.0.tp=2"};
   s = load_ok(NULL, fits, 2);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
   static const char *const fp4 = MINIMAL_DEPLOYMENTS /* 1-4 */
       "    dtype: {weights: fp4, kv: fp8}\n"         /* 5 */
       CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(fp4, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -446,10 +446,10 @@ static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
            path);
   assert_error(rc, s, err, want);
   const char *sets[] = {"deployments.0.dtype=fp16"};
-  rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, sets, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err, "--set deployments.0.dtype=fp16: deployments.0.dtype:", "bf16");
   const char *ep[] = {"deployments.0.ep=2"};
-  rc = io_scenario_load(NULL, ep, 1, &s, err, sizeof err);
+  rc = srv_scenario_load(NULL, ep, 1, &s, err, sizeof err);
   assert_error(rc, s, err,
                "--set deployments.0.ep=2: deployments.0.ep: ep 2 must divide the 0 experts of "
                "Llama-3.1-8B");
@@ -457,14 +457,14 @@ static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
   s = load_ok(NULL, kv, 1);
   CU_ASSERT_EQUAL(s->deployments[0].hw.kv_dtype, HW_DTYPE_FP8);
   CU_ASSERT_EQUAL(s->deployments[0].hw.weight_dtype, HW_DTYPE_BF16);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_tensor_parallel_group_must_fit_in_a_node(void) {
   const char *sets[] = {"deployments.0.tp=16", "deployments.0.count=1", "cluster.nodes.0.count=4"};
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
-  int rc = io_scenario_load(NULL, sets, 3, &s, err, sizeof err);
+  int rc = srv_scenario_load(NULL, sets, 3, &s, err, sizeof err);
   assert_error(rc, s, err,
                "--set deployments.0.tp=16: deployments.0.tp: tp 16 does not fit in one node: the "
                "cluster's H100-SXM-80GB nodes hold at most 8 (a tensor-parallel group runs "
@@ -473,9 +473,9 @@ static void test_tensor_parallel_group_must_fit_in_a_node(void) {
 
 static void test_deployment_on_an_accelerator_the_cluster_lacks_errors(void) {
   const char *sets[] = {"deployments.0.accelerator=A100-SXM-80GB"};
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
-  int rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  int rc = srv_scenario_load(NULL, sets, 1, &s, err, sizeof err);
   assert_error(rc, s, err,
                "--set deployments.0.accelerator=A100-SXM-80GB: deployments.0.accelerator: the "
                "cluster has no A100-SXM-80GB nodes (add one to cluster.nodes)");
@@ -486,7 +486,7 @@ static void test_without_cluster_the_cluster_is_sized_to_the_deployments(void) {
       "deployments:\n"
       "  - {name: a, model: Llama-3.1-70B, accelerator: H100-SXM-80GB, tp: 4, pp: 2, count: 3}\n"
       "  - {name: b, model: Qwen3-8B, accelerator: H200-SXM-141GB, count: 5}\n" CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
@@ -500,17 +500,17 @@ static void test_without_cluster_the_cluster_is_sized_to_the_deployments(void) {
   CU_ASSERT_STRING_EQUAL(s->nodes[1].accel->name, "H200-SXM-141GB");
   CU_ASSERT_EQUAL(s->nodes[1].accels_per_node, 1);
   CU_ASSERT_EQUAL(s->nodes[1].count, 5);
-  CU_ASSERT_EQUAL(io_scenario_instances(s), 8);
-  io_scenario_free(s);
+  CU_ASSERT_EQUAL(srv_scenario_instances(s), 8);
+  srv_scenario_free(s);
 }
 
 /* ---- memory ---- */
 
 static void test_model_that_does_not_fit_memory_errors(void) {
   const char *sets[] = {"deployments.0.model=Llama-3.1-70B"};
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
-  int rc = io_scenario_load(NULL, sets, 1, &s, err, sizeof err);
+  int rc = srv_scenario_load(NULL, sets, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err,
                    "--set deployments.0.model=Llama-3.1-70B: deployments.0.model: model does not "
                    "fit: weights 131.",
@@ -519,7 +519,7 @@ static void test_model_that_does_not_fit_memory_errors(void) {
   /* weights that fit the device but leave no room for KV blocks at this utilization */
   const char *tight[] = {"deployments.0.model=Llama-3.1-70B", "deployments.0.tp=2",
                          "deployments.0.count=8", "deployments.0.gpu_memory_utilization=0.8"};
-  int rc2 = io_scenario_load(NULL, tight, 4, &s, err, sizeof err);
+  int rc2 = srv_scenario_load(NULL, tight, 4, &s, err, sizeof err);
   assert_error_has(rc2, s, err,
                    "--set deployments.0.model=Llama-3.1-70B: deployments.0.model: "
                    "model does not fit: weights 65.",
@@ -530,16 +530,16 @@ static void test_model_that_does_not_fit_memory_errors(void) {
                        "deployments.0.count=8"};
   s = load_ok(NULL, tp2, 3);
   CU_ASSERT(s->deployments[0].sched.total_kv_blocks > 0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_explicit_kv_blocks_override_the_computed_ones(void) {
   const char *sets[] = {"deployments.0.scheduler.kv_blocks=100",
                         "deployments.0.gpu_memory_utilization=50%"};
-  io_scenario *s = load_ok(NULL, sets, 2);
+  srv_scenario *s = load_ok(NULL, sets, 2);
   CU_ASSERT_EQUAL(s->deployments[0].sched.total_kv_blocks, 100);
   CU_ASSERT_DOUBLE_EQUAL(s->deployments[0].gpu_memory_utilization, 0.5, 0.0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 /* ---- catalogue extensions ---- */
@@ -570,14 +570,14 @@ static void test_catalogue_extension_with_based_on_overrides_and_new_entries(voi
       "  - {name: half, model: Llama-3.1-8B-16L, accelerator: H100-NVL-94GB, count: 2}\n"
       "  - {name: full, model: Llama-3.1-8B, accelerator: H100-SXM-80GB}\n"
       "  - {name: toy, model: toy 1l, accelerator: h100 nvl 94gb}\n" CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
   const hw_accel *base = hw_catalog_accel(s->catalog, "H100-SXM-80GB");
-  const io_deployment *half = &s->deployments[0], *full = &s->deployments[1];
+  const srv_deployment *half = &s->deployments[0], *full = &s->deployments[1];
   const hw_accel *nvl = half->accel;
   CU_ASSERT_STRING_EQUAL(nvl->name, "H100-NVL-94GB");
   CU_ASSERT_PTR_EQUAL(hw_catalog_accel(s->catalog, "H100-NVL-94GB"), nvl);
@@ -604,7 +604,7 @@ static void test_catalogue_extension_with_based_on_overrides_and_new_entries(voi
   CU_ASSERT_EQUAL(toy->head_dim, 64);
   CU_ASSERT_TRUE(toy->gated_ffn);
   CU_ASSERT_EQUAL(toy->experts, 0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_catalogue_entry_errors_are_located(void) {
@@ -613,7 +613,7 @@ static void test_catalogue_entry_errors_are_located(void) {
       "  X1:\n"
       "    based_on: H100-SXM-80BG\n" /* 3 */
       MINIMAL_DEPLOYMENTS CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(unknown_base, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -646,13 +646,13 @@ static void test_synthetic_workload_parses_and_generates_requests(void) {
       "    input: {kind: lognormal, median: 512, sigma: 1.0, min: 8, max: 4096}\n"
       "    output: {kind: fixed, tokens: 128}\n"
       "    seed: 7\n";
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
-  const io_workload *w = &s->workload;
+  const srv_workload *w = &s->workload;
   CU_ASSERT_TRUE(w->synthetic);
   CU_ASSERT_EQUAL(w->synth.arrival, JOB_ARRIVAL_GAMMA);
   CU_ASSERT_DOUBLE_EQUAL(w->synth.cv, 2.0, 0.0);
@@ -685,7 +685,7 @@ static void test_synthetic_workload_parses_and_generates_requests(void) {
   }
   job_source_close(src);
   CU_ASSERT_EQUAL(count, 50);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_synthetic_with_empirical_lengths_and_default_seed(void) {
@@ -695,13 +695,13 @@ static void test_synthetic_with_empirical_lengths_and_default_seed(void) {
       "  synthetic: {rate: 5/s, empirical: {trace: \"" CODE_TRACE
       "\"}}\n"
       "simulation: {seed: 42}\n";
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
-  const io_workload *w = &s->workload;
+  const srv_workload *w = &s->workload;
   CU_ASSERT_EQUAL(w->synth.arrival, JOB_ARRIVAL_POISSON);
   CU_ASSERT_EQUAL(w->synth.rate_points, 1);
   CU_ASSERT_DOUBLE_EQUAL(w->rate_curve[0].rate_per_s, 5.0, 0.0);
@@ -709,7 +709,7 @@ static void test_synthetic_with_empirical_lengths_and_default_seed(void) {
   CU_ASSERT_STRING_EQUAL(w->empirical_path, CODE_TRACE);
   CU_ASSERT_EQUAL(w->synth.seed, 42);
   CU_ASSERT_EQUAL(w->opts.to_ns, 60000000000);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_synthetic_workload_errors_are_located(void) {
@@ -719,7 +719,7 @@ static void test_synthetic_workload_errors_are_located(void) {
       "    rate: 5/s\n"                                  /* 7 */
       "    input: {kind: fixed, tokens: 10}\n"
       "    output: {kind: fixed, tokens: 10}\n";
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(endless, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -779,9 +779,9 @@ static void test_default_yaml_documented_network_and_power_values_are_the_defaul
                         "kv_transfer: network}",
                         "power={interval: 1s, pue: 1, rack_budget: 0W, site_budget: 0W}",
                         "router.decode_policy=least_requests"};
-  io_scenario *implicit = load_ok(NULL, NULL, 0);
-  io_scenario *explicit = load_ok(NULL, sets, sizeof sets / sizeof *sets);
-  const io_node_group *a = &implicit->nodes[0], *b = &explicit->nodes[0];
+  srv_scenario *implicit = load_ok(NULL, NULL, 0);
+  srv_scenario *explicit = load_ok(NULL, sets, sizeof sets / sizeof *sets);
+  const srv_node_group *a = &implicit->nodes[0], *b = &explicit->nodes[0];
   CU_ASSERT_STRING_EQUAL(a->system, "dgx-h100");
   CU_ASSERT_STRING_EQUAL(b->system, a->system);
   CU_ASSERT_EQUAL(b->net.nics_per_node, a->net.nics_per_node);
@@ -808,13 +808,13 @@ static void test_default_yaml_documented_network_and_power_values_are_the_defaul
   CU_ASSERT_DOUBLE_EQUAL(explicit->power.site_budget_w, implicit->power.site_budget_w, 0.0);
   CU_ASSERT_EQUAL(explicit->router.decode_policy, implicit->router.decode_policy);
   CU_ASSERT_FALSE(implicit->disaggregated);
-  io_scenario_free(explicit);
-  io_scenario_free(implicit);
+  srv_scenario_free(explicit);
+  srv_scenario_free(implicit);
 }
 
 static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
-  io_scenario *s = load_ok(NULL, NULL, 0);
-  const io_node_group *g = &s->nodes[0];
+  srv_scenario *s = load_ok(NULL, NULL, 0);
+  const srv_node_group *g = &s->nodes[0];
   /* net/presets.c dgx-h100: 8 x 50 GB/s NICs, NVSwitch over 8 GPUs at 450 GB/s, 3 us a hop */
   CU_ASSERT_STRING_EQUAL(g->system, "dgx-h100");
   CU_ASSERT_EQUAL(g->net.nics_per_node, 8);
@@ -835,14 +835,14 @@ static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
   CU_ASSERT_EQUAL(s->network.fabric.nodes_per_leaf, 32);
   CU_ASSERT_EQUAL(s->network.fabric.spines, 16);
   CU_ASSERT_DOUBLE_EQUAL(s->network.fabric.oversubscription, 1.0, 0.0);
-  /* io/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no budgets */
+  /* serving/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no budgets */
   CU_ASSERT_EQUAL(s->network.chunk_bytes, 16 << 20);
   CU_ASSERT_EQUAL(s->power.interval_ns, 1000000000);
   CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.0, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 0.0, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.site_budget_w, 0.0, 0.0);
   CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_REQUESTS);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_named_preset_and_overrides_load_with_their_numbers(void) {
@@ -866,14 +866,14 @@ static void test_named_preset_and_overrides_load_with_their_numbers(void) {
       "power: {interval: 100ms, pue: 1.3, rack_budget: 10kW, site_budget: 1MW}\n"
       "deployments:\n"
       "  - {model: Llama-3.1-8B, accelerator: H100-SXM-80GB, count: 2}\n" CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
   CU_ASSERT_EQUAL_FATAL(s->node_groups, 2);
-  const io_node_group *a100 = &s->nodes[0], *torus = &s->nodes[1];
+  const srv_node_group *a100 = &s->nodes[0], *torus = &s->nodes[1];
   /* dgx-a100's values (net/presets.c), its 8 NICs scaled to the 4-accelerator node, and its
    * switched domain, made for 8, now one node (0) */
   CU_ASSERT_STRING_EQUAL(a100->system, "dgx-a100");
@@ -907,14 +907,14 @@ static void test_named_preset_and_overrides_load_with_their_numbers(void) {
   CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.3, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 10e3, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.site_budget_w, 1e6, 0.0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_unknown_system_preset_lists_the_presets(void) {
   static const char *const text = H100_NODE /* 1-4 */
       "      system: dgx-h300\n"            /* 5 */
       MINIMAL_DEPLOYMENTS CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -946,7 +946,7 @@ static void test_bad_torus_is_refused_at_its_key(void) {
     char text[1024];
     snprintf(text, sizeof text, "%s      scaleup: %s\n%s%s", H100_NODE, cases[i].scaleup,
              MINIMAL_DEPLOYMENTS, CONV_WORKLOAD);
-    io_scenario *s = NULL;
+    srv_scenario *s = NULL;
     char path[128], err[1024], want[512];
     int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
     snprintf(want, sizeof want, "%s:5:%s: ", path, cases[i].where);
@@ -972,7 +972,7 @@ static void test_bad_network_values_are_refused_at_their_keys(void) {
     char text[1024];
     snprintf(text, sizeof text, "%s%snetwork: %s\n", MINIMAL_DEPLOYMENTS, CONV_WORKLOAD,
              cases[i].network);
-    io_scenario *s = NULL;
+    srv_scenario *s = NULL;
     char path[128], err[1024], want[512];
     int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
     snprintf(want, sizeof want, "%s:7:%s: ", path, cases[i].where);
@@ -985,7 +985,7 @@ static void test_power_cap_at_or_below_idle_power_is_refused(void) {
       "    power_cap: %s\n"                           /* 5 */
       CONV_WORKLOAD;
   char doc[1024];
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   snprintf(doc, sizeof doc, text, "75W"); /* H100's idle power, hw/data/power.csv */
   int rc = load_text(doc, NULL, 0, &s, path, err, sizeof err);
@@ -998,7 +998,7 @@ static void test_power_cap_at_or_below_idle_power_is_refused(void) {
   rc = load_text(doc, NULL, 0, &s, path, err, sizeof err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
   CU_ASSERT_DOUBLE_EQUAL(s->deployments[0].hw.power_cap_w, 450.0, 0.0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 /* Two deployments, p and d, with the given extra keys (the cluster sized to them): line 1 is
@@ -1013,18 +1013,18 @@ static void test_prefill_and_decode_roles_load_as_disaggregated(void) {
   static const char *const text = TWO_ROLES(
       "role: prefill, count: 3",
       "role: decode") "router: {policy: prefix, decode_policy: least_kv}\n";
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char err[1024];
   int rc = load_text(text, NULL, 0, &s, NULL, err, sizeof err);
   if (rc != 0)
     fprintf(stderr, "\n%s\n", err);
   CU_ASSERT_EQUAL_FATAL(rc, 0);
   CU_ASSERT_TRUE(s->disaggregated);
-  CU_ASSERT_EQUAL(s->deployments[0].role, IO_ROLE_PREFILL);
-  CU_ASSERT_EQUAL(s->deployments[1].role, IO_ROLE_DECODE);
+  CU_ASSERT_EQUAL(s->deployments[0].role, SRV_ROLE_PREFILL);
+  CU_ASSERT_EQUAL(s->deployments[1].role, SRV_ROLE_DECODE);
   CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_PREFIX);
   CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_KV);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_disaggregated_network_that_cannot_be_built_is_refused_at_its_node_type(void) {
@@ -1032,7 +1032,7 @@ static void test_disaggregated_network_that_cannot_be_built_is_refused_at_its_no
    * is built), refused at load when transfers need the network. */
   static const char *const text = H100_NODE
       "      scaleup: {domain: 3}\n" TWO_ROLES("role: prefill", "role: decode");
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -1044,12 +1044,12 @@ static void test_disaggregated_network_that_cannot_be_built_is_refused_at_its_no
       "      scaleup: {domain: 3}\n" MINIMAL_DEPLOYMENTS CONV_WORKLOAD;
   rc = load_text(colocated, NULL, 0, &s, NULL, err, sizeof err);
   CU_ASSERT_EQUAL(rc, 0);
-  io_scenario_free(s);
+  srv_scenario_free(s);
 }
 
 static void test_prefill_without_decode_is_refused(void) {
   static const char *const text = TWO_ROLES("role: prefill", "role: prefill");
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -1072,7 +1072,7 @@ static void test_mixed_beside_prefill_and_decode_is_refused(void) {
       "  - {name: d, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, role: decode}\n"
       "  - {name: m, model: Llama-3.1-8B, accelerator: H100-SXM-80GB, role: mixed}\n" /* 4 */
       CONV_WORKLOAD;
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -1086,7 +1086,7 @@ static void test_prefix_decode_policy_is_refused(void) {
   static const char *const text = TWO_ROLES("role: prefill", "role: decode") /* 1-5 */
       "router:\n"                                                            /* 6 */
       "  decode_policy: prefix\n";                                           /* 7 */
-  io_scenario *s = NULL;
+  srv_scenario *s = NULL;
   char path[128], err[1024], want[512];
   int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
   snprintf(want, sizeof want,
@@ -1111,7 +1111,7 @@ static void test_bad_power_values_are_refused_at_their_keys(void) {
     char text[1024];
     snprintf(text, sizeof text, "%s%spower: %s\n", MINIMAL_DEPLOYMENTS, CONV_WORKLOAD,
              cases[i].power);
-    io_scenario *s = NULL;
+    srv_scenario *s = NULL;
     char path[128], err[1024], want[512];
     int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
     snprintf(want, sizeof want, "%s:7:%s: ", path, cases[i].where);

@@ -1,20 +1,20 @@
-/* Internal to the scenario loader (io/scenario.c, scenario_read.c, scenario_workload.c): what every
+/* Internal to the scenario loader (serving/scenario.c, scenario_read.c, scenario_workload.c): what every
  * section reader shares, and the small readers, in which an optional key keeps the caller's
  * default. Every reader returns 0 or negative with "file:line:col: key.path: ..." in ld->err. */
-#ifndef IO_SCENARIO_READ_H
-#define IO_SCENARIO_READ_H
+#ifndef SRV_SCENARIO_READ_H
+#define SRV_SCENARIO_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "io/doc.h"
-#include "io/scenario.h"
+#include "serving/scenario.h"
 
 /* What every reader needs: the scenario being filled, where relative input paths start, and the
  * caller's error buffer. */
 typedef struct scn_loader {
-  io_scenario *s;
+  srv_scenario *s;
   const char *base_dir;
   char *err;
   size_t err_len;
@@ -49,7 +49,7 @@ int scn_read_workload(const scn_loader *ld, const io_node *m);
 /* Network and power (scenario_network.c): a node type's system keys (system, nics, nic_bandwidth,
  * scaleup, host_power, nodes_per_rack; e may be an empty mapping), the network section, the power
  * section. */
-int scn_read_node_system(const scn_loader *ld, const io_node *e, io_node_group *g);
+int scn_read_node_system(const scn_loader *ld, const io_node *e, srv_node_group *g);
 int scn_read_network(const scn_loader *ld, const io_node *m);
 int scn_read_power(const scn_loader *ld, const io_node *m);
 /* After both: a disaggregated scenario's network must build (cluster, network may be NULL). */

@@ -158,10 +158,10 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   if (rc)
     return rc < 0 ? 0 : rc;
   srv_options opt = {.output_path = a.output,
-                             .threads = a.threads,
-                             .progress = !a.quiet && rank == 0,
-                             .stats = a.stats,
-                             .version = WT_VERSION};
+                     .threads = a.threads,
+                     .progress = !a.quiet && rank == 0,
+                     .stats = a.stats,
+                     .version = WT_VERSION};
   srv_result res;
   char err[1024];
   const char *path = a.output ? a.output : s->output.path;

@@ -62,15 +62,16 @@ static int phold_handle(core_lp *lp, const core_event *ev, void *model) {
   return phold_send(lp, model);
 }
 
-static const core_lp_type phold_lp = {"phold", phold_init, phold_handle, NULL};
-
+/* An LP's state is its entry of the model's history array: one array, no allocation per LP. */
 static int phold_create(core_lp *lp, void *model) {
   phold *m = model;
-  lp->type = &phold_lp;
   lp->state = &m->history[lp->id];
   m->history[lp->id] = 0;
   return 0;
 }
+
+static const core_lp_type phold_lp = {
+    .name = "phold", .create = phold_create, .init = phold_init, .handle = phold_handle};
 
 static void phold_thread_start(int thread, int threads, void *model) {
   const phold *m = model;
@@ -189,8 +190,10 @@ int app_phold(int argc, char **argv, MPI_Comm comm) {
     MPI_Abort(comm, 1);
   }
   part_block(m.lp_count, partitions, placement);
+  core_lp_map lp_map;
+  core_lp_map_init(&lp_map, &(core_lp_kind){&phold_lp, m.lp_count, &m}, 1);
   core_config cfg = {
-      .lp_count = m.lp_count,
+      .lps = &lp_map,
       .lp_partition = placement,
       .threads = (int)threads,
       .end_ns = llround(end * NS_PER_UNIT),
@@ -198,9 +201,8 @@ int app_phold(int argc, char **argv, MPI_Comm comm) {
       .seed = (uint64_t)seed,
       /* each LP holds about start_events pending events */
       .pending_hint = (size_t)((double)m.lp_count * start_events / partitions * 1.05),
-      .lp_create = phold_create,
       .thread_start = phold_thread_start,
-      .model = &m,
+      .context = &m,
   };
   char err[512];
   core_engine *engine = core_engine_create(&cfg, comm, err, sizeof err);

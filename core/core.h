@@ -19,20 +19,56 @@ typedef struct core_lp core_lp;
 typedef struct core_partition core_partition;
 typedef struct core_engine core_engine;
 
-/* What an LP does. Handlers return 0, or the negative code of core_fail(). `model` is
- * core_config.model. */
+/* What an LP does: a small table of functions, as ROSS's LP types are. Handlers return 0, or the
+ * negative code of core_fail(). `model` is the LP's kind's model (core_lp_kind). */
 typedef struct core_lp_type {
   const char *name;
-  int (*init)(core_lp *lp, void *model); /* at time 0: schedule first events */
+  size_t state_bytes; /* the engine gives each LP this much zeroed state (lp->state); 0: none */
+  /* Optional, once per LP on its owning thread, before any init: set up lp->state (lp->index is
+   * the LP's index among its kind). Returns 0 or negative. */
+  int (*create)(core_lp *lp, void *model);
+  int (*init)(core_lp *lp, void *model); /* optional, at time 0: schedule first events */
   int (*handle)(core_lp *lp, const core_event *ev, void *model); /* one event, in key order */
-  int (*finish)(core_lp *lp, void *model); /* after the last window (optional) */
+  int (*finish)(core_lp *lp, void *model);   /* optional, after the last window */
+  void (*destroy)(core_lp *lp, void *model); /* optional: free what create put in lp->state */
 } core_lp_type;
 
-/* An LP. Models read id, now_ns and rng and own state; the other fields are the engine's. */
+/* One kind of LP of a model: its type, how many LPs it has, and the `model` its functions get. */
+typedef struct core_lp_kind {
+  const core_lp_type *type;
+  uint32_t count;
+  void *model;
+} core_lp_kind;
+
+enum { CORE_MAX_KINDS = 16 };
+
+/* A model's LP kinds in a table: kinds take consecutive LP ids in table order, so a model never
+ * numbers LPs by hand, and a new kind is one more row. */
+typedef struct core_lp_map {
+  core_lp_kind kinds[CORE_MAX_KINDS];
+  uint32_t first[CORE_MAX_KINDS + 1]; /* first[k]: kind k's first id; first[count]: all LPs */
+  size_t count;
+} core_lp_map;
+
+/* Copies the table of `count` kinds (count <= CORE_MAX_KINDS). Returns 0, or -1 when there are too
+ * many kinds or more than 2^32 - 1 LPs. */
+int core_lp_map_init(core_lp_map *map, const core_lp_kind *kinds, size_t count);
+static inline uint32_t core_lp_map_id(const core_lp_map *map, size_t kind, uint32_t index) {
+  return map->first[kind] + index;
+}
+static inline uint32_t core_lp_map_lps(const core_lp_map *map) { return map->first[map->count]; }
+/* The kind of LP id (< core_lp_map_lps), and its index among that kind in *index. */
+size_t core_lp_map_kind_of(const core_lp_map *map, uint32_t id, uint32_t *index);
+
+/* An LP. Models read id, kind, index, now_ns and rng and own state; the other fields are the
+ * engine's. */
 struct core_lp {
   uint32_t id;
+  uint32_t kind;  /* its row in the model's core_lp_map */
+  uint32_t index; /* among the LPs of its kind */
   const core_lp_type *type;
-  void *state; /* the model's, set by core_config.lp_create */
+  void *state;
+  void *model; /* its kind's */
   int64_t now_ns;
   uint64_t send_seq;
   core_rng rng;
@@ -40,7 +76,7 @@ struct core_lp {
 };
 
 typedef struct core_config {
-  uint32_t lp_count;
+  const core_lp_map *lps; /* borrowed for the engine's lifetime */
   /* Owner partition of every LP: rank * threads + thread. Borrowed for the engine's lifetime. */
   const uint32_t *lp_partition;
   int threads;          /* OpenMP threads (partitions) per rank */
@@ -48,20 +84,16 @@ typedef struct core_config {
   int64_t lookahead_ns; /* no event crosses partitions with a latency below this */
   uint64_t seed;
   size_t pending_hint; /* expected pending events per partition, to preallocate */
-  /* Called once per local LP on its owning thread: set lp->type and lp->state. Returns 0 or
-   * negative. */
-  int (*lp_create)(core_lp *lp, void *model);
-  void (*lp_destroy)(core_lp *lp, void *model); /* optional */
-  void *model;
+  void *context;       /* handed to the three callbacks below */
   /* Optional, called first on each OpenMP thread of the run (e.g. to bind it to a core). */
-  void (*thread_start)(int thread, int threads, void *model);
+  void (*thread_start)(int thread, int threads, void *context);
   /* Optional, collective: called on thread 0 of every rank, with the rank's other threads waiting,
    * at the end of a window in which any LP called core_request_boundary(). Returns 0 or negative.
    */
-  int (*boundary)(MPI_Comm comm, void *model);
+  int (*boundary)(MPI_Comm comm, void *context);
   /* Optional, called on rank 0 thread 0 about once a second of wall time: simulated time reached.
    */
-  void (*progress)(int64_t now_ns, double wall_s, uint64_t events, void *model);
+  void (*progress)(int64_t now_ns, double wall_s, uint64_t events, void *context);
 } core_config;
 
 /* What one partition did. */

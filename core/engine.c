@@ -44,6 +44,7 @@ struct core_partition {
 
 struct core_engine {
   core_config cfg;
+  uint32_t lp_count;
   MPI_Comm comm;
   /* Payloads of even and odd windows travel on separate communicators: a rank can be one window
    * ahead of a peer that is still receiving, and its next-window messages must not match that
@@ -146,9 +147,9 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
                      "LP %u sent LP %u an event (kind %u) with latency %lld ns: every message "
                      "needs a latency of at least 1 ns",
                      lp->id, dst_lp, kind, (long long)delay_ns);
-  if (dst_lp >= e->cfg.lp_count)
+  if (dst_lp >= e->lp_count)
     return core_fail(lp, "LP %u sent an event to LP %u, but there are only %u LPs", lp->id, dst_lp,
-                     e->cfg.lp_count);
+                     e->lp_count);
   if (payload_bytes > CORE_PAYLOAD_BYTES)
     return core_fail(lp, "LP %u: payload of %zu bytes exceeds %d", lp->id, payload_bytes,
                      CORE_PAYLOAD_BYTES);
@@ -197,7 +198,7 @@ static void maybe_progress(core_engine *e, core_partition *p, int64_t now_ns) {
   if (now - e->last_progress < 1.0)
     return;
   e->last_progress = now;
-  e->cfg.progress(now_ns, now - e->start_wall, p->stats.events, e->cfg.model);
+  e->cfg.progress(now_ns, now - e->start_wall, p->stats.events, e->cfg.context);
 }
 
 /* Handles this partition's events before window_end. */
@@ -214,7 +215,7 @@ static void process_window(core_partition *p, int64_t window_end) {
     const core_event *ev = core_queue_event(q, top.event);
     core_lp *lp = &p->lps[top.lp];
     lp->now_ns = top.time_ns;
-    int rc = lp->type->handle(lp, ev, e->cfg.model);
+    int rc = lp->type->handle(lp, ev, lp->model);
     core_queue_release(q, top.event);
     events++;
     if (rc != 0) {
@@ -305,7 +306,7 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
 }
 
 static void boundary_call(core_engine *e) {
-  if (e->cfg.boundary(e->comm, e->cfg.model) != 0) {
+  if (e->cfg.boundary(e->comm, e->cfg.context) != 0) {
     core_partition *p = &e->parts[0];
     if (!(p->flags & FLAG_ERROR))
       fail(p, "the model's collective boundary call failed");
@@ -359,18 +360,35 @@ static void window_boundary(core_partition *p) {
   p->stats.sync_s += omp_get_wtime() - t0;
 }
 
+/* Gives each of this partition's LPs its kind's type, model and state, then lets the type set it
+ * up. */
 static void create_lps(core_partition *p) {
   core_engine *e = p->engine;
-  for (uint32_t id = 0; id < e->cfg.lp_count; id++) {
+  const core_lp_map *map = e->cfg.lps;
+  for (uint32_t id = 0; id < e->lp_count; id++) {
     if (e->place[id].part != p->index)
       continue;
     core_lp *lp = &p->lps[e->place[id].local];
-    *lp = (core_lp){.id = id, .part = p};
+    uint32_t index;
+    size_t kind = core_lp_map_kind_of(map, id, &index);
+    const core_lp_type *type = map->kinds[kind].type;
+    *lp = (core_lp){.id = id,
+                    .kind = (uint32_t)kind,
+                    .index = index,
+                    .type = type,
+                    .model = map->kinds[kind].model,
+                    .part = p};
     core_rng_init(&lp->rng, e->cfg.seed, id);
-    if (e->cfg.lp_create(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
-      fail(p, "could not create LP %u", id);
-    else if (!lp->type || !lp->type->handle)
-      fail(p, "LP %u has no handler", id);
+    if (!type || !type->handle) {
+      fail(p, "LP %u (kind %zu) has no handler", id, kind);
+      continue;
+    }
+    if (type->state_bytes && !(lp->state = calloc(1, type->state_bytes))) {
+      fail(p, "out of memory for LP %u (%s)", id, type->name);
+      continue;
+    }
+    if (type->create && type->create(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
+      fail(p, "could not create LP %u (%s)", id, type->name);
   }
 }
 
@@ -379,7 +397,7 @@ static void run_partition(core_partition *p) {
   double t0 = omp_get_wtime();
   for (size_t i = 0; i < p->lp_count && !(p->flags & FLAG_ERROR); i++) {
     core_lp *lp = &p->lps[i];
-    if (lp->type->init && lp->type->init(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
+    if (lp->type->init && lp->type->init(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
       fail(p, "LP %u (%s) failed to initialise", lp->id, lp->type->name);
   }
   p->stats.process_s += omp_get_wtime() - t0;
@@ -399,7 +417,7 @@ static void run_partition(core_partition *p) {
   for (size_t i = 0; i < p->lp_count; i++) {
     core_lp *lp = &p->lps[i];
     lp->now_ns = e->cfg.end_ns;
-    if (lp->type->finish && lp->type->finish(lp, e->cfg.model) != 0 && !(p->flags & FLAG_ERROR))
+    if (lp->type->finish && lp->type->finish(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
       fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
   }
 }
@@ -413,12 +431,12 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   const char *why = NULL;
   if (cfg->threads < 1)
     why = "threads must be at least 1";
-  else if (cfg->lp_count == 0)
+  else if (!cfg->lps || core_lp_map_lps(cfg->lps) == 0)
     why = "there are no LPs";
   else if (cfg->lookahead_ns < 1)
     why = "the lookahead must be at least 1 ns";
-  else if (!cfg->lp_create || !cfg->lp_partition)
-    why = "lp_create and lp_partition are required";
+  else if (!cfg->lp_partition)
+    why = "lp_partition is required";
   if (why) {
     snprintf(err, err_len, "engine: %s", why);
     return NULL;
@@ -438,7 +456,8 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   e->threads = cfg->threads;
   e->partitions = (uint32_t)ranks * (uint32_t)cfg->threads;
   e->lookahead_ns = e->partitions == 1 ? CORE_TIME_NEVER : cfg->lookahead_ns;
-  e->place = malloc(cfg->lp_count * sizeof *e->place);
+  e->lp_count = core_lp_map_lps(cfg->lps);
+  e->place = malloc(e->lp_count * sizeof *e->place);
   e->parts = aligned_alloc(64, (size_t)e->threads * sizeof *e->parts);
   e->inbox = calloc((size_t)e->threads, sizeof *e->inbox);
   e->requests = malloc((size_t)e->threads * e->partitions * sizeof *e->requests);
@@ -452,11 +471,11 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     free(e->requests);
     free(e->reduce_buf);
     free(e);
-    snprintf(err, err_len, "engine: out of memory for %u LPs", cfg->lp_count);
+    snprintf(err, err_len, "engine: out of memory for %u LPs", core_lp_map_lps(cfg->lps));
     return NULL;
   }
   memset(e->parts, 0, (size_t)e->threads * sizeof *e->parts);
-  for (uint32_t id = 0; id < cfg->lp_count; id++) {
+  for (uint32_t id = 0; id < e->lp_count; id++) {
     uint32_t part = cfg->lp_partition[id];
     if (part >= e->partitions) {
       snprintf(err, err_len, "engine: LP %u is placed on partition %u, but there are %u", id, part,
@@ -503,10 +522,15 @@ void core_engine_destroy(core_engine *e) {
     return;
   for (int t = 0; e->parts && t < e->threads; t++) {
     core_partition *p = &e->parts[t];
-    if (e->cfg.lp_destroy && p->lps)
-      for (size_t i = 0; i < p->lp_count; i++)
-        if (p->lps[i].type)
-          e->cfg.lp_destroy(&p->lps[i], e->cfg.model);
+    for (size_t i = 0; p->lps && i < p->lp_count; i++) {
+      core_lp *lp = &p->lps[i];
+      if (!lp->type || (lp->type->state_bytes && !lp->state))
+        continue; /* never created */
+      if (lp->type->destroy)
+        lp->type->destroy(lp, lp->model);
+      if (lp->type->state_bytes)
+        free(lp->state);
+    }
     free(p->lps);
     core_queue_free(&p->queue);
     for (uint32_t q = 0; p->outbox && q < e->partitions; q++)
@@ -547,7 +571,7 @@ int core_engine_run(core_engine *e) {
   {
     core_partition *p = &e->parts[omp_get_thread_num()];
     if (e->cfg.thread_start)
-      e->cfg.thread_start(p->thread, e->threads, e->cfg.model);
+      e->cfg.thread_start(p->thread, e->threads, e->cfg.context);
     create_lps(p);
     run_partition(p);
     p->stats.queue_bytes_peak = core_queue_bytes(&p->queue);
@@ -612,4 +636,30 @@ void core_engine_print_stats(core_engine *e, FILE *out) {
             s->process_s, s->sync_s);
   }
   free(all);
+}
+
+/* ---- the LP map ---- */
+
+int core_lp_map_init(core_lp_map *map, const core_lp_kind *kinds, size_t count) {
+  if (count > CORE_MAX_KINDS)
+    return -1;
+  *map = (core_lp_map){.count = count};
+  uint64_t next = 0;
+  for (size_t k = 0; k < count; k++) {
+    map->kinds[k] = kinds[k];
+    map->first[k] = (uint32_t)next;
+    next += kinds[k].count;
+    if (next >= UINT32_MAX)
+      return -1;
+  }
+  map->first[count] = (uint32_t)next;
+  return 0;
+}
+
+size_t core_lp_map_kind_of(const core_lp_map *map, uint32_t id, uint32_t *index) {
+  size_t k = 0;
+  while (k + 1 < map->count && id >= map->first[k + 1])
+    k++;
+  *index = id - map->first[k];
+  return k;
 }

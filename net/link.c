@@ -92,23 +92,22 @@ static int link_handle(core_lp *lp, const core_event *ev, void *model) {
              : 0;
 }
 
-const core_lp_type net_link_lp_type = {"link", NULL, link_handle, NULL};
-
-int net_link_lp_create(core_lp *lp, const net_links *links, uint32_t link) {
-  net_link_lp *l = calloc(1, sizeof *l);
-  if (!l)
-    return -1;
-  l->links = links;
-  l->link = link;
-  lp->type = &net_link_lp_type;
-  lp->state = l;
+/* Link lp->index of the topology; `model` is the net_links. */
+static int link_create(core_lp *lp, void *model) {
+  net_link_lp *l = lp->state;
+  l->links = model;
+  l->link = lp->index;
   return 0;
 }
 
-void net_link_lp_destroy(core_lp *lp) {
+static void link_destroy(core_lp *lp, void *model) {
+  (void)model;
   net_link_lp *l = lp->state;
-  if (l)
-    util_timebins_free(&l->busy_bins);
-  free(l);
-  lp->state = NULL;
+  util_timebins_free(&l->busy_bins);
 }
+
+const core_lp_type net_link_lp_type = {.name = "link",
+                                       .state_bytes = sizeof(net_link_lp),
+                                       .create = link_create,
+                                       .handle = link_handle,
+                                       .destroy = link_destroy};

@@ -25,7 +25,7 @@
 /* Shared, read-only while the engine runs. */
 typedef struct net_links {
   const net_topology *topo;
-  uint32_t first_lp;          /* link i is LP first_lp + i */
+  uint32_t first_lp;          /* link i is LP first_lp + i: the link kind's first id */
   int64_t chunk_bytes;        /* at least 1 */
   uint32_t chunk_kind;        /* event kind of chunks between links; the model must not use it */
   uint32_t deliver_kind;      /* event kind the destination LP gets when a flow's last byte lands */
@@ -56,10 +56,8 @@ typedef struct net_link_lp {
   util_timebins busy_bins; /* busy ns per series interval: whole numbers, exact in doubles */
 } net_link_lp;
 
+/* The links' LP kind: link i of links->topo is the LP of index i among its kind, whose model is
+ * the net_links (core_lp_kind{&net_link_lp_type, net_link_count(topo), &links}). */
 extern const core_lp_type net_link_lp_type;
-
-/* Sets up lp as link `link`: allocates its state. Returns 0 or -1 (out of memory). */
-int net_link_lp_create(core_lp *lp, const net_links *links, uint32_t link);
-void net_link_lp_destroy(core_lp *lp);
 
 #endif

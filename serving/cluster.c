@@ -128,9 +128,8 @@ static int place_lps(srv_cluster *c, const srv_scenario *s, uint32_t partitions,
   for (uint32_t p = 0; p < c->pods; p++)
     weight[p] += 1e-3; /* pods without instances still spread */
   part_weighted(weight, c->pods, partitions, pod_partition);
-  c->lp_partition[0] = 0; /* the router */
   for (uint32_t i = 0; i < c->instances; i++)
-    c->lp_partition[1 + i] = pod_partition[c->instance_pod[i]];
+    c->instance_partition[i] = pod_partition[c->instance_pod[i]];
   for (uint32_t n = 0; n < c->nodes; n++)
     c->node_partition[n] = pod_partition[pod_of_root[find(parent, n)]];
   bool split = false;
@@ -141,7 +140,7 @@ static int place_lps(srv_cluster *c, const srv_scenario *s, uint32_t partitions,
   if (c->topo) {
     for (uint32_t l = 0; l < net_link_count(c->topo); l++) {
       const net_link *link = net_link_at(c->topo, l);
-      c->lp_partition[c->first_link_lp + l] = pod_partition[pod_of_root[find(parent, link->node)]];
+      c->link_partition[l] = pod_partition[pod_of_root[find(parent, link->node)]];
       /* Pods hold whole leaves and domains: only spine uplinks lead to another pod. */
       if (split && link->kind == NET_LINK_SPINE_UP && link->latency_ns < c->lookahead_ns) {
         c->lookahead_ns = link->latency_ns;
@@ -209,9 +208,10 @@ int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions
     if (!c->topo)
       goto fail;
   }
-  c->first_link_lp = 1 + c->instances;
-  c->lp_count = c->first_link_lp + (c->topo ? net_link_count(c->topo) : 0);
-  if (!(c->lp_partition = malloc(c->lp_count * sizeof *c->lp_partition)))
+  uint32_t links = c->topo ? net_link_count(c->topo) : 0;
+  c->instance_partition = malloc((c->instances ? c->instances : 1) * sizeof *c->instance_partition);
+  c->link_partition = malloc((links ? links : 1) * sizeof *c->link_partition);
+  if (!c->instance_partition || !c->link_partition)
     goto oom;
   if (place_lps(c, s, partitions, err, err_len) != 0)
     goto fail;
@@ -235,7 +235,8 @@ void srv_cluster_free(srv_cluster *c) {
   free(c->accel_ids);
   free(c->instance_pod);
   free(c->node_partition);
-  free(c->lp_partition);
+  free(c->instance_partition);
+  free(c->link_partition);
   *c = (srv_cluster){0};
 }
 

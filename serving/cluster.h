@@ -1,13 +1,14 @@
 /* Where everything of a serving scenario sits: the accelerators of each instance, nodes and racks,
- * the network topology, and the LPs' partitions with the lookahead that placement allows. */
+ * the network topology, and the partitions of instances, nodes and links (the router is on
+ * partition 0) with the lookahead that placement allows. */
 #ifndef SRV_CLUSTER_H
 #define SRV_CLUSTER_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "serving/scenario.h"
 #include "net/net.h"
+#include "serving/scenario.h"
 
 typedef struct srv_cluster {
   uint32_t instances, nodes, accels, racks;
@@ -19,12 +20,11 @@ typedef struct srv_cluster {
   /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp * ep
    * accelerators of one node per pipeline stage, the ep groups of tp consecutive). */
   uint32_t *accel_offsets, *accel_ids;
-  uint32_t *instance_pod;   /* [instances] */
-  uint32_t *node_partition; /* [nodes]: the partition that owns the node's energy */
-  net_topology *topo;       /* built when the scenario moves KV between instances; else NULL */
-  /* LPs: 0 the router, 1..instances the instances, then one per link of topo. */
-  uint32_t lp_count, first_link_lp;
-  uint32_t *lp_partition; /* [lp_count] */
+  uint32_t *instance_pod;       /* [instances] */
+  uint32_t *node_partition;     /* [nodes]: the partition that owns the node's energy */
+  net_topology *topo;           /* built when the scenario moves KV between instances; else NULL */
+  uint32_t *instance_partition; /* [instances] */
+  uint32_t *link_partition;     /* [links of topo]: with the node it leaves */
   uint32_t pods;          /* groups of nodes kept on one partition: leaves, domains, instances */
   int64_t lookahead_ns;   /* the smallest latency of any channel the placement cuts */
   char lookahead_cut[64]; /* which channel that is, for the start-up line */

@@ -61,8 +61,8 @@ static int cmp_transfer(const void *a, const void *b) {
 }
 
 /* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
-static void note_over(srv_summary *s, const char *what, const double *w, uint64_t n, double budget_w,
-                      double interval_s) {
+static void note_over(srv_summary *s, const char *what, const double *w, uint64_t n,
+                      double budget_w, double interval_s) {
   size_t len = strlen(s->budget_report);
   for (uint64_t k = 0; k < n; k++) {
     if (!(w[k] > budget_w))

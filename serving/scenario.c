@@ -746,8 +746,8 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
   return 0;
 }
 
-int srv_scenario_load(const char *path, const char *const *sets, size_t set_count, srv_scenario **out,
-                     char *err, size_t err_len) {
+int srv_scenario_load(const char *path, const char *const *sets, size_t set_count,
+                      srv_scenario **out, char *err, size_t err_len) {
   *out = NULL;
   io_doc *doc = NULL;
   srv_scenario *s = calloc(1, sizeof *s);

@@ -109,8 +109,8 @@ typedef struct srv_scenario {
  * validates everything (unknown keys, units, ranges, that the deployments fit the cluster), and
  * resolves catalogue names. On error returns negative with "file:line:col: key.path: what was
  * expected". */
-int srv_scenario_load(const char *path, const char *const *sets, size_t set_count, srv_scenario **out,
-                     char *err, size_t err_len);
+int srv_scenario_load(const char *path, const char *const *sets, size_t set_count,
+                      srv_scenario **out, char *err, size_t err_len);
 void srv_scenario_free(srv_scenario *s);
 
 /* Total instances over all deployments. */

@@ -1,5 +1,5 @@
-/* Internal to the scenario loader (serving/scenario.c, scenario_read.c, scenario_workload.c): what every
- * section reader shares, and the small readers, in which an optional key keeps the caller's
+/* Internal to the scenario loader (serving/scenario.c, scenario_read.c, scenario_workload.c): what
+ * every section reader shares, and the small readers, in which an optional key keeps the caller's
  * default. Every reader returns 0 or negative with "file:line:col: key.path: ..." in ld->err. */
 #ifndef SRV_SCENARIO_READ_H
 #define SRV_SCENARIO_READ_H

@@ -145,5 +145,5 @@ const io_table_def srv_nodes_table = TABLE("nodes", srv_node_row, node_fields);
 const io_table_def srv_power_table = TABLE("power", srv_power_row, power_fields);
 const io_table_def srv_links_table = TABLE("links", srv_link_row, link_fields);
 const io_table_def srv_link_util_table = TABLE("link_utilisation", srv_link_util_row,
-                                              link_util_fields);
+                                               link_util_fields);
 const io_table_def srv_kv_tiers_table = TABLE("kv_tiers", srv_kv_tier_row, kv_tier_fields);

@@ -1,5 +1,6 @@
 /* The serving timeline's tables: row structs and their HDF5 field lists, shared by the writer
- * (serving/serving.c) and the readers (serving/report.c, h5py). Documented in serving/TIMELINE.md. */
+ * (serving/serving.c) and the readers (serving/report.c, h5py). Documented in serving/TIMELINE.md.
+ */
 #ifndef SRV_SCHEMA_H
 #define SRV_SCHEMA_H
 

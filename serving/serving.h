@@ -26,7 +26,7 @@ typedef struct srv_result {
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0, or -1 on every rank
  * with the reason in err. */
-int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm,
-                    srv_result *result, char *err, size_t err_len);
+int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
+            char *err, size_t err_len);
 
 #endif

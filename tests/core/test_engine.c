@@ -81,14 +81,10 @@ static int scenario_finish(core_lp *lp, void *model) {
   return 0;
 }
 
-static const core_lp_type scenario_lp = {"scenario", scenario_init, scenario_handle,
-                                         scenario_finish};
-
-static int scenario_create(core_lp *lp, void *model) {
-  (void)model;
-  lp->type = &scenario_lp;
-  return 0;
-}
+static const core_lp_type scenario_lp = {.name = "scenario",
+                                         .init = scenario_init,
+                                         .handle = scenario_handle,
+                                         .finish = scenario_finish};
 
 /* Sends and remembers core_send's answer in the sender's log. */
 static int send_logged(core_lp *lp, scenario *s, uint32_t dst, int64_t delay_ns, uint32_t kind,
@@ -113,15 +109,16 @@ static void place_first_and_last(scenario *s) {
 
 static void run_scenario(scenario *s) {
   memset(s->logs, 0, sizeof s->logs);
+  core_lp_map map;
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, s->lp_count, s}, 1),
+                        0);
   core_config cfg = {
-      .lp_count = s->lp_count,
+      .lps = &map,
       .lp_partition = s->lp_partition,
       .threads = s->threads,
       .end_ns = s->end_ns,
       .lookahead_ns = s->lookahead_ns,
       .seed = 1,
-      .lp_create = scenario_create,
-      .model = s,
   };
   char err[ERROR_BYTES] = "";
   core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
@@ -183,24 +180,24 @@ static void assert_failed_naming(const scenario *s, uint32_t a, uint32_t b, cons
 
 static void engine_create_refuses_bad_configs_with_a_message(void) {
   uint32_t placement[4] = {0, 0, 0, 0};
-  const core_config good = {.lp_count = 4,
-                            .lp_partition = placement,
-                            .threads = 1,
-                            .end_ns = 100,
-                            .lookahead_ns = 1,
-                            .lp_create = scenario_create};
+  scenario s = {0};
+  core_lp_map four, none;
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&four, &(core_lp_kind){&scenario_lp, 4, &s}, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&none, NULL, 0), 0);
+  const core_config good = {
+      .lps = &four, .lp_partition = placement, .threads = 1, .end_ns = 100, .lookahead_ns = 1};
   struct {
     core_config cfg;
     const char *why;
   } bad[] = {{good, "threads"},
              {good, "no LPs"},
              {good, "lookahead"},
-             {good, "lp_create"},
+             {good, "lp_partition"},
              {good, "partition"}};
   bad[0].cfg.threads = 0;
-  bad[1].cfg.lp_count = 0;
+  bad[1].cfg.lps = &none;
   bad[2].cfg.lookahead_ns = 0;
-  bad[3].cfg.lp_create = NULL;
+  bad[3].cfg.lp_partition = NULL;
   uint32_t beyond[4] = {0, 0, partitions(1), 0}; /* one past the last partition */
   bad[4].cfg.lp_partition = beyond;
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -211,11 +208,9 @@ static void engine_create_refuses_bad_configs_with_a_message(void) {
     if (e)
       core_engine_destroy(e);
   }
-  scenario s = {0}; /* the good one is accepted: the refusals above are for cause */
-  core_config ok = good;
-  ok.model = &s;
+  /* the good one is accepted: the refusals above are for cause */
   char err[ERROR_BYTES];
-  core_engine *e = core_engine_create(&ok, MPI_COMM_WORLD, err, sizeof err);
+  core_engine *e = core_engine_create(&good, MPI_COMM_WORLD, err, sizeof err);
   CU_ASSERT_PTR_NOT_NULL(e);
   core_engine_destroy(e);
 }
@@ -551,6 +546,119 @@ static void engine_model_failure_stops_every_partition_within_a_window(void) {
   }
 }
 
+/* ---- LP kinds ---- */
+
+/* A kind with engine-owned state: create sees its index among the kind and its kind's model; every
+ * LP's state is destroyed once. */
+typedef struct counter_model {
+  int64_t tag;
+  int created, destroyed, handled, wrong; /* wrong: state not as expected (CUnit is not thread-safe,
+                                           * so the callbacks count and the test asserts) */
+} counter_model;
+
+typedef struct counter_state {
+  int64_t tag;
+  uint32_t index;
+} counter_state;
+
+static int counter_create(core_lp *lp, void *model) {
+  counter_model *m = model;
+  counter_state *st = lp->state;
+  if (st->tag != 0 || st->index != 0) { /* zeroed by the engine */
+#pragma omp atomic
+    m->wrong++;
+  }
+  st->tag = m->tag;
+  st->index = lp->index;
+#pragma omp atomic
+  m->created++;
+  return 0;
+}
+
+static int counter_handle(core_lp *lp, const core_event *ev, void *model) {
+  (void)ev;
+  counter_model *m = model;
+  const counter_state *st = lp->state;
+  if (st->tag != m->tag) {
+#pragma omp atomic
+    m->wrong++;
+  }
+#pragma omp atomic
+  m->handled++;
+  return 0;
+}
+
+static int counter_init(core_lp *lp, void *model) {
+  (void)model;
+  return core_send(lp, lp->id, 5, 1, 0, NULL, 0);
+}
+
+static void counter_destroy(core_lp *lp, void *model) {
+  counter_model *m = model;
+  const counter_state *st = lp->state;
+  if (st->tag != m->tag) {
+#pragma omp atomic
+    m->wrong++;
+  }
+#pragma omp atomic
+  m->destroyed++;
+}
+
+static const core_lp_type counter_lp = {.name = "counter",
+                                        .state_bytes = sizeof(counter_state),
+                                        .create = counter_create,
+                                        .init = counter_init,
+                                        .handle = counter_handle,
+                                        .destroy = counter_destroy};
+
+static void engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state(void) {
+  counter_model a = {.tag = 11}, b = {.tag = 22};
+  const core_lp_kind kinds[] = {{&counter_lp, 3, &a}, {&counter_lp, 0, &a}, {&counter_lp, 5, &b}};
+  core_lp_map map;
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 3), 0);
+  CU_ASSERT_EQUAL(core_lp_map_lps(&map), 8);
+  CU_ASSERT_EQUAL(core_lp_map_id(&map, 0, 2), 2);
+  CU_ASSERT_EQUAL(core_lp_map_id(&map, 2, 0), 3);
+  uint32_t index;
+  CU_ASSERT_EQUAL(core_lp_map_kind_of(&map, 2, &index), 0);
+  CU_ASSERT_EQUAL(index, 2);
+  CU_ASSERT_EQUAL(core_lp_map_kind_of(&map, 3, &index), 2); /* the empty kind owns no id */
+  CU_ASSERT_EQUAL(index, 0);
+  CU_ASSERT_EQUAL(core_lp_map_kind_of(&map, 7, &index), 2);
+  CU_ASSERT_EQUAL(index, 4);
+  core_lp_kind many[CORE_MAX_KINDS + 1] = {{0}};
+  CU_ASSERT_EQUAL(core_lp_map_init(&map, many, CORE_MAX_KINDS + 1), -1);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 3), 0);
+
+  uint32_t placement[8];
+  for (uint32_t i = 0; i < 8; i++)
+    placement[i] = (uint32_t)((uint64_t)i * partitions(2) / 8);
+  core_config cfg = {
+      .lps = &map, .lp_partition = placement, .threads = 2, .end_ns = 100, .lookahead_ns = 5};
+  char err[ERROR_BYTES];
+  core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+  CU_ASSERT_EQUAL(core_engine_run(e), 0);
+  for (size_t i = 0; i < core_engine_local_lp_count(e); i++) {
+    const core_lp *lp = core_engine_local_lp(e, i);
+    const counter_state *st = lp->state;
+    CU_ASSERT_EQUAL(st->index, lp->index);
+    CU_ASSERT_EQUAL(lp->id, core_lp_map_id(&map, lp->kind, lp->index));
+    CU_ASSERT_PTR_EQUAL(lp->model, lp->id < 3 ? (void *)&a : (void *)&b);
+  }
+  core_engine_destroy(e);
+  int counts[7] = {a.created,   a.destroyed, a.handled,        b.created,
+                   b.destroyed, b.handled,   a.wrong + b.wrong};
+  MPI_Allreduce(MPI_IN_PLACE, counts, 7, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  CU_ASSERT_EQUAL(counts[6], 0);
+  CU_ASSERT_EQUAL(counts[0], 3);
+  CU_ASSERT_EQUAL(counts[1], 3);
+  CU_ASSERT_EQUAL(counts[2], 3); /* one event each, at 5 ns */
+  CU_ASSERT_EQUAL(counts[3], 5);
+  CU_ASSERT_EQUAL(counts[4], 5);
+  CU_ASSERT_EQUAL(counts[5], 5);
+}
+
 int main(int argc, char **argv) {
   int provided, rank;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -574,6 +682,8 @@ int main(int argc, char **argv) {
        engine_delivers_cross_partition_send_at_exactly_the_lookahead},
       {"engine_refuses_unknown_destination_and_oversized_payload",
        engine_refuses_unknown_destination_and_oversized_payload},
+      {"engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state",
+       engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state},
       {"engine_model_failure_stops_every_partition_within_a_window",
        engine_model_failure_stops_every_partition_within_a_window},
       {NULL, NULL}};

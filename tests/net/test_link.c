@@ -94,22 +94,9 @@ static int sink_handle(core_lp *lp, const core_event *ev, void *model) {
   return 0;
 }
 
-static const core_lp_type source_type = {"source", source_init, source_handle, NULL};
-static const core_lp_type sink_type = {"sink", NULL, sink_handle, NULL};
-
-static int lp_create(core_lp *lp, void *model) {
-  link_run *r = model;
-  if (lp->id < r->source_lp)
-    return net_link_lp_create(lp, &r->links, lp->id);
-  lp->type = lp->id == r->source_lp ? &source_type : &sink_type;
-  return 0;
-}
-
-static void lp_destroy(core_lp *lp, void *model) {
-  link_run *r = model;
-  if (lp->id < r->source_lp)
-    net_link_lp_destroy(lp);
-}
+static const core_lp_type source_type = {
+    .name = "source", .init = source_init, .handle = source_handle};
+static const core_lp_type sink_type = {.name = "sink", .handle = sink_handle};
 
 static net_topology *make_topology(void) {
   net_node_group groups[2] = {
@@ -151,15 +138,16 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
   r->bin_sum_ns = calloc(links, sizeof *r->bin_sum_ns);
   uint32_t *placement = calloc(links + 2, sizeof *placement); /* all on partition 0 */
   CU_ASSERT_FATAL(r->bytes && r->chunks && r->busy_ns && r->bin_sum_ns && placement);
-  core_config cfg = {.lp_count = links + 2,
+  const core_lp_kind kinds[] = {
+      {&net_link_lp_type, links, &r->links}, {&source_type, 1, r}, {&sink_type, 1, r}};
+  core_lp_map map;
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 3), 0);
+  core_config cfg = {.lps = &map,
                      .lp_partition = placement,
                      .threads = 1,
                      .end_ns = CORE_TIME_NEVER,
                      .lookahead_ns = 1,
-                     .seed = 1,
-                     .lp_create = lp_create,
-                     .lp_destroy = lp_destroy,
-                     .model = r};
+                     .seed = 1};
   core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, r->error, sizeof r->error);
   CU_ASSERT_PTR_NOT_NULL_FATAL(e);
   r->rc = core_engine_run(e);

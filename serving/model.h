@@ -1,0 +1,215 @@
+/* Internal to serving/: the serving model that its LP kinds share (read-only while the engine
+ * runs, except the per-node state that only the node's partition writes), the LP kinds, the
+ * events and messages between them, and the functions one file of serving/ offers another. */
+#ifndef SRV_MODEL_H
+#define SRV_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "io/timeline.h"
+#include "jobs/kvcache_tier.h"
+#include "jobs/router.h"
+#include "jobs/sched.h"
+#include "jobs/workload.h"
+#include "net/link.h"
+#include "serving/cluster.h"
+#include "serving/scenario.h"
+#include "serving/schema.h"
+#include "serving/serving.h"
+#include "util/idmap.h"
+#include "util/timebins.h"
+
+/* The LP kinds, in id order: a new kind is one more file and one more row here and in the table of
+ * serving.c. */
+typedef enum srv_lp_kind { SRV_LP_ROUTER, SRV_LP_INSTANCE, SRV_LP_LINK, SRV_LP_KINDS } srv_lp_kind;
+
+enum {
+  EV_ARRIVAL = 1,
+  EV_DISPATCH,      /* router -> instance; aux: the decode instance, or NO_INSTANCE */
+  EV_ITERATION_END, /* instance -> itself */
+  EV_COMPLETE,      /* instance -> router: the request left it */
+  EV_KV_READY,      /* prefill -> decode instance: the prompt's KV is ready; aux: preemptions */
+  EV_KV_PULL,       /* decode -> prefill instance: blocks are allocated, send the KV */
+  EV_KV_ARRIVED,    /* last link -> decode instance: one flow of a transfer has landed */
+  EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
+  EV_CHUNK,         /* between links */
+};
+enum { FLUSH_BYTES = 16 << 20 };
+#define NO_INSTANCE UINT32_MAX
+
+typedef struct dispatch_msg {
+  int64_t id, arrival_ns;
+  int32_t input_tokens, output_tokens;
+} dispatch_msg;
+
+typedef struct complete_msg {
+  int32_t input_tokens, output_tokens;
+} complete_msg;
+
+/* What the decode side needs from the prefill side to continue the request's row. */
+typedef struct kv_ready_msg {
+  int64_t id, first_scheduled_ns, first_token_ns;
+  uint32_t prefix_hit_tokens;
+  float energy_j; /* the prefill side's share */
+} kv_ready_msg;
+
+typedef struct kv_pull_msg {
+  int64_t id;
+  uint64_t bytes;
+  uint32_t flows;
+} kv_pull_msg;
+
+/* Arrival time and lengths of every request, by id: on every rank, so a decode instance anywhere
+ * can continue a request it never saw dispatched. Only for disaggregated scenarios. */
+typedef struct request_store {
+  int64_t *arrival_ns;
+  int32_t *input_tokens, *output_tokens;
+  uint64_t count, cap;
+} request_store;
+
+/* Prefix block hashes of every request of a trace that has them (Mooncake), by request id: read on
+ * every rank so an instance anywhere can look up what the router dispatched to it. */
+typedef struct hash_store {
+  uint64_t *offsets; /* [requests + 1] into hashes */
+  uint64_t *hashes;
+  uint64_t requests;
+} hash_store;
+
+typedef struct srv_model {
+  const srv_scenario *s;
+  uint32_t instances;
+  uint32_t *instance_deployment;
+  hw_deploy *deploys; /* one per deployment */
+  srv_cluster cluster;
+  core_lp_map lps;
+  net_links links;
+  util_timebins *node_energy; /* [nodes]: written only by the partition owning the node */
+  job_kv_tier **node_tier;    /* [nodes]: NULL where the node type has none; as node_energy */
+  /* Router pools: instance index of each pool slot, and each instance's slot in its pool. Pool 0
+   * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
+   * instances. */
+  uint32_t *pool_instance[2], pool_size[2], *instance_slot;
+  /* Decode slots [rack_first[q], rack_first[q] + rack_count[q]) are those in rack q. */
+  uint32_t *rack_first, *rack_count;
+  request_store requests;
+  io_timeline *tl;
+  int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
+      t_link_util, t_kv_tiers;
+  struct {
+    size_t bytes;
+    char pad[56]; /* one cache line per thread */
+  } * appended;
+  int threads;
+  int64_t end_ns;
+  hash_store hashes;
+  uint64_t workload_requests;
+  struct srv_router *router; /* on the router's rank only, for progress */
+  const char *program_version;
+  char err[512];
+} srv_model;
+
+/* The router LP's state. */
+typedef struct srv_router {
+  job_source *src;
+  job_request next;
+  bool has_next;
+  job_router *pool[2]; /* pool[1] only when disaggregated */
+  uint64_t dispatched;
+} srv_router;
+
+/* A request live at an instance: its timeline row, filled in as it goes. */
+typedef struct srv_req {
+  srv_request_row row;
+  uint64_t *block_hashes;
+  uint32_t block_count;
+  bool handed_off;             /* prefill side: the decode instance owns the row now */
+  uint32_t flows_pending;      /* decode side: flows of the transfer still on their way */
+  srv_transfer_row transfer;   /* decode side */
+  struct srv_req *prev, *next; /* the instance's live requests */
+} srv_req;
+
+/* The instance LP's state. */
+typedef struct srv_instance {
+  uint32_t index;
+  const srv_deployment *dep;
+  const hw_deploy *deploy;
+  job_sched *sched;
+  bool busy;
+  srv_iteration_row iteration; /* the open one, while busy */
+  const job_sched_seq *seqs;   /* of the open iteration */
+  uint32_t num_seqs, batch_tokens;
+  uint64_t iterations, completed, preemptions, kv_blocks_peak;
+  int64_t busy_ns, last_event_ns;
+  double kv_block_ns;
+  const srv_kv_tier *tier; /* of its node type, NULL: none */
+  int64_t tier_ns;         /* of busy_ns, spent copying to and from the tier */
+  /* Energy: every device draws device_w since power_since_ns. */
+  uint32_t devices;
+  double device_w, idle_w;
+  int64_t power_since_ns;
+  double energy_j;
+  srv_req live;     /* sentinel of a circular list */
+  util_idmap by_id; /* live requests, by request id */
+} srv_instance;
+
+extern const core_lp_type srv_router_type, srv_instance_type;
+
+static inline uint32_t srv_router_lp(const srv_model *m) {
+  return core_lp_map_id(&m->lps, SRV_LP_ROUTER, 0);
+}
+static inline uint32_t srv_instance_lp(const srv_model *m, uint32_t instance) {
+  return core_lp_map_id(&m->lps, SRV_LP_INSTANCE, instance);
+}
+/* The instance an instance LP's event came from. */
+static inline uint32_t srv_instance_of(const srv_model *m, uint32_t lp_id) {
+  return lp_id - core_lp_map_id(&m->lps, SRV_LP_INSTANCE, 0);
+}
+static inline uint32_t srv_instance_rack(const srv_model *m, uint32_t instance) {
+  const srv_cluster *c = &m->cluster;
+  return c->node_rack[c->accel_node[c->accel_ids[c->accel_offsets[instance]]]];
+}
+/* The node of the instance's first accelerator: its KV tier's. */
+static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) {
+  const srv_cluster *c = &m->cluster;
+  return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
+}
+
+/* Progress on stderr about once a second (core_config.progress; context is the srv_model). */
+void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context);
+
+/* instance.c */
+int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+/* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
+srv_req *srv_req_add(srv_model *m, srv_instance *in, const srv_request_row *row);
+void srv_req_drop(srv_instance *in, srv_req *rec);
+int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv, bool remote_kv);
+int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
+/* Adds what the instance's devices drew since power_since_ns to their nodes, and returns it. */
+double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);
+
+/* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode
+ * instance. */
+int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec);
+int srv_pull_kv(core_lp *lp, srv_model *m, srv_instance *in, srv_req *rec,
+                uint32_t local_hit_tokens);
+int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_send_kv(core_lp *lp, srv_model *m, const core_event *ev);
+int srv_receive_flow(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_release_kv(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+
+/* output.c: the timeline's tables and rows. */
+int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len);
+/* Buffers a row of `table` from lp's thread; asks for a collective flush when enough is buffered.
+ */
+int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row_bytes);
+int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row);
+int srv_flush_boundary(MPI_Comm comm, void *context); /* core_config.boundary */
+/* After the run: the engine's rows, instances' last energy and rows, nodes, power series and
+ * links, then the root attributes; fills result. Collective. Returns 0, or -1 with a message. */
+int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double wall_s,
+                      srv_result *result, char *err, size_t err_len);
+
+#endif

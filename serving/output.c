@@ -1,0 +1,236 @@
+/* The serving timeline's rows: buffered per thread while the engine runs and flushed collectively
+ * when enough have gathered; after the run, the engine's, instances', nodes', power, link and KV
+ * tier rows and the root attributes (serving/TIMELINE.md documents them). */
+#include <stdio.h>
+
+#include "serving/model.h"
+#include "util/error.h"
+
+int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row_bytes) {
+  int thread = core_lp_thread(lp);
+  if (io_timeline_append(m->tl, table, thread, row) != 0)
+    return core_fail(lp, "out of memory buffering timeline rows");
+  m->appended[thread].bytes += row_bytes;
+  if (m->appended[thread].bytes > FLUSH_BYTES / (size_t)m->threads)
+    core_request_boundary(lp); /* every rank flushes at the end of this window */
+  return 0;
+}
+
+int srv_flush_boundary(MPI_Comm comm, void *context) {
+  (void)comm;
+  srv_model *m = context;
+  for (int t = 0; t < m->threads; t++)
+    m->appended[t].bytes = 0;
+  return io_timeline_flush(m->tl, m->err, sizeof m->err);
+}
+
+int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row) {
+  return srv_append(lp, m, m->t_requests, row, sizeof *row);
+}
+
+int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len) {
+  io_timeline_options opt = {.schema = SRV_SCHEMA_NAME,
+                             .schema_version = SRV_SCHEMA_VERSION,
+                             .program_version = m->program_version,
+                             .threads = m->threads,
+                             .uncompressed = !m->s->output.compress};
+  m->tl = io_timeline_create(path, &opt, comm, err, err_len);
+  if (!m->tl)
+    return -1;
+  if ((m->t_requests = io_timeline_add_table(m->tl, &srv_requests_table, err, err_len)) < 0 ||
+      (m->t_iterations = io_timeline_add_table(m->tl, &srv_iterations_table, err, err_len)) < 0 ||
+      (m->t_instances = io_timeline_add_table(m->tl, &srv_instances_table, err, err_len)) < 0 ||
+      (m->t_engine = io_timeline_add_table(m->tl, &srv_engine_table, err, err_len)) < 0 ||
+      (m->t_transfers = io_timeline_add_table(m->tl, &srv_transfers_table, err, err_len)) < 0 ||
+      (m->t_nodes = io_timeline_add_table(m->tl, &srv_nodes_table, err, err_len)) < 0 ||
+      (m->t_power = io_timeline_add_table(m->tl, &srv_power_table, err, err_len)) < 0 ||
+      (m->t_links = io_timeline_add_table(m->tl, &srv_links_table, err, err_len)) < 0 ||
+      (m->t_link_util = io_timeline_add_table(m->tl, &srv_link_util_table, err, err_len)) < 0 ||
+      (m->t_kv_tiers = io_timeline_add_table(m->tl, &srv_kv_tiers_table, err, err_len)) < 0)
+    return -1;
+  return 0;
+}
+
+/* The instance's own row, once its energy runs to the end of the run. */
+static int append_instance_row(srv_model *m, const srv_instance *in) {
+  job_sched_stats st;
+  job_sched_stats_get(in->sched, &st);
+  srv_instance_row row = {
+      .instance = in->index,
+      .tp = in->dep->hw.tp ? in->dep->hw.tp : 1,
+      .pp = in->dep->hw.pp ? in->dep->hw.pp : 1,
+      .role = in->dep->role,
+      .kv_blocks_total = in->dep->sched.total_kv_blocks,
+      .kv_blocks_peak = in->kv_blocks_peak,
+      .iterations = in->iterations,
+      .completed = in->completed,
+      .preemptions = in->preemptions,
+      .busy_ns = in->busy_ns,
+      .kv_block_ns = in->kv_block_ns,
+      .energy_j = in->energy_j,
+      .prefix_query_tokens = st.prefix_query_tokens,
+      .prefix_hit_tokens = st.prefix_hit_tokens,
+      .tier_hit_tokens = st.tier_hit_tokens,
+      .swaps_out = st.swaps_out,
+      .swaps_in = st.swaps_in,
+      .tier_load_bytes = st.tier_load_bytes,
+      .tier_store_bytes = st.tier_store_bytes,
+      .tier_ns = in->tier_ns,
+  };
+  snprintf(row.deployment, sizeof row.deployment, "%s", in->dep->name);
+  snprintf(row.model, sizeof row.model, "%s", in->dep->model->name);
+  snprintf(row.accelerator, sizeof row.accelerator, "%s", in->dep->accel->name);
+  return io_timeline_append(m->tl, m->t_instances, 0, &row);
+}
+
+/* After the run, on every rank for what it owns: instances draw their last power until the end,
+ * nodes add host and unused-accelerator power, and instances, nodes, power series and links become
+ * rows.
+ * Returns non-zero when memory ran out. */
+static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end_ns, int rank) {
+  const srv_cluster *c = &m->cluster;
+  int64_t width = m->s->power.interval_ns;
+  int rc = 0;
+  for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->type == &srv_instance_type) {
+      srv_account_energy(m, lp->state, end_ns, &rc);
+      rc |= append_instance_row(m, lp->state);
+    }
+  }
+  uint32_t partitions_per_rank = (uint32_t)m->threads;
+  for (uint32_t n = 0; n < c->nodes; n++) {
+    if (c->node_partition[n] / partitions_per_rank != (uint32_t)rank)
+      continue;
+    const srv_node_group *g = &m->s->nodes[c->node_group[n]];
+    double idle_w = g->accel->power.idle_w;
+    uint32_t accels = g->accels_per_node;
+    double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
+    util_timebins *e = &m->node_energy[n];
+    if (util_timebins_add(e, width, 0, end_ns, static_w, 1e-9) != 0)
+      rc = -1;
+    srv_node_row row = {.node = n,
+                        .rack = c->node_rack[n],
+                        .accelerators = accels,
+                        .busy_accelerators = c->node_used_accels[n],
+                        .host_w = g->host_w,
+                        .idle_w = idle_w,
+                        .energy_j = e->total};
+    snprintf(row.group, sizeof row.group, "%s", g->name);
+    rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
+    if (m->node_tier[n]) {
+      job_kv_tier_stats ts;
+      job_kv_tier_stats_get(m->node_tier[n], &ts);
+      srv_kv_tier_row t = {.node = n,
+                           .kind = g->kv_tier.kind,
+                           .capacity_bytes = g->kv_tier.capacity_bytes,
+                           .bytes_per_s = g->kv_tier.bytes_per_s,
+                           .latency_ns = g->kv_tier.latency_ns,
+                           .peak_bytes = ts.peak_bytes,
+                           .stored_blocks = ts.stored_blocks,
+                           .evicted_blocks = ts.evicted_blocks,
+                           .hit_blocks = ts.hit_blocks};
+      rc |= io_timeline_append(m->tl, m->t_kv_tiers, 0, &t);
+    }
+    for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
+      int64_t stop = start + width < end_ns ? start + width : end_ns;
+      double joules = util_timebins_at(e, (uint64_t)k);
+      srv_power_row p = {n,    c->node_rack[n], start,
+                         stop, joules,          joules / ((double)(stop - start) * 1e-9)};
+      rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
+    }
+  }
+  for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->type != &net_link_lp_type)
+      continue;
+    const net_link_lp *l = lp->state;
+    const net_link *link = net_link_at(c->topo, l->link);
+    srv_link_row row = {.link = l->link,
+                        .kind = link->kind,
+                        .bytes_per_s = link->bytes_per_s,
+                        .latency_ns = link->latency_ns,
+                        .bytes = l->bytes,
+                        .chunks = l->chunks,
+                        .busy_ns = l->busy_ns};
+    net_link_name(c->topo, l->link, row.name, sizeof row.name);
+    rc |= io_timeline_append(m->tl, m->t_links, 0, &row);
+    for (size_t k = 0; k < l->busy_bins.bins; k++)
+      if (l->busy_bins.bin[k] > 0) {
+        srv_link_util_row u = {.link = l->link,
+                               .start_ns = (int64_t)k * width,
+                               .busy_ns = (int64_t)l->busy_bins.bin[k],
+                               .utilisation = l->busy_bins.bin[k] / (double)width};
+        rc |= io_timeline_append(m->tl, m->t_link_util, 0, &u);
+      }
+  }
+  return rc;
+}
+
+static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, const srv_result *res,
+                            char *err, size_t err_len) {
+  io_timeline *tl = m->tl;
+  int rc = io_timeline_attr_string(tl, "scenario", s->resolved_text ? s->resolved_text : "", err,
+                                   err_len);
+  rc = rc ? rc : io_timeline_attr_string(tl, "scenario_path", s->path, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "seed", (int64_t)s->simulation.seed, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "ranks", ranks, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "threads", m->threads, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "lookahead_ns", m->cluster.lookahead_ns, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "pue", s->power.pue, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "rack_budget_w", s->power.rack_budget_w, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "power_interval_ns", s->power.interval_ns, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "simulated_ns", res->simulated_ns, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,
+                                    err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "wall_s", res->wall_s, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "events", (int64_t)res->events, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "slo_ttft_ns", s->slo.ttft_ns, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "slo_tpot_ns", s->slo.tpot_ns, err, err_len);
+  return rc;
+}
+
+int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double wall_s,
+                      srv_result *result, char *err, size_t err_len) {
+  int rank, ranks;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &ranks);
+  uint64_t local[3] = {0, 0, 0}, total[3]; /* events, iterations, ranks that failed */
+  int64_t last_ns = 0, simulated_ns;
+  for (int t = 0; t < m->threads; t++) {
+    const core_stats *st = core_engine_stats(engine, t);
+    local[0] += st->events;
+    srv_engine_row row = {(uint32_t)rank,  (uint32_t)t,   st->events,          st->windows,
+                          st->sent_thread, st->sent_rank, st->received_remote, st->pending_peak,
+                          st->process_s,   st->sync_s};
+    local[2] |= io_timeline_append(m->tl, m->t_engine, 0, &row) != 0;
+  }
+  for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->type == &srv_instance_type) {
+      const srv_instance *in = lp->state;
+      local[1] += in->iterations;
+      last_ns = in->last_event_ns > last_ns ? in->last_event_ns : last_ns;
+      /* Its energy is counted up to its last event, which can follow every iteration's end (an
+       * iteration that the end cut): the power rows must reach it. */
+      last_ns = in->power_since_ns > last_ns ? in->power_since_ns : last_ns;
+    }
+  }
+  MPI_Allreduce(local, total, 3, MPI_UINT64_T, MPI_SUM, comm);
+  if (total[2])
+    return util_err(err, err_len, "out of memory for the engine's timeline rows");
+  MPI_Allreduce(&last_ns, &simulated_ns, 1, MPI_INT64_T, MPI_MAX, comm);
+  int failed = write_energy_and_links(m, engine, simulated_ns, rank) != 0, any_failed;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_LOR, comm);
+  if (any_failed)
+    return util_err(err, err_len, "out of memory for the power and link rows");
+  MPI_Allreduce(&wall_s, &result->wall_s, 1, MPI_DOUBLE, MPI_MAX, comm);
+  result->events = total[0];
+  result->iterations = total[1];
+  result->simulated_ns = simulated_ns;
+  result->requests = m->workload_requests;
+  return write_attributes(m, m->s, ranks, result, err, err_len);
+}

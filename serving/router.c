@@ -1,0 +1,132 @@
+/* The router LP: replays the workload (a trace read ahead one request, or a synthetic source) and
+ * dispatches each request to an instance of its pool after the dispatch latency, by the scenario's
+ * policy; in disaggregated scenarios it also picks the decode instance. Completions come back to
+ * it, so its policies see what a real front-end sees. */
+#include <stdio.h>
+
+#include "serving/model.h"
+
+static int router_read(core_lp *lp, srv_router *r) {
+  char err[512];
+  int rc = job_source_next(r->src, &r->next, err, sizeof err);
+  if (rc < 0)
+    return core_fail(lp, "%s", err);
+  r->has_next = rc > 0;
+  return 0;
+}
+
+/* Dispatches every request arriving now, then wakes up at the next arrival. */
+static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
+  int64_t latency_ns = m->s->router.dispatch_latency_ns;
+  while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
+    const job_request *q = &r->next;
+    if (q->arrival_ns > m->end_ns - latency_ns) { /* would reach its instance after the end */
+      srv_request_row row = {.id = q->id,
+                             .arrival_ns = q->arrival_ns,
+                             .dispatch_ns = -1,
+                             .first_scheduled_ns = -1,
+                             .first_token_ns = -1,
+                             .done_ns = -1,
+                             .input_tokens = q->input_tokens,
+                             .output_tokens = q->output_tokens,
+                             .instance = -1,
+                             .decode_instance = -1,
+                             .fate = SRV_FATE_UNFINISHED};
+      if (srv_append_request(lp, m, &row) != 0)
+        return -1;
+    } else {
+      job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
+                              q->prefix_hashes, q->prefix_hash_count};
+      uint32_t instance = m->pool_instance[0][job_router_pick(r->pool[0], &rr, &lp->rng)];
+      /* A single output token is the prefill's: such a request never needs a decode instance. */
+      uint32_t decode = NO_INSTANCE;
+      if (r->pool[1] && q->output_tokens > 1) {
+        uint32_t first = 0, count = m->pool_size[1], rack = srv_instance_rack(m, instance);
+        if (m->s->router.decode_same_rack && m->rack_count[rack])
+          first = m->rack_first[rack], count = m->rack_count[rack];
+        decode =
+            m->pool_instance[1][job_router_pick_range(r->pool[1], &rr, &lp->rng, first, count)];
+      }
+      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
+      if (core_send(lp, srv_instance_lp(m, instance), latency_ns, EV_DISPATCH, decode, &msg,
+                    sizeof msg))
+        return -1;
+    }
+    r->dispatched++;
+    if (router_read(lp, r) != 0)
+      return -1;
+  }
+  if (r->has_next)
+    return core_send(lp, lp->id, r->next.arrival_ns - lp->now_ns, EV_ARRIVAL, 0, NULL, 0);
+  return 0;
+}
+
+static int router_init(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_router *r = lp->state;
+  const srv_workload *w = &m->s->workload;
+  char err[512];
+  int rc = w->synthetic ? job_source_open_synthetic(&r->src, &w->synth, &w->opts, err, sizeof err)
+                        : job_source_open_trace(&r->src, w->trace_path, w->format, &w->opts, err,
+                                                sizeof err);
+  if (rc != 0)
+    return core_fail(lp, "%s", err);
+  if (router_read(lp, r) != 0)
+    return -1;
+  return router_dispatch_due(lp, m, r);
+}
+
+static int router_handle(core_lp *lp, const core_event *ev, void *model) {
+  srv_model *m = model;
+  srv_router *r = lp->state;
+  if (ev->kind == EV_ARRIVAL)
+    return router_dispatch_due(lp, m, r);
+  const complete_msg *c = (const complete_msg *)ev->payload.bytes;
+  job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
+  uint32_t instance = srv_instance_of(m, ev->src_lp);
+  int pool = m->s->deployments[m->instance_deployment[instance]].role == SRV_ROLE_DECODE;
+  job_router_completed(r->pool[pool], m->instance_slot[instance], &rr);
+  return 0;
+}
+
+/* The pools' routing policies; the workload opens at init. */
+static int router_create(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_router *r = lp->state;
+  m->router = r;
+  char err[256];
+  const job_route_policy policy[2] = {m->s->router.policy, m->s->router.decode_policy};
+  for (int pool = 0; pool < 2 && m->pool_size[pool]; pool++)
+    if (!(r->pool[pool] = job_router_create(policy[pool], m->pool_size[pool], 0, err, sizeof err)))
+      return core_fail(lp, "%s", err);
+  return 0;
+}
+
+static void router_destroy(core_lp *lp, void *model) {
+  (void)model;
+  srv_router *r = lp->state;
+  job_source_close(r->src);
+  for (int pool = 0; pool < 2; pool++)
+    job_router_destroy(r->pool[pool]);
+}
+
+const core_lp_type srv_router_type = {.name = "router",
+                                      .state_bytes = sizeof(srv_router),
+                                      .create = router_create,
+                                      .init = router_init,
+                                      .handle = router_handle,
+                                      .destroy = router_destroy};
+
+void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context) {
+  const srv_model *m = context;
+  uint64_t done = m->router ? m->router->dispatched : 0;
+  double share = m->workload_requests ? (double)done / (double)m->workload_requests : 0;
+  fprintf(stderr,
+          "windtunnel: simulated %.1f s, %llu of %llu requests dispatched (%.0f%%), %.2f M "
+          "events/s",
+          (double)now_ns * 1e-9, (unsigned long long)done, (unsigned long long)m->workload_requests,
+          100 * share, (double)events / wall_s * 1e-6);
+  if (share > 0.01)
+    fprintf(stderr, ", ETA %.0f s", wall_s * (1 - share) / share);
+  fputc('\n', stderr);
+}

@@ -1,22 +1,25 @@
-/* Request routing policies: which instance serves the next request. Pure logic over the router's
- * own view of its instances (what it dispatched and what came back), as a real front-end router
- * sees them. */
+/* Request routing: which instance serves the next request. Pure logic over the router's own view
+ * of its instances (what it dispatched and what came back), as a real front-end router sees them.
+ * The policies are rows of one table (jobs/route_policies.c): a new policy is added there alone. */
 #ifndef JOB_ROUTER_H
 #define JOB_ROUTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/rng.h"
 
-typedef enum job_route_policy {
-  JOB_ROUTE_ROUND_ROBIN,
-  JOB_ROUTE_LEAST_REQUESTS, /* fewest outstanding requests */
-  JOB_ROUTE_LEAST_KV,       /* fewest outstanding tokens (prompt + output): the KV it will hold */
-  JOB_ROUTE_POWER_OF_TWO, /* two instances drawn at random, the one with fewer outstanding requests
-                           */
-  JOB_ROUTE_PREFIX,       /* SGLang cache-aware: longest cached prefix unless imbalanced */
-} job_route_policy;
+/* A routing policy: a row of the policy table, found by name. */
+typedef struct job_route_policy job_route_policy;
+
+/* The policy called name in scenario files (round_robin, least_requests, ...), or NULL. */
+const job_route_policy *job_route_policy_find(const char *name);
+/* The i-th policy of the table, NULL past the last: for listing them. */
+const job_route_policy *job_route_policy_at(size_t i);
+const char *job_route_policy_name(const job_route_policy *policy);
+/* Whether the policy routes by the prompt's cached prefix (it keeps a prefix index). */
+bool job_route_policy_uses_prefixes(const job_route_policy *policy);
 
 typedef struct job_router job_router;
 
@@ -26,9 +29,10 @@ typedef struct job_route_request {
   uint32_t block_count;
 } job_route_request;
 
-/* prefix_entries bounds the prefix index (block hash -> instance); 0 picks a default. */
-job_router *job_router_create(job_route_policy policy, uint32_t instances, size_t prefix_entries,
-                              char *err, size_t err_len);
+/* prefix_entries bounds the prefix index (block hash -> instance) of policies that keep one; 0
+ * picks a default. */
+job_router *job_router_create(const job_route_policy *policy, uint32_t instances,
+                              size_t prefix_entries, char *err, size_t err_len);
 void job_router_destroy(job_router *r);
 
 /* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream.
@@ -42,10 +46,5 @@ uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
 
 uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
-
-/* Policy names as in scenario files: round_robin, least_requests, least_kv, power_of_two, prefix.
- */
-int job_route_policy_parse(const char *name, job_route_policy *policy);
-const char *job_route_policy_name(job_route_policy policy);
 
 #endif

@@ -95,7 +95,7 @@ static int router_create(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   m->router = r;
   char err[256];
-  const job_route_policy policy[2] = {m->s->router.policy, m->s->router.decode_policy};
+  const job_route_policy *policy[2] = {m->s->router.policy, m->s->router.decode_policy};
   for (int pool = 0; pool < 2 && m->pool_size[pool]; pool++)
     if (!(r->pool[pool] = job_router_create(policy[pool], m->pool_size[pool], 0, err, sizeof err)))
       return core_fail(lp, "%s", err);

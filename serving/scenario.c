@@ -34,6 +34,7 @@ static const int64_t default_slo_tpot_ns = 200000000;
 /* Router to instance inside one datacenter: an HTTP hop plus parsing and tokenization, rounded up
  * (an assumption; examples/default.yaml says why). */
 static const int64_t default_dispatch_latency_ns = 1000000;
+static const char *const default_router_policy = "least_requests";
 
 /* KV tier defaults (cluster.nodes[].kv_tier), from LLMServingSim's cluster configs
  * (../shared/data/LLMServingSim/cluster_configs, SOURCE.md):
@@ -643,23 +644,24 @@ static int check_roles(const scn_loader *ld, const io_node *deployments) {
 static int read_router(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {"policy", "decode_policy", "decode_same_rack",
                                      "dispatch_latency", NULL};
-  const char *policies[JOB_ROUTE_PREFIX + 2];
-  for (int p = 0; p <= JOB_ROUTE_PREFIX; p++)
-    policies[p] = job_route_policy_name((job_route_policy)p);
-  policies[JOB_ROUTE_PREFIX + 1] = NULL;
+  enum { MAX_POLICIES = 32 };
+  const char *policies[MAX_POLICIES + 1] = {NULL};
+  for (size_t p = 0; p < MAX_POLICIES && job_route_policy_at(p); p++)
+    policies[p] = job_route_policy_name(job_route_policy_at(p));
   srv_scenario *s = ld->s;
-  s->router.policy = JOB_ROUTE_LEAST_REQUESTS;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
-  int policy = (int)s->router.policy, decode_policy = JOB_ROUTE_LEAST_REQUESTS, rc;
+  int policy = -1, decode_policy = -1, rc;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
       (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
       (rc = scn_get_bool(ld, m, "decode_same_rack", &s->router.decode_same_rack)) != 0 ||
       (rc = scn_get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
     return rc;
-  s->router.policy = (job_route_policy)policy;
-  s->router.decode_policy = (job_route_policy)decode_policy;
-  if (s->router.decode_policy == JOB_ROUTE_PREFIX)
+  const job_route_policy *fallback = job_route_policy_find(default_router_policy);
+  s->router.policy = policy < 0 ? fallback : job_route_policy_at((size_t)policy);
+  s->router.decode_policy = decode_policy < 0 ? fallback
+                                              : job_route_policy_at((size_t)decode_policy);
+  if (job_route_policy_uses_prefixes(s->router.decode_policy))
     return io_node_error(scn_node_or(m, "decode_policy", m), ld->err, ld->err_len,
                          "the decode instance receives the KV cache, so prefix-aware routing does "
                          "not apply to it; choose another policy");

@@ -74,8 +74,8 @@ typedef struct srv_scenario {
   srv_deployment *deployments;
   size_t deployment_count;
   struct {
-    job_route_policy policy;
-    job_route_policy decode_policy; /* picks the decode instance of a disaggregated request */
+    const job_route_policy *policy;
+    const job_route_policy *decode_policy; /* picks a disaggregated request's decode instance */
     bool decode_same_rack; /* among the decode instances in the prefill instance's rack, if any */
     int64_t dispatch_latency_ns; /* arrival at the router to arrival at the instance */
   } router;

@@ -3,11 +3,15 @@
 
 #include "harness.h"
 
+#include <string.h>
+
 #include "jobs/router.h"
 
-static job_router *make(job_route_policy policy, uint32_t instances) {
+static job_router *make(const char *policy, uint32_t instances) {
   char err[128];
-  job_router *r = job_router_create(policy, instances, 1024, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(job_route_policy_find(policy));
+  job_router *r = job_router_create(job_route_policy_find(policy), instances, 1024, err,
+                                    sizeof err);
   CU_ASSERT_PTR_NOT_NULL_FATAL(r);
   return r;
 }
@@ -15,7 +19,7 @@ static job_router *make(job_route_policy policy, uint32_t instances) {
 static const job_route_request plain = {100, 10, NULL, 0};
 
 static void test_round_robin_cycles_through_instances(void) {
-  job_router *r = make(JOB_ROUTE_ROUND_ROBIN, 3);
+  job_router *r = make("round_robin", 3);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   for (uint32_t i = 0; i < 7; i++)
@@ -24,7 +28,7 @@ static void test_round_robin_cycles_through_instances(void) {
 }
 
 static void test_least_requests_fills_the_emptiest_and_completions_release(void) {
-  job_router *r = make(JOB_ROUTE_LEAST_REQUESTS, 3);
+  job_router *r = make("least_requests", 3);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 0); /* ties go to the lowest index */
@@ -37,7 +41,7 @@ static void test_least_requests_fills_the_emptiest_and_completions_release(void)
 }
 
 static void test_least_kv_weighs_tokens_not_requests(void) {
-  job_router *r = make(JOB_ROUTE_LEAST_KV, 2);
+  job_router *r = make("least_kv", 2);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   job_route_request big = {4000, 1000, NULL, 0}, small = {10, 10, NULL, 0};
@@ -48,7 +52,7 @@ static void test_least_kv_weighs_tokens_not_requests(void) {
 }
 
 static void test_power_of_two_picks_the_less_loaded_of_two_distinct(void) {
-  job_router *r = make(JOB_ROUTE_POWER_OF_TWO, 2);
+  job_router *r = make("power_of_two", 2);
   core_rng rng;
   core_rng_init(&rng, 7, 0);
   /* With two instances both are always drawn, so the choice must balance them exactly. */
@@ -60,7 +64,7 @@ static void test_power_of_two_picks_the_less_loaded_of_two_distinct(void) {
 }
 
 static void test_prefix_follows_the_cached_prefix_over_load(void) {
-  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  job_router *r = make("prefix", 4);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   uint64_t a[] = {11, 12, 13}, b[] = {21, 22};
@@ -74,7 +78,7 @@ static void test_prefix_follows_the_cached_prefix_over_load(void) {
 }
 
 static void test_prefix_falls_back_to_the_shortest_queue_when_imbalanced(void) {
-  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  job_router *r = make("prefix", 4);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   uint64_t a[] = {11, 12, 13};
@@ -88,7 +92,7 @@ static void test_prefix_falls_back_to_the_shortest_queue_when_imbalanced(void) {
 }
 
 static void test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache(void) {
-  job_router *r = make(JOB_ROUTE_PREFIX, 4);
+  job_router *r = make("prefix", 4);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
   uint64_t a[] = {1, 2, 3, 4}, b[] = {1, 5, 6, 7};
@@ -102,9 +106,8 @@ static void test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache(voi
 }
 
 static void test_a_range_restricts_every_policy_to_its_instances(void) {
-  const job_route_policy policies[] = {JOB_ROUTE_ROUND_ROBIN, JOB_ROUTE_LEAST_REQUESTS,
-                                       JOB_ROUTE_LEAST_KV, JOB_ROUTE_POWER_OF_TWO,
-                                       JOB_ROUTE_PREFIX};
+  const char *const policies[] = {"round_robin", "least_requests", "least_kv", "power_of_two",
+                                  "prefix"};
   uint64_t hashes[4] = {11, 12, 13, 14};
   job_route_request req = {100, 10, hashes, 4};
   for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
@@ -117,7 +120,7 @@ static void test_a_range_restricts_every_policy_to_its_instances(void) {
       CU_ASSERT(pick >= 2 && pick < 5);
       seen[pick < 6 ? pick : 0]++;
     }
-    if (policies[p] != JOB_ROUTE_ROUND_ROBIN && policies[p] != JOB_ROUTE_POWER_OF_TWO)
+    if (strcmp(policies[p], "round_robin") != 0 && strcmp(policies[p], "power_of_two") != 0)
       for (uint32_t i = 2; i < 5; i++) /* load-balancing policies spread 30 requests evenly */
         CU_ASSERT_EQUAL(seen[i], 10);
     CU_ASSERT_EQUAL(job_router_outstanding(r, 0) + job_router_outstanding(r, 5), 0);
@@ -126,13 +129,13 @@ static void test_a_range_restricts_every_policy_to_its_instances(void) {
 }
 
 static void test_policy_names_round_trip(void) {
-  for (int p = JOB_ROUTE_ROUND_ROBIN; p <= JOB_ROUTE_PREFIX; p++) {
-    job_route_policy parsed;
-    CU_ASSERT_EQUAL(job_route_policy_parse(job_route_policy_name(p), &parsed), 0);
-    CU_ASSERT_EQUAL(parsed, p);
-  }
-  job_route_policy parsed;
-  CU_ASSERT_NOT_EQUAL(job_route_policy_parse("random", &parsed), 0);
+  size_t n = 0;
+  for (const job_route_policy *p; (p = job_route_policy_at(n)); n++)
+    CU_ASSERT_PTR_EQUAL(job_route_policy_find(job_route_policy_name(p)), p);
+  CU_ASSERT_EQUAL(n, 5);
+  CU_ASSERT_PTR_NULL(job_route_policy_find("random"));
+  CU_ASSERT(job_route_policy_uses_prefixes(job_route_policy_find("prefix")));
+  CU_ASSERT(!job_route_policy_uses_prefixes(job_route_policy_find("least_kv")));
 }
 
 int main(void) {

@@ -143,7 +143,7 @@ static void test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trac
   CU_ASSERT_PTR_EQUAL(s->nodes[0].accel, d->accel);
   CU_ASSERT_EQUAL(s->nodes[0].accels_per_node, 8);
   CU_ASSERT_EQUAL(s->nodes[0].count, 2);
-  CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_LEAST_REQUESTS);
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.policy), "least_requests");
   CU_ASSERT_EQUAL(s->router.dispatch_latency_ns, 1000000);
   CU_ASSERT_EQUAL(s->slo.ttft_ns, 2000000000);
   CU_ASSERT_EQUAL(s->slo.tpot_ns, 200000000);
@@ -226,7 +226,7 @@ static void test_omitted_keys_take_vllm_and_documented_defaults(void) {
   CU_ASSERT_EQUAL(a100->sched.max_num_batched_tokens, 2048);
   CU_ASSERT_EQUAL(a100->sched.max_num_seqs, 256);
   CU_ASSERT_EQUAL(a100->hw.max_batched_tokens, 2048);
-  CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_LEAST_REQUESTS);
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.policy), "least_requests");
   CU_ASSERT_EQUAL(s->router.dispatch_latency_ns, 1000000);
   CU_ASSERT_EQUAL(s->slo.ttft_ns, 2000000000);
   CU_ASSERT_EQUAL(s->slo.tpot_ns, 200000000);
@@ -373,7 +373,7 @@ static void test_set_overrides_values_and_lands_in_resolved_text(void) {
   srv_scenario *s = load_ok(NULL, sets, 3);
   CU_ASSERT_EQUAL(srv_scenario_instances(s), 4);
   CU_ASSERT_EQUAL(s->slo.ttft_ns, 500000000);
-  CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_POWER_OF_TWO);
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.policy), "power_of_two");
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "count: 4"));
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "ttft: 500ms"));
   srv_scenario_free(s);
@@ -841,7 +841,7 @@ static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
   CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.0, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.rack_budget_w, 0.0, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(s->power.site_budget_w, 0.0, 0.0);
-  CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_REQUESTS);
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.decode_policy), "least_requests");
   srv_scenario_free(s);
 }
 
@@ -1022,8 +1022,8 @@ static void test_prefill_and_decode_roles_load_as_disaggregated(void) {
   CU_ASSERT_TRUE(s->disaggregated);
   CU_ASSERT_EQUAL(s->deployments[0].role, SRV_ROLE_PREFILL);
   CU_ASSERT_EQUAL(s->deployments[1].role, SRV_ROLE_DECODE);
-  CU_ASSERT_EQUAL(s->router.policy, JOB_ROUTE_PREFIX);
-  CU_ASSERT_EQUAL(s->router.decode_policy, JOB_ROUTE_LEAST_KV);
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.policy), "prefix");
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.decode_policy), "least_kv");
   srv_scenario_free(s);
 }
 

@@ -94,7 +94,7 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
     return core_fail(lp, "out of memory for a request");
   if (srv_add_to_scheduler(lp, in, rec, false, true) != 0)
     return -1;
-  return in->busy ? 0 : srv_start_iteration(lp, m, in);
+  return 1;
 }
 
 /* Prefill side: start the transfer's flows, one per accelerator pair. */
@@ -146,16 +146,16 @@ int srv_receive_flow(core_lp *lp, srv_model *m, srv_instance *in, const core_eve
     return 0;
   if (kv_landed(lp, m, in, rec) != 0)
     return -1;
-  return in->busy ? 0 : srv_start_iteration(lp, m, in);
+  return 1;
 }
 
 /* Prefill side: the decode side has the KV; the blocks go back to the pool (and prefix cache). */
-int srv_release_kv(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev) {
+int srv_release_kv(core_lp *lp, srv_instance *in, const core_event *ev) {
   int64_t id = ev->payload.i64[0];
   srv_req *rec = util_idmap_get(&in->by_id, (uint64_t)id);
   if (!rec || job_sched_release(in->sched, (uint64_t)id) != 0)
     return core_fail(lp, "instance %u: no KV held for request %lld", in->index, (long long)id);
   srv_req_drop(in, rec);
   in->completed++;
-  return in->busy ? 0 : srv_start_iteration(lp, m, in);
+  return 1;
 }

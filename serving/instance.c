@@ -9,85 +9,6 @@
 
 #include "serving/model.h"
 
-/* Adds what the instance's devices drew since power_since_ns, at device_w each, to their nodes,
- * and returns it. */
-double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc) {
-  const srv_cluster *c = &m->cluster;
-  double joules = 0;
-  for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
-    uint32_t node = c->accel_node[c->accel_ids[k]], devices = 0;
-    for (; k < c->accel_offsets[in->index + 1] && c->accel_node[c->accel_ids[k]] == node; k++)
-      devices++;
-    util_timebins *e = &m->node_energy[node];
-    double before = e->total;
-    if (util_timebins_add(e, m->s->power.interval_ns, in->power_since_ns, until_ns,
-                          in->device_w * devices, 1e-9) != 0)
-      *rc = -1;
-    joules += e->total - before;
-  }
-  in->energy_j += joules;
-  in->power_since_ns = until_ns;
-  return joules;
-}
-
-/* Mooncake hashes cover 512-token blocks; the scheduler's blocks are smaller. Block b of the
- * scheduler gets a hash derived from the trace block holding it, so two prompts share a scheduler
- * block exactly when they share the trace block around it. */
-static int expand_hashes(const srv_model *m, srv_req *rec, uint32_t block_tokens) {
-  const hash_store *h = &m->hashes;
-  uint64_t id = (uint64_t)rec->row.id;
-  if (!h->offsets || id >= h->requests)
-    return 0;
-  uint64_t first = h->offsets[id], count = h->offsets[id + 1] - first;
-  block_tokens = block_tokens ? block_tokens : 16; /* the scheduler's default */
-  uint32_t per = JOB_MOONCAKE_BLOCK_TOKENS / block_tokens;
-  uint32_t blocks = (uint32_t)rec->row.input_tokens / block_tokens;
-  if (blocks > count * per)
-    blocks = (uint32_t)(count * per);
-  if (!blocks)
-    return 0;
-  rec->block_hashes = malloc(blocks * sizeof *rec->block_hashes);
-  if (!rec->block_hashes)
-    return -1;
-  for (uint32_t b = 0; b < blocks; b++) {
-    uint64_t x = h->hashes[first + b / per] ^ (0x9e3779b97f4a7c15ull * (b % per + 1));
-    x ^= x >> 31;
-    rec->block_hashes[b] = x * 0xbf58476d1ce4e5b9ull;
-  }
-  rec->block_count = blocks;
-  return 0;
-}
-
-static void rec_free(srv_req *rec) {
-  free(rec->block_hashes);
-  free(rec);
-}
-
-void srv_req_drop(srv_instance *in, srv_req *rec) {
-  rec->prev->next = rec->next;
-  rec->next->prev = rec->prev;
-  util_idmap_remove(&in->by_id, (uint64_t)rec->row.id);
-  rec_free(rec);
-}
-
-/* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
-srv_req *srv_req_add(srv_model *m, srv_instance *in, const srv_request_row *row) {
-  srv_req *rec = calloc(1, sizeof *rec);
-  if (!rec)
-    return NULL;
-  rec->row = *row;
-  if (expand_hashes(m, rec, in->dep->sched.block_size_tokens) != 0 ||
-      util_idmap_put(&in->by_id, (uint64_t)row->id, rec) != 0) {
-    rec_free(rec);
-    return NULL;
-  }
-  rec->next = &in->live;
-  rec->prev = in->live.prev;
-  in->live.prev->next = rec;
-  in->live.prev = rec;
-  return rec;
-}
-
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   job_sched_batch b;
   job_sched_step(in->sched, lp->now_ns, &b);
@@ -156,12 +77,6 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   return core_send(lp, lp->id, duration_ns, EV_ITERATION_END, 0, NULL, 0);
 }
 
-int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec) {
-  complete_msg c = {rec->row.input_tokens, rec->row.output_tokens};
-  return core_send(lp, srv_router_lp(m), m->s->router.dispatch_latency_ns, EV_COMPLETE, 0, &c,
-                   sizeof c);
-}
-
 static int finish_request(core_lp *lp, srv_model *m, srv_instance *in, srv_req *rec) {
   if (rec->row.decode_instance >= 0 && rec->row.decode_instance != (int32_t)in->index)
     return srv_hand_off(lp, m, rec);
@@ -204,27 +119,6 @@ static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   return srv_start_iteration(lp, m, in);
 }
 
-int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv,
-                         bool remote_kv) {
-  bool prefill_only = hold_kv;
-  job_sched_request sr = {
-      .id = (uint64_t)rec->row.id,
-      .arrival_ns = lp->now_ns,
-      .prompt_tokens = (uint32_t)rec->row.input_tokens,
-      .output_tokens = prefill_only ? 1 : (uint32_t)rec->row.output_tokens,
-      .block_hashes = rec->block_hashes,
-      .num_block_hashes = rec->block_count,
-      .hold_kv = hold_kv,
-      .remote_kv = remote_kv,
-      .user = rec,
-  };
-  char err[256];
-  if (job_sched_add(in->sched, &sr, err, sizeof err) != 0)
-    return core_fail(lp, "instance %u cannot serve request %lld: %s", in->index,
-                     (long long)rec->row.id, err);
-  return 0;
-}
-
 static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const dispatch_msg *d,
                            uint32_t decode) {
   srv_request_row row = {.id = d->id,
@@ -249,16 +143,18 @@ static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const di
 static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
+  int rc;
   switch (ev->kind) {
   case EV_DISPATCH:
     return receive_request(lp, m, in, (const dispatch_msg *)ev->payload.bytes, ev->aux);
   case EV_ITERATION_END: return end_iteration(lp, m, in);
-  case EV_KV_READY: return srv_receive_kv_ready(lp, m, in, ev);
   case EV_KV_PULL: return srv_send_kv(lp, m, ev);
-  case EV_KV_ARRIVED: return srv_receive_flow(lp, m, in, ev);
-  case EV_KV_RELEASE: return srv_release_kv(lp, m, in, ev);
+  case EV_KV_READY: rc = srv_receive_kv_ready(lp, m, in, ev); break;
+  case EV_KV_ARRIVED: rc = srv_receive_flow(lp, m, in, ev); break;
+  case EV_KV_RELEASE: rc = srv_release_kv(lp, in, ev); break;
   default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
   }
+  return rc > 0 && !in->busy ? srv_start_iteration(lp, m, in) : (rc < 0 ? rc : 0);
 }
 
 /* After the last window: rows for the requests still here. */
@@ -304,7 +200,7 @@ static void instance_destroy(core_lp *lp, void *model) {
   srv_instance *in = lp->state;
   for (srv_req *rec = in->live.next, *next; rec && rec != &in->live; rec = next) {
     next = rec->next;
-    rec_free(rec);
+    srv_req_free(rec);
   }
   util_idmap_free(&in->by_id);
   job_sched_destroy(in->sched);

@@ -182,23 +182,29 @@ void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context)
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+
+/* requests.c */
 /* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
 srv_req *srv_req_add(srv_model *m, srv_instance *in, const srv_request_row *row);
-void srv_req_drop(srv_instance *in, srv_req *rec);
+void srv_req_drop(srv_instance *in, srv_req *rec); /* unlinks and frees */
+void srv_req_free(srv_req *rec);
 int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv, bool remote_kv);
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
-/* Adds what the instance's devices drew since power_since_ns to their nodes, and returns it. */
+
+/* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
+ * it. */
 double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);
 
 /* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode
- * instance. */
+ * instance. The receive and release handlers return 1 when the instance may now have work to
+ * start, 0 when not, negative on failure. */
 int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec);
 int srv_pull_kv(core_lp *lp, srv_model *m, srv_instance *in, srv_req *rec,
                 uint32_t local_hit_tokens);
 int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
 int srv_send_kv(core_lp *lp, srv_model *m, const core_event *ev);
 int srv_receive_flow(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
-int srv_release_kv(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_release_kv(core_lp *lp, srv_instance *in, const core_event *ev);
 
 /* output.c: the timeline's tables and rows. */
 int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len);

@@ -93,7 +93,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
   int rc = 0;
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);
-    if (lp->type == &srv_instance_type) {
+    if (lp->kind == SRV_LP_INSTANCE) {
       srv_account_energy(m, lp->state, end_ns, &rc);
       rc |= append_instance_row(m, lp->state);
     }
@@ -142,7 +142,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
   }
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);
-    if (lp->type != &net_link_lp_type)
+    if (lp->kind != SRV_LP_LINK)
       continue;
     const net_link_lp *l = lp->state;
     const net_link *link = net_link_at(c->topo, l->link);
@@ -210,7 +210,7 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   }
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);
-    if (lp->type == &srv_instance_type) {
+    if (lp->kind == SRV_LP_INSTANCE) {
       const srv_instance *in = lp->state;
       local[1] += in->iterations;
       last_ns = in->last_event_ns > last_ns ? in->last_event_ns : last_ns;

@@ -75,13 +75,25 @@ struct core_lp {
   core_partition *part;
 };
 
+/* A cut channel: LPs of partition `from` send events to LPs of partition `to`, never sooner than
+ * latency_ns after their own time. */
+typedef struct core_cut {
+  uint32_t from, to;
+  int64_t latency_ns;
+} core_cut;
+
 typedef struct core_config {
   const core_lp_map *lps; /* borrowed for the engine's lifetime */
   /* Owner partition of every LP: rank * threads + thread. Borrowed for the engine's lifetime. */
   const uint32_t *lp_partition;
-  int threads;          /* OpenMP threads (partitions) per rank */
-  int64_t end_ns;       /* events at or after end_ns are not processed */
-  int64_t lookahead_ns; /* no event crosses partitions with a latency below this */
+  int threads;    /* OpenMP threads (partitions) per rank */
+  int64_t end_ns; /* events at or after end_ns are not processed */
+  /* The channels between partitions (copied): a cross-partition send needs a cut from its
+   * partition to the destination's, and at least its latency. NULL: every pair of partitions is
+   * cut at lookahead_ns. Each partition's window ends at its horizon, worked out from the cuts. */
+  const core_cut *cuts;
+  size_t cut_count;
+  int64_t lookahead_ns; /* without cuts: no event crosses partitions with a latency below this */
   uint64_t seed;
   size_t pending_hint; /* expected pending events per partition, to preallocate */
   void *context;       /* handed to the three callbacks below */
@@ -122,7 +134,7 @@ const char *core_engine_error(const core_engine *e);
 size_t core_engine_local_lp_count(const core_engine *e);
 core_lp *core_engine_local_lp(core_engine *e, size_t i);
 
-/* The lookahead the engine actually used: CORE_TIME_NEVER when nothing is cut (one partition). */
+/* The least latency of any cut channel: CORE_TIME_NEVER when nothing is cut (one partition). */
 int64_t core_engine_lookahead(const core_engine *e);
 int core_engine_partitions(const core_engine *e); /* local partitions (threads) */
 const core_stats *core_engine_stats(const core_engine *e, int thread);
@@ -130,7 +142,8 @@ const core_stats *core_engine_stats(const core_engine *e, int thread);
 void core_engine_print_stats(core_engine *e, FILE *out);
 
 /* Sends an event from lp to dst_lp, arriving delay_ns after lp's current time. payload may be NULL.
- * Refuses (and fails the run) a delay below 1 ns and a cross-partition delay below the lookahead.
+ * Refuses (and fails the run) a delay below 1 ns, and a cross-partition send with no cut channel
+ * or a delay below the cut's latency.
  */
 int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
               const void *payload, size_t payload_bytes);

@@ -1,5 +1,11 @@
-/* The conservative window loop: partitions (rank x thread) process their events inside [T, T+L),
- * then exchange cross-partition events and agree on the next T with one collective per window. */
+/* The conservative window loop. Partitions (rank x thread) each process their events below their
+ * horizon, then exchange cross-partition events and, with one collective per window, learn every
+ * partition's earliest pending event. From those and the cut channels' latencies, every rank works
+ * out the earliest time any partition can act again (a shortest-path fixpoint over the partition
+ * graph), and so each partition's next horizon: the earliest time a new event can reach it. A
+ * partition nobody sends to, or that hears from its peers only over long channels, runs far ahead
+ * in one window; with every pair of partitions cut at one lookahead L, the horizon is at least
+ * T + L, T the earliest pending event anywhere, as in the classic window [T, T + L). */
 #include "core.h"
 
 #include <omp.h>
@@ -33,10 +39,12 @@ struct core_partition {
   core_lp *lps;
   size_t lp_count;
   core_queue queue;
-  event_buf *outbox; /* [all partitions]: events for other partitions sent this window */
+  event_buf *outbox;  /* [all partitions]: events for other partitions sent this window */
+  int64_t *min_sent;  /* [all partitions]: earliest event sent to each this window */
+  const int64_t *cut; /* [all partitions]: least latency of a send to each; NEVER: no channel */
   int64_t end_ns;
-  int64_t sent_min;  /* earliest cross-partition event sent this window */
-  int64_t local_min; /* min(queue, sent_min) at the window's end */
+  int64_t queue_min; /* the earliest pending event at the window's end, before delivery */
+  int64_t horizon;   /* no event can reach this partition before it: process those below */
   unsigned flags;
   char error[ERROR_BYTES];
   core_stats stats;
@@ -52,14 +60,22 @@ struct core_engine {
   MPI_Comm payload_comm[2];
   uint64_t exchanges;
   int rank, ranks, threads;
-  uint32_t partitions; /* ranks * threads */
-  int64_t lookahead_ns;
+  uint32_t partitions;  /* ranks * threads */
+  int64_t lookahead_ns; /* the least latency of any cut channel; NEVER when nothing is cut */
   lp_place *place;
   core_partition *parts; /* [threads] */
   event_buf *inbox;      /* [threads]: events received from other ranks this window */
   MPI_Request *requests;
-  int64_t (*reduce_buf)[3]; /* [2 * ranks]: reduce-scatter send blocks, then the result */
-  MPI_Datatype reduce_type;
+  /* The partition graph: the cut channels (from, to, least latency), every partition's cut
+   * latencies to all others ([threads][partitions], the local rows), and the fixpoint's work. */
+  core_cut *cuts;
+  size_t cut_count;
+  int64_t *cut_rows;
+  int64_t *earliest; /* [partitions]: the earliest time each can handle an event */
+  /* The window's one collective, an all-reduce of {partitions, each partition's earliest pending
+   * event (min), the payload messages bound for each rank (sum), flags (or)}. */
+  int64_t *reduce_buf;
+  size_t reduce_len;
   MPI_Op reduce_op;
   int64_t global_min;
   unsigned global_flags;
@@ -156,12 +172,18 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
   uint32_t part = e->place[dst_lp].part;
   /* Refused by the declared latency, not by where the current window happens to end, so that a
    * model breaking its lookahead fails the same way whatever the windows. It implies arriving at or
-   * after the window's end, which is what conservative execution needs. */
-  if (part != p->index && delay_ns < e->lookahead_ns)
+   * after the receiver's horizon, which is what conservative execution needs. */
+  if (part != p->index && delay_ns < p->cut[part]) {
+    if (p->cut[part] == CORE_TIME_NEVER)
+      return core_fail(lp,
+                       "LP %u sent LP %u (on partition %u) an event, but no channel from partition "
+                       "%u to partition %u was declared",
+                       lp->id, dst_lp, part, p->index, part);
     return core_fail(lp,
                      "LP %u sent LP %u (on another partition) an event with latency %lld ns, "
                      "below the lookahead of %lld ns",
-                     lp->id, dst_lp, (long long)delay_ns, (long long)e->lookahead_ns);
+                     lp->id, dst_lp, (long long)delay_ns, (long long)p->cut[part]);
+  }
   uint64_t seq = lp->send_seq++;
   int64_t time_ns = delay_ns > p->end_ns - lp->now_ns ? p->end_ns : lp->now_ns + delay_ns;
   if (time_ns >= p->end_ns)
@@ -180,8 +202,8 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
   if (!slot)
     return core_fail(lp, "out of memory for outgoing events");
   *slot = ev;
-  if (time_ns < p->sent_min)
-    p->sent_min = time_ns;
+  if (time_ns < p->min_sent[part])
+    p->min_sent[part] = time_ns;
   if (part / (uint32_t)e->threads == (uint32_t)e->rank)
     p->stats.sent_thread++;
   else
@@ -241,30 +263,80 @@ static void drain(core_partition *p, event_buf *b) {
   b->count = 0;
 }
 
-/* Reduce-scatter operator over blocks of {messages, next-event minimum, flags}. */
-static void reduce_blocks(void *in, void *inout, int *len, MPI_Datatype *type) {
+/* The all-reduce operator over {partitions, earliest pending event of each partition (min),
+ * messages bound for each rank (sum), flags (or)}: the layout is read from the vector itself. */
+static void reduce_window(void *in, void *inout, int *len, MPI_Datatype *type) {
   (void)type;
-  const int64_t(*a)[3] = in;
-  int64_t(*b)[3] = inout;
-  for (int i = 0; i < *len; i++) {
-    b[i][0] += a[i][0];
-    b[i][1] = a[i][1] < b[i][1] ? a[i][1] : b[i][1];
-    b[i][2] |= a[i][2];
+  const int64_t *a = in;
+  int64_t *b = inout;
+  int64_t partitions = b[0], ranks = *len - 2 - partitions;
+  for (int64_t i = 1; i <= partitions; i++)
+    b[i] = a[i] < b[i] ? a[i] : b[i];
+  for (int64_t i = 1 + partitions; i <= partitions + ranks; i++)
+    b[i] += a[i];
+  b[*len - 1] |= a[*len - 1];
+}
+
+static int64_t add_sat(int64_t t, int64_t d) {
+  return t == CORE_TIME_NEVER || d == CORE_TIME_NEVER || t > CORE_TIME_NEVER - d ? CORE_TIME_NEVER
+                                                                                 : t + d;
+}
+
+/* From every partition's earliest pending event (pending[q], after delivery), each local
+ * partition's horizon. earliest[q], the earliest time q can handle anything, is the least of its
+ * own pending event and what others can send it (earliest[r] + latency(r, q)): relaxed over the
+ * cut channels until nothing changes (Bellman-Ford; the partition graph is small and sparse). */
+static void find_horizons(core_engine *e, const int64_t *pending) {
+  int64_t *earliest = e->earliest;
+  if (!e->cuts) { /* every pair cut at one lookahead: the closed form of the same fixpoint */
+    uint32_t first = 0;
+    int64_t m1 = CORE_TIME_NEVER, m2 = CORE_TIME_NEVER;
+    for (uint32_t q = 0; q < e->partitions; q++)
+      if (pending[q] < m1)
+        m2 = m1, m1 = pending[q], first = q;
+      else if (pending[q] < m2)
+        m2 = pending[q];
+    for (int t = 0; t < e->threads; t++) {
+      core_partition *p = &e->parts[t];
+      int64_t others = p->index == first ? m2 : m1; /* the earliest any other can act */
+      if (p->index == first && add_sat(m1, e->lookahead_ns) < others)
+        others = add_sat(m1, e->lookahead_ns); /* the others, stirred by this one */
+      p->horizon = add_sat(others, e->lookahead_ns);
+    }
+    return;
+  }
+  memcpy(earliest, pending, e->partitions * sizeof *earliest);
+  for (uint32_t round = 0; round < e->partitions; round++) {
+    bool changed = false;
+    for (size_t c = 0; c < e->cut_count; c++) {
+      int64_t t = add_sat(earliest[e->cuts[c].from], e->cuts[c].latency_ns);
+      if (t < earliest[e->cuts[c].to]) {
+        earliest[e->cuts[c].to] = t;
+        changed = true;
+      }
+    }
+    if (!changed)
+      break;
+  }
+  for (int t = 0; t < e->threads; t++)
+    e->parts[t].horizon = CORE_TIME_NEVER;
+  for (size_t c = 0; c < e->cut_count; c++) {
+    uint32_t to = e->cuts[c].to;
+    if (to / (uint32_t)e->threads != (uint32_t)e->rank)
+      continue;
+    core_partition *p = &e->parts[to % (uint32_t)e->threads];
+    int64_t t = add_sat(earliest[e->cuts[c].from], e->cuts[c].latency_ns);
+    p->horizon = t < p->horizon ? t : p->horizon;
   }
 }
 
-/* Thread 0 only: sends this rank's cross-rank events, agrees on the next window with one collective
- * (MPI_Reduce_scatter_block: each rank learns how many messages to expect, the global next-event
- * time and the global flags), then receives. Payloads are point-to-point and sparse: only non-empty
+/* Thread 0 only: sends this rank's cross-rank events, agrees on the window with one collective
+ * (each rank learns how many messages to expect, every partition's earliest pending event and the
+ * global flags), then receives. Payloads are point-to-point and sparse: only non-empty
  * (partition -> partition) buffers travel. */
-static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags) {
-  int64_t(*blocks)[3] = e->reduce_buf;
+static int exchange_ranks(core_engine *e) {
+  int64_t *v = e->reduce_buf, *pending = v + 1, *messages = v + 1 + e->partitions;
   MPI_Comm payload_comm = e->payload_comm[e->exchanges++ & 1];
-  for (int r = 0; r < e->ranks; r++) {
-    blocks[r][0] = 0;
-    blocks[r][1] = rank_min;
-    blocks[r][2] = rank_flags;
-  }
   int nreq = 0;
   for (int t = 0; t < e->threads; t++) {
     const core_partition *p = &e->parts[t];
@@ -279,12 +351,11 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
       }
       MPI_Isend(b->events, (int)(b->count * sizeof(core_event)), MPI_BYTE, dst_rank,
                 (int)(q % (uint32_t)e->threads), payload_comm, &e->requests[nreq++]);
-      blocks[dst_rank][0]++;
+      messages[dst_rank]++;
     }
   }
-  int64_t *result = e->reduce_buf[e->ranks];
-  MPI_Reduce_scatter_block(blocks, result, 1, e->reduce_type, e->reduce_op, e->comm);
-  for (int64_t m = 0; m < result[0]; m++) {
+  MPI_Allreduce(MPI_IN_PLACE, v, (int)e->reduce_len, MPI_INT64_T, e->reduce_op, e->comm);
+  for (int64_t m = 0; m < messages[e->rank]; m++) {
     MPI_Message msg;
     MPI_Status st;
     int bytes;
@@ -300,8 +371,7 @@ static int exchange_ranks(core_engine *e, int64_t rank_min, unsigned rank_flags)
     in->count += n;
   }
   MPI_Waitall(nreq, e->requests, MPI_STATUSES_IGNORE);
-  e->global_min = result[1];
-  e->global_flags = (unsigned)result[2];
+  (void)pending;
   return 0;
 }
 
@@ -313,50 +383,62 @@ static void boundary_call(core_engine *e) {
   } /* with several partitions, the error reaches every rank at the next exchange */
 }
 
+/* Thread 0, the other threads waiting: every partition's earliest pending event after delivery
+ * (its own queue, and the earliest event sent to it), the global flags and the payloads, then the
+ * horizons. */
+static void agree(core_engine *e) {
+  int64_t *v = e->reduce_buf, *pending = v + 1;
+  v[0] = e->partitions;
+  for (uint32_t q = 0; q < e->partitions; q++)
+    pending[q] = CORE_TIME_NEVER;
+  memset(v + 1 + e->partitions, 0, (size_t)e->ranks * sizeof *v);
+  unsigned flags = 0;
+  for (int t = 0; t < e->threads; t++) {
+    const core_partition *p = &e->parts[t];
+    flags |= p->flags;
+    pending[p->index] = p->queue_min < pending[p->index] ? p->queue_min : pending[p->index];
+    for (uint32_t q = 0; q < e->partitions; q++)
+      pending[q] = p->min_sent[q] < pending[q] ? p->min_sent[q] : pending[q];
+  }
+  v[e->reduce_len - 1] = flags;
+  if (e->ranks > 1 && exchange_ranks(e) != 0)
+    MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
+  e->global_flags = (unsigned)v[e->reduce_len - 1];
+  e->global_min = CORE_TIME_NEVER;
+  for (uint32_t q = 0; q < e->partitions; q++)
+    e->global_min = pending[q] < e->global_min ? pending[q] : e->global_min;
+  find_horizons(e, pending);
+  for (int t = 0; t < e->threads; t++)
+    e->parts[t].flags &= ~FLAG_BOUNDARY;
+  if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary) {
+    boundary_call(e); /* the other threads wait at the barrier: the model's state is quiet */
+    e->global_flags |= e->parts[0].flags & FLAG_ERROR;
+  }
+}
+
 /* End of a window for partition p: deliver cross-partition events and agree on the next window. */
 static void window_boundary(core_partition *p) {
   core_engine *e = p->engine;
   double t0 = omp_get_wtime();
-  int64_t queue_min = core_queue_min_time(&p->queue);
-  p->local_min = p->sent_min < queue_min ? p->sent_min : queue_min;
+  p->queue_min = core_queue_min_time(&p->queue);
   p->stats.windows++;
   if (e->partitions == 1) {
-    e->global_min = p->local_min;
-    e->global_flags = p->flags;
-    p->flags &= ~FLAG_BOUNDARY;
-    if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary) {
-      boundary_call(e);
-      e->global_flags |= p->flags & FLAG_ERROR;
-    }
+    agree(e);
+    p->stats.sync_s += omp_get_wtime() - t0;
     return;
   }
 #pragma omp barrier
   for (int t = 0; t < e->threads; t++)
     if (t != p->thread)
       drain(p, &e->parts[t].outbox[p->index]);
-  if (p->thread == 0) {
-    int64_t rank_min = CORE_TIME_NEVER;
-    unsigned rank_flags = 0;
-    for (int t = 0; t < e->threads; t++) {
-      rank_min = e->parts[t].local_min < rank_min ? e->parts[t].local_min : rank_min;
-      rank_flags |= e->parts[t].flags;
-    }
-    if (e->ranks == 1) {
-      e->global_min = rank_min;
-      e->global_flags = rank_flags;
-    } else if (exchange_ranks(e, rank_min, rank_flags) != 0) {
-      MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
-    }
-    for (int t = 0; t < e->threads; t++)
-      e->parts[t].flags &= ~FLAG_BOUNDARY;
-    if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary)
-      boundary_call(e); /* the other threads wait at the barrier: the model's state is quiet */
-  }
+  if (p->thread == 0)
+    agree(e);
 #pragma omp barrier
   drain(p, &e->inbox[p->thread]);
-  for (uint32_t q = 0; q < e->partitions; q++)
+  for (uint32_t q = 0; q < e->partitions; q++) {
     p->outbox[q].count = 0;
-  p->sent_min = CORE_TIME_NEVER;
+    p->min_sent[q] = CORE_TIME_NEVER;
+  }
   p->stats.sync_s += omp_get_wtime() - t0;
 }
 
@@ -406,7 +488,7 @@ static void run_partition(core_partition *p) {
   while (!(e->global_flags & FLAG_ERROR) && e->global_min < e->cfg.end_ns) {
     int64_t T = e->global_min;
     maybe_progress(e, p, T);
-    int64_t window_end = e->lookahead_ns > e->cfg.end_ns - T ? e->cfg.end_ns : T + e->lookahead_ns;
+    int64_t window_end = p->horizon < e->cfg.end_ns ? p->horizon : e->cfg.end_ns;
     t0 = omp_get_wtime();
     process_window(p, window_end);
     p->stats.process_s += omp_get_wtime() - t0;
@@ -424,6 +506,42 @@ static void run_partition(core_partition *p) {
 
 /* ---- life cycle ---- */
 
+/* The cut channels between partitions, from cfg or (without cuts) every pair at the lookahead:
+ * the list for the fixpoint, the local partitions' rows, and the least latency. Checks that they
+ * name real partitions. Returns 0, or -1 with why in err. */
+static int setup_cuts(core_engine *e, const core_config *cfg, char *err, size_t err_len) {
+  size_t P = e->partitions;
+  e->cut_rows = malloc((size_t)e->threads * P * sizeof *e->cut_rows);
+  e->earliest = malloc(P * sizeof *e->earliest);
+  if (!e->cut_rows || !e->earliest)
+    return snprintf(err, err_len, "engine: out of memory for %zu partitions", P), -1;
+  for (size_t i = 0; i < (size_t)e->threads * P; i++)
+    e->cut_rows[i] = cfg->cuts ? CORE_TIME_NEVER : cfg->lookahead_ns;
+  e->lookahead_ns = P > 1 && !cfg->cuts ? cfg->lookahead_ns : CORE_TIME_NEVER;
+  if (!cfg->cuts)
+    return 0;
+  e->cuts = malloc((cfg->cut_count ? cfg->cut_count : 1) * sizeof *e->cuts);
+  if (!e->cuts)
+    return snprintf(err, err_len, "engine: out of memory for %zu cuts", cfg->cut_count), -1;
+  for (size_t c = 0; c < cfg->cut_count; c++) {
+    core_cut cut = cfg->cuts[c];
+    if (cut.from >= P || cut.to >= P || cut.from == cut.to || cut.latency_ns < 1)
+      return snprintf(err, err_len,
+                      "engine: cut %zu (partition %u to %u, %lld ns) is not between two of the %zu "
+                      "partitions with a latency of at least 1 ns",
+                      c, cut.from, cut.to, (long long)cut.latency_ns, P),
+             -1;
+    e->cuts[e->cut_count++] = cut;
+    if (cut.latency_ns < e->lookahead_ns)
+      e->lookahead_ns = cut.latency_ns;
+    if (cut.from / (uint32_t)e->threads == (uint32_t)e->rank) {
+      int64_t *row = e->cut_rows + (size_t)(cut.from % (uint32_t)e->threads) * P;
+      row[cut.to] = cut.latency_ns < row[cut.to] ? cut.latency_ns : row[cut.to];
+    }
+  }
+  return 0;
+}
+
 core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err, size_t err_len) {
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
@@ -433,7 +551,7 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     why = "threads must be at least 1";
   else if (!cfg->lps || core_lp_map_lps(cfg->lps) == 0)
     why = "there are no LPs";
-  else if (cfg->lookahead_ns < 1)
+  else if (!cfg->cuts && cfg->lookahead_ns < 1)
     why = "the lookahead must be at least 1 ns";
   else if (!cfg->lp_partition)
     why = "lp_partition is required";
@@ -448,33 +566,28 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   }
   e->cfg = *cfg;
   e->comm = comm;
-  e->reduce_type = MPI_DATATYPE_NULL;
   e->reduce_op = MPI_OP_NULL;
   e->payload_comm[0] = e->payload_comm[1] = MPI_COMM_NULL;
   e->rank = rank;
   e->ranks = ranks;
   e->threads = cfg->threads;
   e->partitions = (uint32_t)ranks * (uint32_t)cfg->threads;
-  e->lookahead_ns = e->partitions == 1 ? CORE_TIME_NEVER : cfg->lookahead_ns;
   e->lp_count = core_lp_map_lps(cfg->lps);
   e->place = malloc(e->lp_count * sizeof *e->place);
   e->parts = aligned_alloc(64, (size_t)e->threads * sizeof *e->parts);
+  if (e->parts)
+    memset(e->parts, 0, (size_t)e->threads * sizeof *e->parts);
   e->inbox = calloc((size_t)e->threads, sizeof *e->inbox);
   e->requests = malloc((size_t)e->threads * e->partitions * sizeof *e->requests);
-  e->reduce_buf = malloc(((size_t)ranks + 1) * sizeof *e->reduce_buf);
+  e->reduce_len = 2 + e->partitions + (size_t)ranks;
+  e->reduce_buf = malloc(e->reduce_len * sizeof *e->reduce_buf);
   size_t *counts = calloc(e->partitions, sizeof *counts);
   if (!e->place || !e->parts || !e->inbox || !e->requests || !e->reduce_buf || !counts) {
     free(counts);
-    free(e->place);
-    free(e->parts);
-    free(e->inbox);
-    free(e->requests);
-    free(e->reduce_buf);
-    free(e);
+    core_engine_destroy(e);
     snprintf(err, err_len, "engine: out of memory for %u LPs", core_lp_map_lps(cfg->lps));
     return NULL;
   }
-  memset(e->parts, 0, (size_t)e->threads * sizeof *e->parts);
   for (uint32_t id = 0; id < e->lp_count; id++) {
     uint32_t part = cfg->lp_partition[id];
     if (part >= e->partitions) {
@@ -486,6 +599,11 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     }
     e->place[id] = (lp_place){part, (uint32_t)counts[part]++};
   }
+  if (setup_cuts(e, cfg, err, err_len) != 0) {
+    free(counts);
+    core_engine_destroy(e);
+    return NULL;
+  }
   int ok = 1;
   for (int t = 0; t < e->threads; t++) {
     core_partition *p = &e->parts[t];
@@ -495,14 +613,15 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     p->lp_count = counts[p->index];
     p->lps = calloc(p->lp_count ? p->lp_count : 1, sizeof *p->lps);
     p->outbox = calloc(e->partitions, sizeof *p->outbox);
+    p->min_sent = malloc(e->partitions * sizeof *p->min_sent);
+    p->cut = e->cut_rows + (size_t)t * e->partitions;
     p->end_ns = cfg->end_ns;
-    p->sent_min = CORE_TIME_NEVER;
-    ok &= p->lps && p->outbox && core_queue_init(&p->queue, cfg->pending_hint) == 0;
+    ok &= p->lps && p->outbox && p->min_sent && core_queue_init(&p->queue, cfg->pending_hint) == 0;
+    for (uint32_t q = 0; p->min_sent && q < e->partitions; q++)
+      p->min_sent[q] = CORE_TIME_NEVER;
   }
   free(counts);
-  MPI_Type_contiguous(3, MPI_INT64_T, &e->reduce_type);
-  MPI_Type_commit(&e->reduce_type);
-  MPI_Op_create(reduce_blocks, 1, &e->reduce_op);
+  MPI_Op_create(reduce_window, 1, &e->reduce_op);
   MPI_Comm_dup(comm, &e->payload_comm[0]);
   MPI_Comm_dup(comm, &e->payload_comm[1]);
   int all_ok;
@@ -536,19 +655,21 @@ void core_engine_destroy(core_engine *e) {
     for (uint32_t q = 0; p->outbox && q < e->partitions; q++)
       free(p->outbox[q].events);
     free(p->outbox);
+    free(p->min_sent);
   }
   for (int t = 0; e->inbox && t < e->threads; t++)
     free(e->inbox[t].events);
   if (e->reduce_op != MPI_OP_NULL)
     MPI_Op_free(&e->reduce_op);
-  if (e->reduce_type != MPI_DATATYPE_NULL)
-    MPI_Type_free(&e->reduce_type);
   for (int i = 0; i < 2; i++)
     if (e->payload_comm[i] != MPI_COMM_NULL)
       MPI_Comm_free(&e->payload_comm[i]);
   free(e->inbox);
   free(e->requests);
   free(e->reduce_buf);
+  free(e->cuts);
+  free(e->cut_rows);
+  free(e->earliest);
   free(e->parts);
   free(e->place);
   free(e);

@@ -35,6 +35,9 @@ typedef struct scenario {
   int (*init)(core_lp *lp, struct scenario *s);                        /* optional: first sends */
   int (*react)(core_lp *lp, const core_event *ev, struct scenario *s); /* optional: after logging */
   int64_t knob; /* a scenario's own parameter */
+  core_cut
+      cuts[8]; /* with cut_count > 0, the channels between partitions instead of lookahead_ns */
+  size_t cut_count;
 
   lp_log logs[MAX_LPS]; /* merged over ranks after the run */
   int rc;
@@ -119,6 +122,8 @@ static void run_scenario(scenario *s) {
       .end_ns = s->end_ns,
       .lookahead_ns = s->lookahead_ns,
       .seed = 1,
+      .cuts = s->cut_count ? s->cuts : NULL,
+      .cut_count = s->cut_count,
   };
   char err[ERROR_BYTES] = "";
   core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
@@ -482,6 +487,93 @@ static void engine_delivers_cross_partition_send_at_exactly_the_lookahead(void) 
   free(s);
 }
 
+/* ---- cut channels ---- */
+
+/* LP 0 ticks every 10 ns until 1000 and sends each tick to LP 1: a one-way pipeline. */
+static int pipe_init(core_lp *lp, scenario *s) {
+  return lp->id == 0 ? send_logged(lp, s, 0, 10, 0, 0) : 0;
+}
+
+static int pipe_react(core_lp *lp, const core_event *ev, scenario *s) {
+  if (lp->id != 0 || ev->src_lp != 0)
+    return 0;
+  int rc = send_logged(lp, s, 1, s->knob, 1, (uint64_t)lp->now_ns);
+  return rc ? rc : (lp->now_ns < 1000 ? send_logged(lp, s, 0, 10, 0, 0) : 0);
+}
+
+static scenario *pipeline(int64_t latency_ns) {
+  scenario *s = new_scenario(2, 2, 100000, 1);
+  place_first_and_last(s);
+  s->init = pipe_init;
+  s->react = pipe_react;
+  s->knob = latency_ns;
+  return s;
+}
+
+/* With a cut only from LP 0's partition to LP 1's, LP 0's side hears from nobody: it runs to its
+ * end in one window, and LP 1's side follows, every event in order. */
+static void engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows(void) {
+  scenario *s = pipeline(5);
+  s->cuts[0] = (core_cut){0, partitions(2) - 1, 5};
+  s->cut_count = 1;
+  run_scenario(s);
+  CU_ASSERT_EQUAL(s->rc, 0);
+  CU_ASSERT_EQUAL(s->logs[1].count, 100);
+  for (uint32_t k = 0; k < 64 && k < s->logs[1].count; k++)
+    CU_ASSERT_EQUAL(s->logs[1].records[k].time_ns, 10 * (int64_t)(k + 1) + 5);
+  CU_ASSERT(s->windows <= 3);
+  CU_ASSERT_EQUAL(s->lookahead_used_ns, 5);
+  free(s);
+}
+
+/* The same pipeline with every pair cut at 5 ns advances about 5 ns a window: the cuts are what
+ * made the difference above. */
+static void engine_uniform_lookahead_advances_window_by_window(void) {
+  scenario *s = pipeline(5);
+  s->lookahead_ns = 5;
+  run_scenario(s);
+  CU_ASSERT_EQUAL(s->rc, 0);
+  CU_ASSERT_EQUAL(s->logs[1].count, 100);
+  CU_ASSERT(s->windows >= 100);
+  free(s);
+}
+
+static void engine_refuses_a_send_without_a_cut_or_below_its_latency(void) {
+  scenario *s = pipeline(5);
+  s->cuts[0] = (core_cut){partitions(2) - 1, 0, 5}; /* only the other way */
+  s->cut_count = 1;
+  run_scenario(s);
+  assert_failed_naming(s, 0, 1, "no channel");
+  free(s);
+  s = pipeline(4);
+  s->cuts[0] = (core_cut){0, partitions(2) - 1, 5};
+  s->cut_count = 1;
+  run_scenario(s);
+  assert_failed_naming(s, 0, 1, "below the lookahead of 5 ns");
+  free(s);
+}
+
+static void engine_create_refuses_cuts_between_no_partitions(void) {
+  uint32_t placement[2] = {0, 0};
+  scenario s = {0};
+  core_lp_map map;
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, 2, &s}, 1), 0);
+  core_cut bad[] = {{0, 0, 5}, {0, partitions(2), 5}, {0, 1, 0}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    core_config cfg = {.lps = &map,
+                       .lp_partition = placement,
+                       .threads = 2,
+                       .end_ns = 100,
+                       .cuts = &bad[i],
+                       .cut_count = 1};
+    char err[ERROR_BYTES] = "";
+    core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
+    CU_ASSERT_PTR_NULL(e);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not between two of the"));
+    core_engine_destroy(e);
+  }
+}
+
 /* LP 0 sends LP `knob` an event: with 8 bytes of payload when that LP does not exist, with 33 (one
  * too many) when it does, so that each run has one fault. */
 static int address_init(core_lp *lp, scenario *s) {
@@ -682,6 +774,14 @@ int main(int argc, char **argv) {
        engine_delivers_cross_partition_send_at_exactly_the_lookahead},
       {"engine_refuses_unknown_destination_and_oversized_payload",
        engine_refuses_unknown_destination_and_oversized_payload},
+      {"engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows",
+       engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows},
+      {"engine_uniform_lookahead_advances_window_by_window",
+       engine_uniform_lookahead_advances_window_by_window},
+      {"engine_refuses_a_send_without_a_cut_or_below_its_latency",
+       engine_refuses_a_send_without_a_cut_or_below_its_latency},
+      {"engine_create_refuses_cuts_between_no_partitions",
+       engine_create_refuses_cuts_between_no_partitions},
       {"engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state",
        engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state},
       {"engine_model_failure_stops_every_partition_within_a_window",

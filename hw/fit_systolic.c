@@ -246,6 +246,10 @@ static size_t stats(const hw_accel *a, const hw_model *m, const points *ps, kind
   return n;
 }
 
+/* How each group is searched: as the GPU fits (hw/fit.c), with 300 steps per parameter. */
+static const hw_minimise_opts search = {
+    .first_step = 0.3, .restarts = 8, .iterations_per_param = 300, .converged = 1e-12};
+
 /* Starting values: typical fractions and fixed times of the GPU fits, one vector cycle. */
 static void initial_fit(hw_systolic_fit *f) {
   *f = (hw_systolic_fit){.gemm_t0_ns = 3000,
@@ -332,7 +336,7 @@ int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report
       for (int i = 0; i < n; i++)
         x[i] = log(*hw_systolic_param(&pb.a.systolic.fit, param_index(groups[g].params[i])));
       pb.group = g;
-      hw_minimise(loss, &pb, n, 300, x);
+      hw_minimise(loss, &pb, n, &search, x);
       for (int i = 0; i < n; i++) { /* as written, so that a check reproduces the figures */
         char text[32];
         bool frac = strstr(groups[g].params[i], "_frac") != NULL;

@@ -1,4 +1,4 @@
-/* Internal to hw/: the derivative-free minimiser the fits share. */
+/* Internal to hw/: the derivative-free minimiser every fit shares (hw/ and net/). */
 #ifndef HW_MINIMISE_H
 #define HW_MINIMISE_H
 
@@ -9,9 +9,18 @@ typedef double (*hw_loss_fn)(const void *ctx, const double *x);
 
 enum { HW_MINIMISE_MAX_PARAMS = 6 };
 
-/* Nelder-Mead with the standard coefficients from x (n <= HW_MINIMISE_MAX_PARAMS parameters, first
- * steps of 0.3), at most iterations_per_param * n steps, restarted from its best point until a
- * restart no longer improves: deterministic. Leaves the best point found in x. */
-void hw_minimise(hw_loss_fn loss, const void *ctx, int n, int iterations_per_param, double *x);
+/* How one fit runs the search; each fit keeps its own, so its results do not move when another's
+ * change. */
+typedef struct hw_minimise_opts {
+  double first_step;        /* added to one parameter per vertex of the starting simplex */
+  int restarts;             /* at most this many runs, each from the best point so far */
+  int iterations_per_param; /* at most this many steps per parameter in one run */
+  double converged;         /* a run ends when worst - best <= converged * (|best| + converged) */
+} hw_minimise_opts;
+
+/* Nelder-Mead with the standard coefficients from x (n <= HW_MINIMISE_MAX_PARAMS parameters),
+ * restarted from its best point until a restart no longer improves or opts->restarts runs are
+ * done: deterministic. Leaves the best point found in x. */
+void hw_minimise(hw_loss_fn loss, const void *ctx, int n, const hw_minimise_opts *opts, double *x);
 
 #endif

@@ -310,74 +310,19 @@ static double loss(const job *j, const points *pts, const double *log_x) {
 
 enum { NPARAMS = 3 };
 
-/* Nelder-Mead (standard coefficients) over the log-parameters, restarted from its best point
- * until a restart no longer improves: deterministic and derivative-free. */
-static void nelder_mead(const job *j, const points *pts, double *x) {
-  const int n = NPARAMS;
-  double s[NPARAMS + 1][NPARAMS], val[NPARAMS + 1];
-  double best = loss(j, pts, x);
-  for (int restart = 0; restart < 10; restart++) {
-    for (int i = 0; i <= n; i++) {
-      memcpy(s[i], x, sizeof s[i]);
-      if (i > 0)
-        s[i][i - 1] += 0.5;
-      val[i] = loss(j, pts, s[i]);
-    }
-    for (int iter = 0; iter < 600 * n; iter++) {
-      for (int i = 1; i <= n; i++) /* order: s[0] best, s[n] worst */
-        for (int k = i; k > 0 && val[k] < val[k - 1]; k--) {
-          double tv = val[k], ts[NPARAMS];
-          val[k] = val[k - 1], val[k - 1] = tv;
-          memcpy(ts, s[k], sizeof ts);
-          memcpy(s[k], s[k - 1], sizeof ts);
-          memcpy(s[k - 1], ts, sizeof ts);
-        }
-      if (val[n] - val[0] <= 1e-13 * (fabs(val[0]) + 1e-13))
-        break;
-      double c[NPARAMS] = {0}, xr[NPARAMS], xe[NPARAMS], xc[NPARAMS];
-      for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-          c[k] += s[i][k] / n;
-      for (int k = 0; k < n; k++)
-        xr[k] = c[k] + (c[k] - s[n][k]);
-      double fr = loss(j, pts, xr);
-      if (fr < val[0]) {
-        for (int k = 0; k < n; k++)
-          xe[k] = c[k] + 2.0 * (c[k] - s[n][k]);
-        double fe = loss(j, pts, xe);
-        memcpy(s[n], fe < fr ? xe : xr, sizeof xr);
-        val[n] = fe < fr ? fe : fr;
-      } else if (fr < val[n - 1]) {
-        memcpy(s[n], xr, sizeof xr);
-        val[n] = fr;
-      } else {
-        for (int k = 0; k < n; k++)
-          xc[k] = c[k] + 0.5 * (s[n][k] - c[k]);
-        double fc = loss(j, pts, xc);
-        if (fc < val[n]) {
-          memcpy(s[n], xc, sizeof xc);
-          val[n] = fc;
-        } else {
-          for (int i = 1; i <= n; i++) {
-            for (int k = 0; k < n; k++)
-              s[i][k] = s[0][k] + 0.5 * (s[i][k] - s[0][k]);
-            val[i] = loss(j, pts, s[i]);
-          }
-        }
-      }
-    }
-    int ib = 0;
-    for (int i = 1; i <= n; i++)
-      if (val[i] < val[ib])
-        ib = i;
-    bool improved = val[ib] < best * (1.0 - 1e-9);
-    if (val[ib] < best) {
-      best = val[ib];
-      memcpy(x, s[ib], sizeof s[ib]);
-    }
-    if (!improved)
-      break;
-  }
+/* The search over the log-parameters: wider first steps (0.5) than the kernel fits', up to 10
+ * runs of 600 steps per parameter, and a tighter convergence test (1e-13). */
+static const hw_minimise_opts search = {
+    .first_step = 0.5, .restarts = 10, .iterations_per_param = 600, .converged = 1e-13};
+
+typedef struct problem {
+  const job *j;
+  const points *pts;
+} problem;
+
+static double problem_loss(const void *ctx, const double *log_x) {
+  const problem *pb = ctx;
+  return loss(pb->j, pb->pts, log_x);
 }
 
 /* ---- error statistics ---- */
@@ -543,7 +488,8 @@ int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err,
       net_coll_params *params = &table.p[j->op][j->domain];
       if (fitting && is_fit) {
         double x[NPARAMS] = {log(5000.0), log(1000.0), log(0.8)};
-        nelder_mead(j, &pts, x);
+        problem pb = {j, &pts};
+        hw_minimise(problem_loss, &pb, NPARAMS, &search, x);
         *params = params_of(x);
       }
       if (report && fitting && is_fit)

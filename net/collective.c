@@ -1,6 +1,6 @@
 /* The cost of a collective on the topology: NCCL-like ring, double-binary-tree, all-to-all and
  * send/recv step counts over the bottleneck link of the ranks' routes, with a launch cost, a step
- * latency and an achieved link fraction fitted to measured NCCL tables (net/fit.c). */
+ * latency and an achieved link fraction fitted to NCCL measurements by calib/fit_collectives.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Internal to net/: the collective cost model's parts, shared by net_collective_ns and the fit
- * (net/fit.c), so that the fit evaluates exactly the formulas the simulation uses. */
+ * (calib/fit_collectives.c), so that the fit evaluates exactly the formulas the simulation uses. */
 #ifndef NET_COLLECTIVE_MODEL_H
 #define NET_COLLECTIVE_MODEL_H
 

@@ -1,5 +1,5 @@
-/* Nelder-Mead for the fits: small, deterministic, derivative-free. */
-#include "hw/minimise.h"
+/* Nelder-Mead for every fit in calib/: small, deterministic, derivative-free. */
+#include "calib/minimise.h"
 
 #include <assert.h>
 #include <math.h>
@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hw_minimise(hw_loss_fn loss, const void *fp, int n, const hw_minimise_opts *opts, double *x) {
-  assert(n > 0 && n <= HW_MINIMISE_MAX_PARAMS);
+void calib_minimise(calib_loss_fn loss, const void *fp, int n, const calib_minimise_opts *opts,
+                    double *x) {
+  assert(n > 0 && n <= CALIB_MINIMISE_MAX_PARAMS);
   const double tol = opts->converged;
-  double simplex[HW_MINIMISE_MAX_PARAMS + 1][HW_MINIMISE_MAX_PARAMS],
-      val[HW_MINIMISE_MAX_PARAMS + 1];
+  double simplex[CALIB_MINIMISE_MAX_PARAMS + 1][CALIB_MINIMISE_MAX_PARAMS],
+      val[CALIB_MINIMISE_MAX_PARAMS + 1];
   double best = loss(fp, x);
   for (int restart = 0; restart < opts->restarts; restart++) {
     for (int i = 0; i <= n; i++) {
@@ -33,8 +34,8 @@ void hw_minimise(hw_loss_fn loss, const void *fp, int n, const hw_minimise_opts 
         }
       if (val[n] - val[0] <= tol * (fabs(val[0]) + tol))
         break;
-      double centroid[HW_MINIMISE_MAX_PARAMS] = {0}, xr[HW_MINIMISE_MAX_PARAMS],
-             xe[HW_MINIMISE_MAX_PARAMS], xc[HW_MINIMISE_MAX_PARAMS];
+      double centroid[CALIB_MINIMISE_MAX_PARAMS] = {0}, xr[CALIB_MINIMISE_MAX_PARAMS],
+             xe[CALIB_MINIMISE_MAX_PARAMS], xc[CALIB_MINIMISE_MAX_PARAMS];
       for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++)
           centroid[k] += simplex[i][k] / n;

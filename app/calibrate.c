@@ -1,22 +1,15 @@
-/* `windtunnel calibrate`: glue between hw/'s calibration (hw/calibrate.h, hw/fit.h) and net/'s
- * collective fit (net/fit.h), the listing of files nobody recognises, and the check against the
- * committed figures. */
-#define _POSIX_C_SOURCE 200809L
+/* `windtunnel calibrate`: its command line, usage and printing; the evaluation, the committed
+ * figures and the refits are calib/'s (calib/calibrate.h, calib/fit.h). */
 #include "app/commands.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "hw/calibrate.h"
-#include "hw/fit.h"
-#include "net/fit.h"
-#include "util/csv.h"
+#include "calib/calibrate.h"
+#include "calib/fit.h"
 
 /* How far a median or p90 may exceed its committed figure before --check fails, in percentage
  * points: the evaluation is deterministic, so this only absorbs libm differences across
@@ -39,12 +32,12 @@ static void usage(FILE *out) {
       "  --check           also compare with committed figures; exit 1 if any dataset's median\n"
       "                    or p90 exceeds its figure by more than the tolerance, its point count\n"
       "                    changed, or a committed dataset is missing\n"
-      "  --expected FILE   the committed figures (default tests/calibration/expected_full.csv,\n"
+      "  --expected FILE   the committed figures (default tests/calib/expected_full.csv,\n"
       "                    the figures of the full ../shared/data; CI uses\n"
-      "                    tests/calibration/expected.csv with --data tests/calibration/data)\n"
+      "                    tests/calib/expected.csv with --data tests/calib/data)\n"
       "  --tolerance PP    percentage points allowed above a committed figure (default 0.5)\n"
-      "  --write           first refit hw/data/efficiency.csv, hw/data/power.csv (hw_fit) and\n"
-      "                    net/data/collective.csv (net_fit) from DIR, which must hold every\n"
+      "  --write           first refit hw/data/efficiency.csv, hw/data/power.csv (wt_hw_fit) and\n"
+      "                    net/data/collective.csv (wt_net_fit) from DIR, which must hold every\n"
       "                    table they fit; the evaluation still uses the parameters built into\n"
       "                    this binary: rebuild, then run again to see the new figures\n"
       "  --out DIR         with --write: write the three files into DIR instead\n"
@@ -74,166 +67,11 @@ static void usage(FILE *out) {
       "Errors are |modelled / measured - 1| in percent; median and p90 over the points.\n");
 }
 
-/* ---- collectives: net_fit's report lines, parsed ---- */
-
-/* The value of key=... in a report line, into out; false when absent. */
-static bool field(const char *line, const char *key, char *out, size_t len) {
-  char pat[64];
-  snprintf(pat, sizeof pat, " %s=", key);
-  const char *p = strstr(line, pat);
-  if (!p)
-    return false;
-  p += strlen(pat);
-  size_t n = strcspn(p, " \n");
-  snprintf(out, len, "%.*s", (int)n, p);
-  return true;
-}
-
-/* net_fit evaluates the shipped collective parameters on every NCCL table it knows; its lines for
- * all rank counts together become rows (its per-rank-count lines stay in net's own report). */
-static int collective_rows(const char *data_dir, hw_cal_rows *rows) {
-  char *text = NULL, err[512];
-  size_t len = 0;
-  FILE *mem = open_memstream(&text, &len);
-  if (!mem)
-    return -1;
-  int rc = net_fit(data_dir, NULL, mem, err, sizeof err);
-  fclose(mem);
-  (void)rc; /* 1: a median beyond net's own tolerance; -1: no table found. Judged here instead. */
-  int result = 0;
-  for (char *line = text; line && *line && result == 0;) {
-    char *end = strchr(line, '\n');
-    if (end)
-      *end = '\0';
-    char dataset[256], op[32], gpus[16], n[32], med[32], p90[32], domain[16];
-    if (!strncmp(line, "collective dataset=", 19)) {
-      hw_cal_row row;
-      memset(&row, 0, sizeof row);
-      char *skipped = strstr(line, " skipped: ");
-      field(line, "dataset", dataset, sizeof dataset);
-      snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
-      if (skipped && field(line, "op", op, sizeof op)) {
-        snprintf(row.op, sizeof row.op, "collective.%s", op);
-        snprintf(row.note, sizeof row.note, "skipped:%s", skipped + 9);
-        result = hw_cal_rows_add(rows, &row);
-      } else if (field(line, "op", op, sizeof op) && field(line, "gpus", gpus, sizeof gpus) &&
-                 !strcmp(gpus, "all") && field(line, "points", n, sizeof n) &&
-                 field(line, "median_abs_pct", med, sizeof med) &&
-                 field(line, "p90_abs_pct", p90, sizeof p90) &&
-                 field(line, "domain", domain, sizeof domain)) {
-        snprintf(row.op, sizeof row.op, "collective.%s.%s", op, domain);
-        row.points = strtoul(n, NULL, 10);
-        row.median_abs_pct = strtod(med, NULL), row.p90_abs_pct = strtod(p90, NULL);
-        snprintf(row.note, sizeof row.note,
-                 "net/ collective model on the measuring system's preset (per rank count: "
-                 "wt_net_fit --check)");
-        result = hw_cal_rows_add(rows, &row);
-      }
-    }
-    line = end ? end + 1 : NULL;
-  }
-  free(text);
-  return result;
-}
-
-/* ---- files nobody recognises ---- */
-
-typedef struct file_list {
-  char **path; /* relative to the data directory */
-  size_t n, cap;
-} file_list;
-
-static int list_push(file_list *l, const char *path) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? 2 * l->cap : 256;
-    char **grown = realloc(l->path, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    l->path = grown, l->cap = cap;
-  }
-  return (l->path[l->n] = strdup(path)) ? (l->n++, 0) : -1;
-}
-
-static int walk(const char *root, const char *rel, file_list *out, int depth) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
-  DIR *d = opendir(dir);
-  if (!d || depth > 16)
-    return d ? (closedir(d), 0) : 0;
-  struct dirent *e;
-  int r = 0;
-  while (r == 0 && (e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char sub[4096], full[8192];
-    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
-    snprintf(full, sizeof full, "%s/%s", root, sub);
-    struct stat st;
-    if (stat(full, &st) != 0)
-      continue;
-    r = S_ISDIR(st.st_mode) ? walk(root, sub, out, depth + 1) : list_push(out, sub);
-  }
-  closedir(d);
-  return r;
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Documentation files and the directories' own provenance are not datasets. */
-static bool is_documentation(const char *path) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  return !strcmp(base, "SOURCE.md") || !strcmp(base, "README.md") || !strcmp(base, "LICENSE");
-}
-
-/* One line per unrecognised file, or per folder when a folder holds several. */
-static int print_unrecognised(const char *data_dir, const hw_cal_rows *rows, FILE *out) {
-  file_list files = {0};
-  if (walk(data_dir, "", &files, 0) != 0)
-    return -1;
-  qsort(files.path, files.n, sizeof *files.path, cmp_str);
-  size_t i = 0;
-  while (i < files.n) {
-    const char *slash = strrchr(files.path[i], '/');
-    int dir_len = slash ? (int)(slash - files.path[i]) : 0;
-    size_t j = i, unknown = 0, first_unknown = files.n;
-    for (; j < files.n; j++) { /* the files of this folder (not of its sub-folders) */
-      const char *s = strrchr(files.path[j], '/');
-      if ((s ? (int)(s - files.path[j]) : 0) != dir_len ||
-          strncmp(files.path[j], files.path[i], (size_t)dir_len) != 0)
-        break;
-      bool known = is_documentation(files.path[j]);
-      for (size_t k = 0; k < rows->n && !known; k++)
-        known = !strcmp(rows->row[k].dataset, files.path[j]);
-      if (!known && unknown++ == 0)
-        first_unknown = j;
-    }
-    if (unknown > 3)
-      fprintf(out, "skipped: %.*s/ (%zu files) not datasets calibrate recognises\n", dir_len,
-              files.path[i], unknown);
-    else if (unknown)
-      for (size_t k = first_unknown; k < j; k++) {
-        bool known = is_documentation(files.path[k]);
-        for (size_t q = 0; q < rows->n && !known; q++)
-          known = !strcmp(rows->row[q].dataset, files.path[k]);
-        if (!known)
-          fprintf(out, "skipped: %s not a dataset calibrate recognises\n", files.path[k]);
-      }
-    i = j;
-  }
-  for (size_t k = 0; k < files.n; k++)
-    free(files.path[k]);
-  free(files.path);
-  return 0;
-}
-
 /* ---- output ---- */
 
-static void print_rows(const hw_cal_rows *rows, FILE *out) {
+static void print_rows(const calib_rows *rows, FILE *out) {
   for (size_t i = 0; i < rows->n; i++) {
-    const hw_cal_row *r = &rows->row[i];
+    const calib_row *r = &rows->row[i];
     if (!r->points) {
       fprintf(out, "calibration dataset=%s op=%s %s\n", r->dataset, r->op,
               r->note[0] ? r->note : "skipped: no usable rows");
@@ -249,97 +87,6 @@ static void print_rows(const hw_cal_rows *rows, FILE *out) {
   }
 }
 
-static void print_markdown(const hw_cal_rows *rows, FILE *out) {
-  fputs("| dataset | op | points | median % | p90 % |\n|---|---|---|---|---|\n", out);
-  for (size_t i = 0; i < rows->n; i++) {
-    const hw_cal_row *r = &rows->row[i];
-    if (r->points)
-      fprintf(out, "| %s | %s | %zu | %.1f | %.1f |\n", r->dataset, r->op, r->points,
-              r->median_abs_pct, r->p90_abs_pct);
-  }
-}
-
-static int record(const hw_cal_rows *rows, const char *path, const char *data_dir, char *err,
-                  size_t err_len) {
-  char tmp[UTIL_CSV_TMP_BYTES];
-  FILE *f = util_csv_create(path, tmp, err, err_len);
-  if (!f)
-    return -1;
-  fprintf(f,
-          "# Committed calibration figures: `windtunnel calibrate --data %s --record <this "
-          "file>`.\n# --check fails when a median or p90 exceeds its figure by more than the "
-          "tolerance, a point\n# count changes, or a row's dataset disappears. Percent; "
-          "|modelled/measured - 1|.\n",
-          data_dir);
-  fprintf(f, "dataset,op,points,median_abs_pct,p90_abs_pct\n");
-  for (size_t i = 0; i < rows->n; i++)
-    if (rows->row[i].points)
-      fprintf(f, "%s,%s,%zu,%.1f,%.1f\n", rows->row[i].dataset, rows->row[i].op,
-              rows->row[i].points, rows->row[i].median_abs_pct, rows->row[i].p90_abs_pct);
-  return util_csv_commit(f, tmp, path, err, err_len);
-}
-
-/* Compare with the committed figures; 0 all hold, 1 some do not, -1 with a message. */
-static int check(const hw_cal_rows *rows, const char *expected, double tolerance, FILE *out,
-                 char *err, size_t err_len) {
-  util_csv c;
-  if (util_csv_open_file(&c, expected, err, err_len) != 0)
-    return -1;
-  int cd = util_csv_col(&c, "dataset"), co = util_csv_col(&c, "op"),
-      cn = util_csv_col(&c, "points");
-  int cm = util_csv_col(&c, "median_abs_pct"), cp = util_csv_col(&c, "p90_abs_pct");
-  if (cd < 0 || co < 0 || cn < 0 || cm < 0 || cp < 0) {
-    snprintf(err, err_len, "%s: expected columns dataset, op, points, median_abs_pct, p90_abs_pct",
-             expected);
-    util_csv_close(&c);
-    return -1;
-  }
-  int failed = 0, more;
-  size_t checked = 0;
-  while ((more = util_csv_next(&c, err, err_len)) == 1) {
-    double n, med, p90;
-    if (util_csv_double(&c, cn, NAN, &n, err, err_len) != 0 ||
-        util_csv_double(&c, cm, NAN, &med, err, err_len) != 0 ||
-        util_csv_double(&c, cp, NAN, &p90, err, err_len) != 0) {
-      more = -1;
-      break;
-    }
-    const char *dataset = util_csv_get(&c, cd), *op = util_csv_get(&c, co);
-    const hw_cal_row *got = NULL;
-    for (size_t i = 0; i < rows->n && !got; i++)
-      if (rows->row[i].points && !strcmp(rows->row[i].dataset, dataset) &&
-          !strcmp(rows->row[i].op, op))
-        got = &rows->row[i];
-    checked++;
-    if (!got) {
-      fprintf(out, "check dataset=%s op=%s FAIL: missing (committed %.0f points)\n", dataset, op,
-              n);
-      failed = 1;
-    } else if ((double)got->points != n || got->median_abs_pct > med + tolerance ||
-               got->p90_abs_pct > p90 + tolerance) {
-      fprintf(out,
-              "check dataset=%s op=%s FAIL: points %zu (committed %.0f), median %.1f%% "
-              "(committed %.1f%%), p90 %.1f%% (committed %.1f%%), tolerance %.1f points\n",
-              dataset, op, got->points, n, got->median_abs_pct, med, got->p90_abs_pct, p90,
-              tolerance);
-      failed = 1;
-    } else {
-      fprintf(out, "check dataset=%s op=%s ok: median %.1f%% <= %.1f%%, p90 %.1f%% <= %.1f%%\n",
-              dataset, op, got->median_abs_pct, med + tolerance, got->p90_abs_pct, p90 + tolerance);
-    }
-  }
-  util_csv_close(&c);
-  if (more < 0)
-    return -1;
-  if (checked == 0) {
-    snprintf(err, err_len, "%s: no committed figures", expected);
-    return -1;
-  }
-  if (failed)
-    snprintf(err, err_len, "calibration regressed against %s (see the FAIL lines)", expected);
-  return failed;
-}
-
 typedef struct cal_args {
   const char *data_dir, *expected, *out_dir, *record_path;
   double tolerance;
@@ -350,7 +97,7 @@ typedef struct cal_args {
 static int parse(int argc, char **argv, cal_args *a) {
   const char *env = getenv("WT_DATA_DIR");
   a->data_dir = env && env[0] ? env : "../shared/data";
-  a->expected = "tests/calibration/expected_full.csv";
+  a->expected = "tests/calib/expected_full.csv";
   a->tolerance = default_tolerance_pct;
   for (int i = 1; i < argc; i++) {
     const char *arg = argv[i];
@@ -392,16 +139,17 @@ static int parse(int argc, char **argv, cal_args *a) {
   return 0;
 }
 
-/* Refit the three parameter files (hw_fit writes power.csv beside efficiency.csv). */
+/* Refit the parameter files (calib_fit_hw writes power.csv and systolic.csv beside
+ * efficiency.csv). */
 static int refit(const cal_args *a, char *err, size_t err_len) {
   char eff[4096], coll[4096];
   snprintf(eff, sizeof eff, "%s/efficiency.csv", a->out_dir ? a->out_dir : "hw/data");
   snprintf(coll, sizeof coll, "%s/collective.csv", a->out_dir ? a->out_dir : "net/data");
   printf("refit: %s and power.csv beside it, from %s\n", eff, a->data_dir);
-  if (hw_fit(a->data_dir, eff, stdout, err, err_len) != 0)
+  if (calib_fit_hw(a->data_dir, eff, stdout, err, err_len) != 0)
     return -1;
   printf("refit: %s, from %s\n", coll, a->data_dir);
-  if (net_fit(a->data_dir, coll, stdout, err, err_len) != 0)
+  if (calib_fit_collectives(a->data_dir, coll, stdout, err, err_len) != 0)
     return -1;
   printf("refit: done; rebuild for the program to use the new parameters\n");
   return 0;
@@ -419,24 +167,23 @@ static int calibrate(const cal_args *a) {
     fprintf(stderr, "windtunnel calibrate: %s\n", err);
     return 1;
   }
-  hw_cal_rows rows = {0};
+  calib_rows rows = {0};
   int status = 0;
-  if (hw_calibrate(a->data_dir, &rows, err, sizeof err) != 0 ||
-      (collective_rows(a->data_dir, &rows) != 0 && snprintf(err, sizeof err, "out of memory"))) {
+  if (calib_calibrate(a->data_dir, &rows, err, sizeof err) != 0) {
     fprintf(stderr, "windtunnel calibrate: %s\n", err);
-    hw_cal_rows_free(&rows);
+    calib_rows_free(&rows);
     return 1;
   }
   printf("calibration of the built-in cost model against %s\n", a->data_dir);
   print_rows(&rows, stdout);
-  if (print_unrecognised(a->data_dir, &rows, stdout) != 0) {
+  if (calib_print_unrecognised(a->data_dir, &rows, stdout) != 0) {
     fprintf(stderr, "windtunnel calibrate: out of memory\n");
     status = 1;
   }
   if (a->markdown)
-    print_markdown(&rows, stdout);
+    calib_rows_markdown(&rows, stdout);
   if (status == 0 && a->record_path) {
-    if (record(&rows, a->record_path, a->data_dir, err, sizeof err) != 0) {
+    if (calib_record(&rows, a->record_path, a->data_dir, err, sizeof err) != 0) {
       fprintf(stderr, "windtunnel calibrate: %s\n", err);
       status = 1;
     } else {
@@ -444,14 +191,14 @@ static int calibrate(const cal_args *a) {
     }
   }
   if (status == 0 && a->check) {
-    int rc = check(&rows, a->expected, a->tolerance, stdout, err, sizeof err);
+    int rc = calib_check(&rows, a->expected, a->tolerance, stdout, err, sizeof err);
     if (rc != 0) {
       fprintf(stderr, "windtunnel calibrate: %s\n", err);
       status = 1;
     }
   }
   fflush(stdout);
-  hw_cal_rows_free(&rows);
+  calib_rows_free(&rows);
   return status;
 }
 

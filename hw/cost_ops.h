@@ -1,5 +1,5 @@
-/* Internal to hw/: the operator cost formulas, shared by the pricing path (cost.c) and the fitter
- * (fit.c) so that what is fitted is exactly what is priced. FLOPs and bytes are per device. */
+/* Internal to hw/: the operator cost formulas, shared by the pricing path (cost.c) and the fits
+ * (calib/) so that what is fitted is exactly what is priced. FLOPs and bytes are per device. */
 #ifndef HW_COST_OPS_H
 #define HW_COST_OPS_H
 

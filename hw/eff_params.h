@@ -1,5 +1,6 @@
 /* Internal to hw/: the names of the efficiency parameters in hw/data/efficiency.csv (op, param) and
- * where each lives in hw_eff; the catalogue reads them, the fitter writes them. */
+ * where each lives in hw_eff; the catalogue reads them, the fit (calib/fit_kernels.c) writes
+ * them. */
 #ifndef HW_EFF_PARAMS_H
 #define HW_EFF_PARAMS_H
 

@@ -10,8 +10,8 @@
 #include "hw/batch.h"
 
 /* Efficiency parameters of one accelerator: what fraction of its datasheet peaks each operator
- * family reaches, and fixed per-kernel times. Fitted to measured data by hw_fit (hw/fit.h) and
- * shipped in hw/data/efficiency.csv; the model behind each family is described there and in
+ * family reaches, and fixed per-kernel times. Fitted to measured data by calib_fit_hw (calib/fit.h)
+ * and shipped in hw/data/efficiency.csv; the model behind each family is described there and in
  * hw/cost_ops.h. */
 typedef struct hw_eff_gemm {
   double t0_ns, compute_frac, mem_frac, per_k_ns; /* per_k_ns: serial reduction-loop latency */

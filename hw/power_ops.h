@@ -1,5 +1,5 @@
 /* Internal to hw/: the board power formulas, shared by the pricing path (power.c, cost.c), the
- * catalogue (catalog.c) and the fitter (fit.c), so that what is fitted is what is priced. */
+ * catalogue (catalog.c) and the fit (calib/fit_power.c): what is fitted is what is priced. */
 #ifndef HW_POWER_OPS_H
 #define HW_POWER_OPS_H
 

@@ -2,14 +2,13 @@
  * units of R x C multiply-accumulators (a weight-stationary k x n tile per pass, activation rows
  * streamed through), elementwise work on vector units; both priced from the accelerator's fields
  * (hw_accel.systolic), never from its name. Used by the pricing path (cost.c), the calibration
- * (calibrate.c), the catalogue (catalog.c) and the fit (fit_systolic.c). */
+ * (calib/eval_profiles.c), the catalogue (catalog.c) and the fit (calib/fit_systolic.c). */
 #ifndef HW_SYSTOLIC_H
 #define HW_SYSTOLIC_H
 
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include "hw/cost_ops.h"
 #include "hw/hw.h"
@@ -119,12 +118,5 @@ int hw_systolic_read_columns(const util_csv *c, hw_accel *a, char *err, size_t e
 size_t hw_systolic_nparams(void);
 const char *hw_systolic_param_name(size_t i);
 double *hw_systolic_param(hw_systolic_fit *f, size_t i);
-
-/* The fit (fit_systolic.c): fit the systolic parameters of every systolic device with a profile
- * under data_dir (LLMServingSim's TPU v6e per-layer profile), write them as systolic.csv beside
- * eff_out_path (NULL: evaluate only) and print the fit's error to report (may be NULL). 0, or -1
- * with a message. */
-int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report, char *err,
-                    size_t err_len);
 
 #endif

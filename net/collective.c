@@ -1,82 +1,11 @@
 /* The cost of a collective on the topology: NCCL-like ring, double-binary-tree, all-to-all and
  * send/recv step counts over the bottleneck link of the ranks' routes, with a launch cost, a step
- * latency and an achieved link fraction fitted to measured NCCL tables (net/fit.c). */
+ * latency and an achieved link fraction fitted to NCCL measurements by calib/fit_collectives.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "net/collective_model.h"
-#include "util/csv.h"
-
-const char *const net_collective_names[NET_COLLECTIVE_COUNT] = {
-    "all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv"};
-const char *const net_domain_names[NET_DOMAIN_COUNT] = {"intra", "inter"};
-
-static int name_index(const char *const *names, int n, const char *name) {
-  for (int i = 0; i < n; i++)
-    if (!strcmp(names[i], name))
-      return i;
-  return -1;
-}
-
-int net_coll_table_parse(const char *text, size_t len, const char *name, net_coll_table *out,
-                         char *err, size_t err_len) {
-  util_csv c;
-  if (util_csv_open_text(&c, text, len, name, err, err_len) != 0)
-    return -1;
-  static const char *const cols_names[] = {"op",      "domain",  "role",
-                                           "base_ns", "step_ns", "link_frac"};
-  int cols[6];
-  for (int i = 0; i < 6; i++)
-    if ((cols[i] = util_csv_col(&c, cols_names[i])) < 0) {
-      snprintf(err, err_len, "%s: no column '%s'", name, cols_names[i]);
-      util_csv_close(&c);
-      return -1;
-    }
-  bool seen[NET_COLLECTIVE_COUNT][NET_DOMAIN_COUNT] = {{false}};
-  int r;
-  while ((r = util_csv_next(&c, err, err_len)) == 1) {
-    const char *role = util_csv_get(&c, cols[2]);
-    if (strcmp(role, "fit") != 0 && strcmp(role, "transfer") != 0)
-      continue; /* check rows carry errors only */
-    int op = name_index(net_collective_names, NET_COLLECTIVE_COUNT, util_csv_get(&c, cols[0]));
-    int dom = name_index(net_domain_names, NET_DOMAIN_COUNT, util_csv_get(&c, cols[1]));
-    if (op < 0 || dom < 0) {
-      snprintf(err, err_len, "%s:%ld: unknown op '%s' or domain '%s'", name, c.line,
-               util_csv_get(&c, cols[0]), util_csv_get(&c, cols[1]));
-      r = -1;
-      break;
-    }
-    net_coll_params *p = &out->p[op][dom];
-    if (util_csv_double(&c, cols[3], NAN, &p->base_ns, err, err_len) != 0 ||
-        util_csv_double(&c, cols[4], NAN, &p->step_ns, err, err_len) != 0 ||
-        util_csv_double(&c, cols[5], NAN, &p->link_frac, err, err_len) != 0) {
-      r = -1;
-      break;
-    }
-    if (!(p->base_ns >= 0.0) || !(p->step_ns >= 0.0) || !(p->link_frac > 0.0)) {
-      snprintf(err, err_len, "%s:%ld: %s/%s needs base_ns, step_ns >= 0 and link_frac > 0", name,
-               c.line, net_collective_names[op], net_domain_names[dom]);
-      r = -1;
-      break;
-    }
-    seen[op][dom] = true;
-  }
-  util_csv_close(&c);
-  if (r < 0)
-    return -1;
-  for (int op = 0; op < NET_COLLECTIVE_COUNT; op++)
-    for (int dom = 0; dom < NET_DOMAIN_COUNT; dom++)
-      if (!seen[op][dom]) {
-        snprintf(err, err_len, "%s: no parameters for %s/%s", name, net_collective_names[op],
-                 net_domain_names[dom]);
-        return -1;
-      }
-  return 0;
-}
 
 /* Adds one flow's route, carrying `weight` chunks, to the per-link loads; marks the shape
  * inter-node when it leaves the scale-up domain. */

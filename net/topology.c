@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/collective_model.h"
+#include "net/coll_table.h"
 #include "net/net.h"
 
 #define NONE UINT32_MAX

@@ -1,17 +1,15 @@
 /* Unit tests of hw/: catalogue contents, sources and overrides; hand-checkable FLOP, byte and
- * memory counts; the cost model's roofline limits, TP scaling and monotonicity; the fitter's inputs
- * and the consistency of the committed efficiencies with the code. */
+ * memory counts; the cost model's roofline limits, TP scaling and monotonicity; precision and
+ * mixture of experts. The fits of its parameters are tested in tests/calib. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <CUnit/Basic.h>
 
 #include "hw/cost_ops.h"
-#include "hw/fit.h"
 #include "hw/hw.h"
 #include "util/csv.h"
 
@@ -504,65 +502,6 @@ static void test_deployments_that_cannot_run_are_refused_with_a_reason(void) {
       hw_deploy_init(&d, h100, hw_catalog_model(cat, "Llama-3.1-70B"), &cfg, err, sizeof err), -1);
 }
 
-/* ---- the fitter and its data ---- */
-
-static void test_fit_without_data_fails_with_the_path(void) {
-  CU_ASSERT_EQUAL(hw_fit("/nonexistent/data", "/tmp/never_written.csv", NULL, err, sizeof err), -1);
-  CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/data"));
-  struct stat st;
-  CU_ASSERT_NOT_EQUAL(stat("/tmp/never_written.csv", &st), 0);
-}
-
-/* When the measured data sits beside the project, the committed efficiencies must reproduce the
- * committed fit errors: a formula changed without refitting fails here. */
-static void test_committed_efficiencies_reproduce_their_fit_errors(void) {
-  char data[1024];
-  snprintf(data, sizeof data, "%s/../shared/data/aiconfigurator", WT_SOURCE_DIR);
-  struct stat st;
-  if (stat(data, &st) != 0) {
-    fprintf(stderr, "(no ../shared/data: committed-fit check skipped) ");
-    return;
-  }
-  snprintf(data, sizeof data, "%s/../shared/data", WT_SOURCE_DIR);
-  char *report = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&report, &len);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(mem);
-  CU_ASSERT_EQUAL(hw_fit(data, NULL, mem, err, sizeof err), 0);
-  fclose(mem);
-  util_csv c;
-  char path[1024];
-  snprintf(path, sizeof path, "%s/hw/data/efficiency.csv", WT_SOURCE_DIR);
-  CU_ASSERT_EQUAL_FATAL(util_csv_open_file(&c, path, err, sizeof err), 0);
-  int col_dev = util_csv_col(&c, "device"), col_op = util_csv_col(&c, "op"),
-      col_from = util_csv_col(&c, "fitted_from"), col_med = util_csv_col(&c, "median_abs_pct");
-  int checked = 0;
-  while (util_csv_next(&c, err, sizeof err) == 1) {
-    const char *med = util_csv_get(&c, col_med);
-    if (!*med || !strcmp(util_csv_get(&c, col_dev), "default"))
-      continue;
-    char line[512];
-    snprintf(line, sizeof line, "dataset=%s op=%s device=%s role=fit", util_csv_get(&c, col_from),
-             util_csv_get(&c, col_op), util_csv_get(&c, col_dev));
-    const char *at = strstr(report, line);
-    CU_ASSERT_PTR_NOT_NULL(at);
-    if (!at)
-      continue;
-    char want[64];
-    snprintf(want, sizeof want, "median_abs_pct=%s ", med);
-    const char *eol = strchr(at, '\n');
-    const char *found = strstr(at, want);
-    bool ok = found && found < eol;
-    if (!ok)
-      fprintf(stderr, "\n%s: committed median %s%% not reproduced\n", line, med);
-    CU_ASSERT(ok);
-    checked++;
-  }
-  CU_ASSERT(checked > 20);
-  util_csv_close(&c);
-  free(report);
-}
-
 /* ---- precision and mixture of experts ---- */
 
 static hw_deploy deploy_cfg(const char *accel, const char *model, hw_deploy_config cfg) {
@@ -774,8 +713,6 @@ int main(void) {
       T(test_empty_batch_costs_nothing),
       T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),
       T(test_deployments_that_cannot_run_are_refused_with_a_reason),
-      T(test_fit_without_data_fails_with_the_path),
-      T(test_committed_efficiencies_reproduce_their_fit_errors),
       T(test_moe_flops_are_router_plus_k_gated_experts_per_token),
       T(test_moe_imbalance_is_the_mean_plus_a_gaussian_max_bound),
       T(test_expert_parallelism_splits_experts_and_adds_all_to_all),

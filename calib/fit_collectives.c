@@ -1,19 +1,22 @@
 /* The collective fit: reads measured NCCL tables (AIConfigurator, APEX+, Vidur), prices each
  * measured call on a preset's topology through net_coll_shape_of/net_coll_time_ns, fits each
- * (collective, domain)'s parameters by Nelder-Mead on squared log error, and reports the error. */
-#define _POSIX_C_SOURCE 200809L
-#include "net/fit.h"
-
-#include <errno.h>
+ * (collective, domain)'s parameters by Nelder-Mead on squared log error, and reports the error,
+ * as text (wt_net_fit) or as calibration rows (calib_eval_collectives). */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/minimise.h"
+#include "calib/eval.h"
+#include "calib/fit.h"
+#include "calib/minimise.h"
+#include "calib/output.h"
+#include "calib/reader.h"
 #include "net/collective_model.h"
 #include "net/net.h"
+#include "util/array.h"
 #include "util/csv.h"
+#include "util/error.h"
 #include "util/stats.h"
 
 /* Where each dataset came from (the data directory's SOURCE.md files name them). */
@@ -27,7 +30,7 @@ static const char *const data_provenance[] = {
 
 /* A median may exceed its committed figure by this much (percentage points) before --check fails:
  * the figures are written with one decimal from unrounded parameters, and the committed sample
- * of tests/net/data keeps every 20th Vidur row, which moves a median by up to 0.6 points. */
+ * of tests/calib/net_data keeps every 20th Vidur row, which moves a median by up to 0.6 points. */
 static double tolerance_pct(double committed) {
   double relative = 0.05 * committed;
   return relative > 1.0 ? relative : 1.0;
@@ -137,26 +140,12 @@ typedef struct points {
 static int push(points *ps, double bytes, double gpus, double per_node, double measured_ns) {
   if (!(measured_ns > 0.0) || !(gpus >= 2.0) || !(per_node >= 1.0) || !(bytes >= 0.0))
     return 0; /* nothing to fit in log space, or not a collective */
-  if (ps->n == ps->cap) {
-    size_t cap = ps->cap ? 2 * ps->cap : 256;
-    point *grown = realloc(ps->p, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    ps->p = grown, ps->cap = cap;
-  }
+  point *grown = util_grow(ps->p, &ps->cap, ps->n + 1, sizeof *grown);
+  if (!grown)
+    return -1;
+  ps->p = grown;
   ps->p[ps->n++] = (point){bytes, (uint32_t)gpus, (uint32_t)per_node, measured_ns, {0}};
   return 0;
-}
-
-typedef struct reader_ctx {
-  const char *data_dir;
-  char *err;
-  size_t err_len;
-} reader_ctx;
-
-static int need_cols(const reader_ctx *rc, const util_csv *c, const char *const *names, int *cols,
-                     int n) {
-  return util_csv_need_cols(c, names, cols, n, rc->err, rc->err_len);
 }
 
 static bool in_domain(net_coll_domain d, double gpus, double per_node) {
@@ -171,77 +160,64 @@ static const char *aic_op_name(net_collective op) {
   return names[op];
 }
 
-static int read_rows(const reader_ctx *rc, const job *j, points *out) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", rc->data_dir, j->dataset);
-  util_csv c;
-  if (util_csv_open_file(&c, path, rc->err, rc->err_len) != 0)
+typedef struct rows_ctx {
+  const job *j;
+  points *out;
+} rows_ctx;
+
+static int rows_record(const calib_reader *rc, const util_csv *c, const int *cols, void *ctx) {
+  const rows_ctx *t = ctx;
+  const job *j = t->j;
+  double v[4];
+  if (j->reader == READ_AIC) {
+    if (strcmp(util_csv_get(c, cols[3]), aic_op_name(j->op)) != 0)
+      return 0;
+    const char *dtype = util_csv_get(c, cols[4]);
+    double elem = !strcmp(dtype, "half") ? 2.0 : !strcmp(dtype, "int8") ? 1.0 : 0.0;
+    if (elem == 0.0)
+      return 0;
+    if (calib_reader_nums(rc, c, cols, v, 3) != 0)
+      return -1;
+    if (push(t->out, v[1] * elem, v[0], v[0], v[2] * 1e6) != 0)
+      return util_err(rc->err, rc->err_len, "out of memory");
+    return 0;
+  }
+  if (calib_reader_nums(rc, c, cols, v, 4) != 0)
     return -1;
+  double gpus, per_node, bytes, ns;
+  if (j->reader == READ_APEX) /* size in KiB, time in us */
+    gpus = v[0] * v[1], per_node = v[1], bytes = v[2] * 1024.0, ns = v[3] * 1e3;
+  else /* Vidur: size in bytes, median in ms */
+    gpus = v[0], per_node = v[1], bytes = v[2], ns = v[3] * 1e6;
+  if (in_domain(j->domain, gpus, per_node) && push(t->out, bytes, gpus, per_node, ns) != 0)
+    return util_err(rc->err, rc->err_len, "out of memory");
+  return 0;
+}
+
+static int read_rows(const calib_reader *rc, const job *j, points *out) {
   static const char *const aic[] = {"num_gpus", "message_size", "latency", "op_name", "nccl_dtype"};
   static const char *const apex[] = {"num_nodes", "num_gpus_per_node", "size(kb)", "time(us)"};
   char median[64];
   snprintf(median, sizeof median, "time_stats.%s.median",
            j->op == NET_SEND_RECV ? "send_recv" : "all_reduce");
   const char *const vidur[] = {"num_workers", "devices_per_node", "size", median};
-  int cols[5], ncols = j->reader == READ_AIC ? 5 : 4, r;
-  if (need_cols(rc, &c,
-                j->reader == READ_AIC    ? aic
-                : j->reader == READ_APEX ? apex
-                                         : vidur,
-                cols, ncols) != 0) {
-    util_csv_close(&c);
+  rows_ctx t = {j, out};
+  util_csv c;
+  if (calib_reader_open(rc, &c, j->dataset) != 0 ||
+      calib_reader_each(rc, &c,
+                        j->reader == READ_AIC    ? aic
+                        : j->reader == READ_APEX ? apex
+                                                 : vidur,
+                        j->reader == READ_AIC ? 5 : 4, NULL, 0, rows_record, &t) != 0)
     return -1;
-  }
-  while ((r = util_csv_next(&c, rc->err, rc->err_len)) == 1) {
-    double v[4];
-    if (j->reader == READ_AIC) {
-      if (strcmp(util_csv_get(&c, cols[3]), aic_op_name(j->op)) != 0)
-        continue;
-      const char *dtype = util_csv_get(&c, cols[4]);
-      double elem = !strcmp(dtype, "half") ? 2.0 : !strcmp(dtype, "int8") ? 1.0 : 0.0;
-      if (elem == 0.0)
-        continue;
-      if (util_csv_double(&c, cols[0], NAN, &v[0], rc->err, rc->err_len) != 0 ||
-          util_csv_double(&c, cols[1], NAN, &v[1], rc->err, rc->err_len) != 0 ||
-          util_csv_double(&c, cols[2], NAN, &v[2], rc->err, rc->err_len) != 0) {
-        r = -1;
-        break;
-      }
-      if (push(out, v[1] * elem, v[0], v[0], v[2] * 1e6) != 0)
-        r = -2;
-    } else {
-      int k;
-      for (k = 0; k < 4; k++)
-        if (util_csv_double(&c, cols[k], NAN, &v[k], rc->err, rc->err_len) != 0)
-          break;
-      if (k < 4) {
-        r = -1;
-        break;
-      }
-      double gpus, per_node, bytes, ns;
-      if (j->reader == READ_APEX) /* size in KiB, time in us */
-        gpus = v[0] * v[1], per_node = v[1], bytes = v[2] * 1024.0, ns = v[3] * 1e3;
-      else /* Vidur: size in bytes, median in ms */
-        gpus = v[0], per_node = v[1], bytes = v[2], ns = v[3] * 1e6;
-      if (in_domain(j->domain, gpus, per_node) && push(out, bytes, gpus, per_node, ns) != 0)
-        r = -2;
-    }
-    if (r != 1)
-      break;
-  }
-  util_csv_close(&c);
-  if (r == -2)
-    snprintf(rc->err, rc->err_len, "out of memory");
-  if (r == 0 && out->n == 0) {
-    snprintf(rc->err, rc->err_len, "%s: no usable rows", path);
-    r = -1;
-  }
-  return r < 0 ? -1 : 0;
+  if (out->n == 0)
+    return util_err(rc->err, rc->err_len, "%s/%s: no usable rows", rc->data_dir, j->dataset);
+  return 0;
 }
 
 /* Builds the preset's topology with enough nodes and prices each point's placement: ranks fill
  * per_node accelerators of consecutive nodes. */
-static int shape_points(const reader_ctx *rc, const job *j, points *pts) {
+static int shape_points(const calib_reader *rc, const job *j, points *pts) {
   const net_preset *pr = net_preset_find(j->preset);
   if (!pr) {
     snprintf(rc->err, rc->err_len, "no preset '%s'", j->preset);
@@ -288,6 +264,12 @@ static int shape_points(const reader_ctx *rc, const job *j, points *pts) {
   return result;
 }
 
+/* A job's measured calls, read and placed on its preset; 0, or -1 with a message (pts holds what
+ * was read either way: the caller frees it). */
+static int load(const calib_reader *rc, const job *j, points *pts) {
+  return read_rows(rc, j, pts) != 0 || shape_points(rc, j, pts) != 0 ? -1 : 0;
+}
+
 /* ---- the fit ---- */
 
 static double predict_ns(const job *j, const point *p, const net_coll_params *params) {
@@ -298,86 +280,29 @@ static net_coll_params params_of(const double *log_x) {
   return (net_coll_params){exp(log_x[0]), exp(log_x[1]), exp(log_x[2])};
 }
 
-static double loss(const job *j, const points *pts, const double *log_x) {
-  net_coll_params params = params_of(log_x);
-  double sum = 0.0;
-  for (size_t i = 0; i < pts->n; i++) {
-    double le = log(predict_ns(j, &pts->p[i], &params) / pts->p[i].measured_ns);
-    sum += le * le;
-  }
-  return isfinite(sum) ? sum / (double)pts->n : INFINITY;
-}
-
 enum { NPARAMS = 3 };
 
-/* Nelder-Mead (standard coefficients) over the log-parameters, restarted from its best point
- * until a restart no longer improves: deterministic and derivative-free. */
-static void nelder_mead(const job *j, const points *pts, double *x) {
-  const int n = NPARAMS;
-  double s[NPARAMS + 1][NPARAMS], val[NPARAMS + 1];
-  double best = loss(j, pts, x);
-  for (int restart = 0; restart < 10; restart++) {
-    for (int i = 0; i <= n; i++) {
-      memcpy(s[i], x, sizeof s[i]);
-      if (i > 0)
-        s[i][i - 1] += 0.5;
-      val[i] = loss(j, pts, s[i]);
-    }
-    for (int iter = 0; iter < 600 * n; iter++) {
-      for (int i = 1; i <= n; i++) /* order: s[0] best, s[n] worst */
-        for (int k = i; k > 0 && val[k] < val[k - 1]; k--) {
-          double tv = val[k], ts[NPARAMS];
-          val[k] = val[k - 1], val[k - 1] = tv;
-          memcpy(ts, s[k], sizeof ts);
-          memcpy(s[k], s[k - 1], sizeof ts);
-          memcpy(s[k - 1], ts, sizeof ts);
-        }
-      if (val[n] - val[0] <= 1e-13 * (fabs(val[0]) + 1e-13))
-        break;
-      double c[NPARAMS] = {0}, xr[NPARAMS], xe[NPARAMS], xc[NPARAMS];
-      for (int i = 0; i < n; i++)
-        for (int k = 0; k < n; k++)
-          c[k] += s[i][k] / n;
-      for (int k = 0; k < n; k++)
-        xr[k] = c[k] + (c[k] - s[n][k]);
-      double fr = loss(j, pts, xr);
-      if (fr < val[0]) {
-        for (int k = 0; k < n; k++)
-          xe[k] = c[k] + 2.0 * (c[k] - s[n][k]);
-        double fe = loss(j, pts, xe);
-        memcpy(s[n], fe < fr ? xe : xr, sizeof xr);
-        val[n] = fe < fr ? fe : fr;
-      } else if (fr < val[n - 1]) {
-        memcpy(s[n], xr, sizeof xr);
-        val[n] = fr;
-      } else {
-        for (int k = 0; k < n; k++)
-          xc[k] = c[k] + 0.5 * (s[n][k] - c[k]);
-        double fc = loss(j, pts, xc);
-        if (fc < val[n]) {
-          memcpy(s[n], xc, sizeof xc);
-          val[n] = fc;
-        } else {
-          for (int i = 1; i <= n; i++) {
-            for (int k = 0; k < n; k++)
-              s[i][k] = s[0][k] + 0.5 * (s[i][k] - s[0][k]);
-            val[i] = loss(j, pts, s[i]);
-          }
-        }
-      }
-    }
-    int ib = 0;
-    for (int i = 1; i <= n; i++)
-      if (val[i] < val[ib])
-        ib = i;
-    bool improved = val[ib] < best * (1.0 - 1e-9);
-    if (val[ib] < best) {
-      best = val[ib];
-      memcpy(x, s[ib], sizeof s[ib]);
-    }
-    if (!improved)
-      break;
+/* The search over the log-parameters: wider first steps (0.5) than the kernel fits', up to 10
+ * runs of 600 steps per parameter, and a tighter convergence test (1e-13). */
+static const calib_minimise_opts search = {
+    .first_step = 0.5, .restarts = 10, .iterations_per_param = 600, .converged = 1e-13};
+
+/* One job's points, for the loss. */
+typedef struct problem {
+  const job *j;
+  const points *pts;
+} problem;
+
+/* Mean squared log error of the predicted times under the log-parameters log_x. */
+static double loss(const void *ctx, const double *log_x) {
+  const problem *pb = ctx;
+  net_coll_params params = params_of(log_x);
+  double sum = 0.0;
+  for (size_t i = 0; i < pb->pts->n; i++) {
+    double le = log(predict_ns(pb->j, &pb->pts->p[i], &params) / pb->pts->p[i].measured_ns);
+    sum += le * le;
   }
+  return isfinite(sum) ? sum / (double)pb->pts->n : INFINITY;
 }
 
 /* ---- error statistics ---- */
@@ -468,9 +393,10 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
   fprintf(f,
           "# Fitted parameters of net/'s collective cost model (net/collective.c, "
           "net/SOURCES.md).\n");
-  fprintf(f,
-          "# Written by `wt_net_fit DATA_DIR net/data/collective.csv` (net_fit, net/fit.c), "
-          "DATA_DIR laid out\n# like ../shared/data: do not edit by hand.\n");
+  fprintf(
+      f,
+      "# Written by `wt_net_fit DATA_DIR net/data/collective.csv` (calib_fit_collectives, "
+      "calib/fit_collectives.c), DATA_DIR laid out\n# like ../shared/data: do not edit by hand.\n");
   for (size_t i = 0; i < sizeof data_provenance / sizeof *data_provenance; i++)
     fprintf(f, "# data %s\n", data_provenance[i]);
   fprintf(f,
@@ -502,21 +428,16 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
   return util_csv_commit(f, tmp, out_path, err, err_len);
 }
 
-int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err, size_t err_len) {
-  if (out_path) { /* an unwritable output fails now, not after the fit */
-    char tmp[UTIL_CSV_TMP_BYTES];
-    FILE *f = util_csv_create(out_path, tmp, err, err_len);
-    if (!f)
-      return -1;
-    fclose(f);
-    remove(tmp);
-  }
+int calib_fit_collectives(const char *data_dir, const char *out_path, FILE *report, char *err,
+                          size_t err_len) {
+  if (out_path && calib_output_writable(out_path, err, err_len) != 0)
+    return -1; /* an unwritable output fails now, not after the fit */
   bool fitting = out_path != NULL;
   net_coll_table table;
   if (net_coll_table_parse(net_data_collective_csv, net_data_collective_csv_len,
                            "net/data/collective.csv (embedded)", &table, err, err_len) != 0)
     return -1;
-  reader_ctx rc = {data_dir, err, err_len};
+  calib_reader rc = {data_dir, err, err_len};
   row rows[NJOBS];
   size_t nrows = 0, evaluated = 0;
   int result = 0;
@@ -529,7 +450,7 @@ int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err,
       if ((pass == 0) != is_fit)
         continue;
       points pts = {0};
-      if (read_rows(&rc, j, &pts) != 0 || shape_points(&rc, j, &pts) != 0) {
+      if (load(&rc, j, &pts) != 0) {
         free(pts.p);
         if (fitting) {
           result = -1; /* every dataset is needed for a reproducible file */
@@ -543,7 +464,8 @@ int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err,
       net_coll_params *params = &table.p[j->op][j->domain];
       if (fitting && is_fit) {
         double x[NPARAMS] = {log(5000.0), log(1000.0), log(0.8)};
-        nelder_mead(j, &pts, x);
+        problem pb = {j, &pts};
+        calib_minimise(loss, &pb, NPARAMS, &search, x);
         *params = params_of(x);
       }
       if (report && fitting && is_fit)
@@ -598,4 +520,55 @@ int net_fit(const char *data_dir, const char *out_path, FILE *report, char *err,
     return write_csv(out_path, &table, ordered, n, err, err_len);
   }
   return 0;
+}
+
+/* A figure at the one decimal wt_net_fit reports it with: calibrate has always judged the
+ * collective figures at that precision (--check against the committed ones, also one decimal). */
+static double one_decimal(double pct) {
+  char text[32];
+  snprintf(text, sizeof text, "%.1f", pct);
+  return strtod(text, NULL);
+}
+
+int calib_eval_collectives(const char *data_dir, calib_rows *out, char *err, size_t err_len) {
+  net_coll_table table;
+  if (net_coll_table_parse(net_data_collective_csv, net_data_collective_csv_len,
+                           "net/data/collective.csv (embedded)", &table, err, err_len) != 0)
+    return -1;
+  char why[512]; /* why a table was skipped: it goes into the row's note */
+  calib_reader rc = {data_dir, why, sizeof why};
+  int result = 0;
+  /* Fits first, then checks, as calib_fit_collectives reports them. */
+  for (int pass = 0; pass < 2 && result == 0; pass++) {
+    for (size_t k = 0; k < NJOBS && result == 0; k++) {
+      const job *j = &jobs[k];
+      if ((pass == 0) != !strcmp(j->role, "fit"))
+        continue;
+      points pts = {0};
+      calib_row row;
+      memset(&row, 0, sizeof row);
+      if (load(&rc, j, &pts) != 0) {
+        snprintf(row.op, sizeof row.op, "collective.%s", net_collective_names[j->op]);
+        result = calib_rows_skip(out, j->dataset, row.op, why);
+        free(pts.p);
+        continue;
+      }
+      double *scratch = malloc(pts.n * sizeof *scratch);
+      if (scratch) { /* all rank counts together; per rank count: wt_net_fit --check */
+        fit_stats s = evaluate(j, &pts, &table.p[j->op][j->domain], 0, scratch, NULL);
+        snprintf(row.dataset, sizeof row.dataset, "%s", j->dataset);
+        snprintf(row.op, sizeof row.op, "collective.%s.%s", net_collective_names[j->op],
+                 net_domain_names[j->domain]);
+        row.points = s.n;
+        row.median_abs_pct = one_decimal(s.median_pct), row.p90_abs_pct = one_decimal(s.p90_pct);
+        snprintf(row.note, sizeof row.note,
+                 "net/ collective model on the measuring system's preset (per rank count: "
+                 "wt_net_fit --check)");
+      }
+      result = scratch ? calib_rows_add(out, &row) : -1;
+      free(scratch);
+      free(pts.p);
+    }
+  }
+  return result != 0 ? util_err(err, err_len, "out of memory") : 0;
 }

@@ -1,5 +1,5 @@
-/* Nelder-Mead for the fits: small, deterministic, derivative-free. */
-#include "hw/minimise.h"
+/* Nelder-Mead for every fit in calib/: small, deterministic, derivative-free. */
+#include "calib/minimise.h"
 
 #include <assert.h>
 #include <math.h>
@@ -7,19 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hw_minimise(hw_loss_fn loss, const void *fp, int n, int iterations_per_param, double *x) {
-  assert(n > 0 && n <= HW_MINIMISE_MAX_PARAMS);
-  double simplex[HW_MINIMISE_MAX_PARAMS + 1][HW_MINIMISE_MAX_PARAMS],
-      val[HW_MINIMISE_MAX_PARAMS + 1];
+void calib_minimise(calib_loss_fn loss, const void *fp, int n, const calib_minimise_opts *opts,
+                    double *x) {
+  assert(n > 0 && n <= CALIB_MINIMISE_MAX_PARAMS);
+  const double tol = opts->converged;
+  double simplex[CALIB_MINIMISE_MAX_PARAMS + 1][CALIB_MINIMISE_MAX_PARAMS],
+      val[CALIB_MINIMISE_MAX_PARAMS + 1];
   double best = loss(fp, x);
-  for (int restart = 0; restart < 8; restart++) {
+  for (int restart = 0; restart < opts->restarts; restart++) {
     for (int i = 0; i <= n; i++) {
       memcpy(simplex[i], x, (size_t)n * sizeof *x);
       if (i > 0)
-        simplex[i][i - 1] += 0.3;
+        simplex[i][i - 1] += opts->first_step;
       val[i] = loss(fp, simplex[i]);
     }
-    for (int iter = 0; iter < iterations_per_param * n; iter++) {
+    for (int iter = 0; iter < opts->iterations_per_param * n; iter++) {
       /* Order: simplex[0] best, simplex[n] worst. */
       for (int i = 1; i <= n; i++)
         for (int j = i; j > 0 && val[j] < val[j - 1]; j--) {
@@ -30,10 +32,10 @@ void hw_minimise(hw_loss_fn loss, const void *fp, int n, int iterations_per_para
             simplex[j][k] = simplex[j - 1][k], simplex[j - 1][k] = t;
           }
         }
-      if (val[n] - val[0] <= 1e-12 * (fabs(val[0]) + 1e-12))
+      if (val[n] - val[0] <= tol * (fabs(val[0]) + tol))
         break;
-      double centroid[HW_MINIMISE_MAX_PARAMS] = {0}, xr[HW_MINIMISE_MAX_PARAMS],
-             xe[HW_MINIMISE_MAX_PARAMS], xc[HW_MINIMISE_MAX_PARAMS];
+      double centroid[CALIB_MINIMISE_MAX_PARAMS] = {0}, xr[CALIB_MINIMISE_MAX_PARAMS],
+             xe[CALIB_MINIMISE_MAX_PARAMS], xc[CALIB_MINIMISE_MAX_PARAMS];
       for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++)
           centroid[k] += simplex[i][k] / n;

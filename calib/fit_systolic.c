@@ -1,13 +1,16 @@
 /* Fits the systolic model's parameters (hw/systolic.h) to LLMServingSim's TPU v6e Llama-3.1-8B
- * per-layer profile (the only TPU data) and writes hw/data/systolic.csv; called by hw_fit. */
-#include <errno.h>
+ * per-layer profile (the only TPU data) and writes hw/data/systolic.csv; run by calib_fit_hw. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hw/minimise.h"
+#include "calib/fit.h"
+#include "calib/minimise.h"
+#include "calib/output.h"
 #include "hw/systolic.h"
+#include "util/array.h"
 #include "util/csv.h"
+#include "util/stats.h"
 
 /* The profiles fitted: folder under the data directory, catalogue device and model. */
 static const struct {
@@ -33,13 +36,10 @@ typedef struct points {
 static int push(points *ps, kind k, double x0, double x1, double x2, double measured_ns) {
   if (!(measured_ns > 0.0))
     return 0;
-  if (ps->n == ps->cap) {
-    size_t cap = ps->cap ? 2 * ps->cap : 4096;
-    point *grown = realloc(ps->p, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    ps->p = grown, ps->cap = cap;
-  }
+  point *grown = util_grow(ps->p, &ps->cap, ps->n + 1, sizeof *grown);
+  if (!grown)
+    return -1;
+  ps->p = grown;
   ps->p[ps->n++] = (point){k, {x0, x1, x2}, measured_ns};
   return 0;
 }
@@ -52,7 +52,7 @@ typedef struct problem {
   int group; /* which parameter group is being fitted (groups[]) */
 } problem;
 
-/* Price one point exactly as calibrate.c prices the profile's layers and attention rows. */
+/* Price one point exactly as calib/eval_profiles.c prices the profile's layers and attention. */
 static double predict(const hw_accel *a, const hw_model *m, const point *pt) {
   hw_rates r = hw_rates_of(a, &a->eff);
   hw_systolic_rates(a, m->head_dim, 2.0, m->gated_ffn, &r);
@@ -132,7 +132,7 @@ static void set_group(hw_accel *a, int g, const double *log_x) {
   hw_systolic_apply_fit(a);
 }
 
-/* Mean squared log error of the group's points (as hw/fit.c's loss). */
+/* Mean squared log error of the group's points (as the efficiency fit's, calib/fit_kernels.c). */
 static double loss(const void *ctx, const double *log_x) {
   const problem *pb = ctx;
   hw_accel a = pb->a;
@@ -224,12 +224,10 @@ static int read_attention(const char *path, points *ps, char *err, size_t err_le
   return rc != 0 || more < 0 ? -1 : 0;
 }
 
-static int cmp_double(const void *x, const void *y) {
-  double a = *(const double *)x, b = *(const double *)y;
-  return (a > b) - (a < b);
-}
-
-/* Median and p90 of |modelled / measured - 1| over the points of kind k (or k2), percent. */
+/* Median and p90 of |modelled / measured - 1| over the points of kind k (or k2), percent, as the
+ * lower order statistics e[(n-1)/2] and e[floor(0.9 (n-1))], not util_error_percentiles'
+ * interpolation: these figures are written into systolic.csv's header, and interpolating would
+ * change the file a refit writes. */
 static size_t stats(const hw_accel *a, const hw_model *m, const points *ps, kind k, kind k2,
                     double *median, double *p90) {
   double *e = malloc((ps->n + 1) * sizeof *e);
@@ -239,12 +237,17 @@ static size_t stats(const hw_accel *a, const hw_model *m, const points *ps, kind
   for (size_t i = 0; i < ps->n; i++)
     if (ps->p[i].k == k || ps->p[i].k == k2)
       e[n++] = fabs(predict(a, m, &ps->p[i]) / ps->p[i].measured_ns - 1.0);
-  qsort(e, n, sizeof *e, cmp_double);
+  util_sort_doubles(e, n);
   *median = n ? 100.0 * e[(n - 1) / 2] : 0.0;
   *p90 = n ? 100.0 * e[(size_t)(0.9 * (double)(n - 1))] : 0.0;
   free(e);
   return n;
 }
+
+/* How each group is searched: as the GPU fits (calib/fit_kernels.c), with 300 steps per
+ * parameter. */
+static const calib_minimise_opts search = {
+    .first_step = 0.3, .restarts = 8, .iterations_per_param = 300, .converged = 1e-12};
 
 /* Starting values: typical fractions and fixed times of the GPU fits, one vector cycle. */
 static void initial_fit(hw_systolic_fit *f) {
@@ -272,7 +275,7 @@ static int write_csv(const char *path, const char *data_dir, const hw_accel *fit
     return -1;
   fprintf(f,
           "# Fitted parameters of the systolic (TPU-like) model, hw/systolic.h. Written by "
-          "`wt_hw_fit %s <dir>/efficiency.csv`\n# (hw_fit_systolic, hw/fit_systolic.c) "
+          "`wt_hw_fit %s <dir>/efficiency.csv`\n# (calib_fit_systolic, calib/fit_systolic.c) "
           "beside efficiency.csv; see hw/data/SOURCES.md, \"TPU\".\n%s",
           data_dir, summary);
   fprintf(f, "device");
@@ -293,8 +296,8 @@ static int write_csv(const char *path, const char *data_dir, const hw_accel *fit
   return util_csv_commit(f, tmp, path, err, err_len);
 }
 
-int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report, char *err,
-                    size_t err_len) {
+int calib_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report, char *err,
+                       size_t err_len) {
   hw_catalog *cat = hw_catalog_create(err, err_len);
   if (!cat)
     return -1;
@@ -332,7 +335,7 @@ int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report
       for (int i = 0; i < n; i++)
         x[i] = log(*hw_systolic_param(&pb.a.systolic.fit, param_index(groups[g].params[i])));
       pb.group = g;
-      hw_minimise(loss, &pb, n, 300, x);
+      calib_minimise(loss, &pb, n, &search, x);
       for (int i = 0; i < n; i++) { /* as written, so that a check reproduces the figures */
         char text[32];
         bool frac = strstr(groups[g].params[i], "_frac") != NULL;
@@ -364,9 +367,7 @@ int hw_fit_systolic(const char *data_dir, const char *eff_out_path, FILE *report
   }
   rc = 0;
   if (eff_out_path) {
-    const char *slash = strrchr(eff_out_path, '/');
-    int dir_len = slash ? (int)(slash - eff_out_path + 1) : 0;
-    snprintf(path, sizeof path, "%.*ssystolic.csv", dir_len, eff_out_path);
+    calib_output_beside(eff_out_path, "systolic.csv", path, sizeof path);
     rc = write_csv(path, data_dir, &pb.a, summary, err, err_len);
   }
   free(ps.p);

@@ -1,10 +1,7 @@
-/* Calibration: prices every measured point of the datasets hw/ recognises with the built-in
- * catalogue and reports the error per dataset file and operator (hw/calibrate.h). The kernel,
- * network and host tables are hw_fit's (hw/fit.c); this file adds LLMServingSim's per-layer
- * profiles and SplitwiseSim's iteration times. */
+/* LLMServingSim's per-layer profiles (profiles_v0 and profiles_v1): each profiled layer and
+ * attention call priced with the built-in catalogue as hw_iteration_ns prices it, one calibration
+ * row per profile file and operator family. */
 #define _POSIX_C_SOURCE 200809L
-#include "hw/calibrate.h"
-
 #include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
@@ -12,101 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "calib/acc.h"
+#include "calib/eval.h"
+#include "calib/reader.h"
 #include "hw/cost_ops.h"
-#include "hw/fit.h"
 #include "hw/hw.h"
-#include "hw/minimise.h"
 #include "hw/systolic.h"
 #include "util/csv.h"
-#include "util/stats.h"
-
-int hw_cal_rows_add(hw_cal_rows *rows, const hw_cal_row *row) {
-  if (rows->n == rows->cap) {
-    size_t cap = rows->cap ? 2 * rows->cap : 64;
-    hw_cal_row *grown = realloc(rows->row, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    rows->row = grown, rows->cap = cap;
-  }
-  rows->row[rows->n++] = *row;
-  return 0;
-}
-
-void hw_cal_rows_free(hw_cal_rows *rows) {
-  free(rows->row);
-  rows->row = NULL, rows->n = rows->cap = 0;
-}
-
-/* ---- error accumulation: one per (dataset, op) ---- */
-
-typedef struct acc {
-  double *abs_err;
-  size_t n, cap;
-  double worst_err[3];
-  char worst[3][256];
-} acc;
-
-static void acc_init(acc *a) {
-  memset(a, 0, sizeof *a);
-  for (int w = 0; w < 3; w++)
-    a->worst_err[w] = -1.0;
-}
-
-/* Add one point; inputs describe it (used only when it is among the worst three). */
-static int acc_add(acc *a, double modelled_ns, double measured_ns, const char *inputs) {
-  if (!(measured_ns > 0.0) || !isfinite(modelled_ns))
-    return 0;
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? 2 * a->cap : 1024;
-    double *grown = realloc(a->abs_err, cap * sizeof *grown);
-    if (!grown)
-      return -1;
-    a->abs_err = grown, a->cap = cap;
-  }
-  double ae = fabs(modelled_ns / measured_ns - 1.0);
-  a->abs_err[a->n++] = ae;
-  for (int w = 0; w < 3; w++)
-    if (ae > a->worst_err[w]) {
-      for (int v = 2; v > w; v--) {
-        a->worst_err[v] = a->worst_err[v - 1];
-        memcpy(a->worst[v], a->worst[v - 1], sizeof a->worst[v]);
-      }
-      a->worst_err[w] = ae;
-      snprintf(a->worst[w], sizeof a->worst[w], "%s measured_ns=%.0f modelled_ns=%.0f", inputs,
-               measured_ns, modelled_ns);
-      break;
-    }
-  return 0;
-}
-
-/* The row of an accumulator (freed here); a row with no points says why in skipped. */
-static int acc_row(acc *a, hw_cal_rows *out, const char *dataset, const char *op,
-                   const char *device, const char *note) {
-  hw_cal_row row;
-  memset(&row, 0, sizeof row);
-  snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
-  snprintf(row.op, sizeof row.op, "%s", op);
-  snprintf(row.device, sizeof row.device, "%s", device ? device : "");
-  snprintf(row.note, sizeof row.note, "%s", note ? note : "");
-  row.points = a->n;
-  if (a->n) {
-    util_error_percentiles(a->abs_err, a->n, &row.median_abs_pct, &row.p90_abs_pct);
-    for (int w = 0; w < 3 && a->worst_err[w] >= 0.0; w++)
-      memcpy(row.worst[row.worst_count++], a->worst[w], sizeof row.worst[0]);
-  }
-  free(a->abs_err);
-  acc_init(a);
-  return hw_cal_rows_add(out, &row);
-}
-
-static int skip_row(hw_cal_rows *out, const char *dataset, const char *op, const char *why) {
-  hw_cal_row row;
-  memset(&row, 0, sizeof row);
-  snprintf(row.dataset, sizeof row.dataset, "%s", dataset);
-  snprintf(row.op, sizeof row.op, "%s", op);
-  snprintf(row.note, sizeof row.note, "skipped: %s", why);
-  return hw_cal_rows_add(out, &row);
-}
+#include "util/error.h"
 
 /* ---- pricing single operators of a deployment, as hw_iteration_ns prices them ---- */
 
@@ -310,7 +220,7 @@ static int list_dirs(const char *dir, char **names, int max) {
 typedef struct cal_ctx {
   const char *data_dir;
   const hw_catalog *cat;
-  hw_cal_rows *out;
+  calib_rows *out;
   char *err;
   size_t err_len;
 } cal_ctx;
@@ -326,27 +236,31 @@ static int family_index(const char *family) {
   return -1;
 }
 
+/* Open a profile's file, dataset relative to the data directory; 0, or -1 with the message in
+ * cc->err. */
+static int lss_open(const cal_ctx *cc, const char *dataset, util_csv *c) {
+  calib_reader rc = {cc->data_dir, cc->err, cc->err_len};
+  return calib_reader_open(&rc, c, dataset);
+}
+
 /* Emit one row per family that has points, and a skipped row per unpriced layer seen. */
-static int lss_flush(cal_ctx *cc, acc *fam, const char *dataset, const lss_profile *p,
+static int lss_flush(cal_ctx *cc, calib_acc *fam, const char *dataset, const lss_profile *p,
                      const char *unpriced, const char *unpriced_why) {
   int r = 0;
   for (int i = 0; i < LSS_FAMILIES && r == 0; i++)
     if (fam[i].n)
-      r = acc_row(&fam[i], cc->out, dataset, lss_families[i], p->a->name, p->note);
+      r = calib_acc_row(&fam[i], cc->out, dataset, lss_families[i], p->a->name, p->note);
   if (r == 0 && unpriced[0])
-    r = skip_row(cc->out, dataset, unpriced, unpriced_why);
+    r = calib_rows_skip(cc->out, dataset, unpriced, unpriced_why);
   return r;
 }
 
 /* layers.csv (v0: layer_name,input,kv_cache,tp_size,latency(ns)) or dense.csv / per_sequence.csv
  * (v1: layer,tokens|sequences,time_us). */
-static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
-  char path[4096], dataset[800];
-  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
-  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *dataset) {
   util_csv c;
-  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
-    return skip_row(cc->out, dataset, "layers", cc->err);
+  if (lss_open(cc, dataset, &c) != 0)
+    return calib_rows_skip(cc->out, dataset, "layers", cc->err);
   bool v0 = util_csv_col(&c, "layer_name") >= 0;
   int col_layer = util_csv_col(&c, v0 ? "layer_name" : "layer");
   int col_n = util_csv_col(&c, v0 ? "input" : "tokens");
@@ -354,14 +268,14 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
     col_n = util_csv_col(&c, "sequences");
   int col_t = util_csv_col(&c, v0 ? "latency(ns)" : "time_us");
   double unit_ns = v0 ? 1.0 : 1e3;
-  acc fam[LSS_FAMILIES];
+  calib_acc fam[LSS_FAMILIES];
   for (int i = 0; i < LSS_FAMILIES; i++)
-    acc_init(&fam[i]);
+    calib_acc_init(&fam[i]);
   char unpriced[64] = "", unpriced_why[160] = "";
   int r = 0, more;
   if (col_layer < 0 || col_n < 0 || col_t < 0) {
     util_csv_close(&c);
-    return skip_row(cc->out, dataset, "layers", "unrecognised columns");
+    return calib_rows_skip(cc->out, dataset, "layers", "unrecognised columns");
   }
   while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
     const char *layer = util_csv_get(&c, col_layer);
@@ -381,13 +295,13 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
     }
     char inputs[96];
     snprintf(inputs, sizeof inputs, "layer=%s %s=%g", layer, v0 ? "tokens" : c.header[col_n], n);
-    r = acc_add(&fam[family_index(family)], ns, t * unit_ns, inputs);
+    r = calib_acc_add(&fam[family_index(family)], ns, t * unit_ns, inputs);
   }
   util_csv_close(&c);
   if (r == 0)
     r = lss_flush(cc, fam, dataset, p, unpriced, unpriced_why);
   for (int i = 0; i < LSS_FAMILIES; i++)
-    free(fam[i].abs_err);
+    calib_acc_free(&fam[i]);
   return r;
 }
 
@@ -395,17 +309,14 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
  * v0 GPU (Vidur's: time_stats.attn_{prefill,decode}.median in ms, batch_size,
  * prefill_chunk_size, kv_cache_size, is_prefill) or v0 TPU (prefill_chunk_size, kv_cache_size,
  * batch_size, is_prefill, p50_ns). The v0 GPU profiler (llm_profile/profiler/attention/
- * attention_profiler.py, tests/calibration/data/README.md) times one flash_attn_varlen_func call
+ * attention_profiler.py, tests/calib/data/README.md) times one flash_attn_varlen_func call
  * whose K/V hold kv_cache_size keys in all: a decode row is batch_size sequences of
  * kv_cache_size / batch_size keys each, a prefill row (batch 1) is a causal chunk aligned to the
  * end of kv_cache_size keys (so kv_cache_size includes the chunk). */
-static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
-  char path[4096], dataset[800];
-  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
-  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *dataset) {
   util_csv c;
-  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
-    return skip_row(cc->out, dataset, "attention", cc->err);
+  if (lss_open(cc, dataset, &c) != 0)
+    return calib_rows_skip(cc->out, dataset, "attention", cc->err);
   int v1_cols[5] = {util_csv_col(&c, "prefill_chunk"), util_csv_col(&c, "kv_prefill"),
                     util_csv_col(&c, "n_decode"), util_csv_col(&c, "kv_decode"),
                     util_csv_col(&c, "time_us")};
@@ -420,10 +331,10 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
             ((col_pf >= 0 && col_dec >= 0) || col_p50 >= 0);
   if (!v1 && !v0) {
     util_csv_close(&c);
-    return skip_row(cc->out, dataset, "attention", "unrecognised columns");
+    return calib_rows_skip(cc->out, dataset, "attention", "unrecognised columns");
   }
-  acc a;
-  acc_init(&a);
+  calib_acc a;
+  calib_acc_init(&a);
   int r = 0, more;
   while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
     double v[5], ns, measured_ns;
@@ -460,12 +371,12 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
       snprintf(inputs, sizeof inputs, "%s batch=%g chunk=%g kv=%g", prefill ? "prefill" : "decode",
                b, chunk, kv);
     }
-    r = acc_add(&a, ns, measured_ns, inputs);
+    r = calib_acc_add(&a, ns, measured_ns, inputs);
   }
   util_csv_close(&c);
   if (r == 0)
-    r = acc_row(&a, cc->out, dataset, "attention", p->a->name, p->note);
-  free(a.abs_err);
+    r = calib_acc_row(&a, cc->out, dataset, "attention", p->a->name, p->note);
+  calib_acc_free(&a);
   return r;
 }
 
@@ -473,25 +384,22 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
  * tokens' top-k rows forced onto `activated_experts` experts; priced as hw_iteration_ns prices
  * the experts (gate-up and down grouped GEMMs reading the touched experts' weights) plus the
  * activation over the routed rows. */
-static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *file) {
-  char path[4096], dataset[800];
-  snprintf(dataset, sizeof dataset, "%s/%s", p->rel, file);
-  snprintf(path, sizeof path, "%s/%s", cc->data_dir, dataset);
+static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const char *dataset) {
   const hw_deploy *d = &pr->d;
   const hw_model *m = &d->model;
   if (!m->experts)
-    return skip_row(cc->out, dataset, "moe", "the catalogue's model has no experts");
+    return calib_rows_skip(cc->out, dataset, "moe", "the catalogue's model has no experts");
   util_csv c;
-  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
-    return skip_row(cc->out, dataset, "moe", cc->err);
+  if (lss_open(cc, dataset, &c) != 0)
+    return calib_rows_skip(cc->out, dataset, "moe", cc->err);
   int col_t = util_csv_col(&c, "tokens"), col_e = util_csv_col(&c, "activated_experts"),
       col_us = util_csv_col(&c, "time_us");
   if (col_t < 0 || col_e < 0 || col_us < 0) {
     util_csv_close(&c);
-    return skip_row(cc->out, dataset, "moe", "unrecognised columns");
+    return calib_rows_skip(cc->out, dataset, "moe", "unrecognised columns");
   }
-  acc a;
-  acc_init(&a);
+  calib_acc a;
+  calib_acc_init(&a);
   int r = 0;
   double h = m->hidden, up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
   while (r == 0 && util_csv_next(&c, cc->err, cc->err_len) == 1) {
@@ -507,12 +415,12 @@ static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const ch
                            HW_ELEM_ACT);
     char inputs[96];
     snprintf(inputs, sizeof inputs, "tokens=%g activated_experts=%g", tokens, touched);
-    r = acc_add(&a, ns, us * 1e3, inputs);
+    r = calib_acc_add(&a, ns, us * 1e3, inputs);
   }
   util_csv_close(&c);
   if (r == 0)
-    r = acc_row(&a, cc->out, dataset, "moe", p->a->name, p->note);
-  free(a.abs_err);
+    r = calib_acc_row(&a, cc->out, dataset, "moe", p->a->name, p->note);
+  calib_acc_free(&a);
   return r;
 }
 
@@ -534,26 +442,26 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
     if (!p->a) {
       snprintf(why, sizeof why, "no datasheet values for %s in the catalogue or the data directory",
                p->hw);
-      r = skip_row(cc->out, dataset, "all", why);
+      r = calib_rows_skip(cc->out, dataset, "all", why);
       continue;
     }
     if (!m) {
       snprintf(why, sizeof why, "model %s is not in the catalogue", p->hf_id);
-      r = skip_row(cc->out, dataset, "all", why);
+      r = calib_rows_skip(cc->out, dataset, "all", why);
       continue;
     }
     pricer pr;
     hw_deploy_config cfg = {.tp = p->tp ? p->tp : 1};
     if (hw_deploy_init(&pr.d, p->a, m, &cfg, why, sizeof why) != 0) {
-      r = skip_row(cc->out, dataset, "all", why);
+      r = calib_rows_skip(cc->out, dataset, "all", why);
       continue;
     }
     pr.r = hw_rates_of(&pr.d.accel, &pr.d.accel.eff);
     if (hw_systolic_is(&pr.d.accel))
       hw_systolic_rates(&pr.d.accel, m->head_dim, pr.d.dtype_bytes, m->gated_ffn, &pr.r);
-    r = !strcmp(files[f], "attention.csv") ? lss_attention(cc, &pr, p, files[f])
-        : !strcmp(files[f], "moe.csv")     ? lss_moe(cc, &pr, p, files[f])
-                                           : lss_layers(cc, &pr, p, files[f]);
+    r = !strcmp(files[f], "attention.csv") ? lss_attention(cc, &pr, p, dataset)
+        : !strcmp(files[f], "moe.csv")     ? lss_moe(cc, &pr, p, dataset)
+                                           : lss_layers(cc, &pr, p, dataset);
   }
   return r;
 }
@@ -602,154 +510,9 @@ static int calibrate_llmservingsim(cal_ctx *cc) {
   return r;
 }
 
-/* ---- SplitwiseSim iteration times (perf_model.csv) ---- */
-
-#define SPLITWISE "splitwise-sim/perf_model.csv"
-
-/* perf_model.csv's hardware names: catalogue device and whether it ran under the power cap. */
-static const struct {
-  const char *name, *catalogue;
-  bool capped;
-} sw_hardware[] = {
-    {"a100-80gb", "A100-SXM-80GB", false},
-    {"h100-80gb", "H100-SXM-80GB", false},
-    {"h100-80gb-pcap", "H100-SXM-80GB", true},
-};
-enum { SW_HW = sizeof sw_hardware / sizeof *sw_hardware };
-
-/* perf_model.csv's model names in the catalogue. */
-static const struct { const char *name, *catalogue; } sw_models[] = {{"llama2-70b", "Llama-2-70B"}};
-
-/* Each row is one batch of batch_size identical requests (hw/data/SOURCES.md, "SplitwiseSim"):
- * prompt_time is the prefill of all batch_size prompts of prompt_size tokens (one iteration),
- * token_time the mean time of one decode iteration of the batch, and e2e_time = prompt_time +
- * generated x token_time. The row's own e2e_time says how many tokens were generated (requests
- * that hit end-of-sequence stop before token_size), so the decode step is priced at the mean
- * context prompt_size + generated / 2. A row whose e2e_time exceeds that sum by more than 5% did
- * not run as one batch (the batch did not fit in KV memory and ran in waves: Llama-2-70B at TP 2
- * with 32-64 requests): it measures something else and is counted as excluded. */
-static const double sw_one_batch_slack = 1.05;
-static int calibrate_splitwise(cal_ctx *cc) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/" SPLITWISE, cc->data_dir);
-  struct stat st;
-  if (stat(path, &st) != 0)
-    return 0;
-  util_csv c;
-  if (util_csv_open_file(&c, path, cc->err, cc->err_len) != 0)
-    return skip_row(cc->out, SPLITWISE, "iteration", cc->err);
-  static const char *const names[] = {"tensor_parallel", "prompt_size", "batch_size",
-                                      "token_size",      "prompt_time", "token_time",
-                                      "e2e_time",        "model",       "hardware"};
-  int cols[9];
-  for (int i = 0; i < 9; i++)
-    if ((cols[i] = util_csv_col(&c, names[i])) < 0) {
-      util_csv_close(&c);
-      return skip_row(cc->out, SPLITWISE, "iteration", "unrecognised columns");
-    }
-  enum { NMODELS = sizeof sw_models / sizeof *sw_models };
-  acc prompt[NMODELS][SW_HW], token[NMODELS][SW_HW];
-  hw_deploy deploys[NMODELS][SW_HW][9];
-  bool ready[NMODELS][SW_HW][9];
-  memset(ready, 0, sizeof ready);
-  for (int m = 0; m < NMODELS; m++)
-    for (int h = 0; h < SW_HW; h++)
-      acc_init(&prompt[m][h]), acc_init(&token[m][h]);
-  char unknown_model[64] = "";
-  int r = 0, more, excluded = 0;
-  while (r == 0 && (more = util_csv_next(&c, cc->err, cc->err_len)) == 1) {
-    const char *model = util_csv_get(&c, cols[7]), *hwname = util_csv_get(&c, cols[8]);
-    int m = -1, h = -1;
-    for (int i = 0; i < NMODELS; i++)
-      if (!strcmp(model, sw_models[i].name))
-        m = i;
-    for (int i = 0; i < SW_HW; i++)
-      if (!strcmp(hwname, sw_hardware[i].name))
-        h = i;
-    if (m < 0) {
-      snprintf(unknown_model, sizeof unknown_model, "%s", model);
-      continue;
-    }
-    double v[7];
-    bool ok = h >= 0;
-    for (int i = 0; i < 7 && ok; i++)
-      ok = util_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
-    if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0) || !(v[5] > 0.0))
-      continue;
-    double generated = fmin(v[3], fmax(v[6] - v[4], 0.0) / v[5]);
-    if (v[6] > sw_one_batch_slack * (v[4] + v[3] * v[5])) {
-      excluded++;
-      continue;
-    }
-    int tp = (int)v[0];
-    hw_deploy *d = &deploys[m][h][tp];
-    if (!ready[m][h][tp]) {
-      const hw_accel *a = hw_catalog_accel(cc->cat, sw_hardware[h].catalogue);
-      const hw_model *mod = hw_catalog_model(cc->cat, sw_models[m].catalogue);
-      hw_deploy_config cfg = {.tp = (uint32_t)tp,
-                              .power_cap_w = sw_hardware[h].capped ? hw_fit_splitwise_cap_w() : 0};
-      char why[256];
-      if (!a || !mod || hw_deploy_init(d, a, mod, &cfg, why, sizeof why) != 0)
-        continue;
-      ready[m][h][tp] = true;
-    }
-    double b = v[2], len = v[1];
-    hw_batch pb = {0}, tb = {0};
-    pb.prefill_seqs = (uint32_t)b;
-    pb.prefill_tokens = (uint32_t)(b * len);
-    pb.prefill_attn_pairs = (uint64_t)(b * len * (len + 1.0) / 2.0);
-    pb.prefill_ctx_tokens = (uint64_t)(b * len);
-    tb.decode_seqs = (uint32_t)b;
-    tb.decode_ctx_tokens = (uint64_t)(b * (len + generated / 2.0));
-    char inputs[128];
-    snprintf(inputs, sizeof inputs, "tp=%d batch=%g prompt=%g tokens=%g", tp, b, len, v[3]);
-    r = acc_add(&prompt[m][h], (double)hw_iteration_ns(d, &pb, NULL), v[4] * 1e6, inputs);
-    if (r == 0)
-      r = acc_add(&token[m][h], (double)hw_iteration_ns(d, &tb, NULL), v[5] * 1e6, inputs);
-  }
-  util_csv_close(&c);
-  for (int m = 0; m < NMODELS; m++)
-    for (int h = 0; h < SW_HW; h++) {
-      char op[64], note[160];
-      snprintf(note, sizeof note, "%s at TP 2/4/8%s", sw_models[m].catalogue,
-               sw_hardware[h].capped ? ", power cap per GPU as hw/data/SOURCES.md" : "");
-      snprintf(op, sizeof op, "prompt_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
-      if (r == 0 && prompt[m][h].n)
-        r = acc_row(&prompt[m][h], cc->out, SPLITWISE, op, sw_hardware[h].catalogue, note);
-      snprintf(op, sizeof op, "token_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
-      if (r == 0 && token[m][h].n)
-        r = acc_row(&token[m][h], cc->out, SPLITWISE, op, sw_hardware[h].catalogue, note);
-      free(prompt[m][h].abs_err);
-      free(token[m][h].abs_err);
-    }
-  if (r == 0 && excluded) {
-    char why[200];
-    snprintf(why, sizeof why,
-             "%d rows whose e2e_time exceeds prompt_time + token_size x token_time by over 5%%: "
-             "the batch ran in waves (KV memory), not as one batch",
-             excluded);
-    r = skip_row(cc->out, SPLITWISE, "not_one_batch", why);
-  }
-  if (r == 0 && unknown_model[0]) {
-    char why[160];
-    snprintf(why, sizeof why, "model %s is not in the catalogue", unknown_model);
-    r = skip_row(cc->out, SPLITWISE, unknown_model, why);
-  }
-  return r;
-}
-
-int hw_calibrate(const char *data_dir, hw_cal_rows *out, char *err, size_t err_len) {
-  if (hw_fit_evaluate(data_dir, out, err, err_len) != 0)
-    return -1;
-  hw_catalog *cat = hw_catalog_create(err, err_len);
-  if (!cat)
-    return -1;
+int calib_eval_llmservingsim(const char *data_dir, const hw_catalog *cat, calib_rows *out,
+                             char *err, size_t err_len) {
   cal_ctx cc = {data_dir, cat, out, err, err_len};
-  int r = calibrate_llmservingsim(&cc);
-  if (r == 0)
-    r = calibrate_splitwise(&cc);
-  hw_catalog_destroy(cat);
-  if (r != 0)
-    snprintf(err, err_len, "out of memory");
-  return r;
+  /* Every other failure is a profile's, and gives a skipped row. */
+  return calibrate_llmservingsim(&cc) != 0 ? util_err(err, err_len, "out of memory") : 0;
 }

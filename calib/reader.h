@@ -1,0 +1,38 @@
+/* Internal to calib/: reading the measured tables under a data directory record by record, every
+ * fit and evaluation alike: a reader that fails leaves its message in its calib_reader. */
+#ifndef CALIB_READER_H
+#define CALIB_READER_H
+
+#include <stddef.h>
+
+#include "util/csv.h"
+
+/* Where the measured tables are read from, and where a reader leaves its message. */
+typedef struct calib_reader {
+  const char *data_dir;
+  char *err;
+  size_t err_len;
+} calib_reader;
+
+/* Opens data_dir/rel; 0, or -1 with a message. */
+int calib_reader_open(const calib_reader *rc, util_csv *c, const char *rel);
+
+/* Reads the numeric columns cols[0..n) of the current record into v; -1 with a message on a
+ * malformed number. */
+int calib_reader_nums(const calib_reader *rc, const util_csv *c, const int *cols, double *v, int n);
+
+/* What one record adds, given the columns calib_reader_each found and the caller's context: 0 to
+ * go on, -1 with a message in rc to stop. */
+typedef int (*calib_record_fn)(const calib_reader *rc, const util_csv *c, const int *cols,
+                               void *ctx);
+
+enum { CALIB_READER_MAX_COLS = 32 };
+
+/* Calls each on every record of the open table c, then closes it. cols[0..nneed) are the columns
+ * named by need, all required; cols[nneed..nneed + nopt) those named by opt, -1 where absent
+ * (nneed + nopt <= CALIB_READER_MAX_COLS). Returns 0, or -1 with a message (a required column
+ * missing, a malformed record, each's failure). */
+int calib_reader_each(const calib_reader *rc, util_csv *c, const char *const *need, int nneed,
+                      const char *const *opt, int nopt, calib_record_fn each, void *ctx);
+
+#endif

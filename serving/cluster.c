@@ -1,5 +1,5 @@
-/* Lays a serving scenario out: instances onto accelerators, nodes into racks and pods, LPs onto
- * partitions, and the lookahead that the placement's cut channels allow. */
+/* Lays a serving scenario out: instances onto accelerators, nodes into racks, and everything into
+ * units that placement keeps whole. */
 #include "serving/cluster.h"
 
 #include <inttypes.h>
@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "partitions/part.h"
 
 static uint32_t find(uint32_t *parent, uint32_t x) {
   while (parent[x] != x)
@@ -78,18 +76,16 @@ static int place_instances(srv_cluster *c, const srv_scenario *s, char *err, siz
   return rc;
 }
 
-/* Nodes that must share a partition: those under one leaf, in one scale-up domain, or serving one
- * instance. Then pods go to partitions in contiguous runs of about equal instance counts. */
-static int place_lps(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
-                     size_t err_len) {
+/* Units, the sets of LPs that placement never splits: the nodes under one leaf, in one scale-up
+ * domain, serving one instance, or in one routing pod, with their instances and the links that
+ * leave them. Units are numbered by their first node. */
+static int group_units(srv_cluster *c, const srv_scenario *s, char *err, size_t err_len) {
   uint32_t *parent = malloc(c->nodes * sizeof *parent);
-  uint32_t *pod_of_root = malloc(c->nodes * sizeof *pod_of_root);
-  double *weight = calloc(c->nodes + 1, sizeof *weight);
-  uint32_t *pod_partition = malloc((c->nodes + 1) * sizeof *pod_partition);
-  int rc = -1;
-  if (!parent || !pod_of_root || !weight || !pod_partition) {
-    snprintf(err, err_len, "out of memory placing LPs");
-    goto out;
+  uint32_t *unit_of_root = malloc(c->nodes * sizeof *unit_of_root);
+  if (!parent || !unit_of_root) {
+    free(parent), free(unit_of_root);
+    snprintf(err, err_len, "out of memory grouping %u nodes", c->nodes);
+    return -1;
   }
   for (uint32_t n = 0; n < c->nodes; n++)
     parent[n] = n;
@@ -116,49 +112,21 @@ static int place_lps(srv_cluster *c, const srv_scenario *s, uint32_t partitions,
     for (uint32_t k = c->accel_offsets[i] + 1; k < c->accel_offsets[i + 1]; k++)
       unite(parent, node_of_accel[c->accel_ids[k]],
             node_of_accel[c->accel_ids[c->accel_offsets[i]]]);
-  c->pods = 0;
+  c->units = 0;
   for (uint32_t n = 0; n < c->nodes; n++)
     if (find(parent, n) == n)
-      pod_of_root[n] = c->pods++;
-  for (uint32_t i = 0; i < c->instances; i++) {
-    c->instance_pod[i] =
-        pod_of_root[find(parent, node_of_accel[c->accel_ids[c->accel_offsets[i]]])];
-    weight[c->instance_pod[i]] += 1;
-  }
-  for (uint32_t p = 0; p < c->pods; p++)
-    weight[p] += 1e-3; /* pods without instances still spread */
-  part_weighted(weight, c->pods, partitions, pod_partition);
-  for (uint32_t i = 0; i < c->instances; i++)
-    c->instance_partition[i] = pod_partition[c->instance_pod[i]];
+      unit_of_root[n] = c->units++;
   for (uint32_t n = 0; n < c->nodes; n++)
-    c->node_partition[n] = pod_partition[pod_of_root[find(parent, n)]];
-  bool split = false;
-  for (uint32_t p = 1; p < c->pods; p++)
-    split |= pod_partition[p] != pod_partition[0];
-  c->lookahead_ns = s->router.dispatch_latency_ns;
-  snprintf(c->lookahead_cut, sizeof c->lookahead_cut, "router dispatch");
-  if (c->topo) {
-    for (uint32_t l = 0; l < net_link_count(c->topo); l++) {
-      const net_link *link = net_link_at(c->topo, l);
-      c->link_partition[l] = pod_partition[pod_of_root[find(parent, link->node)]];
-      /* Pods hold whole leaves and domains: only spine uplinks lead to another pod. */
-      if (split && link->kind == NET_LINK_SPINE_UP && link->latency_ns < c->lookahead_ns) {
-        c->lookahead_ns = link->latency_ns;
-        snprintf(c->lookahead_cut, sizeof c->lookahead_cut, "spine links");
-      }
-    }
-  }
-  rc = 0;
-out:
-  free(parent);
-  free(pod_of_root);
-  free(weight);
-  free(pod_partition);
-  return rc;
+    c->node_unit[n] = unit_of_root[find(parent, n)];
+  for (uint32_t i = 0; i < c->instances; i++)
+    c->instance_unit[i] = c->node_unit[node_of_accel[c->accel_ids[c->accel_offsets[i]]]];
+  for (uint32_t l = 0; c->topo && l < net_link_count(c->topo); l++)
+    c->link_unit[l] = c->node_unit[net_link_at(c->topo, l)->node];
+  free(parent), free(unit_of_root);
+  return 0;
 }
 
-int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
-                      size_t err_len) {
+int srv_cluster_build(srv_cluster *c, const srv_scenario *s, char *err, size_t err_len) {
   *c = (srv_cluster){.instances = srv_scenario_instances(s)};
   for (size_t g = 0; g < s->node_groups; g++) {
     c->nodes += s->nodes[g].count;
@@ -174,10 +142,10 @@ int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions
   c->node_used_accels = calloc(c->nodes, sizeof *c->node_used_accels);
   c->accel_offsets = malloc((c->instances + 1) * sizeof *c->accel_offsets);
   c->accel_ids = malloc((instance_accels ? instance_accels : 1) * sizeof *c->accel_ids);
-  c->instance_pod = malloc((c->instances ? c->instances : 1) * sizeof *c->instance_pod);
-  c->node_partition = malloc(c->nodes * sizeof *c->node_partition);
+  c->instance_unit = malloc((c->instances ? c->instances : 1) * sizeof *c->instance_unit);
+  c->node_unit = malloc(c->nodes * sizeof *c->node_unit);
   if (!c->node_group || !c->node_rack || !c->node_first_accel || !c->node_used_accels ||
-      !c->accel_offsets || !c->accel_ids || !c->instance_pod || !c->node_partition)
+      !c->accel_offsets || !c->accel_ids || !c->instance_unit || !c->node_unit)
     goto oom;
   for (size_t g = 0, n = 0, accel = 0; g < s->node_groups; g++) {
     const srv_node_group *group = &s->nodes[g];
@@ -209,11 +177,9 @@ int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions
       goto fail;
   }
   uint32_t links = c->topo ? net_link_count(c->topo) : 0;
-  c->instance_partition = malloc((c->instances ? c->instances : 1) * sizeof *c->instance_partition);
-  c->link_partition = malloc((links ? links : 1) * sizeof *c->link_partition);
-  if (!c->instance_partition || !c->link_partition)
+  if (!(c->link_unit = malloc((links ? links : 1) * sizeof *c->link_unit)))
     goto oom;
-  if (place_lps(c, s, partitions, err, err_len) != 0)
+  if (group_units(c, s, err, err_len) != 0)
     goto fail;
   return 0;
 oom:
@@ -233,10 +199,9 @@ void srv_cluster_free(srv_cluster *c) {
   free(c->accel_node);
   free(c->accel_offsets);
   free(c->accel_ids);
-  free(c->instance_pod);
-  free(c->node_partition);
-  free(c->instance_partition);
-  free(c->link_partition);
+  free(c->instance_unit);
+  free(c->node_unit);
+  free(c->link_unit);
   *c = (srv_cluster){0};
 }
 

@@ -1,6 +1,5 @@
 /* Where everything of a serving scenario sits: the accelerators of each instance, nodes and racks,
- * the network topology, and the partitions of instances, nodes and links (the router is on
- * partition 0) with the lookahead that placement allows. */
+ * the network topology, and the units that placement keeps whole. */
 #ifndef SRV_CLUSTER_H
 #define SRV_CLUSTER_H
 
@@ -20,20 +19,18 @@ typedef struct srv_cluster {
   /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp * ep
    * accelerators of one node per pipeline stage, the ep groups of tp consecutive). */
   uint32_t *accel_offsets, *accel_ids;
-  uint32_t *instance_pod;       /* [instances] */
-  uint32_t *node_partition;     /* [nodes]: the partition that owns the node's energy */
-  net_topology *topo;           /* built when the scenario moves KV between instances; else NULL */
-  uint32_t *instance_partition; /* [instances] */
-  uint32_t *link_partition;     /* [links of topo]: with the node it leaves */
-  uint32_t pods;          /* groups of nodes kept on one partition: leaves, domains, instances */
-  int64_t lookahead_ns;   /* the smallest latency of any channel the placement cuts */
-  char lookahead_cut[64]; /* which channel that is, for the start-up line */
+  net_topology *topo; /* built when the scenario moves KV between instances; else NULL */
+  /* Units, which placement (serving/placement.c) keeps whole: leaves, scale-up domains and the
+   * nodes of one instance, with their instances and the links that leave them. */
+  uint32_t units;
+  uint32_t *node_unit;     /* [nodes] */
+  uint32_t *instance_unit; /* [instances]: its first accelerator's node's */
+  uint32_t *link_unit;     /* [links of topo]: the unit of the node it leaves */
 } srv_cluster;
 
-/* Lays the scenario out on `partitions` partitions. Returns 0, or -1 with a message (an instance
- * that cannot be placed, a topology error, no memory). */
-int srv_cluster_build(srv_cluster *c, const srv_scenario *s, uint32_t partitions, char *err,
-                      size_t err_len);
+/* Lays the scenario out. Returns 0, or -1 with a message (an instance that cannot be placed, a
+ * topology error, no memory). */
+int srv_cluster_build(srv_cluster *c, const srv_scenario *s, char *err, size_t err_len);
 void srv_cluster_free(srv_cluster *c);
 
 /* Communication costs of `instance`'s deployment measured on the topology by net/ and passed to

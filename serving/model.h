@@ -15,6 +15,7 @@
 #include "jobs/sched.h"
 #include "jobs/workload.h"
 #include "net/link.h"
+#include "partitions/part.h"
 #include "serving/cluster.h"
 #include "serving/scenario.h"
 #include "serving/schema.h"
@@ -78,6 +79,16 @@ typedef struct hash_store {
   uint64_t requests;
 } hash_store;
 
+/* Where the LPs run (placement.c): the partitions of the router, instances, nodes and links, and
+ * the plan they come from (cut channels, predictions). */
+typedef struct srv_placement {
+  part_plan plan;
+  uint32_t router_partition;
+  uint32_t *instance_partition; /* [instances] */
+  uint32_t *node_partition;     /* [nodes]: the partition that owns the node's energy and tier */
+  uint32_t *link_partition;     /* [links] */
+} srv_placement;
+
 typedef struct srv_model {
   const srv_scenario *s;
   uint32_t instances;
@@ -106,6 +117,11 @@ typedef struct srv_model {
   int64_t end_ns;
   hash_store hashes;
   uint64_t workload_requests;
+  struct {
+    int64_t first_arrival_ns, last_arrival_ns;
+    double input_tokens, output_tokens; /* summed over the requests */
+  } workload;                           /* what placement estimates work from */
+  srv_placement placement;
   struct srv_router *router; /* on the router's rank only, for progress */
   const char *program_version;
   char err[512];
@@ -205,6 +221,12 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
 int srv_send_kv(core_lp *lp, srv_model *m, const core_event *ev);
 int srv_receive_flow(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
 int srv_release_kv(core_lp *lp, srv_instance *in, const core_event *ev);
+
+/* placement.c: places the units and the router on ranks x threads partitions, after the workload
+ * is scanned; fills m->placement. Returns 0, or -1 with a message. */
+int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy strategy, char *err,
+              size_t err_len);
+void srv_placement_free(srv_placement *p);
 
 /* output.c: the timeline's tables and rows. */
 int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len);

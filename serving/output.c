@@ -100,7 +100,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
   }
   uint32_t partitions_per_rank = (uint32_t)m->threads;
   for (uint32_t n = 0; n < c->nodes; n++) {
-    if (c->node_partition[n] / partitions_per_rank != (uint32_t)rank)
+    if (m->placement.node_partition[n] / partitions_per_rank != (uint32_t)rank)
       continue;
     const srv_node_group *g = &m->s->nodes[c->node_group[n]];
     double idle_w = g->accel->power.idle_w;
@@ -176,7 +176,24 @@ static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, cons
   rc = rc ? rc : io_timeline_attr_int64(tl, "seed", (int64_t)s->simulation.seed, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "ranks", ranks, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "threads", m->threads, err, err_len);
-  rc = rc ? rc : io_timeline_attr_int64(tl, "lookahead_ns", m->cluster.lookahead_ns, err, err_len);
+  const part_plan *plan = &m->placement.plan;
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "lookahead_ns",
+                                   plan->lookahead_ns == CORE_TIME_NEVER ? -1 : plan->lookahead_ns,
+                                   err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_string(tl, "placement", part_strategy_name(plan->strategy), err,
+                                    err_len);
+  rc = rc ? rc : io_timeline_attr_string(tl, "placement_why", plan->why, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "partitions_used", plan->used, err, err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "predicted_imbalance", plan->imbalance, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "predicted_cut_events_per_s", plan->cut_events_per_s, err,
+                                    err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "predicted_windows_per_s", plan->windows_per_s, err,
+                                    err_len);
+  rc = rc ? rc : io_timeline_attr_double(tl, "predicted_speedup", plan->speedup, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "pue", s->power.pue, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "rack_budget_w", s->power.rack_budget_w, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);

@@ -12,6 +12,7 @@
 #include "jobs/sched.h"
 #include "jobs/workload.h"
 #include "net/net.h"
+#include "partitions/part.h"
 
 typedef enum srv_role { SRV_ROLE_MIXED, SRV_ROLE_PREFILL, SRV_ROLE_DECODE } srv_role;
 
@@ -98,6 +99,7 @@ typedef struct srv_scenario {
     int64_t end_ns; /* 0: until every request has finished */
     uint64_t seed;
     int threads;
+    part_strategy placement; /* how LPs are placed on ranks and threads; auto by default */
   } simulation;
   struct {
     char path[1024];

@@ -49,7 +49,11 @@ static int scan_workload(srv_model *m, char *err, size_t err_len) {
   size_t cap_requests = 0, cap_hashes = 0;
   job_request q;
   while ((rc = job_source_next(src, &q, err, err_len)) > 0) {
-    m->workload_requests++;
+    if (m->workload_requests++ == 0)
+      m->workload.first_arrival_ns = q.arrival_ns;
+    m->workload.last_arrival_ns = q.arrival_ns;
+    m->workload.input_tokens += (double)q.input_tokens;
+    m->workload.output_tokens += (double)q.output_tokens;
     if (m->s->disaggregated) {
       assert((uint64_t)q.id == store->count); /* ids number the workload's requests */
       if (store->count == store->cap) {
@@ -153,7 +157,7 @@ static int create_tiers(srv_model *m, char *err, size_t err_len) {
   }
   for (uint32_t i = 0; i < m->instances; i++) {
     uint32_t n = srv_instance_node(m, i);
-    bool together = c->instance_partition[i] == c->node_partition[n];
+    bool together = m->placement.instance_partition[i] == m->placement.node_partition[n];
     assert(together || !m->node_tier[n]);
     if (m->node_tier[n] && !together) {
       snprintf(err, err_len,
@@ -193,7 +197,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     for (uint32_t c = 0; c < dep->count; c++)
       m.instance_deployment[i++] = (uint32_t)d;
   }
-  if (srv_cluster_build(&m.cluster, s, partitions, err, err_len) != 0)
+  if (srv_cluster_build(&m.cluster, s, err, err_len) != 0)
     goto out;
   /* Communication costs measured on the topology (expert-parallel all-to-all, pipeline stages
    * across nodes), from each deployment's first instance: all of them are placed alike. */
@@ -210,7 +214,10 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u instances", m.instances);
     goto out;
   }
-  if (create_tiers(&m, err, err_len) != 0)
+  if (scan_workload(&m, err, err_len) != 0 ||
+      srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
+          0 ||
+      create_tiers(&m, err, err_len) != 0)
     goto out;
   /* The LP kinds, in id order (srv_lp_kind), and each LP's partition. */
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
@@ -224,29 +231,20 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u instances' LPs", m.instances);
     goto out;
   }
-  lp_partition[srv_router_lp(&m)] = 0;
+  const srv_placement *pl = &m.placement;
+  lp_partition[srv_router_lp(&m)] = pl->router_partition;
   for (uint32_t i = 0; i < m.instances; i++)
-    lp_partition[srv_instance_lp(&m, i)] = m.cluster.instance_partition[i];
+    lp_partition[srv_instance_lp(&m, i)] = pl->instance_partition[i];
   for (uint32_t l = 0; l < links; l++)
-    lp_partition[core_lp_map_id(&m.lps, SRV_LP_LINK, l)] = m.cluster.link_partition[l];
+    lp_partition[core_lp_map_id(&m.lps, SRV_LP_LINK, l)] = pl->link_partition[l];
   m.links = (net_links){.topo = m.cluster.topo,
                         .first_lp = core_lp_map_id(&m.lps, SRV_LP_LINK, 0),
                         .chunk_bytes = s->network.chunk_bytes,
                         .chunk_kind = EV_CHUNK,
                         .deliver_kind = EV_KV_ARRIVED,
                         .series_interval_ns = s->power.interval_ns};
-  if (scan_workload(&m, err, err_len) != 0)
-    goto out;
-  if (rank == 0 && opt->progress) {
-    if (partitions > 1)
-      fprintf(stderr, "windtunnel: %u partitions, %u pods; lookahead %.3f us (%s)%s\n", partitions,
-              m.cluster.pods, (double)m.cluster.lookahead_ns * 1e-3, m.cluster.lookahead_cut,
-              m.cluster.lookahead_ns < 100000
-                  ? "; windows this short hold few events: one rank per scenario is faster"
-                  : "");
-    else
-      fprintf(stderr, "windtunnel: 1 partition, no lookahead needed\n");
-  }
+  if (rank == 0 && (opt->progress || opt->stats))
+    part_plan_print(&pl->plan, opt->stats ? stdout : stderr);
   const char *path = opt->output_path ? opt->output_path : s->output.path;
   if (srv_open_timeline(&m, path, comm, err, err_len) != 0)
     goto out;
@@ -255,7 +253,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .lp_partition = lp_partition,
       .threads = m.threads,
       .end_ns = m.end_ns,
-      .lookahead_ns = m.cluster.lookahead_ns,
+      .cuts = pl->plan.cuts,
+      .cut_count = pl->plan.cut_count,
       .seed = s->simulation.seed,
       .pending_hint = 64 + 4 * (size_t)core_lp_map_lps(&m.lps) / partitions,
       .context = &m,
@@ -292,6 +291,7 @@ out:
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);
   free(m.node_tier);
+  srv_placement_free(&m.placement);
   srv_cluster_free(&m.cluster);
   free(m.instance_slot);
   free(m.pool_instance[0]);

@@ -1,0 +1,164 @@
+/* Placement of the serving model: its units (serving/cluster.c) and the router as a graph for
+ * partitions/, with the events each is expected to handle per simulated second and the channels
+ * between them, placed by the scenario's strategy; the plan's partitions mapped back to the
+ * instances, nodes and links.
+ *
+ * Expected work, from the workload's rate and mean lengths and the cost model: an instance of a
+ * pool of n receives lambda / n requests per second; each keeps it iterating for its output tokens
+ * (one for a prefill instance), so by Little's law it holds N = rate x tokens x t(N) requests, t(N)
+ * the iteration time at a batch of N decoding sequences (three fixed-point steps, N at most
+ * max_num_seqs). It is busy 1 - exp(-N) of the time (N Poisson), iterating 1 / t(N) times a second
+ * then; each request adds a few events (dispatch, completion, the KV hand-off and its chunks). The
+ * router handles an arrival and a completion per request. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serving/model.h"
+
+/* Events a request costs besides iterations: at its instance (dispatch, completion), and in a
+ * hand-off (ready, pull, release, flows landing). */
+static const double request_events = 2.0, hand_off_events = 4.0;
+
+/* An instance's iteration time decoding `seqs` sequences of `context` tokens each, in s. */
+static double decode_iteration_s(const hw_deploy *d, double seqs, double context) {
+  uint32_t n = seqs < 1 ? 1 : (uint32_t)ceil(seqs);
+  hw_batch b = {.decode_seqs = n, .decode_ctx_tokens = (uint64_t)(n * context)};
+  hw_breakdown cost;
+  int64_t ns = hw_iteration_ns(d, &b, &cost);
+  return (double)(ns > 0 ? ns : 1) * 1e-9;
+}
+
+/* Events per second of one instance receiving `rate` requests a second, each iterating `tokens`
+ * times. */
+static double instance_events_per_s(const hw_deploy *d, const srv_deployment *dep, double rate,
+                                    double tokens, double context) {
+  double seqs = 1;
+  for (int step = 0; step < 3; step++) {
+    seqs = rate * tokens * decode_iteration_s(d, seqs, context);
+    uint32_t cap = dep->sched.max_num_seqs ? dep->sched.max_num_seqs : 256;
+    seqs = seqs < 1 ? 1 : (seqs > cap ? cap : seqs);
+  }
+  double busy = -expm1(-rate * tokens * decode_iteration_s(d, seqs, context));
+  return busy / decode_iteration_s(d, seqs, context) + request_events * rate;
+}
+
+/* The least latency of a chunk leaving one unit for another: over a spine uplink. */
+static int64_t spine_latency_ns(const net_topology *t) {
+  int64_t least = CORE_TIME_NEVER;
+  for (uint32_t l = 0; t && l < net_link_count(t); l++) {
+    const net_link *link = net_link_at(t, l);
+    if (link->kind == NET_LINK_SPINE_UP && link->latency_ns < least)
+      least = link->latency_ns;
+  }
+  return least;
+}
+
+/* The graph: units 0..units-1 are the cluster's, unit `units` the router. */
+static int build_graph(const srv_model *m, part_graph *g) {
+  const srv_cluster *c = &m->cluster;
+  const srv_scenario *s = m->s;
+  uint32_t router = c->units;
+  if (part_graph_init(g, c->units + 1) != 0)
+    return -1;
+  double n = (double)(m->workload_requests ? m->workload_requests : 1);
+  double span_s = (double)(m->workload.last_arrival_ns - m->workload.first_arrival_ns) * 1e-9;
+  double rate = m->workload_requests > 1 && span_s > 0 ? (double)(m->workload_requests - 1) / span_s
+                                                       : 1.0;
+  double input = m->workload.input_tokens / n, output = m->workload.output_tokens / n;
+  double context = input + output / 2;
+  /* a transfer's chunks, each crossing about four links, for the prefill side's unit */
+  double chunks = s->disaggregated
+                      ? 4.0 * ceil(input * hw_kv_bytes_per_token(&m->deploys[0]) /
+                                   (double)(s->network.chunk_bytes ? s->network.chunk_bytes : 1))
+                      : 0.0;
+  int64_t dispatch_ns = s->router.dispatch_latency_ns;
+  int64_t kv_ns = spine_latency_ns(c->topo);
+  kv_ns = dispatch_ns < kv_ns ? dispatch_ns : kv_ns;
+  g->work[router] = 2.0 * rate;
+  uint8_t *has = calloc(c->units, 1); /* bit 0: a prefill instance, bit 1: a decode instance */
+  if (!has)
+    return -1;
+  int rc = 0;
+  for (uint32_t i = 0; i < m->instances && rc == 0; i++) {
+    const srv_deployment *dep = &s->deployments[m->instance_deployment[i]];
+    const hw_deploy *d = &m->deploys[m->instance_deployment[i]];
+    bool decode = dep->role == SRV_ROLE_DECODE;
+    uint32_t pool = decode ? m->pool_size[1] : m->pool_size[0];
+    double share = rate / (pool ? pool : 1);
+    double tokens = dep->role == SRV_ROLE_PREFILL ? 1 : (decode ? output - 1 : output);
+    uint32_t u = c->instance_unit[i];
+    g->work[u] += instance_events_per_s(d, dep, share, tokens > 1 ? tokens : 1, context);
+    if (dep->role == SRV_ROLE_PREFILL)
+      g->work[u] += share * (hand_off_events + chunks), has[u] |= 1;
+    if (decode)
+      has[u] |= 2;
+    rc |= part_graph_add_channel(g, router, u, dispatch_ns, share, "router dispatch");
+    rc |= part_graph_add_channel(g, u, router, dispatch_ns, share, "router completion");
+  }
+  /* The KV hand-off between units holding prefill and decode instances: one channel each way
+   * (ready and chunks one way; pull and release the other), at the least of the dispatch and the
+   * spine latency. */
+  double per_pair = 0;
+  uint32_t prefill_units = 0, decode_units = 0;
+  for (uint32_t u = 0; u < c->units; u++)
+    prefill_units += has[u] & 1, decode_units += (has[u] & 2) >> 1;
+  if (prefill_units && decode_units)
+    per_pair = rate * (hand_off_events + chunks) / ((double)prefill_units * decode_units);
+  for (uint32_t a = 0; a < c->units && rc == 0; a++)
+    for (uint32_t b = 0; (has[a] & 1) && b < c->units && rc == 0; b++)
+      if (a != b && (has[b] & 2)) {
+        rc |= part_graph_add_channel(g, a, b, kv_ns, per_pair, "KV hand-off");
+        rc |= part_graph_add_channel(g, b, a, kv_ns, per_pair, "KV hand-off");
+      }
+  free(has);
+  return rc;
+}
+
+/* What a window and an event cost on the machines this runs on: tests/bench/parallel measures
+ * them (README, "Parallel runs"): about 0.5 us per serving event with the timeline written, 5 us
+ * per window across two ranks (the all-reduce and the exchange), 2 us across two threads. */
+static const part_costs serving_costs = {
+    .event_s = 0.5e-6, .window_rank_s = 5e-6, .window_thread_s = 2e-6};
+
+int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy strategy, char *err,
+              size_t err_len) {
+  const srv_cluster *c = &m->cluster;
+  srv_placement *pl = &m->placement;
+  part_graph g;
+  if (build_graph(m, &g) != 0) {
+    part_graph_free(&g);
+    snprintf(err, err_len, "out of memory for the placement graph of %u units", c->units);
+    return -1;
+  }
+  int rc = part_plan_make(&g, ranks, threads, strategy, &serving_costs, &pl->plan, err, err_len);
+  part_graph_free(&g);
+  if (rc != 0)
+    return -1;
+  uint32_t links = c->topo ? net_link_count(c->topo) : 0;
+  pl->instance_partition = malloc((m->instances ? m->instances : 1) * sizeof(uint32_t));
+  pl->node_partition = malloc((c->nodes ? c->nodes : 1) * sizeof(uint32_t));
+  pl->link_partition = malloc((links ? links : 1) * sizeof(uint32_t));
+  if (!pl->instance_partition || !pl->node_partition || !pl->link_partition) {
+    snprintf(err, err_len, "out of memory placing %u instances", m->instances);
+    return -1;
+  }
+  const uint32_t *at = pl->plan.unit_partition;
+  pl->router_partition = at[c->units];
+  for (uint32_t i = 0; i < m->instances; i++)
+    pl->instance_partition[i] = at[c->instance_unit[i]];
+  for (uint32_t n = 0; n < c->nodes; n++)
+    pl->node_partition[n] = at[c->node_unit[n]];
+  for (uint32_t l = 0; l < links; l++)
+    pl->link_partition[l] = at[c->link_unit[l]];
+  return 0;
+}
+
+void srv_placement_free(srv_placement *p) {
+  part_plan_free(&p->plan);
+  free(p->instance_partition);
+  free(p->node_partition);
+  free(p->link_partition);
+  *p = (srv_placement){0};
+}

@@ -6,12 +6,16 @@
  * partition nobody sends to, or that hears from its peers only over long channels, runs far ahead
  * in one window; with every pair of partitions cut at one lookahead L, the horizon is at least
  * T + L, T the earliest pending event anywhere, as in the classic window [T, T + L). */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "core.h"
 
 #include <omp.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "queue.h"
 
@@ -45,13 +49,24 @@ struct core_partition {
   int64_t end_ns;
   int64_t queue_min; /* the earliest pending event at the window's end, before delivery */
   int64_t horizon;   /* no event can reach this partition before it: process those below */
+  int barrier_sense; /* this thread's side of the threads' barrier */
   unsigned flags;
   char error[ERROR_BYTES];
   core_stats stats;
 } __attribute__((aligned(64)));
 
+/* The threads' barrier at window boundaries: sense-reversing, waiting threads spin while every
+ * thread of every rank on the node has a processor to itself, and yield it otherwise (an
+ * OpenMP barrier's wait policy is fixed when the program starts; this one follows the run). */
+typedef struct thread_barrier {
+  atomic_int waiting, sense;
+  int threads;
+  bool yield;
+} thread_barrier;
+
 struct core_engine {
   core_config cfg;
+  thread_barrier barrier;
   uint32_t lp_count;
   MPI_Comm comm;
   /* Payloads of even and odd windows travel on separate communicators: a rank can be one window
@@ -416,6 +431,34 @@ static void agree(core_engine *e) {
   }
 }
 
+static void barrier_wait(thread_barrier *b, int *sense) {
+  *sense = !*sense;
+  if (atomic_fetch_sub(&b->waiting, 1) == 1) {
+    atomic_store(&b->waiting, b->threads);
+    atomic_store(&b->sense, *sense);
+    return;
+  }
+  for (unsigned spins = 0; atomic_load(&b->sense) != *sense; spins++)
+    if (b->yield || spins > (1u << 16)) /* a long wait: a peer was descheduled */
+      sched_yield();
+    else
+      __builtin_ia32_pause();
+}
+
+/* Whether each thread of each of this node's ranks has a processor of its own. */
+static bool threads_have_cores(MPI_Comm comm, int threads) {
+  MPI_Comm node;
+  int local_ranks = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &local_ranks);
+    MPI_Comm_free(&node);
+  }
+  cpu_set_t mine;
+  int allowed = sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) : 1;
+  long online = sysconf(_SC_NPROCESSORS_ONLN);
+  return threads <= allowed && (long)local_ranks * threads <= (online > 0 ? online : 1);
+}
+
 /* End of a window for partition p: deliver cross-partition events and agree on the next window. */
 static void window_boundary(core_partition *p) {
   core_engine *e = p->engine;
@@ -427,13 +470,13 @@ static void window_boundary(core_partition *p) {
     p->stats.sync_s += omp_get_wtime() - t0;
     return;
   }
-#pragma omp barrier
+  barrier_wait(&e->barrier, &p->barrier_sense);
   for (int t = 0; t < e->threads; t++)
     if (t != p->thread)
       drain(p, &e->parts[t].outbox[p->index]);
   if (p->thread == 0)
     agree(e);
-#pragma omp barrier
+  barrier_wait(&e->barrier, &p->barrier_sense);
   drain(p, &e->inbox[p->thread]);
   for (uint32_t q = 0; q < e->partitions; q++) {
     p->outbox[q].count = 0;
@@ -621,6 +664,10 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
       p->min_sent[q] = CORE_TIME_NEVER;
   }
   free(counts);
+  atomic_init(&e->barrier.waiting, e->threads);
+  atomic_init(&e->barrier.sense, 0);
+  e->barrier.threads = e->threads;
+  e->barrier.yield = !threads_have_cores(comm, e->threads);
   MPI_Op_create(reduce_window, 1, &e->reduce_op);
   MPI_Comm_dup(comm, &e->payload_comm[0]);
   MPI_Comm_dup(comm, &e->payload_comm[1]);

@@ -169,6 +169,13 @@ static int create_tiers(srv_model *m, char *err, size_t err_len) {
   return 0;
 }
 
+/* Each OpenMP thread on a core of its own, when the rank has enough (core_config.thread_start). */
+static void bind_thread(int thread, int threads, void *context) {
+  (void)context;
+  if (threads > 1)
+    part_bind_thread(thread, threads);
+}
+
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len) {
   int rank, ranks;
@@ -258,6 +265,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .seed = s->simulation.seed,
       .pending_hint = 64 + 4 * (size_t)core_lp_map_lps(&m.lps) / partitions,
       .context = &m,
+      .thread_start = bind_thread,
       .boundary = srv_flush_boundary,
       .progress = opt->progress ? srv_progress : NULL,
   };

@@ -10,20 +10,22 @@ static const double prefix_cache_threshold = 0.5;
 static const uint32_t prefix_balance_abs = 32;
 static const double prefix_balance_rel = 1.0001;
 
-static uint32_t least_requests(const job_router *r, uint32_t first, uint32_t count) {
-  uint32_t best = first;
-  for (uint32_t i = first + 1; i < first + count; i++)
-    if (r->outstanding_requests[i] < r->outstanding_requests[best])
+/* The index in [first, first + count) with the least load[], ties going to the first found from a
+ * start that moves on at every pick, so that no index is favoured: with ties to the lowest index,
+ * a lightly loaded pool sends most requests to its first instances. */
+static uint32_t least_of(job_router *r, const uint64_t *load64, const uint32_t *load32,
+                         uint32_t first, uint32_t count) {
+  uint32_t start = r->ties++ % count, best = first + start;
+  for (uint32_t k = 1; k < count; k++) {
+    uint32_t i = first + (start + k) % count;
+    if (load64 ? load64[i] < load64[best] : load32[i] < load32[best])
       best = i;
+  }
   return best;
 }
 
-static uint32_t least_tokens(const job_router *r, uint32_t first, uint32_t count) {
-  uint32_t best = first;
-  for (uint32_t i = first + 1; i < first + count; i++)
-    if (r->outstanding_tokens[i] < r->outstanding_tokens[best])
-      best = i;
-  return best;
+static uint32_t least_requests(job_router *r, uint32_t first, uint32_t count) {
+  return least_of(r, NULL, r->outstanding_requests, first, count);
 }
 
 static job_prefix_slot *prefix_find(const job_router *r, uint64_t hash) {
@@ -37,7 +39,7 @@ static job_prefix_slot *prefix_find(const job_router *r, uint64_t hash) {
 
 /* SGLang's cache-aware choice: when the instances are imbalanced, the shortest queue; otherwise the
  * instance holding the longest run of the prompt's leading blocks if it covers more than
- * prefix_cache_threshold of them, else the instance with the smallest index (most room to cache).
+ * prefix_cache_threshold of them, else the instance caching the fewest blocks (most room).
  * The chosen instance then owns the prompt's blocks in the index. */
 static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
   uint32_t lo = r->outstanding_requests[0], hi = lo;
@@ -57,14 +59,10 @@ static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
         break;
       owner = s->instance;
     }
-    if (req->block_count && matched > prefix_cache_threshold * req->block_count) {
+    if (req->block_count && matched > prefix_cache_threshold * req->block_count)
       best = owner;
-    } else {
-      best = 0;
-      for (uint32_t i = 1; i < r->instances; i++)
-        if (r->prefix_blocks[i] < r->prefix_blocks[best])
-          best = i;
-    }
+    else
+      best = least_of(r, r->prefix_blocks, NULL, 0, r->instances);
   }
   for (uint32_t b = 0; b < req->block_count; b++) {
     job_prefix_slot *s = prefix_find(r, req->block_hashes[b]);
@@ -97,7 +95,7 @@ static uint32_t pick_least_requests(job_router *r, const job_route_request *req,
 static uint32_t pick_least_kv(job_router *r, const job_route_request *req, core_rng *rng,
                               uint32_t first, uint32_t count) {
   (void)req, (void)rng;
-  return least_tokens(r, first, count);
+  return least_of(r, r->outstanding_tokens, NULL, first, count);
 }
 
 /* Two distinct instances drawn at random, the one with fewer outstanding requests. */

@@ -19,6 +19,7 @@ struct job_router {
   const job_route_policy *policy;
   uint32_t instances;
   uint32_t next; /* round robin */
+  uint32_t ties; /* where the next search for the least loaded starts */
   uint32_t *outstanding_requests;
   uint64_t *outstanding_tokens;
   job_prefix_slot *prefix; /* policies with a prefix index only */

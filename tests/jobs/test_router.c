@@ -31,7 +31,7 @@ static void test_least_requests_fills_the_emptiest_and_completions_release(void)
   job_router *r = make("least_requests", 3);
   core_rng rng;
   core_rng_init(&rng, 1, 0);
-  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 0); /* ties go to the lowest index */
+  CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 0);
   CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 1);
   CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), 2);
   job_router_completed(r, 1, &plain);
@@ -128,6 +128,26 @@ static void test_a_range_restricts_every_policy_to_its_instances(void) {
   }
 }
 
+/* A pool that is never busy ties at every pick: the load-balancing policies spread such requests
+ * evenly instead of sending them all to the first instance. */
+static void test_ties_spread_over_the_pool_without_index_bias(void) {
+  const char *const policies[] = {"least_requests", "least_kv", "prefix"};
+  for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
+    job_router *r = make(policies[p], 4);
+    core_rng rng;
+    core_rng_init(&rng, 1, 0);
+    uint32_t seen[4] = {0};
+    for (int k = 0; k < 40; k++) {
+      uint32_t pick = job_router_pick(r, &plain, &rng);
+      seen[pick]++;
+      job_router_completed(r, pick, &plain);
+    }
+    for (uint32_t i = 0; i < 4; i++)
+      CU_ASSERT_EQUAL(seen[i], 10);
+    job_router_destroy(r);
+  }
+}
+
 static void test_policy_names_round_trip(void) {
   size_t n = 0;
   for (const job_route_policy *p; (p = job_route_policy_at(n)); n++)
@@ -154,6 +174,8 @@ int main(void) {
        test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache},
       {"a range restricts every policy to its instances",
        test_a_range_restricts_every_policy_to_its_instances},
+      {"ties spread over the pool without index bias",
+       test_ties_spread_over_the_pool_without_index_bias},
       {"policy names round trip", test_policy_names_round_trip},
       {NULL, NULL},
   };

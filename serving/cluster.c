@@ -107,6 +107,9 @@ static int group_units(srv_cluster *c, const srv_scenario *s, char *err, size_t 
         unite(parent, n, n - 1);
     }
   }
+  for (uint32_t n = 1; c->node_pod && n < c->nodes; n++)
+    if (c->node_pod[n] == c->node_pod[n - 1])
+      unite(parent, n, n - 1);
   const uint32_t *node_of_accel = c->accel_node;
   for (uint32_t i = 0; i < c->instances; i++)
     for (uint32_t k = c->accel_offsets[i] + 1; k < c->accel_offsets[i + 1]; k++)
@@ -147,15 +150,22 @@ int srv_cluster_build(srv_cluster *c, const srv_scenario *s, char *err, size_t e
   if (!c->node_group || !c->node_rack || !c->node_first_accel || !c->node_used_accels ||
       !c->accel_offsets || !c->accel_ids || !c->instance_unit || !c->node_unit)
     goto oom;
+  if (s->router.pods.enabled && !(c->node_pod = malloc(c->nodes * sizeof *c->node_pod)))
+    goto oom;
   for (size_t g = 0, n = 0, accel = 0; g < s->node_groups; g++) {
     const srv_node_group *group = &s->nodes[g];
+    uint32_t per_pod = s->router.pods.nodes ? s->router.pods.nodes : group->nodes_per_rack;
     for (uint32_t k = 0; k < group->count; k++, n++) {
       c->node_group[n] = (uint32_t)g;
       c->node_rack[n] = c->racks + k / group->nodes_per_rack;
+      if (c->node_pod)
+        c->node_pod[n] = c->pods + k / per_pod;
       c->node_first_accel[n] = (uint32_t)accel;
       accel += group->accels_per_node;
     }
     c->racks += (group->count + group->nodes_per_rack - 1) / group->nodes_per_rack;
+    if (c->node_pod)
+      c->pods += (group->count + per_pod - 1) / per_pod;
   }
   c->node_first_accel[c->nodes] = c->accels;
   if (!(c->accel_node = malloc((c->accels ? c->accels : 1) * sizeof *c->accel_node)))
@@ -200,6 +210,7 @@ void srv_cluster_free(srv_cluster *c) {
   free(c->accel_offsets);
   free(c->accel_ids);
   free(c->instance_unit);
+  free(c->node_pod);
   free(c->node_unit);
   free(c->link_unit);
   *c = (srv_cluster){0};

@@ -19,9 +19,12 @@ typedef struct srv_cluster {
   /* Instance i runs on accels[accel_offsets[i] .. accel_offsets[i + 1]), stage by stage (tp * ep
    * accelerators of one node per pipeline stage, the ep groups of tp consecutive). */
   uint32_t *accel_offsets, *accel_ids;
+  uint32_t *node_pod; /* [nodes]: its routing pod (router.pods), numbered through the node types;
+                       * NULL without pods */
+  uint32_t pods;
   net_topology *topo; /* built when the scenario moves KV between instances; else NULL */
-  /* Units, which placement (serving/placement.c) keeps whole: leaves, scale-up domains and the
-   * nodes of one instance, with their instances and the links that leave them. */
+  /* Units, which placement (serving/placement.c) keeps whole: leaves, scale-up domains, routing
+   * pods and the nodes of one instance, with their instances and the links that leave them. */
   uint32_t units;
   uint32_t *node_unit;     /* [nodes] */
   uint32_t *instance_unit; /* [instances]: its first accelerator's node's */

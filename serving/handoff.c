@@ -77,7 +77,7 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
   assert((uint64_t)k.id < q->count);
   srv_request_row row = {.id = k.id,
                          .arrival_ns = q->arrival_ns[k.id],
-                         .dispatch_ns = q->arrival_ns[k.id] + m->s->router.dispatch_latency_ns,
+                         .dispatch_ns = q->arrival_ns[k.id] + m->route_ns,
                          .first_scheduled_ns = k.first_scheduled_ns,
                          .first_token_ns = k.first_token_ns,
                          .done_ns = -1,

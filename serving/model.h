@@ -25,18 +25,25 @@
 
 /* The LP kinds, in id order: a new kind is one more file and one more row here and in the table of
  * serving.c. */
-typedef enum srv_lp_kind { SRV_LP_ROUTER, SRV_LP_INSTANCE, SRV_LP_LINK, SRV_LP_KINDS } srv_lp_kind;
+typedef enum srv_lp_kind {
+  SRV_LP_ROUTER,     /* the one router, or the global router in front of pod routers */
+  SRV_LP_POD_ROUTER, /* hierarchical routing: one per pod (none without router.pods) */
+  SRV_LP_INSTANCE,
+  SRV_LP_LINK,
+  SRV_LP_KINDS
+} srv_lp_kind;
 
 enum {
   EV_ARRIVAL = 1,
-  EV_DISPATCH,      /* router -> instance; aux: the decode instance, or NO_INSTANCE */
+  EV_DISPATCH,      /* (pod) router -> instance; aux: the decode instance, or NO_INSTANCE */
   EV_ITERATION_END, /* instance -> itself */
-  EV_COMPLETE,      /* instance -> router: the request left it */
+  EV_COMPLETE,      /* instance -> its (pod) router, pod router -> global router: it left */
   EV_KV_READY,      /* prefill -> decode instance: the prompt's KV is ready; aux: preemptions */
   EV_KV_PULL,       /* decode -> prefill instance: blocks are allocated, send the KV */
   EV_KV_ARRIVED,    /* last link -> decode instance: one flow of a transfer has landed */
   EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
   EV_CHUNK,         /* between links */
+  EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
 };
 enum { FLUSH_BYTES = 16 << 20 };
 #define NO_INSTANCE UINT32_MAX
@@ -79,14 +86,23 @@ typedef struct hash_store {
   uint64_t requests;
 } hash_store;
 
+/* The instances one router dispatches to (all of them for the one router, a pod's for a pod
+ * router): pool 0 takes new requests (the colocated instances, or the prefill ones), pool 1 the
+ * decode instances, ordered by rack so that each rack's are one run of slots. */
+typedef struct srv_pools {
+  uint32_t *instance[2], size[2];    /* instance index of each slot */
+  uint32_t *rack_first, *rack_count; /* [racks]: decode slots [first, first + count) in rack q */
+} srv_pools;
+
 /* Where the LPs run (placement.c): the partitions of the router, instances, nodes and links, and
  * the plan they come from (cut channels, predictions). */
 typedef struct srv_placement {
   part_plan plan;
   uint32_t router_partition;
-  uint32_t *instance_partition; /* [instances] */
-  uint32_t *node_partition;     /* [nodes]: the partition that owns the node's energy and tier */
-  uint32_t *link_partition;     /* [links] */
+  uint32_t *instance_partition;   /* [instances] */
+  uint32_t *node_partition;       /* [nodes]: the partition that owns the node's energy and tier */
+  uint32_t *link_partition;       /* [links] */
+  uint32_t *pod_router_partition; /* [pods] */
 } srv_placement;
 
 typedef struct srv_model {
@@ -99,12 +115,11 @@ typedef struct srv_model {
   net_links links;
   util_timebins *node_energy; /* [nodes]: written only by the partition owning the node */
   job_kv_tier **node_tier;    /* [nodes]: NULL where the node type has none; as node_energy */
-  /* Router pools: instance index of each pool slot, and each instance's slot in its pool. Pool 0
-   * takes new requests (all instances when colocated, else the prefill ones); pool 1 the decode
-   * instances. */
-  uint32_t *pool_instance[2], pool_size[2], *instance_slot;
-  /* Decode slots [rack_first[q], rack_first[q] + rack_count[q]) are those in rack q. */
-  uint32_t *rack_first, *rack_count;
+  uint32_t pods;           /* pod routers (router.pods: the pods with instances); 0: one router */
+  srv_pools *pools;        /* [pods, or 1]: what each (pod) router dispatches to */
+  uint32_t *instance_pod;  /* [instances]: whose pools it is in (0 with one router) */
+  uint32_t *instance_slot; /* [instances]: its slot in its pool */
+  int64_t route_ns;        /* a request's arrival to its instance: the pod hop and the dispatch */
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
@@ -127,14 +142,26 @@ typedef struct srv_model {
   char err[512];
 } srv_model;
 
-/* The router LP's state. */
+/* A router's policies over its pools (pick[1] only when disaggregated); the global router has
+ * pick[0] alone, over the pods. */
+typedef struct srv_picks {
+  job_router *pick[2];
+} srv_picks;
+
+/* The router LP's state: the workload's source, read one request ahead. */
 typedef struct srv_router {
   job_source *src;
   job_request next;
   bool has_next;
-  job_router *pool[2]; /* pool[1] only when disaggregated */
+  srv_picks picks;
   uint64_t dispatched;
 } srv_router;
+
+/* A pod router LP's state. */
+typedef struct srv_pod_router {
+  uint32_t pod;
+  srv_picks picks;
+} srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
 typedef struct srv_req {
@@ -171,13 +198,20 @@ typedef struct srv_instance {
   util_idmap by_id; /* live requests, by request id */
 } srv_instance;
 
-extern const core_lp_type srv_router_type, srv_instance_type;
+extern const core_lp_type srv_router_type, srv_pod_router_type, srv_instance_type;
 
 static inline uint32_t srv_router_lp(const srv_model *m) {
   return core_lp_map_id(&m->lps, SRV_LP_ROUTER, 0);
 }
+static inline uint32_t srv_pod_router_lp(const srv_model *m, uint32_t pod) {
+  return core_lp_map_id(&m->lps, SRV_LP_POD_ROUTER, pod);
+}
 static inline uint32_t srv_instance_lp(const srv_model *m, uint32_t instance) {
   return core_lp_map_id(&m->lps, SRV_LP_INSTANCE, instance);
+}
+/* The router an instance reports to: its pod's, or the one router. */
+static inline uint32_t srv_instance_router_lp(const srv_model *m, uint32_t instance) {
+  return m->pods ? srv_pod_router_lp(m, m->instance_pod[instance]) : srv_router_lp(m);
 }
 /* The instance an instance LP's event came from. */
 static inline uint32_t srv_instance_of(const srv_model *m, uint32_t lp_id) {
@@ -193,8 +227,20 @@ static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) 
   return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
 }
 
-/* Progress on stderr about once a second (core_config.progress; context is the srv_model). */
+/* router.c: progress on stderr about once a second (core_config.progress; context is the model),
+ * and what the one router and the pod routers share. */
 void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context);
+/* Creates the policies over pools, or (pools NULL) the global policy over the pods. */
+int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
+void srv_picks_destroy(srv_picks *p);
+/* Picks an instance of pools (and a decode instance when the request needs one) and sends it
+ * there after the dispatch latency. */
+int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                 const dispatch_msg *msg, const job_route_request *rr);
+/* A completion from an instance of pools: it is no longer outstanding there. Returns whether the
+ * request has left its pod (a decode or colocated instance finished it, or a prefill instance
+ * whose request needs no decode). */
+bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const complete_msg *c);
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);

@@ -60,6 +60,8 @@ static int append_instance_row(srv_model *m, const srv_instance *in) {
       .tp = in->dep->hw.tp ? in->dep->hw.tp : 1,
       .pp = in->dep->hw.pp ? in->dep->hw.pp : 1,
       .role = in->dep->role,
+      .pod = m->pods ? (int32_t)m->instance_pod[in->index] : -1,
+      .rack = srv_instance_rack(m, in->index),
       .kv_blocks_total = in->dep->sched.total_kv_blocks,
       .kv_blocks_peak = in->kv_blocks_peak,
       .iterations = in->iterations,

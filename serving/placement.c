@@ -55,7 +55,8 @@ static int64_t spine_latency_ns(const net_topology *t) {
   return least;
 }
 
-/* The graph: units 0..units-1 are the cluster's, unit `units` the router. */
+/* The graph: units 0..units-1 are the cluster's, unit `units` the router (the global router with
+ * pods; each pod router is in its pod's unit). */
 static int build_graph(const srv_model *m, part_graph *g) {
   const srv_cluster *c = &m->cluster;
   const srv_scenario *s = m->s;
@@ -77,6 +78,8 @@ static int build_graph(const srv_model *m, part_graph *g) {
   int64_t kv_ns = spine_latency_ns(c->topo);
   kv_ns = dispatch_ns < kv_ns ? dispatch_ns : kv_ns;
   g->work[router] = 2.0 * rate;
+  int64_t pod_ns = s->router.pods.latency_ns;
+  double pod_rate = m->pods ? rate / m->pods : rate;
   uint8_t *has = calloc(c->units, 1); /* bit 0: a prefill instance, bit 1: a decode instance */
   if (!has)
     return -1;
@@ -85,8 +88,8 @@ static int build_graph(const srv_model *m, part_graph *g) {
     const srv_deployment *dep = &s->deployments[m->instance_deployment[i]];
     const hw_deploy *d = &m->deploys[m->instance_deployment[i]];
     bool decode = dep->role == SRV_ROLE_DECODE;
-    uint32_t pool = decode ? m->pool_size[1] : m->pool_size[0];
-    double share = rate / (pool ? pool : 1);
+    uint32_t pool = m->pools[m->instance_pod[i]].size[decode];
+    double share = pod_rate / (pool ? pool : 1);
     double tokens = dep->role == SRV_ROLE_PREFILL ? 1 : (decode ? output - 1 : output);
     uint32_t u = c->instance_unit[i];
     g->work[u] += instance_events_per_s(d, dep, share, tokens > 1 ? tokens : 1, context);
@@ -94,8 +97,17 @@ static int build_graph(const srv_model *m, part_graph *g) {
       g->work[u] += share * (hand_off_events + chunks), has[u] |= 1;
     if (decode)
       has[u] |= 2;
+    if (m->pods)
+      continue; /* its pod router is in its unit */
     rc |= part_graph_add_channel(g, router, u, dispatch_ns, share, "router dispatch");
     rc |= part_graph_add_channel(g, u, router, dispatch_ns, share, "router completion");
+  }
+  /* Hierarchical routing: the global router and each pod's router (in the pod's unit). */
+  for (uint32_t p = 0; p < m->pods && rc == 0; p++) {
+    uint32_t u = c->instance_unit[m->pools[p].instance[0][0]];
+    g->work[u] += 2.0 * pod_rate;
+    rc |= part_graph_add_channel(g, router, u, pod_ns, pod_rate, "global router to pods");
+    rc |= part_graph_add_channel(g, u, router, pod_ns, pod_rate, "pods to global router");
   }
   /* The KV hand-off between units holding prefill and decode instances: one channel each way
    * (ready and chunks one way; pull and release the other), at the least of the dispatch and the
@@ -104,7 +116,7 @@ static int build_graph(const srv_model *m, part_graph *g) {
   uint32_t prefill_units = 0, decode_units = 0;
   for (uint32_t u = 0; u < c->units; u++)
     prefill_units += has[u] & 1, decode_units += (has[u] & 2) >> 1;
-  if (prefill_units && decode_units)
+  if (prefill_units && decode_units && !m->pods) /* pods keep the hand-off inside */
     per_pair = rate * (hand_off_events + chunks) / ((double)prefill_units * decode_units);
   for (uint32_t a = 0; a < c->units && rc == 0; a++)
     for (uint32_t b = 0; (has[a] & 1) && b < c->units && rc == 0; b++)
@@ -140,7 +152,9 @@ int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy stra
   pl->instance_partition = malloc((m->instances ? m->instances : 1) * sizeof(uint32_t));
   pl->node_partition = malloc((c->nodes ? c->nodes : 1) * sizeof(uint32_t));
   pl->link_partition = malloc((links ? links : 1) * sizeof(uint32_t));
-  if (!pl->instance_partition || !pl->node_partition || !pl->link_partition) {
+  pl->pod_router_partition = malloc((m->pods ? m->pods : 1) * sizeof(uint32_t));
+  if (!pl->instance_partition || !pl->node_partition || !pl->link_partition ||
+      !pl->pod_router_partition) {
     snprintf(err, err_len, "out of memory placing %u instances", m->instances);
     return -1;
   }
@@ -152,6 +166,8 @@ int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy stra
     pl->node_partition[n] = at[c->node_unit[n]];
   for (uint32_t l = 0; l < links; l++)
     pl->link_partition[l] = at[c->link_unit[l]];
+  for (uint32_t p = 0; p < m->pods; p++)
+    pl->pod_router_partition[p] = at[c->instance_unit[m->pools[p].instance[0][0]]];
   return 0;
 }
 
@@ -160,5 +176,6 @@ void srv_placement_free(srv_placement *p) {
   free(p->instance_partition);
   free(p->node_partition);
   free(p->link_partition);
+  free(p->pod_router_partition);
   *p = (srv_placement){0};
 }

@@ -1,10 +1,51 @@
-/* The router LP: replays the workload (a trace read ahead one request, or a synthetic source) and
- * dispatches each request to an instance of its pool after the dispatch latency, by the scenario's
- * policy; in disaggregated scenarios it also picks the decode instance. Completions come back to
- * it, so its policies see what a real front-end sees. */
+/* The router LP: replays the workload (a trace read ahead one request, or a synthetic source). With
+ * one router it dispatches each request to an instance after the dispatch latency, by the
+ * scenario's policy, and in disaggregated scenarios picks the decode instance too. With pods it is
+ * the global router: it sends each request to a pod's router (pod_router.c) after the pod latency,
+ * by router.pods.policy over the pods. Completions come back to it, so its policies see what a
+ * real front end sees. */
 #include <stdio.h>
 
 #include "serving/model.h"
+
+int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p) {
+  char err[256];
+  const job_route_policy *policy[2] = {m->s->router.policy, m->s->router.decode_policy};
+  uint32_t size[2] = {pools ? pools->size[0] : m->pods, pools ? pools->size[1] : 0};
+  if (!pools)
+    policy[0] = m->s->router.pods.policy;
+  for (int pool = 0; pool < 2 && size[pool]; pool++)
+    if (!(p->pick[pool] = job_router_create(policy[pool], size[pool], 0, err, sizeof err)))
+      return core_fail(lp, "%s", err);
+  return 0;
+}
+
+void srv_picks_destroy(srv_picks *p) {
+  for (int pool = 0; pool < 2; pool++)
+    job_router_destroy(p->pick[pool]);
+}
+
+int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                 const dispatch_msg *msg, const job_route_request *rr) {
+  uint32_t instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
+  /* A single output token is the prefill's: such a request never needs a decode instance. */
+  uint32_t decode = NO_INSTANCE;
+  if (p->pick[1] && msg->output_tokens > 1) {
+    uint32_t first = 0, count = pools->size[1], rack = srv_instance_rack(m, instance);
+    if (m->s->router.decode_same_rack && pools->rack_count[rack])
+      first = pools->rack_first[rack], count = pools->rack_count[rack];
+    decode = pools->instance[1][job_router_pick_range(p->pick[1], rr, &lp->rng, first, count)];
+  }
+  return core_send(lp, srv_instance_lp(m, instance), m->s->router.dispatch_latency_ns, EV_DISPATCH,
+                   decode, msg, sizeof *msg);
+}
+
+bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const complete_msg *c) {
+  job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
+  srv_role role = m->s->deployments[m->instance_deployment[instance]].role;
+  job_router_completed(p->pick[role == SRV_ROLE_DECODE], m->instance_slot[instance], &rr);
+  return role != SRV_ROLE_PREFILL || !p->pick[1] || c->output_tokens <= 1;
+}
 
 static int router_read(core_lp *lp, srv_router *r) {
   char err[512];
@@ -15,12 +56,11 @@ static int router_read(core_lp *lp, srv_router *r) {
   return 0;
 }
 
-/* Dispatches every request arriving now, then wakes up at the next arrival. */
+/* Routes every request arriving now, then wakes up at the next arrival. */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
-  int64_t latency_ns = m->s->router.dispatch_latency_ns;
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
     const job_request *q = &r->next;
-    if (q->arrival_ns > m->end_ns - latency_ns) { /* would reach its instance after the end */
+    if (q->arrival_ns > m->end_ns - m->route_ns) { /* would reach its instance after the end */
       srv_request_row row = {.id = q->id,
                              .arrival_ns = q->arrival_ns,
                              .dispatch_ns = -1,
@@ -37,19 +77,16 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     } else {
       job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
                               q->prefix_hashes, q->prefix_hash_count};
-      uint32_t instance = m->pool_instance[0][job_router_pick(r->pool[0], &rr, &lp->rng)];
-      /* A single output token is the prefill's: such a request never needs a decode instance. */
-      uint32_t decode = NO_INSTANCE;
-      if (r->pool[1] && q->output_tokens > 1) {
-        uint32_t first = 0, count = m->pool_size[1], rack = srv_instance_rack(m, instance);
-        if (m->s->router.decode_same_rack && m->rack_count[rack])
-          first = m->rack_first[rack], count = m->rack_count[rack];
-        decode =
-            m->pool_instance[1][job_router_pick_range(r->pool[1], &rr, &lp->rng, first, count)];
-      }
       dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
-      if (core_send(lp, srv_instance_lp(m, instance), latency_ns, EV_DISPATCH, decode, &msg,
-                    sizeof msg))
+      int rc;
+      if (m->pods) {
+        uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
+        rc = core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0,
+                       &msg, sizeof msg);
+      } else {
+        rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &msg, &rr);
+      }
+      if (rc != 0)
         return -1;
     }
     r->dispatched++;
@@ -82,32 +119,28 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   if (ev->kind == EV_ARRIVAL)
     return router_dispatch_due(lp, m, r);
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
-  job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
-  uint32_t instance = srv_instance_of(m, ev->src_lp);
-  int pool = m->s->deployments[m->instance_deployment[instance]].role == SRV_ROLE_DECODE;
-  job_router_completed(r->pool[pool], m->instance_slot[instance], &rr);
+  if (m->pods) { /* a pod router forwards each request that left its pod */
+    job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
+    job_router_completed(r->picks.pick[0], ev->src_lp - srv_pod_router_lp(m, 0), &rr);
+  } else {
+    srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
+  }
   return 0;
 }
 
-/* The pools' routing policies; the workload opens at init. */
+/* The policies; the workload opens at init. */
 static int router_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
   m->router = r;
-  char err[256];
-  const job_route_policy *policy[2] = {m->s->router.policy, m->s->router.decode_policy};
-  for (int pool = 0; pool < 2 && m->pool_size[pool]; pool++)
-    if (!(r->pool[pool] = job_router_create(policy[pool], m->pool_size[pool], 0, err, sizeof err)))
-      return core_fail(lp, "%s", err);
-  return 0;
+  return srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks);
 }
 
 static void router_destroy(core_lp *lp, void *model) {
   (void)model;
   srv_router *r = lp->state;
   job_source_close(r->src);
-  for (int pool = 0; pool < 2; pool++)
-    job_router_destroy(r->pool[pool]);
+  srv_picks_destroy(&r->picks);
 }
 
 const core_lp_type srv_router_type = {.name = "router",

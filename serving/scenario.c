@@ -641,9 +641,31 @@ static int check_roles(const scn_loader *ld, const io_node *deployments) {
 
 /* ---- router, SLOs, simulation, output ---- */
 
+/* router.pods: hierarchical routing, a global router in front of one router per pod of nodes. */
+static int read_pods(const scn_loader *ld, const io_node *router, const char *const *policies) {
+  static const char *const keys[] = {"nodes", "policy", "latency", NULL};
+  srv_scenario *s = ld->s;
+  const io_node *m = io_node_find(router, "pods");
+  if (!m)
+    return 0;
+  int rc, policy = -1;
+  if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING, "a mapping of nodes, policy, latency")) != 0)
+    return rc;
+  s->router.pods.enabled = true;
+  s->router.pods.latency_ns = default_dispatch_latency_ns;
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_u32(ld, m, "nodes", 1, UINT32_MAX, &s->router.pods.nodes)) != 0 ||
+      (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
+      (rc = scn_get_ns(ld, m, "latency", 1, &s->router.pods.latency_ns)) != 0)
+    return rc;
+  s->router.pods.policy = job_route_policy_find(policy < 0 ? default_router_policy
+                                                           : policies[policy]);
+  return 0;
+}
+
 static int read_router(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"policy", "decode_policy", "decode_same_rack",
-                                     "dispatch_latency", NULL};
+  static const char *const keys[] = {"policy",           "decode_policy", "decode_same_rack",
+                                     "dispatch_latency", "pods",          NULL};
   enum { MAX_POLICIES = 32 };
   const char *policies[MAX_POLICIES + 1] = {NULL};
   for (size_t p = 0; p < MAX_POLICIES && job_route_policy_at(p); p++)
@@ -651,7 +673,7 @@ static int read_router(const scn_loader *ld, const io_node *m) {
   srv_scenario *s = ld->s;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
   int policy = -1, decode_policy = -1, rc;
-  if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
+  if ((rc = scn_check_keys(ld, m, keys)) != 0 || (rc = read_pods(ld, m, policies)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
       (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
       (rc = scn_get_bool(ld, m, "decode_same_rack", &s->router.decode_same_rack)) != 0 ||

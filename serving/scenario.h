@@ -78,7 +78,15 @@ typedef struct srv_scenario {
     const job_route_policy *policy;
     const job_route_policy *decode_policy; /* picks a disaggregated request's decode instance */
     bool decode_same_rack; /* among the decode instances in the prefill instance's rack, if any */
-    int64_t dispatch_latency_ns; /* arrival at the router to arrival at the instance */
+    int64_t dispatch_latency_ns; /* arrival at the (pod) router to arrival at the instance */
+    /* Hierarchical routing: a global router sends each request to the router of a pod (`nodes`
+     * consecutive nodes of one node type; default, a rack), which picks its instance. */
+    struct {
+      bool enabled;
+      uint32_t nodes;                 /* 0: the node type's nodes_per_rack */
+      const job_route_policy *policy; /* the global router's choice of pod */
+      int64_t latency_ns;             /* global router to pod router, and back */
+    } pods;
   } router;
   struct {
     net_fabric_spec fabric;

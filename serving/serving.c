@@ -103,45 +103,104 @@ oom:
   return -1;
 }
 
-static int cmp_u64(const void *a, const void *b) {
-  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-  return (x > y) - (x < y);
+/* An instance's place in the routers' pools: sorted by router, role, rack and index. */
+typedef struct pool_key {
+  uint32_t router, decode, rack, instance;
+} pool_key;
+
+static int cmp_pool_key(const void *a, const void *b) {
+  const pool_key *x = a, *y = b;
+  if (x->router != y->router)
+    return (x->router > y->router) - (x->router < y->router);
+  if (x->decode != y->decode)
+    return (x->decode > y->decode) - (x->decode < y->decode);
+  if (x->rack != y->rack)
+    return (x->rack > y->rack) - (x->rack < y->rack);
+  return (x->instance > y->instance) - (x->instance < y->instance);
 }
 
-/* Pool 0 takes new requests, pool 1 (disaggregated only) continues them. Pool 1 is ordered by rack,
- * so each rack's decode instances are one run of slots. */
-static int build_pools(srv_model *m) {
-  m->instance_slot = malloc(m->instances * sizeof *m->instance_slot);
-  for (int pool = 0; pool < 2; pool++)
-    m->pool_instance[pool] = malloc(m->instances * sizeof *m->pool_instance[pool]);
-  m->rack_first = calloc(m->cluster.racks, sizeof *m->rack_first);
-  m->rack_count = calloc(m->cluster.racks, sizeof *m->rack_count);
-  uint64_t *decode = malloc(m->instances * sizeof *decode); /* rack << 32 | instance */
-  if (!m->instance_slot || !m->pool_instance[0] || !m->pool_instance[1] || !m->rack_first ||
-      !m->rack_count || !decode) {
-    free(decode);
-    return -1;
+/* The pools of each router: with router.pods, each pod's instances (the pods that have instances
+ * to take requests, numbered in node order), else every instance. Pool 1 is ordered by rack. */
+static int build_pools(srv_model *m, char *err, size_t err_len) {
+  const srv_cluster *c = &m->cluster;
+  uint32_t *compact = NULL; /* cluster pod -> router index + 1, 0: no router */
+  pool_key *order = malloc((m->instances ? m->instances : 1) * sizeof *order);
+  m->instance_slot = malloc((m->instances ? m->instances : 1) * sizeof *m->instance_slot);
+  m->instance_pod = calloc(m->instances ? m->instances : 1, sizeof *m->instance_pod);
+  if (c->node_pod && !(compact = calloc(c->pods, sizeof *compact)))
+    goto oom;
+  if (!order || !m->instance_slot || !m->instance_pod)
+    goto oom;
+  m->pods = 0;
+  for (uint32_t i = 0; c->node_pod && i < m->instances; i++) {
+    uint32_t pod = c->node_pod[srv_instance_node(m, i)];
+    bool takes = m->s->deployments[m->instance_deployment[i]].role != SRV_ROLE_DECODE;
+    if (takes && !compact[pod])
+      compact[pod] = ++m->pods;
   }
-  uint32_t decodes = 0;
+  uint32_t routers = m->pods ? m->pods : 1;
+  if (!(m->pools = calloc(routers, sizeof *m->pools)))
+    goto oom;
   for (uint32_t i = 0; i < m->instances; i++) {
-    if (m->s->deployments[m->instance_deployment[i]].role == SRV_ROLE_DECODE) {
-      decode[decodes++] = (uint64_t)srv_instance_rack(m, i) << 32 | i;
+    if (!compact)
       continue;
+    uint32_t pod = c->node_pod[srv_instance_node(m, i)];
+    if (!compact[pod]) {
+      snprintf(err, err_len,
+               "router.pods: pod %u holds decode instances (instance %u) but none that takes "
+               "requests; make pods larger (router.pods.nodes) or mix the roles in each",
+               pod, i);
+      free(compact), free(order);
+      return -1;
     }
-    m->instance_slot[i] = m->pool_size[0];
-    m->pool_instance[0][m->pool_size[0]++] = i;
+    m->instance_pod[i] = compact[pod] - 1;
   }
-  qsort(decode, decodes, sizeof *decode, cmp_u64);
-  for (uint32_t slot = 0; slot < decodes; slot++) {
-    uint32_t i = (uint32_t)decode[slot], rack = (uint32_t)(decode[slot] >> 32);
-    m->instance_slot[i] = slot;
-    m->pool_instance[1][slot] = i;
-    if (m->rack_count[rack]++ == 0)
-      m->rack_first[rack] = slot;
+  free(compact);
+  compact = NULL;
+  /* Instances by (router, role, rack, index): each router's pools are consecutive runs. */
+  for (uint32_t i = 0; i < m->instances; i++) {
+    bool decode = m->s->deployments[m->instance_deployment[i]].role == SRV_ROLE_DECODE;
+    order[i] = (pool_key){m->instance_pod[i], decode, decode ? srv_instance_rack(m, i) : 0, i};
   }
-  m->pool_size[1] = decodes;
-  free(decode);
+  qsort(order, m->instances, sizeof *order, cmp_pool_key);
+  for (uint32_t k = 0; k < m->instances;) {
+    srv_pools *p = &m->pools[order[k].router];
+    uint32_t end = k;
+    while (end < m->instances && order[end].router == order[k].router)
+      end++;
+    p->instance[0] = malloc((end - k) * sizeof *p->instance[0]);
+    p->instance[1] = malloc((end - k) * sizeof *p->instance[1]);
+    p->rack_first = calloc(c->racks, sizeof *p->rack_first);
+    p->rack_count = calloc(c->racks, sizeof *p->rack_count);
+    if (!p->instance[0] || !p->instance[1] || !p->rack_first || !p->rack_count)
+      goto oom;
+    for (; k < end; k++) {
+      uint32_t i = order[k].instance, pool = order[k].decode;
+      m->instance_slot[i] = p->size[pool];
+      p->instance[pool][p->size[pool]++] = i;
+      if (pool == 1 && p->rack_count[order[k].rack]++ == 0)
+        p->rack_first[order[k].rack] = m->instance_slot[i];
+    }
+  }
+  free(order);
+  m->route_ns = m->s->router.dispatch_latency_ns + (m->pods ? m->s->router.pods.latency_ns : 0);
   return 0;
+oom:
+  free(compact), free(order);
+  snprintf(err, err_len, "out of memory for the routers of %u instances", m->instances);
+  return -1;
+}
+
+static void free_pools(srv_model *m) {
+  for (uint32_t r = 0; m->pools && r < (m->pods ? m->pods : 1); r++) {
+    free(m->pools[r].instance[0]);
+    free(m->pools[r].instance[1]);
+    free(m->pools[r].rack_first);
+    free(m->pools[r].rack_count);
+  }
+  free(m->pools);
+  free(m->instance_pod);
+  free(m->instance_slot);
 }
 
 /* A KV tier for every node whose type has one. The instances using a node's tier (those whose
@@ -216,9 +275,11 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
       goto out;
   }
-  if (build_pools(&m) != 0 || !(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
+  if (build_pools(&m, err, err_len) != 0)
+    goto out;
+  if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
-    snprintf(err, err_len, "out of memory for %u instances", m.instances);
+    snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
   }
   if (scan_workload(&m, err, err_len) != 0 ||
@@ -230,6 +291,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
   const core_lp_kind kinds[SRV_LP_KINDS] = {
       [SRV_LP_ROUTER] = {&srv_router_type, 1, &m},
+      [SRV_LP_POD_ROUTER] = {&srv_pod_router_type, m.pods, &m},
       [SRV_LP_INSTANCE] = {&srv_instance_type, m.instances, &m},
       [SRV_LP_LINK] = {&net_link_lp_type, links, &m.links},
   };
@@ -240,6 +302,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   }
   const srv_placement *pl = &m.placement;
   lp_partition[srv_router_lp(&m)] = pl->router_partition;
+  for (uint32_t p = 0; p < m.pods; p++)
+    lp_partition[srv_pod_router_lp(&m, p)] = pl->pod_router_partition[p];
   for (uint32_t i = 0; i < m.instances; i++)
     lp_partition[srv_instance_lp(&m, i)] = pl->instance_partition[i];
   for (uint32_t l = 0; l < links; l++)
@@ -301,11 +365,7 @@ out:
   free(m.node_tier);
   srv_placement_free(&m.placement);
   srv_cluster_free(&m.cluster);
-  free(m.instance_slot);
-  free(m.pool_instance[0]);
-  free(m.pool_instance[1]);
-  free(m.rack_first);
-  free(m.rack_count);
+  free_pools(&m);
   free(m.requests.arrival_ns);
   free(m.requests.input_tokens);
   free(m.requests.output_tokens);

@@ -398,6 +398,31 @@ static void test_bad_set_value_error_names_the_set(void) {
   assert_error_has(rc, s, err, "--set deployments.3.count=4: ", "has no item '3'");
 }
 
+/* router.pods: hierarchical routing, its defaults and its refusals. */
+static void test_pods_load_with_defaults_and_refuse_bad_values(void) {
+  srv_scenario *s = load_ok(NULL, (const char *[]){"router.pods={nodes: 2}"}, 1);
+  CU_ASSERT(s->router.pods.enabled);
+  CU_ASSERT_EQUAL(s->router.pods.nodes, 2);
+  CU_ASSERT_EQUAL(s->router.pods.latency_ns, s->router.dispatch_latency_ns); /* the same hop */
+  CU_ASSERT_STRING_EQUAL(job_route_policy_name(s->router.pods.policy), "least_requests");
+  srv_scenario_free(s);
+  s = load_ok(NULL, NULL, 0);
+  CU_ASSERT(!s->router.pods.enabled);
+  srv_scenario_free(s);
+  char err[1024];
+  const char *zero[] = {"router.pods={latency: 0s}"};
+  int rc = srv_scenario_load(NULL, zero, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err,
+                   "--set router.pods={latency: 0s}: router.pods.latency: ", "at least 1ns");
+  const char *typo[] = {"router.pods={node: 2}"};
+  rc = srv_scenario_load(NULL, typo, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set router.pods={node: 2}: router.pods: unknown key 'node'",
+                   "did you mean 'nodes'?");
+  const char *scalar[] = {"router.pods=yes"};
+  rc = srv_scenario_load(NULL, scalar, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set router.pods=yes: router.pods: ", "expected a mapping");
+}
+
 /* ---- the cluster ---- */
 
 static void test_deployments_exceeding_the_cluster_error_with_the_count(void) {
@@ -835,7 +860,8 @@ static void test_h100_node_takes_the_dgx_h100_preset_and_the_host_share(void) {
   CU_ASSERT_EQUAL(s->network.fabric.nodes_per_leaf, 32);
   CU_ASSERT_EQUAL(s->network.fabric.spines, 16);
   CU_ASSERT_DOUBLE_EQUAL(s->network.fabric.oversubscription, 1.0, 0.0);
-  /* serving/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no budgets */
+  /* serving/scenario_network.c: 4 MiB chunks, one power point per simulated second, PUE 1, no
+   * budgets */
   CU_ASSERT_EQUAL(s->network.chunk_bytes, 16 << 20);
   CU_ASSERT_EQUAL(s->power.interval_ns, 1000000000);
   CU_ASSERT_DOUBLE_EQUAL(s->power.pue, 1.0, 0.0);
@@ -1137,6 +1163,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_trace_path_is_relative_to_the_scenario_folder);
   CU_ADD_TEST(suite, test_set_overrides_values_and_lands_in_resolved_text);
   CU_ADD_TEST(suite, test_bad_set_value_error_names_the_set);
+  CU_ADD_TEST(suite, test_pods_load_with_defaults_and_refuse_bad_values);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);
   CU_ADD_TEST(suite, test_tensor_parallel_group_must_fit_in_a_node);
   CU_ADD_TEST(suite, test_dtypes_and_ep_are_checked_at_their_keys);

@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "serving/schema.h"
@@ -148,6 +149,70 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
   srv_scenario_free(s);
 }
 
+/* Hierarchical routing: the lone request crosses the global router's hop to its pod router, then
+ * the dispatch hop: its TTFT is both latencies plus the priced prefill. */
+static void test_pods_add_the_global_hop_before_the_dispatch(void) {
+  const char *sets[] = {"router.pods={nodes: 1, latency: 3ms}"};
+  srv_scenario *s = run("lone.yaml", sets, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(n, 1);
+  CU_ASSERT_EQUAL_FATAL(ninst, 1);
+  CU_ASSERT_EQUAL(req[0].dispatch_ns - req[0].arrival_ns, 3000000 + s->router.dispatch_latency_ns);
+  CU_ASSERT_EQUAL(inst[0].pod, 0);
+  CU_ASSERT_EQUAL(req[0].fate, SRV_FATE_COMPLETED);
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
+/* 16 instances in 4 pods of one node each: the global router balances the pods, each pod router its
+ * instances; every request is served by an instance of the pod it was sent to, and completes. */
+static void test_pods_share_the_load_and_keep_their_requests(void) {
+  const char *sets[] = {"cluster.nodes.0.count=4", "cluster.nodes.0.accelerators_per_node=4",
+                        "router.pods={nodes: 1, policy: least_requests}",
+                        "workload.max_requests=2000"};
+  srv_scenario *s = run("../../examples/default.yaml", sets, 4);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(ninst, 16);
+  CU_ASSERT_EQUAL_FATAL(n, 2000);
+  uint64_t per_pod[4] = {0};
+  int32_t pod_of[16];
+  for (uint64_t i = 0; i < ninst; i++) {
+    CU_ASSERT(inst[i].pod >= 0 && inst[i].pod < 4);
+    CU_ASSERT_EQUAL((uint32_t)inst[i].pod, inst[i].instance / 4); /* one node each, in order */
+    pod_of[inst[i].instance] = inst[i].pod;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
+    per_pod[pod_of[req[i].instance]]++;
+  }
+  for (int p = 0; p < 4; p++) /* least-requests over pods: within a tenth of an even share */
+    CU_ASSERT(per_pod[p] > 450 && per_pod[p] < 550);
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
+/* A pod with decode instances but none to take requests cannot route: the run says so. */
+static void test_pods_without_an_instance_to_take_requests_are_refused(void) {
+  char path[512], err[1024];
+  snprintf(path, sizeof path, "%s/disaggregated.yaml", TEST_DIR);
+  const char *sets[] = {"router.pods={nodes: 1}"}; /* node 0: prefill; node 1: decode */
+  srv_scenario *s;
+  CU_ASSERT_EQUAL_FATAL(srv_scenario_load(path, sets, 1, &s, err, sizeof err), 0);
+  srv_options opt = {.output_path = out_path, .version = "test"};
+  srv_result res;
+  CU_ASSERT_EQUAL(srv_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "router.pods: pod 1 holds decode instances"));
+  srv_scenario_free(s);
+}
+
 /* tests/serving/swap.yaml: the preempted request's blocks go to the CXL tier and come back. Each
  * decode-only iteration lasts its hw price, except the one that swaps out and the one that swaps
  * in: those are longer by exactly latency + blocks x block bytes / bandwidth. Without the tier the
@@ -217,6 +282,12 @@ int main(int argc, char **argv) {
        test_saturated_instance_runs_back_to_back_at_priced_times},
       {"every request before the end is accounted for exactly once",
        test_every_request_before_the_end_is_accounted_for_exactly_once},
+      {"pods add the global hop before the dispatch",
+       test_pods_add_the_global_hop_before_the_dispatch},
+      {"pods share the load and keep their requests",
+       test_pods_share_the_load_and_keep_their_requests},
+      {"pods without an instance to take requests are refused",
+       test_pods_without_an_instance_to_take_requests_are_refused},
       {"KV tier: a swap lengthens its two iterations by latency + bytes / bandwidth",
        test_a_swap_lengthens_its_two_iterations_by_the_tier_transfer},
       {"no KV tier: the victim recomputes, no iteration pays a transfer",

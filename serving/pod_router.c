@@ -1,0 +1,46 @@
+/* A pod router LP (hierarchical routing, router.pods): receives requests from the global router and
+ * dispatches each to an instance of its pod after the dispatch latency, by router.policy (and the
+ * decode instance by router.decode_policy); completions come back to it, and those of requests
+ * that left the pod go on to the global router after the pod latency, so both levels see their
+ * load as real routers do. It reads a request's prefix hashes, when the trace has them, from the
+ * store every rank holds. */
+#include "serving/model.h"
+
+static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
+  srv_model *m = model;
+  srv_pod_router *r = lp->state;
+  if (ev->kind == EV_ROUTE) {
+    const dispatch_msg *msg = (const dispatch_msg *)ev->payload.bytes;
+    job_route_request rr = {(uint32_t)msg->input_tokens, (uint32_t)msg->output_tokens, NULL, 0};
+    const hash_store *h = &m->hashes;
+    if (h->offsets && (uint64_t)msg->id < h->requests) {
+      rr.block_hashes = h->hashes + h->offsets[msg->id];
+      rr.block_count = (uint32_t)(h->offsets[msg->id + 1] - h->offsets[msg->id]);
+    }
+    return srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, &rr);
+  }
+  const complete_msg *c = (const complete_msg *)ev->payload.bytes;
+  if (!srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c))
+    return 0;
+  return core_send(lp, srv_router_lp(m), m->s->router.pods.latency_ns, EV_COMPLETE, 0, c,
+                   sizeof *c);
+}
+
+static int pod_router_create(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_pod_router *r = lp->state;
+  r->pod = lp->index;
+  return srv_picks_create(lp, m, &m->pools[r->pod], &r->picks);
+}
+
+static void pod_router_destroy(core_lp *lp, void *model) {
+  (void)model;
+  srv_pod_router *r = lp->state;
+  srv_picks_destroy(&r->picks);
+}
+
+const core_lp_type srv_pod_router_type = {.name = "pod router",
+                                          .state_bytes = sizeof(srv_pod_router),
+                                          .create = pod_router_create,
+                                          .handle = pod_router_handle,
+                                          .destroy = pod_router_destroy};

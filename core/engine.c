@@ -9,12 +9,14 @@
 #define _GNU_SOURCE /* sched_getaffinity */
 #include "core.h"
 
+#include <linux/futex.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "queue.h"
@@ -47,21 +49,24 @@ struct core_partition {
   int64_t *min_sent;  /* [all partitions]: earliest event sent to each this window */
   const int64_t *cut; /* [all partitions]: least latency of a send to each; NEVER: no channel */
   int64_t end_ns;
-  int64_t queue_min; /* the earliest pending event at the window's end, before delivery */
-  int64_t horizon;   /* no event can reach this partition before it: process those below */
-  int barrier_sense; /* this thread's side of the threads' barrier */
+  int64_t queue_min;     /* the earliest pending event at the window's end, before delivery */
+  int64_t horizon;       /* no event can reach this partition before it: process those below */
+  int64_t in_latency_ns; /* the least latency of the cuts into it; NEVER: none */
+  int barrier_sense;     /* this thread's side of the threads' barrier */
   unsigned flags;
   char error[ERROR_BYTES];
   core_stats stats;
 } __attribute__((aligned(64)));
 
-/* The threads' barrier at window boundaries: sense-reversing, waiting threads spin while every
- * thread of every rank on the node has a processor to itself, and yield it otherwise (an
- * OpenMP barrier's wait policy is fixed when the program starts; this one follows the run). */
+/* The threads' barrier at window boundaries, sense-reversing. A waiting thread spins for a while
+ * when every thread of every rank on the node has a processor to itself (a window's wait is
+ * usually microseconds), then sleeps on a futex until the last thread arrives; when processors are
+ * shared it sleeps at once. (An OpenMP barrier's wait policy is fixed when the program starts, and
+ * its passive policy sleeps at once: 64 us a window.) */
 typedef struct thread_barrier {
-  atomic_int waiting, sense;
+  atomic_int waiting, sense, sleepers;
   int threads;
-  bool yield;
+  double spin_s; /* how long a waiter spins before it sleeps */
 } thread_barrier;
 
 struct core_engine {
@@ -297,29 +302,24 @@ static int64_t add_sat(int64_t t, int64_t d) {
                                                                                  : t + d;
 }
 
-/* From every partition's earliest pending event (pending[q], after delivery), each local
- * partition's horizon. earliest[q], the earliest time q can handle anything, is the least of its
- * own pending event and what others can send it (earliest[r] + latency(r, q)): relaxed over the
- * cut channels until nothing changes (Bellman-Ford; the partition graph is small and sparse). */
-static void find_horizons(core_engine *e, const int64_t *pending) {
-  int64_t *earliest = e->earliest;
-  if (!e->cuts) { /* every pair cut at one lookahead: the closed form of the same fixpoint */
-    uint32_t first = 0;
-    int64_t m1 = CORE_TIME_NEVER, m2 = CORE_TIME_NEVER;
-    for (uint32_t q = 0; q < e->partitions; q++)
-      if (pending[q] < m1)
-        m2 = m1, m1 = pending[q], first = q;
-      else if (pending[q] < m2)
-        m2 = pending[q];
-    for (int t = 0; t < e->threads; t++) {
-      core_partition *p = &e->parts[t];
-      int64_t others = p->index == first ? m2 : m1; /* the earliest any other can act */
-      if (p->index == first && add_sat(m1, e->lookahead_ns) < others)
-        others = add_sat(m1, e->lookahead_ns); /* the others, stirred by this one */
-      p->horizon = add_sat(others, e->lookahead_ns);
-    }
+/* From every partition's earliest pending event (pending[q], after delivery) and the earliest of
+ * them all (T), each local partition's horizon. earliest[q], the earliest time q can handle
+ * anything, is the least of its own pending event and what others can send it (earliest[r] +
+ * latency(r, q)), relaxed over the cut channels until nothing changes (Bellman-Ford; the
+ * partition graph is small and sparse); a partition's horizon is the earliest any of its cuts can
+ * deliver. A horizon that some cut bounds is capped at T plus the least latency into the
+ * partition: without the cap, two busy partitions that constrain each other leapfrog, the one
+ * behind running far while the one ahead waits, window after window (measured: the busy
+ * partition alternates, halving the parallelism); with it they move in step, while a partition
+ * nobody can send to now runs to the end. Every pair cut at one lookahead: the classic window
+ * [T, T + L). */
+static void find_horizons(core_engine *e, const int64_t *pending, int64_t T) {
+  if (!e->cuts) {
+    for (int t = 0; t < e->threads; t++)
+      e->parts[t].horizon = add_sat(T, e->lookahead_ns);
     return;
   }
+  int64_t *earliest = e->earliest;
   memcpy(earliest, pending, e->partitions * sizeof *earliest);
   for (uint32_t round = 0; round < e->partitions; round++) {
     bool changed = false;
@@ -342,6 +342,12 @@ static void find_horizons(core_engine *e, const int64_t *pending) {
     core_partition *p = &e->parts[to % (uint32_t)e->threads];
     int64_t t = add_sat(earliest[e->cuts[c].from], e->cuts[c].latency_ns);
     p->horizon = t < p->horizon ? t : p->horizon;
+  }
+  for (int t = 0; t < e->threads; t++) {
+    core_partition *p = &e->parts[t];
+    int64_t step = add_sat(T, p->in_latency_ns);
+    if (p->horizon != CORE_TIME_NEVER && step < p->horizon)
+      p->horizon = step;
   }
 }
 
@@ -422,7 +428,7 @@ static void agree(core_engine *e) {
   e->global_min = CORE_TIME_NEVER;
   for (uint32_t q = 0; q < e->partitions; q++)
     e->global_min = pending[q] < e->global_min ? pending[q] : e->global_min;
-  find_horizons(e, pending);
+  find_horizons(e, pending, e->global_min);
   for (int t = 0; t < e->threads; t++)
     e->parts[t].flags &= ~FLAG_BOUNDARY;
   if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary) {
@@ -431,18 +437,29 @@ static void agree(core_engine *e) {
   }
 }
 
+static void futex(atomic_int *word, int op, int value) {
+  syscall(SYS_futex, (int *)word, op | FUTEX_PRIVATE_FLAG, value, NULL, NULL, 0);
+}
+
 static void barrier_wait(thread_barrier *b, int *sense) {
   *sense = !*sense;
   if (atomic_fetch_sub(&b->waiting, 1) == 1) {
     atomic_store(&b->waiting, b->threads);
     atomic_store(&b->sense, *sense);
+    if (atomic_load(&b->sleepers))
+      futex(&b->sense, FUTEX_WAKE, INT32_MAX);
     return;
   }
-  for (unsigned spins = 0; atomic_load(&b->sense) != *sense; spins++)
-    if (b->yield || spins > (1u << 16)) /* a long wait: a peer was descheduled */
-      sched_yield();
-    else
-      __builtin_ia32_pause();
+  double until = b->spin_s > 0 ? omp_get_wtime() + b->spin_s : 0;
+  for (unsigned spins = 1; atomic_load(&b->sense) != *sense; spins++) {
+    __builtin_ia32_pause();
+    if ((spins & 1023) || omp_get_wtime() < until)
+      continue;
+    atomic_fetch_add(&b->sleepers, 1);
+    while (atomic_load(&b->sense) != *sense)
+      futex(&b->sense, FUTEX_WAIT, !*sense); /* returns at once if sense moved on already */
+    atomic_fetch_sub(&b->sleepers, 1);
+  }
 }
 
 /* Whether each thread of each of this node's ranks has a processor of its own. */
@@ -560,6 +577,8 @@ static int setup_cuts(core_engine *e, const core_config *cfg, char *err, size_t 
     return snprintf(err, err_len, "engine: out of memory for %zu partitions", P), -1;
   for (size_t i = 0; i < (size_t)e->threads * P; i++)
     e->cut_rows[i] = cfg->cuts ? CORE_TIME_NEVER : cfg->lookahead_ns;
+  for (int t = 0; t < e->threads; t++)
+    e->parts[t].in_latency_ns = cfg->cuts ? CORE_TIME_NEVER : cfg->lookahead_ns;
   e->lookahead_ns = P > 1 && !cfg->cuts ? cfg->lookahead_ns : CORE_TIME_NEVER;
   if (!cfg->cuts)
     return 0;
@@ -580,6 +599,10 @@ static int setup_cuts(core_engine *e, const core_config *cfg, char *err, size_t 
     if (cut.from / (uint32_t)e->threads == (uint32_t)e->rank) {
       int64_t *row = e->cut_rows + (size_t)(cut.from % (uint32_t)e->threads) * P;
       row[cut.to] = cut.latency_ns < row[cut.to] ? cut.latency_ns : row[cut.to];
+    }
+    if (cut.to / (uint32_t)e->threads == (uint32_t)e->rank) {
+      core_partition *p = &e->parts[cut.to % (uint32_t)e->threads];
+      p->in_latency_ns = cut.latency_ns < p->in_latency_ns ? cut.latency_ns : p->in_latency_ns;
     }
   }
   return 0;
@@ -666,8 +689,10 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   free(counts);
   atomic_init(&e->barrier.waiting, e->threads);
   atomic_init(&e->barrier.sense, 0);
+  atomic_init(&e->barrier.sleepers, 0);
   e->barrier.threads = e->threads;
-  e->barrier.yield = !threads_have_cores(comm, e->threads);
+  /* Spin about as long as a window's work on a few hundred events, when the processors allow. */
+  e->barrier.spin_s = threads_have_cores(comm, e->threads) ? 200e-6 : 0;
   MPI_Op_create(reduce_window, 1, &e->reduce_op);
   MPI_Comm_dup(comm, &e->payload_comm[0]);
   MPI_Comm_dup(comm, &e->payload_comm[1]);

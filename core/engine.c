@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "queue.h"
@@ -60,13 +61,14 @@ struct core_partition {
 
 /* The threads' barrier at window boundaries, sense-reversing. A waiting thread spins for a while
  * when every thread of every rank on the node has a processor to itself (a window's wait is
- * usually microseconds), then sleeps on a futex until the last thread arrives; when processors are
- * shared it sleeps at once. (An OpenMP barrier's wait policy is fixed when the program starts, and
- * its passive policy sleeps at once: 64 us a window.) */
+ * usually microseconds; yielding the processor between polls when processors are shared), then
+ * sleeps on a futex until the last thread arrives. (An OpenMP barrier's wait policy is fixed when
+ * the program starts, and its passive policy sleeps at once: 64 us a window.) */
 typedef struct thread_barrier {
   atomic_int waiting, sense, sleepers;
   int threads;
-  double spin_s; /* how long a waiter spins before it sleeps */
+  bool shared;   /* processors are shared: yield them between polls */
+  double spin_s; /* how long a waiter polls before it sleeps */
 } thread_barrier;
 
 struct core_engine {
@@ -351,6 +353,24 @@ static void find_horizons(core_engine *e, const int64_t *pending, int64_t T) {
   }
 }
 
+/* Waits for a request: polling for spin_s (a window's wait is usually microseconds; yielding the
+ * processor between polls when processors are shared), then polling between sleeps that grow to
+ * 1 ms, so that a rank with little or nothing to do (the work kept on another partition) does not
+ * busy-poll against the ranks that work. */
+static void wait_quietly(MPI_Request *request, const thread_barrier *b) {
+  int done = 0;
+  double until = omp_get_wtime() + b->spin_s;
+  long sleep_ns = 10000;
+  for (unsigned polls = 0; MPI_Test(request, &done, MPI_STATUS_IGNORE), !done; polls++) {
+    if (b->shared)
+      sched_yield();
+    if ((polls & 63) || omp_get_wtime() < until)
+      continue;
+    nanosleep(&(struct timespec){0, sleep_ns}, NULL);
+    sleep_ns = sleep_ns < 1000000 ? 2 * sleep_ns : sleep_ns;
+  }
+}
+
 /* Thread 0 only: sends this rank's cross-rank events, agrees on the window with one collective
  * (each rank learns how many messages to expect, every partition's earliest pending event and the
  * global flags), then receives. Payloads are point-to-point and sparse: only non-empty
@@ -375,7 +395,9 @@ static int exchange_ranks(core_engine *e) {
       messages[dst_rank]++;
     }
   }
-  MPI_Allreduce(MPI_IN_PLACE, v, (int)e->reduce_len, MPI_INT64_T, e->reduce_op, e->comm);
+  MPI_Request agreed;
+  MPI_Iallreduce(MPI_IN_PLACE, v, (int)e->reduce_len, MPI_INT64_T, e->reduce_op, e->comm, &agreed);
+  wait_quietly(&agreed, &e->barrier);
   for (int64_t m = 0; m < messages[e->rank]; m++) {
     MPI_Message msg;
     MPI_Status st;
@@ -450,9 +472,12 @@ static void barrier_wait(thread_barrier *b, int *sense) {
       futex(&b->sense, FUTEX_WAKE, INT32_MAX);
     return;
   }
-  double until = b->spin_s > 0 ? omp_get_wtime() + b->spin_s : 0;
+  double until = omp_get_wtime() + b->spin_s;
   for (unsigned spins = 1; atomic_load(&b->sense) != *sense; spins++) {
-    __builtin_ia32_pause();
+    if (b->shared)
+      sched_yield();
+    else
+      __builtin_ia32_pause();
     if ((spins & 1023) || omp_get_wtime() < until)
       continue;
     atomic_fetch_add(&b->sleepers, 1);
@@ -691,8 +716,10 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   atomic_init(&e->barrier.sense, 0);
   atomic_init(&e->barrier.sleepers, 0);
   e->barrier.threads = e->threads;
-  /* Spin about as long as a window's work on a few hundred events, when the processors allow. */
-  e->barrier.spin_s = threads_have_cores(comm, e->threads) ? 200e-6 : 0;
+  /* Poll about as long as a window's work on a few hundred events; where processors are shared,
+   * yielding them, a few time slices' worth. */
+  e->barrier.shared = !threads_have_cores(comm, e->threads);
+  e->barrier.spin_s = e->barrier.shared ? 2e-3 : 200e-6;
   MPI_Op_create(reduce_window, 1, &e->reduce_op);
   MPI_Comm_dup(comm, &e->payload_comm[0]);
   MPI_Comm_dup(comm, &e->payload_comm[1]);

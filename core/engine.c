@@ -59,11 +59,10 @@ struct core_partition {
   core_stats stats;
 } __attribute__((aligned(64)));
 
-/* The threads' barrier at window boundaries, sense-reversing. A waiting thread spins for a while
- * when every thread of every rank on the node has a processor to itself (a window's wait is
- * usually microseconds; yielding the processor between polls when processors are shared), then
- * sleeps on a futex until the last thread arrives. (An OpenMP barrier's wait policy is fixed when
- * the program starts, and its passive policy sleeps at once: 64 us a window.) */
+/* The threads' barrier at window boundaries, sense-reversing. A waiting thread spins for up to 2 ms
+ * (a busy window's wait is shorter; it yields the processor between polls when processors are
+ * shared), then sleeps on a futex until the last thread arrives. (An OpenMP barrier's wait policy
+ * is fixed when the program starts, and its passive policy sleeps at once: 64 us a window.) */
 typedef struct thread_barrier {
   atomic_int waiting, sense, sleepers;
   int threads;
@@ -353,7 +352,7 @@ static void find_horizons(core_engine *e, const int64_t *pending, int64_t T) {
   }
 }
 
-/* Waits for a request: polling for spin_s (a window's wait is usually microseconds; yielding the
+/* Waits for a request: polling for spin_s (longer than a busy window's wait; yielding the
  * processor between polls when processors are shared), then polling between sleeps that grow to
  * 1 ms, so that a rank with little or nothing to do (the work kept on another partition) does not
  * busy-poll against the ranks that work. */
@@ -716,10 +715,11 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   atomic_init(&e->barrier.sense, 0);
   atomic_init(&e->barrier.sleepers, 0);
   e->barrier.threads = e->threads;
-  /* Poll about as long as a window's work on a few hundred events; where processors are shared,
-   * yielding them, a few time slices' worth. */
+  /* Poll for 2 ms (yielding the processor where processors are shared): longer than the waits of
+   * busy windows, which a sleep's wake-up would lengthen (PHOLD with 1 ms windows lost 10% when
+   * waits over 200 us slept), shorter than what an idle partition waits. */
   e->barrier.shared = !threads_have_cores(comm, e->threads);
-  e->barrier.spin_s = e->barrier.shared ? 2e-3 : 200e-6;
+  e->barrier.spin_s = 2e-3;
   MPI_Op_create(reduce_window, 1, &e->reduce_op);
   MPI_Comm_dup(comm, &e->payload_comm[0]);
   MPI_Comm_dup(comm, &e->payload_comm[1]);

@@ -375,7 +375,7 @@ static void wait_quietly(MPI_Request *request, const thread_barrier *b) {
  * global flags), then receives. Payloads are point-to-point and sparse: only non-empty
  * (partition -> partition) buffers travel. */
 static int exchange_ranks(core_engine *e) {
-  int64_t *v = e->reduce_buf, *pending = v + 1, *messages = v + 1 + e->partitions;
+  int64_t *v = e->reduce_buf, *messages = v + 1 + e->partitions;
   MPI_Comm payload_comm = e->payload_comm[e->exchanges++ & 1];
   int nreq = 0;
   for (int t = 0; t < e->threads; t++) {
@@ -413,7 +413,6 @@ static int exchange_ranks(core_engine *e) {
     in->count += n;
   }
   MPI_Waitall(nreq, e->requests, MPI_STATUSES_IGNORE);
-  (void)pending;
   return 0;
 }
 

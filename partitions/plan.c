@@ -142,16 +142,22 @@ static int place(const part_graph *g, part_strategy s, const part_costs *costs, 
   case PART_BLOCK: part_place_block(g, plan->partitions, plan->unit_partition); break;
   case PART_TOPOLOGY: rc = part_place_topology(g, plan->partitions, plan->unit_partition); break;
   case PART_METIS: {
+    /* Thresholds: 0 (nothing contracted), then just above the largest distinct channel latencies
+     * (contracting that channel and every faster one), largest first. */
     enum { MAX_THRESHOLDS = 8 };
     int64_t thresholds[MAX_THRESHOLDS] = {0};
-    size_t count = 1; /* 0: nothing contracted */
-    for (size_t c = 0; c < g->channel_count && count < MAX_THRESHOLDS; c++) {
-      int64_t t = g->channels[c].latency_ns + 1; /* contract this channel and the faster ones */
-      bool known = false;
-      for (size_t k = 0; k < count; k++)
-        known |= thresholds[k] == t;
-      if (!known)
-        thresholds[count++] = t;
+    size_t count = 1;
+    for (size_t c = 0; c < g->channel_count; c++) {
+      int64_t t = g->channels[c].latency_ns + 1;
+      size_t k = 1;
+      while (k < count && thresholds[k] > t)
+        k++;
+      if ((k < count && thresholds[k] == t) || k == MAX_THRESHOLDS)
+        continue;
+      if (count < MAX_THRESHOLDS)
+        count++;
+      memmove(&thresholds[k + 1], &thresholds[k], (count - 1 - k) * sizeof *thresholds);
+      thresholds[k] = t;
     }
     best = malloc((g->units ? g->units : 1) * sizeof *best);
     double best_speedup = -1;

@@ -35,20 +35,21 @@ static void usage(FILE *out) {
 }
 
 static void run_usage(FILE *out, const char *command) {
-  fprintf(out,
-          "usage: windtunnel %s [SCENARIO.yaml] [options]\n"
-          "  -o, --output FILE     timeline file (default: the scenario's output.path)\n"
-          "  --set KEY.PATH=VALUE  override a scenario field, e.g. --set deployments.0.count=4\n"
-          "                        (repeatable; values take units: --set simulation.end=10min)\n"
-          "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
-          "  --json                print the summary as one JSON object\n"
-          "  --stats               print the placement (partitions, lookahead, prediction) at start\n"
-          "                        and each partition's engine statistics at the end\n"
-          "  --quiet               no progress line\n"
-          "  -h, --help            this help\n"
-          "Without SCENARIO the built-in default runs: the Azure 2023 conversation hour on 16\n"
-          "Llama-3.1-8B instances on H100 (see examples/default.yaml).\n",
-          command);
+  fprintf(
+      out,
+      "usage: windtunnel %s [SCENARIO.yaml] [options]\n"
+      "  -o, --output FILE     timeline file (default: the scenario's output.path)\n"
+      "  --set KEY.PATH=VALUE  override a scenario field, e.g. --set deployments.0.count=4\n"
+      "                        (repeatable; values take units: --set simulation.end=10min)\n"
+      "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
+      "  --json                print the summary as one JSON object\n"
+      "  --stats               print the placement (partitions, lookahead, prediction) at start\n"
+      "                        and each partition's engine statistics at the end\n"
+      "  --quiet               no progress line\n"
+      "  -h, --help            this help\n"
+      "Without SCENARIO the built-in default runs: the Azure 2023 conversation hour on 16\n"
+      "Llama-3.1-8B instances on H100 (see examples/default.yaml).\n",
+      command);
 }
 
 typedef struct run_args {

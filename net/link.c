@@ -40,7 +40,7 @@ int net_flow_start(core_lp *lp, const net_links *links, const net_flow *flow) {
 
 /* Adds [start, end) to the busy time and its bins. */
 static int add_busy(net_link_lp *l, int64_t start_ns, int64_t end_ns) {
-  if (util_timebins_add(&l->busy_bins, l->links->series_interval_ns, start_ns, end_ns, 1.0, 1.0) !=
+  if (util_timebins_add(&l->busy_bins, l->links->series_interval_ns, start_ns, end_ns, 1.0, NULL) !=
       0)
     return -1;
   l->busy_ns += end_ns - start_ns;

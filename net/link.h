@@ -53,7 +53,7 @@ typedef struct net_link_lp {
   int64_t free_ns; /* when the last accepted chunk leaves */
   uint64_t bytes, chunks;
   int64_t busy_ns;
-  util_timebins busy_bins; /* busy ns per series interval: whole numbers, exact in doubles */
+  util_timebins busy_bins; /* busy ns per series interval */
 } net_link_lp;
 
 /* The links' LP kind: link i of links->topo is the LP of index i among its kind, whose model is

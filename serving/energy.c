@@ -11,12 +11,11 @@ double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int 
     uint32_t node = c->accel_node[c->accel_ids[k]], devices = 0;
     for (; k < c->accel_offsets[in->index + 1] && c->accel_node[c->accel_ids[k]] == node; k++)
       devices++;
-    util_timebins *e = &m->node_energy[node];
-    double before = e->total;
-    if (util_timebins_add(e, m->s->power.interval_ns, in->power_since_ns, until_ns,
-                          in->device_w * devices, 1e-9) != 0)
+    int64_t nj; /* W x ns */
+    if (util_timebins_add(&m->node_energy[node], m->s->power.interval_ns, in->power_since_ns,
+                          until_ns, in->device_w * devices, &nj) != 0)
       *rc = -1;
-    joules += e->total - before;
+    joules += (double)nj * 1e-9;
   }
   in->energy_j += joules;
   in->power_since_ns = until_ns;

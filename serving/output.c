@@ -109,7 +109,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     uint32_t accels = g->accels_per_node;
     double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
     util_timebins *e = &m->node_energy[n];
-    if (util_timebins_add(e, width, 0, end_ns, static_w, 1e-9) != 0)
+    if (util_timebins_add(e, width, 0, end_ns, static_w, NULL) != 0) /* nJ: W x ns */
       rc = -1;
     srv_node_row row = {.node = n,
                         .rack = c->node_rack[n],
@@ -117,7 +117,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
                         .busy_accelerators = c->node_used_accels[n],
                         .host_w = g->host_w,
                         .idle_w = idle_w,
-                        .energy_j = e->total};
+                        .energy_j = util_timebins_sum(e) * 1e-9};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
     if (m->node_tier[n]) {
@@ -136,7 +136,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     }
     for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
       int64_t stop = start + width < end_ns ? start + width : end_ns;
-      double joules = util_timebins_at(e, (uint64_t)k);
+      double joules = (double)util_timebins_at(e, (uint64_t)k) * 1e-9;
       srv_power_row p = {n,    c->node_rack[n], start,
                          stop, joules,          joules / ((double)(stop - start) * 1e-9)};
       rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
@@ -158,11 +158,11 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     net_link_name(c->topo, l->link, row.name, sizeof row.name);
     rc |= io_timeline_append(m->tl, m->t_links, 0, &row);
     for (size_t k = 0; k < l->busy_bins.bins; k++)
-      if (l->busy_bins.bin[k] > 0) {
+      if (l->busy_bins.bin[k] > 0) { /* busy ns */
         srv_link_util_row u = {.link = l->link,
                                .start_ns = (int64_t)k * width,
-                               .busy_ns = (int64_t)l->busy_bins.bin[k],
-                               .utilisation = l->busy_bins.bin[k] / (double)width};
+                               .busy_ns = l->busy_bins.bin[k],
+                               .utilisation = (double)l->busy_bins.bin[k] / (double)width};
         rc |= io_timeline_append(m->tl, m->t_link_util, 0, &u);
       }
   }

@@ -35,22 +35,52 @@ static void test_csv_reader_handles_quotes_comments_and_bad_numbers(void) {
  * as time goes on and read 0 beyond what was added. */
 static void test_time_bins_integrate_a_stretch_exactly_across_intervals(void) {
   util_timebins b = {0};
-  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 5, 32, 2.0, 1.0), 0);
-  CU_ASSERT_DOUBLE_EQUAL(b.bin[0], 10.0, 0.0); /* [5, 10) x 2 */
-  CU_ASSERT_DOUBLE_EQUAL(b.bin[1], 20.0, 0.0);
-  CU_ASSERT_DOUBLE_EQUAL(b.bin[2], 20.0, 0.0);
-  CU_ASSERT_DOUBLE_EQUAL(b.bin[3], 4.0, 0.0); /* [30, 32) x 2 */
-  CU_ASSERT_DOUBLE_EQUAL(b.total, 54.0, 0.0);
-  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 1000000), 0.0, 0.0);
-  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 40, 5.0, 1.0), 0); /* empty stretch */
-  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 50, 0.0, 1.0), 0); /* zero rate */
-  CU_ASSERT_DOUBLE_EQUAL(b.total, 54.0, 0.0);
-  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 995, 1005, 1.0, 0.5), 0); /* grows past 16 bins */
+  int64_t added;
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 5, 32, 2.0, &added), 0);
+  CU_ASSERT_EQUAL(b.bin[0], 10); /* [5, 10) x 2 */
+  CU_ASSERT_EQUAL(b.bin[1], 20);
+  CU_ASSERT_EQUAL(b.bin[2], 20);
+  CU_ASSERT_EQUAL(b.bin[3], 4); /* [30, 32) x 2 */
+  CU_ASSERT_EQUAL(added, 54);
+  CU_ASSERT_EQUAL(util_timebins_at(&b, 1000000), 0);
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 40, 5.0, &added), 0); /* empty stretch */
+  CU_ASSERT_EQUAL(added, 0);
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 50, 0.0, NULL), 0); /* zero rate */
+  CU_ASSERT_DOUBLE_EQUAL(util_timebins_sum(&b), 54.0, 0.0);
+  CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 995, 1005, 0.5, NULL), 0); /* grows past 16 bins */
   CU_ASSERT(b.bins > 100);
-  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 99), 2.5, 0.0);
-  CU_ASSERT_DOUBLE_EQUAL(util_timebins_at(&b, 100), 2.5, 0.0);
+  CU_ASSERT_EQUAL(util_timebins_at(&b, 99), 2); /* 2.5 units, rounded to even */
+  CU_ASSERT_EQUAL(util_timebins_at(&b, 100), 2);
   util_timebins_free(&b);
   CU_ASSERT_EQUAL(b.bins, 0);
+}
+
+/* Stretches added in any order give the same bins (what lets LPs account energy into one node's
+ * bins in whatever order they run), and a bin that would pass INT64_MAX refuses, unchanged. */
+static void test_time_bins_are_the_same_in_any_order_and_refuse_overflow(void) {
+  enum { STRETCHES = 200 };
+  int64_t start[STRETCHES], end[STRETCHES];
+  double rate[STRETCHES];
+  uint64_t x = 12345;
+  for (int i = 0; i < STRETCHES; i++) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    start[i] = (int64_t)(x >> 40) % 100000;
+    end[i] = start[i] + (int64_t)(x >> 20) % 5000;
+    rate[i] = 0.1 + (double)(x >> 11) * 0x1p-53 * 700.3;
+  }
+  util_timebins forward = {0}, backward = {0};
+  for (int i = 0; i < STRETCHES; i++) {
+    CU_ASSERT_EQUAL(util_timebins_add(&forward, 1000, start[i], end[i], rate[i], NULL), 0);
+    int j = STRETCHES - 1 - i;
+    CU_ASSERT_EQUAL(util_timebins_add(&backward, 1000, start[j], end[j], rate[j], NULL), 0);
+  }
+  CU_ASSERT_EQUAL_FATAL(forward.bins, backward.bins);
+  CU_ASSERT_EQUAL(memcmp(forward.bin, backward.bin, forward.bins * sizeof *forward.bin), 0);
+  int64_t before = util_timebins_at(&forward, 5);
+  CU_ASSERT_EQUAL(util_timebins_add(&forward, 1000, 5000, 6000, 1e16, NULL), -1);
+  CU_ASSERT_EQUAL(util_timebins_at(&forward, 5), before);
+  util_timebins_free(&forward);
+  util_timebins_free(&backward);
 }
 
 static void test_grow_doubles_capacity_and_keeps_contents(void) {
@@ -106,6 +136,8 @@ int main(int argc, char **argv) {
   static const harness_test tests[] = {
       {"csv reader handles quotes, comments and bad numbers",
        test_csv_reader_handles_quotes_comments_and_bad_numbers},
+      {"time bins are the same in any order and refuse overflow",
+       test_time_bins_are_the_same_in_any_order_and_refuse_overflow},
       {"time bins integrate a stretch exactly across intervals",
        test_time_bins_integrate_a_stretch_exactly_across_intervals},
       {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},

@@ -14,6 +14,7 @@
 #include "rng.h"
 
 #define CORE_TIME_NEVER INT64_MAX
+#define CORE_LP_NONE UINT32_MAX
 
 typedef struct core_lp core_lp;
 typedef struct core_partition core_partition;
@@ -70,6 +71,7 @@ struct core_lp {
   void *state;
   void *model; /* its kind's */
   int64_t now_ns;
+  uint32_t now_src; /* the LP whose event it is handling; CORE_LP_NONE outside a handler */
   uint64_t send_seq;
   core_rng rng;
   core_partition *part;
@@ -143,7 +145,9 @@ void core_engine_print_stats(core_engine *e, FILE *out);
 
 /* Sends an event from lp to dst_lp, arriving delay_ns after lp's current time. payload may be NULL.
  * Refuses (and fails the run) a delay below 1 ns, and a cross-partition send with no cut channel
- * or a delay below the cut's latency.
+ * or a delay below the cut's latency. One exception: from a handler, an LP may send itself an event
+ * for its current time (delay 0) when that event comes after the one it is handling in the total
+ * order, i.e. that one came from an LP with a smaller id or from itself.
  */
 int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
               const void *payload, size_t payload_bytes);

@@ -179,10 +179,13 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
               const void *payload, size_t payload_bytes) {
   core_partition *p = lp->part;
   const core_engine *e = p->engine;
-  if (delay_ns < 1)
+  /* (now, lp, next send_seq) follows (now, now_src, ...) in the total order when now_src <= lp. */
+  bool now_to_self = delay_ns == 0 && dst_lp == lp->id && lp->now_src <= lp->id;
+  if (delay_ns < 1 && !now_to_self)
     return core_fail(lp,
                      "LP %u sent LP %u an event (kind %u) with latency %lld ns: every message "
-                     "needs a latency of at least 1 ns",
+                     "needs a latency of at least 1 ns (0 only to itself, after the event it "
+                     "handles)",
                      lp->id, dst_lp, kind, (long long)delay_ns);
   if (dst_lp >= e->lp_count)
     return core_fail(lp, "LP %u sent an event to LP %u, but there are only %u LPs", lp->id, dst_lp,
@@ -258,7 +261,9 @@ static void process_window(core_partition *p, int64_t window_end) {
     const core_event *ev = core_queue_event(q, top.event);
     core_lp *lp = &p->lps[top.lp];
     lp->now_ns = top.time_ns;
+    lp->now_src = ev->src_lp;
     int rc = lp->type->handle(lp, ev, lp->model);
+    lp->now_src = CORE_LP_NONE;
     core_queue_release(q, top.event);
     events++;
     if (rc != 0) {
@@ -542,6 +547,7 @@ static void create_lps(core_partition *p) {
                     .index = index,
                     .type = type,
                     .model = map->kinds[kind].model,
+                    .now_src = CORE_LP_NONE,
                     .part = p};
     core_rng_init(&lp->rng, e->cfg.seed, id);
     if (!type || !type->handle) {

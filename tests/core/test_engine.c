@@ -330,6 +330,49 @@ static void engine_equal_times_at_one_lp_are_handled_by_source_then_sequence(voi
   }
 }
 
+enum { NOW = 7 };
+
+/* LPs 0 and 2 send LP 1 an event for time 50. Handling the one from LP `knob`, LP 1 sends itself an
+ * event for its current time. */
+static int now_init(core_lp *lp, scenario *s) {
+  return lp->id != 1 ? send_logged(lp, s, 1, TIE_TIME, 0, 0) : 0;
+}
+
+static int now_react(core_lp *lp, const core_event *ev, scenario *s) {
+  return ev->kind != NOW && ev->src_lp == (uint32_t)s->knob ? send_logged(lp, s, 1, 0, NOW, 0) : 0;
+}
+
+static void engine_self_event_at_the_current_time_follows_the_event_being_handled(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    scenario *s = new_scenario(3, threads, 1000, 20);
+    place_blocks(s);
+    s->init = now_init;
+    s->react = now_react;
+    s->knob = 0; /* from LP 0: (50, LP 1) comes after (50, LP 0) and before (50, LP 2) */
+    run_scenario(s);
+    CU_ASSERT_EQUAL(s->rc, 0);
+    CU_ASSERT_EQUAL_FATAL(s->logs[1].count, 3);
+    const uint32_t sources[] = {0, 1, 2}, kinds[] = {0, NOW, 0};
+    for (int i = 0; i < 3; i++) {
+      CU_ASSERT_EQUAL(s->logs[1].records[i].time_ns, TIE_TIME);
+      CU_ASSERT_EQUAL(s->logs[1].records[i].src_lp, sources[i]);
+      CU_ASSERT_EQUAL(s->logs[1].records[i].kind, kinds[i]);
+    }
+    free(s);
+
+    /* From LP 2, an event for LP 1's current time would come before the one it handles. */
+    s = new_scenario(3, threads, 1000, 20);
+    place_blocks(s);
+    s->init = now_init;
+    s->react = now_react;
+    s->knob = 2;
+    run_scenario(s);
+    assert_failed_naming(s, 1, 1, "latency");
+    CU_ASSERT(s->logs[1].last_send_rc < 0);
+    free(s);
+  }
+}
+
 /* ---- the end of a run ---- */
 
 enum { TICK = 1, FAR = 2 };
@@ -762,6 +805,8 @@ int main(int argc, char **argv) {
        engine_ping_pong_processes_expected_events_at_expected_times},
       {"engine_equal_times_at_one_lp_are_handled_by_source_then_sequence",
        engine_equal_times_at_one_lp_are_handled_by_source_then_sequence},
+      {"engine_self_event_at_the_current_time_follows_the_event_being_handled",
+       engine_self_event_at_the_current_time_follows_the_event_being_handled},
       {"engine_stops_at_end_ns_without_handling_events_at_or_after_it",
        engine_stops_at_end_ns_without_handling_events_at_or_after_it},
       {"engine_stops_when_no_events_remain_before_end_ns",

@@ -142,6 +142,18 @@ uint32_t job_kv_free_blocks(const job_kv *kv) { return kv->free; }
 uint32_t job_kv_cached_blocks(const job_kv *kv) { return kv->cached; }
 uint32_t job_kv_evictable_blocks(const job_kv *kv) { return kv->free + kv->cached; }
 
+uint32_t job_kv_unhashed_ahead(const job_kv *kv, uint32_t max) {
+  uint32_t fresh = kv->total - kv->fresh; /* taken first */
+  if (fresh >= max)
+    return max;
+  uint32_t n = fresh;
+  for (int32_t b = kv->blocks[kv->total].next; n < max && b != (int32_t)kv->total;
+       b = kv->blocks[b].next, n++)
+    if (kv->blocks[b].hashed)
+      break;
+  return n;
+}
+
 int32_t job_kv_alloc(job_kv *kv) {
   bool evicted;
   uint64_t hash;

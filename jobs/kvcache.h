@@ -27,6 +27,10 @@ uint32_t job_kv_free_blocks(const job_kv *kv);      /* unreferenced without a ha
 uint32_t job_kv_cached_blocks(const job_kv *kv);    /* unreferenced with a hash */
 uint32_t job_kv_evictable_blocks(const job_kv *kv); /* free + cached: what job_kv_alloc can take */
 
+/* How many of the next allocations, up to max, take a block without a hash (evict nothing). O(max).
+ */
+uint32_t job_kv_unhashed_ahead(const job_kv *kv, uint32_t max);
+
 /* Takes the LRU head (evicting its hash), with one reference. Requires free + cached > 0. */
 int32_t job_kv_alloc(job_kv *kv);
 /* The same, and says whether a cached block was evicted and its hash (for a tier to keep it). */

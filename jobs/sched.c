@@ -716,6 +716,43 @@ uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **
   return s->num_events;
 }
 
+/* New blocks the running requests take in the steps of iterations 2..k of a steady stretch, each
+ * holding one token more per iteration: computed_tokens + k tokens at the k-th. */
+static uint64_t steady_blocks(const job_sched *s, uint32_t k) {
+  uint64_t need = 0;
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    const sched_req *r = &s->reqs[s->running[p]];
+    uint32_t blocks = blocks_for(s, (uint64_t)r->computed_tokens + k);
+    need += blocks > r->num_blocks ? blocks - r->num_blocks : 0;
+  }
+  return need;
+}
+
+uint32_t job_sched_steady(const job_sched *s, uint32_t max) {
+  if (!s->open || max <= 1 || s->num_waiting > 0 || s->hw.prefill_seqs > 0 ||
+      s->num_seqs != s->num_running)
+    return 1;
+  uint32_t k = max; /* the k-th iteration's end may finish requests, none before it */
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    const sched_req *r = &s->reqs[s->running[p]];
+    uint32_t left = r->output_tokens - r->generated_tokens;
+    k = left < k ? left : k;
+  }
+  if (k <= 1)
+    return 1;
+  uint64_t need = steady_blocks(s, k);
+  uint32_t room = need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+  room = s->cfg.tier ? job_kv_unhashed_ahead(s->kv, room) : job_kv_evictable_blocks(s->kv);
+  if (need <= room)
+    return k;
+  uint32_t lo = 1, hi = k; /* steady_blocks(lo) <= room < steady_blocks(hi) */
+  while (hi - lo > 1) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    *(steady_blocks(s, mid) <= room ? &lo : &hi) = mid;
+  }
+  return lo;
+}
+
 /* ---- requests ---- */
 
 /* Doubles the record pool and everything sized by it; only ever called from job_sched_add. */

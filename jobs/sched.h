@@ -190,6 +190,14 @@ void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out);
  * FINISHED events, stored in *events until the next call. */
 uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **events);
 
+/* Leaps: how many iterations, the open one first, are sure to run the same requests, one decode
+ * each, if nothing but job_sched_finish and job_sched_step is called meanwhile: none admitted (no
+ * request waits), none finished before the last of them, none preempted (their new blocks are
+ * there; with a tier, without evicting a cached block, so that no iteration but the first moves KV
+ * to or from it). Iteration j (1 the open one) then has the open one's hw with (j - 1) *
+ * decode_seqs more decode_ctx_tokens. At least 1 (while an iteration is open), at most max. */
+uint32_t job_sched_steady(const job_sched *s, uint32_t max);
+
 /* Frees the KV of a finished hold_kv request (its KV has been shipped): its blocks become free or
  * cached as any finished request's. Any time, an iteration open or not. Returns 0, or -1 when no
  * finished request with this id holds KV. */

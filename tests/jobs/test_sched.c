@@ -31,6 +31,14 @@ typedef struct driver {
   int iteration; /* number of the last step that formed a batch */
   job_sched_batch batch;
   uint64_t preempted_events;
+  /* job_sched_steady's promise, while no request is added: iterations [first, first + k) run the
+   * same requests one decode each (ids), the j-th with (j - 1) * decode_seqs more context than hw.
+   */
+  uint32_t steady_k;
+  int steady_first;
+  hw_batch steady_hw;
+  uint64_t *steady_ids;
+  uint64_t steady_checked; /* iterations checked against a promise, past its first */
 } driver;
 
 /* Field by field: hw_batch has padding, which memcmp would compare. */
@@ -66,13 +74,15 @@ static void driver_init(driver *d, job_sched_config cfg, uint32_t num_tracks) {
     fprintf(stderr, "\n  %s\n", err);
   CU_ASSERT_FATAL(rc == 0);
   d->tracks = calloc(num_tracks, sizeof *d->tracks);
-  CU_ASSERT_FATAL(d->tracks != NULL);
+  d->steady_ids = calloc(cfg.max_num_seqs, sizeof *d->steady_ids);
+  CU_ASSERT_FATAL(d->tracks != NULL && d->steady_ids != NULL);
   d->num_tracks = num_tracks;
 }
 
 static void driver_free(driver *d) {
   job_sched_destroy(d->s);
   free(d->tracks);
+  free(d->steady_ids);
 }
 
 static void add_full(driver *d, uint64_t id, uint32_t prompt, uint32_t output, int32_t priority,
@@ -95,10 +105,35 @@ static void add_full(driver *d, uint64_t id, uint32_t prompt, uint32_t output, i
   if (rc != 0)
     fprintf(stderr, "\n  %s\n", err);
   CU_ASSERT_FATAL(rc == 0);
+  d->steady_k = 0; /* the promise assumed no new request */
 }
 
 static void add(driver *d, uint64_t id, uint32_t prompt, uint32_t output) {
   add_full(d, id, prompt, output, 0, (int64_t)id, NULL, 0);
+}
+
+/* Checks the step against job_sched_steady's promise, or takes a new one. */
+static void steady_check(driver *d) {
+  const job_sched_batch *b = &d->batch;
+  uint32_t j = (uint32_t)(d->iteration - d->steady_first) + 1; /* the open iteration's */
+  if (b->num_seqs > 0 && d->steady_k > 1 && j <= d->steady_k && j > 1) {
+    hw_batch hw = d->steady_hw;
+    hw.decode_ctx_tokens += (uint64_t)(j - 1) * hw.decode_seqs;
+    bool same = b->num_events == 0 && hw_equal(&hw, &b->hw) && b->tier_load_bytes == 0 &&
+                b->tier_store_bytes == 0;
+    for (uint32_t k = 0; k < b->num_seqs; k++)
+      same &= b->seqs[k].id == d->steady_ids[k];
+    CU_ASSERT_FATAL(same);
+    d->steady_checked++;
+    return;
+  }
+  d->steady_k = b->num_seqs > 0 ? job_sched_steady(d->s, 64) : 0;
+  if (b->num_seqs > 0 && d->steady_k < 1)
+    CU_FAIL_FATAL("job_sched_steady promised no iteration while one is open");
+  d->steady_first = d->iteration;
+  d->steady_hw = b->hw;
+  for (uint32_t k = 0; k < b->num_seqs; k++)
+    d->steady_ids[k] = b->seqs[k].id;
 }
 
 /* One step: checks the batch against the budget, the tracks and hw/batch.h's definitions. Returns
@@ -169,6 +204,7 @@ static uint32_t step(driver *d) {
   CU_ASSERT_FATAL(b->num_seqs <= d->cfg.max_num_seqs);
   CU_ASSERT_FATAL(hw_equal(&hw, &b->hw));
   must_be_valid(d);
+  steady_check(d);
   return b->num_seqs;
 }
 
@@ -186,6 +222,9 @@ static void finish(driver *d) {
     }
   }
   CU_ASSERT_FATAL(n == expected_events);
+  /* Only the promise's last iteration may finish requests. */
+  if (n > 0 && d->steady_k > 1 && d->iteration - d->steady_first + 1 < (int)d->steady_k)
+    CU_FAIL_FATAL("a request finished before the steady stretch's last iteration");
   for (uint32_t e = 0; e < n; e++) {
     track *t = events[e].user;
     CU_ASSERT_FATAL(t->id == events[e].id && events[e].time_ns == d->iteration * 10);
@@ -675,7 +714,8 @@ static uint64_t rng_next(uint64_t *state) {
 
 /* Thousands of requests with shared prefixes, arriving between iterations, under small KV so that
  * preemption is frequent: every invariant holds after every call, every request finishes exactly
- * once with all its tokens, and the configurations really exercise preemption and prefix hits. */
+ * once with all its tokens, every job_sched_steady promise holds, and the configurations really
+ * exercise preemption, prefix hits and steady stretches. */
 static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_policy policy,
                         uint64_t tier_blocks) {
   enum { FAMILIES = 8, FAMILY_BLOCKS = 24 };
@@ -735,6 +775,7 @@ static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_pol
   CU_ASSERT(st.swapped == 0 && st.swaps_in == st.swaps_out);
   CU_ASSERT(tier ? st.swaps_out > 0 : st.swaps_out == 0);
   CU_ASSERT(tier && caching ? st.tier_hit_tokens > 0 : st.tier_hit_tokens == 0);
+  CU_ASSERT(d.steady_checked > 0);
   free(hashes);
   driver_free(&d);
   if (tier) {

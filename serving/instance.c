@@ -3,11 +3,77 @@
  * hw/'s power while busy and idle power between iterations, and its energy shared among the
  * iteration's requests by the tokens each computed. Its requests' and iterations' rows go to the
  * timeline. In disaggregated scenarios it plays the prefill or the decode side of the hand-off
- * (handoff.c). */
+ * (handoff.c).
+ *
+ * Leaps: when the scheduler can promise that the next iterations run the same requests one decode
+ * each (job_sched_steady), the instance prices them at once and awaits only the last one's end;
+ * the others run, exactly as stepping would run them, when that event comes, when another event
+ * reaches the instance first (which cuts the leap where it falls), or at the end of the run. */
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "serving/model.h"
+
+/* Iterations a leap plans at most; most end sooner, at the first request to finish. */
+enum { LEAP_MAX = 64 };
+
+/* Its price: duration (at least 1 ns) and each device's power. */
+static int64_t price(const srv_instance *in, const hw_batch *hw, double *power_w) {
+  hw_breakdown cost;
+  int64_t duration_ns = hw_iteration_ns(in->deploy, hw, &cost);
+  *power_w = cost.power_w;
+  return duration_ns < 1 ? 1 : duration_ns;
+}
+
+/* Opens the iteration job_sched_step formed at start_ns: it lasts duration_ns, each device drawing
+ * power_w. */
+static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t start_ns,
+                           int64_t duration_ns, double power_w) {
+  in->busy = true;
+  in->device_w = power_w;
+  in->seqs = b->seqs;
+  in->num_seqs = b->num_seqs;
+  in->batch_tokens = b->hw.prefill_tokens + b->hw.decode_seqs;
+  in->iteration = (srv_iteration_row){
+      .instance = in->index,
+      .index = in->iterations,
+      .start_ns = start_ns,
+      .end_ns = start_ns + duration_ns,
+      .prefill_seqs = b->hw.prefill_seqs,
+      .prefill_tokens = b->hw.prefill_tokens,
+      .decode_seqs = b->hw.decode_seqs,
+      .kv_blocks_used = b->kv_blocks_used,
+      .decode_ctx_tokens = (uint32_t)b->hw.decode_ctx_tokens,
+  };
+  if (b->kv_blocks_used > in->kv_blocks_peak)
+    in->kv_blocks_peak = b->kv_blocks_used;
+}
+
+/* The awaited end of the open iteration (or of the leap): any earlier one is now stale. */
+static int send_end(core_lp *lp, srv_instance *in, int64_t end_ns) {
+  return core_send(lp, lp->id, end_ns - lp->now_ns, EV_ITERATION_END, ++in->end_gen, NULL, 0);
+}
+
+/* A leap of `steady` iterations from the open one (job_sched_steady): the prices of the rest, whose
+ * batches differ from the first only by their longer contexts. */
+static int plan_leap(srv_instance *in, const hw_batch *first, double first_power_w,
+                     uint32_t steady) {
+  if (!in->leap && !(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
+    return -1;
+  in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
+  for (uint32_t j = 1; j < steady; j++) {
+    hw_batch hw = *first;
+    hw.decode_ctx_tokens += (uint64_t)j * first->decode_seqs;
+    double power_w;
+    int64_t duration_ns = price(in, &hw, &power_w);
+    in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns, power_w};
+  }
+  in->leap_at = 0;
+  in->leap_len = steady;
+  in->leaps++;
+  return 0;
+}
 
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   job_sched_batch b;
@@ -38,43 +104,29 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   srv_account_energy(m, in, lp->now_ns, &rc); /* idle until now */
   if (rc != 0)
     return core_fail(lp, "out of memory for energy bins");
-  in->seqs = b.seqs;
-  in->num_seqs = b.num_seqs;
   if (b.num_seqs == 0) {
+    in->seqs = b.seqs;
+    in->num_seqs = 0;
     in->busy = false;
     return landed ? srv_start_iteration(lp, m, in) : 0;
   }
-  hw_breakdown cost;
-  int64_t duration_ns = hw_iteration_ns(in->deploy, &b.hw, &cost);
-  if (duration_ns < 1)
-    duration_ns = 1;
-  in->busy = true;
-  in->device_w = cost.power_w;
+  double power_w;
+  int64_t duration_ns = price(in, &b.hw, &power_w);
   if (in->tier && (b.tier_load_bytes || b.tier_store_bytes)) {
     int64_t tier_ns =
         job_kv_tier_transfer_ns(b.tier_load_bytes, in->tier->bytes_per_s, in->tier->latency_ns) +
         job_kv_tier_transfer_ns(b.tier_store_bytes, in->tier->bytes_per_s, in->tier->latency_ns);
     /* The devices wait for the copies at idle power, then run the batch. */
-    in->device_w = (cost.power_w * (double)duration_ns + in->idle_w * (double)tier_ns) /
-                   (double)(duration_ns + tier_ns);
+    power_w = (power_w * (double)duration_ns + in->idle_w * (double)tier_ns) /
+              (double)(duration_ns + tier_ns);
     duration_ns += tier_ns;
     in->tier_ns += tier_ns;
   }
-  in->batch_tokens = b.hw.prefill_tokens + b.hw.decode_seqs;
-  in->iteration = (srv_iteration_row){
-      .instance = in->index,
-      .index = in->iterations,
-      .start_ns = lp->now_ns,
-      .end_ns = lp->now_ns + duration_ns,
-      .prefill_seqs = b.hw.prefill_seqs,
-      .prefill_tokens = b.hw.prefill_tokens,
-      .decode_seqs = b.hw.decode_seqs,
-      .kv_blocks_used = b.kv_blocks_used,
-      .decode_ctx_tokens = (uint32_t)b.hw.decode_ctx_tokens,
-  };
-  if (b.kv_blocks_used > in->kv_blocks_peak)
-    in->kv_blocks_peak = b.kv_blocks_used;
-  return core_send(lp, lp->id, duration_ns, EV_ITERATION_END, 0, NULL, 0);
+  open_iteration(in, &b, lp->now_ns, duration_ns, power_w);
+  uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, LEAP_MAX) : 1;
+  if (steady > 1 && plan_leap(in, &b.hw, power_w, steady) != 0)
+    return core_fail(lp, "out of memory for a leap");
+  return send_end(lp, in, steady > 1 ? in->leap[steady - 1].end_ns : in->iteration.end_ns);
 }
 
 static int finish_request(core_lp *lp, srv_model *m, srv_instance *in, srv_req *rec) {
@@ -90,14 +142,16 @@ static int finish_request(core_lp *lp, srv_model *m, srv_instance *in, srv_req *
   return rc;
 }
 
-static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
-  int64_t duration_ns = lp->now_ns - in->iteration.start_ns;
+/* Closes the open iteration at end_ns: its time, energy and row, and what it finished (only ever at
+ * an event's time: a leap's iterations before its last finish nothing). */
+static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns) {
+  int64_t duration_ns = end_ns - in->iteration.start_ns;
   in->busy_ns += duration_ns;
   in->kv_block_ns += (double)in->iteration.kv_blocks_used * (double)duration_ns;
   in->iterations++;
-  in->last_event_ns = lp->now_ns;
+  in->last_event_ns = end_ns;
   int rc = 0;
-  double joules = srv_account_energy(m, in, lp->now_ns, &rc);
+  double joules = srv_account_energy(m, in, end_ns, &rc);
   if (rc != 0)
     return core_fail(lp, "out of memory for energy bins");
   for (uint32_t i = 0; i < in->num_seqs; i++) {
@@ -108,7 +162,8 @@ static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   if (srv_append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration) != 0)
     return -1;
   const job_sched_event *events;
-  uint32_t n = job_sched_finish(in->sched, lp->now_ns, &events);
+  uint32_t n = job_sched_finish(in->sched, end_ns, &events);
+  assert(n == 0 || end_ns == lp->now_ns);
   for (uint32_t i = 0; i < n; i++) {
     srv_req *rec = events[i].user;
     if (events[i].kind == JOB_SCHED_FIRST_TOKEN && rec->row.first_token_ns < 0)
@@ -116,6 +171,54 @@ static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
     else if (events[i].kind == JOB_SCHED_FINISHED && finish_request(lp, m, in, rec) != 0)
       return -1;
   }
+  return 0;
+}
+
+/* One iteration of a leap without its event: the open one closes at its planned end and the next
+ * opens there, as stepping would (the scheduler forms the same batch, priced already). */
+static int leap_step(core_lp *lp, srv_model *m, srv_instance *in) {
+  int64_t end_ns = in->leap[in->leap_at].end_ns;
+  if (close_iteration(lp, m, in, end_ns) != 0)
+    return -1;
+  job_sched_batch b;
+  job_sched_step(in->sched, end_ns, &b);
+  int rc = 0;
+  srv_account_energy(m, in, end_ns, &rc); /* as a step accounts idle time: none here */
+  if (rc != 0)
+    return core_fail(lp, "out of memory for energy bins");
+  const srv_leap_step *next = &in->leap[++in->leap_at];
+  assert(b.num_events == 0 && b.num_seqs == in->num_seqs && b.hw.prefill_seqs == 0);
+  assert(b.tier_load_bytes == 0 && b.tier_store_bytes == 0);
+  open_iteration(in, &b, end_ns, next->end_ns - end_ns, next->power_w);
+  in->leapt_iterations++;
+  return 0;
+}
+
+/* An event other than its own reaches a leaping instance: the iterations that end before that
+ * event in the total order run, and the leap stops at the open one, whose end becomes an event of
+ * its own (unless it is the leap's last, whose event is pending): the event may change the next
+ * batch. */
+static int cut_leap(core_lp *lp, srv_model *m, srv_instance *in) {
+  bool own_first = lp->id < lp->now_src; /* of an iteration's end and the event, at one time */
+  while (in->leap_at + 1 < in->leap_len) {
+    int64_t end_ns = in->leap[in->leap_at].end_ns;
+    if (end_ns > lp->now_ns || (end_ns == lp->now_ns && !own_first))
+      break;
+    if (leap_step(lp, m, in) != 0)
+      return -1;
+  }
+  bool last = in->leap_at + 1 == in->leap_len;
+  in->leap_len = 0;
+  return last ? 0 : send_end(lp, in, in->leap[in->leap_at].end_ns);
+}
+
+static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
+  while (in->leap_at + 1 < in->leap_len)
+    if (leap_step(lp, m, in) != 0)
+      return -1;
+  in->leap_len = 0;
+  if (close_iteration(lp, m, in, lp->now_ns) != 0)
+    return -1;
   return srv_start_iteration(lp, m, in);
 }
 
@@ -144,10 +247,12 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
   int rc;
+  if (in->leap_len && ev->kind != EV_ITERATION_END && cut_leap(lp, m, in) != 0)
+    return -1;
   switch (ev->kind) {
   case EV_DISPATCH:
     return receive_request(lp, m, in, (const dispatch_msg *)ev->payload.bytes, ev->aux);
-  case EV_ITERATION_END: return end_iteration(lp, m, in);
+  case EV_ITERATION_END: return ev->aux == in->end_gen ? end_iteration(lp, m, in) : 0;
   case EV_KV_PULL: return srv_send_kv(lp, m, ev);
   case EV_KV_READY: rc = srv_receive_kv_ready(lp, m, in, ev); break;
   case EV_KV_ARRIVED: rc = srv_receive_flow(lp, m, in, ev); break;
@@ -157,10 +262,15 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   return rc > 0 && !in->busy ? srv_start_iteration(lp, m, in) : (rc < 0 ? rc : 0);
 }
 
-/* After the last window: rows for the requests still here. */
+/* After the last window: the iterations of a leap that end before the end (stepping would have
+ * run them), and rows for the requests still here. */
 static int instance_finish(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
+  while (in->leap_at + 1 < in->leap_len && in->leap[in->leap_at].end_ns < lp->now_ns)
+    if (leap_step(lp, m, in) != 0)
+      return -1;
+  in->leap_len = 0;
   for (srv_req *rec = in->live.next; rec != &in->live; rec = rec->next)
     if (!rec->handed_off && srv_append_request(lp, m, &rec->row) != 0)
       return -1;
@@ -204,6 +314,7 @@ static void instance_destroy(core_lp *lp, void *model) {
   }
   util_idmap_free(&in->by_id);
   job_sched_destroy(in->sched);
+  free(in->leap);
 }
 
 const core_lp_type srv_instance_type = {.name = "instance",

@@ -175,6 +175,12 @@ typedef struct srv_req {
 } srv_req;
 
 /* The instance LP's state. */
+/* One iteration of a leap: when it ends, and what each device draws during it. */
+typedef struct srv_leap_step {
+  int64_t end_ns;
+  double power_w;
+} srv_leap_step;
+
 typedef struct srv_instance {
   uint32_t index;
   const srv_deployment *dep;
@@ -196,6 +202,12 @@ typedef struct srv_instance {
   double energy_j;
   srv_req live;     /* sentinel of a circular list */
   util_idmap by_id; /* live requests, by request id */
+  /* A leap (instance.c): iterations leap[0..leap_len) run without an event each, the open one
+   * leap[leap_at]; leap_len 0: none. end_gen: the aux of the awaited EV_ITERATION_END (a leap cut
+   * short leaves a stale one). */
+  srv_leap_step *leap;
+  uint32_t leap_at, leap_len, end_gen;
+  uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
 } srv_instance;
 
 extern const core_lp_type srv_router_type, srv_pod_router_type, srv_instance_type;

@@ -217,7 +217,8 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  uint64_t local[3] = {0, 0, 0}, total[3]; /* events, iterations, ranks that failed */
+  /* events, iterations, ranks that failed, leaps, leapt iterations */
+  uint64_t local[5] = {0, 0, 0, 0, 0}, total[5];
   int64_t last_ns = 0, simulated_ns;
   for (int t = 0; t < m->threads; t++) {
     const core_stats *st = core_engine_stats(engine, t);
@@ -232,13 +233,15 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
     if (lp->kind == SRV_LP_INSTANCE) {
       const srv_instance *in = lp->state;
       local[1] += in->iterations;
+      local[3] += in->leaps;
+      local[4] += in->leapt_iterations;
       last_ns = in->last_event_ns > last_ns ? in->last_event_ns : last_ns;
       /* Its energy is counted up to its last event, which can follow every iteration's end (an
        * iteration that the end cut): the power rows must reach it. */
       last_ns = in->power_since_ns > last_ns ? in->power_since_ns : last_ns;
     }
   }
-  MPI_Allreduce(local, total, 3, MPI_UINT64_T, MPI_SUM, comm);
+  MPI_Allreduce(local, total, 5, MPI_UINT64_T, MPI_SUM, comm);
   if (total[2])
     return util_err(err, err_len, "out of memory for the engine's timeline rows");
   MPI_Allreduce(&last_ns, &simulated_ns, 1, MPI_INT64_T, MPI_MAX, comm);
@@ -249,6 +252,8 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   MPI_Allreduce(&wall_s, &result->wall_s, 1, MPI_DOUBLE, MPI_MAX, comm);
   result->events = total[0];
   result->iterations = total[1];
+  result->leaps = total[3];
+  result->leapt_iterations = total[4];
   result->simulated_ns = simulated_ns;
   result->requests = m->workload_requests;
   return write_attributes(m, m->s, ranks, result, err, err_len);

@@ -108,6 +108,7 @@ typedef struct srv_scenario {
     uint64_t seed;
     int threads;
     part_strategy placement; /* how LPs are placed on ranks and threads; auto by default */
+    bool leaps; /* instances advance steady decode stretches in one event (same results) */
   } simulation;
   struct {
     char path[1024];

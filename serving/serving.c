@@ -346,6 +346,13 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     goto fail_timeline;
   if (opt->stats)
     core_engine_print_stats(engine, stdout);
+  if (opt->stats && rank == 0)
+    printf("leaps: %llu; %llu of %llu iterations had no event of their own (%.1f%%)\n",
+           (unsigned long long)result->leaps, (unsigned long long)result->leapt_iterations,
+           (unsigned long long)result->iterations,
+           result->iterations
+               ? 100.0 * (double)result->leapt_iterations / (double)result->iterations
+               : 0.0);
   status = io_timeline_close(m.tl, err, err_len);
   m.tl = NULL;
   goto out;

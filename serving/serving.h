@@ -22,6 +22,7 @@ typedef struct srv_result {
   double wall_s;
   int64_t simulated_ns;
   uint64_t requests, iterations;
+  uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
 } srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0, or -1 on every rank

@@ -159,7 +159,7 @@ static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t 
     rec->row.energy_j += joules * in->seqs[i].tokens / in->batch_tokens;
   }
   in->device_w = in->idle_w;
-  if (srv_append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration) != 0)
+  if (srv_output_iteration(lp, m, in) != 0)
     return -1;
   const job_sched_event *events;
   uint32_t n = job_sched_finish(in->sched, end_ns, &events);
@@ -271,6 +271,8 @@ static int instance_finish(core_lp *lp, void *model) {
     if (leap_step(lp, m, in) != 0)
       return -1;
   in->leap_len = 0;
+  if (srv_output_last_interval(lp, m, in) != 0)
+    return -1;
   for (srv_req *rec = in->live.next; rec != &in->live; rec = rec->next)
     if (!rec->handed_off && srv_append_request(lp, m, &rec->row) != 0)
       return -1;
@@ -286,6 +288,7 @@ static int instance_create(core_lp *lp, void *model) {
   in->dep = &m->s->deployments[d];
   in->deploy = &m->deploys[d];
   in->live.next = in->live.prev = &in->live;
+  in->interval.start_ns = -1; /* no interval yet */
   in->devices = srv_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
   job_sched_config cfg = in->dep->sched;

@@ -123,7 +123,7 @@ typedef struct srv_model {
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
-      t_link_util, t_kv_tiers;
+      t_link_util, t_kv_tiers, t_intervals;
   struct {
     size_t bytes;
     char pad[56]; /* one cache line per thread */
@@ -207,6 +207,7 @@ typedef struct srv_instance {
    * short leaves a stale one). */
   srv_leap_step *leap;
   uint32_t leap_at, leap_len, end_gen;
+  srv_interval_row interval;        /* output.iterations aggregated: the open interval's sums */
   uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
 } srv_instance;
 
@@ -292,6 +293,10 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, 
  */
 int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row_bytes);
 int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row);
+/* What the timeline keeps of a closed iteration (output.iterations), and the last interval's sums
+ * at the end. */
+int srv_output_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+int srv_output_last_interval(core_lp *lp, srv_model *m, srv_instance *in);
 int srv_flush_boundary(MPI_Comm comm, void *context); /* core_config.boundary */
 /* After the run: the engine's rows, instances' last energy and rows, nodes, power series and
  * links, then the root attributes; fills result. Collective. Returns 0, or -1 with a message. */

@@ -28,6 +28,53 @@ int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row) {
   return srv_append(lp, m, m->t_requests, row, sizeof *row);
 }
 
+/* Aggregated: the iteration's time and KV blocks go to each interval it overlaps, its counts to
+ * the one where it ends; an interval's row is written when the instance moves past it. */
+static int aggregate(core_lp *lp, srv_model *m, srv_instance *in) {
+  const srv_iteration_row *it = &in->iteration;
+  srv_interval_row *row = &in->interval;
+  const int64_t width = m->s->output.interval_ns;
+  for (int64_t t = it->start_ns; t < it->end_ns;) {
+    int64_t start = t / width * width,
+            until = start + width < it->end_ns ? start + width : it->end_ns;
+    if (row->start_ns != start) {
+      if ((row->iterations || row->busy_ns) && srv_output_last_interval(lp, m, in) != 0)
+        return -1;
+      *row = (srv_interval_row){.instance = in->index, .start_ns = start};
+    }
+    row->busy_ns += until - t;
+    row->kv_block_ns += (double)it->kv_blocks_used * (double)(until - t);
+    t = until;
+  }
+  row->iterations++;
+  row->prefill_tokens += it->prefill_tokens;
+  row->decode_seqs += it->decode_seqs;
+  row->seqs += it->prefill_seqs + it->decode_seqs;
+  if (it->kv_blocks_used > row->kv_blocks_peak)
+    row->kv_blocks_peak = it->kv_blocks_used;
+  return 0;
+}
+
+int srv_output_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
+  switch (m->s->output.iterations) {
+  case SRV_ITERATIONS_ALL: break;
+  case SRV_ITERATIONS_SAMPLED:
+    if (in->iteration.index % m->s->output.sample_every == 0)
+      break;
+    return 0;
+  case SRV_ITERATIONS_AGGREGATED: return aggregate(lp, m, in);
+  case SRV_ITERATIONS_NONE: return 0;
+  }
+  return srv_append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration);
+}
+
+int srv_output_last_interval(core_lp *lp, srv_model *m, srv_instance *in) {
+  const srv_interval_row *row = &in->interval;
+  if (!row->iterations && !row->busy_ns)
+    return 0;
+  return srv_append(lp, m, m->t_intervals, row, sizeof *row);
+}
+
 int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len) {
   io_timeline_options opt = {.schema = SRV_SCHEMA_NAME,
                              .schema_version = SRV_SCHEMA_VERSION,
@@ -46,7 +93,8 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, 
       (m->t_power = io_timeline_add_table(m->tl, &srv_power_table, err, err_len)) < 0 ||
       (m->t_links = io_timeline_add_table(m->tl, &srv_links_table, err, err_len)) < 0 ||
       (m->t_link_util = io_timeline_add_table(m->tl, &srv_link_util_table, err, err_len)) < 0 ||
-      (m->t_kv_tiers = io_timeline_add_table(m->tl, &srv_kv_tiers_table, err, err_len)) < 0)
+      (m->t_kv_tiers = io_timeline_add_table(m->tl, &srv_kv_tiers_table, err, err_len)) < 0 ||
+      (m->t_intervals = io_timeline_add_table(m->tl, &srv_intervals_table, err, err_len)) < 0)
     return -1;
   return 0;
 }

@@ -729,15 +729,23 @@ static int read_simulation(const scn_loader *ld, const io_node *m) {
 }
 
 static int read_output(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"path", "compress", NULL};
+  static const char *const keys[] = {"path",     "compress",     "iterations",
+                                     "interval", "sample_every", NULL};
+  static const char *const modes[] = {"all", "sampled", "aggregated", "none", NULL};
   srv_scenario *s = ld->s;
   snprintf(s->output.path, sizeof s->output.path, "windtunnel.h5");
   s->output.compress = true;
-  int rc;
+  s->output.interval_ns = 10 * (int64_t)1000000000;
+  s->output.sample_every = 100;
+  int mode = SRV_ITERATIONS_AGGREGATED, rc; /* modes[] follows srv_iterations_output */
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_text(ld, m, "path", s->output.path, sizeof s->output.path)) != 0 ||
-      (rc = scn_get_bool(ld, m, "compress", &s->output.compress)) != 0)
+      (rc = scn_get_bool(ld, m, "compress", &s->output.compress)) != 0 ||
+      (rc = scn_get_choice(ld, m, "iterations", modes, &mode)) != 0 ||
+      (rc = scn_get_ns(ld, m, "interval", 1000, &s->output.interval_ns)) != 0 ||
+      (rc = scn_get_u32(ld, m, "sample_every", 1, UINT32_MAX, &s->output.sample_every)) != 0)
     return rc;
+  s->output.iterations = (srv_iterations_output)mode;
   return 0;
 }
 

@@ -66,6 +66,14 @@ typedef struct srv_workload {
   char empirical_path[1024];
 } srv_workload;
 
+/* What the timeline keeps of instance iterations (output.iterations). */
+typedef enum srv_iterations_output {
+  SRV_ITERATIONS_ALL,        /* a /iterations row each */
+  SRV_ITERATIONS_SAMPLED,    /* a /iterations row for every sample_every-th of each instance */
+  SRV_ITERATIONS_AGGREGATED, /* /instance_intervals: per instance and interval sums */
+  SRV_ITERATIONS_NONE,
+} srv_iterations_output;
+
 typedef struct srv_scenario {
   char path[1024];     /* the file it came from; "(built-in default)" for the default */
   char *resolved_text; /* the document after --set, as YAML, for the timeline; owned */
@@ -113,6 +121,9 @@ typedef struct srv_scenario {
   struct {
     char path[1024];
     bool compress;
+    srv_iterations_output iterations; /* which /iterations rows, or /instance_intervals */
+    int64_t interval_ns;              /* of /instance_intervals */
+    uint32_t sample_every;            /* sampled: every this many iterations of an instance */
   } output;
 } srv_scenario;
 

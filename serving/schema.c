@@ -122,6 +122,18 @@ static const io_field kv_tier_fields[] = {
     IO_FIELD(srv_kv_tier_row, hit_blocks, IO_FIELD_UINT64),
 };
 
+static const io_field interval_fields[] = {
+    IO_FIELD(srv_interval_row, instance, IO_FIELD_UINT32),
+    IO_FIELD(srv_interval_row, kv_blocks_peak, IO_FIELD_UINT32),
+    IO_FIELD(srv_interval_row, start_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_interval_row, iterations, IO_FIELD_UINT64),
+    IO_FIELD(srv_interval_row, prefill_tokens, IO_FIELD_UINT64),
+    IO_FIELD(srv_interval_row, decode_seqs, IO_FIELD_UINT64),
+    IO_FIELD(srv_interval_row, seqs, IO_FIELD_UINT64),
+    IO_FIELD(srv_interval_row, busy_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_interval_row, kv_block_ns, IO_FIELD_DOUBLE),
+};
+
 static const io_field engine_fields[] = {
     IO_FIELD(srv_engine_row, rank, IO_FIELD_UINT32),
     IO_FIELD(srv_engine_row, thread, IO_FIELD_UINT32),
@@ -149,3 +161,5 @@ const io_table_def srv_links_table = TABLE("links", srv_link_row, link_fields);
 const io_table_def srv_link_util_table = TABLE("link_utilisation", srv_link_util_row,
                                                link_util_fields);
 const io_table_def srv_kv_tiers_table = TABLE("kv_tiers", srv_kv_tier_row, kv_tier_fields);
+const io_table_def srv_intervals_table = TABLE("instance_intervals", srv_interval_row,
+                                               interval_fields);

@@ -9,7 +9,7 @@
 #include "io/timeline.h"
 
 #define SRV_SCHEMA_NAME "windtunnel.timeline"
-#define SRV_SCHEMA_VERSION 4
+#define SRV_SCHEMA_VERSION 5
 
 typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 
@@ -47,6 +47,22 @@ typedef struct srv_iteration_row {
   uint32_t decode_ctx_tokens; /* at most the instance's KV capacity in tokens: fits 32 bits */
 } srv_iteration_row;
 _Static_assert(sizeof(srv_iteration_row) == 48, "iteration rows stay 48 bytes");
+
+/* /instance_intervals (output.iterations: aggregated): per instance and interval of
+ * output.interval in which it ran, sums over its iterations, keyed by (instance, start_ns). Counts
+ * go to the interval where an iteration ends; busy and KV time to each interval it overlaps. */
+typedef struct srv_interval_row {
+  uint32_t instance;
+  uint32_t kv_blocks_peak; /* the most KV blocks in use after scheduling an iteration ending here */
+  int64_t start_ns;        /* the interval [start_ns, start_ns + output.interval) */
+  uint64_t iterations;     /* ending in it */
+  uint64_t prefill_tokens; /* computed by them */
+  uint64_t decode_seqs;    /* decodes (one token each) in them */
+  uint64_t seqs;           /* their batch sizes summed: seqs / iterations is the mean batch */
+  int64_t busy_ns;         /* of the interval, with an iteration running */
+  double kv_block_ns;      /* KV blocks in use x ns, inside the interval */
+} srv_interval_row;
+_Static_assert(sizeof(srv_interval_row) == 64, "interval rows have no padding");
 
 /* /instances: one row per instance, keyed by instance. */
 typedef struct srv_instance_row {
@@ -145,6 +161,6 @@ typedef struct srv_engine_row {
 
 extern const io_table_def srv_requests_table, srv_iterations_table, srv_instances_table,
     srv_engine_table, srv_transfers_table, srv_nodes_table, srv_power_table, srv_links_table,
-    srv_link_util_table, srv_kv_tiers_table;
+    srv_link_util_table, srv_kv_tiers_table, srv_intervals_table;
 
 #endif

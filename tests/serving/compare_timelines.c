@@ -52,6 +52,13 @@ static int cmp_link_util(const void *a, const void *b) {
   return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
+static int cmp_interval(const void *a, const void *b) {
+  const srv_interval_row *x = a, *y = b;
+  if (x->instance != y->instance)
+    return (x->instance > y->instance) - (x->instance < y->instance);
+  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
+}
+
 static void *read_sorted(const char *path, const io_table_def *def,
                          int (*cmp)(const void *, const void *), uint64_t *n) {
   char err[512];
@@ -104,6 +111,7 @@ int main(int argc, char **argv) {
   differ |= compare(argv[1], argv[2], &srv_power_table, cmp_power);
   differ |= compare(argv[1], argv[2], &srv_links_table, cmp_link);
   differ |= compare(argv[1], argv[2], &srv_link_util_table, cmp_link_util);
+  differ |= compare(argv[1], argv[2], &srv_intervals_table, cmp_interval);
   if (!differ)
     printf("identical: %s %s\n", argv[1], argv[2]);
   return differ;

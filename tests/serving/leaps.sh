@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Leaping gives the timeline and report of stepping: a scenario run with simulation.leaps on (the
-# default) and off, every table's rows and the report compared (but the engine's event counts),
+# default) and off, with a row per iteration (output.iterations: all), every table's rows and the
+# report compared (but the engine's event counts),
 # and leaps must have saved events where the scenario has steady decode stretches.
 # Usage: leaps.sh WINDTUNNEL COMPARE_TIMELINES SCENARIO MIN_SAVED_PERCENT [--set k=v ...]
 set -euo pipefail
@@ -11,7 +12,8 @@ trap 'rm -rf "$dir"' EXIT
 run() { # name leaps [--set k=v ...]
   local name=$1 leaps=$2
   shift 2
-  "$wt" run "$scenario" "$@" --set "simulation.leaps=$leaps" --quiet -o "$dir/$name.h5" \
+  "$wt" run "$scenario" "$@" --set "simulation.leaps=$leaps" --set output.iterations=all \
+    --quiet -o "$dir/$name.h5" \
     >"$dir/$name.out"
   "$wt" report "$dir/$name.h5" --json --no-wall | sed -e 's/"events":[0-9]*//' >"$dir/$name.json"
 }

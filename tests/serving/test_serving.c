@@ -272,6 +272,90 @@ static void test_without_a_tier_the_victim_recomputes_at_no_transfer_cost(void) 
   swap_case(false);
 }
 
+/* output.iterations: aggregated rows are the sums of the rows `all` writes (counts in the interval
+ * where an iteration ends, busy and KV time split at interval edges; 3 ms intervals, so that
+ * iterations straddle them), and they add up to the instance's row; sampled keeps every 7th
+ * iteration's row; none keeps neither. */
+static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
+  enum { WIDTH = 3000000, EVERY = 7 };
+  const char *sets[] = {"output.iterations=all", "output.interval=3ms", "output.sample_every=7"};
+  srv_scenario *s = run("saturated.yaml", sets, 3);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  srv_scenario_free(s);
+  uint64_t n, ninst, nrows;
+  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
+  qsort(it, n, sizeof *it, by_index);
+  CU_ASSERT_FATAL(n > 0);
+  srv_interval_row *expected = calloc(n + (uint64_t)(it[n - 1].end_ns / WIDTH) + 2,
+                                      sizeof *expected);
+  uint64_t rows = 0, straddling = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    for (int64_t t = it[i].start_ns; t < it[i].end_ns;) {
+      int64_t start = t / WIDTH * WIDTH;
+      int64_t until = start + WIDTH < it[i].end_ns ? start + WIDTH : it[i].end_ns;
+      if (rows == 0 || expected[rows - 1].start_ns != start)
+        expected[rows++] = (srv_interval_row){.instance = 0, .start_ns = start};
+      expected[rows - 1].busy_ns += until - t;
+      expected[rows - 1].kv_block_ns += (double)it[i].kv_blocks_used * (double)(until - t);
+      straddling += t != it[i].start_ns;
+      t = until;
+    }
+    srv_interval_row *r = &expected[rows - 1];
+    r->iterations++;
+    r->prefill_tokens += it[i].prefill_tokens;
+    r->decode_seqs += it[i].decode_seqs;
+    r->seqs += it[i].prefill_seqs + it[i].decode_seqs;
+    r->kv_blocks_peak = it[i].kv_blocks_used > r->kv_blocks_peak ? it[i].kv_blocks_used
+                                                                 : r->kv_blocks_peak;
+  }
+  CU_ASSERT(straddling > 10);
+
+  const char *aggregated[] = {"output.iterations=aggregated", "output.interval=3ms"};
+  s = run("saturated.yaml", aggregated, 2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  srv_scenario_free(s);
+  srv_interval_row *got = read_rows(&srv_intervals_table, &nrows);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  uint64_t none;
+  free(read_rows(&srv_iterations_table, &none));
+  CU_ASSERT_EQUAL(none, 0);
+  CU_ASSERT_EQUAL_FATAL(nrows, rows);
+  uint64_t iterations = 0;
+  int64_t busy_ns = 0;
+  for (uint64_t i = 0; i < rows; i++) {
+    CU_ASSERT_EQUAL(memcmp(&got[i], &expected[i], sizeof *got), 0);
+    iterations += got[i].iterations;
+    busy_ns += got[i].busy_ns;
+  }
+  CU_ASSERT_EQUAL_FATAL(ninst, 1);
+  CU_ASSERT_EQUAL(iterations, inst[0].iterations);
+  CU_ASSERT_EQUAL(busy_ns, inst[0].busy_ns);
+  free(got);
+  free(inst);
+
+  const char *sampled[] = {"output.iterations=sampled", "output.sample_every=7"};
+  s = run("saturated.yaml", sampled, 2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  srv_scenario_free(s);
+  srv_iteration_row *kept = read_rows(&srv_iterations_table, &nrows);
+  qsort(kept, nrows, sizeof *kept, by_index);
+  CU_ASSERT_EQUAL_FATAL(nrows, (n + EVERY - 1) / EVERY);
+  for (uint64_t i = 0; i < nrows; i++)
+    CU_ASSERT_EQUAL(memcmp(&kept[i], &it[i * EVERY], sizeof *kept), 0);
+  free(kept);
+
+  const char *nothing[] = {"output.iterations=none"};
+  s = run("saturated.yaml", nothing, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  srv_scenario_free(s);
+  free(read_rows(&srv_iterations_table, &nrows));
+  CU_ASSERT_EQUAL(nrows, 0);
+  free(read_rows(&srv_intervals_table, &nrows));
+  CU_ASSERT_EQUAL(nrows, 0);
+  free(it);
+  free(expected);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -290,6 +374,8 @@ int main(int argc, char **argv) {
        test_pods_without_an_instance_to_take_requests_are_refused},
       {"KV tier: a swap lengthens its two iterations by latency + bytes / bandwidth",
        test_a_swap_lengthens_its_two_iterations_by_the_tier_transfer},
+      {"output.iterations: aggregated sums, sampled rows, or nothing",
+       test_iteration_output_modes_keep_sums_samples_or_nothing},
       {"no KV tier: the victim recomputes, no iteration pays a transfer",
        test_without_a_tier_the_victim_recomputes_at_no_transfer_cost},
       {NULL, NULL},

@@ -9,6 +9,7 @@
 #include "util/array.h"
 #include "util/csv.h"
 #include "util/error.h"
+#include "util/quantile.h"
 #include "util/stats.h"
 #include "util/timebins.h"
 
@@ -123,6 +124,52 @@ static void test_quantiles_interpolate_and_nearest_rank_picks_a_value(void) {
   CU_ASSERT(isnan(med) && isnan(p90));
 }
 
+/* Streams of several shapes (a narrow spike, latencies over hours, the whole int64 range, ties, one
+ * value, none): every quantile equals sorting and picking by nearest rank, in a few passes. */
+static void test_streamed_quantiles_equal_nearest_rank_of_the_sorted_values(void) {
+  enum { N = 20000 };
+  static const double q[] = {0, 0.5, 0.9, 0.95, 0.99, 1};
+  enum { Q = sizeof q / sizeof q[0] };
+  int64_t *x = malloc(N * sizeof *x), *sorted = malloc(N * sizeof *sorted);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int shape = 0; shape < 6; shape++) {
+    size_t n = shape == 4 ? 1 : shape == 5 ? 0 : N;
+    for (size_t i = 0; i < n; i++) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      uint64_t r = state ^ (state >> 29);
+      x[i] = shape == 0   ? 7900000 + (int64_t)(r % 97)          /* TPOTs within 97 ns */
+             : shape == 1 ? (int64_t)(r % 17280000000000ull)     /* up to 4.8 hours in ns */
+             : shape == 2 ? (int64_t)r                           /* any int64 */
+             : shape == 3 ? (int64_t)(r % 3) * INT64_MAX / 2 - 5 /* three values, ties */
+                          : -42;
+    }
+    util_quantiles u;
+    util_quantiles_init(&u, q, Q);
+    int passes = 0, more;
+    do {
+      for (size_t i = 0; i < n; i++)
+        util_quantiles_add(&u, x[i]);
+      passes++;
+    } while ((more = util_quantiles_end_pass(&u)) == 1);
+    CU_ASSERT_EQUAL(more, 0);
+    /* One counting pass, then one per 14 bits of the span: 2 for the spike, 5 for hours. */
+    static const int most_passes[] = {2, 5, 6, 6, 1, 1};
+    CU_ASSERT(passes <= most_passes[shape]);
+    CU_ASSERT_EQUAL(u.count, n);
+    memcpy(sorted, x, n * sizeof *x);
+    util_sort_int64(sorted, n);
+    for (size_t k = 0; k < Q; k++)
+      CU_ASSERT_EQUAL(util_quantiles_value(&u, k), n ? util_nearest_rank(sorted, n, q[k]) : 0);
+    if (n) {
+      CU_ASSERT_EQUAL(u.min, sorted[0]);
+      CU_ASSERT_EQUAL(u.max, sorted[n - 1]);
+    }
+    util_quantiles_free(&u);
+  }
+  free(x);
+  free(sorted);
+}
+
 static void test_error_helper_writes_the_message_and_fails(void) {
   CU_ASSERT_EQUAL(util_err(err, sizeof err, "bad %s at %d", "key", 3), -1);
   CU_ASSERT_STRING_EQUAL(err, "bad key at 3");
@@ -143,6 +190,8 @@ int main(int argc, char **argv) {
       {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},
       {"quantiles interpolate and nearest rank picks a value",
        test_quantiles_interpolate_and_nearest_rank_picks_a_value},
+      {"streamed quantiles equal nearest rank of the sorted values",
+       test_streamed_quantiles_equal_nearest_rank_of_the_sorted_values},
       {"error helper writes the message and fails", test_error_helper_writes_the_message_and_fails},
       {NULL, NULL}};
   return harness_run("util", tests, argc > 1 ? argv[1] : NULL, false);

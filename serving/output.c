@@ -182,13 +182,26 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
                            .hit_blocks = ts.hit_blocks};
       rc |= io_timeline_append(m->tl, m->t_kv_tiers, 0, &t);
     }
-    for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
-      int64_t stop = start + width < end_ns ? start + width : end_ns;
-      double joules = (double)util_timebins_at(e, (uint64_t)k) * 1e-9;
-      srv_power_row p = {n,    c->node_rack[n], start,
-                         stop, joules,          joules / ((double)(stop - start) * 1e-9)};
-      rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
+  }
+  /* Power rows, written a block of intervals at a time (every rank flushes after each block), so
+   * that a day's series never sits in the buffers whole. */
+  int64_t intervals = end_ns > 0 ? (end_ns - 1) / width + 1 : 0;
+  int64_t block = (int64_t)(FLUSH_BYTES / sizeof(srv_power_row) / (c->nodes ? c->nodes : 1));
+  block = block > 0 ? block : 1;
+  for (int64_t first = 0; first < intervals; first += block) {
+    for (uint32_t n = 0; n < c->nodes; n++) {
+      if (m->placement.node_partition[n] / partitions_per_rank != (uint32_t)rank)
+        continue;
+      for (int64_t k = first; k < first + block && k < intervals; k++) {
+        int64_t start = k * width, stop = start + width < end_ns ? start + width : end_ns;
+        double joules = (double)util_timebins_at(&m->node_energy[n], (uint64_t)k) * 1e-9;
+        srv_power_row p = {n,    c->node_rack[n], start,
+                           stop, joules,          joules / ((double)(stop - start) * 1e-9)};
+        rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
+      }
     }
+    if (io_timeline_flush(m->tl, m->err, sizeof m->err) != 0) /* collective */
+      rc = -1;
   }
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);

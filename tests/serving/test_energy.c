@@ -169,7 +169,9 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
 
 /* For every node: its /power rows tile [0, simulated), their energy sums to its /nodes energy, and
  * each row's avg_w x its length is its energy. */
-static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
+/* Each node's power rows cover the run once, interval by interval, and sum to its energy. */
+static void assert_power_rows_of_interval_sum_to_node_energy(int64_t simulated_ns,
+                                                             int64_t interval_ns) {
   uint64_t n, np;
   srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
   srv_power_row *power = read_rows(&srv_power_table, &np);
@@ -180,7 +182,7 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
       const srv_power_row *p = &power[i];
       if (p->node != nodes[k].node)
         continue;
-      CU_ASSERT(p->start_ns % 10000000 == 0 && p->end_ns > p->start_ns &&
+      CU_ASSERT(p->start_ns % interval_ns == 0 && p->end_ns > p->start_ns &&
                 p->end_ns <= simulated_ns);
       CU_ASSERT(close_to(p->avg_w * (double)(p->end_ns - p->start_ns) * 1e-9, p->energy_j, 1e-12));
       covered_ns += p->end_ns - p->start_ns;
@@ -191,6 +193,20 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
   }
   free(nodes);
   free(power);
+}
+
+static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
+  assert_power_rows_of_interval_sum_to_node_energy(simulated_ns, 10000000); /* the scenario's */
+}
+
+/* With 10 us intervals the rows of the first intervals are written while the run goes on (every
+ * 1,024 intervals), the nodes' bins then dropping them: still each interval once, exactly. */
+static void test_power_rows_written_during_the_run_cover_it_once_and_sum_to_node_energy(void) {
+  const char *sets[] = {"power.interval=10us"};
+  srv_result res;
+  CU_ASSERT_EQUAL_FATAL(run(trace_csv, sets, 1, &res), 0);
+  CU_ASSERT(res.simulated_ns > 3 * 1024 * 10000); /* several boundaries */
+  assert_power_rows_of_interval_sum_to_node_energy(res.simulated_ns, 10000);
 }
 
 static void test_power_rows_sum_to_each_nodes_energy(void) {
@@ -383,6 +399,8 @@ int main(int argc, char **argv) {
       {"report's energy is the nodes' energy", test_report_energy_is_the_nodes_energy},
       {"report flags each interval a rack exceeds its budget",
        test_report_flags_each_interval_a_rack_exceeds_its_budget},
+      {"power rows written during the run cover it once and sum to node energy",
+       test_power_rows_written_during_the_run_cover_it_once_and_sum_to_node_energy},
       {"rack mean power counts a short last interval by its length",
        test_rack_mean_power_counts_a_short_last_interval_by_its_length},
       {"requests share exactly the iterations' energy",

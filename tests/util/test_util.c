@@ -47,11 +47,14 @@ static void test_time_bins_integrate_a_stretch_exactly_across_intervals(void) {
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 40, 5.0, &added), 0); /* empty stretch */
   CU_ASSERT_EQUAL(added, 0);
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 50, 0.0, NULL), 0); /* zero rate */
-  CU_ASSERT_DOUBLE_EQUAL(util_timebins_sum(&b), 54.0, 0.0);
+  CU_ASSERT_EQUAL(b.total, 54);
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 995, 1005, 0.5, NULL), 0); /* grows past 16 bins */
   CU_ASSERT(b.bins > 100);
-  CU_ASSERT_EQUAL(util_timebins_at(&b, 99), 2); /* 2.5 units, rounded to even */
+  /* Floors from each interval's start: 5 - 2 units in [995, 1000), 2 - 0 in [1000, 1005): the
+   * stretch's 0.5 x 10 whole. */
+  CU_ASSERT_EQUAL(util_timebins_at(&b, 99), 3);
   CU_ASSERT_EQUAL(util_timebins_at(&b, 100), 2);
+  CU_ASSERT_EQUAL(b.total, 59);
   util_timebins_free(&b);
   CU_ASSERT_EQUAL(b.bins, 0);
 }
@@ -82,6 +85,46 @@ static void test_time_bins_are_the_same_in_any_order_and_refuse_overflow(void) {
   CU_ASSERT_EQUAL(util_timebins_at(&forward, 5), before);
   util_timebins_free(&forward);
   util_timebins_free(&backward);
+}
+
+/* A stretch cut into pieces anywhere adds exactly what it adds whole, bin by bin; intervals can be
+ * dropped (written out) as time goes on, and the bins after them are kept. */
+static void test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_drops(void) {
+  util_timebins whole = {0}, cut = {0};
+  uint64_t x = 777;
+  int64_t at = 0;
+  for (int i = 0; i < 300; i++) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    int64_t length = 1 + (int64_t)(x >> 33) % 4000;
+    double rate = 0.1 + (double)(x >> 11) * 0x1p-53 * 700.3;
+    int64_t added_whole, added_cut = 0, piece_added;
+    CU_ASSERT_EQUAL(util_timebins_add(&whole, 1000, at, at + length, rate, &added_whole), 0);
+    for (int64_t from = at; from < at + length;) { /* cut at pseudo-random points */
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      int64_t until = from + 1 + (int64_t)(x >> 40) % 700;
+      until = until < at + length ? until : at + length;
+      CU_ASSERT_EQUAL(util_timebins_add(&cut, 1000, from, until, rate, &piece_added), 0);
+      added_cut += piece_added;
+      from = until;
+    }
+    int64_t measured;
+    CU_ASSERT_EQUAL(util_timebins_measure(1000, at, at + length, rate, &measured), 0);
+    CU_ASSERT_EQUAL(added_cut, added_whole);
+    CU_ASSERT_EQUAL(measured, added_whole);
+    at += length;
+    if (i % 50 == 49) { /* write out what no stretch can reach any more */
+      for (uint64_t k = cut.first; k < (uint64_t)at / 1000; k++)
+        CU_ASSERT_EQUAL(util_timebins_at(&cut, k), util_timebins_at(&whole, k));
+      util_timebins_drop(&cut, (uint64_t)at / 1000);
+    }
+  }
+  CU_ASSERT(cut.first > 0);
+  for (uint64_t k = cut.first; k <= (uint64_t)at / 1000; k++)
+    CU_ASSERT_EQUAL(util_timebins_at(&cut, k), util_timebins_at(&whole, k));
+  CU_ASSERT_EQUAL(cut.total, whole.total);
+  CU_ASSERT(cut.bins < whole.bins);
+  util_timebins_free(&whole);
+  util_timebins_free(&cut);
 }
 
 static void test_grow_doubles_capacity_and_keeps_contents(void) {
@@ -187,6 +230,8 @@ int main(int argc, char **argv) {
        test_time_bins_are_the_same_in_any_order_and_refuse_overflow},
       {"time bins integrate a stretch exactly across intervals",
        test_time_bins_integrate_a_stretch_exactly_across_intervals},
+      {"time bins are the same for a stretch cut anywhere and after drops",
+       test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_drops},
       {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},
       {"quantiles interpolate and nearest rank picks a value",
        test_quantiles_interpolate_and_nearest_rank_picks_a_value},

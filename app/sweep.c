@@ -859,7 +859,7 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
           (unsigned long long)outcome[1], MPI_Wtime() - start, args.output);
       if (outcome[1])
         fprintf(stderr,
-                "windtunnel sweep: %llu configurations failed; their errors are in the error "
+                "windtunnel sweep: %llu configuration(s) failed; their errors are in the error "
                 "column of %s\n",
                 (unsigned long long)outcome[1], args.output);
     }

@@ -637,9 +637,9 @@ static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
   return 0;
 }
 
-/* Rank 0: takes the rows that other groups' leaders have sent (all of them when wait_for > 0: until
- * that many have come). */
-static int drain(const sweep *sw, sweep_rows *rows, char *buf, size_t wait_for) {
+/* Rank 0: takes the rows that other groups' leaders have sent: those already there, or until
+ * wait_for have come. Returns how many it received; *lost is set when one could not be kept. */
+static size_t drain(const sweep *sw, sweep_rows *rows, char *buf, size_t wait_for, int *lost) {
   size_t got = 0;
   for (;;) {
     int flag = 0;
@@ -651,11 +651,11 @@ static int drain(const sweep *sw, sweep_rows *rows, char *buf, size_t wait_for) 
       MPI_Iprobe(MPI_ANY_SOURCE, SWEEP_ROW_TAG, sw->world, &flag, &status);
     }
     if (!flag)
-      return (int)got;
+      return got;
     MPI_Recv(buf, (int)sw->layout.def.row_bytes, MPI_BYTE, status.MPI_SOURCE, SWEEP_ROW_TAG,
              sw->world, MPI_STATUS_IGNORE);
     if (rows_add(rows, buf) != 0)
-      return -1;
+      *lost = 1;
     got++;
   }
 }
@@ -804,9 +804,13 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
       fputc('\n', stderr);
     }
     if (rank == 0) {
+      /* Rows keep coming whatever happens here, so that no leader waits on its sends. */
       own_rows++;
-      if (rows_add(&rows, row) != 0 || drain(&sw, &rows, row, 0) < 0 ||
-          write_results(&sw, &rows, err, sizeof err) != 0)
+      int lost = rows_add(&rows, row) != 0;
+      own_rows += drain(&sw, &rows, row, 0, &lost);
+      if (lost && !write_failed)
+        snprintf(err, sizeof err, "out of memory for the rows of %s", args.output);
+      if (lost || (!write_failed && write_results(&sw, &rows, err, sizeof err) != 0))
         write_failed = 1;
       continue;
     }
@@ -826,9 +830,12 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
     sent_count++;
   }
   if (rank == 0) {
-    size_t have = rows.count - skipped;
-    if (!write_failed && drain(&sw, &rows, row, pending_count - have) < 0)
-      write_failed = 1;
+    /* own_rows: the rows of this sweep that rank 0 holds, its own and those drained so far. */
+    int lost = 0;
+    drain(&sw, &rows, row, pending_count - own_rows, &lost);
+    if (lost && !write_failed)
+      snprintf(err, sizeof err, "out of memory for the rows of %s", args.output);
+    write_failed |= lost;
     if (!write_failed && write_results(&sw, &rows, err, sizeof err) != 0)
       write_failed = 1;
   }
@@ -837,7 +844,6 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
     free(sent_rows[i]);
   free(sent);
   free(sent_rows);
-  (void)own_rows;
   MPI_Win_unlock_all(win);
   MPI_Win_free(&win);
 

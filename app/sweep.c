@@ -675,6 +675,23 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
       fprintf(stderr, "windtunnel sweep: %s\n", err);
     return 1;
   }
+  /* The results file keeps labels and text values in fixed-size columns: refuse what would be cut
+   * (a cut label could not be matched on a restart). */
+  for (size_t c = 0; c < st->config_count; c++) {
+    const srv_study_config *cfg = &st->configs[c];
+    bool too_long = strlen(cfg->label) >= SWEEP_LABEL_BYTES;
+    for (size_t k = 0; k < st->key_count; k++)
+      too_long |= strlen(cfg->values[k].value) >= SWEEP_VALUE_BYTES;
+    if (too_long) {
+      if (rank == 0)
+        fprintf(stderr,
+                "windtunnel sweep: %s: configuration %zu has a value of %d characters or more, or "
+                "its axis values together take %d or more: shorten them\n",
+                args.study, c, SWEEP_VALUE_BYTES, SWEEP_LABEL_BYTES);
+      srv_study_free(st);
+      return 1;
+    }
+  }
   if (args.list) {
     if (rank == 0)
       for (size_t c = 0; c < st->config_count; c++)

@@ -139,6 +139,24 @@ static void test_max_rate_reads_its_bounds_and_defaults(void) {
   srv_study_free(st);
 }
 
+static void test_example_studies_load(void) {
+  static const struct {
+    const char *file;
+    size_t configs;
+    srv_study_mode mode;
+  } examples[] = {{"study-routers.yaml", 9, SRV_STUDY_GRID},
+                  {"study-max-rate.yaml", 2, SRV_STUDY_MAX_RATE}};
+  for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+    char path[1024], err[512];
+    snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, examples[i].file);
+    srv_study *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(srv_study_load(path, &st, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(st->config_count, examples[i].configs);
+    CU_ASSERT_EQUAL(st->mode, examples[i].mode);
+    srv_study_free(st);
+  }
+}
+
 /* Each bad study is refused with a message naming what is wrong, at its place. */
 static void test_bad_studies_are_refused_at_their_location(void) {
   static const struct {
@@ -179,6 +197,7 @@ int main(int argc, char **argv) {
       {"random_samples_are_seeded_in_range_and_repeatable",
        test_random_samples_are_seeded_in_range_and_repeatable},
       {"max_rate_reads_its_bounds_and_defaults", test_max_rate_reads_its_bounds_and_defaults},
+      {"example_studies_load", test_example_studies_load},
       {"bad_studies_are_refused_at_their_location", test_bad_studies_are_refused_at_their_location},
       {NULL, NULL}};
   return harness_run("study", tests, argc > 1 ? argv[1] : NULL, false);

@@ -729,7 +729,9 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
   if (!ok)
     snprintf(err, sizeof err, "out of memory for %zu configurations", st->config_count);
   if (ok && rank == 0) {
-    ok = read_done(&sw, &rows, done, err, sizeof err) == 0;
+    /* Writing the results file before any run finds an unwritable path before the work. */
+    ok = read_done(&sw, &rows, done, err, sizeof err) == 0 &&
+         write_results(&sw, &rows, err, sizeof err) == 0;
     if (ok && args.timelines && mkdir(args.timelines, 0777) != 0 && errno != EEXIST) {
       snprintf(err, sizeof err, "cannot create %s: %s", args.timelines, strerror(errno));
       ok = 0;

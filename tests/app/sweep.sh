@@ -4,7 +4,8 @@
 #   ranks    a small grid gives the same results file (rows by configuration, wall time aside) at
 #            1 rank, 2 ranks, and 4 ranks in 2 groups of 2
 #   failure  a configuration with an invalid value is recorded as failed with its error, the
-#            others complete, and the sweep exits 1 (at 2 ranks)
+#            others complete, and the sweep exits 1 (at 2 ranks); an unwritable results file is
+#            refused before anything runs
 #   restart  a rerun with the same results file runs nothing and leaves the rows as they were; a
 #            study with one more value runs only the new configuration
 #   max_rate the rate found passes the SLO target, the lowest failing rate found fails it and is
@@ -83,6 +84,10 @@ EOF
     fail "the failed row's error does not name the bad value"
   [ "$(column "$dir/bad.csv" completed | tr '\n' ' ')" = "100 0 100 " ] ||
     fail "completed requests $(column "$dir/bad.csv" completed | tr '\n' ' ')"
+  # An unwritable results file is refused before any configuration runs.
+  expect=1 sweep 2 "$dir/bad.yaml" -o "$dir/no/such/dir/r.h5"
+  grep -q "cannot create" <<<"$run_err" || fail "no message for an unwritable results file"
+  grep -q "^sweep: [0-9]*/" <<<"$run_err" && fail "configurations ran for an unwritable file"
   echo "the invalid configuration is recorded as failed; the others completed"
   ;;
 restart)

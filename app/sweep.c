@@ -274,7 +274,7 @@ static void fill_row(const sweep_layout *l, const srv_study *st, size_t index,
   put_text(row, l->error_at, SWEEP_ERROR_BYTES, error ? error : "");
   put_f64(row, l->wall_at, wall_s);
   for (size_t m = 0; m < METRIC_COUNT; m++) {
-    const char *field = (const char *)sum + metrics[m].offset;
+    const char *field = sum ? (const char *)sum + metrics[m].offset : NULL;
     if (!sum) {
       if (metrics[m].type == METRIC_DOUBLE)
         put_f64(row, l->metric_at[m], NAN);
@@ -319,9 +319,10 @@ static int run_one(const sweep *sw, size_t index, const char *extra_set, unsigne
   if (extra_set)
     sets[set_count++] = extra_set;
   char path[1280];
-  if (sw->args->timelines)
-    snprintf(path, sizeof path, extra_set ? "%s/config-%05zu-run%02u.h5" : "%s/config-%05zu.h5",
-             sw->args->timelines, index, run);
+  if (sw->args->timelines && extra_set)
+    snprintf(path, sizeof path, "%s/config-%05zu-run%02u.h5", sw->args->timelines, index, run);
+  else if (sw->args->timelines)
+    snprintf(path, sizeof path, "%s/config-%05zu.h5", sw->args->timelines, index);
   else
     snprintf(path, sizeof path, "%s.config-%05zu.tmp.h5", sw->args->output, index);
   srv_scenario *s = NULL;

@@ -476,7 +476,8 @@ static int cmp_rows(const void *a, const void *b) {
 /* Rank 0: writes every row, ordered by configuration, to a new file that then replaces the results
  * file, so that the results file is always whole. */
 static int write_results(const sweep *sw, sweep_rows *r, char *err, size_t err_len) {
-  qsort(r->rows, r->count, r->row_bytes, cmp_rows);
+  if (r->count > 1)
+    qsort(r->rows, r->count, r->row_bytes, cmp_rows);
   char tmp[1280];
   snprintf(tmp, sizeof tmp, "%s.tmp", sw->args->output);
   io_timeline_options opt = {.schema = "windtunnel.sweep",

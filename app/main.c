@@ -26,6 +26,7 @@ static void usage(FILE *out) {
       "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
       "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
+      "  sweep STUDY.yaml run a design study's configurations into one results file\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
       "  version          print the version\n"
@@ -257,6 +258,8 @@ int main(int argc, char **argv) {
     status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "calibrate") == 0) {
     status = app_calibrate(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(command, "sweep") == 0) {
+    status = app_sweep(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "phold") == 0) {
     status = app_phold(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {

@@ -150,10 +150,11 @@ static void begin_picture(plot_job *job, const char *name, int width, int height
   snprintf(job->outputs[job->output_count++], sizeof job->outputs[0], "%s.%s", name, job->format);
   fprintf(job->gp, "\n# --- %s\nreset\n", name);
   if (strcmp(job->format, "svg") == 0)
-    fprintf(job->gp, "set terminal svg size %d,%d dynamic font 'sans,11' background 'white'\n",
+    fprintf(job->gp,
+            "set terminal svg size %d,%d dynamic noenhanced font 'sans,11' background 'white'\n",
             width, height);
   else
-    fprintf(job->gp, "set terminal pngcairo size %d,%d font 'sans,10'\n", width, height);
+    fprintf(job->gp, "set terminal pngcairo size %d,%d noenhanced font 'sans,10'\n", width, height);
   fprintf(job->gp, "set output '%s.%s'\nset grid lc rgb '#dddddd'\nset border lc rgb '#555555'\n",
           name, job->format);
 }
@@ -187,13 +188,31 @@ static int write_cdf(plot_job *job, const char *name, int64_t *ns, uint64_t n) {
   return data_close(job, f, name);
 }
 
-static void cdf_panel(plot_job *job, const char *title, const char *file, uint64_t n, double slo_ms,
-                      const char *xlabel) {
+/* One CDF of the sorted values ns (as written by write_cdf), on a log axis that spans them and the
+ * SLO (slo_ms 0: none); values of 0 cannot show on it and are counted in the title. */
+static void cdf_panel(plot_job *job, const char *title, const char *file, const int64_t *ns,
+                      uint64_t n, double slo_ms, const char *xlabel) {
   FILE *gp = job->gp;
+  uint64_t zeros = 0;
+  while (zeros < n && ns[zeros] <= 0)
+    zeros++;
+  if (zeros == n)
+    n = 0; /* nothing to draw on a log axis */
   fprintf(gp, "unset arrow; unset label\nset title '%s (%llu requests)'\n", title,
           (unsigned long long)n);
   fprintf(gp, "set xlabel '%s'\nset ylabel 'share of requests'\nset yrange [0:1]\n", xlabel);
   fprintf(gp, "set logscale x\nset format x '%%g'\nset key bottom right\n");
+  if (n) {
+    double lo_ms = (double)ns[zeros] * 1e-6, hi_ms = (double)ns[n - 1] * 1e-6;
+    if (slo_ms > 0) {
+      lo_ms = fmin(lo_ms, slo_ms);
+      hi_ms = fmax(hi_ms, slo_ms);
+    }
+    fprintf(gp, "set xrange [%.6g:%.6g]\n", lo_ms / 1.5, hi_ms * 1.5);
+    if (zeros)
+      fprintf(gp, "set label '%llu of 0 ms not shown' at graph 0.03, 0.95\n",
+              (unsigned long long)zeros);
+  }
   if (!n) {
     fprintf(gp,
             "set label 'no data' at graph 0.5, 0.5 center\nunset logscale x\n"
@@ -236,11 +255,11 @@ static int plot_latency(plot_job *job, const plot_timeline *t) {
     goto out;
   begin_picture(job, "latency_cdf", 1500, 500);
   fprintf(job->gp, "set multiplot layout 1,3 title 'Latency of completed requests'\n");
-  cdf_panel(job, "Time to first token", "latency_ttft.dat", n, (double)t->slo_ttft_ns * 1e-6,
+  cdf_panel(job, "Time to first token", "latency_ttft.dat", ttft, n, (double)t->slo_ttft_ns * 1e-6,
             "TTFT (ms, log scale)");
-  cdf_panel(job, "Time per output token", "latency_tpot.dat", ntpot, (double)t->slo_tpot_ns * 1e-6,
-            "TPOT (ms, log scale)");
-  cdf_panel(job, "End to end", "latency_e2e.dat", n, 0, "E2E latency (ms, log scale)");
+  cdf_panel(job, "Time per output token", "latency_tpot.dat", tpot, ntpot,
+            (double)t->slo_tpot_ns * 1e-6, "TPOT (ms, log scale)");
+  cdf_panel(job, "End to end", "latency_e2e.dat", e2e, n, 0, "E2E latency (ms, log scale)");
   fprintf(job->gp, "unset multiplot\n");
   rc = 0;
 out:
@@ -265,6 +284,28 @@ static void add_overlap(double *sums, uint64_t bins, int64_t bin_ns, int64_t a, 
     int64_t lo = a > k * bin_ns ? a : k * bin_ns, hi = b < (k + 1) * bin_ns ? b : (k + 1) * bin_ns;
     sums[k] += (double)(hi - lo) * weight;
   }
+}
+
+/* The bins that cover [0, end_ns) with the given width; a last bin shorter than half the width is
+ * folded into the one before (its counts over a sliver of time would make a misleading spike), so
+ * the last bin may be up to 1.5 widths long. Returns how many bins remain. */
+static uint64_t fold_short_tail(double *const *columns, int column_count, uint64_t bins,
+                                int64_t width, int64_t end_ns) {
+  uint64_t used = (uint64_t)((end_ns + width - 1) / width);
+  used = used < 1 ? 1 : used > bins ? bins : used;
+  if (used > 1 && end_ns - (int64_t)(used - 1) * width < width / 2) {
+    for (int c = 0; c < column_count; c++)
+      columns[c][used - 2] += columns[c][used - 1];
+    used--;
+  }
+  return used;
+}
+
+/* Bin k of `used` bins: [*lo, *hi), the last one ending at end_ns. */
+static void bin_bounds(uint64_t k, uint64_t used, int64_t width, int64_t end_ns, int64_t *lo,
+                       int64_t *hi) {
+  *lo = (int64_t)k * width;
+  *hi = k + 1 == used && end_ns > *lo ? end_ns : *lo + width;
 }
 
 /* Requests/s and tokens/s; waiting and running requests (time averages per bin). */
@@ -295,13 +336,18 @@ static int plot_series(plot_job *job, const plot_timeline *t) {
   if (!f)
     goto out;
   fprintf(f, "# time_%s arrivals_per_s completions_per_s waiting running\n", job->time_unit);
-  for (uint64_t k = 0; k < bins; k++) {
-    int64_t lo = (int64_t)k * job->bin_ns;
-    int64_t hi = lo + job->bin_ns < t->simulated_ns ? lo + job->bin_ns : t->simulated_ns;
-    double width_ns = hi > lo ? (double)(hi - lo) : (double)job->bin_ns;
-    fprintf(f, "%.9g %.6g %.6g %.6g %.6g\n", ((double)lo + width_ns / 2) / job->time_scale,
-            arrivals[k] / (width_ns * 1e-9), done[k] / (width_ns * 1e-9), waiting[k] / width_ns,
-            running[k] / width_ns);
+  double *const request_columns[] = {arrivals, done, waiting, running};
+  uint64_t used = fold_short_tail(request_columns, 4, bins, job->bin_ns, t->simulated_ns);
+  /* Each row holds from its time to the next row's (gnuplot's steps); the last row is repeated
+   * at the end of the run. */
+  for (uint64_t k = 0; k <= used; k++) {
+    int64_t lo, hi;
+    bin_bounds(k < used ? k : used - 1, used, job->bin_ns, t->simulated_ns, &lo, &hi);
+    double width_ns = (double)(hi - lo);
+    uint64_t b = k < used ? k : used - 1;
+    fprintf(f, "%.9g %.6g %.6g %.6g %.6g\n", (double)(k < used ? lo : hi) / job->time_scale,
+            arrivals[b] / (width_ns * 1e-9), done[b] / (width_ns * 1e-9), waiting[b] / width_ns,
+            running[b] / width_ns);
   }
   if (data_close(job, f, "requests.dat"))
     goto out;
@@ -342,15 +388,16 @@ static int plot_series(plot_job *job, const plot_timeline *t) {
       iters[k] += 1;
     }
   }
-  for (uint64_t k = 0; k < tbins; k++) {
-    int64_t lo = (int64_t)k * width;
-    if (lo >= t->simulated_ns && k)
-      break;
-    int64_t hi = lo + width < t->simulated_ns ? lo + width : t->simulated_ns;
-    double width_ns = hi > lo ? (double)(hi - lo) : (double)width;
-    fprintf(f, "%.9g %.6g %.6g %.6g\n", ((double)lo + width_ns / 2) / job->time_scale,
-            prefill[k] / (width_ns * 1e-9), decode[k] / (width_ns * 1e-9),
-            iters[k] > 0 ? seqs[k] / iters[k] : 0);
+  double *const token_columns[] = {prefill, decode, seqs, iters};
+  uint64_t tused = fold_short_tail(token_columns, 4, tbins, width, t->simulated_ns);
+  for (uint64_t k = 0; k <= tused; k++) {
+    int64_t lo, hi;
+    uint64_t b = k < tused ? k : tused - 1;
+    bin_bounds(b, tused, width, t->simulated_ns, &lo, &hi);
+    double width_ns = (double)(hi - lo);
+    fprintf(f, "%.9g %.6g %.6g %.6g\n", (double)(k < tused ? lo : hi) / job->time_scale,
+            prefill[b] / (width_ns * 1e-9), decode[b] / (width_ns * 1e-9),
+            iters[b] > 0 ? seqs[b] / iters[b] : 0);
   }
   free(prefill);
   free(decode);
@@ -371,7 +418,7 @@ static int plot_series(plot_job *job, const plot_timeline *t) {
           (double)job->bin_ns * 1e-9);
   fprintf(gp,
           "set title 'Tokens per second, all instances (intervals of %g s)%s'\n"
-          "set ylabel 'tokens/s'\nset format y '%%.3s%%c'\n"
+          "set ylabel 'tokens/s'\n"
           "plot 'tokens.dat' using 1:2 with steps lw 2 lc rgb '#ff7f0e' title 'prefill (prompt)', "
           "'' using 1:3 with steps lw 2 lc rgb '#9467bd' title 'decode (output)'\n"
           "unset multiplot\n",
@@ -480,8 +527,10 @@ static int plot_heatmaps(plot_job *job, const plot_timeline *t) {
     begin_picture(job, name[p], 1200, height < 420 ? 420 : height);
     fprintf(gp, "set title '%s (%s)'\nset xlabel 'simulated time (%s)'\nset ylabel 'instance'\n",
             what[p], source, job->time_unit);
+    fprintf(gp, p ? "set cbrange [0:*]\nset cblabel 'share (scale to the highest)'\n"
+                  : "set cbrange [0:1]\nset cblabel 'share'\n");
     fprintf(gp,
-            "set cbrange [0:1]\nset cblabel 'share'\nset palette defined (0 '#f7fbff', "
+            "set palette defined (0 '#f7fbff', "
             "0.5 '#6baed6', 1 '#08306b')\nset yrange [-0.5:%llu.5]\nset xrange [0:%.9g]\n"
             "set tics out\nunset grid\n",
             (unsigned long long)(t->ninst ? t->ninst - 1 : 0),
@@ -590,6 +639,97 @@ static int plot_power(plot_job *job, const plot_timeline *t) {
 
 /* ---- disaggregated: KV transfers and links ---- */
 
+/* Link utilisation over time, by kind of link (net_link_kind): the busiest link of each kind and
+ * the mean over the links of that kind, which a heatmap of hundreds of links would not show. */
+static int plot_links(plot_job *job, const plot_timeline *t) {
+  enum { KINDS = 7 };
+  static const char *const kind_names[KINDS] = {
+      "scale-up up", "scale-up down", "torus", "NIC up", "NIC down", "spine up", "spine down"};
+  FILE *gp = job->gp;
+  if (!t->nlu || !t->nlinks || t->power_interval_ns <= 0) {
+    fprintf(gp, "# link utilisation: skipped, no /link_utilisation rows\n");
+    return 0;
+  }
+  uint32_t max_link = 0;
+  for (uint64_t i = 0; i < t->nlinks; i++)
+    max_link = t->links[i].link > max_link ? t->links[i].link : max_link;
+  int64_t width = t->power_interval_ns;
+  uint64_t bins = (uint64_t)((t->simulated_ns + width - 1) / width);
+  bins = bins ? bins : 1;
+  int *kind_of = malloc((max_link + 1) * sizeof *kind_of);
+  double *peak = calloc(bins * KINDS, sizeof *peak), *sum = calloc(bins * KINDS, sizeof *sum);
+  uint64_t links_of_kind[KINDS] = {0};
+  int rc = -1;
+  if (!kind_of || !peak || !sum) {
+    snprintf(job->err, sizeof job->err, "out of memory for %u links", max_link + 1);
+    goto out;
+  }
+  for (uint32_t l = 0; l <= max_link; l++)
+    kind_of[l] = -1;
+  for (uint64_t i = 0; i < t->nlinks; i++)
+    if (t->links[i].kind < KINDS) {
+      kind_of[t->links[i].link] = (int)t->links[i].kind;
+      links_of_kind[t->links[i].kind]++;
+    }
+  for (uint64_t i = 0; i < t->nlu; i++) {
+    uint64_t k = (uint64_t)(t->lu[i].start_ns / width);
+    if (t->lu[i].link > max_link || kind_of[t->lu[i].link] < 0 || k >= bins)
+      continue;
+    uint64_t cell = k * KINDS + (uint64_t)kind_of[t->lu[i].link];
+    peak[cell] = fmax(peak[cell], t->lu[i].utilisation);
+    sum[cell] += t->lu[i].utilisation;
+  }
+  FILE *f = data_file(job, "links.dat");
+  if (!f)
+    goto out;
+  fprintf(f, "# time_%s then per link kind (%s", job->time_unit, kind_names[0]);
+  for (int q = 1; q < KINDS; q++)
+    fprintf(f, ", %s", kind_names[q]);
+  fprintf(f, "): busiest link's utilisation, mean over the kind's links\n");
+  for (uint64_t k = 0; k <= bins; k++) { /* the last row again at the end, for steps */
+    uint64_t row = k < bins ? k : bins - 1;
+    fprintf(f, "%.9g",
+            (double)((int64_t)k * width < t->simulated_ns ? (int64_t)k * width : t->simulated_ns) /
+                job->time_scale);
+    for (int q = 0; q < KINDS; q++)
+      fprintf(f, " %.6f %.6f", peak[row * KINDS + q],
+              links_of_kind[q] ? sum[row * KINDS + q] / (double)links_of_kind[q] : 0);
+    fputc('\n', f);
+  }
+  if (data_close(job, f, "links.dat"))
+    goto out;
+  static const char *const colours[KINDS] = {"#1f77b4", "#17becf", "#8c564b", "#ff7f0e",
+                                             "#d62728", "#2ca02c", "#9467bd"};
+  begin_picture(job, "link_utilisation", 1200, 800);
+  fprintf(gp,
+          "set multiplot layout 2,1\nset xlabel 'simulated time (%s)'\n"
+          "set ylabel 'busy share'\nset yrange [0:*]\nset key outside right top\n",
+          job->time_unit);
+  for (int panel = 0; panel < 2; panel++) {
+    fprintf(gp, "set title '%s (intervals of %g s)'\nplot ",
+            panel ? "Link utilisation: mean over the links of each kind"
+                  : "Link utilisation: the busiest link of each kind",
+            (double)width * 1e-9);
+    bool first = true;
+    for (int q = 0; q < KINDS; q++) {
+      if (!links_of_kind[q])
+        continue;
+      fprintf(gp, "%s'links.dat' using 1:%d with steps lw 2 lc rgb '%s' title '%s (%llu)'",
+              first ? "" : ", ", 2 + 2 * q + panel, colours[q], kind_names[q],
+              (unsigned long long)links_of_kind[q]);
+      first = false;
+    }
+    fprintf(gp, "%s\n", first ? "NaN notitle" : "");
+  }
+  fprintf(gp, "unset multiplot\n");
+  rc = 0;
+out:
+  free(kind_of);
+  free(peak);
+  free(sum);
+  return rc;
+}
+
 static int plot_transfers(plot_job *job, const plot_timeline *t) {
   FILE *gp = job->gp;
   if (!t->ntr) {
@@ -613,98 +753,18 @@ static int plot_transfers(plot_job *job, const plot_timeline *t) {
   }
   int rc = write_cdf(job, "kv_network.dat", net, t->ntr) ||
            write_cdf(job, "kv_wait.dat", wait, t->ntr);
+  if (!rc) {
+    begin_picture(job, "kv_transfers", 1200, 500);
+    fprintf(gp, "set multiplot layout 1,2 title 'KV-cache transfers, prefill to decode'\n");
+    cdf_panel(job, "Time on the network (first chunk to last byte)", "kv_network.dat", net, t->ntr,
+              0, "network time (ms, log scale)");
+    cdf_panel(job, "Wait for decode room (KV ready to first chunk)", "kv_wait.dat", wait, t->ntr, 0,
+              "wait (ms, log scale)");
+    fprintf(gp, "unset multiplot\n");
+  }
   free(net);
   free(wait);
-  if (rc)
-    return -1;
-  begin_picture(job, "kv_transfers", 1200, 500);
-  fprintf(gp, "set multiplot layout 1,2 title 'KV-cache transfers, prefill to decode'\n");
-  cdf_panel(job, "Time on the network (first chunk to last byte)", "kv_network.dat", t->ntr, 0,
-            "network time (ms, log scale)");
-  cdf_panel(job, "Wait for decode room (KV ready to first chunk)", "kv_wait.dat", t->ntr, 0,
-            "wait (ms, log scale)");
-  fprintf(gp, "unset multiplot\n");
-  /* Link utilisation: links that carried anything, by time. */
-  if (!t->nlu || !t->nlinks) {
-    fprintf(gp, "# link utilisation: skipped, no /link_utilisation rows\n");
-    return 0;
-  }
-  uint32_t max_link = 0;
-  for (uint64_t i = 0; i < t->nlinks; i++)
-    max_link = t->links[i].link > max_link ? t->links[i].link : max_link;
-  int64_t *row_of = malloc((max_link + 1) * sizeof *row_of);
-  const char **names = calloc(max_link + 1, sizeof *names);
-  int64_t width = t->power_interval_ns;
-  uint64_t bins = (uint64_t)((t->simulated_ns + width - 1) / width) + 1;
-  double *util = NULL;
-  rc = -1;
-  if (!row_of || !names)
-    goto out;
-  for (uint32_t l = 0; l <= max_link; l++)
-    row_of[l] = -1;
-  for (uint64_t i = 0; i < t->nlinks; i++)
-    names[t->links[i].link] = t->links[i].name;
-  for (uint64_t i = 0; i < t->nlu; i++)
-    if (t->lu[i].link <= max_link)
-      row_of[t->lu[i].link] = 0;
-  uint32_t rows = 0;
-  for (uint32_t l = 0; l <= max_link; l++)
-    if (row_of[l] == 0)
-      row_of[l] = rows++;
-  util = calloc((uint64_t)rows * bins + 1, sizeof *util);
-  if (!util)
-    goto out;
-  for (uint64_t i = 0; i < t->nlu; i++) {
-    uint64_t k = (uint64_t)(t->lu[i].start_ns / width);
-    if (t->lu[i].link <= max_link && k < bins)
-      util[(uint64_t)row_of[t->lu[i].link] * bins + k] = t->lu[i].utilisation;
-  }
-  FILE *f = data_file(job, "links.dat");
-  if (!f)
-    goto out;
-  fprintf(f, "# time_%s link_row utilisation\n", job->time_unit);
-  uint64_t used_bins = (uint64_t)((t->simulated_ns + width - 1) / width);
-  used_bins = used_bins ? used_bins : 1;
-  for (uint32_t r = 0; r < rows; r++) {
-    for (uint64_t k = 0; k < used_bins; k++)
-      fprintf(f, "%.9g %u %.6f\n", ((double)k + 0.5) * (double)width / job->time_scale, r,
-              util[(uint64_t)r * bins + k]);
-    fputc('\n', f);
-  }
-  if (data_close(job, f, "links.dat"))
-    goto out;
-  int height = 260 + (int)(rows < 60 ? rows * 14 : 60 * 14);
-  begin_picture(job, "link_utilisation", 1200, height < 420 ? 420 : height);
-  fprintf(gp,
-          "set title 'Link utilisation: busy share per interval of %g s (links that carried KV)'\n"
-          "set xlabel 'simulated time (%s)'\nset cbrange [0:1]\nset cblabel 'busy share'\n"
-          "set palette defined (0 '#fff5eb', 0.5 '#fd8d3c', 1 '#7f2704')\n"
-          "set yrange [-0.5:%u.5]\nset xrange [0:%.9g]\nset tics out\nunset grid\n",
-          (double)width * 1e-9, job->time_unit, rows ? rows - 1 : 0,
-          (double)t->simulated_ns / job->time_scale);
-  if (rows <= 60) {
-    fprintf(gp, "set ytics font ',8' (");
-    bool first = true;
-    for (uint32_t l = 0; l <= max_link; l++)
-      if (row_of[l] >= 0) {
-        fprintf(gp, "%s", first ? "" : ", ");
-        gp_string(gp, names[l] ? names[l] : "?");
-        fprintf(gp, " %lld", (long long)row_of[l]);
-        first = false;
-      }
-    fprintf(gp, ")\n");
-  } else {
-    fprintf(gp, "set ylabel 'link (rows of links.dat)'\n");
-  }
-  fprintf(gp, "plot 'links.dat' using 1:2:3 with image notitle\n");
-  rc = 0;
-out:
-  if (rc && !job->err[0])
-    snprintf(job->err, sizeof job->err, "out of memory for %u links", max_link + 1);
-  free(row_of);
-  free(names);
-  free(util);
-  return rc;
+  return rc ? -1 : plot_links(job, t);
 }
 
 /* ---- driving gnuplot ---- */

@@ -765,9 +765,9 @@ static int plot_transfers(plot_job *job, const plot_timeline *t) {
   FILE *gp = job->gp;
   if (!t->ntr) {
     fprintf(gp, "\n# KV transfers and links: skipped, no /transfers rows (not disaggregated)\n");
-    printf(
-        "plot: no KV transfers in this timeline (not disaggregated): no kv_transfers or "
-        "link_utilisation picture\n");
+    fprintf(stderr,
+            "windtunnel plot: no KV transfers (not disaggregated): no kv_transfers or "
+            "link_utilisation picture\n");
     return 0;
   }
   int64_t *net = malloc(t->ntr * sizeof *net), *wait = malloc(t->ntr * sizeof *wait);

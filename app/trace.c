@@ -298,11 +298,13 @@ static void write_requests(trace_job *job, const srv_request_row *req, uint64_t 
                                : true;
     if (!on || q->arrival_ns < 0 || !overlaps(job, q->arrival_ns, end))
       continue;
-    uint32_t pid = instance_selected(job, q->instance) ? job->instance_pid[q->instance]
-                   : instance_selected(job, q->decode_instance)
-                       ? job->instance_pid[q->decode_instance]
-                       : 0;
-    uint32_t tid = q->instance >= 0 ? (uint32_t)q->instance + 1 : 0;
+    /* On the track of the instance that computed its prompt, or of its decode instance when
+     * only that one is selected; on the router's when it reached none. */
+    int64_t owner = instance_selected(job, q->instance)          ? q->instance
+                    : instance_selected(job, q->decode_instance) ? q->decode_instance
+                                                                 : -1;
+    uint32_t pid = owner >= 0 ? job->instance_pid[owner] : 0;
+    uint32_t tid = owner >= 0 ? (uint32_t)owner + 1 : 0;
     char name[64];
     snprintf(name, sizeof name, "request %lld", (long long)q->id);
     async_event(job, "b", pid, tid, q->arrival_ns, name, "request", "r", q->id);

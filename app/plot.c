@@ -23,6 +23,8 @@ extern char **environ;
 /* The timeline's rows and attributes that the pictures need. */
 typedef struct plot_timeline {
   int64_t simulated_ns, slo_ttft_ns, slo_tpot_ns, power_interval_ns, output_interval_ns;
+  int64_t sample_every;    /* output.iterations: sampled; 1 otherwise (or unknown, before v6) */
+  char iteration_note[96]; /* ", from /iterations" and what they hold: said in the titles */
   double pue, rack_budget_w, site_budget_w;
   srv_request_row *req;
   srv_instance_row *inst;
@@ -127,7 +129,18 @@ static int timeline_read(const char *path, plot_timeline *t, char *err, size_t e
   if (!t->nivl &&
       srv_report_read_table(r, &srv_iterations_table, (void **)&t->it, &t->nit, err, err_len))
     goto out;
-  char ignored[256];
+  char ignored[256], *mode = NULL;
+  t->sample_every = 1;
+  if (io_timeline_reader_attr_string(r, "output_iterations", &mode, ignored, sizeof ignored) == 0 &&
+      strcmp(mode, "sampled") == 0)
+    io_timeline_reader_attr_int64(r, "output_sample_every", &t->sample_every, ignored,
+                                  sizeof ignored);
+  free(mode);
+  if (t->sample_every > 1)
+    snprintf(t->iteration_note, sizeof t->iteration_note, ", sampled: every %lld-th iteration only",
+             (long long)t->sample_every);
+  else if (t->nit)
+    snprintf(t->iteration_note, sizeof t->iteration_note, ", from /iterations");
   if (io_timeline_reader_attr_int64(r, "output_interval_ns", &t->output_interval_ns, ignored,
                                     sizeof ignored) != 0) {
     int64_t spacing = 0; /* the gcd of the rows' starts */
@@ -437,7 +450,7 @@ static int plot_series(plot_job *job, const plot_timeline *t) {
   if (data_close(job, f, "tokens.dat"))
     goto out;
   FILE *gp = job->gp;
-  const char *tokens_note = t->nit ? ", from /iterations" : "";
+  const char *tokens_note = t->nit ? t->iteration_note : "";
   begin_picture(job, "throughput", 1200, 800);
   fprintf(gp, "set multiplot layout 2,1\nset xlabel 'simulated time (%s)'\nset key top right\n",
           job->time_unit);
@@ -548,8 +561,8 @@ static int plot_heatmaps(plot_job *job, const plot_timeline *t) {
   for (uint64_t i = 1; i < t->ninst; i++)
     mixed_roles |= t->inst[i].role != t->inst[0].role;
   char source[160];
-  snprintf(source, sizeof source, "%s of %g s",
-           t->nivl ? "/instance_intervals" : "/iterations, bins", (double)width * 1e-9);
+  snprintf(source, sizeof source, "%s of %g s%s", t->nivl ? "/instance_intervals" : "bins",
+           (double)width * 1e-9, t->nivl ? "" : t->iteration_note);
   const char *what[2] = {"Utilisation: share of time an iteration runs",
                          "KV cache use: share of KV blocks in use (time mean)"};
   const char *name[2] = {"utilisation_heatmap", "kv_heatmap"};

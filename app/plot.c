@@ -162,7 +162,8 @@ static int timeline_read(const char *path, plot_timeline *t, char *err, size_t e
   qsort(t->pw, t->npw, sizeof *t->pw, cmp_power);
   qsort(t->inst, t->ninst, sizeof *t->inst, cmp_instance);
   qsort(t->lu, t->nlu, sizeof *t->lu, cmp_link_util);
-  qsort(t->it, t->nit, sizeof *t->it, cmp_iteration);
+  if (t->nit) /* t->it is NULL when the interval sums were there */
+    qsort(t->it, t->nit, sizeof *t->it, cmp_iteration);
   rc = 0;
 out:
   io_timeline_reader_close(r);

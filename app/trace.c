@@ -21,7 +21,8 @@ typedef struct trace_job {
   int64_t from_ns, to_ns; /* only what overlaps [from_ns, to_ns] */
   bool *instance_on;      /* [instances]: selected; NULL: all */
   uint32_t instances;
-  uint32_t *instance_pid; /* [instances]: its node's process */
+  uint32_t *instance_pid; /* [instances]: its node's process (node + 1) */
+  uint32_t router_pid;    /* after the nodes' (some viewers treat pid 0 as the idle task) */
   uint64_t events;
   bool first;
 } trace_job;
@@ -227,7 +228,8 @@ static void write_names(trace_job *job, const srv_node_row *nodes, uint64_t nnod
   }
   free(node_used);
   if (!job->instance_on)
-    metadata(job, "process_name", 0, 0, "router (requests that reached no instance)", 0);
+    metadata(job, "process_name", job->router_pid, 0, "router (requests that reached no instance)",
+             job->router_pid);
 }
 
 static void write_iterations(trace_job *job, const srv_iteration_row *it, uint64_t nit,
@@ -303,7 +305,7 @@ static void write_requests(trace_job *job, const srv_request_row *req, uint64_t 
     int64_t owner = instance_selected(job, q->instance)          ? q->instance
                     : instance_selected(job, q->decode_instance) ? q->decode_instance
                                                                  : -1;
-    uint32_t pid = owner >= 0 ? job->instance_pid[owner] : 0;
+    uint32_t pid = owner >= 0 ? job->instance_pid[owner] : job->router_pid;
     uint32_t tid = owner >= 0 ? (uint32_t)owner + 1 : 0;
     char name[64];
     snprintf(name, sizeof name, "request %lld", (long long)q->id);
@@ -479,6 +481,7 @@ int app_trace(int argc, char **argv) {
   qsort(nodes, nnodes, sizeof *nodes, cmp_node);
   qsort(pw, npw, sizeof *pw, cmp_power);
   job.instances = (uint32_t)ninst;
+  job.router_pid = (uint32_t)nnodes + 1;
   job.instance_pid = calloc(ninst + 1, sizeof *job.instance_pid);
   kv_total = calloc(ninst + 1, sizeof *kv_total);
   node_on = calloc(nnodes + 1, sizeof *node_on);

@@ -27,6 +27,8 @@ static void usage(FILE *out) {
       "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
       "  sweep STUDY.yaml run a design study's configurations into one results file\n"
+      "  plot FILE.h5     draw a timeline with gnuplot (PNG or SVG pictures)\n"
+      "  trace FILE.h5    a timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
       "  version          print the version\n"
@@ -256,6 +258,10 @@ int main(int argc, char **argv) {
     status = cmd_check(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "report") == 0) {
     status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(command, "plot") == 0) {
+    status = rank == 0 ? app_plot(argc - 1, argv + 1) : 0;
+  } else if (strcmp(command, "trace") == 0) {
+    status = rank == 0 ? app_trace(argc - 1, argv + 1) : 0;
   } else if (strcmp(command, "calibrate") == 0) {
     status = app_calibrate(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "sweep") == 0) {

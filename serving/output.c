@@ -166,6 +166,18 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, 
   return 0;
 }
 
+/* How many nodes the instance's accelerators lie in. */
+static uint32_t instance_nodes(const srv_cluster *c, uint32_t instance) {
+  uint32_t nodes = 0;
+  for (uint32_t k = c->accel_offsets[instance]; k < c->accel_offsets[instance + 1]; k++) {
+    uint32_t j = c->accel_offsets[instance];
+    while (j < k && c->accel_node[c->accel_ids[j]] != c->accel_node[c->accel_ids[k]])
+      j++;
+    nodes += j == k;
+  }
+  return nodes;
+}
+
 /* The instance's own row, once its energy runs to the end of the run. */
 static int append_instance_row(srv_model *m, const srv_instance *in) {
   job_sched_stats st;
@@ -177,6 +189,8 @@ static int append_instance_row(srv_model *m, const srv_instance *in) {
       .role = in->dep->role,
       .pod = m->pods ? (int32_t)m->instance_pod[in->index] : -1,
       .rack = srv_instance_rack(m, in->index),
+      .node = srv_instance_node(m, in->index),
+      .nodes = instance_nodes(&m->cluster, in->index),
       .kv_blocks_total = in->dep->sched.total_kv_blocks,
       .kv_blocks_peak = in->kv_blocks_peak,
       .iterations = in->iterations,
@@ -310,6 +324,14 @@ static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, cons
   rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);
   rc = rc ? rc
           : io_timeline_attr_int64(tl, "power_interval_ns", s->power.interval_ns, err, err_len);
+  static const char *const iterations_names[] = {"all", "sampled", "aggregated", "none"};
+  rc = rc ? rc
+          : io_timeline_attr_string(tl, "output_iterations", iterations_names[s->output.iterations],
+                                    err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "output_sample_every", s->output.sample_every, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "output_interval_ns", s->output.interval_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "simulated_ns", res->simulated_ns, err, err_len);
   rc = rc ? rc
           : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,

@@ -648,3 +648,14 @@ void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
   fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
 }
+
+int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
+                          char *err, size_t err_len) {
+  *rows = NULL;
+  int rc = read_table(r, def, rows, n, err, err_len);
+  if (rc != 0) {
+    free(*rows);
+    *rows = NULL;
+  }
+  return rc;
+}

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "io/timeline.h"
+
 typedef struct srv_dist {
   uint64_t count;
   double mean, p50, p90, p95, p99, max;
@@ -58,6 +60,11 @@ int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t e
  * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
 int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
 void srv_report_print(const srv_summary *s, FILE *out);
+/* Reads every row of table def->name of the open timeline r into *rows (malloc'd, the caller's to
+ * free; not NULL when it succeeds, even with no rows) and their count into *n. For the readers
+ * beside the report (windtunnel plot, trace). Returns 0, or -1 with a message. */
+int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
+                          char *err, size_t err_len);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
 void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out);
 

@@ -298,6 +298,16 @@ static void free_tables(io_timeline *tl) {
   tl->table_count = 0;
 }
 
+/* After a failed H5Fclose (the file system refused HDF5's last metadata writes: a full disk,
+ * /dev/full), HDF5 1.10 keeps the half-destroyed file in its table of open objects, and its
+ * termination, run by MPI_Finalize, dereferences it: SIGSEGV in H5F__close_cb (measured with
+ * 1.10.8: a second H5Fclose, H5Idec_ref and H5close all crash the same way). Marking the library
+ * as not initialised makes that termination, and the one at exit, return at once; what HDF5 still
+ * holds is left to the operating system. The process must not use HDF5 afterwards (the run has
+ * failed and is ending). */
+extern hbool_t H5_libinit_g;
+static void forget_failed_file(void) { H5_libinit_g = false; }
+
 /* Closes the file and frees tl; collective. Returns -1 if HDF5 failed to close. */
 static int destroy(io_timeline *tl) {
   free_tables(tl);
@@ -310,8 +320,10 @@ static int destroy(io_timeline *tl) {
   bool empty = tl->failed && tl->rank == 0;
   if (empty && truncate(tl->path, 0) != 0)
     status = -1;
-  if (tl->file >= 0 && H5Fclose(tl->file) < 0)
+  if (tl->file >= 0 && H5Fclose(tl->file) < 0) {
     status = -1;
+    forget_failed_file();
+  }
   if (empty && truncate(tl->path, 0) != 0)
     status = -1;
   MPI_Comm_free(&tl->comm);
@@ -618,12 +630,12 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
   return finish(status, msg, err, err_len);
 }
 
-int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
+/* Flushes, writes complete=`complete` when it is 1 (create wrote 0), closes, frees tl. */
+static int close_as(io_timeline *tl, int64_t complete, char *err, size_t err_len) {
   char msg[MSG_BYTES] = "";
   int status = io_timeline_flush(tl, msg, sizeof msg);
   quiet q = quiet_begin();
-  if (status == 0) {
-    int64_t complete = 1;
+  if (status == 0 && complete == 1) {
     status = agree(tl->comm, write_attr(tl, "complete", H5T_NATIVE_INT64, &complete, msg) == 0,
                    msg);
   }
@@ -637,6 +649,14 @@ int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
     status = agree(comm, closed, msg);
   MPI_Comm_free(&comm);
   return finish(status, msg, err, err_len);
+}
+
+int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
+  return close_as(tl, 1, err, err_len);
+}
+
+int io_timeline_close_incomplete(io_timeline *tl, char *err, size_t err_len) {
+  return close_as(tl, 0, err, err_len);
 }
 
 void io_timeline_abort(io_timeline *tl) {

@@ -310,6 +310,22 @@ static int prepare_output(const char *target, const srv_scenario *s, char *tmp, 
   return 0;
 }
 
+/* Rewrites each mention of the temporary file in msg as the target the user named. */
+static void name_target(char *msg, size_t msg_len, const char *tmp, const char *target) {
+  char out[1024];
+  size_t n = 0, tmp_len = strlen(tmp), target_len = strlen(target);
+  for (const char *p = msg; *p && n + 1 < sizeof out;) {
+    if (strncmp(p, tmp, tmp_len) == 0 && n + target_len + 1 < sizeof out) {
+      memcpy(out + n, target, target_len);
+      n += target_len;
+      p += tmp_len;
+    } else
+      out[n++] = *p++;
+  }
+  out[n] = '\0';
+  snprintf(msg, msg_len, "%s", out);
+}
+
 static const char *signal_name(int sig) {
   return sig == SIGTERM   ? "SIGTERM"
          : sig == SIGINT  ? "SIGINT"
@@ -319,8 +335,8 @@ static const char *signal_name(int sig) {
 
 /* Rank 0, after a run that wrote its timeline under tmp: the summary (added to the file), the
  * rename over target, and what is printed. Returns the exit status. */
-static int finish_run(const run_args *a, const srv_result *res, const char *tmp,
-                      const char *target) {
+static int finish_run(const run_args *a, const srv_result *res, const char *tmp, const char *target,
+                      double start_s) {
   srv_summary sum;
   char err[1024];
   if (srv_report_summarise_partial(tmp, &sum, err, sizeof err) != 0 ||
@@ -358,8 +374,8 @@ static int finish_run(const run_args *a, const srv_result *res, const char *tmp,
           "windtunnel: stopped by %s at simulated time %.3f s (end_reached_ns=%lld) after %.1f s "
           "of wall time; '%s' is a partial timeline (complete=0) of what was simulated until "
           "then\n",
-          why, (double)res->end_reached_ns * 1e-9, (long long)res->end_reached_ns, res->wall_s,
-          target);
+          why, (double)res->end_reached_ns * 1e-9, (long long)res->end_reached_ns,
+          MPI_Wtime() - start_s, target);
   return res->stop_signal ? EXIT_STOPPED_SIGNAL + res->stop_signal : EXIT_STOPPED_MAX_WALL;
 }
 
@@ -396,12 +412,13 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {
     if (rank == 0) {
       unlink(tmp); /* an existing timeline at the target stays as it was */
+      name_target(err, sizeof err, tmp, path);
       fprintf(stderr, "windtunnel: %s\n", err);
     }
     srv_scenario_free(s);
     return 1;
   }
-  rc = rank == 0 ? finish_run(&a, &res, tmp, path) : 0;
+  rc = rank == 0 ? finish_run(&a, &res, tmp, path, start_s) : 0;
   MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
   srv_scenario_free(s);
   return rc;

@@ -255,6 +255,7 @@ static int write_stop(srv_model *m, const srv_options *opt, MPI_Comm comm, srv_r
 
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len) {
+  double entry_s = MPI_Wtime();
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -353,6 +354,10 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .stop_flag = opt->stop_flag,
       .max_wall_s = opt->max_wall_s,
   };
+  if (cfg.max_wall_s > 0) { /* the set-up (reading the workload, placing LPs) counts too */
+    double left_s = opt->max_wall_s - (MPI_Wtime() - entry_s);
+    cfg.max_wall_s = left_s > 1e-9 ? left_s : 1e-9;
+  }
   engine = core_engine_create(&cfg, comm, err, err_len);
   if (!engine)
     goto fail_timeline;

@@ -19,7 +19,8 @@ typedef struct srv_options {
   /* Optional, borrowed: set (to the signal's number) by a signal handler; when it is nonzero on
    * any rank, the run stops at the next window boundary (core_config.stop_flag). */
   const volatile sig_atomic_t *stop_flag;
-  double max_wall_s; /* > 0: stop likewise after this much wall time of the engine (rank 0's) */
+  double max_wall_s; /* > 0: stop likewise after this much wall time from srv_run's start (rank
+                        0's clock) */
 } srv_options;
 
 typedef struct srv_result {

@@ -64,8 +64,8 @@ int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t e
  * on purpose) is summarised too, with out->complete false. A file that a failed run left is still
  * refused. */
 int srv_report_summarise_partial(const char *path, srv_summary *out, char *err, size_t err_len);
-/* Writes s as attributes of the group /summary of the (closed, complete) timeline at path, for
- * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
+/* Writes s as attributes of the group /summary of the closed (complete or partial) timeline at
+ * path, for h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
 int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
 void srv_report_print(const srv_summary *s, FILE *out);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */

@@ -49,7 +49,7 @@ else
   echo "the existing timeline is intact and reads"
 fi
 fails "a new timeline on a full disk" "$dir/new.h5"
-leftover=$(ls -A "$dir" | grep -v '^run.h5$' || true)
+leftover=$(find "$dir" -mindepth 1 ! -name run.h5)
 if [ -n "$leftover" ]; then
   echo "FAIL: files left behind: $leftover"
   failures=$((failures + 1))

@@ -353,11 +353,60 @@ static int summarise_requests(io_timeline_reader *r, srv_summary *s, request_tot
   return rc;
 }
 
+static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
+                     size_t err_len);
+
+/* Opens path for a summary: a complete timeline, or (allow_partial) one that a stopped run closed
+ * with complete=0 and stop_reason; fills s's completeness fields. */
+static io_timeline_reader *open_for_summary(const char *path, bool allow_partial, srv_summary *s,
+                                            char *err, size_t err_len) {
+  io_timeline_reader *r = io_timeline_reader_open(path, true, err, err_len);
+  if (!r)
+    return NULL;
+  s->complete = io_timeline_reader_complete(r);
+  if (s->complete) {
+    s->end_reached_ns = -1; /* a complete timeline from before this attribute existed */
+    io_timeline_reader_attr_int64(r, "end_reached_ns", &s->end_reached_ns, NULL, 0);
+    return r;
+  }
+  char *reason = NULL;
+  bool stopped = io_timeline_reader_attr_string(r, "stop_reason", &reason, NULL, 0) == 0 &&
+                 io_timeline_reader_attr_int64(r, "end_reached_ns", &s->end_reached_ns, NULL, 0) ==
+                     0;
+  if (stopped)
+    snprintf(s->stop_reason, sizeof s->stop_reason, "%s", reason);
+  free(reason);
+  if (!stopped)
+    snprintf(err, err_len,
+             "timeline '%s' is incomplete (complete=1 missing): the run that wrote it did not "
+             "finish",
+             path);
+  else if (!allow_partial)
+    snprintf(err, err_len,
+             "timeline '%s' is partial: its run was stopped (%s) at simulated time %.3f s; "
+             "'windtunnel report --partial' summarises what it holds",
+             path, s->stop_reason, (double)s->end_reached_ns * 1e-9);
+  if (!stopped || !allow_partial) {
+    io_timeline_reader_close(r);
+    return NULL;
+  }
+  return r;
+}
+
 int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err_len) {
+  return summarise(path, false, s, err, err_len);
+}
+
+int srv_report_summarise_partial(const char *path, srv_summary *s, char *err, size_t err_len) {
+  return summarise(path, true, s, err, err_len);
+}
+
+static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
+                     size_t err_len) {
   memset(s, 0, sizeof *s);
   if (err_len)
     *err = '\0';
-  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
+  io_timeline_reader *r = open_for_summary(path, allow_partial, s, err, err_len);
   if (!r)
     return -1;
   srv_instance_row *inst = NULL;
@@ -527,6 +576,11 @@ static void print_dist(FILE *out, const char *name, const srv_dist *d) {
 }
 
 void srv_report_print(const srv_summary *s, FILE *out) {
+  if (!s->complete)
+    fprintf(out,
+            "PARTIAL TIMELINE: the run was stopped (%s) at simulated time %.3f s; the figures "
+            "cover only what was simulated until then\n",
+            s->stop_reason, (double)s->end_reached_ns * 1e-9);
   fprintf(out, "requests: %llu total, %llu completed, %llu unfinished, %llu preemptions\n",
           (unsigned long long)s->total, (unsigned long long)s->completed,
           (unsigned long long)s->unfinished, (unsigned long long)s->preemptions);
@@ -645,8 +699,13 @@ void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
     fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,
             (unsigned long long)s->windows,
             s->windows ? (double)s->events / (double)s->windows : 0);
-  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
+  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld},", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
+  if (s->complete)
+    fprintf(out, "\"complete\":true}\n");
+  else
+    fprintf(out, "\"complete\":false,\"end_reached_s\":%.17g,\"stop_reason\":\"%s\"}\n",
+            (double)s->end_reached_ns * 1e-9, s->stop_reason);
 }
 
 int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,

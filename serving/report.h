@@ -52,12 +52,22 @@ typedef struct srv_summary {
   uint64_t rack_intervals_over, site_intervals_over;
   char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
   char rack_report[1024];   /* each rack's mean and peak IT power, for up to 16 racks */
+  /* A timeline of a run stopped early (a signal, --max-wall) is partial: complete=0, and every
+   * event before end_reached_ns was simulated. Its figures cover what was simulated. */
+  bool complete;
+  int64_t end_reached_ns;
+  char stop_reason[32]; /* "SIGTERM", "SIGINT", "SIGUSR1", "max_wall"; "" when complete */
 } srv_summary;
 
-/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */
+/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. A partial
+ * timeline (a stopped run's) is refused with a message that says so. */
 int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t err_len);
-/* Writes s as attributes of the group /summary of the (closed, complete) timeline at path, for
- * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
+/* As srv_report_summarise, but a partial timeline (complete=0 with a stop_reason: a run stopped
+ * on purpose) is summarised too, with out->complete false. A file that a failed run left is still
+ * refused. */
+int srv_report_summarise_partial(const char *path, srv_summary *out, char *err, size_t err_len);
+/* Writes s as attributes of the group /summary of the closed (complete or partial) timeline at
+ * path, for h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
 int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
 void srv_report_print(const srv_summary *s, FILE *out);
 /* Reads every row of table def->name of the open timeline r into *rows (malloc'd, the caller's to

@@ -180,10 +180,10 @@ static void test_streamed_quantiles_equal_nearest_rank_of_the_sorted_values(void
     for (size_t i = 0; i < n; i++) {
       state = state * 6364136223846793005ull + 1442695040888963407ull;
       uint64_t r = state ^ (state >> 29);
-      x[i] = shape == 0   ? 7900000 + (int64_t)(r % 97)          /* TPOTs within 97 ns */
-             : shape == 1 ? (int64_t)(r % 17280000000000ull)     /* up to 4.8 hours in ns */
-             : shape == 2 ? (int64_t)r                           /* any int64 */
-             : shape == 3 ? (int64_t)(r % 3) * INT64_MAX / 2 - 5 /* three values, ties */
+      x[i] = shape == 0   ? 7900000 + (int64_t)(r % 97)            /* TPOTs within 97 ns */
+             : shape == 1 ? (int64_t)(r % 17280000000000ull)       /* up to 4.8 hours in ns */
+             : shape == 2 ? (int64_t)r                             /* any int64 */
+             : shape == 3 ? (int64_t)(r % 3) * (INT64_MAX / 2) - 5 /* three values, ties */
                           : -42;
     }
     util_quantiles u;

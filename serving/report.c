@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "serving/schema.h"
+#include "util/json.h"
 #include "util/stats.h"
 
 /* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
@@ -82,13 +83,13 @@ static void note_over(srv_summary *s, const char *what, const double *w, uint64_
 
 /* Power and energy from /nodes and /power; transfers from /transfers. */
 static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_request_row *req,
-                           uint64_t nreq, char *err, size_t err_len) {
+                           uint64_t nreq, srv_breakdown *groups, char *err, size_t err_len) {
   srv_power_row *pw = NULL;
   srv_transfer_row *tr = NULL;
   srv_link_row *links = NULL;
   srv_engine_row *engine = NULL;
   int64_t *net_ns = NULL, *wait_ns = NULL;
-  double *site = NULL, *rack = NULL;
+  double *site = NULL, *rack = NULL, *rack_j = NULL;
   uint64_t npw = 0, ntr = 0, nlinks = 0, nengine = 0;
   int64_t interval_ns = 1;
   int rc = -1;
@@ -101,6 +102,11 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_requ
       read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
       read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len))
     goto out;
+  if (interval_ns <= 0) { /* a damaged or hand-made file: it would divide by zero below */
+    snprintf(err, err_len, "power_interval_ns is %lld: a power interval must be positive",
+             (long long)interval_ns);
+    goto out;
+  }
   for (uint64_t i = 0; i < nlinks; i++)
     s->link_chunks += links[i].chunks;
   for (uint64_t i = 0; i < nengine; i++)
@@ -114,9 +120,14 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_requ
   }
   site = calloc(intervals + 1, sizeof *site);
   rack = calloc((intervals + 1) * (s->racks + 1), sizeof *rack);
+  rack_j = calloc(s->racks + 1, sizeof *rack_j);
+  if (groups) {
+    groups->racks = calloc(s->racks + 1, sizeof *groups->racks);
+    groups->rack_count = groups->racks ? s->racks : 0;
+  }
   net_ns = malloc((ntr + 1) * sizeof *net_ns);
   wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
-  if (!site || !rack || !net_ns || !wait_ns) {
+  if (!site || !rack || !rack_j || !net_ns || !wait_ns || (groups && !groups->racks)) {
     snprintf(err, err_len, "out of memory summarising power");
     goto out;
   }
@@ -125,6 +136,7 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_requ
     uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns);
     site[k] += pw[i].avg_w;
     rack[pw[i].rack * intervals + k] += pw[i].avg_w;
+    rack_j[pw[i].rack] += pw[i].energy_j;
     s->it_energy_j += pw[i].energy_j;
   }
   s->energy_j = s->it_energy_j * s->pue;
@@ -136,16 +148,21 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_requ
   double interval_s = (double)interval_ns * 1e-9;
   for (uint32_t q = 0; q < s->racks; q++) {
     const double *w = rack + (uint64_t)q * intervals;
-    double joules = 0;
     for (uint64_t k = 0; k < intervals; k++) {
       s->rack_peak_w = fmax(s->rack_peak_w, w[k]);
-      joules += w[k] * interval_s;
       s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
     }
-    double rack_avg_w = s->simulated_s > 0 ? joules / s->simulated_s : 0, rack_peak_w = 0;
+    /* From the rows' exact energy: the last interval is short when the run ends inside it, and
+     * its average power times a whole interval would overstate the rack's energy. */
+    double rack_avg_w = s->simulated_s > 0 ? rack_j[q] / s->simulated_s : 0, rack_peak_w = 0;
     for (uint64_t k = 0; k < intervals; k++)
       rack_peak_w = fmax(rack_peak_w, w[k]);
     s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
+    if (groups) {
+      groups->racks[q].energy_j = rack_j[q];
+      groups->racks[q].power_avg_w = rack_avg_w;
+      groups->racks[q].power_peak_w = rack_peak_w;
+    }
     size_t len = strlen(s->rack_report);
     if (q < 16 && len < sizeof s->rack_report)
       snprintf(s->rack_report + len, sizeof s->rack_report - len, "%srack %u %.1f/%.1f",
@@ -198,11 +215,260 @@ out:
   free(wait_ns);
   free(site);
   free(rack);
+  free(rack_j);
   return rc;
 }
 
+/* Refuses a file this report cannot read right: another schema, or another version of it. */
+static int check_schema(io_timeline_reader *r, char *err, size_t err_len) {
+  char *schema = NULL;
+  int64_t version = 0;
+  if (io_timeline_reader_attr_string(r, "schema", &schema, err, err_len) != 0)
+    return -1;
+  int rc = 0;
+  if (strcmp(schema, SRV_SCHEMA_NAME) != 0) {
+    snprintf(err, err_len, "not a Windtunnel serving timeline (schema \"%.64s\", expected \"%s\")",
+             schema, SRV_SCHEMA_NAME);
+    rc = -1;
+  } else if (io_timeline_reader_attr_int64(r, "schema_version", &version, err, err_len) != 0) {
+    rc = -1;
+  } else if (version > SRV_SCHEMA_VERSION) {
+    snprintf(err, err_len,
+             "schema version %lld is newer than this windtunnel reads (%d): report it with the "
+             "windtunnel that wrote it, or a newer one",
+             (long long)version, SRV_SCHEMA_VERSION);
+    rc = -1;
+  } else if (version < SRV_SCHEMA_VERSION) {
+    snprintf(err, err_len,
+             "schema version %lld is older than this windtunnel reads (%d): its tables differ; "
+             "rerun the scenario, or report it with the windtunnel that wrote it",
+             (long long)version, SRV_SCHEMA_VERSION);
+    rc = -1;
+  }
+  free(schema);
+  return rc;
+}
+
+/* The index of instance id in inst (sorted by id), or -1. */
+static int64_t instance_index(const srv_instance_row *inst, uint64_t ninst, int64_t id) {
+  if (id < 0 || id > UINT32_MAX)
+    return -1;
+  srv_instance_row key = {.instance = (uint32_t)id};
+  const srv_instance_row *hit = bsearch(&key, inst, ninst, sizeof *inst, cmp_instance);
+  return hit ? hit - inst : -1;
+}
+
+/* Refuses rows whose ids point nowhere: requests and transfers naming instances that /instances
+ * lacks. Figures computed from such a file would be silently wrong. */
+static int check_references(const char *path, io_timeline_reader *r, const srv_request_row *req,
+                            uint64_t nreq, const srv_instance_row *inst, uint64_t ninst, char *err,
+                            size_t err_len) {
+  for (uint64_t i = 0; i < nreq; i++) {
+    const srv_request_row *q = &req[i];
+    int32_t ids[2] = {q->instance, q->decode_instance};
+    for (int k = 0; k < 2; k++)
+      if (ids[k] != -1 && instance_index(inst, ninst, ids[k]) < 0) {
+        snprintf(err, err_len,
+                 "%s: /requests row of request %lld names %s instance %d, which /instances "
+                 "lacks (a damaged or hand-edited file)",
+                 path, (long long)q->id, k ? "decode" : "its", ids[k]);
+        return -1;
+      }
+  }
+  srv_transfer_row *tr = NULL;
+  uint64_t ntr = 0;
+  if (read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len) != 0)
+    return -1;
+  int rc = 0;
+  for (uint64_t i = 0; i < ntr && rc == 0; i++)
+    if (instance_index(inst, ninst, tr[i].prefill_instance) < 0 ||
+        instance_index(inst, ninst, tr[i].decode_instance) < 0) {
+      snprintf(err, err_len,
+               "%s: /transfers row of request %lld names instance %u or %u, which /instances "
+               "lacks (a damaged or hand-edited file)",
+               path, (long long)tr[i].id, tr[i].prefill_instance, tr[i].decode_instance);
+      rc = -1;
+    }
+  free(tr);
+  return rc;
+}
+
+/* groups->name's index among the first n groups, or n after appending it (room for it is there). */
+static size_t group_named(srv_group *g, size_t *n, const char *name) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp(g[i].name, name) == 0)
+      return i;
+  snprintf(g[*n].name, sizeof g[*n].name, "%s", name);
+  return (*n)++;
+}
+
+/* One kind of group: each instance's group (group_of, by index in the sorted instances), and what
+ * the requests that ran on its instances saw. */
+static int fill_groups(srv_group *g, size_t ng, const size_t *group_of, const srv_request_row *req,
+                       uint64_t nreq, const srv_instance_row *inst, uint64_t ninst,
+                       int64_t simulated_ns, char *err, size_t err_len) {
+  uint64_t *out_tokens = calloc(ng + 1, sizeof *out_tokens);
+  int64_t **ttft = calloc(ng + 1, sizeof *ttft), **tpot = calloc(ng + 1, sizeof *tpot),
+          **e2e = calloc(ng + 1, sizeof *e2e);
+  uint64_t *ntpot = calloc(ng + 1, sizeof *ntpot);
+  int rc = out_tokens && ttft && tpot && e2e && ntpot ? 0 : -1;
+  for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
+    srv_group *x = &g[group_of[i]];
+    x->instances++;
+    if (simulated_ns > 0) {
+      x->utilisation_mean += (double)inst[i].busy_ns / (double)simulated_ns;
+      if (inst[i].kv_blocks_total)
+        x->kv_use_mean += inst[i].kv_block_ns /
+                          ((double)inst[i].kv_blocks_total * (double)simulated_ns);
+    }
+    x->energy_j += inst[i].energy_j;
+  }
+  /* Count, then collect: a request is in the group of its prompt's instance and, when another,
+   * of its decode instance. */
+  for (int pass = 0; rc == 0 && pass < 2; pass++) {
+    for (size_t k = 0; k < ng; k++) {
+      if (pass == 1) {
+        ttft[k] = malloc((g[k].completed + 1) * sizeof **ttft);
+        tpot[k] = malloc((g[k].completed + 1) * sizeof **tpot);
+        e2e[k] = malloc((g[k].completed + 1) * sizeof **e2e);
+        if (!ttft[k] || !tpot[k] || !e2e[k])
+          rc = -1;
+      }
+      g[k].requests = g[k].completed = 0;
+    }
+    for (uint64_t i = 0; rc == 0 && i < nreq; i++) {
+      const srv_request_row *q = &req[i];
+      int64_t a = instance_index(inst, ninst, q->instance),
+              b = instance_index(inst, ninst, q->decode_instance);
+      size_t ga = a >= 0 ? group_of[a] : ng, gb = b >= 0 ? group_of[b] : ng;
+      for (int side = 0; side < 2; side++) {
+        size_t k = side ? gb : ga;
+        if (k == ng || (side && gb == ga))
+          continue;
+        g[k].requests++;
+        if (q->fate != SRV_FATE_COMPLETED)
+          continue;
+        uint64_t c = g[k].completed++;
+        if (pass == 0)
+          continue;
+        out_tokens[k] += (uint64_t)q->output_tokens;
+        ttft[k][c] = q->first_token_ns - q->arrival_ns;
+        e2e[k][c] = q->done_ns - q->arrival_ns;
+        if (q->output_tokens > 1)
+          tpot[k][ntpot[k]++] = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
+      }
+    }
+  }
+  double sim_s = simulated_ns > 0 ? (double)simulated_ns * 1e-9 : 1;
+  for (size_t k = 0; rc == 0 && k < ng; k++) {
+    g[k].ttft_ms = distribution(ttft[k], g[k].completed);
+    g[k].e2e_ms = distribution(e2e[k], g[k].completed);
+    g[k].tpot_ms = distribution(tpot[k], ntpot[k]);
+    g[k].output_tok_s = (double)out_tokens[k] / sim_s;
+    if (g[k].instances) {
+      g[k].utilisation_mean /= g[k].instances;
+      g[k].kv_use_mean /= g[k].instances;
+    }
+    if (out_tokens[k])
+      g[k].energy_per_output_token_j = g[k].energy_j / (double)out_tokens[k];
+  }
+  for (size_t k = 0; k < ng + 1; k++) {
+    if (ttft)
+      free(ttft[k]);
+    if (tpot)
+      free(tpot[k]);
+    if (e2e)
+      free(e2e[k]);
+  }
+  free(ttft);
+  free(tpot);
+  free(e2e);
+  free(ntpot);
+  free(out_tokens);
+  if (rc != 0)
+    snprintf(err, err_len, "out of memory breaking the summary down");
+  return rc;
+}
+
+/* Pools (deployments), models and racks, from the sorted instances and the requests; the racks'
+ * power is already in groups->racks (summarise_power). */
+static int summarise_groups(srv_breakdown *groups, const srv_request_row *req, uint64_t nreq,
+                            const srv_instance_row *inst, uint64_t ninst, int64_t simulated_ns,
+                            char *err, size_t err_len) {
+  size_t *group_of = calloc(ninst + 1, sizeof *group_of);
+  groups->pools = calloc(ninst + 1, sizeof *groups->pools);
+  groups->models = calloc(ninst + 1, sizeof *groups->models);
+  uint32_t racks = (uint32_t)groups->rack_count;
+  for (uint64_t i = 0; i < ninst; i++)
+    racks = inst[i].rack + 1 > racks ? inst[i].rack + 1 : racks;
+  if (racks > groups->rack_count) {
+    srv_group *grown = realloc(groups->racks, racks * sizeof *grown);
+    if (grown) {
+      memset(grown + groups->rack_count, 0, (racks - groups->rack_count) * sizeof *grown);
+      groups->racks = grown;
+      groups->rack_count = racks;
+    }
+  }
+  if (!group_of || !groups->pools || !groups->models || groups->rack_count < racks) {
+    free(group_of);
+    snprintf(err, err_len, "out of memory breaking the summary down");
+    return -1;
+  }
+  for (uint64_t i = 0; i < ninst; i++) {
+    size_t k = group_named(groups->pools, &groups->pool_count, inst[i].deployment);
+    snprintf(groups->pools[k].model, sizeof groups->pools[k].model, "%s", inst[i].model);
+    snprintf(groups->pools[k].accelerator, sizeof groups->pools[k].accelerator, "%s",
+             inst[i].accelerator);
+    groups->pools[k].role = inst[i].role;
+    group_of[i] = k;
+  }
+  int rc = fill_groups(groups->pools, groups->pool_count, group_of, req, nreq, inst, ninst,
+                       simulated_ns, err, err_len);
+  for (uint64_t i = 0; rc == 0 && i < ninst; i++)
+    group_of[i] = group_named(groups->models, &groups->model_count, inst[i].model);
+  if (rc == 0)
+    rc = fill_groups(groups->models, groups->model_count, group_of, req, nreq, inst, ninst,
+                     simulated_ns, err, err_len);
+  for (size_t q = 0; q < groups->rack_count; q++)
+    snprintf(groups->racks[q].name, sizeof groups->racks[q].name, "rack %zu", q);
+  if (rc == 0) {
+    /* fill_groups adds instance energy; a rack's energy is its IT energy from /power. */
+    double *it_j = malloc((groups->rack_count + 1) * sizeof *it_j);
+    for (size_t q = 0; it_j && q < groups->rack_count; q++)
+      it_j[q] = groups->racks[q].energy_j;
+    for (uint64_t i = 0; i < ninst; i++)
+      group_of[i] = inst[i].rack;
+    rc = it_j ? fill_groups(groups->racks, groups->rack_count, group_of, req, nreq, inst, ninst,
+                            simulated_ns, err, err_len)
+              : -1;
+    for (size_t q = 0; it_j && q < groups->rack_count; q++) {
+      groups->racks[q].energy_j = it_j[q];
+      groups->racks[q].energy_per_output_token_j = 0;
+    }
+    free(it_j);
+  }
+  free(group_of);
+  return rc;
+}
+
+void srv_report_breakdown_free(srv_breakdown *groups) {
+  if (!groups)
+    return;
+  free(groups->pools);
+  free(groups->models);
+  free(groups->racks);
+  memset(groups, 0, sizeof *groups);
+}
+
 int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err_len) {
+  return srv_report_summarise_groups(path, s, NULL, err, err_len);
+}
+
+int srv_report_summarise_groups(const char *path, srv_summary *s, srv_breakdown *groups, char *err,
+                                size_t err_len) {
   memset(s, 0, sizeof *s);
+  if (groups)
+    memset(groups, 0, sizeof *groups);
   io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
   if (!r)
     return -1;
@@ -212,7 +478,8 @@ int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err
   uint64_t nreq = 0, ninst = 0;
   int64_t slo_ttft_ns = 0, slo_tpot_ns = 0, simulated_ns = 0, events = 0;
   int rc = -1;
-  if (io_timeline_reader_attr_int64(r, "slo_ttft_ns", &slo_ttft_ns, err, err_len) ||
+  if (check_schema(r, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_ttft_ns", &slo_ttft_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "slo_tpot_ns", &slo_tpot_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "simulated_ns", &simulated_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "events", &events, err, err_len) ||
@@ -221,6 +488,9 @@ int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err
       io_timeline_reader_attr_double(r, "wall_s", &s->wall_s, err, err_len) ||
       read_table(r, &srv_requests_table, (void **)&req, &nreq, err, err_len) ||
       read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len))
+    goto out;
+  qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
+  if (check_references(path, r, req, nreq, inst, ninst, err, err_len) != 0)
     goto out;
   s->events = (uint64_t)events;
   s->simulated_s = (double)simulated_ns * 1e-9;
@@ -274,7 +544,6 @@ int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err
   s->slo_attainment = s->completed ? (double)good / (double)s->completed : 0;
   s->goodput_req_s = (double)good / sim_s;
   s->instances = (uint32_t)ninst;
-  qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
   s->utilisation_min = ninst ? 1 : 0;
   int64_t tier_ns = 0, busy_ns = 0;
   for (uint64_t i = 0; i < ninst; i++) {
@@ -299,8 +568,12 @@ int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err
     busy_ns += in->busy_ns;
   }
   s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
-  rc = summarise_power(r, s, req, nreq, err, err_len);
+  rc = summarise_power(r, s, req, nreq, groups, err, err_len);
+  if (rc == 0 && groups)
+    rc = summarise_groups(groups, req, nreq, inst, ninst, simulated_ns, err, err_len);
 out:
+  if (rc != 0 && groups)
+    srv_report_breakdown_free(groups);
   free(req);
   free(inst);
   free(ttft);
@@ -477,7 +750,55 @@ static void json_dist(FILE *out, const char *name, const srv_dist *d) {
           name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max, (unsigned long long)d->count);
 }
 
-void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
+static void json_group_dist(FILE *out, const char *name, const srv_dist *d) {
+  fprintf(out, ",\"%s\":{\"mean\":", name);
+  util_json_number(out, d->mean);
+  fputs(",\"p50\":", out);
+  util_json_number(out, d->p50);
+  fputs(",\"p99\":", out);
+  util_json_number(out, d->p99);
+  fprintf(out, ",\"count\":%llu}", (unsigned long long)d->count);
+}
+
+static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n) {
+  static const char *const roles[] = {"both", "prefill", "decode"};
+  fprintf(out, ",\"%s\":[", key);
+  for (size_t i = 0; i < n; i++) {
+    fputs(i ? ",{\"name\":" : "{\"name\":", out);
+    util_json_string(out, g[i].name);
+    if (g[i].model[0]) {
+      fputs(",\"model\":", out);
+      util_json_string(out, g[i].model);
+      fputs(",\"accelerator\":", out);
+      util_json_string(out, g[i].accelerator);
+      fprintf(out, ",\"role\":\"%s\"", g[i].role < 3 ? roles[g[i].role] : "unknown");
+    }
+    fprintf(out, ",\"instances\":%u,\"requests\":%llu,\"completed\":%llu", g[i].instances,
+            (unsigned long long)g[i].requests, (unsigned long long)g[i].completed);
+    json_group_dist(out, "ttft_ms", &g[i].ttft_ms);
+    json_group_dist(out, "tpot_ms", &g[i].tpot_ms);
+    json_group_dist(out, "e2e_ms", &g[i].e2e_ms);
+    const struct {
+      const char *name;
+      double value;
+    } reals[] = {{"output_tok_s", g[i].output_tok_s},
+                 {"utilisation_mean", g[i].utilisation_mean},
+                 {"kv_use_mean", g[i].kv_use_mean},
+                 {"energy_j", g[i].energy_j},
+                 {"energy_per_output_token_j", g[i].energy_per_output_token_j},
+                 {"power_avg_w", g[i].power_avg_w},
+                 {"power_peak_w", g[i].power_peak_w}};
+    for (size_t k = 0; k < sizeof reals / sizeof *reals; k++) {
+      fprintf(out, ",\"%s\":", reals[k].name);
+      util_json_number(out, reals[k].value);
+    }
+    fputc('}', out);
+  }
+  fputc(']', out);
+}
+
+void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *groups, bool with_wall,
+                                  FILE *out) {
   fprintf(out,
           "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
           "\"preemptions\":%llu},",
@@ -530,6 +851,283 @@ void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
     fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,
             (unsigned long long)s->windows,
             s->windows ? (double)s->events / (double)s->windows : 0);
-  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
+  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
+  if (groups) {
+    json_groups(out, "pools", groups->pools, groups->pool_count);
+    json_groups(out, "models", groups->models, groups->model_count);
+    json_groups(out, "racks", groups->racks, groups->rack_count);
+  }
+  fputs("}\n", out);
+}
+
+void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
+  srv_report_print_json_groups(s, NULL, with_wall, out);
+}
+
+static void print_group_rows(FILE *out, const char *title, const srv_group *g, size_t n,
+                             bool racks) {
+  fprintf(out, "%s:\n  %-20s %5s %8s %9s %17s %17s %9s %6s %6s %10s\n", title, "name", "inst",
+          "requests", "completed", "ttft p50/p99 ms", "tpot p50/p99 ms", "out tok/s", "busy%",
+          "kv%", racks ? "kW mean/pk" : "J/out tok");
+  for (size_t i = 0; i < n; i++) {
+    char ttft[32], tpot[32], last[32];
+    snprintf(ttft, sizeof ttft, "%.1f/%.1f", g[i].ttft_ms.p50, g[i].ttft_ms.p99);
+    snprintf(tpot, sizeof tpot, "%.1f/%.1f", g[i].tpot_ms.p50, g[i].tpot_ms.p99);
+    if (racks)
+      snprintf(last, sizeof last, "%.1f/%.1f", g[i].power_avg_w * 1e-3, g[i].power_peak_w * 1e-3);
+    else
+      snprintf(last, sizeof last, "%.3f", g[i].energy_per_output_token_j);
+    fprintf(out, "  %-20.20s %5u %8llu %9llu %17s %17s %9.1f %6.1f %6.1f %10s\n", g[i].name,
+            g[i].instances, (unsigned long long)g[i].requests, (unsigned long long)g[i].completed,
+            ttft, tpot, g[i].output_tok_s, 100 * g[i].utilisation_mean, 100 * g[i].kv_use_mean,
+            last);
+  }
+}
+
+void srv_report_print_groups(const srv_breakdown *groups, FILE *out) {
+  static const char *const roles[] = {"both", "prefill", "decode"};
+  fputs("pools (deployments):\n", out);
+  for (size_t i = 0; i < groups->pool_count; i++) {
+    const srv_group *g = &groups->pools[i];
+    fprintf(out, "  %s: %u x %s on %s, role %s\n", g->name, g->instances, g->model, g->accelerator,
+            g->role < 3 ? roles[g->role] : "unknown");
+  }
+  print_group_rows(out, "per pool", groups->pools, groups->pool_count, false);
+  print_group_rows(out, "per model", groups->models, groups->model_count, false);
+  print_group_rows(out, "per rack (IT power)", groups->racks, groups->rack_count, true);
+  fputs(
+      "(requests: those that ran on the group's instances, prompt or decode; J/out tok: the "
+      "instances' accelerator energy, idle included, per output token)\n",
+      out);
+}
+
+/* The headline figures compared by report A B, read from a summary. */
+typedef struct figure {
+  const char *name, *unit;
+  double (*get)(const srv_summary *s);
+} figure;
+
+#define FIGURE(name, unit, expr)                                                                   \
+  static double fig_##name(const srv_summary *s) { return (double)(expr); }
+FIGURE(requests_completed, "", s->completed)
+FIGURE(requests_unfinished, "", s->unfinished)
+FIGURE(ttft_ms_p50, "ms", s->ttft_ms.p50)
+FIGURE(ttft_ms_p99, "ms", s->ttft_ms.p99)
+FIGURE(tpot_ms_p50, "ms", s->tpot_ms.p50)
+FIGURE(tpot_ms_p99, "ms", s->tpot_ms.p99)
+FIGURE(e2e_ms_p50, "ms", s->e2e_ms.p50)
+FIGURE(e2e_ms_p99, "ms", s->e2e_ms.p99)
+FIGURE(queue_ms_p99, "ms", s->queue_ms.p99)
+FIGURE(output_tok_s, "tok/s", s->output_tok_s)
+FIGURE(req_s, "req/s", s->req_s)
+FIGURE(slo_attainment, "", s->slo_attainment)
+FIGURE(goodput_req_s, "req/s", s->goodput_req_s)
+FIGURE(instances, "", s->instances)
+FIGURE(utilisation_mean, "", s->utilisation_mean)
+FIGURE(kv_use_mean, "", s->kv_use_mean)
+FIGURE(kv_transfers, "", s->transfers)
+FIGURE(kv_transfer_ms_p99, "ms", s->kv_transfer_ms.p99)
+FIGURE(energy_kwh, "kWh", s->energy_j / 3.6e6)
+FIGURE(energy_per_output_token_j, "J", s->energy_per_output_token_j)
+FIGURE(power_avg_kw, "kW", s->power_avg_w * 1e-3)
+FIGURE(power_peak_kw, "kW", s->power_peak_w * 1e-3)
+FIGURE(simulated_s, "s", s->simulated_s)
+#undef FIGURE
+
+static const figure figures[] = {
+    {"requests_completed", "", fig_requests_completed},
+    {"requests_unfinished", "", fig_requests_unfinished},
+    {"ttft_ms_p50", "ms", fig_ttft_ms_p50},
+    {"ttft_ms_p99", "ms", fig_ttft_ms_p99},
+    {"tpot_ms_p50", "ms", fig_tpot_ms_p50},
+    {"tpot_ms_p99", "ms", fig_tpot_ms_p99},
+    {"e2e_ms_p50", "ms", fig_e2e_ms_p50},
+    {"e2e_ms_p99", "ms", fig_e2e_ms_p99},
+    {"queue_ms_p99", "ms", fig_queue_ms_p99},
+    {"output_tok_s", "tok/s", fig_output_tok_s},
+    {"req_s", "req/s", fig_req_s},
+    {"slo_attainment", "", fig_slo_attainment},
+    {"goodput_req_s", "req/s", fig_goodput_req_s},
+    {"instances", "", fig_instances},
+    {"utilisation_mean", "", fig_utilisation_mean},
+    {"kv_use_mean", "", fig_kv_use_mean},
+    {"kv_transfers", "", fig_kv_transfers},
+    {"kv_transfer_ms_p99", "ms", fig_kv_transfer_ms_p99},
+    {"energy_kwh", "kWh", fig_energy_kwh},
+    {"energy_per_output_token_j", "J", fig_energy_per_output_token_j},
+    {"power_avg_kw", "kW", fig_power_avg_kw},
+    {"power_peak_kw", "kW", fig_power_peak_kw},
+    {"simulated_s", "s", fig_simulated_s},
+};
+
+void srv_report_print_comparison(const char *a_path, const srv_summary *a, const char *b_path,
+                                 const srv_summary *b, bool json, FILE *out) {
+  const size_t n = sizeof figures / sizeof *figures;
+  if (json) {
+    fputs("{\"a\":{\"path\":", out);
+    util_json_string(out, a_path);
+    fputs(",\"summary\":", out);
+    srv_report_print_json(a, false, out);
+    fputs("},\"b\":{\"path\":", out);
+    util_json_string(out, b_path);
+    fputs(",\"summary\":", out);
+    srv_report_print_json(b, false, out);
+    fputs("},\"delta\":{", out);
+    for (size_t i = 0; i < n; i++) {
+      fprintf(out, "%s\"%s\":", i ? "," : "", figures[i].name);
+      util_json_number(out, figures[i].get(b) - figures[i].get(a));
+    }
+    fputs("}}\n", out);
+    return;
+  }
+  fprintf(out, "A: %s\nB: %s\n  %-26s %14s %14s %14s %9s\n", a_path, b_path, "figure", "A", "B",
+          "B - A", "change");
+  for (size_t i = 0; i < n; i++) {
+    double x = figures[i].get(a), y = figures[i].get(b);
+    char name[48], change[16] = "";
+    snprintf(name, sizeof name, "%s%s%s%s", figures[i].name, figures[i].unit[0] ? " (" : "",
+             figures[i].unit, figures[i].unit[0] ? ")" : "");
+    if (x != 0)
+      snprintf(change, sizeof change, "%+.1f%%", 100 * (y - x) / fabs(x));
+    fprintf(out, "  %-26s %14.6g %14.6g %+14.6g %9s\n", name, x, y, y - x, change);
+  }
+}
+
+/* --csv: every table the schema defines, and the fields that order its rows. */
+typedef struct csv_table {
+  const io_table_def *def;
+  const char *keys[2];
+} csv_table;
+
+static const csv_table csv_tables[] = {
+    {&srv_requests_table, {"id"}},
+    {&srv_iterations_table, {"instance", "index"}},
+    {&srv_intervals_table, {"instance", "start_ns"}},
+    {&srv_instances_table, {"instance"}},
+    {&srv_transfers_table, {"id"}},
+    {&srv_nodes_table, {"node"}},
+    {&srv_power_table, {"node", "start_ns"}},
+    {&srv_links_table, {"link"}},
+    {&srv_link_util_table, {"link", "start_ns"}},
+    {&srv_kv_tiers_table, {"node"}},
+    {&srv_engine_table, {"rank", "thread"}},
+};
+
+const char *const srv_report_tables[] = {
+    "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
+    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    NULL};
+
+static const io_field *field_named(const io_table_def *def, const char *name) {
+  for (size_t i = 0; name && i < def->field_count; i++)
+    if (strcmp(def->fields[i].name, name) == 0)
+      return &def->fields[i];
+  return NULL;
+}
+
+/* The field's value as an int64 for ordering (every key field is an integer). */
+static int64_t key_value(const io_field *f, const char *row) {
+  const void *p = row + f->offset;
+  switch (f->type) {
+  case IO_FIELD_INT64: return *(const int64_t *)p;
+  case IO_FIELD_UINT64: return (int64_t) * (const uint64_t *)p;
+  case IO_FIELD_INT32: return *(const int32_t *)p;
+  case IO_FIELD_UINT32: return *(const uint32_t *)p;
+  case IO_FIELD_UINT8: return *(const uint8_t *)p;
+  default: return 0;
+  }
+}
+
+/* A row's place in key order. */
+typedef struct keyed_row {
+  int64_t key[2];
+  uint64_t index;
+} keyed_row;
+
+static int cmp_keyed_row(const void *a, const void *b) {
+  const keyed_row *x = a, *y = b;
+  for (int k = 0; k < 2; k++)
+    if (x->key[k] != y->key[k])
+      return (x->key[k] > y->key[k]) - (x->key[k] < y->key[k]);
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+static void csv_value(FILE *out, const io_field *f, const char *row) {
+  const void *p = row + f->offset;
+  switch (f->type) {
+  case IO_FIELD_INT64: fprintf(out, "%lld", (long long)*(const int64_t *)p); break;
+  case IO_FIELD_UINT64: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+  case IO_FIELD_INT32: fprintf(out, "%d", *(const int32_t *)p); break;
+  case IO_FIELD_UINT32: fprintf(out, "%u", *(const uint32_t *)p); break;
+  case IO_FIELD_UINT8: fprintf(out, "%u", *(const uint8_t *)p); break;
+  case IO_FIELD_DOUBLE: fprintf(out, "%.17g", *(const double *)p); break;
+  case IO_FIELD_FLOAT: fprintf(out, "%.9g", (double)*(const float *)p); break;
+  case IO_FIELD_STRING: {
+    const char *text = p;
+    fputc('"', out);
+    for (size_t i = 0; i < f->string_bytes && text[i]; i++) {
+      if (text[i] == '"')
+        fputc('"', out);
+      fputc(text[i], out);
+    }
+    fputc('"', out);
+    break;
+  }
+  }
+}
+
+int srv_report_write_csv(const char *path, const char *table, FILE *out, char *err,
+                         size_t err_len) {
+  const csv_table *t = NULL;
+  for (size_t i = 0; i < sizeof csv_tables / sizeof *csv_tables; i++)
+    if (strcmp(csv_tables[i].def->name, table) == 0)
+      t = &csv_tables[i];
+  if (!t) {
+    size_t len = (size_t)snprintf(err, err_len, "no table '%s'; the tables are", table);
+    for (size_t i = 0; srv_report_tables[i] && len < err_len; i++)
+      len += (size_t)snprintf(err + len, err_len - len, " %s", srv_report_tables[i]);
+    return -1;
+  }
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
+  if (!r)
+    return -1;
+  char *rows = NULL;
+  uint64_t n = 0;
+  int rc = check_schema(r, err, err_len) || read_table(r, t->def, (void **)&rows, &n, err, err_len)
+               ? -1
+               : 0;
+  keyed_row *order = rc == 0 ? malloc((n + 1) * sizeof *order) : NULL;
+  if (rc == 0 && !order) {
+    snprintf(err, err_len, "out of memory ordering %llu rows of /%s", (unsigned long long)n, table);
+    rc = -1;
+  }
+  if (rc == 0) {
+    const io_field *keys[2] = {field_named(t->def, t->keys[0]), field_named(t->def, t->keys[1])};
+    for (uint64_t i = 0; i < n; i++) {
+      const char *row = rows + i * t->def->row_bytes;
+      order[i] = (keyed_row){
+          {keys[0] ? key_value(keys[0], row) : 0, keys[1] ? key_value(keys[1], row) : 0}, i};
+    }
+    qsort(order, n, sizeof *order, cmp_keyed_row);
+    for (size_t f = 0; f < t->def->field_count; f++)
+      fprintf(out, "%s%s", f ? "," : "", t->def->fields[f].name);
+    fputc('\n', out);
+    for (uint64_t i = 0; i < n; i++) {
+      const char *row = rows + order[i].index * t->def->row_bytes;
+      for (size_t f = 0; f < t->def->field_count; f++) {
+        if (f)
+          fputc(',', out);
+        csv_value(out, &t->def->fields[f], row);
+      }
+      fputc('\n', out);
+    }
+    if (ferror(out)) {
+      snprintf(err, err_len, "writing the CSV of /%s failed", table);
+      rc = -1;
+    }
+  }
+  free(order);
+  free(rows);
+  io_timeline_reader_close(r);
+  return rc;
 }

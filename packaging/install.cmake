@@ -28,6 +28,8 @@ write_basic_package_version_file(${CMAKE_BINARY_DIR}/windtunnelConfigVersion.cma
 install(FILES ${CMAKE_BINARY_DIR}/windtunnelConfig.cmake
               ${CMAKE_BINARY_DIR}/windtunnelConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/windtunnel)
+# From LIBDIR/pkgconfig back to the prefix ("../.." for lib): the .pc file finds its prefix.
+file(RELATIVE_PATH WT_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 configure_file(${CMAKE_CURRENT_LIST_DIR}/windtunnel-core.pc.in
                ${CMAKE_BINARY_DIR}/windtunnel-core.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/windtunnel-core.pc

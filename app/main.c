@@ -401,11 +401,29 @@ static const app_command commands[] = {
     {"-h", cmd_help, false},
 };
 
+/* Whether a launcher (mpirun, srun, mpiexec) started this process; otherwise MPI_Init makes it a
+ * singleton, one rank alone. Slurm's variables count as a launcher even in a batch script's own
+ * shell, to stay on the safe side. */
+static bool launched(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                     "SLURM_PROCID"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+    if (getenv(vars[i]))
+      return true;
+  return false;
+}
+
 /* Runs a command that needs MPI: initialises it, runs, finalises. */
 static int run_with_mpi(const app_command *c, int argc, char **argv) {
-  /* A process not started by a launcher is an MPI singleton; an isolated one does not start Open
-   * MPI's runtime daemon (about 0.4 s). A value set by the user wins; other MPIs ignore it. */
-  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+  if (!launched()) {
+    /* A singleton talks only to itself. Open MPI 4.1 would otherwise start its runtime daemon and
+     * probe every network transport (UCX, OFI, PSM) it has: 0.3-1.0 s of a small run's start,
+     * measured on the development VM (README, "Start-up"). Values the user set win (overwrite 0);
+     * other MPI libraries ignore these variables. */
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    setenv("OMPI_MCA_pml", "ob1", 0);
+    setenv("OMPI_MCA_btl", "self", 0);
+  }
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   int rank, status;

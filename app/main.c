@@ -445,11 +445,15 @@ int main(int argc, char **argv) {
     const app_command *c = &commands[i];
     if (strcmp(command, c->name) != 0)
       continue;
-    return c->needs_mpi ? run_with_mpi(c, argc, argv) : c->run(argc - 1, argv + 1, MPI_COMM_NULL);
+    if (c->needs_mpi)
+      return run_with_mpi(c, argc, argv);
+    /* Launched on several ranks, rank 0 alone works and speaks; the others exit 0 at once, so that
+     * the launcher reports rank 0's status and does not kill it first for another's. */
+    return launcher_rank() == 0 ? c->run(argc - 1, argv + 1, MPI_COMM_NULL) : 0;
   }
-  if (launcher_rank() == 0) {
-    fprintf(stderr, "windtunnel: unknown command '%s'\n\n", command);
-    usage(stderr);
-  }
+  if (launcher_rank() != 0)
+    return 0;
+  fprintf(stderr, "windtunnel: unknown command '%s'\n\n", command);
+  usage(stderr);
   return 2;
 }

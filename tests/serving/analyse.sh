@@ -15,7 +15,7 @@ runs=(
   "default_end|1|$examples/default.yaml --set simulation.end=20s --set power.interval=7s"
   "disaggregated|2|$examples/disaggregated.yaml --set simulation.placement=block"
   "disaggregated_1|1|$examples/disaggregated.yaml"
-  "mooncake|1|$examples/mooncake-tier.yaml"
+  "kv_tier|1|$examples/default.yaml --set workload.rate_scale=20 --set deployments.0.scheduler.kv_blocks=600 --set cluster.nodes.0.kv_tier.kind=cxl --set cluster.nodes.0.kv_tier.capacity=400MiB"
   "colocated|2|$examples/colocated.yaml --set simulation.placement=block"
 )
 for run in "${runs[@]}"; do

@@ -185,9 +185,22 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   int rank = app_rank(comm);
   run_args a = {0};
   srv_scenario *s;
-  int rc = parse_and_load(argc, argv, rank, &a, &s);
+  int rc = parse_run_args(argc, argv, rank, &a);
   if (rc)
-    return rc < 0 ? 0 : rc;
+    return rc < 0 ? 0 : 2;
+  char err[1024];
+  if (srv_scenario_load(a.scenario, a.sets, a.set_count, &s, err, sizeof err) != 0) {
+    if (rank == 0 && a.json) { /* the verdict on stdout, as JSON; the message on stderr too */
+      fputs("{\"scenario\":", stdout);
+      util_json_string(stdout, a.scenario ? a.scenario : "(built-in default)");
+      fputs(",\"valid\":false,\"error\":", stdout);
+      util_json_string(stdout, err);
+      fputs("}\n", stdout);
+    }
+    if (rank == 0)
+      fprintf(stderr, "windtunnel: %s\n", err);
+    return 1;
+  }
   if (rank == 0 && a.json)
     print_check_json(s, stdout);
   else if (rank == 0) {

@@ -1,7 +1,7 @@
 # Writes app_version.c with the git commit of the source tree and the build type, at every build
-# (cmake -P app/version.cmake with SOURCE_DIR, OUTPUT, BUILD_TYPE), rewriting it only when it changes
-# so that an unchanged tree relinks nothing. Outside a git checkout (a release tarball, Spack) the
-# commit is WT_GIT_COMMIT if given, else "unknown".
+# (cmake -P app/version.cmake with SOURCE_DIR, OUTPUT, BUILD_TYPE), rewriting it only when it
+# changes so that an unchanged tree relinks nothing. Outside a git checkout (a release tarball,
+# Spack) the commit is WT_GIT_COMMIT if given, else "unknown".
 set(commit "${WT_GIT_COMMIT}")
 if(NOT commit)
   execute_process(COMMAND git -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12

@@ -10,8 +10,8 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 install(TARGETS windtunnel RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DATADIR}/windtunnel/examples
-        USE_SOURCE_PERMISSIONS)
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/windtunnel/examples USE_SOURCE_PERMISSIONS)
 
 set_target_properties(wt_core PROPERTIES EXPORT_NAME core)
 install(TARGETS wt_core EXPORT windtunnelTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -23,7 +23,8 @@ for file in bin/windtunnel share/windtunnel/examples/default.yaml \
 done
 mkdir "$dir/elsewhere"
 run_default() { # WINDTUNNEL: runs the built-in default scenario, briefly, from elsewhere/
-  (cd "$dir/elsewhere" && "$1" run --set workload.max_requests=40 --quiet -o out.h5 >run.out 2>&1) ||
+  (cd "$dir/elsewhere" && "$1" run --set workload.max_requests=40 --quiet -o out.h5 \
+    >run.out 2>&1) ||
     fail "$1 run from another folder: $(cat "$dir/elsewhere/run.out")"
   grep -q '^requests: 40 total' "$dir/elsewhere/run.out" ||
     fail "$1 did not run 40 requests: $(cat "$dir/elsewhere/run.out")"
@@ -54,5 +55,6 @@ cmake -S "$consumer" -B "$dir/consumer_build" -DCMAKE_PREFIX_PATH="$dir/prefix" 
   >"$dir/cmake.log" 2>&1 || fail "find_package(windtunnel) failed: $(tail -20 "$dir/cmake.log")"
 cmake --build "$dir/consumer_build" >"$dir/build.log" 2>&1 ||
   fail "consumer does not build with windtunnel::core: $(tail -20 "$dir/build.log")"
-"$dir/consumer_build/consumer" | grep -q '^lps=7$' || fail "the CMake consumer gives the wrong answer"
+"$dir/consumer_build/consumer" | grep -q '^lps=7$' ||
+  fail "the CMake consumer gives the wrong answer"
 echo "PASS: installed, ran from another folder and after a move, built two consumers"

@@ -26,8 +26,9 @@ if "${broken[@]}" "$wt" run --set workload.max_requests=20 --quiet -o "$dir/b.h5
   fail "run succeeded with MPI broken: this test no longer proves anything"
 fi
 version=$("$wt" version)
-grep -qE '^windtunnel [0-9]+\.[0-9]+\.[0-9]+ \(commit ([0-9a-f]{7,}(-dirty)?|unknown), [A-Za-z]+ build\)$' \
-  <<<"$version" || fail "version lacks the commit and build type: $version"
+commit='([0-9a-f]{7,}(-dirty)?|unknown)'
+pattern="^windtunnel [0-9]+\.[0-9]+\.[0-9]+ \(commit $commit, [A-Za-z]+ build\)$"
+grep -qE "$pattern" <<<"$version" || fail "version lacks the commit and build type: $version"
 lines=$(timeout 60 mpirun --allow-run-as-root --oversubscribe -np 2 "$wt" report "$dir/a.h5" |
   grep -c '^requests:')
 [ "$lines" = 1 ] || fail "report under mpirun -np 2 printed its summary $lines times"

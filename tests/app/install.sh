@@ -3,9 +3,10 @@
 # after the prefix is moved, finds the default scenario's trace by its own place (no path fixed
 # at build time) or by WINDTUNNEL_DATA; the engine library builds a program through pkg-config
 # and through find_package(windtunnel).
-# Usage: install.sh BUILD_DIR CONSUMER_SOURCE_DIR
+# Usage: install.sh BUILD_DIR CONSUMER_SOURCE_DIR [FLAGS]
+#   FLAGS: compiler flags the build used that a consumer must use too (the sanitizers)
 set -euo pipefail
-build=$1 consumer=$2
+build=$1 consumer=$2 flags=${3:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() {
@@ -47,11 +48,13 @@ WINDTUNNEL_DATA=$dir/moved/share/windtunnel run_default "$dir/elsewhere/windtunn
 mv "$dir/moved" "$dir/prefix"
 PKG_CONFIG_PATH=$dir/prefix/lib/pkgconfig
 export PKG_CONFIG_PATH
-# shellcheck disable=SC2046 # pkg-config prints several flags
-cc -o "$dir/consumer_pc" "$consumer/consumer.c" $(pkg-config --cflags --libs windtunnel-core) ||
+# shellcheck disable=SC2046,SC2086 # pkg-config and $flags give several flags
+cc $flags -o "$dir/consumer_pc" "$consumer/consumer.c" \
+  $(pkg-config --cflags --libs windtunnel-core) ||
   fail "consumer.c does not build with pkg-config windtunnel-core"
 "$dir/consumer_pc" | grep -q '^lps=7$' || fail "the pkg-config consumer gives the wrong answer"
 cmake -S "$consumer" -B "$dir/consumer_build" -DCMAKE_PREFIX_PATH="$dir/prefix" \
+  -DCMAKE_C_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" \
   >"$dir/cmake.log" 2>&1 || fail "find_package(windtunnel) failed: $(tail -20 "$dir/cmake.log")"
 cmake --build "$dir/consumer_build" >"$dir/build.log" 2>&1 ||
   fail "consumer does not build with windtunnel::core: $(tail -20 "$dir/build.log")"

@@ -23,7 +23,9 @@ d = json.loads(sys.argv[1])
 assert d['valid'] is False and 'workload.rate_scale' in d['error'], d" "$out" ||
   fail "check --json of a bad value: $out"
 help=$("$wt" check --help)
-grep -q -- '--set' <<<"$help" && grep -q -- '--json' <<<"$help" || fail "check --help: $help"
+if ! grep -q -- '--set' <<<"$help" || ! grep -q -- '--json' <<<"$help"; then
+  fail "check --help: $help"
+fi
 ! grep -qE -- '--threads|--output|--stats' <<<"$help" || fail "check --help lists run's options"
 status=0
 "$wt" check --threads 2 2>/dev/null || status=$?

@@ -144,8 +144,10 @@ PY
   # An unknown table is refused with the list of tables, and no file is left.
   status=0
   "$wt" report "$dir/r1.h5" --csv bogus -o "$dir/bogus.csv" 2>"$dir/err" || status=$?
-  [ "$status" = 1 ] && grep -q "no table 'bogus'; the tables are requests iterations" "$dir/err" &&
-    [ ! -e "$dir/bogus.csv" ] || fail "--csv bogus: status $status, $(cat "$dir/err")"
+  if [ "$status" != 1 ] || [ -e "$dir/bogus.csv" ] ||
+    ! grep -q "no table 'bogus'; the tables are requests iterations" "$dir/err"; then
+    fail "--csv bogus: status $status, $(cat "$dir/err")"
+  fi
   ;;
 *) fail "unknown case $case" ;;
 esac

@@ -15,4 +15,7 @@ int app_calibrate(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel phold`: the engine's PHOLD benchmark with ROSS's parameters. */
 int app_phold(int argc, char **argv, MPI_Comm comm);
 
+/* `windtunnel sweep`: a design study's configurations, concurrently in groups of ranks. */
+int app_sweep(int argc, char **argv, MPI_Comm comm);
+
 #endif

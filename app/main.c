@@ -33,6 +33,7 @@ static void usage(FILE *out) {
       "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline per pool, model and rack (--json for one JSON\n"
       "                   object); report A.h5 B.h5 compares two; --csv TABLE exports a table\n"
+      "  sweep STUDY.yaml run a design study's configurations into one results file\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
       "  version          print the version\n"
@@ -402,15 +403,11 @@ typedef struct app_command {
 } app_command;
 
 static const app_command commands[] = {
-    {"run", cmd_run, true},
-    {"phold", app_phold, true},
-    {"check", cmd_check, false},
-    {"report", cmd_report, false},
-    {"calibrate", app_calibrate, false},
-    {"version", cmd_version, false},
-    {"--version", cmd_version, false},
-    {"help", cmd_help, false},
-    {"--help", cmd_help, false},
+    {"run", cmd_run, true},          {"phold", app_phold, true},
+    {"sweep", app_sweep, true},      {"check", cmd_check, false},
+    {"report", cmd_report, false},   {"calibrate", app_calibrate, false},
+    {"version", cmd_version, false}, {"--version", cmd_version, false},
+    {"help", cmd_help, false},       {"--help", cmd_help, false},
     {"-h", cmd_help, false},
 };
 

@@ -45,7 +45,7 @@ def load(path):
 
 def in_order_sum(values):
     """A float sum in row order, as the report's loops add (np.sum adds pairwise, and pandas'
-    groupby sums compensate: both differ in the last bits)."""
+    groupby sums compensate: both differ in the last bits). Integer sums are exact in any order."""
     values = np.asarray(values, dtype=np.float64)
     return float(np.cumsum(values)[-1]) if len(values) else 0.0
 
@@ -126,30 +126,43 @@ def headline(attrs, t):
                       "load_bytes": in_order_sum(inst["tier_load_bytes"]),
                       "store_bytes": in_order_sum(inst["tier_store_bytes"]),
                       "share_of_busy": int(inst["tier_ns"].sum()) / busy_ns if busy_ns > 0 else 0}
-    # Energy and power: sums in (node, start) order; site and rack power per interval.
+    # Energy and power (serving/report.c): each /power row's energy in whole nJ (rounded half away
+    # from zero, as llround), summed per interval of [0, simulated_ns) for the site and each rack;
+    # integers add in any order. A mean power over an interval is its energy over its length (the
+    # last may be short).
     pue, interval_ns = float(attrs["pue"]), int(attrs["power_interval_ns"])
-    pw = t["power"].sort_values(["node", "start_ns"], kind="stable")
+    pw = t["power"]
+    nodes = t["nodes"]
+    racks_alloc = int(nodes["rack"].max()) + 1 if len(nodes) else 0
+    intervals = (sim_ns - 1) // interval_ns + 1 if sim_ns > 0 else 0
+    v = pw["energy_j"].to_numpy(np.float64) * 1e9
+    whole = np.trunc(v)
+    nj = (whole + (v - whole >= 0.5) - (v - whole <= -0.5)).astype(np.int64)
     k = (pw["start_ns"] // interval_ns).to_numpy()
-    intervals = int(k.max()) + 1 if len(pw) else 0
-    racks = int(pw["rack"].max()) + 1 if len(pw) else 0
-    site, rack_w, rack_j = np.zeros(intervals), np.zeros((racks, intervals)), np.zeros(racks)
-    np.add.at(site, k, pw["avg_w"].to_numpy())  # unbuffered: adds in row order
-    np.add.at(rack_w, (pw["rack"].to_numpy(), k), pw["avg_w"].to_numpy())
-    np.add.at(rack_j, pw["rack"].to_numpy(), pw["energy_j"].to_numpy())
-    it_j = in_order_sum(pw["energy_j"])
+    rack = pw["rack"].to_numpy()
+    site_nj = np.zeros(intervals, dtype=np.int64)
+    rack_nj = np.zeros((max(racks_alloc, 1), intervals), dtype=np.int64)
+    np.add.at(site_nj, k, nj)
+    np.add.at(rack_nj, (rack, k), nj)
+    racks = int(rack.max()) + 1 if len(pw) else 0
+    starts = np.arange(intervals, dtype=np.int64) * interval_ns
+    length_s = np.where(starts + interval_ns < sim_ns, interval_ns, sim_ns - starts) * 1e-9
+    it_j = float(int(nj.sum())) * 1e-9
     energy_j = it_j * pue
-    rack_avg = rack_j / simulated_s if simulated_s > 0 else np.zeros(racks)
+    site_w = site_nj * 1e-9 / length_s * pue
+    rack_w = rack_nj[:racks] * 1e-9 / length_s
+    rack_avg = rack_nj[:racks].sum(axis=1) * 1e-9 / simulated_s if simulated_s > 0 else \
+        np.zeros(racks)
     out["energy"] = {"total_j": energy_j, "it_j": it_j,
                      "per_output_token_j": energy_j / out_tokens if out_tokens else 0, "pue": pue}
     budget_rack, budget_site = attrs["rack_budget_w"], attrs["site_budget_w"]
     out["power"] = {
         "avg_w": energy_j / simulated_s if simulated_s > 0 else 0,
-        "peak_w": float(max((site * pue).max(initial=0), 0)), "racks": racks,
+        "peak_w": float(max(site_w.max(initial=0), 0)), "racks": racks,
         "rack_avg_w_max": float(max(rack_avg.max(initial=0), 0)),
         "rack_peak_w": float(max(rack_w.max(initial=0), 0)),
         "rack_intervals_over_budget": int((rack_w > budget_rack).sum()) if budget_rack > 0 else 0,
-        "site_intervals_over_budget": int((site * pue > budget_site).sum())
-        if budget_site > 0 else 0}
+        "site_intervals_over_budget": int((site_w > budget_site).sum()) if budget_site > 0 else 0}
     out["sim"] = {"simulated_s": simulated_s, "events": int(attrs["events"]),
                   "ranks": int(attrs["ranks"]), "threads": int(attrs["threads"])}
     return out

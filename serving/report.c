@@ -9,26 +9,41 @@
 
 #include "serving/schema.h"
 #include "util/json.h"
-#include "util/stats.h"
+#include "util/quantile.h"
 
-/* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
- * order. */
-static srv_dist distribution(int64_t *ns, uint64_t n) {
-  srv_dist d = {.count = n};
-  if (!n)
+/* The percentiles a distribution reports. */
+static const double percentiles[] = {0.50, 0.90, 0.95, 0.99};
+enum { PERCENTILES = sizeof percentiles / sizeof percentiles[0] };
+
+/* Nearest-rank percentiles of the values in ns that u has counted to the end, reported in ms. Sums
+ * are integers: exact in any order. */
+static srv_dist distribution(const util_quantiles *u) {
+  srv_dist d = {.count = u->count};
+  if (!u->count)
     return d;
-  util_sort_int64(ns, n);
-  int64_t sum = 0;
-  for (uint64_t i = 0; i < n; i++)
-    sum += ns[i];
   const double ms = 1e-6;
-  d.mean = (double)sum / (double)n * ms;
-  d.p50 = (double)util_nearest_rank(ns, n, 0.50) * ms;
-  d.p90 = (double)util_nearest_rank(ns, n, 0.90) * ms;
-  d.p95 = (double)util_nearest_rank(ns, n, 0.95) * ms;
-  d.p99 = (double)util_nearest_rank(ns, n, 0.99) * ms;
-  d.max = (double)ns[n - 1] * ms;
+  d.mean = (double)u->sum / (double)u->count * ms;
+  d.p50 = (double)util_quantiles_value(u, 0) * ms;
+  d.p90 = (double)util_quantiles_value(u, 1) * ms;
+  d.p95 = (double)util_quantiles_value(u, 2) * ms;
+  d.p99 = (double)util_quantiles_value(u, 3) * ms;
+  d.max = (double)u->max * ms;
   return d;
+}
+
+/* The distribution of ns[0..n), held in memory. Returns 0, or -1 out of memory. */
+static int distribution_of(const int64_t *ns, uint64_t n, srv_dist *d) {
+  util_quantiles u;
+  util_quantiles_init(&u, percentiles, PERCENTILES);
+  int more;
+  do {
+    for (uint64_t i = 0; i < n; i++)
+      util_quantiles_add(&u, ns[i]);
+  } while ((more = util_quantiles_end_pass(&u)) == 1);
+  if (more == 0)
+    *d = distribution(&u);
+  util_quantiles_free(&u);
+  return more;
 }
 
 static int cmp_instance(const void *a, const void *b) {
@@ -49,174 +64,9 @@ static int read_table(io_timeline_reader *r, const io_table_def *def, void **row
   return *n ? io_timeline_reader_read(r, def, 0, *n, *rows, err, err_len) : 0;
 }
 
-static int cmp_power(const void *a, const void *b) {
-  const srv_power_row *x = a, *y = b;
-  if (x->node != y->node)
-    return (x->node > y->node) - (x->node < y->node);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
 static int cmp_transfer(const void *a, const void *b) {
   int64_t x = ((const srv_transfer_row *)a)->id, y = ((const srv_transfer_row *)b)->id;
   return (x > y) - (x < y);
-}
-
-/* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
-static void note_over(srv_summary *s, const char *what, const double *w, uint64_t n,
-                      double budget_w, double interval_s) {
-  size_t len = strlen(s->budget_report);
-  for (uint64_t k = 0; k < n; k++) {
-    if (!(w[k] > budget_w))
-      continue;
-    uint64_t end = k;
-    double peak = 0;
-    while (end < n && w[end] > budget_w)
-      peak = fmax(peak, w[end++]);
-    if (len < sizeof s->budget_report)
-      len += (size_t)snprintf(s->budget_report + len, sizeof s->budget_report - len,
-                              "%s%s over %.0f W from %.6g s to %.6g s (peak %.0f W)",
-                              len ? "; " : "", what, budget_w, (double)k * interval_s,
-                              (double)end * interval_s, peak);
-    k = end;
-  }
-}
-
-/* Power and energy from /nodes and /power; transfers from /transfers. */
-static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_request_row *req,
-                           uint64_t nreq, srv_breakdown *groups, char *err, size_t err_len) {
-  srv_power_row *pw = NULL;
-  srv_transfer_row *tr = NULL;
-  srv_link_row *links = NULL;
-  srv_engine_row *engine = NULL;
-  int64_t *net_ns = NULL, *wait_ns = NULL;
-  double *site = NULL, *rack = NULL, *rack_j = NULL;
-  uint64_t npw = 0, ntr = 0, nlinks = 0, nengine = 0;
-  int64_t interval_ns = 1;
-  int rc = -1;
-  if (io_timeline_reader_attr_double(r, "pue", &s->pue, err, err_len) ||
-      io_timeline_reader_attr_double(r, "rack_budget_w", &s->rack_budget_w, err, err_len) ||
-      io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
-      io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len) ||
-      read_table(r, &srv_power_table, (void **)&pw, &npw, err, err_len) ||
-      read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len) ||
-      read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
-      read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len))
-    goto out;
-  if (interval_ns <= 0) { /* a damaged or hand-made file: it would divide by zero below */
-    snprintf(err, err_len, "power_interval_ns is %lld: a power interval must be positive",
-             (long long)interval_ns);
-    goto out;
-  }
-  for (uint64_t i = 0; i < nlinks; i++)
-    s->link_chunks += links[i].chunks;
-  for (uint64_t i = 0; i < nengine; i++)
-    s->windows = engine[i].windows > s->windows ? engine[i].windows : s->windows;
-  qsort(pw, npw, sizeof *pw, cmp_power);
-  uint64_t intervals = 0;
-  for (uint64_t i = 0; i < npw; i++) {
-    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns) + 1;
-    intervals = k > intervals ? k : intervals;
-    s->racks = pw[i].rack + 1 > s->racks ? pw[i].rack + 1 : s->racks;
-  }
-  site = calloc(intervals + 1, sizeof *site);
-  rack = calloc((intervals + 1) * (s->racks + 1), sizeof *rack);
-  rack_j = calloc(s->racks + 1, sizeof *rack_j);
-  if (groups) {
-    groups->racks = calloc(s->racks + 1, sizeof *groups->racks);
-    groups->rack_count = groups->racks ? s->racks : 0;
-  }
-  net_ns = malloc((ntr + 1) * sizeof *net_ns);
-  wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
-  if (!site || !rack || !rack_j || !net_ns || !wait_ns || (groups && !groups->racks)) {
-    snprintf(err, err_len, "out of memory summarising power");
-    goto out;
-  }
-  /* Sums in (node, time) order whatever the writers' order: the same figures at any rank count. */
-  for (uint64_t i = 0; i < npw; i++) {
-    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns);
-    site[k] += pw[i].avg_w;
-    rack[pw[i].rack * intervals + k] += pw[i].avg_w;
-    rack_j[pw[i].rack] += pw[i].energy_j;
-    s->it_energy_j += pw[i].energy_j;
-  }
-  s->energy_j = s->it_energy_j * s->pue;
-  s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;
-  for (uint64_t k = 0; k < intervals; k++) {
-    site[k] *= s->pue;
-    s->power_peak_w = fmax(s->power_peak_w, site[k]);
-  }
-  double interval_s = (double)interval_ns * 1e-9;
-  for (uint32_t q = 0; q < s->racks; q++) {
-    const double *w = rack + (uint64_t)q * intervals;
-    for (uint64_t k = 0; k < intervals; k++) {
-      s->rack_peak_w = fmax(s->rack_peak_w, w[k]);
-      s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
-    }
-    /* From the rows' exact energy: the last interval is short when the run ends inside it, and
-     * its average power times a whole interval would overstate the rack's energy. */
-    double rack_avg_w = s->simulated_s > 0 ? rack_j[q] / s->simulated_s : 0, rack_peak_w = 0;
-    for (uint64_t k = 0; k < intervals; k++)
-      rack_peak_w = fmax(rack_peak_w, w[k]);
-    s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
-    if (groups) {
-      groups->racks[q].energy_j = rack_j[q];
-      groups->racks[q].power_avg_w = rack_avg_w;
-      groups->racks[q].power_peak_w = rack_peak_w;
-    }
-    size_t len = strlen(s->rack_report);
-    if (q < 16 && len < sizeof s->rack_report)
-      snprintf(s->rack_report + len, sizeof s->rack_report - len, "%srack %u %.1f/%.1f",
-               q ? ", " : "", q, rack_avg_w * 1e-3, rack_peak_w * 1e-3);
-    if (s->rack_budget_w > 0) {
-      char what[32];
-      snprintf(what, sizeof what, "rack %u", q);
-      note_over(s, what, w, intervals, s->rack_budget_w, interval_s);
-    }
-  }
-  for (uint64_t k = 0; k < intervals; k++)
-    s->site_intervals_over += s->site_budget_w > 0 && site[k] > s->site_budget_w;
-  if (s->site_budget_w > 0)
-    note_over(s, "site", site, intervals, s->site_budget_w, interval_s);
-  uint64_t out_tokens = 0;
-  for (uint64_t i = 0; i < nreq; i++)
-    if (req[i].fate == SRV_FATE_COMPLETED)
-      out_tokens += (uint64_t)req[i].output_tokens;
-  s->energy_per_output_token_j = out_tokens ? s->energy_j / (double)out_tokens : 0;
-  /* Transfers, and their share of the decode phase of the requests they served. */
-  qsort(tr, ntr, sizeof *tr, cmp_transfer);
-  int64_t transfer_sum = 0, decode_sum = 0;
-  for (uint64_t i = 0; i < ntr; i++) {
-    net_ns[i] = tr[i].end_ns - tr[i].start_ns;
-    wait_ns[i] = tr[i].start_ns - tr[i].ready_ns;
-    s->kv_bytes += (double)tr[i].bytes;
-  }
-  for (uint64_t i = 0; i < nreq; i++) {
-    const srv_request_row *q = &req[i];
-    if (q->fate != SRV_FATE_COMPLETED || q->decode_instance < 0)
-      continue;
-    srv_transfer_row key = {.id = q->id};
-    const srv_transfer_row *t = bsearch(&key, tr, ntr, sizeof *tr, cmp_transfer);
-    if (t) {
-      transfer_sum += t->end_ns - t->start_ns;
-      decode_sum += q->done_ns - q->first_token_ns;
-    }
-  }
-  s->kv_share_of_decode = decode_sum > 0 ? (double)transfer_sum / (double)decode_sum : 0;
-  s->transfers = ntr;
-  s->kv_transfer_ms = distribution(net_ns, ntr);
-  s->kv_wait_ms = distribution(wait_ns, ntr);
-  rc = 0;
-out:
-  free(pw);
-  free(tr);
-  free(links);
-  free(engine);
-  free(net_ns);
-  free(wait_ns);
-  free(site);
-  free(rack);
-  free(rack_j);
-  return rc;
 }
 
 /* Refuses a file this report cannot read right: another schema, or another version of it. */
@@ -258,42 +108,316 @@ static int64_t instance_index(const srv_instance_row *inst, uint64_t ninst, int6
   return hit ? hit - inst : -1;
 }
 
-/* Refuses rows whose ids point nowhere: requests and transfers naming instances that /instances
- * lacks. Figures computed from such a file would be silently wrong. */
-static int check_references(const char *path, io_timeline_reader *r, const srv_request_row *req,
-                            uint64_t nreq, const srv_instance_row *inst, uint64_t ninst, char *err,
-                            size_t err_len) {
-  for (uint64_t i = 0; i < nreq; i++) {
-    const srv_request_row *q = &req[i];
-    int32_t ids[2] = {q->instance, q->decode_instance};
-    for (int k = 0; k < 2; k++)
-      if (ids[k] != -1 && instance_index(inst, ninst, ids[k]) < 0) {
-        snprintf(err, err_len,
-                 "%s: /requests row of request %lld names %s instance %d, which /instances "
-                 "lacks (a damaged or hand-edited file)",
-                 path, (long long)q->id, k ? "decode" : "its", ids[k]);
-        return -1;
-      }
+/* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
+static void note_over(srv_summary *s, const char *what, const double *w, uint64_t n,
+                      double budget_w, double interval_s) {
+  size_t len = strlen(s->budget_report);
+  for (uint64_t k = 0; k < n; k++) {
+    if (!(w[k] > budget_w))
+      continue;
+    uint64_t end = k;
+    double peak = 0;
+    while (end < n && w[end] > budget_w)
+      peak = fmax(peak, w[end++]);
+    if (len < sizeof s->budget_report)
+      len += (size_t)snprintf(s->budget_report + len, sizeof s->budget_report - len,
+                              "%s%s over %.0f W from %.6g s to %.6g s (peak %.0f W)",
+                              len ? "; " : "", what, budget_w, (double)k * interval_s,
+                              (double)end * interval_s, peak);
+    k = end;
   }
-  srv_transfer_row *tr = NULL;
-  uint64_t ntr = 0;
-  if (read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len) != 0)
-    return -1;
-  int rc = 0;
-  for (uint64_t i = 0; i < ntr && rc == 0; i++)
-    if (instance_index(inst, ninst, tr[i].prefill_instance) < 0 ||
-        instance_index(inst, ninst, tr[i].decode_instance) < 0) {
-      snprintf(err, err_len,
-               "%s: /transfers row of request %lld names instance %u or %u, which /instances "
-               "lacks (a damaged or hand-edited file)",
-               path, (long long)tr[i].id, tr[i].prefill_instance, tr[i].decode_instance);
-      rc = -1;
+}
+
+/* Rows of a table read at a time: the summary's memory does not grow with the run's length. */
+enum { BLOCK_ROWS = 1 << 16 };
+
+/* Energy per interval of [0, simulated_ns), in whole nJ: the site's and each rack's, from /power
+ * read block by block. Integers add in any order: the same figures whoever wrote the rows. */
+typedef struct power_bins {
+  uint64_t intervals;
+  uint32_t racks;      /* allocated: one past the highest rack of /nodes */
+  int64_t *site_nj;    /* [intervals] */
+  int64_t *rack_nj;    /* [racks][intervals] */
+  uint32_t racks_seen; /* one past the highest rack of /power */
+  int64_t it_nj;
+} power_bins;
+
+static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulated_ns,
+                     power_bins *pb, char *err, size_t err_len) {
+  srv_node_row *nodes = NULL;
+  srv_power_row *rows = NULL;
+  uint64_t nnodes = 0, npw = 0;
+  int rc = -1;
+  if (read_table(r, &srv_nodes_table, (void **)&nodes, &nnodes, err, err_len) ||
+      io_timeline_reader_rows(r, srv_power_table.name, &npw, err, err_len))
+    goto out;
+  for (uint64_t i = 0; i < nnodes; i++)
+    pb->racks = nodes[i].rack + 1 > pb->racks ? nodes[i].rack + 1 : pb->racks;
+  pb->intervals = simulated_ns > 0 ? (uint64_t)((simulated_ns - 1) / interval_ns) + 1 : 0;
+  pb->site_nj = calloc(pb->intervals + 1, sizeof *pb->site_nj);
+  pb->rack_nj = calloc((pb->intervals + 1) * (pb->racks + 1), sizeof *pb->rack_nj);
+  rows = malloc(BLOCK_ROWS * sizeof *rows);
+  if (!pb->site_nj || !pb->rack_nj || !rows) {
+    snprintf(err, err_len, "out of memory summarising power");
+    goto out;
+  }
+  for (uint64_t first = 0; first < npw; first += BLOCK_ROWS) {
+    uint64_t count = npw - first < BLOCK_ROWS ? npw - first : BLOCK_ROWS;
+    if (io_timeline_reader_read(r, &srv_power_table, first, count, rows, err, err_len) != 0)
+      goto out;
+    for (uint64_t i = 0; i < count; i++) {
+      const srv_power_row *p = &rows[i];
+      uint64_t k = p->start_ns >= 0 ? (uint64_t)(p->start_ns / interval_ns) : UINT64_MAX;
+      if (k >= pb->intervals || p->rack >= pb->racks) {
+        snprintf(err, err_len, "/power row %llu: interval at %lld ns or rack %u outside the run",
+                 (unsigned long long)(first + i), (long long)p->start_ns, p->rack);
+        goto out;
+      }
+      int64_t nj = llround(p->energy_j * 1e9); /* the bin the row was made from */
+      pb->site_nj[k] += nj;
+      pb->rack_nj[p->rack * pb->intervals + k] += nj;
+      pb->it_nj += nj;
+      pb->racks_seen = p->rack + 1 > pb->racks_seen ? p->rack + 1 : pb->racks_seen;
     }
-  free(tr);
+  }
+  rc = 0;
+out:
+  free(nodes);
+  free(rows);
   return rc;
 }
 
-/* groups->name's index among the first n groups, or n after appending it (room for it is there). */
+/* The length of interval k of [0, simulated_ns): the last may be short, and a mean power over it is
+ * its energy over that length. */
+static double interval_length_s(uint64_t k, int64_t interval_ns, int64_t simulated_ns) {
+  int64_t start = (int64_t)k * interval_ns;
+  return (double)(start + interval_ns < simulated_ns ? interval_ns : simulated_ns - start) * 1e-9;
+}
+
+/* Power and energy from /nodes and /power, per output token of the completed requests; the
+ * transfers (sorted by id) and their share of the decode phase of the requests they served. */
+static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simulated_ns,
+                           uint64_t out_tokens, const srv_transfer_row *tr, uint64_t ntr,
+                           int64_t transfer_sum, int64_t decode_sum, srv_breakdown *groups,
+                           char *err, size_t err_len) {
+  srv_link_row *links = NULL;
+  srv_engine_row *engine = NULL;
+  int64_t *net_ns = NULL, *wait_ns = NULL;
+  double *w = NULL;
+  power_bins pb = {0};
+  uint64_t nlinks = 0, nengine = 0;
+  int64_t interval_ns = 1;
+  int rc = -1;
+  if (io_timeline_reader_attr_double(r, "pue", &s->pue, err, err_len) ||
+      io_timeline_reader_attr_double(r, "rack_budget_w", &s->rack_budget_w, err, err_len) ||
+      io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len))
+    goto out;
+  if (interval_ns < 1) {
+    snprintf(err, err_len, "power_interval_ns is %lld: expected at least 1 ns",
+             (long long)interval_ns);
+    goto out;
+  }
+  if (read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
+      read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len) ||
+      bin_power(r, interval_ns, simulated_ns, &pb, err, err_len))
+    goto out;
+  for (uint64_t i = 0; i < nlinks; i++)
+    s->link_chunks += links[i].chunks;
+  for (uint64_t i = 0; i < nengine; i++)
+    s->windows = engine[i].windows > s->windows ? engine[i].windows : s->windows;
+  uint64_t intervals = pb.intervals;
+  s->racks = pb.racks_seen;
+  w = malloc((intervals + 1) * sizeof *w);
+  if (groups) {
+    groups->racks = calloc(s->racks + 1, sizeof *groups->racks);
+    groups->rack_count = groups->racks ? s->racks : 0;
+  }
+  net_ns = malloc((ntr + 1) * sizeof *net_ns);
+  wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
+  if (!w || !net_ns || !wait_ns || (groups && !groups->racks)) {
+    snprintf(err, err_len, "out of memory summarising power");
+    goto out;
+  }
+  s->it_energy_j = (double)pb.it_nj * 1e-9;
+  s->energy_j = s->it_energy_j * s->pue;
+  s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;
+  for (uint64_t k = 0; k < intervals; k++) {
+    w[k] = (double)pb.site_nj[k] * 1e-9 / interval_length_s(k, interval_ns, simulated_ns) * s->pue;
+    s->power_peak_w = fmax(s->power_peak_w, w[k]);
+    s->site_intervals_over += s->site_budget_w > 0 && w[k] > s->site_budget_w;
+  }
+  double interval_s = (double)interval_ns * 1e-9;
+  if (s->site_budget_w > 0)
+    note_over(s, "site", w, intervals, s->site_budget_w, interval_s);
+  for (uint32_t q = 0; q < s->racks; q++) {
+    const int64_t *nj = pb.rack_nj + (uint64_t)q * intervals;
+    int64_t rack_nj = 0;
+    double rack_peak_w = 0;
+    for (uint64_t k = 0; k < intervals; k++) {
+      w[k] = (double)nj[k] * 1e-9 / interval_length_s(k, interval_ns, simulated_ns);
+      rack_peak_w = fmax(rack_peak_w, w[k]);
+      rack_nj += nj[k];
+      s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
+    }
+    double rack_avg_w = s->simulated_s > 0 ? (double)rack_nj * 1e-9 / s->simulated_s : 0;
+    s->rack_peak_w = fmax(s->rack_peak_w, rack_peak_w);
+    s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
+    if (groups) {
+      groups->racks[q].energy_j = (double)rack_nj * 1e-9;
+      groups->racks[q].power_avg_w = rack_avg_w;
+      groups->racks[q].power_peak_w = rack_peak_w;
+    }
+    size_t len = strlen(s->rack_report);
+    if (q < 16 && len < sizeof s->rack_report)
+      snprintf(s->rack_report + len, sizeof s->rack_report - len, "%srack %u %.1f/%.1f",
+               q ? ", " : "", q, rack_avg_w * 1e-3, rack_peak_w * 1e-3);
+    if (s->rack_budget_w > 0) {
+      char what[32];
+      snprintf(what, sizeof what, "rack %u", q);
+      note_over(s, what, w, intervals, s->rack_budget_w, interval_s);
+    }
+  }
+  s->energy_per_output_token_j = out_tokens ? s->energy_j / (double)out_tokens : 0;
+  for (uint64_t i = 0; i < ntr; i++) {
+    net_ns[i] = tr[i].end_ns - tr[i].start_ns;
+    wait_ns[i] = tr[i].start_ns - tr[i].ready_ns;
+    s->kv_bytes += (double)tr[i].bytes;
+  }
+  s->kv_share_of_decode = decode_sum > 0 ? (double)transfer_sum / (double)decode_sum : 0;
+  s->transfers = ntr;
+  if (distribution_of(net_ns, ntr, &s->kv_transfer_ms) != 0 ||
+      distribution_of(wait_ns, ntr, &s->kv_wait_ms) != 0) {
+    snprintf(err, err_len, "out of memory summarising transfers");
+    goto out;
+  }
+  rc = 0;
+out:
+  free(links);
+  free(engine);
+  free(net_ns);
+  free(wait_ns);
+  free(w);
+  free(pb.site_nj);
+  free(pb.rack_nj);
+  return rc;
+}
+
+/* Rows of /requests read at a time: the summary's memory does not grow with the run. */
+enum { REQUEST_BLOCK_ROWS = 1 << 16 };
+
+/* The latencies of the requests, each a stream of values read again until its percentiles are
+ * known. */
+enum { LAT_TTFT, LAT_E2E, LAT_TPOT, LAT_QUEUE, LATENCIES };
+
+/* What the first pass over /requests sums, and the transfers (sorted by id) it joins them with. */
+typedef struct request_totals {
+  int64_t slo_ttft_ns, slo_tpot_ns;
+  const srv_transfer_row *tr;
+  uint64_t ntr;
+  uint64_t good, in_tokens, out_tokens;
+  int64_t transfer_sum, decode_sum;
+  const srv_instance_row *inst; /* sorted by id: the requests' instances must be among them */
+  uint64_t ninst;
+  bool dangling; /* a request named an instance that /instances lacks: the first one below */
+  int64_t dangling_request;
+  int32_t dangling_instance;
+  bool dangling_decode;
+} request_totals;
+
+/* Adds q's latencies to the streams; counts its figures too on the first pass (totals not NULL). */
+static void add_request(srv_summary *s, util_quantiles lat[LATENCIES], request_totals *totals,
+                        const srv_request_row *q) {
+  if (q->first_scheduled_ns >= 0)
+    util_quantiles_add(&lat[LAT_QUEUE], q->first_scheduled_ns - q->dispatch_ns);
+  int64_t ttft = q->first_token_ns - q->arrival_ns, tpot = 0;
+  bool completed = q->fate == SRV_FATE_COMPLETED;
+  if (completed) {
+    util_quantiles_add(&lat[LAT_TTFT], ttft);
+    util_quantiles_add(&lat[LAT_E2E], q->done_ns - q->arrival_ns);
+    if (q->output_tokens > 1) {
+      /* Mean time between output tokens after the first: an integer ns, rounded down. */
+      tpot = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
+      util_quantiles_add(&lat[LAT_TPOT], tpot);
+    }
+  }
+  if (!totals)
+    return;
+  const int32_t ids[2] = {q->instance, q->decode_instance};
+  for (int k = 0; k < 2 && !totals->dangling; k++)
+    if (ids[k] != -1 && instance_index(totals->inst, totals->ninst, ids[k]) < 0) {
+      totals->dangling = true;
+      totals->dangling_request = q->id;
+      totals->dangling_instance = ids[k];
+      totals->dangling_decode = k == 1;
+    }
+  s->total++;
+  s->preemptions += q->preemptions;
+  if (q->first_scheduled_ns >= 0) {
+    s->prompt_tokens += (uint64_t)q->input_tokens;
+    s->prefix_hit_tokens += q->prefix_hit_tokens;
+    s->tier_hit_tokens += q->tier_hit_tokens;
+  }
+  if (!completed) {
+    s->unfinished++;
+    return;
+  }
+  s->completed++;
+  totals->in_tokens += (uint64_t)q->input_tokens;
+  totals->out_tokens += (uint64_t)q->output_tokens;
+  totals->good += ttft <= totals->slo_ttft_ns && tpot <= totals->slo_tpot_ns;
+  if (q->decode_instance >= 0 && totals->ntr) {
+    srv_transfer_row key = {.id = q->id};
+    const srv_transfer_row *t = bsearch(&key, totals->tr, totals->ntr, sizeof key, cmp_transfer);
+    if (t) {
+      totals->transfer_sum += t->end_ns - t->start_ns;
+      totals->decode_sum += q->done_ns - q->first_token_ns;
+    }
+  }
+}
+
+/* Reads /requests block by block, as many times as the latency percentiles need. */
+static int summarise_requests(io_timeline_reader *r, srv_summary *s, request_totals *totals,
+                              char *err, size_t err_len) {
+  uint64_t nreq;
+  if (io_timeline_reader_rows(r, srv_requests_table.name, &nreq, err, err_len) != 0)
+    return -1;
+  uint64_t block = nreq < REQUEST_BLOCK_ROWS ? nreq : REQUEST_BLOCK_ROWS;
+  srv_request_row *rows = malloc((block ? block : 1) * sizeof *rows);
+  util_quantiles lat[LATENCIES];
+  for (int k = 0; k < LATENCIES; k++)
+    util_quantiles_init(&lat[k], percentiles, PERCENTILES);
+  int rc = rows ? 0 : -1, more = 1;
+  for (int pass = 0; rc == 0 && more == 1; pass++) {
+    for (uint64_t first = 0; rc == 0 && first < nreq; first += block) {
+      uint64_t count = nreq - first < block ? nreq - first : block;
+      rc = io_timeline_reader_read(r, &srv_requests_table, first, count, rows, err, err_len);
+      for (uint64_t i = 0; rc == 0 && i < count; i++)
+        add_request(s, lat, pass == 0 ? totals : NULL, &rows[i]);
+    }
+    more = 0;
+    for (int k = 0; rc == 0 && k < LATENCIES; k++) {
+      int m = util_quantiles_end_pass(&lat[k]);
+      more = m < 0 || more < 0 ? -1 : m > more ? m : more;
+    }
+  }
+  if (rc == 0 && more < 0)
+    rc = -1;
+  if (rc != 0 && !*err)
+    snprintf(err, err_len, "out of memory summarising %llu requests", (unsigned long long)nreq);
+  if (rc == 0) {
+    s->ttft_ms = distribution(&lat[LAT_TTFT]);
+    s->e2e_ms = distribution(&lat[LAT_E2E]);
+    s->tpot_ms = distribution(&lat[LAT_TPOT]);
+    s->queue_ms = distribution(&lat[LAT_QUEUE]);
+  }
+  for (int k = 0; k < LATENCIES; k++)
+    util_quantiles_free(&lat[k]);
+  free(rows);
+  return rc;
+}
+
+/* groups' entry named name among the first *n, appended when new (there is room for it). */
 static size_t group_named(srv_group *g, size_t *n, const char *name) {
   for (size_t i = 0; i < *n; i++)
     if (strcmp(g[i].name, name) == 0)
@@ -302,102 +426,46 @@ static size_t group_named(srv_group *g, size_t *n, const char *name) {
   return (*n)++;
 }
 
-/* One kind of group: each instance's group (group_of, by index in the sorted instances), and what
- * the requests that ran on its instances saw. */
-static int fill_groups(srv_group *g, size_t ng, const size_t *group_of, const srv_request_row *req,
-                       uint64_t nreq, const srv_instance_row *inst, uint64_t ninst,
-                       int64_t simulated_ns, char *err, size_t err_len) {
-  uint64_t *out_tokens = calloc(ng + 1, sizeof *out_tokens);
-  int64_t **ttft = calloc(ng + 1, sizeof *ttft), **tpot = calloc(ng + 1, sizeof *tpot),
-          **e2e = calloc(ng + 1, sizeof *e2e);
-  uint64_t *ntpot = calloc(ng + 1, sizeof *ntpot);
-  int rc = out_tokens && ttft && tpot && e2e && ntpot ? 0 : -1;
-  for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
-    srv_group *x = &g[group_of[i]];
-    x->instances++;
-    if (simulated_ns > 0) {
-      x->utilisation_mean += (double)inst[i].busy_ns / (double)simulated_ns;
-      if (inst[i].kv_blocks_total)
-        x->kv_use_mean += inst[i].kv_block_ns /
-                          ((double)inst[i].kv_blocks_total * (double)simulated_ns);
+/* One kind of group (pools, models or racks): each instance's group by its index in the sorted
+ * instances, and, for pools and models, the latencies of the requests that ran on its instances
+ * (streams read again until their percentiles are known; racks count requests only). */
+typedef struct group_kind {
+  srv_group *g;
+  size_t n;
+  size_t *of;           /* [ninst] */
+  util_quantiles *lat;  /* [n][3]: ttft, e2e, tpot; NULL for racks */
+  uint64_t *out_tokens; /* [n] */
+  bool instance_energy; /* energy_j sums the instances' (pools, models); racks have /power's */
+} group_kind;
+
+static void add_group_request(group_kind *k, const srv_request_row *q, int64_t a, int64_t b,
+                              bool first_pass) {
+  size_t ga = a >= 0 ? k->of[a] : k->n, gb = b >= 0 ? k->of[b] : k->n;
+  for (int side = 0; side < 2; side++) {
+    size_t x = side ? gb : ga;
+    if (x == k->n || (side && gb == ga))
+      continue;
+    bool completed = q->fate == SRV_FATE_COMPLETED;
+    if (first_pass) {
+      k->g[x].requests++;
+      k->g[x].completed += completed;
+      k->out_tokens[x] += completed ? (uint64_t)q->output_tokens : 0;
     }
-    x->energy_j += inst[i].energy_j;
+    if (!completed || !k->lat)
+      continue;
+    util_quantiles *lat = &k->lat[3 * x];
+    util_quantiles_add(&lat[0], q->first_token_ns - q->arrival_ns);
+    util_quantiles_add(&lat[1], q->done_ns - q->arrival_ns);
+    if (q->output_tokens > 1)
+      util_quantiles_add(&lat[2], (q->done_ns - q->first_token_ns) / (q->output_tokens - 1));
   }
-  /* Count, then collect: a request is in the group of its prompt's instance and, when another,
-   * of its decode instance. */
-  for (int pass = 0; rc == 0 && pass < 2; pass++) {
-    for (size_t k = 0; k < ng; k++) {
-      if (pass == 1) {
-        ttft[k] = malloc((g[k].completed + 1) * sizeof **ttft);
-        tpot[k] = malloc((g[k].completed + 1) * sizeof **tpot);
-        e2e[k] = malloc((g[k].completed + 1) * sizeof **e2e);
-        if (!ttft[k] || !tpot[k] || !e2e[k])
-          rc = -1;
-      }
-      g[k].requests = g[k].completed = 0;
-    }
-    for (uint64_t i = 0; rc == 0 && i < nreq; i++) {
-      const srv_request_row *q = &req[i];
-      int64_t a = instance_index(inst, ninst, q->instance),
-              b = instance_index(inst, ninst, q->decode_instance);
-      size_t ga = a >= 0 ? group_of[a] : ng, gb = b >= 0 ? group_of[b] : ng;
-      for (int side = 0; side < 2; side++) {
-        size_t k = side ? gb : ga;
-        if (k == ng || (side && gb == ga))
-          continue;
-        g[k].requests++;
-        if (q->fate != SRV_FATE_COMPLETED)
-          continue;
-        uint64_t c = g[k].completed++;
-        if (pass == 0)
-          continue;
-        out_tokens[k] += (uint64_t)q->output_tokens;
-        ttft[k][c] = q->first_token_ns - q->arrival_ns;
-        e2e[k][c] = q->done_ns - q->arrival_ns;
-        if (q->output_tokens > 1)
-          tpot[k][ntpot[k]++] = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
-      }
-    }
-  }
-  double sim_s = simulated_ns > 0 ? (double)simulated_ns * 1e-9 : 1;
-  for (size_t k = 0; rc == 0 && k < ng; k++) {
-    g[k].ttft_ms = distribution(ttft[k], g[k].completed);
-    g[k].e2e_ms = distribution(e2e[k], g[k].completed);
-    g[k].tpot_ms = distribution(tpot[k], ntpot[k]);
-    g[k].output_tok_s = (double)out_tokens[k] / sim_s;
-    if (g[k].instances) {
-      g[k].utilisation_mean /= g[k].instances;
-      g[k].kv_use_mean /= g[k].instances;
-    }
-    if (out_tokens[k])
-      g[k].energy_per_output_token_j = g[k].energy_j / (double)out_tokens[k];
-  }
-  for (size_t k = 0; k < ng + 1; k++) {
-    if (ttft)
-      free(ttft[k]);
-    if (tpot)
-      free(tpot[k]);
-    if (e2e)
-      free(e2e[k]);
-  }
-  free(ttft);
-  free(tpot);
-  free(e2e);
-  free(ntpot);
-  free(out_tokens);
-  if (rc != 0)
-    snprintf(err, err_len, "out of memory breaking the summary down");
-  return rc;
 }
 
-/* Pools (deployments), models and racks, from the sorted instances and the requests; the racks'
- * power is already in groups->racks (summarise_power). */
-static int summarise_groups(srv_breakdown *groups, const srv_request_row *req, uint64_t nreq,
+/* Pools (deployments), models and racks, from the sorted instances and /requests read block by
+ * block; the racks' power is already in groups->racks (summarise_power). */
+static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
                             const srv_instance_row *inst, uint64_t ninst, int64_t simulated_ns,
                             char *err, size_t err_len) {
-  size_t *group_of = calloc(ninst + 1, sizeof *group_of);
-  groups->pools = calloc(ninst + 1, sizeof *groups->pools);
-  groups->models = calloc(ninst + 1, sizeof *groups->models);
   uint32_t racks = (uint32_t)groups->rack_count;
   for (uint64_t i = 0; i < ninst; i++)
     racks = inst[i].rack + 1 > racks ? inst[i].rack + 1 : racks;
@@ -409,46 +477,105 @@ static int summarise_groups(srv_breakdown *groups, const srv_request_row *req, u
       groups->rack_count = racks;
     }
   }
-  if (!group_of || !groups->pools || !groups->models || groups->rack_count < racks) {
-    free(group_of);
-    snprintf(err, err_len, "out of memory breaking the summary down");
-    return -1;
-  }
-  for (uint64_t i = 0; i < ninst; i++) {
-    size_t k = group_named(groups->pools, &groups->pool_count, inst[i].deployment);
-    snprintf(groups->pools[k].model, sizeof groups->pools[k].model, "%s", inst[i].model);
-    snprintf(groups->pools[k].accelerator, sizeof groups->pools[k].accelerator, "%s",
+  groups->pools = calloc(ninst + 1, sizeof *groups->pools);
+  groups->models = calloc(ninst + 1, sizeof *groups->models);
+  group_kind kinds[3] = {{.g = groups->pools, .instance_energy = true},
+                         {.g = groups->models, .instance_energy = true},
+                         {.g = groups->racks, .n = groups->rack_count}};
+  int rc = groups->pools && groups->models && groups->rack_count >= racks ? 0 : -1;
+  for (int k = 0; k < 3 && rc == 0; k++)
+    if (!(kinds[k].of = calloc(ninst + 1, sizeof *kinds[k].of)))
+      rc = -1;
+  for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
+    size_t p = group_named(groups->pools, &kinds[0].n, inst[i].deployment);
+    snprintf(groups->pools[p].model, sizeof groups->pools[p].model, "%s", inst[i].model);
+    snprintf(groups->pools[p].accelerator, sizeof groups->pools[p].accelerator, "%s",
              inst[i].accelerator);
-    groups->pools[k].role = inst[i].role;
-    group_of[i] = k;
+    groups->pools[p].role = inst[i].role;
+    kinds[0].of[i] = p;
+    kinds[1].of[i] = group_named(groups->models, &kinds[1].n, inst[i].model);
+    kinds[2].of[i] = inst[i].rack;
   }
-  int rc = fill_groups(groups->pools, groups->pool_count, group_of, req, nreq, inst, ninst,
-                       simulated_ns, err, err_len);
-  for (uint64_t i = 0; rc == 0 && i < ninst; i++)
-    group_of[i] = group_named(groups->models, &groups->model_count, inst[i].model);
-  if (rc == 0)
-    rc = fill_groups(groups->models, groups->model_count, group_of, req, nreq, inst, ninst,
-                     simulated_ns, err, err_len);
+  groups->pool_count = kinds[0].n;
+  groups->model_count = kinds[1].n;
   for (size_t q = 0; q < groups->rack_count; q++)
     snprintf(groups->racks[q].name, sizeof groups->racks[q].name, "rack %zu", q);
-  if (rc == 0) {
-    /* fill_groups adds instance energy; a rack's energy is its IT energy from /power. */
-    double *it_j = malloc((groups->rack_count + 1) * sizeof *it_j);
-    for (size_t q = 0; it_j && q < groups->rack_count; q++)
-      it_j[q] = groups->racks[q].energy_j;
-    for (uint64_t i = 0; i < ninst; i++)
-      group_of[i] = inst[i].rack;
-    rc = it_j ? fill_groups(groups->racks, groups->rack_count, group_of, req, nreq, inst, ninst,
-                            simulated_ns, err, err_len)
-              : -1;
-    for (size_t q = 0; it_j && q < groups->rack_count; q++) {
-      groups->racks[q].energy_j = it_j[q];
-      groups->racks[q].energy_per_output_token_j = 0;
+  for (int k = 0; k < 3 && rc == 0; k++) {
+    kinds[k].out_tokens = calloc(kinds[k].n + 1, sizeof *kinds[k].out_tokens);
+    if (!kinds[k].out_tokens)
+      rc = -1;
+    if (k < 2 && rc == 0 && !(kinds[k].lat = calloc(3 * kinds[k].n + 1, sizeof *kinds[k].lat)))
+      rc = -1;
+    for (size_t x = 0; k < 2 && rc == 0 && x < 3 * kinds[k].n; x++)
+      util_quantiles_init(&kinds[k].lat[x], percentiles, PERCENTILES);
+    for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
+      srv_group *g = &kinds[k].g[kinds[k].of[i]];
+      g->instances++;
+      if (simulated_ns > 0) {
+        g->utilisation_mean += (double)inst[i].busy_ns / (double)simulated_ns;
+        if (inst[i].kv_blocks_total)
+          g->kv_use_mean += inst[i].kv_block_ns /
+                            ((double)inst[i].kv_blocks_total * (double)simulated_ns);
+      }
+      if (kinds[k].instance_energy)
+        g->energy_j += inst[i].energy_j;
     }
-    free(it_j);
   }
-  free(group_of);
-  return rc;
+  uint64_t nreq = 0;
+  srv_request_row *rows = NULL;
+  if (rc == 0 && io_timeline_reader_rows(r, srv_requests_table.name, &nreq, err, err_len) != 0)
+    rc = -2;
+  uint64_t block = nreq < REQUEST_BLOCK_ROWS ? nreq : REQUEST_BLOCK_ROWS;
+  if (rc == 0 && !(rows = malloc((block ? block : 1) * sizeof *rows)))
+    rc = -1;
+  for (int pass = 0, more = 1; rc == 0 && more == 1; pass++) {
+    for (uint64_t first = 0; rc == 0 && first < nreq; first += block) {
+      uint64_t count = nreq - first < block ? nreq - first : block;
+      if (io_timeline_reader_read(r, &srv_requests_table, first, count, rows, err, err_len) != 0)
+        rc = -2;
+      for (uint64_t i = 0; rc == 0 && i < count; i++) {
+        int64_t a = instance_index(inst, ninst, rows[i].instance),
+                b = instance_index(inst, ninst, rows[i].decode_instance);
+        for (int k = 0; k < 3; k++)
+          add_group_request(&kinds[k], &rows[i], a, b, pass == 0);
+      }
+    }
+    more = 0;
+    for (int k = 0; rc == 0 && k < 2; k++)
+      for (size_t x = 0; x < 3 * kinds[k].n; x++) {
+        int m = util_quantiles_end_pass(&kinds[k].lat[x]);
+        more = m < 0 || more < 0 ? -1 : m > more ? m : more;
+      }
+    if (more < 0)
+      rc = -1;
+  }
+  double sim_s = simulated_ns > 0 ? (double)simulated_ns * 1e-9 : 1;
+  for (int k = 0; k < 3; k++) {
+    for (size_t x = 0; rc == 0 && x < kinds[k].n; x++) {
+      srv_group *g = &kinds[k].g[x];
+      if (kinds[k].lat) {
+        g->ttft_ms = distribution(&kinds[k].lat[3 * x]);
+        g->e2e_ms = distribution(&kinds[k].lat[3 * x + 1]);
+        g->tpot_ms = distribution(&kinds[k].lat[3 * x + 2]);
+      }
+      g->output_tok_s = (double)kinds[k].out_tokens[x] / sim_s;
+      if (g->instances) {
+        g->utilisation_mean /= g->instances;
+        g->kv_use_mean /= g->instances;
+      }
+      if (kinds[k].instance_energy && kinds[k].out_tokens[x])
+        g->energy_per_output_token_j = g->energy_j / (double)kinds[k].out_tokens[x];
+    }
+    for (size_t x = 0; kinds[k].lat && x < 3 * kinds[k].n; x++)
+      util_quantiles_free(&kinds[k].lat[x]);
+    free(kinds[k].lat);
+    free(kinds[k].of);
+    free(kinds[k].out_tokens);
+  }
+  free(rows);
+  if (rc == -1)
+    snprintf(err, err_len, "out of memory breaking the summary down");
+  return rc == 0 ? 0 : -1;
 }
 
 void srv_report_breakdown_free(srv_breakdown *groups) {
@@ -469,80 +596,63 @@ int srv_report_summarise_groups(const char *path, srv_summary *s, srv_breakdown 
   memset(s, 0, sizeof *s);
   if (groups)
     memset(groups, 0, sizeof *groups);
+  if (err_len)
+    *err = '\0';
   io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
   if (!r)
     return -1;
-  srv_request_row *req = NULL;
   srv_instance_row *inst = NULL;
-  int64_t *ttft = NULL, *tpot = NULL, *e2e = NULL, *queue = NULL;
-  uint64_t nreq = 0, ninst = 0;
-  int64_t slo_ttft_ns = 0, slo_tpot_ns = 0, simulated_ns = 0, events = 0;
+  srv_transfer_row *tr = NULL;
+  uint64_t ninst = 0, ntr = 0;
+  int64_t simulated_ns = 0, events = 0;
+  request_totals totals = {0};
   int rc = -1;
   if (check_schema(r, err, err_len) ||
-      io_timeline_reader_attr_int64(r, "slo_ttft_ns", &slo_ttft_ns, err, err_len) ||
-      io_timeline_reader_attr_int64(r, "slo_tpot_ns", &slo_tpot_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_ttft_ns", &totals.slo_ttft_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_tpot_ns", &totals.slo_tpot_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "simulated_ns", &simulated_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "events", &events, err, err_len) ||
       io_timeline_reader_attr_int64(r, "ranks", &s->ranks, err, err_len) ||
       io_timeline_reader_attr_int64(r, "threads", &s->threads, err, err_len) ||
       io_timeline_reader_attr_double(r, "wall_s", &s->wall_s, err, err_len) ||
-      read_table(r, &srv_requests_table, (void **)&req, &nreq, err, err_len) ||
-      read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len))
+      read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len) ||
+      read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len))
     goto out;
+  qsort(tr, ntr, sizeof *tr, cmp_transfer);
   qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
-  if (check_references(path, r, req, nreq, inst, ninst, err, err_len) != 0)
+  for (uint64_t i = 0; i < ntr; i++)
+    if (instance_index(inst, ninst, tr[i].prefill_instance) < 0 ||
+        instance_index(inst, ninst, tr[i].decode_instance) < 0) {
+      snprintf(err, err_len,
+               "%s: /transfers row of request %lld names instance %u or %u, which /instances "
+               "lacks (a damaged or hand-edited file)",
+               path, (long long)tr[i].id, tr[i].prefill_instance, tr[i].decode_instance);
+      goto out;
+    }
+  totals.tr = tr;
+  totals.ntr = ntr;
+  totals.inst = inst;
+  totals.ninst = ninst;
+  if (summarise_requests(r, s, &totals, err, err_len) != 0)
     goto out;
+  if (totals.dangling) { /* figures computed from such a file would be silently wrong */
+    snprintf(err, err_len,
+             "%s: /requests row of request %lld names %s instance %d, which /instances lacks (a "
+             "damaged or hand-edited file)",
+             path, (long long)totals.dangling_request, totals.dangling_decode ? "decode" : "its",
+             totals.dangling_instance);
+    goto out;
+  }
   s->events = (uint64_t)events;
   s->simulated_s = (double)simulated_ns * 1e-9;
-  s->slo_ttft_ms = (double)slo_ttft_ns * 1e-6;
-  s->slo_tpot_ms = (double)slo_tpot_ns * 1e-6;
-  ttft = malloc((nreq + 1) * sizeof *ttft);
-  tpot = malloc((nreq + 1) * sizeof *tpot);
-  e2e = malloc((nreq + 1) * sizeof *e2e);
-  queue = malloc((nreq + 1) * sizeof *queue);
-  if (!ttft || !tpot || !e2e || !queue) {
-    snprintf(err, err_len, "out of memory summarising %llu requests", (unsigned long long)nreq);
-    goto out;
-  }
-  uint64_t ntpot = 0, nqueue = 0, good = 0, in_tokens = 0, out_tokens = 0;
-  s->total = nreq;
-  for (uint64_t i = 0; i < nreq; i++) {
-    const srv_request_row *q = &req[i];
-    s->preemptions += q->preemptions;
-    if (q->first_scheduled_ns >= 0) {
-      queue[nqueue++] = q->first_scheduled_ns - q->dispatch_ns;
-      s->prompt_tokens += (uint64_t)q->input_tokens;
-      s->prefix_hit_tokens += q->prefix_hit_tokens;
-      s->tier_hit_tokens += q->tier_hit_tokens;
-    }
-    if (q->fate != SRV_FATE_COMPLETED) {
-      s->unfinished++;
-      continue;
-    }
-    uint64_t c = s->completed++;
-    in_tokens += (uint64_t)q->input_tokens;
-    out_tokens += (uint64_t)q->output_tokens;
-    ttft[c] = q->first_token_ns - q->arrival_ns;
-    e2e[c] = q->done_ns - q->arrival_ns;
-    bool tpot_ok = true;
-    if (q->output_tokens > 1) {
-      /* Mean time between output tokens after the first: an integer ns, rounded down. */
-      int64_t t = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
-      tpot[ntpot++] = t;
-      tpot_ok = t <= slo_tpot_ns;
-    }
-    good += ttft[c] <= slo_ttft_ns && tpot_ok;
-  }
-  s->ttft_ms = distribution(ttft, s->completed);
-  s->e2e_ms = distribution(e2e, s->completed);
-  s->tpot_ms = distribution(tpot, ntpot);
-  s->queue_ms = distribution(queue, nqueue);
+  s->slo_ttft_ms = (double)totals.slo_ttft_ns * 1e-6;
+  s->slo_tpot_ms = (double)totals.slo_tpot_ns * 1e-6;
   double sim_s = s->simulated_s > 0 ? s->simulated_s : 1;
-  s->input_tok_s = (double)in_tokens / sim_s;
-  s->output_tok_s = (double)out_tokens / sim_s;
+  s->input_tok_s = (double)totals.in_tokens / sim_s;
+  s->output_tok_s = (double)totals.out_tokens / sim_s;
   s->req_s = (double)s->completed / sim_s;
-  s->slo_attainment = s->completed ? (double)good / (double)s->completed : 0;
-  s->goodput_req_s = (double)good / sim_s;
+  s->slo_attainment = s->completed ? (double)totals.good / (double)s->completed : 0;
+  s->goodput_req_s = (double)totals.good / sim_s;
   s->instances = (uint32_t)ninst;
   s->utilisation_min = ninst ? 1 : 0;
   int64_t tier_ns = 0, busy_ns = 0;
@@ -568,18 +678,15 @@ int srv_report_summarise_groups(const char *path, srv_summary *s, srv_breakdown 
     busy_ns += in->busy_ns;
   }
   s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
-  rc = summarise_power(r, s, req, nreq, groups, err, err_len);
+  rc = summarise_power(r, s, simulated_ns, totals.out_tokens, tr, ntr, totals.transfer_sum,
+                       totals.decode_sum, groups, err, err_len);
   if (rc == 0 && groups)
-    rc = summarise_groups(groups, req, nreq, inst, ninst, simulated_ns, err, err_len);
+    rc = summarise_groups(r, groups, inst, ninst, simulated_ns, err, err_len);
 out:
   if (rc != 0 && groups)
     srv_report_breakdown_free(groups);
-  free(req);
   free(inst);
-  free(ttft);
-  free(tpot);
-  free(e2e);
-  free(queue);
+  free(tr);
   io_timeline_reader_close(r);
   return rc;
 }
@@ -760,7 +867,7 @@ static void json_group_dist(FILE *out, const char *name, const srv_dist *d) {
   fprintf(out, ",\"count\":%llu}", (unsigned long long)d->count);
 }
 
-static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n) {
+static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n, bool latencies) {
   static const char *const roles[] = {"both", "prefill", "decode"};
   fprintf(out, ",\"%s\":[", key);
   for (size_t i = 0; i < n; i++) {
@@ -775,9 +882,11 @@ static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n
     }
     fprintf(out, ",\"instances\":%u,\"requests\":%llu,\"completed\":%llu", g[i].instances,
             (unsigned long long)g[i].requests, (unsigned long long)g[i].completed);
-    json_group_dist(out, "ttft_ms", &g[i].ttft_ms);
-    json_group_dist(out, "tpot_ms", &g[i].tpot_ms);
-    json_group_dist(out, "e2e_ms", &g[i].e2e_ms);
+    if (latencies) { /* pools and models; racks count requests only */
+      json_group_dist(out, "ttft_ms", &g[i].ttft_ms);
+      json_group_dist(out, "tpot_ms", &g[i].tpot_ms);
+      json_group_dist(out, "e2e_ms", &g[i].e2e_ms);
+    }
     const struct {
       const char *name;
       double value;
@@ -854,9 +963,9 @@ void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *gro
   fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
   if (groups) {
-    json_groups(out, "pools", groups->pools, groups->pool_count);
-    json_groups(out, "models", groups->models, groups->model_count);
-    json_groups(out, "racks", groups->racks, groups->rack_count);
+    json_groups(out, "pools", groups->pools, groups->pool_count, true);
+    json_groups(out, "models", groups->models, groups->model_count, true);
+    json_groups(out, "racks", groups->racks, groups->rack_count, false);
   }
   fputs("}\n", out);
 }
@@ -874,6 +983,8 @@ static void print_group_rows(FILE *out, const char *title, const srv_group *g, s
     char ttft[32], tpot[32], last[32];
     snprintf(ttft, sizeof ttft, "%.1f/%.1f", g[i].ttft_ms.p50, g[i].ttft_ms.p99);
     snprintf(tpot, sizeof tpot, "%.1f/%.1f", g[i].tpot_ms.p50, g[i].tpot_ms.p99);
+    if (racks) /* racks count requests only */
+      snprintf(ttft, sizeof ttft, "-"), snprintf(tpot, sizeof tpot, "-");
     if (racks)
       snprintf(last, sizeof last, "%.1f/%.1f", g[i].power_avg_w * 1e-3, g[i].power_peak_w * 1e-3);
     else

@@ -278,6 +278,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (build_pools(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
+      !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
@@ -333,9 +334,15 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .boundary = srv_flush_boundary,
       .progress = opt->progress ? srv_progress : NULL,
   };
+  m.power_rows_span_ns = s->power.interval_ns < INT64_MAX / POWER_ROWS_INTERVALS
+                             ? POWER_ROWS_INTERVALS * s->power.interval_ns
+                             : INT64_MAX;
+  for (int t = 0; t < m.threads; t++)
+    m.appended[t].power_boundary_ns = m.power_rows_span_ns;
   engine = core_engine_create(&cfg, comm, err, err_len);
   if (!engine)
     goto fail_timeline;
+  m.engine = engine;
   double t0 = MPI_Wtime();
   if (core_engine_run(engine) != 0) {
     snprintf(err, err_len, "%s", m.err[0] ? m.err : core_engine_error(engine));
@@ -366,6 +373,7 @@ out:
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       util_timebins_free(&m.node_energy[n]);
   free(m.node_energy);
+  free(m.node_binned_ns);
   if (m.node_tier)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);

@@ -50,7 +50,7 @@ f.close()"
     'is newer than this windtunnel reads'
   damage older "f.attrs['schema_version'] = np.int64(1)" 'is older than this windtunnel reads'
   damage zero_interval "f.attrs['power_interval_ns'] = np.int64(0)" \
-    'power_interval_ns is 0: a power interval must be positive'
+    'power_interval_ns is 0: expected at least 1 ns'
   damage dangling_instance "r = f['requests'][:]; r['instance'][0] = 999; f['requests'][:] = r" \
     'names its instance 999, which /instances lacks'
   damage dangling_decode "r = f['requests'][:]; r['decode_instance'][3] = 77; f['requests'][:] = r" \

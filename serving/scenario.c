@@ -10,10 +10,7 @@
 
 #include "io/doc.h"
 #include "serving/scenario_read.h"
-
-#ifndef WT_EXAMPLES_DIR
-#error "WT_EXAMPLES_DIR (set by serving/CMakeLists.txt) is where the built-in default's paths start"
-#endif
+#include "util/datadir.h"
 
 /* examples/default.yaml, embedded at build time by serving/scenario.cmake. */
 extern const char srv_scenario_default_yaml[];
@@ -808,9 +805,16 @@ int srv_scenario_load(const char *path, const char *const *sets, size_t set_coun
     if (rc == 0)
       rc = io_doc_load_file(path, &doc, err, err_len);
   } else {
-    snprintf(base_dir, sizeof base_dir, "%s", WT_EXAMPLES_DIR);
+    /* Its relative paths (its trace) start from the data folder's examples/, found at run time. */
+    char data_dir[sizeof base_dir - 16], why[1536];
     snprintf(s->path, sizeof s->path, "%s", DEFAULT_SCENARIO_NAME);
-    rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, srv_scenario_default_yaml, &doc, err, err_len);
+    if (util_data_dir("examples/default.yaml", data_dir, sizeof data_dir, why, sizeof why) != 0) {
+      snprintf(err, err_len, "%s: %s", DEFAULT_SCENARIO_NAME, why);
+      rc = IO_DOC_EINVAL;
+    } else {
+      snprintf(base_dir, sizeof base_dir, "%s/examples", data_dir);
+      rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, srv_scenario_default_yaml, &doc, err, err_len);
+    }
   }
   for (size_t i = 0; rc == 0 && i < set_count; i++)
     rc = io_doc_set(doc, sets[i], err, err_len);

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 5
+SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 6
 TABLES = ("requests", "iterations", "instance_intervals", "instances", "kv_tiers", "transfers",
           "nodes", "power", "links", "link_utilisation", "engine")
 
@@ -165,6 +165,10 @@ def headline(attrs, t):
         "site_intervals_over_budget": int((site_w > budget_site).sum()) if budget_site > 0 else 0}
     out["sim"] = {"simulated_s": simulated_s, "events": int(attrs["events"]),
                   "ranks": int(attrs["ranks"]), "threads": int(attrs["threads"])}
+    out["complete"] = bool(attrs["complete"])
+    if not out["complete"]:  # a run stopped by a signal or --max-wall
+        out["end_reached_s"] = int(attrs["end_reached_ns"]) * 1e-9
+        out["stop_reason"] = str(attrs["stop_reason"])
     return out
 
 

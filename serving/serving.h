@@ -23,6 +23,7 @@ typedef struct srv_result {
   int64_t simulated_ns;
   uint64_t requests, iterations;
   uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
+  uint64_t price_hits, price_misses, price_evictions; /* of the price caches, all together */
 } srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0, or -1 on every rank

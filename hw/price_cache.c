@@ -1,4 +1,4 @@
-/* The iteration price memo (price_cache.h): 2-way set-associative, keyed on every field of the
+/* The iteration price memo (price_cache.h): set-associative, keyed on every field of the
  * batch that hw_iteration_ns reads, in a canonical array of words. */
 #include "hw/price_cache.h"
 
@@ -8,7 +8,7 @@
 
 /* hw_batch's fields as words: (prefill_seqs, prefill_tokens) packed, then the 64-bit sums and
  * decode_seqs. Struct padding never enters a key. */
-enum { KEY_WORDS = 5, WAYS = 2, MAX_SETS_LOG2 = 24 };
+enum { KEY_WORDS = 5, WAYS = HW_PRICE_CACHE_WAYS, MAX_SETS_LOG2 = 24 };
 
 typedef struct entry {
   uint64_t key[KEY_WORDS];

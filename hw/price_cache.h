@@ -1,6 +1,7 @@
 /* A memo of iteration prices (hw_iteration_ns: duration and each device's power) for one
  * deployment, keyed on the whole batch shape: a run prices millions of iterations but meets only
- * thousands of distinct shapes. Bounded: a fixed table of 2-way sets, the older way replaced. A
+ * thousands of distinct shapes. Bounded: a fixed table of HW_PRICE_CACHE_WAYS-way sets, the least
+ * recently used way replaced. A
  * hit returns exactly what pricing returns (the key is compared in full, never trusted to its
  * hash). Not thread safe: one cache per thread (serving keeps one per thread and deployment). */
 #ifndef HW_PRICE_CACHE_H
@@ -11,6 +12,10 @@
 #include "hw/hw.h"
 
 typedef struct hw_price_cache hw_price_cache;
+
+/* Prices per set. On the default example (16384 prices), 4 ways miss 21,607 times where 2 ways
+ * miss 45,046 times, against 14,503 distinct shapes. */
+enum { HW_PRICE_CACHE_WAYS = 4 };
 
 /* Where a cache's keys go: 64 bits from the key's words. NULL in hw_price_cache_create takes
  * hw_price_cache_hash; tests pass their own to force collisions. */
@@ -25,8 +30,8 @@ typedef struct hw_price_cache_counts {
  * number generators", OOPSLA 2014) over each word in turn. */
 uint64_t hw_price_cache_hash(const uint64_t *words, uint32_t count);
 
-/* A cache of 2 * 2^sets_log2 prices for deployment d (borrowed: it must outlive the cache).
- * sets_log2 at most 24. Returns NULL when out of memory or sets_log2 is too large. */
+/* A cache of HW_PRICE_CACHE_WAYS * 2^sets_log2 prices for deployment d (borrowed: it must outlive
+ * the cache). sets_log2 at most 24. Returns NULL when out of memory or sets_log2 is too large. */
 hw_price_cache *hw_price_cache_create(const hw_deploy *d, uint32_t sets_log2,
                                       hw_price_hash_fn hash);
 void hw_price_cache_destroy(hw_price_cache *c);

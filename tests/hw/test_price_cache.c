@@ -133,25 +133,31 @@ static void test_shapes_alike_but_for_small_counts_are_told_apart(void) {
 }
 
 static void test_the_least_recently_used_way_is_evicted(void) {
-  hw_price_cache *c = hw_price_cache_create(&llama, 0, same_hash); /* one set of two ways */
+  enum { W = HW_PRICE_CACHE_WAYS };
+  hw_price_cache *c = hw_price_cache_create(&llama, 0, same_hash); /* one set */
   CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-  hw_batch a = mixed(1, 100), b = mixed(2, 200), x = mixed(3, 300);
-  cached(c, &a);
-  cached(c, &b);
-  cached(c, &a); /* a hit: b is now the older */
-  CU_ASSERT(same_bits(cached(c, &x), uncached(&x)));
+  hw_batch k[W + 1]; /* k[W]: one more than fits */
+  for (uint32_t i = 0; i <= W; i++)
+    k[i] = mixed(i + 1, 100 * (i + 1));
+  for (uint32_t i = 0; i < W; i++)
+    cached(c, &k[i]);
+  cached(c, &k[0]); /* a hit: k[1] is now the least recently used */
+  CU_ASSERT(same_bits(cached(c, &k[W]), uncached(&k[W])));
   hw_price_cache_counts n = hw_price_cache_get_counts(c);
   CU_ASSERT_EQUAL(n.evictions, 1);
   CU_ASSERT_EQUAL(n.hits, 1);
-  CU_ASSERT(same_bits(cached(c, &a), uncached(&a))); /* kept */
+  CU_ASSERT(same_bits(cached(c, &k[0]), uncached(&k[0]))); /* kept */
   CU_ASSERT_EQUAL(hw_price_cache_get_counts(c).hits, 2);
-  CU_ASSERT(same_bits(cached(c, &b), uncached(&b))); /* evicted: priced again */
+  CU_ASSERT(same_bits(cached(c, &k[1]), uncached(&k[1]))); /* evicted: priced again */
   n = hw_price_cache_get_counts(c);
   CU_ASSERT_EQUAL(n.hits, 2);
-  CU_ASSERT_EQUAL(n.misses, 4);
-  CU_ASSERT_EQUAL(n.evictions, 2); /* b took x's place, the older of x and a */
-  CU_ASSERT(same_bits(cached(c, &a), uncached(&a)));
-  CU_ASSERT_EQUAL(hw_price_cache_get_counts(c).hits, 3);
+  CU_ASSERT_EQUAL(n.misses, W + 2);
+  CU_ASSERT_EQUAL(n.evictions, 2); /* k[1] took k[2]'s place, now the least recently used */
+  CU_ASSERT(same_bits(cached(c, &k[0]), uncached(&k[0])));
+  CU_ASSERT(same_bits(cached(c, &k[W]), uncached(&k[W])));
+  CU_ASSERT_EQUAL(hw_price_cache_get_counts(c).hits, 4);
+  CU_ASSERT(same_bits(cached(c, &k[2]), uncached(&k[2]))); /* gone */
+  CU_ASSERT_EQUAL(hw_price_cache_get_counts(c).hits, 4);
   hw_price_cache_destroy(c);
 }
 

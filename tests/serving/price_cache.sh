@@ -5,6 +5,7 @@
 # same report; and the cache must have been used (hits or misses in --stats).
 # Usage: price_cache.sh WINDTUNNEL COMPARE_TIMELINES SCENARIO CONFIGS [--set k=v ...]
 #   CONFIGS: comma-separated rRtT (R ranks, T threads) for the cached runs, e.g. r1t1,r2t1,r4t1
+#   (with WT_TEST_QUICK, in sanitizer builds: the last of them only)
 set -euo pipefail
 wt=$1 compare=$2 scenario=$3 configs=$4
 shift 4
@@ -24,6 +25,7 @@ run() { # name price_cache ranks threads [--set k=v ...]
 }
 run off false 1 1 "$@"
 IFS=, read -ra list <<<"$configs"
+[ -n "${WT_TEST_QUICK:-}" ] && list=("${list[-1]}") # sanitizer builds: the last config only
 for config in "${list[@]}"; do
   ranks=${config#r} ranks=${ranks%t*} threads=${config#*t}
   run "$config" true "$ranks" "$threads" "$@"

@@ -10,33 +10,48 @@
  * decode_seqs. Struct padding never enters a key. */
 enum { KEY_WORDS = 5, WAYS = HW_PRICE_CACHE_WAYS, MAX_SETS_LOG2 = 24 };
 
+/* A set's tags, in one cache line: a lookup reads this line and, on a hash match, one entry. */
+typedef struct tags {
+  uint64_t hash[WAYS];
+  uint64_t used[WAYS]; /* the cache's clock at the way's last hit or fill; 0: empty */
+} tags;
+
 typedef struct entry {
   uint64_t key[KEY_WORDS];
-  uint64_t hash;
   int64_t duration_ns;
   double power_w;
-  uint64_t used; /* the cache's clock at its last hit or fill; 0: empty */
 } entry;
 
 struct hw_price_cache {
   const hw_deploy *deploy;
-  hw_price_hash_fn hash;
+  hw_price_hash_fn hash; /* NULL: hw_price_cache_hash, inlined */
   uint64_t set_mask;
   uint64_t clock;
   hw_price_cache_counts counts;
-  entry *entries; /* sets of WAYS entries */
+  tags *sets;
+  entry *entries; /* WAYS per set */
 };
 
+/* splitmix64's finaliser (Steele, Lea and Flood 2014). */
+static inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  return z ^ (z >> 31);
+}
+
+/* Each word times its own odd constant (independent multiplies), summed, then mixed once. */
+static inline uint64_t hash_words(const uint64_t *words, uint32_t count) {
+  static const uint64_t odd[KEY_WORDS] = {0x9e3779b97f4a7c15u, 0xc2b2ae3d27d4eb4fu,
+                                          0x165667b19e3779f9u, 0xd6e8feb86659fd93u,
+                                          0xff51afd7ed558ccdu};
+  uint64_t h = count;
+  for (uint32_t i = 0; i < count; i++)
+    h += (words[i] + i) * odd[i % KEY_WORDS];
+  return mix64(h);
+}
+
 uint64_t hw_price_cache_hash(const uint64_t *words, uint32_t count) {
-  uint64_t h = 0x9e3779b97f4a7c15u;
-  for (uint32_t i = 0; i < count; i++) {
-    uint64_t z = h ^ words[i];
-    z += 0x9e3779b97f4a7c15u;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    h = z ^ (z >> 31);
-  }
-  return h;
+  return hash_words(words, count);
 }
 
 static void key_of(const hw_batch *b, uint64_t key[KEY_WORDS]) {
@@ -53,47 +68,55 @@ hw_price_cache *hw_price_cache_create(const hw_deploy *d, uint32_t sets_log2,
     return NULL;
   hw_price_cache *c = calloc(1, sizeof *c);
   size_t sets = (size_t)1 << sets_log2;
-  if (!c || !(c->entries = calloc(sets * WAYS, sizeof *c->entries))) {
-    free(c);
+  if (!c || !(c->sets = aligned_alloc(64, sets * sizeof *c->sets)) ||
+      !(c->entries = malloc(sets * WAYS * sizeof *c->entries))) {
+    hw_price_cache_destroy(c);
     return NULL;
   }
+  memset(c->sets, 0, sets * sizeof *c->sets);
   c->deploy = d;
-  c->hash = hash ? hash : hw_price_cache_hash;
+  c->hash = hash;
   c->set_mask = sets - 1;
   return c;
 }
 
 void hw_price_cache_destroy(hw_price_cache *c) {
-  if (c)
+  if (c) {
+    free(c->sets);
     free(c->entries);
+  }
   free(c);
 }
 
 int64_t hw_price_cache_iteration_ns(hw_price_cache *c, const hw_batch *b, double *power_w) {
   uint64_t key[KEY_WORDS];
   key_of(b, key);
-  uint64_t h = c->hash(key, KEY_WORDS);
-  entry *set = &c->entries[(h & c->set_mask) * WAYS];
+  uint64_t h = c->hash ? c->hash(key, KEY_WORDS) : hash_words(key, KEY_WORDS);
+  size_t s = h & c->set_mask;
+  tags *t = &c->sets[s];
+  entry *ways = &c->entries[s * WAYS];
   c->clock++;
-  entry *victim = &set[0];
+  int victim = 0;
   for (int w = 0; w < WAYS; w++) {
-    entry *e = &set[w];
-    if (e->used && e->hash == h && memcmp(e->key, key, sizeof key) == 0) {
-      e->used = c->clock;
+    if (t->used[w] && t->hash[w] == h && memcmp(ways[w].key, key, sizeof key) == 0) {
+      t->used[w] = c->clock;
       c->counts.hits++;
-      *power_w = e->power_w;
-      return e->duration_ns;
+      *power_w = ways[w].power_w;
+      return ways[w].duration_ns;
     }
-    if (e->used < victim->used)
-      victim = e;
+    if (t->used[w] < t->used[victim])
+      victim = w;
   }
   hw_breakdown cost;
   int64_t duration_ns = hw_iteration_ns(c->deploy, b, &cost);
   c->counts.misses++;
-  c->counts.evictions += victim->used != 0;
-  *victim = (entry){
-      .hash = h, .duration_ns = duration_ns, .power_w = cost.power_w, .used = c->clock};
-  memcpy(victim->key, key, sizeof key);
+  c->counts.evictions += t->used[victim] != 0;
+  t->hash[victim] = h;
+  t->used[victim] = c->clock;
+  entry *e = &ways[victim];
+  memcpy(e->key, key, sizeof key);
+  e->duration_ns = duration_ns;
+  e->power_w = cost.power_w;
   *power_w = cost.power_w;
   return duration_ns;
 }

@@ -26,8 +26,9 @@ typedef struct hw_price_cache_counts {
   uint64_t hits, misses, evictions; /* evictions: misses that replaced a held price */
 } hw_price_cache_counts;
 
-/* The default hash: splitmix64's finaliser (Steele, Lea and Flood, "Fast splittable pseudorandom
- * number generators", OOPSLA 2014) over each word in turn. */
+/* The default hash: each word times its own odd 64-bit constant, summed, then splitmix64's
+ * finaliser (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA
+ * 2014). */
 uint64_t hw_price_cache_hash(const uint64_t *words, uint32_t count);
 
 /* A cache of HW_PRICE_CACHE_WAYS * 2^sets_log2 prices for deployment d (borrowed: it must outlive

@@ -41,6 +41,12 @@ void hw_price_cache_destroy(hw_price_cache *c);
  * shape was priced before and is still held. */
 int64_t hw_price_cache_iteration_ns(hw_price_cache *c, const hw_batch *b, double *power_w);
 
+/* The same as n calls of hw_price_cache_iteration_ns on b[0..n), in order (prices, counts and
+ * what the cache then holds), into duration_ns[i] and power_w[i]; faster when the table is out of
+ * the processor's caches: the memory of several lookups is fetched at once. */
+void hw_price_cache_iteration_ns_n(hw_price_cache *c, const hw_batch *b, uint32_t n,
+                                   int64_t *duration_ns, double *power_w);
+
 hw_price_cache_counts hw_price_cache_get_counts(const hw_price_cache *c);
 
 #endif

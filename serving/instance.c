@@ -37,6 +37,19 @@ static int64_t price(const srv_instance *in, const hw_batch *hw, double *power_w
   return duration_ns < 1 ? 1 : duration_ns;
 }
 
+/* price() of hw[0..n), in order, the cache's memory fetched for several at once. */
+static void price_n(const srv_instance *in, const hw_batch *hw, uint32_t n, int64_t *duration_ns,
+                    double *power_w) {
+  if (!in->price_cache) {
+    for (uint32_t i = 0; i < n; i++)
+      duration_ns[i] = price(in, &hw[i], &power_w[i]);
+    return;
+  }
+  hw_price_cache_iteration_ns_n(in->price_cache, hw, n, duration_ns, power_w);
+  for (uint32_t i = 0; i < n; i++)
+    duration_ns[i] = duration_ns[i] < 1 ? 1 : duration_ns[i];
+}
+
 /* Opens the iteration job_sched_step formed at start_ns: it lasts duration_ns, each device drawing
  * power_w. */
 static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t start_ns,
@@ -72,14 +85,20 @@ static int plan_leap(srv_instance *in, const hw_batch *first, double first_power
                      uint32_t steady) {
   if (!in->leap && !(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
     return -1;
-  in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
+  assert(steady <= LEAP_MAX);
+  /* rest[j - 1]: iteration j's batch (zeroed whole: the compiler cannot see that steady - 1 are
+   * written before they are read) */
+  hw_batch rest[LEAP_MAX - 1] = {0};
+  int64_t duration_ns[LEAP_MAX - 1];
+  double power_w[LEAP_MAX - 1];
   for (uint32_t j = 1; j < steady; j++) {
-    hw_batch hw = *first;
-    hw.decode_ctx_tokens += (uint64_t)j * first->decode_seqs;
-    double power_w;
-    int64_t duration_ns = price(in, &hw, &power_w);
-    in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns, power_w};
+    rest[j - 1] = *first;
+    rest[j - 1].decode_ctx_tokens += (uint64_t)j * first->decode_seqs;
   }
+  price_n(in, rest, steady - 1, duration_ns, power_w);
+  in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
+  for (uint32_t j = 1; j < steady; j++)
+    in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns[j - 1], power_w[j - 1]};
   in->leap_at = 0;
   in->leap_len = steady;
   in->leaps++;

@@ -701,18 +701,21 @@ static int read_slo(const scn_loader *ld, const io_node *m) {
 }
 
 static int read_simulation(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"end", "seed", "threads", "placement", "leaps", NULL};
+  static const char *const keys[] = {"end",   "seed",        "threads", "placement",
+                                     "leaps", "price_cache", NULL};
   static const char *const placements[] = {"auto", "one", "block", "topology", "metis", NULL};
   srv_scenario *s = ld->s;
   s->simulation.end_ns = 0;
   s->simulation.seed = 1;
   s->simulation.threads = 1;
   s->simulation.leaps = true;
+  s->simulation.price_cache = true;
   int64_t seed = 1, threads = 1;
   int placement = PART_AUTO, rc; /* placements[] follows part_strategy */
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "placement", placements, &placement)) != 0 ||
       (rc = scn_get_bool(ld, m, "leaps", &s->simulation.leaps)) != 0 ||
+      (rc = scn_get_bool(ld, m, "price_cache", &s->simulation.price_cache)) != 0 ||
       (rc = scn_get_ns(ld, m, "end", 0, &s->simulation.end_ns)) != 0 ||
       (rc = scn_optional(io_node_get_i64(m, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
                                          ld->err_len))) != 0 ||

@@ -389,6 +389,21 @@ static void test_set_overrides_values_and_lands_in_resolved_text(void) {
   srv_scenario_free(s);
 }
 
+static void test_price_cache_is_on_by_default_and_set_turns_it_off(void) {
+  srv_scenario *s = load_ok(NULL, NULL, 0);
+  CU_ASSERT_TRUE(s->simulation.price_cache);
+  srv_scenario_free(s);
+  const char *off[] = {"simulation.price_cache=false"};
+  s = load_ok(NULL, off, 1);
+  CU_ASSERT_FALSE(s->simulation.price_cache);
+  srv_scenario_free(s);
+  char err[1024];
+  const char *bad[] = {"simulation.price_cache=maybe"};
+  int rc = srv_scenario_load(NULL, bad, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err,
+                   "--set simulation.price_cache=maybe: simulation.price_cache: ", "false");
+}
+
 static void test_bad_set_value_error_names_the_set(void) {
   srv_scenario *s = NULL;
   char err[1024];
@@ -1172,6 +1187,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_missing_trace_file_is_reported_with_its_resolved_path);
   CU_ADD_TEST(suite, test_trace_path_is_relative_to_the_scenario_folder);
   CU_ADD_TEST(suite, test_set_overrides_values_and_lands_in_resolved_text);
+  CU_ADD_TEST(suite, test_price_cache_is_on_by_default_and_set_turns_it_off);
   CU_ADD_TEST(suite, test_bad_set_value_error_names_the_set);
   CU_ADD_TEST(suite, test_pods_load_with_defaults_and_refuse_bad_values);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);

@@ -75,6 +75,18 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
   assert((uint64_t)first >= b->first);
   if ((uint64_t)first < b->first) /* into a dropped interval: a caller's mistake */
     return -1;
+  if (first == last) { /* most stretches (an iteration, a short idle gap) stay in one interval */
+    int64_t units;
+    if (!piece(interval_ns, start_ns, end_ns, rate, first, &units) ||
+        units > INT64_MAX - util_timebins_at(b, (uint64_t)first) || units > INT64_MAX - b->total ||
+        reserve(b, (uint64_t)last) != 0)
+      return -1;
+    b->bin[(uint64_t)first - b->first] += units;
+    b->total += units;
+    if (added)
+      *added = units;
+    return 0;
+  }
   for (int64_t k = first; k <= last; k++) { /* nothing changes unless everything fits */
     int64_t units;
     if (!piece(interval_ns, start_ns, end_ns, rate, k, &units) ||

@@ -61,6 +61,13 @@ static void plot_usage(FILE *out) {
           "utilisation and KV use heatmaps, power per rack and site with budgets, and for\n"
           "disaggregated runs KV-transfer times and link utilisation. DIR keeps the data\n"
           "files and plots.gp: edit it and run 'gnuplot plots.gp' in DIR to draw again.\n"
+          "Given the results file of 'windtunnel sweep', draws the headline metrics against\n"
+          "the swept key instead: goodput, share of requests meeting the SLOs, TTFT and TPOT\n"
+          "p99 with the SLOs, output tokens/s, energy per output token and, for max_rate\n"
+          "studies, the highest passing rate. The first numeric axis is on x (a text axis as\n"
+          "tick labels when none is), one line per value of the other axes; failed\n"
+          "configurations are left out, with a note on stderr. DIR also gets study.yaml and\n"
+          "results.csv (as 'sweep --csv' prints it, without wall_s).\n"
           "  -o, --output DIR     the folder (created if missing)\n"
           "  --format png|svg     picture format (default png)\n"
           "  --gnuplot PROGRAM    the gnuplot to run (default: $WT_GNUPLOT, else gnuplot)\n"
@@ -1273,9 +1280,14 @@ static void sweep_picture_draw(plot_job *job, const sweep_plot *s, const sweep_p
     lo = fmin(lo, ref);
     hi = fmax(hi, ref);
   }
-  if ((pic->line == LINE_TTFT_SLO || pic->line == LINE_TPOT_SLO) && lo > 0 && hi / lo > 10)
+  if ((pic->line == LINE_TTFT_SLO || pic->line == LINE_TPOT_SLO) && lo > 0 && hi / lo > 10) {
     log_y_axis(gp, lo / 1.5, hi * 1.5);
-  else if (pic->line == LINE_SHARE)
+    fprintf(gp, "set ylabel ");
+    char logged[320]; /* "TTFT p99 (ms)" -> "TTFT p99 (ms, log scale)" */
+    snprintf(logged, sizeof logged, "%.*s, log scale)", (int)strlen(ylabel) - 1, ylabel);
+    gp_text(gp, logged);
+    fputc('\n', gp);
+  } else if (pic->line == LINE_SHARE)
     fprintf(gp, "set yrange [0:1.05]\n");
   else if (lo <= hi && hi > 0) /* room above the highest point and the reference line */
     fprintf(gp, "set yrange [0:%.6g]\n", hi * 1.1);

@@ -983,10 +983,10 @@ static void sweep_plot_free(sweep_plot *s) {
 static size_t series_of(sweep_plot *s, const srv_study_config *cfg) {
   char label[1024] = "";
   size_t len = 0;
-  for (size_t k = 0; k < s->st->key_count; k++)
+  for (size_t k = 0; k < s->st->key_count && len < sizeof label; k++)
     if (k != s->x_key)
-      len += (size_t)snprintf(label + len, len < sizeof label ? sizeof label - len : 0, "%s%s=%s",
-                              len ? ", " : "", cfg->values[k].key, cfg->values[k].value);
+      len += (size_t)snprintf(label + len, sizeof label - len, "%s%s=%s", len ? ", " : "",
+                              cfg->values[k].key, cfg->values[k].value);
   for (size_t i = 0; i < s->nseries; i++)
     if (strcmp(s->series[i], label) == 0)
       return i;

@@ -6,6 +6,10 @@
 #define APP_COMMANDS_H
 
 #include <mpi.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct srv_study;
 
 /* This process's rank in comm, or, with MPI_COMM_NULL, its launcher's rank (mpirun, srun; 0 when
  * not launched), so that rank 0 alone prints. */
@@ -17,6 +21,11 @@ int app_phold(int argc, char **argv, MPI_Comm comm);
 
 /* `windtunnel sweep`: a design study's configurations, concurrently in groups of ranks. */
 int app_sweep(int argc, char **argv, MPI_Comm comm);
+/* One process, no MPI: the results file of `windtunnel sweep` (results), written for study st, as
+ * CSV on out (a header, then a row per configuration; without wall_s when no_wall), as `sweep
+ * --csv` prints it. Returns 0, or -1 with a message. */
+int app_sweep_csv(const struct srv_study *st, const char *results, bool no_wall, FILE *out,
+                  char *err, size_t err_len);
 /* `windtunnel plot FILE.h5`: pictures of a timeline, drawn by gnuplot. Needs no MPI: one process
  * calls it (argv[0] is "plot"). */
 int app_plot(int argc, char **argv);

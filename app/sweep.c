@@ -587,17 +587,18 @@ static void csv_text(const char *text, FILE *out) {
   fputc('"', out);
 }
 
-/* Rank 0: the results file as CSV, its columns in the table's order. */
-static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
-  const sweep_layout *l = &sw->layout;
-  io_timeline_reader *r = io_timeline_reader_open(sw->args->output, false, err, err_len);
+/* One process: the results file at path, laid out as l, as CSV, its columns in the table's order
+ * (without wall_s when no_wall). */
+static int print_csv(const sweep_layout *l, const char *path, bool no_wall, FILE *out, char *err,
+                     size_t err_len) {
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
   uint64_t n = 0;
   char *rows = NULL;
   if (!r || io_timeline_reader_rows(r, l->def.name, &n, err, err_len) != 0 ||
       !(rows = malloc((n ? n : 1) * l->def.row_bytes)) ||
       io_timeline_reader_read(r, &l->def, 0, n, rows, err, err_len) != 0) {
     if (r && !rows)
-      snprintf(err, err_len, "out of memory reading %s", sw->args->output);
+      snprintf(err, err_len, "out of memory reading %s", path);
     free(rows);
     io_timeline_reader_close(r);
     return -1;
@@ -605,7 +606,7 @@ static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
   io_timeline_reader_close(r);
   bool first = true;
   for (size_t f = 0; f < l->def.field_count; f++) {
-    if (sw->args->no_wall && l->fields[f].offset == l->wall_at)
+    if (no_wall && l->fields[f].offset == l->wall_at)
       continue;
     if (!first)
       fputc(',', out);
@@ -618,7 +619,7 @@ static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
     first = true;
     for (size_t f = 0; f < l->def.field_count; f++) {
       const io_field *fd = &l->fields[f];
-      if (sw->args->no_wall && fd->offset == l->wall_at)
+      if (no_wall && fd->offset == l->wall_at)
         continue;
       if (!first)
         fputc(',', out);
@@ -637,6 +638,14 @@ static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
   }
   free(rows);
   return 0;
+}
+
+int app_sweep_csv(const srv_study *st, const char *results, bool no_wall, FILE *out, char *err,
+                  size_t err_len) {
+  sweep_layout layout;
+  return make_layout(st, &layout, err, err_len) != 0
+             ? -1
+             : print_csv(&layout, results, no_wall, out, err, err_len);
 }
 
 /* Rank 0: takes the rows that other groups' leaders have sent: those already there, or until
@@ -716,7 +725,8 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
     return 1;
   }
   if (args.csv) {
-    rc = rank == 0 && print_csv(&sw, stdout, err, sizeof err) != 0;
+    rc = rank == 0 &&
+         print_csv(&sw.layout, args.output, args.no_wall, stdout, err, sizeof err) != 0;
     if (rc)
       fprintf(stderr, "windtunnel sweep: %s\n", err);
     MPI_Bcast(&rc, 1, MPI_INT, 0, comm);

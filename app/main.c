@@ -85,9 +85,10 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
       break;
     case 't':
       a->threads = (int)strtol(optarg, &end, 10);
-      if (*end || a->threads < 1 || a->threads > 1024) {
+      if (*end || a->threads < 1 || a->threads > SRV_MAX_THREADS) {
         if (rank == 0)
-          fprintf(stderr, "windtunnel: --threads expects a whole number from 1 to 1024\n");
+          fprintf(stderr, "windtunnel: --threads expects a whole number from 1 to %d\n",
+                  SRV_MAX_THREADS);
         return 1;
       }
       break;

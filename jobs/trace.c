@@ -17,6 +17,7 @@
 #include "workload_source.h"
 
 enum { MESSAGE_BYTES = 512, READ_BUFFER_BYTES = 256 << 10, SNIPPET_CHARS = 40 };
+enum { JOB_TRACE_FIRST_YEAR = 1678, JOB_TRACE_LAST_YEAR = 2261 };
 
 /* ---- Formats ------------------------------------------------------------------------------- */
 
@@ -161,6 +162,9 @@ static const char *parse_datetime(const char *s, size_t n, int64_t *out) {
   if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || hour > 23 ||
       minute > 59 || second > 59)
     return "date or time out of range";
+  /* Signed 64-bit ns from 1970 span 1677-09-21 to 2262-04-11: whole years inside, any zone. */
+  if (year < JOB_TRACE_FIRST_YEAR || year > JOB_TRACE_LAST_YEAR)
+    return "year outside 1678-2261 (times are 64-bit nanoseconds from 1970)";
   size_t i = 19, zone = i;
   while (zone < n && s[zone] != 'Z' && s[zone] != '+' && s[zone] != '-')
     zone++;
@@ -528,6 +532,8 @@ static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_l
   if (r->layout->wall_clock) {
     if (!r->have_start)
       r->start_ns = raw->time_ns, r->have_start = true;
+    if (r->start_ns < 0 && raw->time_ns > INT64_MAX + r->start_ns)
+      return row_bad(r, err, err_len, "more than 292 years after the first row's time");
     raw->time_ns -= r->start_ns;
   }
   if (r->have_prev && raw->time_ns < r->prev_ns)
@@ -545,7 +551,7 @@ struct job_source {
   void *impl;
   job_trace_format format;
   job_source_opts opts;
-  int64_t emitted, bad_rows;
+  int64_t emitted, bad_rows, dropped;
   int failed; /* the negative code of the error that stopped it */
   bool ended;
   char first_bad[MESSAGE_BYTES];
@@ -640,11 +646,18 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
     int64_t since_ns = raw.time_ns - o->from_ns, arrival_ns = since_ns;
     if (o->rate_scale != 1) {
       double scaled = (double)since_ns / o->rate_scale; /* exact below 2^53 ns (104 days) */
-      arrival_ns = scaled < 0x1p62 ? llround(scaled) : INT64_MAX;
+      arrival_ns = scaled < 0x1p62 ? llround(scaled) : JOB_ARRIVAL_END_NS;
     }
-    if (arrival_ns > INT64_MAX - o->offset_ns)
-      return source_fail(src, JOB_SOURCE_EINVAL, "workload: arrival time overflows 64-bit ns", err,
-                         err_len);
+    if (arrival_ns >= JOB_ARRIVAL_END_NS - o->offset_ns) {
+      /* Past the representable end, as every later row is (sources are in time order): counted
+       * up to the request cap, never returned. */
+      if (o->max_requests && src->emitted + src->dropped >= o->max_requests) {
+        src->ended = true;
+        return 0;
+      }
+      src->dropped++;
+      continue;
+    }
     req->id = src->emitted++;
     req->arrival_ns = arrival_ns + o->offset_ns;
     req->input_tokens = raw.input_tokens;
@@ -656,6 +669,7 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
 }
 
 int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
+int64_t job_source_dropped_arrivals(const job_source *src) { return src->dropped; }
 const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
 job_trace_format job_source_format(const job_source *src) { return src->format; }
 

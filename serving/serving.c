@@ -33,9 +33,30 @@
 
 #include "serving/model.h"
 
+/* What a user must know before trusting the results: rows skipped, arrivals dropped, no requests.
+ * On stderr, whatever --quiet says; the counts also go to the timeline and its summary. */
+static void warn_workload(const srv_model *m, const char *first_skipped) {
+  const srv_workload *w = &m->s->workload;
+  const char *what = w->synthetic ? "the synthetic workload" : w->trace_path;
+  if (m->workload.skipped_rows)
+    fprintf(stderr,
+            "windtunnel: warning: %s: %lld malformed rows skipped (workload.skip_bad_rows); the "
+            "first: %s\n",
+            what, (long long)m->workload.skipped_rows, first_skipped);
+  if (m->workload.dropped_arrivals)
+    fprintf(stderr,
+            "windtunnel: warning: %s: %lld requests dropped: they would arrive past the last "
+            "representable time (2^62 ns, 146 years) after workload.rate_scale and "
+            "workload.offset\n",
+            what, (long long)m->workload.dropped_arrivals);
+  if (m->workload_requests == 0)
+    fprintf(stderr, "windtunnel: warning: %s: the workload has no requests%s\n", what,
+            w->synthetic ? "" : " (a header and no rows, or none in the window workload.from/to)");
+}
+
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
- * has them. */
-static int scan_workload(srv_model *m, char *err, size_t err_len) {
+ * has them. Rank 0 warns of skipped rows, dropped arrivals and an empty workload. */
+static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len) {
   const srv_workload *w = &m->s->workload;
   job_source *src;
   int rc = w->synthetic
@@ -92,9 +113,16 @@ static int scan_workload(srv_model *m, char *err, size_t err_len) {
     if (!hashes)
       goto oom;
     h->hashes = hashes;
-    memcpy(h->hashes + used, q.prefix_hashes, q.prefix_hash_count * sizeof *q.prefix_hashes);
+    if (q.prefix_hash_count) /* a row without hash_ids has no array (memcpy(NULL, 0) is UB) */
+      memcpy(h->hashes + used, q.prefix_hashes, q.prefix_hash_count * sizeof *q.prefix_hashes);
     h->offsets[++h->requests] = used + q.prefix_hash_count;
   }
+  m->workload.skipped_rows = job_source_bad_rows(src);
+  m->workload.dropped_arrivals = job_source_dropped_arrivals(src);
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rc >= 0 && rank == 0)
+    warn_workload(m, job_source_first_bad_row(src));
   job_source_close(src);
   return rc < 0 ? -1 : 0;
 oom:
@@ -282,7 +310,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
   }
-  if (scan_workload(&m, err, err_len) != 0 ||
+  if (scan_workload(&m, comm, err, err_len) != 0 ||
       srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||
       create_tiers(&m, err, err_len) != 0)

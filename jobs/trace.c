@@ -18,6 +18,9 @@
 
 enum { MESSAGE_BYTES = 512, READ_BUFFER_BYTES = 256 << 10, SNIPPET_CHARS = 40 };
 enum { JOB_TRACE_FIRST_YEAR = 1678, JOB_TRACE_LAST_YEAR = 2261 };
+/* Longest line a reader takes: a Mooncake row of a 128K-token prompt has 256 hash ids (about 5 KB);
+ * anything near this is not a trace (a binary file, /dev/zero) and must not be read whole. */
+enum { JOB_TRACE_MAX_LINE_BYTES = 1 << 20 };
 
 /* ---- Formats ------------------------------------------------------------------------------- */
 
@@ -234,27 +237,64 @@ static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, 
   return JOB_ROW_BAD;
 }
 
-/* Reads the next non-blank line, without its line end. 1, 0 at the end, or JOB_SOURCE_EIO. */
+/* Reads one line into r->line without its end, at most JOB_TRACE_MAX_LINE_BYTES: 1 (its length in
+ * *len), 0 at the end of the file, or a negative code with "path:line: why". Byte by byte, so that
+ * a file of NUL bytes (/dev/zero) is refused within a line's limit instead of read whole. */
+static int read_any_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
+  size_t n = 0;
+  bool nul = false;
+  int ch;
+  while ((ch = getc_unlocked(r->file)) != EOF && ch != '\n') {
+    if (n + 2 > r->line_cap) {
+      if (n >= JOB_TRACE_MAX_LINE_BYTES) {
+        util_err(err, err_len, "%s:%lld: a line longer than %d bytes: not a trace", r->path,
+                 (long long)r->line_no + 1, JOB_TRACE_MAX_LINE_BYTES);
+        return JOB_SOURCE_EFORMAT;
+      }
+      size_t cap = r->line_cap ? 2 * r->line_cap : 256;
+      char *grown = realloc(r->line, cap);
+      if (!grown) {
+        util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no + 1);
+        return JOB_SOURCE_ENOMEM;
+      }
+      r->line = grown, r->line_cap = cap;
+    }
+    nul |= ch == '\0';
+    r->line[n++] = (char)ch;
+  }
+  if (ferror(r->file)) {
+    util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
+             strerror(errno ? errno : EIO));
+    return JOB_SOURCE_EIO;
+  }
+  if (ch == EOF && n == 0)
+    return 0;
+  r->line_no++;
+  if (nul) {
+    util_err(err, err_len, "%s:%lld: a NUL byte: a binary file, not a trace", r->path,
+             (long long)r->line_no);
+    return JOB_SOURCE_EFORMAT;
+  }
+  while (n > 0 && r->line[n - 1] == '\r')
+    n--;
+  r->line[n] = '\0';
+  *len = n;
+  return 1;
+}
+
+/* Reads the next non-blank line, without its line end. 1, 0 at the end, or a negative code. */
 static int read_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
   for (;;) {
     errno = 0;
-    ssize_t n = getline(&r->line, &r->line_cap, r->file);
-    if (n < 0) {
-      if (ferror(r->file)) {
-        util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
-                 strerror(errno ? errno : EIO));
-        return JOB_SOURCE_EIO;
-      }
-      return 0;
-    }
-    r->line_no++;
-    while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
-      r->line[--n] = '\0';
+    size_t n;
+    int rc = read_any_line(r, &n, err, err_len);
+    if (rc <= 0)
+      return rc;
     size_t blank = 0;
-    while (blank < (size_t)n && is_space(r->line[blank]))
+    while (blank < n && is_space(r->line[blank]))
       blank++;
-    if (blank < (size_t)n) {
-      *len = (size_t)n;
+    if (blank < n) {
+      *len = n;
       return 1;
     }
   }

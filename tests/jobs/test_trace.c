@@ -381,6 +381,34 @@ static void skipped_bad_rows_are_counted_and_the_first_is_kept(void) {
   unlink(path);
 }
 
+/* A reader used to take a line of any length: /dev/zero as a trace grew to gigabytes. */
+static void a_line_past_the_limit_or_a_nul_byte_is_refused_at_its_line(void) {
+  summary s = read_trace("/dev/zero", JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_STRING_EQUAL(s.err, "/dev/zero:1: a line longer than 1048576 bytes: not a trace");
+  char path[PATH_BYTES], *text = malloc((2 << 20) + 64);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+  int n = sprintf(text, "arrival_time_ns,input_toks,output_toks\n1,1,1\n");
+  memset(text + n, '1', 2 << 20);
+  strcpy(text + n + (2 << 20), ",1,1\n");
+  fixture(path, text);
+  free(text);
+  s = read_trace(path, JOB_TRACE_AUTO, &(job_source_opts){.skip_bad_rows = true});
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_EQUAL(s.rows, 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(s.err, ":3: a line longer than 1048576 bytes"));
+  unlink(path);
+  FILE *f = fopen(path, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  fputs("arrival_time_ns,input_toks,output_toks\n1,1,1\n", f);
+  fwrite("2,1\0,1\n", 1, 8, f);
+  fclose(f);
+  s = read_trace(path, JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(s.err, ":3: a NUL byte: a binary file, not a trace"));
+  unlink(path);
+}
+
 /* rate_scale=1e-300 used to turn every arrival but the first into INT64_MAX, never reached and
  * never counted. Now each arrival at or past 2^62 ns is dropped and counted, up to the cap. */
 static void arrivals_past_the_representable_end_are_dropped_and_counted(void) {
@@ -763,6 +791,7 @@ static const named_test tests[] = {
     TEST(skipped_bad_rows_are_counted_and_the_first_is_kept),
     TEST(each_kind_of_malformed_row_is_reported_at_its_line),
     TEST(arrivals_past_the_representable_end_are_dropped_and_counted),
+    TEST(a_line_past_the_limit_or_a_nul_byte_is_refused_at_its_line),
     TEST(poisson_arrivals_have_the_mean_rate_and_unit_cv),
     TEST(gamma_arrivals_have_the_mean_rate_and_the_asked_cv),
     TEST(rate_curve_shapes_arrivals_and_a_final_zero_ends_the_source),

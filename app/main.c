@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "app/commands.h"
+#include "io/units.h"
+#include "serving/estimate.h"
 #include "serving/report.h"
 #include "serving/scenario.h"
 #include "serving/serving.h"
@@ -42,6 +44,8 @@ static void run_usage(FILE *out, const char *command) {
       "  --set KEY.PATH=VALUE  override a scenario field, e.g. --set deployments.0.count=4\n"
       "                        (repeatable; values take units: --set simulation.end=10min)\n"
       "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
+      "  --max-memory SIZE     refuse a run whose estimate needs more memory, e.g. 64GiB\n"
+      "                        (default: this machine's physical memory)\n"
       "  --json                print the summary as one JSON object\n"
       "  --stats               print the placement (partitions, lookahead, prediction) at start\n"
       "                        and each partition's engine statistics and the leaps at the\n"
@@ -58,16 +62,21 @@ typedef struct run_args {
   const char *sets[MAX_SETS];
   size_t set_count;
   int threads;
+  uint64_t max_memory_bytes; /* 0: the machine's */
   bool json, stats, quiet;
 } run_args;
 
 /* Parses run/check options; returns -1 to exit 0 (help), 1 on bad usage, 0 to go on. */
 static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
-  static const struct option options[] = {
-      {"output", required_argument, 0, 'o'},  {"set", required_argument, 0, 's'},
-      {"threads", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'},
-      {"stats", no_argument, 0, 'x'},         {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+  static const struct option options[] = {{"output", required_argument, 0, 'o'},
+                                          {"set", required_argument, 0, 's'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"stats", no_argument, 0, 'x'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"max-memory", required_argument, 0, 'm'},
+                                          {0, 0, 0, 0}};
   optind = 1;
   opterr = 0; /* our own messages, naming the command */
   int c;
@@ -92,6 +101,17 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
         return 1;
       }
       break;
+    case 'm': {
+      int64_t bytes;
+      char why[256];
+      if (io_units_parse_i64(IO_UNIT_BYTES, optarg, &bytes, why, sizeof why) != 0 || bytes < 1) {
+        if (rank == 0)
+          fprintf(stderr, "windtunnel: --max-memory expects a size such as 64GiB\n");
+        return 1;
+      }
+      a->max_memory_bytes = (uint64_t)bytes;
+      break;
+    }
     case 'j': a->json = true; break;
     case 'x': a->stats = true; break;
     case 'q': a->quiet = true; break;
@@ -102,7 +122,7 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     default:
       if (rank == 0)
         fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
-                optopt && strchr("ost", optopt) ? "missing value for" : "unknown option",
+                optopt && strchr("ostm", optopt) ? "missing value for" : "unknown option",
                 argv[optind - 1], argv[0]);
       return 1;
     }
@@ -149,8 +169,19 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
     }
   }
+  /* What the run would need, from the cluster and one read of the workload; refused like run. */
+  int ranks;
+  MPI_Comm_size(comm, &ranks);
+  srv_estimate estimate;
+  char err[1024];
+  rc = srv_estimate_scenario(s, ranks, &estimate, err, sizeof err) != 0;
+  if (!rc && rank == 0)
+    srv_estimate_print(&estimate, stdout);
+  rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, err, sizeof err) != 0;
+  if (rc && rank == 0)
+    fprintf(stderr, "windtunnel: %s\n", err);
   srv_scenario_free(s);
-  return 0;
+  return rc;
 }
 
 static int cmd_run(int argc, char **argv, MPI_Comm comm) {
@@ -165,7 +196,8 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
                      .threads = a.threads,
                      .progress = !a.quiet && rank == 0,
                      .stats = a.stats,
-                     .version = WT_VERSION};
+                     .version = WT_VERSION,
+                     .max_memory_bytes = a.max_memory_bytes};
   srv_result res;
   char err[1024];
   const char *path = a.output ? a.output : s->output.path;

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serving/estimate.h"
 #include "serving/model.h"
 
 /* What a user must know before trusting the results: rows skipped, arrivals dropped, no requests.
@@ -310,8 +311,19 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
   }
-  if (scan_workload(&m, comm, err, err_len) != 0 ||
-      srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
+  if (scan_workload(&m, comm, err, err_len) != 0)
+    goto out;
+  /* Refused up front, on every rank alike, rather than killed (or spinning) after hours. */
+  srv_estimate estimate;
+  srv_estimate_make(s, m.workload_requests,
+                    m.hashes.offsets ? m.hashes.offsets[m.hashes.requests] : 0,
+                    m.workload.last_arrival_ns, m.cluster.nodes,
+                    m.cluster.topo ? net_link_count(m.cluster.topo) : 0, ranks, &estimate);
+  if (rank == 0 && (opt->progress || opt->stats))
+    srv_estimate_print(&estimate, opt->stats ? stdout : stderr);
+  if (srv_estimate_check(s, &estimate, opt->max_memory_bytes, err, err_len) != 0)
+    goto out;
+  if (srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||
       create_tiers(&m, err, err_len) != 0)
     goto out;

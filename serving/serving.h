@@ -10,11 +10,12 @@
 #include "serving/scenario.h"
 
 typedef struct srv_options {
-  const char *output_path; /* overrides the scenario's output.path when not NULL */
-  int threads;             /* overrides simulation.threads when > 0 */
-  bool progress;           /* a progress line on stderr about once a second */
-  bool stats;              /* print per-partition engine statistics */
-  const char *version;     /* program version, for the timeline */
+  const char *output_path;   /* overrides the scenario's output.path when not NULL */
+  int threads;               /* overrides simulation.threads when > 0 */
+  bool progress;             /* a progress line on stderr about once a second */
+  bool stats;                /* print per-partition engine statistics */
+  const char *version;       /* program version, for the timeline */
+  uint64_t max_memory_bytes; /* refuse a run whose estimate needs more; 0: this machine's memory */
 } srv_options;
 
 typedef struct srv_result {

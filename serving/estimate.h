@@ -1,0 +1,46 @@
+/* What a run will need, said before it starts: memory (the parts that grow with simulated time and
+ * with the workload) and the timeline's size, and a refusal of a run that cannot fit. */
+#ifndef SRV_ESTIMATE_H
+#define SRV_ESTIMATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "serving/scenario.h"
+
+typedef struct srv_estimate {
+  uint64_t requests;        /* in the workload, after window, cap and dropped arrivals */
+  uint64_t prefix_hashes;   /* Mooncake block hashes, which every rank keeps */
+  int64_t simulated_ns;     /* at least: the last arrival, or simulation.end when earlier */
+  uint64_t power_intervals; /* of power.interval per node over simulated_ns */
+  uint32_t nodes, links, instances;
+  int ranks;
+  /* Bytes, for the whole job (all ranks): */
+  double power_bytes;    /* node energy bins and /power rows, dense over simulated time */
+  double link_bytes;     /* link busy bins and /link_utilisation rows, at most (KV transfers) */
+  double workload_bytes; /* each rank's copy of arrivals (disaggregated) and prefix hashes */
+  double summary_bytes;  /* the summary's read of /requests, on rank 0 */
+  double kv_bytes;       /* every instance's KV block table */
+  double total_bytes;
+  double timeline_bytes; /* its rows, uncompressed, /iterations left out (not estimated) */
+} srv_estimate;
+
+/* Fills e from a workload scan (requests, prefix hashes, last arrival) and the cluster's size. */
+void srv_estimate_make(const srv_scenario *s, uint64_t requests, uint64_t prefix_hashes,
+                       int64_t last_arrival_ns, uint32_t nodes, uint32_t links, int ranks,
+                       srv_estimate *e);
+/* Lays the cluster out and reads the workload once to fill e (for `check`). 0, or -1 with a
+ * message. */
+int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, char *err,
+                          size_t err_len);
+/* This machine's physical memory in bytes (sysconf), 0 when unknown. */
+uint64_t srv_machine_memory_bytes(void);
+/* 0 when e fits in max_memory_bytes (0: this machine's memory); else -1 with a message naming
+ * what takes the memory and the key to change. */
+int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t max_memory_bytes,
+                       char *err, size_t err_len);
+/* One line: "estimate: memory at least ..., timeline at least ...". */
+void srv_estimate_print(const srv_estimate *e, FILE *out);
+
+#endif

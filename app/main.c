@@ -174,7 +174,7 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   MPI_Comm_size(comm, &ranks);
   srv_estimate estimate;
   char err[1024];
-  rc = srv_estimate_scenario(s, ranks, &estimate, err, sizeof err) != 0;
+  rc = srv_estimate_scenario(s, ranks, &estimate, rank == 0 ? stderr : NULL, err, sizeof err) != 0;
   if (!rc && rank == 0)
     srv_estimate_print(&estimate, stdout);
   rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, err, sizeof err) != 0;

@@ -59,8 +59,30 @@ void srv_estimate_make(const srv_scenario *s, uint64_t requests, uint64_t prefix
                       nodes * intervals * sizeof(srv_power_row);
 }
 
-int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, char *err,
-                          size_t err_len) {
+void srv_workload_warn(const srv_scenario *s, uint64_t requests, int64_t skipped_rows,
+                       int64_t dropped_arrivals, const char *first_skipped, FILE *out) {
+  const srv_workload *w = &s->workload;
+  const char *what = w->synthetic ? "the synthetic workload" : w->trace_path;
+  if (skipped_rows)
+    fprintf(out,
+            "windtunnel: warning: %s: %lld malformed rows skipped (workload.skip_bad_rows); the "
+            "first: %s\n",
+            what, (long long)skipped_rows, first_skipped);
+  if (dropped_arrivals)
+    fprintf(out,
+            "windtunnel: warning: %s: %lld requests dropped: they would arrive past the last "
+            "representable time (2^62 ns, 146 years) after workload.rate_scale and "
+            "workload.offset\n",
+            what, (long long)dropped_arrivals);
+  if (requests == 0)
+    fprintf(out, "windtunnel: warning: %s: the workload has no requests%s\n", what,
+            w->synthetic || dropped_arrivals
+                ? ""
+                : " (a header and no rows, or none in the window workload.from/to)");
+}
+
+int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FILE *warnings,
+                          char *err, size_t err_len) {
   srv_cluster c;
   memset(&c, 0, sizeof c);
   if (srv_cluster_build(&c, s, err, err_len) != 0)
@@ -82,6 +104,9 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, cha
     hashes += q.prefix_hash_count;
     last_ns = q.arrival_ns;
   }
+  if (rc >= 0 && warnings)
+    srv_workload_warn(s, requests, job_source_bad_rows(src), job_source_dropped_arrivals(src),
+                      job_source_first_bad_row(src), warnings);
   job_source_close(src);
   if (rc < 0)
     return -1;

@@ -26,14 +26,19 @@ typedef struct srv_estimate {
   double timeline_bytes; /* its rows, uncompressed, /iterations left out (not estimated) */
 } srv_estimate;
 
+/* What a user must know before trusting the results: rows skipped, arrivals dropped past the
+ * representable end, no requests at all; one "windtunnel: warning: ..." line each on out. */
+void srv_workload_warn(const srv_scenario *s, uint64_t requests, int64_t skipped_rows,
+                       int64_t dropped_arrivals, const char *first_skipped, FILE *out);
+
 /* Fills e from a workload scan (requests, prefix hashes, last arrival) and the cluster's size. */
 void srv_estimate_make(const srv_scenario *s, uint64_t requests, uint64_t prefix_hashes,
                        int64_t last_arrival_ns, uint32_t nodes, uint32_t links, int ranks,
                        srv_estimate *e);
-/* Lays the cluster out and reads the workload once to fill e (for `check`). 0, or -1 with a
- * message. */
-int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, char *err,
-                          size_t err_len);
+/* Lays the cluster out and reads the workload once to fill e (for `check`), warning on warnings
+ * (NULL: not) as srv_workload_warn does. 0, or -1 with a message. */
+int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FILE *warnings,
+                          char *err, size_t err_len);
 /* This machine's physical memory in bytes (sysconf), 0 when unknown. */
 uint64_t srv_machine_memory_bytes(void);
 /* 0 when e fits in max_memory_bytes (0: this machine's memory); else -1 with a message naming

@@ -34,27 +34,6 @@
 #include "serving/estimate.h"
 #include "serving/model.h"
 
-/* What a user must know before trusting the results: rows skipped, arrivals dropped, no requests.
- * On stderr, whatever --quiet says; the counts also go to the timeline and its summary. */
-static void warn_workload(const srv_model *m, const char *first_skipped) {
-  const srv_workload *w = &m->s->workload;
-  const char *what = w->synthetic ? "the synthetic workload" : w->trace_path;
-  if (m->workload.skipped_rows)
-    fprintf(stderr,
-            "windtunnel: warning: %s: %lld malformed rows skipped (workload.skip_bad_rows); the "
-            "first: %s\n",
-            what, (long long)m->workload.skipped_rows, first_skipped);
-  if (m->workload.dropped_arrivals)
-    fprintf(stderr,
-            "windtunnel: warning: %s: %lld requests dropped: they would arrive past the last "
-            "representable time (2^62 ns, 146 years) after workload.rate_scale and "
-            "workload.offset\n",
-            what, (long long)m->workload.dropped_arrivals);
-  if (m->workload_requests == 0)
-    fprintf(stderr, "windtunnel: warning: %s: the workload has no requests%s\n", what,
-            w->synthetic ? "" : " (a header and no rows, or none in the window workload.from/to)");
-}
-
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
  * has them. Rank 0 warns of skipped rows, dropped arrivals and an empty workload. */
 static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len) {
@@ -123,7 +102,8 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
   int rank;
   MPI_Comm_rank(comm, &rank);
   if (rc >= 0 && rank == 0)
-    warn_workload(m, job_source_first_bad_row(src));
+    srv_workload_warn(m->s, m->workload_requests, m->workload.skipped_rows,
+                      m->workload.dropped_arrivals, job_source_first_bad_row(src), stderr);
   job_source_close(src);
   return rc < 0 ? -1 : 0;
 oom:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What a summary leaves out is said, on every rank count: skipped malformed rows, arrivals dropped
 # past the representable end and empty workloads get one warning on stderr (rank 0's) and their
-# counts on stdout and in report --json; SLO attainment is over all requests, unfinished ones
+# counts on stdout and in report --json (check warns too); SLO attainment is over all requests, unfinished ones
 # counting as misses. Runs the real binary under mpirun.
 # Usage: honest_summaries.sh WINDTUNNEL RANKS CASE, CASE one of skipped, dropped, empty, slo.
 set -euo pipefail
@@ -56,6 +56,9 @@ dropped)
   grep -q '^requests: 1 total' <<<"$run_out" || fail "expected 1 request"
   grep -q '2 arrivals past the representable end dropped' <<<"$run_out" || fail "no count"
   json_has '"skipped_rows":0,"dropped_arrivals":2'
+  run_windtunnel "$wt" "$ranks" check "$dir/s.yaml" --set workload.rate_scale=1e-300
+  [ "$run_status" = 0 ] || fail "check: exit status $run_status"
+  expect_warning "warning: .*t.csv: 2 requests dropped: they would arrive past the last"
   ;;
 empty)
   echo "$header" >"$dir/t.csv"

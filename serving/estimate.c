@@ -19,8 +19,6 @@
 #include "serving/schema.h"
 #include "util/error.h"
 
-static const double GIB = 1073741824.0;
-
 /* Bytes of a util_timebins of `bins` used bins: it doubles from 16 (util/timebins.c). */
 static double timebins_bytes(double bins) {
   double cap = 16;
@@ -144,10 +142,13 @@ int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t ma
              "%llu requests (their summary and each of %d ranks' copy); lower "
              "workload.max_requests or narrow workload.from/to",
              (unsigned long long)e->requests, e->ranks);
+  char need[32], have[32];
+  io_units_format(IO_UNIT_BYTES, round(e->total_bytes), need, sizeof need);
+  io_units_format(IO_UNIT_BYTES, limit, have, sizeof have);
   return util_err(err, err_len,
-                  "the run needs at least %.3g GiB of memory, more than --max-memory (%.3g GiB%s): "
-                  "%s, or raise --max-memory",
-                  e->total_bytes / GIB, limit / GIB, machine ? ", this machine's memory" : "", why);
+                  "the run needs at least %s of memory, more than --max-memory (%s%s): %s, or "
+                  "raise --max-memory",
+                  need, have, machine ? ", this machine's memory" : "", why);
 }
 
 void srv_estimate_print(const srv_estimate *e, FILE *out) {

@@ -177,7 +177,7 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   rc = srv_estimate_scenario(s, ranks, &estimate, rank == 0 ? stderr : NULL, err, sizeof err) != 0;
   if (!rc && rank == 0)
     srv_estimate_print(&estimate, stdout);
-  rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, err, sizeof err) != 0;
+  rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, false, err, sizeof err) != 0;
   if (rc && rank == 0)
     fprintf(stderr, "windtunnel: %s\n", err);
   srv_scenario_free(s);

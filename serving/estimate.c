@@ -118,9 +118,9 @@ uint64_t srv_machine_memory_bytes(void) {
 }
 
 int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t max_memory_bytes,
-                       char *err, size_t err_len) {
-  bool machine = max_memory_bytes == 0;
-  double limit = (double)(machine ? srv_machine_memory_bytes() : max_memory_bytes);
+                       bool machine, char *err, size_t err_len) {
+  double limit = (double)(max_memory_bytes ? max_memory_bytes : srv_machine_memory_bytes());
+  machine |= max_memory_bytes == 0;
   if (limit <= 0 || e->total_bytes <= limit)
     return 0;
   char why[512], interval[32];

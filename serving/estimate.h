@@ -41,10 +41,11 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FIL
                           char *err, size_t err_len);
 /* This machine's physical memory in bytes (sysconf), 0 when unknown. */
 uint64_t srv_machine_memory_bytes(void);
-/* 0 when e fits in max_memory_bytes (0: this machine's memory); else -1 with a message naming
- * what takes the memory and the key to change. */
+/* 0 when e fits in max_memory_bytes (0: this machine's memory; machine: the limit given is the
+ * machines' memory, for the message); else -1 with a message naming what takes the memory and
+ * the key to change. */
 int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t max_memory_bytes,
-                       char *err, size_t err_len);
+                       bool machine, char *err, size_t err_len);
 /* One line: "estimate: memory at least ..., timeline at least ...". */
 void srv_estimate_print(const srv_estimate *e, FILE *out);
 

@@ -301,7 +301,11 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
                     m.cluster.topo ? net_link_count(m.cluster.topo) : 0, ranks, &estimate);
   if (rank == 0 && (opt->progress || opt->stats))
     srv_estimate_print(&estimate, opt->stats ? stdout : stderr);
-  if (srv_estimate_check(s, &estimate, opt->max_memory_bytes, err, err_len) != 0)
+  /* One limit for every rank (the smallest machine's), so that all refuse or none does. */
+  uint64_t limit = opt->max_memory_bytes ? opt->max_memory_bytes : srv_machine_memory_bytes(),
+           least_limit;
+  MPI_Allreduce(&limit, &least_limit, 1, MPI_UINT64_T, MPI_MIN, comm);
+  if (srv_estimate_check(s, &estimate, least_limit, !opt->max_memory_bytes, err, err_len) != 0)
     goto out;
   if (srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||

@@ -106,7 +106,7 @@ static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out
   size_t i = 0;
   for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
     if ((whole = whole * 10 + (s[i] - '0')) > INT64_MAX / pow10s[pow10] / 10)
-      return "too large";
+      return "too large: times must be under 29 years (2^63 / 10 ns)";
   if (i < n && s[i] == '.') {
     for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
       if (frac_digits < pow10)

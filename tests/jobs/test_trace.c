@@ -471,6 +471,8 @@ static void each_kind_of_malformed_row_is_reported_at_its_line(void) {
       {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:49.0,99999999999,1\n",
        "too large"},
       {"arrival_time_ns,input_toks,output_toks\n-5,1,1\n", ":2: arrival_time_ns '-5': negative"},
+      {"arrival_time_ns,input_toks,output_toks\n0,1,1\n4000000000000000000,1,1\n",
+       ":3: arrival_time_ns '4000000000000000000': too large: times must be under 29 years"},
       {"arrived_at,num_prefill_tokens,num_decode_tokens\n1.5s,1,1\n", "not a number"},
       {"{\"timestamp\": 0, \"input_length\": 1}\n", ":1: missing key 'output_length'"},
       {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 2\n", ":1: not a JSON object"},

@@ -129,10 +129,7 @@ int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, 
 }
 
 double job_kv_bytes(uint32_t total_blocks) {
-  double slots = 1024;
-  while (slots < 2.0 * total_blocks)
-    slots *= 2;
-  return ((double)total_blocks + 1) * sizeof(kv_block) + slots * sizeof(kv_slot);
+  return ((double)total_blocks + 1) * sizeof(kv_block) + 1024.0 * sizeof(kv_slot);
 }
 
 void job_kv_destroy(job_kv *kv) {

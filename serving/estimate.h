@@ -21,7 +21,7 @@ typedef struct srv_estimate {
   double link_bytes;     /* link busy bins and /link_utilisation rows, at most (KV transfers) */
   double workload_bytes; /* each rank's copy of arrivals (disaggregated) and prefix hashes */
   double summary_bytes;  /* the summary's read of /requests, on rank 0 */
-  double kv_bytes;       /* every instance's KV block table */
+  double kv_bytes;       /* every instance's KV blocks, as created */
   double total_bytes;
   double timeline_bytes; /* its rows, uncompressed, /iterations left out (not estimated) */
 } srv_estimate;

@@ -197,7 +197,9 @@ static const char *parse_datetime(const char *s, size_t n, int64_t *out) {
 
 typedef struct trace_reader {
   FILE *file;
-  char *io_buffer;
+  char *io_buffer;       /* read in chunks of READ_BUFFER_BYTES, split at line ends */
+  size_t io_pos, io_len; /* the unread bytes are io_buffer[io_pos, io_len) */
+  bool io_end;           /* the file has no more */
   char *path;
   char *line;
   size_t line_cap;
@@ -237,40 +239,66 @@ static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, 
   return JOB_ROW_BAD;
 }
 
+/* Appends n bytes to the line being read (its first `len`); 0, or a negative code when the line
+ * passes JOB_TRACE_MAX_LINE_BYTES or memory runs out. */
+static int line_append(trace_reader *r, size_t len, const char *bytes, size_t n, char *err,
+                       size_t err_len) {
+  if (len + n > JOB_TRACE_MAX_LINE_BYTES) {
+    util_err(err, err_len, "%s:%lld: a line longer than %d bytes: not a trace", r->path,
+             (long long)r->line_no + 1, JOB_TRACE_MAX_LINE_BYTES);
+    return JOB_SOURCE_EFORMAT;
+  }
+  if (len + n + 1 > r->line_cap) {
+    size_t cap = r->line_cap ? r->line_cap : 256;
+    while (cap < len + n + 1)
+      cap *= 2;
+    char *grown = realloc(r->line, cap);
+    if (!grown) {
+      util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no + 1);
+      return JOB_SOURCE_ENOMEM;
+    }
+    r->line = grown, r->line_cap = cap;
+  }
+  memcpy(r->line + len, bytes, n);
+  return 0;
+}
+
 /* Reads one line into r->line without its end, at most JOB_TRACE_MAX_LINE_BYTES: 1 (its length in
- * *len), 0 at the end of the file, or a negative code with "path:line: why". Byte by byte, so that
- * a file of NUL bytes (/dev/zero) is refused within a line's limit instead of read whole. */
+ * *len), 0 at the end of the file, or a negative code with "path:line: why". Chunks are split at
+ * line ends, so a file without any (/dev/zero) is refused within a line's limit, not read whole. */
 static int read_any_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
   size_t n = 0;
-  bool nul = false;
-  int ch;
-  while ((ch = getc_unlocked(r->file)) != EOF && ch != '\n') {
-    if (n + 2 > r->line_cap) {
-      if (n >= JOB_TRACE_MAX_LINE_BYTES) {
-        util_err(err, err_len, "%s:%lld: a line longer than %d bytes: not a trace", r->path,
-                 (long long)r->line_no + 1, JOB_TRACE_MAX_LINE_BYTES);
-        return JOB_SOURCE_EFORMAT;
+  bool ended = false, any = false;
+  while (!ended) {
+    if (r->io_pos == r->io_len) {
+      if (r->io_end)
+        break;
+      r->io_pos = 0;
+      r->io_len = fread(r->io_buffer, 1, READ_BUFFER_BYTES, r->file);
+      if (r->io_len < READ_BUFFER_BYTES) {
+        if (ferror(r->file)) {
+          util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
+                   strerror(errno ? errno : EIO));
+          return JOB_SOURCE_EIO;
+        }
+        r->io_end = true;
       }
-      size_t cap = r->line_cap ? 2 * r->line_cap : 256;
-      char *grown = realloc(r->line, cap);
-      if (!grown) {
-        util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no + 1);
-        return JOB_SOURCE_ENOMEM;
-      }
-      r->line = grown, r->line_cap = cap;
+      continue;
     }
-    nul |= ch == '\0';
-    r->line[n++] = (char)ch;
+    const char *from = r->io_buffer + r->io_pos;
+    const char *nl = memchr(from, '\n', r->io_len - r->io_pos);
+    size_t take = nl ? (size_t)(nl - from) : r->io_len - r->io_pos;
+    int rc = line_append(r, n, from, take, err, err_len);
+    if (rc < 0)
+      return rc;
+    n += take, any = true;
+    r->io_pos += take + (nl != NULL);
+    ended = nl != NULL;
   }
-  if (ferror(r->file)) {
-    util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
-             strerror(errno ? errno : EIO));
-    return JOB_SOURCE_EIO;
-  }
-  if (ch == EOF && n == 0)
+  if (!any)
     return 0;
   r->line_no++;
-  if (nul) {
+  if (memchr(r->line, '\0', n)) {
     util_err(err, err_len, "%s:%lld: a NUL byte: a binary file, not a trace", r->path,
              (long long)r->line_no);
     return JOB_SOURCE_EFORMAT;
@@ -424,7 +452,6 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     reader_close(r);
     return JOB_SOURCE_EIO;
   }
-  setvbuf(r->file, r->io_buffer, _IOFBF, READ_BUFFER_BYTES);
   int rc = reader_detect(r, format, err, err_len);
   if (rc == 0 && !lengths_ok && !r->layout->time_col) {
     util_err(err, err_len,

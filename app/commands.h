@@ -11,4 +11,13 @@ int app_calibrate(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel phold`: the engine's PHOLD benchmark with ROSS's parameters. */
 int app_phold(int argc, char **argv, MPI_Comm comm);
 
+/* `windtunnel sweep`: a design study's configurations, concurrently in groups of ranks. */
+int app_sweep(int argc, char **argv, MPI_Comm comm);
+/* `windtunnel plot FILE.h5`: pictures of a timeline, drawn by gnuplot. Needs no MPI: one process
+ * calls it (argv[0] is "plot"). */
+int app_plot(int argc, char **argv);
+/* `windtunnel trace FILE.h5 -o run.json`: the timeline as Chrome trace-event JSON for Perfetto.
+ * Needs no MPI: one process calls it. */
+int app_trace(int argc, char **argv);
+
 #endif

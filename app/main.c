@@ -1,9 +1,15 @@
 /* windtunnel: the command line, one executable with subcommands. */
+#define _XOPEN_SOURCE 700 /* sigaction with SA_RESTART and SA_RESETHAND */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "app/commands.h"
 #include "io/units.h"
@@ -11,12 +17,40 @@
 #include "serving/report.h"
 #include "serving/scenario.h"
 #include "serving/serving.h"
+#include "util/error.h"
 
 #ifndef WT_VERSION
 #define WT_VERSION "0.0.0"
 #endif
 
 enum { MAX_SETS = 256 };
+
+/* Exit statuses of run besides 0 (done), 1 (failed) and 2 (bad usage), documented in the README:
+ * a run stopped early, whose partial timeline (complete=0) was written. */
+enum {
+  EXIT_STOPPED_MAX_WALL = 3, /* --max-wall passed */
+  EXIT_STOPPED_SIGNAL = 128, /* plus the signal's number, as a shell reports a killed job */
+};
+
+/* The one piece of mutable state outside main: the number of the last stop signal caught (SIGTERM,
+ * SIGINT, SIGUSR1), written by the handler and nothing else, read by the engine at each window
+ * boundary. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+/* Catches the stop signals: the run then stops at the next window boundary and writes a partial
+ * timeline. SA_RESETHAND: a second signal of the same kind acts as if uncaught (kills at once). */
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+}
 
 static void usage(FILE *out) {
   fprintf(
@@ -28,6 +62,9 @@ static void usage(FILE *out) {
       "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
       "  check [SCENARIO] validate a scenario without running it\n"
       "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
+      "  sweep STUDY.yaml run a design study's configurations into one results file\n"
+      "  plot FILE.h5     draw a timeline with gnuplot (PNG or SVG pictures)\n"
+      "  trace FILE.h5    a timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
       "  version          print the version\n"
@@ -51,6 +88,10 @@ static void run_usage(FILE *out, const char *command) {
       "                        and each partition's engine statistics and the leaps at the\n"
       "                        end\n"
       "  --quiet               no progress line\n"
+      "  --max-wall TIME       stop at the first window boundary after TIME of wall clock\n"
+      "                        (e.g. 50min, 1h30m) and write a partial timeline (complete=0);\n"
+      "                        SIGTERM, SIGINT and SIGUSR1 do the same. Exit status: 3 after\n"
+      "                        --max-wall, 128+N after signal N\n"
       "  -h, --help            this help\n"
       "Without SCENARIO the built-in default runs: the Azure 2023 conversation hour on 16\n"
       "Llama-3.1-8B instances on H100 (see examples/default.yaml).\n",
@@ -63,20 +104,51 @@ typedef struct run_args {
   size_t set_count;
   int threads;
   uint64_t max_memory_bytes; /* 0: the machine's */
+  double max_wall_s;         /* 0: none */
   bool json, stats, quiet;
 } run_args;
 
+/* Parses a wall-clock duration: one or more io/units durations in a row ("90min", "1h30min",
+ * "2h"), where "m" also means minutes ("10m", "1h30m"). Returns 0 with *seconds > 0, or -1. */
+static int parse_wall_time(const char *text, double *seconds) {
+  double total_s = 0;
+  const char *p = text;
+  if (!*p)
+    return -1;
+  while (*p) {
+    char term[64];
+    size_t n = 0;
+    while ((p[n] >= '0' && p[n] <= '9') || p[n] == '.')
+      n++;
+    if (n == 0)
+      return -1;
+    size_t unit = n;
+    while (p[unit] && !((p[unit] >= '0' && p[unit] <= '9') || p[unit] == '.'))
+      unit++;
+    if (unit - n == 0 || unit + 4 >= sizeof term)
+      return -1;
+    memcpy(term, p, unit);
+    term[unit] = '\0';
+    if (unit - n == 1 && term[n] == 'm') /* minutes, as Slurm users write them */
+      snprintf(term + n, sizeof term - n, "min");
+    int64_t ns;
+    if (io_units_parse_i64(IO_UNIT_NS, term, &ns, NULL, 0) != 0 || ns < 0)
+      return -1;
+    total_s += (double)ns * 1e-9;
+    p += unit;
+  }
+  *seconds = total_s;
+  return total_s > 0 ? 0 : -1;
+}
+
 /* Parses run/check options; returns -1 to exit 0 (help), 1 on bad usage, 0 to go on. */
 static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
-  static const struct option options[] = {{"output", required_argument, 0, 'o'},
-                                          {"set", required_argument, 0, 's'},
-                                          {"threads", required_argument, 0, 't'},
-                                          {"json", no_argument, 0, 'j'},
-                                          {"stats", no_argument, 0, 'x'},
-                                          {"quiet", no_argument, 0, 'q'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {"max-memory", required_argument, 0, 'm'},
-                                          {0, 0, 0, 0}};
+  static const struct option options[] = {
+      {"output", required_argument, 0, 'o'},   {"set", required_argument, 0, 's'},
+      {"threads", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
+      {"stats", no_argument, 0, 'x'},          {"quiet", no_argument, 0, 'q'},
+      {"help", no_argument, 0, 'h'},           {"max-memory", required_argument, 0, 'm'},
+      {"max-wall", required_argument, 0, 'w'}, {0, 0, 0, 0}};
   optind = 1;
   opterr = 0; /* our own messages, naming the command */
   int c;
@@ -112,6 +184,16 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
       a->max_memory_bytes = (uint64_t)bytes;
       break;
     }
+    case 'w':
+      if (parse_wall_time(optarg, &a->max_wall_s) != 0) {
+        if (rank == 0)
+          fprintf(stderr,
+                  "windtunnel: --max-wall expects a wall-clock time above 0 such as '50min', "
+                  "'1h30m' or '2h', got '%s'\n",
+                  optarg);
+        return 1;
+      }
+      break;
     case 'j': a->json = true; break;
     case 'x': a->stats = true; break;
     case 'q': a->quiet = true; break;
@@ -122,7 +204,7 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     default:
       if (rank == 0)
         fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
-                optopt && strchr("ostm", optopt) ? "missing value for" : "unknown option",
+                optopt && strchr("ostwm", optopt) ? "missing value for" : "unknown option",
                 argv[optind - 1], argv[0]);
       return 1;
     }
@@ -184,43 +266,188 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   return rc;
 }
 
+enum { PATH_BYTES = 4096 };
+
+/* Whether the existing file out is input (the same device and inode: a link or another spelling
+ * of the path is caught too). */
+static bool same_file(const struct stat *out, const char *input) {
+  struct stat in;
+  return input && input[0] && stat(input, &in) == 0 && in.st_dev == out->st_dev &&
+         in.st_ino == out->st_ino;
+}
+
+/* Rank 0, before anything runs: refuses an output path that is one of the run's inputs, a
+ * directory, something other than a regular file, or in a folder it cannot write; and picks the
+ * temporary name in the target's folder that the run writes (renamed over the target only when
+ * the run has written it). Returns 0, or -1 with why in err. */
+static int prepare_output(const char *target, const srv_scenario *s, char *tmp, size_t tmp_len,
+                          char *err, size_t err_len) {
+  struct stat st;
+  if (!target[0])
+    return util_err(err, err_len, "no output path: give -o FILE.h5 or output.path");
+  if (stat(target, &st) == 0) {
+    const struct {
+      const char *what, *path;
+    } inputs[] = {{"scenario file", s->path},
+                  {"trace", s->workload.synthetic ? NULL : s->workload.trace_path},
+                  {"empirical length file", s->workload.empirical_path}};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+      if (same_file(&st, inputs[i].path)) {
+        return util_err(
+            err, err_len,
+            "output '%s' is the run's %s ('%s'): refusing to overwrite an input; choose "
+            "another output (-o)",
+            target, inputs[i].what, inputs[i].path);
+      }
+    if (S_ISDIR(st.st_mode))
+      return util_err(err, err_len, "output '%s' is a directory: give a file name (-o %s/run.h5)",
+                      target, target);
+    if (!S_ISREG(st.st_mode))
+      return util_err(
+          err, err_len,
+          "output '%s' is not a regular file: the timeline is written beside it under a "
+          "temporary name and renamed over it, which needs a file",
+          target);
+  } else if (errno != ENOENT)
+    return util_err(err, err_len, "cannot use output '%s': %s", target, strerror(errno));
+  char folder[PATH_BYTES];
+  const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
+  if (!*base)
+    return util_err(err, err_len, "output '%s' names a folder: give a file name", target);
+  size_t folder_len = slash ? (size_t)(slash - target) : 0;
+  if (folder_len >= sizeof folder)
+    return util_err(err, err_len, "output path too long: '%s'", target);
+  if (!slash)
+    snprintf(folder, sizeof folder, ".");
+  else if (folder_len == 0)
+    snprintf(folder, sizeof folder, "/");
+  else {
+    memcpy(folder, target, folder_len);
+    folder[folder_len] = '\0';
+  }
+  if (stat(folder, &st) != 0 || (S_ISDIR(st.st_mode) && access(folder, W_OK | X_OK) != 0))
+    return util_err(err, err_len, "cannot write timeline '%s': folder '%s': %s", target, folder,
+                    strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return util_err(err, err_len, "cannot write timeline '%s': '%s' is not a folder", target,
+                    folder);
+  int n = snprintf(tmp, tmp_len, "%s/.%s.partial-%ld", folder, base, (long)getpid());
+  if (n < 0 || (size_t)n >= tmp_len)
+    return util_err(err, err_len, "output path too long: '%s'", target);
+  return 0;
+}
+
+/* Rewrites each mention of the temporary file in msg as the target the user named. */
+static void name_target(char *msg, size_t msg_len, const char *tmp, const char *target) {
+  char out[1024];
+  size_t n = 0, tmp_len = strlen(tmp), target_len = strlen(target);
+  for (const char *p = msg; *p && n + 1 < sizeof out;) {
+    if (strncmp(p, tmp, tmp_len) == 0 && n + target_len + 1 < sizeof out) {
+      memcpy(out + n, target, target_len);
+      n += target_len;
+      p += tmp_len;
+    } else
+      out[n++] = *p++;
+  }
+  out[n] = '\0';
+  snprintf(msg, msg_len, "%s", out);
+}
+
+static const char *signal_name(int sig) {
+  return sig == SIGTERM   ? "SIGTERM"
+         : sig == SIGINT  ? "SIGINT"
+         : sig == SIGUSR1 ? "SIGUSR1"
+                          : "a signal";
+}
+
+/* Rank 0, after a run that wrote its timeline under tmp: the summary (added to the file), the
+ * rename over target, and what is printed. Returns the exit status. */
+static int finish_run(const run_args *a, const srv_result *res, const char *tmp, const char *target,
+                      double start_s) {
+  srv_summary sum;
+  char err[1024];
+  if (srv_report_summarise_partial(tmp, &sum, err, sizeof err) != 0 ||
+      srv_report_write_summary(tmp, &sum, err, sizeof err) != 0) {
+    fprintf(stderr, "windtunnel: %s\n", err);
+    unlink(tmp);
+    return 1;
+  }
+  if (rename(tmp, target) != 0) {
+    fprintf(stderr, "windtunnel: cannot rename the timeline '%s' to '%s': %s (it stays there)\n",
+            tmp, target, strerror(errno));
+    return 1;
+  }
+  if (a->json) {
+    srv_report_print_json(&sum, true, stdout);
+  } else {
+    printf("timeline: %s\n", target);
+    srv_report_print(&sum, stdout);
+  }
+  fflush(stdout);
+  if (!res->stopped) {
+    if (stop_signal)
+      fprintf(stderr,
+              "windtunnel: %s arrived after the simulation had ended; the timeline is "
+              "complete\n",
+              signal_name(stop_signal));
+    return 0;
+  }
+  char why[64];
+  if (res->stop_signal)
+    snprintf(why, sizeof why, "%s", signal_name(res->stop_signal));
+  else
+    snprintf(why, sizeof why, "--max-wall %.0f s", a->max_wall_s);
+  fprintf(stderr,
+          "windtunnel: stopped by %s at simulated time %.3f s (end_reached_ns=%lld) after %.1f s "
+          "of wall time; '%s' is a partial timeline (complete=0) of what was simulated until "
+          "then\n",
+          why, (double)res->end_reached_ns * 1e-9, (long long)res->end_reached_ns,
+          MPI_Wtime() - start_s, target);
+  return res->stop_signal ? EXIT_STOPPED_SIGNAL + res->stop_signal : EXIT_STOPPED_MAX_WALL;
+}
+
 static int cmd_run(int argc, char **argv, MPI_Comm comm) {
+  double start_s = MPI_Wtime();
   int rank;
   MPI_Comm_rank(comm, &rank);
+  catch_stop_signals(); /* from the start: a signal during set-up stops at the first window */
   run_args a = {0};
   srv_scenario *s;
   int rc = parse_and_load(argc, argv, rank, &a, &s);
   if (rc)
     return rc < 0 ? 0 : rc;
-  srv_options opt = {.output_path = a.output,
-                     .threads = a.threads,
-                     .progress = !a.quiet && rank == 0,
-                     .stats = a.stats,
-                     .version = WT_VERSION,
-                     .max_memory_bytes = a.max_memory_bytes};
-  srv_result res;
-  char err[1024];
+  char err[1024] = "", tmp[PATH_BYTES] = "";
   const char *path = a.output ? a.output : s->output.path;
-  if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {
+  int ok = rank == 0 ? prepare_output(path, s, tmp, sizeof tmp, err, sizeof err) == 0 : 1;
+  MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
+  if (!ok) {
     if (rank == 0)
       fprintf(stderr, "windtunnel: %s\n", err);
     srv_scenario_free(s);
     return 1;
   }
-  rc = 0;
-  if (rank == 0) {
-    srv_summary sum;
-    if (srv_report_summarise(path, &sum, err, sizeof err) != 0 ||
-        srv_report_write_summary(path, &sum, err, sizeof err) != 0) {
+  MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm); /* every rank writes the name rank 0 picked */
+  double left_s = a.max_wall_s - (MPI_Wtime() - start_s); /* rank 0's is the one that counts */
+  srv_options opt = {.output_path = tmp,
+                     .threads = a.threads,
+                     .progress = !a.quiet && rank == 0,
+                     .stats = a.stats,
+                     .version = WT_VERSION,
+                     .stop_flag = &stop_signal,
+                     .max_memory_bytes = a.max_memory_bytes,
+                     .max_wall_s = a.max_wall_s > 0 ? (left_s > 1e-9 ? left_s : 1e-9) : 0};
+  srv_result res;
+  if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {
+    if (rank == 0) {
+      unlink(tmp); /* an existing timeline at the target stays as it was */
+      name_target(err, sizeof err, tmp, path);
       fprintf(stderr, "windtunnel: %s\n", err);
-      rc = 1;
-    } else if (a.json) {
-      srv_report_print_json(&sum, true, stdout);
-    } else {
-      printf("timeline: %s\n", path);
-      srv_report_print(&sum, stdout);
     }
+    srv_scenario_free(s);
+    return 1;
   }
+  rc = rank == 0 ? finish_run(&a, &res, tmp, path, start_s) : 0;
+  MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
   srv_scenario_free(s);
   return rc;
 }
@@ -228,20 +455,24 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
 static int cmd_report(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  bool json = false, no_wall = false;
+  bool json = false, no_wall = false, partial = false;
   const char *path = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0)
       json = true;
     else if (strcmp(argv[i], "--no-wall") == 0)
       no_wall = true;
+    else if (strcmp(argv[i], "--partial") == 0)
+      partial = true;
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       if (rank == 0)
         printf(
-            "usage: windtunnel report FILE.h5 [--json] [--no-wall]\n"
+            "usage: windtunnel report FILE.h5 [--json] [--no-wall] [--partial]\n"
             "  --json     one JSON object (requests, ttft_ms, tpot_ms, e2e_ms, queue_ms,\n"
             "             throughput, slo, instances, sim)\n"
-            "  --no-wall  leave out wall-clock time, to compare runs byte for byte\n");
+            "  --no-wall  leave out wall-clock time, to compare runs byte for byte\n"
+            "  --partial  summarise a partial timeline (complete=0: a run stopped by a signal\n"
+            "             or --max-wall), with a warning; without it such a file is refused\n");
       return 0;
     } else if (!path && argv[i][0] != '-')
       path = argv[i];
@@ -260,10 +491,16 @@ static int cmd_report(int argc, char **argv, MPI_Comm comm) {
     return 0;
   srv_summary sum;
   char err[1024];
-  if (srv_report_summarise(path, &sum, err, sizeof err) != 0) {
+  if ((partial ? srv_report_summarise_partial(path, &sum, err, sizeof err)
+               : srv_report_summarise(path, &sum, err, sizeof err)) != 0) {
     fprintf(stderr, "windtunnel report: %s\n", err);
     return 1;
   }
+  if (!sum.complete)
+    fprintf(stderr,
+            "windtunnel report: warning: '%s' is a partial timeline: its run was stopped (%s) at "
+            "simulated time %.3f s\n",
+            path, sum.stop_reason, (double)sum.end_reached_ns * 1e-9);
   if (json)
     srv_report_print_json(&sum, !no_wall, stdout);
   else
@@ -288,8 +525,14 @@ int main(int argc, char **argv) {
     status = cmd_check(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "report") == 0) {
     status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(command, "plot") == 0) {
+    status = rank == 0 ? app_plot(argc - 1, argv + 1) : 0;
+  } else if (strcmp(command, "trace") == 0) {
+    status = rank == 0 ? app_trace(argc - 1, argv + 1) : 0;
   } else if (strcmp(command, "calibrate") == 0) {
     status = app_calibrate(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(command, "sweep") == 0) {
+    status = app_sweep(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "phold") == 0) {
     status = app_phold(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {

@@ -4,11 +4,13 @@
 #ifndef CORE_H
 #define CORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include <mpi.h>
+#include <signal.h>
 
 #include "event.h"
 #include "rng.h"
@@ -108,6 +110,13 @@ typedef struct core_config {
   /* Optional, called on rank 0 thread 0 about once a second of wall time: simulated time reached.
    */
   void (*progress)(int64_t now_ns, double wall_s, uint64_t events, void *context);
+  /* Optional, borrowed: a flag set asynchronously (a signal handler). Read at every window
+   * boundary; when it is nonzero on any rank, every rank stops after the same window (the flag
+   * travels in the window's one collective) and the run ends early (core_engine_stopped). */
+  const volatile sig_atomic_t *stop_flag;
+  /* > 0: the run stops likewise once rank 0 has run this many seconds of wall time (rank 0's
+   * clock decides, so that every rank stops at the same window). */
+  double max_wall_s;
 } core_config;
 
 /* What one partition did. */
@@ -127,9 +136,15 @@ typedef struct core_stats {
 core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err, size_t err_len);
 void core_engine_destroy(core_engine *e);
 
-/* Initialises every LP, runs windows until end_ns or until no event remains anywhere, then finishes
- * every LP. Collective. Returns 0, or -1 on every rank with core_engine_error() saying why. */
+/* Initialises every LP, runs windows until end_ns, until no event remains anywhere, or until a stop
+ * (stop_flag, max_wall_s), then finishes every LP. Collective. Returns 0, or -1 on every rank with
+ * core_engine_error() saying why. */
 int core_engine_run(core_engine *e);
+/* After core_engine_run returned 0: whether a stop ended it early (the same on every rank), and
+ * then in *reached_ns the simulated time reached: every event before it was processed, on every
+ * partition (some after it may have been too). LPs finish at that time or at their own last
+ * event's, whichever is later. */
+bool core_engine_stopped(const core_engine *e, int64_t *reached_ns);
 const char *core_engine_error(const core_engine *e);
 
 /* Local LPs, for reading model state after a run. */

@@ -26,6 +26,7 @@ enum { ERROR_BYTES = 512 };
 enum {
   FLAG_ERROR = 1u,    /* sticky: a partition failed; every rank stops after this window */
   FLAG_BOUNDARY = 2u, /* this window only: a model asked for a collective boundary call */
+  FLAG_STOP = 4u,     /* a stop was asked for (stop_flag, max_wall_s): every rank stops now */
 };
 
 typedef struct lp_place {
@@ -101,6 +102,8 @@ struct core_engine {
   int64_t global_min;
   unsigned global_flags;
   double start_wall, last_progress;
+  bool stopped;       /* a stop ended the run */
+  int64_t reached_ns; /* then, the simulated time reached */
   int status;
   char error[ERROR_BYTES];
 };
@@ -247,6 +250,14 @@ static void maybe_progress(core_engine *e, core_partition *p, int64_t now_ns) {
   e->cfg.progress(now_ns, now - e->start_wall, p->stats.events, e->cfg.context);
 }
 
+/* Whether a stop is asked for: by a signal on this rank, or by rank 0's wall clock alone (one clock
+ * decides, so that ranks whose clocks differ still agree on the window). */
+static bool stop_asked(const core_engine *e) {
+  return (e->cfg.stop_flag && *e->cfg.stop_flag) ||
+         (e->rank == 0 && e->cfg.max_wall_s > 0 &&
+          omp_get_wtime() - e->start_wall >= e->cfg.max_wall_s);
+}
+
 /* Handles this partition's events before window_end. */
 static void process_window(core_partition *p, int64_t window_end) {
   core_engine *e = p->engine;
@@ -275,6 +286,10 @@ static void process_window(core_partition *p, int64_t window_end) {
      * than this one's start, so no partition can receive an event before what it has processed. */
     if (p->flags & FLAG_BOUNDARY)
       break;
+    if ((events & 0x3ff) == 0 && (e->cfg.stop_flag || e->cfg.max_wall_s > 0) && stop_asked(e)) {
+      p->flags |= FLAG_STOP; /* a window can be long (one partition: the whole run) */
+      break;
+    }
     if ((events & 0xffff) == 0)
       maybe_progress(e, p, lp->now_ns);
   }
@@ -446,6 +461,8 @@ static void agree(core_engine *e) {
     for (uint32_t q = 0; q < e->partitions; q++)
       pending[q] = p->min_sent[q] < pending[q] ? p->min_sent[q] : pending[q];
   }
+  if (stop_asked(e))
+    flags |= FLAG_STOP;
   v[e->reduce_len - 1] = flags;
   if (e->ranks > 1 && exchange_ranks(e) != 0)
     MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
@@ -574,7 +591,7 @@ static void run_partition(core_partition *p) {
   p->stats.process_s += omp_get_wtime() - t0;
   window_boundary(p);
   p->stats.windows--; /* the initial exchange is not a window */
-  while (!(e->global_flags & FLAG_ERROR) && e->global_min < e->cfg.end_ns) {
+  while (!(e->global_flags & (FLAG_ERROR | FLAG_STOP)) && e->global_min < e->cfg.end_ns) {
     int64_t T = e->global_min;
     maybe_progress(e, p, T);
     int64_t window_end = p->horizon < e->cfg.end_ns ? p->horizon : e->cfg.end_ns;
@@ -585,9 +602,18 @@ static void run_partition(core_partition *p) {
   }
   if (e->global_flags & FLAG_ERROR)
     return;
+  /* Stopped early: all events before the global minimum are done; an LP never goes back in time. */
+  bool stopped = (e->global_flags & FLAG_STOP) && e->global_min < e->cfg.end_ns;
+  if (stopped && p->thread == 0) {
+    e->stopped = true;
+    e->reached_ns = e->global_min;
+  }
   for (size_t i = 0; i < p->lp_count; i++) {
     core_lp *lp = &p->lps[i];
-    lp->now_ns = e->cfg.end_ns;
+    if (!stopped)
+      lp->now_ns = e->cfg.end_ns;
+    else if (lp->now_ns < e->global_min)
+      lp->now_ns = e->global_min;
     if (lp->type->finish && lp->type->finish(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
       fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
   }
@@ -813,6 +839,12 @@ int core_engine_run(core_engine *e) {
 }
 
 const char *core_engine_error(const core_engine *e) { return e->error; }
+
+bool core_engine_stopped(const core_engine *e, int64_t *reached_ns) {
+  if (e->stopped && reached_ns)
+    *reached_ns = e->reached_ns;
+  return e->stopped;
+}
 size_t core_engine_local_lp_count(const core_engine *e) {
   size_t n = 0;
   for (int t = 0; t < e->threads; t++)

@@ -298,8 +298,21 @@ static void free_tables(io_timeline *tl) {
   tl->table_count = 0;
 }
 
-/* Closes the file and frees tl; collective. Returns -1 if HDF5 failed to close. */
-static int destroy(io_timeline *tl) {
+/* After a failed H5Fclose (the file system refused HDF5's last metadata writes: a full disk,
+ * /dev/full), HDF5 1.10 keeps the half-destroyed file in its table of open objects, and its
+ * termination, run by MPI_Finalize, dereferences it: SIGSEGV in H5F__close_cb (measured with
+ * 1.10.8: a second H5Fclose, H5Idec_ref and H5close all crash the same way). Marking the library
+ * as not initialised makes that termination, and the one at exit, return at once; what HDF5 still
+ * holds is left to the operating system. Called after the last HDF5 call (any call would
+ * initialise the library again); the process must not use HDF5 afterwards (the run has failed
+ * and is ending). */
+extern hbool_t H5_libinit_g;
+static void forget_failed_file(void) { H5_libinit_g = false; }
+
+/* Closes the file and frees tl; collective. Returns -1 if HDF5 failed to close, and then
+ * *close_failed when H5Fclose itself failed (the caller calls forget_failed_file() after its
+ * last HDF5 call). */
+static int destroy(io_timeline *tl, bool *close_failed) {
   free_tables(tl);
   int status = 0;
   if (tl->dxpl >= 0)
@@ -310,7 +323,8 @@ static int destroy(io_timeline *tl) {
   bool empty = tl->failed && tl->rank == 0;
   if (empty && truncate(tl->path, 0) != 0)
     status = -1;
-  if (tl->file >= 0 && H5Fclose(tl->file) < 0)
+  *close_failed = tl->file >= 0 && H5Fclose(tl->file) < 0;
+  if (*close_failed)
     status = -1;
   if (empty && truncate(tl->path, 0) != 0)
     status = -1;
@@ -358,8 +372,9 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   tl->flush_bytes = opt->flush_bytes > 0 ? opt->flush_bytes : DEFAULT_FLUSH_BYTES;
   tl->compress = !opt->uncompressed;
   tl->file = tl->dxpl = -1;
+  bool close_failed = false;
   if (agree(tl->comm, path_writable(path, tl->rank, msg), msg) != 0) {
-    destroy(tl);
+    destroy(tl, &close_failed); /* no file yet */
     return finish(-1, msg, err, err_len), NULL;
   }
 
@@ -393,7 +408,7 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
     /* A file may be open on some ranks only if HDF5 failed unevenly; closing it is then collective
      * over a subset and could hang, so such a file is left open (and the process should exit). */
     if (tl->file < 0)
-      destroy(tl);
+      destroy(tl, &close_failed); /* its file is closed already */
     return finish(-1, msg, err, err_len), NULL;
   }
   return tl;
@@ -618,32 +633,46 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
   return finish(status, msg, err, err_len);
 }
 
-int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
+/* Flushes, writes complete=`complete` when it is 1 (create wrote 0), closes, frees tl. */
+static int close_as(io_timeline *tl, int64_t complete, char *err, size_t err_len) {
   char msg[MSG_BYTES] = "";
   int status = io_timeline_flush(tl, msg, sizeof msg);
   quiet q = quiet_begin();
-  if (status == 0) {
-    int64_t complete = 1;
+  if (status == 0 && complete == 1) {
     status = agree(tl->comm, write_attr(tl, "complete", H5T_NATIVE_INT64, &complete, msg) == 0,
                    msg);
   }
   MPI_Comm comm;
   MPI_Comm_dup(tl->comm, &comm);
-  bool closed = destroy(tl) == 0;
+  bool close_failed;
+  bool closed = destroy(tl, &close_failed) == 0;
   if (!closed)
     hdf5_msg(msg, MSG_BYTES, "cannot close the timeline");
   quiet_end(q);
+  if (close_failed)
+    forget_failed_file();
   if (status == 0)
     status = agree(comm, closed, msg);
   MPI_Comm_free(&comm);
   return finish(status, msg, err, err_len);
 }
 
+int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
+  return close_as(tl, 1, err, err_len);
+}
+
+int io_timeline_close_incomplete(io_timeline *tl, char *err, size_t err_len) {
+  return close_as(tl, 0, err, err_len);
+}
+
 void io_timeline_abort(io_timeline *tl) {
   quiet q = quiet_begin();
-  destroy(tl);
+  bool close_failed;
+  destroy(tl, &close_failed);
   H5Eclear2(H5E_DEFAULT);
   quiet_end(q);
+  if (close_failed)
+    forget_failed_file();
 }
 
 /* ---- Reader ---- */

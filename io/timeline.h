@@ -92,6 +92,10 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len);
  * file is marked complete only if everything succeeded. tl is freed whatever the result. */
 int io_timeline_close(io_timeline *tl, char *err, size_t err_len);
 
+/* Collective: as io_timeline_close, but leaves complete=0: for a run stopped early on purpose,
+ * whose rows are true but not all there (readers open it with allow_incomplete). */
+int io_timeline_close_incomplete(io_timeline *tl, char *err, size_t err_len);
+
 /* Collective: closes and frees tl without flushing or marking complete (a failed run). Rows
  * flushed so far stay readable with allow_incomplete, unless a flush failed: then, as after a
  * failed close, the file is left empty (io/TIMELINE.md says why). */

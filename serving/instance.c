@@ -246,6 +246,13 @@ static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const di
 static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
+  int64_t *power_boundary_ns = &m->appended[in->thread].power_boundary_ns;
+  if (lp->now_ns >= *power_boundary_ns) { /* time to write the power rows before now */
+    core_request_boundary(lp);
+    *power_boundary_ns = lp->now_ns < INT64_MAX - m->power_rows_span_ns
+                             ? lp->now_ns + m->power_rows_span_ns
+                             : INT64_MAX;
+  }
   int rc;
   if (in->leap_len && ev->kind != EV_ITERATION_END && cut_leap(lp, m, in) != 0)
     return -1;
@@ -284,6 +291,7 @@ static int instance_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
   in->index = lp->index;
+  in->thread = core_lp_thread(lp);
   uint32_t d = m->instance_deployment[in->index];
   in->dep = &m->s->deployments[d];
   in->deploy = &m->deploys[d];

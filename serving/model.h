@@ -45,7 +45,13 @@ enum {
   EV_CHUNK,         /* between links */
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
 };
-enum { FLUSH_BYTES = 16 << 20 };
+/* Rows a rank buffers before every rank writes them out: small enough that a run's memory is flat
+ * from its first minutes (an hour of 64 instances appends about 8 MiB), large enough that the
+ * collective writes stay rare. */
+enum { FLUSH_BYTES = 4 << 20 };
+/* Power intervals between the boundaries at which the power rows before them are written: the
+ * nodes' energy bins hold about this many intervals, however long the run. */
+enum { POWER_ROWS_INTERVALS = 1024 };
 #define NO_INSTANCE UINT32_MAX
 
 typedef struct dispatch_msg {
@@ -124,10 +130,17 @@ typedef struct srv_model {
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
       t_link_util, t_kv_tiers, t_intervals;
+  /* Per thread: rows appended since the last flush; energy_ns, the latest time its instances
+   * accounted energy to (no event of theirs can come earlier, so their draw can be binned up to it)
+   * and power_boundary_ns, when they next ask for a boundary to write the power rows before it. */
   struct {
     size_t bytes;
-    char pad[56]; /* one cache line per thread */
+    int64_t energy_ns, power_boundary_ns;
+    char pad[40]; /* one cache line per thread */
   } * appended;
+  core_engine *engine; /* while it runs: the boundary call writes power rows of its LPs' nodes */
+  int64_t *node_binned_ns;    /* [nodes]: scratch of the power rows' writer (output.c) */
+  int64_t power_rows_span_ns; /* POWER_ROWS_INTERVALS power intervals (INT64_MAX past it) */
   int threads;
   int64_t end_ns;
   hash_store hashes;
@@ -197,10 +210,12 @@ typedef struct srv_instance {
   double kv_block_ns;
   const srv_kv_tier *tier; /* of its node type, NULL: none */
   int64_t tier_ns;         /* of busy_ns, spent copying to and from the tier */
-  /* Energy: every device draws device_w since power_since_ns. */
+  /* Energy: every device draws device_w since power_since_ns; its nodes' bins hold that draw up
+   * to binned_ns already (util/timebins: binning a stretch in pieces adds what it adds whole). */
   uint32_t devices;
   double device_w, idle_w;
-  int64_t power_since_ns;
+  int64_t power_since_ns, binned_ns;
+  int thread;
   double energy_j;
   srv_req live;     /* sentinel of a circular list */
   util_idmap by_id; /* live requests, by request id */
@@ -271,6 +286,10 @@ int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
 /* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
  * it. */
 double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);
+/* energy.c: adds the instance's draw since binned_ns to its nodes' bins up to until_ns (no later
+ * than its next account), and lowers node_binned_ns[node] of each of its nodes to what the bins now
+ * hold of it. Returns 0, or -1 out of memory or past the bins' range. */
+int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *node_binned_ns);
 
 /* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode
  * instance. The receive and release handlers return 1 when the instance may now have work to

@@ -16,11 +16,78 @@ int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row
   return 0;
 }
 
+/* What node n draws whatever its instances do: its host, and its accelerators that serve none idle.
+ */
+static double node_static_w(const srv_model *m, uint32_t n) {
+  const srv_cluster *c = &m->cluster;
+  const srv_node_group *g = &m->s->nodes[c->node_group[n]];
+  return g->host_w + g->accel->power.idle_w * (g->accels_per_node - c->node_used_accels[n]);
+}
+
+/* The power rows of the rank's nodes for the intervals no instance can add to any more, taken out
+ * of the bins as they are written. During the run (end_ns < 0), an interval is written once it ends
+ * by what every instance of its node has binned; each instance first bins its draw up to the time
+ * its thread's instances last accounted to (no event of theirs can come earlier), or to its open
+ * iteration's end when a leap has run ahead of its events. At the end, every interval up to end_ns,
+ * intervals_per_flush at a time, all ranks flushing after each (collectively). */
+static int write_power_rows(srv_model *m, core_engine *engine, int rank, int64_t end_ns,
+                            int64_t intervals_per_flush) {
+  const srv_cluster *c = &m->cluster;
+  int64_t width = m->s->power.interval_ns, *frontier = m->node_binned_ns;
+  uint32_t partitions_per_rank = (uint32_t)m->threads;
+  int rc = 0;
+  for (uint32_t n = 0; n < c->nodes; n++)
+    frontier[n] = end_ns >= 0
+                      ? end_ns
+                      : m->appended[m->placement.node_partition[n] % partitions_per_rank].energy_ns;
+  for (size_t i = 0; end_ns < 0 && i < core_engine_local_lp_count(engine); i++) {
+    core_lp *lp = core_engine_local_lp(engine, i);
+    if (lp->kind != SRV_LP_INSTANCE)
+      continue;
+    srv_instance *in = lp->state;
+    int64_t until_ns = m->appended[in->thread].energy_ns;
+    if (in->busy && in->iteration.end_ns < until_ns)
+      until_ns = in->iteration.end_ns;
+    rc |= srv_bin_energy(m, in, until_ns, frontier);
+  }
+  int64_t last = end_ns > 0 ? (end_ns - 1) / width + 1 : 0; /* intervals at the end */
+  int64_t block = 0;
+  do {
+    for (uint32_t n = 0; n < c->nodes; n++) {
+      if (m->placement.node_partition[n] / partitions_per_rank != (uint32_t)rank)
+        continue;
+      double static_w = node_static_w(m, n);
+      util_timebins *e = &m->node_energy[n];
+      int64_t until = end_ns >= 0 ? block + intervals_per_flush : frontier[n] / width;
+      until = end_ns >= 0 && until > last ? last : until;
+      for (int64_t k = (int64_t)e->first; k < until; k++) {
+        int64_t start = k * width,
+                stop = end_ns >= 0 && start + width > end_ns ? end_ns : start + width;
+        int64_t static_nj;
+        rc |= util_timebins_measure(width, start, stop, static_w, &static_nj);
+        double joules = (double)(util_timebins_at(e, (uint64_t)k) + static_nj) * 1e-9;
+        srv_power_row p = {n,    c->node_rack[n], start,
+                           stop, joules,          joules / ((double)(stop - start) * 1e-9)};
+        rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
+      }
+      if (until > (int64_t)e->first)
+        util_timebins_drop(e, (uint64_t)until);
+    }
+    if (end_ns >= 0 && io_timeline_flush(m->tl, m->err, sizeof m->err) != 0) /* collective */
+      rc = -1;
+    block += intervals_per_flush;
+  } while (end_ns >= 0 && block < last);
+  return rc;
+}
+
 int srv_flush_boundary(MPI_Comm comm, void *context) {
-  (void)comm;
   srv_model *m = context;
+  int rank;
+  MPI_Comm_rank(comm, &rank);
   for (int t = 0; t < m->threads; t++)
     m->appended[t].bytes = 0;
+  if (write_power_rows(m, m->engine, rank, -1, 0) != 0)
+    snprintf(m->err, sizeof m->err, "out of memory writing power rows");
   return io_timeline_flush(m->tl, m->err, sizeof m->err);
 }
 
@@ -99,6 +166,18 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, 
   return 0;
 }
 
+/* How many nodes the instance's accelerators lie in. */
+static uint32_t instance_nodes(const srv_cluster *c, uint32_t instance) {
+  uint32_t nodes = 0;
+  for (uint32_t k = c->accel_offsets[instance]; k < c->accel_offsets[instance + 1]; k++) {
+    uint32_t j = c->accel_offsets[instance];
+    while (j < k && c->accel_node[c->accel_ids[j]] != c->accel_node[c->accel_ids[k]])
+      j++;
+    nodes += j == k;
+  }
+  return nodes;
+}
+
 /* The instance's own row, once its energy runs to the end of the run. */
 static int append_instance_row(srv_model *m, const srv_instance *in) {
   job_sched_stats st;
@@ -110,6 +189,8 @@ static int append_instance_row(srv_model *m, const srv_instance *in) {
       .role = in->dep->role,
       .pod = m->pods ? (int32_t)m->instance_pod[in->index] : -1,
       .rack = srv_instance_rack(m, in->index),
+      .node = srv_instance_node(m, in->index),
+      .nodes = instance_nodes(&m->cluster, in->index),
       .kv_blocks_total = in->dep->sched.total_kv_blocks,
       .kv_blocks_peak = in->kv_blocks_peak,
       .iterations = in->iterations,
@@ -153,19 +234,17 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     if (m->placement.node_partition[n] / partitions_per_rank != (uint32_t)rank)
       continue;
     const srv_node_group *g = &m->s->nodes[c->node_group[n]];
-    double idle_w = g->accel->power.idle_w;
-    uint32_t accels = g->accels_per_node;
-    double static_w = g->host_w + idle_w * (accels - c->node_used_accels[n]);
-    util_timebins *e = &m->node_energy[n];
-    if (util_timebins_add(e, width, 0, end_ns, static_w, NULL) != 0) /* nJ: W x ns */
+    int64_t static_nj; /* W x ns */
+    if (util_timebins_measure(width, 0, end_ns, node_static_w(m, n), &static_nj) != 0 ||
+        static_nj > INT64_MAX - m->node_energy[n].total)
       rc = -1;
     srv_node_row row = {.node = n,
                         .rack = c->node_rack[n],
-                        .accelerators = accels,
+                        .accelerators = g->accels_per_node,
                         .busy_accelerators = c->node_used_accels[n],
                         .host_w = g->host_w,
-                        .idle_w = idle_w,
-                        .energy_j = util_timebins_sum(e) * 1e-9};
+                        .idle_w = g->accel->power.idle_w,
+                        .energy_j = (double)(m->node_energy[n].total + static_nj) * 1e-9};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
     if (m->node_tier[n]) {
@@ -182,14 +261,10 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
                            .hit_blocks = ts.hit_blocks};
       rc |= io_timeline_append(m->tl, m->t_kv_tiers, 0, &t);
     }
-    for (int64_t start = 0, k = 0; start < end_ns; start += width, k++) {
-      int64_t stop = start + width < end_ns ? start + width : end_ns;
-      double joules = (double)util_timebins_at(e, (uint64_t)k) * 1e-9;
-      srv_power_row p = {n,    c->node_rack[n], start,
-                         stop, joules,          joules / ((double)(stop - start) * 1e-9)};
-      rc |= io_timeline_append(m->tl, m->t_power, 0, &p);
-    }
   }
+  /* The rest of the power rows, a block of intervals at a time: never a day's series at once. */
+  int64_t per_flush = (int64_t)(FLUSH_BYTES / sizeof(srv_power_row) / (c->nodes ? c->nodes : 1));
+  rc |= write_power_rows(m, engine, rank, end_ns, per_flush > 0 ? per_flush : 1);
   for (size_t i = 0; i < core_engine_local_lp_count(engine); i++) {
     core_lp *lp = core_engine_local_lp(engine, i);
     if (lp->kind != SRV_LP_LINK)
@@ -249,6 +324,14 @@ static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, cons
   rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);
   rc = rc ? rc
           : io_timeline_attr_int64(tl, "power_interval_ns", s->power.interval_ns, err, err_len);
+  static const char *const iterations_names[] = {"all", "sampled", "aggregated", "none"};
+  rc = rc ? rc
+          : io_timeline_attr_string(tl, "output_iterations", iterations_names[s->output.iterations],
+                                    err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "output_sample_every", s->output.sample_every, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "output_interval_ns", s->output.interval_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "simulated_ns", res->simulated_ns, err, err_len);
   rc = rc ? rc
           : io_timeline_attr_double(tl, "simulated_s", (double)res->simulated_ns * 1e-9, err,

@@ -8,26 +8,41 @@
 #include <string.h>
 
 #include "serving/schema.h"
-#include "util/stats.h"
+#include "util/quantile.h"
 
-/* Nearest-rank percentiles of n values in ns, reported in ms. Sums are integers: exact in any
- * order. */
-static srv_dist distribution(int64_t *ns, uint64_t n) {
-  srv_dist d = {.count = n};
-  if (!n)
+/* The percentiles a distribution reports. */
+static const double percentiles[] = {0.50, 0.90, 0.95, 0.99};
+enum { PERCENTILES = sizeof percentiles / sizeof percentiles[0] };
+
+/* Nearest-rank percentiles of the values in ns that u has counted to the end, reported in ms. Sums
+ * are integers: exact in any order. */
+static srv_dist distribution(const util_quantiles *u) {
+  srv_dist d = {.count = u->count};
+  if (!u->count)
     return d;
-  util_sort_int64(ns, n);
-  int64_t sum = 0;
-  for (uint64_t i = 0; i < n; i++)
-    sum += ns[i];
   const double ms = 1e-6;
-  d.mean = (double)sum / (double)n * ms;
-  d.p50 = (double)util_nearest_rank(ns, n, 0.50) * ms;
-  d.p90 = (double)util_nearest_rank(ns, n, 0.90) * ms;
-  d.p95 = (double)util_nearest_rank(ns, n, 0.95) * ms;
-  d.p99 = (double)util_nearest_rank(ns, n, 0.99) * ms;
-  d.max = (double)ns[n - 1] * ms;
+  d.mean = (double)u->sum / (double)u->count * ms;
+  d.p50 = (double)util_quantiles_value(u, 0) * ms;
+  d.p90 = (double)util_quantiles_value(u, 1) * ms;
+  d.p95 = (double)util_quantiles_value(u, 2) * ms;
+  d.p99 = (double)util_quantiles_value(u, 3) * ms;
+  d.max = (double)u->max * ms;
   return d;
+}
+
+/* The distribution of ns[0..n), held in memory. Returns 0, or -1 out of memory. */
+static int distribution_of(const int64_t *ns, uint64_t n, srv_dist *d) {
+  util_quantiles u;
+  util_quantiles_init(&u, percentiles, PERCENTILES);
+  int more;
+  do {
+    for (uint64_t i = 0; i < n; i++)
+      util_quantiles_add(&u, ns[i]);
+  } while ((more = util_quantiles_end_pass(&u)) == 1);
+  if (more == 0)
+    *d = distribution(&u);
+  util_quantiles_free(&u);
+  return more;
 }
 
 static int cmp_instance(const void *a, const void *b) {
@@ -46,13 +61,6 @@ static int read_table(io_timeline_reader *r, const io_table_def *def, void **row
     return -1;
   }
   return *n ? io_timeline_reader_read(r, def, 0, *n, *rows, err, err_len) : 0;
-}
-
-static int cmp_power(const void *a, const void *b) {
-  const srv_power_row *x = a, *y = b;
-  if (x->node != y->node)
-    return (x->node > y->node) - (x->node < y->node);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
 }
 
 static int cmp_transfer(const void *a, const void *b) {
@@ -80,71 +88,135 @@ static void note_over(srv_summary *s, const char *what, const double *w, uint64_
   }
 }
 
-/* Power and energy from /nodes and /power; transfers from /transfers. */
-static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_request_row *req,
-                           uint64_t nreq, char *err, size_t err_len) {
-  srv_power_row *pw = NULL;
-  srv_transfer_row *tr = NULL;
+/* Rows of a table read at a time: the summary's memory does not grow with the run's length. */
+enum { BLOCK_ROWS = 1 << 16 };
+
+/* Energy per interval of [0, simulated_ns), in whole nJ: the site's and each rack's, from /power
+ * read block by block. Integers add in any order: the same figures whoever wrote the rows. */
+typedef struct power_bins {
+  uint64_t intervals;
+  uint32_t racks;      /* allocated: one past the highest rack of /nodes */
+  int64_t *site_nj;    /* [intervals] */
+  int64_t *rack_nj;    /* [racks][intervals] */
+  uint32_t racks_seen; /* one past the highest rack of /power */
+  int64_t it_nj;
+} power_bins;
+
+static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulated_ns,
+                     power_bins *pb, char *err, size_t err_len) {
+  srv_node_row *nodes = NULL;
+  srv_power_row *rows = NULL;
+  uint64_t nnodes = 0, npw = 0;
+  int rc = -1;
+  if (read_table(r, &srv_nodes_table, (void **)&nodes, &nnodes, err, err_len) ||
+      io_timeline_reader_rows(r, srv_power_table.name, &npw, err, err_len))
+    goto out;
+  for (uint64_t i = 0; i < nnodes; i++)
+    pb->racks = nodes[i].rack + 1 > pb->racks ? nodes[i].rack + 1 : pb->racks;
+  pb->intervals = simulated_ns > 0 ? (uint64_t)((simulated_ns - 1) / interval_ns) + 1 : 0;
+  pb->site_nj = calloc(pb->intervals + 1, sizeof *pb->site_nj);
+  pb->rack_nj = calloc((pb->intervals + 1) * (pb->racks + 1), sizeof *pb->rack_nj);
+  rows = malloc(BLOCK_ROWS * sizeof *rows);
+  if (!pb->site_nj || !pb->rack_nj || !rows) {
+    snprintf(err, err_len, "out of memory summarising power");
+    goto out;
+  }
+  for (uint64_t first = 0; first < npw; first += BLOCK_ROWS) {
+    uint64_t count = npw - first < BLOCK_ROWS ? npw - first : BLOCK_ROWS;
+    if (io_timeline_reader_read(r, &srv_power_table, first, count, rows, err, err_len) != 0)
+      goto out;
+    for (uint64_t i = 0; i < count; i++) {
+      const srv_power_row *p = &rows[i];
+      uint64_t k = p->start_ns >= 0 ? (uint64_t)(p->start_ns / interval_ns) : UINT64_MAX;
+      if (k >= pb->intervals || p->rack >= pb->racks) {
+        snprintf(err, err_len, "/power row %llu: interval at %lld ns or rack %u outside the run",
+                 (unsigned long long)(first + i), (long long)p->start_ns, p->rack);
+        goto out;
+      }
+      int64_t nj = llround(p->energy_j * 1e9); /* the bin the row was made from */
+      pb->site_nj[k] += nj;
+      pb->rack_nj[p->rack * pb->intervals + k] += nj;
+      pb->it_nj += nj;
+      pb->racks_seen = p->rack + 1 > pb->racks_seen ? p->rack + 1 : pb->racks_seen;
+    }
+  }
+  rc = 0;
+out:
+  free(nodes);
+  free(rows);
+  return rc;
+}
+
+/* The length of interval k of [0, simulated_ns): the last may be short, and a mean power over it is
+ * its energy over that length. */
+static double interval_length_s(uint64_t k, int64_t interval_ns, int64_t simulated_ns) {
+  int64_t start = (int64_t)k * interval_ns;
+  return (double)(start + interval_ns < simulated_ns ? interval_ns : simulated_ns - start) * 1e-9;
+}
+
+/* Power and energy from /nodes and /power, per output token of the completed requests; the
+ * transfers (sorted by id) and their share of the decode phase of the requests they served. */
+static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simulated_ns,
+                           uint64_t out_tokens, const srv_transfer_row *tr, uint64_t ntr,
+                           int64_t transfer_sum, int64_t decode_sum, char *err, size_t err_len) {
   srv_link_row *links = NULL;
   srv_engine_row *engine = NULL;
   int64_t *net_ns = NULL, *wait_ns = NULL;
-  double *site = NULL, *rack = NULL;
-  uint64_t npw = 0, ntr = 0, nlinks = 0, nengine = 0;
+  double *w = NULL;
+  power_bins pb = {0};
+  uint64_t nlinks = 0, nengine = 0;
   int64_t interval_ns = 1;
   int rc = -1;
   if (io_timeline_reader_attr_double(r, "pue", &s->pue, err, err_len) ||
       io_timeline_reader_attr_double(r, "rack_budget_w", &s->rack_budget_w, err, err_len) ||
       io_timeline_reader_attr_double(r, "site_budget_w", &s->site_budget_w, err, err_len) ||
-      io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len) ||
-      read_table(r, &srv_power_table, (void **)&pw, &npw, err, err_len) ||
-      read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len) ||
-      read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
-      read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len))
+      io_timeline_reader_attr_int64(r, "power_interval_ns", &interval_ns, err, err_len))
+    goto out;
+  if (interval_ns < 1) {
+    snprintf(err, err_len, "power_interval_ns is %lld: expected at least 1 ns",
+             (long long)interval_ns);
+    goto out;
+  }
+  if (read_table(r, &srv_links_table, (void **)&links, &nlinks, err, err_len) ||
+      read_table(r, &srv_engine_table, (void **)&engine, &nengine, err, err_len) ||
+      bin_power(r, interval_ns, simulated_ns, &pb, err, err_len))
     goto out;
   for (uint64_t i = 0; i < nlinks; i++)
     s->link_chunks += links[i].chunks;
   for (uint64_t i = 0; i < nengine; i++)
     s->windows = engine[i].windows > s->windows ? engine[i].windows : s->windows;
-  qsort(pw, npw, sizeof *pw, cmp_power);
-  uint64_t intervals = 0;
-  for (uint64_t i = 0; i < npw; i++) {
-    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns) + 1;
-    intervals = k > intervals ? k : intervals;
-    s->racks = pw[i].rack + 1 > s->racks ? pw[i].rack + 1 : s->racks;
-  }
-  site = calloc(intervals + 1, sizeof *site);
-  rack = calloc((intervals + 1) * (s->racks + 1), sizeof *rack);
+  uint64_t intervals = pb.intervals;
+  s->racks = pb.racks_seen;
+  w = malloc((intervals + 1) * sizeof *w);
   net_ns = malloc((ntr + 1) * sizeof *net_ns);
   wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
-  if (!site || !rack || !net_ns || !wait_ns) {
+  if (!w || !net_ns || !wait_ns) {
     snprintf(err, err_len, "out of memory summarising power");
     goto out;
   }
-  /* Sums in (node, time) order whatever the writers' order: the same figures at any rank count. */
-  for (uint64_t i = 0; i < npw; i++) {
-    uint64_t k = (uint64_t)(pw[i].start_ns / interval_ns);
-    site[k] += pw[i].avg_w;
-    rack[pw[i].rack * intervals + k] += pw[i].avg_w;
-    s->it_energy_j += pw[i].energy_j;
-  }
+  s->it_energy_j = (double)pb.it_nj * 1e-9;
   s->energy_j = s->it_energy_j * s->pue;
   s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;
   for (uint64_t k = 0; k < intervals; k++) {
-    site[k] *= s->pue;
-    s->power_peak_w = fmax(s->power_peak_w, site[k]);
+    w[k] = (double)pb.site_nj[k] * 1e-9 / interval_length_s(k, interval_ns, simulated_ns) * s->pue;
+    s->power_peak_w = fmax(s->power_peak_w, w[k]);
+    s->site_intervals_over += s->site_budget_w > 0 && w[k] > s->site_budget_w;
   }
   double interval_s = (double)interval_ns * 1e-9;
+  if (s->site_budget_w > 0)
+    note_over(s, "site", w, intervals, s->site_budget_w, interval_s);
   for (uint32_t q = 0; q < s->racks; q++) {
-    const double *w = rack + (uint64_t)q * intervals;
-    double joules = 0;
+    const int64_t *nj = pb.rack_nj + (uint64_t)q * intervals;
+    int64_t rack_nj = 0;
+    double rack_peak_w = 0;
     for (uint64_t k = 0; k < intervals; k++) {
-      s->rack_peak_w = fmax(s->rack_peak_w, w[k]);
-      joules += w[k] * interval_s;
+      w[k] = (double)nj[k] * 1e-9 / interval_length_s(k, interval_ns, simulated_ns);
+      rack_peak_w = fmax(rack_peak_w, w[k]);
+      rack_nj += nj[k];
       s->rack_intervals_over += s->rack_budget_w > 0 && w[k] > s->rack_budget_w;
     }
-    double rack_avg_w = s->simulated_s > 0 ? joules / s->simulated_s : 0, rack_peak_w = 0;
-    for (uint64_t k = 0; k < intervals; k++)
-      rack_peak_w = fmax(rack_peak_w, w[k]);
+    double rack_avg_w = s->simulated_s > 0 ? (double)rack_nj * 1e-9 / s->simulated_s : 0;
+    s->rack_peak_w = fmax(s->rack_peak_w, rack_peak_w);
     s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
     size_t len = strlen(s->rack_report);
     if (q < 16 && len < sizeof s->rack_report)
@@ -156,57 +228,37 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, const srv_requ
       note_over(s, what, w, intervals, s->rack_budget_w, interval_s);
     }
   }
-  for (uint64_t k = 0; k < intervals; k++)
-    s->site_intervals_over += s->site_budget_w > 0 && site[k] > s->site_budget_w;
-  if (s->site_budget_w > 0)
-    note_over(s, "site", site, intervals, s->site_budget_w, interval_s);
-  uint64_t out_tokens = 0;
-  for (uint64_t i = 0; i < nreq; i++)
-    if (req[i].fate == SRV_FATE_COMPLETED)
-      out_tokens += (uint64_t)req[i].output_tokens;
   s->energy_per_output_token_j = out_tokens ? s->energy_j / (double)out_tokens : 0;
-  /* Transfers, and their share of the decode phase of the requests they served. */
-  qsort(tr, ntr, sizeof *tr, cmp_transfer);
-  int64_t transfer_sum = 0, decode_sum = 0;
   for (uint64_t i = 0; i < ntr; i++) {
     net_ns[i] = tr[i].end_ns - tr[i].start_ns;
     wait_ns[i] = tr[i].start_ns - tr[i].ready_ns;
     s->kv_bytes += (double)tr[i].bytes;
   }
-  for (uint64_t i = 0; i < nreq; i++) {
-    const srv_request_row *q = &req[i];
-    if (q->fate != SRV_FATE_COMPLETED || q->decode_instance < 0)
-      continue;
-    srv_transfer_row key = {.id = q->id};
-    const srv_transfer_row *t = bsearch(&key, tr, ntr, sizeof *tr, cmp_transfer);
-    if (t) {
-      transfer_sum += t->end_ns - t->start_ns;
-      decode_sum += q->done_ns - q->first_token_ns;
-    }
-  }
   s->kv_share_of_decode = decode_sum > 0 ? (double)transfer_sum / (double)decode_sum : 0;
   s->transfers = ntr;
-  s->kv_transfer_ms = distribution(net_ns, ntr);
-  s->kv_wait_ms = distribution(wait_ns, ntr);
+  if (distribution_of(net_ns, ntr, &s->kv_transfer_ms) != 0 ||
+      distribution_of(wait_ns, ntr, &s->kv_wait_ms) != 0) {
+    snprintf(err, err_len, "out of memory summarising transfers");
+    goto out;
+  }
   rc = 0;
 out:
-  free(pw);
-  free(tr);
   free(links);
   free(engine);
   free(net_ns);
   free(wait_ns);
-  free(site);
-  free(rack);
+  free(w);
+  free(pb.site_nj);
+  free(pb.rack_nj);
   return rc;
 }
 
-/* The workload's skipped rows and dropped arrivals, counted from schema version 6 on. */
+/* The workload's skipped rows and dropped arrivals, counted from schema version 7 on. */
 static int read_workload_counts(io_timeline_reader *r, srv_summary *s, char *err, size_t err_len) {
   int64_t version = 0, skipped = 0, dropped = 0;
   if (io_timeline_reader_attr_int64(r, "schema_version", &version, err, err_len) != 0)
     return -1;
-  if (version >= 6 &&
+  if (version >= 7 &&
       (io_timeline_reader_attr_int64(r, "skipped_rows", &skipped, err, err_len) != 0 ||
        io_timeline_reader_attr_int64(r, "dropped_arrivals", &dropped, err, err_len) != 0))
     return -1;
@@ -215,80 +267,195 @@ static int read_workload_counts(io_timeline_reader *r, srv_summary *s, char *err
   return 0;
 }
 
+/* Rows of /requests read at a time: the summary's memory does not grow with the run. */
+enum { REQUEST_BLOCK_ROWS = 1 << 16 };
+
+/* The latencies of the requests, each a stream of values read again until its percentiles are
+ * known. */
+enum { LAT_TTFT, LAT_E2E, LAT_TPOT, LAT_QUEUE, LATENCIES };
+
+/* What the first pass over /requests sums, and the transfers (sorted by id) it joins them with. */
+typedef struct request_totals {
+  int64_t slo_ttft_ns, slo_tpot_ns;
+  const srv_transfer_row *tr;
+  uint64_t ntr;
+  uint64_t good, in_tokens, out_tokens;
+  int64_t transfer_sum, decode_sum;
+} request_totals;
+
+/* Adds q's latencies to the streams; counts its figures too on the first pass (totals not NULL). */
+static void add_request(srv_summary *s, util_quantiles lat[LATENCIES], request_totals *totals,
+                        const srv_request_row *q) {
+  if (q->first_scheduled_ns >= 0)
+    util_quantiles_add(&lat[LAT_QUEUE], q->first_scheduled_ns - q->dispatch_ns);
+  int64_t ttft = q->first_token_ns - q->arrival_ns, tpot = 0;
+  bool completed = q->fate == SRV_FATE_COMPLETED;
+  if (completed) {
+    util_quantiles_add(&lat[LAT_TTFT], ttft);
+    util_quantiles_add(&lat[LAT_E2E], q->done_ns - q->arrival_ns);
+    if (q->output_tokens > 1) {
+      /* Mean time between output tokens after the first: an integer ns, rounded down. */
+      tpot = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
+      util_quantiles_add(&lat[LAT_TPOT], tpot);
+    }
+  }
+  if (!totals)
+    return;
+  s->total++;
+  s->preemptions += q->preemptions;
+  if (q->first_scheduled_ns >= 0) {
+    s->prompt_tokens += (uint64_t)q->input_tokens;
+    s->prefix_hit_tokens += q->prefix_hit_tokens;
+    s->tier_hit_tokens += q->tier_hit_tokens;
+  }
+  if (!completed) {
+    s->unfinished++;
+    return;
+  }
+  s->completed++;
+  totals->in_tokens += (uint64_t)q->input_tokens;
+  totals->out_tokens += (uint64_t)q->output_tokens;
+  totals->good += ttft <= totals->slo_ttft_ns && tpot <= totals->slo_tpot_ns;
+  if (q->decode_instance >= 0 && totals->ntr) {
+    srv_transfer_row key = {.id = q->id};
+    const srv_transfer_row *t = bsearch(&key, totals->tr, totals->ntr, sizeof key, cmp_transfer);
+    if (t) {
+      totals->transfer_sum += t->end_ns - t->start_ns;
+      totals->decode_sum += q->done_ns - q->first_token_ns;
+    }
+  }
+}
+
+/* Reads /requests block by block, as many times as the latency percentiles need. */
+static int summarise_requests(io_timeline_reader *r, srv_summary *s, request_totals *totals,
+                              char *err, size_t err_len) {
+  uint64_t nreq;
+  if (io_timeline_reader_rows(r, srv_requests_table.name, &nreq, err, err_len) != 0)
+    return -1;
+  uint64_t block = nreq < REQUEST_BLOCK_ROWS ? nreq : REQUEST_BLOCK_ROWS;
+  srv_request_row *rows = malloc((block ? block : 1) * sizeof *rows);
+  util_quantiles lat[LATENCIES];
+  for (int k = 0; k < LATENCIES; k++)
+    util_quantiles_init(&lat[k], percentiles, PERCENTILES);
+  int rc = rows ? 0 : -1, more = 1;
+  for (int pass = 0; rc == 0 && more == 1; pass++) {
+    for (uint64_t first = 0; rc == 0 && first < nreq; first += block) {
+      uint64_t count = nreq - first < block ? nreq - first : block;
+      rc = io_timeline_reader_read(r, &srv_requests_table, first, count, rows, err, err_len);
+      for (uint64_t i = 0; rc == 0 && i < count; i++)
+        add_request(s, lat, pass == 0 ? totals : NULL, &rows[i]);
+    }
+    more = 0;
+    for (int k = 0; rc == 0 && k < LATENCIES; k++) {
+      int m = util_quantiles_end_pass(&lat[k]);
+      more = m < 0 || more < 0 ? -1 : m > more ? m : more;
+    }
+  }
+  if (rc == 0 && more < 0)
+    rc = -1;
+  if (rc != 0 && !*err)
+    snprintf(err, err_len, "out of memory summarising %llu requests", (unsigned long long)nreq);
+  if (rc == 0) {
+    s->ttft_ms = distribution(&lat[LAT_TTFT]);
+    s->e2e_ms = distribution(&lat[LAT_E2E]);
+    s->tpot_ms = distribution(&lat[LAT_TPOT]);
+    s->queue_ms = distribution(&lat[LAT_QUEUE]);
+  }
+  for (int k = 0; k < LATENCIES; k++)
+    util_quantiles_free(&lat[k]);
+  free(rows);
+  return rc;
+}
+
+static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
+                     size_t err_len);
+
+/* Opens path for a summary: a complete timeline, or (allow_partial) one that a stopped run closed
+ * with complete=0 and stop_reason; fills s's completeness fields. */
+static io_timeline_reader *open_for_summary(const char *path, bool allow_partial, srv_summary *s,
+                                            char *err, size_t err_len) {
+  io_timeline_reader *r = io_timeline_reader_open(path, true, err, err_len);
+  if (!r)
+    return NULL;
+  s->complete = io_timeline_reader_complete(r);
+  if (s->complete) {
+    s->end_reached_ns = -1; /* a complete timeline from before this attribute existed */
+    io_timeline_reader_attr_int64(r, "end_reached_ns", &s->end_reached_ns, NULL, 0);
+    return r;
+  }
+  char *reason = NULL;
+  bool stopped = io_timeline_reader_attr_string(r, "stop_reason", &reason, NULL, 0) == 0 &&
+                 io_timeline_reader_attr_int64(r, "end_reached_ns", &s->end_reached_ns, NULL, 0) ==
+                     0;
+  if (stopped)
+    snprintf(s->stop_reason, sizeof s->stop_reason, "%s", reason);
+  free(reason);
+  if (!stopped)
+    snprintf(err, err_len,
+             "timeline '%s' is incomplete (complete=1 missing): the run that wrote it did not "
+             "finish",
+             path);
+  else if (!allow_partial)
+    snprintf(err, err_len,
+             "timeline '%s' is partial: its run was stopped (%s) at simulated time %.3f s; "
+             "'windtunnel report --partial' summarises what it holds",
+             path, s->stop_reason, (double)s->end_reached_ns * 1e-9);
+  if (!stopped || !allow_partial) {
+    io_timeline_reader_close(r);
+    return NULL;
+  }
+  return r;
+}
+
 int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err_len) {
+  return summarise(path, false, s, err, err_len);
+}
+
+int srv_report_summarise_partial(const char *path, srv_summary *s, char *err, size_t err_len) {
+  return summarise(path, true, s, err, err_len);
+}
+
+static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
+                     size_t err_len) {
   memset(s, 0, sizeof *s);
-  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
+  if (err_len)
+    *err = '\0';
+  io_timeline_reader *r = open_for_summary(path, allow_partial, s, err, err_len);
   if (!r)
     return -1;
-  srv_request_row *req = NULL;
   srv_instance_row *inst = NULL;
-  int64_t *ttft = NULL, *tpot = NULL, *e2e = NULL, *queue = NULL;
-  uint64_t nreq = 0, ninst = 0;
-  int64_t slo_ttft_ns = 0, slo_tpot_ns = 0, simulated_ns = 0, events = 0;
+  srv_transfer_row *tr = NULL;
+  uint64_t ninst = 0, ntr = 0;
+  int64_t simulated_ns = 0, events = 0;
+  request_totals totals = {0};
   int rc = -1;
-  if (io_timeline_reader_attr_int64(r, "slo_ttft_ns", &slo_ttft_ns, err, err_len) ||
-      io_timeline_reader_attr_int64(r, "slo_tpot_ns", &slo_tpot_ns, err, err_len) ||
+  if (io_timeline_reader_attr_int64(r, "slo_ttft_ns", &totals.slo_ttft_ns, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_tpot_ns", &totals.slo_tpot_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "simulated_ns", &simulated_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "events", &events, err, err_len) ||
       io_timeline_reader_attr_int64(r, "ranks", &s->ranks, err, err_len) ||
       io_timeline_reader_attr_int64(r, "threads", &s->threads, err, err_len) ||
       io_timeline_reader_attr_double(r, "wall_s", &s->wall_s, err, err_len) ||
       read_workload_counts(r, s, err, err_len) ||
-      read_table(r, &srv_requests_table, (void **)&req, &nreq, err, err_len) ||
-      read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len))
+      read_table(r, &srv_instances_table, (void **)&inst, &ninst, err, err_len) ||
+      read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len))
+    goto out;
+  qsort(tr, ntr, sizeof *tr, cmp_transfer);
+  totals.tr = tr;
+  totals.ntr = ntr;
+  if (summarise_requests(r, s, &totals, err, err_len) != 0)
     goto out;
   s->events = (uint64_t)events;
   s->simulated_s = (double)simulated_ns * 1e-9;
-  s->slo_ttft_ms = (double)slo_ttft_ns * 1e-6;
-  s->slo_tpot_ms = (double)slo_tpot_ns * 1e-6;
-  ttft = malloc((nreq + 1) * sizeof *ttft);
-  tpot = malloc((nreq + 1) * sizeof *tpot);
-  e2e = malloc((nreq + 1) * sizeof *e2e);
-  queue = malloc((nreq + 1) * sizeof *queue);
-  if (!ttft || !tpot || !e2e || !queue) {
-    snprintf(err, err_len, "out of memory summarising %llu requests", (unsigned long long)nreq);
-    goto out;
-  }
-  uint64_t ntpot = 0, nqueue = 0, good = 0, in_tokens = 0, out_tokens = 0;
-  s->total = nreq;
-  for (uint64_t i = 0; i < nreq; i++) {
-    const srv_request_row *q = &req[i];
-    s->preemptions += q->preemptions;
-    if (q->first_scheduled_ns >= 0) {
-      queue[nqueue++] = q->first_scheduled_ns - q->dispatch_ns;
-      s->prompt_tokens += (uint64_t)q->input_tokens;
-      s->prefix_hit_tokens += q->prefix_hit_tokens;
-      s->tier_hit_tokens += q->tier_hit_tokens;
-    }
-    if (q->fate != SRV_FATE_COMPLETED) {
-      s->unfinished++;
-      continue;
-    }
-    uint64_t c = s->completed++;
-    in_tokens += (uint64_t)q->input_tokens;
-    out_tokens += (uint64_t)q->output_tokens;
-    ttft[c] = q->first_token_ns - q->arrival_ns;
-    e2e[c] = q->done_ns - q->arrival_ns;
-    bool tpot_ok = true;
-    if (q->output_tokens > 1) {
-      /* Mean time between output tokens after the first: an integer ns, rounded down. */
-      int64_t t = (q->done_ns - q->first_token_ns) / (q->output_tokens - 1);
-      tpot[ntpot++] = t;
-      tpot_ok = t <= slo_tpot_ns;
-    }
-    good += ttft[c] <= slo_ttft_ns && tpot_ok;
-  }
-  s->ttft_ms = distribution(ttft, s->completed);
-  s->e2e_ms = distribution(e2e, s->completed);
-  s->tpot_ms = distribution(tpot, ntpot);
-  s->queue_ms = distribution(queue, nqueue);
+  s->slo_ttft_ms = (double)totals.slo_ttft_ns * 1e-6;
+  s->slo_tpot_ms = (double)totals.slo_tpot_ns * 1e-6;
   double sim_s = s->simulated_s > 0 ? s->simulated_s : 1;
-  s->input_tok_s = (double)in_tokens / sim_s;
-  s->output_tok_s = (double)out_tokens / sim_s;
+  s->input_tok_s = (double)totals.in_tokens / sim_s;
+  s->output_tok_s = (double)totals.out_tokens / sim_s;
   s->req_s = (double)s->completed / sim_s;
   /* Over every request: one that never finished did not meet its SLO. */
-  s->slo_attainment = s->total ? (double)good / (double)s->total : 0;
-  s->goodput_req_s = (double)good / sim_s;
+  s->slo_attainment = s->total ? (double)totals.good / (double)s->total : 0;
+  s->goodput_req_s = (double)totals.good / sim_s;
   s->instances = (uint32_t)ninst;
   qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
   s->utilisation_min = ninst ? 1 : 0;
@@ -315,14 +482,11 @@ int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err
     busy_ns += in->busy_ns;
   }
   s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
-  rc = summarise_power(r, s, req, nreq, err, err_len);
+  rc = summarise_power(r, s, simulated_ns, totals.out_tokens, tr, ntr, totals.transfer_sum,
+                       totals.decode_sum, err, err_len);
 out:
-  free(req);
   free(inst);
-  free(ttft);
-  free(tpot);
-  free(e2e);
-  free(queue);
+  free(tr);
   io_timeline_reader_close(r);
   return rc;
 }
@@ -430,6 +594,11 @@ static void print_dist(FILE *out, const char *name, const srv_dist *d) {
 }
 
 void srv_report_print(const srv_summary *s, FILE *out) {
+  if (!s->complete)
+    fprintf(out,
+            "PARTIAL TIMELINE: the run was stopped (%s) at simulated time %.3f s; the figures "
+            "cover only what was simulated until then\n",
+            s->stop_reason, (double)s->end_reached_ns * 1e-9);
   fprintf(out, "requests: %llu total, %llu completed, %llu unfinished, %llu preemptions\n",
           (unsigned long long)s->total, (unsigned long long)s->completed,
           (unsigned long long)s->unfinished, (unsigned long long)s->preemptions);
@@ -556,6 +725,22 @@ void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
     fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,
             (unsigned long long)s->windows,
             s->windows ? (double)s->events / (double)s->windows : 0);
-  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}}\n", (unsigned long long)s->events,
+  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld},", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
+  if (s->complete)
+    fprintf(out, "\"complete\":true}\n");
+  else
+    fprintf(out, "\"complete\":false,\"end_reached_s\":%.17g,\"stop_reason\":\"%s\"}\n",
+            (double)s->end_reached_ns * 1e-9, s->stop_reason);
+}
+
+int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
+                          char *err, size_t err_len) {
+  *rows = NULL;
+  int rc = read_table(r, def, rows, n, err, err_len);
+  if (rc != 0) {
+    free(*rows);
+    *rows = NULL;
+  }
+  return rc;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "io/timeline.h"
+
 typedef struct srv_dist {
   uint64_t count;
   double mean, p50, p90, p95, p99, max;
@@ -53,14 +55,29 @@ typedef struct srv_summary {
   uint64_t rack_intervals_over, site_intervals_over;
   char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
   char rack_report[1024];   /* each rack's mean and peak IT power, for up to 16 racks */
+  /* A timeline of a run stopped early (a signal, --max-wall) is partial: complete=0, and every
+   * event before end_reached_ns was simulated. Its figures cover what was simulated. */
+  bool complete;
+  int64_t end_reached_ns;
+  char stop_reason[32]; /* "SIGTERM", "SIGINT", "SIGUSR1", "max_wall"; "" when complete */
 } srv_summary;
 
-/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. */
+/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. A partial
+ * timeline (a stopped run's) is refused with a message that says so. */
 int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t err_len);
-/* Writes s as attributes of the group /summary of the (closed, complete) timeline at path, for
- * h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
+/* As srv_report_summarise, but a partial timeline (complete=0 with a stop_reason: a run stopped
+ * on purpose) is summarised too, with out->complete false. A file that a failed run left is still
+ * refused. */
+int srv_report_summarise_partial(const char *path, srv_summary *out, char *err, size_t err_len);
+/* Writes s as attributes of the group /summary of the closed (complete or partial) timeline at
+ * path, for h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
 int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
 void srv_report_print(const srv_summary *s, FILE *out);
+/* Reads every row of table def->name of the open timeline r into *rows (malloc'd, the caller's to
+ * free; not NULL when it succeeds, even with no rows) and their count into *n. For the readers
+ * beside the report (windtunnel plot, trace). Returns 0, or -1 with a message. */
+int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
+                          char *err, size_t err_len);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
 void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out);
 

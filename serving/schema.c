@@ -89,6 +89,8 @@ static const io_field instance_fields[] = {
     IO_FIELD(srv_instance_row, role, IO_FIELD_UINT32),
     IO_FIELD(srv_instance_row, pod, IO_FIELD_INT32),
     IO_FIELD(srv_instance_row, rack, IO_FIELD_UINT32),
+    IO_FIELD(srv_instance_row, node, IO_FIELD_UINT32),
+    IO_FIELD(srv_instance_row, nodes, IO_FIELD_UINT32),
     IO_FIELD_STR(srv_instance_row, deployment),
     IO_FIELD_STR(srv_instance_row, model),
     IO_FIELD_STR(srv_instance_row, accelerator),

@@ -9,7 +9,7 @@
 #include "io/timeline.h"
 
 #define SRV_SCHEMA_NAME "windtunnel.timeline"
-#define SRV_SCHEMA_VERSION 6
+#define SRV_SCHEMA_VERSION 7
 
 typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 
@@ -71,6 +71,9 @@ typedef struct srv_instance_row {
   uint32_t role; /* srv_role */
   int32_t pod;   /* its routing pod (router.pods); -1: one router for every instance */
   uint32_t rack; /* its first accelerator's node's */
+  uint32_t node; /* its first accelerator's */
+  uint32_t
+      nodes; /* the nodes its accelerators lie in (more than 1 when pipeline stages span nodes) */
   char deployment[64], model[64], accelerator[64];
   uint64_t kv_blocks_total, kv_blocks_peak;
   uint64_t iterations, completed, preemptions;
@@ -85,7 +88,7 @@ typedef struct srv_instance_row {
   uint64_t swaps_out, swaps_in, tier_load_bytes, tier_store_bytes;
   int64_t tier_ns;
 } srv_instance_row;
-_Static_assert(sizeof(srv_instance_row) == 6 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
+_Static_assert(sizeof(srv_instance_row) == 8 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
                "instance rows have no padding");
 
 /* /kv_tiers: one row per node with a KV tier, keyed by node. */

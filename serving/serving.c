@@ -244,8 +244,27 @@ static void bind_thread(int thread, int threads, void *context) {
     part_bind_thread(thread, threads);
 }
 
+/* A stopped run: which signal stopped it (the largest number any rank caught; 0: the wall-time
+ * limit) and the root attributes that say the timeline is partial. Collective. */
+static int write_stop(srv_model *m, const srv_options *opt, MPI_Comm comm, srv_result *result,
+                      char *err, size_t err_len) {
+  int mine = opt->stop_flag ? (int)*opt->stop_flag : 0;
+  MPI_Allreduce(&mine, &result->stop_signal, 1, MPI_INT, MPI_MAX, comm);
+  char reason[32];
+  switch (result->stop_signal) {
+  case 0: snprintf(reason, sizeof reason, "max_wall"); break;
+  case SIGTERM: snprintf(reason, sizeof reason, "SIGTERM"); break;
+  case SIGINT: snprintf(reason, sizeof reason, "SIGINT"); break;
+  case SIGUSR1: snprintf(reason, sizeof reason, "SIGUSR1"); break;
+  default: snprintf(reason, sizeof reason, "signal %d", result->stop_signal); break;
+  }
+  int rc = io_timeline_attr_int64(m->tl, "end_reached_ns", result->end_reached_ns, err, err_len);
+  return rc ? rc : io_timeline_attr_string(m->tl, "stop_reason", reason, err, err_len);
+}
+
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len) {
+  double entry_s = MPI_Wtime();
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
@@ -287,6 +306,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (build_pools(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
+      !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
@@ -356,17 +376,37 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .thread_start = bind_thread,
       .boundary = srv_flush_boundary,
       .progress = opt->progress ? srv_progress : NULL,
+      .stop_flag = opt->stop_flag,
+      .max_wall_s = opt->max_wall_s,
   };
+  m.power_rows_span_ns = s->power.interval_ns < INT64_MAX / POWER_ROWS_INTERVALS
+                             ? POWER_ROWS_INTERVALS * s->power.interval_ns
+                             : INT64_MAX;
+  for (int t = 0; t < m.threads; t++)
+    m.appended[t].power_boundary_ns = m.power_rows_span_ns;
+  if (cfg.max_wall_s > 0) { /* the set-up (reading the workload, placing LPs) counts too */
+    double left_s = opt->max_wall_s - (MPI_Wtime() - entry_s);
+    cfg.max_wall_s = left_s > 1e-9 ? left_s : 1e-9;
+  }
   engine = core_engine_create(&cfg, comm, err, err_len);
   if (!engine)
     goto fail_timeline;
+  m.engine = engine;
   double t0 = MPI_Wtime();
   if (core_engine_run(engine) != 0) {
     snprintf(err, err_len, "%s", m.err[0] ? m.err : core_engine_error(engine));
     goto fail_timeline;
   }
   double wall_s = MPI_Wtime() - t0;
+  result->stopped = core_engine_stopped(engine, &result->end_reached_ns);
   if (srv_write_results(&m, engine, comm, wall_s, result, err, err_len) != 0)
+    goto fail_timeline;
+  if (result->stopped) {
+    if (write_stop(&m, opt, comm, result, err, err_len) != 0)
+      goto fail_timeline;
+  } else if (io_timeline_attr_int64(m.tl, "end_reached_ns",
+                                    result->end_reached_ns = result->simulated_ns, err,
+                                    err_len) != 0)
     goto fail_timeline;
   if (opt->stats)
     core_engine_print_stats(engine, stdout);
@@ -377,7 +417,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
            result->iterations
                ? 100.0 * (double)result->leapt_iterations / (double)result->iterations
                : 0.0);
-  status = io_timeline_close(m.tl, err, err_len);
+  status = result->stopped ? io_timeline_close_incomplete(m.tl, err, err_len)
+                           : io_timeline_close(m.tl, err, err_len);
   m.tl = NULL;
   goto out;
 fail_timeline:
@@ -390,6 +431,7 @@ out:
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       util_timebins_free(&m.node_energy[n]);
   free(m.node_energy);
+  free(m.node_binned_ns);
   if (m.node_tier)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);

@@ -4,17 +4,23 @@
 #define SRV_SERVING_H
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "serving/scenario.h"
 
 typedef struct srv_options {
-  const char *output_path;   /* overrides the scenario's output.path when not NULL */
-  int threads;               /* overrides simulation.threads when > 0 */
-  bool progress;             /* a progress line on stderr about once a second */
-  bool stats;                /* print per-partition engine statistics */
-  const char *version;       /* program version, for the timeline */
+  const char *output_path; /* overrides the scenario's output.path when not NULL */
+  int threads;             /* overrides simulation.threads when > 0 */
+  bool progress;           /* a progress line on stderr about once a second */
+  bool stats;              /* print per-partition engine statistics */
+  const char *version;     /* program version, for the timeline */
+  /* Optional, borrowed: set (to the signal's number) by a signal handler; when it is nonzero on
+   * any rank, the run stops at the next window boundary (core_config.stop_flag). */
+  const volatile sig_atomic_t *stop_flag;
+  double max_wall_s; /* > 0: stop likewise after this much wall time from srv_run's start (rank
+                        0's clock) */
   uint64_t max_memory_bytes; /* refuse a run whose estimate needs more; 0: this machine's memory */
 } srv_options;
 
@@ -24,10 +30,17 @@ typedef struct srv_result {
   int64_t simulated_ns;
   uint64_t requests, iterations;
   uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
+  /* A stopped run's timeline is closed with complete=0 and end_reached_ns (serving/TIMELINE.md):
+   * every event before end_reached_ns was simulated. stop_signal: the largest signal number any
+   * rank's stop_flag held; 0 when max_wall_s stopped it. */
+  bool stopped;
+  int64_t end_reached_ns;
+  int stop_signal;
 } srv_result;
 
-/* Collective over comm: runs scenario s and writes its timeline. Returns 0, or -1 on every rank
- * with the reason in err. */
+/* Collective over comm: runs scenario s and writes its timeline. Returns 0 (with result->stopped
+ * when a stop ended it early: the timeline then holds what was simulated, marked complete=0), or
+ * -1 on every rank with the reason in err. */
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len);
 

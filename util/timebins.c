@@ -6,16 +6,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The units a stretch puts in bin k, given the stretch; false past INT64_MAX. */
-static bool piece(int64_t interval_ns, int64_t start_ns, int64_t end_ns, double rate, int64_t k,
-                  int64_t *units) {
-  int64_t from = k * interval_ns > start_ns ? k * interval_ns : start_ns;
-  int64_t until = (k + 1) * interval_ns < end_ns ? (k + 1) * interval_ns : end_ns;
-  double amount = nearbyint(rate * (double)(until - from));
+/* floor(rate x ns) for 0 <= ns <= an interval; false past INT64_MAX. */
+static bool units_to(double rate, int64_t ns, int64_t *units) {
+  double amount = floor(rate * (double)ns);
   if (!(amount < 0x1p63))
     return false;
   *units = (int64_t)amount;
   return true;
+}
+
+/* The units a stretch puts in interval k, given the stretch; false past INT64_MAX. Measured from
+ * the interval's start, so that the pieces of a cut stretch telescope to the whole. */
+static bool piece(int64_t interval_ns, int64_t start_ns, int64_t end_ns, double rate, int64_t k,
+                  int64_t *units) {
+  int64_t origin = k * interval_ns;
+  int64_t from = origin > start_ns ? origin : start_ns;
+  int64_t until = origin + interval_ns < end_ns ? origin + interval_ns : end_ns;
+  int64_t to_from, to_until;
+  if (!units_to(rate, from - origin, &to_from) || !units_to(rate, until - origin, &to_until))
+    return false;
+  *units = to_until - to_from;
+  return true;
+}
+
+int util_timebins_measure(int64_t interval_ns, int64_t start_ns, int64_t end_ns, double rate,
+                          int64_t *units) {
+  *units = 0;
+  if (end_ns <= start_ns || rate == 0)
+    return 0;
+  int64_t sum = 0;
+  for (int64_t k = start_ns / interval_ns, last = (end_ns - 1) / interval_ns; k <= last; k++) {
+    int64_t u;
+    if (!piece(interval_ns, start_ns, end_ns, rate, k, &u) || u > INT64_MAX - sum)
+      return -1;
+    sum += u;
+  }
+  *units = sum;
+  return 0;
+}
+
+/* Room for interval last: the dropped bins' space reused first, then doubling. */
+static int reserve(util_timebins *b, uint64_t last) {
+  uint64_t need = last - b->first + 1;
+  if (need <= b->bins)
+    return 0;
+  size_t bins = b->bins ? b->bins : 16;
+  while (bins < need) {
+    if (bins > SIZE_MAX / 2 / sizeof *b->bin)
+      return -1;
+    bins *= 2;
+  }
+  int64_t *grown = realloc(b->bin, bins * sizeof *grown);
+  if (!grown)
+    return -1;
+  memset(grown + b->bins, 0, (bins - b->bins) * sizeof *grown);
+  b->bin = grown;
+  b->bins = bins;
+  return 0;
 }
 
 int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, int64_t end_ns,
@@ -25,6 +72,9 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
   if (end_ns <= start_ns || rate == 0)
     return 0;
   int64_t first = start_ns / interval_ns, last = (end_ns - 1) / interval_ns, sum = 0;
+  assert((uint64_t)first >= b->first);
+  if ((uint64_t)first < b->first) /* into a dropped interval: a caller's mistake */
+    return -1;
   for (int64_t k = first; k <= last; k++) { /* nothing changes unless everything fits */
     int64_t units;
     if (!piece(interval_ns, start_ns, end_ns, rate, k, &units) ||
@@ -32,35 +82,30 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
       return -1;
     sum += units;
   }
-  if ((uint64_t)last >= b->bins) {
-    size_t bins = b->bins ? b->bins : 16;
-    while (bins <= (uint64_t)last) {
-      if (bins > SIZE_MAX / 2 / sizeof *b->bin)
-        return -1;
-      bins *= 2;
-    }
-    int64_t *grown = realloc(b->bin, bins * sizeof *grown);
-    if (!grown)
-      return -1;
-    memset(grown + b->bins, 0, (bins - b->bins) * sizeof *grown);
-    b->bin = grown;
-    b->bins = bins;
-  }
+  if (sum > INT64_MAX - b->total || reserve(b, (uint64_t)last) != 0)
+    return -1;
   for (int64_t k = first; k <= last; k++) {
     int64_t units = 0;
     piece(interval_ns, start_ns, end_ns, rate, k, &units);
-    b->bin[k] += units;
+    b->bin[(uint64_t)k - b->first] += units;
   }
+  b->total += sum;
   if (added)
     *added = sum;
   return 0;
 }
 
-double util_timebins_sum(const util_timebins *b) {
-  double sum = 0;
-  for (size_t k = 0; k < b->bins; k++)
-    sum += (double)b->bin[k];
-  return sum;
+void util_timebins_drop(util_timebins *b, uint64_t k) {
+  if (k <= b->first)
+    return;
+  uint64_t gone = k - b->first;
+  if (gone < b->bins) {
+    memmove(b->bin, b->bin + gone, (b->bins - gone) * sizeof *b->bin);
+    memset(b->bin + (b->bins - gone), 0, gone * sizeof *b->bin);
+  } else if (b->bins) {
+    memset(b->bin, 0, b->bins * sizeof *b->bin);
+  }
+  b->first = k;
 }
 
 void util_timebins_free(util_timebins *b) {

@@ -44,6 +44,14 @@ typedef struct scenario {
   char error[ERROR_BYTES];
   uint64_t events, sent_cross, windows; /* summed over partitions; windows: the most of any */
   int64_t lookahead_used_ns;
+  /* Stops: with use_stop_flag, the engine reads stop_flag (set by a handler, as a signal handler
+   * would); max_wall_s as in core_config. After the run: stopped and reached_ns, which must be the
+   * same on every rank (stops_agree). */
+  bool use_stop_flag;
+  volatile sig_atomic_t stop_flag;
+  double max_wall_s;
+  bool stopped, stops_agree;
+  int64_t reached_ns;
 } scenario;
 
 static int ranks(void) {
@@ -124,6 +132,8 @@ static void run_scenario(scenario *s) {
       .seed = 1,
       .cuts = s->cut_count ? s->cuts : NULL,
       .cut_count = s->cut_count,
+      .stop_flag = s->use_stop_flag ? &s->stop_flag : NULL,
+      .max_wall_s = s->max_wall_s,
   };
   char err[ERROR_BYTES] = "";
   core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
@@ -147,6 +157,12 @@ static void run_scenario(scenario *s) {
   s->sent_cross = total[1];
   s->windows = total[2];
   s->lookahead_used_ns = core_engine_lookahead(e);
+  s->reached_ns = -1;
+  s->stopped = s->rc == 0 && core_engine_stopped(e, &s->reached_ns);
+  int64_t mine[2] = {s->stopped, s->reached_ns}, lo[2], hi[2];
+  MPI_Allreduce(mine, lo, 2, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(mine, hi, 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
+  s->stops_agree = lo[0] == hi[0] && lo[1] == hi[1];
   core_engine_destroy(e);
   /* Each LP's log was written by its owner only, the others hold zeros: OR them together. */
   MPI_Allreduce(MPI_IN_PLACE, s->logs, (int)sizeof s->logs, MPI_UINT8_T, MPI_BOR, MPI_COMM_WORLD);
@@ -443,6 +459,77 @@ static void engine_stops_when_no_events_remain_before_end_ns(void) {
     CU_ASSERT_EQUAL(s->logs[1].finish_now_ns, CORE_TIME_NEVER);
     free(s);
   }
+}
+
+/* ---- stops ---- */
+
+/* As tick_react, and LP 1 (on the last partition) raises the stop flag of its process when it
+ * handles the event at 70 ns, as a signal reaching that rank alone would. */
+static int tick_then_stop_react(core_lp *lp, const core_event *ev, scenario *s) {
+  if (lp->id == 1 && ev->time_ns == 70)
+    s->stop_flag = 15;
+  return tick_react(lp, ev, s);
+}
+
+static void engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    scenario *s = new_scenario(2, threads, 1000000, 3);
+    place_first_and_last(s);
+    s->use_stop_flag = true;
+    s->init = tick_init;
+    s->react = tick_then_stop_react;
+    run_scenario(s);
+    CU_ASSERT_EQUAL(s->rc, 0);
+    CU_ASSERT(s->stopped);
+    CU_ASSERT(s->stops_agree);
+    /* Within a window or two of 70 ns (windows of 3 ns) when the LPs are apart; on one partition
+     * (one window: the whole run) within the 1024 events after which the flag is read again. */
+    bool apart = partitions(threads) > 1;
+    CU_ASSERT(s->reached_ns > 70 && s->reached_ns <= (apart ? 100 : 70 + 10 * 1024));
+    /* Every event before reached_ns was handled: ticks at 10, 20, ... and 7, 14, ... */
+    CU_ASSERT(s->logs[0].count >= (uint32_t)((s->reached_ns - 1) / 10));
+    CU_ASSERT(s->logs[1].count >= (uint32_t)((s->reached_ns - 1) / 7));
+    CU_ASSERT(s->logs[0].count < (apart ? 20u : 1100u));
+    for (uint32_t lp = 0; lp < 2; lp++) { /* finished at the time reached, or later, never before */
+      CU_ASSERT_EQUAL(s->logs[lp].finishes, 1);
+      uint32_t n = s->logs[lp].count < MAX_RECORDS ? s->logs[lp].count : MAX_RECORDS;
+      CU_ASSERT(s->logs[lp].finish_now_ns >= s->reached_ns);
+      CU_ASSERT(n == 0 || s->logs[lp].finish_now_ns >= s->logs[lp].records[n - 1].time_ns);
+    }
+    free(s);
+  }
+}
+
+static void engine_max_wall_stops_every_partition_at_the_first_window(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    scenario *s = new_scenario(2, threads, 1000000, 3);
+    place_first_and_last(s);
+    s->max_wall_s = 1e-9; /* passed before the first window: rank 0's clock decides for all */
+    s->init = tick_init;
+    s->react = tick_react;
+    run_scenario(s);
+    CU_ASSERT_EQUAL(s->rc, 0);
+    CU_ASSERT(s->stopped);
+    CU_ASSERT(s->stops_agree);
+    CU_ASSERT_EQUAL(s->reached_ns, 7); /* the first pending event: nothing handled */
+    CU_ASSERT_EQUAL(s->events, 0);
+    free(s);
+  }
+}
+
+static void engine_run_that_ends_is_not_stopped(void) {
+  scenario *s = new_scenario(2, 1, 50, 3);
+  place_first_and_last(s);
+  s->use_stop_flag = true; /* never raised */
+  s->max_wall_s = 3600;
+  s->init = tick_init;
+  s->react = tick_react;
+  run_scenario(s);
+  CU_ASSERT_EQUAL(s->rc, 0);
+  CU_ASSERT(!s->stopped);
+  CU_ASSERT(s->stops_agree);
+  CU_ASSERT_EQUAL(s->logs[0].finish_now_ns, 50);
+  free(s);
 }
 
 /* ---- refused sends ---- */
@@ -831,6 +918,11 @@ int main(int argc, char **argv) {
        engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state},
       {"engine_model_failure_stops_every_partition_within_a_window",
        engine_model_failure_stops_every_partition_within_a_window},
+      {"engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window",
+       engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window},
+      {"engine_max_wall_stops_every_partition_at_the_first_window",
+       engine_max_wall_stops_every_partition_at_the_first_window},
+      {"engine_run_that_ends_is_not_stopped", engine_run_that_ends_is_not_stopped},
       {NULL, NULL}};
   int failed = harness_run("engine", tests, argc > 1 ? argv[1] : NULL, rank == 0);
   MPI_Finalize();

@@ -1,7 +1,8 @@
 /* The timeline under MPI: `roundtrip PATH [uncompressed]` writes a deterministic set of keyed rows
  * spread unevenly over ranks and 2 OpenMP threads with several flushes, and rank 0 checks the file
  * sorted by key; `unwritable PATH` checks every rank gets the same clear error; `diskfull PATH`
- * (PATH on a small file system) checks a full disk fails every rank cleanly, leaving no timeline.
+ * (PATH on a small file system) checks a full disk fails every rank cleanly, leaving no timeline;
+ * `failedclose /dev/full` checks a failed close is reported and does not crash at MPI_Finalize.
  * Exit 0 means it held. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -238,6 +239,29 @@ static int diskfull(const char *path, int rank) {
   return all ? 0 : 1;
 }
 
+/* A timeline on a file that takes no byte (/dev/full): closing fails on every rank with a message,
+ * and the process then finalises MPI without crashing in HDF5's termination (it did: SIGSEGV in
+ * H5F__close_cb after the failed H5Fclose). */
+static int failed_close(const char *path, int rank) {
+  char err[512] = "";
+  io_timeline_options opt = {.schema = "windtunnel.test", .threads = 1};
+  io_timeline *tl = io_timeline_create(path, &opt, MPI_COMM_WORLD, err, sizeof err);
+  int keyed = tl ? io_timeline_add_table(tl, &keyed_table, err, sizeof err) : -1;
+  if (keyed < 0) {
+    fprintf(stderr, "rank %d: %s\n", rank, err);
+    return 1;
+  }
+  for (uint64_t key = (uint64_t)rank; key < 1000; key += 8) {
+    sample_row row = expected_row(key);
+    io_timeline_append(tl, keyed, 0, &row);
+  }
+  int status = io_timeline_close(tl, err, sizeof err);
+  printf("rank %d: close: %s\n", rank, status ? err : "succeeded");
+  int right = status != 0 && err[0] != '\0', all = 0;
+  MPI_Allreduce(&right, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+  return all ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   int provided, rank, ranks;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -250,10 +274,12 @@ int main(int argc, char **argv) {
     status = unwritable(argv[2], rank);
   else if (argc == 3 && strcmp(argv[1], "diskfull") == 0)
     status = diskfull(argv[2], rank);
+  else if (argc == 3 && strcmp(argv[1], "failedclose") == 0)
+    status = failed_close(argv[2], rank);
   else if (rank == 0)
     fprintf(stderr,
             "usage: test_timeline_mpi roundtrip PATH [uncompressed] | unwritable PATH | "
-            "diskfull PATH\n");
+            "diskfull PATH | failedclose PATH\n");
   int worst = 0;
   MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Finalize();

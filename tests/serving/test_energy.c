@@ -169,7 +169,9 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
 
 /* For every node: its /power rows tile [0, simulated), their energy sums to its /nodes energy, and
  * each row's avg_w x its length is its energy. */
-static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
+/* Each node's power rows cover the run once, interval by interval, and sum to its energy. */
+static void assert_power_rows_of_interval_sum_to_node_energy(int64_t simulated_ns,
+                                                             int64_t interval_ns) {
   uint64_t n, np;
   srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
   srv_power_row *power = read_rows(&srv_power_table, &np);
@@ -180,7 +182,7 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
       const srv_power_row *p = &power[i];
       if (p->node != nodes[k].node)
         continue;
-      CU_ASSERT(p->start_ns % 10000000 == 0 && p->end_ns > p->start_ns &&
+      CU_ASSERT(p->start_ns % interval_ns == 0 && p->end_ns > p->start_ns &&
                 p->end_ns <= simulated_ns);
       CU_ASSERT(close_to(p->avg_w * (double)(p->end_ns - p->start_ns) * 1e-9, p->energy_j, 1e-12));
       covered_ns += p->end_ns - p->start_ns;
@@ -191,6 +193,20 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
   }
   free(nodes);
   free(power);
+}
+
+static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
+  assert_power_rows_of_interval_sum_to_node_energy(simulated_ns, 10000000); /* the scenario's */
+}
+
+/* With 10 us intervals the rows of the first intervals are written while the run goes on (every
+ * 1,024 intervals), the nodes' bins then dropping them: still each interval once, exactly. */
+static void test_power_rows_written_during_the_run_cover_it_once_and_sum_to_node_energy(void) {
+  const char *sets[] = {"power.interval=10us"};
+  srv_result res;
+  CU_ASSERT_EQUAL_FATAL(run(trace_csv, sets, 1, &res), 0);
+  CU_ASSERT(res.simulated_ns > 3 * 1024 * 10000); /* several boundaries */
+  assert_power_rows_of_interval_sum_to_node_energy(res.simulated_ns, 10000);
 }
 
 static void test_power_rows_sum_to_each_nodes_energy(void) {
@@ -279,6 +295,31 @@ static void test_report_flags_each_interval_a_rack_exceeds_its_budget(void) {
   CU_ASSERT_PTR_NULL(strstr(s.budget_report, "site"));
 }
 
+/* A run that ends mid-interval: each rack's mean power is its energy over the simulated time, so
+ * the busiest rack's mean is what the rows give (the short last interval is not counted whole),
+ * and never above the highest power a rack reached. */
+static void test_rack_mean_power_counts_a_short_last_interval_by_its_length(void) {
+  const char *sets[] = {"simulation.end=301500us"};
+  srv_result res;
+  CU_ASSERT_EQUAL_FATAL(run(cut_trace_csv, sets, 1, &res), 0);
+  CU_ASSERT(res.simulated_ns % 10000000 != 0); /* 10 ms intervals: the last is short */
+  uint64_t n;
+  srv_power_row *pw = read_rows(&srv_power_table, &n);
+  double rack_j[2] = {0, 0};
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_FATAL(pw[i].rack < 2);
+    rack_j[pw[i].rack] += pw[i].energy_j;
+  }
+  free(pw);
+  double busiest_w = fmax(rack_j[0], rack_j[1]) / ((double)res.simulated_ns * 1e-9);
+  srv_summary s;
+  char err[512];
+  CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(s.racks, 2);
+  CU_ASSERT(close_to(s.rack_avg_w_max, busiest_w, 1e-12));
+  CU_ASSERT(s.rack_avg_w_max <= s.rack_peak_w);
+}
+
 static void test_requests_share_exactly_the_iterations_energy(void) {
   srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
@@ -358,6 +399,10 @@ int main(int argc, char **argv) {
       {"report's energy is the nodes' energy", test_report_energy_is_the_nodes_energy},
       {"report flags each interval a rack exceeds its budget",
        test_report_flags_each_interval_a_rack_exceeds_its_budget},
+      {"power rows written during the run cover it once and sum to node energy",
+       test_power_rows_written_during_the_run_cover_it_once_and_sum_to_node_energy},
+      {"rack mean power counts a short last interval by its length",
+       test_rack_mean_power_counts_a_short_last_interval_by_its_length},
       {"requests share exactly the iterations' energy",
        test_requests_share_exactly_the_iterations_energy},
       {"JSON report has energy, power and zero transfers when colocated",

@@ -11,6 +11,7 @@
 #include "util/array.h"
 #include "util/csv.h"
 #include "util/error.h"
+#include "util/quantile.h"
 #include "util/stats.h"
 #include "util/timebins.h"
 
@@ -83,11 +84,14 @@ static void test_time_bins_integrate_a_stretch_exactly_across_intervals(void) {
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 40, 5.0, &added), 0); /* empty stretch */
   CU_ASSERT_EQUAL(added, 0);
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 40, 50, 0.0, NULL), 0); /* zero rate */
-  CU_ASSERT_DOUBLE_EQUAL(util_timebins_sum(&b), 54.0, 0.0);
+  CU_ASSERT_EQUAL(b.total, 54);
   CU_ASSERT_EQUAL(util_timebins_add(&b, 10, 995, 1005, 0.5, NULL), 0); /* grows past 16 bins */
   CU_ASSERT(b.bins > 100);
-  CU_ASSERT_EQUAL(util_timebins_at(&b, 99), 2); /* 2.5 units, rounded to even */
+  /* Floors from each interval's start: 5 - 2 units in [995, 1000), 2 - 0 in [1000, 1005): the
+   * stretch's 0.5 x 10 whole. */
+  CU_ASSERT_EQUAL(util_timebins_at(&b, 99), 3);
   CU_ASSERT_EQUAL(util_timebins_at(&b, 100), 2);
+  CU_ASSERT_EQUAL(b.total, 59);
   util_timebins_free(&b);
   CU_ASSERT_EQUAL(b.bins, 0);
 }
@@ -118,6 +122,46 @@ static void test_time_bins_are_the_same_in_any_order_and_refuse_overflow(void) {
   CU_ASSERT_EQUAL(util_timebins_at(&forward, 5), before);
   util_timebins_free(&forward);
   util_timebins_free(&backward);
+}
+
+/* A stretch cut into pieces anywhere adds exactly what it adds whole, bin by bin; intervals can be
+ * dropped (written out) as time goes on, and the bins after them are kept. */
+static void test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_drops(void) {
+  util_timebins whole = {0}, cut = {0};
+  uint64_t x = 777;
+  int64_t at = 0;
+  for (int i = 0; i < 300; i++) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    int64_t length = 1 + (int64_t)(x >> 33) % 4000;
+    double rate = 0.1 + (double)(x >> 11) * 0x1p-53 * 700.3;
+    int64_t added_whole, added_cut = 0, piece_added;
+    CU_ASSERT_EQUAL(util_timebins_add(&whole, 1000, at, at + length, rate, &added_whole), 0);
+    for (int64_t from = at; from < at + length;) { /* cut at pseudo-random points */
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      int64_t until = from + 1 + (int64_t)(x >> 40) % 700;
+      until = until < at + length ? until : at + length;
+      CU_ASSERT_EQUAL(util_timebins_add(&cut, 1000, from, until, rate, &piece_added), 0);
+      added_cut += piece_added;
+      from = until;
+    }
+    int64_t measured;
+    CU_ASSERT_EQUAL(util_timebins_measure(1000, at, at + length, rate, &measured), 0);
+    CU_ASSERT_EQUAL(added_cut, added_whole);
+    CU_ASSERT_EQUAL(measured, added_whole);
+    at += length;
+    if (i % 50 == 49) { /* write out what no stretch can reach any more */
+      for (uint64_t k = cut.first; k < (uint64_t)at / 1000; k++)
+        CU_ASSERT_EQUAL(util_timebins_at(&cut, k), util_timebins_at(&whole, k));
+      util_timebins_drop(&cut, (uint64_t)at / 1000);
+    }
+  }
+  CU_ASSERT(cut.first > 0);
+  for (uint64_t k = cut.first; k <= (uint64_t)at / 1000; k++)
+    CU_ASSERT_EQUAL(util_timebins_at(&cut, k), util_timebins_at(&whole, k));
+  CU_ASSERT_EQUAL(cut.total, whole.total);
+  CU_ASSERT(cut.bins < whole.bins);
+  util_timebins_free(&whole);
+  util_timebins_free(&cut);
 }
 
 static void test_grow_doubles_capacity_and_keeps_contents(void) {
@@ -160,6 +204,52 @@ static void test_quantiles_interpolate_and_nearest_rank_picks_a_value(void) {
   CU_ASSERT(isnan(med) && isnan(p90));
 }
 
+/* Streams of several shapes (a narrow spike, latencies over hours, the whole int64 range, ties, one
+ * value, none): every quantile equals sorting and picking by nearest rank, in a few passes. */
+static void test_streamed_quantiles_equal_nearest_rank_of_the_sorted_values(void) {
+  enum { N = 20000 };
+  static const double q[] = {0, 0.5, 0.9, 0.95, 0.99, 1};
+  enum { Q = sizeof q / sizeof q[0] };
+  int64_t *x = malloc(N * sizeof *x), *sorted = malloc(N * sizeof *sorted);
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int shape = 0; shape < 6; shape++) {
+    size_t n = shape == 4 ? 1 : shape == 5 ? 0 : N;
+    for (size_t i = 0; i < n; i++) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      uint64_t r = state ^ (state >> 29);
+      x[i] = shape == 0   ? 7900000 + (int64_t)(r % 97)            /* TPOTs within 97 ns */
+             : shape == 1 ? (int64_t)(r % 17280000000000ull)       /* up to 4.8 hours in ns */
+             : shape == 2 ? (int64_t)r                             /* any int64 */
+             : shape == 3 ? (int64_t)(r % 3) * (INT64_MAX / 2) - 5 /* three values, ties */
+                          : -42;
+    }
+    util_quantiles u;
+    util_quantiles_init(&u, q, Q);
+    int passes = 0, more;
+    do {
+      for (size_t i = 0; i < n; i++)
+        util_quantiles_add(&u, x[i]);
+      passes++;
+    } while ((more = util_quantiles_end_pass(&u)) == 1);
+    CU_ASSERT_EQUAL(more, 0);
+    /* One counting pass, then one per 14 bits of the span: 2 for the spike, 5 for hours. */
+    static const int most_passes[] = {2, 5, 6, 6, 1, 1};
+    CU_ASSERT(passes <= most_passes[shape]);
+    CU_ASSERT_EQUAL(u.count, n);
+    memcpy(sorted, x, n * sizeof *x);
+    util_sort_int64(sorted, n);
+    for (size_t k = 0; k < Q; k++)
+      CU_ASSERT_EQUAL(util_quantiles_value(&u, k), n ? util_nearest_rank(sorted, n, q[k]) : 0);
+    if (n) {
+      CU_ASSERT_EQUAL(u.min, sorted[0]);
+      CU_ASSERT_EQUAL(u.max, sorted[n - 1]);
+    }
+    util_quantiles_free(&u);
+  }
+  free(x);
+  free(sorted);
+}
+
 static void test_error_helper_writes_the_message_and_fails(void) {
   CU_ASSERT_EQUAL(util_err(err, sizeof err, "bad %s at %d", "key", 3), -1);
   CU_ASSERT_STRING_EQUAL(err, "bad key at 3");
@@ -179,9 +269,13 @@ int main(int argc, char **argv) {
        test_time_bins_are_the_same_in_any_order_and_refuse_overflow},
       {"time bins integrate a stretch exactly across intervals",
        test_time_bins_integrate_a_stretch_exactly_across_intervals},
+      {"time bins are the same for a stretch cut anywhere and after drops",
+       test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_drops},
       {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},
       {"quantiles interpolate and nearest rank picks a value",
        test_quantiles_interpolate_and_nearest_rank_picks_a_value},
+      {"streamed quantiles equal nearest rank of the sorted values",
+       test_streamed_quantiles_equal_nearest_rank_of_the_sorted_values},
       {"error helper writes the message and fails", test_error_helper_writes_the_message_and_fails},
       {NULL, NULL}};
   return harness_run("util", tests, argc > 1 ? argv[1] : NULL, false);

@@ -1,0 +1,903 @@
+/* `windtunnel sweep STUDY.yaml`: runs a study's configurations concurrently, ranks split into
+ * groups that each run one configuration at a time on their own communicator, taking the next from
+ * a shared counter on rank 0; one HDF5 results file with a row per configuration (its axis values
+ * and the report's summary metrics), rewritten as rows come in, so that a rerun skips what is done.
+ * In mode max_rate, each configuration is a bisection for the highest rate that meets the SLOs. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <mpi.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "app/commands.h"
+#include "io/timeline.h"
+#include "serving/report.h"
+#include "serving/serving.h"
+#include "serving/study.h"
+
+#ifndef WT_VERSION
+#define WT_VERSION "0.0.0"
+#endif
+
+enum {
+  SWEEP_LABEL_BYTES = 512,  /* the config column: "key=value, key=value" */
+  SWEEP_ERROR_BYTES = 512,  /* the error column */
+  SWEEP_STATUS_BYTES = 16,  /* "ok" or "failed" */
+  SWEEP_VALUE_BYTES = 128,  /* an axis value that is not a number */
+  SWEEP_NOTE_BYTES = 64,    /* max_rate: how the bisection ended */
+  SWEEP_MAX_FIELDS = 256,   /* the results table's columns */
+  SWEEP_ROW_TAG = 41,       /* a finished configuration's row, to rank 0 */
+  SWEEP_SCHEMA_VERSION = 1, /* of the results file */
+};
+
+static void sweep_usage(FILE *out) {
+  fprintf(out,
+          "usage: windtunnel sweep STUDY.yaml [options]\n"
+          "Runs every configuration of a design study and writes one row per configuration\n"
+          "(its axis values and the report's metrics) to an HDF5 results file.\n"
+          "  -o, --output FILE     results file (default: sweep.h5); a rerun with the same file\n"
+          "                        skips the configurations that it already holds as ok\n"
+          "  --group-ranks N       ranks per configuration (default 1): the ranks split into\n"
+          "                        groups of N, each running one configuration at a time\n"
+          "  --timelines DIR       keep each run's timeline as DIR/config-NNNNN[-runRR].h5\n"
+          "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
+          "  --list                print the configurations and exit\n"
+          "  --csv                 print the results file as CSV (a header, then a row per\n"
+          "                        configuration) and exit; with --no-wall, without wall_s\n"
+          "  --quiet               no progress lines\n"
+          "  -h, --help            this help\n"
+          "A study (see examples/study-routers.yaml):\n"
+          "  base: default.yaml            # the scenario, relative to the study file\n"
+          "  set: {workload.max_requests: 500}   # for every configuration\n"
+          "  axes:                         # the product of these blocks\n"
+          "    - grid: {router.policy: [round_robin, least_kv], deployments.0.count: [4, 8]}\n"
+          "    - zip: {deployments.0.tp: [1, 2], deployments.0.count: [8, 4]}\n"
+          "    - list: [{router.policy: prefix}, {router.policy: power_of_two}]\n"
+          "    - random: {samples: 8, seed: 1, keys: {workload.rate_scale: {uniform: [1, 4]}}}\n"
+          "  mode: max_rate                # optional: per configuration, the highest rate\n"
+          "  max_rate: {key: workload.rate_scale, low: 0.5, high: 16, tolerance: 0.1,\n"
+          "             goodput_share: 0.9}   # whose share of requests meeting the SLOs >= 0.9\n");
+}
+
+typedef struct sweep_args {
+  const char *study, *output, *timelines;
+  int group_ranks, threads;
+  bool list, quiet, csv, no_wall;
+} sweep_args;
+
+/* Returns -1 to exit 0 (help), 2 on bad usage, 0 to go on. */
+static int parse_args(int argc, char **argv, int rank, sweep_args *a) {
+  static const struct option options[] = {{"output", required_argument, 0, 'o'},
+                                          {"group-ranks", required_argument, 0, 'g'},
+                                          {"timelines", required_argument, 0, 'T'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"list", no_argument, 0, 'l'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"csv", no_argument, 0, 'c'},
+                                          {"no-wall", no_argument, 0, 'w'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+  optind = 1;
+  opterr = 0;
+  int c;
+  char *end;
+  long v;
+  *a = (sweep_args){.output = "sweep.h5", .group_ranks = 1};
+  while ((c = getopt_long(argc, argv, "o:h", options, NULL)) != -1) {
+    switch (c) {
+    case 'o': a->output = optarg; break;
+    case 'T': a->timelines = optarg; break;
+    case 'g':
+    case 't':
+      v = strtol(optarg, &end, 10);
+      if (*end || v < 1 || v > 1 << 20) {
+        if (rank == 0)
+          fprintf(stderr, "windtunnel sweep: --%s expects a whole number of at least 1\n",
+                  c == 'g' ? "group-ranks" : "threads");
+        return 2;
+      }
+      *(c == 'g' ? &a->group_ranks : &a->threads) = (int)v;
+      break;
+    case 'l': a->list = true; break;
+    case 'c': a->csv = true; break;
+    case 'w': a->no_wall = true; break;
+    case 'q': a->quiet = true; break;
+    case 'h':
+      if (rank == 0)
+        sweep_usage(stdout);
+      return -1;
+    default:
+      if (rank == 0)
+        fprintf(stderr, "windtunnel sweep: %s '%s'; see 'windtunnel sweep --help'\n",
+                optopt && strchr("ogTt", optopt) ? "missing value for" : "unknown option",
+                argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind < argc)
+    a->study = argv[optind++];
+  if (optind < argc || !a->study) {
+    if (rank == 0)
+      fprintf(stderr,
+              optind < argc ? "windtunnel sweep: unexpected argument '%s'\n"
+                            : "windtunnel sweep: which study? usage: windtunnel sweep "
+                              "STUDY.yaml%s\n",
+              optind < argc ? argv[optind] : "");
+    return 2;
+  }
+  return 0;
+}
+
+/* The report's metrics that go into each row, by their place in srv_summary. */
+typedef enum metric_type { METRIC_DOUBLE, METRIC_U64, METRIC_U32 } metric_type;
+typedef struct sweep_metric {
+  const char *name;
+  size_t offset;
+  metric_type type;
+} sweep_metric;
+
+#define METRIC(name, member, type)                                                                 \
+  { name, offsetof(srv_summary, member), type }
+#define METRIC_DIST(prefix, member)                                                                \
+  METRIC(prefix "_mean", member.mean, METRIC_DOUBLE),                                              \
+      METRIC(prefix "_p50", member.p50, METRIC_DOUBLE),                                            \
+      METRIC(prefix "_p90", member.p90, METRIC_DOUBLE),                                            \
+      METRIC(prefix "_p99", member.p99, METRIC_DOUBLE),                                            \
+      METRIC(prefix "_max", member.max, METRIC_DOUBLE)
+static const sweep_metric metrics[] = {
+    METRIC("requests", total, METRIC_U64),
+    METRIC("completed", completed, METRIC_U64),
+    METRIC("unfinished", unfinished, METRIC_U64),
+    METRIC("preemptions", preemptions, METRIC_U64),
+    METRIC("throughput_req_s", req_s, METRIC_DOUBLE),
+    METRIC("input_tok_s", input_tok_s, METRIC_DOUBLE),
+    METRIC("output_tok_s", output_tok_s, METRIC_DOUBLE),
+    METRIC("goodput_req_s", goodput_req_s, METRIC_DOUBLE),
+    METRIC("slo_attainment", slo_attainment, METRIC_DOUBLE),
+    METRIC("slo_ttft_ms", slo_ttft_ms, METRIC_DOUBLE),
+    METRIC("slo_tpot_ms", slo_tpot_ms, METRIC_DOUBLE),
+    METRIC_DIST("ttft_ms", ttft_ms),
+    METRIC_DIST("tpot_ms", tpot_ms),
+    METRIC_DIST("e2e_ms", e2e_ms),
+    METRIC_DIST("queue_ms", queue_ms),
+    METRIC("instances", instances, METRIC_U32),
+    METRIC("utilisation_mean", utilisation_mean, METRIC_DOUBLE),
+    METRIC("kv_use_mean", kv_use_mean, METRIC_DOUBLE),
+    METRIC("kv_use_peak", kv_use_peak, METRIC_DOUBLE),
+    METRIC("transfers", transfers, METRIC_U64),
+    METRIC("kv_transfer_ms_p99", kv_transfer_ms.p99, METRIC_DOUBLE),
+    METRIC("energy_j", energy_j, METRIC_DOUBLE),
+    METRIC("energy_per_output_token_j", energy_per_output_token_j, METRIC_DOUBLE),
+    METRIC("power_avg_w", power_avg_w, METRIC_DOUBLE),
+    METRIC("power_peak_w", power_peak_w, METRIC_DOUBLE),
+    METRIC("simulated_s", simulated_s, METRIC_DOUBLE),
+    METRIC("events", events, METRIC_U64),
+    METRIC("iterations", iterations, METRIC_U64),
+};
+enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
+
+/* The results table, laid out from the study: 8-byte columns first, then texts. */
+typedef struct sweep_layout {
+  io_field fields[SWEEP_MAX_FIELDS];
+  io_table_def def;
+  size_t index_at, label_at, status_at, error_at, share_at, wall_at;
+  size_t rate_at, rate_fail_at, runs_at, note_at; /* max_rate */
+  size_t key_at[SWEEP_MAX_FIELDS];
+  size_t metric_at[METRIC_COUNT];
+} sweep_layout;
+
+static size_t add_field(sweep_layout *l, size_t *at, const char *name, io_field_type type,
+                        size_t string_bytes) {
+  size_t offset = *at;
+  l->fields[l->def.field_count++] = (io_field){name, offset, type, string_bytes};
+  *at += type == IO_FIELD_STRING ? string_bytes : 8;
+  return offset;
+}
+
+static int make_layout(const srv_study *st, sweep_layout *l, char *err, size_t err_len) {
+  memset(l, 0, sizeof *l);
+  if (st->key_count + METRIC_COUNT + 16 > SWEEP_MAX_FIELDS) {
+    snprintf(err, err_len, "a study has at most %d axis keys",
+             SWEEP_MAX_FIELDS - METRIC_COUNT - 16);
+    return -1;
+  }
+  size_t at = 0;
+  l->index_at = add_field(l, &at, "index", IO_FIELD_UINT64, 0);
+  for (size_t k = 0; k < st->key_count; k++)
+    if (st->key_numeric[k])
+      l->key_at[k] = add_field(l, &at, st->keys[k], IO_FIELD_DOUBLE, 0);
+  if (st->mode == SRV_STUDY_MAX_RATE) {
+    l->rate_at = add_field(l, &at, "max_rate", IO_FIELD_DOUBLE, 0);
+    l->rate_fail_at = add_field(l, &at, "max_rate_lowest_failing", IO_FIELD_DOUBLE, 0);
+    l->runs_at = add_field(l, &at, "runs", IO_FIELD_UINT64, 0);
+  }
+  for (size_t m = 0; m < METRIC_COUNT; m++)
+    l->metric_at[m] = add_field(
+        l, &at, metrics[m].name,
+        metrics[m].type == METRIC_DOUBLE ? IO_FIELD_DOUBLE : IO_FIELD_UINT64, 0);
+  l->share_at = add_field(l, &at, "goodput_share", IO_FIELD_DOUBLE, 0);
+  l->wall_at = add_field(l, &at, "wall_s", IO_FIELD_DOUBLE, 0);
+  for (size_t k = 0; k < st->key_count; k++)
+    if (!st->key_numeric[k])
+      l->key_at[k] = add_field(l, &at, st->keys[k], IO_FIELD_STRING, SWEEP_VALUE_BYTES);
+  l->label_at = add_field(l, &at, "config", IO_FIELD_STRING, SWEEP_LABEL_BYTES);
+  l->status_at = add_field(l, &at, "status", IO_FIELD_STRING, SWEEP_STATUS_BYTES);
+  l->error_at = add_field(l, &at, "error", IO_FIELD_STRING, SWEEP_ERROR_BYTES);
+  if (st->mode == SRV_STUDY_MAX_RATE)
+    l->note_at = add_field(l, &at, "max_rate_note", IO_FIELD_STRING, SWEEP_NOTE_BYTES);
+  l->def = (io_table_def){.name = "configurations",
+                          .row_bytes = (at + 7) / 8 * 8,
+                          .fields = l->fields,
+                          .field_count = l->def.field_count};
+  return 0;
+}
+
+static void put_f64(char *row, size_t at, double v) { memcpy(row + at, &v, sizeof v); }
+static void put_u64(char *row, size_t at, uint64_t v) { memcpy(row + at, &v, sizeof v); }
+static uint64_t get_u64(const char *row, size_t at) {
+  uint64_t v;
+  memcpy(&v, row + at, sizeof v);
+  return v;
+}
+static void put_text(char *row, size_t at, size_t bytes, const char *text) {
+  snprintf(row + at, bytes, "%s", text);
+}
+
+/* Requests meeting the SLOs over all requests (unfinished ones fail): the report's goodput times
+ * the time it divided by, so that it follows the report's definition of a good request. */
+static double goodput_share(const srv_summary *s) {
+  if (s->total == 0)
+    return 0;
+  double sim_s = s->simulated_s > 0 ? s->simulated_s : 1;
+  return round(s->goodput_req_s * sim_s) / (double)s->total;
+}
+
+/* A row for configuration index of st: axis values, and the summary when sum is not NULL. */
+static void fill_row(const sweep_layout *l, const srv_study *st, size_t index,
+                     const srv_summary *sum, double wall_s, const char *error, char *row) {
+  memset(row, 0, l->def.row_bytes);
+  const srv_study_config *cfg = &st->configs[index];
+  put_u64(row, l->index_at, index);
+  for (size_t k = 0; k < st->key_count; k++) {
+    if (st->key_numeric[k])
+      put_f64(row, l->key_at[k], strtod(cfg->values[k].value, NULL));
+    else
+      put_text(row, l->key_at[k], SWEEP_VALUE_BYTES, cfg->values[k].value);
+  }
+  put_text(row, l->label_at, SWEEP_LABEL_BYTES, cfg->label);
+  put_text(row, l->status_at, SWEEP_STATUS_BYTES, error ? "failed" : "ok");
+  put_text(row, l->error_at, SWEEP_ERROR_BYTES, error ? error : "");
+  put_f64(row, l->wall_at, wall_s);
+  for (size_t m = 0; m < METRIC_COUNT; m++) {
+    const char *field = sum ? (const char *)sum + metrics[m].offset : NULL;
+    if (!sum) {
+      if (metrics[m].type == METRIC_DOUBLE)
+        put_f64(row, l->metric_at[m], NAN);
+    } else if (metrics[m].type == METRIC_DOUBLE) {
+      double v;
+      memcpy(&v, field, sizeof v);
+      put_f64(row, l->metric_at[m], v);
+    } else if (metrics[m].type == METRIC_U64) {
+      uint64_t v;
+      memcpy(&v, field, sizeof v);
+      put_u64(row, l->metric_at[m], v);
+    } else {
+      uint32_t v;
+      memcpy(&v, field, sizeof v);
+      put_u64(row, l->metric_at[m], v);
+    }
+  }
+  put_f64(row, l->share_at, sum ? goodput_share(sum) : NAN);
+  if (st->mode == SRV_STUDY_MAX_RATE) {
+    put_f64(row, l->rate_at, NAN);
+    put_f64(row, l->rate_fail_at, NAN);
+  }
+}
+
+/* What a sweep shares: the study, its table, the options. */
+typedef struct sweep {
+  const srv_study *st;
+  sweep_layout layout;
+  const sweep_args *args;
+  MPI_Comm world, group;
+  int world_rank, group_rank;
+} sweep;
+
+/* Collective over the group: runs configuration index with the extra set (or NULL), and on the
+ * group's leader summarises its timeline. Returns 0, or -1 with err on every rank of the group. */
+static int run_one(const sweep *sw, size_t index, const char *extra_set, unsigned run,
+                   srv_summary *sum, double *wall_s, char *err, size_t err_len) {
+  const srv_study_config *cfg = &sw->st->configs[index];
+  const char *sets[cfg->set_count + 1];
+  memcpy(sets, cfg->sets, cfg->set_count * sizeof *sets);
+  size_t set_count = cfg->set_count;
+  if (extra_set)
+    sets[set_count++] = extra_set;
+  char path[1280];
+  if (sw->args->timelines && extra_set)
+    snprintf(path, sizeof path, "%s/config-%05zu-run%02u.h5", sw->args->timelines, index, run);
+  else if (sw->args->timelines)
+    snprintf(path, sizeof path, "%s/config-%05zu.h5", sw->args->timelines, index);
+  else
+    snprintf(path, sizeof path, "%s.config-%05zu.tmp.h5", sw->args->output, index);
+  srv_scenario *s = NULL;
+  double start = MPI_Wtime();
+  int rc = srv_scenario_load(*sw->st->base_path ? sw->st->base_path : NULL, sets, set_count, &s,
+                             err, err_len);
+  /* Every rank loads the same input, but a rank that cannot (memory) must not leave the others in
+   * srv_run: the group agrees first. */
+  int loaded = rc == 0, all_loaded;
+  MPI_Allreduce(&loaded, &all_loaded, 1, MPI_INT, MPI_MIN, sw->group);
+  if (loaded && !all_loaded) {
+    snprintf(err, err_len, "a rank of the group could not load the scenario");
+    rc = -1;
+  }
+  if (rc == 0) {
+    srv_options opt = {.output_path = path,
+                       .threads = sw->args->threads,
+                       .progress = false,
+                       .version = WT_VERSION};
+    srv_result res;
+    rc = srv_run(s, &opt, sw->group, &res, err, err_len);
+  }
+  srv_scenario_free(s);
+  /* The leader summarises; the group learns whether it worked and, on failure, why. */
+  int ok = rc == 0;
+  if (ok && sw->group_rank == 0) {
+    ok = srv_report_summarise(path, sum, err, err_len) == 0;
+    if (!sw->args->timelines)
+      remove(path);
+  }
+  MPI_Bcast(&ok, 1, MPI_INT, 0, sw->group);
+  if (!ok)
+    MPI_Bcast(err, (int)err_len, MPI_CHAR, 0, sw->group);
+  *wall_s = MPI_Wtime() - start;
+  return ok ? 0 : -1;
+}
+
+/* Collective over the group: configuration index as a row (meaningful on the leader). */
+static void run_grid(const sweep *sw, size_t index, char *row) {
+  srv_summary sum;
+  double wall_s;
+  char err[SWEEP_ERROR_BYTES];
+  int rc = run_one(sw, index, NULL, 0, &sum, &wall_s, err, sizeof err);
+  fill_row(&sw->layout, sw->st, index, rc ? NULL : &sum, wall_s, rc ? err : NULL, row);
+}
+
+/* Collective over the group: bisects the study's rate key for the highest value whose goodput
+ * share meets the target, assuming the share falls as the rate rises. The row keeps the summary of
+ * the highest passing run (of the low bound's run when none passes). */
+static void run_max_rate(const sweep *sw, size_t index, char *row, unsigned *runs_out) {
+  const srv_study *st = sw->st;
+  const sweep_layout *l = &sw->layout;
+  double target = st->max_rate.goodput_share;
+  srv_summary sum, best;
+  double wall_s, wall_total = 0;
+  char err[SWEEP_ERROR_BYTES], set[512];
+  unsigned runs = 0;
+  int passes[2];
+  /* One run at rate: 1 when it passes, 0 when it does not, -1 when it failed (err). */
+#define AT_RATE(rate, verdict)                                                                     \
+  do {                                                                                             \
+    snprintf(set, sizeof set, "%s=%.17g", st->max_rate.key, (rate));                               \
+    int rc_ = run_one(sw, index, set, runs++, &sum, &wall_s, err, sizeof err);                     \
+    wall_total += wall_s;                                                                          \
+    int pass_ = rc_ ? -1 : sw->group_rank == 0 && goodput_share(&sum) >= target;                   \
+    MPI_Bcast(&pass_, 1, MPI_INT, 0, sw->group);                                                   \
+    (verdict) = pass_;                                                                             \
+  } while (0)
+  double low = st->max_rate.low, high = st->max_rate.high;
+  const char *note;
+  AT_RATE(low, passes[0]);
+  if (passes[0] < 0) {
+    fill_row(l, st, index, NULL, wall_total, err, row);
+    put_u64(row, l->runs_at, runs);
+    *runs_out = runs;
+    return;
+  }
+  best = sum;
+  if (!passes[0]) {
+    note = "the low bound fails";
+    high = low;
+    low = NAN;
+  } else {
+    AT_RATE(high, passes[1]);
+    if (passes[1] < 0) {
+      fill_row(l, st, index, NULL, wall_total, err, row);
+      put_u64(row, l->runs_at, runs);
+      *runs_out = runs;
+      return;
+    }
+    if (passes[1]) {
+      note = "the high bound passes";
+      best = sum;
+      low = high;
+      high = NAN;
+    } else {
+      note = "bisected";
+      while (high - low > st->max_rate.tolerance) {
+        double mid = low + (high - low) / 2;
+        int pass;
+        AT_RATE(mid, pass);
+        if (pass < 0) {
+          fill_row(l, st, index, NULL, wall_total, err, row);
+          put_u64(row, l->runs_at, runs);
+          *runs_out = runs;
+          return;
+        }
+        if (pass) {
+          low = mid;
+          best = sum;
+        } else {
+          high = mid;
+        }
+      }
+    }
+  }
+#undef AT_RATE
+  fill_row(l, st, index, &best, wall_total, NULL, row);
+  put_f64(row, l->rate_at, low);
+  put_f64(row, l->rate_fail_at, high);
+  put_u64(row, l->runs_at, runs);
+  put_text(row, l->note_at, SWEEP_NOTE_BYTES, note);
+  *runs_out = runs;
+}
+
+/* Rank 0's rows: the kept rows of an earlier results file and those of this sweep. */
+typedef struct sweep_rows {
+  char *rows;
+  size_t count, cap, row_bytes;
+} sweep_rows;
+
+static int rows_add(sweep_rows *r, const char *row) {
+  if (r->count == r->cap) {
+    size_t cap = r->cap ? 2 * r->cap : 64;
+    char *grown = realloc(r->rows, cap * r->row_bytes);
+    if (!grown)
+      return -1;
+    r->rows = grown;
+    r->cap = cap;
+  }
+  memcpy(r->rows + r->count++ * r->row_bytes, row, r->row_bytes);
+  return 0;
+}
+
+/* qsort has no context argument: rows sort by their index, the first 8 bytes (index_at is 0). */
+static int cmp_rows(const void *a, const void *b) {
+  uint64_t x = get_u64(a, 0), y = get_u64(b, 0);
+  return (x > y) - (x < y);
+}
+
+/* Rank 0: writes every row, ordered by configuration, to a new file that then replaces the results
+ * file, so that the results file is always whole. */
+static int write_results(const sweep *sw, sweep_rows *r, char *err, size_t err_len) {
+  if (r->count > 1)
+    qsort(r->rows, r->count, r->row_bytes, cmp_rows);
+  char tmp[1280];
+  snprintf(tmp, sizeof tmp, "%s.tmp", sw->args->output);
+  io_timeline_options opt = {.schema = "windtunnel.sweep",
+                             .schema_version = SWEEP_SCHEMA_VERSION,
+                             .program_version = WT_VERSION};
+  io_timeline *tl = io_timeline_create(tmp, &opt, MPI_COMM_SELF, err, err_len);
+  if (!tl)
+    return -1;
+  int table = io_timeline_add_table(tl, &sw->layout.def, err, err_len);
+  int rc = table < 0 ? -1 : 0;
+  const srv_study *st = sw->st;
+  if (rc == 0)
+    rc = io_timeline_attr_string(tl, "study", st->text, err, err_len) ||
+         io_timeline_attr_string(tl, "base", *st->base_path ? st->base_path : "(built-in default)",
+                                 err, err_len) ||
+         io_timeline_attr_string(tl, "mode", st->mode == SRV_STUDY_MAX_RATE ? "max_rate" : "grid",
+                                 err, err_len) ||
+         io_timeline_attr_int64(tl, "configurations", (int64_t)st->config_count, err, err_len);
+  if (rc == 0 && st->mode == SRV_STUDY_MAX_RATE)
+    rc = io_timeline_attr_string(tl, "max_rate_key", st->max_rate.key, err, err_len) ||
+         io_timeline_attr_double(tl, "max_rate_goodput_share", st->max_rate.goodput_share, err,
+                                 err_len) ||
+         io_timeline_attr_double(tl, "max_rate_tolerance", st->max_rate.tolerance, err, err_len);
+  for (size_t i = 0; rc == 0 && i < r->count; i++)
+    if (io_timeline_append(tl, table, 0, r->rows + i * r->row_bytes) != 0) {
+      snprintf(err, err_len, "out of memory writing %s", sw->args->output);
+      rc = -1;
+    }
+  if (rc != 0) {
+    io_timeline_abort(tl);
+    remove(tmp);
+    return -1;
+  }
+  if (io_timeline_close(tl, err, err_len) != 0) {
+    remove(tmp);
+    return -1;
+  }
+  if (rename(tmp, sw->args->output) != 0) {
+    snprintf(err, err_len, "cannot replace %s: %s", sw->args->output, strerror(errno));
+    remove(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+/* Rank 0: the rows of an existing results file whose configuration (by its axis values) is one of
+ * this study's and that succeeded; done[c] marks them. Returns 0 (also when there is no file), or
+ * -1 when the file exists but is not this study's results. */
+static int read_done(const sweep *sw, sweep_rows *kept, bool *done, char *err, size_t err_len) {
+  struct stat sb;
+  if (stat(sw->args->output, &sb) != 0)
+    return 0;
+  char why[512];
+  io_timeline_reader *r = io_timeline_reader_open(sw->args->output, false, why, sizeof why);
+  uint64_t n = 0;
+  char *rows = NULL;
+  const sweep_layout *l = &sw->layout;
+  if (!r || io_timeline_reader_rows(r, l->def.name, &n, why, sizeof why) != 0 ||
+      !(rows = malloc((n ? n : 1) * l->def.row_bytes)) ||
+      io_timeline_reader_read(r, &l->def, 0, n, rows, why, sizeof why) != 0) {
+    snprintf(err, err_len,
+             "%s exists but is not the results of this study (%s); remove it or choose another "
+             "file with -o",
+             sw->args->output, rows || !r ? why : "out of memory");
+    free(rows);
+    io_timeline_reader_close(r);
+    return -1;
+  }
+  io_timeline_reader_close(r);
+  size_t dropped = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    char *row = rows + i * l->def.row_bytes;
+    bool matched = false;
+    if (strcmp(row + l->status_at, "ok") == 0)
+      for (size_t c = 0; c < sw->st->config_count && !matched; c++)
+        if (!done[c] && strcmp(row + l->label_at, sw->st->configs[c].label) == 0) {
+          put_u64(row, l->index_at, c);
+          matched = done[c] = true;
+          if (rows_add(kept, row) != 0) {
+            snprintf(err, err_len, "out of memory reading %s", sw->args->output);
+            free(rows);
+            return -1;
+          }
+        }
+    dropped += !matched;
+  }
+  free(rows);
+  if (dropped && !sw->args->quiet)
+    fprintf(stderr,
+            "windtunnel sweep: %zu rows of %s are failed or not configurations of this study; "
+            "they will be run again or dropped\n",
+            dropped, sw->args->output);
+  return 0;
+}
+
+static void csv_text(const char *text, FILE *out) {
+  if (!strpbrk(text, ",\"\n")) {
+    fputs(text, out);
+    return;
+  }
+  fputc('"', out);
+  for (const char *c = text; *c; c++) {
+    if (*c == '"')
+      fputc('"', out);
+    fputc(*c, out);
+  }
+  fputc('"', out);
+}
+
+/* Rank 0: the results file as CSV, its columns in the table's order. */
+static int print_csv(const sweep *sw, FILE *out, char *err, size_t err_len) {
+  const sweep_layout *l = &sw->layout;
+  io_timeline_reader *r = io_timeline_reader_open(sw->args->output, false, err, err_len);
+  uint64_t n = 0;
+  char *rows = NULL;
+  if (!r || io_timeline_reader_rows(r, l->def.name, &n, err, err_len) != 0 ||
+      !(rows = malloc((n ? n : 1) * l->def.row_bytes)) ||
+      io_timeline_reader_read(r, &l->def, 0, n, rows, err, err_len) != 0) {
+    if (r && !rows)
+      snprintf(err, err_len, "out of memory reading %s", sw->args->output);
+    free(rows);
+    io_timeline_reader_close(r);
+    return -1;
+  }
+  io_timeline_reader_close(r);
+  bool first = true;
+  for (size_t f = 0; f < l->def.field_count; f++) {
+    if (sw->args->no_wall && l->fields[f].offset == l->wall_at)
+      continue;
+    if (!first)
+      fputc(',', out);
+    first = false;
+    csv_text(l->fields[f].name, out);
+  }
+  fputc('\n', out);
+  for (uint64_t i = 0; i < n; i++) {
+    const char *row = rows + i * l->def.row_bytes;
+    first = true;
+    for (size_t f = 0; f < l->def.field_count; f++) {
+      const io_field *fd = &l->fields[f];
+      if (sw->args->no_wall && fd->offset == l->wall_at)
+        continue;
+      if (!first)
+        fputc(',', out);
+      first = false;
+      if (fd->type == IO_FIELD_STRING) {
+        csv_text(row + fd->offset, out);
+      } else if (fd->type == IO_FIELD_UINT64) {
+        fprintf(out, "%llu", (unsigned long long)get_u64(row, fd->offset));
+      } else {
+        double v;
+        memcpy(&v, row + fd->offset, sizeof v);
+        fprintf(out, "%.17g", v);
+      }
+    }
+    fputc('\n', out);
+  }
+  free(rows);
+  return 0;
+}
+
+/* Rank 0: takes the rows that other groups' leaders have sent: those already there, or until
+ * wait_for have come. Returns how many it received; *lost is set when one could not be kept. */
+static size_t drain(const sweep *sw, sweep_rows *rows, char *buf, size_t wait_for, int *lost) {
+  size_t got = 0;
+  for (;;) {
+    int flag = 0;
+    MPI_Status status;
+    if (got < wait_for) {
+      MPI_Probe(MPI_ANY_SOURCE, SWEEP_ROW_TAG, sw->world, &status);
+      flag = 1;
+    } else {
+      MPI_Iprobe(MPI_ANY_SOURCE, SWEEP_ROW_TAG, sw->world, &flag, &status);
+    }
+    if (!flag)
+      return got;
+    MPI_Recv(buf, (int)sw->layout.def.row_bytes, MPI_BYTE, status.MPI_SOURCE, SWEEP_ROW_TAG,
+             sw->world, MPI_STATUS_IGNORE);
+    if (rows_add(rows, buf) != 0)
+      *lost = 1;
+    got++;
+  }
+}
+
+int app_sweep(int argc, char **argv, MPI_Comm comm) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  sweep_args args;
+  int rc = parse_args(argc, argv, rank, &args);
+  if (rc)
+    return rc < 0 ? 0 : rc;
+  char err[1024];
+  srv_study *st = NULL;
+  if (srv_study_load(args.study, &st, err, sizeof err) != 0) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel sweep: %s\n", err);
+    return 1;
+  }
+  /* The results file keeps labels and text values in fixed-size columns: refuse what would be cut
+   * (a cut label could not be matched on a restart). */
+  for (size_t c = 0; c < st->config_count; c++) {
+    const srv_study_config *cfg = &st->configs[c];
+    bool too_long = strlen(cfg->label) >= SWEEP_LABEL_BYTES;
+    for (size_t k = 0; k < st->key_count; k++)
+      too_long |= strlen(cfg->values[k].value) >= SWEEP_VALUE_BYTES;
+    if (too_long) {
+      if (rank == 0)
+        fprintf(stderr,
+                "windtunnel sweep: %s: configuration %zu has a value of %d characters or more, or "
+                "its axis values together take %d or more: shorten them\n",
+                args.study, c, SWEEP_VALUE_BYTES, SWEEP_LABEL_BYTES);
+      srv_study_free(st);
+      return 1;
+    }
+  }
+  if (args.list) {
+    if (rank == 0)
+      for (size_t c = 0; c < st->config_count; c++)
+        printf("%zu: %s\n", c, st->configs[c].label);
+    srv_study_free(st);
+    return 0;
+  }
+  if (size % args.group_ranks != 0) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel sweep: --group-ranks %d does not divide the %d ranks\n",
+              args.group_ranks, size);
+    srv_study_free(st);
+    return 2;
+  }
+  sweep sw = {.st = st, .args = &args, .world_rank = rank};
+  if (make_layout(st, &sw.layout, err, sizeof err) != 0) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel sweep: %s\n", err);
+    srv_study_free(st);
+    return 1;
+  }
+  if (args.csv) {
+    rc = rank == 0 && print_csv(&sw, stdout, err, sizeof err) != 0;
+    if (rc)
+      fprintf(stderr, "windtunnel sweep: %s\n", err);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
+    srv_study_free(st);
+    return rc;
+  }
+  sweep_rows rows = {.row_bytes = sw.layout.def.row_bytes};
+  bool *done = calloc(st->config_count ? st->config_count : 1, sizeof *done);
+  uint64_t *pending = calloc(st->config_count ? st->config_count : 1, sizeof *pending);
+  char *row = calloc(1, sw.layout.def.row_bytes);
+  int ok = done && pending && row;
+  if (!ok)
+    snprintf(err, sizeof err, "out of memory for %zu configurations", st->config_count);
+  if (ok && rank == 0) {
+    /* Writing the results file before any run finds an unwritable path before the work. */
+    ok = read_done(&sw, &rows, done, err, sizeof err) == 0 &&
+         write_results(&sw, &rows, err, sizeof err) == 0;
+    if (ok && args.timelines && mkdir(args.timelines, 0777) != 0 && errno != EEXIST) {
+      snprintf(err, sizeof err, "cannot create %s: %s", args.timelines, strerror(errno));
+      ok = 0;
+    }
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+  if (!ok) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel sweep: %s\n", err);
+    free(done);
+    free(pending);
+    free(row);
+    free(rows.rows);
+    srv_study_free(st);
+    return 1;
+  }
+  /* The queue: the configurations to run, in study order, the same on every rank. */
+  uint64_t pending_count = 0;
+  if (rank == 0)
+    for (size_t c = 0; c < st->config_count; c++)
+      if (!done[c])
+        pending[pending_count++] = c;
+  MPI_Bcast(&pending_count, 1, MPI_UINT64_T, 0, comm);
+  MPI_Bcast(pending, (int)pending_count, MPI_UINT64_T, 0, comm);
+  size_t skipped = st->config_count - pending_count;
+  if (rank == 0 && !args.quiet)
+    fprintf(stderr,
+            "windtunnel sweep: %zu configurations, %zu already in %s, %llu to run on %d "
+            "group(s) of %d rank(s)\n",
+            st->config_count, skipped, args.output, (unsigned long long)pending_count,
+            size / args.group_ranks, args.group_ranks);
+
+  MPI_Comm_dup(comm, &sw.world);
+  MPI_Comm_split(sw.world, rank / args.group_ranks, rank, &sw.group);
+  MPI_Comm_rank(sw.group, &sw.group_rank);
+  /* Rank 0 holds two counters: the next position in the queue, and the configurations done. The
+   * groups' leaders take from them with atomic fetch-and-add, so that no rank has to serve. */
+  int64_t *counters;
+  MPI_Win win;
+  MPI_Win_allocate(rank == 0 ? 2 * sizeof(int64_t) : 0, sizeof(int64_t), MPI_INFO_NULL, sw.world,
+                   &counters, &win);
+  if (rank == 0)
+    counters[0] = counters[1] = 0;
+  MPI_Barrier(sw.world);
+  MPI_Win_lock_all(0, win);
+
+  double start = MPI_Wtime();
+  const int64_t one = 1;
+  size_t own_rows = 0, sent_count = 0, sent_cap = 0;
+  MPI_Request *sent = NULL;
+  char **sent_rows = NULL;
+  int write_failed = 0;
+  for (;;) {
+    int64_t next = 0;
+    if (sw.group_rank == 0) {
+      MPI_Fetch_and_op(&one, &next, MPI_INT64_T, 0, 0, MPI_SUM, win);
+      MPI_Win_flush(0, win);
+    }
+    MPI_Bcast(&next, 1, MPI_INT64_T, 0, sw.group);
+    if ((uint64_t)next >= pending_count)
+      break;
+    size_t index = pending[next];
+    unsigned runs = 0;
+    if (st->mode == SRV_STUDY_MAX_RATE)
+      run_max_rate(&sw, index, row, &runs);
+    else
+      run_grid(&sw, index, row);
+    if (sw.group_rank != 0)
+      continue;
+    int64_t finished = 0;
+    MPI_Fetch_and_op(&one, &finished, MPI_INT64_T, 0, 1, MPI_SUM, win);
+    MPI_Win_flush(0, win);
+    finished++;
+    if (!args.quiet) {
+      double elapsed = MPI_Wtime() - start;
+      const char *status = row + sw.layout.status_at;
+      fprintf(stderr, "sweep: %lld/%llu done, %.0f s, ETA %.0f s; [%zu] %s: %s",
+              (long long)finished, (unsigned long long)pending_count, elapsed,
+              elapsed / (double)finished * (double)(pending_count - (uint64_t)finished), index,
+              st->configs[index].label, status);
+      if (st->mode == SRV_STUDY_MAX_RATE && strcmp(status, "ok") == 0) {
+        double rate;
+        memcpy(&rate, row + sw.layout.rate_at, sizeof rate);
+        fprintf(stderr, ", max %s %.4g (%s) in %u runs", st->max_rate.key, rate,
+                row + sw.layout.note_at, runs);
+      }
+      if (strcmp(status, "ok") != 0)
+        fprintf(stderr, " (%s)", row + sw.layout.error_at);
+      fputc('\n', stderr);
+    }
+    if (rank == 0) {
+      /* Rows keep coming whatever happens here, so that no leader waits on its sends. */
+      own_rows++;
+      int lost = rows_add(&rows, row) != 0;
+      own_rows += drain(&sw, &rows, row, 0, &lost);
+      if (lost && !write_failed)
+        snprintf(err, sizeof err, "out of memory for the rows of %s", args.output);
+      if (lost || (!write_failed && write_results(&sw, &rows, err, sizeof err) != 0))
+        write_failed = 1;
+      continue;
+    }
+    if (sent_count == sent_cap) {
+      sent_cap = sent_cap ? 2 * sent_cap : 16;
+      sent = realloc(sent, sent_cap * sizeof *sent);
+      sent_rows = realloc(sent_rows, sent_cap * sizeof *sent_rows);
+      if (!sent || !sent_rows)
+        MPI_Abort(comm, 1); /* cannot report a row it has computed: nothing sound to do */
+    }
+    sent_rows[sent_count] = malloc(sw.layout.def.row_bytes);
+    if (!sent_rows[sent_count])
+      MPI_Abort(comm, 1);
+    memcpy(sent_rows[sent_count], row, sw.layout.def.row_bytes);
+    MPI_Isend(sent_rows[sent_count], (int)sw.layout.def.row_bytes, MPI_BYTE, 0, SWEEP_ROW_TAG,
+              sw.world, &sent[sent_count]);
+    sent_count++;
+  }
+  if (rank == 0) {
+    /* own_rows: the rows of this sweep that rank 0 holds, its own and those drained so far. */
+    int lost = 0;
+    drain(&sw, &rows, row, pending_count - own_rows, &lost);
+    if (lost && !write_failed)
+      snprintf(err, sizeof err, "out of memory for the rows of %s", args.output);
+    write_failed |= lost;
+    if (!write_failed && write_results(&sw, &rows, err, sizeof err) != 0)
+      write_failed = 1;
+  }
+  MPI_Waitall((int)sent_count, sent, MPI_STATUSES_IGNORE);
+  for (size_t i = 0; i < sent_count; i++)
+    free(sent_rows[i]);
+  free(sent);
+  free(sent_rows);
+  MPI_Win_unlock_all(win);
+  MPI_Win_free(&win);
+
+  /* Rank 0 tells everyone how it went. */
+  uint64_t outcome[2] = {(uint64_t)write_failed, 0};
+  if (rank == 0)
+    for (size_t i = 0; i < rows.count; i++)
+      outcome[1] += strcmp(rows.rows + i * rows.row_bytes + sw.layout.status_at, "ok") != 0;
+  MPI_Bcast(outcome, 2, MPI_UINT64_T, 0, comm);
+  int status = 0;
+  if (rank == 0) {
+    if (outcome[0]) {
+      fprintf(stderr, "windtunnel sweep: %s\n", err);
+    } else {
+      printf(
+          "sweep: %zu configurations (%zu skipped, %llu run, %llu failed) in %.1f s; "
+          "results: %s\n",
+          st->config_count, skipped, (unsigned long long)pending_count,
+          (unsigned long long)outcome[1], MPI_Wtime() - start, args.output);
+      if (outcome[1])
+        fprintf(stderr,
+                "windtunnel sweep: %llu configuration(s) failed; their errors are in the error "
+                "column of %s\n",
+                (unsigned long long)outcome[1], args.output);
+    }
+  }
+  status = outcome[0] || outcome[1] ? 1 : 0;
+  MPI_Comm_free(&sw.group);
+  MPI_Comm_free(&sw.world);
+  free(done);
+  free(pending);
+  free(row);
+  free(rows.rows);
+  srv_study_free(st);
+  return status;
+}

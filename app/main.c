@@ -83,6 +83,8 @@ static void run_usage(FILE *out, const char *command) {
       "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
       "  --max-memory SIZE     refuse a run whose estimate needs more memory, e.g. 64GiB\n"
       "                        (default: this machine's physical memory)\n"
+      "  --max-timeline SIZE   refuse a run whose timeline takes more before compression\n"
+      "                        (default: the free space in the output's folder)\n"
       "  --json                print the summary as one JSON object\n"
       "  --stats               print the placement (partitions, lookahead, prediction) at start\n"
       "                        and each partition's engine statistics and the leaps at the\n"
@@ -103,8 +105,9 @@ typedef struct run_args {
   const char *sets[MAX_SETS];
   size_t set_count;
   int threads;
-  uint64_t max_memory_bytes; /* 0: the machine's */
-  double max_wall_s;         /* 0: none */
+  uint64_t max_memory_bytes;   /* 0: the machine's */
+  uint64_t max_timeline_bytes; /* 0: the output folder's free space */
+  double max_wall_s;           /* 0: none */
   bool json, stats, quiet;
 } run_args;
 
@@ -143,12 +146,17 @@ static int parse_wall_time(const char *text, double *seconds) {
 
 /* Parses run/check options; returns -1 to exit 0 (help), 1 on bad usage, 0 to go on. */
 static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
-  static const struct option options[] = {
-      {"output", required_argument, 0, 'o'},   {"set", required_argument, 0, 's'},
-      {"threads", required_argument, 0, 't'},  {"json", no_argument, 0, 'j'},
-      {"stats", no_argument, 0, 'x'},          {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},           {"max-memory", required_argument, 0, 'm'},
-      {"max-wall", required_argument, 0, 'w'}, {0, 0, 0, 0}};
+  static const struct option options[] = {{"output", required_argument, 0, 'o'},
+                                          {"set", required_argument, 0, 's'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"stats", no_argument, 0, 'x'},
+                                          {"quiet", no_argument, 0, 'q'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"max-memory", required_argument, 0, 'm'},
+                                          {"max-timeline", required_argument, 0, 'T'},
+                                          {"max-wall", required_argument, 0, 'w'},
+                                          {0, 0, 0, 0}};
   optind = 1;
   opterr = 0; /* our own messages, naming the command */
   int c;
@@ -173,15 +181,17 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
         return 1;
       }
       break;
-    case 'm': {
+    case 'm':
+    case 'T': {
       int64_t bytes;
       char why[256];
       if (io_units_parse_i64(IO_UNIT_BYTES, optarg, &bytes, why, sizeof why) != 0 || bytes < 1) {
         if (rank == 0)
-          fprintf(stderr, "windtunnel: --max-memory expects a size such as 64GiB\n");
+          fprintf(stderr, "windtunnel: --max-%s expects a size such as 64GiB\n",
+                  c == 'm' ? "memory" : "timeline");
         return 1;
       }
-      a->max_memory_bytes = (uint64_t)bytes;
+      *(c == 'm' ? &a->max_memory_bytes : &a->max_timeline_bytes) = (uint64_t)bytes;
       break;
     }
     case 'w':
@@ -204,7 +214,7 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     default:
       if (rank == 0)
         fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
-                optopt && strchr("ostwm", optopt) ? "missing value for" : "unknown option",
+                optopt && strchr("ostwmT", optopt) ? "missing value for" : "unknown option",
                 argv[optind - 1], argv[0]);
       return 1;
     }
@@ -260,6 +270,10 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
   if (!rc && rank == 0)
     srv_estimate_print(&estimate, stdout);
   rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, false, err, sizeof err) != 0;
+  bool free_space = !a.max_timeline_bytes;
+  uint64_t room = free_space ? srv_free_disk_bytes(a.output ? a.output : s->output.path)
+                             : a.max_timeline_bytes;
+  rc = rc || srv_estimate_check_timeline(s, &estimate, room, free_space, err, sizeof err) != 0;
   if (rc && rank == 0)
     fprintf(stderr, "windtunnel: %s\n", err);
   srv_scenario_free(s);
@@ -435,6 +449,7 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
                      .version = WT_VERSION,
                      .stop_flag = &stop_signal,
                      .max_memory_bytes = a.max_memory_bytes,
+                     .max_timeline_bytes = a.max_timeline_bytes,
                      .max_wall_s = a.max_wall_s > 0 ? (left_s > 1e-9 ? left_s : 1e-9) : 0};
   srv_result res;
   if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "io/units.h"
@@ -16,6 +17,7 @@
 #include "jobs/trace.h"
 #include "jobs/workload.h"
 #include "serving/cluster.h"
+#include "serving/model.h"
 #include "serving/schema.h"
 #include "util/error.h"
 
@@ -43,12 +45,15 @@ void srv_estimate_make(const srv_scenario *s, uint64_t requests, uint64_t prefix
   if (intervals < 1)
     intervals = 1;
   e->power_intervals = (uint64_t)intervals;
-  e->power_bytes = nodes * (timebins_bytes(intervals) + intervals * sizeof(srv_power_row));
+  /* Power rows go out as the run goes (every POWER_ROWS_INTERVALS intervals): the nodes' bins hold
+   * about that many intervals whatever the duration; the rows count in the timeline. */
+  double held = intervals < 2.0 * POWER_ROWS_INTERVALS ? intervals : 2.0 * POWER_ROWS_INTERVALS;
+  e->power_bytes = nodes * timebins_bytes(held);
   e->link_bytes = links * (timebins_bytes(intervals) + intervals * sizeof(srv_link_util_row));
   double per_rank = (s->disaggregated ? (double)requests * (8 + 4 + 4) : 0) +
                     (prefix_hashes ? ((double)requests + 1 + (double)prefix_hashes) * 8 : 0);
   e->workload_bytes = per_rank * e->ranks;
-  e->summary_bytes = (double)requests * (sizeof(srv_request_row) + 4 * sizeof(int64_t));
+  e->summary_bytes = 0; /* the summary reads /requests in blocks (serving/report.c) */
   for (size_t d = 0; d < s->deployment_count; d++)
     e->kv_bytes += s->deployments[d].count * job_kv_bytes(s->deployments[d].sched.total_kv_blocks);
   e->total_bytes = e->power_bytes + e->link_bytes + e->workload_bytes + e->summary_bytes +
@@ -112,6 +117,42 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FIL
   return 0;
 }
 
+uint64_t srv_free_disk_bytes(const char *output_path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", output_path && output_path[0] ? output_path : ".");
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = '\0';
+  else
+    *slash = '\0';
+  struct statvfs st;
+  if (statvfs(dir, &st) != 0)
+    return 0;
+  return (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
+}
+
+int srv_estimate_check_timeline(const srv_scenario *s, const srv_estimate *e,
+                                uint64_t max_timeline_bytes, bool free_space, char *err,
+                                size_t err_len) {
+  if (max_timeline_bytes == 0 || e->timeline_bytes <= (double)max_timeline_bytes)
+    return 0;
+  char need[32], have[32], interval[32];
+  io_units_format(IO_UNIT_BYTES, round(e->timeline_bytes), need, sizeof need);
+  io_units_format(IO_UNIT_BYTES, (double)max_timeline_bytes, have, sizeof have);
+  io_units_format(IO_UNIT_NS, (double)s->power.interval_ns, interval, sizeof interval);
+  return util_err(
+      err, err_len,
+      "the timeline takes at least %s before compression, more than --max-timeline "
+      "(%s%s): power rows of %u nodes x %llu intervals of power.interval=%s over %.4g s "
+      "simulated (the last arrival); raise power.interval, or shorten the simulated "
+      "time (workload.offset, rate_scale, to, max_requests; simulation.end; a trace's "
+      "dates), or raise --max-timeline if it compresses well",
+      need, have, free_space ? ", the free space in the output's folder" : "", e->nodes,
+      (unsigned long long)e->power_intervals, interval, (double)e->simulated_ns * 1e-9);
+}
+
 uint64_t srv_machine_memory_bytes(void) {
   long pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGE_SIZE);
   return pages > 0 && page_bytes > 0 ? (uint64_t)pages * (uint64_t)page_bytes : 0;
@@ -127,12 +168,13 @@ int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t ma
   io_units_format(IO_UNIT_NS, (double)s->power.interval_ns, interval, sizeof interval);
   double simulated_s = (double)e->simulated_ns * 1e-9;
   if (e->power_bytes + e->link_bytes >= e->total_bytes / 2)
-    snprintf(why, sizeof why,
-             "power series of %u nodes%s x %llu intervals of power.interval=%s over %.4g s "
-             "simulated (the last arrival); raise power.interval, or shorten the simulated time "
-             "(workload.offset, rate_scale, to, max_requests; simulation.end; a trace's dates)",
-             e->nodes, e->links ? " and their links" : "", (unsigned long long)e->power_intervals,
-             interval, simulated_s);
+    snprintf(
+        why, sizeof why,
+        "power and link series of %u nodes%s x %llu intervals of power.interval=%s over %.4g s "
+        "simulated (the last arrival); raise power.interval, or shorten the simulated time "
+        "(workload.offset, rate_scale, to, max_requests; simulation.end; a trace's dates)",
+        e->nodes, e->links ? " and their links" : "", (unsigned long long)e->power_intervals,
+        interval, simulated_s);
   else if (e->kv_bytes >= e->total_bytes / 2)
     snprintf(why, sizeof why,
              "KV block tables of %u instances; lower deployments.N.scheduler.kv_blocks or count",

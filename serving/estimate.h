@@ -17,10 +17,10 @@ typedef struct srv_estimate {
   uint32_t nodes, links, instances;
   int ranks;
   /* Bytes, for the whole job (all ranks): */
-  double power_bytes;    /* node energy bins and /power rows, dense over simulated time */
+  double power_bytes;    /* node energy bins: about POWER_ROWS_INTERVALS intervals each */
   double link_bytes;     /* link busy bins and /link_utilisation rows, at most (KV transfers) */
   double workload_bytes; /* each rank's copy of arrivals (disaggregated) and prefix hashes */
-  double summary_bytes;  /* the summary's read of /requests, on rank 0 */
+  double summary_bytes;  /* 0: the summary reads /requests in blocks */
   double kv_bytes;       /* every instance's KV blocks, as created */
   double total_bytes;
   double timeline_bytes; /* its rows, uncompressed, /iterations left out (not estimated) */
@@ -46,6 +46,14 @@ uint64_t srv_machine_memory_bytes(void);
  * the key to change. */
 int srv_estimate_check(const srv_scenario *s, const srv_estimate *e, uint64_t max_memory_bytes,
                        bool machine, char *err, size_t err_len);
+/* The free space of the folder that will hold output_path (statvfs), 0 when unknown. */
+uint64_t srv_free_disk_bytes(const char *output_path);
+/* 0 when e's timeline (before compression) fits in max_timeline_bytes (0: no limit; free_space:
+ * the limit is the output folder's free space, for the message); else -1 with a message naming
+ * the power series and the keys to change. */
+int srv_estimate_check_timeline(const srv_scenario *s, const srv_estimate *e,
+                                uint64_t max_timeline_bytes, bool free_space, char *err,
+                                size_t err_len);
 /* One line: "estimate: memory at least ..., timeline at least ...". */
 void srv_estimate_print(const srv_estimate *e, FILE *out);
 

@@ -327,6 +327,14 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   MPI_Allreduce(&limit, &least_limit, 1, MPI_UINT64_T, MPI_MIN, comm);
   if (srv_estimate_check(s, &estimate, least_limit, !opt->max_memory_bytes, err, err_len) != 0)
     goto out;
+  uint64_t room = opt->max_timeline_bytes
+                      ? opt->max_timeline_bytes
+                      : srv_free_disk_bytes(opt->output_path ? opt->output_path : s->output.path),
+           least_room;
+  MPI_Allreduce(&room, &least_room, 1, MPI_UINT64_T, MPI_MIN, comm);
+  if (srv_estimate_check_timeline(s, &estimate, least_room, !opt->max_timeline_bytes, err,
+                                  err_len) != 0)
+    goto out;
   if (srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||
       create_tiers(&m, err, err_len) != 0)

@@ -203,14 +203,14 @@ static int calibrate(const cal_args *a) {
 }
 
 int app_calibrate(int argc, char **argv, MPI_Comm comm) {
-  int rank, status = 0;
-  MPI_Comm_rank(comm, &rank);
-  if (rank == 0) {
+  int status = 0;
+  if (app_rank(comm) == 0) {
     cal_args a;
     memset(&a, 0, sizeof a);
     status = parse(argc, argv, &a);
     status = status < 0 ? 0 : status ? status : calibrate(&a);
   }
-  MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+  if (comm != MPI_COMM_NULL)
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
   return status;
 }

@@ -1,11 +1,15 @@
 /* The subcommands of windtunnel that live in files of their own. Each takes its own argv (argv[0]
  * is the command's name), is collective over comm, and returns the process's exit status: 0, 1 for
- * a failure, 2 for bad usage. */
+ * a failure, 2 for bad usage. Commands that need no MPI get comm == MPI_COMM_NULL (MPI is not
+ * initialised) and ask app_rank for their rank. */
 #ifndef APP_COMMANDS_H
 #define APP_COMMANDS_H
 
 #include <mpi.h>
 
+/* This process's rank in comm, or, with MPI_COMM_NULL, its launcher's rank (mpirun, srun; 0 when
+ * not launched), so that rank 0 alone prints. */
+int app_rank(MPI_Comm comm);
 /* `windtunnel calibrate`: the cost model's error against measured data (rank 0 works). */
 int app_calibrate(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel phold`: the engine's PHOLD benchmark with ROSS's parameters. */

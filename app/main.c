@@ -1,5 +1,5 @@
 /* windtunnel: the command line, one executable with subcommands. */
-#define _XOPEN_SOURCE 700 /* sigaction with SA_RESTART and SA_RESETHAND */
+#define _XOPEN_SOURCE 700 /* sigaction with SA_RESTART and SA_RESETHAND; setenv */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,10 +18,14 @@
 #include "serving/scenario.h"
 #include "serving/serving.h"
 #include "util/error.h"
+#include "util/json.h"
 
 #ifndef WT_VERSION
 #define WT_VERSION "0.0.0"
 #endif
+
+/* Written at each build by app/version.cmake. */
+extern const char app_git_commit[], app_build_type[];
 
 enum { MAX_SETS = 256 };
 
@@ -61,7 +65,8 @@ static void usage(FILE *out) {
       "commands:\n"
       "  run [SCENARIO]   simulate a scenario (default: the built-in one) into an HDF5 timeline\n"
       "  check [SCENARIO] validate a scenario without running it\n"
-      "  report FILE.h5   summarise a timeline (--json for one JSON object)\n"
+      "  report FILE.h5   summarise a timeline per pool, model and rack (--json for one JSON\n"
+      "                   object); report A.h5 B.h5 compares two; --csv TABLE exports a table\n"
       "  sweep STUDY.yaml run a design study's configurations into one results file\n"
       "  plot FILE.h5     draw a timeline with gnuplot (PNG or SVG pictures)\n"
       "  trace FILE.h5    a timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)\n"
@@ -98,6 +103,18 @@ static void run_usage(FILE *out, const char *command) {
       "Without SCENARIO the built-in default runs: the Azure 2023 conversation hour on 16\n"
       "Llama-3.1-8B instances on H100 (see examples/default.yaml).\n",
       command);
+}
+
+static void check_usage(FILE *out) {
+  fprintf(out,
+          "usage: windtunnel check [SCENARIO.yaml] [options]\n"
+          "Validates a scenario (and its trace) without running it, and says what it describes.\n"
+          "  --set KEY.PATH=VALUE  override a scenario field, as for run (repeatable)\n"
+          "  --json                print one JSON object (scenario, valid, instances,\n"
+          "                        deployments) instead of text\n"
+          "  -h, --help            this help\n"
+          "Without SCENARIO the built-in default is checked. Exit status: 0 valid, 1 invalid\n"
+          "(the message names the file, line, column and key), 2 bad usage.\n");
 }
 
 typedef struct run_args {
@@ -208,8 +225,12 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     case 'x': a->stats = true; break;
     case 'q': a->quiet = true; break;
     case 'h':
-      if (rank == 0)
-        run_usage(stdout, argv[0]);
+      if (rank == 0) {
+        if (strcmp(argv[0], "check") == 0)
+          check_usage(stdout);
+        else
+          run_usage(stdout, argv[0]);
+      }
       return -1;
     default:
       if (rank == 0)
@@ -218,6 +239,13 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
                 argv[optind - 1], argv[0]);
       return 1;
     }
+  }
+  if (strcmp(argv[0], "check") == 0 && (a->output || a->threads || a->stats || a->quiet)) {
+    if (rank == 0)
+      fprintf(stderr,
+              "windtunnel check: -o, --threads, --stats and --quiet apply to run; see "
+              "'windtunnel check --help'\n");
+    return 1;
   }
   if (optind < argc)
     a->scenario = argv[optind++];
@@ -244,15 +272,49 @@ static int parse_and_load(int argc, char **argv, int rank, run_args *a, srv_scen
   return 0;
 }
 
+/* check --json: what check prints, as one JSON object. */
+static void print_check_json(const srv_scenario *s, FILE *out) {
+  fputs("{\"scenario\":", out);
+  util_json_string(out, s->path);
+  fprintf(out, ",\"valid\":true,\"instances\":%u,\"deployments\":[", srv_scenario_instances(s));
+  for (size_t d = 0; d < s->deployment_count; d++) {
+    const srv_deployment *dep = &s->deployments[d];
+    fputs(d ? ",{\"name\":" : "{\"name\":", out);
+    util_json_string(out, dep->name);
+    fputs(",\"model\":", out);
+    util_json_string(out, dep->model->name);
+    fputs(",\"accelerator\":", out);
+    util_json_string(out, dep->accel->name);
+    fprintf(out, ",\"count\":%u,\"tp\":%u,\"pp\":%u,\"kv_blocks\":%u,\"block_size_tokens\":%u}",
+            dep->count, dep->hw.tp ? dep->hw.tp : 1, dep->hw.pp ? dep->hw.pp : 1,
+            dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
+  }
+  fputs("]}\n", out);
+}
+
 static int cmd_check(int argc, char **argv, MPI_Comm comm) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
+  int rank = app_rank(comm);
   run_args a = {0};
   srv_scenario *s;
-  int rc = parse_and_load(argc, argv, rank, &a, &s);
+  int rc = parse_run_args(argc, argv, rank, &a);
   if (rc)
-    return rc < 0 ? 0 : rc;
-  if (rank == 0) {
+    return rc < 0 ? 0 : 2;
+  char err[1024];
+  if (srv_scenario_load(a.scenario, a.sets, a.set_count, &s, err, sizeof err) != 0) {
+    if (rank == 0 && a.json) { /* the verdict on stdout, as JSON; the message on stderr too */
+      fputs("{\"scenario\":", stdout);
+      util_json_string(stdout, a.scenario ? a.scenario : "(built-in default)");
+      fputs(",\"valid\":false,\"error\":", stdout);
+      util_json_string(stdout, err);
+      fputs("}\n", stdout);
+    }
+    if (rank == 0)
+      fprintf(stderr, "windtunnel: %s\n", err);
+    return 1;
+  }
+  if (rank == 0 && a.json)
+    print_check_json(s, stdout);
+  else if (rank == 0) {
     printf("%s: valid; %u instances\n", s->path, srv_scenario_instances(s));
     for (size_t d = 0; d < s->deployment_count; d++) {
       const srv_deployment *dep = &s->deployments[d];
@@ -467,11 +529,31 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
   return rc;
 }
 
+static void report_usage(FILE *out) {
+  fprintf(out,
+          "usage: windtunnel report FILE.h5 [--json] [--no-wall] [--partial]\n"
+          "       windtunnel report A.h5 B.h5 [--json]\n"
+          "       windtunnel report FILE.h5 --csv TABLE [-o FILE.csv]\n"
+          "Summarises a timeline, per pool (deployment), per model and per rack; with two files,\n"
+          "compares them side by side (B - A and the change in percent).\n"
+          "  --json       one JSON object (requests, ttft_ms, tpot_ms, e2e_ms, queue_ms,\n"
+          "               throughput, slo, instances, kv, energy, power, sim, pools, models,\n"
+          "               racks; with two files: a, b and delta)\n"
+          "  --no-wall    leave out wall-clock time, to compare runs byte for byte\n"
+          "  --csv TABLE  write a table as CSV: a header row with every field, rows sorted by\n"
+          "               the table's key. TABLE is one of:");
+  for (size_t i = 0; srv_report_tables[i]; i++)
+    fprintf(out, "%s%s", i % 6 == 0 ? "\n                 " : " ", srv_report_tables[i]);
+  fprintf(out,
+          "\n  -o FILE      write the CSV to FILE instead of standard output\n"
+          "  --partial    summarise a partial timeline (complete=0: a run stopped by a signal\n"
+          "               or --max-wall), with a warning; without it such a file is refused\n");
+}
+
 static int cmd_report(int argc, char **argv, MPI_Comm comm) {
-  int rank;
-  MPI_Comm_rank(comm, &rank);
+  int rank = app_rank(comm);
   bool json = false, no_wall = false, partial = false;
-  const char *path = NULL;
+  const char *paths[2] = {NULL, NULL}, *csv_table = NULL, *output = NULL;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--json") == 0)
       json = true;
@@ -479,91 +561,201 @@ static int cmd_report(int argc, char **argv, MPI_Comm comm) {
       no_wall = true;
     else if (strcmp(argv[i], "--partial") == 0)
       partial = true;
+    else if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc)
+      csv_table = argv[++i];
+    else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc)
+      output = argv[++i];
     else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
       if (rank == 0)
-        printf(
-            "usage: windtunnel report FILE.h5 [--json] [--no-wall] [--partial]\n"
-            "  --json     one JSON object (requests, ttft_ms, tpot_ms, e2e_ms, queue_ms,\n"
-            "             throughput, slo, instances, sim)\n"
-            "  --no-wall  leave out wall-clock time, to compare runs byte for byte\n"
-            "  --partial  summarise a partial timeline (complete=0: a run stopped by a signal\n"
-            "             or --max-wall), with a warning; without it such a file is refused\n");
+        report_usage(stdout);
       return 0;
-    } else if (!path && argv[i][0] != '-')
-      path = argv[i];
+    } else if (argv[i][0] != '-' && (!paths[0] || !paths[1]))
+      paths[paths[0] ? 1 : 0] = argv[i];
     else {
       if (rank == 0)
-        fprintf(stderr, "windtunnel report: unexpected argument '%s'\n", argv[i]);
+        fprintf(stderr, "windtunnel report: %s '%s'; see 'windtunnel report --help'\n",
+                strcmp(argv[i], "--csv") == 0 || strcmp(argv[i], "-o") == 0 ? "missing value for"
+                                                                            : "unexpected argument",
+                argv[i]);
       return 2;
     }
   }
-  if (!path) {
+  const char *misuse = !paths[0]               ? "which timeline? usage: windtunnel report FILE.h5"
+                       : csv_table && paths[1] ? "--csv takes one timeline"
+                       : output && !csv_table  ? "-o applies to --csv"
+                       : csv_table && json     ? "--csv and --json exclude each other"
+                                               : NULL;
+  if (misuse) {
     if (rank == 0)
-      fprintf(stderr, "windtunnel report: which timeline? usage: windtunnel report FILE.h5\n");
+      fprintf(stderr, "windtunnel report: %s\n", misuse);
     return 2;
   }
   if (rank != 0)
     return 0;
-  srv_summary sum;
   char err[1024];
-  if ((partial ? srv_report_summarise_partial(path, &sum, err, sizeof err)
-               : srv_report_summarise(path, &sum, err, sizeof err)) != 0) {
-    fprintf(stderr, "windtunnel report: %s\n", err);
-    return 1;
+  if (csv_table) {
+    FILE *out = output ? fopen(output, "w") : stdout;
+    if (!out) {
+      fprintf(stderr, "windtunnel report: %s: cannot write: %s\n", output, strerror(errno));
+      return 1;
+    }
+    int rc = srv_report_write_csv(paths[0], csv_table, out, err, sizeof err);
+    if (output && fclose(out) != 0 && rc == 0) {
+      snprintf(err, sizeof err, "%s: %s", output, strerror(errno));
+      rc = -1;
+    }
+    if (rc != 0) {
+      fprintf(stderr, "windtunnel report: %s\n", err);
+      if (output)
+        remove(output);
+      return 1;
+    }
+    return 0;
   }
-  if (!sum.complete)
-    fprintf(stderr,
-            "windtunnel report: warning: '%s' is a partial timeline: its run was stopped (%s) at "
-            "simulated time %.3f s\n",
-            path, sum.stop_reason, (double)sum.end_reached_ns * 1e-9);
-  if (json)
-    srv_report_print_json(&sum, !no_wall, stdout);
-  else
-    srv_report_print(&sum, stdout);
+  srv_summary sum[2];
+  srv_breakdown groups;
+  for (int k = 0; k < (paths[1] ? 2 : 1); k++) {
+    if (srv_report_summarise_groups(paths[k], partial, &sum[k], paths[1] ? NULL : &groups, err,
+                                    sizeof err) != 0) {
+      fprintf(stderr, "windtunnel report: %s\n", err);
+      return 1;
+    }
+    if (!sum[k].complete)
+      fprintf(stderr,
+              "windtunnel report: warning: '%s' is a partial timeline: its run was stopped (%s) "
+              "at simulated time %.3f s\n",
+              paths[k], sum[k].stop_reason, (double)sum[k].end_reached_ns * 1e-9);
+  }
+  if (paths[1]) {
+    srv_report_print_comparison(paths[0], &sum[0], paths[1], &sum[1], json, stdout);
+    return 0;
+  }
+  if (json) {
+    srv_report_print_json_groups(&sum[0], &groups, !no_wall, stdout);
+  } else {
+    srv_report_print(&sum[0], stdout);
+    srv_report_print_groups(&groups, stdout);
+  }
+  srv_report_breakdown_free(&groups);
   return 0;
 }
 
-int main(int argc, char **argv) {
+/* The launcher's rank of this process (Open MPI, PMIx, MPICH/PMI, Slurm), for commands that run
+ * without MPI: under `mpirun -np 4 windtunnel report`, rank 0 alone speaks. 0 when not launched. */
+static int launcher_rank(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v)
+      return atoi(v);
+  }
+  return 0;
+}
+
+int app_rank(MPI_Comm comm) {
+  if (comm == MPI_COMM_NULL)
+    return launcher_rank();
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  return rank;
+}
+
+static int cmd_version(int argc, char **argv, MPI_Comm comm) {
+  (void)argc, (void)argv;
+  if (app_rank(comm) == 0)
+    printf("windtunnel %s (commit %s, %s build)\n", WT_VERSION, app_git_commit, app_build_type);
+  return 0;
+}
+
+static int cmd_help(int argc, char **argv, MPI_Comm comm) {
+  (void)argc, (void)argv;
+  if (app_rank(comm) == 0)
+    usage(stdout);
+  return 0;
+}
+
+static int cmd_plot(int argc, char **argv, MPI_Comm comm) {
+  (void)comm;
+  return app_plot(argc, argv);
+}
+
+static int cmd_trace(int argc, char **argv, MPI_Comm comm) {
+  (void)comm;
+  return app_trace(argc, argv);
+}
+
+/* The subcommands. Those that need no MPI run without MPI_Init (which costs 0.6-1.3 s as a
+ * singleton on Open MPI 4.1) and get comm == MPI_COMM_NULL. */
+typedef struct app_command {
+  const char *name;
+  int (*run)(int argc, char **argv, MPI_Comm comm);
+  bool needs_mpi;
+} app_command;
+
+static const app_command commands[] = {
+    {"run", cmd_run, true},          {"phold", app_phold, true},
+    {"sweep", app_sweep, true},      {"check", cmd_check, false},
+    {"report", cmd_report, false},   {"plot", cmd_plot, false},
+    {"trace", cmd_trace, false},     {"calibrate", app_calibrate, false},
+    {"version", cmd_version, false}, {"--version", cmd_version, false},
+    {"help", cmd_help, false},       {"--help", cmd_help, false},
+    {"-h", cmd_help, false},
+};
+
+/* Whether a launcher (mpirun, srun, mpiexec) started this process; otherwise MPI_Init makes it a
+ * singleton, one rank alone. Slurm's variables count as a launcher even in a batch script's own
+ * shell, to stay on the safe side. */
+static bool launched(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                     "SLURM_PROCID"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+    if (getenv(vars[i]))
+      return true;
+  return false;
+}
+
+/* Runs a command that needs MPI: initialises it, runs, finalises. */
+static int run_with_mpi(const app_command *c, int argc, char **argv) {
+  if (!launched()) {
+    /* A singleton talks only to itself. Open MPI 4.1 would otherwise start its runtime daemon and
+     * probe every network transport (UCX, OFI, PSM) it has: 0.3-1.0 s of a small run's start,
+     * measured on the development VM (README, "Start-up"). Values the user set win (overwrite 0);
+     * other MPI libraries ignore these variables. */
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+    setenv("OMPI_MCA_pml", "ob1", 0);
+    setenv("OMPI_MCA_btl", "self", 0);
+  }
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  int rank;
+  int rank, status;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  int status = 0;
-  const char *command = argc > 1 ? argv[1] : "help";
   if (provided < MPI_THREAD_FUNNELED) {
     if (rank == 0)
       fprintf(stderr, "windtunnel: the MPI library does not support MPI_THREAD_FUNNELED\n");
     status = 1;
-  } else if (strcmp(command, "run") == 0) {
-    status = cmd_run(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "check") == 0) {
-    status = cmd_check(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "report") == 0) {
-    status = cmd_report(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "plot") == 0) {
-    status = rank == 0 ? app_plot(argc - 1, argv + 1) : 0;
-  } else if (strcmp(command, "trace") == 0) {
-    status = rank == 0 ? app_trace(argc - 1, argv + 1) : 0;
-  } else if (strcmp(command, "calibrate") == 0) {
-    status = app_calibrate(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "sweep") == 0) {
-    status = app_sweep(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "phold") == 0) {
-    status = app_phold(argc - 1, argv + 1, MPI_COMM_WORLD);
-  } else if (strcmp(command, "version") == 0 || strcmp(command, "--version") == 0) {
-    if (rank == 0)
-      printf("windtunnel %s\n", WT_VERSION);
-  } else if (strcmp(command, "help") == 0 || strcmp(command, "--help") == 0 ||
-             strcmp(command, "-h") == 0) {
-    if (rank == 0)
-      usage(stdout);
   } else {
-    if (rank == 0) {
-      fprintf(stderr, "windtunnel: unknown command '%s'\n\n", command);
-      usage(stderr);
-    }
-    status = 2;
+    status = c->run(argc - 1, argv + 1, MPI_COMM_WORLD);
   }
   MPI_Finalize();
   return status;
+}
+
+int main(int argc, char **argv) {
+  const char *command = argc > 1 ? argv[1] : "help";
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+    const app_command *c = &commands[i];
+    if (strcmp(command, c->name) != 0)
+      continue;
+    if (c->needs_mpi)
+      return run_with_mpi(c, argc, argv);
+    /* Launched on several ranks, rank 0 alone works and speaks; the others exit 0 at once, so that
+     * the launcher reports rank 0's status and does not kill it first for another's. */
+    return launcher_rank() == 0 ? c->run(argc - 1, argv + 1, MPI_COMM_NULL) : 0;
+  }
+  if (launcher_rank() != 0)
+    return 0;
+  fprintf(stderr, "windtunnel: unknown command '%s'\n\n", command);
+  usage(stderr);
+  return 2;
 }

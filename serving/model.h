@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/core.h"
+#include "hw/price_cache.h"
 #include "io/timeline.h"
 #include "jobs/kvcache_tier.h"
 #include "jobs/router.h"
@@ -116,6 +117,9 @@ typedef struct srv_model {
   uint32_t instances;
   uint32_t *instance_deployment;
   hw_deploy *deploys; /* one per deployment */
+  /* [threads * deployments]: each thread's memo of each deployment's prices, made by the first
+   * instance of that deployment created on that thread; NULL with simulation.price_cache off. */
+  hw_price_cache **price_caches;
   srv_cluster cluster;
   core_lp_map lps;
   net_links links;
@@ -200,6 +204,7 @@ typedef struct srv_instance {
   uint32_t index;
   const srv_deployment *dep;
   const hw_deploy *deploy;
+  hw_price_cache *price_cache; /* its thread's for its deployment; NULL: price every iteration */
   job_sched *sched;
   bool busy;
   srv_iteration_row iteration; /* the open one, while busy */

@@ -352,8 +352,10 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  /* events, iterations, ranks that failed, leaps, leapt iterations */
-  uint64_t local[5] = {0, 0, 0, 0, 0}, total[5];
+  /* events, iterations, ranks that failed, leaps, leapt iterations, price cache hits, misses and
+   * evictions */
+  enum { COUNTS = 8 };
+  uint64_t local[COUNTS] = {0}, total[COUNTS];
   int64_t last_ns = 0, simulated_ns;
   for (int t = 0; t < m->threads; t++) {
     const core_stats *st = core_engine_stats(engine, t);
@@ -376,7 +378,15 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
       last_ns = in->power_since_ns > last_ns ? in->power_since_ns : last_ns;
     }
   }
-  MPI_Allreduce(local, total, 5, MPI_UINT64_T, MPI_SUM, comm);
+  if (m->price_caches)
+    for (size_t c = 0; c < (size_t)m->threads * m->s->deployment_count; c++)
+      if (m->price_caches[c]) {
+        hw_price_cache_counts counts = hw_price_cache_get_counts(m->price_caches[c]);
+        local[5] += counts.hits;
+        local[6] += counts.misses;
+        local[7] += counts.evictions;
+      }
+  MPI_Allreduce(local, total, COUNTS, MPI_UINT64_T, MPI_SUM, comm);
   if (total[2])
     return util_err(err, err_len, "out of memory for the engine's timeline rows");
   MPI_Allreduce(&last_ns, &simulated_ns, 1, MPI_INT64_T, MPI_MAX, comm);
@@ -389,6 +399,9 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   result->iterations = total[1];
   result->leaps = total[3];
   result->leapt_iterations = total[4];
+  result->price_hits = total[5];
+  result->price_misses = total[6];
+  result->price_evictions = total[7];
   result->simulated_ns = simulated_ns;
   result->requests = m->workload_requests;
   return write_attributes(m, m->s, ranks, result, err, err_len);

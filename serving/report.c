@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "serving/schema.h"
+#include "util/json.h"
 #include "util/quantile.h"
 
 /* The percentiles a distribution reports. */
@@ -66,6 +67,45 @@ static int read_table(io_timeline_reader *r, const io_table_def *def, void **row
 static int cmp_transfer(const void *a, const void *b) {
   int64_t x = ((const srv_transfer_row *)a)->id, y = ((const srv_transfer_row *)b)->id;
   return (x > y) - (x < y);
+}
+
+/* Refuses a file this report cannot read right: another schema, or another version of it. */
+static int check_schema(io_timeline_reader *r, char *err, size_t err_len) {
+  char *schema = NULL;
+  int64_t version = 0;
+  if (io_timeline_reader_attr_string(r, "schema", &schema, err, err_len) != 0)
+    return -1;
+  int rc = 0;
+  if (strcmp(schema, SRV_SCHEMA_NAME) != 0) {
+    snprintf(err, err_len, "not a Windtunnel serving timeline (schema \"%.64s\", expected \"%s\")",
+             schema, SRV_SCHEMA_NAME);
+    rc = -1;
+  } else if (io_timeline_reader_attr_int64(r, "schema_version", &version, err, err_len) != 0) {
+    rc = -1;
+  } else if (version > SRV_SCHEMA_VERSION) {
+    snprintf(err, err_len,
+             "schema version %lld is newer than this windtunnel reads (%d): report it with the "
+             "windtunnel that wrote it, or a newer one",
+             (long long)version, SRV_SCHEMA_VERSION);
+    rc = -1;
+  } else if (version < SRV_SCHEMA_VERSION) {
+    snprintf(err, err_len,
+             "schema version %lld is older than this windtunnel reads (%d): its tables differ; "
+             "rerun the scenario, or report it with the windtunnel that wrote it",
+             (long long)version, SRV_SCHEMA_VERSION);
+    rc = -1;
+  }
+  free(schema);
+  return rc;
+}
+
+/* The index of instance id in inst (sorted by id), or -1. */
+static int64_t instance_index(const srv_instance_row *inst, uint64_t ninst, int64_t id) {
+  if (id < 0 || id > UINT32_MAX)
+    return -1;
+  srv_instance_row key = {.instance = (uint32_t)id};
+  const srv_instance_row *hit = bsearch(&key, inst, ninst, sizeof *inst, cmp_instance);
+  return hit ? hit - inst : -1;
 }
 
 /* Appends "what at [t0, t1) s" ranges of consecutive intervals over budget to the report. */
@@ -158,7 +198,8 @@ static double interval_length_s(uint64_t k, int64_t interval_ns, int64_t simulat
  * transfers (sorted by id) and their share of the decode phase of the requests they served. */
 static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simulated_ns,
                            uint64_t out_tokens, const srv_transfer_row *tr, uint64_t ntr,
-                           int64_t transfer_sum, int64_t decode_sum, char *err, size_t err_len) {
+                           int64_t transfer_sum, int64_t decode_sum, srv_breakdown *groups,
+                           char *err, size_t err_len) {
   srv_link_row *links = NULL;
   srv_engine_row *engine = NULL;
   int64_t *net_ns = NULL, *wait_ns = NULL;
@@ -188,9 +229,13 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simula
   uint64_t intervals = pb.intervals;
   s->racks = pb.racks_seen;
   w = malloc((intervals + 1) * sizeof *w);
+  if (groups) {
+    groups->racks = calloc(s->racks + 1, sizeof *groups->racks);
+    groups->rack_count = groups->racks ? s->racks : 0;
+  }
   net_ns = malloc((ntr + 1) * sizeof *net_ns);
   wait_ns = malloc((ntr + 1) * sizeof *wait_ns);
-  if (!w || !net_ns || !wait_ns) {
+  if (!w || !net_ns || !wait_ns || (groups && !groups->racks)) {
     snprintf(err, err_len, "out of memory summarising power");
     goto out;
   }
@@ -218,6 +263,11 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simula
     double rack_avg_w = s->simulated_s > 0 ? (double)rack_nj * 1e-9 / s->simulated_s : 0;
     s->rack_peak_w = fmax(s->rack_peak_w, rack_peak_w);
     s->rack_avg_w_max = fmax(s->rack_avg_w_max, rack_avg_w);
+    if (groups) {
+      groups->racks[q].energy_j = (double)rack_nj * 1e-9;
+      groups->racks[q].power_avg_w = rack_avg_w;
+      groups->racks[q].power_peak_w = rack_peak_w;
+    }
     size_t len = strlen(s->rack_report);
     if (q < 16 && len < sizeof s->rack_report)
       snprintf(s->rack_report + len, sizeof s->rack_report - len, "%srack %u %.1f/%.1f",
@@ -281,6 +331,12 @@ typedef struct request_totals {
   uint64_t ntr;
   uint64_t good, in_tokens, out_tokens;
   int64_t transfer_sum, decode_sum;
+  const srv_instance_row *inst; /* sorted by id: the requests' instances must be among them */
+  uint64_t ninst;
+  bool dangling; /* a request named an instance that /instances lacks: the first one below */
+  int64_t dangling_request;
+  int32_t dangling_instance;
+  bool dangling_decode;
 } request_totals;
 
 /* Adds q's latencies to the streams; counts its figures too on the first pass (totals not NULL). */
@@ -301,6 +357,14 @@ static void add_request(srv_summary *s, util_quantiles lat[LATENCIES], request_t
   }
   if (!totals)
     return;
+  const int32_t ids[2] = {q->instance, q->decode_instance};
+  for (int k = 0; k < 2 && !totals->dangling; k++)
+    if (ids[k] != -1 && instance_index(totals->inst, totals->ninst, ids[k]) < 0) {
+      totals->dangling = true;
+      totals->dangling_request = q->id;
+      totals->dangling_instance = ids[k];
+      totals->dangling_decode = k == 1;
+    }
   s->total++;
   s->preemptions += q->preemptions;
   if (q->first_scheduled_ns >= 0) {
@@ -367,8 +431,175 @@ static int summarise_requests(io_timeline_reader *r, srv_summary *s, request_tot
   return rc;
 }
 
-static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
-                     size_t err_len);
+/* groups' entry named name among the first *n, appended when new (there is room for it). */
+static size_t group_named(srv_group *g, size_t *n, const char *name) {
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp(g[i].name, name) == 0)
+      return i;
+  snprintf(g[*n].name, sizeof g[*n].name, "%s", name);
+  return (*n)++;
+}
+
+/* One kind of group (pools, models or racks): each instance's group by its index in the sorted
+ * instances, and, for pools and models, the latencies of the requests that ran on its instances
+ * (streams read again until their percentiles are known; racks count requests only). */
+typedef struct group_kind {
+  srv_group *g;
+  size_t n;
+  size_t *of;           /* [ninst] */
+  util_quantiles *lat;  /* [n][3]: ttft, e2e, tpot; NULL for racks */
+  uint64_t *out_tokens; /* [n] */
+  bool instance_energy; /* energy_j sums the instances' (pools, models); racks have /power's */
+} group_kind;
+
+static void add_group_request(group_kind *k, const srv_request_row *q, int64_t a, int64_t b,
+                              bool first_pass) {
+  size_t ga = a >= 0 ? k->of[a] : k->n, gb = b >= 0 ? k->of[b] : k->n;
+  for (int side = 0; side < 2; side++) {
+    size_t x = side ? gb : ga;
+    if (x == k->n || (side && gb == ga))
+      continue;
+    bool completed = q->fate == SRV_FATE_COMPLETED;
+    if (first_pass) {
+      k->g[x].requests++;
+      k->g[x].completed += completed;
+      k->out_tokens[x] += completed ? (uint64_t)q->output_tokens : 0;
+    }
+    if (!completed || !k->lat)
+      continue;
+    util_quantiles *lat = &k->lat[3 * x];
+    util_quantiles_add(&lat[0], q->first_token_ns - q->arrival_ns);
+    util_quantiles_add(&lat[1], q->done_ns - q->arrival_ns);
+    if (q->output_tokens > 1)
+      util_quantiles_add(&lat[2], (q->done_ns - q->first_token_ns) / (q->output_tokens - 1));
+  }
+}
+
+/* Pools (deployments), models and racks, from the sorted instances and /requests read block by
+ * block; the racks' power is already in groups->racks (summarise_power). */
+static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
+                            const srv_instance_row *inst, uint64_t ninst, int64_t simulated_ns,
+                            char *err, size_t err_len) {
+  uint32_t racks = (uint32_t)groups->rack_count;
+  for (uint64_t i = 0; i < ninst; i++)
+    racks = inst[i].rack + 1 > racks ? inst[i].rack + 1 : racks;
+  if (racks > groups->rack_count) {
+    srv_group *grown = realloc(groups->racks, racks * sizeof *grown);
+    if (grown) {
+      memset(grown + groups->rack_count, 0, (racks - groups->rack_count) * sizeof *grown);
+      groups->racks = grown;
+      groups->rack_count = racks;
+    }
+  }
+  groups->pools = calloc(ninst + 1, sizeof *groups->pools);
+  groups->models = calloc(ninst + 1, sizeof *groups->models);
+  group_kind kinds[3] = {{.g = groups->pools, .instance_energy = true},
+                         {.g = groups->models, .instance_energy = true},
+                         {.g = groups->racks, .n = groups->rack_count}};
+  int rc = groups->pools && groups->models && groups->rack_count >= racks ? 0 : -1;
+  for (int k = 0; k < 3 && rc == 0; k++)
+    if (!(kinds[k].of = calloc(ninst + 1, sizeof *kinds[k].of)))
+      rc = -1;
+  for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
+    size_t p = group_named(groups->pools, &kinds[0].n, inst[i].deployment);
+    snprintf(groups->pools[p].model, sizeof groups->pools[p].model, "%s", inst[i].model);
+    snprintf(groups->pools[p].accelerator, sizeof groups->pools[p].accelerator, "%s",
+             inst[i].accelerator);
+    groups->pools[p].role = inst[i].role;
+    kinds[0].of[i] = p;
+    kinds[1].of[i] = group_named(groups->models, &kinds[1].n, inst[i].model);
+    kinds[2].of[i] = inst[i].rack;
+  }
+  groups->pool_count = kinds[0].n;
+  groups->model_count = kinds[1].n;
+  for (size_t q = 0; q < groups->rack_count; q++)
+    snprintf(groups->racks[q].name, sizeof groups->racks[q].name, "rack %zu", q);
+  for (int k = 0; k < 3 && rc == 0; k++) {
+    kinds[k].out_tokens = calloc(kinds[k].n + 1, sizeof *kinds[k].out_tokens);
+    if (!kinds[k].out_tokens)
+      rc = -1;
+    if (k < 2 && rc == 0 && !(kinds[k].lat = calloc(3 * kinds[k].n + 1, sizeof *kinds[k].lat)))
+      rc = -1;
+    for (size_t x = 0; k < 2 && rc == 0 && x < 3 * kinds[k].n; x++)
+      util_quantiles_init(&kinds[k].lat[x], percentiles, PERCENTILES);
+    for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
+      srv_group *g = &kinds[k].g[kinds[k].of[i]];
+      g->instances++;
+      if (simulated_ns > 0) {
+        g->utilisation_mean += (double)inst[i].busy_ns / (double)simulated_ns;
+        if (inst[i].kv_blocks_total)
+          g->kv_use_mean += inst[i].kv_block_ns /
+                            ((double)inst[i].kv_blocks_total * (double)simulated_ns);
+      }
+      if (kinds[k].instance_energy)
+        g->energy_j += inst[i].energy_j;
+    }
+  }
+  uint64_t nreq = 0;
+  srv_request_row *rows = NULL;
+  if (rc == 0 && io_timeline_reader_rows(r, srv_requests_table.name, &nreq, err, err_len) != 0)
+    rc = -2;
+  uint64_t block = nreq < REQUEST_BLOCK_ROWS ? nreq : REQUEST_BLOCK_ROWS;
+  if (rc == 0 && !(rows = malloc((block ? block : 1) * sizeof *rows)))
+    rc = -1;
+  for (int pass = 0, more = 1; rc == 0 && more == 1; pass++) {
+    for (uint64_t first = 0; rc == 0 && first < nreq; first += block) {
+      uint64_t count = nreq - first < block ? nreq - first : block;
+      if (io_timeline_reader_read(r, &srv_requests_table, first, count, rows, err, err_len) != 0)
+        rc = -2;
+      for (uint64_t i = 0; rc == 0 && i < count; i++) {
+        int64_t a = instance_index(inst, ninst, rows[i].instance),
+                b = instance_index(inst, ninst, rows[i].decode_instance);
+        for (int k = 0; k < 3; k++)
+          add_group_request(&kinds[k], &rows[i], a, b, pass == 0);
+      }
+    }
+    more = 0;
+    for (int k = 0; rc == 0 && k < 2; k++)
+      for (size_t x = 0; x < 3 * kinds[k].n; x++) {
+        int m = util_quantiles_end_pass(&kinds[k].lat[x]);
+        more = m < 0 || more < 0 ? -1 : m > more ? m : more;
+      }
+    if (more < 0)
+      rc = -1;
+  }
+  double sim_s = simulated_ns > 0 ? (double)simulated_ns * 1e-9 : 1;
+  for (int k = 0; k < 3; k++) {
+    for (size_t x = 0; rc == 0 && x < kinds[k].n; x++) {
+      srv_group *g = &kinds[k].g[x];
+      if (kinds[k].lat) {
+        g->ttft_ms = distribution(&kinds[k].lat[3 * x]);
+        g->e2e_ms = distribution(&kinds[k].lat[3 * x + 1]);
+        g->tpot_ms = distribution(&kinds[k].lat[3 * x + 2]);
+      }
+      g->output_tok_s = (double)kinds[k].out_tokens[x] / sim_s;
+      if (g->instances) {
+        g->utilisation_mean /= g->instances;
+        g->kv_use_mean /= g->instances;
+      }
+      if (kinds[k].instance_energy && kinds[k].out_tokens[x])
+        g->energy_per_output_token_j = g->energy_j / (double)kinds[k].out_tokens[x];
+    }
+    for (size_t x = 0; kinds[k].lat && x < 3 * kinds[k].n; x++)
+      util_quantiles_free(&kinds[k].lat[x]);
+    free(kinds[k].lat);
+    free(kinds[k].of);
+    free(kinds[k].out_tokens);
+  }
+  free(rows);
+  if (rc == -1)
+    snprintf(err, err_len, "out of memory breaking the summary down");
+  return rc == 0 ? 0 : -1;
+}
+
+void srv_report_breakdown_free(srv_breakdown *groups) {
+  if (!groups)
+    return;
+  free(groups->pools);
+  free(groups->models);
+  free(groups->racks);
+  memset(groups, 0, sizeof *groups);
+}
 
 /* Opens path for a summary: a complete timeline, or (allow_partial) one that a stopped run closed
  * with complete=0 and stop_reason; fills s's completeness fields. */
@@ -408,16 +639,18 @@ static io_timeline_reader *open_for_summary(const char *path, bool allow_partial
 }
 
 int srv_report_summarise(const char *path, srv_summary *s, char *err, size_t err_len) {
-  return summarise(path, false, s, err, err_len);
+  return srv_report_summarise_groups(path, false, s, NULL, err, err_len);
 }
 
 int srv_report_summarise_partial(const char *path, srv_summary *s, char *err, size_t err_len) {
-  return summarise(path, true, s, err, err_len);
+  return srv_report_summarise_groups(path, true, s, NULL, err, err_len);
 }
 
-static int summarise(const char *path, bool allow_partial, srv_summary *s, char *err,
-                     size_t err_len) {
+int srv_report_summarise_groups(const char *path, bool allow_partial, srv_summary *s,
+                                srv_breakdown *groups, char *err, size_t err_len) {
   memset(s, 0, sizeof *s);
+  if (groups)
+    memset(groups, 0, sizeof *groups);
   if (err_len)
     *err = '\0';
   io_timeline_reader *r = open_for_summary(path, allow_partial, s, err, err_len);
@@ -429,7 +662,8 @@ static int summarise(const char *path, bool allow_partial, srv_summary *s, char 
   int64_t simulated_ns = 0, events = 0;
   request_totals totals = {0};
   int rc = -1;
-  if (io_timeline_reader_attr_int64(r, "slo_ttft_ns", &totals.slo_ttft_ns, err, err_len) ||
+  if (check_schema(r, err, err_len) ||
+      io_timeline_reader_attr_int64(r, "slo_ttft_ns", &totals.slo_ttft_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "slo_tpot_ns", &totals.slo_tpot_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "simulated_ns", &simulated_ns, err, err_len) ||
       io_timeline_reader_attr_int64(r, "events", &events, err, err_len) ||
@@ -441,10 +675,30 @@ static int summarise(const char *path, bool allow_partial, srv_summary *s, char 
       read_table(r, &srv_transfers_table, (void **)&tr, &ntr, err, err_len))
     goto out;
   qsort(tr, ntr, sizeof *tr, cmp_transfer);
+  qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
+  for (uint64_t i = 0; i < ntr; i++)
+    if (instance_index(inst, ninst, tr[i].prefill_instance) < 0 ||
+        instance_index(inst, ninst, tr[i].decode_instance) < 0) {
+      snprintf(err, err_len,
+               "%s: /transfers row of request %lld names instance %u or %u, which /instances "
+               "lacks (a damaged or hand-edited file)",
+               path, (long long)tr[i].id, tr[i].prefill_instance, tr[i].decode_instance);
+      goto out;
+    }
   totals.tr = tr;
   totals.ntr = ntr;
+  totals.inst = inst;
+  totals.ninst = ninst;
   if (summarise_requests(r, s, &totals, err, err_len) != 0)
     goto out;
+  if (totals.dangling) { /* figures computed from such a file would be silently wrong */
+    snprintf(err, err_len,
+             "%s: /requests row of request %lld names %s instance %d, which /instances lacks (a "
+             "damaged or hand-edited file)",
+             path, (long long)totals.dangling_request, totals.dangling_decode ? "decode" : "its",
+             totals.dangling_instance);
+    goto out;
+  }
   s->events = (uint64_t)events;
   s->simulated_s = (double)simulated_ns * 1e-9;
   s->slo_ttft_ms = (double)totals.slo_ttft_ns * 1e-6;
@@ -457,7 +711,6 @@ static int summarise(const char *path, bool allow_partial, srv_summary *s, char 
   s->slo_attainment = s->total ? (double)totals.good / (double)s->total : 0;
   s->goodput_req_s = (double)totals.good / sim_s;
   s->instances = (uint32_t)ninst;
-  qsort(inst, ninst, sizeof *inst, cmp_instance); /* sums in one order whatever the writers' */
   s->utilisation_min = ninst ? 1 : 0;
   int64_t tier_ns = 0, busy_ns = 0;
   for (uint64_t i = 0; i < ninst; i++) {
@@ -483,8 +736,12 @@ static int summarise(const char *path, bool allow_partial, srv_summary *s, char 
   }
   s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
   rc = summarise_power(r, s, simulated_ns, totals.out_tokens, tr, ntr, totals.transfer_sum,
-                       totals.decode_sum, err, err_len);
+                       totals.decode_sum, groups, err, err_len);
+  if (rc == 0 && groups)
+    rc = summarise_groups(r, groups, inst, ninst, simulated_ns, err, err_len);
 out:
+  if (rc != 0 && groups)
+    srv_report_breakdown_free(groups);
   free(inst);
   free(tr);
   io_timeline_reader_close(r);
@@ -671,7 +928,57 @@ static void json_dist(FILE *out, const char *name, const srv_dist *d) {
           name, d->mean, d->p50, d->p90, d->p95, d->p99, d->max, (unsigned long long)d->count);
 }
 
-void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
+static void json_group_dist(FILE *out, const char *name, const srv_dist *d) {
+  fprintf(out, ",\"%s\":{\"mean\":", name);
+  util_json_number(out, d->mean);
+  fputs(",\"p50\":", out);
+  util_json_number(out, d->p50);
+  fputs(",\"p99\":", out);
+  util_json_number(out, d->p99);
+  fprintf(out, ",\"count\":%llu}", (unsigned long long)d->count);
+}
+
+static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n, bool latencies) {
+  static const char *const roles[] = {"both", "prefill", "decode"};
+  fprintf(out, ",\"%s\":[", key);
+  for (size_t i = 0; i < n; i++) {
+    fputs(i ? ",{\"name\":" : "{\"name\":", out);
+    util_json_string(out, g[i].name);
+    if (g[i].model[0]) {
+      fputs(",\"model\":", out);
+      util_json_string(out, g[i].model);
+      fputs(",\"accelerator\":", out);
+      util_json_string(out, g[i].accelerator);
+      fprintf(out, ",\"role\":\"%s\"", g[i].role < 3 ? roles[g[i].role] : "unknown");
+    }
+    fprintf(out, ",\"instances\":%u,\"requests\":%llu,\"completed\":%llu", g[i].instances,
+            (unsigned long long)g[i].requests, (unsigned long long)g[i].completed);
+    if (latencies) { /* pools and models; racks count requests only */
+      json_group_dist(out, "ttft_ms", &g[i].ttft_ms);
+      json_group_dist(out, "tpot_ms", &g[i].tpot_ms);
+      json_group_dist(out, "e2e_ms", &g[i].e2e_ms);
+    }
+    const struct {
+      const char *name;
+      double value;
+    } reals[] = {{"output_tok_s", g[i].output_tok_s},
+                 {"utilisation_mean", g[i].utilisation_mean},
+                 {"kv_use_mean", g[i].kv_use_mean},
+                 {"energy_j", g[i].energy_j},
+                 {"energy_per_output_token_j", g[i].energy_per_output_token_j},
+                 {"power_avg_w", g[i].power_avg_w},
+                 {"power_peak_w", g[i].power_peak_w}};
+    for (size_t k = 0; k < sizeof reals / sizeof *reals; k++) {
+      fprintf(out, ",\"%s\":", reals[k].name);
+      util_json_number(out, reals[k].value);
+    }
+    fputc('}', out);
+  }
+  fputc(']', out);
+}
+
+void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *groups, bool with_wall,
+                                  FILE *out) {
   fprintf(out,
           "{\"requests\":{\"total\":%llu,\"completed\":%llu,\"unfinished\":%llu,"
           "\"preemptions\":%llu,\"skipped_rows\":%llu,\"dropped_arrivals\":%llu},",
@@ -725,13 +1032,292 @@ void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
     fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,
             (unsigned long long)s->windows,
             s->windows ? (double)s->events / (double)s->windows : 0);
-  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld},", (unsigned long long)s->events,
+  fprintf(out, "\"events\":%llu,\"ranks\":%lld,\"threads\":%lld}", (unsigned long long)s->events,
           (long long)s->ranks, (long long)s->threads);
   if (s->complete)
-    fprintf(out, "\"complete\":true}\n");
+    fprintf(out, ",\"complete\":true");
   else
-    fprintf(out, "\"complete\":false,\"end_reached_s\":%.17g,\"stop_reason\":\"%s\"}\n",
+    fprintf(out, ",\"complete\":false,\"end_reached_s\":%.17g,\"stop_reason\":\"%s\"",
             (double)s->end_reached_ns * 1e-9, s->stop_reason);
+  if (groups) {
+    json_groups(out, "pools", groups->pools, groups->pool_count, true);
+    json_groups(out, "models", groups->models, groups->model_count, true);
+    json_groups(out, "racks", groups->racks, groups->rack_count, false);
+  }
+  fputs("}\n", out);
+}
+
+void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out) {
+  srv_report_print_json_groups(s, NULL, with_wall, out);
+}
+
+static void print_group_rows(FILE *out, const char *title, const srv_group *g, size_t n,
+                             bool racks) {
+  fprintf(out, "%s:\n  %-20s %5s %8s %9s %17s %17s %9s %6s %6s %10s\n", title, "name", "inst",
+          "requests", "completed", "ttft p50/p99 ms", "tpot p50/p99 ms", "out tok/s", "busy%",
+          "kv%", racks ? "kW mean/pk" : "J/out tok");
+  for (size_t i = 0; i < n; i++) {
+    char ttft[32], tpot[32], last[32];
+    snprintf(ttft, sizeof ttft, "%.1f/%.1f", g[i].ttft_ms.p50, g[i].ttft_ms.p99);
+    snprintf(tpot, sizeof tpot, "%.1f/%.1f", g[i].tpot_ms.p50, g[i].tpot_ms.p99);
+    if (racks) /* racks count requests only */
+      snprintf(ttft, sizeof ttft, "-"), snprintf(tpot, sizeof tpot, "-");
+    if (racks)
+      snprintf(last, sizeof last, "%.1f/%.1f", g[i].power_avg_w * 1e-3, g[i].power_peak_w * 1e-3);
+    else
+      snprintf(last, sizeof last, "%.3f", g[i].energy_per_output_token_j);
+    fprintf(out, "  %-20.20s %5u %8llu %9llu %17s %17s %9.1f %6.1f %6.1f %10s\n", g[i].name,
+            g[i].instances, (unsigned long long)g[i].requests, (unsigned long long)g[i].completed,
+            ttft, tpot, g[i].output_tok_s, 100 * g[i].utilisation_mean, 100 * g[i].kv_use_mean,
+            last);
+  }
+}
+
+void srv_report_print_groups(const srv_breakdown *groups, FILE *out) {
+  static const char *const roles[] = {"both", "prefill", "decode"};
+  fputs("pools (deployments):\n", out);
+  for (size_t i = 0; i < groups->pool_count; i++) {
+    const srv_group *g = &groups->pools[i];
+    fprintf(out, "  %s: %u x %s on %s, role %s\n", g->name, g->instances, g->model, g->accelerator,
+            g->role < 3 ? roles[g->role] : "unknown");
+  }
+  print_group_rows(out, "per pool", groups->pools, groups->pool_count, false);
+  print_group_rows(out, "per model", groups->models, groups->model_count, false);
+  print_group_rows(out, "per rack (IT power)", groups->racks, groups->rack_count, true);
+  fputs(
+      "(requests: those that ran on the group's instances, prompt or decode; J/out tok: the "
+      "instances' accelerator energy, idle included, per output token)\n",
+      out);
+}
+
+/* The headline figures compared by report A B, read from a summary. */
+typedef struct figure {
+  const char *name, *unit;
+  double (*get)(const srv_summary *s);
+} figure;
+
+#define FIGURE(name, unit, expr)                                                                   \
+  static double fig_##name(const srv_summary *s) { return (double)(expr); }
+FIGURE(requests_completed, "", s->completed)
+FIGURE(requests_unfinished, "", s->unfinished)
+FIGURE(ttft_ms_p50, "ms", s->ttft_ms.p50)
+FIGURE(ttft_ms_p99, "ms", s->ttft_ms.p99)
+FIGURE(tpot_ms_p50, "ms", s->tpot_ms.p50)
+FIGURE(tpot_ms_p99, "ms", s->tpot_ms.p99)
+FIGURE(e2e_ms_p50, "ms", s->e2e_ms.p50)
+FIGURE(e2e_ms_p99, "ms", s->e2e_ms.p99)
+FIGURE(queue_ms_p99, "ms", s->queue_ms.p99)
+FIGURE(output_tok_s, "tok/s", s->output_tok_s)
+FIGURE(req_s, "req/s", s->req_s)
+FIGURE(slo_attainment, "", s->slo_attainment)
+FIGURE(goodput_req_s, "req/s", s->goodput_req_s)
+FIGURE(instances, "", s->instances)
+FIGURE(utilisation_mean, "", s->utilisation_mean)
+FIGURE(kv_use_mean, "", s->kv_use_mean)
+FIGURE(kv_transfers, "", s->transfers)
+FIGURE(kv_transfer_ms_p99, "ms", s->kv_transfer_ms.p99)
+FIGURE(energy_kwh, "kWh", s->energy_j / 3.6e6)
+FIGURE(energy_per_output_token_j, "J", s->energy_per_output_token_j)
+FIGURE(power_avg_kw, "kW", s->power_avg_w * 1e-3)
+FIGURE(power_peak_kw, "kW", s->power_peak_w * 1e-3)
+FIGURE(simulated_s, "s", s->simulated_s)
+#undef FIGURE
+
+static const figure figures[] = {
+    {"requests_completed", "", fig_requests_completed},
+    {"requests_unfinished", "", fig_requests_unfinished},
+    {"ttft_ms_p50", "ms", fig_ttft_ms_p50},
+    {"ttft_ms_p99", "ms", fig_ttft_ms_p99},
+    {"tpot_ms_p50", "ms", fig_tpot_ms_p50},
+    {"tpot_ms_p99", "ms", fig_tpot_ms_p99},
+    {"e2e_ms_p50", "ms", fig_e2e_ms_p50},
+    {"e2e_ms_p99", "ms", fig_e2e_ms_p99},
+    {"queue_ms_p99", "ms", fig_queue_ms_p99},
+    {"output_tok_s", "tok/s", fig_output_tok_s},
+    {"req_s", "req/s", fig_req_s},
+    {"slo_attainment", "", fig_slo_attainment},
+    {"goodput_req_s", "req/s", fig_goodput_req_s},
+    {"instances", "", fig_instances},
+    {"utilisation_mean", "", fig_utilisation_mean},
+    {"kv_use_mean", "", fig_kv_use_mean},
+    {"kv_transfers", "", fig_kv_transfers},
+    {"kv_transfer_ms_p99", "ms", fig_kv_transfer_ms_p99},
+    {"energy_kwh", "kWh", fig_energy_kwh},
+    {"energy_per_output_token_j", "J", fig_energy_per_output_token_j},
+    {"power_avg_kw", "kW", fig_power_avg_kw},
+    {"power_peak_kw", "kW", fig_power_peak_kw},
+    {"simulated_s", "s", fig_simulated_s},
+};
+
+void srv_report_print_comparison(const char *a_path, const srv_summary *a, const char *b_path,
+                                 const srv_summary *b, bool json, FILE *out) {
+  const size_t n = sizeof figures / sizeof *figures;
+  if (json) {
+    fputs("{\"a\":{\"path\":", out);
+    util_json_string(out, a_path);
+    fputs(",\"summary\":", out);
+    srv_report_print_json(a, false, out);
+    fputs("},\"b\":{\"path\":", out);
+    util_json_string(out, b_path);
+    fputs(",\"summary\":", out);
+    srv_report_print_json(b, false, out);
+    fputs("},\"delta\":{", out);
+    for (size_t i = 0; i < n; i++) {
+      fprintf(out, "%s\"%s\":", i ? "," : "", figures[i].name);
+      util_json_number(out, figures[i].get(b) - figures[i].get(a));
+    }
+    fputs("}}\n", out);
+    return;
+  }
+  fprintf(out, "A: %s\nB: %s\n  %-26s %14s %14s %14s %9s\n", a_path, b_path, "figure", "A", "B",
+          "B - A", "change");
+  for (size_t i = 0; i < n; i++) {
+    double x = figures[i].get(a), y = figures[i].get(b);
+    char name[48], change[16] = "";
+    snprintf(name, sizeof name, "%s%s%s%s", figures[i].name, figures[i].unit[0] ? " (" : "",
+             figures[i].unit, figures[i].unit[0] ? ")" : "");
+    if (x != 0)
+      snprintf(change, sizeof change, "%+.1f%%", 100 * (y - x) / fabs(x));
+    fprintf(out, "  %-26s %14.6g %14.6g %+14.6g %9s\n", name, x, y, y - x, change);
+  }
+}
+
+/* --csv: every table the schema defines, and the fields that order its rows. */
+typedef struct csv_table {
+  const io_table_def *def;
+  const char *keys[2];
+} csv_table;
+
+static const csv_table csv_tables[] = {
+    {&srv_requests_table, {"id"}},
+    {&srv_iterations_table, {"instance", "index"}},
+    {&srv_intervals_table, {"instance", "start_ns"}},
+    {&srv_instances_table, {"instance"}},
+    {&srv_transfers_table, {"id"}},
+    {&srv_nodes_table, {"node"}},
+    {&srv_power_table, {"node", "start_ns"}},
+    {&srv_links_table, {"link"}},
+    {&srv_link_util_table, {"link", "start_ns"}},
+    {&srv_kv_tiers_table, {"node"}},
+    {&srv_engine_table, {"rank", "thread"}},
+};
+
+const char *const srv_report_tables[] = {
+    "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
+    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    NULL};
+
+static const io_field *field_named(const io_table_def *def, const char *name) {
+  for (size_t i = 0; name && i < def->field_count; i++)
+    if (strcmp(def->fields[i].name, name) == 0)
+      return &def->fields[i];
+  return NULL;
+}
+
+/* The field's value as an int64 for ordering (every key field is an integer). */
+static int64_t key_value(const io_field *f, const char *row) {
+  const void *p = row + f->offset;
+  switch (f->type) {
+  case IO_FIELD_INT64: return *(const int64_t *)p;
+  case IO_FIELD_UINT64: return (int64_t) * (const uint64_t *)p;
+  case IO_FIELD_INT32: return *(const int32_t *)p;
+  case IO_FIELD_UINT32: return *(const uint32_t *)p;
+  case IO_FIELD_UINT8: return *(const uint8_t *)p;
+  default: return 0;
+  }
+}
+
+/* A row's place in key order. */
+typedef struct keyed_row {
+  int64_t key[2];
+  uint64_t index;
+} keyed_row;
+
+static int cmp_keyed_row(const void *a, const void *b) {
+  const keyed_row *x = a, *y = b;
+  for (int k = 0; k < 2; k++)
+    if (x->key[k] != y->key[k])
+      return (x->key[k] > y->key[k]) - (x->key[k] < y->key[k]);
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+static void csv_value(FILE *out, const io_field *f, const char *row) {
+  const void *p = row + f->offset;
+  switch (f->type) {
+  case IO_FIELD_INT64: fprintf(out, "%lld", (long long)*(const int64_t *)p); break;
+  case IO_FIELD_UINT64: fprintf(out, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+  case IO_FIELD_INT32: fprintf(out, "%d", *(const int32_t *)p); break;
+  case IO_FIELD_UINT32: fprintf(out, "%u", *(const uint32_t *)p); break;
+  case IO_FIELD_UINT8: fprintf(out, "%u", *(const uint8_t *)p); break;
+  case IO_FIELD_DOUBLE: fprintf(out, "%.17g", *(const double *)p); break;
+  case IO_FIELD_FLOAT: fprintf(out, "%.9g", (double)*(const float *)p); break;
+  case IO_FIELD_STRING: {
+    const char *text = p;
+    fputc('"', out);
+    for (size_t i = 0; i < f->string_bytes && text[i]; i++) {
+      if (text[i] == '"')
+        fputc('"', out);
+      fputc(text[i], out);
+    }
+    fputc('"', out);
+    break;
+  }
+  }
+}
+
+int srv_report_write_csv(const char *path, const char *table, FILE *out, char *err,
+                         size_t err_len) {
+  const csv_table *t = NULL;
+  for (size_t i = 0; i < sizeof csv_tables / sizeof *csv_tables; i++)
+    if (strcmp(csv_tables[i].def->name, table) == 0)
+      t = &csv_tables[i];
+  if (!t) {
+    size_t len = (size_t)snprintf(err, err_len, "no table '%s'; the tables are", table);
+    for (size_t i = 0; srv_report_tables[i] && len < err_len; i++)
+      len += (size_t)snprintf(err + len, err_len - len, " %s", srv_report_tables[i]);
+    return -1;
+  }
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, err_len);
+  if (!r)
+    return -1;
+  char *rows = NULL;
+  uint64_t n = 0;
+  int rc = check_schema(r, err, err_len) || read_table(r, t->def, (void **)&rows, &n, err, err_len)
+               ? -1
+               : 0;
+  keyed_row *order = rc == 0 ? malloc((n + 1) * sizeof *order) : NULL;
+  if (rc == 0 && !order) {
+    snprintf(err, err_len, "out of memory ordering %llu rows of /%s", (unsigned long long)n, table);
+    rc = -1;
+  }
+  if (rc == 0) {
+    const io_field *keys[2] = {field_named(t->def, t->keys[0]), field_named(t->def, t->keys[1])};
+    for (uint64_t i = 0; i < n; i++) {
+      const char *row = rows + i * t->def->row_bytes;
+      order[i] = (keyed_row){
+          {keys[0] ? key_value(keys[0], row) : 0, keys[1] ? key_value(keys[1], row) : 0}, i};
+    }
+    qsort(order, n, sizeof *order, cmp_keyed_row);
+    for (size_t f = 0; f < t->def->field_count; f++)
+      fprintf(out, "%s%s", f ? "," : "", t->def->fields[f].name);
+    fputc('\n', out);
+    for (uint64_t i = 0; i < n; i++) {
+      const char *row = rows + order[i].index * t->def->row_bytes;
+      for (size_t f = 0; f < t->def->field_count; f++) {
+        if (f)
+          fputc(',', out);
+        csv_value(out, &t->def->fields[f], row);
+      }
+      fputc('\n', out);
+    }
+    if (ferror(out)) {
+      snprintf(err, err_len, "writing the CSV of /%s failed", table);
+      rc = -1;
+    }
+  }
+  free(order);
+  free(rows);
+  io_timeline_reader_close(r);
+  return rc;
 }
 
 int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,

@@ -62,13 +62,45 @@ typedef struct srv_summary {
   char stop_reason[32]; /* "SIGTERM", "SIGINT", "SIGUSR1", "max_wall"; "" when complete */
 } srv_summary;
 
-/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. A partial
- * timeline (a stopped run's) is refused with a message that says so. */
+/* A group of instances: a pool (one deployment), a model, or a rack; and what ran on it. */
+typedef struct srv_group {
+  char name[64];                   /* deployment or model name; "rack N" */
+  char model[64], accelerator[64]; /* pools: their deployment's; otherwise "" */
+  uint32_t role;                   /* pools: srv_role (0 both, 1 prefill, 2 decode) */
+  uint32_t instances;
+  /* Requests that ran on one of its instances (their prompt or, disaggregated, their decode), and
+   * the latencies those that completed saw. */
+  uint64_t requests, completed;
+  srv_dist ttft_ms, tpot_ms, e2e_ms;
+  double output_tok_s;     /* of its completed requests, over the simulated time */
+  double utilisation_mean; /* busy share of its instances */
+  double kv_use_mean;      /* share of its instances' KV blocks in use, over time */
+  /* Pools and models: its instances' accelerator board energy (idle included; no hosts, no PUE)
+   * and that per output token of its completed requests. Racks: IT energy (accelerators and
+   * hosts) and its mean and peak IT power. */
+  double energy_j, energy_per_output_token_j;
+  double power_avg_w, power_peak_w; /* racks only */
+} srv_group;
+
+/* The summary broken down per pool, per model and per rack. */
+typedef struct srv_breakdown {
+  srv_group *pools, *models, *racks; /* owned */
+  size_t pool_count, model_count, rack_count;
+} srv_breakdown;
+
+/* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. A file
+ * of another schema, of another schema version, or whose rows name instances or nodes that it
+ * lacks is refused with a message saying so; so is a partial timeline (a stopped run's). */
 int srv_report_summarise(const char *path, srv_summary *out, char *err, size_t err_len);
 /* As srv_report_summarise, but a partial timeline (complete=0 with a stop_reason: a run stopped
  * on purpose) is summarised too, with out->complete false. A file that a failed run left is still
  * refused. */
 int srv_report_summarise_partial(const char *path, srv_summary *out, char *err, size_t err_len);
+/* The summary (of a partial timeline too when allow_partial) and, when groups is not NULL, its
+ * breakdown; free the breakdown with srv_report_breakdown_free. */
+int srv_report_summarise_groups(const char *path, bool allow_partial, srv_summary *out,
+                                srv_breakdown *groups, char *err, size_t err_len);
+void srv_report_breakdown_free(srv_breakdown *groups);
 /* Writes s as attributes of the group /summary of the closed (complete or partial) timeline at
  * path, for h5py users: f["summary"].attrs["ttft_ms_p99"]. Returns 0, or -1 with a message. */
 int srv_report_write_summary(const char *path, const srv_summary *s, char *err, size_t err_len);
@@ -78,7 +110,24 @@ void srv_report_print(const srv_summary *s, FILE *out);
  * beside the report (windtunnel plot, trace). Returns 0, or -1 with a message. */
 int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
                           char *err, size_t err_len);
+/* The per-pool, per-model and per-rack tables. */
+void srv_report_print_groups(const srv_breakdown *groups, FILE *out);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
 void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out);
+/* The same object with "pools", "models" and "racks" arrays when groups is not NULL. */
+void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *groups, bool with_wall,
+                                  FILE *out);
+
+/* Two runs side by side: each headline figure of a and b, b - a and (b - a) / a. Text or one JSON
+ * object {"a": {"path", "summary"}, "b": ..., "delta": {figure: b - a}}. */
+void srv_report_print_comparison(const char *a_path, const srv_summary *a, const char *b_path,
+                                 const srv_summary *b, bool json, FILE *out);
+
+/* The names of the timeline's tables, NULL-terminated, for --csv. */
+extern const char *const srv_report_tables[];
+/* Writes table `table` of the timeline at path as CSV to out: a header row of every field's name,
+ * then every row sorted by the table's key (the same file at any rank count); strings quoted.
+ * Returns 0, or -1 with a message (an unknown table names the known ones). */
+int srv_report_write_csv(const char *path, const char *table, FILE *out, char *err, size_t err_len);
 
 #endif

@@ -10,10 +10,7 @@
 
 #include "io/doc.h"
 #include "serving/scenario_read.h"
-
-#ifndef WT_EXAMPLES_DIR
-#error "WT_EXAMPLES_DIR (set by serving/CMakeLists.txt) is where the built-in default's paths start"
-#endif
+#include "util/datadir.h"
 
 /* examples/default.yaml, embedded at build time by serving/scenario.cmake. */
 extern const char srv_scenario_default_yaml[];
@@ -704,18 +701,21 @@ static int read_slo(const scn_loader *ld, const io_node *m) {
 }
 
 static int read_simulation(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"end", "seed", "threads", "placement", "leaps", NULL};
+  static const char *const keys[] = {"end",   "seed",        "threads", "placement",
+                                     "leaps", "price_cache", NULL};
   static const char *const placements[] = {"auto", "one", "block", "topology", "metis", NULL};
   srv_scenario *s = ld->s;
   s->simulation.end_ns = 0;
   s->simulation.seed = 1;
   s->simulation.threads = 1;
   s->simulation.leaps = true;
+  s->simulation.price_cache = true;
   int64_t seed = 1, threads = 1;
   int placement = PART_AUTO, rc; /* placements[] follows part_strategy */
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_choice(ld, m, "placement", placements, &placement)) != 0 ||
       (rc = scn_get_bool(ld, m, "leaps", &s->simulation.leaps)) != 0 ||
+      (rc = scn_get_bool(ld, m, "price_cache", &s->simulation.price_cache)) != 0 ||
       (rc = scn_get_ns(ld, m, "end", 0, &s->simulation.end_ns)) != 0 ||
       (rc = scn_optional(io_node_get_i64(m, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
                                          ld->err_len))) != 0 ||
@@ -808,9 +808,16 @@ int srv_scenario_load(const char *path, const char *const *sets, size_t set_coun
     if (rc == 0)
       rc = io_doc_load_file(path, &doc, err, err_len);
   } else {
-    snprintf(base_dir, sizeof base_dir, "%s", WT_EXAMPLES_DIR);
+    /* Its relative paths (its trace) start from the data folder's examples/, found at run time. */
+    char data_dir[sizeof base_dir - 16], why[1536];
     snprintf(s->path, sizeof s->path, "%s", DEFAULT_SCENARIO_NAME);
-    rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, srv_scenario_default_yaml, &doc, err, err_len);
+    if (util_data_dir("examples/default.yaml", data_dir, sizeof data_dir, why, sizeof why) != 0) {
+      snprintf(err, err_len, "%s: %s", DEFAULT_SCENARIO_NAME, why);
+      rc = IO_DOC_EINVAL;
+    } else {
+      snprintf(base_dir, sizeof base_dir, "%s/examples", data_dir);
+      rc = io_doc_load_string(DEFAULT_SCENARIO_NAME, srv_scenario_default_yaml, &doc, err, err_len);
+    }
   }
   for (size_t i = 0; rc == 0 && i < set_count; i++)
     rc = io_doc_set(doc, sets[i], err, err_len);

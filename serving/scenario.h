@@ -119,7 +119,8 @@ typedef struct srv_scenario {
     uint64_t seed;
     int threads;             /* 1 .. SRV_MAX_THREADS */
     part_strategy placement; /* how LPs are placed on ranks and threads; auto by default */
-    bool leaps; /* instances advance steady decode stretches in one event (same results) */
+    bool leaps;       /* instances advance steady decode stretches in one event (same results) */
+    bool price_cache; /* iteration prices memoised per batch shape (same results) */
   } simulation;
   struct {
     char path[1024];

@@ -277,10 +277,13 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   m.instance_deployment = malloc(m.instances * sizeof *m.instance_deployment);
   m.deploys = calloc(s->deployment_count, sizeof *m.deploys);
   m.appended = calloc((size_t)m.threads, sizeof *m.appended);
+  size_t price_caches = s->simulation.price_cache ? (size_t)m.threads * s->deployment_count : 0;
+  if (price_caches)
+    m.price_caches = calloc(price_caches, sizeof *m.price_caches);
   core_engine *engine = NULL;
   uint32_t *lp_partition = NULL;
   int status = -1;
-  if (!m.instance_deployment || !m.deploys || !m.appended) {
+  if (!m.instance_deployment || !m.deploys || !m.appended || (price_caches && !m.price_caches)) {
     snprintf(err, err_len, "out of memory for %u instances", m.instances);
     goto out;
   }
@@ -425,6 +428,14 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
            result->iterations
                ? 100.0 * (double)result->leapt_iterations / (double)result->iterations
                : 0.0);
+  if (opt->stats && rank == 0) {
+    uint64_t looked_up = result->price_hits + result->price_misses;
+    printf("price cache: %s; %llu hits, %llu misses (%.1f%% hit), %llu evictions\n",
+           s->simulation.price_cache ? "on" : "off", (unsigned long long)result->price_hits,
+           (unsigned long long)result->price_misses,
+           looked_up ? 100.0 * (double)result->price_hits / (double)looked_up : 0.0,
+           (unsigned long long)result->price_evictions);
+  }
   status = result->stopped ? io_timeline_close_incomplete(m.tl, err, err_len)
                            : io_timeline_close(m.tl, err, err_len);
   m.tl = NULL;
@@ -453,6 +464,9 @@ out:
   free(m.instance_deployment);
   free(m.deploys);
   free(m.appended);
+  for (size_t c = 0; m.price_caches && c < price_caches; c++)
+    hw_price_cache_destroy(m.price_caches[c]);
+  free(m.price_caches);
   free(m.hashes.offsets);
   free(m.hashes.hashes);
   free(lp_partition);

@@ -37,6 +37,7 @@ typedef struct srv_result {
   bool stopped;
   int64_t end_reached_ns;
   int stop_signal;
+  uint64_t price_hits, price_misses, price_evictions; /* of the price caches, all together */
 } srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0 (with result->stopped

@@ -1,7 +1,7 @@
 /* Unit tests of the scenario loader: the built-in default and the committed examples, errors that
  * name file:line:col and key path, --set, cluster and memory checks, catalogue extensions,
  * workloads, network, disaggregation and power. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +106,15 @@ static bool readable(const char *path) {
 
 /* ---- the default scenario and the examples ---- */
 
+/* Whether two paths name the same file once links and ".." are resolved. */
+static bool same_file(const char *a, const char *b) {
+  char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+  bool same = ra && rb && strcmp(ra, rb) == 0;
+  free(ra);
+  free(rb);
+  return same;
+}
+
 static void test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trace(void) {
   srv_scenario *s = load_ok(NULL, NULL, 0);
   CU_ASSERT_STRING_EQUAL(s->path, "(built-in default)");
@@ -152,9 +161,10 @@ static void test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trac
   CU_ASSERT_EQUAL(s->simulation.threads, 1);
   CU_ASSERT_STRING_EQUAL(s->output.path, "windtunnel.h5");
   CU_ASSERT_TRUE(s->output.compress);
-  /* the committed trace, found from the source tree, all of it */
+  /* the committed trace, found from the data folder (the build tree's links to the source's
+   * examples/), all of it */
   CU_ASSERT_FALSE(s->workload.synthetic);
-  CU_ASSERT_STRING_EQUAL(s->workload.trace_path, CONV_TRACE);
+  CU_ASSERT_TRUE(same_file(s->workload.trace_path, CONV_TRACE));
   CU_ASSERT_TRUE(readable(s->workload.trace_path));
   CU_ASSERT_EQUAL(s->workload.format, JOB_TRACE_AUTO);
   job_source *src = NULL;
@@ -176,7 +186,7 @@ static void test_built_in_default_is_examples_default_yaml(void) {
   srv_scenario *built_in = load_ok(NULL, NULL, 0);
   srv_scenario *file = load_ok(WT_EXAMPLES_DIR "/default.yaml", NULL, 0);
   CU_ASSERT_STRING_EQUAL(file->resolved_text, built_in->resolved_text);
-  CU_ASSERT_STRING_EQUAL(file->workload.trace_path, built_in->workload.trace_path);
+  CU_ASSERT_TRUE(same_file(file->workload.trace_path, built_in->workload.trace_path));
   CU_ASSERT_EQUAL(file->deployments[0].sched.total_kv_blocks,
                   built_in->deployments[0].sched.total_kv_blocks);
   srv_scenario_free(file);
@@ -377,6 +387,21 @@ static void test_set_overrides_values_and_lands_in_resolved_text(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "count: 4"));
   CU_ASSERT_PTR_NOT_NULL(strstr(s->resolved_text, "ttft: 500ms"));
   srv_scenario_free(s);
+}
+
+static void test_price_cache_is_on_by_default_and_set_turns_it_off(void) {
+  srv_scenario *s = load_ok(NULL, NULL, 0);
+  CU_ASSERT_TRUE(s->simulation.price_cache);
+  srv_scenario_free(s);
+  const char *off[] = {"simulation.price_cache=false"};
+  s = load_ok(NULL, off, 1);
+  CU_ASSERT_FALSE(s->simulation.price_cache);
+  srv_scenario_free(s);
+  char err[1024];
+  const char *bad[] = {"simulation.price_cache=maybe"};
+  int rc = srv_scenario_load(NULL, bad, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err,
+                   "--set simulation.price_cache=maybe: simulation.price_cache: ", "false");
 }
 
 static void test_bad_set_value_error_names_the_set(void) {
@@ -1181,6 +1206,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_missing_trace_file_is_reported_with_its_resolved_path);
   CU_ADD_TEST(suite, test_trace_path_is_relative_to_the_scenario_folder);
   CU_ADD_TEST(suite, test_set_overrides_values_and_lands_in_resolved_text);
+  CU_ADD_TEST(suite, test_price_cache_is_on_by_default_and_set_turns_it_off);
   CU_ADD_TEST(suite, test_bad_set_value_error_names_the_set);
   CU_ADD_TEST(suite, test_pods_load_with_defaults_and_refuse_bad_values);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `check --json` prints one JSON object, valid or not (with the error), and `check --help` lists
+# check's own options, not run's.
+# Usage: check_json.sh WINDTUNNEL EXAMPLES_DIR
+set -euo pipefail
+wt=$1 examples=$2
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+out=$("$wt" check "$examples/disaggregated.yaml" --json)
+python3 -c "import json, sys
+d = json.loads(sys.argv[1])
+assert d['valid'] is True and d['instances'] == 8, d
+assert [p['name'] for p in d['deployments']] == ['prefill', 'decode'], d
+assert all(p['count'] > 0 and p['kv_blocks'] > 0 for p in d['deployments']), d" "$out" ||
+  fail "check --json: $out"
+status=0
+out=$("$wt" check --json --set workload.rate_scale=abc 2>/dev/null) || status=$?
+[ "$status" = 1 ] || fail "check --json of a bad value exited $status"
+python3 -c "import json, sys
+d = json.loads(sys.argv[1])
+assert d['valid'] is False and 'workload.rate_scale' in d['error'], d" "$out" ||
+  fail "check --json of a bad value: $out"
+help=$("$wt" check --help)
+if ! grep -q -- '--set' <<<"$help" || ! grep -q -- '--json' <<<"$help"; then
+  fail "check --help: $help"
+fi
+! grep -qE -- '--threads|--output|--stats' <<<"$help" || fail "check --help lists run's options"
+status=0
+"$wt" check --threads 2 2>/dev/null || status=$?
+[ "$status" = 2 ] || fail "check --threads 2 exited $status, expected a usage error"
+echo "PASS: check --json and check --help"

@@ -112,9 +112,15 @@ static void check_usage(FILE *out) {
           "  --set KEY.PATH=VALUE  override a scenario field, as for run (repeatable)\n"
           "  --json                print one JSON object (scenario, valid, instances,\n"
           "                        deployments) instead of text\n"
+          "  --max-memory SIZE     refuse, as run does, a run whose memory estimate passes SIZE\n"
+          "                        (default: this machine's physical memory)\n"
+          "  --max-timeline SIZE   likewise for the timeline before compression (default: the\n"
+          "                        free space in output.path's folder)\n"
           "  -h, --help            this help\n"
+          "It also prints the estimate of memory and timeline size (on stderr with --json).\n"
           "Without SCENARIO the built-in default is checked. Exit status: 0 valid, 1 invalid\n"
-          "(the message names the file, line, column and key), 2 bad usage.\n");
+          "or too big to run (the message names the file, line, column and key, or the key to\n"
+          "change), 2 bad usage.\n");
 }
 
 typedef struct run_args {
@@ -324,17 +330,16 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
     }
   }
   /* What the run would need, from the cluster and one read of the workload; refused like run. */
-  int ranks;
-  MPI_Comm_size(comm, &ranks);
+  int ranks = 1;
+  if (comm != MPI_COMM_NULL) /* check runs without MPI too */
+    MPI_Comm_size(comm, &ranks);
   srv_estimate estimate;
-  char err[1024];
   rc = srv_estimate_scenario(s, ranks, &estimate, rank == 0 ? stderr : NULL, err, sizeof err) != 0;
-  if (!rc && rank == 0)
-    srv_estimate_print(&estimate, stdout);
+  if (!rc && rank == 0) /* --json keeps stdout one object */
+    srv_estimate_print(&estimate, a.json ? stderr : stdout);
   rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, false, err, sizeof err) != 0;
   bool free_space = !a.max_timeline_bytes;
-  uint64_t room = free_space ? srv_free_disk_bytes(a.output ? a.output : s->output.path)
-                             : a.max_timeline_bytes;
+  uint64_t room = free_space ? srv_free_disk_bytes(s->output.path) : a.max_timeline_bytes;
   rc = rc || srv_estimate_check_timeline(s, &estimate, room, free_space, err, sizeof err) != 0;
   if (rc && rank == 0)
     fprintf(stderr, "windtunnel: %s\n", err);

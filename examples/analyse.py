@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 6
+SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 7
 TABLES = ("requests", "iterations", "instance_intervals", "instances", "kv_tiers", "transfers",
           "nodes", "power", "links", "link_utilisation", "engine")
 
@@ -91,8 +91,8 @@ def headline(attrs, t):
     out = {
         "requests": {"total": len(req), "completed": len(done), "unfinished": len(req) - len(done),
                      "preemptions": int(req["preemptions"].sum()),
-                     "skipped_rows": int(attrs.get("skipped_rows", 0)),
-                     "dropped_arrivals": int(attrs.get("dropped_arrivals", 0))},
+                     "skipped_rows": int(attrs["skipped_rows"]),
+                     "dropped_arrivals": int(attrs["dropped_arrivals"])},
         "ttft_ms": distribution(ttft_ns), "tpot_ms": distribution(tpot_ns),
         "e2e_ms": distribution(done["done_ns"] - done["arrival_ns"]),
         "queue_ms": distribution(scheduled["first_scheduled_ns"] - scheduled["dispatch_ns"]),

@@ -13,6 +13,7 @@
 
 #include "app/commands.h"
 #include "io/units.h"
+#include "serving/estimate.h"
 #include "serving/report.h"
 #include "serving/scenario.h"
 #include "serving/serving.h"
@@ -85,6 +86,10 @@ static void run_usage(FILE *out, const char *command) {
       "  --set KEY.PATH=VALUE  override a scenario field, e.g. --set deployments.0.count=4\n"
       "                        (repeatable; values take units: --set simulation.end=10min)\n"
       "  --threads N           OpenMP threads per rank (default: simulation.threads)\n"
+      "  --max-memory SIZE     refuse a run whose estimate needs more memory, e.g. 64GiB\n"
+      "                        (default: this machine's physical memory)\n"
+      "  --max-timeline SIZE   refuse a run whose timeline takes more before compression\n"
+      "                        (default: the free space in the output's folder)\n"
       "  --json                print the summary as one JSON object\n"
       "  --stats               print the placement (partitions, lookahead, prediction) at start\n"
       "                        and each partition's engine statistics and the leaps at the\n"
@@ -107,9 +112,15 @@ static void check_usage(FILE *out) {
           "  --set KEY.PATH=VALUE  override a scenario field, as for run (repeatable)\n"
           "  --json                print one JSON object (scenario, valid, instances,\n"
           "                        deployments) instead of text\n"
+          "  --max-memory SIZE     refuse, as run does, a run whose memory estimate passes SIZE\n"
+          "                        (default: this machine's physical memory)\n"
+          "  --max-timeline SIZE   likewise for the timeline before compression (default: the\n"
+          "                        free space in output.path's folder)\n"
           "  -h, --help            this help\n"
+          "It also prints the estimate of memory and timeline size (on stderr with --json).\n"
           "Without SCENARIO the built-in default is checked. Exit status: 0 valid, 1 invalid\n"
-          "(the message names the file, line, column and key), 2 bad usage.\n");
+          "or too big to run (the message names the file, line, column and key, or the key to\n"
+          "change), 2 bad usage.\n");
 }
 
 typedef struct run_args {
@@ -117,7 +128,9 @@ typedef struct run_args {
   const char *sets[MAX_SETS];
   size_t set_count;
   int threads;
-  double max_wall_s; /* 0: none */
+  uint64_t max_memory_bytes;   /* 0: the machine's */
+  uint64_t max_timeline_bytes; /* 0: the output folder's free space */
+  double max_wall_s;           /* 0: none */
   bool json, stats, quiet;
 } run_args;
 
@@ -163,6 +176,8 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
                                           {"stats", no_argument, 0, 'x'},
                                           {"quiet", no_argument, 0, 'q'},
                                           {"help", no_argument, 0, 'h'},
+                                          {"max-memory", required_argument, 0, 'm'},
+                                          {"max-timeline", required_argument, 0, 'T'},
                                           {"max-wall", required_argument, 0, 'w'},
                                           {0, 0, 0, 0}};
   optind = 1;
@@ -182,12 +197,26 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
       break;
     case 't':
       a->threads = (int)strtol(optarg, &end, 10);
-      if (*end || a->threads < 1 || a->threads > 1024) {
+      if (*end || a->threads < 1 || a->threads > SRV_MAX_THREADS) {
         if (rank == 0)
-          fprintf(stderr, "windtunnel: --threads expects a whole number from 1 to 1024\n");
+          fprintf(stderr, "windtunnel: --threads expects a whole number from 1 to %d\n",
+                  SRV_MAX_THREADS);
         return 1;
       }
       break;
+    case 'm':
+    case 'T': {
+      int64_t bytes;
+      char why[256];
+      if (io_units_parse_i64(IO_UNIT_BYTES, optarg, &bytes, why, sizeof why) != 0 || bytes < 1) {
+        if (rank == 0)
+          fprintf(stderr, "windtunnel: --max-%s expects a size such as 64GiB\n",
+                  c == 'm' ? "memory" : "timeline");
+        return 1;
+      }
+      *(c == 'm' ? &a->max_memory_bytes : &a->max_timeline_bytes) = (uint64_t)bytes;
+      break;
+    }
     case 'w':
       if (parse_wall_time(optarg, &a->max_wall_s) != 0) {
         if (rank == 0)
@@ -212,7 +241,7 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     default:
       if (rank == 0)
         fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
-                optopt && strchr("ostw", optopt) ? "missing value for" : "unknown option",
+                optopt && strchr("ostwmT", optopt) ? "missing value for" : "unknown option",
                 argv[optind - 1], argv[0]);
       return 1;
     }
@@ -300,8 +329,22 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
     }
   }
+  /* What the run would need, from the cluster and one read of the workload; refused like run. */
+  int ranks = 1;
+  if (comm != MPI_COMM_NULL) /* check runs without MPI too */
+    MPI_Comm_size(comm, &ranks);
+  srv_estimate estimate;
+  rc = srv_estimate_scenario(s, ranks, &estimate, rank == 0 ? stderr : NULL, err, sizeof err) != 0;
+  if (!rc && rank == 0) /* --json keeps stdout one object */
+    srv_estimate_print(&estimate, a.json ? stderr : stdout);
+  rc = rc || srv_estimate_check(s, &estimate, a.max_memory_bytes, false, err, sizeof err) != 0;
+  bool free_space = !a.max_timeline_bytes;
+  uint64_t room = free_space ? srv_free_disk_bytes(s->output.path) : a.max_timeline_bytes;
+  rc = rc || srv_estimate_check_timeline(s, &estimate, room, free_space, err, sizeof err) != 0;
+  if (rc && rank == 0)
+    fprintf(stderr, "windtunnel: %s\n", err);
   srv_scenario_free(s);
-  return 0;
+  return rc;
 }
 
 enum { PATH_BYTES = 4096 };
@@ -472,6 +515,8 @@ static int cmd_run(int argc, char **argv, MPI_Comm comm) {
                      .stats = a.stats,
                      .version = WT_VERSION,
                      .stop_flag = &stop_signal,
+                     .max_memory_bytes = a.max_memory_bytes,
+                     .max_timeline_bytes = a.max_timeline_bytes,
                      .max_wall_s = a.max_wall_s > 0 ? (left_s > 1e-9 ? left_s : 1e-9) : 0};
   srv_result res;
   if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {

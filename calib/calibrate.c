@@ -82,7 +82,8 @@ int calib_print_unrecognised(const char *data_dir, const calib_rows *rows, FILE 
   file_list files = {0};
   if (walk(data_dir, "", &files, 0) != 0)
     return -1;
-  qsort(files.path, files.n, sizeof *files.path, cmp_str);
+  if (files.n) /* an empty folder has no list (qsort(NULL, 0) is UB) */
+    qsort(files.path, files.n, sizeof *files.path, cmp_str);
   size_t i = 0;
   while (i < files.n) {
     const char *slash = strrchr(files.path[i], '/');

@@ -20,6 +20,11 @@ static int add_row(calib_rows *out, const char *dataset, calib_op op, const hw_a
     snprintf(row.note, sizeof row.note, "skipped: %s", skipped);
   else
     calib_kernel_evaluate(op, pts, dev, dataset, "check", NULL, &row);
+  if (pts && pts->dropped) { /* said, not silently left out */
+    size_t used = strlen(row.note);
+    snprintf(row.note + used, sizeof row.note - used, "%s%zu rows dropped: no positive time",
+             used ? "; " : "", pts->dropped);
+  }
   return calib_rows_add(out, &row);
 }
 
@@ -49,6 +54,7 @@ int calib_eval_kernels(const char *data_dir, const hw_catalog *cat, calib_rows *
       }
       for (int i = 0; i < nfiles; i++) {
         pts.n = scratch.n = 0;
+        pts.dropped = scratch.dropped = 0;
         if (result == 0) {
           const char *rel = strlen(files[i]) > prefix ? files[i] + prefix : files[i];
           int r = jb->op == CALIB_OP_GEMM ? calib_vidur_mlp_read(&rc, files[i], &pts, &scratch)

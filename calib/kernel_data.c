@@ -18,10 +18,13 @@ const char *const calib_op_names[CALIB_OP_COUNT] = {
 const char *const calib_dev_names[CALIB_NDEV] = {"H100-SXM-80GB", "H200-SXM-141GB",
                                                  "A100-SXM-80GB"};
 
-/* Append one point of nx inputs; a zero or missing time is dropped. 0, or -1 out of memory. */
+/* Append one point of nx inputs; a zero, negative or missing time is dropped and counted. 0, or
+ * -1 out of memory. */
 static int push(calib_points *ps, const double *x, int nx, double measured_ns) {
-  if (!(measured_ns > 0.0))
-    return 0; /* a zero or missing time cannot be fitted in log space */
+  if (!(measured_ns > 0.0) || !isfinite(measured_ns)) {
+    ps->dropped++; /* cannot be fitted in log space */
+    return 0;
+  }
   calib_point *grown = util_grow(ps->p, &ps->cap, ps->n + 1, sizeof *grown);
   if (!grown)
     return -1;
@@ -68,7 +71,8 @@ static int aic_gemm_record(const calib_reader *rc, const util_csv *c, const int 
   if (strcmp(util_csv_get(c, cols[4]), t->keep) != 0)
     return 0;
   double v[4];
-  if (calib_reader_nums(rc, c, cols, v, 4) != 0)
+  if (calib_reader_dims(rc, c, cols, v, 3) != 0 ||
+      calib_reader_nums(rc, c, cols + 3, v + 3, 1) != 0)
     return -1;
   return push_record(rc, t->out, v, 3, v[3] * 1e6, c, cols[5]);
 }
@@ -93,7 +97,8 @@ static int aic_attention_record(const calib_reader *rc, const util_csv *c, const
   if (strcmp(util_csv_get(c, cols[6]), t->keep) != 0)
     return 0;
   double v[6];
-  if (calib_reader_nums(rc, c, cols, v, 6) != 0)
+  if (calib_reader_dims(rc, c, cols, v, 4) != 0 ||
+      calib_reader_nums(rc, c, cols + 4, v + 4, 2) != 0)
     return -1;
   if (v[4] != 0.0)
     return 0; /* sliding window */
@@ -132,7 +137,8 @@ static int aic_allreduce_record(const calib_reader *rc, const util_csv *c, const
   if (strcmp(util_csv_get(c, cols[3]), t->keep) != 0)
     return 0;
   double v[3];
-  if (calib_reader_nums(rc, c, cols, v, 3) != 0)
+  if (calib_reader_dims(rc, c, cols, v, 2) != 0 ||
+      calib_reader_nums(rc, c, cols + 2, v + 2, 1) != 0)
     return -1;
   double x[2] = {2.0 * v[1], v[0]};
   return push_record(rc, t->out, x, 2, v[2] * 1e6, c, -1);
@@ -158,7 +164,8 @@ static int vidur_network_record(const calib_reader *rc, const util_csv *c, const
                                 void *ctx) {
   const network_ctx *t = ctx;
   double v[4];
-  if (calib_reader_nums(rc, c, cols, v, 4) != 0)
+  if (calib_reader_dims(rc, c, cols, v, 3) != 0 ||
+      calib_reader_nums(rc, c, cols + 3, v + 3, 1) != 0)
     return -1;
   if (t->allreduce ? v[0] != v[1] : v[1] != 2.0)
     return 0; /* spans nodes */
@@ -204,7 +211,7 @@ static int vidur_mlp_record(const calib_reader *rc, const util_csv *c, const int
   const mlp_ctx *t = ctx;
   int num_cols[6] = {cols[0], cols[1], cols[2], cols[3], cols[5], cols[6]};
   double nv[6];
-  if (calib_reader_nums(rc, c, num_cols, nv, 6) != 0)
+  if (calib_reader_dims(rc, c, num_cols, nv, 6) != 0)
     return -1;
   bool gated = !strcmp(util_csv_get(c, cols[4]), "True");
   double q = nv[0], kv = nv[1], h = nv[2], f = nv[3], tokens = nv[4], tp = nv[5], d = h / q;
@@ -321,7 +328,8 @@ static int read_vidur_mlp_dir(const calib_reader *rc, const char *rel, calib_poi
  * time, not the multiprocessing executor current vLLM uses). batch_size = sequences. */
 static int vidur_cpu_record(const calib_reader *rc, const util_csv *c, const int *cols, void *ctx) {
   double v[5];
-  if (calib_reader_nums(rc, c, cols, v, 5) != 0)
+  if (calib_reader_dims(rc, c, cols, v, 1) != 0 ||
+      calib_reader_nums(rc, c, cols + 1, v + 1, 4) != 0)
     return -1;
   return push_record(rc, ctx, v, 1, (v[1] + v[2] + v[3] + v[4]) * 1e6, c, -1);
 }

@@ -45,6 +45,7 @@ typedef struct calib_point {
 typedef struct calib_points {
   calib_point *p;
   size_t n, cap;
+  size_t dropped; /* points of rows without a positive measured time: not fitted, but counted */
 } calib_points;
 
 /* Median and p90 of |predicted / measured - 1| over n points, percent. */

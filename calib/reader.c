@@ -19,6 +19,20 @@ int calib_reader_nums(const calib_reader *rc, const util_csv *c, const int *cols
   return 0;
 }
 
+int calib_reader_dims(const calib_reader *rc, const util_csv *c, const int *cols, double *v,
+                      int n) {
+  if (calib_reader_nums(rc, c, cols, v, n) != 0)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (!(v[i] > 0) || !isfinite(v[i])) {
+      snprintf(rc->err, rc->err_len, "%s:%ld: column '%s': '%s' is not a size above 0", c->name,
+               c->line, cols[i] >= 0 && cols[i] < c->nheader ? c->header[cols[i]] : "?",
+               util_csv_get(c, cols[i]));
+      return -1;
+    }
+  return 0;
+}
+
 int calib_reader_each(const calib_reader *rc, util_csv *c, const char *const *need, int nneed,
                       const char *const *opt, int nopt, calib_record_fn each, void *ctx) {
   assert(nneed >= 0 && nopt >= 0 && nneed + nopt <= CALIB_READER_MAX_COLS);

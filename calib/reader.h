@@ -21,6 +21,10 @@ int calib_reader_open(const calib_reader *rc, util_csv *c, const char *rel);
  * malformed number. */
 int calib_reader_nums(const calib_reader *rc, const util_csv *c, const int *cols, double *v, int n);
 
+/* As calib_reader_nums for the columns of a shape (sizes, counts): each must be a finite number
+ * above 0; -1 with "path:line: column 'name': ..." otherwise. */
+int calib_reader_dims(const calib_reader *rc, const util_csv *c, const int *cols, double *v, int n);
+
 /* What one record adds, given the columns calib_reader_each found and the caller's context: 0 to
  * go on, -1 with a message in rc to stop. */
 typedef int (*calib_record_fn)(const calib_reader *rc, const util_csv *c, const int *cols,

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 6
+SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 7
 TABLES = ("requests", "iterations", "instance_intervals", "instances", "kv_tiers", "transfers",
           "nodes", "power", "links", "link_utilisation", "engine")
 
@@ -90,7 +90,9 @@ def headline(attrs, t):
         peak = np.where(total > 0, inst["kv_blocks_peak"].to_numpy(np.float64) / total, 0.0)
     out = {
         "requests": {"total": len(req), "completed": len(done), "unfinished": len(req) - len(done),
-                     "preemptions": int(req["preemptions"].sum())},
+                     "preemptions": int(req["preemptions"].sum()),
+                     "skipped_rows": int(attrs["skipped_rows"]),
+                     "dropped_arrivals": int(attrs["dropped_arrivals"])},
         "ttft_ms": distribution(ttft_ns), "tpot_ms": distribution(tpot_ns),
         "e2e_ms": distribution(done["done_ns"] - done["arrival_ns"]),
         "queue_ms": distribution(scheduled["first_scheduled_ns"] - scheduled["dispatch_ns"]),
@@ -98,7 +100,8 @@ def headline(attrs, t):
                        "req_s": len(done) / sim_s},
         "slo": {"ttft_ms": float(attrs["slo_ttft_ns"]) * 1e-6,
                 "tpot_ms": float(attrs["slo_tpot_ns"]) * 1e-6,
-                "attainment": good / len(done) if len(done) else 0, "goodput_req_s": good / sim_s},
+                # over all requests: an unfinished one missed its SLO
+                "attainment": good / len(req) if len(req) else 0, "goodput_req_s": good / sim_s},
         "instances": {"count": n, "utilisation_mean": in_order_sum(busy / float(n)) if n else 0,
                       "utilisation_min": float(min(busy.min(), 1.0)) if n else 0,
                       "utilisation_max": float(max(busy.max(), 0.0)) if n else 0,

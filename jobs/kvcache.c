@@ -128,6 +128,10 @@ int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, 
   return 0;
 }
 
+double job_kv_bytes(uint32_t total_blocks) {
+  return ((double)total_blocks + 1) * sizeof(kv_block) + 1024.0 * sizeof(kv_slot);
+}
+
 void job_kv_destroy(job_kv *kv) {
   if (!kv)
     return;

@@ -20,6 +20,9 @@ typedef struct job_kv job_kv;
  * block ever holds a hash. Returns 0, or -1 with a message in err. */
 int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, size_t err_len);
 void job_kv_destroy(job_kv *kv);
+/* The memory a cache of total_blocks takes when created (its blocks and the first hash table; the
+ * table grows with cached blocks), for estimates made before it is. */
+double job_kv_bytes(uint32_t total_blocks);
 
 uint32_t job_kv_total_blocks(const job_kv *kv);
 uint32_t job_kv_used_blocks(const job_kv *kv);

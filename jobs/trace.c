@@ -17,6 +17,10 @@
 #include "workload_source.h"
 
 enum { MESSAGE_BYTES = 512, READ_BUFFER_BYTES = 256 << 10, SNIPPET_CHARS = 40 };
+enum { JOB_TRACE_FIRST_YEAR = 1678, JOB_TRACE_LAST_YEAR = 2261 };
+/* Longest line a reader takes: a Mooncake row of a 128K-token prompt has 256 hash ids (about 5 KB);
+ * anything near this is not a trace (a binary file, /dev/zero) and must not be read whole. */
+enum { JOB_TRACE_MAX_LINE_BYTES = 1 << 20 };
 
 /* ---- Formats ------------------------------------------------------------------------------- */
 
@@ -102,7 +106,7 @@ static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out
   size_t i = 0;
   for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
     if ((whole = whole * 10 + (s[i] - '0')) > INT64_MAX / pow10s[pow10] / 10)
-      return "too large";
+      return "too large: times must be under 29 years (2^63 / 10 ns)";
   if (i < n && s[i] == '.') {
     for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
       if (frac_digits < pow10)
@@ -161,6 +165,9 @@ static const char *parse_datetime(const char *s, size_t n, int64_t *out) {
   if (month < 1 || month > 12 || day < 1 || day > month_days[month - 1] || hour > 23 ||
       minute > 59 || second > 59)
     return "date or time out of range";
+  /* Signed 64-bit ns from 1970 span 1677-09-21 to 2262-04-11: whole years inside, any zone. */
+  if (year < JOB_TRACE_FIRST_YEAR || year > JOB_TRACE_LAST_YEAR)
+    return "year outside 1678-2261 (times are 64-bit nanoseconds from 1970)";
   size_t i = 19, zone = i;
   while (zone < n && s[zone] != 'Z' && s[zone] != '+' && s[zone] != '-')
     zone++;
@@ -190,7 +197,9 @@ static const char *parse_datetime(const char *s, size_t n, int64_t *out) {
 
 typedef struct trace_reader {
   FILE *file;
-  char *io_buffer;
+  char *io_buffer;       /* read in chunks of READ_BUFFER_BYTES, split at line ends */
+  size_t io_pos, io_len; /* the unread bytes are io_buffer[io_pos, io_len) */
+  bool io_end;           /* the file has no more */
   char *path;
   char *line;
   size_t line_cap;
@@ -230,27 +239,90 @@ static int row_bad(trace_reader *r, char *err, size_t err_len, const char *fmt, 
   return JOB_ROW_BAD;
 }
 
-/* Reads the next non-blank line, without its line end. 1, 0 at the end, or JOB_SOURCE_EIO. */
+/* Appends n bytes to the line being read (its first `len`); 0, or a negative code when the line
+ * passes JOB_TRACE_MAX_LINE_BYTES or memory runs out. */
+static int line_append(trace_reader *r, size_t len, const char *bytes, size_t n, char *err,
+                       size_t err_len) {
+  if (len + n > JOB_TRACE_MAX_LINE_BYTES) {
+    util_err(err, err_len, "%s:%lld: a line longer than %d bytes: not a trace", r->path,
+             (long long)r->line_no + 1, JOB_TRACE_MAX_LINE_BYTES);
+    return JOB_SOURCE_EFORMAT;
+  }
+  if (len + n + 1 > r->line_cap) {
+    size_t cap = r->line_cap ? r->line_cap : 256;
+    while (cap < len + n + 1)
+      cap *= 2;
+    char *grown = realloc(r->line, cap);
+    if (!grown) {
+      util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no + 1);
+      return JOB_SOURCE_ENOMEM;
+    }
+    r->line = grown, r->line_cap = cap;
+  }
+  memcpy(r->line + len, bytes, n);
+  return 0;
+}
+
+/* Reads one line into r->line without its end, at most JOB_TRACE_MAX_LINE_BYTES: 1 (its length in
+ * *len), 0 at the end of the file, or a negative code with "path:line: why". Chunks are split at
+ * line ends, so a file without any (/dev/zero) is refused within a line's limit, not read whole. */
+static int read_any_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
+  size_t n = 0;
+  bool ended = false, any = false;
+  while (!ended) {
+    if (r->io_pos == r->io_len) {
+      if (r->io_end)
+        break;
+      r->io_pos = 0;
+      r->io_len = fread(r->io_buffer, 1, READ_BUFFER_BYTES, r->file);
+      if (r->io_len < READ_BUFFER_BYTES) {
+        if (ferror(r->file)) {
+          util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
+                   strerror(errno ? errno : EIO));
+          return JOB_SOURCE_EIO;
+        }
+        r->io_end = true;
+      }
+      continue;
+    }
+    const char *from = r->io_buffer + r->io_pos;
+    const char *nl = memchr(from, '\n', r->io_len - r->io_pos);
+    size_t take = nl ? (size_t)(nl - from) : r->io_len - r->io_pos;
+    int rc = line_append(r, n, from, take, err, err_len);
+    if (rc < 0)
+      return rc;
+    n += take, any = true;
+    r->io_pos += take + (nl != NULL);
+    ended = nl != NULL;
+  }
+  if (!any)
+    return 0;
+  r->line_no++;
+  if (memchr(r->line, '\0', n)) {
+    util_err(err, err_len, "%s:%lld: a NUL byte: a binary file, not a trace", r->path,
+             (long long)r->line_no);
+    return JOB_SOURCE_EFORMAT;
+  }
+  while (n > 0 && r->line[n - 1] == '\r')
+    n--;
+  r->line[n] = '\0';
+  *len = n;
+  return 1;
+}
+
+/* Reads the next non-blank line, without its line end. 1, 0 at the end, or a negative code. */
 static int read_line(trace_reader *r, size_t *len, char *err, size_t err_len) {
   for (;;) {
     errno = 0;
-    ssize_t n = getline(&r->line, &r->line_cap, r->file);
-    if (n < 0) {
-      if (ferror(r->file)) {
-        util_err(err, err_len, "%s:%lld: read error: %s", r->path, (long long)r->line_no + 1,
-                 strerror(errno ? errno : EIO));
-        return JOB_SOURCE_EIO;
-      }
-      return 0;
-    }
-    r->line_no++;
-    while (n > 0 && (r->line[n - 1] == '\n' || r->line[n - 1] == '\r'))
-      r->line[--n] = '\0';
+    size_t n;
+    int rc = read_any_line(r, &n, err, err_len);
+    if (rc <= 0)
+      return rc;
     size_t blank = 0;
-    while (blank < (size_t)n && is_space(r->line[blank]))
+    while (blank < n && is_space(r->line[blank]))
       blank++;
-    if (blank < (size_t)n) {
-      *len = (size_t)n;
+    if (blank < n) {
+      *len = n;
       return 1;
     }
   }
@@ -380,7 +452,6 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     reader_close(r);
     return JOB_SOURCE_EIO;
   }
-  setvbuf(r->file, r->io_buffer, _IOFBF, READ_BUFFER_BYTES);
   int rc = reader_detect(r, format, err, err_len);
   if (rc == 0 && !lengths_ok && !r->layout->time_col) {
     util_err(err, err_len,
@@ -528,6 +599,8 @@ static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_l
   if (r->layout->wall_clock) {
     if (!r->have_start)
       r->start_ns = raw->time_ns, r->have_start = true;
+    if (r->start_ns < 0 && raw->time_ns > INT64_MAX + r->start_ns)
+      return row_bad(r, err, err_len, "more than 292 years after the first row's time");
     raw->time_ns -= r->start_ns;
   }
   if (r->have_prev && raw->time_ns < r->prev_ns)
@@ -545,7 +618,7 @@ struct job_source {
   void *impl;
   job_trace_format format;
   job_source_opts opts;
-  int64_t emitted, bad_rows;
+  int64_t emitted, bad_rows, dropped;
   int failed; /* the negative code of the error that stopped it */
   bool ended;
   char first_bad[MESSAGE_BYTES];
@@ -640,11 +713,18 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
     int64_t since_ns = raw.time_ns - o->from_ns, arrival_ns = since_ns;
     if (o->rate_scale != 1) {
       double scaled = (double)since_ns / o->rate_scale; /* exact below 2^53 ns (104 days) */
-      arrival_ns = scaled < 0x1p62 ? llround(scaled) : INT64_MAX;
+      arrival_ns = scaled < 0x1p62 ? llround(scaled) : JOB_ARRIVAL_END_NS;
     }
-    if (arrival_ns > INT64_MAX - o->offset_ns)
-      return source_fail(src, JOB_SOURCE_EINVAL, "workload: arrival time overflows 64-bit ns", err,
-                         err_len);
+    if (arrival_ns >= JOB_ARRIVAL_END_NS - o->offset_ns) {
+      /* Past the representable end, as every later row is (sources are in time order): counted
+       * up to the request cap, never returned. */
+      if (o->max_requests && src->emitted + src->dropped >= o->max_requests) {
+        src->ended = true;
+        return 0;
+      }
+      src->dropped++;
+      continue;
+    }
     req->id = src->emitted++;
     req->arrival_ns = arrival_ns + o->offset_ns;
     req->input_tokens = raw.input_tokens;
@@ -656,6 +736,7 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
 }
 
 int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
+int64_t job_source_dropped_arrivals(const job_source *src) { return src->dropped; }
 const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
 job_trace_format job_source_format(const job_source *src) { return src->format; }
 

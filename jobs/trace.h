@@ -18,6 +18,11 @@ enum {
 /* Mooncake's hash_ids each name one KV block of this many prompt tokens (FAST'25 README). */
 #define JOB_MOONCAKE_BLOCK_TOKENS 512
 
+/* The last representable arrival: arrivals at or past 2^62 ns (146 years) after scale and offset
+ * are dropped and counted (job_source_dropped_arrivals), leaving the engine room to add latencies
+ * to any time it holds. */
+#define JOB_ARRIVAL_END_NS ((int64_t)1 << 62)
+
 typedef struct job_request {
   int64_t id;            /* 0-based position in the source's output (after window and cap) */
   int64_t arrival_ns;    /* from the trace start, after window, scale and offset; never decreases */
@@ -68,7 +73,10 @@ int job_source_open_trace(job_source **out, const char *path, job_trace_format f
  * "path:line: reason" for a malformed row. After an error every call repeats it. */
 int job_source_next(job_source *src, job_request *req, char *err, size_t err_len);
 
-int64_t job_source_bad_rows(const job_source *src);          /* skipped so far (skip_bad_rows) */
+int64_t job_source_bad_rows(const job_source *src); /* skipped so far (skip_bad_rows) */
+/* Requests dropped so far because they arrive at or past JOB_ARRIVAL_END_NS (the source ends at
+ * the first of them; the rest are counted, not returned). */
+int64_t job_source_dropped_arrivals(const job_source *src);
 const char *job_source_first_bad_row(const job_source *src); /* its message, or "" */
 job_trace_format job_source_format(const job_source *src); /* detected format; AUTO if synthetic */
 void job_source_close(job_source *src);                    /* NULL is fine */

@@ -152,7 +152,9 @@ typedef struct srv_model {
   struct {
     int64_t first_arrival_ns, last_arrival_ns;
     double input_tokens, output_tokens; /* summed over the requests */
-  } workload;                           /* what placement estimates work from */
+    int64_t skipped_rows;               /* malformed rows skipped (workload.skip_bad_rows) */
+    int64_t dropped_arrivals;           /* arrivals at or past JOB_ARRIVAL_END_NS, dropped */
+  } workload; /* what placement estimates work from, and what the summary reports */
   srv_placement placement;
   struct srv_router *router; /* on the router's rank only, for progress */
   const char *program_version;

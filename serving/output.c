@@ -340,6 +340,10 @@ static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, cons
   rc = rc ? rc : io_timeline_attr_int64(tl, "events", (int64_t)res->events, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "slo_ttft_ns", s->slo.ttft_ns, err, err_len);
   rc = rc ? rc : io_timeline_attr_int64(tl, "slo_tpot_ns", s->slo.tpot_ns, err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "skipped_rows", m->workload.skipped_rows, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_int64(tl, "dropped_arrivals", m->workload.dropped_arrivals, err,
+                                   err_len);
   return rc;
 }
 

@@ -16,6 +16,9 @@ typedef struct srv_dist {
 
 typedef struct srv_summary {
   uint64_t total, completed, unfinished, preemptions;
+  /* Workload rows not in /requests: malformed and skipped, or arriving past the representable end
+   * (schema 6; 0 for older files, which did not count them). */
+  uint64_t skipped_rows, dropped_arrivals;
   srv_dist ttft_ms, tpot_ms, e2e_ms, queue_ms;
   double input_tok_s, output_tok_s, req_s;
   double slo_attainment, goodput_req_s;

@@ -719,8 +719,8 @@ static int read_simulation(const scn_loader *ld, const io_node *m) {
       (rc = scn_get_ns(ld, m, "end", 0, &s->simulation.end_ns)) != 0 ||
       (rc = scn_optional(io_node_get_i64(m, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
                                          ld->err_len))) != 0 ||
-      (rc = scn_optional(io_node_get_i64(m, "threads", IO_UNIT_NUMBER, 1, 4096, &threads, ld->err,
-                                         ld->err_len))) != 0)
+      (rc = scn_optional(io_node_get_i64(m, "threads", IO_UNIT_NUMBER, 1, SRV_MAX_THREADS, &threads,
+                                         ld->err, ld->err_len))) != 0)
     return rc;
   s->simulation.seed = (uint64_t)seed;
   s->simulation.threads = (int)threads;

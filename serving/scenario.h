@@ -14,6 +14,9 @@
 #include "net/net.h"
 #include "partitions/part.h"
 
+/* Most OpenMP threads per rank, for simulation.threads and --threads alike. */
+#define SRV_MAX_THREADS 1024
+
 typedef enum srv_role { SRV_ROLE_MIXED, SRV_ROLE_PREFILL, SRV_ROLE_DECODE } srv_role;
 
 /* A KV tier of a node type (jobs/kvcache_tier.h): memory below HBM that the instances of each such
@@ -114,7 +117,7 @@ typedef struct srv_scenario {
   struct {
     int64_t end_ns; /* 0: until every request has finished */
     uint64_t seed;
-    int threads;
+    int threads;             /* 1 .. SRV_MAX_THREADS */
     part_strategy placement; /* how LPs are placed on ranks and threads; auto by default */
     bool leaps;       /* instances advance steady decode stretches in one event (same results) */
     bool price_cache; /* iteration prices memoised per batch shape (same results) */

@@ -31,11 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serving/estimate.h"
 #include "serving/model.h"
 
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
- * has them. */
-static int scan_workload(srv_model *m, char *err, size_t err_len) {
+ * has them. Rank 0 warns of skipped rows, dropped arrivals and an empty workload. */
+static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len) {
   const srv_workload *w = &m->s->workload;
   job_source *src;
   int rc = w->synthetic
@@ -92,9 +93,17 @@ static int scan_workload(srv_model *m, char *err, size_t err_len) {
     if (!hashes)
       goto oom;
     h->hashes = hashes;
-    memcpy(h->hashes + used, q.prefix_hashes, q.prefix_hash_count * sizeof *q.prefix_hashes);
+    if (q.prefix_hash_count) /* a row without hash_ids has no array (memcpy(NULL, 0) is UB) */
+      memcpy(h->hashes + used, q.prefix_hashes, q.prefix_hash_count * sizeof *q.prefix_hashes);
     h->offsets[++h->requests] = used + q.prefix_hash_count;
   }
+  m->workload.skipped_rows = job_source_bad_rows(src);
+  m->workload.dropped_arrivals = job_source_dropped_arrivals(src);
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rc >= 0 && rank == 0)
+    srv_workload_warn(m->s, m->workload_requests, m->workload.skipped_rows,
+                      m->workload.dropped_arrivals, job_source_first_bad_row(src), stderr);
   job_source_close(src);
   return rc < 0 ? -1 : 0;
 oom:
@@ -305,8 +314,31 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
   }
-  if (scan_workload(&m, err, err_len) != 0 ||
-      srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
+  if (scan_workload(&m, comm, err, err_len) != 0)
+    goto out;
+  /* Refused up front, on every rank alike, rather than killed (or spinning) after hours. */
+  srv_estimate estimate;
+  srv_estimate_make(s, m.workload_requests,
+                    m.hashes.offsets ? m.hashes.offsets[m.hashes.requests] : 0,
+                    m.workload.last_arrival_ns, m.cluster.nodes,
+                    m.cluster.topo ? net_link_count(m.cluster.topo) : 0, ranks, &estimate);
+  if (rank == 0 && (opt->progress || opt->stats))
+    srv_estimate_print(&estimate, opt->stats ? stdout : stderr);
+  /* One limit for every rank (the smallest machine's), so that all refuse or none does. */
+  uint64_t limit = opt->max_memory_bytes ? opt->max_memory_bytes : srv_machine_memory_bytes(),
+           least_limit;
+  MPI_Allreduce(&limit, &least_limit, 1, MPI_UINT64_T, MPI_MIN, comm);
+  if (srv_estimate_check(s, &estimate, least_limit, !opt->max_memory_bytes, err, err_len) != 0)
+    goto out;
+  uint64_t room = opt->max_timeline_bytes
+                      ? opt->max_timeline_bytes
+                      : srv_free_disk_bytes(opt->output_path ? opt->output_path : s->output.path),
+           least_room;
+  MPI_Allreduce(&room, &least_room, 1, MPI_UINT64_T, MPI_MIN, comm);
+  if (srv_estimate_check_timeline(s, &estimate, least_room, !opt->max_timeline_bytes, err,
+                                  err_len) != 0)
+    goto out;
+  if (srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||
       create_tiers(&m, err, err_len) != 0)
     goto out;

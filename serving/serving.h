@@ -21,6 +21,8 @@ typedef struct srv_options {
   const volatile sig_atomic_t *stop_flag;
   double max_wall_s; /* > 0: stop likewise after this much wall time from srv_run's start (rank
                         0's clock) */
+  uint64_t max_memory_bytes; /* refuse a run whose estimate needs more; 0: this machine's memory */
+  uint64_t max_timeline_bytes; /* likewise for the timeline before compression; 0: free space */
 } srv_options;
 
 typedef struct srv_result {

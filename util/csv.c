@@ -113,7 +113,8 @@ int util_csv_open_file(util_csv *c, const char *path, char *err, size_t err_len)
     snprintf(err, err_len, "%s: %s", path, strerror(errno));
     return -1;
   }
-  size_t cap = 1 << 16, len = 0;
+  size_t cap = 1 << 16, len = 0, line_start = 0;
+  long line = 1;
   char *buf = malloc(cap);
   for (;;) {
     if (!buf) {
@@ -121,7 +122,20 @@ int util_csv_open_file(util_csv *c, const char *path, char *err, size_t err_len)
       snprintf(err, err_len, "%s: out of memory", path);
       return -1;
     }
+    size_t scanned = len;
     len += fread(buf + len, 1, cap - len - 1, f);
+    char *nl;
+    while ((nl = memchr(buf + scanned, '\n', len - scanned)) != NULL &&
+           (size_t)(nl - buf) - line_start <= UTIL_CSV_MAX_LINE_BYTES)
+      scanned = line_start = (size_t)(nl - buf) + 1, line++;
+    if ((nl ? (size_t)(nl - buf) : len) - line_start > UTIL_CSV_MAX_LINE_BYTES) {
+      /* not a table (a binary file, /dev/zero): stop reading */
+      free(buf);
+      fclose(f);
+      snprintf(err, err_len, "%s:%ld: a line longer than %d bytes: not a CSV table", path, line,
+               UTIL_CSV_MAX_LINE_BYTES);
+      return -1;
+    }
     if (len < cap - 1)
       break;
     cap *= 2;

@@ -7,6 +7,9 @@
 #include <stdio.h>
 
 #define UTIL_CSV_MAX_FIELDS 128
+/* Longest line a file may have: the measured tables' longest are a few hundred bytes; a file past
+ * this (a binary file, /dev/zero) is refused at that line instead of read whole. */
+#define UTIL_CSV_MAX_LINE_BYTES (1 << 20)
 
 typedef struct util_csv {
   char *buf; /* owned copy of the text; fields point into it */

@@ -381,6 +381,68 @@ static void skipped_bad_rows_are_counted_and_the_first_is_kept(void) {
   unlink(path);
 }
 
+/* A reader used to take a line of any length: /dev/zero as a trace grew to gigabytes. */
+static void a_line_past_the_limit_or_a_nul_byte_is_refused_at_its_line(void) {
+  summary s = read_trace("/dev/zero", JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_STRING_EQUAL(s.err, "/dev/zero:1: a line longer than 1048576 bytes: not a trace");
+  char path[PATH_BYTES], *text = malloc((2 << 20) + 64);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+  int n = sprintf(text, "arrival_time_ns,input_toks,output_toks\n1,1,1\n");
+  memset(text + n, '1', 2 << 20);
+  strcpy(text + n + (2 << 20), ",1,1\n");
+  fixture(path, text);
+  free(text);
+  s = read_trace(path, JOB_TRACE_AUTO, &(job_source_opts){.skip_bad_rows = true});
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_EQUAL(s.rows, 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(s.err, ":3: a line longer than 1048576 bytes"));
+  unlink(path);
+  FILE *f = fopen(path, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  fputs("arrival_time_ns,input_toks,output_toks\n1,1,1\n", f);
+  fwrite("2,1\0,1\n", 1, 8, f);
+  fclose(f);
+  s = read_trace(path, JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+  CU_ASSERT_PTR_NOT_NULL(strstr(s.err, ":3: a NUL byte: a binary file, not a trace"));
+  unlink(path);
+}
+
+/* rate_scale=1e-300 used to turn every arrival but the first into INT64_MAX, never reached and
+ * never counted. Now each arrival at or past 2^62 ns is dropped and counted, up to the cap. */
+static void arrivals_past_the_representable_end_are_dropped_and_counted(void) {
+  char path[PATH_BYTES];
+  fixture(path, "arrival_time_ns,input_toks,output_toks\n0,1,1\n5,1,1\n9,1,1\n12,1,1\n");
+  const struct {
+    job_source_opts opts;
+    int64_t rows, dropped;
+  } cases[] = {
+      {{.rate_scale = 1e-300}, 1, 3},
+      {{.rate_scale = 1e-300, .max_requests = 2}, 1, 1},
+      {{.offset_ns = JOB_ARRIVAL_END_NS - 9}, 2, 2},
+      {{.offset_ns = JOB_ARRIVAL_END_NS - 13}, 4, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    job_source *src;
+    char err[ERR_BYTES];
+    CU_ASSERT_EQUAL_FATAL(
+        job_source_open_trace(&src, path, JOB_TRACE_AUTO, &cases[i].opts, err, sizeof err), 0);
+    job_request r;
+    int64_t rows = 0;
+    int rc;
+    while ((rc = job_source_next(src, &r, err, sizeof err)) == 1) {
+      CU_ASSERT(r.arrival_ns < JOB_ARRIVAL_END_NS);
+      rows++;
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_EQUAL(rows, cases[i].rows);
+    CU_ASSERT_EQUAL(job_source_dropped_arrivals(src), cases[i].dropped);
+    job_source_close(src);
+  }
+  unlink(path);
+}
+
 static void each_kind_of_malformed_row_is_reported_at_its_line(void) {
   struct {
     const char *text;
@@ -392,11 +454,25 @@ static void each_kind_of_malformed_row_is_reported_at_its_line(void) {
        "2023-11-16 18:15:48.0,1,1\n",
        ":4: time goes back 1.000000000 s"},
       {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 25:15:49.0,1,1\n", ":2: TIMESTAMP"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n9999-12-31 23:59:59.0,1,1\n",
+       ":2: TIMESTAMP '9999-12-31 23:59:59.0': year outside 1678-2261"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:49.0,1,1\n"
+       "2262-04-12 00:00:00.0,1,1\n",
+       ":3: TIMESTAMP '2262-04-12 00:00:00.0': year outside 1678-2261"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n1677-01-01 00:00:00.0,1,1\n",
+       ":2: TIMESTAMP '1677-01-01 00:00:00.0': year outside 1678-2261"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n0000-01-01 00:00:00+00:00,1,1\n",
+       ":2: TIMESTAMP '0000-01-01 00:00:00+00:00': year outside"},
+      {"TIMESTAMP,ContextTokens,GeneratedTokens\n1678-01-01 00:00:00.0,1,1\n"
+       "2261-12-31 23:59:59.0,1,1\n",
+       ":3: more than 292 years after the first row's time"},
       {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:49.0,1,0\n",
        ":2: GeneratedTokens '0': must be at least 1"},
       {"TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:49.0,99999999999,1\n",
        "too large"},
       {"arrival_time_ns,input_toks,output_toks\n-5,1,1\n", ":2: arrival_time_ns '-5': negative"},
+      {"arrival_time_ns,input_toks,output_toks\n0,1,1\n4000000000000000000,1,1\n",
+       ":3: arrival_time_ns '4000000000000000000': too large: times must be under 29 years"},
       {"arrived_at,num_prefill_tokens,num_decode_tokens\n1.5s,1,1\n", "not a number"},
       {"{\"timestamp\": 0, \"input_length\": 1}\n", ":1: missing key 'output_length'"},
       {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 2\n", ":1: not a JSON object"},
@@ -716,6 +792,8 @@ static const named_test tests[] = {
     TEST(malformed_row_stops_the_read_naming_file_and_line),
     TEST(skipped_bad_rows_are_counted_and_the_first_is_kept),
     TEST(each_kind_of_malformed_row_is_reported_at_its_line),
+    TEST(arrivals_past_the_representable_end_are_dropped_and_counted),
+    TEST(a_line_past_the_limit_or_a_nul_byte_is_refused_at_its_line),
     TEST(poisson_arrivals_have_the_mean_rate_and_unit_cv),
     TEST(gamma_arrivals_have_the_mean_rate_and_the_asked_cv),
     TEST(rate_curve_shapes_arrivals_and_a_final_zero_ends_the_source),

@@ -1031,6 +1031,25 @@ static void test_bad_network_values_are_refused_at_their_keys(void) {
   }
 }
 
+/* The key takes what the --threads flag takes: 4096 threads were accepted and then crawled. */
+static void test_simulation_threads_above_the_flags_limit_is_refused_at_its_key(void) {
+  char text[1024];
+  snprintf(text, sizeof text, "%s%ssimulation: {threads: 1025}\n", MINIMAL_DEPLOYMENTS,
+           CONV_WORKLOAD);
+  srv_scenario *s = NULL;
+  char path[128], err[1024], want[512];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want, "%s:7:", path);
+  assert_error_has(rc, s, err, want, "simulation.threads");
+  assert_error_has(rc, s, err, want, "1 to 1024");
+  snprintf(text, sizeof text, "%s%ssimulation: {threads: 1024}\n", MINIMAL_DEPLOYMENTS,
+           CONV_WORKLOAD);
+  CU_ASSERT_EQUAL(load_text(text, NULL, 0, &s, path, err, sizeof err), 0);
+  if (s)
+    CU_ASSERT_EQUAL(s->simulation.threads, SRV_MAX_THREADS);
+  srv_scenario_free(s);
+}
+
 static void test_power_cap_at_or_below_idle_power_is_refused(void) {
   static const char *const text = MINIMAL_DEPLOYMENTS /* 1-4 */
       "    power_cap: %s\n"                           /* 5 */
@@ -1209,6 +1228,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_bad_torus_is_refused_at_its_key);
   CU_ADD_TEST(suite, test_bad_network_values_are_refused_at_their_keys);
   CU_ADD_TEST(suite, test_power_cap_at_or_below_idle_power_is_refused);
+  CU_ADD_TEST(suite, test_simulation_threads_above_the_flags_limit_is_refused_at_its_key);
   CU_ADD_TEST(suite, test_prefill_and_decode_roles_load_as_disaggregated);
   CU_ADD_TEST(suite, test_prefill_without_decode_is_refused);
   CU_ADD_TEST(suite, test_disaggregated_network_that_cannot_be_built_is_refused_at_its_node_type);

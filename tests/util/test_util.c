@@ -1,9 +1,11 @@
 /* util/: the CSV reader, time bins, growable arrays, order statistics and the error helper. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "util/array.h"
@@ -30,6 +32,41 @@ static void test_csv_reader_handles_quotes_comments_and_bad_numbers(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:6"));
   CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 0);
   util_csv_close(&c);
+}
+
+/* A file with a line past UTIL_CSV_MAX_LINE_BYTES is refused at that line, without reading the
+ * rest: /dev/zero used to be read whole. */
+static void test_csv_file_with_a_line_past_the_limit_is_refused_at_its_line(void) {
+  util_csv c;
+  CU_ASSERT_EQUAL(util_csv_open_file(&c, "/dev/zero", err, sizeof err), -1);
+  CU_ASSERT_STRING_EQUAL(err, "/dev/zero:1: a line longer than 1048576 bytes: not a CSV table");
+  char path[] = "/tmp/test_util_csv_XXXXXX";
+  int fd = mkstemp(path);
+  CU_ASSERT_FATAL(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  fputs("a,b\n1,2\n", f);
+  for (int i = 0; i < UTIL_CSV_MAX_LINE_BYTES + 1; i++)
+    fputc('3', f);
+  fputs(",4\n", f);
+  fclose(f);
+  CU_ASSERT_EQUAL(util_csv_open_file(&c, path, err, sizeof err), -1);
+  char want[600];
+  snprintf(want, sizeof want, "%s:3: a line longer than 1048576 bytes: not a CSV table", path);
+  CU_ASSERT_STRING_EQUAL(err, want);
+  f = fopen(path, "w"); /* at the limit, it is read */
+  CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+  fputs("a,b\n1,2\n", f);
+  for (int i = 0; i < UTIL_CSV_MAX_LINE_BYTES - 2; i++)
+    fputc('3', f);
+  fputs(",4\n", f);
+  fclose(f);
+  CU_ASSERT_EQUAL_FATAL(util_csv_open_file(&c, path, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(util_csv_next(&c, err, sizeof err), 1);
+  CU_ASSERT_STRING_EQUAL(util_csv_get(&c, 1), "4");
+  util_csv_close(&c);
+  unlink(path);
 }
 
 /* A whole-number rate integrates exactly; a stretch across bins splits at their edges; bins grow
@@ -226,6 +263,8 @@ int main(int argc, char **argv) {
   static const harness_test tests[] = {
       {"csv reader handles quotes, comments and bad numbers",
        test_csv_reader_handles_quotes_comments_and_bad_numbers},
+      {"csv file with a line past the limit is refused at its line",
+       test_csv_file_with_a_line_past_the_limit_is_refused_at_its_line},
       {"time bins are the same in any order and refuse overflow",
        test_time_bins_are_the_same_in_any_order_and_refuse_overflow},
       {"time bins integrate a stretch exactly across intervals",

@@ -14,14 +14,12 @@ windtunnel=$1 ranks=$2 how=$3
 shift 3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-# The default study 20 times faster on 20 times the instances, one event per iteration: about 8 M
-# events, several seconds of work, so that the stop falls in the middle.
-long=(--set workload.rate_scale=20 --set deployments.0.count=320 --set cluster.nodes.0.count=40
-  --set simulation.leaps=false "$@")
+# A study of minutes (long.yaml, beside this script), so that the stop falls in the middle.
+long=("$(dirname "$0")/long.yaml" "$@")
 case $how in
 sigterm) signal=TERM want_status=143 reason=SIGTERM ;;
 sigusr1) signal=USR1 want_status=138 reason=SIGUSR1 ;;
-maxwall) long+=(--max-wall 4s) want_status=3 reason=max_wall ;; # start-up may take 2 s under load
+maxwall) long+=(--max-wall 4s) want_status=3 reason=max_wall ;;
 *) echo "unknown HOW '$how'" && exit 2 ;;
 esac
 

@@ -94,9 +94,7 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FIL
   srv_cluster_free(&c);
   const srv_workload *w = &s->workload;
   job_source *src;
-  int rc = w->synthetic
-               ? job_source_open_synthetic(&src, &w->synth, &w->opts, err, err_len)
-               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, err, err_len);
+  int rc = srv_workload_open(w, &src, err, err_len);
   if (rc != 0)
     return -1;
   uint64_t requests = 0, hashes = 0;

@@ -103,10 +103,7 @@ static int router_init(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   const srv_workload *w = &m->s->workload;
   char err[512];
-  int rc = w->synthetic ? job_source_open_synthetic(&r->src, &w->synth, &w->opts, err, sizeof err)
-                        : job_source_open_trace(&r->src, w->trace_path, w->format, &w->opts, err,
-                                                sizeof err);
-  if (rc != 0)
+  if (srv_workload_open(w, &r->src, err, sizeof err) != 0)
     return core_fail(lp, "%s", err);
   if (router_read(lp, r) != 0)
     return -1;

@@ -69,6 +69,10 @@ typedef struct srv_workload {
   char empirical_path[1024];
 } srv_workload;
 
+/* Opens the workload's request source: its trace, or its synthetic generator. Returns 0, or a
+ * job_source code (JOB_SOURCE_ENOMEM, ...) with a message in err. */
+int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len);
+
 /* What the timeline keeps of instance iterations (output.iterations). */
 typedef enum srv_iterations_output {
   SRV_ITERATIONS_ALL,        /* a /iterations row each */

@@ -178,15 +178,19 @@ static int read_synthetic(const scn_loader *ld, const io_node *syn) {
   return 0;
 }
 
+int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len) {
+  return w->synthetic
+             ? job_source_open_synthetic(src, &w->synth, &w->opts, err, err_len)
+             : job_source_open_trace(src, w->trace_path, w->format, &w->opts, err, err_len);
+}
+
 /* Opens the source once and closes it: the reader's own checks (format detection, header, the
  * synthetic spec) report here, at load, rather than mid-run. */
 static int try_source(const scn_loader *ld, const io_node *at) {
   srv_workload *w = &ld->s->workload;
   job_source *src = NULL;
   char why[512] = "";
-  int rc = w->synthetic
-               ? job_source_open_synthetic(&src, &w->synth, &w->opts, why, sizeof why)
-               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, why, sizeof why);
+  int rc = srv_workload_open(w, &src, why, sizeof why);
   job_source_close(src);
   if (rc == JOB_SOURCE_ENOMEM) {
     snprintf(ld->err, ld->err_len, "out of memory");

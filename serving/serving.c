@@ -39,9 +39,7 @@
 static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len) {
   const srv_workload *w = &m->s->workload;
   job_source *src;
-  int rc = w->synthetic
-               ? job_source_open_synthetic(&src, &w->synth, &w->opts, err, err_len)
-               : job_source_open_trace(&src, w->trace_path, w->format, &w->opts, err, err_len);
+  int rc = srv_workload_open(w, &src, err, err_len);
   if (rc != 0)
     return -1;
   hash_store *h = &m->hashes;

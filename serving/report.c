@@ -909,7 +909,9 @@ static void print_cost(const srv_summary *s, FILE *out) {
           usd(s->energy_usd_per_kwh, k, sizeof k), usd(s->run_usd, r, sizeof r),
           usd(s->usd_per_m_input_tokens, i, sizeof i),
           usd(s->usd_per_m_output_tokens, o, sizeof o));
-  if (s->unpriced[0])
+  if (s->accelerators == 0 && s->unpriced[0])
+    fprintf(out, "cost: this timeline records no prices (written before they were recorded)\n");
+  else if (s->unpriced[0])
     fprintf(out, "cost: no price for %s (set cost.accelerator_hour)\n", s->unpriced);
 }
 

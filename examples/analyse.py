@@ -166,6 +166,25 @@ def headline(attrs, t):
         "rack_peak_w": float(max(rack_w.max(initial=0), 0)),
         "rack_intervals_over_budget": int((rack_w > budget_rack).sum()) if budget_rack > 0 else 0,
         "site_intervals_over_budget": int((site_w > budget_site).sum()) if budget_site > 0 else 0}
+    # Cost (serving/report.c summarise_cost), in the report's order of operations; a timeline
+    # written before the cost attributes, or a price missing (NaN), gives null.
+    def money(x):
+        return float(x) if math.isfinite(x) else None
+    priced = "accelerators_usd_per_h" in attrs
+    accel_h = float(attrs["accelerators_usd_per_h"]) if priced else math.nan
+    kwh = float(attrs["energy_usd_per_kwh"]) if priced else math.nan
+    energy_h = out["power"]["avg_w"] * 1e-3 * kwh
+    fleet_h = accel_h + energy_h
+    tin, tout = out["throughput"]["input_tok_s"], out["throughput"]["output_tok_s"]
+    out["cost"] = {
+        "accelerators": int(attrs["accelerators"]) if priced else 0,
+        "accelerators_usd_per_h": money(accel_h), "energy_usd_per_kwh": money(kwh),
+        "energy_usd_per_h": money(energy_h), "fleet_usd_per_h": money(fleet_h),
+        "run_usd": money(fleet_h * simulated_s / 3600),
+        "usd_per_m_input_tokens": money(fleet_h / (tin * 3600) * 1e6 if tin > 0 else math.nan),
+        "usd_per_m_output_tokens": money(fleet_h / (tout * 3600) * 1e6 if tout > 0 else math.nan),
+        "unpriced": str(attrs["unpriced_accelerators"]) if priced else
+        "unknown (a timeline without prices)"}
     out["sim"] = {"simulated_s": simulated_s, "events": int(attrs["events"]),
                   "ranks": int(attrs["ranks"]), "threads": int(attrs["threads"])}
     out["complete"] = bool(attrs["complete"])

@@ -320,6 +320,15 @@ static int write_attributes(srv_model *m, const srv_scenario *s, int ranks, cons
                                     err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "predicted_speedup", plan->speedup, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "pue", s->power.pue, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "energy_usd_per_kwh", s->cost.energy_usd_per_kwh, err,
+                                    err_len);
+  rc = rc ? rc
+          : io_timeline_attr_double(tl, "accelerators_usd_per_h", s->cost.accelerators_usd_per_h,
+                                    err, err_len);
+  rc = rc ? rc : io_timeline_attr_int64(tl, "accelerators", s->cost.accelerators, err, err_len);
+  rc = rc ? rc
+          : io_timeline_attr_string(tl, "unpriced_accelerators", s->cost.unpriced, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "rack_budget_w", s->power.rack_budget_w, err, err_len);
   rc = rc ? rc : io_timeline_attr_double(tl, "site_budget_w", s->power.site_budget_w, err, err_len);
   rc = rc ? rc

@@ -196,6 +196,38 @@ static double interval_length_s(uint64_t k, int64_t interval_ns, int64_t simulat
 
 /* Power and energy from /nodes and /power, per output token of the completed requests; the
  * transfers (sorted by id) and their share of the decode phase of the requests they served. */
+/* Cost from the timeline's cost attributes and the power and throughput already summarised. A
+ * timeline written before they existed has no price: every figure NaN, unpriced "unknown". */
+static void summarise_cost(io_timeline_reader *r, srv_summary *s) {
+  char ignored[256], *unpriced = NULL;
+  int64_t accelerators = 0;
+  s->energy_usd_per_kwh = s->accelerators_usd_per_h = NAN;
+  snprintf(s->unpriced, sizeof s->unpriced, "unknown (a timeline without prices)");
+  if (io_timeline_reader_attr_string(r, "unpriced_accelerators", &unpriced, ignored,
+                                     sizeof ignored) == 0 &&
+      io_timeline_reader_attr_int64(r, "accelerators", &accelerators, ignored, sizeof ignored) ==
+          0 &&
+      io_timeline_reader_attr_double(r, "accelerators_usd_per_h", &s->accelerators_usd_per_h,
+                                     ignored, sizeof ignored) == 0 &&
+      io_timeline_reader_attr_double(r, "energy_usd_per_kwh", &s->energy_usd_per_kwh, ignored,
+                                     sizeof ignored) == 0) {
+    snprintf(s->unpriced, sizeof s->unpriced, "%s", unpriced);
+    s->accelerators = accelerators > 0 ? (uint64_t)accelerators : 0;
+  } else {
+    s->energy_usd_per_kwh = s->accelerators_usd_per_h = NAN;
+  }
+  free(unpriced);
+  s->energy_usd_per_h = s->power_avg_w * 1e-3 * s->energy_usd_per_kwh;
+  s->fleet_usd_per_h = s->accelerators_usd_per_h + s->energy_usd_per_h;
+  s->run_usd = s->fleet_usd_per_h * s->simulated_s / 3600;
+  s->usd_per_m_input_tokens = s->input_tok_s > 0
+                                  ? s->fleet_usd_per_h / (s->input_tok_s * 3600) * 1e6
+                                  : NAN;
+  s->usd_per_m_output_tokens = s->output_tok_s > 0
+                                   ? s->fleet_usd_per_h / (s->output_tok_s * 3600) * 1e6
+                                   : NAN;
+}
+
 static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simulated_ns,
                            uint64_t out_tokens, const srv_transfer_row *tr, uint64_t ntr,
                            int64_t transfer_sum, int64_t decode_sum, srv_breakdown *groups,
@@ -737,6 +769,8 @@ int srv_report_summarise_groups(const char *path, bool allow_partial, srv_summar
   s->tier_share_of_busy = busy_ns > 0 ? (double)tier_ns / (double)busy_ns : 0;
   rc = summarise_power(r, s, simulated_ns, totals.out_tokens, tr, ntr, totals.transfer_sum,
                        totals.decode_sum, groups, err, err_len);
+  if (rc == 0)
+    summarise_cost(r, s);
   if (rc == 0 && groups)
     rc = summarise_groups(r, groups, inst, ninst, simulated_ns, err, err_len);
 out:
@@ -806,7 +840,14 @@ int srv_report_write_summary(const char *path, const srv_summary *s, char *err, 
                {"power_peak_w", s->power_peak_w},
                {"rack_peak_w", s->rack_peak_w},
                {"kv_bytes", s->kv_bytes},
-               {"kv_share_of_decode", s->kv_share_of_decode}};
+               {"kv_share_of_decode", s->kv_share_of_decode},
+               {"energy_usd_per_kwh", s->energy_usd_per_kwh},
+               {"accelerators_usd_per_h", s->accelerators_usd_per_h},
+               {"energy_usd_per_h", s->energy_usd_per_h},
+               {"fleet_usd_per_h", s->fleet_usd_per_h},
+               {"run_usd", s->run_usd},
+               {"usd_per_m_input_tokens", s->usd_per_m_input_tokens},
+               {"usd_per_m_output_tokens", s->usd_per_m_output_tokens}};
   const struct {
     const char *name;
     uint64_t value;
@@ -848,6 +889,30 @@ int srv_report_write_summary(const char *path, const srv_summary *s, char *err, 
 static void print_dist(FILE *out, const char *name, const srv_dist *d) {
   fprintf(out, "  %-10s %9.2f %9.2f %9.2f %9.2f %9.2f %9.2f %9llu\n", name, d->mean, d->p50, d->p90,
           d->p95, d->p99, d->max, (unsigned long long)d->count);
+}
+
+/* "$12.34" or "no price". */
+static const char *usd(double v, char *buf, size_t len) {
+  if (!isfinite(v))
+    return "no price";
+  snprintf(buf, len, "$%.4g", v);
+  return buf;
+}
+
+static void print_cost(const srv_summary *s, FILE *out) {
+  char a[32], e[32], f[32], r[32], i[32], o[32], k[32];
+  fprintf(out,
+          "cost: fleet %s/h (%llu accelerators %s/h, energy %s/h at %s/kWh); run %s; %s per M "
+          "input tokens, %s per M output tokens (each bearing the whole cost)\n",
+          usd(s->fleet_usd_per_h, f, sizeof f), (unsigned long long)s->accelerators,
+          usd(s->accelerators_usd_per_h, a, sizeof a), usd(s->energy_usd_per_h, e, sizeof e),
+          usd(s->energy_usd_per_kwh, k, sizeof k), usd(s->run_usd, r, sizeof r),
+          usd(s->usd_per_m_input_tokens, i, sizeof i),
+          usd(s->usd_per_m_output_tokens, o, sizeof o));
+  if (s->accelerators == 0 && s->unpriced[0])
+    fprintf(out, "cost: this timeline records no prices (written before they were recorded)\n");
+  else if (s->unpriced[0])
+    fprintf(out, "cost: no price for %s (set cost.accelerator_hour)\n", s->unpriced);
 }
 
 void srv_report_print(const srv_summary *s, FILE *out) {
@@ -911,6 +976,7 @@ void srv_report_print(const srv_summary *s, FILE *out) {
           "per output token\n",
           s->power_avg_w * 1e-3, s->power_peak_w * 1e-3, s->pue, s->energy_j / 3.6e6,
           s->energy_per_output_token_j);
+  print_cost(s, out);
   fprintf(out, "racks: %u, busiest %.1f kW mean, %.1f kW peak (IT)%s%s%s\n", s->racks,
           s->rack_avg_w_max * 1e-3, s->rack_peak_w * 1e-3, s->racks > 1 ? "; kW mean/peak: " : "",
           s->racks > 1 ? s->rack_report : "", s->racks > 16 ? ", ..." : "");
@@ -1027,6 +1093,25 @@ void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *gro
           "\"site_intervals_over_budget\":%llu},",
           s->power_avg_w, s->power_peak_w, s->racks, s->rack_avg_w_max, s->rack_peak_w,
           (unsigned long long)s->rack_intervals_over, (unsigned long long)s->site_intervals_over);
+  fputs("\"cost\":{\"accelerators\":", out);
+  fprintf(out, "%llu", (unsigned long long)s->accelerators);
+  const struct {
+    const char *name;
+    double usd;
+  } costs[] = {{"accelerators_usd_per_h", s->accelerators_usd_per_h},
+               {"energy_usd_per_kwh", s->energy_usd_per_kwh},
+               {"energy_usd_per_h", s->energy_usd_per_h},
+               {"fleet_usd_per_h", s->fleet_usd_per_h},
+               {"run_usd", s->run_usd},
+               {"usd_per_m_input_tokens", s->usd_per_m_input_tokens},
+               {"usd_per_m_output_tokens", s->usd_per_m_output_tokens}};
+  for (size_t i = 0; i < sizeof costs / sizeof *costs; i++) {
+    fprintf(out, ",\"%s\":", costs[i].name);
+    util_json_number(out, costs[i].usd); /* null where there is no price */
+  }
+  fputs(",\"unpriced\":", out);
+  util_json_string(out, s->unpriced);
+  fputs("},", out);
   fprintf(out, "\"sim\":{\"simulated_s\":%.17g,", s->simulated_s);
   if (with_wall) /* and what depends on the partitioning */
     fprintf(out, "\"wall_s\":%.17g,\"windows\":%llu,\"events_per_window\":%.17g,", s->wall_s,

@@ -55,6 +55,16 @@ typedef struct srv_summary {
   uint64_t rack_intervals_over, site_intervals_over;
   char budget_report[1024]; /* which racks and times exceeded their budget; "" when none */
   char rack_report[1024];   /* each rack's mean and peak IT power, for up to 16 racks */
+  /* Cost, in US dollars (serving/cost.c prices; the timeline's cost attributes): the cluster's
+   * `accelerators` rented an hour (NaN: some have no price, named in `unpriced`), its facility
+   * energy an hour at energy_usd_per_kwh (power_avg_w x price; NaN: no price), the fleet (their
+   * sum), the run (the fleet over simulated_s), and the fleet's hour over the hour's tokens of
+   * completed requests, per million: input tokens and output tokens each bear the whole cost, so
+   * the two are alternative views, not parts to add. NaN wherever a price is missing. */
+  double energy_usd_per_kwh, accelerators_usd_per_h, energy_usd_per_h, fleet_usd_per_h, run_usd;
+  double usd_per_m_input_tokens, usd_per_m_output_tokens;
+  uint64_t accelerators;
+  char unpriced[256]; /* "" when every accelerator has a price */
   /* A timeline of a run stopped early (a signal, --max-wall) is partial: complete=0, and every
    * event before end_reached_ns was simulated. Its figures cover what was simulated. */
   bool complete;

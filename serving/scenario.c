@@ -752,9 +752,9 @@ static int read_output(const scn_loader *ld, const io_node *m) {
 /* ---- the whole scenario ---- */
 
 static int read_scenario(const scn_loader *ld, const io_node *root) {
-  static const char *const keys[] = {"accelerators", "models",     "cluster",  "network",
-                                     "deployments",  "router",     "workload", "slo",
-                                     "power",        "simulation", "output",   NULL};
+  static const char *const keys[] = {
+      "accelerators", "models", "cluster",    "network", "deployments", "router", "workload",
+      "slo",          "power",  "simulation", "output",  "cost",        NULL};
   const io_node *deployments, *workload;
   int rc;
   if ((rc = io_node_check_keys(root, keys, ld->err, ld->err_len)) != 0 ||
@@ -774,6 +774,7 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = scn_read_network(ld, scn_section(root, "network"))) != 0 ||
       (rc = scn_check_network(ld, cluster, io_node_find(root, "network"))) != 0 ||
       (rc = scn_read_power(ld, scn_section(root, "power"))) != 0 ||
+      (rc = scn_read_cost(ld, scn_section(root, "cost"))) != 0 ||
       (rc = read_router(ld, scn_section(root, "router"))) != 0 ||
       (rc = read_slo(ld, scn_section(root, "slo"))) != 0 ||
       (rc = read_simulation(ld, scn_section(root, "simulation"))) != 0 ||

@@ -113,6 +113,14 @@ typedef struct srv_scenario {
     double pue;                          /* facility power / IT power */
     double rack_budget_w, site_budget_w; /* 0: none */
   } power;
+  /* What the fleet costs (serving/cost.c): its accelerators' rental per hour, from the price table
+   * (hw/data/prices.csv) or cost.accelerator_hour, and energy per kWh of facility energy. */
+  struct {
+    double energy_usd_per_kwh;     /* NAN: no price */
+    double accelerators_usd_per_h; /* every accelerator of the cluster; NAN when one has no price */
+    uint32_t accelerators;         /* how many the cluster holds */
+    char unpriced[256];            /* the cluster's accelerator types without a price; "" if none */
+  } cost;
   bool disaggregated; /* some deployment has the prefill or decode role */
   srv_workload workload;
   struct {

@@ -52,6 +52,9 @@ int scn_read_workload(const scn_loader *ld, const io_node *m);
 int scn_read_node_system(const scn_loader *ld, const io_node *e, srv_node_group *g);
 int scn_read_network(const scn_loader *ld, const io_node *m);
 int scn_read_power(const scn_loader *ld, const io_node *m);
+/* The cost section (serving/cost.c), after the cluster: energy_per_kwh and accelerator_hour
+ * (prices by accelerator name, over the price table's), and the fleet's hourly price. */
+int scn_read_cost(const scn_loader *ld, const io_node *m);
 /* After both: a disaggregated scenario's network must build (cluster, network may be NULL). */
 int scn_check_network(const scn_loader *ld, const io_node *cluster, const io_node *network);
 

@@ -145,7 +145,9 @@ static void test_example_studies_load(void) {
     size_t configs;
     srv_study_mode mode;
   } examples[] = {{"study-routers.yaml", 9, SRV_STUDY_GRID},
-                  {"study-max-rate.yaml", 2, SRV_STUDY_MAX_RATE}};
+                  {"study-max-rate.yaml", 2, SRV_STUDY_MAX_RATE},
+                  {"study-capacity.yaml", 72, SRV_STUDY_GRID},
+                  {"study-pd-ratio.yaml", 24, SRV_STUDY_GRID}};
   for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, examples[i].file);

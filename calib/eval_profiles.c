@@ -362,7 +362,7 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
       for (int i = 0; i < 3; i++)
         ok = ok && util_csv_double(&c, v0_cols[i], NAN, &v[i], NULL, 0) == 0;
       bool prefill = !strcmp(util_csv_get(&c, v0_cols[3]), "True");
-      double t;
+      double t = NAN;
       if (col_p50 >= 0)
         ok = ok && util_csv_double(&c, col_p50, NAN, &t, NULL, 0) == 0, measured_ns = t;
       else

@@ -283,6 +283,15 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
     if (util_csv_double(&c, col_n, NAN, &n, NULL, 0) != 0 ||
         util_csv_double(&c, col_t, NAN, &t, NULL, 0) != 0)
       continue;
+    if (!(n > 0.0 && isfinite(n))) { /* a shape, as calib_reader_dims wants (found with fuzz/) */
+      char why[512];
+      snprintf(why, sizeof why, "%s:%ld: column '%s': '%s' is not a size above 0", c.name, c.line,
+               c.header[col_n], util_csv_get(&c, col_n));
+      util_csv_close(&c);
+      for (int i = 0; i < LSS_FAMILIES; i++)
+        calib_acc_free(&fam[i]);
+      return calib_rows_skip(cc->out, dataset, "layers", why);
+    }
     double ns;
     const char *why;
     const char *family = price_layer(pr, layer, n, &ns, &why);
@@ -353,7 +362,7 @@ static int lss_attention(cal_ctx *cc, const pricer *pr, const lss_profile *p, co
       for (int i = 0; i < 3; i++)
         ok = ok && util_csv_double(&c, v0_cols[i], NAN, &v[i], NULL, 0) == 0;
       bool prefill = !strcmp(util_csv_get(&c, v0_cols[3]), "True");
-      double t;
+      double t = NAN;
       if (col_p50 >= 0)
         ok = ok && util_csv_double(&c, col_p50, NAN, &t, NULL, 0) == 0, measured_ns = t;
       else

@@ -65,7 +65,7 @@ static int evaluate(const char *data_dir, const hw_catalog *cat, calib_rows *out
   for (int m = 0; m < NMODELS; m++)
     for (int h = 0; h < SW_HW; h++)
       calib_acc_init(&prompt[m][h]), calib_acc_init(&token[m][h]);
-  char unknown_model[64] = "";
+  char unknown_model[64] = "", bad[256] = "";
   int r = 0, more, excluded = 0;
   while (r == 0 && (more = util_csv_next(&c, err, err_len)) == 1) {
     const char *model = util_csv_get(&c, cols[7]), *hwname = util_csv_get(&c, cols[8]);
@@ -86,6 +86,18 @@ static int evaluate(const char *data_dir, const hw_catalog *cat, calib_rows *out
       ok = util_csv_double(&c, cols[i], NAN, &v[i], NULL, 0) == 0;
     if (!ok || !(v[0] >= 1.0 && v[0] <= 8.0) || !(v[5] > 0.0))
       continue;
+    /* prompt_size, batch_size and token_size are counts that the batch's 32-bit token fields hold:
+     * a row past them (negative, zero, not finite, 1e20) makes the file unusable with a located
+     * message, as calib_reader_dims does for the other readers, instead of converting a value out
+     * of range (found by fuzz/, target calib). */
+    if (!(v[1] >= 1.0 && v[2] >= 1.0 && v[3] >= 0.0 &&
+          v[2] * (v[1] + v[3]) <= (double)UINT32_MAX)) {
+      snprintf(bad, sizeof bad,
+               "%s:%ld: prompt_size %g, batch_size %g, token_size %g: not the counts of a batch "
+               "(at least 1, batch_size x (prompt_size + token_size) under 2^32)",
+               SPLITWISE, c.line, v[1], v[2], v[3]);
+      break;
+    }
     double generated = fmin(v[3], fmax(v[6] - v[4], 0.0) / v[5]);
     if (v[6] > sw_one_batch_slack * (v[4] + v[3] * v[5])) {
       excluded++;
@@ -124,14 +136,16 @@ static int evaluate(const char *data_dir, const hw_catalog *cat, calib_rows *out
       snprintf(note, sizeof note, "%s at TP 2/4/8%s", sw_models[m].catalogue,
                sw_hardware[h].capped ? ", power cap per GPU as hw/data/SOURCES.md" : "");
       snprintf(op, sizeof op, "prompt_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
-      if (r == 0 && prompt[m][h].n)
+      if (r == 0 && !bad[0] && prompt[m][h].n)
         r = calib_acc_row(&prompt[m][h], out, SPLITWISE, op, sw_hardware[h].catalogue, note);
       snprintf(op, sizeof op, "token_time.%s.%s", sw_hardware[h].name, sw_models[m].name);
-      if (r == 0 && token[m][h].n)
+      if (r == 0 && !bad[0] && token[m][h].n)
         r = calib_acc_row(&token[m][h], out, SPLITWISE, op, sw_hardware[h].catalogue, note);
       calib_acc_free(&prompt[m][h]);
       calib_acc_free(&token[m][h]);
     }
+  if (r == 0 && bad[0])
+    return calib_rows_skip(out, SPLITWISE, "iteration", bad);
   if (r == 0 && excluded) {
     char why[200];
     snprintf(why, sizeof why,

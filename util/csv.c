@@ -36,8 +36,11 @@ static int split_record(util_csv *c, char **fields, int *nfields, char *err, siz
     if (c->pos < c->len && c->buf[c->pos] == '"') {
       c->pos++;
       for (;;) {
-        if (c->pos >= c->len)
-          break;
+        if (c->pos >= c->len) { /* the rest of the file is no field (found with fuzz/) */
+          snprintf(err, err_len, "%s:%ld: a quoted field that never ends (no closing '\"')",
+                   c->name, record_line);
+          return -1;
+        }
         char ch = c->buf[c->pos++];
         if (ch == '"') {
           if (c->pos < c->len && c->buf[c->pos] == '"') {

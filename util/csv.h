@@ -29,7 +29,8 @@ int util_csv_open_text(util_csv *c, const char *text, size_t len, const char *na
 int util_csv_open_file(util_csv *c, const char *path, char *err, size_t err_len);
 void util_csv_close(util_csv *c);
 
-/* Next record: 1 when read, 0 at the end, -1 with a message (too many fields). */
+/* Next record: 1 when read, 0 at the end, -1 with a message (too many fields, a quoted field
+ * that never ends). */
 int util_csv_next(util_csv *c, char *err, size_t err_len);
 
 /* Index of a header column, or -1. */

@@ -85,32 +85,6 @@ static void timeline_free(plot_timeline *t) {
   free(t->lu);
 }
 
-static int cmp_power(const void *a, const void *b) {
-  const srv_power_row *x = a, *y = b;
-  if (x->node != y->node)
-    return (x->node > y->node) - (x->node < y->node);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
-static int cmp_link_util(const void *a, const void *b) {
-  const srv_link_util_row *x = a, *y = b;
-  if (x->link != y->link)
-    return (x->link > y->link) - (x->link < y->link);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
-static int cmp_iteration(const void *a, const void *b) {
-  const srv_iteration_row *x = a, *y = b;
-  if (x->instance != y->instance)
-    return (x->instance > y->instance) - (x->instance < y->instance);
-  return (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_instance(const void *a, const void *b) {
-  uint32_t x = ((const srv_instance_row *)a)->instance, y = ((const srv_instance_row *)b)->instance;
-  return (x > y) - (x < y);
-}
-
 /* Reads what the pictures need, rows whose sums depend on their order sorted by key (the writers'
  * order depends on the ranks).  Files before schema version 6 lack output_interval_ns: then the
  * interval rows' spacing stands in for it. Returns 0, or -1 with a message. */
@@ -169,11 +143,11 @@ static int timeline_read(const char *path, plot_timeline *t, char *err, size_t e
     snprintf(err, err_len, "%.900s: cannot tell the width of /instance_intervals", path);
     goto out;
   }
-  qsort(t->pw, t->npw, sizeof *t->pw, cmp_power);
-  qsort(t->inst, t->ninst, sizeof *t->inst, cmp_instance);
-  qsort(t->lu, t->nlu, sizeof *t->lu, cmp_link_util);
+  srv_sort_rows(&srv_power_table, t->pw, t->npw);
+  srv_sort_rows(&srv_instances_table, t->inst, t->ninst);
+  srv_sort_rows(&srv_link_util_table, t->lu, t->nlu);
   if (t->nit) /* t->it is NULL when the interval sums were there */
-    qsort(t->it, t->nit, sizeof *t->it, cmp_iteration);
+    srv_sort_rows(&srv_iterations_table, t->it, t->nit);
   rc = 0;
 out:
   io_timeline_reader_close(r);

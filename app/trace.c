@@ -120,34 +120,6 @@ static void async_event(trace_job *job, const char *ph, uint32_t pid, uint32_t t
   fprintf(job->out, ",\"cat\":\"%s\",\"id\":\"%s%lld\"", cat, id_prefix, (long long)id);
 }
 
-/* ---- order: rows by key, so that the file is the same whatever rank wrote which row ---- */
-
-#define CMP(x, y) (((x) > (y)) - ((x) < (y)))
-static int cmp_request(const void *a, const void *b) {
-  return CMP(((const srv_request_row *)a)->id, ((const srv_request_row *)b)->id);
-}
-static int cmp_transfer(const void *a, const void *b) {
-  return CMP(((const srv_transfer_row *)a)->id, ((const srv_transfer_row *)b)->id);
-}
-static int cmp_iteration(const void *a, const void *b) {
-  const srv_iteration_row *x = a, *y = b;
-  return x->instance != y->instance ? CMP(x->instance, y->instance) : CMP(x->index, y->index);
-}
-static int cmp_interval(const void *a, const void *b) {
-  const srv_interval_row *x = a, *y = b;
-  return x->instance != y->instance ? CMP(x->instance, y->instance) : CMP(x->start_ns, y->start_ns);
-}
-static int cmp_instance(const void *a, const void *b) {
-  return CMP(((const srv_instance_row *)a)->instance, ((const srv_instance_row *)b)->instance);
-}
-static int cmp_node(const void *a, const void *b) {
-  return CMP(((const srv_node_row *)a)->node, ((const srv_node_row *)b)->node);
-}
-static int cmp_power(const void *a, const void *b) {
-  const srv_power_row *x = a, *y = b;
-  return x->node != y->node ? CMP(x->node, y->node) : CMP(x->start_ns, y->start_ns);
-}
-
 /* ---- selection ---- */
 
 static bool instance_selected(const trace_job *job, int64_t instance) {
@@ -473,13 +445,13 @@ int app_trace(int argc, char **argv) {
       srv_report_read_table(r, &srv_nodes_table, (void **)&nodes, &nnodes, err, sizeof err) ||
       srv_report_read_table(r, &srv_power_table, (void **)&pw, &npw, err, sizeof err))
     goto out;
-  qsort(req, nreq, sizeof *req, cmp_request);
-  qsort(inst, ninst, sizeof *inst, cmp_instance);
-  qsort(it, nit, sizeof *it, cmp_iteration);
-  qsort(ivl, nivl, sizeof *ivl, cmp_interval);
-  qsort(tr, ntr, sizeof *tr, cmp_transfer);
-  qsort(nodes, nnodes, sizeof *nodes, cmp_node);
-  qsort(pw, npw, sizeof *pw, cmp_power);
+  srv_sort_rows(&srv_requests_table, req, nreq);
+  srv_sort_rows(&srv_instances_table, inst, ninst);
+  srv_sort_rows(&srv_iterations_table, it, nit);
+  srv_sort_rows(&srv_intervals_table, ivl, nivl);
+  srv_sort_rows(&srv_transfers_table, tr, ntr);
+  srv_sort_rows(&srv_nodes_table, nodes, nnodes);
+  srv_sort_rows(&srv_power_table, pw, npw);
   job.instances = (uint32_t)ninst;
   job.router_pid = (uint32_t)nnodes + 1;
   job.instance_pid = calloc(ninst + 1, sizeof *job.instance_pid);

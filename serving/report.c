@@ -1267,63 +1267,17 @@ void srv_report_print_comparison(const char *a_path, const srv_summary *a, const
   }
 }
 
-/* --csv: every table the schema defines, and the fields that order its rows. */
-typedef struct csv_table {
-  const io_table_def *def;
-  const char *keys[2];
-} csv_table;
-
-static const csv_table csv_tables[] = {
-    {&srv_requests_table, {"id"}},
-    {&srv_iterations_table, {"instance", "index"}},
-    {&srv_intervals_table, {"instance", "start_ns"}},
-    {&srv_instances_table, {"instance"}},
-    {&srv_transfers_table, {"id"}},
-    {&srv_nodes_table, {"node"}},
-    {&srv_power_table, {"node", "start_ns"}},
-    {&srv_links_table, {"link"}},
-    {&srv_link_util_table, {"link", "start_ns"}},
-    {&srv_kv_tiers_table, {"node"}},
-    {&srv_engine_table, {"rank", "thread"}},
+/* --csv: every table the schema defines (their rows in key order: srv_sort_rows), in
+ * srv_report_tables' order. */
+static const io_table_def *const csv_tables[] = {
+    &srv_requests_table,  &srv_iterations_table, &srv_intervals_table, &srv_instances_table,
+    &srv_transfers_table, &srv_nodes_table,      &srv_power_table,     &srv_links_table,
+    &srv_link_util_table, &srv_kv_tiers_table,   &srv_engine_table,
 };
 
 const char *const srv_report_tables[] = {
     "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
     "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    NULL};
-
-static const io_field *field_named(const io_table_def *def, const char *name) {
-  for (size_t i = 0; name && i < def->field_count; i++)
-    if (strcmp(def->fields[i].name, name) == 0)
-      return &def->fields[i];
-  return NULL;
-}
-
-/* The field's value as an int64 for ordering (every key field is an integer). */
-static int64_t key_value(const io_field *f, const char *row) {
-  const void *p = row + f->offset;
-  switch (f->type) {
-  case IO_FIELD_INT64: return *(const int64_t *)p;
-  case IO_FIELD_UINT64: return (int64_t) * (const uint64_t *)p;
-  case IO_FIELD_INT32: return *(const int32_t *)p;
-  case IO_FIELD_UINT32: return *(const uint32_t *)p;
-  case IO_FIELD_UINT8: return *(const uint8_t *)p;
-  default: return 0;
-  }
-}
-
-/* A row's place in key order. */
-typedef struct keyed_row {
-  int64_t key[2];
-  uint64_t index;
-} keyed_row;
-
-static int cmp_keyed_row(const void *a, const void *b) {
-  const keyed_row *x = a, *y = b;
-  for (int k = 0; k < 2; k++)
-    if (x->key[k] != y->key[k])
-      return (x->key[k] > y->key[k]) - (x->key[k] < y->key[k]);
-  return (x->index > y->index) - (x->index < y->index);
-}
 
 static void csv_value(FILE *out, const io_field *f, const char *row) {
   const void *p = row + f->offset;
@@ -1351,11 +1305,11 @@ static void csv_value(FILE *out, const io_field *f, const char *row) {
 
 int srv_report_write_csv(const char *path, const char *table, FILE *out, char *err,
                          size_t err_len) {
-  const csv_table *t = NULL;
+  const io_table_def *def = NULL;
   for (size_t i = 0; i < sizeof csv_tables / sizeof *csv_tables; i++)
-    if (strcmp(csv_tables[i].def->name, table) == 0)
-      t = &csv_tables[i];
-  if (!t) {
+    if (strcmp(csv_tables[i]->name, table) == 0)
+      def = csv_tables[i];
+  if (!def) {
     size_t len = (size_t)snprintf(err, err_len, "no table '%s'; the tables are", table);
     for (size_t i = 0; srv_report_tables[i] && len < err_len; i++)
       len += (size_t)snprintf(err + len, err_len - len, " %s", srv_report_tables[i]);
@@ -1366,31 +1320,20 @@ int srv_report_write_csv(const char *path, const char *table, FILE *out, char *e
     return -1;
   char *rows = NULL;
   uint64_t n = 0;
-  int rc = check_schema(r, err, err_len) || read_table(r, t->def, (void **)&rows, &n, err, err_len)
+  int rc = check_schema(r, err, err_len) || read_table(r, def, (void **)&rows, &n, err, err_len)
                ? -1
                : 0;
-  keyed_row *order = rc == 0 ? malloc((n + 1) * sizeof *order) : NULL;
-  if (rc == 0 && !order) {
-    snprintf(err, err_len, "out of memory ordering %llu rows of /%s", (unsigned long long)n, table);
-    rc = -1;
-  }
   if (rc == 0) {
-    const io_field *keys[2] = {field_named(t->def, t->keys[0]), field_named(t->def, t->keys[1])};
-    for (uint64_t i = 0; i < n; i++) {
-      const char *row = rows + i * t->def->row_bytes;
-      order[i] = (keyed_row){
-          {keys[0] ? key_value(keys[0], row) : 0, keys[1] ? key_value(keys[1], row) : 0}, i};
-    }
-    qsort(order, n, sizeof *order, cmp_keyed_row);
-    for (size_t f = 0; f < t->def->field_count; f++)
-      fprintf(out, "%s%s", f ? "," : "", t->def->fields[f].name);
+    srv_sort_rows(def, rows, n);
+    for (size_t f = 0; f < def->field_count; f++)
+      fprintf(out, "%s%s", f ? "," : "", def->fields[f].name);
     fputc('\n', out);
     for (uint64_t i = 0; i < n; i++) {
-      const char *row = rows + order[i].index * t->def->row_bytes;
-      for (size_t f = 0; f < t->def->field_count; f++) {
+      const char *row = rows + i * def->row_bytes;
+      for (size_t f = 0; f < def->field_count; f++) {
         if (f)
           fputc(',', out);
-        csv_value(out, &t->def->fields[f], row);
+        csv_value(out, &def->fields[f], row);
       }
       fputc('\n', out);
     }
@@ -1399,7 +1342,6 @@ int srv_report_write_csv(const char *path, const char *table, FILE *out, char *e
       rc = -1;
     }
   }
-  free(order);
   free(rows);
   io_timeline_reader_close(r);
   return rc;

@@ -1,5 +1,10 @@
-/* Field lists of the serving timeline's tables (serving/schema.h). */
+/* Field lists of the serving timeline's tables and their keys (serving/schema.h). */
+#define _GNU_SOURCE /* qsort_r */
 #include "serving/schema.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const io_field request_fields[] = {
     IO_FIELD(srv_request_row, id, IO_FIELD_INT64),
@@ -165,3 +170,57 @@ const io_table_def srv_link_util_table = TABLE("link_utilisation", srv_link_util
 const io_table_def srv_kv_tiers_table = TABLE("kv_tiers", srv_kv_tier_row, kv_tier_fields);
 const io_table_def srv_intervals_table = TABLE("instance_intervals", srv_interval_row,
                                                interval_fields);
+
+/* Each table's key: one or two integer fields, as the row types' comments name them. */
+static const struct {
+  const io_table_def *def;
+  const char *keys[2];
+} table_keys[] = {
+    {&srv_requests_table, {"id"}},
+    {&srv_iterations_table, {"instance", "index"}},
+    {&srv_intervals_table, {"instance", "start_ns"}},
+    {&srv_instances_table, {"instance"}},
+    {&srv_transfers_table, {"id"}},
+    {&srv_nodes_table, {"node"}},
+    {&srv_power_table, {"node", "start_ns"}},
+    {&srv_links_table, {"link"}},
+    {&srv_link_util_table, {"link", "start_ns"}},
+    {&srv_kv_tiers_table, {"node"}},
+    {&srv_engine_table, {"rank", "thread"}},
+};
+
+/* A key field's value as an int64 (every key field is an integer). */
+static int64_t key_value(const io_field *f, const void *row) {
+  const void *p = (const char *)row + f->offset;
+  switch (f->type) {
+  case IO_FIELD_INT64: return *(const int64_t *)p;
+  case IO_FIELD_UINT64: return (int64_t) * (const uint64_t *)p;
+  case IO_FIELD_INT32: return *(const int32_t *)p;
+  case IO_FIELD_UINT32: return *(const uint32_t *)p;
+  case IO_FIELD_UINT8: return *(const uint8_t *)p;
+  default: assert(!"a key field is an integer"); return 0;
+  }
+}
+
+static int cmp_by_key(const void *a, const void *b, void *keys) {
+  const io_field *const *k = keys;
+  for (int i = 0; i < 2 && k[i]; i++) {
+    int64_t x = key_value(k[i], a), y = key_value(k[i], b);
+    if (x != y)
+      return (x > y) - (x < y);
+  }
+  return 0;
+}
+
+void srv_sort_rows(const io_table_def *def, void *rows, uint64_t n) {
+  const io_field *keys[2] = {NULL, NULL};
+  for (size_t t = 0; t < sizeof table_keys / sizeof *table_keys; t++)
+    if (table_keys[t].def == def)
+      for (int i = 0; i < 2 && table_keys[t].keys[i]; i++)
+        for (size_t f = 0; f < def->field_count; f++)
+          if (strcmp(def->fields[f].name, table_keys[t].keys[i]) == 0)
+            keys[i] = &def->fields[f];
+  assert(keys[0]); /* one of the serving tables */
+  if (n > 1)
+    qsort_r(rows, n, def->row_bytes, cmp_by_key, keys);
+}

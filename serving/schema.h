@@ -166,4 +166,8 @@ extern const io_table_def srv_requests_table, srv_iterations_table, srv_instance
     srv_engine_table, srv_transfers_table, srv_nodes_table, srv_power_table, srv_links_table,
     srv_link_util_table, srv_kv_tiers_table, srv_intervals_table;
 
+/* Sorts rows[0..n) of one of the tables above by its key (as each row type's comment names it):
+ * the order in which a table's rows are the same whatever rank or thread wrote which. */
+void srv_sort_rows(const io_table_def *def, void *rows, uint64_t n);
+
 #endif

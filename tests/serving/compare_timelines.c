@@ -6,61 +6,7 @@
 
 #include "serving/schema.h"
 
-static int cmp_request(const void *a, const void *b) {
-  int64_t x = ((const srv_request_row *)a)->id, y = ((const srv_request_row *)b)->id;
-  return (x > y) - (x < y);
-}
-
-static int cmp_iteration(const void *a, const void *b) {
-  const srv_iteration_row *x = a, *y = b;
-  if (x->instance != y->instance)
-    return (x->instance > y->instance) - (x->instance < y->instance);
-  return (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_instance(const void *a, const void *b) {
-  uint32_t x = ((const srv_instance_row *)a)->instance, y = ((const srv_instance_row *)b)->instance;
-  return (x > y) - (x < y);
-}
-
-static int cmp_transfer(const void *a, const void *b) {
-  int64_t x = ((const srv_transfer_row *)a)->id, y = ((const srv_transfer_row *)b)->id;
-  return (x > y) - (x < y);
-}
-
-static int cmp_node(const void *a, const void *b) {
-  uint32_t x = ((const srv_node_row *)a)->node, y = ((const srv_node_row *)b)->node;
-  return (x > y) - (x < y);
-}
-
-static int cmp_power(const void *a, const void *b) {
-  const srv_power_row *x = a, *y = b;
-  if (x->node != y->node)
-    return (x->node > y->node) - (x->node < y->node);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
-static int cmp_link(const void *a, const void *b) {
-  uint32_t x = ((const srv_link_row *)a)->link, y = ((const srv_link_row *)b)->link;
-  return (x > y) - (x < y);
-}
-
-static int cmp_link_util(const void *a, const void *b) {
-  const srv_link_util_row *x = a, *y = b;
-  if (x->link != y->link)
-    return (x->link > y->link) - (x->link < y->link);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
-static int cmp_interval(const void *a, const void *b) {
-  const srv_interval_row *x = a, *y = b;
-  if (x->instance != y->instance)
-    return (x->instance > y->instance) - (x->instance < y->instance);
-  return (x->start_ns > y->start_ns) - (x->start_ns < y->start_ns);
-}
-
-static void *read_sorted(const char *path, const io_table_def *def,
-                         int (*cmp)(const void *, const void *), uint64_t *n) {
+static void *read_sorted(const char *path, const io_table_def *def, uint64_t *n) {
   char err[512];
   io_timeline_reader *r = io_timeline_reader_open(path, false, err, sizeof err);
   void *rows = NULL;
@@ -76,14 +22,13 @@ static void *read_sorted(const char *path, const io_table_def *def,
     fprintf(stderr, "compare: %s\n", err);
     exit(2);
   }
-  qsort(rows, *n, def->row_bytes, cmp);
+  srv_sort_rows(def, rows, *n);
   return rows;
 }
 
-static int compare(const char *a, const char *b, const io_table_def *def,
-                   int (*cmp)(const void *, const void *)) {
+static int compare(const char *a, const char *b, const io_table_def *def) {
   uint64_t na, nb;
-  unsigned char *ra = read_sorted(a, def, cmp, &na), *rb = read_sorted(b, def, cmp, &nb);
+  unsigned char *ra = read_sorted(a, def, &na), *rb = read_sorted(b, def, &nb);
   int differ = na != nb;
   if (differ)
     fprintf(stderr, "/%s: %llu rows in %s, %llu in %s\n", def->name, (unsigned long long)na, a,
@@ -103,15 +48,13 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: compare_timelines A.h5 B.h5\n");
     return 2;
   }
-  int differ = compare(argv[1], argv[2], &srv_requests_table, cmp_request);
-  differ |= compare(argv[1], argv[2], &srv_iterations_table, cmp_iteration);
-  differ |= compare(argv[1], argv[2], &srv_instances_table, cmp_instance);
-  differ |= compare(argv[1], argv[2], &srv_transfers_table, cmp_transfer);
-  differ |= compare(argv[1], argv[2], &srv_nodes_table, cmp_node);
-  differ |= compare(argv[1], argv[2], &srv_power_table, cmp_power);
-  differ |= compare(argv[1], argv[2], &srv_links_table, cmp_link);
-  differ |= compare(argv[1], argv[2], &srv_link_util_table, cmp_link_util);
-  differ |= compare(argv[1], argv[2], &srv_intervals_table, cmp_interval);
+  const io_table_def *const tables[] = {
+      &srv_requests_table,  &srv_iterations_table, &srv_instances_table,
+      &srv_transfers_table, &srv_nodes_table,      &srv_power_table,
+      &srv_links_table,     &srv_link_util_table,  &srv_intervals_table};
+  int differ = 0;
+  for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+    differ |= compare(argv[1], argv[2], tables[t]);
   if (!differ)
     printf("identical: %s %s\n", argv[1], argv[2]);
   return differ;

@@ -79,19 +79,12 @@ int main(int argc, char **argv) {
     wt_fuzz_ctx_close(&ctx);
     return st;
   }
-  FILE *m = fopen(argv[1], "r");
+  char folder[1024];
+  FILE *m = wt_fuzz_manifest_open(argv[1], folder, sizeof folder, "wt_fuzz_replay");
   if (!m) {
-    fprintf(stderr, "wt_fuzz_replay: cannot open manifest '%s'\n", argv[1]);
     wt_fuzz_ctx_close(&ctx);
     return 2;
   }
-  char folder[1024];
-  snprintf(folder, sizeof folder, "%s", argv[1]);
-  char *slash = strrchr(folder, '/');
-  if (slash)
-    *slash = '\0';
-  else
-    snprintf(folder, sizeof folder, ".");
   char line[4096];
   int cases = 0, failed = 0;
   for (long ln = 1; fgets(line, sizeof line, m); ln++) {

@@ -70,6 +70,17 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return remove(path);
 }
 
+FILE *wt_fuzz_manifest_open(const char *path, char *folder, size_t folder_len, const char *who) {
+  FILE *m = fopen(path, "r");
+  if (!m) {
+    fprintf(stderr, "%s: cannot open manifest '%s'\n", who, path);
+    return NULL;
+  }
+  const char *slash = strrchr(path, '/');
+  snprintf(folder, folder_len, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+  return m;
+}
+
 void wt_fuzz_ctx_close(wt_fuzz_ctx *ctx) {
   if (ctx->dir[0])
     nftw(ctx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* A scratch folder for the files a target writes, and the valid timeline the report target damages
  * (NULL bytes when none was given). */
@@ -21,6 +22,10 @@ typedef struct wt_fuzz_ctx {
 int wt_fuzz_ctx_open(wt_fuzz_ctx *ctx, const char *seed_path, char *err, size_t err_len);
 /* Removes the scratch folder's files and the folder. */
 void wt_fuzz_ctx_close(wt_fuzz_ctx *ctx);
+
+/* Opens the corpus manifest at path for reading and puts its folder (which the manifest's file
+ * names are relative to) in folder. NULL, with a message on stderr naming `who`, when it cannot. */
+FILE *wt_fuzz_manifest_open(const char *path, char *folder, size_t folder_len, const char *who);
 
 /* A target: 0 when the reader accepted the input (msg then says what it read), negative when it
  * refused it (msg is its message). Any other outcome (a crash, a sanitizer report, a hang) is a

@@ -1343,8 +1343,8 @@ static int plot_sweep(plot_job *job, const char *path) {
   if (data_close(job, f, "results.csv") || csv_rc)
     goto out;
   s.st = st;
-  s.rate_key = rate_key ? rate_key : st->max_rate.key;
-  s.share = st->mode == SRV_STUDY_MAX_RATE ? st->max_rate.goodput_share : NAN;
+  s.rate_key = rate_key ? rate_key : st->search.keys[0];
+  s.share = st->mode == SRV_STUDY_MAX_RATE ? st->search.goodput_share : NAN;
   if (sweep_choose_x(&s, job->err, sizeof job->err) ||
       sweep_read_points(&s, csv_path, job->err, sizeof job->err) || sweep_write_data(job, &s))
     goto out;

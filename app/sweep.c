@@ -2,7 +2,9 @@
  * groups that each run one configuration at a time on their own communicator, taking the next from
  * a shared counter on rank 0; one HDF5 results file with a row per configuration (its axis values
  * and the report's summary metrics), rewritten as rows come in, so that a rerun skips what is done.
- * In mode max_rate, each configuration is a bisection for the highest rate that meets the SLOs. */
+ * In modes max_rate and min_count, each configuration is a bisection: for the highest rate, or the
+ * fewest instances, that meets the SLOs or the study's limits. With objectives, the rows on their
+ * Pareto front are marked. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
@@ -16,6 +18,7 @@
 
 #include "app/commands.h"
 #include "io/timeline.h"
+#include "serving/metrics.h"
 #include "serving/report.h"
 #include "serving/serving.h"
 #include "serving/study.h"
@@ -29,7 +32,7 @@ enum {
   SWEEP_ERROR_BYTES = 512,  /* the error column */
   SWEEP_STATUS_BYTES = 16,  /* "ok" or "failed" */
   SWEEP_VALUE_BYTES = 128,  /* an axis value that is not a number */
-  SWEEP_NOTE_BYTES = 64,    /* max_rate: how the bisection ended */
+  SWEEP_NOTE_BYTES = 64,    /* a search: how the bisection ended */
   SWEEP_MAX_FIELDS = 256,   /* the results table's columns */
   SWEEP_ROW_TAG = 41,       /* a finished configuration's row, to rank 0 */
   SWEEP_SCHEMA_VERSION = 1, /* of the results file */
@@ -61,7 +64,16 @@ static void sweep_usage(FILE *out) {
           "    - random: {samples: 8, seed: 1, keys: {workload.rate_scale: {uniform: [1, 4]}}}\n"
           "  mode: max_rate                # optional: per configuration, the highest rate\n"
           "  max_rate: {key: workload.rate_scale, low: 0.5, high: 16, tolerance: 0.1,\n"
-          "             goodput_share: 0.9}   # whose share of requests meeting the SLOs >= 0.9\n");
+          "             goodput_share: 0.9}   # whose share of requests meeting the SLOs >= 0.9\n"
+          "  # or mode: min_count, the fewest instances that pass (whole numbers, bisected):\n"
+          "  #   min_count: {key: deployments.0.count, low: 1, high: 64}\n"
+          "  # A search passes on limits of summary figures instead of (or, with goodput_share,\n"
+          "  # as well as) the SLO share, e.g. Vidur-Search's P90 TTFT and P99 TBT:\n"
+          "  #   limits: {ttft_ms_p90: 2000, tpot_ms_p99: 200}\n"
+          "  objectives: [usd_per_m_output_tokens, ttft_ms_p90, {max: max_rate}]\n"
+          "                                # optional: mark the Pareto front (column pareto) of\n"
+          "                                # these columns, minimised unless {max: ...}, and print it\n"
+          "See examples/study-*.yaml.\n");
 }
 
 typedef struct sweep_args {
@@ -133,68 +145,17 @@ static int parse_args(int argc, char **argv, int rank, sweep_args *a) {
   return 0;
 }
 
-/* The report's metrics that go into each row, by their place in srv_summary. */
-typedef enum metric_type { METRIC_DOUBLE, METRIC_U64, METRIC_U32 } metric_type;
-typedef struct sweep_metric {
-  const char *name;
-  size_t offset;
-  metric_type type;
-} sweep_metric;
-
-#define METRIC(name, member, type)                                                                 \
-  { name, offsetof(srv_summary, member), type }
-#define METRIC_DIST(prefix, member)                                                                \
-  METRIC(prefix "_mean", member.mean, METRIC_DOUBLE),                                              \
-      METRIC(prefix "_p50", member.p50, METRIC_DOUBLE),                                            \
-      METRIC(prefix "_p90", member.p90, METRIC_DOUBLE),                                            \
-      METRIC(prefix "_p99", member.p99, METRIC_DOUBLE),                                            \
-      METRIC(prefix "_max", member.max, METRIC_DOUBLE)
-static const sweep_metric metrics[] = {
-    METRIC("requests", total, METRIC_U64),
-    METRIC("completed", completed, METRIC_U64),
-    METRIC("unfinished", unfinished, METRIC_U64),
-    METRIC("preemptions", preemptions, METRIC_U64),
-    METRIC("throughput_req_s", req_s, METRIC_DOUBLE),
-    METRIC("input_tok_s", input_tok_s, METRIC_DOUBLE),
-    METRIC("output_tok_s", output_tok_s, METRIC_DOUBLE),
-    METRIC("goodput_req_s", goodput_req_s, METRIC_DOUBLE),
-    METRIC("slo_attainment", slo_attainment, METRIC_DOUBLE),
-    METRIC("slo_ttft_ms", slo_ttft_ms, METRIC_DOUBLE),
-    METRIC("slo_tpot_ms", slo_tpot_ms, METRIC_DOUBLE),
-    METRIC_DIST("ttft_ms", ttft_ms),
-    METRIC_DIST("tpot_ms", tpot_ms),
-    METRIC_DIST("e2e_ms", e2e_ms),
-    METRIC_DIST("queue_ms", queue_ms),
-    METRIC("instances", instances, METRIC_U32),
-    METRIC("utilisation_mean", utilisation_mean, METRIC_DOUBLE),
-    METRIC("kv_use_mean", kv_use_mean, METRIC_DOUBLE),
-    METRIC("kv_use_peak", kv_use_peak, METRIC_DOUBLE),
-    METRIC("transfers", transfers, METRIC_U64),
-    METRIC("kv_transfer_ms_p99", kv_transfer_ms.p99, METRIC_DOUBLE),
-    METRIC("energy_j", energy_j, METRIC_DOUBLE),
-    METRIC("energy_per_output_token_j", energy_per_output_token_j, METRIC_DOUBLE),
-    METRIC("power_avg_w", power_avg_w, METRIC_DOUBLE),
-    METRIC("power_peak_w", power_peak_w, METRIC_DOUBLE),
-    METRIC("accelerators", accelerators, METRIC_U64),
-    METRIC("accelerators_usd_per_h", accelerators_usd_per_h, METRIC_DOUBLE),
-    METRIC("energy_usd_per_h", energy_usd_per_h, METRIC_DOUBLE),
-    METRIC("fleet_usd_per_h", fleet_usd_per_h, METRIC_DOUBLE),
-    METRIC("usd_per_m_input_tokens", usd_per_m_input_tokens, METRIC_DOUBLE),
-    METRIC("usd_per_m_output_tokens", usd_per_m_output_tokens, METRIC_DOUBLE),
-    METRIC("simulated_s", simulated_s, METRIC_DOUBLE),
-    METRIC("events", events, METRIC_U64),
-    METRIC("iterations", iterations, METRIC_U64),
-};
-enum { METRIC_COUNT = sizeof metrics / sizeof metrics[0] };
+enum { METRIC_MAX = 64 };
 
 /* The results table, laid out from the study: 8-byte columns first, then texts. */
 typedef struct sweep_layout {
   io_field fields[SWEEP_MAX_FIELDS];
   io_table_def def;
-  size_t index_at, label_at, status_at, error_at, share_at, wall_at;
-  size_t rate_at, rate_fail_at, runs_at, note_at; /* max_rate */
+  size_t index_at, label_at, status_at, error_at, share_at, wall_at, pareto_at;
+  size_t found_at, fail_at, runs_at, note_at; /* a search's: what it found, the failing bound */
+  char found_name[32], fail_name[48], note_name[48];
   size_t key_at[SWEEP_MAX_FIELDS];
-  size_t metric_at[METRIC_COUNT];
+  size_t metric_at[METRIC_MAX];
 } sweep_layout;
 
 static size_t add_field(sweep_layout *l, size_t *at, const char *name, io_field_type type,
@@ -207,9 +168,9 @@ static size_t add_field(sweep_layout *l, size_t *at, const char *name, io_field_
 
 static int make_layout(const srv_study *st, sweep_layout *l, char *err, size_t err_len) {
   memset(l, 0, sizeof *l);
-  if (st->key_count + METRIC_COUNT + 16 > SWEEP_MAX_FIELDS) {
+  if (st->key_count + srv_metric_count + 16 > SWEEP_MAX_FIELDS || srv_metric_count > METRIC_MAX) {
     snprintf(err, err_len, "a study has at most %d axis keys",
-             SWEEP_MAX_FIELDS - METRIC_COUNT - 16);
+             (int)(SWEEP_MAX_FIELDS - srv_metric_count - 16));
     return -1;
   }
   size_t at = 0;
@@ -217,15 +178,22 @@ static int make_layout(const srv_study *st, sweep_layout *l, char *err, size_t e
   for (size_t k = 0; k < st->key_count; k++)
     if (st->key_numeric[k])
       l->key_at[k] = add_field(l, &at, st->keys[k], IO_FIELD_DOUBLE, 0);
-  if (st->mode == SRV_STUDY_MAX_RATE) {
-    l->rate_at = add_field(l, &at, "max_rate", IO_FIELD_DOUBLE, 0);
-    l->rate_fail_at = add_field(l, &at, "max_rate_lowest_failing", IO_FIELD_DOUBLE, 0);
+  const char *search = srv_study_search_name(st->mode);
+  if (search) {
+    snprintf(l->found_name, sizeof l->found_name, "%s", search);
+    snprintf(l->fail_name, sizeof l->fail_name, "%s_%s_failing", search,
+             st->mode == SRV_STUDY_MAX_RATE ? "lowest" : "highest");
+    snprintf(l->note_name, sizeof l->note_name, "%s_note", search);
+    l->found_at = add_field(l, &at, l->found_name, IO_FIELD_DOUBLE, 0);
+    l->fail_at = add_field(l, &at, l->fail_name, IO_FIELD_DOUBLE, 0);
     l->runs_at = add_field(l, &at, "runs", IO_FIELD_UINT64, 0);
   }
-  for (size_t m = 0; m < METRIC_COUNT; m++)
+  if (st->objective_count)
+    l->pareto_at = add_field(l, &at, "pareto", IO_FIELD_UINT64, 0);
+  for (size_t m = 0; m < srv_metric_count; m++)
     l->metric_at[m] = add_field(
-        l, &at, metrics[m].name,
-        metrics[m].type == METRIC_DOUBLE ? IO_FIELD_DOUBLE : IO_FIELD_UINT64, 0);
+        l, &at, srv_metrics[m].name,
+        srv_metrics[m].type == SRV_METRIC_DOUBLE ? IO_FIELD_DOUBLE : IO_FIELD_UINT64, 0);
   l->share_at = add_field(l, &at, "goodput_share", IO_FIELD_DOUBLE, 0);
   l->wall_at = add_field(l, &at, "wall_s", IO_FIELD_DOUBLE, 0);
   for (size_t k = 0; k < st->key_count; k++)
@@ -234,8 +202,8 @@ static int make_layout(const srv_study *st, sweep_layout *l, char *err, size_t e
   l->label_at = add_field(l, &at, "config", IO_FIELD_STRING, SWEEP_LABEL_BYTES);
   l->status_at = add_field(l, &at, "status", IO_FIELD_STRING, SWEEP_STATUS_BYTES);
   l->error_at = add_field(l, &at, "error", IO_FIELD_STRING, SWEEP_ERROR_BYTES);
-  if (st->mode == SRV_STUDY_MAX_RATE)
-    l->note_at = add_field(l, &at, "max_rate_note", IO_FIELD_STRING, SWEEP_NOTE_BYTES);
+  if (search)
+    l->note_at = add_field(l, &at, l->note_name, IO_FIELD_STRING, SWEEP_NOTE_BYTES);
   l->def = (io_table_def){.name = "configurations",
                           .row_bytes = (at + 7) / 8 * 8,
                           .fields = l->fields,
@@ -279,29 +247,25 @@ static void fill_row(const sweep_layout *l, const srv_study *st, size_t index,
   put_text(row, l->status_at, SWEEP_STATUS_BYTES, error ? "failed" : "ok");
   put_text(row, l->error_at, SWEEP_ERROR_BYTES, error ? error : "");
   put_f64(row, l->wall_at, wall_s);
-  for (size_t m = 0; m < METRIC_COUNT; m++) {
-    const char *field = sum ? (const char *)sum + metrics[m].offset : NULL;
-    if (!sum) {
-      if (metrics[m].type == METRIC_DOUBLE)
-        put_f64(row, l->metric_at[m], NAN);
-    } else if (metrics[m].type == METRIC_DOUBLE) {
-      double v;
-      memcpy(&v, field, sizeof v);
-      put_f64(row, l->metric_at[m], v);
-    } else if (metrics[m].type == METRIC_U64) {
+  for (size_t m = 0; m < srv_metric_count; m++) {
+    const srv_metric *mt = &srv_metrics[m];
+    const char *field = sum ? (const char *)sum + mt->offset : NULL;
+    if (mt->type == SRV_METRIC_DOUBLE) {
+      put_f64(row, l->metric_at[m], sum ? srv_metric_value(mt, sum) : NAN);
+    } else if (mt->type == SRV_METRIC_U64 && sum) {
       uint64_t v;
       memcpy(&v, field, sizeof v);
       put_u64(row, l->metric_at[m], v);
-    } else {
+    } else if (sum) {
       uint32_t v;
       memcpy(&v, field, sizeof v);
       put_u64(row, l->metric_at[m], v);
     }
   }
   put_f64(row, l->share_at, sum ? goodput_share(sum) : NAN);
-  if (st->mode == SRV_STUDY_MAX_RATE) {
-    put_f64(row, l->rate_at, NAN);
-    put_f64(row, l->rate_fail_at, NAN);
+  if (st->mode != SRV_STUDY_GRID) {
+    put_f64(row, l->found_at, NAN);
+    put_f64(row, l->fail_at, NAN);
   }
 }
 
@@ -316,16 +280,16 @@ typedef struct sweep {
 
 /* Collective over the group: runs configuration index with the extra set (or NULL), and on the
  * group's leader summarises its timeline. Returns 0, or -1 with err on every rank of the group. */
-static int run_one(const sweep *sw, size_t index, const char *extra_set, unsigned run,
-                   srv_summary *sum, double *wall_s, char *err, size_t err_len) {
+static int run_one(const sweep *sw, size_t index, const char (*extra)[512], size_t extra_count,
+                   unsigned run, srv_summary *sum, double *wall_s, char *err, size_t err_len) {
   const srv_study_config *cfg = &sw->st->configs[index];
-  const char *sets[cfg->set_count + 1];
+  const char *sets[cfg->set_count + SRV_STUDY_MAX_SEARCH_KEYS];
   memcpy(sets, cfg->sets, cfg->set_count * sizeof *sets);
   size_t set_count = cfg->set_count;
-  if (extra_set)
-    sets[set_count++] = extra_set;
+  for (size_t k = 0; k < extra_count; k++)
+    sets[set_count++] = extra[k];
   char path[1280];
-  if (sw->args->timelines && extra_set)
+  if (sw->args->timelines && extra_count)
     snprintf(path, sizeof path, "%s/config-%05zu-run%02u.h5", sw->args->timelines, index, run);
   else if (sw->args->timelines)
     snprintf(path, sizeof path, "%s/config-%05zu.h5", sw->args->timelines, index);
@@ -371,86 +335,94 @@ static void run_grid(const sweep *sw, size_t index, char *row) {
   srv_summary sum;
   double wall_s;
   char err[SWEEP_ERROR_BYTES];
-  int rc = run_one(sw, index, NULL, 0, &sum, &wall_s, err, sizeof err);
+  int rc = run_one(sw, index, NULL, 0, 0, &sum, &wall_s, err, sizeof err);
   fill_row(&sw->layout, sw->st, index, rc ? NULL : &sum, wall_s, rc ? err : NULL, row);
 }
 
-/* Collective over the group: bisects the study's rate key for the highest value whose goodput
- * share meets the target, assuming the share falls as the rate rises. The row keeps the summary of
- * the highest passing run (of the low bound's run when none passes). */
-static void run_max_rate(const sweep *sw, size_t index, char *row, unsigned *runs_out) {
+/* Whether a run passes the study's search: its share of requests meeting the SLOs, and every
+ * limit on a summary figure (NaN, a figure the run could not give, fails). */
+static bool passes(const srv_study *st, const srv_summary *sum) {
+  if (goodput_share(sum) < st->search.goodput_share)
+    return false;
+  for (size_t i = 0; i < st->search.limit_count; i++) {
+    const srv_study_limit *lim = &st->search.limits[i];
+    if (!(srv_metric_value(srv_metric_find(lim->metric), sum) <= lim->max))
+      return false;
+  }
+  return true;
+}
+
+/* Collective over the group: one run of the search at value. Returns 1 when it passes, 0 when not
+ * (both with *sum on the leader), -1 when it failed (err on every rank). */
+static int search_run(const sweep *sw, size_t index, double value, unsigned *runs,
+                      srv_summary *sum, double *wall_total, char *err, size_t err_len) {
+  const srv_study *st = sw->st;
+  char sets[SRV_STUDY_MAX_SEARCH_KEYS][512];
+  for (size_t k = 0; k < st->search.key_count; k++)
+    snprintf(sets[k], sizeof sets[k], "%s=%.17g", st->search.keys[k], value);
+  double wall_s;
+  int rc = run_one(sw, index, sets, st->search.key_count, (*runs)++, sum, &wall_s, err, err_len);
+  *wall_total += wall_s;
+  int pass = rc ? -1 : sw->group_rank == 0 && passes(sw->st, sum);
+  MPI_Bcast(&pass, 1, MPI_INT, 0, sw->group);
+  return pass;
+}
+
+/* Collective over the group: bisects the study's search key between its bounds. max_rate: the
+ * highest value that passes, assuming passing gets harder as the value rises; min_count: the
+ * lowest whole value that passes, assuming it gets easier. The row keeps the summary of the run at
+ * what was found (of the bound expected to pass when it does not). */
+static void run_search(const sweep *sw, size_t index, char *row, unsigned *runs_out) {
   const srv_study *st = sw->st;
   const sweep_layout *l = &sw->layout;
-  double target = st->max_rate.goodput_share;
+  bool count = st->mode == SRV_STUDY_MIN_COUNT;
+  /* good: the last value that passed (first, the bound expected to); bad: the last that failed. */
+  double good = count ? st->search.high : st->search.low;
+  double bad = count ? st->search.low : st->search.high;
+  double found = NAN, failing = NAN, wall_total = 0;
   srv_summary sum, best;
-  double wall_s, wall_total = 0;
-  char err[SWEEP_ERROR_BYTES], set[512];
+  char err[SWEEP_ERROR_BYTES];
   unsigned runs = 0;
-  int passes[2];
-  /* One run at rate: 1 when it passes, 0 when it does not, -1 when it failed (err). */
-#define AT_RATE(rate, verdict)                                                                     \
-  do {                                                                                             \
-    snprintf(set, sizeof set, "%s=%.17g", st->max_rate.key, (rate));                               \
-    int rc_ = run_one(sw, index, set, runs++, &sum, &wall_s, err, sizeof err);                     \
-    wall_total += wall_s;                                                                          \
-    int pass_ = rc_ ? -1 : sw->group_rank == 0 && goodput_share(&sum) >= target;                   \
-    MPI_Bcast(&pass_, 1, MPI_INT, 0, sw->group);                                                   \
-    (verdict) = pass_;                                                                             \
-  } while (0)
-  double low = st->max_rate.low, high = st->max_rate.high;
   const char *note;
-  AT_RATE(low, passes[0]);
-  if (passes[0] < 0) {
-    fill_row(l, st, index, NULL, wall_total, err, row);
-    put_u64(row, l->runs_at, runs);
-    *runs_out = runs;
-    return;
-  }
+  int pass = search_run(sw, index, good, &runs, &sum, &wall_total, err, sizeof err);
+  if (pass < 0)
+    goto failed;
   best = sum;
-  if (!passes[0]) {
-    note = "the low bound fails";
-    high = low;
-    low = NAN;
+  if (!pass) {
+    note = count ? "the high bound fails" : "the low bound fails";
+    failing = good;
+  } else if ((pass = search_run(sw, index, bad, &runs, &sum, &wall_total, err, sizeof err)) < 0) {
+    goto failed;
+  } else if (pass) {
+    note = count ? "the low bound passes" : "the high bound passes";
+    best = sum;
+    found = bad;
   } else {
-    AT_RATE(high, passes[1]);
-    if (passes[1] < 0) {
-      fill_row(l, st, index, NULL, wall_total, err, row);
-      put_u64(row, l->runs_at, runs);
-      *runs_out = runs;
-      return;
-    }
-    if (passes[1]) {
-      note = "the high bound passes";
-      best = sum;
-      low = high;
-      high = NAN;
-    } else {
-      note = "bisected";
-      while (high - low > st->max_rate.tolerance) {
-        double mid = low + (high - low) / 2;
-        int pass;
-        AT_RATE(mid, pass);
-        if (pass < 0) {
-          fill_row(l, st, index, NULL, wall_total, err, row);
-          put_u64(row, l->runs_at, runs);
-          *runs_out = runs;
-          return;
-        }
-        if (pass) {
-          low = mid;
-          best = sum;
-        } else {
-          high = mid;
-        }
+    note = "bisected";
+    while (fabs(bad - good) > st->search.tolerance) {
+      double mid = count ? good + trunc((bad - good) / 2) : good + (bad - good) / 2;
+      if ((pass = search_run(sw, index, mid, &runs, &sum, &wall_total, err, sizeof err)) < 0)
+        goto failed;
+      if (pass) {
+        good = mid;
+        best = sum;
+      } else {
+        bad = mid;
       }
     }
+    found = good;
+    failing = bad;
   }
-#undef AT_RATE
   fill_row(l, st, index, &best, wall_total, NULL, row);
-  put_f64(row, l->rate_at, low);
-  put_f64(row, l->rate_fail_at, high);
+  put_f64(row, l->found_at, found);
+  put_f64(row, l->fail_at, failing);
   put_u64(row, l->runs_at, runs);
   put_text(row, l->note_at, SWEEP_NOTE_BYTES, note);
+  *runs_out = runs;
+  return;
+failed:
+  fill_row(l, st, index, NULL, wall_total, err, row);
+  put_u64(row, l->runs_at, runs);
   *runs_out = runs;
 }
 
@@ -479,11 +451,88 @@ static int cmp_rows(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* A number of the row by its column's name (8-byte columns only); NaN when there is no such. */
+static double row_value(const sweep_layout *l, const char *row, const char *column) {
+  for (size_t f = 0; f < l->def.field_count; f++) {
+    const io_field *fd = &l->fields[f];
+    if (strcmp(fd->name, column) != 0)
+      continue;
+    if (fd->type == IO_FIELD_UINT64)
+      return (double)get_u64(row, fd->offset);
+    double v;
+    memcpy(&v, row + fd->offset, sizeof v);
+    return fd->type == IO_FIELD_DOUBLE ? v : NAN;
+  }
+  return NAN;
+}
+
+/* Sets the pareto column of the rows (when the study has objectives): 1 on the front of the rows
+ * that ran. Returns 0, or -1 when out of memory. */
+static int mark_pareto(const sweep *sw, sweep_rows *r) {
+  const srv_study *st = sw->st;
+  const sweep_layout *l = &sw->layout;
+  size_t n = r->count, k = st->objective_count;
+  if (k == 0 || n == 0)
+    return 0;
+  double *values = malloc(n * k * sizeof *values);
+  bool *eligible = malloc(n), *front = malloc(n), maximise[SRV_STUDY_MAX_OBJECTIVES];
+  if (!values || !eligible || !front) {
+    free(values);
+    free(eligible);
+    free(front);
+    return -1;
+  }
+  for (size_t j = 0; j < k; j++)
+    maximise[j] = st->objectives[j].maximise;
+  for (size_t i = 0; i < n; i++) {
+    const char *row = r->rows + i * r->row_bytes;
+    eligible[i] = strcmp(row + l->status_at, "ok") == 0;
+    for (size_t j = 0; j < k; j++)
+      values[i * k + j] = row_value(l, row, st->objectives[j].column);
+  }
+  srv_study_pareto(values, n, k, maximise, eligible, front);
+  for (size_t i = 0; i < n; i++)
+    put_u64(r->rows + i * r->row_bytes, l->pareto_at, front[i]);
+  free(values);
+  free(eligible);
+  free(front);
+  return 0;
+}
+
+/* Rank 0: the configurations on the front, with their objectives. */
+static void print_pareto(const sweep *sw, const sweep_rows *r, FILE *out) {
+  const srv_study *st = sw->st;
+  const sweep_layout *l = &sw->layout;
+  size_t on = 0;
+  for (size_t i = 0; i < r->count; i++)
+    on += get_u64(r->rows + i * r->row_bytes, l->pareto_at) != 0;
+  fprintf(out, "pareto: %zu of %zu configurations on the front of", on, r->count);
+  for (size_t j = 0; j < st->objective_count; j++)
+    fprintf(out, "%s %s %s", j ? "," : "", st->objectives[j].maximise ? "max" : "min",
+            st->objectives[j].column);
+  fputc('\n', out);
+  for (size_t i = 0; i < r->count; i++) {
+    const char *row = r->rows + i * r->row_bytes;
+    if (!get_u64(row, l->pareto_at))
+      continue;
+    fprintf(out, "  [%llu] %s:", (unsigned long long)get_u64(row, l->index_at), row + l->label_at);
+    for (size_t j = 0; j < st->objective_count; j++)
+      fprintf(out, "%s %s=%.6g", j ? "," : "", st->objectives[j].column,
+              row_value(l, row, st->objectives[j].column));
+    fputc('\n', out);
+  }
+}
+
 /* Rank 0: writes every row, ordered by configuration, to a new file that then replaces the results
  * file, so that the results file is always whole. */
 static int write_results(const sweep *sw, sweep_rows *r, char *err, size_t err_len) {
   if (r->count > 1)
     qsort(r->rows, r->count, r->row_bytes, cmp_rows);
+  if (mark_pareto(sw, r) != 0) {
+    snprintf(err, err_len, "out of memory for the Pareto front of %s", sw->args->output);
+    return -1;
+  }
+  const char *search = srv_study_search_name(sw->st->mode);
   char tmp[1280];
   snprintf(tmp, sizeof tmp, "%s.tmp", sw->args->output);
   io_timeline_options opt = {.schema = "windtunnel.sweep",
@@ -499,14 +548,34 @@ static int write_results(const sweep *sw, sweep_rows *r, char *err, size_t err_l
     rc = io_timeline_attr_string(tl, "study", st->text, err, err_len) ||
          io_timeline_attr_string(tl, "base", *st->base_path ? st->base_path : "(built-in default)",
                                  err, err_len) ||
-         io_timeline_attr_string(tl, "mode", st->mode == SRV_STUDY_MAX_RATE ? "max_rate" : "grid",
-                                 err, err_len) ||
+         io_timeline_attr_string(tl, "mode", search ? search : "grid", err, err_len) ||
          io_timeline_attr_int64(tl, "configurations", (int64_t)st->config_count, err, err_len);
-  if (rc == 0 && st->mode == SRV_STUDY_MAX_RATE)
-    rc = io_timeline_attr_string(tl, "max_rate_key", st->max_rate.key, err, err_len) ||
-         io_timeline_attr_double(tl, "max_rate_goodput_share", st->max_rate.goodput_share, err,
+  if (rc == 0 && search) {
+    char name[64], limits[SRV_STUDY_MAX_LIMITS * 96] = "";
+    for (size_t i = 0; i < st->search.limit_count; i++)
+      snprintf(limits + strlen(limits), sizeof limits - strlen(limits), "%s%s<=%.17g",
+               i ? ", " : "", st->search.limits[i].metric, st->search.limits[i].max);
+#define SEARCH_ATTR(suffix) (snprintf(name, sizeof name, "%s_%s", search, suffix), name)
+    char keys[SRV_STUDY_MAX_SEARCH_KEYS * 258] = "";
+    for (size_t k = 0; k < st->search.key_count; k++)
+      snprintf(keys + strlen(keys), sizeof keys - strlen(keys), "%s%s", k ? ", " : "",
+               st->search.keys[k]);
+    rc = io_timeline_attr_string(tl, SEARCH_ATTR("key"), keys, err, err_len) ||
+         io_timeline_attr_double(tl, SEARCH_ATTR("goodput_share"), st->search.goodput_share, err,
                                  err_len) ||
-         io_timeline_attr_double(tl, "max_rate_tolerance", st->max_rate.tolerance, err, err_len);
+         io_timeline_attr_double(tl, SEARCH_ATTR("tolerance"), st->search.tolerance, err,
+                                 err_len) ||
+         io_timeline_attr_string(tl, SEARCH_ATTR("limits"), limits, err, err_len);
+#undef SEARCH_ATTR
+  }
+  if (rc == 0 && st->objective_count) {
+    char objectives[SRV_STUDY_MAX_OBJECTIVES * 80] = "";
+    for (size_t j = 0; j < st->objective_count; j++)
+      snprintf(objectives + strlen(objectives), sizeof objectives - strlen(objectives),
+               "%s%s %s", j ? ", " : "", st->objectives[j].maximise ? "max" : "min",
+               st->objectives[j].column);
+    rc = io_timeline_attr_string(tl, "objectives", objectives, err, err_len);
+  }
   for (size_t i = 0; rc == 0 && i < r->count; i++)
     if (io_timeline_append(tl, table, 0, r->rows + i * r->row_bytes) != 0) {
       snprintf(err, err_len, "out of memory writing %s", sw->args->output);
@@ -813,8 +882,8 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
       break;
     size_t index = pending[next];
     unsigned runs = 0;
-    if (st->mode == SRV_STUDY_MAX_RATE)
-      run_max_rate(&sw, index, row, &runs);
+    if (st->mode != SRV_STUDY_GRID)
+      run_search(&sw, index, row, &runs);
     else
       run_grid(&sw, index, row);
     if (sw.group_rank != 0)
@@ -830,10 +899,11 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
               (long long)finished, (unsigned long long)pending_count, elapsed,
               elapsed / (double)finished * (double)(pending_count - (uint64_t)finished), index,
               st->configs[index].label, status);
-      if (st->mode == SRV_STUDY_MAX_RATE && strcmp(status, "ok") == 0) {
-        double rate;
-        memcpy(&rate, row + sw.layout.rate_at, sizeof rate);
-        fprintf(stderr, ", max %s %.4g (%s) in %u runs", st->max_rate.key, rate,
+      if (st->mode != SRV_STUDY_GRID && strcmp(status, "ok") == 0) {
+        double found;
+        memcpy(&found, row + sw.layout.found_at, sizeof found);
+        fprintf(stderr, ", %s %s %.4g (%s) in %u runs",
+                st->mode == SRV_STUDY_MAX_RATE ? "max" : "min", st->search.keys[0], found,
                 row + sw.layout.note_at, runs);
       }
       if (strcmp(status, "ok") != 0)
@@ -900,6 +970,8 @@ int app_sweep(int argc, char **argv, MPI_Comm comm) {
           "results: %s\n",
           st->config_count, skipped, (unsigned long long)pending_count,
           (unsigned long long)outcome[1], MPI_Wtime() - start, args.output);
+      if (st->objective_count)
+        print_pareto(&sw, &rows, stdout);
       if (outcome[1])
         fprintf(stderr,
                 "windtunnel sweep: %llu configuration(s) failed; their errors are in the error "

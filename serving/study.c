@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "io/doc.h"
+#include "serving/metrics.h"
 
 /* More configurations than this is a study that will not finish; refuse it rather than allocate. */
 enum { STUDY_MAX_CONFIGS = 1000000 };
@@ -85,10 +86,11 @@ static int key_index(study_reader *rd, const io_node *n, size_t *index) {
                          "one block only (zip keys that vary together)",
                          n->text);
   }
-  if (strcmp(n->text, st->max_rate.key) == 0 && st->mode == SRV_STUDY_MAX_RATE)
-    return io_node_error(n, rd->err, rd->err_len,
-                         "'%s' is the key that max_rate bisects; it cannot also be an axis",
-                         n->text);
+  for (size_t i = 0; st->mode != SRV_STUDY_GRID && i < st->search.key_count; i++)
+    if (strcmp(n->text, st->search.keys[i]) == 0)
+      return io_node_error(n, rd->err, rd->err_len,
+                           "'%s' is a key that %s bisects; it cannot also be an axis", n->text,
+                           srv_study_search_name(st->mode));
   if (strchr(n->text, '='))
     return io_node_error(n, rd->err, rd->err_len, "a key path cannot contain '='");
   const char **keys = realloc(st->keys, (st->key_count + 1) * sizeof *keys);
@@ -356,41 +358,126 @@ static int read_axes(study_reader *rd, const io_node *axes) {
   return 0;
 }
 
-static int read_max_rate(study_reader *rd, const io_node *m) {
-  static const char *const allowed[] = {"key", "low", "high", "tolerance", "goodput_share", NULL};
+/* limits: {metric: max, ...}: summary figures a passing run keeps within. */
+static int read_limits(study_reader *rd, const io_node *m) {
   srv_study *st = rd->st;
-  int rc;
-  const char *key = NULL;
-  if ((rc = expect_mapping(rd, m, "low, high and optionally key, tolerance, goodput_share")) ||
-      (rc = io_node_check_keys(m, allowed, rd->err, rd->err_len)) ||
-      (rc = io_node_get_f64(m, "low", IO_UNIT_NUMBER, 0, INFINITY, &st->max_rate.low, rd->err,
-                            rd->err_len)) ||
-      (rc = io_node_get_f64(m, "high", IO_UNIT_NUMBER, 0, INFINITY, &st->max_rate.high, rd->err,
-                            rd->err_len)))
-    return rc;
-  st->max_rate.tolerance = (st->max_rate.high - st->max_rate.low) / 32;
-  st->max_rate.goodput_share = 0.9;
-  if ((rc = io_node_get_str(m, "key", &key, rd->err, rd->err_len)) == IO_DOC_EMISSING)
-    rc = 0;
+  int rc = expect_mapping(rd, m, "a mapping of summary figures to their largest passing value");
   if (rc)
     return rc;
-  if (key) {
-    if (!*key || strlen(key) >= sizeof st->max_rate.key || strchr(key, '='))
-      return io_node_error(io_node_find(m, "key"), rd->err, rd->err_len,
-                           "expected a key path such as workload.rate_scale");
-    snprintf(st->max_rate.key, sizeof st->max_rate.key, "%s", key);
+  if (m->count > SRV_STUDY_MAX_LIMITS)
+    return io_node_error(m, rd->err, rd->err_len, "at most %d limits", SRV_STUDY_MAX_LIMITS);
+  for (size_t i = 0; i < m->count; i++) {
+    const char *name = m->keys[i]->text;
+    if (!srv_metric_find(name) || strlen(name) >= sizeof st->search.limits[0].metric)
+      return io_node_error(m->keys[i], rd->err, rd->err_len,
+                           "'%s' is not a summary figure (see the columns of 'windtunnel sweep "
+                           "--csv', e.g. ttft_ms_p90, tpot_ms_p99)",
+                           name);
+    srv_study_limit *l = &st->search.limits[st->search.limit_count++];
+    snprintf(l->metric, sizeof l->metric, "%s", name);
+    if ((rc = io_node_get_f64(m, name, IO_UNIT_NUMBER, -INFINITY, INFINITY, &l->max, rd->err,
+                              rd->err_len)))
+      return rc;
   }
-  if (((rc = io_node_get_f64(m, "tolerance", IO_UNIT_NUMBER, 0, INFINITY, &st->max_rate.tolerance,
+  return 0;
+}
+
+/* The section of mode max_rate or min_count: the key, its bounds, and what passes. */
+static int read_search(study_reader *rd, const io_node *m) {
+  static const char *const allowed[] = {"key",           "low",    "high", "tolerance",
+                                        "goodput_share", "limits", NULL};
+  srv_study *st = rd->st;
+  bool count = st->mode == SRV_STUDY_MIN_COUNT;
+  int rc;
+  if ((rc = expect_mapping(rd, m,
+                           count ? "key, low, high and optionally goodput_share, limits"
+                                 : "low, high and optionally key, tolerance, goodput_share, "
+                                   "limits")) ||
+      (rc = io_node_check_keys(m, allowed, rd->err, rd->err_len)) ||
+      (rc = io_node_get_f64(m, "low", IO_UNIT_NUMBER, 0, INFINITY, &st->search.low, rd->err,
+                            rd->err_len)) ||
+      (rc = io_node_get_f64(m, "high", IO_UNIT_NUMBER, 0, INFINITY, &st->search.high, rd->err,
+                            rd->err_len)))
+    return rc;
+  if (count && (st->search.low != floor(st->search.low) || st->search.high != floor(st->search.high)))
+    return io_node_error(m, rd->err, rd->err_len, "min_count searches whole numbers: low and high "
+                                                  "must be whole");
+  const io_node *keys = io_node_find(m, "key");
+  if (!keys && count)
+    return io_node_error(m, rd->err, rd->err_len,
+                         "min_count needs the key it searches, e.g. key: deployments.0.count");
+  if (keys) {
+    /* One key, or a list of keys that take the same value. */
+    size_t n = keys->kind == IO_NODE_SEQUENCE ? keys->count : 1;
+    if (n == 0 || n > SRV_STUDY_MAX_SEARCH_KEYS)
+      return io_node_error(keys, rd->err, rd->err_len, "expected one key, or a list of 1 to %d",
+                           SRV_STUDY_MAX_SEARCH_KEYS);
+    st->search.key_count = 0;
+    for (size_t i = 0; i < n; i++) {
+      const io_node *k = keys->kind == IO_NODE_SEQUENCE ? keys->values[i] : keys;
+      if (k->kind != IO_NODE_SCALAR || !*k->text || strlen(k->text) >= sizeof st->search.keys[0] ||
+          strchr(k->text, '='))
+        return io_node_error(k, rd->err, rd->err_len, "expected a key path such as %s",
+                             count ? "deployments.0.count" : "workload.rate_scale");
+      snprintf(st->search.keys[st->search.key_count++], sizeof st->search.keys[0], "%s", k->text);
+    }
+  }
+  const io_node *limits = io_node_find(m, "limits");
+  if (limits && (rc = read_limits(rd, limits)))
+    return rc;
+  /* Without limits the SLOs decide: 90% of requests meet them unless told otherwise. */
+  st->search.goodput_share = limits ? 0 : 0.9;
+  st->search.tolerance = count ? 1 : (st->search.high - st->search.low) / 32;
+  if (count && io_node_find(m, "tolerance"))
+    return io_node_error(io_node_find(m, "tolerance"), rd->err, rd->err_len,
+                         "min_count searches to the whole number; it takes no tolerance");
+  if (((rc = io_node_get_f64(m, "tolerance", IO_UNIT_NUMBER, 0, INFINITY, &st->search.tolerance,
                              rd->err, rd->err_len)) &&
        rc != IO_DOC_EMISSING) ||
-      ((rc = io_node_get_f64(m, "goodput_share", IO_UNIT_NUMBER, 0, 1, &st->max_rate.goodput_share,
+      ((rc = io_node_get_f64(m, "goodput_share", IO_UNIT_NUMBER, 0, 1, &st->search.goodput_share,
                              rd->err, rd->err_len)) &&
        rc != IO_DOC_EMISSING))
     return rc;
-  if (!(st->max_rate.low < st->max_rate.high))
+  if (!(st->search.low < st->search.high))
     return io_node_error(m, rd->err, rd->err_len, "expected low < high");
-  if (!(st->max_rate.tolerance > 0))
+  if (!(st->search.tolerance > 0))
     return io_node_error(m, rd->err, rd->err_len, "expected a tolerance > 0");
+  return 0;
+}
+
+/* objectives: [column, {max: column}, {min: column}]: what the Pareto front weighs. */
+static int read_objectives(study_reader *rd, const io_node *seq) {
+  srv_study *st = rd->st;
+  if (seq->kind != IO_NODE_SEQUENCE || seq->count == 0)
+    return io_node_error(seq, rd->err, rd->err_len,
+                         "expected a list of columns to minimise, or {max: column}");
+  if (seq->count > SRV_STUDY_MAX_OBJECTIVES)
+    return io_node_error(seq, rd->err, rd->err_len, "at most %d objectives",
+                         SRV_STUDY_MAX_OBJECTIVES);
+  const char *search = srv_study_search_name(st->mode);
+  for (size_t i = 0; i < seq->count; i++) {
+    const io_node *o = seq->values[i], *name = o;
+    bool maximise = false;
+    if (o->kind == IO_NODE_MAPPING && o->count == 1 &&
+        (strcmp(o->keys[0]->text, "min") == 0 || strcmp(o->keys[0]->text, "max") == 0)) {
+      maximise = strcmp(o->keys[0]->text, "max") == 0;
+      name = o->values[0];
+    }
+    if (name->kind != IO_NODE_SCALAR)
+      return io_node_error(o, rd->err, rd->err_len, "expected a column, {min: column} or "
+                                                    "{max: column}");
+    const char *col = name->text;
+    bool known = srv_metric_find(col) || strcmp(col, "goodput_share") == 0 ||
+                 (search && strcmp(col, search) == 0);
+    if (!known || strlen(col) >= sizeof st->objectives[0].column)
+      return io_node_error(name, rd->err, rd->err_len,
+                           "'%s' is not a column of the results (a summary figure such as "
+                           "usd_per_m_output_tokens, goodput_share%s%s)",
+                           col, search ? ", or " : "", search ? search : "");
+    srv_study_objective *ob = &st->objectives[st->objective_count++];
+    snprintf(ob->column, sizeof ob->column, "%s", col);
+    ob->maximise = maximise;
+  }
   return 0;
 }
 
@@ -521,17 +608,20 @@ int srv_study_load(const char *path, srv_study **out, char *err, size_t err_len)
   }
   srv_study *st = &priv->pub;
   study_reader rd = {.st = st, .err = err, .err_len = err_len};
-  snprintf(st->max_rate.key, sizeof st->max_rate.key, "workload.rate_scale");
+  snprintf(st->search.keys[0], sizeof st->search.keys[0], "workload.rate_scale");
+  st->search.key_count = 1;
   io_doc *doc = NULL;
   int rc = io_doc_load_file(path, &doc, err, err_len);
   if (rc)
     goto out;
   const io_node *root = io_doc_root(doc);
-  static const char *const allowed[] = {"base", "set", "mode", "max_rate", "axes", NULL};
-  static const char *const modes[] = {"grid", "max_rate", NULL};
+  static const char *const allowed[] = {"base",      "set",    "mode",       "max_rate",
+                                        "min_count", "axes",   "objectives", NULL};
+  static const char *const modes[] = {"grid", "max_rate", "min_count", NULL};
   int mode = SRV_STUDY_GRID;
   const char *base = NULL;
-  if ((rc = expect_mapping(&rd, root, "a study: base, set, mode, max_rate, axes")) ||
+  if ((rc = expect_mapping(&rd, root,
+                           "a study: base, set, mode, max_rate or min_count, axes, objectives")) ||
       (rc = io_node_check_keys(root, allowed, err, err_len)))
     goto out;
   if ((rc = io_node_get_choice(root, "mode", modes, &mode, err, err_len)) == IO_DOC_EMISSING)
@@ -539,16 +629,24 @@ int srv_study_load(const char *path, srv_study **out, char *err, size_t err_len)
   if (rc)
     goto out;
   st->mode = (srv_study_mode)mode;
-  const io_node *mr = io_node_find(root, "max_rate");
-  if (st->mode == SRV_STUDY_MAX_RATE && !mr) {
-    rc = io_node_error(root, err, err_len, "mode max_rate needs a max_rate section (low, high)");
-    goto out;
+  /* A search's section has its mode's name; the other search's section is a mistake. */
+  for (srv_study_mode m = SRV_STUDY_MAX_RATE; m <= SRV_STUDY_MIN_COUNT; m++) {
+    const char *name = srv_study_search_name(m);
+    const io_node *sec = io_node_find(root, name);
+    if (st->mode == m && !sec) {
+      rc = io_node_error(root, err, err_len, "mode %s needs a %s section (%s)", name, name,
+                         m == SRV_STUDY_MIN_COUNT ? "key, low, high" : "low, high");
+      goto out;
+    }
+    if (sec && st->mode != m) {
+      rc = io_node_error(sec, err, err_len, "a %s section needs mode: %s", name, name);
+      goto out;
+    }
+    if (sec && (rc = read_search(&rd, sec)))
+      goto out;
   }
-  if (mr && st->mode != SRV_STUDY_MAX_RATE) {
-    rc = io_node_error(mr, err, err_len, "a max_rate section needs mode: max_rate");
-    goto out;
-  }
-  if (mr && (rc = read_max_rate(&rd, mr)))
+  const io_node *objectives = io_node_find(root, "objectives");
+  if (objectives && (rc = read_objectives(&rd, objectives)))
     goto out;
   if ((rc = io_node_get_str(root, "base", &base, err, err_len)) == IO_DOC_EMISSING)
     rc = 0;
@@ -612,4 +710,35 @@ void srv_study_free(srv_study *st) {
     free(priv->owned.strings[i]);
   free(priv->owned.strings);
   free(priv);
+}
+
+const char *srv_study_search_name(srv_study_mode mode) {
+  return mode == SRV_STUDY_MAX_RATE ? "max_rate" : mode == SRV_STUDY_MIN_COUNT ? "min_count" : NULL;
+}
+
+/* Whether a is at least as good as b in every objective and better in one. */
+static bool dominates(const double *a, const double *b, size_t k, const bool *maximise) {
+  bool better = false;
+  for (size_t j = 0; j < k; j++) {
+    double x = maximise[j] ? a[j] : -a[j], y = maximise[j] ? b[j] : -b[j];
+    if (x < y)
+      return false;
+    better |= x > y;
+  }
+  return better;
+}
+
+void srv_study_pareto(const double *values, size_t n, size_t k, const bool *maximise,
+                      const bool *eligible, bool *front) {
+  for (size_t i = 0; i < n; i++) {
+    front[i] = eligible[i];
+    for (size_t j = 0; j < k && front[i]; j++)
+      front[i] = !isnan(values[i * k + j]);
+  }
+  /* A dropped point need not be compared with: whatever dominates it dominates what it
+   * dominates, and the last of such a chain is never dropped. */
+  for (size_t i = 0; i < n; i++)
+    for (size_t o = 0; o < n && front[i]; o++)
+      if (o != i && front[o] && dominates(values + o * k, values + i * k, k, maximise))
+        front[i] = false;
 }

@@ -10,6 +10,10 @@
 #            study with one more value runs only the new configuration
 #   max_rate the rate found passes the SLO target, the lowest failing rate found fails it and is
 #            within the tolerance of it, and so does the found rate plus the tolerance
+#   min_count the count found meets the limit, one fewer does not (checked by plain runs), and
+#            the bisection ran the runs it says
+#   pareto   the pareto column marks exactly the rows that no other ok row dominates (recomputed
+#            here), and the sweep prints them
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
@@ -144,6 +148,66 @@ at_found, at_failing, above = (float(x) for x in open(sys.argv[1]))
 sys.exit(not (at_found >= 0.9 and at_failing < 0.9 and above < 0.9))
 EOF
   echo "max rate $found in $runs runs: passes; $failing and $above fail ($(tr '\n' ' ' <"$dir/shares"))"
+  ;;
+min_count)
+  cat >"$dir/count.yaml" <<EOF
+base: $examples/default.yaml
+set: {workload.max_requests: 300, workload.rate_scale: 16}
+mode: min_count
+min_count: {key: deployments.0.count, low: 1, high: 8, limits: {ttft_ms_p90: 1000}}
+axes:
+  - grid: {router.policy: [round_robin]}
+EOF
+  sweep 2 "$dir/count.yaml" -o "$dir/count.h5"
+  csv "$dir/count.yaml" "$dir/count.h5" >"$dir/count.csv"
+  found=$(column "$dir/count.csv" min_count)
+  failing=$(column "$dir/count.csv" min_count_highest_failing)
+  runs=$(column "$dir/count.csv" runs)
+  [ "$(column "$dir/count.csv" min_count_note)" = bisected ] || fail "the search did not bisect"
+  grep -q "min deployments.0.count $found (bisected) in $runs runs" <<<"$run_err" ||
+    fail "the count found ($found) and the runs ($runs) are not printed"
+  [ "$failing" = "$((found - 1))" ] || fail "found $found, highest failing $failing: not adjacent"
+  cat >"$dir/check.yaml" <<EOF
+base: $examples/default.yaml
+set: {workload.max_requests: 300, workload.rate_scale: 16, router.policy: round_robin}
+axes:
+  - list: [{deployments.0.count: $found}, {deployments.0.count: $failing}]
+EOF
+  sweep 1 "$dir/check.yaml" -o "$dir/check.h5"
+  csv "$dir/check.yaml" "$dir/check.h5" >"$dir/check.csv"
+  column "$dir/check.csv" ttft_ms_p90 >"$dir/p90"
+  python3 - "$dir/p90" <<'EOF' || fail "TTFT p90 at the count found and one fewer: $(tr '\n' ' ' <"$dir/p90")"
+import sys
+at_found, at_fewer = (float(x) for x in open(sys.argv[1]))
+sys.exit(not (at_found <= 1000 < at_fewer))
+EOF
+  echo "min count $found in $runs runs: TTFT p90 $(tr '\n' ' ' <"$dir/p90")ms at $found and $failing"
+  ;;
+pareto)
+  cat >"$dir/front.yaml" <<EOF
+base: $examples/default.yaml
+set: {workload.max_requests: 200, workload.rate_scale: 16}
+objectives: [ttft_ms_p90, {max: output_tok_s}]
+axes:
+  - grid: {deployments.0.count: [1, 2, 3], router.policy: [round_robin, least_kv]}
+EOF
+  sweep 2 "$dir/front.yaml" -o "$dir/front.h5"
+  csv "$dir/front.yaml" "$dir/front.h5" >"$dir/front.csv"
+  python3 - "$dir/front.csv" "$run_out" <<'EOF' || fail "the pareto column or the printed front is wrong"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+key = lambda r: (float(r["ttft_ms_p90"]), -float(r["output_tok_s"]))
+def dominated(r):
+    return any(all(a <= b for a, b in zip(key(o), key(r))) and key(o) != key(r) for o in rows)
+expect = ["0" if dominated(r) else "1" for r in rows]
+got = [r["pareto"] for r in rows]
+print("pareto column", got, "recomputed", expect)
+on = [r for r in rows if r["pareto"] == "1"]
+printed = [l for l in sys.argv[2].splitlines() if l.startswith("  [")]
+ok = got == expect and 0 < len(on) < len(rows) and len(printed) == len(on)
+ok = ok and all(l.startswith("  [%s] %s:" % (r["index"], r["config"])) for l, r in zip(printed, on))
+sys.exit(not ok)
+EOF
   ;;
 *)
   echo "sweep.sh: unknown check '$check'"

@@ -132,11 +132,68 @@ static void test_max_rate_reads_its_bounds_and_defaults(void) {
       err, sizeof err);
   CU_ASSERT_PTR_NOT_NULL_FATAL(st);
   CU_ASSERT_EQUAL(st->mode, SRV_STUDY_MAX_RATE);
-  CU_ASSERT_STRING_EQUAL(st->max_rate.key, "workload.rate_scale");
-  CU_ASSERT_DOUBLE_EQUAL(st->max_rate.tolerance, 0.25, 1e-12);
-  CU_ASSERT_DOUBLE_EQUAL(st->max_rate.goodput_share, 0.9, 1e-12);
+  CU_ASSERT_STRING_EQUAL(st->search.keys[0], "workload.rate_scale");
+  CU_ASSERT_DOUBLE_EQUAL(st->search.tolerance, 0.25, 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(st->search.goodput_share, 0.9, 1e-12);
   CU_ASSERT_EQUAL(st->config_count, 2);
   srv_study_free(st);
+}
+
+static void test_min_count_limits_and_objectives_are_read(void) {
+  char err[512];
+  srv_study *st = load(
+      "mode: min_count\n"
+      "min_count: {key: [deployments.0.count, cluster.nodes.0.count], low: 1, high: 16,\n"
+      "            limits: {ttft_ms_p90: 2000, tpot_ms_p99: 200}}\n"
+      "objectives: [fleet_usd_per_h, {max: goodput_share}, {min: min_count}]\n"
+      "axes: [{grid: {deployments.0.tp: [1, 2]}}]\n",
+      err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+  CU_ASSERT_EQUAL(st->mode, SRV_STUDY_MIN_COUNT);
+  CU_ASSERT_EQUAL_FATAL(st->search.key_count, 2);
+  CU_ASSERT_STRING_EQUAL(st->search.keys[0], "deployments.0.count");
+  CU_ASSERT_STRING_EQUAL(st->search.keys[1], "cluster.nodes.0.count");
+  CU_ASSERT_DOUBLE_EQUAL(st->search.tolerance, 1, 0);
+  /* limits alone decide: no SLO share unless asked for */
+  CU_ASSERT_DOUBLE_EQUAL(st->search.goodput_share, 0, 0);
+  CU_ASSERT_EQUAL_FATAL(st->search.limit_count, 2);
+  CU_ASSERT_STRING_EQUAL(st->search.limits[1].metric, "tpot_ms_p99");
+  CU_ASSERT_DOUBLE_EQUAL(st->search.limits[1].max, 200, 0);
+  CU_ASSERT_EQUAL_FATAL(st->objective_count, 3);
+  CU_ASSERT_STRING_EQUAL(st->objectives[0].column, "fleet_usd_per_h");
+  CU_ASSERT_FALSE(st->objectives[0].maximise);
+  CU_ASSERT_TRUE(st->objectives[1].maximise);
+  CU_ASSERT_STRING_EQUAL(st->objectives[2].column, "min_count");
+  CU_ASSERT_FALSE(st->objectives[2].maximise);
+  srv_study_free(st);
+}
+
+/* Two objectives, both minimised: the front by construction, ties and NaN and ineligible rows. */
+static void test_pareto_front_is_the_undominated_points(void) {
+  const double values[] = {
+      1, 9, /* 0: best in the first objective: front */
+      2, 5, /* 1: front */
+      3, 5, /* 2: dominated by 1 */
+      2, 5, /* 3: equal to 1: front as well */
+      5, 1, /* 4: best in the second: front */
+      6, 2, /* 5: dominated by 4 */
+      0, 0, /* 6: would dominate all, but did not run */
+      NAN, 0, /* 7: NaN: never on the front */
+      4, 4, /* 8: front (nothing is <= in both) */
+  };
+  const bool maximise[2] = {false, false};
+  const bool eligible[9] = {true, true, true, true, true, true, false, true, true};
+  bool front[9];
+  srv_study_pareto(values, 9, 2, maximise, eligible, front);
+  const bool expect[9] = {true, true, false, true, true, false, false, false, true};
+  for (int i = 0; i < 9; i++)
+    CU_ASSERT_EQUAL(front[i], expect[i]);
+  /* Maximising the second objective instead: 0 (9) beats all but those better in the first. */
+  const bool mixed[2] = {false, true};
+  srv_study_pareto(values, 9, 2, mixed, eligible, front);
+  const bool expect_mixed[9] = {true, false, false, false, false, false, false, false, false};
+  for (int i = 0; i < 9; i++)
+    CU_ASSERT_EQUAL(front[i], expect_mixed[i]);
 }
 
 static void test_example_studies_load(void) {
@@ -147,7 +204,8 @@ static void test_example_studies_load(void) {
   } examples[] = {{"study-routers.yaml", 9, SRV_STUDY_GRID},
                   {"study-max-rate.yaml", 2, SRV_STUDY_MAX_RATE},
                   {"study-capacity.yaml", 72, SRV_STUDY_GRID},
-                  {"study-pd-ratio.yaml", 24, SRV_STUDY_GRID}};
+                  {"study-pd-ratio.yaml", 24, SRV_STUDY_GRID},
+                  {"study-fewest.yaml", 8, SRV_STUDY_MIN_COUNT}};
   for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
     char path[1024], err[512];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, examples[i].file);
@@ -172,10 +230,23 @@ static void test_bad_studies_are_refused_at_their_location(void) {
       {"axes:\n  - cube: {a.b: [1]}\n", "cube"},
       {"axes:\n  - list: [{a: 1}, {b: 2}]\n", "missing the key 'a'"},
       {"mode: max_rate\nmax_rate: {low: 1, high: 2}\naxes: [{grid: {workload.rate_scale: [1]}}]\n",
-       "is the key that max_rate bisects"},
+       "is a key that max_rate bisects"},
       {"mode: max_rate\n", "needs a max_rate section"},
       {"mode: max_rate\nmax_rate: {low: 3, high: 2}\n", "expected low < high"},
       {"bogus: 1\n", "bogus"},
+      {"mode: min_count\nmin_count: {low: 1, high: 4}\n", "min_count needs the key"},
+      {"mode: min_count\nmin_count: {key: a.b, low: 1.5, high: 4}\n", "must be whole"},
+      {"mode: min_count\nmin_count: {key: a.b, low: 1, high: 4, tolerance: 1}\n",
+       "takes no tolerance"},
+      {"mode: grid\nmin_count: {key: a.b, low: 1, high: 4}\n", "needs mode: min_count"},
+      {"mode: min_count\nmin_count: {key: [c.d, a.b], low: 1, high: 4}\naxes: [{grid: {a.b: [1]}}]\n",
+       "is a key that min_count bisects"},
+      {"mode: min_count\nmin_count: {key: [], low: 1, high: 4}\n", "expected one key, or a list"},
+      {"mode: max_rate\nmax_rate: {low: 1, high: 2, limits: {ttft_p90: 1}}\n",
+       "'ttft_p90' is not a summary figure"},
+      {"objectives: [max_rate]\n", "'max_rate' is not a column of the results"},
+      {"objectives: [{most: ttft_ms_p90}]\n", "expected a column"},
+      {"objectives: []\n", "expected a list of columns"},
       {"axes:\n  - random: {samples: 2, seed: 1, keys: {a: {normal: [0, 1]}}}\n", "normal"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -198,6 +269,8 @@ int main(int argc, char **argv) {
       {"no_axes_is_one_configuration_of_the_base", test_no_axes_is_one_configuration_of_the_base},
       {"random_samples_are_seeded_in_range_and_repeatable",
        test_random_samples_are_seeded_in_range_and_repeatable},
+      {"min_count_limits_and_objectives_are_read", test_min_count_limits_and_objectives_are_read},
+      {"pareto_front_is_the_undominated_points", test_pareto_front_is_the_undominated_points},
       {"max_rate_reads_its_bounds_and_defaults", test_max_rate_reads_its_bounds_and_defaults},
       {"example_studies_load", test_example_studies_load},
       {"bad_studies_are_refused_at_their_location", test_bad_studies_are_refused_at_their_location},

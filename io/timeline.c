@@ -1,12 +1,12 @@
 /* The timeline writer (parallel HDF5 over MPI-IO, collective writes so that compressed tables work
- * with HDF5 1.10) and its serial reader. The file layout is documented in io/TIMELINE.md. */
+ * with HDF5 1.10); the serial reader is io/timeline_read.c. The file layout is documented in
+ * io/TIMELINE.md. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/timeline.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,8 @@
 
 #include <hdf5.h>
 
-#define MSG_BYTES 512
+#include "io/timeline_hdf5.h"
+
 #define DEFAULT_FLUSH_BYTES ((size_t)32 << 20)
 #define DEFAULT_CHUNK_BYTES ((size_t)384 << 10) /* 8192 rows of 48 bytes: fastest measured */
 #define FIRST_CAPACITY_ROWS 256
@@ -54,53 +55,6 @@ struct io_timeline {
   size_t staging_bytes;
 };
 
-struct io_timeline_reader {
-  hid_t file;
-  bool complete;
-};
-
-static void set_msg(char *msg, size_t len, const char *fmt, ...) {
-  if (!msg || len == 0)
-    return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, len, fmt, ap);
-  va_end(ap);
-}
-
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *out) {
-  if (n == 0 && e->desc)
-    snprintf(out, MSG_BYTES, "%s", e->desc);
-  return 0;
-}
-
-/* Writes "what: <HDF5's innermost error>" into msg and clears HDF5's error stack. */
-static void hdf5_msg(char *msg, size_t len, const char *what) {
-  char detail[MSG_BYTES] = "";
-  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, detail);
-  H5Eclear2(H5E_DEFAULT);
-  if (detail[0])
-    set_msg(msg, len, "%s: %s", what, detail);
-  else
-    set_msg(msg, len, "%s", what);
-}
-
-/* HDF5 prints its error stack by default; we report one line instead. Every public function that
- * calls HDF5 silences it for its duration and restores the caller's setting. */
-typedef struct quiet {
-  H5E_auto2_t func;
-  void *data;
-} quiet;
-
-static quiet quiet_begin(void) {
-  quiet q;
-  H5Eget_auto2(H5E_DEFAULT, &q.func, &q.data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  return q;
-}
-
-static void quiet_end(quiet q) { H5Eset_auto2(H5E_DEFAULT, q.func, q.data); }
-
 /* Collective: 0 if ok on every rank; else -1 everywhere, msg holding the lowest failing rank's. */
 static int agree(MPI_Comm comm, bool ok, char *msg) {
   int rank, ranks, first;
@@ -110,91 +64,10 @@ static int agree(MPI_Comm comm, bool ok, char *msg) {
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
   if (first == ranks)
     return 0;
-  MPI_Bcast(msg, MSG_BYTES, MPI_CHAR, first, comm);
-  msg[MSG_BYTES - 1] = '\0';
+  MPI_Bcast(msg, IO_TL_MSG_BYTES, MPI_CHAR, first, comm);
+  msg[IO_TL_MSG_BYTES - 1] = '\0';
   return -1;
 }
-
-static int finish(int status, const char *msg, char *err, size_t err_len) {
-  if (status != 0)
-    set_msg(err, err_len, "%s", msg);
-  return status;
-}
-
-/* ---- Types shared by writer and reader ---- */
-
-static size_t field_bytes(const io_field *f) {
-  switch (f->type) {
-  case IO_FIELD_INT64:
-  case IO_FIELD_UINT64:
-  case IO_FIELD_DOUBLE: return 8;
-  case IO_FIELD_INT32:
-  case IO_FIELD_UINT32:
-  case IO_FIELD_FLOAT: return 4;
-  case IO_FIELD_UINT8: return 1;
-  case IO_FIELD_STRING: return f->string_bytes;
-  }
-  return 0;
-}
-
-static hid_t field_hdf5_type(const io_field *f) {
-  switch (f->type) {
-  case IO_FIELD_INT64: return H5Tcopy(H5T_NATIVE_INT64);
-  case IO_FIELD_UINT64: return H5Tcopy(H5T_NATIVE_UINT64);
-  case IO_FIELD_INT32: return H5Tcopy(H5T_NATIVE_INT32);
-  case IO_FIELD_UINT32: return H5Tcopy(H5T_NATIVE_UINT32);
-  case IO_FIELD_DOUBLE: return H5Tcopy(H5T_NATIVE_DOUBLE);
-  case IO_FIELD_FLOAT: return H5Tcopy(H5T_NATIVE_FLOAT);
-  case IO_FIELD_UINT8: return H5Tcopy(H5T_NATIVE_UINT8);
-  case IO_FIELD_STRING: {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t >= 0 && (H5Tset_size(t, f->string_bytes) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0)) {
-      H5Tclose(t);
-      return -1;
-    }
-    return t;
-  }
-  }
-  return -1;
-}
-
-/* The compound type of def's row struct, after checking the definition. */
-static hid_t row_type(const io_table_def *def, char *msg) {
-  if (!def->name || !def->name[0] || def->row_bytes == 0 || def->field_count == 0) {
-    set_msg(msg, MSG_BYTES, "table '%s': needs a name, a row size and fields",
-            def->name ? def->name : "");
-    return -1;
-  }
-  hid_t type = H5Tcreate(H5T_COMPOUND, def->row_bytes);
-  for (size_t i = 0; type >= 0 && i < def->field_count; i++) {
-    const io_field *f = &def->fields[i];
-    size_t bytes = field_bytes(f);
-    if (!f->name || !f->name[0] || bytes == 0 || f->offset + bytes > def->row_bytes) {
-      set_msg(msg, MSG_BYTES,
-              "table '%s': field %zu ('%s') has no name or size, or ends past the row", def->name,
-              i, f->name ? f->name : "");
-      H5Tclose(type);
-      return -1;
-    }
-    hid_t member = field_hdf5_type(f);
-    herr_t status = member < 0 ? -1 : H5Tinsert(type, f->name, f->offset, member);
-    if (member >= 0)
-      H5Tclose(member);
-    if (status < 0) {
-      char what[MSG_BYTES];
-      set_msg(what, sizeof what, "table '%s': field '%s' (duplicate or overlapping?)", def->name,
-              f->name);
-      hdf5_msg(msg, MSG_BYTES, what);
-      H5Tclose(type);
-      return -1;
-    }
-  }
-  if (type < 0)
-    hdf5_msg(msg, MSG_BYTES, "cannot create a compound type");
-  return type;
-}
-
-/* ---- Writer ---- */
 
 static int write_attr(io_timeline *tl, const char *name, hid_t type, const void *value, char *msg) {
   hid_t root = tl->file, space = H5Screate(H5S_SCALAR), attr = -1;
@@ -208,9 +81,9 @@ static int write_attr(io_timeline *tl, const char *name, hid_t type, const void 
   if (space >= 0)
     H5Sclose(space);
   if (!ok) {
-    char what[MSG_BYTES];
-    set_msg(what, sizeof what, "cannot write attribute '%s'", name);
-    hdf5_msg(msg, MSG_BYTES, what);
+    char what[IO_TL_MSG_BYTES];
+    io_tl_set_msg(what, sizeof what, "cannot write attribute '%s'", name);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
   }
   return ok ? 0 : -1;
 }
@@ -221,7 +94,7 @@ static int write_string_attr(io_timeline *tl, const char *name, const char *valu
   if (type >= 0 && H5Tset_size(type, H5T_VARIABLE) >= 0 && H5Tset_cset(type, H5T_CSET_UTF8) >= 0)
     status = write_attr(tl, name, type, &value, msg);
   else
-    hdf5_msg(msg, MSG_BYTES, "cannot create a string type");
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, "cannot create a string type");
   if (type >= 0)
     H5Tclose(type);
   return status;
@@ -230,46 +103,46 @@ static int write_string_attr(io_timeline *tl, const char *name, const char *valu
 static bool reserved_attr(const char *name, char *msg) {
   if (name && strcmp(name, "complete") != 0 && name[0])
     return false;
-  set_msg(msg, MSG_BYTES, "attribute name '%s' is empty or reserved", name ? name : "");
+  io_tl_set_msg(msg, IO_TL_MSG_BYTES, "attribute name '%s' is empty or reserved", name ? name : "");
   return true;
 }
 
 int io_timeline_attr_string(io_timeline *tl, const char *name, const char *value, char *err,
                             size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   if (reserved_attr(name, msg))
-    return finish(-1, msg, err, err_len); /* same arguments everywhere: the same on every rank */
+    return io_tl_finish(-1, msg, err, err_len); /* same arguments everywhere: the same on every rank */
   /* Rank 0's value, so that every rank writes identical metadata as parallel HDF5 requires. */
   int bytes = tl->rank == 0 ? (strlen(value) < INT_MAX ? (int)strlen(value) + 1 : -1) : 0;
   MPI_Bcast(&bytes, 1, MPI_INT, 0, tl->comm);
   char *copy = bytes > 0 ? malloc((size_t)bytes) : NULL;
   if (!copy)
-    set_msg(msg, MSG_BYTES, "attribute '%s' is too long, or out of memory", name);
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "attribute '%s' is too long, or out of memory", name);
   if (agree(tl->comm, copy != NULL, msg) != 0) {
     free(copy);
-    return finish(-1, msg, err, err_len);
+    return io_tl_finish(-1, msg, err, err_len);
   }
   if (tl->rank == 0)
     memcpy(copy, value, (size_t)bytes);
   MPI_Bcast(copy, bytes, MPI_CHAR, 0, tl->comm);
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   int status = agree(tl->comm, write_string_attr(tl, name, copy, msg) == 0, msg);
-  quiet_end(q);
+  io_tl_quiet_end(q);
   free(copy);
-  return finish(status, msg, err, err_len);
+  return io_tl_finish(status, msg, err, err_len);
 }
 
 /* An 8-byte number attribute: rank 0's value. */
 static int number_attr(io_timeline *tl, const char *name, hid_t type, MPI_Datatype mpi_type,
                        void *value, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   if (reserved_attr(name, msg))
-    return finish(-1, msg, err, err_len);
+    return io_tl_finish(-1, msg, err, err_len);
   MPI_Bcast(value, 1, mpi_type, 0, tl->comm);
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   int status = agree(tl->comm, write_attr(tl, name, type, value, msg) == 0, msg);
-  quiet_end(q);
-  return finish(status, msg, err, err_len);
+  io_tl_quiet_end(q);
+  return io_tl_finish(status, msg, err, err_len);
 }
 
 int io_timeline_attr_int64(io_timeline *tl, const char *name, int64_t value, char *err,
@@ -343,7 +216,7 @@ static bool path_writable(const char *path, int rank, char *msg) {
     return true;
   FILE *f = fopen(path, "w");
   if (!f) {
-    set_msg(msg, MSG_BYTES, "cannot create timeline '%s': %s", path, strerror(errno));
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "cannot create timeline '%s': %s", path, strerror(errno));
     return false;
   }
   fclose(f);
@@ -352,18 +225,18 @@ static bool path_writable(const char *path, int rank, char *msg) {
 
 io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt, MPI_Comm comm,
                                 char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   static const io_timeline_options defaults = {0};
   opt = opt ? opt : &defaults;
   io_timeline *tl = calloc(1, sizeof *tl);
   bool ok = tl != NULL && (tl->path = strdup(path)) != NULL;
   if (!ok)
-    set_msg(msg, MSG_BYTES, "out of memory");
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "out of memory");
   if (agree(comm, ok, msg) != 0) {
     if (tl)
       free(tl->path);
     free(tl);
-    return finish(-1, msg, err, err_len), NULL;
+    return io_tl_finish(-1, msg, err, err_len), NULL;
   }
   MPI_Comm_dup(comm, &tl->comm);
   MPI_Comm_rank(tl->comm, &tl->rank);
@@ -375,10 +248,10 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   bool close_failed = false;
   if (agree(tl->comm, path_writable(path, tl->rank, msg), msg) != 0) {
     destroy(tl, &close_failed); /* no file yet */
-    return finish(-1, msg, err, err_len), NULL;
+    return io_tl_finish(-1, msg, err, err_len), NULL;
   }
 
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   ok = fapl >= 0 && H5Pset_fapl_mpio(fapl, tl->comm, MPI_INFO_NULL) >= 0 &&
        H5Pset_coll_metadata_write(fapl, 1) >= 0 && H5Pset_all_coll_metadata_ops(fapl, 1) >= 0;
@@ -388,9 +261,9 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   ok = ok && (tl->dxpl = H5Pcreate(H5P_DATASET_XFER)) >= 0 &&
        H5Pset_dxpl_mpio(tl->dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
   if (!ok) {
-    char what[MSG_BYTES];
-    set_msg(what, sizeof what, "cannot create timeline '%s'", path);
-    hdf5_msg(msg, MSG_BYTES, what);
+    char what[IO_TL_MSG_BYTES];
+    io_tl_set_msg(what, sizeof what, "cannot create timeline '%s'", path);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
   }
   int64_t complete = 0;
   /* complete=0 now, 1 at a successful close: a file left by a failed run never looks complete. */
@@ -403,19 +276,19 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   int status = agree(tl->comm, ok, msg);
   if (status != 0 && tl->file >= 0 && H5Fclose(tl->file) >= 0)
     tl->file = -1;
-  quiet_end(q);
+  io_tl_quiet_end(q);
   if (status != 0) {
     /* A file may be open on some ranks only if HDF5 failed unevenly; closing it is then collective
      * over a subset and could hang, so such a file is left open (and the process should exit). */
     if (tl->file < 0)
       destroy(tl, &close_failed); /* its file is closed already */
-    return finish(-1, msg, err, err_len), NULL;
+    return io_tl_finish(-1, msg, err, err_len), NULL;
   }
   return tl;
 }
 
 int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   table *grown = realloc(tl->tables, (size_t)(tl->table_count + 1) * sizeof *grown);
   if (grown)
     tl->tables = grown;
@@ -428,17 +301,17 @@ int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, s
   if (counts)
     buffers = aligned_alloc(CACHE_LINE, (size_t)tl->threads * sizeof *buffers);
   if (!buffers)
-    set_msg(msg, MSG_BYTES, "out of memory adding table '%s'", def->name ? def->name : "");
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "out of memory adding table '%s'", def->name ? def->name : "");
   if (agree(tl->comm, buffers != NULL, msg) != 0) {
     free(buffers);
-    return finish(-1, msg, err, err_len);
+    return io_tl_finish(-1, msg, err, err_len);
   }
   memset(buffers, 0, (size_t)tl->threads * sizeof *buffers);
   table *t = &tl->tables[tl->table_count++];
   *t = (table){.def = def, .dataset = -1, .type = -1, .buffers = buffers};
 
-  quiet q = quiet_begin();
-  t->type = row_type(def, msg);
+  io_tl_quiet q = io_tl_quiet_begin();
+  t->type = io_tl_row_type(def, msg);
   bool ok = t->type >= 0;
   if (ok) {
     size_t chunk_rows = def->chunk_rows;
@@ -456,9 +329,9 @@ int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, s
     ok = ok && (t->dataset = H5Dcreate2(tl->file, def->name, t->type, space, lcpl, dcpl,
                                         H5P_DEFAULT)) >= 0;
     if (!ok) {
-      char what[MSG_BYTES];
-      set_msg(what, sizeof what, "cannot create table '%s'", def->name);
-      hdf5_msg(msg, MSG_BYTES, what);
+      char what[IO_TL_MSG_BYTES];
+      io_tl_set_msg(what, sizeof what, "cannot create table '%s'", def->name);
+      io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
     }
     if (space >= 0)
       H5Sclose(space);
@@ -476,8 +349,8 @@ int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, s
     free(t->buffers);
     tl->table_count--;
   }
-  quiet_end(q);
-  return status == 0 ? tl->table_count - 1 : finish(-1, msg, err, err_len);
+  io_tl_quiet_end(q);
+  return status == 0 ? tl->table_count - 1 : io_tl_finish(-1, msg, err, err_len);
 }
 
 int io_timeline_append(io_timeline *tl, int table_index, int thread, const void *row) {
@@ -520,7 +393,7 @@ static const unsigned char *gather_rows(io_timeline *tl, table *t, uint64_t coun
   if (tl->staging_bytes < count * row_bytes) {
     unsigned char *staging = realloc(tl->staging, count * row_bytes);
     if (!staging) {
-      set_msg(msg, MSG_BYTES, "out of memory gathering %llu rows of table '%s'",
+      io_tl_set_msg(msg, IO_TL_MSG_BYTES, "out of memory gathering %llu rows of table '%s'",
               (unsigned long long)count, t->def->name);
       return NULL;
     }
@@ -561,10 +434,10 @@ static bool write_table(io_timeline *tl, table *t, const uint64_t *counts, int t
   hdf5_ok = hdf5_ok && H5Dwrite(t->dataset, t->type, mem_space, file_space, tl->dxpl,
                                 rows ? (const void *)rows : (const void *)&extent) >= 0;
   if (!hdf5_ok) {
-    char what[MSG_BYTES];
-    set_msg(what, sizeof what, "cannot write %llu rows to table '%s'", (unsigned long long)mine,
+    char what[IO_TL_MSG_BYTES];
+    io_tl_set_msg(what, sizeof what, "cannot write %llu rows to table '%s'", (unsigned long long)mine,
             t->def->name);
-    hdf5_msg(msg, MSG_BYTES, what);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
   }
   if (file_space >= 0)
     H5Sclose(file_space);
@@ -587,15 +460,15 @@ static bool space_for(const io_timeline *tl, char *msg) {
   uint64_t free_bytes = (uint64_t)fs.f_bavail * fs.f_frsize;
   if (free_bytes >= bytes)
     return true;
-  set_msg(msg, MSG_BYTES, "no space left for timeline '%s': %.1f MiB free, %.1f MiB needed",
+  io_tl_set_msg(msg, IO_TL_MSG_BYTES, "no space left for timeline '%s': %.1f MiB free, %.1f MiB needed",
           tl->path, (double)free_bytes / 1048576.0, (double)bytes / 1048576.0);
   return false;
 }
 
 int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   if (tl->failed)
-    return finish(-1, "the timeline failed earlier", err, err_len);
+    return io_tl_finish(-1, "the timeline failed earlier", err, err_len);
   if (tl->table_count == 0)
     return 0;
   int tables = tl->table_count;
@@ -606,7 +479,7 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
     for (int th = 0; th < tl->threads; th++) {
       mine[i] += tl->tables[i].buffers[th].b.count;
       if (tl->tables[i].buffers[th].b.out_of_memory) {
-        set_msg(msg, MSG_BYTES, "out of memory buffering rows of table '%s'",
+        io_tl_set_msg(msg, IO_TL_MSG_BYTES, "out of memory buffering rows of table '%s'",
                 tl->tables[i].def->name);
         ok = false;
       }
@@ -618,26 +491,26 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
     ok = space_for(tl, msg);
   if (agree(tl->comm, ok, msg) != 0) {
     tl->failed = true;
-    return finish(-1, msg, err, err_len);
+    return io_tl_finish(-1, msg, err, err_len);
   }
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   for (int i = 0; i < tables; i++) {
     if (!write_table(tl, &tl->tables[i], tl->counts, i, msg))
       ok = false;
     for (int th = 0; th < tl->threads; th++)
       tl->tables[i].buffers[th].b.count = 0;
   }
-  quiet_end(q);
+  io_tl_quiet_end(q);
   int status = agree(tl->comm, ok, msg);
   tl->failed = status != 0;
-  return finish(status, msg, err, err_len);
+  return io_tl_finish(status, msg, err, err_len);
 }
 
 /* Flushes, writes complete=`complete` when it is 1 (create wrote 0), closes, frees tl. */
 static int close_as(io_timeline *tl, int64_t complete, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
+  char msg[IO_TL_MSG_BYTES] = "";
   int status = io_timeline_flush(tl, msg, sizeof msg);
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   if (status == 0 && complete == 1) {
     status = agree(tl->comm, write_attr(tl, "complete", H5T_NATIVE_INT64, &complete, msg) == 0,
                    msg);
@@ -647,14 +520,14 @@ static int close_as(io_timeline *tl, int64_t complete, char *err, size_t err_len
   bool close_failed;
   bool closed = destroy(tl, &close_failed) == 0;
   if (!closed)
-    hdf5_msg(msg, MSG_BYTES, "cannot close the timeline");
-  quiet_end(q);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, "cannot close the timeline");
+  io_tl_quiet_end(q);
   if (close_failed)
     forget_failed_file();
   if (status == 0)
     status = agree(comm, closed, msg);
   MPI_Comm_free(&comm);
-  return finish(status, msg, err, err_len);
+  return io_tl_finish(status, msg, err, err_len);
 }
 
 int io_timeline_close(io_timeline *tl, char *err, size_t err_len) {
@@ -666,274 +539,11 @@ int io_timeline_close_incomplete(io_timeline *tl, char *err, size_t err_len) {
 }
 
 void io_timeline_abort(io_timeline *tl) {
-  quiet q = quiet_begin();
+  io_tl_quiet q = io_tl_quiet_begin();
   bool close_failed;
   destroy(tl, &close_failed);
   H5Eclear2(H5E_DEFAULT);
-  quiet_end(q);
+  io_tl_quiet_end(q);
   if (close_failed)
     forget_failed_file();
-}
-
-/* ---- Reader ---- */
-
-io_timeline_reader *io_timeline_reader_open(const char *path, bool allow_incomplete, char *err,
-                                            size_t err_len) {
-  char msg[MSG_BYTES] = "";
-  if (access(path, R_OK) != 0) {
-    set_msg(err, err_len, "cannot open timeline '%s': %s", path, strerror(errno));
-    return NULL;
-  }
-  io_timeline_reader *r = malloc(sizeof *r);
-  if (!r) {
-    set_msg(err, err_len, "out of memory");
-    return NULL;
-  }
-  *r = (io_timeline_reader){.file = -1, .complete = false};
-  quiet q = quiet_begin();
-  r->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (r->file < 0) {
-    char what[MSG_BYTES];
-    set_msg(what, sizeof what,
-            "cannot open timeline '%s' (not HDF5, or damaged by a run that stopped)", path);
-    hdf5_msg(msg, MSG_BYTES, what);
-  }
-  quiet_end(q);
-  int64_t complete = 0;
-  if (r->file >= 0 && io_timeline_reader_attr_int64(r, "complete", &complete, NULL, 0) == 0)
-    r->complete = complete == 1;
-  if (r->file >= 0 && !r->complete && !allow_incomplete)
-    set_msg(
-        msg, MSG_BYTES,
-        "timeline '%s' is incomplete (complete=1 missing): the run that wrote it did not finish",
-        path);
-  if (r->file < 0 || (!r->complete && !allow_incomplete)) {
-    io_timeline_reader_close(r);
-    return finish(-1, msg, err, err_len), NULL;
-  }
-  return r;
-}
-
-void io_timeline_reader_close(io_timeline_reader *r) {
-  if (!r)
-    return;
-  if (r->file >= 0)
-    H5Fclose(r->file);
-  free(r);
-}
-
-bool io_timeline_reader_complete(const io_timeline_reader *r) { return r->complete; }
-
-/* Opens root attribute name if its type is of class want; else -1 with a message. */
-static hid_t open_attr(io_timeline_reader *r, const char *name, H5T_class_t want, char *msg) {
-  if (H5Aexists(r->file, name) <= 0) {
-    set_msg(msg, MSG_BYTES, "the timeline has no attribute '%s'", name);
-    return -1;
-  }
-  hid_t attr = H5Aopen(r->file, name, H5P_DEFAULT);
-  hid_t type = attr >= 0 ? H5Aget_type(attr) : -1;
-  H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-  if (type >= 0)
-    H5Tclose(type);
-  if (attr >= 0 && cls == want)
-    return attr;
-  set_msg(msg, MSG_BYTES, "attribute '%s' is not a %s", name,
-          want == H5T_STRING    ? "string"
-          : want == H5T_INTEGER ? "integer"
-                                : "floating-point number");
-  if (attr >= 0)
-    H5Aclose(attr);
-  return -1;
-}
-
-static int read_number_attr(io_timeline_reader *r, const char *name, H5T_class_t cls, hid_t mem,
-                            void *value, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
-  quiet q = quiet_begin();
-  hid_t attr = open_attr(r, name, cls, msg);
-  int status = attr >= 0 && H5Aread(attr, mem, value) >= 0 ? 0 : -1;
-  if (attr >= 0 && status != 0)
-    hdf5_msg(msg, MSG_BYTES, "cannot read an attribute");
-  if (attr >= 0)
-    H5Aclose(attr);
-  quiet_end(q);
-  return finish(status, msg, err, err_len);
-}
-
-int io_timeline_reader_attr_int64(io_timeline_reader *r, const char *name, int64_t *value,
-                                  char *err, size_t err_len) {
-  return read_number_attr(r, name, H5T_INTEGER, H5T_NATIVE_INT64, value, err, err_len);
-}
-
-int io_timeline_reader_attr_double(io_timeline_reader *r, const char *name, double *value,
-                                   char *err, size_t err_len) {
-  return read_number_attr(r, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, value, err, err_len);
-}
-
-int io_timeline_reader_attr_string(io_timeline_reader *r, const char *name, char **value, char *err,
-                                   size_t err_len) {
-  char msg[MSG_BYTES] = "";
-  *value = NULL;
-  quiet q = quiet_begin();
-  hid_t attr = open_attr(r, name, H5T_STRING, msg);
-  hid_t type = attr >= 0 ? H5Aget_type(attr) : -1, mem = H5Tcopy(H5T_C_S1);
-  char *heap = NULL; /* variable-length, as the writer stores strings; HDF5 allocates it */
-  bool ok = type >= 0 && mem >= 0 && H5Tis_variable_str(type) > 0 &&
-            H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Tset_cset(mem, H5Tget_cset(type)) >= 0 &&
-            H5Aread(attr, mem, &heap) >= 0 && (*value = strdup(heap ? heap : "")) != NULL;
-  if (attr >= 0 && !ok)
-    hdf5_msg(msg, MSG_BYTES, "cannot read string attribute (not variable-length?)");
-  if (heap)
-    H5free_memory(heap);
-  if (mem >= 0)
-    H5Tclose(mem);
-  if (type >= 0)
-    H5Tclose(type);
-  if (attr >= 0)
-    H5Aclose(attr);
-  quiet_end(q);
-  return finish(ok ? 0 : -1, msg, err, err_len);
-}
-
-static hid_t open_table(io_timeline_reader *r, const char *name, char *msg) {
-  if (H5Lexists(r->file, name, H5P_DEFAULT) <= 0) { /* < 0 when a parent group is missing */
-    H5Eclear2(H5E_DEFAULT);
-    set_msg(msg, MSG_BYTES, "the timeline has no table '%s'", name);
-    return -1;
-  }
-  hid_t dataset = H5Dopen2(r->file, name, H5P_DEFAULT);
-  if (dataset < 0)
-    set_msg(msg, MSG_BYTES, "'%s' is not a table", name);
-  return dataset;
-}
-
-/* What a compound member's type is, in io_field_type's words. */
-static void describe_member(hid_t type, char *out, size_t len) {
-  H5T_class_t cls = H5Tget_class(type);
-  size_t bytes = H5Tget_size(type);
-  if (cls == H5T_INTEGER)
-    set_msg(out, len, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", 8 * bytes);
-  else if (cls == H5T_FLOAT)
-    set_msg(out, len, "%s", bytes == 8 ? "double" : bytes == 4 ? "float" : "a float");
-  else if (cls == H5T_STRING)
-    set_msg(out, len, "string[%zu]", bytes);
-  else
-    set_msg(out, len, "of HDF5 class %d", (int)cls);
-}
-
-/* Checks that every field of def exists in the file's compound type with the same type. */
-static bool fields_match(hid_t dataset, const io_table_def *def, char *msg) {
-  hid_t file_type = H5Dget_type(dataset);
-  if (file_type < 0 || H5Tget_class(file_type) != H5T_COMPOUND) {
-    set_msg(msg, MSG_BYTES, "table '%s' is not a table of rows", def->name);
-    if (file_type >= 0)
-      H5Tclose(file_type);
-    return false;
-  }
-  bool ok = true;
-  for (size_t i = 0; ok && i < def->field_count; i++) {
-    const io_field *f = &def->fields[i];
-    int index = H5Tget_member_index(file_type, f->name);
-    if (index < 0) {
-      H5Eclear2(H5E_DEFAULT);
-      set_msg(msg, MSG_BYTES, "table '%s' has no field '%s' (written by another schema version?)",
-              def->name, f->name);
-      ok = false;
-      break;
-    }
-    hid_t member = H5Tget_member_type(file_type, (unsigned)index);
-    hid_t expected = field_hdf5_type(f);
-    char found[64], wanted[64];
-    describe_member(member, found, sizeof found);
-    describe_member(expected, wanted, sizeof wanted);
-    if (strcmp(found, wanted) != 0) {
-      set_msg(msg, MSG_BYTES, "table '%s' field '%s' is %s in the file, %s expected", def->name,
-              f->name, found, wanted);
-      ok = false;
-    }
-    H5Tclose(member);
-    H5Tclose(expected);
-  }
-  H5Tclose(file_type);
-  return ok;
-}
-
-static bool table_rows(hid_t dataset, uint64_t *rows) {
-  hid_t space = H5Dget_space(dataset);
-  hsize_t dims = 0;
-  bool ok = space >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
-            H5Sget_simple_extent_dims(space, &dims, NULL) == 1;
-  if (space >= 0)
-    H5Sclose(space);
-  *rows = dims;
-  return ok;
-}
-
-int io_timeline_reader_rows(io_timeline_reader *r, const char *name, uint64_t *rows, char *err,
-                            size_t err_len) {
-  char msg[MSG_BYTES] = "";
-  quiet q = quiet_begin();
-  hid_t dataset = open_table(r, name, msg);
-  bool ok = dataset >= 0 && table_rows(dataset, rows);
-  if (dataset >= 0 && !ok)
-    set_msg(msg, MSG_BYTES, "'%s' is not a one-dimensional table", name);
-  /* A damaged file can claim any extent. Rows past what the table's stored bytes can hold, even
-   * deflated at zlib's best ratio (1032:1, zlib's "technical details" page), are not there: they
-   * are refused before a reader allocates for them (found by fuzz/, target report). */
-  hid_t type = ok && *rows > 0 ? H5Dget_type(dataset) : -1;
-  size_t row_bytes = type >= 0 ? H5Tget_size(type) : 0;
-  double stored = ok && *rows > 0 ? (double)H5Dget_storage_size(dataset) : 0.0;
-  if (row_bytes > 0 && (double)*rows * (double)row_bytes > 1032.0 * stored) {
-    set_msg(msg, MSG_BYTES,
-            "table '%s' claims %llu rows of %zu bytes but stores %.0f bytes: a damaged timeline",
-            name, (unsigned long long)*rows, row_bytes, stored);
-    ok = false;
-  }
-  if (type >= 0)
-    H5Tclose(type);
-  if (dataset >= 0)
-    H5Dclose(dataset);
-  quiet_end(q);
-  return finish(ok ? 0 : -1, msg, err, err_len);
-}
-
-int io_timeline_reader_read(io_timeline_reader *r, const io_table_def *def, uint64_t first,
-                            uint64_t count, void *rows, char *err, size_t err_len) {
-  char msg[MSG_BYTES] = "";
-  quiet q = quiet_begin();
-  hid_t dataset = open_table(r, def->name, msg), type = -1, file_space = -1, mem_space = -1;
-  uint64_t total = 0;
-  bool ok = dataset >= 0 && fields_match(dataset, def, msg) && (type = row_type(def, msg)) >= 0;
-  if (ok && !table_rows(dataset, &total)) {
-    set_msg(msg, MSG_BYTES, "'%s' is not a one-dimensional table", def->name);
-    ok = false;
-  }
-  if (ok && (first > total || count > total - first)) {
-    set_msg(msg, MSG_BYTES, "table '%s' has %llu rows; rows %llu..%llu asked for", def->name,
-            (unsigned long long)total, (unsigned long long)first,
-            (unsigned long long)(first + count));
-    ok = false;
-  }
-  if (ok && count > 0) {
-    hsize_t start = first, n = count;
-    ok = (file_space = H5Dget_space(dataset)) >= 0 &&
-         (mem_space = H5Screate_simple(1, &n, NULL)) >= 0 &&
-         H5Sselect_hyperslab(file_space, H5S_SELECT_SET, &start, NULL, &n, NULL) >= 0 &&
-         H5Dread(dataset, type, mem_space, file_space, H5P_DEFAULT, rows) >= 0;
-    if (!ok) {
-      char what[MSG_BYTES];
-      set_msg(what, sizeof what, "cannot read table '%s'", def->name);
-      hdf5_msg(msg, MSG_BYTES, what);
-    }
-  }
-  if (mem_space >= 0)
-    H5Sclose(mem_space);
-  if (file_space >= 0)
-    H5Sclose(file_space);
-  if (type >= 0)
-    H5Tclose(type);
-  if (dataset >= 0)
-    H5Dclose(dataset);
-  quiet_end(q);
-  return finish(ok ? 0 : -1, msg, err, err_len);
 }

@@ -72,6 +72,7 @@ static void usage(FILE *out) {
       "  trace FILE.h5    a timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
+      "  validate         whole measured serving runs replayed: predicted vs measured\n"
       "  version          print the version\n"
       "  help             this help\n\n"
       "Run 'windtunnel <command> --help' for a command's options. Under MPI:\n"
@@ -703,6 +704,7 @@ static const app_command commands[] = {
     {"sweep", app_sweep, true},      {"check", cmd_check, false},
     {"report", cmd_report, false},   {"plot", cmd_plot, false},
     {"trace", cmd_trace, false},     {"calibrate", app_calibrate, false},
+    {"validate", app_validate, true},
     {"version", cmd_version, false}, {"--version", cmd_version, false},
     {"help", cmd_help, false},       {"--help", cmd_help, false},
     {"-h", cmd_help, false},

@@ -133,7 +133,8 @@ bool val_filter_case(const val_filter *f, const char *name);
 
 /* Collective over comm (every rank holds the same case): replays the case through the serving
  * simulation in tmp_dir and fills each metric's predicted value on rank 0. Returns 0; 1 when the
- * setup cannot be modelled (c->skip says why, on every rank); -1 with a message on failure. */
+ * scenario reader or the simulation refuses the setup (c->skip says why, on every rank); -1 with
+ * a message when the scratch files cannot be written or the timeline read. */
 int val_case_run(val_case *c, const char *tmp_dir, MPI_Comm comm, char *err, size_t err_len);
 
 #endif

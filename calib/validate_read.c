@@ -20,7 +20,8 @@ static const struct {
   const char *contains, *model;
 } model_names[] = {
     {"3.1-405b", "Llama-3.1-405B"}, {"3.1 405b", "Llama-3.1-405B"},
-    {"3.3-70b", "Llama-3.1-70B"},   {"3.1-70b", "Llama-3.1-70B"},
+    {"3.3-70b", "Llama-3.1-70B"},   {"3.3 70b", "Llama-3.1-70B"},
+    {"3.1-70b", "Llama-3.1-70B"},
     {"3.1 70b", "Llama-3.1-70B"},   {"llama-3-70b", "Llama-3.1-70B"},
     {"3.1-8b", "Llama-3.1-8B"},     {"3.1 8b", "Llama-3.1-8B"},
     {"llama-3-8b", "Llama-3.1-8B"}, {"llama-2-70b", "Llama-2-70B"},
@@ -325,9 +326,13 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
     const char *base = strrchr(file, '/');
     char name[192];
     snprintf(name, sizeof name, "%s", base ? base + 1 : file);
-    char *dot = strstr(name, "_validation.txt");
-    if (dot)
-      *dot = 0;
+    /* The log's name without "_validation" and ".txt", as per_request_served_tokens.csv names
+     * it. */
+    char *cut = strstr(name, ".txt");
+    if (cut)
+      *cut = 0;
+    if ((cut = strstr(name, "_validation")))
+      memmove(cut, cut + strlen("_validation"), strlen(cut + strlen("_validation")) + 1);
     if (!val_filter_case(f, name))
       continue;
     val_case *c = val_case_new(out, "apex_plus_h100_vllm_sglang", name);
@@ -591,8 +596,27 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
 
 /* ---- Argonne LLM-Inference-Bench: fixed batches (argonne_llm_inference_bench) ---- */
 
+/* The engines of rows that are not replayed, with their row counts. */
+typedef struct engine_counts {
+  char name[8][64];
+  size_t rows[8];
+  size_t n;
+} engine_counts;
+
+static int note_engine(engine_counts *e, const char *name) {
+  for (size_t i = 0; i < e->n; i++)
+    if (!strcmp(e->name[i], name))
+      return e->rows[i]++, 0;
+  if (e->n == 8)
+    return -1;
+  snprintf(e->name[e->n], sizeof e->name[0], "%s", name);
+  e->rows[e->n++] = 1;
+  return 0;
+}
+
 int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char *err,
                      size_t err_len) {
+  engine_counts others = {0};
   char path[4200];
   snprintf(path, sizeof path, "%s/All_results.csv", dir);
   util_csv csv;
@@ -612,8 +636,14 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
       more = -1;
       break;
     }
-    if (strcmp(fw, "vLLM") && strcmp(fw, "TensorRT-LLM"))
-      continue; /* counted below: other engines are not replayed */
+    if (strcmp(fw, "vLLM") && strcmp(fw, "TensorRT-LLM")) {
+      if (note_engine(&others, fw) != 0) {
+        more = -1;
+        snprintf(err, err_len, "out of memory");
+        break;
+      }
+      continue; /* listed below, one line per engine */
+    }
     char name[192];
     snprintf(name, sizeof name, "%s/%s/%s/tp%.0f/len%.0f/batch%.0f", fw, hw,
              strchr(model, '/') ? strchr(model, '/') + 1 : model, devices, len, batch);
@@ -647,6 +677,18 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
     val_case_note(c, "fixed batch at t=0");
   }
   util_csv_close(&csv);
+  for (size_t i = 0; more >= 0 && i < others.n; i++) {
+    char name[192];
+    snprintf(name, sizeof name, "%s/*", others.name[i]);
+    val_case *c = val_case_new(out, "argonne_llm_inference_bench", name);
+    if (!c) {
+      more = -1;
+      snprintf(err, err_len, "out of memory");
+      break;
+    }
+    val_case_skip(c, "%zu rows: engine %s is not modelled (only vLLM and TensorRT-LLM rows "
+                     "are replayed)", others.rows[i], others.name[i]);
+  }
   return more < 0 ? -1 : 0;
 }
 

@@ -732,6 +732,12 @@ static int run_with_mpi(const app_command *c, int argc, char **argv) {
     setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
     setenv("OMPI_MCA_pml", "ob1", 0);
     setenv("OMPI_MCA_btl", "self", 0);
+    /* Isolated singletons share one session folder (jf.0), which the first of them to finish
+     * removes; ompio's sm shared-file-pointer component keeps a file there for every file it
+     * opens, so a singleton writing timelines beside another failed to create them ("unable to
+     * open file for mmap", seen by `validate` on the shared development VM). HDF5 never uses
+     * shared file pointers. */
+    setenv("OMPI_MCA_sharedfp", "^sm", 0);
   }
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);

@@ -63,6 +63,8 @@ static void usage(FILE *out) {
       "Output:\n"
       "  validation dataset=<d> case=<c> metric=<m> measured=<x> predicted=<y> err_pct=<e>\n"
       "  validation dataset=<d> case=<c> requests=<n> note: <how it was approximated>\n"
+      "  validation dataset=<d> case=<c> per_request=<ttft_ms|tpot_ms|e2e_ms> requests=<n>\n"
+      "    median_abs_err_pct=<x> p90_abs_err_pct=<y>      (data with per-request latencies)\n"
       "  validation dataset=<d> case=<c> skipped: <why>\n"
       "  summary dataset=<d> cases=<n> skipped=<k>\n"
       "  summary dataset=<d> metric=<m> cases=<n> median_abs_err_pct=<x> p90_abs_err_pct=<y>\n"

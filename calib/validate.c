@@ -54,6 +54,14 @@ static int add_result(calib_validations *v, const val_case *c, FILE *log) {
   if (log && c->note[0])
     fprintf(log, "validation dataset=%s case=%s requests=%zu note: %s\n", c->dataset, c->name,
             c->n_req, c->note);
+  static const char *const latency[] = {"ttft_ms", "tpot_ms", "e2e_ms"};
+  for (int k = 0; log && c->per_request && k < 3; k++)
+    if (c->per_request_err[k].requests)
+      fprintf(log,
+              "validation dataset=%s case=%s per_request=%s requests=%zu median_abs_err_pct=%.1f "
+              "p90_abs_err_pct=%.1f\n",
+              c->dataset, c->name, latency[k], c->per_request_err[k].requests,
+              c->per_request_err[k].median_abs_err_pct, c->per_request_err[k].p90_abs_err_pct);
   for (int i = 0; i < c->n_metric; i++) {
     const val_metric *m = &c->metric[i];
     calib_validation *grown = util_grow(v->v, &v->cap, v->n + 1, sizeof *grown);

@@ -33,7 +33,7 @@ int val_case_request(val_case *c, int64_t arrival_ns, int32_t input_tokens,
   if (!grown)
     return -1;
   c->req = grown;
-  c->req[c->n_req++] = (val_request){arrival_ns, input_tokens, output_tokens};
+  c->req[c->n_req++] = (val_request){arrival_ns, input_tokens, output_tokens, {NAN, NAN, NAN}};
   return 0;
 }
 

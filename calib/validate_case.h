@@ -14,7 +14,18 @@
 typedef struct val_request {
   int64_t arrival_ns;
   int32_t input_tokens, output_tokens;
+  double measured_ms[3]; /* TTFT, TPOT, E2E of this request where the data has them; else NAN */
 } val_request;
+
+/* The per-request latencies compared where a dataset has them (val_case.per_request). */
+enum { VAL_TTFT, VAL_TPOT, VAL_E2E };
+
+/* Over the requests that have the latency: how many, and the median and p90 of |predicted /
+ * measured - 1| in percent. */
+typedef struct val_per_request {
+  size_t requests;
+  double median_abs_err_pct, p90_abs_err_pct;
+} val_per_request;
 
 /* A figure of the measured run, by name (calib/validate_run.c lists the names it can predict). */
 typedef struct val_metric {
@@ -36,6 +47,8 @@ typedef struct val_case {
   val_request *req;
   size_t n_req, cap_req;
   size_t requests_measured; /* in the measured run, when more than were replayed */
+  bool per_request;         /* requests carry measured latencies */
+  val_per_request per_request_err[3]; /* by VAL_TTFT.., filled by the replay */
   val_metric metric[VAL_MAX_METRICS];
   int n_metric;
   char skip[256]; /* why the case cannot be modelled; "" when it can */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "calib/validate_case.h"
 #include "util/csv.h"
@@ -212,6 +213,7 @@ static int llmd_file(const char *path, val_case *c, char *err, size_t err_len) {
     return more < 0 ? -1 : 0;
   }
   qsort(rows, n, sizeof *rows, cmp_launch);
+  c->per_request = true;
   double *ttft = malloc(n * sizeof *ttft);
   if (!ttft) {
     free(rows);
@@ -238,6 +240,10 @@ static int llmd_file(const char *path, val_case *c, char *err, size_t err_len) {
       snprintf(err, err_len, "out of memory");
       return -1;
     }
+    double *measured = c->req[c->n_req - 1].measured_ms;
+    measured[VAL_TTFT] = r->ttft_s * 1e3;
+    measured[VAL_TPOT] = r->output > 1 ? r->generation_s * 1e3 / (r->output - 1) : NAN;
+    measured[VAL_E2E] = r->e2e_s * 1e3;
   }
   qsort(ttft, n, sizeof *ttft, cmp_double);
   val_case_metric(c, "ttft_mean_ms", ttft_sum / (double)n);
@@ -291,7 +297,107 @@ int val_read_llmd(const char *dir, const val_filter *f, val_cases *out, char *er
 
 /* ---- APEX+: traces and per-run server metrics (apex_plus_h100_vllm_sglang) ---- */
 
-static int apex_trace(const char *path, val_case *c, char *err, size_t err_len) {
+/* per_request_served_tokens.csv.gz: what each run's server actually took in and gave out (its
+ * requests stop early at EOS), by run and request id. */
+typedef struct served_row {
+  char run[96], request_id[64];
+  int32_t prompt, output;
+} served_row;
+
+typedef struct served_table {
+  served_row *row;
+  size_t n;
+} served_table;
+
+/* Reads the gzipped table at path; a missing file gives an empty table (the requested lengths
+ * are then replayed, and the case says so). */
+static int served_read(const char *path, served_table *t, char *err, size_t err_len) {
+  *t = (served_table){0};
+  gzFile gz = gzopen(path, "rb");
+  if (!gz)
+    return 0;
+  size_t len = 0, cap = 0;
+  char *text = NULL;
+  int got;
+  do {
+    if (len + 65536 > cap) {
+      char *grown = realloc(text, cap = 2 * cap + 65536);
+      if (!grown) {
+        free(text), gzclose(gz);
+        snprintf(err, err_len, "out of memory");
+        return -1;
+      }
+      text = grown;
+    }
+    got = gzread(gz, text + len, 65536);
+    len += got > 0 ? (size_t)got : 0;
+  } while (got > 0);
+  int zerr = 0;
+  const char *why = got < 0 ? gzerror(gz, &zerr) : NULL;
+  gzclose(gz);
+  util_csv csv;
+  if (why) {
+    snprintf(err, err_len, "%s: %s", path, why);
+    free(text);
+    return -1;
+  }
+  int rc = util_csv_open_text(&csv, text, len, path, err, err_len);
+  free(text);
+  if (rc != 0)
+    return -1;
+  size_t cap_rows = 0;
+  int more;
+  while ((more = util_csv_next(&csv, err, err_len)) == 1) {
+    double prompt, output;
+    if (csv_number(&csv, "served_prompt_tokens", &prompt, err, err_len) ||
+        csv_number(&csv, "served_output_tokens", &output, err, err_len)) {
+      more = -1;
+      break;
+    }
+    if (isnan(prompt) || isnan(output))
+      continue; /* the log's first line, its id lost upstream */
+    if (t->n == cap_rows) {
+      served_row *grown = realloc(t->row, (cap_rows = 2 * cap_rows + 1024) * sizeof *grown);
+      if (!grown) {
+        snprintf(err, err_len, "out of memory");
+        more = -1;
+        break;
+      }
+      t->row = grown;
+    }
+    served_row *r = &t->row[t->n++];
+    snprintf(r->run, sizeof r->run, "%s", csv_text(&csv, "result_file"));
+    snprintf(r->request_id, sizeof r->request_id, "%s", csv_text(&csv, "request_id"));
+    r->prompt = (int32_t)prompt;
+    r->output = (int32_t)output;
+  }
+  util_csv_close(&csv);
+  if (more < 0) {
+    free(t->row);
+    *t = (served_table){0};
+    return -1;
+  }
+  return 0;
+}
+
+/* The run's rows of the table: [*first, *first + *n), the table being grouped by run. */
+static void served_run(const served_table *t, const char *run, size_t *first, size_t *n) {
+  *first = *n = 0;
+  for (size_t i = 0; i < t->n; i++)
+    if (!strcmp(t->row[i].run, run)) {
+      if (*n == 0)
+        *first = i;
+      (*n)++;
+    } else if (*n) {
+      break;
+    }
+}
+
+/* The trace of a run; lengths as served where the table has the request, else as requested. */
+static int apex_trace(const char *path, const served_table *served, const char *run,
+                      val_case *c, char *err, size_t err_len) {
+  size_t first, n_served, matched = 0;
+  served_run(served, run, &first, &n_served);
   util_csv csv;
   if (util_csv_open_file(&csv, path, err, err_len) != 0)
     return -1;
@@ -304,6 +410,14 @@ static int apex_trace(const char *path, val_case *c, char *err, size_t err_len) 
       more = -1;
       break;
     }
+    const char *id = csv_text(&csv, "request_id");
+    for (size_t i = first; i < first + n_served; i++)
+      if (!strcmp(served->row[i].request_id, id)) {
+        in = served->row[i].prompt;
+        outt = served->row[i].output;
+        matched++;
+        break;
+      }
     if (val_case_request(c, (int64_t)at, (int32_t)in, (int32_t)outt) != 0) {
       snprintf(err, err_len, "out of memory");
       more = -1;
@@ -311,15 +425,25 @@ static int apex_trace(const char *path, val_case *c, char *err, size_t err_len) 
     }
   }
   util_csv_close(&csv);
+  if (more >= 0 && matched < c->n_req)
+    val_case_note(c, "%zu of %zu requests at their requested lengths (not in "
+                     "per_request_served_tokens.csv.gz), the others as served",
+                  c->n_req - matched, c->n_req);
   return more < 0 ? -1 : 0;
 }
 
 int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *err, size_t err_len) {
   char path[4200];
+  served_table served;
+  snprintf(path, sizeof path, "%s/per_request_served_tokens.csv.gz", dir);
+  if (served_read(path, &served, err, err_len) != 0)
+    return -1;
   snprintf(path, sizeof path, "%s/runs_summary.csv", dir);
   util_csv csv;
-  if (util_csv_open_file(&csv, path, err, err_len) != 0)
+  if (util_csv_open_file(&csv, path, err, err_len) != 0) {
+    free(served.row);
     return -1;
+  }
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     const char *file = csv_text(&csv, "result_file");
@@ -385,10 +509,11 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
     val_case_metric(c, "ttft_mean_ms", ttft * 1e3);
     val_case_metric(c, "itl_mean_ms", tpot * 1e3);
     val_case_metric(c, "e2e_mean_ms", e2e * 1e3);
-    val_case_note(c, "requested output lengths (the server stopped some early at EOS)");
     if (!c->skip[0]) {
+      char run[200];
+      snprintf(run, sizeof run, "%s.txt", name);
       snprintf(path, sizeof path, "%s/%s", dir, csv_text(&csv, "trace_csv"));
-      if (apex_trace(path, c, err, err_len) != 0) {
+      if (apex_trace(path, &served, run, c, err, err_len) != 0) {
         more = -1;
         break;
       }
@@ -396,6 +521,7 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
     }
   }
   util_csv_close(&csv);
+  free(served.row);
   return more < 0 ? -1 : 0;
 }
 

@@ -172,6 +172,38 @@ static int write_scenario(const val_case *c, const char *path, const char *trace
   return 0;
 }
 
+/* Per request (ids are the trace's row numbers): |predicted / measured - 1| of each latency the
+ * data has, over the completed requests, into c->per_request_err. */
+static int compare_requests(val_case *c, const srv_request_row *rows, uint64_t n) {
+  double *abs_err = malloc((c->n_req + 1) * sizeof *abs_err);
+  if (!abs_err)
+    return -1;
+  for (int k = 0; k < 3; k++) {
+    size_t count = 0;
+    for (uint64_t i = 0; i < n; i++) {
+      const srv_request_row *r = &rows[i];
+      if (r->fate != SRV_FATE_COMPLETED || r->id < 0 || (uint64_t)r->id >= c->n_req)
+        continue;
+      double measured = c->req[r->id].measured_ms[k], predicted;
+      if (k == VAL_TTFT)
+        predicted = (double)(r->first_token_ns - r->arrival_ns) / 1e6;
+      else if (k == VAL_E2E)
+        predicted = (double)(r->done_ns - r->arrival_ns) / 1e6;
+      else
+        predicted = r->output_tokens > 1 ? (double)(r->done_ns - r->first_token_ns) / 1e6 /
+                                               (r->output_tokens - 1)
+                                         : NAN;
+      if (measured > 0 && isfinite(predicted))
+        abs_err[count++] = fabs(predicted / measured - 1.0);
+    }
+    val_per_request *out = &c->per_request_err[k];
+    out->requests = count;
+    util_error_percentiles(abs_err, count, &out->median_abs_err_pct, &out->p90_abs_err_pct);
+  }
+  free(abs_err);
+  return 0;
+}
+
 /* Rank 0: the predicted figures from the timeline at h5. */
 static int predict(val_case *c, const char *h5, char *err, size_t err_len) {
   io_timeline_reader *r = io_timeline_reader_open(h5, false, err, err_len);
@@ -182,7 +214,8 @@ static int predict(val_case *c, const char *h5, char *err, size_t err_len) {
   int rc = srv_report_read_table(r, &srv_requests_table, &rows, &n, err, err_len);
   io_timeline_reader_close(r);
   predicted p;
-  if (rc == 0 && compute(rows, n, &p) != 0) {
+  if (rc == 0 && (compute(rows, n, &p) != 0 ||
+                  (c->per_request && compare_requests(c, rows, n) != 0))) {
     snprintf(err, err_len, "out of memory");
     rc = -1;
   }
@@ -229,9 +262,15 @@ int val_case_run(val_case *c, const char *tmp_dir, MPI_Comm comm, char *err, siz
   srv_result res;
   rc = srv_run(s, &opt, comm, &res, why, sizeof why);
   srv_scenario_free(s);
-  if (rc != 0) { /* e.g. a request whose KV cannot fit the instance: listed, not fatal */
+  if (rc != 0) {
     if (rank == 0)
       remove(h5);
+    /* A request whose KV cannot fit the instance is the model's verdict on the setup: listed. Any
+     * other failure (the timeline cannot be written) stops validate. */
+    if (!strstr(why, "cannot serve request")) {
+      snprintf(err, err_len, "%s", why);
+      return -1;
+    }
     val_case_skip(c, "the simulation refused the setup: %s", why);
     return 1;
   }

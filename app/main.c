@@ -704,10 +704,9 @@ static const app_command commands[] = {
     {"sweep", app_sweep, true},      {"check", cmd_check, false},
     {"report", cmd_report, false},   {"plot", cmd_plot, false},
     {"trace", cmd_trace, false},     {"calibrate", app_calibrate, false},
-    {"validate", app_validate, true},
     {"version", cmd_version, false}, {"--version", cmd_version, false},
     {"help", cmd_help, false},       {"--help", cmd_help, false},
-    {"-h", cmd_help, false},
+    {"-h", cmd_help, false},         {"validate", app_validate, true},
 };
 
 /* Whether a launcher (mpirun, srun, mpiexec) started this process; otherwise MPI_Init makes it a

@@ -50,7 +50,8 @@ static void usage(FILE *out) {
       "                    value changed, or it is missing (only the datasets and cases run)\n"
       "  --write           write this run's figures as the committed figures (--expected)\n"
       "  --expected FILE   the committed figures (default tests/calib/validate_full.csv, those\n"
-      "                    of the full ../shared/data/e2e; CI uses tests/calib/validate_sample.csv\n"
+      "                    of the full ../shared/data/e2e; CI uses "
+      "tests/calib/validate_sample.csv\n"
       "                    with --data tests/calib/e2e)\n"
       "  --tolerance PP    percentage points allowed above a committed |err| (default 1.0)\n"
       "\n"
@@ -120,7 +121,7 @@ static int parse(int argc, char **argv, val_args *a, bool quiet) {
       if (*end || !(x >= 0.0) || (arg[2] == 'm' && x != (double)(size_t)x)) {
         if (!quiet)
           fprintf(stderr, "windtunnel validate: %s expects %s\n", arg,
-                arg[2] == 'm' ? "a whole number >= 0" : "percentage points >= 0");
+                  arg[2] == 'm' ? "a whole number >= 0" : "percentage points >= 0");
         return 2;
       }
       if (arg[2] == 'm')
@@ -130,7 +131,8 @@ static int parse(int argc, char **argv, val_args *a, bool quiet) {
     } else {
       if (!quiet)
         fprintf(stderr, "windtunnel validate: %s '%s'; see 'windtunnel validate --help'\n",
-              arg[0] == '-' && !has_value ? "missing value or unknown option" : "unexpected", arg);
+                arg[0] == '-' && !has_value ? "missing value or unknown option" : "unexpected",
+                arg);
       return 2;
     }
   }
@@ -190,7 +192,8 @@ static int validate(val_args *a, MPI_Comm comm) {
     else
       calib_validate_summary(&v, stdout);
     if (a->write) {
-      if (calib_validate_record(&v, a->expected, a->opts.data_dir, err, sizeof err) != 0) {
+      if (calib_validate_record(&v, a->expected, a->opts.data_dir, a->opts.max_requests, err,
+                                sizeof err) != 0) {
         fprintf(stderr, "windtunnel validate: %s\n", err);
         status = 1;
       } else if (!a->json) {

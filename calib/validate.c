@@ -107,8 +107,8 @@ static int replay(val_cases *cases, const calib_validate_opts *o, MPI_Comm comm,
   return 0;
 }
 
-int calib_validate(const calib_validate_opts *o, MPI_Comm comm, calib_validations *out,
-                   FILE *log, char *err, size_t err_len) {
+int calib_validate(const calib_validate_opts *o, MPI_Comm comm, calib_validations *out, FILE *log,
+                   char *err, size_t err_len) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   if (rank != 0)
@@ -244,17 +244,19 @@ void calib_validate_json(const calib_validations *v, FILE *out) {
 /* ---- committed figures ---- */
 
 int calib_validate_record(const calib_validations *v, const char *path, const char *data_dir,
-                          char *err, size_t err_len) {
-  char tmp[UTIL_CSV_TMP_BYTES];
+                          size_t max_requests, char *err, size_t err_len) {
+  char tmp[UTIL_CSV_TMP_BYTES], cap[64] = "";
   FILE *f = util_csv_create(path, tmp, err, err_len);
   if (!f)
     return -1;
+  if (max_requests)
+    snprintf(cap, sizeof cap, " --max-requests %zu", max_requests);
   fprintf(f,
-          "# Committed validation figures: `windtunnel validate --data %s --write --expected "
+          "# Committed validation figures: `windtunnel validate --data %s%s --write --expected "
           "<this file>`.\n# --check fails when a case's |err_pct| grows beyond its figure here "
           "by more than the tolerance,\n# its measured value changes, or it disappears. err_pct "
           "= (predicted / measured - 1) x 100.\n",
-          data_dir);
+          data_dir, cap);
   fprintf(f, "dataset,case,metric,measured,predicted,err_pct\n");
   for (size_t i = 0; i < v->n; i++) {
     const calib_validation *r = &v->v[i];

@@ -57,9 +57,10 @@ void calib_validate_summary(const calib_validations *v, FILE *out);
 void calib_validate_json(const calib_validations *v, FILE *out);
 
 /* Write the comparisons as committed figures (dataset, case, metric, measured, predicted,
- * err_pct), whole or not at all. 0, or -1 with a message. */
+ * err_pct), whole or not at all, the header naming the data and the cap on requests per run (0:
+ * none) they came from. 0, or -1 with a message. */
 int calib_validate_record(const calib_validations *v, const char *path, const char *data_dir,
-                          char *err, size_t err_len);
+                          size_t max_requests, char *err, size_t err_len);
 /* Compare with the committed figures at path: a committed row fails when its case and metric
  * are missing, its measured value changed, or its |err_pct| grew beyond the committed one by more
  * than tolerance_pct points; one "check ..." line per row. Returns 0 when all hold, 1 when some do

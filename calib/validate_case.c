@@ -27,8 +27,7 @@ val_case *val_case_new(val_cases *cases, const char *dataset, const char *name) 
   return c;
 }
 
-int val_case_request(val_case *c, int64_t arrival_ns, int32_t input_tokens,
-                     int32_t output_tokens) {
+int val_case_request(val_case *c, int64_t arrival_ns, int32_t input_tokens, int32_t output_tokens) {
   val_request *grown = util_grow(c->req, &c->cap_req, c->n_req + 1, sizeof *grown);
   if (!grown)
     return -1;

@@ -41,13 +41,13 @@ typedef struct val_case {
   uint32_t tp, pp, count;
   uint32_t max_num_seqs, max_num_batched_tokens;
   double gpu_memory_utilization;
-  int chunked_prefill; /* -1 default, 0 off, 1 on */
+  int chunked_prefill;  /* -1 default, 0 off, 1 on */
   const char *scenario; /* a user's scenario (--scenario) instead of the setup above; borrowed */
   /* The workload: every request, arrivals from 0. */
   val_request *req;
   size_t n_req, cap_req;
-  size_t requests_measured; /* in the measured run, when more than were replayed */
-  bool per_request;         /* requests carry measured latencies */
+  size_t requests_measured;           /* in the measured run, when more than were replayed */
+  bool per_request;                   /* requests carry measured latencies */
   val_per_request per_request_err[3]; /* by VAL_TTFT.., filled by the replay */
   val_metric metric[VAL_MAX_METRICS];
   int n_metric;

@@ -20,14 +20,14 @@
 static const struct {
   const char *contains, *model;
 } model_names[] = {
-    {"3.1-405b", "Llama-3.1-405B"}, {"3.1 405b", "Llama-3.1-405B"},
-    {"3.3-70b", "Llama-3.1-70B"},   {"3.3 70b", "Llama-3.1-70B"},
-    {"3.1-70b", "Llama-3.1-70B"},
-    {"3.1 70b", "Llama-3.1-70B"},   {"llama-3-70b", "Llama-3.1-70B"},
-    {"3.1-8b", "Llama-3.1-8B"},     {"3.1 8b", "Llama-3.1-8B"},
-    {"llama-3-8b", "Llama-3.1-8B"}, {"llama-2-70b", "Llama-2-70B"},
-    {"llama-2-7b", "Llama-2-7B"},   {"mixtral-8x7b", "Mixtral-8x7B"},
-    {"mixtral 8x7b", "Mixtral-8x7B"}, {"qwen3-30b-a3b", "Qwen3-30B-A3B"},
+    {"3.1-405b", "Llama-3.1-405B"},     {"3.1 405b", "Llama-3.1-405B"},
+    {"3.3-70b", "Llama-3.1-70B"},       {"3.3 70b", "Llama-3.1-70B"},
+    {"3.1-70b", "Llama-3.1-70B"},       {"3.1 70b", "Llama-3.1-70B"},
+    {"llama-3-70b", "Llama-3.1-70B"},   {"3.1-8b", "Llama-3.1-8B"},
+    {"3.1 8b", "Llama-3.1-8B"},         {"llama-3-8b", "Llama-3.1-8B"},
+    {"llama-2-70b", "Llama-2-70B"},     {"llama-2-7b", "Llama-2-7B"},
+    {"mixtral-8x7b", "Mixtral-8x7B"},   {"mixtral 8x7b", "Mixtral-8x7B"},
+    {"qwen3-30b-a3b", "Qwen3-30B-A3B"},
 };
 
 static const char *catalog_model(const char *name) {
@@ -42,10 +42,14 @@ static const char *catalog_model(const char *name) {
 static const struct {
   const char *contains, *accel;
 } accel_names[] = {
-    {"GH200", NULL},           {"GB200", "GB200 (per B200 GPU in NVL72)"},
-    {"B200", "B200-SXM-180GB"}, {"H200", "H200-SXM-141GB"},
-    {"H100", "H100-SXM-80GB"}, {"A100", "A100-SXM-80GB"},
-    {"MI300X", "MI300X"},      {"RTX PRO 6000", "RTX PRO 6000 Blackwell Server"},
+    {"GH200", NULL},
+    {"GB200", "GB200 (per B200 GPU in NVL72)"},
+    {"B200", "B200-SXM-180GB"},
+    {"H200", "H200-SXM-141GB"},
+    {"H100", "H100-SXM-80GB"},
+    {"A100", "A100-SXM-80GB"},
+    {"MI300X", "MI300X"},
+    {"RTX PRO 6000", "RTX PRO 6000 Blackwell Server"},
 };
 
 static const char *catalog_accel(const char *name) {
@@ -394,8 +398,8 @@ static void served_run(const served_table *t, const char *run, size_t *first, si
 }
 
 /* The trace of a run; lengths as served where the table has the request, else as requested. */
-static int apex_trace(const char *path, const served_table *served, const char *run,
-                      val_case *c, char *err, size_t err_len) {
+static int apex_trace(const char *path, const served_table *served, const char *run, val_case *c,
+                      char *err, size_t err_len) {
   size_t first, n_served, matched = 0;
   served_run(served, run, &first, &n_served);
   util_csv csv;
@@ -426,8 +430,9 @@ static int apex_trace(const char *path, const served_table *served, const char *
   }
   util_csv_close(&csv);
   if (more >= 0 && matched < c->n_req)
-    val_case_note(c, "%zu of %zu requests at their requested lengths (not in "
-                     "per_request_served_tokens.csv.gz), the others as served",
+    val_case_note(c,
+                  "%zu of %zu requests at their requested lengths (not in "
+                  "per_request_served_tokens.csv.gz), the others as served",
                   c->n_req - matched, c->n_req);
   return more < 0 ? -1 : 0;
 }
@@ -561,12 +566,12 @@ static void bench_metrics(val_case *c, const val_json_object *o) {
   static const struct {
     const char *field, *metric;
   } fields[] = {
-      {"mean_ttft_ms", "ttft_mean_ms"},        {"median_ttft_ms", "ttft_p50_ms"},
-      {"p99_ttft_ms", "ttft_p99_ms"},          {"mean_tpot_ms", "tpot_mean_ms"},
-      {"median_tpot_ms", "tpot_p50_ms"},       {"mean_itl_ms", "itl_mean_ms"},
-      {"median_itl_ms", "itl_p50_ms"},         {"mean_e2e_latency_ms", "e2e_mean_ms"},
-      {"mean_e2el_ms", "e2e_mean_ms"},         {"median_e2e_latency_ms", "e2e_p50_ms"},
-      {"median_e2el_ms", "e2e_p50_ms"},        {"output_throughput", "output_tok_s"},
+      {"mean_ttft_ms", "ttft_mean_ms"},  {"median_ttft_ms", "ttft_p50_ms"},
+      {"p99_ttft_ms", "ttft_p99_ms"},    {"mean_tpot_ms", "tpot_mean_ms"},
+      {"median_tpot_ms", "tpot_p50_ms"}, {"mean_itl_ms", "itl_mean_ms"},
+      {"median_itl_ms", "itl_p50_ms"},   {"mean_e2e_latency_ms", "e2e_mean_ms"},
+      {"mean_e2el_ms", "e2e_mean_ms"},   {"median_e2e_latency_ms", "e2e_p50_ms"},
+      {"median_e2el_ms", "e2e_p50_ms"},  {"output_throughput", "output_tok_s"},
   };
   for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
     val_case_metric(c, fields[i].metric, val_json_number(o, fields[i].field));
@@ -690,8 +695,8 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
     while ((more = util_csv_next(&csv, err, err_len)) == 1) {
       char name[192];
       snprintf(name, sizeof name, "%s/%s-%s/%s/rate%s", k ? "offline" : "online",
-               csv_text(&csv, "engine"), csv_text(&csv, "engine_version"),
-               csv_text(&csv, "model"), csv_text(&csv, "request_rate_rps"));
+               csv_text(&csv, "engine"), csv_text(&csv, "engine_version"), csv_text(&csv, "model"),
+               csv_text(&csv, "request_rate_rps"));
       if (!val_filter_case(f, name))
         continue;
       val_case *c = val_case_new(out, "sglang_vs_vllm060_sharegpt", name);
@@ -710,8 +715,9 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
         if (util_csv_col(&csv, cols[m][0]) >= 0 &&
             util_csv_double(&csv, util_csv_col(&csv, cols[m][0]), NAN, &x, err, err_len) == 0)
           val_case_metric(c, cols[m][1], x);
-      val_case_skip(c, "the ShareGPT sample's lengths are not in the dataset (bench_serving "
-                       "drew them from ShareGPT with its seed; not shipped)");
+      val_case_skip(c,
+                    "the ShareGPT sample's lengths are not in the dataset (bench_serving "
+                    "drew them from ShareGPT with its seed; not shipped)");
     }
     util_csv_close(&csv);
     if (more < 0)
@@ -812,8 +818,10 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
       snprintf(err, err_len, "out of memory");
       break;
     }
-    val_case_skip(c, "%zu rows: engine %s is not modelled (only vLLM and TensorRT-LLM rows "
-                     "are replayed)", others.rows[i], others.name[i]);
+    val_case_skip(c,
+                  "%zu rows: engine %s is not modelled (only vLLM and TensorRT-LLM rows "
+                  "are replayed)",
+                  others.rows[i], others.name[i]);
   }
   return more < 0 ? -1 : 0;
 }
@@ -862,8 +870,8 @@ static int trtllm_max_throughput(const char *dir, const char *file, const val_fi
     c->tp = (uint32_t)tp;
     c->pp = (uint32_t)pp;
     trtllm_dtype(c, precision);
-    if (strstr(file, "v1.0") && (strcasestr(model, "qwen3") || strcasestr(model, "maverick") ||
-                                 strcasestr(model, "scout")))
+    if (strstr(file, "v1.0") &&
+        (strcasestr(model, "qwen3") || strcasestr(model, "maverick") || strcasestr(model, "scout")))
       val_case_skip(c, "attention DP with expert parallelism is not modelled");
     fixed_lengths lens = {(int32_t)isl, (int32_t)osl};
     val_rng rng = {0};
@@ -873,8 +881,9 @@ static int trtllm_max_throughput(const char *dir, const char *file, const val_fi
       break;
     }
     val_case_metric(c, "output_tok_s", tok_s);
-    val_case_note(c, "all requests at t=0; engine limits at the scheduler's defaults (not "
-                     "recorded upstream)");
+    val_case_note(c,
+                  "all requests at t=0; engine limits at the scheduler's defaults (not "
+                  "recorded upstream)");
     cap_requests(c, f);
   }
   util_csv_close(&csv);

@@ -190,9 +190,9 @@ static int compare_requests(val_case *c, const srv_request_row *rows, uint64_t n
       else if (k == VAL_E2E)
         predicted = (double)(r->done_ns - r->arrival_ns) / 1e6;
       else
-        predicted = r->output_tokens > 1 ? (double)(r->done_ns - r->first_token_ns) / 1e6 /
-                                               (r->output_tokens - 1)
-                                         : NAN;
+        predicted = r->output_tokens > 1
+                        ? (double)(r->done_ns - r->first_token_ns) / 1e6 / (r->output_tokens - 1)
+                        : NAN;
       if (measured > 0 && isfinite(predicted))
         abs_err[count++] = fabs(predicted / measured - 1.0);
     }
@@ -214,8 +214,8 @@ static int predict(val_case *c, const char *h5, char *err, size_t err_len) {
   int rc = srv_report_read_table(r, &srv_requests_table, &rows, &n, err, err_len);
   io_timeline_reader_close(r);
   predicted p;
-  if (rc == 0 && (compute(rows, n, &p) != 0 ||
-                  (c->per_request && compare_requests(c, rows, n) != 0))) {
+  if (rc == 0 &&
+      (compute(rows, n, &p) != 0 || (c->per_request && compare_requests(c, rows, n) != 0))) {
     snprintf(err, err_len, "out of memory");
     rc = -1;
   }

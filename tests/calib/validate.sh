@@ -9,7 +9,12 @@ mode=$1 windtunnel=$2 src=$3
 shift 3
 # shellcheck source=../app/common.sh
 source "$src/tests/app/common.sh"
+# Each run replays about 30 cases, every one a collective simulation at 4 ranks on 2 busy cores.
+RUN_TIMEOUT_S=150
+MPIRUN=(timeout --kill-after=5 "$RUN_TIMEOUT_S" mpirun --allow-run-as-root --oversubscribe)
 sample=$src/tests/calib/e2e
+# The committed sample figures were written with this cap (CMakeLists.txt says so too).
+cap=(--max-requests 200)
 fail() {
   echo "FAIL: $*" >&2
   show_run "last run" >&2
@@ -19,7 +24,7 @@ fail() {
 if [ "$mode" = ranks ]; then
   reference=""
   for ranks in "$@"; do
-    run_windtunnel "$windtunnel" "$ranks" validate --data "$sample" --check \
+    run_windtunnel "$windtunnel" "$ranks" validate --data "$sample" "${cap[@]}" --check \
       --expected "$src/tests/calib/validate_sample.csv"
     [ "$run_status" = 0 ] || fail "validate --check at $ranks ranks exited $run_status"
     grep -q '^validation dataset=.* metric=.* err_pct=' <<<"$run_out" ||

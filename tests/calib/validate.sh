@@ -55,7 +55,19 @@ elif [ "$mode" = bench ]; then
     fail "the bench result with its scenario predicts other figures than the dataset reader"
   fi
   echo "validate --bench: $(wc -l <<<"$user") figures, the same as the dataset reader's"
+elif [ "$mode" = vllm ]; then
+  # vLLM's result JSON (nested itls, texts, nulls): every figure it has is compared.
+  run_windtunnel "$windtunnel" 1 validate --scenario "$src/tests/calib/bench/a100-llama70b-tp2.yaml" \
+    --bench "$src/tests/calib/bench/vllm_result_llmd_exp0.json"
+  [ "$run_status" = 0 ] || fail "validate --bench on vLLM's layout exited $run_status"
+  got=$(grep '^validation ' <<<"$run_out" | grep -o ' metric=[a-z0-9_]*' | sort | tr -d ' ' | tr '\n' ' ')
+  want="metric=e2e_mean_ms metric=e2e_p50_ms metric=output_tok_s metric=tpot_mean_ms \
+metric=tpot_p50_ms metric=ttft_mean_ms metric=ttft_p50_ms metric=ttft_p99_ms "
+  [ "$got" = "$want" ] || fail "compared figures: got '$got', want '$want'"
+  grep -q 'case=vllm_result_llmd_exp0/0_rate0.5 requests=20 note: Poisson' <<<"$run_out" ||
+    fail "the 20 listed requests at 0.5 req/s were not replayed"
+  echo "validate --bench on vLLM's result JSON: the 8 figures it has compared"
 else
-  echo "usage: validate.sh ranks|bench WINDTUNNEL SOURCE_DIR [RANKS...]" >&2
+  echo "usage: validate.sh ranks|bench|vllm WINDTUNNEL SOURCE_DIR [RANKS...]" >&2
   exit 2
 fi

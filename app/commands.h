@@ -16,6 +16,8 @@ struct srv_study;
 int app_rank(MPI_Comm comm);
 /* `windtunnel calibrate`: the cost model's error against measured data (rank 0 works). */
 int app_calibrate(int argc, char **argv, MPI_Comm comm);
+/* `windtunnel validate`: measured serving runs replayed and compared (every rank replays). */
+int app_validate(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel phold`: the engine's PHOLD benchmark with ROSS's parameters. */
 int app_phold(int argc, char **argv, MPI_Comm comm);
 

@@ -72,6 +72,7 @@ static void usage(FILE *out) {
       "  trace FILE.h5    a timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)\n"
       "  phold            the engine's PHOLD benchmark (ROSS-compatible parameters)\n"
       "  calibrate        the cost model's error against measured data (../shared/data)\n"
+      "  validate         whole measured serving runs replayed: predicted vs measured\n"
       "  version          print the version\n"
       "  help             this help\n\n"
       "Run 'windtunnel <command> --help' for a command's options. Under MPI:\n"
@@ -705,7 +706,7 @@ static const app_command commands[] = {
     {"trace", cmd_trace, false},     {"calibrate", app_calibrate, false},
     {"version", cmd_version, false}, {"--version", cmd_version, false},
     {"help", cmd_help, false},       {"--help", cmd_help, false},
-    {"-h", cmd_help, false},
+    {"-h", cmd_help, false},         {"validate", app_validate, true},
 };
 
 /* Whether a launcher (mpirun, srun, mpiexec) started this process; otherwise MPI_Init makes it a
@@ -730,6 +731,12 @@ static int run_with_mpi(const app_command *c, int argc, char **argv) {
     setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
     setenv("OMPI_MCA_pml", "ob1", 0);
     setenv("OMPI_MCA_btl", "self", 0);
+    /* Isolated singletons share one session folder (jf.0), which the first of them to finish
+     * removes; ompio's sm shared-file-pointer component keeps a file there for every file it
+     * opens, so a singleton writing timelines beside another failed to create them ("unable to
+     * open file for mmap", seen by `validate` on the shared development VM). HDF5 never uses
+     * shared file pointers. */
+    setenv("OMPI_MCA_sharedfp", "^sm", 0);
   }
   int provided;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);

@@ -324,9 +324,13 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
     printf("%s: valid; %u instances\n", s->path, srv_scenario_instances(s));
     for (size_t d = 0; d < s->deployment_count; d++) {
       const srv_deployment *dep = &s->deployments[d];
-      printf("  %s: %u x %s on %s, tp %u pp %u, %u KV blocks of %u tokens each\n", dep->name,
+      printf("  %s: %u x %s on %s, tp %u pp %u, %u KV blocks of %u tokens each", dep->name,
              dep->count, dep->model->name, dep->accel->name, dep->hw.tp ? dep->hw.tp : 1,
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
+      if (dep->engine[0]) /* hw/data/engines.csv */
+        printf(", engine %s (host %s)", dep->engine,
+               dep->hw.host_overlap ? "overlapped" : "in series");
+      putchar('\n');
     }
   }
   /* What the run would need, from the cluster and one read of the workload; refused like run. */

@@ -102,7 +102,7 @@ static int count(const util_csv *c, int col, uint32_t *out, char *err, size_t er
   return 0;
 }
 
-/* One row into *e; the host columns may be empty (the accelerator's fit), no other. */
+/* One row into *e. */
 static int read_row(const util_csv *c, const int *col, hw_engine *e, char *err, size_t err_len) {
   memset(e, 0, sizeof *e);
   snprintf(e->name, sizeof e->name, "%s", util_csv_get(c, col[COL_ENGINE]));
@@ -110,9 +110,9 @@ static int read_row(const util_csv *c, const int *col, hw_engine *e, char *err, 
   snprintf(e->source, sizeof e->source, "%s", util_csv_get(c, col[COL_SOURCE]));
   double us[4];
   for (int i = 0; i < 4; i++) {
-    if (util_csv_double(c, col[COL_HOST_FIXED + i], i < 2 ? NAN : -1.0, &us[i], err, err_len) != 0)
+    if (util_csv_double(c, col[COL_HOST_FIXED + i], -1.0, &us[i], err, err_len) != 0)
       return -1;
-    if (!(us[i] >= 0.0) && !(i < 2 && isnan(us[i]))) {
+    if (!(us[i] >= 0.0)) {
       snprintf(err, err_len, "hw/data/engines.csv:%ld: %s must be a number of us, 0 or more",
                c->line, engine_cols[COL_HOST_FIXED + i]);
       return -1;
@@ -214,14 +214,11 @@ void hw_engine_apply(const hw_engine *e, hw_deploy_config *cfg) {
   cfg->serial_fixed_ns = e->serial_fixed_ns;
   cfg->serial_per_seq_ns = e->serial_per_seq_ns;
   cfg->kv_rule = e->kv_rule;
-  if (!isnan(e->host_fixed_ns)) {
-    for (size_t i = 0; i < hw_eff_param_count(); i++) {
-      double *v = hw_eff_param_ptr(&cfg->eff_set, i);
-      const char *op = hw_eff_param_op(i), *param = hw_eff_param_name(i);
-      if (strcmp(op, "cpu") != 0)
-        continue;
-      *v = strcmp(param, "fixed_ns") == 0 ? e->host_fixed_ns : e->host_per_seq_ns;
-      cfg->eff_set_mask |= (uint64_t)1 << i;
-    }
+  for (size_t i = 0; i < hw_eff_param_count(); i++) {
+    if (strcmp(hw_eff_param_op(i), "cpu") != 0)
+      continue;
+    bool fixed = strcmp(hw_eff_param_name(i), "fixed_ns") == 0;
+    *hw_eff_param_ptr(&cfg->eff_set, i) = fixed ? e->host_fixed_ns : e->host_per_seq_ns;
+    cfg->eff_set_mask |= (uint64_t)1 << i;
   }
 }

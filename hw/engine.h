@@ -16,7 +16,7 @@ typedef struct hw_engine {
   char name[32];    /* "vllm-v1", "vllm-v0", "sglang", "trtllm" */
   char version[16]; /* of the engine this row describes: "0.11" */
   bool cuda_graphs, async_scheduling;
-  /* All host work per iteration; NAN: the accelerator's fitted eff.cpu. */
+  /* All host work per iteration (it replaces the accelerator's eff.cpu). */
   double host_fixed_ns, host_per_seq_ns;
   double serial_fixed_ns, serial_per_seq_ns; /* the part that never overlaps the GPU */
   bool host_overlap;

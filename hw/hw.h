@@ -313,8 +313,9 @@ typedef struct hw_deploy {
 int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
                    const hw_deploy_config *cfg, char *err, size_t err_len);
 
-/* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead. 0 for
- * an empty batch. `out` may be NULL. */
+/* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead (or,
+ * with cfg.host_overlap, the longer of the two plus the host's serial part). 0 for an empty batch.
+ * `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
 
 /* Expected (token, expert) pairs on the busiest of `groups` equal groups of experts when `tokens`

@@ -109,10 +109,13 @@ static void run_usage(FILE *out, const char *command) {
 static void check_usage(FILE *out) {
   fprintf(out,
           "usage: windtunnel check [SCENARIO.yaml] [options]\n"
-          "Validates a scenario (and its trace) without running it, and says what it describes.\n"
+          "Validates a scenario (and its trace) without running it, and says what it describes:\n"
+          "per deployment its instances, KV blocks and, when it names one, its engine profile\n"
+          "(hw/data/engines.csv) and whether the engine's host work overlaps the kernels.\n"
           "  --set KEY.PATH=VALUE  override a scenario field, as for run (repeatable)\n"
           "  --json                print one JSON object (scenario, valid, instances,\n"
-          "                        deployments) instead of text\n"
+          "                        deployments, each with engine: null when it names none)\n"
+          "                        instead of text\n"
           "  --max-memory SIZE     refuse, as run does, a run whose memory estimate passes SIZE\n"
           "                        (default: this machine's physical memory)\n"
           "  --max-timeline SIZE   likewise for the timeline before compression (default: the\n"
@@ -292,9 +295,15 @@ static void print_check_json(const srv_scenario *s, FILE *out) {
     util_json_string(out, dep->model->name);
     fputs(",\"accelerator\":", out);
     util_json_string(out, dep->accel->name);
-    fprintf(out, ",\"count\":%u,\"tp\":%u,\"pp\":%u,\"kv_blocks\":%u,\"block_size_tokens\":%u}",
+    fprintf(out, ",\"count\":%u,\"tp\":%u,\"pp\":%u,\"kv_blocks\":%u,\"block_size_tokens\":%u",
             dep->count, dep->hw.tp ? dep->hw.tp : 1, dep->hw.pp ? dep->hw.pp : 1,
             dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
+    fputs(",\"engine\":", out);
+    if (dep->engine[0])
+      util_json_string(out, dep->engine);
+    else
+      fputs("null", out);
+    fputs("}", out);
   }
   fputs("]}\n", out);
 }
@@ -325,9 +334,13 @@ static int cmd_check(int argc, char **argv, MPI_Comm comm) {
     printf("%s: valid; %u instances\n", s->path, srv_scenario_instances(s));
     for (size_t d = 0; d < s->deployment_count; d++) {
       const srv_deployment *dep = &s->deployments[d];
-      printf("  %s: %u x %s on %s, tp %u pp %u, %u KV blocks of %u tokens each\n", dep->name,
+      printf("  %s: %u x %s on %s, tp %u pp %u, %u KV blocks of %u tokens each", dep->name,
              dep->count, dep->model->name, dep->accel->name, dep->hw.tp ? dep->hw.tp : 1,
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
+      if (dep->engine[0]) /* hw/data/engines.csv */
+        printf(", engine %s (host %s)", dep->engine,
+               dep->hw.host_overlap ? "overlapped" : "in series");
+      putchar('\n');
     }
   }
   /* What the run would need, from the cluster and one read of the workload; refused like run. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "hw/engine.h"
 #include "hw/hw.h"
 
 enum { NBATCHES = 4096 };
@@ -48,14 +49,25 @@ int main(int argc, char **argv) {
   static const struct {
     const char *accel, *model;
     uint32_t tp, pp;
-  } cases[] = {{"H100-SXM-80GB", "Llama-3.1-8B", 1, 1},
-               {"H100-SXM-80GB", "Llama-3.1-70B", 4, 2},
-               {"H200-SXM-141GB", "Mixtral-8x7B", 2, 1}};
+    const char *engine; /* NULL: none; else an engine of hw/data/engines.csv, async scheduling */
+  } cases[] = {{"H100-SXM-80GB", "Llama-3.1-8B", 1, 1, NULL},
+               {"H100-SXM-80GB", "Llama-3.1-70B", 4, 2, NULL},
+               {"H200-SXM-141GB", "Mixtral-8x7B", 2, 1, NULL},
+               {"H100-SXM-80GB", "Llama-3.1-8B", 1, 1, "vllm-v1"}};
   static hw_batch batches[NBATCHES];
   make_batches(batches, NBATCHES);
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     hw_deploy d;
     hw_deploy_config cfg = {.tp = cases[c].tp, .pp = cases[c].pp};
+    hw_engine engine;
+    if (cases[c].engine) {
+      if (hw_engine_find(cases[c].engine, NULL, -1, 1, &engine, err, sizeof err) != 0) {
+        fprintf(stderr, "wt_hw_bench: %s\n", err);
+        hw_catalog_destroy(cat);
+        return 1;
+      }
+      hw_engine_apply(&engine, &cfg);
+    }
     if (hw_deploy_init(&d, hw_catalog_accel(cat, cases[c].accel),
                        hw_catalog_model(cat, cases[c].model), &cfg, err, sizeof err) != 0) {
       fprintf(stderr, "wt_hw_bench: %s\n", err);
@@ -81,10 +93,11 @@ int main(int argc, char **argv) {
     double t3 = now_s();
     sink = sum + (int64_t)power_sum;
     printf(
-        "hw_pricing accel=%s model=%s tp=%u pp=%u calls=%ld ns_per_call=%.1f "
+        "hw_pricing accel=%s model=%s tp=%u pp=%u engine=%s calls=%ld ns_per_call=%.1f "
         "ns_per_call_with_breakdown=%.1f\n",
-        cases[c].accel, cases[c].model, cases[c].tp, cases[c].pp, calls,
-        1e9 * (t1 - t0) / (double)calls, 1e9 * (t3 - t2) / (double)calls);
+        cases[c].accel, cases[c].model, cases[c].tp, cases[c].pp,
+        cases[c].engine ? cases[c].engine : "none", calls, 1e9 * (t1 - t0) / (double)calls,
+        1e9 * (t3 - t2) / (double)calls);
   }
   hw_catalog_destroy(cat);
   return 0;

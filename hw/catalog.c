@@ -38,6 +38,15 @@ struct hw_catalog {
   size_t n_powers, cap_powers;
 };
 
+size_t hw_eff_param_count(void) { return HW_EFF_NPARAMS; }
+const char *hw_eff_param_op(size_t i) { return i < HW_EFF_NPARAMS ? hw_eff_params[i].op : NULL; }
+const char *hw_eff_param_name(size_t i) {
+  return i < HW_EFF_NPARAMS ? hw_eff_params[i].param : NULL;
+}
+double *hw_eff_param_ptr(hw_eff *e, size_t i) {
+  return i < HW_EFF_NPARAMS ? hw_eff_field(e, i) : NULL;
+}
+
 /* Names match ignoring case and everything but letters and digits. */
 static bool same_name(const char *a, const char *b) {
   for (;;) {

@@ -75,6 +75,10 @@ static double activation_reserve_bytes(const hw_deploy *d) {
   double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
   return d->dtype_bytes * fmax(attn_phase, mlp_phase) + logits + nccl + other_nontorch_bytes;
 }
+static double nontorch_bytes(const hw_deploy *d) {
+  double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
+  return nccl + other_nontorch_bytes;
+}
 
 /* Whether the accelerator lacks a type the deployment uses: weights and activations need its
  * tensor peak in their type; an 8-bit KV cache is only storage (dequantised to bf16 in the
@@ -118,6 +122,9 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   if (cfg)
     d->cfg = *cfg;
   hw_deploy_config *c = &d->cfg;
+  for (size_t i = 0; c->eff_set_mask && i < hw_eff_param_count(); i++)
+    if (c->eff_set_mask >> i & 1u)
+      *hw_eff_param_ptr(&d->accel.eff, i) = *hw_eff_param_ptr(&c->eff_set, i);
   const hw_model *m = &d->model;
   const hw_accel *a = &d->accel;
   const hw_eff *e = &a->eff;
@@ -173,6 +180,10 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
     why = "tensor-parallel size must divide the FFN size";
   else if (c->pp > m->layers)
     why = "pipeline-parallel size exceeds the number of layers";
+  else if ((unsigned)c->kv_rule > HW_KV_SHARE_OF_FREE || !(c->serial_fixed_ns >= 0.0) ||
+           !(c->serial_per_seq_ns >= 0.0) || !(e->cpu.fixed_ns >= 0.0) ||
+           !(e->cpu.per_seq_ns >= 0.0))
+    why = "host overheads must be non-negative numbers and the KV rule one of hw_kv_rule";
   else if (!isfinite(c->power_cap_w) || c->power_cap_w < 0.0)
     why = "the power cap must be a number of watts, 0 for none";
   else if (c->power_cap_w > 0.0 && !(a->power.cap_exponent > 0.0 && a->power.base_w > 0.0))
@@ -266,6 +277,7 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   d->kv_bytes_per_token_device = 2.0 * d->stage_layers * d->kv_dev * m->head_dim *
                                  d->kv_dtype_bytes;
   d->activation_reserve_bytes = activation_reserve_bytes(d);
+  d->nontorch_bytes = nontorch_bytes(d);
   if (d->weights_bytes_per_device > a->hbm_bytes) {
     snprintf(err, err_len,
              "deployment of %s on %s (tp %u, pp %u): %.1f GiB of weights per device do not fit "
@@ -420,14 +432,17 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double stage_ns = d->cfg.pp == 1 ? gpu_ns
                                    : d->stage_layers * layer_ns + fmax(embed, head + gather);
   double cpu_ns = e->cpu.fixed_ns + e->cpu.per_seq_ns * seqs;
+  double serial_ns = 0.0;
+  if (d->cfg.host_overlap)
+    serial_ns = fmin(cpu_ns, d->cfg.serial_fixed_ns + d->cfg.serial_per_seq_ns * seqs);
   double power_w = 0.0, stretch = 1.0;
   if (out || d->cfg.power_cap_w > 0.0) {
-    double capped_ns = hw_power_iteration(d, gpu_ns, clock, stage_ns, sendrecv, cpu_ns, flops,
-                                          bytes, &power_w, &stretch);
+    double capped_ns = hw_power_iteration(d, gpu_ns, clock, stage_ns, sendrecv, cpu_ns, serial_ns,
+                                          flops, bytes, &power_w, &stretch);
     stage_ns *= stretch;
     gpu_ns = capped_ns;
   }
-  double total_ns = gpu_ns + sendrecv + cpu_ns;
+  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv, cpu_ns, serial_ns);
   if (out) {
     out->gemm_ns = layers * gemm;
     out->attn_prefill_ns = layers * attn_pf;
@@ -458,8 +473,14 @@ double hw_activation_reserve_bytes(const hw_deploy *d) { return d->activation_re
 uint64_t hw_kv_blocks(const hw_deploy *d, uint32_t block_size, double gpu_mem_util) {
   if (block_size == 0 || !(gpu_mem_util > 0.0))
     return 0;
-  double free_bytes = fmin(gpu_mem_util, 1.0) * d->accel.hbm_bytes - d->weights_bytes_per_device -
-                      d->activation_reserve_bytes;
+  double f = fmin(gpu_mem_util, 1.0), free_bytes;
+  if (d->cfg.kv_rule == HW_KV_STATIC_SHARE)
+    free_bytes = f * d->accel.hbm_bytes - d->weights_bytes_per_device - d->nontorch_bytes;
+  else if (d->cfg.kv_rule == HW_KV_SHARE_OF_FREE)
+    free_bytes = f *
+                 (d->accel.hbm_bytes - d->weights_bytes_per_device - d->activation_reserve_bytes);
+  else
+    free_bytes = f * d->accel.hbm_bytes - d->weights_bytes_per_device - d->activation_reserve_bytes;
   double block_bytes = block_size * d->kv_bytes_per_token_device;
   if (!(free_bytes > 0.0) || !(block_bytes > 0.0))
     return 0;

@@ -65,6 +65,8 @@ static const hw_eff_param hw_eff_params[] = {
     {"attn_decode_fp8kv", "serial_mix", offsetof(hw_eff, attn_decode_fp8kv.serial_mix)},
 };
 #define HW_EFF_NPARAMS (sizeof hw_eff_params / sizeof hw_eff_params[0])
+/* hw_deploy_config.eff_set_mask has a bit per parameter. */
+_Static_assert(HW_EFF_NPARAMS <= 64, "more efficiency parameters than eff_set_mask bits");
 
 static inline double *hw_eff_field(hw_eff *e, size_t i) {
   return (double *)((char *)e + hw_eff_params[i].offset);

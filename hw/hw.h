@@ -198,6 +198,25 @@ typedef struct hw_comm {
   double t0_ns, bytes_per_s;
 } hw_comm;
 
+/* How an engine sizes its KV cache from a memory fraction f (hw_kv_blocks; hw/engine.h):
+ *   SHARE_OF_ALL   vLLM's gpu_memory_utilization: f x HBM - weights - activation reserve.
+ *   STATIC_SHARE   SGLang's mem_fraction_static: f x HBM - weights - non-torch memory (the
+ *                  activations live in the other 1 - f).
+ *   SHARE_OF_FREE  TensorRT-LLM's free_gpu_memory_fraction: f x (HBM - weights - activation
+ *                  reserve), the memory free after loading and a profiling forward pass. */
+typedef enum hw_kv_rule {
+  HW_KV_SHARE_OF_ALL = 0,
+  HW_KV_STATIC_SHARE,
+  HW_KV_SHARE_OF_FREE
+} hw_kv_rule;
+
+/* The efficiency parameters by name, as efficiency.csv and a scenario's `efficiency:` spell them
+ * (op "gemm", param "compute_frac"): i in [0, hw_eff_param_count()). */
+size_t hw_eff_param_count(void);
+const char *hw_eff_param_op(size_t i);
+const char *hw_eff_param_name(size_t i);
+double *hw_eff_param_ptr(hw_eff *e, size_t i);
+
 typedef struct hw_deploy_config {
   uint32_t tp, pp; /* tensor- and pipeline-parallel sizes (0 means 1) */
   /* Expert parallelism (0 means 1): each pipeline stage runs on tp * ep devices, ep groups of tp.
@@ -214,6 +233,17 @@ typedef struct hw_deploy_config {
    * (EngineArgs.get_batch_defaults, OpenAI server: see hw/cost.c). */
   uint32_t max_batched_tokens, max_seqs;
   double power_cap_w; /* per device; 0: uncapped (the board's own limit, tdp_w) */
+  /* The serving engine's part (hw/engine.h). All zero: the host work (eff.cpu) runs in series
+   * with the kernels and the KV cache is a share of all memory, as the vLLM the fits measured.
+   * With host_overlap, the host work of the next iteration but its serial part runs during this
+   * one's kernels: an iteration takes max(kernels, host - serial) + serial. */
+  bool host_overlap;
+  double serial_fixed_ns, serial_per_seq_ns; /* host work that never overlaps (the sampler) */
+  hw_kv_rule kv_rule;
+  /* Efficiencies that replace the accelerator's (a scenario's `efficiency:`, an engine's host
+   * work): parameter i (hw_eff_param_*) comes from eff_set where bit i of eff_set_mask is set. */
+  hw_eff eff_set;
+  uint64_t eff_set_mask;
 } hw_deploy_config;
 
 /* Devices of one pipeline stage: tp * ep. */
@@ -276,14 +306,16 @@ typedef struct hw_deploy {
   double weights_bytes_per_device;  /* busiest stage */
   double kv_bytes_per_token_device; /* busiest stage */
   double activation_reserve_bytes;
+  double nontorch_bytes; /* NCCL buffers and other memory outside torch's (part of the reserve) */
   uint32_t stage_layers; /* layers on the busiest stage: ceil(layers / pp) */
 } hw_deploy;
 
 int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
                    const hw_deploy_config *cfg, char *err, size_t err_len);
 
-/* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead. 0 for
- * an empty batch. `out` may be NULL. */
+/* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead (or,
+ * with cfg.host_overlap, the longer of the two plus the host's serial part). 0 for an empty batch.
+ * `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
 
 /* Expected (token, expert) pairs on the busiest of `groups` equal groups of experts when `tokens`
@@ -305,9 +337,10 @@ double hw_kv_bytes_per_token_device(const hw_deploy *d);
 double hw_weights_bytes_per_device(const hw_deploy *d);
 double hw_activation_reserve_bytes(const hw_deploy *d);
 
-/* KV blocks of block_size tokens that fit per instance: (gpu_mem_util * HBM - weights - activation
- * reserve) / block bytes on the busiest device, times ep (each expert-parallel group holds the KV
- * of its own sequences). vLLM's default gpu_mem_util is 0.9. 0 when nothing fits. */
+/* KV blocks of block_size tokens that fit per instance: the KV memory of the busiest device by
+ * the deployment's rule (hw_kv_rule; vLLM's: gpu_mem_util * HBM - weights - activation reserve)
+ * over the block's bytes, times ep (each expert-parallel group holds the KV of its own
+ * sequences). vLLM's default gpu_mem_util is 0.9. 0 when nothing fits. */
 uint64_t hw_kv_blocks(const hw_deploy *d, uint32_t block_size, double gpu_mem_util);
 
 #endif

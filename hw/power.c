@@ -21,8 +21,8 @@ double hw_idle_power_w(const hw_deploy *d) { return d->accel.power.idle_w; }
  * kernel times, links and the host do not. The board's own limit, tdp_w, bounds the draw but
  * stretches nothing: the fitted efficiencies were measured under it. */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,
-                          double sendrecv_ns, double cpu_ns, double flops, double bytes,
-                          double *power_w, double *cap_stretch) {
+                          double sendrecv_ns, double cpu_ns, double serial_ns, double flops,
+                          double bytes, double *power_w, double *cap_stretch) {
   const hw_accel *a = &d->accel;
   const hw_power *p = &a->power;
   *cap_stretch = 1.0;
@@ -41,7 +41,7 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
       busy_w = cap_w;
     }
   }
-  double total_ns = gpu_ns + sendrecv_ns + cpu_ns;
+  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv_ns, cpu_ns, serial_ns);
   *power_w = total_ns > 0.0 ? (busy_w * stage_ns + wait_w * (total_ns - stage_ns)) / total_ns
                             : p->idle_w;
   return gpu_ns;

@@ -48,7 +48,18 @@ static inline hw_power hw_power_scaled(const hw_power *ref, double ref_tdp_w, do
  * Out: the GPU time under the cap (returned), the device's average power over the whole iteration
  * (*power_w) and the cap's stretch of the GPU time (*cap_stretch). */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,
-                          double sendrecv_ns, double cpu_ns, double flops, double bytes,
-                          double *power_w, double *cap_stretch);
+                          double sendrecv_ns, double cpu_ns, double serial_ns, double flops,
+                          double bytes, double *power_w, double *cap_stretch);
+
+/* An iteration's length from its device time (kernels and pipeline sends) and host time: in
+ * series, or, when the deployment overlaps the host (hw_deploy_config.host_overlap), the longer
+ * of the device time and the overlapped host work, plus the host's serial part (serial_ns, at
+ * most cpu_ns). */
+static inline double hw_iteration_span_ns(const hw_deploy *d, double device_ns, double cpu_ns,
+                                          double serial_ns) {
+  if (!d->cfg.host_overlap)
+    return device_ns + cpu_ns;
+  return (device_ns > cpu_ns - serial_ns ? device_ns : cpu_ns - serial_ns) + serial_ns;
+}
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hw/engine.h"
 #include "io/doc.h"
 #include "serving/scenario_read.h"
 #include "util/datadir.h"
@@ -53,20 +54,74 @@ static const uint32_t default_accels_per_node = 8;
 
 /* ---- accelerators and models: catalogue extensions ---- */
 
+/* `efficiency: {gemm: {compute_frac: 0.7, t0: 4us}, cpu: {fixed: 300us, per_seq: 10us}}`: the
+ * hw_eff parameters by efficiency.csv's names, a time (those named *_ns there) without its _ns and
+ * with a unit, a fraction (*_frac) in (0, 1], any other number 0 or more. Each value read goes to
+ * *set with its bit in *mask (hw_deploy_config.eff_set_mask). */
+static int read_efficiency(const scn_loader *ld, const io_node *m, hw_eff *set, uint64_t *mask) {
+  int rc = scn_expect_kind(ld, m, IO_NODE_MAPPING,
+                           "a mapping of operator families (gemm, attn_decode, cpu, ...) to their "
+                           "parameters");
+  for (size_t k = 0; rc == 0 && k < m->count; k++) {
+    const char *op = m->keys[k]->text;
+    const io_node *params = m->values[k];
+    char keys[16][32];
+    const char *allowed[17];
+    size_t n = 0;
+    for (size_t i = 0; i < hw_eff_param_count() && n < 16; i++) {
+      if (strcmp(hw_eff_param_op(i), op) != 0)
+        continue;
+      const char *name = hw_eff_param_name(i);
+      size_t len = strlen(name);
+      bool time = len > 3 && strcmp(name + len - 3, "_ns") == 0;
+      snprintf(keys[n], sizeof keys[n], "%.*s", (int)(time ? len - 3 : len), name);
+      allowed[n] = keys[n], n++;
+    }
+    allowed[n] = NULL;
+    if (n == 0) {
+      char ops[512] = "";
+      size_t len = 0;
+      for (size_t i = 0; i < hw_eff_param_count() && len < sizeof ops; i++)
+        if (i == 0 || strcmp(hw_eff_param_op(i), hw_eff_param_op(i - 1)) != 0)
+          len += (size_t)snprintf(ops + len, sizeof ops - len, "%s%s", len ? ", " : "",
+                                  hw_eff_param_op(i));
+      return io_node_error(m->keys[k], ld->err, ld->err_len,
+                           "unknown operator family '%s'; expected one of: %s", op, ops);
+    }
+    if ((rc = scn_expect_kind(ld, params, IO_NODE_MAPPING, "a mapping of parameters to values")) !=
+            0 ||
+        (rc = scn_check_keys(ld, params, allowed)) != 0)
+      return rc;
+    for (size_t i = 0; i < hw_eff_param_count(); i++) {
+      if (strcmp(hw_eff_param_op(i), op) != 0)
+        continue;
+      const char *name = hw_eff_param_name(i);
+      size_t len = strlen(name);
+      bool time = len > 3 && strcmp(name + len - 3, "_ns") == 0;
+      bool frac = len > 5 && strcmp(name + len - 5, "_frac") == 0;
+      char key[32];
+      snprintf(key, sizeof key, "%.*s", (int)(time ? len - 3 : len), name);
+      if (!io_node_find(params, key))
+        continue;
+      double v;
+      if ((rc = io_node_get_f64(params, key, time ? IO_UNIT_NS : IO_UNIT_NUMBER, 0.0,
+                                frac ? 1.0 : INFINITY, &v, ld->err, ld->err_len)) != 0)
+        return rc;
+      if (frac && !(v > 0.0))
+        return io_node_error(io_node_find(params, key), ld->err, ld->err_len,
+                             "expected a fraction of the peak above 0 and at most 1");
+      *hw_eff_param_ptr(set, i) = v;
+      *mask |= (uint64_t)1 << i;
+    }
+  }
+  return rc;
+}
+
 static int read_accelerator(const scn_loader *ld, const char *name, const io_node *e) {
-  static const char *const keys[] = {"based_on",
-                                     "vendor",
-                                     "kind",
-                                     "peak_bf16_tflops",
-                                     "peak_fp8_tflops",
-                                     "hbm",
-                                     "hbm_bandwidth",
-                                     "tdp",
-                                     "idle",
-                                     "scaleup_bandwidth",
-                                     "scaleout_bandwidth",
-                                     "source",
-                                     NULL};
+  static const char *const keys[] = {
+      "based_on",      "vendor", "kind", "peak_bf16_tflops",  "peak_fp8_tflops",    "hbm",
+      "hbm_bandwidth", "tdp",    "idle", "scaleup_bandwidth", "scaleout_bandwidth", "efficiency",
+      "source",        NULL};
   static const char *const kinds[] = {"gpu", "tpu", "npu", "cxl-mem", NULL};
   int rc = scn_check_keys(ld, e, keys);
   if (rc != 0)
@@ -114,9 +169,27 @@ static int read_accelerator(const scn_loader *ld, const char *name, const io_nod
   snprintf(a.kind, sizeof a.kind, "%s", kinds[kind]);
   a.peak_bf16_flops = peak_bf16_tflops * 1e12;
   a.peak_fp8_flops = peak_fp8_tflops * 1e12;
+  hw_eff eff_set;
+  memset(&eff_set, 0, sizeof eff_set);
+  uint64_t eff_mask = 0;
+  const io_node *eff = io_node_find(e, "efficiency");
+  if (eff && (rc = read_efficiency(ld, eff, &eff_set, &eff_mask)) != 0)
+    return rc;
   char why[512];
   if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
     return io_node_error(e, ld->err, ld->err_len, "%s", why);
+  if (eff_mask) {
+    /* Over the efficiencies the entry got (its own, its base's or the default ones). */
+    a = *hw_catalog_accel(ld->s->catalog, a.name);
+    for (size_t i = 0; i < hw_eff_param_count(); i++)
+      if (eff_mask >> i & 1u)
+        *hw_eff_param_ptr(&a.eff, i) = *hw_eff_param_ptr(&eff_set, i);
+    char source[sizeof a.eff.source];
+    snprintf(source, sizeof source, "%.40s + scenario", a.eff.source[0] ? a.eff.source : "none");
+    snprintf(a.eff.source, sizeof a.eff.source, "%s", source);
+    if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
+      return io_node_error(eff, ld->err, ld->err_len, "%s", why);
+  }
   return 0;
 }
 
@@ -276,8 +349,9 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
 
 /* ---- deployments ---- */
 
-static int read_scheduler(const scn_loader *ld, const io_node *m, job_sched_config *c,
-                          bool *kv_given) {
+/* The scheduler section; where it is silent, the engine's defaults (engine NULL: vLLM's). */
+static int read_scheduler(const scn_loader *ld, const io_node *m, const hw_engine *engine,
+                          job_sched_config *c, bool *kv_given) {
   static const char *const keys[] = {"max_num_batched_tokens",
                                      "max_num_seqs",
                                      "block_size",
@@ -292,6 +366,12 @@ static int read_scheduler(const scn_loader *ld, const io_node *m, job_sched_conf
                           .policy = JOB_SCHED_FCFS,
                           .chunked_prefill = vllm_chunked_prefill,
                           .prefix_caching = vllm_prefix_caching};
+  if (engine) {
+    c->max_num_batched_tokens = engine->max_num_batched_tokens;
+    c->max_num_seqs = engine->max_num_seqs;
+    c->chunked_prefill = engine->chunked_prefill;
+    c->prefix_caching = engine->prefix_caching;
+  }
   *kv_given = false;
   int policy = (int)c->policy, rc;
   const uint32_t most = UINT32_MAX;
@@ -425,12 +505,54 @@ static int read_dtypes(const scn_loader *ld, const io_node *e, srv_deployment *d
   return 0;
 }
 
+/* `engine: vllm-v1`, or `engine: {name: sglang, version: "0.4", cuda_graphs: false,
+ * async_scheduling: true}`: the profile of hw/data/engines.csv (hw/engine.h). */
+static int read_engine(const scn_loader *ld, const io_node *n, hw_engine *out) {
+  static const char *const keys[] = {"name", "version", "cuda_graphs", "async_scheduling", NULL};
+  char name[32] = "", version[16] = "";
+  int graphs = -1, async = -1, rc;
+  const io_node *where = n;
+  if (n->kind == IO_NODE_SCALAR) {
+    if (strlen(n->text) >= sizeof name)
+      return io_node_error(n, ld->err, ld->err_len, "engine name longer than %zu characters",
+                           sizeof name - 1);
+    snprintf(name, sizeof name, "%s", n->text);
+  } else {
+    bool b;
+    if ((rc = scn_expect_kind(ld, n, IO_NODE_MAPPING,
+                              "an engine name (vllm-v1, vllm-v0, sglang, trtllm) or a mapping "
+                              "with name, version, cuda_graphs and async_scheduling")) != 0 ||
+        (rc = scn_check_keys(ld, n, keys)) != 0 ||
+        (rc = scn_get_text(ld, n, "name", name, sizeof name)) != 0 ||
+        (rc = scn_get_text(ld, n, "version", version, sizeof version)) != 0)
+      return rc;
+    if (!*name)
+      return io_node_error(n, ld->err, ld->err_len,
+                           "engine needs a name: vllm-v1, vllm-v0, sglang or trtllm");
+    if (io_node_find(n, "cuda_graphs")) {
+      if ((rc = scn_get_bool(ld, n, "cuda_graphs", &b)) != 0)
+        return rc;
+      graphs = b;
+    }
+    if (io_node_find(n, "async_scheduling")) {
+      if ((rc = scn_get_bool(ld, n, "async_scheduling", &b)) != 0)
+        return rc;
+      async = b;
+    }
+    where = scn_node_or(n, "name", n);
+  }
+  char why[1024];
+  if (hw_engine_find(name, version, graphs, async, out, why, sizeof why) != 0)
+    return io_node_error(where, ld->err, ld->err_len, "%s", why);
+  return 0;
+}
+
 static int read_deployment(const scn_loader *ld, const io_node *e, srv_deployment *d) {
-  static const char *const keys[] = {"name",      "model",     "accelerator",
-                                     "tp",        "pp",        "ep",
-                                     "count",     "role",      "gpu_memory_utilization",
-                                     "scheduler", "power_cap", "dtype",
-                                     NULL};
+  static const char *const keys[] = {"name",      "model",      "accelerator",
+                                     "tp",        "pp",         "ep",
+                                     "count",     "role",       "gpu_memory_utilization",
+                                     "scheduler", "power_cap",  "dtype",
+                                     "engine",    "efficiency", NULL};
   static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* srv_role order */
   int role = SRV_ROLE_MIXED, rc;
   bool kv_given;
@@ -457,6 +579,18 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
   snprintf(d->name, sizeof d->name, "%s", d->model->name);
   if ((rc = scn_get_text(ld, e, "name", d->name, sizeof d->name)) != 0)
     return rc;
+  hw_engine engine;
+  const io_node *engine_node = io_node_find(e, "engine");
+  if (engine_node) {
+    if ((rc = read_engine(ld, engine_node, &engine)) != 0)
+      return rc;
+    hw_engine_apply(&engine, &d->hw);
+    d->gpu_memory_utilization = hw_engine_kv_fraction(&engine, d->hw.tp);
+    snprintf(d->engine, sizeof d->engine, "%s %s", engine.name, engine.version);
+  }
+  const io_node *eff = io_node_find(e, "efficiency");
+  if (eff && (rc = read_efficiency(ld, eff, &d->hw.eff_set, &d->hw.eff_set_mask)) != 0)
+    return rc;
   const io_node *gmu = io_node_find(e, "gpu_memory_utilization");
   if ((rc = scn_optional(io_node_get_f64(e, "gpu_memory_utilization", IO_UNIT_RATIO, 0.0, 1.0,
                                          &d->gpu_memory_utilization, ld->err, ld->err_len))) != 0)
@@ -478,7 +612,8 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
     return io_node_error(scn_node_or(e, "ep", e), ld->err, ld->err_len,
                          "ep %" PRIu32 " must divide the %" PRIu32 " experts of %s", d->hw.ep,
                          d->model->experts, d->model->name);
-  if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), &d->sched, &kv_given)) != 0)
+  if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), engine_node ? &engine : NULL, &d->sched,
+                           &kv_given)) != 0)
     return rc;
   return size_kv_cache(ld, e, d, kv_given);
 }

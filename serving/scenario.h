@@ -55,8 +55,11 @@ typedef struct srv_deployment {
   hw_deploy_config hw; /* tp, pp, dtypes, scheduler limits for the activation reserve */
   uint32_t count;
   srv_role role;
-  job_sched_config sched;        /* total_kv_blocks computed from memory unless set explicitly */
-  double gpu_memory_utilization; /* vLLM's default 0.9 */
+  job_sched_config sched; /* total_kv_blocks computed from memory unless set explicitly */
+  /* The engine's KV memory fraction (vLLM's gpu_memory_utilization, default 0.9; SGLang's
+   * mem_fraction_static, TensorRT-LLM's free_gpu_memory_fraction: hw.kv_rule says which). */
+  double gpu_memory_utilization;
+  char engine[48]; /* "vllm-v1 0.11" when the deployment names an engine; "" when it does not */
 } srv_deployment;
 
 typedef struct srv_workload {

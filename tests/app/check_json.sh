@@ -13,8 +13,17 @@ python3 -c "import json, sys
 d = json.loads(sys.argv[1])
 assert d['valid'] is True and d['instances'] == 8, d
 assert [p['name'] for p in d['deployments']] == ['prefill', 'decode'], d
-assert all(p['count'] > 0 and p['kv_blocks'] > 0 for p in d['deployments']), d" "$out" ||
+assert all(p['count'] > 0 and p['kv_blocks'] > 0 for p in d['deployments']), d
+assert all(p['engine'] is None for p in d['deployments']), d" "$out" ||
   fail "check --json: $out"
+# A deployment's engine profile, and whether its host work overlaps the kernels.
+out=$("$wt" check "$examples/engines.yaml" --json)
+python3 -c "import json, sys
+d = json.loads(sys.argv[1])
+assert [p['engine'] for p in d['deployments']] == ['sglang 0.4', 'vllm-v1 0.11'], d" "$out" ||
+  fail "check --json with engines: $out"
+out=$("$wt" check "$examples/engines.yaml")
+grep -q 'engine sglang 0.4 (host overlapped)' <<<"$out" || fail "check with engines: $out"
 status=0
 out=$("$wt" check --json --set workload.rate_scale=abc 2>/dev/null) || status=$?
 [ "$status" = 1 ] || fail "check --json of a bad value exited $status"

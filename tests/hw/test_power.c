@@ -57,7 +57,7 @@ static hw_batch decode_batch(uint32_t seqs, uint64_t ctx_each) {
 static double power_at(const hw_deploy *d, double u_c, double u_m, double *stretch) {
   const double gpu_ns = 1e6;
   double power_w, unused;
-  hw_power_iteration(d, gpu_ns, gpu_ns * (u_c >= u_m), gpu_ns, 0.0, 0.0,
+  hw_power_iteration(d, gpu_ns, gpu_ns * (u_c >= u_m), gpu_ns, 0.0, 0.0, 0.0,
                      u_c * d->accel.peak_bf16_flops * 1e-3, u_m * d->accel.hbm_bytes_per_s * 1e-3,
                      &power_w, stretch ? stretch : &unused);
   return power_w;

@@ -683,6 +683,138 @@ static void test_catalogue_entry_errors_are_located(void) {
   assert_error(rc, s, err, want);
 }
 
+/* ---- engine profiles and efficiency overrides ---- */
+
+static void test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults(void) {
+  static const char *const sglang = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    engine: sglang\n"                            /* 5 */
+      CONV_WORKLOAD;
+  srv_scenario *s = NULL;
+  char path[128], err[1024];
+  CU_ASSERT_EQUAL_FATAL(load_text(sglang, NULL, 0, &s, path, err, sizeof err), 0);
+  const srv_deployment *d = &s->deployments[0];
+  CU_ASSERT_STRING_EQUAL(d->engine, "sglang 0.4");
+  CU_ASSERT_DOUBLE_EQUAL(d->gpu_memory_utilization, 0.88, 1e-12); /* mem_fraction_static, TP 1 */
+  CU_ASSERT_EQUAL(d->hw.kv_rule, HW_KV_STATIC_SHARE);
+  CU_ASSERT_TRUE(d->hw.host_overlap);
+  CU_ASSERT_EQUAL(d->sched.max_num_batched_tokens, 8192); /* chunked_prefill_size */
+  hw_deploy deploy;
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&deploy, d->accel, d->model, &d->hw, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(d->sched.total_kv_blocks, hw_kv_blocks(&deploy, 16, 0.88));
+  CU_ASSERT_DOUBLE_EQUAL(deploy.accel.eff.cpu.fixed_ns, 1258.3e3, 1e-6); /* engines.csv */
+  srv_scenario_free(s);
+
+  /* the mode in a mapping, the host work overridden, the fraction given */
+  const char *sets[] = {"deployments.0.engine={name: vllm-v1, async_scheduling: true}",
+                        "deployments.0.efficiency={cpu: {fixed: 300us}}",
+                        "deployments.0.gpu_memory_utilization=0.8"};
+  s = load_ok(NULL, sets, 3);
+  d = &s->deployments[0];
+  CU_ASSERT_TRUE(d->hw.host_overlap);
+  CU_ASSERT_EQUAL(d->hw.kv_rule, HW_KV_SHARE_OF_ALL);
+  CU_ASSERT_DOUBLE_EQUAL(d->gpu_memory_utilization, 0.8, 1e-12);
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&deploy, d->accel, d->model, &d->hw, err, sizeof err), 0);
+  CU_ASSERT_DOUBLE_EQUAL(deploy.accel.eff.cpu.fixed_ns, 300e3, 1e-6);     /* the deployment's */
+  CU_ASSERT_DOUBLE_EQUAL(deploy.accel.eff.cpu.per_seq_ns, 26.87e3, 1e-6); /* the engine's */
+  srv_scenario_free(s);
+
+  /* without an engine: nothing of the above (the efficiency fit, in series, vLLM's rule) */
+  s = load_ok(NULL, NULL, 0);
+  d = &s->deployments[0];
+  CU_ASSERT_STRING_EQUAL(d->engine, "");
+  CU_ASSERT_FALSE(d->hw.host_overlap);
+  CU_ASSERT_EQUAL(d->hw.eff_set_mask, 0);
+  CU_ASSERT_EQUAL(d->hw.kv_rule, HW_KV_SHARE_OF_ALL);
+  srv_scenario_free(s);
+}
+
+static void test_engine_and_efficiency_errors_are_located(void) {
+  static const char *const unknown = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    engine: vllm-v9\n"                            /* 5 */
+      CONV_WORKLOAD;
+  srv_scenario *s = NULL;
+  char path[128], err[2048], want[512];
+  int rc = load_text(unknown, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:5:13: deployments.0.engine: no engine profile 'vllm-v9' in hw/data/engines.csv; "
+           "profiles: ",
+           path);
+  assert_error_has(rc, s, err, want, "sglang 0.4 (cuda_graphs false, async_scheduling true)");
+  static const char *const eager = MINIMAL_DEPLOYMENTS    /* 1-4 */
+      "    engine: {name: vllm-v0, cuda_graphs: false}\n" /* 5 */
+      CONV_WORKLOAD;
+  rc = load_text(eager, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:5:20: deployments.0.engine.name: no engine profile 'vllm-v0' "
+           "cuda_graphs false",
+           path);
+  assert_error_has(rc, s, err, want, NULL);
+  static const char *const bad_key = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    engine: {name: sglang, overlap: true}\n"      /* 5 */
+      CONV_WORKLOAD;
+  rc = load_text(bad_key, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want, "%s:5:", path);
+  assert_error_has(rc, s, err, want, "overlap");
+  static const char *const family = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    efficiency:\n"                               /* 5 */
+      "      gemmm: {compute_frac: 0.5}\n"              /* 6 */
+      CONV_WORKLOAD;
+  rc = load_text(family, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want,
+           "%s:6:7: deployments.0.efficiency.gemmm: unknown operator family 'gemmm'; expected "
+           "one of: gemm, ",
+           path);
+  assert_error_has(rc, s, err, want, "cpu");
+  static const char *const param = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    efficiency:\n"                              /* 5 */
+      "      cpu: {fixed_ns: 5}\n"                     /* 6 */
+      CONV_WORKLOAD;
+  rc = load_text(param, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want, "%s:6:", path);
+  assert_error_has(rc, s, err, want, "fixed_ns");
+  static const char *const frac = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    efficiency:\n"                             /* 5 */
+      "      gemm: {compute_frac: 1.5}\n"             /* 6 */
+      CONV_WORKLOAD;
+  rc = load_text(frac, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want, "%s:6:", path);
+  assert_error_has(rc, s, err, want, "compute_frac");
+  static const char *const unitless = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    efficiency:\n"                                 /* 5 */
+      "      cpu: {fixed: 300}\n"                         /* 6 */
+      CONV_WORKLOAD;
+  rc = load_text(unitless, NULL, 0, &s, path, err, sizeof err);
+  snprintf(want, sizeof want, "%s:6:", path);
+  assert_error_has(rc, s, err, want, "cpu.fixed");
+}
+
+static void test_accelerator_efficiency_overrides_keep_the_rest_of_its_fit(void) {
+  static const char *const text =
+      "accelerators:\n"
+      "  H100-slow-host:\n"
+      "    based_on: H100-SXM-80GB\n"
+      "    efficiency: {gemm: {compute_frac: 0.5}, cpu: {fixed: 2ms, per_seq: 50us}}\n"
+      "deployments:\n"
+      "  - model: Llama-3.1-8B\n"
+      "    accelerator: H100-slow-host\n" CONV_WORKLOAD;
+  srv_scenario *s = NULL;
+  char path[128], err[1024];
+  int rc = load_text(text, NULL, 0, &s, path, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "\n%s\n", err);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  const hw_accel *a = hw_catalog_accel(s->catalog, "H100-slow-host");
+  const hw_accel *base = hw_catalog_accel(s->catalog, "H100-SXM-80GB");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_DOUBLE_EQUAL(a->eff.gemm.compute_frac, 0.5, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->eff.cpu.fixed_ns, 2e6, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->eff.cpu.per_seq_ns, 50e3, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->eff.gemm.mem_frac, base->eff.gemm.mem_frac, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(a->eff.attn_decode.mem_frac, base->eff.attn_decode.mem_frac, 0.0);
+  CU_ASSERT_STRING_EQUAL(a->eff.source, "H100-SXM-80GB + scenario");
+  srv_scenario_free(s);
+}
+
 /* ---- synthetic workloads ---- */
 
 static void test_synthetic_workload_parses_and_generates_requests(void) {
@@ -1218,6 +1350,9 @@ int main(void) {
   CU_ADD_TEST(suite, test_explicit_kv_blocks_override_the_computed_ones);
   CU_ADD_TEST(suite, test_catalogue_extension_with_based_on_overrides_and_new_entries);
   CU_ADD_TEST(suite, test_catalogue_entry_errors_are_located);
+  CU_ADD_TEST(suite, test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults);
+  CU_ADD_TEST(suite, test_engine_and_efficiency_errors_are_located);
+  CU_ADD_TEST(suite, test_accelerator_efficiency_overrides_keep_the_rest_of_its_fit);
   CU_ADD_TEST(suite, test_synthetic_workload_parses_and_generates_requests);
   CU_ADD_TEST(suite, test_synthetic_with_empirical_lengths_and_default_seed);
   CU_ADD_TEST(suite, test_synthetic_workload_errors_are_located);

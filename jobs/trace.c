@@ -71,6 +71,21 @@ int job_trace_format_parse(const char *name, job_trace_format *format) {
   return JOB_SOURCE_EINVAL;
 }
 
+static const char *const tier_names[] = {"interactive", "batch"}; /* job_tier order */
+
+const char *job_tier_name(job_tier tier) {
+  return (unsigned)tier < sizeof tier_names / sizeof tier_names[0] ? tier_names[tier] : "unknown";
+}
+
+int job_tier_parse(const char *name, size_t n, job_tier *tier) {
+  for (size_t t = 0; t < sizeof tier_names / sizeof tier_names[0]; t++)
+    if (n == strlen(tier_names[t]) && strncasecmp(name, tier_names[t], n) == 0) {
+      *tier = (job_tier)t;
+      return 0;
+    }
+  return JOB_SOURCE_EINVAL;
+}
+
 /* ---- Field parsers: each returns NULL, or why the text is not acceptable --------------------- */
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -129,6 +144,33 @@ static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out
   if (frac_digits > pow10)
     frac_digits = pow10;
   *out = whole * pow10s[pow10] + frac * pow10s[pow10 - frac_digits] + round_up;
+  return NULL;
+}
+
+/* A priority: an optional sign and decimal digits, in int32 range. */
+static const char *parse_priority(const char *s, size_t n, int32_t *out) {
+  size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
+  if (i == n)
+    return "empty";
+  int64_t v = 0;
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return "not an integer";
+    if ((v = v * 10 + (s[i] - '0')) > (int64_t)INT32_MAX + 1)
+      return "out of the 32-bit range";
+  }
+  v = s[0] == '-' ? -v : v;
+  if (v > INT32_MAX)
+    return "out of the 32-bit range";
+  *out = (int32_t)v;
+  return NULL;
+}
+
+static const char *parse_tier(const char *s, size_t n, uint32_t *out) {
+  job_tier tier;
+  if (job_tier_parse(s, n, &tier) != 0)
+    return "expected interactive or batch";
+  *out = (uint32_t)tier;
   return NULL;
 }
 
@@ -207,6 +249,7 @@ typedef struct trace_reader {
   bool line_pending; /* the first data line was read while detecting the format */
   const trace_layout *layout;
   int columns, time_col, input_col, output_col; /* CSV: field count and indices (-1: none) */
+  int priority_col, tier_col, deadline_col;     /* optional CSV columns (-1: none) */
   bool have_start, have_prev;
   int64_t start_ns, prev_ns;
   uint64_t *hashes;
@@ -412,6 +455,9 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
       r->time_col = t;
       r->input_col = in;
       r->output_col = out;
+      r->priority_col = column_index(names, lens, r->columns, "priority");
+      r->tier_col = column_index(names, lens, r->columns, "tier");
+      r->deadline_col = column_index(names, lens, r->columns, "deadline_s");
       return 0;
     }
     if (format != JOB_TRACE_AUTO) {
@@ -447,6 +493,7 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     return JOB_SOURCE_ENOMEM;
   }
   r->time_col = r->input_col = r->output_col = -1;
+  r->priority_col = r->tier_col = r->deadline_col = -1;
   if (!(r->file = fopen(path, "r"))) {
     util_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     reader_close(r);
@@ -470,6 +517,26 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
 
 /* A quoted snippet of bad text for messages. */
 #define SNIP(s, n) (int)((n) < SNIPPET_CHARS ? (n) : SNIPPET_CHARS), (s)
+
+/* The attribute fields of a row (NULL: not given): priority, tier, deadline_s. */
+static int parse_attrs(trace_reader *r, const char *const values[3], const size_t lens[3],
+                       job_raw_request *raw, char *err, size_t err_len) {
+  static const char *const names[3] = {"priority", "tier", "deadline_s"};
+  for (int k = 0; k < 3; k++) {
+    if (!values[k])
+      continue;
+    const char *why = k == 0   ? parse_priority(values[k], lens[k], &raw->attrs.priority)
+                      : k == 1 ? parse_tier(values[k], lens[k], &raw->attrs.tier)
+                               : parse_scaled(values[k], lens[k], 9, &raw->attrs.deadline_ns);
+    if (!why && k == 2 && raw->attrs.deadline_ns <= 0)
+      why = "must be above 0";
+    if (why)
+      return row_bad(r, err, err_len, "%s '%.*s': %s", names[k], SNIP(values[k], lens[k]), why);
+  }
+  if (raw->attrs.deadline_ns > 0 && raw->attrs.tier != JOB_TIER_BATCH)
+    return row_bad(r, err, err_len, "a deadline applies to batch requests only (tier batch)");
+  return 1;
+}
 
 static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char *err,
                          size_t err_len) {
@@ -495,9 +562,16 @@ static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char
   c = r->output_col;
   if ((why = parse_tokens(f[c], n[c], &raw->output_tokens)))
     return row_bad(r, err, err_len, "%s '%.*s': %s", l->output_col, SNIP(f[c], n[c]), why);
+  /* Optional attribute columns; an empty field keeps the workload's default. */
+  const int cols[3] = {r->priority_col, r->tier_col, r->deadline_col};
+  const char *values[3] = {NULL, NULL, NULL};
+  size_t value_lens[3] = {0, 0, 0};
+  for (int k = 0; k < 3; k++)
+    if (cols[k] >= 0 && n[cols[k]] > 0)
+      values[k] = f[cols[k]], value_lens[k] = n[cols[k]];
   raw->prefix_hash_count = 0;
   raw->prefix_hashes = NULL;
-  return 1;
+  return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
 /* The value of "key" in a one-line JSON object: just past its colon, or NULL if absent. Enough for
@@ -580,7 +654,18 @@ static int parse_mooncake_row(trace_reader *r, size_t len, job_raw_request *raw,
     p = stop;
   }
   raw->prefix_hashes = raw->prefix_hash_count ? r->hashes : NULL;
-  return 1;
+  const char *values[3] = {json_value(line, "priority"), json_value(line, "tier"),
+                           json_value(line, "deadline_s")};
+  size_t value_lens[3] = {0, 0, 0};
+  for (int k = 0; k < 3; k++) {
+    if (values[k] && k == 1 && *values[k] == '"') { /* a JSON string */
+      const char *close = strchr(++values[k], '"');
+      value_lens[k] = close ? (size_t)(close - values[k]) : strlen(values[k]);
+    } else if (values[k]) {
+      value_lens[k] = number_len(values[k]);
+    }
+  }
+  return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
 static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
@@ -641,6 +726,11 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
     why = "window must satisfy 0 <= from < to (to = 0: no end)";
   else if (o.max_requests < 0)
     why = "request cap must not be negative";
+  else if (o.defaults.tier > JOB_TIER_BATCH)
+    why = "unknown tier";
+  else if (o.defaults.deadline_ns < 0 ||
+           (o.defaults.deadline_ns > 0 && o.defaults.tier != JOB_TIER_BATCH))
+    why = "a deadline must be above 0 and applies to batch requests only";
   job_source *src = why ? NULL : calloc(1, sizeof *src);
   if (!src) {
     backend->close(impl);
@@ -690,7 +780,7 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
   if (src->ended || (o->max_requests && src->emitted >= o->max_requests))
     return 0;
   for (;;) {
-    job_raw_request raw;
+    job_raw_request raw = {.attrs = o->defaults};
     char message[MESSAGE_BYTES];
     message[0] = '\0';
     int rc = src->backend->next(src->impl, &raw, message, sizeof message);
@@ -715,6 +805,8 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
       double scaled = (double)since_ns / o->rate_scale; /* exact below 2^53 ns (104 days) */
       arrival_ns = scaled < 0x1p62 ? llround(scaled) : JOB_ARRIVAL_END_NS;
     }
+    if (o->offline)
+      arrival_ns = 0;
     if (arrival_ns >= JOB_ARRIVAL_END_NS - o->offset_ns) {
       /* Past the representable end, as every later row is (sources are in time order): counted
        * up to the request cap, never returned. */
@@ -731,6 +823,7 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
     req->output_tokens = raw.output_tokens;
     req->prefix_hash_count = raw.prefix_hash_count;
     req->prefix_hashes = raw.prefix_hash_count ? raw.prefix_hashes : NULL;
+    req->attrs = raw.attrs;
     return 1;
   }
 }

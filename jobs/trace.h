@@ -23,6 +23,24 @@ enum {
  * to any time it holds. */
 #define JOB_ARRIVAL_END_NS ((int64_t)1 << 62)
 
+/* A request's service class (SageServe's tiers): interactive requests want their first token
+ * soon; batch requests can wait, up to their deadline if they have one. */
+typedef enum job_tier { JOB_TIER_INTERACTIVE = 0, JOB_TIER_BATCH = 1 } job_tier;
+
+/* What a request asks for besides its lengths, from the workload (trace columns, or the stream's
+ * settings for every request of it): the one place routers, schedulers and the timeline read it.
+ * All zero is the default: interactive, priority 0, no deadline. */
+typedef struct job_request_attrs {
+  int64_t deadline_ns; /* batch: should be done this long after arrival; 0: no deadline */
+  int32_t priority;    /* lower is served earlier under scheduler.policy: priority (vLLM's rule) */
+  uint32_t tier;       /* job_tier */
+} job_request_attrs;
+
+/* "interactive" or "batch", and back (case-insensitive, n bytes of name); parse returns 0 or
+ * JOB_SOURCE_EINVAL. */
+const char *job_tier_name(job_tier tier);
+int job_tier_parse(const char *name, size_t n, job_tier *tier);
+
 typedef struct job_request {
   int64_t id;            /* 0-based position in the source's output (after window and cap) */
   int64_t arrival_ns;    /* from the trace start, after window, scale and offset; never decreases */
@@ -30,6 +48,7 @@ typedef struct job_request {
   int32_t output_tokens; /* >= 1 */
   uint32_t prefix_hash_count;    /* Mooncake prefix-block hashes; 0 for other sources */
   const uint64_t *prefix_hashes; /* owned by the source, valid until its next call */
+  job_request_attrs attrs;
 } job_request;
 
 /* Azure's 2023 and 2024 files share one layout; only the timestamps differ: 2023 has
@@ -50,7 +69,8 @@ int job_trace_format_parse(const char *name, job_trace_format *format);
 
 /* How to replay a source. All zero is "as recorded, everything, stop at the first bad row". The
  * window is on the source's own time axis (before scaling) and arrivals are rebased to its start:
- * arrival_ns = (source_ns - from_ns) / rate_scale + offset_ns. */
+ * arrival_ns = (source_ns - from_ns) / rate_scale + offset_ns; offline, every arrival is offset_ns
+ * (the window and cap still choose which requests). */
 typedef struct job_source_opts {
   int64_t offset_ns; /* >= 0, added last */
   double rate_scale; /* > 0 replays at this multiple of the rate (10: ten times the rate); 0 is 1 */
@@ -58,6 +78,10 @@ typedef struct job_source_opts {
   int64_t to_ns;     /* window end (exclusive); 0 means no end */
   int64_t max_requests; /* request cap; 0 means none */
   bool skip_bad_rows;   /* count and skip malformed rows instead of failing */
+  bool offline;         /* every request arrives at offset_ns, as throughput benchmarks send them */
+  /* Attributes of requests whose row does not give them (trace columns priority, tier and
+   * deadline_s; Mooncake keys of the same names). */
+  job_request_attrs defaults;
 } job_source_opts;
 
 typedef struct job_source job_source;

@@ -263,3 +263,10 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
   job_source_close(lengths);
   return rc;
 }
+
+int64_t job_think_time_ns(const job_closed_loop *loop, core_rng *rng) {
+  if (!loop->think_exponential || loop->think_ns == 0)
+    return loop->think_ns;
+  double ns = core_rng_exponential(rng, 1.0) * (double)loop->think_ns;
+  return ns < 0x1p61 ? llround(ns) : (int64_t)1 << 61;
+}

@@ -14,6 +14,8 @@ typedef struct job_raw_request {
   int32_t input_tokens, output_tokens;
   uint32_t prefix_hash_count;
   const uint64_t *prefix_hashes;
+  job_request_attrs
+      attrs; /* the source's defaults on entry; a backend overrides what a row gives */
 } job_raw_request;
 
 typedef struct job_source_backend {

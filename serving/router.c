@@ -56,9 +56,24 @@ static int router_read(core_lp *lp, srv_router *r) {
   return 0;
 }
 
-/* Routes every request arriving now, then wakes up at the next arrival. */
+/* Whether the next request goes out now: it arrives now (open and offline), or a client is ready
+ * to send it (closed loop: it arrives when sent). */
+static bool router_due(core_lp *lp, const srv_model *m, srv_router *r) {
+  const srv_workload *w = &m->s->workload;
+  if (!r->has_next)
+    return false;
+  if (w->mode != JOB_MODE_CLOSED)
+    return r->next.arrival_ns <= lp->now_ns;
+  if (!r->ready_clients || (w->closed.duration_ns && lp->now_ns >= w->closed.duration_ns))
+    return false;
+  r->ready_clients--;
+  r->next.arrival_ns = lp->now_ns;
+  return true;
+}
+
+/* Routes every request arriving now, then wakes up at the next arrival (open and offline). */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
-  while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
+  while (router_due(lp, m, r)) {
     const job_request *q = &r->next;
     if (q->arrival_ns > m->end_ns - m->route_ns) { /* would reach its instance after the end */
       srv_request_row row = {.id = q->id,
@@ -72,6 +87,7 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
                              .instance = -1,
                              .decode_instance = -1,
                              .fate = SRV_FATE_UNFINISHED};
+      srv_row_set_attrs(&row, &q->attrs);
       if (srv_append_request(lp, m, &row) != 0)
         return -1;
     } else {
@@ -93,9 +109,20 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     if (router_read(lp, r) != 0)
       return -1;
   }
-  if (r->has_next)
+  if (r->has_next && m->s->workload.mode != JOB_MODE_CLOSED)
     return core_send(lp, lp->id, r->next.arrival_ns - lp->now_ns, EV_ARRIVAL, 0, NULL, 0);
   return 0;
+}
+
+/* Closed loop: a request has left the system, its client hears of it now (the completion's hop
+ * to the router stands for the response's way back) and sends its next one after its think time.
+ * EV_ARRIVAL is then a client becoming ready. */
+static int client_done(core_lp *lp, srv_model *m, srv_router *r) {
+  int64_t think_ns = job_think_time_ns(&m->s->workload.closed, &lp->rng);
+  if (think_ns > 0)
+    return core_send(lp, lp->id, think_ns, EV_ARRIVAL, 0, NULL, 0);
+  r->ready_clients++;
+  return router_dispatch_due(lp, m, r);
 }
 
 static int router_init(core_lp *lp, void *model) {
@@ -107,22 +134,27 @@ static int router_init(core_lp *lp, void *model) {
     return core_fail(lp, "%s", err);
   if (router_read(lp, r) != 0)
     return -1;
+  r->ready_clients = w->mode == JOB_MODE_CLOSED ? w->closed.clients : 0;
   return router_dispatch_due(lp, m, r);
 }
 
 static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
-  if (ev->kind == EV_ARRIVAL)
+  bool closed = m->s->workload.mode == JOB_MODE_CLOSED;
+  if (ev->kind == EV_ARRIVAL) {
+    r->ready_clients += closed;
     return router_dispatch_due(lp, m, r);
+  }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
+  bool left = true;
   if (m->pods) { /* a pod router forwards each request that left its pod */
     job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
     job_router_completed(r->picks.pick[0], ev->src_lp - srv_pod_router_lp(m, 0), &rr);
   } else {
-    srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
+    left = srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
   }
-  return 0;
+  return closed && left ? client_done(lp, m, r) : 0;
 }
 
 /* The policies; the workload opens at init. */

@@ -63,8 +63,10 @@ typedef struct srv_workload {
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
-  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows */
-  job_synth_spec synth; /* when synthetic: rate_curve points stored below */
+  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows, offline, attributes */
+  job_workload_mode mode;
+  job_closed_loop closed; /* mode closed */
+  job_synth_spec synth;   /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[64];
   char empirical_path[1024];
 } srv_workload;
@@ -93,6 +95,10 @@ typedef struct srv_scenario {
     const job_route_policy *policy;
     const job_route_policy *decode_policy; /* picks a disaggregated request's decode instance */
     bool decode_same_rack; /* among the decode instances in the prefill instance's rack, if any */
+    /* A disaggregated request's first token counts when the decode instance emits it (the client
+     * behind a P/D proxy sees it then: vLLM's proxy streams the decode instance's answer), not
+     * when the prefill instance samples it (first_token: client; default prefill). */
+    bool first_token_at_client;
     int64_t dispatch_latency_ns; /* arrival at the (pod) router to arrival at the instance */
     /* Hierarchical routing: a global router sends each request to the router of a pod (`nodes`
      * consecutive nodes of one node type; default, a rack), which picks its instance. */

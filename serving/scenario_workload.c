@@ -89,6 +89,11 @@ static int read_rate_curve(const scn_loader *ld, const io_node *syn, srv_workloa
   const io_node *rate = io_node_find(syn, "rate"), *curve = io_node_find(syn, "rate_curve");
   if (rate && curve)
     return io_node_error(curve, ld->err, ld->err_len, "give either rate or rate_curve, not both");
+  if (!rate && !curve && w->mode != JOB_MODE_OPEN) { /* arrival times are not used */
+    w->rate_curve[0] = (job_rate_point){0, 1.0};
+    w->synth.rate_points = 1;
+    return 0;
+  }
   if (!rate && !curve)
     return io_node_error(syn, ld->err, ld->err_len,
                          "expected a rate (such as '10/s') or a rate_curve");
@@ -199,9 +204,82 @@ static int try_source(const scn_loader *ld, const io_node *at) {
   return rc != 0 ? io_node_error(at, ld->err, ld->err_len, "%s", why) : 0;
 }
 
+/* think_time: a duration (constant), or {kind: constant | exponential, mean: duration}. */
+static int read_think_time(const scn_loader *ld, const io_node *m, job_closed_loop *loop) {
+  static const char *const keys[] = {"kind", "mean", NULL};
+  static const char *const kinds[] = {"constant", "exponential", NULL};
+  const io_node *t = io_node_find(m, "think_time");
+  if (!t || t->kind == IO_NODE_SCALAR)
+    return scn_get_ns(ld, m, "think_time", 0, &loop->think_ns);
+  int kind = 0, rc;
+  if ((rc = scn_expect_kind(ld, t, IO_NODE_MAPPING,
+                            "a duration or {kind: constant | exponential, mean: duration}")) != 0 ||
+      (rc = scn_check_keys(ld, t, keys)) != 0 ||
+      (rc = io_node_get_choice(t, "kind", kinds, &kind, ld->err, ld->err_len)) != 0 ||
+      (rc = io_node_get_i64(t, "mean", IO_UNIT_NS, 0, INT64_MAX, &loop->think_ns, ld->err,
+                            ld->err_len)) != 0)
+    return rc;
+  loop->think_exponential = kind == 1;
+  return 0;
+}
+
+/* mode and the keys that go with it: clients, think_time and duration (closed loops only). */
+static int read_mode(const scn_loader *ld, const io_node *m, srv_workload *w) {
+  static const char *const modes[] = {"open", "offline", "closed", NULL}; /* job_workload_mode */
+  static const char *const closed_keys[] = {"clients", "think_time", "duration"};
+  int mode = JOB_MODE_OPEN, rc;
+  if ((rc = scn_get_choice(ld, m, "mode", modes, &mode)) != 0)
+    return rc;
+  w->mode = (job_workload_mode)mode;
+  w->opts.offline = w->mode != JOB_MODE_OPEN; /* a closed loop's times come from its clients */
+  w->closed = (job_closed_loop){0};
+  if (w->mode != JOB_MODE_CLOSED) {
+    for (size_t k = 0; k < sizeof closed_keys / sizeof closed_keys[0]; k++)
+      if (io_node_find(m, closed_keys[k]))
+        return io_node_error(io_node_find(m, closed_keys[k]), ld->err, ld->err_len,
+                             "applies to closed-loop workloads only (mode: closed)");
+    return 0;
+  }
+  if (!io_node_find(m, "clients"))
+    return io_node_error(m, ld->err, ld->err_len,
+                         "a closed loop needs its number of clients (clients: N)");
+  if ((rc = scn_get_u32(ld, m, "clients", 1, UINT32_MAX, &w->closed.clients)) != 0 ||
+      (rc = read_think_time(ld, m, &w->closed)) != 0 ||
+      (rc = scn_get_ns(ld, m, "duration", 0, &w->closed.duration_ns)) != 0)
+    return rc;
+  if (ld->s->disaggregated) /* the decode side reads a request's arrival from a store made up front
+                             */
+    return io_node_error(io_node_find(m, "mode"), ld->err, ld->err_len,
+                         "closed loops are not supported with disaggregated deployments yet");
+  const char *moot = w->opts.rate_scale != 1.0 ? "rate_scale" : w->opts.offset_ns ? "offset" : NULL;
+  if (moot)
+    return io_node_error(io_node_find(m, moot), ld->err, ld->err_len,
+                         "a closed loop's clients set the arrival times: %s does not apply", moot);
+  return 0;
+}
+
+/* The attributes of every request whose trace row does not give its own: priority, tier and
+ * deadline (batch only). */
+static int read_attrs(const scn_loader *ld, const io_node *m, job_request_attrs *a) {
+  static const char *const tiers[] = {"interactive", "batch", NULL}; /* job_tier order */
+  int tier = JOB_TIER_INTERACTIVE, rc;
+  *a = (job_request_attrs){0};
+  if ((rc = scn_get_i32(ld, m, "priority", INT32_MIN, &a->priority)) != 0 ||
+      (rc = scn_get_choice(ld, m, "tier", tiers, &tier)) != 0 ||
+      (rc = scn_get_ns(ld, m, "deadline", 1, &a->deadline_ns)) != 0)
+    return rc;
+  a->tier = (uint32_t)tier;
+  if (a->deadline_ns > 0 && a->tier != JOB_TIER_BATCH)
+    return io_node_error(io_node_find(m, "deadline"), ld->err, ld->err_len,
+                         "a deadline applies to batch requests only (tier: batch)");
+  return 0;
+}
+
 int scn_read_workload(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"trace", "format", "synthetic",    "rate_scale",    "offset",
-                                     "from",  "to",     "max_requests", "skip_bad_rows", NULL};
+  static const char *const keys[] = {
+      "trace",    "format",       "synthetic",     "rate_scale", "offset",  "from",
+      "to",       "max_requests", "skip_bad_rows", "mode",       "clients", "think_time",
+      "duration", "priority",     "tier",          "deadline",   NULL};
   srv_workload *w = &ld->s->workload;
   job_source_opts *o = &w->opts;
   int rc = scn_check_keys(ld, m, keys);
@@ -222,7 +300,8 @@ int scn_read_workload(const scn_loader *ld, const io_node *m) {
       (rc = scn_get_ns(ld, m, "to", 0, &o->to_ns)) != 0 ||
       (rc = scn_optional(io_node_get_i64(m, "max_requests", IO_UNIT_NUMBER, 0, INT64_MAX,
                                          &o->max_requests, ld->err, ld->err_len))) != 0 ||
-      (rc = scn_get_bool(ld, m, "skip_bad_rows", &o->skip_bad_rows)) != 0)
+      (rc = scn_get_bool(ld, m, "skip_bad_rows", &o->skip_bad_rows)) != 0 ||
+      (rc = read_mode(ld, m, w)) != 0 || (rc = read_attrs(ld, m, &o->defaults)) != 0)
     return rc;
   if (!(o->rate_scale > 0.0))
     return io_node_error(io_node_find(m, "rate_scale"), ld->err, ld->err_len,

@@ -73,6 +73,24 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
       store->input_tokens[store->count] = q.input_tokens;
       store->output_tokens[store->count++] = q.output_tokens;
     }
+    job_request_attrs none = {0};
+    attrs_store *a = &m->attrs;
+    if (a->attrs || memcmp(&q.attrs, &none, sizeof none) != 0) {
+      /* From the first request with attributes on (ids number the workload's requests); those
+       * before it keep the defaults. */
+      if ((uint64_t)q.id >= a->cap) {
+        uint64_t cap = a->cap ? 2 * a->cap : 4096;
+        while (cap <= (uint64_t)q.id)
+          cap *= 2;
+        job_request_attrs *grown = realloc(a->attrs, cap * sizeof *grown);
+        if (!grown)
+          goto oom;
+        memset(grown + a->cap, 0, (cap - a->cap) * sizeof *grown);
+        a->attrs = grown, a->cap = cap;
+      }
+      a->attrs[q.id] = q.attrs;
+      a->count = (uint64_t)q.id + 1;
+    }
     if (!keep)
       continue;
     if (h->requests + 2 > cap_requests) {
@@ -465,6 +483,7 @@ out:
   for (size_t c = 0; m.price_caches && c < price_caches; c++)
     hw_price_cache_destroy(m.price_caches[c]);
   free(m.price_caches);
+  free(m.attrs.attrs);
   free(m.hashes.offsets);
   free(m.hashes.hashes);
   free(lp_partition);

@@ -769,6 +769,93 @@ static void synthetic_window_and_cap_apply_like_a_trace(void) {
   CU_ASSERT_EQUAL(drain(src).rows, 1234);
 }
 
+/* ---- Request attributes and offline replay --------------------------------------------------- */
+
+/* Optional columns priority, tier and deadline_s (CSV) or keys (Mooncake) set each request's
+ * attributes; an empty field or a missing key keeps the source's defaults. */
+static void attribute_columns_and_keys_override_the_defaults(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,tier,priority,deadline_s\n"
+          "0,10,5,batch,-3,1.5\n1,10,5,,,\n2,10,5,Interactive,7,\n");
+  job_source_opts opts = {.defaults = {.priority = 2, .tier = JOB_TIER_BATCH}};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, &opts, err, sizeof err),
+                        0);
+  job_request r[3];
+  for (int i = 0; i < 3; i++)
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r[i], err, sizeof err), 1);
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(r[0].attrs.tier == JOB_TIER_BATCH && r[0].attrs.priority == -3 &&
+            r[0].attrs.deadline_ns == 1500000000);
+  CU_ASSERT(r[1].attrs.tier == JOB_TIER_BATCH && r[1].attrs.priority == 2 &&
+            r[1].attrs.deadline_ns == 0);
+  CU_ASSERT(r[2].attrs.tier == JOB_TIER_INTERACTIVE && r[2].attrs.priority == 7);
+  fixture(path,
+          "{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, \"tier\": "
+          "\"batch\", \"priority\": 1, \"deadline_s\": 60}\n"
+          "{\"timestamp\": 5, \"input_length\": 4, \"output_length\": 2}\n");
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  for (int i = 0; i < 2; i++)
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r[i], err, sizeof err), 1);
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(r[0].attrs.tier == JOB_TIER_BATCH && r[0].attrs.priority == 1 &&
+            r[0].attrs.deadline_ns == 60000000000);
+  CU_ASSERT(r[1].attrs.tier == JOB_TIER_INTERACTIVE && r[1].attrs.priority == 0 &&
+            r[1].attrs.deadline_ns == 0);
+}
+
+static void malformed_attributes_are_refused_at_their_line(void) {
+  static const struct {
+    const char *text, *needle;
+  } cases[] = {
+      {"arrival_time_ns,input_toks,output_toks,tier\n0,1,1,urgent\n",
+       ":2: tier 'urgent': expected interactive or batch"},
+      {"arrival_time_ns,input_toks,output_toks,priority\n0,1,1,high\n",
+       ":2: priority 'high': not an integer"},
+      {"arrival_time_ns,input_toks,output_toks,priority\n0,1,1,3000000000\n",
+       ":2: priority '3000000000': out of the 32-bit range"},
+      {"arrival_time_ns,input_toks,output_toks,tier,deadline_s\n0,1,1,batch,0\n",
+       ":2: deadline_s '0': must be above 0"},
+      {"arrival_time_ns,input_toks,output_toks,deadline_s\n0,1,1,5\n",
+       ":2: a deadline applies to batch requests only"},
+      {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1, \"tier\": \"x\"}\n",
+       ":1: tier 'x'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[PATH_BYTES];
+    fixture(path, cases[i].text);
+    summary s = read_trace(path, JOB_TRACE_AUTO, NULL);
+    CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+    if (!strstr(s.err, cases[i].needle))
+      fprintf(stderr, "\ncase %zu: '%s' lacks '%s'\n", i, s.err, cases[i].needle);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.err, cases[i].needle));
+    unlink(path);
+  }
+  job_source *src;
+  char err[ERR_BYTES];
+  job_source_opts bad = {.defaults = {.deadline_ns = 5}}; /* a deadline on interactive requests */
+  CU_ASSERT_EQUAL(job_source_open_trace(&src, CODE_SLICE, JOB_TRACE_AUTO, &bad, err, sizeof err),
+                  JOB_SOURCE_EINVAL);
+}
+
+/* Offline: every request at offset_ns, the window and cap still choosing which. */
+static void offline_replay_sends_the_windowed_requests_at_the_offset(void) {
+  job_source_opts window = {.from_ns = INT64_C(200000000000), .to_ns = INT64_C(400000000000)};
+  summary timed = read_trace(CODE_SLICE, JOB_TRACE_AUTO, &window);
+  window.offline = true;
+  window.offset_ns = 7;
+  summary offline = read_trace(CODE_SLICE, JOB_TRACE_AUTO, &window);
+  CU_ASSERT_EQUAL(offline.rc, 0);
+  CU_ASSERT(timed.rows > 10 && timed.last_ns > timed.first_ns);
+  CU_ASSERT_EQUAL(offline.rows, timed.rows);
+  CU_ASSERT_EQUAL(offline.input_tokens, timed.input_tokens);
+  CU_ASSERT(offline.first_ns == 7 && offline.last_ns == 7);
+}
+
 typedef struct named_test {
   const char *name;
   CU_TestFunc run;
@@ -802,6 +889,9 @@ static const named_test tests[] = {
     TEST(empirical_lengths_come_only_from_pairs_of_the_trace),
     TEST(invalid_or_endless_synthetic_specs_are_refused),
     TEST(synthetic_window_and_cap_apply_like_a_trace),
+    TEST(attribute_columns_and_keys_override_the_defaults),
+    TEST(malformed_attributes_are_refused_at_their_line),
+    TEST(offline_replay_sends_the_windowed_requests_at_the_offset),
 };
 
 /* Runs every test, or those whose names contain argv[1]. */

@@ -248,8 +248,8 @@ typedef struct trace_reader {
   int64_t line_no;
   bool line_pending; /* the first data line was read while detecting the format */
   const trace_layout *layout;
-  int columns, time_col, input_col, output_col; /* CSV: field count and indices (-1: none) */
-  int priority_col, tier_col, deadline_col;     /* optional CSV columns (-1: none) */
+  int columns, time_col, input_col, output_col;        /* CSV: field count and indices (-1: none) */
+  int priority_col, tier_col, deadline_col, model_col; /* optional CSV columns (-1: none) */
   bool have_start, have_prev;
   int64_t start_ns, prev_ns;
   uint64_t *hashes;
@@ -458,6 +458,7 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
       r->priority_col = column_index(names, lens, r->columns, "priority");
       r->tier_col = column_index(names, lens, r->columns, "tier");
       r->deadline_col = column_index(names, lens, r->columns, "deadline_s");
+      r->model_col = column_index(names, lens, r->columns, "model");
       return 0;
     }
     if (format != JOB_TRACE_AUTO) {
@@ -493,7 +494,7 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     return JOB_SOURCE_ENOMEM;
   }
   r->time_col = r->input_col = r->output_col = -1;
-  r->priority_col = r->tier_col = r->deadline_col = -1;
+  r->priority_col = r->tier_col = r->deadline_col = r->model_col = -1;
   if (!(r->file = fopen(path, "r"))) {
     util_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     reader_close(r);
@@ -571,6 +572,8 @@ static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char
       values[k] = f[cols[k]], value_lens[k] = n[cols[k]];
   raw->prefix_hash_count = 0;
   raw->prefix_hashes = NULL;
+  if (r->model_col >= 0 && n[r->model_col] > 0)
+    raw->model_name = f[r->model_col], raw->model_name_len = n[r->model_col];
   return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
@@ -654,6 +657,16 @@ static int parse_mooncake_row(trace_reader *r, size_t len, job_raw_request *raw,
     p = stop;
   }
   raw->prefix_hashes = raw->prefix_hash_count ? r->hashes : NULL;
+  const char *model = json_value(line, "model");
+  if (model && *model++ != '"')
+    return row_bad(r, err, err_len, "model: expected a string");
+  if (model) {
+    const char *close = strchr(model, '"');
+    if (!close)
+      return row_bad(r, err, err_len, "model: unterminated string");
+    if (close > model)
+      raw->model_name = model, raw->model_name_len = (size_t)(close - model);
+  }
   const char *values[3] = {json_value(line, "priority"), json_value(line, "tier"),
                            json_value(line, "deadline_s")};
   size_t value_lens[3] = {0, 0, 0};
@@ -708,7 +721,28 @@ struct job_source {
   bool ended;
   char first_bad[MESSAGE_BYTES];
   char error[MESSAGE_BYTES];
+  char **model_names; /* [models]: number m is model_names[m - 1] */
+  uint32_t models, model_cap;
 };
+
+/* The number of model name (n bytes), added if new; 0 out of memory or past the limit. */
+static uint32_t intern_model(job_source *src, const char *name, size_t n) {
+  for (uint32_t m = 0; m < src->models; m++)
+    if (strlen(src->model_names[m]) == n && memcmp(src->model_names[m], name, n) == 0)
+      return m + 1;
+  if (src->models == JOB_MAX_MODELS)
+    return 0;
+  if (src->models == src->model_cap) {
+    uint32_t cap = src->model_cap ? 2 * src->model_cap : 8;
+    char **grown = realloc(src->model_names, cap * sizeof *grown);
+    if (!grown)
+      return 0;
+    src->model_names = grown, src->model_cap = cap;
+  }
+  if (!(src->model_names[src->models] = strndup(name, n)))
+    return 0;
+  return ++src->models;
+}
 
 int job_source_wrap(job_source **out, const job_source_backend *backend, void *impl,
                     job_trace_format format, const job_source_opts *opts, char *err,
@@ -738,6 +772,14 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
     return why ? JOB_SOURCE_EINVAL : JOB_SOURCE_ENOMEM;
   }
   src->backend = backend, src->impl = impl, src->format = format, src->opts = o;
+  src->opts.model_name = NULL; /* borrowed: interned now as number 1 */
+  src->opts.defaults.model = 0;
+  if (o.model_name && o.model_name[0] &&
+      (src->opts.defaults.model = intern_model(src, o.model_name, strlen(o.model_name))) == 0) {
+    job_source_close(src);
+    util_err(err, err_len, "workload options: out of memory");
+    return JOB_SOURCE_ENOMEM;
+  }
   *out = src;
   return 0;
 }
@@ -824,11 +866,25 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
     req->prefix_hash_count = raw.prefix_hash_count;
     req->prefix_hashes = raw.prefix_hash_count ? raw.prefix_hashes : NULL;
     req->attrs = raw.attrs;
+    if (raw.model_name &&
+        (req->attrs.model = intern_model(src, raw.model_name, raw.model_name_len)) == 0) {
+      snprintf(message, sizeof message, "%s (model '%.*s')",
+               src->models == JOB_MAX_MODELS ? "more than JOB_MAX_MODELS model names"
+                                             : "out of memory",
+               (int)(raw.model_name_len < 64 ? raw.model_name_len : 64), raw.model_name);
+      return source_fail(src,
+                         src->models == JOB_MAX_MODELS ? JOB_SOURCE_EFORMAT : JOB_SOURCE_ENOMEM,
+                         message, err, err_len);
+    }
     return 1;
   }
 }
 
 int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
+uint32_t job_source_models(const job_source *src) { return src->models; }
+const char *job_source_model_name(const job_source *src, uint32_t model) {
+  return model >= 1 && model <= src->models ? src->model_names[model - 1] : "";
+}
 int64_t job_source_dropped_arrivals(const job_source *src) { return src->dropped; }
 const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
 job_trace_format job_source_format(const job_source *src) { return src->format; }
@@ -842,5 +898,8 @@ void job_source_close(job_source *src) {
   if (!src)
     return;
   src->backend->close(src->impl);
+  for (uint32_t m = 0; m < src->models; m++)
+    free(src->model_names[m]);
+  free(src->model_names);
   free(src);
 }

@@ -15,6 +15,9 @@ enum {
   JOB_SOURCE_ENOMEM = -4,
 };
 
+/* Distinct model names a source takes (a trace naming more is malformed). */
+#define JOB_MAX_MODELS 4096u
+
 /* Mooncake's hash_ids each name one KV block of this many prompt tokens (FAST'25 README). */
 #define JOB_MOONCAKE_BLOCK_TOKENS 512
 
@@ -34,6 +37,10 @@ typedef struct job_request_attrs {
   int64_t deadline_ns; /* batch: should be done this long after arrival; 0: no deadline */
   int32_t priority;    /* lower is served earlier under scheduler.policy: priority (vLLM's rule) */
   uint32_t tier;       /* job_tier */
+  /* The model (or deployment) it is aimed at: 0 any; else the source's name number model
+   * (job_source_model_name), numbered from 1 in order of first appearance. */
+  uint32_t model;
+  uint32_t pad;
 } job_request_attrs;
 
 /* "interactive" or "batch", and back (case-insensitive, n bytes of name); parse returns 0 or
@@ -79,9 +86,11 @@ typedef struct job_source_opts {
   int64_t max_requests; /* request cap; 0 means none */
   bool skip_bad_rows;   /* count and skip malformed rows instead of failing */
   bool offline;         /* every request arrives at offset_ns, as throughput benchmarks send them */
-  /* Attributes of requests whose row does not give them (trace columns priority, tier and
-   * deadline_s; Mooncake keys of the same names). */
+  /* Attributes of requests whose row does not give them (trace columns priority, tier, deadline_s
+   * and model; Mooncake keys of the same names); defaults.model is ignored: model_name, when not
+   * NULL (borrowed during open), is every such request's model, number 1. */
   job_request_attrs defaults;
+  const char *model_name;
 } job_source_opts;
 
 typedef struct job_source job_source;
@@ -98,6 +107,9 @@ int job_source_open_trace(job_source **out, const char *path, job_trace_format f
 int job_source_next(job_source *src, job_request *req, char *err, size_t err_len);
 
 int64_t job_source_bad_rows(const job_source *src); /* skipped so far (skip_bad_rows) */
+/* The model names requests were aimed at so far: how many, and number model (1 .. count). */
+uint32_t job_source_models(const job_source *src);
+const char *job_source_model_name(const job_source *src, uint32_t model);
 /* Requests dropped so far because they arrive at or past JOB_ARRIVAL_END_NS (the source ends at
  * the first of them; the rest are counted, not returned). */
 int64_t job_source_dropped_arrivals(const job_source *src);

@@ -14,8 +14,10 @@ typedef struct job_raw_request {
   int32_t input_tokens, output_tokens;
   uint32_t prefix_hash_count;
   const uint64_t *prefix_hashes;
-  job_request_attrs
-      attrs; /* the source's defaults on entry; a backend overrides what a row gives */
+  /* The source's defaults on entry; a backend overrides what a row gives. */
+  job_request_attrs attrs;
+  const char *model_name; /* a row's model (model_name_len bytes, not terminated); NULL: none */
+  size_t model_name_len;
 } job_raw_request;
 
 typedef struct job_source_backend {

@@ -58,6 +58,7 @@ enum { POWER_ROWS_INTERVALS = 1024 };
 typedef struct dispatch_msg {
   int64_t id, arrival_ns;
   int32_t input_tokens, output_tokens;
+  uint32_t model; /* job_request_attrs.model: routed among its deployments' instances (0: any) */
 } dispatch_msg;
 
 typedef struct complete_msg {
@@ -106,6 +107,10 @@ typedef struct hash_store {
 typedef struct srv_pools {
   uint32_t *instance[2], size[2];    /* instance index of each slot */
   uint32_t *rack_first, *rack_count; /* [racks]: decode slots [first, first + count) in rack q */
+  /* Model routing (the workload names models): each pool's slots are ordered by deployment, a
+   * model's deployments together, so that the instances serving model name number k are the slots
+   * [model_first[pool][k], + model_count[pool][k]); [workload models + 1]; NULL without. */
+  uint32_t *model_first[2], *model_count[2];
 } srv_pools;
 
 /* Where the LPs run (placement.c): the partitions of the router, instances, nodes and links, and
@@ -156,6 +161,11 @@ typedef struct srv_model {
   int64_t end_ns;
   hash_store hashes;
   attrs_store attrs;
+  /* Model routing: [deployments] the deployments each workload model name (number 1..) is aimed at,
+   * as a bit per deployment in model_deployments[(k - 1) * deployments + d]; NULL: no request names
+   * a model. */
+  uint32_t workload_models;
+  bool *model_deployments;
   uint64_t workload_requests;
   struct {
     int64_t first_arrival_ns, last_arrival_ns;

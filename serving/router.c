@@ -4,6 +4,7 @@
  * the global router: it sends each request to a pod's router (pod_router.c) after the pod latency,
  * by router.pods.policy over the pods. Completions come back to it, so its policies see what a
  * real front end sees. */
+#include <assert.h>
 #include <stdio.h>
 
 #include "serving/model.h"
@@ -27,13 +28,22 @@ void srv_picks_destroy(srv_picks *p) {
 
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr) {
-  uint32_t instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
+  uint32_t instance;
+  if (msg->model) /* aimed at a model: among its deployments' instances only */
+    instance = pools->instance[0][job_router_pick_range(p->pick[0], rr, &lp->rng,
+                                                        pools->model_first[0][msg->model],
+                                                        pools->model_count[0][msg->model])];
+  else
+    instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
   /* A single output token is the prefill's: such a request never needs a decode instance. */
   uint32_t decode = NO_INSTANCE;
   if (p->pick[1] && msg->output_tokens > 1) {
     uint32_t first = 0, count = pools->size[1], rack = srv_instance_rack(m, instance);
-    if (m->s->router.decode_same_rack && pools->rack_count[rack])
+    if (msg->model) /* its model's decode instances (decode_same_rack does not apply) */
+      first = pools->model_first[1][msg->model], count = pools->model_count[1][msg->model];
+    else if (m->s->router.decode_same_rack && pools->rack_count[rack])
       first = pools->rack_first[rack], count = pools->rack_count[rack];
+    assert(count > 0); /* srv_workload_models refused a model without decode instances */
     decode = pools->instance[1][job_router_pick_range(p->pick[1], rr, &lp->rng, first, count)];
   }
   return core_send(lp, srv_instance_lp(m, instance), m->s->router.dispatch_latency_ns, EV_DISPATCH,
@@ -93,7 +103,7 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     } else {
       job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
                               q->prefix_hashes, q->prefix_hash_count};
-      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
+      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
       int rc;
       if (m->pods) {
         uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);

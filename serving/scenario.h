@@ -66,6 +66,7 @@ typedef struct srv_workload {
   job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows, offline, attributes */
   job_workload_mode mode;
   job_closed_loop closed; /* mode closed */
+  char model_name[64];    /* workload.model: what requests without a model column aim at */
   job_synth_spec synth;   /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[64];
   char empirical_path[1024];
@@ -74,6 +75,7 @@ typedef struct srv_workload {
 /* Opens the workload's request source: its trace, or its synthetic generator. Returns 0, or a
  * job_source code (JOB_SOURCE_ENOMEM, ...) with a message in err. */
 int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len);
+
 
 /* What the timeline keeps of instance iterations (output.iterations). */
 typedef enum srv_iterations_output {
@@ -159,5 +161,14 @@ void srv_scenario_free(srv_scenario *s);
 
 /* Total instances over all deployments. */
 uint32_t srv_scenario_instances(const srv_scenario *s);
+
+/* Whether deployment d serves requests aimed at name: the deployment's name, else its model's (as
+ * the catalogue finds it: case and punctuation ignored). */
+bool srv_deployment_serves(const srv_scenario *s, size_t d, const char *name);
+/* The deployments that serve each model name src has met (1 .. job_source_models), as
+ * aimed[(k - 1) * deployment_count + d] (aimed may be NULL: only check). Fails with a message for a
+ * name that no deployment taking requests serves, or (disaggregated) no decode deployment. */
+int srv_workload_models(const srv_scenario *s, const job_source *src, bool *aimed, char *err,
+                        size_t err_len);
 
 #endif

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Trace format names in job_trace_format order; `lengths` (no arrival times) only for empirical
  * length samples. */
@@ -183,10 +184,48 @@ static int read_synthetic(const scn_loader *ld, const io_node *syn) {
   return 0;
 }
 
+bool srv_deployment_serves(const srv_scenario *s, size_t d, const char *name) {
+  for (size_t e = 0; e < s->deployment_count; e++)
+    if (strcasecmp(s->deployments[e].name, name) == 0)
+      return e == d;
+  return hw_catalog_model(s->catalog, name) == s->deployments[d].model;
+}
+
+int srv_workload_models(const srv_scenario *s, const job_source *src, bool *aimed, char *err,
+                        size_t err_len) {
+  size_t deps = s->deployment_count;
+  for (uint32_t k = 1; k <= job_source_models(src); k++) {
+    const char *name = job_source_model_name(src, k);
+    bool takes = false, decodes = false;
+    for (size_t d = 0; d < deps; d++) {
+      bool serves = srv_deployment_serves(s, d, name);
+      if (aimed)
+        aimed[(k - 1) * deps + d] = serves;
+      bool decode = s->deployments[d].role == SRV_ROLE_DECODE;
+      takes |= serves && !decode && s->deployments[d].count > 0;
+      decodes |= serves && decode && s->deployments[d].count > 0;
+    }
+    if (takes && (decodes || !s->disaggregated))
+      continue;
+    int n = snprintf(err, err_len,
+                     "workload: requests are aimed at model '%s', which no %sdeployment serves (a "
+                     "deployment serves its name and its model's; here:",
+                     name, takes ? "decode " : "");
+    for (size_t d = 0; d < deps && n > 0 && (size_t)n < err_len; d++)
+      n += snprintf(err + n, err_len - (size_t)n, "%s %s (%s)", d ? "," : "",
+                    s->deployments[d].name, s->deployments[d].model->name);
+    if (n > 0 && (size_t)n < err_len)
+      snprintf(err + n, err_len - (size_t)n, ")");
+    return -1;
+  }
+  return 0;
+}
+
 int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len) {
-  return w->synthetic
-             ? job_source_open_synthetic(src, &w->synth, &w->opts, err, err_len)
-             : job_source_open_trace(src, w->trace_path, w->format, &w->opts, err, err_len);
+  job_source_opts opts = w->opts;
+  opts.model_name = w->model_name[0] ? w->model_name : NULL;
+  return w->synthetic ? job_source_open_synthetic(src, &w->synth, &opts, err, err_len)
+                      : job_source_open_trace(src, w->trace_path, w->format, &opts, err, err_len);
 }
 
 /* Opens the source once and closes it: the reader's own checks (format detection, header, the
@@ -275,11 +314,27 @@ static int read_attrs(const scn_loader *ld, const io_node *m, job_request_attrs 
   return 0;
 }
 
+/* workload.model: a deployment's name or a served model's, for requests without their own. */
+static int read_model(const scn_loader *ld, const io_node *m, srv_workload *w) {
+  w->model_name[0] = '\0';
+  int rc = scn_get_text(ld, m, "model", w->model_name, sizeof w->model_name);
+  if (rc != 0 || !w->model_name[0])
+    return rc;
+  const srv_scenario *s = ld->s;
+  for (size_t d = 0; d < s->deployment_count; d++)
+    if (s->deployments[d].role != SRV_ROLE_DECODE && srv_deployment_serves(s, d, w->model_name))
+      return 0;
+  return io_node_error(io_node_find(m, "model"), ld->err, ld->err_len,
+                       "no deployment that takes requests serves '%s' (give a deployment's name "
+                       "or its model's)",
+                       w->model_name);
+}
+
 int scn_read_workload(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {
       "trace",    "format",       "synthetic",     "rate_scale", "offset",  "from",
       "to",       "max_requests", "skip_bad_rows", "mode",       "clients", "think_time",
-      "duration", "priority",     "tier",          "deadline",   NULL};
+      "duration", "priority",     "tier",          "deadline",   "model",   NULL};
   srv_workload *w = &ld->s->workload;
   job_source_opts *o = &w->opts;
   int rc = scn_check_keys(ld, m, keys);
@@ -301,7 +356,8 @@ int scn_read_workload(const scn_loader *ld, const io_node *m) {
       (rc = scn_optional(io_node_get_i64(m, "max_requests", IO_UNIT_NUMBER, 0, INT64_MAX,
                                          &o->max_requests, ld->err, ld->err_len))) != 0 ||
       (rc = scn_get_bool(ld, m, "skip_bad_rows", &o->skip_bad_rows)) != 0 ||
-      (rc = read_mode(ld, m, w)) != 0 || (rc = read_attrs(ld, m, &o->defaults)) != 0)
+      (rc = read_mode(ld, m, w)) != 0 || (rc = read_attrs(ld, m, &o->defaults)) != 0 ||
+      (rc = read_model(ld, m, w)) != 0)
     return rc;
   if (!(o->rate_scale > 0.0))
     return io_node_error(io_node_find(m, "rate_scale"), ld->err, ld->err_len,

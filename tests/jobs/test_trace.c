@@ -856,6 +856,46 @@ static void offline_replay_sends_the_windowed_requests_at_the_offset(void) {
   CU_ASSERT(offline.first_ns == 7 && offline.last_ns == 7);
 }
 
+/* A model column (or key) names each request's model: numbered from 1 in order of first
+ * appearance; an empty field takes the default model (opts.model_name, number 1), else 0. */
+static void model_names_are_numbered_in_order_of_appearance(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,model\n0,1,1,b\n1,1,1,\n2,1,1,a\n"
+          "3,1,1,b\n");
+  job_source_opts opts = {.model_name = "dflt"};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, &opts, err, sizeof err),
+                        0);
+  uint32_t want[] = {2, 1, 3, 2};
+  job_request r;
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(r.attrs.model, want[i]);
+  }
+  CU_ASSERT_EQUAL(job_source_models(src), 3);
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 1), "dflt");
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 2), "b");
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 3), "a");
+  job_source_close(src);
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(r.attrs.model, 1); /* "b" */
+  CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(r.attrs.model, 0); /* none named, no default */
+  job_source_close(src);
+  unlink(path);
+  fixture(path,
+          "{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, \"model\": "
+          "\"m1\"}\n{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, "
+          "\"model\": 7}\n");
+  summary bad = read_trace(path, JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(bad.rows, 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(bad.err, ":2: model: expected a string"));
+  unlink(path);
+}
+
 typedef struct named_test {
   const char *name;
   CU_TestFunc run;
@@ -892,6 +932,7 @@ static const named_test tests[] = {
     TEST(attribute_columns_and_keys_override_the_defaults),
     TEST(malformed_attributes_are_refused_at_their_line),
     TEST(offline_replay_sends_the_windowed_requests_at_the_offset),
+    TEST(model_names_are_numbered_in_order_of_appearance),
 };
 
 /* Runs every test, or those whose names contain argv[1]. */

@@ -496,6 +496,58 @@ static void test_first_token_at_client_comes_after_the_kv_landed(void) {
   first_token_case("router.first_token=client", true);
 }
 
+/* Requests aimed at a model go only to instances of deployments serving it: "llama-3.1-8b" to
+ * small-a or small-b (the catalogue ignores case), "Qwen3-8B" to qwen, "small-b" (a deployment's
+ * name) to small-b alone; requests naming none go anywhere, and do reach both models. */
+static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) {
+  srv_scenario *s = run("two_models.yaml", NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(n, 80);
+  CU_ASSERT_EQUAL_FATAL(ninst, 6);
+  qsort(req, n, sizeof *req, by_id);
+  const char *deployment[6];
+  for (uint64_t i = 0; i < ninst; i++)
+    deployment[inst[i].instance] = inst[i].deployment;
+  int wrong = 0, any_seen[3] = {0, 0, 0}; /* small-a, qwen, small-b for requests naming none */
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL_FATAL(req[i].fate, SRV_FATE_COMPLETED);
+    const char *d = deployment[req[i].instance];
+    switch (i % 4) {
+    case 0: wrong += strcmp(d, "small-a") != 0 && strcmp(d, "small-b") != 0; break;
+    case 1: wrong += strcmp(d, "qwen") != 0; break;
+    case 2: wrong += strcmp(d, "small-b") != 0; break;
+    default:
+      any_seen[0] |= strcmp(d, "small-a") == 0;
+      any_seen[1] |= strcmp(d, "qwen") == 0;
+      any_seen[2] |= strcmp(d, "small-b") == 0;
+    }
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(any_seen[1] && (any_seen[0] || any_seen[2])); /* both models' instances */
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
+/* A model that no deployment serves: the run is refused before it starts, naming it. */
+static void test_a_model_no_deployment_serves_is_refused(void) {
+  char path[512], err[1024];
+  snprintf(path, sizeof path, "%s/two_models.yaml", TEST_DIR);
+  const char *sets[] = {"deployments.1.model=Llama-3.1-8B"}; /* nobody serves Qwen3-8B now */
+  srv_scenario *s;
+  CU_ASSERT_EQUAL_FATAL(srv_scenario_load(path, sets, 1, &s, err, sizeof err), 0);
+  srv_options opt = {.output_path = out_path, .version = "test"};
+  srv_result res;
+  CU_ASSERT_NOT_EQUAL(srv_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err,
+                                "requests are aimed at model 'Qwen3-8B', which no deployment "
+                                "serves"));
+  srv_scenario_free(s);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -532,6 +584,9 @@ int main(int argc, char **argv) {
        test_first_token_at_prefill_is_the_transfer_ready_time},
       {"router.first_token client: after the KV landed at the decode instance",
        test_first_token_at_client_comes_after_the_kv_landed},
+      {"requests aimed at a model reach only its deployments",
+       test_requests_aimed_at_a_model_reach_only_its_deployments},
+      {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
       {NULL, NULL},
   };
   int failed = harness_run("serving", tests, NULL, true);

@@ -250,6 +250,7 @@ typedef struct trace_reader {
   const trace_layout *layout;
   int columns, time_col, input_col, output_col;        /* CSV: field count and indices (-1: none) */
   int priority_col, tier_col, deadline_col, model_col; /* optional CSV columns (-1: none) */
+  int session_col; /* a conversation's id: its turns share prefix hashes (-1: none) */
   bool have_start, have_prev;
   int64_t start_ns, prev_ns;
   uint64_t *hashes;
@@ -459,6 +460,7 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
       r->tier_col = column_index(names, lens, r->columns, "tier");
       r->deadline_col = column_index(names, lens, r->columns, "deadline_s");
       r->model_col = column_index(names, lens, r->columns, "model");
+      r->session_col = column_index(names, lens, r->columns, "session");
       return 0;
     }
     if (format != JOB_TRACE_AUTO) {
@@ -494,7 +496,7 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     return JOB_SOURCE_ENOMEM;
   }
   r->time_col = r->input_col = r->output_col = -1;
-  r->priority_col = r->tier_col = r->deadline_col = r->model_col = -1;
+  r->priority_col = r->tier_col = r->deadline_col = r->model_col = r->session_col = -1;
   if (!(r->file = fopen(path, "r"))) {
     util_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     reader_close(r);
@@ -574,6 +576,18 @@ static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char
   raw->prefix_hashes = NULL;
   if (r->model_col >= 0 && n[r->model_col] > 0)
     raw->model_name = f[r->model_col], raw->model_name_len = n[r->model_col];
+  if (r->session_col >= 0 && n[r->session_col] > 0) { /* FNV-1a of the id names the conversation */
+    uint64_t key = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n[r->session_col]; i++)
+      key = (key ^ (unsigned char)f[r->session_col][i]) * 0x100000001b3ull;
+    int64_t count = job_session_hashes(key, raw->input_tokens, &r->hashes, &r->hash_cap);
+    if (count < 0) {
+      util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no);
+      return JOB_SOURCE_ENOMEM;
+    }
+    raw->prefix_hash_count = (uint32_t)count;
+    raw->prefix_hashes = r->hashes;
+  }
   return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
@@ -709,6 +723,25 @@ static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_l
   return 1;
 }
 
+int64_t job_session_hashes(uint64_t session_key, int32_t input_tokens, uint64_t **out,
+                           size_t *cap) {
+  int64_t count = ((int64_t)input_tokens + JOB_MOONCAKE_BLOCK_TOKENS - 1) /
+                  JOB_MOONCAKE_BLOCK_TOKENS;
+  if ((size_t)count > *cap) {
+    uint64_t *grown = realloc(*out, (size_t)count * sizeof *grown);
+    if (!grown)
+      return -1;
+    *out = grown, *cap = (size_t)count;
+  }
+  for (int64_t b = 0; b < count; b++) { /* splitmix64 of (session, block) */
+    uint64_t x = session_key + 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    (*out)[b] = x ^ (x >> 31);
+  }
+  return count;
+}
+
 /* ---- The source: window, scale, offset, cap and the bad-row policy over any backend --------- */
 
 struct job_source {
@@ -719,6 +752,7 @@ struct job_source {
   int64_t emitted, bad_rows, dropped;
   int failed; /* the negative code of the error that stopped it */
   bool ended;
+  bool prefix_hashes; /* its requests come with prefix block hashes */
   char first_bad[MESSAGE_BYTES];
   char error[MESSAGE_BYTES];
   char **model_names; /* [models]: number m is model_names[m - 1] */
@@ -793,7 +827,11 @@ static int open_trace(job_source **out, const char *path, job_trace_format forma
   int rc = reader_open(&r, path, format, lengths_ok, err, err_len);
   if (rc < 0)
     return rc;
-  return job_source_wrap(out, &trace_backend, r, r->layout->format, opts, err, err_len);
+  bool hashes = r->layout->format == JOB_TRACE_MOONCAKE || r->session_col >= 0;
+  rc = job_source_wrap(out, &trace_backend, r, r->layout->format, opts, err, err_len);
+  if (rc == 0 && hashes)
+    job_source_set_prefix_hashes(*out);
+  return rc;
 }
 
 int job_source_open_trace(job_source **out, const char *path, job_trace_format format,
@@ -888,6 +926,8 @@ const char *job_source_model_name(const job_source *src, uint32_t model) {
 int64_t job_source_dropped_arrivals(const job_source *src) { return src->dropped; }
 const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
 job_trace_format job_source_format(const job_source *src) { return src->format; }
+bool job_source_has_prefix_hashes(const job_source *src) { return src->prefix_hashes; }
+void job_source_set_prefix_hashes(job_source *src) { src->prefix_hashes = true; }
 
 void job_source_set_bad_rows(job_source *src, int64_t bad_rows, const char *first_bad) {
   src->bad_rows = bad_rows;

@@ -115,6 +115,9 @@ const char *job_source_model_name(const job_source *src, uint32_t model);
 int64_t job_source_dropped_arrivals(const job_source *src);
 const char *job_source_first_bad_row(const job_source *src); /* its message, or "" */
 job_trace_format job_source_format(const job_source *src); /* detected format; AUTO if synthetic */
-void job_source_close(job_source *src);                    /* NULL is fine */
+/* Whether requests come with prefix block hashes: a Mooncake trace, a trace with a session column,
+ * a synthetic source with sessions. */
+bool job_source_has_prefix_hashes(const job_source *src);
+void job_source_close(job_source *src); /* NULL is fine */
 
 #endif

@@ -7,7 +7,7 @@
 #include "core/rng.h"
 #include "trace.h"
 
-/* A default stream id far above any LP id; a source uses stream_id .. stream_id + 2. */
+/* A default stream id far above any LP id; a source uses stream_id .. stream_id + 3. */
 #define JOB_SYNTH_STREAM_DEFAULT 0xFFFFFF00u
 
 typedef enum job_arrival_kind {
@@ -47,9 +47,17 @@ typedef struct job_synth_spec {
   const char *empirical_path;
   job_trace_format empirical_format;
   uint64_t seed;
+  /* Multi-turn sessions (chat conversations): the arrival process starts sessions; a session has
+   * `turns` turns (a length distribution used as a count), turn_gap_ns apart; each turn's prompt is
+   * the conversation so far (the previous turns' prompts and outputs) plus a new message whose
+   * length is drawn from input (or an empirical pair), so the turns of one session share prefix
+   * block hashes (jobs/workload_source.h job_session_hashes) and prefix caching can hit. */
+  bool sessions;
+  job_length_dist turns;
+  int64_t turn_gap_ns;
   /* core_rng streams (LP ids): arrivals stream_id, input lengths (or empirical pairs) stream_id +
-   * 1, output lengths stream_id + 2, so changing one distribution leaves the others' draws alone.
-   */
+   * 1, output lengths stream_id + 2, turns per session stream_id + 3, so changing one distribution
+   * leaves the others' draws alone. */
   uint32_t stream_id;
 } job_synth_spec;
 

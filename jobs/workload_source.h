@@ -34,6 +34,16 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
 int job_source_open_lengths(job_source **out, const char *path, job_trace_format format,
                             const job_source_opts *opts, char *err, size_t err_len);
 
+/* Prefix block hashes (one per JOB_MOONCAKE_BLOCK_TOKENS tokens, the last block partial) of a
+ * prompt of input_tokens in a conversation identified by session_key: a conversation only grows,
+ * so the tokens at a position are the same in each of its turns, and so is the hash of a block
+ * there. Writes ceil(input_tokens / block) hashes to out, grown as needed (*cap entries). Returns
+ * the count, or -1 out of memory. */
+int64_t job_session_hashes(uint64_t session_key, int32_t input_tokens, uint64_t **out, size_t *cap);
+
+/* Marks src as giving prefix hashes (job_source_has_prefix_hashes). */
+void job_source_set_prefix_hashes(job_source *src);
+
 /* Sets the bad-row record a synthetic source reports (from reading its empirical trace). */
 void job_source_set_bad_rows(job_source *src, int64_t bad_rows, const char *first_bad);
 

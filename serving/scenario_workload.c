@@ -135,9 +135,29 @@ static int read_rate_curve(const scn_loader *ld, const io_node *syn, srv_workloa
   return 0;
 }
 
+/* synthetic.sessions: {turns: N or a length distribution, think_time: duration}. */
+static int read_sessions(const scn_loader *ld, const io_node *syn, job_synth_spec *spec) {
+  static const char *const keys[] = {"turns", "think_time", NULL};
+  const io_node *e = io_node_find(syn, "sessions"), *turns;
+  int rc;
+  spec->sessions = e != NULL;
+  if (!e)
+    return 0;
+  if ((rc = scn_expect_kind(ld, e, IO_NODE_MAPPING, "{turns: N, think_time: duration}")) != 0 ||
+      (rc = scn_check_keys(ld, e, keys)) != 0 ||
+      (rc = scn_get_ns(ld, e, "think_time", 0, &spec->turn_gap_ns)) != 0)
+    return rc;
+  if (!(turns = io_node_find(e, "turns")))
+    return io_node_error(e, ld->err, ld->err_len, "expected turns: the turns per session");
+  if (turns->kind != IO_NODE_SCALAR)
+    return read_length(ld, e, "turns", &spec->turns);
+  spec->turns = (job_length_dist){.kind = JOB_LENGTH_FIXED};
+  return scn_get_i32(ld, e, "turns", 1, &spec->turns.fixed_tokens);
+}
+
 static int read_synthetic(const scn_loader *ld, const io_node *syn) {
   static const char *const keys[] = {"arrival", "cv",        "rate", "rate_curve", "input",
-                                     "output",  "empirical", "seed", NULL};
+                                     "output",  "empirical", "seed", "sessions",   NULL};
   static const char *const empirical_keys[] = {"trace", "format", NULL};
   static const char *const arrivals[] = {"poisson", "gamma", NULL}; /* job_arrival_kind order */
   srv_workload *w = &ld->s->workload;
@@ -149,7 +169,7 @@ static int read_synthetic(const scn_loader *ld, const io_node *syn) {
       (rc = scn_get_choice(ld, syn, "arrival", arrivals, &arrival)) != 0 ||
       (rc = scn_optional(io_node_get_i64(syn, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
                                          ld->err_len))) != 0 ||
-      (rc = read_rate_curve(ld, syn, w)) != 0)
+      (rc = read_rate_curve(ld, syn, w)) != 0 || (rc = read_sessions(ld, syn, spec)) != 0)
     return rc;
   spec->arrival = (job_arrival_kind)arrival;
   spec->seed = (uint64_t)seed;

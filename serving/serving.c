@@ -57,7 +57,7 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
     return -1;
   hash_store *h = &m->hashes;
   request_store *store = &m->requests;
-  bool keep = job_source_format(src) == JOB_TRACE_MOONCAKE;
+  bool keep = job_source_has_prefix_hashes(src);
   size_t cap_requests = 0, cap_hashes = 0;
   job_request q;
   while ((rc = job_source_next(src, &q, err, err_len)) > 0) {

@@ -896,6 +896,108 @@ static void model_names_are_numbered_in_order_of_appearance(void) {
   unlink(path);
 }
 
+/* ---- Multi-turn sessions ----------------------------------------------------------------------
+ */
+
+enum { MAX_TURN_HASHES = 64 };
+typedef struct turn {
+  int64_t arrival_ns;
+  int32_t input_tokens, output_tokens;
+  uint32_t hash_count;
+  uint64_t hashes[MAX_TURN_HASHES];
+} turn;
+
+/* Turn b follows turn a in one conversation: b's prompt holds a's prompt and output, and b's
+ * prefix hashes start with a's full blocks' hashes. */
+static bool continues(const turn *a, const turn *b) {
+  uint32_t full = (uint32_t)(a->input_tokens / JOB_MOONCAKE_BLOCK_TOKENS);
+  return b->input_tokens > a->input_tokens + a->output_tokens && b->hash_count >= full &&
+         memcmp(a->hashes, b->hashes, full * sizeof *a->hashes) == 0;
+}
+
+/* Synthetic sessions: 3 turns each, 2 s apart, prompts growing by the conversation so far; turns of
+ * one session share their prefix hashes (block 0 names the session), other sessions none. */
+static void synthetic_sessions_grow_their_prompts_and_share_prefix_hashes(void) {
+  enum { TURNS = 300 };
+  job_rate_point rate = {0, 5};
+  job_synth_spec spec = {
+      .rate_curve = &rate,
+      .rate_points = 1,
+      .input = {.kind = JOB_LENGTH_UNIFORM, .min_tokens = 100, .max_tokens = 900},
+      .output = {.kind = JOB_LENGTH_UNIFORM, .min_tokens = 10, .max_tokens = 600},
+      .seed = 3,
+      .sessions = true,
+      .turns = {.kind = JOB_LENGTH_FIXED, .fixed_tokens = 3},
+      .turn_gap_ns = 2000000000};
+  job_source_opts cap = {.max_requests = TURNS};
+  job_source *src;
+  char err[ERR_BYTES];
+  CU_ASSERT_EQUAL_FATAL(job_source_open_synthetic(&src, &spec, &cap, err, sizeof err), 0);
+  CU_ASSERT(job_source_has_prefix_hashes(src));
+  static turn t[TURNS];
+  job_request r;
+  int n = 0;
+  while (n < TURNS && job_source_next(src, &r, err, sizeof err) == 1) {
+    CU_ASSERT_FATAL(r.prefix_hash_count <= MAX_TURN_HASHES);
+    CU_ASSERT_EQUAL(r.prefix_hash_count,
+                    (r.input_tokens + JOB_MOONCAKE_BLOCK_TOKENS - 1) / JOB_MOONCAKE_BLOCK_TOKENS);
+    t[n] = (turn){r.arrival_ns, r.input_tokens, r.output_tokens, r.prefix_hash_count, {0}};
+    memcpy(t[n].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
+    CU_ASSERT(n == 0 || t[n].arrival_ns >= t[n - 1].arrival_ns);
+    n++;
+  }
+  job_source_close(src);
+  CU_ASSERT_EQUAL_FATAL(n, TURNS);
+  /* Group by block 0's hash: each session is up to 3 turns 2 s apart, each continuing the last; a
+   * session with fewer was cut by the cap: its next turn would come after the last one read. */
+  int sessions = 0, complete = 0, broken = 0, cut_early = 0;
+  static bool seen[TURNS];
+  for (int i = 0; i < n; i++) {
+    if (seen[i])
+      continue;
+    sessions++;
+    int members[TURNS] = {i}, m = 0;
+    for (int j = i; j < n; j++)
+      if (!seen[j] && t[j].hashes[0] == t[i].hashes[0])
+        seen[j] = true, members[m++] = j;
+    CU_ASSERT(m <= 3);
+    complete += m == 3;
+    cut_early += m < 3 && t[members[m - 1]].arrival_ns + 2000000000 < t[n - 1].arrival_ns;
+    for (int k = 1; k < m; k++)
+      broken += !continues(&t[members[k - 1]], &t[members[k]]) ||
+                t[members[k]].arrival_ns - t[members[k - 1]].arrival_ns != 2000000000;
+    CU_ASSERT(t[members[0]].input_tokens >= 100 && t[members[0]].input_tokens <= 900);
+  }
+  CU_ASSERT_EQUAL(broken, 0);
+  CU_ASSERT_EQUAL(cut_early, 0);
+  CU_ASSERT(complete >= 80 && sessions >= 100); /* 5 sessions/s for about 22 s */
+}
+
+/* A trace's session column: rows of one session share prefix hashes, of others not. */
+static void trace_session_column_gives_shared_prefix_hashes(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,session\n0,1100,300,chat-a\n"
+          "1,1200,10,chat-b\n5,1500,20,chat-a\n6,700,5,\n");
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT(job_source_has_prefix_hashes(src));
+  turn t[4];
+  job_request r;
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    t[i] = (turn){r.arrival_ns, r.input_tokens, r.output_tokens, r.prefix_hash_count, {0}};
+    memcpy(t[i].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
+  }
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(t[0].hash_count == 3 && t[1].hash_count == 3 && t[2].hash_count == 3);
+  CU_ASSERT(continues(&t[0], &t[2]));
+  CU_ASSERT(t[0].hashes[0] != t[1].hashes[0] && t[0].hashes[1] != t[1].hashes[1]);
+  CU_ASSERT_EQUAL(t[3].hash_count, 0); /* no session: no hashes */
+}
+
 typedef struct named_test {
   const char *name;
   CU_TestFunc run;
@@ -933,6 +1035,8 @@ static const named_test tests[] = {
     TEST(malformed_attributes_are_refused_at_their_line),
     TEST(offline_replay_sends_the_windowed_requests_at_the_offset),
     TEST(model_names_are_numbered_in_order_of_appearance),
+    TEST(synthetic_sessions_grow_their_prompts_and_share_prefix_hashes),
+    TEST(trace_session_column_gives_shared_prefix_hashes),
 };
 
 /* Runs every test, or those whose names contain argv[1]. */

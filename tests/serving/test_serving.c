@@ -548,6 +548,29 @@ static void test_a_model_no_deployment_serves_is_refused(void) {
   srv_scenario_free(s);
 }
 
+/* Synthetic sessions: each turn's prompt holds the conversation so far, so later turns find it in
+ * the prefix cache; the same workload without sessions hits nothing. */
+static uint64_t prefix_hits_with(const char *sessions) {
+  const char *sets[] = {"workload.synthetic.rate=20/s", sessions};
+  srv_scenario *s = run("saturated.yaml", sets, sessions ? 2 : 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, hits = 0;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL(n, 300);
+  for (uint64_t i = 0; i < n; i++)
+    hits += req[i].prefix_hit_tokens;
+  free(req);
+  srv_scenario_free(s);
+  return hits;
+}
+
+static void test_session_turns_hit_the_prefix_cache(void) {
+  uint64_t with = prefix_hits_with("workload.synthetic.sessions={turns: 4, think_time: 2s}");
+  CU_ASSERT_EQUAL(prefix_hits_with(NULL), 0);
+  /* about 225 later turns, each holding at least the 200 + 40 tokens before it */
+  CU_ASSERT(with > 225 * 200);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -587,6 +610,7 @@ int main(int argc, char **argv) {
       {"requests aimed at a model reach only its deployments",
        test_requests_aimed_at_a_model_reach_only_its_deployments},
       {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
+      {"session turns hit the prefix cache", test_session_turns_hit_the_prefix_cache},
       {NULL, NULL},
   };
   int failed = harness_run("serving", tests, NULL, true);

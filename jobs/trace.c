@@ -918,6 +918,117 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
   }
 }
 
+/* ---- Merged sources ----------------------------------------------------------------------------
+ */
+
+typedef struct merge {
+  job_source **subs;
+  job_request *head; /* each sub's next request, while has[i] */
+  bool *has;
+  size_t n;
+  bool started;
+  uint64_t *hashes; /* the returned request's, copied: its sub moves on */
+  size_t hash_cap;
+  job_source *outer; /* for the subs' bad-row counts */
+} merge;
+
+static void merge_close(void *impl) {
+  merge *g = impl;
+  if (!g)
+    return;
+  for (size_t i = 0; i < g->n; i++)
+    job_source_close(g->subs[i]);
+  free(g->subs);
+  free(g->head);
+  free(g->has);
+  free(g->hashes);
+  free(g);
+}
+
+static int merge_refill(merge *g, size_t i, char *err, size_t err_len) {
+  int rc = job_source_next(g->subs[i], &g->head[i], err, err_len);
+  g->has[i] = rc == 1;
+  int64_t bad = 0;
+  const char *first = "";
+  for (size_t k = 0; k < g->n; k++) {
+    bad += job_source_bad_rows(g->subs[k]);
+    if (!first[0])
+      first = job_source_first_bad_row(g->subs[k]);
+  }
+  job_source_set_bad_rows(g->outer, bad, first);
+  return rc < 0 ? rc : 0;
+}
+
+static int merge_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
+  merge *g = impl;
+  int rc;
+  for (size_t i = 0; !g->started && i < g->n; i++)
+    if ((rc = merge_refill(g, i, err, err_len)) < 0)
+      return rc;
+  g->started = true;
+  size_t k = g->n;
+  for (size_t i = 0; i < g->n; i++)
+    if (g->has[i] && (k == g->n || g->head[i].arrival_ns < g->head[k].arrival_ns))
+      k = i;
+  if (k == g->n)
+    return 0;
+  const job_request *q = &g->head[k];
+  if (q->prefix_hash_count > g->hash_cap) {
+    uint64_t *grown = realloc(g->hashes, q->prefix_hash_count * sizeof *grown);
+    if (!grown) {
+      util_err(err, err_len, "merged workload: out of memory");
+      return JOB_SOURCE_ENOMEM;
+    }
+    g->hashes = grown, g->hash_cap = q->prefix_hash_count;
+  }
+  if (q->prefix_hash_count)
+    memcpy(g->hashes, q->prefix_hashes, q->prefix_hash_count * sizeof *g->hashes);
+  raw->time_ns = q->arrival_ns;
+  raw->input_tokens = q->input_tokens;
+  raw->output_tokens = q->output_tokens;
+  raw->prefix_hash_count = q->prefix_hash_count;
+  raw->prefix_hashes = q->prefix_hash_count ? g->hashes : NULL;
+  uint32_t outer_model = raw->attrs.model; /* the merged stream's default */
+  raw->attrs = q->attrs;
+  raw->attrs.model = outer_model;
+  if (q->attrs.model) { /* by name: the merged stream numbers names anew */
+    raw->model_name = job_source_model_name(g->subs[k], q->attrs.model); /* kept by the sub */
+    raw->model_name_len = strlen(raw->model_name);
+  }
+  rc = merge_refill(g, k, err, err_len);
+  return rc < 0 ? rc : 1;
+}
+
+static const job_source_backend merge_backend = {merge_next, merge_close};
+
+int job_source_open_merged(job_source **out, job_source *const *subs, size_t n,
+                           const job_source_opts *opts, char *err, size_t err_len) {
+  *out = NULL;
+  merge *g = calloc(1, sizeof *g);
+  if (g && n && (g->subs = malloc(n * sizeof *g->subs)) && (g->head = calloc(n, sizeof *g->head)) &&
+      (g->has = calloc(n, sizeof *g->has))) {
+    memcpy(g->subs, subs, n * sizeof *subs);
+    g->n = n;
+  } else {
+    if (g)
+      free(g->subs), free(g->head), free(g->has), free(g);
+    for (size_t i = 0; i < n; i++)
+      job_source_close(subs[i]);
+    util_err(err, err_len, n ? "merged workload: out of memory" : "merged workload: no streams");
+    return n ? JOB_SOURCE_ENOMEM : JOB_SOURCE_EINVAL;
+  }
+  bool hashes = false;
+  for (size_t i = 0; i < n; i++)
+    hashes |= job_source_has_prefix_hashes(subs[i]);
+  int rc = job_source_wrap(out, &merge_backend, g, JOB_TRACE_AUTO, opts, err, err_len);
+  if (rc == 0) {
+    g->outer = *out;
+    if (hashes)
+      job_source_set_prefix_hashes(*out);
+  }
+  return rc;
+}
+
 int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
 uint32_t job_source_models(const job_source *src) { return src->models; }
 const char *job_source_model_name(const job_source *src, uint32_t model) {

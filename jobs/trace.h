@@ -106,6 +106,14 @@ int job_source_open_trace(job_source **out, const char *path, job_trace_format f
  * "path:line: reason" for a malformed row. After an error every call repeats it. */
 int job_source_next(job_source *src, job_request *req, char *err, size_t err_len);
 
+/* Merges several sources into one stream in arrival order (ties: the earlier source first), as
+ * a workload of several streams (two models with their own rates and lengths): each request keeps
+ * its source's lengths, hashes and attributes; model names are numbered anew in the merged stream.
+ * Takes ownership of subs[0..n) (closed on failure too; the array itself is copied). opts apply to
+ * the merged stream; the subs' own should bound them (max_requests or to_ns) when synthetic. */
+int job_source_open_merged(job_source **out, job_source *const *subs, size_t n,
+                           const job_source_opts *opts, char *err, size_t err_len);
+
 int64_t job_source_bad_rows(const job_source *src); /* skipped so far (skip_bad_rows) */
 /* The model names requests were aimed at so far: how many, and number model (1 .. count). */
 uint32_t job_source_models(const job_source *src);

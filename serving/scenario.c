@@ -851,6 +851,7 @@ void srv_scenario_free(srv_scenario *s) {
   if (!s)
     return;
   free(s->resolved_text);
+  free(s->workload.streams);
   hw_catalog_destroy(s->catalog);
   free(s->nodes);
   free(s->deployments);

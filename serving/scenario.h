@@ -59,7 +59,14 @@ typedef struct srv_deployment {
   double gpu_memory_utilization; /* vLLM's default 0.9 */
 } srv_deployment;
 
+/* Streams a workload may merge (workload.streams). */
+#define SRV_MAX_STREAMS 16
+
 typedef struct srv_workload {
+  /* Several sources merged in arrival order (workload.streams), each a srv_workload of its own
+   * (its source, attributes and model); owned; none: this one's source. */
+  struct srv_workload *streams;
+  size_t stream_count;
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
@@ -75,7 +82,6 @@ typedef struct srv_workload {
 /* Opens the workload's request source: its trace, or its synthetic generator. Returns 0, or a
  * job_source code (JOB_SOURCE_ENOMEM, ...) with a message in err. */
 int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len);
-
 
 /* What the timeline keeps of instance iterations (output.iterations). */
 typedef enum srv_iterations_output {

@@ -155,16 +155,16 @@ static int read_sessions(const scn_loader *ld, const io_node *syn, job_synth_spe
   return scn_get_i32(ld, e, "turns", 1, &spec->turns.fixed_tokens);
 }
 
-static int read_synthetic(const scn_loader *ld, const io_node *syn) {
+static int read_synthetic(const scn_loader *ld, const io_node *syn, srv_workload *w,
+                          uint32_t stream_id) {
   static const char *const keys[] = {"arrival", "cv",        "rate", "rate_curve", "input",
                                      "output",  "empirical", "seed", "sessions",   NULL};
   static const char *const empirical_keys[] = {"trace", "format", NULL};
   static const char *const arrivals[] = {"poisson", "gamma", NULL}; /* job_arrival_kind order */
-  srv_workload *w = &ld->s->workload;
   job_synth_spec *spec = &w->synth;
   int arrival = JOB_ARRIVAL_POISSON, rc;
   int64_t seed = (int64_t)(ld->s->simulation.seed & INT64_MAX);
-  *spec = (job_synth_spec){.stream_id = JOB_SYNTH_STREAM_DEFAULT, .rate_curve = w->rate_curve};
+  *spec = (job_synth_spec){.stream_id = stream_id, .rate_curve = w->rate_curve};
   if ((rc = scn_check_keys(ld, syn, keys)) != 0 ||
       (rc = scn_get_choice(ld, syn, "arrival", arrivals, &arrival)) != 0 ||
       (rc = scn_optional(io_node_get_i64(syn, "seed", IO_UNIT_NUMBER, 0, INT64_MAX, &seed, ld->err,
@@ -244,6 +244,18 @@ int srv_workload_models(const srv_scenario *s, const job_source *src, bool *aime
 int srv_workload_open(const srv_workload *w, job_source **src, char *err, size_t err_len) {
   job_source_opts opts = w->opts;
   opts.model_name = w->model_name[0] ? w->model_name : NULL;
+  if (w->stream_count) {
+    job_source *subs[SRV_MAX_STREAMS];
+    for (size_t i = 0; i < w->stream_count; i++) {
+      int rc = srv_workload_open(&w->streams[i], &subs[i], err, err_len);
+      if (rc != 0) {
+        while (i > 0)
+          job_source_close(subs[--i]);
+        return rc;
+      }
+    }
+    return job_source_open_merged(src, subs, w->stream_count, &opts, err, err_len);
+  }
   return w->synthetic ? job_source_open_synthetic(src, &w->synth, &opts, err, err_len)
                       : job_source_open_trace(src, w->trace_path, w->format, &opts, err, err_len);
 }
@@ -321,8 +333,7 @@ static int read_mode(const scn_loader *ld, const io_node *m, srv_workload *w) {
  * deadline (batch only). */
 static int read_attrs(const scn_loader *ld, const io_node *m, job_request_attrs *a) {
   static const char *const tiers[] = {"interactive", "batch", NULL}; /* job_tier order */
-  int tier = JOB_TIER_INTERACTIVE, rc;
-  *a = (job_request_attrs){0};
+  int tier = (int)a->tier, rc;                                       /* a holds the defaults */
   if ((rc = scn_get_i32(ld, m, "priority", INT32_MIN, &a->priority)) != 0 ||
       (rc = scn_get_choice(ld, m, "tier", tiers, &tier)) != 0 ||
       (rc = scn_get_ns(ld, m, "deadline", 1, &a->deadline_ns)) != 0)
@@ -331,6 +342,65 @@ static int read_attrs(const scn_loader *ld, const io_node *m, job_request_attrs 
   if (a->deadline_ns > 0 && a->tier != JOB_TIER_BATCH)
     return io_node_error(io_node_find(m, "deadline"), ld->err, ld->err_len,
                          "a deadline applies to batch requests only (tier: batch)");
+  return 0;
+}
+
+/* One stream's source at m: its trace file (and format) or its synthetic generator. */
+static int read_source(const scn_loader *ld, const io_node *m, srv_workload *w,
+                       uint32_t stream_id) {
+  const io_node *syn = io_node_find(m, "synthetic");
+  w->synthetic = syn != NULL;
+  if (syn) {
+    if (io_node_find(m, "format"))
+      return io_node_error(io_node_find(m, "format"), ld->err, ld->err_len,
+                           "format applies to a trace file; a synthetic workload's empirical "
+                           "lengths take synthetic.empirical.format");
+    return read_synthetic(ld, syn, w, stream_id);
+  }
+  int rc = get_input_file(ld, m, "trace", w->trace_path, sizeof w->trace_path);
+  return rc != 0 ? rc : get_format(ld, m, false, &w->format);
+}
+
+static int read_model(const scn_loader *ld, const io_node *m, srv_workload *w);
+
+/* workload.streams: several sources merged in arrival order, each with its own attributes (over
+ * the workload's), bounded as the workload is (to, max_requests), on a random stream of its own. */
+static int read_streams(const scn_loader *ld, const io_node *n, srv_workload *w) {
+  static const char *const keys[] = {"trace", "format",   "synthetic", "priority",
+                                     "tier",  "deadline", "model",     NULL};
+  int rc = scn_expect_kind(ld, n, IO_NODE_SEQUENCE,
+                           "a sequence of streams ({trace: ...} or "
+                           "{synthetic: ...}, with their attributes)");
+  if (rc != 0)
+    return rc;
+  if (n->count == 0 || n->count > SRV_MAX_STREAMS)
+    return io_node_error(n, ld->err, ld->err_len, "expected 1 to %d streams, got %zu",
+                         SRV_MAX_STREAMS, n->count);
+  if (!(w->streams = calloc(n->count, sizeof *w->streams))) {
+    snprintf(ld->err, ld->err_len, "out of memory");
+    return IO_DOC_ENOMEM;
+  }
+  w->stream_count = n->count;
+  for (size_t i = 0; i < n->count; i++) {
+    const io_node *e = n->values[i];
+    srv_workload *x = &w->streams[i];
+    x->mode = w->mode; /* offline and closed loops need no rate */
+    x->opts = (job_source_opts){.rate_scale = 1.0,
+                                .to_ns = w->opts.to_ns,
+                                .max_requests = w->opts.max_requests,
+                                .skip_bad_rows = w->opts.skip_bad_rows,
+                                .defaults = w->opts.defaults};
+    if ((rc = scn_expect_kind(ld, e, IO_NODE_MAPPING, "{trace: ...} or {synthetic: ...}")) != 0 ||
+        (rc = scn_check_keys(ld, e, keys)) != 0)
+      return rc;
+    if (!io_node_find(e, "trace") == !io_node_find(e, "synthetic"))
+      return io_node_error(e, ld->err, ld->err_len,
+                           "expected either a trace file (trace: PATH) or a synthetic workload "
+                           "(synthetic: {...})");
+    if ((rc = read_source(ld, e, x, JOB_SYNTH_STREAM_DEFAULT - 4 * (uint32_t)(i + 1))) != 0 ||
+        (rc = read_attrs(ld, e, &x->opts.defaults)) != 0 || (rc = read_model(ld, e, x)) != 0)
+      return rc;
+  }
   return 0;
 }
 
@@ -351,22 +421,27 @@ static int read_model(const scn_loader *ld, const io_node *m, srv_workload *w) {
 }
 
 int scn_read_workload(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {
-      "trace",    "format",       "synthetic",     "rate_scale", "offset",  "from",
-      "to",       "max_requests", "skip_bad_rows", "mode",       "clients", "think_time",
-      "duration", "priority",     "tier",          "deadline",   "model",   NULL};
+  static const char *const keys[] = {"trace",         "format",   "synthetic", "rate_scale",
+                                     "offset",        "from",     "to",        "max_requests",
+                                     "skip_bad_rows", "mode",     "clients",   "think_time",
+                                     "duration",      "priority", "tier",      "deadline",
+                                     "model",         "streams",  NULL};
   srv_workload *w = &ld->s->workload;
   job_source_opts *o = &w->opts;
   int rc = scn_check_keys(ld, m, keys);
   if (rc != 0)
     return rc;
-  const io_node *trace = io_node_find(m, "trace"), *syn = io_node_find(m, "synthetic");
+  const io_node *trace = io_node_find(m, "trace"), *syn = io_node_find(m, "synthetic"),
+                *streams = io_node_find(m, "streams");
+  if (streams && (trace || syn))
+    return io_node_error(streams, ld->err, ld->err_len,
+                         "give either streams or one trace or synthetic workload, not both");
   if (trace && syn)
     return io_node_error(syn, ld->err, ld->err_len, "give either trace or synthetic, not both");
-  if (!trace && !syn)
+  if (!trace && !syn && !streams)
     return io_node_error(m, ld->err, ld->err_len,
-                         "expected a trace file (trace: PATH) or a synthetic workload "
-                         "(synthetic: {...})");
+                         "expected a trace file (trace: PATH), a synthetic workload "
+                         "(synthetic: {...}) or streams of them (streams: [...])");
   *o = (job_source_opts){.rate_scale = 1.0};
   if ((rc = scn_optional(io_node_get_f64(m, "rate_scale", IO_UNIT_NUMBER, 0.0, INFINITY,
                                          &o->rate_scale, ld->err, ld->err_len))) != 0 ||
@@ -385,17 +460,9 @@ int scn_read_workload(const scn_loader *ld, const io_node *m) {
   if (o->to_ns != 0 && o->to_ns <= o->from_ns)
     return io_node_error(io_node_find(m, "to"), ld->err, ld->err_len,
                          "the window must end after it starts (from < to; to = 0s: no end)");
-  w->synthetic = syn != NULL;
-  if (syn) {
-    if (io_node_find(m, "format"))
-      return io_node_error(io_node_find(m, "format"), ld->err, ld->err_len,
-                           "format applies to a trace file; a synthetic workload's empirical "
-                           "lengths take synthetic.empirical.format");
-    rc = read_synthetic(ld, syn);
-  } else {
-    rc = get_input_file(ld, m, "trace", w->trace_path, sizeof w->trace_path);
-    if (rc == 0)
-      rc = get_format(ld, m, false, &w->format);
-  }
-  return rc != 0 ? rc : try_source(ld, syn ? syn : trace);
+  if (streams)
+    rc = read_streams(ld, streams, w);
+  else
+    rc = read_source(ld, m, w, JOB_SYNTH_STREAM_DEFAULT);
+  return rc != 0 ? rc : try_source(ld, streams ? streams : syn ? syn : trace);
 }

@@ -998,6 +998,36 @@ static void trace_session_column_gives_shared_prefix_hashes(void) {
   CU_ASSERT_EQUAL(t[3].hash_count, 0); /* no session: no hashes */
 }
 
+/* Merged sources: arrival order, ties to the earlier source, model names renumbered by the merged
+ * stream and the merged stream's default model for requests that name none. */
+static void merged_sources_interleave_by_arrival_and_renumber_models(void) {
+  char a[PATH_BYTES], b[PATH_BYTES], err[ERR_BYTES];
+  fixture(a, "arrival_time_ns,input_toks,output_toks,model\n0,1,1,x\n10,2,1,\n20,3,1,x\n");
+  fixture(b, "arrival_time_ns,input_toks,output_toks,model\n0,4,1,y\n15,5,1,x\n");
+  job_source *subs[2];
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&subs[0], a, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&subs[1], b, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  job_source_opts opts = {.model_name = "d"};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_merged(&src, subs, 2, &opts, err, sizeof err), 0);
+  int32_t want_input[] = {1, 4, 2, 5, 3};
+  const char *want_model[] = {"x", "y", "d", "x", "x"};
+  job_request r;
+  for (int i = 0; i < 5; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(r.id, i);
+    CU_ASSERT_EQUAL(r.input_tokens, want_input[i]);
+    CU_ASSERT_STRING_EQUAL(job_source_model_name(src, r.attrs.model), want_model[i]);
+  }
+  CU_ASSERT_EQUAL(job_source_next(src, &r, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(job_source_models(src), 3); /* d, x, y */
+  job_source_close(src);
+  unlink(a);
+  unlink(b);
+}
+
 typedef struct named_test {
   const char *name;
   CU_TestFunc run;
@@ -1037,6 +1067,7 @@ static const named_test tests[] = {
     TEST(model_names_are_numbered_in_order_of_appearance),
     TEST(synthetic_sessions_grow_their_prompts_and_share_prefix_hashes),
     TEST(trace_session_column_gives_shared_prefix_hashes),
+    TEST(merged_sources_interleave_by_arrival_and_renumber_models),
 };
 
 /* Runs every test, or those whose names contain argv[1]. */

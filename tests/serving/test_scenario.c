@@ -808,8 +808,12 @@ static void test_workload_modes_and_attributes_are_read_and_checked(void) {
       {"workload.tier=urgent",
        "workload.tier: unknown value 'urgent' (expected one of: "
        "interactive, batch)"},
-      {"workload.model=Mistral-7B", "workload.model: no deployment that takes requests serves "
-                                    "'Mistral-7B' (give a deployment's name or its model's)"},
+      {"workload.model=Mistral-7B",
+       "workload.model: no deployment that takes requests serves "
+       "'Mistral-7B' (give a deployment's name or its model's)"},
+      {"workload={streams: []}", "workload.streams: expected 1 to 16 streams, got 0"},
+      {"workload={streams: [{trace: x.csv, synthetic: {rate: 1/s}}]}",
+       "workload.streams.0: expected either a trace file (trace: PATH) or a synthetic workload"},
       {"router.first_token=client",
        "router.first_token: applies to disaggregated deployments only (a prefill and a "
        "decode role): a colocated instance's first token is the client's"},

@@ -571,6 +571,49 @@ static void test_session_turns_hit_the_prefix_cache(void) {
   CU_ASSERT(with > 225 * 200);
 }
 
+/* workload.streams: two synthetic streams, each with its rate, lengths, model and tier, merged in
+ * arrival order: ids follow arrivals, each request keeps its stream's attributes and reaches only
+ * its model's instances, and the rates set the mix (10/s and 5/s: about 2 to 1). */
+static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
+  const char *sets[] = {
+      "workload={max_requests: 300, streams: ["
+      "{synthetic: {rate: 10/s, input: {kind: fixed, tokens: 100}, output: {kind: fixed, tokens: "
+      "10}}, model: Llama-3.1-8B},"
+      "{synthetic: {rate: 5/s, input: {kind: fixed, tokens: 2000}, output: {kind: fixed, tokens: "
+      "50}}, model: qwen, tier: batch, deadline: 1h, priority: 1}]}"};
+  srv_scenario *s = run("two_models.yaml", sets, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(n, 300);
+  qsort(req, n, sizeof *req, by_id);
+  const char *deployment[6];
+  for (uint64_t i = 0; i < ninst; i++)
+    deployment[inst[i].instance] = inst[i].deployment;
+  int chat = 0, batch = 0, wrong = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT(i == 0 || req[i].arrival_ns >= req[i - 1].arrival_ns);
+    const char *d = deployment[req[i].instance];
+    if (req[i].input_tokens == 100) {
+      chat++;
+      wrong += req[i].output_tokens != 10 || req[i].service_tier != JOB_TIER_INTERACTIVE ||
+               req[i].priority != 0 || req[i].deadline_ns != -1 || strcmp(d, "qwen") == 0;
+    } else {
+      batch++;
+      wrong += req[i].input_tokens != 2000 || req[i].output_tokens != 50 ||
+               req[i].service_tier != JOB_TIER_BATCH || req[i].priority != 1 ||
+               req[i].deadline_ns != req[i].arrival_ns + INT64_C(3600000000000) ||
+               strcmp(d, "qwen") != 0;
+    }
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(chat > 160 && chat < 240 && batch == 300 - chat); /* Binomial(300, 2/3): sd 8 */
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -611,6 +654,8 @@ int main(int argc, char **argv) {
        test_requests_aimed_at_a_model_reach_only_its_deployments},
       {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
       {"session turns hit the prefix cache", test_session_turns_hit_the_prefix_cache},
+      {"streams keep their own rates, lengths, models and tiers",
+       test_streams_keep_their_own_rates_lengths_models_and_tiers},
       {NULL, NULL},
   };
   int failed = harness_run("serving", tests, NULL, true);

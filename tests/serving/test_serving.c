@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "serving/report.h"
 #include "serving/schema.h"
 #include "serving/serving.h"
 
@@ -609,6 +610,21 @@ static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
   }
   CU_ASSERT_EQUAL(wrong, 0);
   CU_ASSERT(chat > 160 && chat < 240 && batch == 300 - chat); /* Binomial(300, 2/3): sd 8 */
+  /* The report's per-tier breakdown counts them so, and every batch request met its hour. */
+  srv_summary sum;
+  srv_breakdown groups;
+  char err[512];
+  CU_ASSERT_EQUAL_FATAL(
+      srv_report_summarise_groups(out_path, false, &sum, &groups, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(groups.tier_count, 2);
+  CU_ASSERT_STRING_EQUAL(groups.tiers[1].name, "batch");
+  CU_ASSERT(groups.tiers[0].requests == (uint64_t)chat &&
+            groups.tiers[1].requests == (uint64_t)batch);
+  CU_ASSERT(groups.tiers[0].deadline_requests == 0 &&
+            groups.tiers[1].deadline_met == (uint64_t)batch &&
+            groups.tiers[1].deadline_requests == (uint64_t)batch);
+  CU_ASSERT(groups.tiers[1].ttft_ms.count == (uint64_t)batch && groups.tiers[1].e2e_ms.p50 > 0);
+  srv_report_breakdown_free(&groups);
   free(req);
   free(inst);
   srv_scenario_free(s);

@@ -381,19 +381,23 @@ static int prepare_output(const char *target, const srv_scenario *s, char *tmp, 
   if (!target[0])
     return util_err(err, err_len, "no output path: give -o FILE.h5 or output.path");
   if (stat(target, &st) == 0) {
-    const struct {
-      const char *what, *path;
-    } inputs[] = {{"scenario file", s->path},
-                  {"trace", s->workload.synthetic ? NULL : s->workload.trace_path},
-                  {"empirical length file", s->workload.empirical_path}};
-    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
-      if (same_file(&st, inputs[i].path)) {
-        return util_err(
-            err, err_len,
-            "output '%s' is the run's %s ('%s'): refusing to overwrite an input; choose "
-            "another output (-o)",
-            target, inputs[i].what, inputs[i].path);
-      }
+    const srv_workload *w = &s->workload; /* itself, or each of its streams */
+    for (size_t k = 0; k < (w->stream_count ? w->stream_count : 1); k++) {
+      const srv_workload *x = w->stream_count ? &w->streams[k] : w;
+      const struct {
+        const char *what, *path;
+      } inputs[] = {{"scenario file", s->path},
+                    {"trace", x->synthetic ? NULL : x->trace_path},
+                    {"empirical length file", x->empirical_path}};
+      for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        if (same_file(&st, inputs[i].path)) {
+          return util_err(
+              err, err_len,
+              "output '%s' is the run's %s ('%s'): refusing to overwrite an input; choose "
+              "another output (-o)",
+              target, inputs[i].what, inputs[i].path);
+        }
+    }
     if (S_ISDIR(st.st_mode))
       return util_err(err, err_len, "output '%s' is a directory: give a file name (-o %s/run.h5)",
                       target, target);

@@ -71,6 +71,21 @@ int job_trace_format_parse(const char *name, job_trace_format *format) {
   return JOB_SOURCE_EINVAL;
 }
 
+static const char *const tier_names[] = {"interactive", "batch"}; /* job_tier order */
+
+const char *job_tier_name(job_tier tier) {
+  return (unsigned)tier < sizeof tier_names / sizeof tier_names[0] ? tier_names[tier] : "unknown";
+}
+
+int job_tier_parse(const char *name, size_t n, job_tier *tier) {
+  for (size_t t = 0; t < sizeof tier_names / sizeof tier_names[0]; t++)
+    if (n == strlen(tier_names[t]) && strncasecmp(name, tier_names[t], n) == 0) {
+      *tier = (job_tier)t;
+      return 0;
+    }
+  return JOB_SOURCE_EINVAL;
+}
+
 /* ---- Field parsers: each returns NULL, or why the text is not acceptable --------------------- */
 
 static bool is_space(char c) { return c == ' ' || c == '\t'; }
@@ -129,6 +144,33 @@ static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out
   if (frac_digits > pow10)
     frac_digits = pow10;
   *out = whole * pow10s[pow10] + frac * pow10s[pow10 - frac_digits] + round_up;
+  return NULL;
+}
+
+/* A priority: an optional sign and decimal digits, in int32 range. */
+static const char *parse_priority(const char *s, size_t n, int32_t *out) {
+  size_t i = n > 0 && (s[0] == '-' || s[0] == '+');
+  if (i == n)
+    return "empty";
+  int64_t v = 0;
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return "not an integer";
+    if ((v = v * 10 + (s[i] - '0')) > (int64_t)INT32_MAX + 1)
+      return "out of the 32-bit range";
+  }
+  v = s[0] == '-' ? -v : v;
+  if (v > INT32_MAX)
+    return "out of the 32-bit range";
+  *out = (int32_t)v;
+  return NULL;
+}
+
+static const char *parse_tier(const char *s, size_t n, uint32_t *out) {
+  job_tier tier;
+  if (job_tier_parse(s, n, &tier) != 0)
+    return "expected interactive or batch";
+  *out = (uint32_t)tier;
   return NULL;
 }
 
@@ -206,7 +248,9 @@ typedef struct trace_reader {
   int64_t line_no;
   bool line_pending; /* the first data line was read while detecting the format */
   const trace_layout *layout;
-  int columns, time_col, input_col, output_col; /* CSV: field count and indices (-1: none) */
+  int columns, time_col, input_col, output_col;        /* CSV: field count and indices (-1: none) */
+  int priority_col, tier_col, deadline_col, model_col; /* optional CSV columns (-1: none) */
+  int session_col; /* a conversation's id: its turns share prefix hashes (-1: none) */
   bool have_start, have_prev;
   int64_t start_ns, prev_ns;
   uint64_t *hashes;
@@ -412,6 +456,11 @@ static int reader_detect(trace_reader *r, job_trace_format format, char *err, si
       r->time_col = t;
       r->input_col = in;
       r->output_col = out;
+      r->priority_col = column_index(names, lens, r->columns, "priority");
+      r->tier_col = column_index(names, lens, r->columns, "tier");
+      r->deadline_col = column_index(names, lens, r->columns, "deadline_s");
+      r->model_col = column_index(names, lens, r->columns, "model");
+      r->session_col = column_index(names, lens, r->columns, "session");
       return 0;
     }
     if (format != JOB_TRACE_AUTO) {
@@ -447,6 +496,7 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
     return JOB_SOURCE_ENOMEM;
   }
   r->time_col = r->input_col = r->output_col = -1;
+  r->priority_col = r->tier_col = r->deadline_col = r->model_col = r->session_col = -1;
   if (!(r->file = fopen(path, "r"))) {
     util_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
     reader_close(r);
@@ -470,6 +520,26 @@ static int reader_open(trace_reader **out, const char *path, job_trace_format fo
 
 /* A quoted snippet of bad text for messages. */
 #define SNIP(s, n) (int)((n) < SNIPPET_CHARS ? (n) : SNIPPET_CHARS), (s)
+
+/* The attribute fields of a row (NULL: not given): priority, tier, deadline_s. */
+static int parse_attrs(trace_reader *r, const char *const values[3], const size_t lens[3],
+                       job_raw_request *raw, char *err, size_t err_len) {
+  static const char *const names[3] = {"priority", "tier", "deadline_s"};
+  for (int k = 0; k < 3; k++) {
+    if (!values[k])
+      continue;
+    const char *why = k == 0   ? parse_priority(values[k], lens[k], &raw->attrs.priority)
+                      : k == 1 ? parse_tier(values[k], lens[k], &raw->attrs.tier)
+                               : parse_scaled(values[k], lens[k], 9, &raw->attrs.deadline_ns);
+    if (!why && k == 2 && raw->attrs.deadline_ns <= 0)
+      why = "must be above 0";
+    if (why)
+      return row_bad(r, err, err_len, "%s '%.*s': %s", names[k], SNIP(values[k], lens[k]), why);
+  }
+  if (raw->attrs.deadline_ns > 0 && raw->attrs.tier != JOB_TIER_BATCH)
+    return row_bad(r, err, err_len, "a deadline applies to batch requests only (tier batch)");
+  return 1;
+}
 
 static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char *err,
                          size_t err_len) {
@@ -495,9 +565,30 @@ static int parse_csv_row(trace_reader *r, size_t len, job_raw_request *raw, char
   c = r->output_col;
   if ((why = parse_tokens(f[c], n[c], &raw->output_tokens)))
     return row_bad(r, err, err_len, "%s '%.*s': %s", l->output_col, SNIP(f[c], n[c]), why);
+  /* Optional attribute columns; an empty field keeps the workload's default. */
+  const int cols[3] = {r->priority_col, r->tier_col, r->deadline_col};
+  const char *values[3] = {NULL, NULL, NULL};
+  size_t value_lens[3] = {0, 0, 0};
+  for (int k = 0; k < 3; k++)
+    if (cols[k] >= 0 && n[cols[k]] > 0)
+      values[k] = f[cols[k]], value_lens[k] = n[cols[k]];
   raw->prefix_hash_count = 0;
   raw->prefix_hashes = NULL;
-  return 1;
+  if (r->model_col >= 0 && n[r->model_col] > 0)
+    raw->model_name = f[r->model_col], raw->model_name_len = n[r->model_col];
+  if (r->session_col >= 0 && n[r->session_col] > 0) { /* FNV-1a of the id names the conversation */
+    uint64_t key = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n[r->session_col]; i++)
+      key = (key ^ (unsigned char)f[r->session_col][i]) * 0x100000001b3ull;
+    int64_t count = job_session_hashes(key, raw->input_tokens, &r->hashes, &r->hash_cap);
+    if (count < 0) {
+      util_err(err, err_len, "%s:%lld: out of memory", r->path, (long long)r->line_no);
+      return JOB_SOURCE_ENOMEM;
+    }
+    raw->prefix_hash_count = (uint32_t)count;
+    raw->prefix_hashes = r->hashes;
+  }
+  return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
 /* The value of "key" in a one-line JSON object: just past its colon, or NULL if absent. Enough for
@@ -580,7 +671,28 @@ static int parse_mooncake_row(trace_reader *r, size_t len, job_raw_request *raw,
     p = stop;
   }
   raw->prefix_hashes = raw->prefix_hash_count ? r->hashes : NULL;
-  return 1;
+  const char *model = json_value(line, "model");
+  if (model && *model++ != '"')
+    return row_bad(r, err, err_len, "model: expected a string");
+  if (model) {
+    const char *close = strchr(model, '"');
+    if (!close)
+      return row_bad(r, err, err_len, "model: unterminated string");
+    if (close > model)
+      raw->model_name = model, raw->model_name_len = (size_t)(close - model);
+  }
+  const char *values[3] = {json_value(line, "priority"), json_value(line, "tier"),
+                           json_value(line, "deadline_s")};
+  size_t value_lens[3] = {0, 0, 0};
+  for (int k = 0; k < 3; k++) {
+    if (values[k] && k == 1 && *values[k] == '"') { /* a JSON string */
+      const char *close = strchr(++values[k], '"');
+      value_lens[k] = close ? (size_t)(close - values[k]) : strlen(values[k]);
+    } else if (values[k]) {
+      value_lens[k] = number_len(values[k]);
+    }
+  }
+  return parse_attrs(r, values, value_lens, raw, err, err_len);
 }
 
 static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
@@ -611,6 +723,25 @@ static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_l
   return 1;
 }
 
+int64_t job_session_hashes(uint64_t session_key, int32_t input_tokens, uint64_t **out,
+                           size_t *cap) {
+  int64_t count = ((int64_t)input_tokens + JOB_MOONCAKE_BLOCK_TOKENS - 1) /
+                  JOB_MOONCAKE_BLOCK_TOKENS;
+  if ((size_t)count > *cap) {
+    uint64_t *grown = realloc(*out, (size_t)count * sizeof *grown);
+    if (!grown)
+      return -1;
+    *out = grown, *cap = (size_t)count;
+  }
+  for (int64_t b = 0; b < count; b++) { /* splitmix64 of (session, block) */
+    uint64_t x = session_key + 0x9e3779b97f4a7c15ull * (uint64_t)(b + 1);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    (*out)[b] = x ^ (x >> 31);
+  }
+  return count;
+}
+
 /* ---- The source: window, scale, offset, cap and the bad-row policy over any backend --------- */
 
 struct job_source {
@@ -621,9 +752,31 @@ struct job_source {
   int64_t emitted, bad_rows, dropped;
   int failed; /* the negative code of the error that stopped it */
   bool ended;
+  bool prefix_hashes; /* its requests come with prefix block hashes */
   char first_bad[MESSAGE_BYTES];
   char error[MESSAGE_BYTES];
+  char **model_names; /* [models]: number m is model_names[m - 1] */
+  uint32_t models, model_cap;
 };
+
+/* The number of model name (n bytes), added if new; 0 out of memory or past the limit. */
+static uint32_t intern_model(job_source *src, const char *name, size_t n) {
+  for (uint32_t m = 0; m < src->models; m++)
+    if (strlen(src->model_names[m]) == n && memcmp(src->model_names[m], name, n) == 0)
+      return m + 1;
+  if (src->models == JOB_MAX_MODELS)
+    return 0;
+  if (src->models == src->model_cap) {
+    uint32_t cap = src->model_cap ? 2 * src->model_cap : 8;
+    char **grown = realloc(src->model_names, cap * sizeof *grown);
+    if (!grown)
+      return 0;
+    src->model_names = grown, src->model_cap = cap;
+  }
+  if (!(src->model_names[src->models] = strndup(name, n)))
+    return 0;
+  return ++src->models;
+}
 
 int job_source_wrap(job_source **out, const job_source_backend *backend, void *impl,
                     job_trace_format format, const job_source_opts *opts, char *err,
@@ -641,6 +794,11 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
     why = "window must satisfy 0 <= from < to (to = 0: no end)";
   else if (o.max_requests < 0)
     why = "request cap must not be negative";
+  else if (o.defaults.tier > JOB_TIER_BATCH)
+    why = "unknown tier";
+  else if (o.defaults.deadline_ns < 0 ||
+           (o.defaults.deadline_ns > 0 && o.defaults.tier != JOB_TIER_BATCH))
+    why = "a deadline must be above 0 and applies to batch requests only";
   job_source *src = why ? NULL : calloc(1, sizeof *src);
   if (!src) {
     backend->close(impl);
@@ -648,6 +806,14 @@ int job_source_wrap(job_source **out, const job_source_backend *backend, void *i
     return why ? JOB_SOURCE_EINVAL : JOB_SOURCE_ENOMEM;
   }
   src->backend = backend, src->impl = impl, src->format = format, src->opts = o;
+  src->opts.model_name = NULL; /* borrowed: interned now as number 1 */
+  src->opts.defaults.model = 0;
+  if (o.model_name && o.model_name[0] &&
+      (src->opts.defaults.model = intern_model(src, o.model_name, strlen(o.model_name))) == 0) {
+    job_source_close(src);
+    util_err(err, err_len, "workload options: out of memory");
+    return JOB_SOURCE_ENOMEM;
+  }
   *out = src;
   return 0;
 }
@@ -661,7 +827,11 @@ static int open_trace(job_source **out, const char *path, job_trace_format forma
   int rc = reader_open(&r, path, format, lengths_ok, err, err_len);
   if (rc < 0)
     return rc;
-  return job_source_wrap(out, &trace_backend, r, r->layout->format, opts, err, err_len);
+  bool hashes = r->layout->format == JOB_TRACE_MOONCAKE || r->session_col >= 0;
+  rc = job_source_wrap(out, &trace_backend, r, r->layout->format, opts, err, err_len);
+  if (rc == 0 && hashes)
+    job_source_set_prefix_hashes(*out);
+  return rc;
 }
 
 int job_source_open_trace(job_source **out, const char *path, job_trace_format format,
@@ -690,7 +860,7 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
   if (src->ended || (o->max_requests && src->emitted >= o->max_requests))
     return 0;
   for (;;) {
-    job_raw_request raw;
+    job_raw_request raw = {.attrs = o->defaults};
     char message[MESSAGE_BYTES];
     message[0] = '\0';
     int rc = src->backend->next(src->impl, &raw, message, sizeof message);
@@ -715,6 +885,8 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
       double scaled = (double)since_ns / o->rate_scale; /* exact below 2^53 ns (104 days) */
       arrival_ns = scaled < 0x1p62 ? llround(scaled) : JOB_ARRIVAL_END_NS;
     }
+    if (o->offline)
+      arrival_ns = 0;
     if (arrival_ns >= JOB_ARRIVAL_END_NS - o->offset_ns) {
       /* Past the representable end, as every later row is (sources are in time order): counted
        * up to the request cap, never returned. */
@@ -731,14 +903,142 @@ int job_source_next(job_source *src, job_request *req, char *err, size_t err_len
     req->output_tokens = raw.output_tokens;
     req->prefix_hash_count = raw.prefix_hash_count;
     req->prefix_hashes = raw.prefix_hash_count ? raw.prefix_hashes : NULL;
+    req->attrs = raw.attrs;
+    if (raw.model_name &&
+        (req->attrs.model = intern_model(src, raw.model_name, raw.model_name_len)) == 0) {
+      snprintf(message, sizeof message, "%s (model '%.*s')",
+               src->models == JOB_MAX_MODELS ? "more than JOB_MAX_MODELS model names"
+                                             : "out of memory",
+               (int)(raw.model_name_len < 64 ? raw.model_name_len : 64), raw.model_name);
+      return source_fail(src,
+                         src->models == JOB_MAX_MODELS ? JOB_SOURCE_EFORMAT : JOB_SOURCE_ENOMEM,
+                         message, err, err_len);
+    }
     return 1;
   }
 }
 
+/* ---- Merged sources ----------------------------------------------------------------------------
+ */
+
+typedef struct merge {
+  job_source **subs;
+  job_request *head; /* each sub's next request, while has[i] */
+  bool *has;
+  size_t n;
+  bool started;
+  uint64_t *hashes; /* the returned request's, copied: its sub moves on */
+  size_t hash_cap;
+  job_source *outer; /* for the subs' bad-row counts */
+} merge;
+
+static void merge_close(void *impl) {
+  merge *g = impl;
+  if (!g)
+    return;
+  for (size_t i = 0; i < g->n; i++)
+    job_source_close(g->subs[i]);
+  free(g->subs);
+  free(g->head);
+  free(g->has);
+  free(g->hashes);
+  free(g);
+}
+
+static int merge_refill(merge *g, size_t i, char *err, size_t err_len) {
+  int rc = job_source_next(g->subs[i], &g->head[i], err, err_len);
+  g->has[i] = rc == 1;
+  int64_t bad = 0;
+  const char *first = "";
+  for (size_t k = 0; k < g->n; k++) {
+    bad += job_source_bad_rows(g->subs[k]);
+    if (!first[0])
+      first = job_source_first_bad_row(g->subs[k]);
+  }
+  job_source_set_bad_rows(g->outer, bad, first);
+  return rc < 0 ? rc : 0;
+}
+
+static int merge_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
+  merge *g = impl;
+  int rc;
+  for (size_t i = 0; !g->started && i < g->n; i++)
+    if ((rc = merge_refill(g, i, err, err_len)) < 0)
+      return rc;
+  g->started = true;
+  size_t k = g->n;
+  for (size_t i = 0; i < g->n; i++)
+    if (g->has[i] && (k == g->n || g->head[i].arrival_ns < g->head[k].arrival_ns))
+      k = i;
+  if (k == g->n)
+    return 0;
+  const job_request *q = &g->head[k];
+  if (q->prefix_hash_count > g->hash_cap) {
+    uint64_t *grown = realloc(g->hashes, q->prefix_hash_count * sizeof *grown);
+    if (!grown) {
+      util_err(err, err_len, "merged workload: out of memory");
+      return JOB_SOURCE_ENOMEM;
+    }
+    g->hashes = grown, g->hash_cap = q->prefix_hash_count;
+  }
+  if (q->prefix_hash_count)
+    memcpy(g->hashes, q->prefix_hashes, q->prefix_hash_count * sizeof *g->hashes);
+  raw->time_ns = q->arrival_ns;
+  raw->input_tokens = q->input_tokens;
+  raw->output_tokens = q->output_tokens;
+  raw->prefix_hash_count = q->prefix_hash_count;
+  raw->prefix_hashes = q->prefix_hash_count ? g->hashes : NULL;
+  uint32_t outer_model = raw->attrs.model; /* the merged stream's default */
+  raw->attrs = q->attrs;
+  raw->attrs.model = outer_model;
+  if (q->attrs.model) { /* by name: the merged stream numbers names anew */
+    raw->model_name = job_source_model_name(g->subs[k], q->attrs.model); /* kept by the sub */
+    raw->model_name_len = strlen(raw->model_name);
+  }
+  rc = merge_refill(g, k, err, err_len);
+  return rc < 0 ? rc : 1;
+}
+
+static const job_source_backend merge_backend = {merge_next, merge_close};
+
+int job_source_open_merged(job_source **out, job_source *const *subs, size_t n,
+                           const job_source_opts *opts, char *err, size_t err_len) {
+  *out = NULL;
+  merge *g = calloc(1, sizeof *g);
+  if (g && n && (g->subs = malloc(n * sizeof *g->subs)) && (g->head = calloc(n, sizeof *g->head)) &&
+      (g->has = calloc(n, sizeof *g->has))) {
+    memcpy(g->subs, subs, n * sizeof *subs);
+    g->n = n;
+  } else {
+    if (g)
+      free(g->subs), free(g->head), free(g->has), free(g);
+    for (size_t i = 0; i < n; i++)
+      job_source_close(subs[i]);
+    util_err(err, err_len, n ? "merged workload: out of memory" : "merged workload: no streams");
+    return n ? JOB_SOURCE_ENOMEM : JOB_SOURCE_EINVAL;
+  }
+  bool hashes = false;
+  for (size_t i = 0; i < n; i++)
+    hashes |= job_source_has_prefix_hashes(subs[i]);
+  int rc = job_source_wrap(out, &merge_backend, g, JOB_TRACE_AUTO, opts, err, err_len);
+  if (rc == 0) {
+    g->outer = *out;
+    if (hashes)
+      job_source_set_prefix_hashes(*out);
+  }
+  return rc;
+}
+
 int64_t job_source_bad_rows(const job_source *src) { return src->bad_rows; }
+uint32_t job_source_models(const job_source *src) { return src->models; }
+const char *job_source_model_name(const job_source *src, uint32_t model) {
+  return model >= 1 && model <= src->models ? src->model_names[model - 1] : "";
+}
 int64_t job_source_dropped_arrivals(const job_source *src) { return src->dropped; }
 const char *job_source_first_bad_row(const job_source *src) { return src->first_bad; }
 job_trace_format job_source_format(const job_source *src) { return src->format; }
+bool job_source_has_prefix_hashes(const job_source *src) { return src->prefix_hashes; }
+void job_source_set_prefix_hashes(job_source *src) { src->prefix_hashes = true; }
 
 void job_source_set_bad_rows(job_source *src, int64_t bad_rows, const char *first_bad) {
   src->bad_rows = bad_rows;
@@ -749,5 +1049,8 @@ void job_source_close(job_source *src) {
   if (!src)
     return;
   src->backend->close(src->impl);
+  for (uint32_t m = 0; m < src->models; m++)
+    free(src->model_names[m]);
+  free(src->model_names);
   free(src);
 }

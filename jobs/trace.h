@@ -15,6 +15,9 @@ enum {
   JOB_SOURCE_ENOMEM = -4,
 };
 
+/* Distinct model names a source takes (a trace naming more is malformed). */
+#define JOB_MAX_MODELS 4096u
+
 /* Mooncake's hash_ids each name one KV block of this many prompt tokens (FAST'25 README). */
 #define JOB_MOONCAKE_BLOCK_TOKENS 512
 
@@ -23,6 +26,28 @@ enum {
  * to any time it holds. */
 #define JOB_ARRIVAL_END_NS ((int64_t)1 << 62)
 
+/* A request's service class (SageServe's tiers): interactive requests want their first token
+ * soon; batch requests can wait, up to their deadline if they have one. */
+typedef enum job_tier { JOB_TIER_INTERACTIVE = 0, JOB_TIER_BATCH = 1 } job_tier;
+
+/* What a request asks for besides its lengths, from the workload (trace columns, or the stream's
+ * settings for every request of it): the one place routers, schedulers and the timeline read it.
+ * All zero is the default: interactive, priority 0, no deadline. */
+typedef struct job_request_attrs {
+  int64_t deadline_ns; /* batch: should be done this long after arrival; 0: no deadline */
+  int32_t priority;    /* lower is served earlier under scheduler.policy: priority (vLLM's rule) */
+  uint32_t tier;       /* job_tier */
+  /* The model (or deployment) it is aimed at: 0 any; else the source's name number model
+   * (job_source_model_name), numbered from 1 in order of first appearance. */
+  uint32_t model;
+  uint32_t pad;
+} job_request_attrs;
+
+/* "interactive" or "batch", and back (case-insensitive, n bytes of name); parse returns 0 or
+ * JOB_SOURCE_EINVAL. */
+const char *job_tier_name(job_tier tier);
+int job_tier_parse(const char *name, size_t n, job_tier *tier);
+
 typedef struct job_request {
   int64_t id;            /* 0-based position in the source's output (after window and cap) */
   int64_t arrival_ns;    /* from the trace start, after window, scale and offset; never decreases */
@@ -30,6 +55,7 @@ typedef struct job_request {
   int32_t output_tokens; /* >= 1 */
   uint32_t prefix_hash_count;    /* Mooncake prefix-block hashes; 0 for other sources */
   const uint64_t *prefix_hashes; /* owned by the source, valid until its next call */
+  job_request_attrs attrs;
 } job_request;
 
 /* Azure's 2023 and 2024 files share one layout; only the timestamps differ: 2023 has
@@ -50,7 +76,8 @@ int job_trace_format_parse(const char *name, job_trace_format *format);
 
 /* How to replay a source. All zero is "as recorded, everything, stop at the first bad row". The
  * window is on the source's own time axis (before scaling) and arrivals are rebased to its start:
- * arrival_ns = (source_ns - from_ns) / rate_scale + offset_ns. */
+ * arrival_ns = (source_ns - from_ns) / rate_scale + offset_ns; offline, every arrival is offset_ns
+ * (the window and cap still choose which requests). */
 typedef struct job_source_opts {
   int64_t offset_ns; /* >= 0, added last */
   double rate_scale; /* > 0 replays at this multiple of the rate (10: ten times the rate); 0 is 1 */
@@ -58,6 +85,12 @@ typedef struct job_source_opts {
   int64_t to_ns;     /* window end (exclusive); 0 means no end */
   int64_t max_requests; /* request cap; 0 means none */
   bool skip_bad_rows;   /* count and skip malformed rows instead of failing */
+  bool offline;         /* every request arrives at offset_ns, as throughput benchmarks send them */
+  /* Attributes of requests whose row does not give them (trace columns priority, tier, deadline_s
+   * and model; Mooncake keys of the same names); defaults.model is ignored: model_name, when not
+   * NULL (borrowed during open), is every such request's model, number 1. */
+  job_request_attrs defaults;
+  const char *model_name;
 } job_source_opts;
 
 typedef struct job_source job_source;
@@ -73,12 +106,26 @@ int job_source_open_trace(job_source **out, const char *path, job_trace_format f
  * "path:line: reason" for a malformed row. After an error every call repeats it. */
 int job_source_next(job_source *src, job_request *req, char *err, size_t err_len);
 
+/* Merges several sources into one stream in arrival order (ties: the earlier source first), as
+ * a workload of several streams (two models with their own rates and lengths): each request keeps
+ * its source's lengths, hashes and attributes; model names are numbered anew in the merged stream.
+ * Takes ownership of subs[0..n) (closed on failure too; the array itself is copied). opts apply to
+ * the merged stream; the subs' own should bound them (max_requests or to_ns) when synthetic. */
+int job_source_open_merged(job_source **out, job_source *const *subs, size_t n,
+                           const job_source_opts *opts, char *err, size_t err_len);
+
 int64_t job_source_bad_rows(const job_source *src); /* skipped so far (skip_bad_rows) */
+/* The model names requests were aimed at so far: how many, and number model (1 .. count). */
+uint32_t job_source_models(const job_source *src);
+const char *job_source_model_name(const job_source *src, uint32_t model);
 /* Requests dropped so far because they arrive at or past JOB_ARRIVAL_END_NS (the source ends at
  * the first of them; the rest are counted, not returned). */
 int64_t job_source_dropped_arrivals(const job_source *src);
 const char *job_source_first_bad_row(const job_source *src); /* its message, or "" */
 job_trace_format job_source_format(const job_source *src); /* detected format; AUTO if synthetic */
-void job_source_close(job_source *src);                    /* NULL is fine */
+/* Whether requests come with prefix block hashes: a Mooncake trace, a trace with a session column,
+ * a synthetic source with sessions. */
+bool job_source_has_prefix_hashes(const job_source *src);
+void job_source_close(job_source *src); /* NULL is fine */
 
 #endif

@@ -30,7 +30,25 @@ typedef struct synth {
   core_rng arrival_rng, input_rng, output_rng; /* independent streams */
   int32_t *pairs;                              /* empirical (input, output) pairs */
   size_t pair_count;
+  /* Sessions: those with turns to come, a heap on (next turn, start order); the next session's
+   * start, drawn ahead; the prefix hashes of the last turn. */
+  struct session *live;
+  size_t live_count, live_cap;
+  uint64_t sessions_started;
+  bool start_drawn, starts_over;
+  int64_t start_ns;
+  core_rng turns_rng;
+  uint64_t *hashes;
+  size_t hash_cap;
 } synth;
+
+typedef struct session {
+  int64_t next_ns;        /* its next turn's arrival */
+  uint64_t order;         /* start order: breaks ties of next_ns */
+  uint64_t key;           /* names its blocks' hashes */
+  int64_t context_tokens; /* the conversation so far */
+  int32_t turns_left;
+} session;
 
 static double standard_normal(core_rng *rng) { /* Box-Muller, one of the pair */
   double u = core_rng_uniform(rng), v = core_rng_uniform(rng);
@@ -105,19 +123,104 @@ static int32_t draw_length(core_rng *rng, const job_length_dist *d) {
   return 1;
 }
 
-static int synth_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
-  (void)err, (void)err_len;
-  synth *s = impl;
-  if (!next_arrival(s, &raw->time_ns))
-    return 0;
+/* A request's (input, output) lengths: an empirical pair, or a draw from each distribution. */
+static void draw_lengths(synth *s, int32_t *input_tokens, int32_t *output_tokens) {
   if (s->pairs) {
     size_t i = core_rng_below(&s->input_rng, (uint32_t)s->pair_count);
-    raw->input_tokens = s->pairs[2 * i];
-    raw->output_tokens = s->pairs[2 * i + 1];
+    *input_tokens = s->pairs[2 * i];
+    *output_tokens = s->pairs[2 * i + 1];
   } else {
-    raw->input_tokens = draw_length(&s->input_rng, &s->spec.input);
-    raw->output_tokens = draw_length(&s->output_rng, &s->spec.output);
+    *input_tokens = draw_length(&s->input_rng, &s->spec.input);
+    *output_tokens = draw_length(&s->output_rng, &s->spec.output);
   }
+}
+
+static bool session_before(const session *a, const session *b) {
+  return a->next_ns != b->next_ns ? a->next_ns < b->next_ns : a->order < b->order;
+}
+
+static void session_sift_down(synth *s, size_t i) {
+  for (;;) {
+    size_t least = i, l = 2 * i + 1, r = l + 1;
+    if (l < s->live_count && session_before(&s->live[l], &s->live[least]))
+      least = l;
+    if (r < s->live_count && session_before(&s->live[r], &s->live[least]))
+      least = r;
+    if (least == i)
+      return;
+    session t = s->live[i];
+    s->live[i] = s->live[least], s->live[least] = t, i = least;
+  }
+}
+
+static int session_push(synth *s, const session *x) {
+  if (s->live_count == s->live_cap) {
+    size_t cap = s->live_cap ? 2 * s->live_cap : 64;
+    session *grown = realloc(s->live, cap * sizeof *grown);
+    if (!grown)
+      return -1;
+    s->live = grown, s->live_cap = cap;
+  }
+  size_t i = s->live_count++;
+  s->live[i] = *x;
+  while (i > 0 && session_before(&s->live[i], &s->live[(i - 1) / 2])) {
+    session t = s->live[i];
+    s->live[i] = s->live[(i - 1) / 2], s->live[(i - 1) / 2] = t, i = (i - 1) / 2;
+  }
+  return 0;
+}
+
+/* The next turn of any session, in time order: a session starting now, or the earliest live one. */
+static int session_next(synth *s, job_raw_request *raw, char *err, size_t err_len) {
+  if (!s->start_drawn && !s->starts_over) {
+    s->starts_over = !next_arrival(s, &s->start_ns);
+    s->start_drawn = !s->starts_over;
+  }
+  if (s->start_drawn && (s->live_count == 0 || s->start_ns < s->live[0].next_ns)) {
+    uint64_t key = s->spec.seed ^ (0x9e3779b97f4a7c15ull * ++s->sessions_started);
+    session x = {.next_ns = s->start_ns,
+                 .order = s->sessions_started,
+                 .key = key,
+                 .turns_left = draw_length(&s->turns_rng, &s->spec.turns)};
+    s->start_drawn = false;
+    if (session_push(s, &x) != 0)
+      goto oom;
+  }
+  if (s->live_count == 0)
+    return 0;
+  session *x = &s->live[0];
+  int32_t message_tokens, output_tokens;
+  draw_lengths(s, &message_tokens, &output_tokens);
+  int64_t input = x->context_tokens + message_tokens;
+  raw->time_ns = x->next_ns;
+  raw->input_tokens = input < INT32_MAX ? (int32_t)input : INT32_MAX;
+  raw->output_tokens = output_tokens;
+  int64_t count = job_session_hashes(x->key, raw->input_tokens, &s->hashes, &s->hash_cap);
+  if (count < 0)
+    goto oom;
+  raw->prefix_hash_count = (uint32_t)count;
+  raw->prefix_hashes = s->hashes;
+  x->context_tokens = input + output_tokens;
+  bool more = --x->turns_left > 0 && x->next_ns < ((int64_t)1 << 62) - s->spec.turn_gap_ns;
+  if (more) {
+    x->next_ns += s->spec.turn_gap_ns;
+  } else {
+    s->live[0] = s->live[--s->live_count];
+  }
+  session_sift_down(s, 0);
+  return 1;
+oom:
+  util_err(err, err_len, "synthetic workload: out of memory for its sessions");
+  return JOB_SOURCE_ENOMEM;
+}
+
+static int synth_next(void *impl, job_raw_request *raw, char *err, size_t err_len) {
+  synth *s = impl;
+  if (s->spec.sessions)
+    return session_next(s, raw, err, err_len);
+  if (!next_arrival(s, &raw->time_ns))
+    return 0;
+  draw_lengths(s, &raw->input_tokens, &raw->output_tokens);
   raw->prefix_hash_count = 0;
   raw->prefix_hashes = NULL;
   return 1;
@@ -128,6 +231,8 @@ static void synth_close(void *impl) {
   if (s) {
     free(s->segments);
     free(s->pairs);
+    free(s->live);
+    free(s->hashes);
     free(s);
   }
 }
@@ -231,8 +336,10 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
     why = "gamma arrivals need a coefficient of variation > 0";
   if (!why && spec->arrival != JOB_ARRIVAL_GAMMA && spec->arrival != JOB_ARRIVAL_POISSON)
     why = "unknown arrival process";
-  if (!why && spec->stream_id > UINT32_MAX - 2)
-    why = "stream id must leave room for stream_id + 2";
+  if (!why && spec->stream_id > UINT32_MAX - 3)
+    why = "stream id must leave room for stream_id + 3";
+  if (!why && spec->sessions && (why = check_length(&spec->turns)) == NULL && spec->turn_gap_ns < 0)
+    why = "the time between a session's turns must not be negative";
   if (!why && !spec->empirical_path && (why = check_length(&spec->input)) == NULL)
     why = check_length(&spec->output);
   bool bounded = opts && (opts->max_requests > 0 || opts->to_ns > 0);
@@ -247,6 +354,7 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
   core_rng_init(&s->arrival_rng, spec->seed, spec->stream_id);
   core_rng_init(&s->input_rng, spec->seed, spec->stream_id + 1);
   core_rng_init(&s->output_rng, spec->seed, spec->stream_id + 2);
+  core_rng_init(&s->turns_rng, spec->seed, spec->stream_id + 3);
   job_source *lengths = NULL;
   if (spec->empirical_path) {
     int rc = read_pairs(s, spec, opts, &lengths, err, err_len);
@@ -257,9 +365,19 @@ int job_source_open_synthetic(job_source **out, const job_synth_spec *spec,
     }
   }
   s->spec.rate_curve = NULL, s->spec.empirical_path = NULL; /* borrowed only during open */
+  bool sessions = spec->sessions;
   int rc = job_source_wrap(out, &synth_backend, s, JOB_TRACE_AUTO, opts, err, err_len);
+  if (rc == 0 && sessions)
+    job_source_set_prefix_hashes(*out);
   if (rc == 0 && lengths)
     job_source_set_bad_rows(*out, job_source_bad_rows(lengths), job_source_first_bad_row(lengths));
   job_source_close(lengths);
   return rc;
+}
+
+int64_t job_think_time_ns(const job_closed_loop *loop, core_rng *rng) {
+  if (!loop->think_exponential || loop->think_ns == 0)
+    return loop->think_ns;
+  double ns = core_rng_exponential(rng, 1.0) * (double)loop->think_ns;
+  return ns < 0x1p61 ? llround(ns) : (int64_t)1 << 61;
 }

@@ -4,9 +4,10 @@
 #ifndef JOB_WORKLOAD_H
 #define JOB_WORKLOAD_H
 
+#include "core/rng.h"
 #include "trace.h"
 
-/* A default stream id far above any LP id; a source uses stream_id .. stream_id + 2. */
+/* A default stream id far above any LP id; a source uses stream_id .. stream_id + 3. */
 #define JOB_SYNTH_STREAM_DEFAULT 0xFFFFFF00u
 
 typedef enum job_arrival_kind {
@@ -46,11 +47,38 @@ typedef struct job_synth_spec {
   const char *empirical_path;
   job_trace_format empirical_format;
   uint64_t seed;
+  /* Multi-turn sessions (chat conversations): the arrival process starts sessions; a session has
+   * `turns` turns (a length distribution used as a count), turn_gap_ns apart; each turn's prompt is
+   * the conversation so far (the previous turns' prompts and outputs) plus a new message whose
+   * length is drawn from input (or an empirical pair), so the turns of one session share prefix
+   * block hashes (jobs/workload_source.h job_session_hashes) and prefix caching can hit. */
+  bool sessions;
+  job_length_dist turns;
+  int64_t turn_gap_ns;
   /* core_rng streams (LP ids): arrivals stream_id, input lengths (or empirical pairs) stream_id +
-   * 1, output lengths stream_id + 2, so changing one distribution leaves the others' draws alone.
-   */
+   * 1, output lengths stream_id + 2, turns per session stream_id + 3, so changing one distribution
+   * leaves the others' draws alone. */
   uint32_t stream_id;
 } job_synth_spec;
+
+/* How requests reach the system (workload.mode). */
+typedef enum job_workload_mode {
+  JOB_MODE_OPEN = 0, /* at the source's arrival times (a trace, a rate) */
+  JOB_MODE_OFFLINE,  /* all at once at the start, as offline throughput benchmarks send them */
+  JOB_MODE_CLOSED,   /* N clients, each sending its next request a think time after its last
+                        one completed (the source gives lengths and attributes, in order) */
+} job_workload_mode;
+
+/* A closed loop's clients and their think time between a completion and the next request. */
+typedef struct job_closed_loop {
+  uint32_t clients;       /* >= 1 */
+  bool think_exponential; /* exponential think times of mean think_ns; else exactly think_ns */
+  int64_t think_ns;       /* >= 0 */
+  int64_t duration_ns;    /* no client sends at or after this time; 0: until the source ends */
+} job_closed_loop;
+
+/* One think time, drawn from rng (exponential) or not (constant). */
+int64_t job_think_time_ns(const job_closed_loop *loop, core_rng *rng);
 
 /* Opens a synthetic source; opts apply as to a trace (the window is on generated time). It must
  * end: give max_requests or to_ns, or a curve whose last rate is 0. Returns 0 or a negative code.

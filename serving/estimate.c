@@ -105,6 +105,8 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FIL
     hashes += q.prefix_hash_count;
     last_ns = q.arrival_ns;
   }
+  if (rc >= 0 && srv_workload_models(s, src, NULL, err, err_len) != 0)
+    rc = -1;
   if (rc >= 0 && warnings)
     srv_workload_warn(s, requests, job_source_bad_rows(src), job_source_dropped_arrivals(src),
                       job_source_first_bad_row(src), warnings);

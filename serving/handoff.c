@@ -89,9 +89,11 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
                          .prefix_hit_tokens = k.prefix_hit_tokens,
                          .fate = SRV_FATE_UNFINISHED,
                          .energy_j = k.energy_j};
+  srv_row_attrs(m, &row);
   srv_req *rec = srv_req_add(m, in, &row);
   if (!rec)
     return core_fail(lp, "out of memory for a request");
+  rec->client_first_token = m->s->router.first_token_at_client;
   if (srv_add_to_scheduler(lp, in, rec, false, true) != 0)
     return -1;
   return 1;

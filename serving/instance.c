@@ -187,6 +187,8 @@ static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t 
   for (uint32_t i = 0; i < in->num_seqs; i++) {
     srv_req *rec = in->seqs[i].user;
     rec->row.energy_j += joules * in->seqs[i].tokens / in->batch_tokens;
+    if (rec->client_first_token) /* its first iteration here streams the client's first token */
+      rec->row.first_token_ns = end_ns, rec->client_first_token = false;
   }
   in->device_w = in->idle_w;
   if (srv_output_iteration(lp, m, in) != 0)
@@ -265,6 +267,7 @@ static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const di
                          .instance = (int32_t)in->index,
                          .decode_instance = decode == NO_INSTANCE ? -1 : (int32_t)decode,
                          .fate = SRV_FATE_UNFINISHED};
+  srv_row_attrs(m, &row);
   srv_req *rec = srv_req_add(m, in, &row);
   if (!rec)
     return core_fail(lp, "out of memory for a request");
@@ -310,9 +313,12 @@ static int instance_finish(core_lp *lp, void *model) {
   in->leap_len = 0;
   if (srv_output_last_interval(lp, m, in) != 0)
     return -1;
-  for (srv_req *rec = in->live.next; rec != &in->live; rec = rec->next)
+  for (srv_req *rec = in->live.next; rec != &in->live; rec = rec->next) {
+    if (rec->client_first_token) /* the client has seen no token yet */
+      rec->row.first_token_ns = -1;
     if (!rec->handed_off && srv_append_request(lp, m, &rec->row) != 0)
       return -1;
+  }
   return 0;
 }
 

@@ -58,6 +58,7 @@ enum { POWER_ROWS_INTERVALS = 1024 };
 typedef struct dispatch_msg {
   int64_t id, arrival_ns;
   int32_t input_tokens, output_tokens;
+  uint32_t model; /* job_request_attrs.model: routed among its deployments' instances (0: any) */
 } dispatch_msg;
 
 typedef struct complete_msg {
@@ -85,6 +86,13 @@ typedef struct request_store {
   uint64_t count, cap;
 } request_store;
 
+/* Attributes of every request, by id, when the workload gives any that is not the default (NULL
+ * otherwise: every request is interactive, priority 0): on every rank, as the request store. */
+typedef struct attrs_store {
+  job_request_attrs *attrs;
+  uint64_t count, cap;
+} attrs_store;
+
 /* Prefix block hashes of every request of a trace that has them (Mooncake), by request id: read on
  * every rank so an instance anywhere can look up what the router dispatched to it. */
 typedef struct hash_store {
@@ -99,6 +107,10 @@ typedef struct hash_store {
 typedef struct srv_pools {
   uint32_t *instance[2], size[2];    /* instance index of each slot */
   uint32_t *rack_first, *rack_count; /* [racks]: decode slots [first, first + count) in rack q */
+  /* Model routing (the workload names models): each pool's slots are ordered by deployment, a
+   * model's deployments together, so that the instances serving model name number k are the slots
+   * [model_first[pool][k], + model_count[pool][k]); [workload models + 1]; NULL without. */
+  uint32_t *model_first[2], *model_count[2];
 } srv_pools;
 
 /* Where the LPs run (placement.c): the partitions of the router, instances, nodes and links, and
@@ -148,6 +160,12 @@ typedef struct srv_model {
   int threads;
   int64_t end_ns;
   hash_store hashes;
+  attrs_store attrs;
+  /* Model routing: [deployments] the deployments each workload model name (number 1..) is aimed at,
+   * as a bit per deployment in model_deployments[(k - 1) * deployments + d]; NULL: no request names
+   * a model. */
+  uint32_t workload_models;
+  bool *model_deployments;
   uint64_t workload_requests;
   struct {
     int64_t first_arrival_ns, last_arrival_ns;
@@ -167,13 +185,15 @@ typedef struct srv_picks {
   job_router *pick[2];
 } srv_picks;
 
-/* The router LP's state: the workload's source, read one request ahead. */
+/* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
+ * clients ready to send (their think time over). */
 typedef struct srv_router {
   job_source *src;
   job_request next;
   bool has_next;
   srv_picks picks;
   uint64_t dispatched;
+  uint32_t ready_clients;
 } srv_router;
 
 /* A pod router LP's state. */
@@ -188,6 +208,8 @@ typedef struct srv_req {
   uint64_t *block_hashes;
   uint32_t block_count;
   bool handed_off;             /* prefill side: the decode instance owns the row now */
+  bool client_first_token;     /* decode side, router.first_token client: first_token_ns is the
+                                  prefill side's until the end of its first iteration here */
   uint32_t flows_pending;      /* decode side: flows of the transfer still on their way */
   srv_transfer_row transfer;   /* decode side */
   struct srv_req *prev, *next; /* the instance's live requests */
@@ -287,6 +309,10 @@ void srv_req_drop(srv_instance *in, srv_req *rec); /* unlinks and frees */
 void srv_req_free(srv_req *rec);
 int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv, bool remote_kv);
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
+/* The request's attributes (the workload's store, or the defaults) into its row; arrival_ns set. */
+void srv_row_attrs(const srv_model *m, srv_request_row *row);
+/* The same from attributes at hand (the router's request). */
+void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a);
 
 /* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
  * it. */

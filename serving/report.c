@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs/trace.h"
 #include "serving/schema.h"
 #include "util/json.h"
 #include "util/quantile.h"
@@ -484,6 +485,25 @@ typedef struct group_kind {
   bool instance_energy; /* energy_j sums the instances' (pools, models); racks have /power's */
 } group_kind;
 
+/* Request q in group x of k: counted in the first pass, its latencies in every pass. */
+static void add_to_group(group_kind *k, size_t x, const srv_request_row *q, bool first_pass) {
+  bool completed = q->fate == SRV_FATE_COMPLETED;
+  if (first_pass) {
+    k->g[x].requests++;
+    k->g[x].completed += completed;
+    k->out_tokens[x] += completed ? (uint64_t)q->output_tokens : 0;
+    k->g[x].deadline_requests += q->deadline_ns >= 0;
+    k->g[x].deadline_met += q->deadline_ns >= 0 && completed && q->done_ns <= q->deadline_ns;
+  }
+  if (!completed || !k->lat)
+    return;
+  util_quantiles *lat = &k->lat[3 * x];
+  util_quantiles_add(&lat[0], q->first_token_ns - q->arrival_ns);
+  util_quantiles_add(&lat[1], q->done_ns - q->arrival_ns);
+  if (q->output_tokens > 1)
+    util_quantiles_add(&lat[2], (q->done_ns - q->first_token_ns) / (q->output_tokens - 1));
+}
+
 static void add_group_request(group_kind *k, const srv_request_row *q, int64_t a, int64_t b,
                               bool first_pass) {
   size_t ga = a >= 0 ? k->of[a] : k->n, gb = b >= 0 ? k->of[b] : k->n;
@@ -491,24 +511,14 @@ static void add_group_request(group_kind *k, const srv_request_row *q, int64_t a
     size_t x = side ? gb : ga;
     if (x == k->n || (side && gb == ga))
       continue;
-    bool completed = q->fate == SRV_FATE_COMPLETED;
-    if (first_pass) {
-      k->g[x].requests++;
-      k->g[x].completed += completed;
-      k->out_tokens[x] += completed ? (uint64_t)q->output_tokens : 0;
-    }
-    if (!completed || !k->lat)
-      continue;
-    util_quantiles *lat = &k->lat[3 * x];
-    util_quantiles_add(&lat[0], q->first_token_ns - q->arrival_ns);
-    util_quantiles_add(&lat[1], q->done_ns - q->arrival_ns);
-    if (q->output_tokens > 1)
-      util_quantiles_add(&lat[2], (q->done_ns - q->first_token_ns) / (q->output_tokens - 1));
+    add_to_group(k, x, q, first_pass);
   }
 }
 
-/* Pools (deployments), models and racks, from the sorted instances and /requests read block by
- * block; the racks' power is already in groups->racks (summarise_power). */
+/* Pools (deployments), models, racks and tiers, from the sorted instances and /requests read
+ * block by block; the racks' power is already in groups->racks (summarise_power). Tiers group
+ * requests by their service_tier; they are kept only when some request is batch. */
+enum { KINDS = 4, TIERS_KIND = 3 };
 static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
                             const srv_instance_row *inst, uint64_t ninst, int64_t simulated_ns,
                             char *err, size_t err_len) {
@@ -525,11 +535,13 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
   }
   groups->pools = calloc(ninst + 1, sizeof *groups->pools);
   groups->models = calloc(ninst + 1, sizeof *groups->models);
-  group_kind kinds[3] = {{.g = groups->pools, .instance_energy = true},
-                         {.g = groups->models, .instance_energy = true},
-                         {.g = groups->racks, .n = groups->rack_count}};
-  int rc = groups->pools && groups->models && groups->rack_count >= racks ? 0 : -1;
-  for (int k = 0; k < 3 && rc == 0; k++)
+  groups->tiers = calloc(2, sizeof *groups->tiers); /* job_tier order */
+  group_kind kinds[KINDS] = {{.g = groups->pools, .instance_energy = true},
+                             {.g = groups->models, .instance_energy = true},
+                             {.g = groups->racks, .n = groups->rack_count},
+                             {.g = groups->tiers, .n = 2}};
+  int rc = groups->pools && groups->models && groups->tiers && groups->rack_count >= racks ? 0 : -1;
+  for (int k = 0; k < KINDS && rc == 0; k++)
     if (!(kinds[k].of = calloc(ninst + 1, sizeof *kinds[k].of)))
       rc = -1;
   for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
@@ -546,14 +558,19 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
   groups->model_count = kinds[1].n;
   for (size_t q = 0; q < groups->rack_count; q++)
     snprintf(groups->racks[q].name, sizeof groups->racks[q].name, "rack %zu", q);
-  for (int k = 0; k < 3 && rc == 0; k++) {
+  for (size_t t = 0; rc == 0 && t < 2; t++)
+    snprintf(groups->tiers[t].name, sizeof groups->tiers[t].name, "%s", job_tier_name((job_tier)t));
+  for (int k = 0; k < KINDS && rc == 0; k++) {
+    bool latencies = k != 2; /* racks count requests only */
     kinds[k].out_tokens = calloc(kinds[k].n + 1, sizeof *kinds[k].out_tokens);
     if (!kinds[k].out_tokens)
       rc = -1;
-    if (k < 2 && rc == 0 && !(kinds[k].lat = calloc(3 * kinds[k].n + 1, sizeof *kinds[k].lat)))
+    if (latencies && rc == 0 && !(kinds[k].lat = calloc(3 * kinds[k].n + 1, sizeof *kinds[k].lat)))
       rc = -1;
-    for (size_t x = 0; k < 2 && rc == 0 && x < 3 * kinds[k].n; x++)
+    for (size_t x = 0; latencies && rc == 0 && x < 3 * kinds[k].n; x++)
       util_quantiles_init(&kinds[k].lat[x], percentiles, PERCENTILES);
+    if (k == TIERS_KIND)
+      continue; /* no instances */
     for (uint64_t i = 0; rc == 0 && i < ninst; i++) {
       srv_group *g = &kinds[k].g[kinds[k].of[i]];
       g->instances++;
@@ -582,13 +599,15 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
       for (uint64_t i = 0; rc == 0 && i < count; i++) {
         int64_t a = instance_index(inst, ninst, rows[i].instance),
                 b = instance_index(inst, ninst, rows[i].decode_instance);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < TIERS_KIND; k++)
           add_group_request(&kinds[k], &rows[i], a, b, pass == 0);
+        add_to_group(&kinds[TIERS_KIND], rows[i].service_tier == JOB_TIER_BATCH, &rows[i],
+                     pass == 0);
       }
     }
     more = 0;
-    for (int k = 0; rc == 0 && k < 2; k++)
-      for (size_t x = 0; x < 3 * kinds[k].n; x++) {
+    for (int k = 0; rc == 0 && k < KINDS; k++)
+      for (size_t x = 0; kinds[k].lat && x < 3 * kinds[k].n; x++) {
         int m = util_quantiles_end_pass(&kinds[k].lat[x]);
         more = m < 0 || more < 0 ? -1 : m > more ? m : more;
       }
@@ -596,7 +615,7 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
       rc = -1;
   }
   double sim_s = simulated_ns > 0 ? (double)simulated_ns * 1e-9 : 1;
-  for (int k = 0; k < 3; k++) {
+  for (int k = 0; k < KINDS; k++) {
     for (size_t x = 0; rc == 0 && x < kinds[k].n; x++) {
       srv_group *g = &kinds[k].g[x];
       if (kinds[k].lat) {
@@ -619,6 +638,7 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
     free(kinds[k].out_tokens);
   }
   free(rows);
+  groups->tier_count = rc == 0 && groups->tiers[JOB_TIER_BATCH].requests ? 2 : 0;
   if (rc == -1)
     snprintf(err, err_len, "out of memory breaking the summary down");
   return rc == 0 ? 0 : -1;
@@ -630,6 +650,7 @@ void srv_report_breakdown_free(srv_breakdown *groups) {
   free(groups->pools);
   free(groups->models);
   free(groups->racks);
+  free(groups->tiers);
   memset(groups, 0, sizeof *groups);
 }
 
@@ -1038,6 +1059,9 @@ static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n
       fprintf(out, ",\"%s\":", reals[k].name);
       util_json_number(out, reals[k].value);
     }
+    if (strcmp(key, "tiers") == 0)
+      fprintf(out, ",\"deadline_requests\":%llu,\"deadline_met\":%llu",
+              (unsigned long long)g[i].deadline_requests, (unsigned long long)g[i].deadline_met);
     fputc('}', out);
   }
   fputc(']', out);
@@ -1128,6 +1152,8 @@ void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *gro
     json_groups(out, "pools", groups->pools, groups->pool_count, true);
     json_groups(out, "models", groups->models, groups->model_count, true);
     json_groups(out, "racks", groups->racks, groups->rack_count, false);
+    if (groups->tier_count)
+      json_groups(out, "tiers", groups->tiers, groups->tier_count, true);
   }
   fputs("}\n", out);
 }
@@ -1158,6 +1184,25 @@ static void print_group_rows(FILE *out, const char *title, const srv_group *g, s
   }
 }
 
+/* Tiers group requests, not instances: their latencies, output and deadlines. */
+static void print_tier_rows(FILE *out, const srv_group *g, size_t n) {
+  fprintf(out, "per tier:\n  %-12s %8s %9s %17s %17s %19s %9s %15s\n", "name", "requests",
+          "completed", "ttft p50/p99 ms", "tpot p50/p99 ms", "e2e p50/p99 ms", "out tok/s",
+          "deadline met");
+  for (size_t i = 0; i < n; i++) {
+    char ttft[32], tpot[32], e2e[32], met[32] = "-";
+    snprintf(ttft, sizeof ttft, "%.1f/%.1f", g[i].ttft_ms.p50, g[i].ttft_ms.p99);
+    snprintf(tpot, sizeof tpot, "%.1f/%.1f", g[i].tpot_ms.p50, g[i].tpot_ms.p99);
+    snprintf(e2e, sizeof e2e, "%.1f/%.1f", g[i].e2e_ms.p50, g[i].e2e_ms.p99);
+    if (g[i].deadline_requests)
+      snprintf(met, sizeof met, "%llu/%llu", (unsigned long long)g[i].deadline_met,
+               (unsigned long long)g[i].deadline_requests);
+    fprintf(out, "  %-12.12s %8llu %9llu %17s %17s %19s %9.1f %15s\n", g[i].name,
+            (unsigned long long)g[i].requests, (unsigned long long)g[i].completed, ttft, tpot, e2e,
+            g[i].output_tok_s, met);
+  }
+}
+
 void srv_report_print_groups(const srv_breakdown *groups, FILE *out) {
   static const char *const roles[] = {"both", "prefill", "decode"};
   fputs("pools (deployments):\n", out);
@@ -1169,6 +1214,8 @@ void srv_report_print_groups(const srv_breakdown *groups, FILE *out) {
   print_group_rows(out, "per pool", groups->pools, groups->pool_count, false);
   print_group_rows(out, "per model", groups->models, groups->model_count, false);
   print_group_rows(out, "per rack (IT power)", groups->racks, groups->rack_count, true);
+  if (groups->tier_count)
+    print_tier_rows(out, groups->tiers, groups->tier_count);
   fputs(
       "(requests: those that ran on the group's instances, prompt or decode; J/out tok: the "
       "instances' accelerator energy, idle included, per output token)\n",

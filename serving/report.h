@@ -72,7 +72,8 @@ typedef struct srv_summary {
   char stop_reason[32]; /* "SIGTERM", "SIGINT", "SIGUSR1", "max_wall"; "" when complete */
 } srv_summary;
 
-/* A group of instances: a pool (one deployment), a model, or a rack; and what ran on it. */
+/* A group of instances: a pool (one deployment), a model, or a rack; and what ran on it. Or a
+ * group of requests: a tier (interactive, batch), with no instances. */
 typedef struct srv_group {
   char name[64];                   /* deployment or model name; "rack N" */
   char model[64], accelerator[64]; /* pools: their deployment's; otherwise "" */
@@ -90,12 +91,16 @@ typedef struct srv_group {
    * hosts) and its mean and peak IT power. */
   double energy_j, energy_per_output_token_j;
   double power_avg_w, power_peak_w; /* racks only */
+  /* Tiers only: its requests with a deadline, and those completed by it. */
+  uint64_t deadline_requests, deadline_met;
 } srv_group;
 
 /* The summary broken down per pool, per model and per rack. */
 typedef struct srv_breakdown {
   srv_group *pools, *models, *racks; /* owned */
   size_t pool_count, model_count, rack_count;
+  srv_group *tiers; /* owned; interactive and batch when any request is batch, else none */
+  size_t tier_count;
 } srv_breakdown;
 
 /* Reads the timeline at path and computes its summary. Returns 0, or -1 with a message. A file
@@ -120,11 +125,12 @@ void srv_report_print(const srv_summary *s, FILE *out);
  * beside the report (windtunnel plot, trace). Returns 0, or -1 with a message. */
 int srv_report_read_table(io_timeline_reader *r, const io_table_def *def, void **rows, uint64_t *n,
                           char *err, size_t err_len);
-/* The per-pool, per-model and per-rack tables. */
+/* The per-pool, per-model and per-rack tables, and per-tier when there are tiers. */
 void srv_report_print_groups(const srv_breakdown *groups, FILE *out);
 /* One JSON object; with_wall false leaves out wall-clock figures (for comparing runs). */
 void srv_report_print_json(const srv_summary *s, bool with_wall, FILE *out);
-/* The same object with "pools", "models" and "racks" arrays when groups is not NULL. */
+/* The same object with "pools", "models" and "racks" arrays when groups is not NULL (and "tiers"
+ * when it has them). */
 void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *groups, bool with_wall,
                                   FILE *out);
 

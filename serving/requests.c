@@ -72,6 +72,7 @@ int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_
       .output_tokens = prefill_only ? 1 : (uint32_t)rec->row.output_tokens,
       .block_hashes = rec->block_hashes,
       .num_block_hashes = rec->block_count,
+      .priority = rec->row.priority,
       .hold_kv = hold_kv,
       .remote_kv = remote_kv,
       .user = rec,
@@ -87,4 +88,17 @@ int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec) {
   complete_msg c = {rec->row.input_tokens, rec->row.output_tokens};
   return core_send(lp, srv_instance_router_lp(m, lp->index), m->s->router.dispatch_latency_ns,
                    EV_COMPLETE, 0, &c, sizeof c);
+}
+
+void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a) {
+  row->priority = a->priority;
+  row->service_tier = a->tier;
+  row->deadline_ns = a->deadline_ns > 0 ? row->arrival_ns + a->deadline_ns : -1;
+}
+
+void srv_row_attrs(const srv_model *m, srv_request_row *row) {
+  const attrs_store *a = &m->attrs;
+  job_request_attrs none = {0};
+  uint64_t id = (uint64_t)row->id;
+  srv_row_set_attrs(row, a->attrs && id < a->count ? &a->attrs[id] : &none);
 }

@@ -4,6 +4,7 @@
  * the global router: it sends each request to a pod's router (pod_router.c) after the pod latency,
  * by router.pods.policy over the pods. Completions come back to it, so its policies see what a
  * real front end sees. */
+#include <assert.h>
 #include <stdio.h>
 
 #include "serving/model.h"
@@ -27,13 +28,22 @@ void srv_picks_destroy(srv_picks *p) {
 
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr) {
-  uint32_t instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
+  uint32_t instance;
+  if (msg->model) /* aimed at a model: among its deployments' instances only */
+    instance = pools->instance[0][job_router_pick_range(p->pick[0], rr, &lp->rng,
+                                                        pools->model_first[0][msg->model],
+                                                        pools->model_count[0][msg->model])];
+  else
+    instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
   /* A single output token is the prefill's: such a request never needs a decode instance. */
   uint32_t decode = NO_INSTANCE;
   if (p->pick[1] && msg->output_tokens > 1) {
     uint32_t first = 0, count = pools->size[1], rack = srv_instance_rack(m, instance);
-    if (m->s->router.decode_same_rack && pools->rack_count[rack])
+    if (msg->model) /* its model's decode instances (decode_same_rack does not apply) */
+      first = pools->model_first[1][msg->model], count = pools->model_count[1][msg->model];
+    else if (m->s->router.decode_same_rack && pools->rack_count[rack])
       first = pools->rack_first[rack], count = pools->rack_count[rack];
+    assert(count > 0); /* srv_workload_models refused a model without decode instances */
     decode = pools->instance[1][job_router_pick_range(p->pick[1], rr, &lp->rng, first, count)];
   }
   return core_send(lp, srv_instance_lp(m, instance), m->s->router.dispatch_latency_ns, EV_DISPATCH,
@@ -56,9 +66,24 @@ static int router_read(core_lp *lp, srv_router *r) {
   return 0;
 }
 
-/* Routes every request arriving now, then wakes up at the next arrival. */
+/* Whether the next request goes out now: it arrives now (open and offline), or a client is ready
+ * to send it (closed loop: it arrives when sent). */
+static bool router_due(core_lp *lp, const srv_model *m, srv_router *r) {
+  const srv_workload *w = &m->s->workload;
+  if (!r->has_next)
+    return false;
+  if (w->mode != JOB_MODE_CLOSED)
+    return r->next.arrival_ns <= lp->now_ns;
+  if (!r->ready_clients || (w->closed.duration_ns && lp->now_ns >= w->closed.duration_ns))
+    return false;
+  r->ready_clients--;
+  r->next.arrival_ns = lp->now_ns;
+  return true;
+}
+
+/* Routes every request arriving now, then wakes up at the next arrival (open and offline). */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
-  while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
+  while (router_due(lp, m, r)) {
     const job_request *q = &r->next;
     if (q->arrival_ns > m->end_ns - m->route_ns) { /* would reach its instance after the end */
       srv_request_row row = {.id = q->id,
@@ -72,12 +97,13 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
                              .instance = -1,
                              .decode_instance = -1,
                              .fate = SRV_FATE_UNFINISHED};
+      srv_row_set_attrs(&row, &q->attrs);
       if (srv_append_request(lp, m, &row) != 0)
         return -1;
     } else {
       job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
                               q->prefix_hashes, q->prefix_hash_count};
-      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
+      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
       int rc;
       if (m->pods) {
         uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
@@ -93,9 +119,20 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     if (router_read(lp, r) != 0)
       return -1;
   }
-  if (r->has_next)
+  if (r->has_next && m->s->workload.mode != JOB_MODE_CLOSED)
     return core_send(lp, lp->id, r->next.arrival_ns - lp->now_ns, EV_ARRIVAL, 0, NULL, 0);
   return 0;
+}
+
+/* Closed loop: a request has left the system, its client hears of it now (the completion's hop
+ * to the router stands for the response's way back) and sends its next one after its think time.
+ * EV_ARRIVAL is then a client becoming ready. */
+static int client_done(core_lp *lp, srv_model *m, srv_router *r) {
+  int64_t think_ns = job_think_time_ns(&m->s->workload.closed, &lp->rng);
+  if (think_ns > 0)
+    return core_send(lp, lp->id, think_ns, EV_ARRIVAL, 0, NULL, 0);
+  r->ready_clients++;
+  return router_dispatch_due(lp, m, r);
 }
 
 static int router_init(core_lp *lp, void *model) {
@@ -107,22 +144,27 @@ static int router_init(core_lp *lp, void *model) {
     return core_fail(lp, "%s", err);
   if (router_read(lp, r) != 0)
     return -1;
+  r->ready_clients = w->mode == JOB_MODE_CLOSED ? w->closed.clients : 0;
   return router_dispatch_due(lp, m, r);
 }
 
 static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
-  if (ev->kind == EV_ARRIVAL)
+  bool closed = m->s->workload.mode == JOB_MODE_CLOSED;
+  if (ev->kind == EV_ARRIVAL) {
+    r->ready_clients += closed;
     return router_dispatch_due(lp, m, r);
+  }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
+  bool left = true;
   if (m->pods) { /* a pod router forwards each request that left its pod */
     job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
     job_router_completed(r->picks.pick[0], ev->src_lp - srv_pod_router_lp(m, 0), &rr);
   } else {
-    srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
+    left = srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
   }
-  return 0;
+  return closed && left ? client_done(lp, m, r) : 0;
 }
 
 /* The policies; the workload opens at init. */

@@ -796,21 +796,29 @@ static int read_pods(const scn_loader *ld, const io_node *router, const char *co
 }
 
 static int read_router(const scn_loader *ld, const io_node *m) {
-  static const char *const keys[] = {"policy",           "decode_policy", "decode_same_rack",
-                                     "dispatch_latency", "pods",          NULL};
+  static const char *const keys[] = {
+      "policy", "decode_policy", "decode_same_rack", "dispatch_latency", "pods", "first_token",
+      NULL};
+  static const char *const first_tokens[] = {"prefill", "client", NULL};
   enum { MAX_POLICIES = 32 };
   const char *policies[MAX_POLICIES + 1] = {NULL};
   for (size_t p = 0; p < MAX_POLICIES && job_route_policy_at(p); p++)
     policies[p] = job_route_policy_name(job_route_policy_at(p));
   srv_scenario *s = ld->s;
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
-  int policy = -1, decode_policy = -1, rc;
+  int policy = -1, decode_policy = -1, first_token = 0, rc;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 || (rc = read_pods(ld, m, policies)) != 0 ||
+      (rc = scn_get_choice(ld, m, "first_token", first_tokens, &first_token)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
       (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
       (rc = scn_get_bool(ld, m, "decode_same_rack", &s->router.decode_same_rack)) != 0 ||
       (rc = scn_get_ns(ld, m, "dispatch_latency", 1, &s->router.dispatch_latency_ns)) != 0)
     return rc;
+  s->router.first_token_at_client = first_token == 1;
+  if (first_token == 1 && !s->disaggregated)
+    return io_node_error(io_node_find(m, "first_token"), ld->err, ld->err_len,
+                         "applies to disaggregated deployments only (a prefill and a decode "
+                         "role): a colocated instance's first token is the client's");
   const job_route_policy *fallback = job_route_policy_find(default_router_policy);
   s->router.policy = policy < 0 ? fallback : job_route_policy_at((size_t)policy);
   s->router.decode_policy = decode_policy < 0 ? fallback
@@ -978,6 +986,7 @@ void srv_scenario_free(srv_scenario *s) {
   if (!s)
     return;
   free(s->resolved_text);
+  free(s->workload.streams);
   hw_catalog_destroy(s->catalog);
   free(s->nodes);
   free(s->deployments);

@@ -62,12 +62,22 @@ typedef struct srv_deployment {
   char engine[48]; /* "vllm-v1 0.11" when the deployment names an engine; "" when it does not */
 } srv_deployment;
 
+/* Streams a workload may merge (workload.streams). */
+#define SRV_MAX_STREAMS 16
+
 typedef struct srv_workload {
+  /* Several sources merged in arrival order (workload.streams), each a srv_workload of its own
+   * (its source, attributes and model); owned; none: this one's source. */
+  struct srv_workload *streams;
+  size_t stream_count;
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
-  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows */
-  job_synth_spec synth; /* when synthetic: rate_curve points stored below */
+  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows, offline, attributes */
+  job_workload_mode mode;
+  job_closed_loop closed; /* mode closed */
+  char model_name[64];    /* workload.model: what requests without a model column aim at */
+  job_synth_spec synth;   /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[64];
   char empirical_path[1024];
 } srv_workload;
@@ -96,6 +106,10 @@ typedef struct srv_scenario {
     const job_route_policy *policy;
     const job_route_policy *decode_policy; /* picks a disaggregated request's decode instance */
     bool decode_same_rack; /* among the decode instances in the prefill instance's rack, if any */
+    /* A disaggregated request's first token counts when the decode instance emits it (the client
+     * behind a P/D proxy sees it then: vLLM's proxy streams the decode instance's answer), not
+     * when the prefill instance samples it (first_token: client; default prefill). */
+    bool first_token_at_client;
     int64_t dispatch_latency_ns; /* arrival at the (pod) router to arrival at the instance */
     /* Hierarchical routing: a global router sends each request to the router of a pod (`nodes`
      * consecutive nodes of one node type; default, a rack), which picks its instance. */
@@ -156,5 +170,14 @@ void srv_scenario_free(srv_scenario *s);
 
 /* Total instances over all deployments. */
 uint32_t srv_scenario_instances(const srv_scenario *s);
+
+/* Whether deployment d serves requests aimed at name: the deployment's name, else its model's (as
+ * the catalogue finds it: case and punctuation ignored). */
+bool srv_deployment_serves(const srv_scenario *s, size_t d, const char *name);
+/* The deployments that serve each model name src has met (1 .. job_source_models), as
+ * aimed[(k - 1) * deployment_count + d] (aimed may be NULL: only check). Fails with a message for a
+ * name that no deployment taking requests serves, or (disaggregated) no decode deployment. */
+int srv_workload_models(const srv_scenario *s, const job_source *src, bool *aimed, char *err,
+                        size_t err_len);
 
 #endif

@@ -23,7 +23,10 @@ static const io_field request_fields[] = {
     IO_FIELD(srv_request_row, decode_prefix_hit_tokens, IO_FIELD_UINT32),
     IO_FIELD(srv_request_row, swaps, IO_FIELD_UINT32),
     IO_FIELD(srv_request_row, tier_hit_tokens, IO_FIELD_UINT32),
+    IO_FIELD(srv_request_row, priority, IO_FIELD_INT32),
+    IO_FIELD(srv_request_row, service_tier, IO_FIELD_UINT32),
     IO_FIELD(srv_request_row, energy_j, IO_FIELD_DOUBLE),
+    IO_FIELD(srv_request_row, deadline_ns, IO_FIELD_INT64),
 };
 
 static const io_field transfer_fields[] = {

@@ -9,7 +9,7 @@
 #include "io/timeline.h"
 
 #define SRV_SCHEMA_NAME "windtunnel.timeline"
-#define SRV_SCHEMA_VERSION 7
+#define SRV_SCHEMA_VERSION 8
 
 typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 
@@ -31,10 +31,14 @@ typedef struct srv_request_row {
   uint32_t decode_prefix_hit_tokens; /* disaggregated: cached at the decode side, not shipped */
   uint32_t swaps;                    /* preemptions that swapped its KV to the node's KV tier */
   uint32_t tier_hit_tokens;          /* of prefix_hit_tokens, those loaded from the KV tier */
+  int32_t priority;                  /* from the workload (jobs/trace.h job_request_attrs) */
+  uint32_t service_tier;             /* job_tier: 0 interactive, 1 batch */
   double energy_j;                   /* its share of the iterations it was in, by tokens computed */
+  int64_t
+      deadline_ns; /* batch: absolute time it should be done by (arrival + deadline); -1: none */
 } srv_request_row;
 /* Rows are written whole: padding bytes would carry garbage into the file. */
-_Static_assert(sizeof(srv_request_row) == 6 * 8 + 10 * 4 + 8, "request rows have no padding");
+_Static_assert(sizeof(srv_request_row) == 6 * 8 + 12 * 4 + 8 + 8, "request rows have no padding");
 
 /* /iterations: one row per instance iteration, keyed by (instance, index). 48 bytes: there are
  * millions of them, and their bytes set the cost of writing the timeline. */

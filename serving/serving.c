@@ -34,6 +34,19 @@
 #include "serving/estimate.h"
 #include "serving/model.h"
 
+/* The deployments each model name of the workload is aimed at (none named: no model routing). */
+static int resolve_models(srv_model *m, const job_source *src, char *err, size_t err_len) {
+  m->workload_models = job_source_models(src);
+  if (!m->workload_models)
+    return 0;
+  m->model_deployments = calloc((size_t)m->workload_models * m->s->deployment_count, sizeof(bool));
+  if (!m->model_deployments) {
+    snprintf(err, err_len, "out of memory for the workload's models");
+    return -1;
+  }
+  return srv_workload_models(m->s, src, m->model_deployments, err, err_len);
+}
+
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
  * has them. Rank 0 warns of skipped rows, dropped arrivals and an empty workload. */
 static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len) {
@@ -44,7 +57,7 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
     return -1;
   hash_store *h = &m->hashes;
   request_store *store = &m->requests;
-  bool keep = job_source_format(src) == JOB_TRACE_MOONCAKE;
+  bool keep = job_source_has_prefix_hashes(src);
   size_t cap_requests = 0, cap_hashes = 0;
   job_request q;
   while ((rc = job_source_next(src, &q, err, err_len)) > 0) {
@@ -73,6 +86,24 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
       store->input_tokens[store->count] = q.input_tokens;
       store->output_tokens[store->count++] = q.output_tokens;
     }
+    job_request_attrs none = {0};
+    attrs_store *a = &m->attrs;
+    if (a->attrs || memcmp(&q.attrs, &none, sizeof none) != 0) {
+      /* From the first request with attributes on (ids number the workload's requests); those
+       * before it keep the defaults. */
+      if ((uint64_t)q.id >= a->cap) {
+        uint64_t cap = a->cap ? 2 * a->cap : 4096;
+        while (cap <= (uint64_t)q.id)
+          cap *= 2;
+        job_request_attrs *grown = realloc(a->attrs, cap * sizeof *grown);
+        if (!grown)
+          goto oom;
+        memset(grown + a->cap, 0, (cap - a->cap) * sizeof *grown);
+        a->attrs = grown, a->cap = cap;
+      }
+      a->attrs[q.id] = q.attrs;
+      a->count = (uint64_t)q.id + 1;
+    }
     if (!keep)
       continue;
     if (h->requests + 2 > cap_requests) {
@@ -95,6 +126,10 @@ static int scan_workload(srv_model *m, MPI_Comm comm, char *err, size_t err_len)
       memcpy(h->hashes + used, q.prefix_hashes, q.prefix_hash_count * sizeof *q.prefix_hashes);
     h->offsets[++h->requests] = used + q.prefix_hash_count;
   }
+  if (rc >= 0 && resolve_models(m, src, err, err_len) != 0) {
+    job_source_close(src);
+    return -1;
+  }
   m->workload.skipped_rows = job_source_bad_rows(src);
   m->workload.dropped_arrivals = job_source_dropped_arrivals(src);
   int rank;
@@ -112,7 +147,7 @@ oom:
 
 /* An instance's place in the routers' pools: sorted by router, role, rack and index. */
 typedef struct pool_key {
-  uint32_t router, decode, rack, instance;
+  uint32_t router, decode, route, rack, instance;
 } pool_key;
 
 static int cmp_pool_key(const void *a, const void *b) {
@@ -121,9 +156,57 @@ static int cmp_pool_key(const void *a, const void *b) {
     return (x->router > y->router) - (x->router < y->router);
   if (x->decode != y->decode)
     return (x->decode > y->decode) - (x->decode < y->decode);
+  if (x->route != y->route)
+    return (x->route > y->route) - (x->route < y->route);
   if (x->rack != y->rack)
     return (x->rack > y->rack) - (x->rack < y->rack);
   return (x->instance > y->instance) - (x->instance < y->instance);
+}
+
+/* With model routing, where a deployment's instances go in its pool: its model's deployments
+ * together (ordered by the first of them), then by deployment; 0 for all without. */
+static uint32_t route_key(const srv_model *m, uint32_t d) {
+  if (!m->model_deployments)
+    return 0;
+  uint32_t first = 0;
+  while (m->s->deployments[first].model != m->s->deployments[d].model)
+    first++;
+  return first * (uint32_t)m->s->deployment_count + d;
+}
+
+/* Each model name's run of slots in each pool (one router: model routing is refused with pods). */
+static int model_ranges(srv_model *m, char *err, size_t err_len) {
+  if (!m->model_deployments)
+    return 0;
+  if (m->pods) {
+    snprintf(err, err_len,
+             "router.pods: requests aimed at models (workload.model, or a trace's model column) "
+             "are routed by one router only for now; remove router.pods");
+    return -1;
+  }
+  srv_pools *p = &m->pools[0];
+  size_t deps = m->s->deployment_count;
+  for (int pool = 0; pool < 2; pool++) {
+    p->model_first[pool] = calloc(m->workload_models + 1, sizeof *p->model_first[pool]);
+    p->model_count[pool] = calloc(m->workload_models + 1, sizeof *p->model_count[pool]);
+    if (!p->model_first[pool] || !p->model_count[pool]) {
+      snprintf(err, err_len, "out of memory for the routers' model ranges");
+      return -1;
+    }
+    p->model_count[pool][0] = p->size[pool];
+    for (uint32_t k = 1; k <= m->workload_models; k++) {
+      const bool *aimed = &m->model_deployments[(k - 1) * deps];
+      for (uint32_t slot = 0; slot < p->size[pool]; slot++) {
+        if (!aimed[m->instance_deployment[p->instance[pool][slot]]])
+          continue;
+        if (p->model_count[pool][k]++ == 0)
+          p->model_first[pool][k] = slot;
+        /* route_key keeps each name's deployments together */
+        assert(slot == p->model_first[pool][k] + p->model_count[pool][k] - 1);
+      }
+    }
+  }
+  return 0;
 }
 
 /* The pools of each router: with router.pods, each pod's instances (the pods that have instances
@@ -167,7 +250,8 @@ static int build_pools(srv_model *m, char *err, size_t err_len) {
   /* Instances by (router, role, rack, index): each router's pools are consecutive runs. */
   for (uint32_t i = 0; i < m->instances; i++) {
     bool decode = m->s->deployments[m->instance_deployment[i]].role == SRV_ROLE_DECODE;
-    order[i] = (pool_key){m->instance_pod[i], decode, decode ? srv_instance_rack(m, i) : 0, i};
+    order[i] = (pool_key){m->instance_pod[i], decode, route_key(m, m->instance_deployment[i]),
+                          decode ? srv_instance_rack(m, i) : 0, i};
   }
   qsort(order, m->instances, sizeof *order, cmp_pool_key);
   for (uint32_t k = 0; k < m->instances;) {
@@ -191,7 +275,7 @@ static int build_pools(srv_model *m, char *err, size_t err_len) {
   }
   free(order);
   m->route_ns = m->s->router.dispatch_latency_ns + (m->pods ? m->s->router.pods.latency_ns : 0);
-  return 0;
+  return model_ranges(m, err, err_len);
 oom:
   free(compact), free(order);
   snprintf(err, err_len, "out of memory for the routers of %u instances", m->instances);
@@ -204,6 +288,10 @@ static void free_pools(srv_model *m) {
     free(m->pools[r].instance[1]);
     free(m->pools[r].rack_first);
     free(m->pools[r].rack_count);
+    for (int pool = 0; pool < 2; pool++) {
+      free(m->pools[r].model_first[pool]);
+      free(m->pools[r].model_count[pool]);
+    }
   }
   free(m->pools);
   free(m->instance_pod);
@@ -304,7 +392,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
       goto out;
   }
-  if (build_pools(&m, err, err_len) != 0)
+  if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
@@ -312,8 +400,6 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
   }
-  if (scan_workload(&m, comm, err, err_len) != 0)
-    goto out;
   /* Refused up front, on every rank alike, rather than killed (or spinning) after hours. */
   srv_estimate estimate;
   srv_estimate_make(s, m.workload_requests,
@@ -465,6 +551,8 @@ out:
   for (size_t c = 0; m.price_caches && c < price_caches; c++)
     hw_price_cache_destroy(m.price_caches[c]);
   free(m.price_caches);
+  free(m.attrs.attrs);
+  free(m.model_deployments);
   free(m.hashes.offsets);
   free(m.hashes.hashes);
   free(lp_partition);

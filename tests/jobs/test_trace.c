@@ -769,6 +769,265 @@ static void synthetic_window_and_cap_apply_like_a_trace(void) {
   CU_ASSERT_EQUAL(drain(src).rows, 1234);
 }
 
+/* ---- Request attributes and offline replay --------------------------------------------------- */
+
+/* Optional columns priority, tier and deadline_s (CSV) or keys (Mooncake) set each request's
+ * attributes; an empty field or a missing key keeps the source's defaults. */
+static void attribute_columns_and_keys_override_the_defaults(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,tier,priority,deadline_s\n"
+          "0,10,5,batch,-3,1.5\n1,10,5,,,\n2,10,5,Interactive,7,\n");
+  job_source_opts opts = {.defaults = {.priority = 2, .tier = JOB_TIER_BATCH}};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, &opts, err, sizeof err),
+                        0);
+  job_request r[3];
+  for (int i = 0; i < 3; i++)
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r[i], err, sizeof err), 1);
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(r[0].attrs.tier == JOB_TIER_BATCH && r[0].attrs.priority == -3 &&
+            r[0].attrs.deadline_ns == 1500000000);
+  CU_ASSERT(r[1].attrs.tier == JOB_TIER_BATCH && r[1].attrs.priority == 2 &&
+            r[1].attrs.deadline_ns == 0);
+  CU_ASSERT(r[2].attrs.tier == JOB_TIER_INTERACTIVE && r[2].attrs.priority == 7);
+  fixture(path,
+          "{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, \"tier\": "
+          "\"batch\", \"priority\": 1, \"deadline_s\": 60}\n"
+          "{\"timestamp\": 5, \"input_length\": 4, \"output_length\": 2}\n");
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  for (int i = 0; i < 2; i++)
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r[i], err, sizeof err), 1);
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(r[0].attrs.tier == JOB_TIER_BATCH && r[0].attrs.priority == 1 &&
+            r[0].attrs.deadline_ns == 60000000000);
+  CU_ASSERT(r[1].attrs.tier == JOB_TIER_INTERACTIVE && r[1].attrs.priority == 0 &&
+            r[1].attrs.deadline_ns == 0);
+}
+
+static void malformed_attributes_are_refused_at_their_line(void) {
+  static const struct {
+    const char *text, *needle;
+  } cases[] = {
+      {"arrival_time_ns,input_toks,output_toks,tier\n0,1,1,urgent\n",
+       ":2: tier 'urgent': expected interactive or batch"},
+      {"arrival_time_ns,input_toks,output_toks,priority\n0,1,1,high\n",
+       ":2: priority 'high': not an integer"},
+      {"arrival_time_ns,input_toks,output_toks,priority\n0,1,1,3000000000\n",
+       ":2: priority '3000000000': out of the 32-bit range"},
+      {"arrival_time_ns,input_toks,output_toks,tier,deadline_s\n0,1,1,batch,0\n",
+       ":2: deadline_s '0': must be above 0"},
+      {"arrival_time_ns,input_toks,output_toks,deadline_s\n0,1,1,5\n",
+       ":2: a deadline applies to batch requests only"},
+      {"{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 1, \"tier\": \"x\"}\n",
+       ":1: tier 'x'"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char path[PATH_BYTES];
+    fixture(path, cases[i].text);
+    summary s = read_trace(path, JOB_TRACE_AUTO, NULL);
+    CU_ASSERT_EQUAL(s.rc, JOB_SOURCE_EFORMAT);
+    if (!strstr(s.err, cases[i].needle))
+      fprintf(stderr, "\ncase %zu: '%s' lacks '%s'\n", i, s.err, cases[i].needle);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s.err, cases[i].needle));
+    unlink(path);
+  }
+  job_source *src;
+  char err[ERR_BYTES];
+  job_source_opts bad = {.defaults = {.deadline_ns = 5}}; /* a deadline on interactive requests */
+  CU_ASSERT_EQUAL(job_source_open_trace(&src, CODE_SLICE, JOB_TRACE_AUTO, &bad, err, sizeof err),
+                  JOB_SOURCE_EINVAL);
+}
+
+/* Offline: every request at offset_ns, the window and cap still choosing which. */
+static void offline_replay_sends_the_windowed_requests_at_the_offset(void) {
+  job_source_opts window = {.from_ns = INT64_C(200000000000), .to_ns = INT64_C(400000000000)};
+  summary timed = read_trace(CODE_SLICE, JOB_TRACE_AUTO, &window);
+  window.offline = true;
+  window.offset_ns = 7;
+  summary offline = read_trace(CODE_SLICE, JOB_TRACE_AUTO, &window);
+  CU_ASSERT_EQUAL(offline.rc, 0);
+  CU_ASSERT(timed.rows > 10 && timed.last_ns > timed.first_ns);
+  CU_ASSERT_EQUAL(offline.rows, timed.rows);
+  CU_ASSERT_EQUAL(offline.input_tokens, timed.input_tokens);
+  CU_ASSERT(offline.first_ns == 7 && offline.last_ns == 7);
+}
+
+/* A model column (or key) names each request's model: numbered from 1 in order of first
+ * appearance; an empty field takes the default model (opts.model_name, number 1), else 0. */
+static void model_names_are_numbered_in_order_of_appearance(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,model\n0,1,1,b\n1,1,1,\n2,1,1,a\n"
+          "3,1,1,b\n");
+  job_source_opts opts = {.model_name = "dflt"};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, &opts, err, sizeof err),
+                        0);
+  uint32_t want[] = {2, 1, 3, 2};
+  job_request r;
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(r.attrs.model, want[i]);
+  }
+  CU_ASSERT_EQUAL(job_source_models(src), 3);
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 1), "dflt");
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 2), "b");
+  CU_ASSERT_STRING_EQUAL(job_source_model_name(src, 3), "a");
+  job_source_close(src);
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(r.attrs.model, 1); /* "b" */
+  CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(r.attrs.model, 0); /* none named, no default */
+  job_source_close(src);
+  unlink(path);
+  fixture(path,
+          "{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, \"model\": "
+          "\"m1\"}\n{\"timestamp\": 0, \"input_length\": 4, \"output_length\": 2, "
+          "\"model\": 7}\n");
+  summary bad = read_trace(path, JOB_TRACE_AUTO, NULL);
+  CU_ASSERT_EQUAL(bad.rows, 1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(bad.err, ":2: model: expected a string"));
+  unlink(path);
+}
+
+/* ---- Multi-turn sessions ----------------------------------------------------------------------
+ */
+
+enum { MAX_TURN_HASHES = 64 };
+typedef struct turn {
+  int64_t arrival_ns;
+  int32_t input_tokens, output_tokens;
+  uint32_t hash_count;
+  uint64_t hashes[MAX_TURN_HASHES];
+} turn;
+
+/* Turn b follows turn a in one conversation: b's prompt holds a's prompt and output, and b's
+ * prefix hashes start with a's full blocks' hashes. */
+static bool continues(const turn *a, const turn *b) {
+  uint32_t full = (uint32_t)(a->input_tokens / JOB_MOONCAKE_BLOCK_TOKENS);
+  return b->input_tokens > a->input_tokens + a->output_tokens && b->hash_count >= full &&
+         memcmp(a->hashes, b->hashes, full * sizeof *a->hashes) == 0;
+}
+
+/* Synthetic sessions: 3 turns each, 2 s apart, prompts growing by the conversation so far; turns of
+ * one session share their prefix hashes (block 0 names the session), other sessions none. */
+static void synthetic_sessions_grow_their_prompts_and_share_prefix_hashes(void) {
+  enum { TURNS = 300 };
+  job_rate_point rate = {0, 5};
+  job_synth_spec spec = {
+      .rate_curve = &rate,
+      .rate_points = 1,
+      .input = {.kind = JOB_LENGTH_UNIFORM, .min_tokens = 100, .max_tokens = 900},
+      .output = {.kind = JOB_LENGTH_UNIFORM, .min_tokens = 10, .max_tokens = 600},
+      .seed = 3,
+      .sessions = true,
+      .turns = {.kind = JOB_LENGTH_FIXED, .fixed_tokens = 3},
+      .turn_gap_ns = 2000000000};
+  job_source_opts cap = {.max_requests = TURNS};
+  job_source *src;
+  char err[ERR_BYTES];
+  CU_ASSERT_EQUAL_FATAL(job_source_open_synthetic(&src, &spec, &cap, err, sizeof err), 0);
+  CU_ASSERT(job_source_has_prefix_hashes(src));
+  static turn t[TURNS];
+  job_request r;
+  int n = 0;
+  while (n < TURNS && job_source_next(src, &r, err, sizeof err) == 1) {
+    CU_ASSERT_FATAL(r.prefix_hash_count <= MAX_TURN_HASHES);
+    CU_ASSERT_EQUAL(r.prefix_hash_count,
+                    (r.input_tokens + JOB_MOONCAKE_BLOCK_TOKENS - 1) / JOB_MOONCAKE_BLOCK_TOKENS);
+    t[n] = (turn){r.arrival_ns, r.input_tokens, r.output_tokens, r.prefix_hash_count, {0}};
+    memcpy(t[n].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
+    CU_ASSERT(n == 0 || t[n].arrival_ns >= t[n - 1].arrival_ns);
+    n++;
+  }
+  job_source_close(src);
+  CU_ASSERT_EQUAL_FATAL(n, TURNS);
+  /* Group by block 0's hash: each session is up to 3 turns 2 s apart, each continuing the last; a
+   * session with fewer was cut by the cap: its next turn would come after the last one read. */
+  int sessions = 0, complete = 0, broken = 0, cut_early = 0;
+  static bool seen[TURNS];
+  for (int i = 0; i < n; i++) {
+    if (seen[i])
+      continue;
+    sessions++;
+    int members[TURNS] = {i}, m = 0;
+    for (int j = i; j < n; j++)
+      if (!seen[j] && t[j].hashes[0] == t[i].hashes[0])
+        seen[j] = true, members[m++] = j;
+    CU_ASSERT(m <= 3);
+    complete += m == 3;
+    cut_early += m < 3 && t[members[m - 1]].arrival_ns + 2000000000 < t[n - 1].arrival_ns;
+    for (int k = 1; k < m; k++)
+      broken += !continues(&t[members[k - 1]], &t[members[k]]) ||
+                t[members[k]].arrival_ns - t[members[k - 1]].arrival_ns != 2000000000;
+    CU_ASSERT(t[members[0]].input_tokens >= 100 && t[members[0]].input_tokens <= 900);
+  }
+  CU_ASSERT_EQUAL(broken, 0);
+  CU_ASSERT_EQUAL(cut_early, 0);
+  CU_ASSERT(complete >= 80 && sessions >= 100); /* 5 sessions/s for about 22 s */
+}
+
+/* A trace's session column: rows of one session share prefix hashes, of others not. */
+static void trace_session_column_gives_shared_prefix_hashes(void) {
+  char path[PATH_BYTES], err[ERR_BYTES];
+  fixture(path,
+          "arrival_time_ns,input_toks,output_toks,session\n0,1100,300,chat-a\n"
+          "1,1200,10,chat-b\n5,1500,20,chat-a\n6,700,5,\n");
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&src, path, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT(job_source_has_prefix_hashes(src));
+  turn t[4];
+  job_request r;
+  for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    t[i] = (turn){r.arrival_ns, r.input_tokens, r.output_tokens, r.prefix_hash_count, {0}};
+    memcpy(t[i].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
+  }
+  job_source_close(src);
+  unlink(path);
+  CU_ASSERT(t[0].hash_count == 3 && t[1].hash_count == 3 && t[2].hash_count == 3);
+  CU_ASSERT(continues(&t[0], &t[2]));
+  CU_ASSERT(t[0].hashes[0] != t[1].hashes[0] && t[0].hashes[1] != t[1].hashes[1]);
+  CU_ASSERT_EQUAL(t[3].hash_count, 0); /* no session: no hashes */
+}
+
+/* Merged sources: arrival order, ties to the earlier source, model names renumbered by the merged
+ * stream and the merged stream's default model for requests that name none. */
+static void merged_sources_interleave_by_arrival_and_renumber_models(void) {
+  char a[PATH_BYTES], b[PATH_BYTES], err[ERR_BYTES];
+  fixture(a, "arrival_time_ns,input_toks,output_toks,model\n0,1,1,x\n10,2,1,\n20,3,1,x\n");
+  fixture(b, "arrival_time_ns,input_toks,output_toks,model\n0,4,1,y\n15,5,1,x\n");
+  job_source *subs[2];
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&subs[0], a, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  CU_ASSERT_EQUAL_FATAL(job_source_open_trace(&subs[1], b, JOB_TRACE_AUTO, NULL, err, sizeof err),
+                        0);
+  job_source_opts opts = {.model_name = "d"};
+  job_source *src;
+  CU_ASSERT_EQUAL_FATAL(job_source_open_merged(&src, subs, 2, &opts, err, sizeof err), 0);
+  int32_t want_input[] = {1, 4, 2, 5, 3};
+  const char *want_model[] = {"x", "y", "d", "x", "x"};
+  job_request r;
+  for (int i = 0; i < 5; i++) {
+    CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
+    CU_ASSERT_EQUAL(r.id, i);
+    CU_ASSERT_EQUAL(r.input_tokens, want_input[i]);
+    CU_ASSERT_STRING_EQUAL(job_source_model_name(src, r.attrs.model), want_model[i]);
+  }
+  CU_ASSERT_EQUAL(job_source_next(src, &r, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(job_source_models(src), 3); /* d, x, y */
+  job_source_close(src);
+  unlink(a);
+  unlink(b);
+}
+
 typedef struct named_test {
   const char *name;
   CU_TestFunc run;
@@ -802,6 +1061,13 @@ static const named_test tests[] = {
     TEST(empirical_lengths_come_only_from_pairs_of_the_trace),
     TEST(invalid_or_endless_synthetic_specs_are_refused),
     TEST(synthetic_window_and_cap_apply_like_a_trace),
+    TEST(attribute_columns_and_keys_override_the_defaults),
+    TEST(malformed_attributes_are_refused_at_their_line),
+    TEST(offline_replay_sends_the_windowed_requests_at_the_offset),
+    TEST(model_names_are_numbered_in_order_of_appearance),
+    TEST(synthetic_sessions_grow_their_prompts_and_share_prefix_hashes),
+    TEST(trace_session_column_gives_shared_prefix_hashes),
+    TEST(merged_sources_interleave_by_arrival_and_renumber_models),
 };
 
 /* Runs every test, or those whose names contain argv[1]. */

@@ -194,9 +194,13 @@ static void test_built_in_default_is_examples_default_yaml(void) {
 }
 
 static void test_every_committed_example_loads(void) {
-  static const char *const examples[] = {"default.yaml",         "synthetic-gamma.yaml",
-                                         "custom-hardware.yaml", "colocated.yaml",
-                                         "disaggregated.yaml",   NULL};
+  static const char *const examples[] = {"default.yaml",
+                                         "synthetic-gamma.yaml",
+                                         "custom-hardware.yaml",
+                                         "colocated.yaml",
+                                         "disaggregated.yaml",
+                                         "closed-loop.yaml",
+                                         NULL};
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, *e);
@@ -894,6 +898,70 @@ static void test_synthetic_with_empirical_lengths_and_default_seed(void) {
   srv_scenario_free(s);
 }
 
+/* workload.mode and the request attributes: read, and their mistakes located. */
+static void test_workload_modes_and_attributes_are_read_and_checked(void) {
+  static const char *const closed = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "workload:\n"                                     /* 5 */
+      "  mode: closed\n"                                /* 6 */
+      "  clients: 8\n"                                  /* 7 */
+      "  think_time: {kind: exponential, mean: 2s}\n"   /* 8 */
+      "  duration: 1h\n"                                /* 9 */
+      "  max_requests: 10\n"                            /* 10 */
+      "  tier: batch\n"                                 /* 11 */
+      "  deadline: 10min\n"                             /* 12 */
+      "  priority: -2\n"                                /* 13 */
+      "  synthetic:\n"                                  /* 14 */
+      "    input: {kind: fixed, tokens: 10}\n"
+      "    output: {kind: fixed, tokens: 10}\n";
+  srv_scenario *s = NULL;
+  char path[128], err[1024];
+  CU_ASSERT_EQUAL_FATAL(load_text(closed, NULL, 0, &s, path, err, sizeof err), 0);
+  const srv_workload *w = &s->workload;
+  CU_ASSERT_EQUAL(w->mode, JOB_MODE_CLOSED);
+  CU_ASSERT(w->opts.offline); /* the source gives no times: the clients do */
+  CU_ASSERT(w->closed.clients == 8 && w->closed.think_exponential &&
+            w->closed.think_ns == 2000000000 && w->closed.duration_ns == INT64_C(3600000000000));
+  CU_ASSERT(w->opts.defaults.tier == JOB_TIER_BATCH && w->opts.defaults.priority == -2 &&
+            w->opts.defaults.deadline_ns == INT64_C(600000000000));
+  srv_scenario_free(s);
+  static const struct {
+    const char *set, *want; /* a --set is located at itself */
+  } cases[] = {
+      {"workload.clients=4",
+       "--set workload.clients=4: workload.clients: applies to closed-loop "
+       "workloads only (mode: closed)"},
+      {"workload.mode=closed", "a closed loop needs its number of clients (clients: N)"},
+      {"workload.mode=batch",
+       "workload.mode: unknown value 'batch' (expected one of: open, "
+       "offline, closed)"},
+      {"workload.deadline=5s",
+       "workload.deadline: a deadline applies to batch requests only "
+       "(tier: batch)"},
+      {"workload.tier=urgent",
+       "workload.tier: unknown value 'urgent' (expected one of: "
+       "interactive, batch)"},
+      {"workload.model=Mistral-7B",
+       "workload.model: no deployment that takes requests serves "
+       "'Mistral-7B' (give a deployment's name or its model's)"},
+      {"workload={streams: []}", "workload.streams: expected 1 to 16 streams, got 0"},
+      {"workload={streams: [{trace: x.csv, synthetic: {rate: 1/s}}]}",
+       "workload.streams.0: expected either a trace file (trace: PATH) or a synthetic workload"},
+      {"router.first_token=client",
+       "router.first_token: applies to disaggregated deployments only (a prefill and a "
+       "decode role): a colocated instance's first token is the client's"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int rc = load_text(MINIMAL_DEPLOYMENTS CONV_WORKLOAD, &cases[i].set, 1, &s, path, err,
+                       sizeof err);
+    bool ok = rc < 0 && strstr(err, cases[i].want);
+    if (!ok)
+      fprintf(stderr, "\ncase %zu: got '%s', wanted '%s'\n", i, err, cases[i].want);
+    CU_ASSERT(ok);
+    if (rc == 0)
+      srv_scenario_free(s);
+  }
+}
+
 static void test_synthetic_workload_errors_are_located(void) {
   static const char *const endless = MINIMAL_DEPLOYMENTS /* 1-4 */
       "workload:\n"                                      /* 5 */
@@ -1356,6 +1424,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_synthetic_workload_parses_and_generates_requests);
   CU_ADD_TEST(suite, test_synthetic_with_empirical_lengths_and_default_seed);
   CU_ADD_TEST(suite, test_synthetic_workload_errors_are_located);
+  CU_ADD_TEST(suite, test_workload_modes_and_attributes_are_read_and_checked);
   CU_ADD_TEST(suite, test_default_yaml_documented_network_and_power_values_are_the_defaults);
   CU_ADD_TEST(suite, test_h100_node_takes_the_dgx_h100_preset_and_the_host_share);
   CU_ADD_TEST(suite, test_named_preset_and_overrides_load_with_their_numbers);

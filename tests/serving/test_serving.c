@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "serving/report.h"
 #include "serving/schema.h"
 #include "serving/serving.h"
 
@@ -356,6 +357,279 @@ static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
   free(expected);
 }
 
+/* workload.mode offline: every request arrives at 0 whatever the source's times, and all finish. */
+static void test_offline_mode_sends_every_request_at_the_start(void) {
+  const char *sets[] = {"workload.mode=offline"};
+  srv_scenario *s = run("saturated.yaml", sets, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 300);
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(req[i].arrival_ns, 0);
+    CU_ASSERT_EQUAL(req[i].dispatch_ns, s->router.dispatch_latency_ns);
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
+  }
+  free(req);
+  srv_scenario_free(s);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* workload.mode closed: the clients' first requests go at 0, and every later one exactly a think
+ * time after a completion reached the router (done + the completion's hop): the sorted later
+ * arrivals are the sorted completions shifted, all but the last `clients` (the source ran dry).
+ * So no more than `clients` requests are ever in flight. */
+static void closed_loop_case(const char *think, int64_t think_ns) {
+  enum { CLIENTS = 4, REQUESTS = 40 };
+  const char *sets[] = {"workload.mode=closed", "workload.clients=4", think,
+                        "workload.max_requests=40"};
+  srv_scenario *s = run("saturated.yaml", sets, 4);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL_FATAL(n, REQUESTS);
+  int64_t arrivals[REQUESTS], heard[REQUESTS];
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL_FATAL(req[i].fate, SRV_FATE_COMPLETED);
+    arrivals[i] = req[i].arrival_ns;
+    heard[i] = req[i].done_ns + s->router.dispatch_latency_ns + think_ns;
+  }
+  qsort(arrivals, REQUESTS, sizeof *arrivals, cmp_i64);
+  qsort(heard, REQUESTS, sizeof *heard, cmp_i64);
+  for (int i = 0; i < CLIENTS; i++)
+    CU_ASSERT_EQUAL(arrivals[i], 0);
+  int mismatched = 0;
+  for (int i = CLIENTS; i < REQUESTS; i++)
+    mismatched += arrivals[i] != heard[i - CLIENTS];
+  CU_ASSERT_EQUAL(mismatched, 0);
+  for (uint64_t i = 0; i < n; i++) { /* in flight at each arrival, itself included */
+    int in_flight = 0;
+    for (uint64_t j = 0; j < n; j++)
+      in_flight += req[j].arrival_ns <= req[i].arrival_ns && req[i].arrival_ns <= req[j].done_ns;
+    CU_ASSERT(in_flight <= CLIENTS);
+  }
+  free(req);
+  srv_scenario_free(s);
+}
+
+static void test_closed_loop_sends_a_think_time_after_each_completion(void) {
+  closed_loop_case("workload.think_time=5ms", 5000000);
+}
+
+static void test_closed_loop_without_think_time_resends_at_once(void) {
+  closed_loop_case("workload.think_time=0s", 0);
+}
+
+/* Priorities from trace columns reach the scheduler: request 0 keeps the instance busy while the
+ * others arrive, alternately priority 1 (even ids, each arriving first) and 0. With
+ * scheduler.policy priority every priority-0 request is admitted no later than any priority-1 one;
+ * under fcfs they go in arrival order. The rows carry priority, tier and deadline (arrival +
+ * deadline_s; -1 without). */
+static void priority_case(const char *policy, bool by_priority) {
+  const char *sets[] = {"workload={trace: " TEST_DIR "/priorities.csv}", policy};
+  srv_scenario *s = run("saturated.yaml", sets, 2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 16);
+  qsort(req, n, sizeof *req, by_id);
+  int64_t latest_first = -1, earliest_second = INT64_MAX;
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL(req[i].priority, i % 2 == 0 && i > 0 ? 1 : 0);
+    CU_ASSERT_EQUAL(req[i].service_tier, i % 4 == 0 ? JOB_TIER_BATCH : JOB_TIER_INTERACTIVE);
+    CU_ASSERT_EQUAL(req[i].deadline_ns, i % 8 == 0 ? req[i].arrival_ns + 30000000000 : -1);
+    CU_ASSERT_EQUAL(req[i].fate, SRV_FATE_COMPLETED);
+    int64_t t = req[i].first_scheduled_ns;
+    if (req[i].priority == 0 && i > 0 && t > latest_first)
+      latest_first = t;
+    if (req[i].priority == 1 && t < earliest_second)
+      earliest_second = t;
+  }
+  CU_ASSERT_EQUAL(latest_first <= earliest_second, by_priority);
+  free(req);
+  srv_scenario_free(s);
+}
+
+static void test_workload_priorities_order_admission_under_the_priority_policy(void) {
+  priority_case("deployments.0.scheduler.policy=priority", true);
+}
+
+static void test_workload_priorities_do_not_matter_under_fcfs(void) {
+  priority_case("deployments.0.scheduler.policy=fcfs", false);
+}
+
+/* router.first_token: prefill counts a disaggregated request's first token when its prefill
+ * instance samples it (the transfer's ready time); client when the decode instance first emits
+ * one, after its KV landed. */
+static void first_token_case(const char *where, bool client) {
+  srv_scenario *s = run("disaggregated.yaml", &where, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, nt;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_transfer_row *tr = read_rows(&srv_transfers_table, &nt);
+  qsort(req, n, sizeof *req, by_id);
+  CU_ASSERT_FATAL(nt > 100);
+  for (uint64_t t = 0; t < nt; t++) {
+    CU_ASSERT_FATAL(tr[t].id >= 0 && (uint64_t)tr[t].id < n);
+    const srv_request_row *q = &req[tr[t].id];
+    if (q->fate != SRV_FATE_COMPLETED)
+      continue;
+    if (client) {
+      CU_ASSERT(q->first_token_ns > tr[t].end_ns && q->first_token_ns <= q->done_ns);
+    } else {
+      CU_ASSERT_EQUAL(q->first_token_ns, tr[t].ready_ns);
+    }
+  }
+  free(req);
+  free(tr);
+  srv_scenario_free(s);
+}
+
+static void test_first_token_at_prefill_is_the_transfer_ready_time(void) {
+  first_token_case("router.first_token=prefill", false);
+}
+
+static void test_first_token_at_client_comes_after_the_kv_landed(void) {
+  first_token_case("router.first_token=client", true);
+}
+
+/* Requests aimed at a model go only to instances of deployments serving it: "llama-3.1-8b" to
+ * small-a or small-b (the catalogue ignores case), "Qwen3-8B" to qwen, "small-b" (a deployment's
+ * name) to small-b alone; requests naming none go anywhere, and do reach both models. */
+static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) {
+  srv_scenario *s = run("two_models.yaml", NULL, 0);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(n, 80);
+  CU_ASSERT_EQUAL_FATAL(ninst, 6);
+  qsort(req, n, sizeof *req, by_id);
+  const char *deployment[6];
+  for (uint64_t i = 0; i < ninst; i++)
+    deployment[inst[i].instance] = inst[i].deployment;
+  int wrong = 0, any_seen[3] = {0, 0, 0}; /* small-a, qwen, small-b for requests naming none */
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT_EQUAL_FATAL(req[i].fate, SRV_FATE_COMPLETED);
+    const char *d = deployment[req[i].instance];
+    switch (i % 4) {
+    case 0: wrong += strcmp(d, "small-a") != 0 && strcmp(d, "small-b") != 0; break;
+    case 1: wrong += strcmp(d, "qwen") != 0; break;
+    case 2: wrong += strcmp(d, "small-b") != 0; break;
+    default:
+      any_seen[0] |= strcmp(d, "small-a") == 0;
+      any_seen[1] |= strcmp(d, "qwen") == 0;
+      any_seen[2] |= strcmp(d, "small-b") == 0;
+    }
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(any_seen[1] && (any_seen[0] || any_seen[2])); /* both models' instances */
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
+/* A model that no deployment serves: the run is refused before it starts, naming it. */
+static void test_a_model_no_deployment_serves_is_refused(void) {
+  char path[512], err[1024];
+  snprintf(path, sizeof path, "%s/two_models.yaml", TEST_DIR);
+  const char *sets[] = {"deployments.1.model=Llama-3.1-8B"}; /* nobody serves Qwen3-8B now */
+  srv_scenario *s;
+  CU_ASSERT_EQUAL_FATAL(srv_scenario_load(path, sets, 1, &s, err, sizeof err), 0);
+  srv_options opt = {.output_path = out_path, .version = "test"};
+  srv_result res;
+  CU_ASSERT_NOT_EQUAL(srv_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err), 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err,
+                                "requests are aimed at model 'Qwen3-8B', which no deployment "
+                                "serves"));
+  srv_scenario_free(s);
+}
+
+/* Synthetic sessions: each turn's prompt holds the conversation so far, so later turns find it in
+ * the prefix cache; the same workload without sessions hits nothing. */
+static uint64_t prefix_hits_with(const char *sessions) {
+  const char *sets[] = {"workload.synthetic.rate=20/s", sessions};
+  srv_scenario *s = run("saturated.yaml", sets, sessions ? 2 : 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, hits = 0;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL(n, 300);
+  for (uint64_t i = 0; i < n; i++)
+    hits += req[i].prefix_hit_tokens;
+  free(req);
+  srv_scenario_free(s);
+  return hits;
+}
+
+static void test_session_turns_hit_the_prefix_cache(void) {
+  uint64_t with = prefix_hits_with("workload.synthetic.sessions={turns: 4, think_time: 2s}");
+  CU_ASSERT_EQUAL(prefix_hits_with(NULL), 0);
+  /* about 225 later turns, each holding at least the 200 + 40 tokens before it */
+  CU_ASSERT(with > 225 * 200);
+}
+
+/* workload.streams: two synthetic streams, each with its rate, lengths, model and tier, merged in
+ * arrival order: ids follow arrivals, each request keeps its stream's attributes and reaches only
+ * its model's instances, and the rates set the mix (10/s and 5/s: about 2 to 1). */
+static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
+  const char *sets[] = {
+      "workload={max_requests: 300, streams: ["
+      "{synthetic: {rate: 10/s, input: {kind: fixed, tokens: 100}, output: {kind: fixed, tokens: "
+      "10}}, model: Llama-3.1-8B},"
+      "{synthetic: {rate: 5/s, input: {kind: fixed, tokens: 2000}, output: {kind: fixed, tokens: "
+      "50}}, model: qwen, tier: batch, deadline: 1h, priority: 1}]}"};
+  srv_scenario *s = run("two_models.yaml", sets, 1);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, ninst;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  CU_ASSERT_EQUAL_FATAL(n, 300);
+  qsort(req, n, sizeof *req, by_id);
+  const char *deployment[6];
+  for (uint64_t i = 0; i < ninst; i++)
+    deployment[inst[i].instance] = inst[i].deployment;
+  int chat = 0, batch = 0, wrong = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    CU_ASSERT(i == 0 || req[i].arrival_ns >= req[i - 1].arrival_ns);
+    const char *d = deployment[req[i].instance];
+    if (req[i].input_tokens == 100) {
+      chat++;
+      wrong += req[i].output_tokens != 10 || req[i].service_tier != JOB_TIER_INTERACTIVE ||
+               req[i].priority != 0 || req[i].deadline_ns != -1 || strcmp(d, "qwen") == 0;
+    } else {
+      batch++;
+      wrong += req[i].input_tokens != 2000 || req[i].output_tokens != 50 ||
+               req[i].service_tier != JOB_TIER_BATCH || req[i].priority != 1 ||
+               req[i].deadline_ns != req[i].arrival_ns + INT64_C(3600000000000) ||
+               strcmp(d, "qwen") != 0;
+    }
+  }
+  CU_ASSERT_EQUAL(wrong, 0);
+  CU_ASSERT(chat > 160 && chat < 240 && batch == 300 - chat); /* Binomial(300, 2/3): sd 8 */
+  /* The report's per-tier breakdown counts them so, and every batch request met its hour. */
+  srv_summary sum;
+  srv_breakdown groups;
+  char err[512];
+  CU_ASSERT_EQUAL_FATAL(
+      srv_report_summarise_groups(out_path, false, &sum, &groups, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(groups.tier_count, 2);
+  CU_ASSERT_STRING_EQUAL(groups.tiers[1].name, "batch");
+  CU_ASSERT(groups.tiers[0].requests == (uint64_t)chat &&
+            groups.tiers[1].requests == (uint64_t)batch);
+  CU_ASSERT(groups.tiers[0].deadline_requests == 0 &&
+            groups.tiers[1].deadline_met == (uint64_t)batch &&
+            groups.tiers[1].deadline_requests == (uint64_t)batch);
+  CU_ASSERT(groups.tiers[1].ttft_ms.count == (uint64_t)batch && groups.tiers[1].e2e_ms.p50 > 0);
+  srv_report_breakdown_free(&groups);
+  free(req);
+  free(inst);
+  srv_scenario_free(s);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
@@ -378,6 +652,26 @@ int main(int argc, char **argv) {
        test_iteration_output_modes_keep_sums_samples_or_nothing},
       {"no KV tier: the victim recomputes, no iteration pays a transfer",
        test_without_a_tier_the_victim_recomputes_at_no_transfer_cost},
+      {"workload.mode offline: every request at the start",
+       test_offline_mode_sends_every_request_at_the_start},
+      {"closed loop: each next request a think time after a completion",
+       test_closed_loop_sends_a_think_time_after_each_completion},
+      {"closed loop: no think time, the next request at once",
+       test_closed_loop_without_think_time_resends_at_once},
+      {"workload priorities order admission under scheduler.policy priority",
+       test_workload_priorities_order_admission_under_the_priority_policy},
+      {"workload priorities do not matter under fcfs",
+       test_workload_priorities_do_not_matter_under_fcfs},
+      {"router.first_token prefill: the transfer's ready time",
+       test_first_token_at_prefill_is_the_transfer_ready_time},
+      {"router.first_token client: after the KV landed at the decode instance",
+       test_first_token_at_client_comes_after_the_kv_landed},
+      {"requests aimed at a model reach only its deployments",
+       test_requests_aimed_at_a_model_reach_only_its_deployments},
+      {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
+      {"session turns hit the prefix cache", test_session_turns_hit_the_prefix_cache},
+      {"streams keep their own rates, lengths, models and tiers",
+       test_streams_keep_their_own_rates_lengths_models_and_tiers},
       {NULL, NULL},
   };
   int failed = harness_run("serving", tests, NULL, true);

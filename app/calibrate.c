@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "calib/calibrate.h"
+#include "calib/device.h"
 #include "calib/fit.h"
 
 /* How far a median or p90 may exceed its committed figure before --check fails, in percentage
@@ -21,6 +22,21 @@ static void usage(FILE *out) {
       out,
       "usage: windtunnel calibrate [--data DIR] [--check] [--expected FILE] [--tolerance PP]\n"
       "                            [--write [--out DIR]] [--record FILE] [--markdown]\n"
+      "       windtunnel calibrate PROFILE_DIR [--device NAME] [--write [--out FILE]]\n"
+      "\n"
+      "With PROFILE_DIR (one device's profiles, e.g. what tools/profile_gpu.py writes): reads\n"
+      "every table under it in the Vidur, LLMServingSim or AIConfigurator layout, prints one\n"
+      "'profile: FILE device=.. layout=.. <op>=<points>' line per table and one\n"
+      "'not mapped: FILE: <why>' line per file it cannot use, then fits each device's\n"
+      "efficiencies operator by operator ('device-fit device=.. op=.. points=.. before: ..\n"
+      "after: ..'; operators without data keep the device's current efficiencies).\n"
+      "  --device NAME     the accelerator of every table (a catalogue name or a folder-style\n"
+      "                    name: a100, h100_sxm, rtx_pro_6000, B200); default: the deepest\n"
+      "                    folder or file name of each table's path that names one\n"
+      "  --write           replace the fitted devices' rows of hw/data/efficiency.csv (run from\n"
+      "                    the repository root; rebuild to use them)\n"
+      "  --out FILE        with --write: write only their rows into FILE instead, for a\n"
+      "                    scenario's accelerator entry: efficiency_file: FILE\n"
       "\n"
       "Prices every measured point of every dataset it recognises under DIR with the built-in\n"
       "cost model (shipped efficiencies, power and collective parameters) and reports the error.\n"
@@ -89,6 +105,7 @@ static void print_rows(const calib_rows *rows, FILE *out) {
 
 typedef struct cal_args {
   const char *data_dir, *expected, *out_dir, *record_path;
+  const char *profile_dir, *device; /* per-device mode (calib/device.h) */
   double tolerance;
   bool check, write, markdown;
 } cal_args;
@@ -117,6 +134,10 @@ static int parse(int argc, char **argv, cal_args *a) {
       a->expected = argv[++i];
     } else if (has_value && !strcmp(arg, "--out")) {
       a->out_dir = argv[++i];
+    } else if (has_value && !strcmp(arg, "--device")) {
+      a->device = argv[++i];
+    } else if (arg[0] != '-' && !a->profile_dir) {
+      a->profile_dir = arg;
     } else if (has_value && !strcmp(arg, "--record")) {
       a->record_path = argv[++i];
     } else if (has_value && !strcmp(arg, "--tolerance")) {
@@ -134,6 +155,16 @@ static int parse(int argc, char **argv, cal_args *a) {
   }
   if (a->out_dir && !a->write) {
     fprintf(stderr, "windtunnel calibrate: --out goes with --write\n");
+    return 2;
+  }
+  if (a->device && !a->profile_dir) {
+    fprintf(stderr, "windtunnel calibrate: --device goes with a PROFILE_DIR\n");
+    return 2;
+  }
+  if (a->profile_dir && (a->check || a->record_path || a->markdown)) {
+    fprintf(stderr,
+            "windtunnel calibrate: --check, --record and --markdown evaluate the whole "
+            "data directory, not a PROFILE_DIR\n");
     return 2;
   }
   return 0;
@@ -202,13 +233,37 @@ static int calibrate(const cal_args *a) {
   return status;
 }
 
+/* One device's profile folder: recognised tables, the fit, and with --write its rows. */
+static int calibrate_device(const cal_args *a) {
+  struct stat st;
+  if (stat(a->profile_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "windtunnel calibrate: %s: not a directory\n", a->profile_dir);
+    return 1;
+  }
+  calib_device_opts o = {.dir = a->profile_dir,
+                         .device = a->device,
+                         .write = a->write,
+                         .out_path = a->out_dir,
+                         .catalogue = "hw/data/efficiency.csv"};
+  char err[1024];
+  printf("calibration of one device's profiles under %s\n", a->profile_dir);
+  int r = calib_device_fit(&o, stdout, err, sizeof err);
+  fflush(stdout);
+  if (r != 0)
+    fprintf(stderr, "windtunnel calibrate: %s\n", err);
+  return r != 0;
+}
+
 int app_calibrate(int argc, char **argv, MPI_Comm comm) {
   int status = 0;
   if (app_rank(comm) == 0) {
     cal_args a;
     memset(&a, 0, sizeof a);
     status = parse(argc, argv, &a);
-    status = status < 0 ? 0 : status ? status : calibrate(&a);
+    status = status < 0      ? 0
+             : status        ? status
+             : a.profile_dir ? calibrate_device(&a)
+                             : calibrate(&a);
   }
   if (comm != MPI_COMM_NULL)
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);

@@ -173,6 +173,19 @@ static int nparams_of(calib_op op) {
   return n;
 }
 
+void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel) {
+  size_t idx[CALIB_MINIMISE_MAX_PARAMS];
+  int n = 0;
+  for (int i = 0; i < nparams_of(op); i++)
+    if (!borrow(&accel->eff, op, op_params[op][i]))
+      idx[n++] = param_index(calib_op_names[op], op_params[op][i]);
+  fit_params(op, pts, accel, idx, n);
+}
+
+const char *calib_op_param(calib_op op, int i) {
+  return i >= 0 && i < nparams_of(op) ? op_params[op][i] : NULL;
+}
+
 static void copy_op(hw_eff *to, const hw_eff *from, calib_op op) {
   for (int i = 0; i < nparams_of(op); i++) {
     size_t k = param_index(calib_op_names[op], op_params[op][i]);
@@ -271,14 +284,8 @@ int calib_fit_hw(const char *data_dir, const char *out_path, FILE *report, char 
         continue;
       }
       hw_accel *dev = &devs[jb->dev];
-      if (is_fit && fitting) {
-        size_t idx[CALIB_MINIMISE_MAX_PARAMS];
-        int n = 0;
-        for (int i = 0; i < nparams_of(jb->op); i++)
-          if (!borrow(&dev->eff, jb->op, op_params[jb->op][i]))
-            idx[n++] = param_index(calib_op_names[jb->op], op_params[jb->op][i]);
-        fit_params(jb->op, &pts, dev, idx, n);
-      }
+      if (is_fit && fitting)
+        calib_fit_op(jb->op, &pts, dev);
       calib_stats s = calib_kernel_evaluate(jb->op, &pts, dev, jb->dataset, jb->role, report, NULL);
       if (is_fit) {
         notes[jb->dev][jb->op].stats = s;

@@ -66,6 +66,7 @@ static int read_accelerator(const scn_loader *ld, const char *name, const io_nod
                                      "scaleup_bandwidth",
                                      "scaleout_bandwidth",
                                      "source",
+                                     "efficiency_file",
                                      NULL};
   static const char *const kinds[] = {"gpu", "tpu", "npu", "cxl-mem", NULL};
   int rc = scn_check_keys(ld, e, keys);
@@ -114,9 +115,21 @@ static int read_accelerator(const scn_loader *ld, const char *name, const io_nod
   snprintf(a.kind, sizeof a.kind, "%s", kinds[kind]);
   a.peak_bf16_flops = peak_bf16_tflops * 1e12;
   a.peak_fp8_flops = peak_fp8_tflops * 1e12;
-  char why[512];
+  char why[1024];
   if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
     return io_node_error(e, ld->err, ld->err_len, "%s", why);
+  const io_node *eff_file = io_node_find(e, "efficiency_file");
+  if (eff_file) { /* over the efficiencies the entry has now (its own, its base's or default) */
+    char path[1024];
+    if ((rc = scn_resolve_path(ld, eff_file, path, sizeof path)) != 0)
+      return rc;
+    a = *hw_catalog_accel(ld->s->catalog, a.name);
+    if (hw_eff_read_file(path, a.name, &a.eff, why, sizeof why) != 0)
+      return io_node_error(eff_file, ld->err, ld->err_len, "%s", why);
+    snprintf(a.eff.source, sizeof a.eff.source, "%s", eff_file->text);
+    if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
+      return io_node_error(e, ld->err, ld->err_len, "%s", why);
+  }
   return 0;
 }
 

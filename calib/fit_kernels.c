@@ -173,13 +173,14 @@ static int nparams_of(calib_op op) {
   return n;
 }
 
-void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel) {
+void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel, const bool *keep) {
   size_t idx[CALIB_MINIMISE_MAX_PARAMS];
   int n = 0;
   for (int i = 0; i < nparams_of(op); i++)
-    if (!borrow(&accel->eff, op, op_params[op][i]))
+    if (!borrow(&accel->eff, op, op_params[op][i]) && !(keep && keep[i]))
       idx[n++] = param_index(calib_op_names[op], op_params[op][i]);
-  fit_params(op, pts, accel, idx, n);
+  if (n)
+    fit_params(op, pts, accel, idx, n);
 }
 
 const char *calib_op_param(calib_op op, int i) {
@@ -285,7 +286,7 @@ int calib_fit_hw(const char *data_dir, const char *out_path, FILE *report, char 
       }
       hw_accel *dev = &devs[jb->dev];
       if (is_fit && fitting)
-        calib_fit_op(jb->op, &pts, dev);
+        calib_fit_op(jb->op, &pts, dev, NULL);
       calib_stats s = calib_kernel_evaluate(jb->op, &pts, dev, jb->dataset, jb->role, report, NULL);
       if (is_fit) {
         notes[jb->dev][jb->op].stats = s;

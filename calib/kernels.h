@@ -82,8 +82,9 @@ int calib_kernel_read(const calib_reader *rc, calib_op op, bool vidur, const cha
 
 /* Fit op's efficiency parameters of accel->eff to pts, from accel->eff as the starting point, as
  * calib_fit_hw fits each device (parameters an operator borrows from another, prefill attention's
- * HBM fraction from decode's, are copied, not fitted: fit the lender first). */
-void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel);
+ * HBM fraction from decode's, are copied, not fitted: fit the lender first). keep (NULL: none)
+ * marks, by calib_op_param's index, parameters to keep as they are: those pts cannot place. */
+void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel, const bool *keep);
 
 /* The name of op's i-th fitted parameter in efficiency.csv; NULL past the last. */
 const char *calib_op_param(calib_op op, int i);

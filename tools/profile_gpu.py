@@ -24,8 +24,8 @@ Usage:
   torchrun --nproc-per-node 8 tools/profile_gpu.py --gpu h100 --out prof/ --collectives-only
   python3 tools/profile_gpu.py --dry-run                 # the shapes, without a GPU or torch
 
-Needs PyTorch with CUDA (ROCm builds work the same way through torch.cuda); flash-attn is
-optional. Models are the catalogue's (hw/data/models.csv, read from this repository).
+Needs PyTorch 2.0 or later with CUDA (ROCm builds work the same way through torch.cuda; fp8
+GEMMs need 2.1 or later and a GPU of compute capability 8.9 or more); flash-attn is optional. Models are the catalogue's (hw/data/models.csv, read from this repository).
 """
 
 import argparse
@@ -478,6 +478,10 @@ def main(argv=None):
         except ImportError:
             if args.attention == "flash":
                 sys.exit("profile_gpu.py: --attention flash: flash_attn is not installed")
+    if specs and not use_flash and \
+            not hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        sys.exit(f"profile_gpu.py: PyTorch {torch.__version__} has no scaled_dot_product_attention "
+                 "(PyTorch 2.0 added it): upgrade PyTorch or install flash-attn")
     if rank == 0:
         for i, (kind, s) in enumerate(specs):
             s = dict(s)

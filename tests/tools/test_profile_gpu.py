@@ -2,6 +2,7 @@
 """tools/profile_gpu.py without a GPU: its --dry-run, and its writer fed by a stub timing function
 (arithmetic, not measurements) whose files `windtunnel calibrate DIR --device NAME` must recognise
 table by table and fit. Usage: test_profile_gpu.py WINDTUNNEL_BINARY."""
+import importlib.util
 import os
 import re
 import subprocess
@@ -133,18 +134,36 @@ class ProfileGpuWithoutGpu(unittest.TestCase):
             self.assertTrue(any(",gemm,compute_frac," in l and "my-gpu/compute" in l
                                 for l in rows), rows[:3])
 
-    @unittest.skipUnless(__import__("importlib").util.find_spec("torch"), "torch is not installed")
-    def test_operator_shapes_run_in_torch_on_cpu(self):
+    def tiny_specs(self):
+        """A tiny model's shapes, so that the CPU runs them in a second."""
+        tiny = {"n_head": 4, "n_kv_head": 2, "n_embd": 64, "n_expanded_embd": 128,
+                "vocab_size": 256, "use_gated_mlp": True, "hf_id": "test/tiny"}
+        return profile_gpu.plan({"tiny": tiny}, [2], 64)
+
+    @unittest.skipUnless(importlib.util.find_spec("torch"), "torch is not installed")
+    def test_layer_kernels_run_in_torch_on_cpu(self):
         import torch
         timer = lambda fn: (fn(), [1.0])[1]  # runs each operator once; times nothing
-        models = profile_gpu.selected_models(profile_gpu.parse(["--models", "Llama-3.1-8B"]))
-        for kind, s in profile_gpu.plan(models, [2], 16)[:3]:
-            s = dict(s)
-            if kind == "mlp":
-                self.assertEqual(set(profile_gpu.time_mlp(torch, timer, s, "cpu")),
-                                 set(profile_gpu.MLP_OPS))
-            else:
-                self.assertIn("attn", profile_gpu.time_attention(torch, timer, s, "cpu", False))
+        mlp = [s for k, s in self.tiny_specs() if k == "mlp"][:2]
+        self.assertEqual(len(mlp), 2)
+        for s in mlp:
+            self.assertEqual(set(profile_gpu.time_mlp(torch, timer, dict(s), "cpu")),
+                             set(profile_gpu.MLP_OPS))
+
+    @unittest.skipUnless(importlib.util.find_spec("torch"), "torch is not installed")
+    def test_attention_runs_in_torch_on_cpu(self):
+        """Prefill over cached tokens (the end-aligned causal mask) and decode, through SDPA."""
+        import torch
+        if not hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+            self.skipTest(f"torch {torch.__version__} has no SDPA (PyTorch 2.0 added it)")
+        timer = lambda fn: (fn(), [1.0])[1]
+        specs = self.tiny_specs()
+        prefill = [s for k, s in specs if k == "attention" and s["is_prefill"]
+                   and s["kv_cache_size"] == 512][:1]
+        decode = [s for k, s in specs if k == "attention" and not s["is_prefill"]][:1]
+        self.assertEqual((len(prefill), len(decode)), (1, 1))
+        for s in prefill + decode:
+            self.assertIn("attn", profile_gpu.time_attention(torch, timer, dict(s), "cpu", False))
 
 
 if __name__ == "__main__":

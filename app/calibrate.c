@@ -22,7 +22,8 @@ static void usage(FILE *out) {
       out,
       "usage: windtunnel calibrate [--data DIR] [--check] [--expected FILE] [--tolerance PP]\n"
       "                            [--write [--out DIR]] [--record FILE] [--markdown]\n"
-      "       windtunnel calibrate PROFILE_DIR [--device NAME] [--write [--out FILE]]\n"
+      "       windtunnel calibrate PROFILE_DIR [--device NAME] [--efficiency FILE]\n"
+      "                            [--write [--out FILE]]\n"
       "\n"
       "With PROFILE_DIR (one device's profiles, e.g. what tools/profile_gpu.py writes): reads\n"
       "every table under it in the Vidur, LLMServingSim or AIConfigurator layout, prints one\n"
@@ -33,6 +34,9 @@ static void usage(FILE *out) {
       "  --device NAME     the accelerator of every table (a catalogue name or a folder-style\n"
       "                    name: a100, h100_sxm, rtx_pro_6000, B200); default: the deepest\n"
       "                    folder or file name of each table's path that names one\n"
+      "  --efficiency FILE start from (and report as 'before') the efficiencies of FILE, as\n"
+      "                    --out writes it, instead of the catalogue's: the fit's error on\n"
+      "                    tables it was not fitted to\n"
       "  --write           replace the fitted devices' rows of hw/data/efficiency.csv (run from\n"
       "                    the repository root; rebuild to use them)\n"
       "  --out FILE        with --write: write only their rows into FILE instead, for a\n"
@@ -105,7 +109,7 @@ static void print_rows(const calib_rows *rows, FILE *out) {
 
 typedef struct cal_args {
   const char *data_dir, *expected, *out_dir, *record_path;
-  const char *profile_dir, *device; /* per-device mode (calib/device.h) */
+  const char *profile_dir, *device, *efficiency; /* per-device mode (calib/device.h) */
   double tolerance;
   bool check, write, markdown;
 } cal_args;
@@ -136,6 +140,8 @@ static int parse(int argc, char **argv, cal_args *a) {
       a->out_dir = argv[++i];
     } else if (has_value && !strcmp(arg, "--device")) {
       a->device = argv[++i];
+    } else if (has_value && !strcmp(arg, "--efficiency")) {
+      a->efficiency = argv[++i];
     } else if (arg[0] != '-' && !a->profile_dir) {
       a->profile_dir = arg;
     } else if (has_value && !strcmp(arg, "--record")) {
@@ -157,8 +163,8 @@ static int parse(int argc, char **argv, cal_args *a) {
     fprintf(stderr, "windtunnel calibrate: --out goes with --write\n");
     return 2;
   }
-  if (a->device && !a->profile_dir) {
-    fprintf(stderr, "windtunnel calibrate: --device goes with a PROFILE_DIR\n");
+  if ((a->device || a->efficiency) && !a->profile_dir) {
+    fprintf(stderr, "windtunnel calibrate: --device and --efficiency go with a PROFILE_DIR\n");
     return 2;
   }
   if (a->profile_dir && (a->check || a->record_path || a->markdown)) {
@@ -242,6 +248,7 @@ static int calibrate_device(const cal_args *a) {
   }
   calib_device_opts o = {.dir = a->profile_dir,
                          .device = a->device,
+                         .efficiency = a->efficiency,
                          .write = a->write,
                          .out_path = a->out_dir,
                          .catalogue = "hw/data/efficiency.csv"};

@@ -659,9 +659,19 @@ typedef struct fitted {
   char kept_from[64]; /* the efficiency entry the unfitted operators keep */
 } fitted;
 
-static void fit_device(const dev_points *dp, const char *dir, fitted *f, FILE *out) {
+/* Fit one device's efficiencies, from the catalogue's or (o->efficiency) a file's; 0, or -1 with
+ * a message (the file unreadable or without the device's rows). */
+static int fit_device(const dev_points *dp, const calib_device_opts *o, fitted *f, FILE *out,
+                      char *err, size_t err_len) {
+  const char *dir = o->dir;
   f->a = *dp->a;
   snprintf(f->kept_from, sizeof f->kept_from, "%s", dp->a->eff.source);
+  if (o->efficiency) {
+    if (hw_eff_read_file(o->efficiency, f->a.name, &f->a.eff, err, err_len) != 0)
+      return -1;
+    const char *base = strrchr(o->efficiency, '/');
+    snprintf(f->kept_from, sizeof f->kept_from, "%s", base ? base + 1 : o->efficiency);
+  }
   for (size_t i = 0; i < sizeof fit_order / sizeof *fit_order; i++) {
     calib_op op = fit_order[i];
     const calib_points *pts = &dp->pts[op];
@@ -688,6 +698,7 @@ static void fit_device(const dev_points *dp, const char *dir, fitted *f, FILE *o
             f->stats[op].median_pct, f->stats[op].p90_pct,
             kept[0] ? "; kept (no points place them):" : "", kept);
   }
+  return 0;
 }
 
 /* Whether any of op's parameters is set (an fp8 operator the device never had stays unwritten:
@@ -812,7 +823,7 @@ int calib_device_fit(const calib_device_opts *opts, FILE *out, char *err, size_t
   if (r == 0 && !(fds = calloc((size_t)s->ndev, sizeof *fds)))
     r = util_err(err, err_len, "out of memory");
   for (int i = 0; i < s->ndev && r == 0; i++)
-    fit_device(&s->dev[i], o->dir, &fds[i], out);
+    r = fit_device(&s->dev[i], o, &fds[i], out, err, err_len);
   if (r == 0 && o->write) {
     r = write_file(o, fds, s->ndev, err, err_len);
     if (r == 0)

@@ -23,8 +23,11 @@ bool calib_lss_folder(const char *name, char *hw, size_t hw_len, char *hf_id, si
                       unsigned *tp);
 
 typedef struct calib_device_opts {
-  const char *dir;       /* the profile folder */
-  const char *device;    /* every table's device; NULL: named by each table's path */
+  const char *dir;    /* the profile folder */
+  const char *device; /* every table's device; NULL: named by each table's path */
+  /* NULL, or a file in efficiency.csv's layout whose rows of each device replace its catalogue
+   * efficiencies before the fit: "before" is then that file's error on these tables. */
+  const char *efficiency;
   bool write;            /* write the fitted efficiencies */
   const char *out_path;  /* with write: only the fitted devices' rows into this file */
   const char *catalogue; /* with write and no out_path: replace their rows in this file

@@ -194,6 +194,25 @@ static void copy_op(hw_eff *to, const hw_eff *from, calib_op op) {
   }
 }
 
+/* Copy into f the rows of the file at path (the one being replaced, if any) of devices this fit
+ * does not fit: those `windtunnel calibrate PROFILE_DIR --write` fitted (calib/device.c). */
+static void keep_other_devices(FILE *f, const char *path) {
+  FILE *old = fopen(path, "r");
+  if (!old)
+    return;
+  char line[4096];
+  while (fgets(line, sizeof line, old)) {
+    size_t len = strcspn(line, ",");
+    bool ours = line[0] == '#' || line[len] != ',' || (len == 6 && !strncmp(line, "device", 6)) ||
+                (len == 7 && !strncmp(line, "default", 7));
+    for (int dev = 0; dev < CALIB_NDEV && !ours; dev++)
+      ours = strlen(calib_dev_names[dev]) == len && !strncmp(line, calib_dev_names[dev], len);
+    if (!ours)
+      fputs(line, f);
+  }
+  fclose(old);
+}
+
 static int write_efficiency(const char *out_path, const char *data_dir, const hw_accel *devs,
                             row_note notes[CALIB_NDEV][CALIB_OP_COUNT], char *err, size_t err_len) {
   char tmp[UTIL_CSV_TMP_BYTES];
@@ -236,6 +255,7 @@ static int write_efficiency(const char *out_path, const char *data_dir, const hw
       }
     }
   }
+  keep_other_devices(f, out_path);
   return util_csv_commit(f, tmp, out_path, err, err_len);
 }
 

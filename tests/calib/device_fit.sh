@@ -53,6 +53,12 @@ grep -q -v '^#\|^device,\|^RTX PRO 6000 Blackwell Server,' "$dir/eff.csv" && fai
 grep -q '^RTX PRO 6000 Blackwell Server,elementwise,norm_frac,.*tp1/dense.csv",30,' "$dir/eff.csv" || fail "fitted_from"
 grep -q '^RTX PRO 6000 Blackwell Server,cpu,fixed_ns,.*"kept: the default efficiencies' "$dir/eff.csv" || fail "kept rows"
 
+# --efficiency: the written file's error on the tables it was fitted to is what the fit said.
+fitted=$(grep "op=elementwise" "$dir/out.txt" | sed -E 's/.*after: (median_abs_pct=[0-9.]+ p90_abs_pct=[0-9.]+).*/\1/')
+"$wt" calibrate "$sample" --efficiency "$dir/eff.csv" >"$dir/check.txt"
+grep -q "op=elementwise points=30 before: $fitted (eff.csv efficiencies)" "$dir/check.txt" ||
+  fail "--efficiency: $(grep op=elementwise "$dir/check.txt"), fitted $fitted"
+
 # --write: the catalogue's file with the device's rows replaced (twice: still once), the rest as it was.
 mkdir -p "$dir/root/hw/data" && cp "$repo/hw/data/efficiency.csv" "$dir/root/hw/data/"
 (cd "$dir/root" && "$wt" calibrate "$sample" --write >/dev/null && "$wt" calibrate "$sample" --write >/dev/null)

@@ -15,6 +15,7 @@
 #include "hw/cost_ops.h"
 #include "hw/eff_params.h"
 #include "hw/systolic.h"
+#include "util/array.h"
 #include "util/error.h"
 
 /* ---- which device a name means ---- */
@@ -192,7 +193,7 @@ static int add_point(calib_points *ps, const double *x, int nx, double measured_
     ps->dropped++;
     return 0;
   }
-  calib_point *grown = realloc(ps->p, (ps->n + 1) * sizeof *grown);
+  calib_point *grown = util_grow(ps->p, &ps->cap, ps->n + 1, sizeof *grown);
   if (!grown)
     return -1;
   ps->p = grown;
@@ -714,9 +715,10 @@ static bool op_set(const hw_eff *e, calib_op op) {
   return false;
 }
 
-static void write_rows(FILE *f, const fitted *fd) {
+/* The device's rows: every operator it has, or (fitted_only) those this fit fitted. */
+static void write_rows(FILE *f, const fitted *fd, bool fitted_only) {
   for (int op = 0; op < CALIB_OP_COUNT; op++) {
-    if (!op_set(&fd->a.eff, op))
+    if (!op_set(&fd->a.eff, op) || (fitted_only && !fd->stats[op].n))
       continue;
     for (int i = 0; calib_op_param(op, i); i++) {
       size_t k = 0;
@@ -734,12 +736,27 @@ static void write_rows(FILE *f, const fitted *fd) {
   }
 }
 
-/* Whether a line of an efficiency table is a row of one of the fitted devices. */
-static bool row_of(const char *line, const fitted *fds, int n) {
+/* The fitted device a line of an efficiency table belongs to (its index), or -1. */
+static int device_of_row(const char *line, const fitted *fds, int n) {
   for (int i = 0; i < n; i++) {
     size_t len = strlen(fds[i].a.name);
     if (!strncmp(line, fds[i].a.name, len) && line[len] == ',')
-      return true;
+      return i;
+  }
+  return -1;
+}
+
+/* Whether a row of device i is replaced: all its rows when it had none before this write (its
+ * operators then all come from the fit, fitted or kept), else those of the operators fitted (the
+ * others keep their rows and provenance). */
+static bool replaced(const char *line, const fitted *fd, bool had_rows) {
+  if (!had_rows)
+    return true;
+  const char *op = strchr(line, ',') + 1;
+  for (int k = 0; k < CALIB_OP_COUNT; k++) {
+    size_t len = strlen(calib_op_names[k]);
+    if (!strncmp(op, calib_op_names[k], len) && op[len] == ',')
+      return fd->stats[k].n > 0;
   }
   return false;
 }
@@ -753,6 +770,11 @@ static int write_file(const calib_device_opts *o, const fitted *fds, int n, char
                     "%s: cannot read the catalogue's efficiencies (run from the "
                     "repository root, or give --out FILE)",
                     path);
+  bool had_rows[MAX_DEVICES] = {false};
+  char line[4096];
+  for (int i; old && fgets(line, sizeof line, old);)
+    if ((i = device_of_row(line, fds, n)) >= 0)
+      had_rows[i] = true;
   char tmp[UTIL_CSV_TMP_BYTES];
   FILE *f = util_csv_create(path, tmp, err, err_len);
   if (!f) {
@@ -760,10 +782,10 @@ static int write_file(const calib_device_opts *o, const fitted *fds, int n, char
       fclose(old);
     return -1;
   }
-  if (old) { /* everything but the fitted devices' rows, as it was */
-    char line[4096];
-    while (fgets(line, sizeof line, old))
-      if (!row_of(line, fds, n))
+  if (old) { /* everything but the rows the fit replaces, as it was */
+    rewind(old);
+    for (int i; fgets(line, sizeof line, old);)
+      if ((i = device_of_row(line, fds, n)) < 0 || !replaced(line, &fds[i], had_rows[i]))
         fputs(line, f);
     fclose(old);
   } else {
@@ -781,7 +803,7 @@ static int write_file(const calib_device_opts *o, const fitted *fds, int n, char
     fprintf(f, "device,op,param,value,fitted_from,points,median_abs_pct,p90_abs_pct\n");
   }
   for (int i = 0; i < n; i++)
-    write_rows(f, &fds[i]);
+    write_rows(f, &fds[i], had_rows[i]);
   return util_csv_commit(f, tmp, path, err, err_len);
 }
 

@@ -128,6 +128,8 @@ def fp8_plan(models, tps):
             f = m["n_expanded_embd"] // tp
             for n, k in [((q + 2 * kv) * hd, m["n_embd"]), (m["n_embd"], q * hd),
                          ((2 if m["use_gated_mlp"] else 1) * f, m["n_embd"]), (m["n_embd"], f)]:
+                if n % 16 or k % 16:  # cuBLASLt's fp8 GEMMs want both multiples of 16
+                    continue
                 for mm in FP8_M:
                     shapes.add((mm, n, k))
     return [("gemm_fp8", {"m": m_, "n": n, "k": k}) for (m_, n, k) in sorted(shapes)]

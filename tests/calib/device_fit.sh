@@ -38,7 +38,7 @@ mkdir -p "$dir/mine/a/b" && cp "$vidur/network/a100_dgx/send_recv.csv" "$dir/min
 if "$wt" calibrate "$dir/mine" >"$dir/unnamed.txt" 2>&1; then fail "nothing recognised, exit 0"; fi
 grep -q "^not mapped: a/b/send_recv.csv: no catalogued accelerator" "$dir/unnamed.txt" || fail "unnamed device"
 grep -q "mine: no table of a catalogued device" "$dir/unnamed.txt" || fail "no 'nothing recognised' message"
-if "$wt" calibrate "$dir/mine" --device no-such-gpu 2>"$dir/err.txt"; then fail "unknown --device accepted"; fi
+if "$wt" calibrate "$dir/mine" --device no-such-gpu 2>"$dir/err.txt" >/dev/null; then fail "unknown --device accepted"; fi
 grep -q "no-such-gpu: not an accelerator of the catalogue" "$dir/err.txt" || fail "message: $(cat "$dir/err.txt")"
 # Vidur's folders: a100 and h100 mapped, a40 (not catalogued) listed.
 "$wt" calibrate "$vidur" >"$dir/vidur.txt"
@@ -64,7 +64,17 @@ mkdir -p "$dir/root/hw/data" && cp "$repo/hw/data/efficiency.csv" "$dir/root/hw/
 (cd "$dir/root" && "$wt" calibrate "$sample" --write >/dev/null && "$wt" calibrate "$sample" --write >/dev/null)
 diff <(grep -v '^RTX PRO 6000' "$repo/hw/data/efficiency.csv") <(grep -v '^RTX PRO 6000' "$dir/root/hw/data/efficiency.csv") ||
   fail "other rows changed"
-cmp <(grep '^RTX PRO 6000' "$dir/eff.csv") <(grep '^RTX PRO 6000' "$dir/root/hw/data/efficiency.csv") || fail "rows differ from --out's"
+cmp <(grep '^RTX PRO 6000' "$dir/eff.csv" | sort) <(grep '^RTX PRO 6000' "$dir/root/hw/data/efficiency.csv" | sort) ||
+  fail "rows differ from --out's"
+
+# A device with rows already (A100): only the fitted operator's rows are replaced; the others keep
+# their values and provenance.
+mkdir -p "$dir/root2/hw/data" && cp "$repo/hw/data/efficiency.csv" "$dir/root2/hw/data/"
+(cd "$dir/root2" && "$wt" calibrate "$dir/mine" --device a100 --write >/dev/null)
+diff <(grep -v '^A100-SXM-80GB,sendrecv,' "$repo/hw/data/efficiency.csv") \
+  <(grep -v '^A100-SXM-80GB,sendrecv,' "$dir/root2/hw/data/efficiency.csv") || fail "A100's other rows changed"
+[ "$(grep -c '^A100-SXM-80GB,sendrecv,.*/mine/a/b/send_recv.csv",' "$dir/root2/hw/data/efficiency.csv")" = 2 ] ||
+  fail "A100's send/recv rows not refitted"
 
 # A scenario prices with the file: a different TPOT than the default efficiencies give.
 cat >"$dir/scenario.yaml" <<YAML

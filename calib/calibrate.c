@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib/device.h"
 #include "calib/eval.h"
 #include "calib/reader.h"
 #include "hw/hw.h"
@@ -40,6 +41,8 @@ int calib_print_unrecognised(const char *data_dir, const calib_rows *rows, FILE 
   calib_files files = {0};
   if (calib_reader_list(data_dir, &files) != 0)
     return -1;
+  char err[256];
+  hw_catalog *cat = hw_catalog_create(err, sizeof err); /* NULL: the lines say no more */
   size_t i = 0;
   while (i < files.n) {
     const char *slash = strrchr(files.path[i], '/');
@@ -64,11 +67,17 @@ int calib_print_unrecognised(const char *data_dir, const calib_rows *rows, FILE 
         bool known = is_documentation(files.path[k]);
         for (size_t q = 0; q < rows->n && !known; q++)
           known = !strcmp(rows->row[q].dataset, files.path[k]);
+        char why[600] = "";
+        if (!known && cat)
+          calib_device_describe(cat, data_dir, files.path[k], why, sizeof why);
         if (!known)
-          fprintf(out, "skipped: %s not a dataset calibrate recognises\n", files.path[k]);
+          fprintf(out, "skipped: %s not a dataset calibrate recognises%s%s\n", files.path[k],
+                  why[0] ? ": " : "", why);
       }
     i = j;
   }
   calib_files_free(&files);
+  if (cat)
+    hw_catalog_destroy(cat);
   return 0;
 }

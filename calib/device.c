@@ -503,6 +503,31 @@ static layout classify(const char *path, const char *rel, const char **why) {
   return l;
 }
 
+void calib_device_describe(const hw_catalog *cat, const char *data_dir, const char *rel, char *why,
+                           size_t why_len) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", data_dir, rel);
+  const char *reason;
+  layout l = classify(path, rel, &reason);
+  why[0] = '\0';
+  if (l == LAYOUT_NONE) {
+    if (strncmp(reason, "its columns match no", 20) && strncmp(reason, "not a CSV", 9) &&
+        strncmp(reason, "unreadable", 10))
+      snprintf(why, why_len, "%s", reason);
+    return;
+  }
+  scan s = {.cat = (hw_catalog *)cat};
+  calib_device_opts o = {.dir = data_dir};
+  s.o = &o;
+  const hw_accel *a = device_of(&s, rel);
+  const char *slash = strrchr(rel, '/');
+  snprintf(why, why_len,
+           "a %s table of %s; not in this evaluation: `windtunnel calibrate %s/%.*s%s` "
+           "fits it",
+           layout_names[l], a ? a->name : "no catalogued accelerator", data_dir,
+           slash ? (int)(slash - rel) : 0, rel, a ? "" : " --device NAME");
+}
+
 static int scan_file(scan *s, const char *rel) {
   const char *base = strrchr(rel, '/');
   base = base ? base + 1 : rel;

@@ -22,6 +22,13 @@ const hw_accel *calib_device_resolve(const hw_catalog *cat, const char *name);
 bool calib_lss_folder(const char *name, char *hw, size_t hw_len, char *hf_id, size_t hf_id_len,
                       unsigned *tp);
 
+/* Why the file rel under data_dir is no dataset of the whole-data evaluation (calib_calibrate), in
+ * words, into why: what it is when it has a known role without timings to price (metadata, a
+ * decode-skew or NCCL table, ...), or for a table of one of the three layouts the device it
+ * profiles and the command that fits it; "" when nothing more can be said. */
+void calib_device_describe(const hw_catalog *cat, const char *data_dir, const char *rel, char *why,
+                           size_t why_len);
+
 typedef struct calib_device_opts {
   const char *dir;    /* the profile folder */
   const char *device; /* every table's device; NULL: named by each table's path */

@@ -72,19 +72,21 @@ static const hw_accel *resolve_one(const hw_catalog *cat, const char *key) {
   return found;
 }
 
+/* Vendor words a device's own name (torch.cuda.get_device_name) starts with; the catalogue's
+ * names go without them. */
+static const char *const vendors[] = {"nvidia", "amdinstinct", "amd", "intel", "google"};
+
 const hw_accel *calib_device_resolve(const hw_catalog *cat, const char *name) {
-  size_t len = strcspn(name, "."); /* "h100_sxm_gemm_perf.csv": the stem */
-  int parts = 1;
-  for (size_t i = 0; i < len; i++)
-    parts += name[i] == '_';
-  for (int k = parts; k >= 1; k--) {
-    size_t end = 0;
-    for (int seen = 0; end < len; end++)
-      if (name[end] == '_' && ++seen == k)
-        break;
+  size_t len = strcspn(name, ".");         /* "h100_sxm_gemm_perf.csv": the stem */
+  for (size_t end = len; end > 0; end--) { /* longest first, cut where a word ends */
+    if (end < len && isalnum((unsigned char)name[end]))
+      continue;
     char key[128];
     normalise(name, end, key, sizeof key);
     const hw_accel *a = resolve_one(cat, key);
+    for (size_t v = 0; !a && v < sizeof vendors / sizeof *vendors; v++)
+      if (!strncmp(key, vendors[v], strlen(vendors[v])))
+        a = resolve_one(cat, key + strlen(vendors[v]));
     if (a)
       return a;
   }

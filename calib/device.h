@@ -11,10 +11,11 @@
 #include "hw/hw.h"
 
 /* The catalogue accelerator a folder or file name means ("a100_dgx", "h100_sxm_gemm_perf.csv",
- * "RTXPRO6000_meta-llama_Llama-3.1-8B", "rtx_pro_6000", "B200"): its leading '_'-separated parts,
- * longest first, looked up (ignoring case and anything but letters and digits) in the alias table
- * (calib/device.c), then as a catalogue name, then as the start of exactly one catalogue name
- * (parts with a digit only). NULL when nothing maps. */
+ * "RTXPRO6000_meta-llama_Llama-3.1-8B", "rtx_pro_6000", "B200", "NVIDIA H100 80GB HBM3"): its
+ * leading words (cut where a letter or digit is followed by anything else), longest first, with
+ * and without a vendor word, looked up (ignoring case and anything but letters and digits) in the
+ * alias table (calib/device.c), then as a catalogue name, then as the start of exactly one
+ * catalogue name (words with a digit only). NULL when nothing maps. */
 const hw_accel *calib_device_resolve(const hw_catalog *cat, const char *name);
 
 /* The parts of an LLMServingSim profile folder's name "<HW>_<org>_<model>[_tp<N>]": false when the

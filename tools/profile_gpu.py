@@ -34,6 +34,7 @@ import datetime
 import math
 import os
 import platform
+import shlex
 import statistics
 import sys
 
@@ -135,7 +136,7 @@ def fp8_plan(models, tps):
     return [("gemm_fp8", {"m": m_, "n": n, "k": k}) for (m_, n, k) in sorted(shapes)]
 
 
-def collective_plan(world, devices_per_node):
+def collective_plan(world):
     specs = []
     for size in COLLECTIVE_BYTES:
         specs.append(("all_reduce", {"num_workers": world, "size": size}))
@@ -436,8 +437,7 @@ def main(argv=None):
     world = int(os.environ.get("WORLD_SIZE", "1"))
     specs = [] if args.collectives_only else plan(models, tps, args.max_tokens)
     fp8 = [] if args.collectives_only or args.no_fp8 else fp8_plan(models, tps)
-    coll = collective_plan(world, int(os.environ.get("LOCAL_WORLD_SIZE", world))) \
-        if world > 1 else []
+    coll = collective_plan(world) if world > 1 else []
     if args.dry_run:
         for kind, s in specs + fp8 + coll:
             keys = [k for k in ("model", "tp", "num_tokens", "batch_size", "prefill_chunk_size",
@@ -506,8 +506,8 @@ def main(argv=None):
               "(CUDA events); times in ms"]
     for path in write_profile(args.out, gpu, results, source):
         print(f"wrote {path}")
-    print(f"next: build/windtunnel calibrate {args.out} --device {gpu} --write "
-          f"--out {safe(gpu)}-efficiency.csv")
+    print(f"next: build/windtunnel calibrate {shlex.quote(args.out)} --device {shlex.quote(gpu)} "
+          f"--write --out {safe(gpu)}-efficiency.csv")
     return 0
 
 

@@ -40,6 +40,21 @@ grep -q "^not mapped: a/b/send_recv.csv: no catalogued accelerator" "$dir/unname
 grep -q "mine: no table of a catalogued device" "$dir/unnamed.txt" || fail "no 'nothing recognised' message"
 if "$wt" calibrate "$dir/mine" --device no-such-gpu 2>"$dir/err.txt" >/dev/null; then fail "unknown --device accepted"; fi
 grep -q "no-such-gpu: not an accelerator of the catalogue" "$dir/err.txt" || fail "message: $(cat "$dir/err.txt")"
+# Names as PyTorch gives them (profile_gpu.py's default --gpu) map; a longer model number does not
+# pass for a shorter one (RTX A1000 is no A100).
+for name in "NVIDIA H100 80GB HBM3:H100-SXM-80GB" "NVIDIA A100-SXM4-80GB:A100-SXM-80GB" \
+  "NVIDIA_RTX_PRO_6000_Blackwell_Server_Edition:RTX PRO 6000 Blackwell Server" \
+  "AMD Instinct MI300X:MI300X" "NVIDIA RTX A1000:" "a40:"; do
+  folder=${name%%:*} device=${name#*:}
+  rm -rf "$dir/names" && mkdir -p "$dir/names/$folder" && cp "$vidur/network/a100_dgx/send_recv.csv" "$dir/names/$folder/"
+  "$wt" calibrate "$dir/names" >"$dir/names.txt" 2>&1 || true
+  if [ -n "$device" ]; then
+    grep -q "^profile: $folder/send_recv.csv device=$device layout" "$dir/names.txt" || fail "$folder: $(cat "$dir/names.txt")"
+  else
+    grep -q "^not mapped: $folder/send_recv.csv: no catalogued accelerator" "$dir/names.txt" || fail "$folder mapped"
+  fi
+done
+
 # Vidur's folders: a100 and h100 mapped, a40 (not catalogued) listed.
 "$wt" calibrate "$vidur" >"$dir/vidur.txt"
 grep -q "^profile: compute/a100/meta-llama/Llama-2-7b-hf/mlp.csv device=A100-SXM-80GB layout=vidur-mlp" "$dir/vidur.txt" || fail "vidur a100"

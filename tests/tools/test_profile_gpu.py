@@ -79,7 +79,7 @@ class ProfileGpuWithoutGpu(unittest.TestCase):
             models = profile_gpu.selected_models(profile_gpu.parse(["--models", "Llama-3.1-8B"]))
             specs = profile_gpu.plan(models, [1], 8)[:1]
             coll = [(k, dict(s, devices_per_node=2, max_devices_per_node=8))
-                    for k, s in profile_gpu.collective_plan(2, 2)[:1]]
+                    for k, s in profile_gpu.collective_plan(2)[:1]]
             results = [(k, s, stub_times(k, s)) for k, s in specs + coll]
             profile_gpu.write_profile(out, "a100", results, ["stub"])
             mlp = os.path.join(out, "compute", "a100", "meta-llama", "Llama-3.1-8B", "mlp.csv")
@@ -93,7 +93,7 @@ class ProfileGpuWithoutGpu(unittest.TestCase):
         models = profile_gpu.selected_models(profile_gpu.parse(["--models", "Llama-3.1-8B"]))
         specs = profile_gpu.plan(models, [1, 2], 1024) + profile_gpu.fp8_plan(models, [1])
         coll = [(k, dict(s, devices_per_node=2, max_devices_per_node=8))
-                for k, s in profile_gpu.collective_plan(2, 2)]
+                for k, s in profile_gpu.collective_plan(2)]
         results = []
         for kind, s in specs + coll:
             s = dict(s, backend="STUB") if kind == "attention" else s

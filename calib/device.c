@@ -687,6 +687,11 @@ typedef struct fitted {
   char kept_from[64]; /* the efficiency entry the unfitted operators keep */
 } fitted;
 
+/* Whether an error figure is worse than another as printed (one decimal). */
+static bool worse(double after_pct, double before_pct) {
+  return round(after_pct * 10.0) > round(before_pct * 10.0);
+}
+
 /* Fit one device's efficiencies, from the catalogue's or (o->efficiency) a file's; 0, or -1 with
  * a message (the file unreadable or without the device's rows). */
 static int fit_device(const dev_points *dp, const calib_device_opts *o, fitted *f, FILE *out,
@@ -712,8 +717,23 @@ static int fit_device(const dev_points *dp, const calib_device_opts *o, fitted *
     bool keep[CALIB_MINIMISE_MAX_PARAMS] = {false};
     char kept[128] = "";
     unplaced(op, pts, keep, kept, sizeof kept);
+    hw_eff unfitted = f->a.eff;
     calib_fit_op(op, pts, &f->a, keep);
     f->stats[op] = calib_kernel_evaluate(op, pts, &f->a, dp->from[op], "fit", NULL, NULL);
+    if (worse(f->stats[op].median_pct, before.median_pct) &&
+        worse(f->stats[op].p90_pct, before.p90_pct)) {
+      /* The fit minimises the mean squared log error; where that leaves both the median and the
+       * p90 worse (a few far points pulling it), the efficiencies it started from serve better. */
+      fprintf(out,
+              "device-fit device=%s op=%s points=%zu before: median_abs_pct=%.1f p90_abs_pct=%.1f "
+              "(%s efficiencies) fitted: median_abs_pct=%.1f p90_abs_pct=%.1f, worse on both: "
+              "keeps the %s efficiencies\n",
+              f->a.name, calib_op_names[op], pts->n, before.median_pct, before.p90_pct,
+              f->kept_from, f->stats[op].median_pct, f->stats[op].p90_pct, f->kept_from);
+      f->a.eff = unfitted;
+      memset(&f->stats[op], 0, sizeof f->stats[op]);
+      continue;
+    }
     if (dp->files[op] > 1)
       snprintf(f->from[op], sizeof f->from[op], "%s/%.120s and %d more tables", dir, dp->from[op],
                dp->files[op] - 1);

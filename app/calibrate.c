@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "calib/calibrate.h"
+#include "calib/device.h"
 #include "calib/fit.h"
 
 /* How far a median or p90 may exceed its committed figure before --check fails, in percentage
@@ -21,9 +22,29 @@ static void usage(FILE *out) {
       out,
       "usage: windtunnel calibrate [--data DIR] [--check] [--expected FILE] [--tolerance PP]\n"
       "                            [--write [--out DIR]] [--record FILE] [--markdown]\n"
+      "       windtunnel calibrate PROFILE_DIR [--device NAME] [--efficiency FILE]\n"
+      "                            [--write [--out FILE]]\n"
       "\n"
-      "Prices every measured point of every dataset it recognises under DIR with the built-in\n"
-      "cost model (shipped efficiencies, power and collective parameters) and reports the error.\n"
+      "With PROFILE_DIR (one device's profiles, e.g. what tools/profile_gpu.py writes): reads\n"
+      "every table under it in the Vidur, LLMServingSim or AIConfigurator layout, prints one\n"
+      "'profile: FILE device=.. layout=.. <op>=<points>' line per table and one\n"
+      "'not mapped: FILE: <why>' line per file it cannot use, then fits each device's\n"
+      "efficiencies operator by operator ('device-fit device=.. op=.. points=.. before: ..\n"
+      "after: ..'; operators without data keep the device's current efficiencies).\n"
+      "  --device NAME     the accelerator of every table (a catalogue name or a folder-style\n"
+      "                    name: a100, h100_sxm, rtx_pro_6000, B200); default: the deepest\n"
+      "                    folder or file name of each table's path that names one\n"
+      "  --efficiency FILE start from (and report as 'before') the efficiencies of FILE, as\n"
+      "                    --out writes it, instead of the catalogue's: the fit's error on\n"
+      "                    tables it was not fitted to\n"
+      "  --write           replace the fitted devices' rows of hw/data/efficiency.csv (run from\n"
+      "                    the repository root; rebuild to use them)\n"
+      "  --out FILE        with --write: write only their rows into FILE instead, for a\n"
+      "                    scenario's accelerator entry: efficiency_file: FILE\n"
+      "\n"
+      "Without PROFILE_DIR: prices every measured point of every dataset it recognises under\n"
+      "DIR with the built-in cost model (shipped efficiencies, power and collective\n"
+      "parameters) and reports the error.\n"
       "For devices or models without a fit it prices from datasheet values and the default\n"
       "(H100-fitted) efficiencies, and says so.\n"
       "\n"
@@ -52,10 +73,11 @@ static void usage(FILE *out) {
       "cpu_overheads.csv; apex_plus/comm/<gpu>/*.csv; "
       "LLMServingSim/profiles_v0/<HW>_<org>_<model>_\n"
       "tp<N>/{layers,attention}.csv and profiles_v1/<HW>_<org>_<model>/tp<N>/{dense,per_sequence,\n"
-      "attention}.csv (H100, RTX PRO 6000, TPU v6e; RTX 4090 skipped: no datasheet values);\n"
+      "attention}.csv (any catalogued <HW>: calib/device.c's names; RTX 4090 skipped: not in\n"
+      "the catalogue); "
       "splitwise-sim/perf_model.csv (Llama-2-70B on A100, H100 and power-capped H100). Every "
       "other\n"
-      "file is listed as skipped.\n"
+      "file is listed as skipped, with why where calibrate can tell.\n"
       "\n"
       "Output, per dataset file and operator (collectives: per collective and domain):\n"
       "  calibration dataset=<path> op=<op> points=<n> median_abs_pct=<x> p90_abs_pct=<y>\n"
@@ -89,6 +111,7 @@ static void print_rows(const calib_rows *rows, FILE *out) {
 
 typedef struct cal_args {
   const char *data_dir, *expected, *out_dir, *record_path;
+  const char *profile_dir, *device, *efficiency; /* per-device mode (calib/device.h) */
   double tolerance;
   bool check, write, markdown;
 } cal_args;
@@ -117,6 +140,12 @@ static int parse(int argc, char **argv, cal_args *a) {
       a->expected = argv[++i];
     } else if (has_value && !strcmp(arg, "--out")) {
       a->out_dir = argv[++i];
+    } else if (has_value && !strcmp(arg, "--device")) {
+      a->device = argv[++i];
+    } else if (has_value && !strcmp(arg, "--efficiency")) {
+      a->efficiency = argv[++i];
+    } else if (arg[0] != '-' && !a->profile_dir) {
+      a->profile_dir = arg;
     } else if (has_value && !strcmp(arg, "--record")) {
       a->record_path = argv[++i];
     } else if (has_value && !strcmp(arg, "--tolerance")) {
@@ -134,6 +163,16 @@ static int parse(int argc, char **argv, cal_args *a) {
   }
   if (a->out_dir && !a->write) {
     fprintf(stderr, "windtunnel calibrate: --out goes with --write\n");
+    return 2;
+  }
+  if ((a->device || a->efficiency) && !a->profile_dir) {
+    fprintf(stderr, "windtunnel calibrate: --device and --efficiency go with a PROFILE_DIR\n");
+    return 2;
+  }
+  if (a->profile_dir && (a->check || a->record_path || a->markdown)) {
+    fprintf(stderr,
+            "windtunnel calibrate: --check, --record and --markdown evaluate the whole "
+            "data directory, not a PROFILE_DIR\n");
     return 2;
   }
   return 0;
@@ -202,13 +241,38 @@ static int calibrate(const cal_args *a) {
   return status;
 }
 
+/* One device's profile folder: recognised tables, the fit, and with --write its rows. */
+static int calibrate_device(const cal_args *a) {
+  struct stat st;
+  if (stat(a->profile_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "windtunnel calibrate: %s: not a directory\n", a->profile_dir);
+    return 1;
+  }
+  calib_device_opts o = {.dir = a->profile_dir,
+                         .device = a->device,
+                         .efficiency = a->efficiency,
+                         .write = a->write,
+                         .out_path = a->out_dir,
+                         .catalogue = "hw/data/efficiency.csv"};
+  char err[1024];
+  printf("calibration of one device's profiles under %s\n", a->profile_dir);
+  int r = calib_device_fit(&o, stdout, err, sizeof err);
+  fflush(stdout);
+  if (r != 0)
+    fprintf(stderr, "windtunnel calibrate: %s\n", err);
+  return r != 0;
+}
+
 int app_calibrate(int argc, char **argv, MPI_Comm comm) {
   int status = 0;
   if (app_rank(comm) == 0) {
     cal_args a;
     memset(&a, 0, sizeof a);
     status = parse(argc, argv, &a);
-    status = status < 0 ? 0 : status ? status : calibrate(&a);
+    status = status < 0      ? 0
+             : status        ? status
+             : a.profile_dir ? calibrate_device(&a)
+                             : calibrate(&a);
   }
   if (comm != MPI_COMM_NULL)
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);

@@ -3,15 +3,14 @@
 #define _POSIX_C_SOURCE 200809L
 #include "calib/calibrate.h"
 
-#include <dirent.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "calib/device.h"
 #include "calib/eval.h"
+#include "calib/reader.h"
 #include "hw/hw.h"
-#include "util/array.h"
 
 int calib_calibrate(const char *data_dir, calib_rows *out, char *err, size_t err_len) {
   hw_catalog *cat = hw_catalog_create(err, err_len);
@@ -30,46 +29,6 @@ int calib_calibrate(const char *data_dir, calib_rows *out, char *err, size_t err
 
 /* ---- files nobody recognises ---- */
 
-typedef struct file_list {
-  char **path; /* relative to the data directory */
-  size_t n, cap;
-} file_list;
-
-static int list_push(file_list *l, const char *path) {
-  char **grown = util_grow(l->path, &l->cap, l->n + 1, sizeof *grown);
-  if (!grown)
-    return -1;
-  l->path = grown;
-  return (l->path[l->n] = strdup(path)) ? (l->n++, 0) : -1;
-}
-
-static int walk(const char *root, const char *rel, file_list *out, int depth) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
-  DIR *d = opendir(dir);
-  if (!d || depth > 16)
-    return d ? (closedir(d), 0) : 0;
-  struct dirent *e;
-  int r = 0;
-  while (r == 0 && (e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    char sub[4096], full[8192];
-    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
-    snprintf(full, sizeof full, "%s/%s", root, sub);
-    struct stat st;
-    if (stat(full, &st) != 0)
-      continue;
-    r = S_ISDIR(st.st_mode) ? walk(root, sub, out, depth + 1) : list_push(out, sub);
-  }
-  closedir(d);
-  return r;
-}
-
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Documentation files and the directories' own provenance are not datasets. */
 static bool is_documentation(const char *path) {
   const char *base = strrchr(path, '/');
@@ -79,11 +38,11 @@ static bool is_documentation(const char *path) {
 
 /* One line per unrecognised file, or per folder when a folder holds several. */
 int calib_print_unrecognised(const char *data_dir, const calib_rows *rows, FILE *out) {
-  file_list files = {0};
-  if (walk(data_dir, "", &files, 0) != 0)
+  calib_files files = {0};
+  if (calib_reader_list(data_dir, &files) != 0)
     return -1;
-  if (files.n) /* an empty folder has no list (qsort(NULL, 0) is UB) */
-    qsort(files.path, files.n, sizeof *files.path, cmp_str);
+  char err[256];
+  hw_catalog *cat = hw_catalog_create(err, sizeof err); /* NULL: the lines say no more */
   size_t i = 0;
   while (i < files.n) {
     const char *slash = strrchr(files.path[i], '/');
@@ -108,13 +67,17 @@ int calib_print_unrecognised(const char *data_dir, const calib_rows *rows, FILE 
         bool known = is_documentation(files.path[k]);
         for (size_t q = 0; q < rows->n && !known; q++)
           known = !strcmp(rows->row[q].dataset, files.path[k]);
+        char why[600] = "";
+        if (!known && cat)
+          calib_device_describe(cat, data_dir, files.path[k], why, sizeof why);
         if (!known)
-          fprintf(out, "skipped: %s not a dataset calibrate recognises\n", files.path[k]);
+          fprintf(out, "skipped: %s not a dataset calibrate recognises%s%s\n", files.path[k],
+                  why[0] ? ": " : "", why);
       }
     i = j;
   }
-  for (size_t k = 0; k < files.n; k++)
-    free(files.path[k]);
-  free(files.path);
+  calib_files_free(&files);
+  if (cat)
+    hw_catalog_destroy(cat);
   return 0;
 }

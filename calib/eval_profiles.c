@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "calib/acc.h"
+#include "calib/device.h"
 #include "calib/eval.h"
 #include "calib/reader.h"
 #include "hw/cost_ops.h"
@@ -143,18 +144,14 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
 
 #define LSS "LLMServingSim/"
 
-/* The profile's hardware name, as the catalogue calls it, and how it is priced. */
-static const struct {
-  const char *profile, *catalogue, *note;
-} lss_devices[] = {
-    {"H100", "H100-SXM-80GB", "fitted H100 efficiencies (the profile says H100; SXM assumed)"},
-    {"RTXPRO6000", "RTX PRO 6000 Blackwell Server",
-     "datasheet values (aiconfigurator/systems/rtx_pro_6000_server.yaml) and the default (H100) "
-     "efficiencies"},
-    {"TPU-v6e-1", "TPU v6e (Trillium)",
-     "systolic model (hw/systolic.h): matrix units with padding, vector units; fitted to this "
-     "profile (hw/data/systolic.csv)"},
-};
+/* How a profile's device is priced (its catalogue entry from calib_device_resolve). */
+static const char *const note_fitted = "the device's fitted efficiencies (hw/data/efficiency.csv)";
+static const char *const note_default =
+    "datasheet values (hw/data/accelerators.csv) and the default (H100-fitted) efficiencies: "
+    "fit its own with `windtunnel calibrate <profile folder> --write`";
+static const char *const note_systolic =
+    "systolic model (hw/systolic.h): matrix units with padding, vector units; fitted to this "
+    "profile (hw/data/systolic.csv)";
 
 typedef struct lss_profile {
   char rel[512];     /* the profile folder, relative to the data directory */
@@ -167,16 +164,7 @@ typedef struct lss_profile {
 
 /* Parse "<HW>_<org>_<model>[_tp<N>]". */
 static bool lss_parse(const char *name, lss_profile *p) {
-  const char *u1 = strchr(name, '_');
-  const char *u2 = u1 ? strchr(u1 + 1, '_') : NULL;
-  if (!u1 || !u2 || u1 - name >= (long)sizeof p->hw)
-    return false;
-  snprintf(p->hw, sizeof p->hw, "%.*s", (int)(u1 - name), name);
-  const char *model = u2 + 1, *tp = strstr(model, "_tp");
-  int model_len = tp ? (int)(tp - model) : (int)strlen(model);
-  snprintf(p->hf_id, sizeof p->hf_id, "%.*s/%.*s", (int)(u2 - u1 - 1), u1 + 1, model_len, model);
-  p->tp = tp ? (unsigned)strtoul(tp + 3, NULL, 10) : 0;
-  return true;
+  return calib_lss_folder(name, p->hw, sizeof p->hw, p->hf_id, sizeof p->hf_id, &p->tp);
 }
 
 /* The catalogue's model for an id, ignoring a fine-tune suffix ("-Instruct-2507": same shapes). */
@@ -449,8 +437,10 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
     const hw_model *m = lss_model(cc->cat, p->hf_id);
     char why[256];
     if (!p->a) {
-      snprintf(why, sizeof why, "no datasheet values for %s in the catalogue or the data directory",
-               p->hw);
+      snprintf(why, sizeof why,
+               "no datasheet values for %s: no accelerator of the catalogue "
+               "(hw/data/accelerators.csv) is named %s (calib/device.c's alias table)",
+               p->hw, p->hw);
       r = calib_rows_skip(cc->out, dataset, "all", why);
       continue;
     }
@@ -476,12 +466,11 @@ static int lss_profile_dir(cal_ctx *cc, lss_profile *p) {
 }
 
 static void lss_device(const hw_catalog *cat, lss_profile *p) {
-  p->a = NULL, p->note = NULL;
-  for (size_t i = 0; i < sizeof lss_devices / sizeof *lss_devices; i++)
-    if (!strcmp(lss_devices[i].profile, p->hw)) {
-      p->a = hw_catalog_accel(cat, lss_devices[i].catalogue);
-      p->note = lss_devices[i].note;
-    }
+  p->a = calib_device_resolve(cat, p->hw);
+  p->note = !p->a                                 ? NULL
+            : hw_systolic_is(p->a)                ? note_systolic
+            : strcmp(p->a->eff.source, "default") ? note_fitted
+                                                  : note_default;
 }
 
 /* profiles_v0/<HW>_<org>_<model>_tp<N>/ and profiles_v1/<HW>_<org>_<model>/tp<N>/. */

@@ -173,11 +173,44 @@ static int nparams_of(calib_op op) {
   return n;
 }
 
+void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel, const bool *keep) {
+  size_t idx[CALIB_MINIMISE_MAX_PARAMS];
+  int n = 0;
+  for (int i = 0; i < nparams_of(op); i++)
+    if (!borrow(&accel->eff, op, op_params[op][i]) && !(keep && keep[i]))
+      idx[n++] = param_index(calib_op_names[op], op_params[op][i]);
+  if (n)
+    fit_params(op, pts, accel, idx, n);
+}
+
+const char *calib_op_param(calib_op op, int i) {
+  return i >= 0 && i < nparams_of(op) ? op_params[op][i] : NULL;
+}
+
 static void copy_op(hw_eff *to, const hw_eff *from, calib_op op) {
   for (int i = 0; i < nparams_of(op); i++) {
     size_t k = param_index(calib_op_names[op], op_params[op][i]);
     *hw_eff_field(to, k) = *hw_eff_field((hw_eff *)from, k);
   }
+}
+
+/* Copy into f the rows of the file at path (the one being replaced, if any) of devices this fit
+ * does not fit: those `windtunnel calibrate PROFILE_DIR --write` fitted (calib/device.c). */
+static void keep_other_devices(FILE *f, const char *path) {
+  FILE *old = fopen(path, "r");
+  if (!old)
+    return;
+  char line[4096];
+  while (fgets(line, sizeof line, old)) {
+    size_t len = strcspn(line, ",");
+    bool ours = line[0] == '#' || line[len] != ',' || (len == 6 && !strncmp(line, "device", 6)) ||
+                (len == 7 && !strncmp(line, "default", 7));
+    for (int dev = 0; dev < CALIB_NDEV && !ours; dev++)
+      ours = strlen(calib_dev_names[dev]) == len && !strncmp(line, calib_dev_names[dev], len);
+    if (!ours)
+      fputs(line, f);
+  }
+  fclose(old);
 }
 
 static int write_efficiency(const char *out_path, const char *data_dir, const hw_accel *devs,
@@ -222,6 +255,7 @@ static int write_efficiency(const char *out_path, const char *data_dir, const hw
       }
     }
   }
+  keep_other_devices(f, out_path);
   return util_csv_commit(f, tmp, out_path, err, err_len);
 }
 
@@ -271,14 +305,8 @@ int calib_fit_hw(const char *data_dir, const char *out_path, FILE *report, char 
         continue;
       }
       hw_accel *dev = &devs[jb->dev];
-      if (is_fit && fitting) {
-        size_t idx[CALIB_MINIMISE_MAX_PARAMS];
-        int n = 0;
-        for (int i = 0; i < nparams_of(jb->op); i++)
-          if (!borrow(&dev->eff, jb->op, op_params[jb->op][i]))
-            idx[n++] = param_index(calib_op_names[jb->op], op_params[jb->op][i]);
-        fit_params(jb->op, &pts, dev, idx, n);
-      }
+      if (is_fit && fitting)
+        calib_fit_op(jb->op, &pts, dev, NULL);
       calib_stats s = calib_kernel_evaluate(jb->op, &pts, dev, jb->dataset, jb->role, report, NULL);
       if (is_fit) {
         notes[jb->dev][jb->op].stats = s;

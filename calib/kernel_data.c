@@ -386,30 +386,35 @@ const calib_kernel_job calib_kernel_jobs[] = {
 };
 const size_t calib_kernel_njobs = sizeof calib_kernel_jobs / sizeof calib_kernel_jobs[0];
 
-int calib_kernel_load(const calib_reader *rc, const calib_kernel_job *j, calib_points *pts) {
+int calib_kernel_read(const calib_reader *rc, calib_op op, bool vidur, const char *rel,
+                      calib_points *pts) {
   calib_points scratch = {0};
   int r;
-  switch (j->op) {
+  switch (op) {
   case CALIB_OP_GEMM:
-    r = strstr(j->dataset, "vidur/") ? read_vidur_mlp_dir(rc, j->dataset, pts, &scratch)
-                                     : read_aic_gemm(rc, j->dataset, "bfloat16", pts);
+    r = vidur ? read_vidur_mlp_dir(rc, rel, pts, &scratch)
+              : read_aic_gemm(rc, rel, "bfloat16", pts);
     break;
-  case CALIB_OP_GEMM_FP8: r = read_aic_gemm(rc, j->dataset, "fp8", pts); break;
-  case CALIB_OP_GEMM_FP8_BLOCK: r = read_aic_gemm(rc, j->dataset, "fp8_block", pts); break;
-  case CALIB_OP_ELEMENTWISE: r = read_vidur_mlp_dir(rc, j->dataset, &scratch, pts); break;
-  case CALIB_OP_ATTN_PREFILL: r = read_aic_attention(rc, j->dataset, true, "bfloat16", pts); break;
-  case CALIB_OP_ATTN_DECODE: r = read_aic_attention(rc, j->dataset, false, "bfloat16", pts); break;
-  case CALIB_OP_ATTN_PREFILL_FP8KV: r = read_aic_attention(rc, j->dataset, true, "fp8", pts); break;
-  case CALIB_OP_ATTN_DECODE_FP8KV: r = read_aic_attention(rc, j->dataset, false, "fp8", pts); break;
+  case CALIB_OP_GEMM_FP8: r = read_aic_gemm(rc, rel, "fp8", pts); break;
+  case CALIB_OP_GEMM_FP8_BLOCK: r = read_aic_gemm(rc, rel, "fp8_block", pts); break;
+  case CALIB_OP_ELEMENTWISE: r = read_vidur_mlp_dir(rc, rel, &scratch, pts); break;
+  case CALIB_OP_ATTN_PREFILL: r = read_aic_attention(rc, rel, true, "bfloat16", pts); break;
+  case CALIB_OP_ATTN_DECODE: r = read_aic_attention(rc, rel, false, "bfloat16", pts); break;
+  case CALIB_OP_ATTN_PREFILL_FP8KV: r = read_aic_attention(rc, rel, true, "fp8", pts); break;
+  case CALIB_OP_ATTN_DECODE_FP8KV: r = read_aic_attention(rc, rel, false, "fp8", pts); break;
   case CALIB_OP_ALLREDUCE:
-    r = strstr(j->dataset, "vidur/") ? read_vidur_network(rc, j->dataset, true, pts)
-                                     : read_aic_allreduce(rc, j->dataset, pts);
+    r = vidur ? read_vidur_network(rc, rel, true, pts) : read_aic_allreduce(rc, rel, pts);
     break;
-  case CALIB_OP_SENDRECV: r = read_vidur_network(rc, j->dataset, false, pts); break;
-  case CALIB_OP_CPU: r = read_vidur_cpu(rc, j->dataset, pts); break;
+  case CALIB_OP_SENDRECV: r = read_vidur_network(rc, rel, false, pts); break;
+  case CALIB_OP_CPU: r = read_vidur_cpu(rc, rel, pts); break;
   default: r = -1;
   }
   free(scratch.p);
+  return r;
+}
+
+int calib_kernel_load(const calib_reader *rc, const calib_kernel_job *j, calib_points *pts) {
+  int r = calib_kernel_read(rc, j->op, strstr(j->dataset, "vidur/") != NULL, j->dataset, pts);
   if (r == 0 && pts->n == 0) {
     snprintf(rc->err, rc->err_len, "%s/%s: no usable rows", rc->data_dir, j->dataset);
     r = -1;

@@ -73,6 +73,22 @@ extern const size_t calib_kernel_njobs;
  * number, no usable rows, out of memory). */
 int calib_kernel_load(const calib_reader *rc, const calib_kernel_job *j, calib_points *pts);
 
+/* Reads the table rel (under rc->data_dir) of op into pts (appended): in Vidur's layout (vidur:
+ * operator profiles as a folder of <org>/<model>/mlp.csv, network and CPU tables) or
+ * AIConfigurator's (kernels/ tables). 0, or -1 with a message (missing file or column, malformed
+ * number, out of memory); 0 points is not an error here. */
+int calib_kernel_read(const calib_reader *rc, calib_op op, bool vidur, const char *rel,
+                      calib_points *pts);
+
+/* Fit op's efficiency parameters of accel->eff to pts, from accel->eff as the starting point, as
+ * calib_fit_hw fits each device (parameters an operator borrows from another, prefill attention's
+ * HBM fraction from decode's, are copied, not fitted: fit the lender first). keep (NULL: none)
+ * marks, by calib_op_param's index, parameters to keep as they are: those pts cannot place. */
+void calib_fit_op(calib_op op, const calib_points *pts, hw_accel *accel, const bool *keep);
+
+/* The name of op's i-th fitted parameter in efficiency.csv; NULL past the last. */
+const char *calib_op_param(calib_op op, int i);
+
 enum { CALIB_VIDUR_MAX_FILES = 256 };
 /* The paths of every <org>/<model>/mlp.csv under data_dir/rel, sorted (so the fit is
  * reproducible), at most CALIB_VIDUR_MAX_FILES; the caller frees each. Returns 0, or -1 with a

@@ -1,9 +1,16 @@
 /* Reading measured tables record by record (calib/reader.h). */
+#define _POSIX_C_SOURCE 200809L
 #include "calib/reader.h"
 
 #include <assert.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/array.h"
 
 int calib_reader_open(const calib_reader *rc, util_csv *c, const char *rel) {
   char path[4096];
@@ -48,4 +55,54 @@ int calib_reader_each(const calib_reader *rc, util_csv *c, const char *const *ne
   }
   util_csv_close(c);
   return r < 0 ? -1 : 0;
+}
+
+static int list_push(calib_files *l, const char *path) {
+  char **grown = util_grow(l->path, &l->cap, l->n + 1, sizeof *grown);
+  if (!grown)
+    return -1;
+  l->path = grown;
+  return (l->path[l->n] = strdup(path)) ? (l->n++, 0) : -1;
+}
+
+static int walk(const char *root, const char *rel, calib_files *out, int depth) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s%s%s", root, rel[0] ? "/" : "", rel);
+  DIR *d = opendir(dir);
+  if (!d || depth > 16)
+    return d ? (closedir(d), 0) : 0;
+  struct dirent *e;
+  int r = 0;
+  while (r == 0 && (e = readdir(d))) {
+    if (e->d_name[0] == '.')
+      continue;
+    char sub[4096], full[8192];
+    snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", e->d_name);
+    snprintf(full, sizeof full, "%s/%s", root, sub);
+    struct stat st;
+    if (stat(full, &st) != 0)
+      continue;
+    r = S_ISDIR(st.st_mode) ? walk(root, sub, out, depth + 1) : list_push(out, sub);
+  }
+  closedir(d);
+  return r;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int calib_reader_list(const char *root, calib_files *out) {
+  if (walk(root, "", out, 0) != 0)
+    return -1;
+  if (out->n) /* an empty folder has no list (qsort(NULL, 0) is UB) */
+    qsort(out->path, out->n, sizeof *out->path, cmp_str);
+  return 0;
+}
+
+void calib_files_free(calib_files *files) {
+  for (size_t k = 0; k < files->n; k++)
+    free(files->path[k]);
+  free(files->path);
+  memset(files, 0, sizeof *files);
 }

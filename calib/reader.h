@@ -39,4 +39,15 @@ enum { CALIB_READER_MAX_COLS = 32 };
 int calib_reader_each(const calib_reader *rc, util_csv *c, const char *const *need, int nneed,
                       const char *const *opt, int nopt, calib_record_fn each, void *ctx);
 
+/* The files under a folder, sorted, relative to it ({0} is empty; calib_files_free releases). */
+typedef struct calib_files {
+  char **path;
+  size_t n, cap;
+} calib_files;
+
+/* Every file under root (hidden ones and folders deeper than 16 aside), sorted; 0, or -1 when
+ * memory runs out. An unreadable root gives no files. */
+int calib_reader_list(const char *root, calib_files *out);
+void calib_files_free(calib_files *files);
+
 #endif

@@ -81,52 +81,105 @@ static eff_entry *find_eff(const hw_catalog *cat, const char *device) {
   return NULL;
 }
 
+/* Rows of an efficiency table (device,op,param,value,...; efficiency.csv's layout) from the open
+ * table c, which this closes. cat not NULL: every device's rows into its catalogue entry. cat NULL:
+ * the rows of `device`, or where the table has none the rows of the one device it holds, over
+ * *eff. 0, or -1 with "file:line: ..." in err. */
+static int read_eff_rows(hw_catalog *cat, util_csv *c, const char *device, hw_eff *eff, char *err,
+                         size_t err_len) {
+  int col_device = util_csv_col(c, "device"), col_op = util_csv_col(c, "op"),
+      col_param = util_csv_col(c, "param"), col_value = util_csv_col(c, "value");
+  if (col_device < 0 || col_op < 0 || col_param < 0 || col_value < 0) {
+    snprintf(err, err_len, "%s: header lacks device, op, param or value", c->name);
+    util_csv_close(c);
+    return -1;
+  }
+  /* cat NULL: the named device's rows, and those of the first other device (used if the table
+   * holds no row of the named one and no third device). */
+  hw_eff named = eff ? *eff : (hw_eff){0}, other = named;
+  char other_device[64] = "";
+  size_t n_named = 0, n_other = 0;
+  bool several = false;
+  int rc;
+  while ((rc = util_csv_next(c, err, err_len)) == 1) {
+    const char *row_device = util_csv_get(c, col_device);
+    hw_eff *into;
+    if (cat) {
+      eff_entry *e = find_eff(cat, row_device);
+      if (!e) {
+        if (grow((void **)&cat->effs, &cat->cap_effs, cat->n_effs, sizeof *cat->effs) != 0) {
+          snprintf(err, err_len, "out of memory");
+          rc = -1;
+          break;
+        }
+        e = &cat->effs[cat->n_effs++];
+        memset(e, 0, sizeof *e);
+        snprintf(e->device, sizeof e->device, "%s", row_device);
+        snprintf(e->eff.source, sizeof e->eff.source, "%s", row_device);
+      }
+      into = &e->eff;
+    } else if (same_name(row_device, device)) {
+      into = &named, n_named++;
+    } else {
+      if (!other_device[0])
+        snprintf(other_device, sizeof other_device, "%s", row_device);
+      several = several || !same_name(other_device, row_device);
+      into = &other, n_other++;
+    }
+    size_t i;
+    for (i = 0; i < HW_EFF_NPARAMS; i++)
+      if (strcmp(hw_eff_params[i].op, util_csv_get(c, col_op)) == 0 &&
+          strcmp(hw_eff_params[i].param, util_csv_get(c, col_param)) == 0)
+        break;
+    if (i == HW_EFF_NPARAMS) {
+      snprintf(err, err_len, "%s:%ld: unknown parameter %s.%s", c->name, c->line,
+               util_csv_get(c, col_op), util_csv_get(c, col_param));
+      rc = -1;
+      break;
+    }
+    double v;
+    if (util_csv_double(c, col_value, NAN, &v, err, err_len) != 0) {
+      rc = -1;
+      break;
+    }
+    if (!cat && !(v >= 0.0 && isfinite(v))) {
+      snprintf(err, err_len, "%s:%ld: %s.%s must be a finite number >= 0", c->name, c->line,
+               util_csv_get(c, col_op), util_csv_get(c, col_param));
+      rc = -1;
+      break;
+    }
+    *hw_eff_field(into, i) = v;
+  }
+  if (rc == 0 && !cat) {
+    if (n_named)
+      *eff = named;
+    else if (n_other && !several)
+      *eff = other;
+    else {
+      snprintf(err, err_len, "%s: %s", c->name,
+               several ? "rows of several devices and none of the accelerator's own name"
+                       : "no efficiency rows (device,op,param,value)");
+      rc = -1;
+    }
+  }
+  util_csv_close(c);
+  return rc < 0 ? -1 : 0;
+}
+
 /* efficiency.csv: device,op,param,value,... one row per parameter. */
 static int load_efficiency(hw_catalog *cat, char *err, size_t err_len) {
   util_csv c;
   if (util_csv_open_text(&c, hw_data_efficiency_csv, hw_data_efficiency_csv_len,
                          "hw/data/efficiency.csv", err, err_len) != 0)
     return -1;
-  int col_device = util_csv_col(&c, "device"), col_op = util_csv_col(&c, "op"),
-      col_param = util_csv_col(&c, "param"), col_value = util_csv_col(&c, "value");
-  if (col_device < 0 || col_op < 0 || col_param < 0 || col_value < 0) {
-    snprintf(err, err_len, "hw/data/efficiency.csv: header lacks device, op, param or value");
-    util_csv_close(&c);
+  return read_eff_rows(cat, &c, NULL, NULL, err, err_len);
+}
+
+int hw_eff_read_file(const char *path, const char *device, hw_eff *eff, char *err, size_t err_len) {
+  util_csv c;
+  if (util_csv_open_file(&c, path, err, err_len) != 0)
     return -1;
-  }
-  int rc;
-  while ((rc = util_csv_next(&c, err, err_len)) == 1) {
-    const char *device = util_csv_get(&c, col_device);
-    eff_entry *e = find_eff(cat, device);
-    if (!e) {
-      if (grow((void **)&cat->effs, &cat->cap_effs, cat->n_effs, sizeof *cat->effs) != 0) {
-        snprintf(err, err_len, "out of memory");
-        rc = -1;
-        break;
-      }
-      e = &cat->effs[cat->n_effs++];
-      memset(e, 0, sizeof *e);
-      snprintf(e->device, sizeof e->device, "%s", device);
-      snprintf(e->eff.source, sizeof e->eff.source, "%s", device);
-    }
-    size_t i;
-    for (i = 0; i < HW_EFF_NPARAMS; i++)
-      if (strcmp(hw_eff_params[i].op, util_csv_get(&c, col_op)) == 0 &&
-          strcmp(hw_eff_params[i].param, util_csv_get(&c, col_param)) == 0)
-        break;
-    if (i == HW_EFF_NPARAMS) {
-      snprintf(err, err_len, "hw/data/efficiency.csv:%ld: unknown parameter %s.%s", c.line,
-               util_csv_get(&c, col_op), util_csv_get(&c, col_param));
-      rc = -1;
-      break;
-    }
-    if (util_csv_double(&c, col_value, NAN, hw_eff_field(&e->eff, i), err, err_len) != 0) {
-      rc = -1;
-      break;
-    }
-  }
-  util_csv_close(&c);
-  return rc < 0 ? -1 : 0;
+  return read_eff_rows(NULL, &c, device, eff, err, err_len);
 }
 
 static const power_entry *find_power(const hw_catalog *cat, const char *device) {

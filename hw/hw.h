@@ -157,6 +157,13 @@ const hw_model *hw_catalog_model_at(const hw_catalog *cat, size_t i);
 int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size_t err_len);
 int hw_catalog_add_model(hw_catalog *cat, const hw_model *model, char *err, size_t err_len);
 
+/* Read an accelerator's efficiencies from a file in efficiency.csv's layout (device,op,param,
+ * value,...; what `windtunnel calibrate DIR --write --out FILE` writes) over *eff: the rows of
+ * `device`, or where the file has none the rows of the one device it holds; parameters the file
+ * does not give keep their values. 0, or -1 with "file:line: ..." (unreadable, unknown parameter,
+ * a value not a finite number >= 0, no rows, rows of several other devices). */
+int hw_eff_read_file(const char *path, const char *device, hw_eff *eff, char *err, size_t err_len);
+
 /* Parameter count of the whole model (embeddings, layers, norms, LM head unless tied). */
 double hw_model_params(const hw_model *m);
 

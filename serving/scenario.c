@@ -121,7 +121,7 @@ static int read_accelerator(const scn_loader *ld, const char *name, const io_nod
   static const char *const keys[] = {
       "based_on",      "vendor", "kind", "peak_bf16_tflops",  "peak_fp8_tflops",    "hbm",
       "hbm_bandwidth", "tdp",    "idle", "scaleup_bandwidth", "scaleout_bandwidth", "efficiency",
-      "source",        NULL};
+      "efficiency_file", "source", NULL};
   static const char *const kinds[] = {"gpu", "tpu", "npu", "cxl-mem", NULL};
   int rc = scn_check_keys(ld, e, keys);
   if (rc != 0)
@@ -175,20 +175,32 @@ static int read_accelerator(const scn_loader *ld, const char *name, const io_nod
   const io_node *eff = io_node_find(e, "efficiency");
   if (eff && (rc = read_efficiency(ld, eff, &eff_set, &eff_mask)) != 0)
     return rc;
-  char why[512];
+  char why[1024];
   if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
     return io_node_error(e, ld->err, ld->err_len, "%s", why);
-  if (eff_mask) {
-    /* Over the efficiencies the entry got (its own, its base's or the default ones). */
+  const io_node *eff_file = io_node_find(e, "efficiency_file");
+  if (eff_file || eff_mask) {
+    /* Over the efficiencies the entry got (its own, its base's or the default ones): a fit's file,
+     * then the parameters given inline. */
     a = *hw_catalog_accel(ld->s->catalog, a.name);
+    if (eff_file) {
+      char path[1024];
+      if ((rc = scn_resolve_path(ld, eff_file, path, sizeof path)) != 0)
+        return rc;
+      if (hw_eff_read_file(path, a.name, &a.eff, why, sizeof why) != 0)
+        return io_node_error(eff_file, ld->err, ld->err_len, "%s", why);
+      snprintf(a.eff.source, sizeof a.eff.source, "%s", eff_file->text);
+    }
     for (size_t i = 0; i < hw_eff_param_count(); i++)
       if (eff_mask >> i & 1u)
         *hw_eff_param_ptr(&a.eff, i) = *hw_eff_param_ptr(&eff_set, i);
-    char source[sizeof a.eff.source];
-    snprintf(source, sizeof source, "%.40s + scenario", a.eff.source[0] ? a.eff.source : "none");
-    snprintf(a.eff.source, sizeof a.eff.source, "%s", source);
+    if (eff_mask) {
+      char source[sizeof a.eff.source];
+      snprintf(source, sizeof source, "%.40s + scenario", a.eff.source[0] ? a.eff.source : "none");
+      snprintf(a.eff.source, sizeof a.eff.source, "%s", source);
+    }
     if (hw_catalog_add_accel(ld->s->catalog, &a, why, sizeof why) != 0)
-      return io_node_error(eff, ld->err, ld->err_len, "%s", why);
+      return io_node_error(eff_file ? eff_file : eff, ld->err, ld->err_len, "%s", why);
   }
   return 0;
 }

@@ -200,6 +200,7 @@ static void test_every_committed_example_loads(void) {
                                          "colocated.yaml",
                                          "disaggregated.yaml",
                                          "closed-loop.yaml",
+                                         "rtx-pro-6000.yaml",
                                          NULL};
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
@@ -208,6 +209,25 @@ static void test_every_committed_example_loads(void) {
     CU_ASSERT(srv_scenario_instances(s) > 0);
     srv_scenario_free(s);
   }
+}
+
+/* examples/rtx-pro-6000.yaml prices its accelerator with the efficiencies of its
+ * efficiency_file, not the default (H100-fitted) ones the catalogue gives the device. */
+static void test_efficiency_file_replaces_the_accelerators_efficiencies(void) {
+  srv_scenario *s = load_ok(WT_EXAMPLES_DIR "/rtx-pro-6000.yaml", NULL, 0);
+  char err[256];
+  hw_catalog *cat = hw_catalog_create(err, sizeof err);
+  const hw_accel *built_in = hw_catalog_accel(cat, "RTX PRO 6000 Blackwell Server");
+  const hw_accel *used = s->deployments[0].accel;
+  CU_ASSERT_STRING_EQUAL(built_in->eff.source, "default");
+  CU_ASSERT_STRING_EQUAL(used->eff.source, "rtx-pro-6000-efficiency.csv");
+  CU_ASSERT(used->eff.elementwise.norm_frac != built_in->eff.elementwise.norm_frac);
+  CU_ASSERT(used->eff.attn_decode.t0_ns != built_in->eff.attn_decode.t0_ns);
+  /* Operators the profile has no data for keep the default efficiencies. */
+  CU_ASSERT_EQUAL(used->eff.allreduce.link_frac, built_in->eff.allreduce.link_frac);
+  CU_ASSERT_EQUAL(used->peak_bf16_flops, built_in->peak_bf16_flops);
+  hw_catalog_destroy(cat);
+  srv_scenario_free(s);
 }
 
 static void test_omitted_keys_take_vllm_and_documented_defaults(void) {
@@ -1396,6 +1416,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_default_scenario_loads_16_instances_with_kv_blocks_and_its_trace);
   CU_ADD_TEST(suite, test_built_in_default_is_examples_default_yaml);
   CU_ADD_TEST(suite, test_every_committed_example_loads);
+  CU_ADD_TEST(suite, test_efficiency_file_replaces_the_accelerators_efficiencies);
   CU_ADD_TEST(suite, test_omitted_keys_take_vllm_and_documented_defaults);
   CU_ADD_TEST(suite, test_unknown_key_deep_inside_names_location_path_and_suggestion);
   CU_ADD_TEST(suite, test_wrong_unit_names_location_and_expected_kind);

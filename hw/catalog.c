@@ -1,7 +1,6 @@
 /* The accelerator and model catalogues: parsed at creation from the CSV files of hw/data/ embedded
  * in the binary, with fitted efficiencies attached to each accelerator; scenarios add or override.
  */
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
 #include "hw/hw.h"
+#include "hw/names.h"
 #include "hw/power_ops.h"
 #include "hw/systolic.h"
 #include "util/csv.h"
@@ -47,21 +47,6 @@ double *hw_eff_param_ptr(hw_eff *e, size_t i) {
   return i < HW_EFF_NPARAMS ? hw_eff_field(e, i) : NULL;
 }
 
-/* Names match ignoring case and everything but letters and digits. */
-static bool same_name(const char *a, const char *b) {
-  for (;;) {
-    while (*a && !isalnum((unsigned char)*a))
-      a++;
-    while (*b && !isalnum((unsigned char)*b))
-      b++;
-    if (!*a || !*b)
-      return !*a && !*b;
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-      return false;
-    a++, b++;
-  }
-}
-
 static int grow(void **items, size_t *cap, size_t n, size_t item_size) {
   if (n < *cap)
     return 0;
@@ -76,7 +61,7 @@ static int grow(void **items, size_t *cap, size_t n, size_t item_size) {
 
 static eff_entry *find_eff(const hw_catalog *cat, const char *device) {
   for (size_t i = 0; i < cat->n_effs; i++)
-    if (same_name(cat->effs[i].device, device))
+    if (hw_same_name(cat->effs[i].device, device))
       return &cat->effs[i];
   return NULL;
 }
@@ -184,7 +169,7 @@ int hw_eff_read_file(const char *path, const char *device, hw_eff *eff, char *er
 
 static const power_entry *find_power(const hw_catalog *cat, const char *device) {
   for (size_t i = 0; i < cat->n_powers; i++)
-    if (same_name(cat->powers[i].device, device))
+    if (hw_same_name(cat->powers[i].device, device))
       return &cat->powers[i];
   return NULL;
 }
@@ -380,14 +365,14 @@ void hw_catalog_destroy(hw_catalog *cat) {
 
 const hw_accel *hw_catalog_accel(const hw_catalog *cat, const char *name) {
   for (size_t i = 0; i < cat->n_accels; i++)
-    if (same_name(cat->accels[i].name, name))
+    if (hw_same_name(cat->accels[i].name, name))
       return &cat->accels[i];
   return NULL;
 }
 
 const hw_model *hw_catalog_model(const hw_catalog *cat, const char *name) {
   for (size_t i = 0; i < cat->n_models; i++)
-    if (same_name(cat->models[i].name, name) || same_name(cat->models[i].hf_id, name))
+    if (hw_same_name(cat->models[i].name, name) || hw_same_name(cat->models[i].hf_id, name))
       return &cat->models[i];
   return NULL;
 }
@@ -441,7 +426,7 @@ int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size
   if (hw_systolic_attach(&a, err, err_len) != 0) /* matrix units: systolic.csv */
     return -1;
   for (size_t i = 0; i < cat->n_accels; i++)
-    if (same_name(cat->accels[i].name, a.name)) {
+    if (hw_same_name(cat->accels[i].name, a.name)) {
       cat->accels[i] = a;
       return 0;
     }
@@ -470,7 +455,7 @@ int hw_catalog_add_model(hw_catalog *cat, const hw_model *model, char *err, size
     return -1;
   }
   for (size_t i = 0; i < cat->n_models; i++)
-    if (same_name(cat->models[i].name, m->name)) {
+    if (hw_same_name(cat->models[i].name, m->name)) {
       cat->models[i] = *m;
       return 0;
     }

@@ -59,6 +59,11 @@ static double weights_bytes_per_device(const hw_deploy *d) {
   return d->w_bytes * quantised + d->dtype_bytes * wide;
 }
 
+/* NCCL's buffers per device at the deployment's TP size (aiconfigurator's figures, above). */
+static double nccl_bytes(const hw_deploy *d) {
+  return d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
+}
+
 /* Peak activation memory of vLLM's profiling forward pass with max_batched_tokens tokens (what it
  * reserves before sizing the KV cache), derived from the shapes: the larger of the attention phase
  * (hidden states and residual, QKV output, attention output) and the MLP phase (hidden states and
@@ -72,12 +77,8 @@ static double activation_reserve_bytes(const hw_deploy *d) {
   double attn_phase = tokens * (2.0 * h + d->qkv_n + d->o_k);
   double mlp_phase = tokens * (2.0 * h + rows * (m->gated_ffn ? 3.0 : 2.0) * d->ffn_dev);
   double logits = 2.0 * 4.0 * (double)d->cfg.max_seqs * m->vocab;
-  double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
-  return d->dtype_bytes * fmax(attn_phase, mlp_phase) + logits + nccl + other_nontorch_bytes;
-}
-static double nontorch_bytes(const hw_deploy *d) {
-  double nccl = d->cfg.tp == 1 ? nccl_bytes_tp1 : d->cfg.tp == 2 ? nccl_bytes_tp2 : nccl_bytes_tp4;
-  return nccl + other_nontorch_bytes;
+  return d->dtype_bytes * fmax(attn_phase, mlp_phase) + logits + nccl_bytes(d) +
+         other_nontorch_bytes;
 }
 
 /* Whether the accelerator lacks a type the deployment uses: weights and activations need its
@@ -277,7 +278,7 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   d->kv_bytes_per_token_device = 2.0 * d->stage_layers * d->kv_dev * m->head_dim *
                                  d->kv_dtype_bytes;
   d->activation_reserve_bytes = activation_reserve_bytes(d);
-  d->nontorch_bytes = nontorch_bytes(d);
+  d->nontorch_bytes = nccl_bytes(d) + other_nontorch_bytes;
   if (d->weights_bytes_per_device > a->hbm_bytes) {
     snprintf(err, err_len,
              "deployment of %s on %s (tp %u, pp %u): %.1f GiB of weights per device do not fit "

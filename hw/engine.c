@@ -2,11 +2,11 @@
  * per deployment while a scenario loads). */
 #include "hw/engine.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "hw/names.h"
 #include "util/csv.h"
 
 extern const char hw_data_engines_csv[];
@@ -54,21 +54,6 @@ enum {
 _Static_assert(sizeof engine_cols / sizeof engine_cols[0] == NCOLS, "one name per column");
 
 static const char *const kv_rules[] = {"share_of_all", "static_share", "share_of_free"};
-
-/* Names match ignoring case and everything but letters and digits ("vLLM v1" is "vllm-v1"). */
-static bool same_name(const char *a, const char *b) {
-  for (;;) {
-    while (*a && !isalnum((unsigned char)*a))
-      a++;
-    while (*b && !isalnum((unsigned char)*b))
-      b++;
-    if (!*a || !*b)
-      return !*a && !*b;
-    if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-      return false;
-    a++, b++;
-  }
-}
 
 /* A version matches its own prefix at a component boundary: "0.1" does not match "0.11". */
 static bool version_matches(const char *row, const char *asked) {
@@ -176,7 +161,7 @@ int hw_engine_find(const char *name, const char *version, int cuda_graphs, int a
       rc = -1;
       break;
     }
-    if (same_name(row.name, name) && version_matches(row.version, version) &&
+    if (hw_same_name(row.name, name) && version_matches(row.version, version) &&
         (cuda_graphs < 0 || row.cuda_graphs == (cuda_graphs != 0)) &&
         (async_scheduling < 0 || row.async_scheduling == (async_scheduling != 0))) {
       *out = row;

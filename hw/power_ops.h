@@ -44,7 +44,8 @@ static inline hw_power hw_power_scaled(const hw_power *ref, double ref_tdp_w, do
 
 /* Power of one iteration on one device (hw/power.c). In: the uncapped GPU time of all stages
  * (gpu_ns), its clock-bound part (clock_ns, see hw_roof_clock_ns), the busiest stage's GPU time
- * (stage_ns), time outside GPU kernels (sendrecv_ns, cpu_ns), and the device's work (flops, bytes).
+ * (stage_ns), time outside GPU kernels (sendrecv_ns, cpu_ns; serial_ns of cpu_ns never overlaps
+ * the kernels: hw_iteration_span_ns), and the device's work (flops, bytes).
  * Out: the GPU time under the cap (returned), the device's average power over the whole iteration
  * (*power_w) and the cap's stretch of the GPU time (*cap_stretch). */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,

@@ -54,6 +54,16 @@ static const uint32_t default_accels_per_node = 8;
 
 /* ---- accelerators and models: catalogue extensions ---- */
 
+/* Parameter i's scenario key (efficiency.csv's name, less _ns for a time) into key[32]; whether it
+ * is a time. */
+static bool efficiency_key(size_t i, char key[32]) {
+  const char *name = hw_eff_param_name(i);
+  size_t len = strlen(name);
+  bool time = len > 3 && strcmp(name + len - 3, "_ns") == 0;
+  snprintf(key, 32, "%.*s", (int)(time ? len - 3 : len), name);
+  return time;
+}
+
 /* `efficiency: {gemm: {compute_frac: 0.7, t0: 4us}, cpu: {fixed: 300us, per_seq: 10us}}`: the
  * hw_eff parameters by efficiency.csv's names, a time (those named *_ns there) without its _ns and
  * with a unit, a fraction (*_frac) in (0, 1], any other number 0 or more. Each value read goes to
@@ -68,15 +78,11 @@ static int read_efficiency(const scn_loader *ld, const io_node *m, hw_eff *set, 
     char keys[16][32];
     const char *allowed[17];
     size_t n = 0;
-    for (size_t i = 0; i < hw_eff_param_count() && n < 16; i++) {
-      if (strcmp(hw_eff_param_op(i), op) != 0)
-        continue;
-      const char *name = hw_eff_param_name(i);
-      size_t len = strlen(name);
-      bool time = len > 3 && strcmp(name + len - 3, "_ns") == 0;
-      snprintf(keys[n], sizeof keys[n], "%.*s", (int)(time ? len - 3 : len), name);
-      allowed[n] = keys[n], n++;
-    }
+    for (size_t i = 0; i < hw_eff_param_count() && n < 16; i++)
+      if (strcmp(hw_eff_param_op(i), op) == 0) {
+        efficiency_key(i, keys[n]);
+        allowed[n] = keys[n], n++;
+      }
     allowed[n] = NULL;
     if (n == 0) {
       char ops[512] = "";
@@ -93,14 +99,13 @@ static int read_efficiency(const scn_loader *ld, const io_node *m, hw_eff *set, 
         (rc = scn_check_keys(ld, params, allowed)) != 0)
       return rc;
     for (size_t i = 0; i < hw_eff_param_count(); i++) {
+      char key[32];
       if (strcmp(hw_eff_param_op(i), op) != 0)
         continue;
+      bool time = efficiency_key(i, key);
       const char *name = hw_eff_param_name(i);
       size_t len = strlen(name);
-      bool time = len > 3 && strcmp(name + len - 3, "_ns") == 0;
       bool frac = len > 5 && strcmp(name + len - 5, "_frac") == 0;
-      char key[32];
-      snprintf(key, sizeof key, "%.*s", (int)(time ? len - 3 : len), name);
       if (!io_node_find(params, key))
         continue;
       double v;

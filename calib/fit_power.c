@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calib/argonne.h"
 #include "calib/fit.h"
 #include "calib/kernels.h"
 #include "calib/minimise.h"
@@ -399,12 +400,126 @@ static int splitwise_checks(const calib_reader *rc, const hw_catalog *cat, hw_ac
   return r;
 }
 
+/* Argonne's whole-run power (calib/argonne.h): the catalogue devices its hardware is priced as. */
+static const int argonne_dev[CALIB_ARGONNE_NDEV] = {
+    [CALIB_ARGONNE_A100] = CALIB_DEV_A100, [CALIB_ARGONNE_H100] = CALIB_DEV_H100};
+
+/* Mean squared log error of the predicted readings of dev's runs at wait power gap_w: those of
+ * vLLM and TensorRT-LLM, whose run times the model prices within 10% (DeepSpeed-MII's host time is
+ * not the modelled one: its batches of 16-64 run 26-72% longer than priced). */
+static double gap_loss(const calib_argonne_runs *runs, int dev, double gap_w) {
+  double sum = 0.0;
+  size_t n = 0;
+  for (size_t i = 0; i < runs->n; i++)
+    if (runs->r[i].dev == dev && runs->r[i].fw != CALIB_ARGONNE_DSMII) {
+      double le = log(calib_argonne_predicted_w(&runs->r[i], gap_w) / runs->r[i].measured_w);
+      sum += le * le, n++;
+    }
+  return n ? sum / (double)n : INFINITY;
+}
+
+/* Golden-section search of gap_w in [idle_w, tdp_w]: deterministic, one parameter. */
+static double fit_gap_w(const calib_argonne_runs *runs, int dev, double idle_w, double tdp_w) {
+  const double g = 0.5 * (sqrt(5.0) - 1.0);
+  double lo = idle_w, hi = tdp_w;
+  double x1 = hi - g * (hi - lo), x2 = lo + g * (hi - lo);
+  double f1 = gap_loss(runs, dev, x1), f2 = gap_loss(runs, dev, x2);
+  for (int it = 0; it < 80; it++) {
+    if (f1 <= f2)
+      hi = x2, x2 = x1, f2 = f1, x1 = hi - g * (hi - lo), f1 = gap_loss(runs, dev, x1);
+    else
+      lo = x1, x1 = x2, f1 = f2, x2 = lo + g * (hi - lo), f2 = gap_loss(runs, dev, x2);
+  }
+  return 0.5 * (lo + hi);
+}
+
+/* The error of each system's predicted readings (device and framework, and all of a device's),
+ * at each device's gap_w; *all_dev: each device's over all its runs. */
+static void argonne_report(const calib_argonne_runs *runs, const double gap_w[CALIB_ARGONNE_NDEV],
+                           const char *role, FILE *report, calib_stats all_dev[CALIB_ARGONNE_NDEV],
+                           double *abs_err) {
+  for (int dev = 0; dev < CALIB_ARGONNE_NDEV; dev++)
+    for (int fw = 0; fw <= CALIB_ARGONNE_NFW; fw++) { /* fw == NFW: all */
+      size_t n = 0;
+      double pred = 0.0, meas = 0.0, t_err = 0.0;
+      for (size_t i = 0; i < runs->n; i++) {
+        const calib_argonne_run *r = &runs->r[i];
+        if (r->dev != dev || (fw < CALIB_ARGONNE_NFW && r->fw != fw))
+          continue;
+        double p = calib_argonne_predicted_w(r, gap_w[dev]);
+        abs_err[n++] = fabs(p / r->measured_w - 1.0);
+        pred += p, meas += r->measured_w, t_err += fabs(r->run_s / r->measured_s - 1.0);
+      }
+      if (n == 0)
+        continue;
+      double mean_t_err = t_err / (double)n;
+      calib_stats st = ratio_stats(abs_err, n);
+      if (fw == CALIB_ARGONNE_NFW)
+        all_dev[dev] = st;
+      if (report)
+        fprintf(report,
+                "power dataset=%s op=avg_power.%s.%s role=%s points=%zu median_abs_pct=%.1f "
+                "p90_abs_pct=%.1f mean_measured_w=%.1f mean_predicted_w=%.1f gap_w=%.1f "
+                "mean_abs_latency_err_pct=%.1f\n",
+                CALIB_ARGONNE_POWER, calib_argonne_dev_names[dev],
+                fw < CALIB_ARGONNE_NFW ? calib_argonne_fw_names[fw] : "all", role, st.n,
+                st.median_pct, st.p90_pct, meas / (double)n, pred / (double)n, gap_w[dev],
+                100.0 * mean_t_err);
+    }
+}
+
+/* Argonne's whole-run power: each run priced with the devices' busy power models; report the
+ * error with the wait drawn at idle_w (the model before gap_w) and, when fitting, fit each
+ * device's gap_w to its runs; then report at the devices' gap_w. 0, or -1 with a message. */
+static int argonne_checks(const calib_reader *rc, const hw_catalog *cat, hw_accel *devs,
+                          bool fitting, FILE *report, calib_stats all_dev[CALIB_ARGONNE_NDEV]) {
+  const hw_accel *priced[CALIB_ARGONNE_NDEV];
+  for (int i = 0; i < CALIB_ARGONNE_NDEV; i++)
+    priced[i] = &devs[argonne_dev[i]];
+  calib_argonne_runs runs = {0};
+  int r = calib_argonne_load(rc, cat, priced, &runs);
+  if (r == 1)
+    r = util_err(rc->err, rc->err_len, "%s/%s: not found", rc->data_dir, CALIB_ARGONNE_POWER);
+  double *abs_err = r == 0 ? malloc((runs.n ? runs.n : 1) * sizeof *abs_err) : NULL;
+  if (r == 0 && !abs_err)
+    r = util_err(rc->err, rc->err_len, "out of memory");
+  if (r == 0) {
+    double idle[CALIB_ARGONNE_NDEV], gap[CALIB_ARGONNE_NDEV];
+    for (int i = 0; i < CALIB_ARGONNE_NDEV; i++) {
+      hw_power *p = &devs[argonne_dev[i]].power;
+      idle[i] = p->idle_w;
+      if (fitting)
+        p->gap_w = fit_gap_w(&runs, i, p->idle_w, devs[argonne_dev[i]].tdp_w);
+      gap[i] = p->gap_w;
+    }
+    calib_stats unused[CALIB_ARGONNE_NDEV];
+    argonne_report(&runs, idle, "wait_at_idle_w", report, unused, abs_err);
+    argonne_report(&runs, gap, fitting ? "fit" : "check", report, all_dev, abs_err);
+    for (size_t i = 0; i < runs.n && report; i++) {
+      const calib_argonne_run *x = &runs.r[i];
+      fprintf(report,
+              "  run %s.%s batch=%g length=%g waves=%g measured_w=%.1f predicted_w=%.1f "
+              "at_idle_w=%.1f measured_s=%.2f predicted_s=%.2f wait_share=%.3f\n",
+              calib_argonne_dev_names[x->dev], calib_argonne_fw_names[x->fw], x->batch, x->length,
+              x->waves, x->measured_w, calib_argonne_predicted_w(x, gap[x->dev]),
+              calib_argonne_predicted_w(x, idle[x->dev]), x->measured_s, x->run_s,
+              x->wait_s / (x->run_s + x->tail_s));
+    }
+    if (report && runs.unpriced)
+      fprintf(report, "power dataset=%s skipped=%zu rows (%s)\n", CALIB_ARGONNE_POWER,
+              runs.unpriced, runs.unpriced_why);
+  }
+  free(abs_err);
+  free(runs.r);
+  return r;
+}
+
 /* The data rows of power.csv (header included), as the fit writes them. */
 static void format_power_rows(FILE *f, const hw_accel *devs, calib_stats kernel_all,
-                              const phase_notes *notes) {
+                              const calib_stats argonne[CALIB_ARGONNE_NDEV]) {
   fprintf(f,
           "device,tdp_w,idle_w,base_w,compute_k,memory_k,launch_gap_ns,cap_exponent,"
-          "host_w,method,dataset,points,median_abs_pct,p90_abs_pct\n");
+          "host_w,gap_w,method,dataset,points,median_abs_pct,p90_abs_pct\n");
   static const int order[] = {CALIB_DEV_H200, CALIB_DEV_H100, CALIB_DEV_A100, CALIB_NDEV};
   for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
     int dev = order[i] == CALIB_NDEV ? CALIB_DEV_H200 : order[i];
@@ -415,7 +530,7 @@ static void format_power_rows(FILE *f, const hw_accel *devs, calib_stats kernel_
     if (order[i] == CALIB_DEV_H200) {
       method =
           "fit: base_w compute_k memory_k launch_gap_ns to kernel power (idle_w: "
-          "H100's; cap_exponent: from H100-SXM-80GB)";
+          "H100's; cap_exponent and gap_w: from H100-SXM-80GB)";
       dataset = CALIB_AIC "h200_sxm_{gemm,context_attention,generation_attention}*_perf.csv";
     } else if (order[i] == CALIB_NDEV) {
       method =
@@ -425,15 +540,16 @@ static void format_power_rows(FILE *f, const hw_accel *devs, calib_stats kernel_
       st.n = 0;
     } else {
       method = dev == CALIB_DEV_H100
-                   ? "H200-SXM-141GB's fit scaled to tdp_w - idle_w; cap_exponent "
-                     "fitted to the capped H100 time ratios"
-                   : "H200-SXM-141GB's fit scaled to tdp_w - idle_w";
-      dataset = "splitwise-sim/power_model_constant.yaml (check: phase power)";
-      st = notes->constant[dev];
+                   ? "H200-SXM-141GB's fit scaled to tdp_w - idle_w; gap_w fitted to its "
+                     "whole-run power; cap_exponent fitted to the capped H100 time ratios"
+                   : "H200-SXM-141GB's fit scaled to tdp_w - idle_w; gap_w fitted to its "
+                     "whole-run power";
+      dataset = CALIB_ARGONNE_POWER;
+      st = argonne[dev == CALIB_DEV_H100 ? CALIB_ARGONNE_H100 : CALIB_ARGONNE_A100];
     }
-    fprintf(f, "%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,\"%s\",\"%s\",", name, devs[dev].tdp_w,
-            p->idle_w, p->base_w, p->compute_k, p->memory_k, p->launch_gap_ns, p->cap_exponent,
-            p->host_w, method, dataset);
+    fprintf(f, "%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,\"%s\",\"%s\",", name,
+            devs[dev].tdp_w, p->idle_w, p->base_w, p->compute_k, p->memory_k, p->launch_gap_ns,
+            p->cap_exponent, p->host_w, p->gap_w, method, dataset);
     if (st.n)
       fprintf(f, "%zu,%.1f,%.1f\n", st.n, st.median_pct, st.p90_pct);
     else
@@ -474,6 +590,7 @@ int calib_fit_power(const calib_reader *rc, const hw_catalog *cat, hw_accel *dev
   hw_power *h200 = &fitted[CALIB_DEV_H200].power;
   memset(h200, 0, sizeof *h200);
   h200->idle_w = fitted[CALIB_DEV_H100].idle_w;
+  h200->gap_w = h200->idle_w; /* until the whole-run fit below */
   calib_stats kernel_all;
   if (fit_kernel_power(rc, &fitted[CALIB_DEV_H200], h200, true, fitting ? report : NULL,
                        &kernel_all) != 0)
@@ -491,14 +608,20 @@ int calib_fit_power(const calib_reader *rc, const hw_catalog *cat, hw_accel *dev
   }
   phase_notes notes;
   memset(&notes, 0, sizeof notes);
-  if (splitwise_checks(rc, cat, fitted, true, fitting ? report : NULL, &notes) != 0)
+  calib_stats argonne[CALIB_ARGONNE_NDEV];
+  memset(argonne, 0, sizeof argonne);
+  if (argonne_checks(rc, cat, fitted, true, fitting ? report : NULL, argonne) != 0 ||
+      splitwise_checks(rc, cat, fitted, true, fitting ? report : NULL, &notes) != 0)
     return -1;
+  /* The H200 (and the default) take the H100's wait power: same GH100 chip and 700 W board, so
+   * the H100's place in tdp - idle is the same watts. */
+  h200->gap_w = fitted[CALIB_DEV_H100].power.gap_w;
   char *rows = NULL;
   size_t rows_len = 0;
   FILE *mem = open_memstream(&rows, &rows_len);
   if (!mem)
     return util_err(rc->err, rc->err_len, "out of memory");
-  format_power_rows(mem, fitted, kernel_all, &notes);
+  format_power_rows(mem, fitted, kernel_all, argonne);
   fclose(mem);
   int r = 0;
   if (fitting) {
@@ -528,7 +651,8 @@ int calib_fit_power(const calib_reader *rc, const hw_catalog *cat, hw_accel *dev
     calib_stats unused;
     hw_power shipped = devs[CALIB_DEV_H200].power;
     if (fit_kernel_power(rc, &devs[CALIB_DEV_H200], &shipped, false, report, &unused) != 0 ||
-        splitwise_checks(rc, cat, devs, false, report, &notes) != 0) {
+        splitwise_checks(rc, cat, devs, false, report, &notes) != 0 ||
+        argonne_checks(rc, cat, devs, false, report, argonne) != 0) {
       free(rows);
       return -1;
     }

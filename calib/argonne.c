@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hw/power_ops.h"
 #include "util/array.h"
 #include "util/error.h"
 
@@ -48,20 +49,35 @@ static const double tail_s = 1.0;
 static const uint32_t kv_block = 16;
 static const double kv_share = 0.9;
 
-double calib_argonne_predicted_w(const calib_argonne_run *r, double gap_w) {
-  return (r->busy_j + gap_w * r->wait_s) / (r->run_s + r->tail_s);
+double calib_argonne_predicted_w(const calib_argonne_runs *runs, const calib_argonne_run *r,
+                                 const hw_power *p, double tdp_w) {
+  double busy_j = 0.0;
+  for (size_t i = r->first_step; i < r->first_step + r->steps; i++) {
+    const calib_argonne_step *s = &runs->step[i];
+    busy_j += hw_power_busy_w(p, tdp_w, s->u_c, s->u_m) * s->busy_s;
+  }
+  return (busy_j + p->gap_w * r->wait_s) / (r->run_s + r->tail_s);
+}
+
+void calib_argonne_free(calib_argonne_runs *runs) {
+  free(runs->r);
+  free(runs->step);
+  memset(runs, 0, sizeof *runs);
 }
 
 /* The run of `batch` requests of `length` prompt tokens generating `length` tokens each: in waves
  * of as many requests as the KV cache holds whole (the rows on a 40 GB A100 at batch 32-64 and an
  * H100 at 64 take twice the time of half the batch: they did not run as one batch), each a prefill
- * of the wave's prompts and length - 1 decode steps (the prefill gives the first token). Sums the
- * time, the busy energy (the device's draw while its kernels run) and the wait time. */
-static void price_run(const hw_deploy *d, double batch, double length, calib_argonne_run *r) {
+ * of the wave's prompts and length - 1 decode steps (the prefill gives the first token). Appends
+ * each iteration's utilisations and times (tensor parallelism 1: the GPU time is the total less
+ * the host time); sums the run's time and wait. 0, or -1 when memory runs out. */
+static int price_run(const hw_deploy *d, calib_argonne_runs *runs, calib_argonne_run *r) {
+  double batch = r->batch, length = r->length;
   double fits = floor((double)hw_kv_blocks(d, kv_block, kv_share) * kv_block / (2.0 * length));
   double wave = fmax(1.0, fmin(batch, fits));
   r->waves = ceil(batch / wave);
-  r->run_s = r->busy_j = r->wait_s = 0.0;
+  r->run_s = r->wait_s = 0.0;
+  r->first_step = runs->n_steps, r->steps = 0;
   for (double left = batch; left > 0.0; left -= wave) {
     double s = fmin(left, wave);
     hw_batch b;
@@ -73,8 +89,18 @@ static void price_run(const hw_deploy *d, double batch, double length, calib_arg
     for (double step = 0.0; step < length; step++) {
       hw_breakdown bd;
       hw_iteration_ns(d, &b, &bd);
-      /* gap_w is 0 in d: power_w * total_ns is the busy energy alone */
-      r->busy_j += bd.power_w * bd.total_ns * 1e-9;
+      calib_argonne_step *grown = util_grow(runs->step, &runs->cap_steps, runs->n_steps + 1,
+                                            sizeof *grown);
+      if (!grown)
+        return -1;
+      runs->step = grown;
+      double gpu_s = (bd.total_ns - bd.cpu_ns - bd.sendrecv_ns) * 1e-9;
+      runs->step[runs->n_steps++] = (calib_argonne_step){
+          .u_c = bd.flops / gpu_s / d->accel.peak_bf16_flops,
+          .u_m = bd.hbm_bytes / gpu_s / d->accel.hbm_bytes_per_s,
+          .busy_s = bd.stage_ns * 1e-9,
+          .wait_s = (bd.total_ns - bd.stage_ns) * 1e-9};
+      r->steps++;
       r->wait_s += (bd.total_ns - bd.stage_ns) * 1e-9;
       r->run_s += bd.total_ns * 1e-9;
       memset(&b, 0, sizeof b);
@@ -84,6 +110,7 @@ static void price_run(const hw_deploy *d, double batch, double length, calib_arg
   }
   r->tail_s = tail_s;
   r->wait_s += tail_s;
+  return 0;
 }
 
 typedef struct load_ctx {
@@ -127,7 +154,6 @@ static int record(const calib_reader *rc, const util_csv *c, const int *cols, vo
         mod && hw_deploy_init(d, &ctx->devs[dev], mod, &cfg, rc->err, rc->err_len) == 0 ? 1 : -1;
     if (!mod)
       snprintf(rc->err, rc->err_len, "the catalogue lacks %s", models[m].catalogue);
-    d->accel.power.gap_w = 0.0; /* see price_run */
   }
   if (ctx->ready[dev][m] < 0)
     return -1;
@@ -140,8 +166,7 @@ static int record(const calib_reader *rc, const util_csv *c, const int *cols, vo
   memset(r, 0, sizeof *r);
   r->dev = dev, r->fw = fw, r->length = v[1], r->batch = v[2];
   r->measured_s = v[3], r->measured_w = v[4] / 1000.0;
-  price_run(d, r->batch, r->length, r);
-  return 0;
+  return price_run(d, out, r) != 0 ? util_err(rc->err, rc->err_len, "out of memory") : 0;
 }
 
 int calib_argonne_load(const calib_reader *rc, const hw_catalog *cat,

@@ -24,7 +24,7 @@ int calib_eval_argonne_power(const char *data_dir, const hw_catalog *cat, calib_
   if (r == 1)
     return 0;
   if (r != 0) { /* the table's fault: a row of no points that says why */
-    free(runs.r);
+    calib_argonne_free(&runs);
     return calib_rows_skip(out, CALIB_ARGONNE_POWER, "avg_power", why) != 0
                ? util_err(err, err_len, "out of memory")
                : 0;
@@ -41,8 +41,9 @@ int calib_eval_argonne_power(const char *data_dir, const hw_catalog *cat, calib_
         char inputs[128];
         snprintf(inputs, sizeof inputs, "batch=%g length=%g waves=%g", x->batch, x->length,
                  x->waves);
-        r = calib_acc_add(&acc, 1e3 * calib_argonne_predicted_w(x, devs[dev]->power.gap_w),
-                          1e3 * x->measured_w, inputs);
+        r = calib_acc_add(
+            &acc, 1e3 * calib_argonne_predicted_w(&runs, x, &devs[dev]->power, devs[dev]->tdp_w),
+            1e3 * x->measured_w, inputs);
       }
       char op[64];
       snprintf(op, sizeof op, "avg_power.%s.%s", calib_argonne_dev_names[dev],
@@ -55,6 +56,6 @@ int calib_eval_argonne_power(const char *data_dir, const hw_catalog *cat, calib_
   calib_acc_free(&acc);
   if (r == 0 && runs.unpriced)
     r = calib_rows_skip(out, CALIB_ARGONNE_POWER, "avg_power.unpriced", runs.unpriced_why);
-  free(runs.r);
+  calib_argonne_free(&runs);
   return r != 0 ? util_err(err, err_len, "out of memory") : 0;
 }

@@ -164,7 +164,7 @@ static int record(const calib_reader *rc, const util_csv *c, const int *cols, vo
   out->r = grown;
   calib_argonne_run *r = &out->r[out->n++];
   memset(r, 0, sizeof *r);
-  r->dev = dev, r->fw = fw, r->length = v[1], r->batch = v[2];
+  r->dev = dev, r->fw = fw, r->model = models[m].catalogue, r->length = v[1], r->batch = v[2];
   r->measured_s = v[3], r->measured_w = v[4] / 1000.0;
   return price_run(d, out, r) != 0 ? util_err(rc->err, rc->err_len, "out of memory") : 0;
 }

@@ -29,6 +29,7 @@ typedef struct calib_argonne_step {
  * energy summed over the run's steps and wait_s including the tail. */
 typedef struct calib_argonne_run {
   int dev, fw;
+  const char *model;        /* the catalogue's name of the model it ran */
   double batch, length;     /* requests, and tokens in = tokens out */
   double measured_w;        /* avg_power / 1000 (NVML milliwatts) */
   double measured_s;        /* Latency */

@@ -38,9 +38,9 @@ int calib_eval_argonne_power(const char *data_dir, const hw_catalog *cat, calib_
         const calib_argonne_run *x = &runs.r[i];
         if (x->dev != dev || x->fw != fw)
           continue;
-        char inputs[128];
-        snprintf(inputs, sizeof inputs, "batch=%g length=%g waves=%g", x->batch, x->length,
-                 x->waves);
+        char inputs[160];
+        snprintf(inputs, sizeof inputs, "model=%s batch=%g length=%g waves=%g", x->model, x->batch,
+                 x->length, x->waves);
         r = calib_acc_add(
             &acc, 1e3 * calib_argonne_predicted_w(&runs, x, &devs[dev]->power, devs[dev]->tdp_w),
             1e3 * x->measured_w, inputs);

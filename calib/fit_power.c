@@ -515,10 +515,10 @@ static int argonne_checks(const calib_reader *rc, const hw_catalog *cat, hw_acce
     for (size_t i = 0; i < runs.n && report; i++) {
       const calib_argonne_run *x = &runs.r[i];
       fprintf(report,
-              "  run %s.%s batch=%g length=%g waves=%g measured_w=%.1f predicted_w=%.1f "
-              "measured_s=%.2f predicted_s=%.2f wait_share=%.3f\n",
-              calib_argonne_dev_names[x->dev], calib_argonne_fw_names[x->fw], x->batch, x->length,
-              x->waves, x->measured_w,
+              "  run %s.%s model=%s batch=%g length=%g waves=%g measured_w=%.1f "
+              "predicted_w=%.1f measured_s=%.2f predicted_s=%.2f wait_share=%.3f\n",
+              calib_argonne_dev_names[x->dev], calib_argonne_fw_names[x->fw], x->model, x->batch,
+              x->length, x->waves, x->measured_w,
               calib_argonne_predicted_w(&runs, x, &now[x->dev], tdp[x->dev]), x->measured_s,
               x->run_s, x->wait_s / (x->run_s + x->tail_s));
     }

@@ -13,6 +13,7 @@ void calib_acc_init(calib_acc *a) {
   memset(a, 0, sizeof *a);
   for (int w = 0; w < 3; w++)
     a->worst_err[w] = -1.0;
+  a->unit = "ns";
 }
 
 int calib_acc_add(calib_acc *a, double modelled_ns, double measured_ns, const char *inputs) {
@@ -31,8 +32,8 @@ int calib_acc_add(calib_acc *a, double modelled_ns, double measured_ns, const ch
         memcpy(a->worst[v], a->worst[v - 1], sizeof a->worst[v]);
       }
       a->worst_err[w] = ae;
-      snprintf(a->worst[w], sizeof a->worst[w], "%s measured_ns=%.0f modelled_ns=%.0f", inputs,
-               measured_ns, modelled_ns);
+      snprintf(a->worst[w], sizeof a->worst[w], "%s measured_%s=%.0f modelled_%s=%.0f", inputs,
+               a->unit, measured_ns, a->unit, modelled_ns);
       break;
     }
   return 0;
@@ -57,6 +58,8 @@ int calib_acc_row(calib_acc *a, calib_rows *out, const char *dataset, const char
 }
 
 void calib_acc_free(calib_acc *a) {
+  const char *unit = a->unit;
   free(a->abs_err);
   calib_acc_init(a);
+  a->unit = unit;
 }

@@ -12,6 +12,7 @@ typedef struct calib_acc {
   size_t n, cap;
   double worst_err[3];
   char worst[3][256];
+  const char *unit; /* of the values, in the worst points' descriptions: "ns" unless set */
 } calib_acc;
 
 void calib_acc_init(calib_acc *a);

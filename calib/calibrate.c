@@ -21,6 +21,8 @@ int calib_calibrate(const char *data_dir, calib_rows *out, char *err, size_t err
     r = calib_eval_llmservingsim(data_dir, cat, out, err, err_len);
   if (r == 0)
     r = calib_eval_splitwise(data_dir, cat, out, err, err_len);
+  if (r == 0)
+    r = calib_eval_argonne_power(data_dir, cat, out, err, err_len);
   hw_catalog_destroy(cat);
   if (r == 0)
     r = calib_eval_collectives(data_dir, out, err, err_len);

@@ -19,6 +19,9 @@ int calib_eval_llmservingsim(const char *data_dir, const hw_catalog *cat, calib_
 /* SplitwiseSim's iteration times (calib/eval_splitwise.c). */
 int calib_eval_splitwise(const char *data_dir, const hw_catalog *cat, calib_rows *out, char *err,
                          size_t err_len);
+/* Argonne's whole-run GPU power (calib/eval_power.c). */
+int calib_eval_argonne_power(const char *data_dir, const hw_catalog *cat, calib_rows *out,
+                             char *err, size_t err_len);
 /* The collective fit's NCCL tables with the embedded collective parameters, one row per dataset,
  * collective and domain over all rank counts (calib/fit_collectives.c). */
 int calib_eval_collectives(const char *data_dir, calib_rows *out, char *err, size_t err_len);

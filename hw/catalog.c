@@ -180,8 +180,9 @@ static int load_power(hw_catalog *cat, char *err, size_t err_len) {
   if (util_csv_open_text(&c, hw_data_power_csv, hw_data_power_csv_len, "hw/data/power.csv", err,
                          err_len) != 0)
     return -1;
-  static const char *const numeric[] = {"tdp_w",    "idle_w",        "base_w",       "compute_k",
-                                        "memory_k", "launch_gap_ns", "cap_exponent", "host_w"};
+  static const char *const numeric[] = {"tdp_w",        "idle_w",   "base_w",
+                                        "compute_k",    "memory_k", "launch_gap_ns",
+                                        "cap_exponent", "host_w",   "gap_w"};
   enum { N = sizeof numeric / sizeof numeric[0] };
   int cols[N], col_device = util_csv_col(&c, "device"), rc = 1;
   for (int i = 0; i < N; i++)
@@ -207,7 +208,7 @@ static int load_power(hw_catalog *cat, char *err, size_t err_len) {
     snprintf(e->power.source, sizeof e->power.source, "%s", e->device);
     e->tdp_w = v[0], e->power.idle_w = v[1], e->power.base_w = v[2], e->power.compute_k = v[3];
     e->power.memory_k = v[4], e->power.launch_gap_ns = v[5];
-    e->power.cap_exponent = v[6], e->power.host_w = v[7];
+    e->power.cap_exponent = v[6], e->power.host_w = v[7], e->power.gap_w = v[8];
   }
   util_csv_close(&c);
   return rc < 0 ? -1 : 0;

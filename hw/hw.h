@@ -57,10 +57,13 @@ typedef struct hw_eff {
 /* Board power of one accelerator as a function of what it runs (hw/power.c, hw/power_ops.h).
  * While an iteration's kernels run, each device draws from base_w up toward tdp_w, saturating in
  * its achieved FLOP rate (over the tensor peak) and HBM rate (over the peak bandwidth); while it
- * waits (host time, other pipeline stages), and between iterations, idle_w. Fitted by wt_hw_fit to
- * measured kernel power into hw/data/power.csv; see hw/data/SOURCES.md. */
+ * waits inside an iteration (host time, other pipeline stages), gap_w; between iterations, idle_w.
+ * Fitted by wt_hw_fit to measured kernel power into hw/data/power.csv; see hw/data/SOURCES.md. */
 typedef struct hw_power {
   double idle_w; /* no kernel running (including the microsecond gaps between launches) */
+  /* Waiting inside an iteration (its host time, other pipeline stages): the clocks stay up and the
+   * draw does not fall to idle_w; fitted to whole-run power (hw/data/SOURCES.md). */
+  double gap_w;
   double base_w; /* kernels running back to back that do almost no work */
   /* Saturation rates of the draw toward tdp_w per unit compute utilisation and per unit squared
    * memory utilisation. Dimensionless. */

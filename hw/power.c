@@ -10,9 +10,9 @@ double hw_idle_power_w(const hw_deploy *d) { return d->accel.power.idle_w; }
 
 /* While its own stage's kernels run, back to back, a device draws hw_power_busy_w at the
  * utilisations of the iteration's GPU time. The rest of the iteration (host overhead, other
- * pipeline stages, sends) it waits at idle_w: the fit finds the gaps between launches of the
- * measured kernels drawing idle power (a free gap power fits to 78 W against the 75 W idle), and
- * an iteration's waits are gaps of the same kind, only longer.
+ * pipeline stages, sends) it waits at gap_w: its clocks stay up between the iterations of a busy
+ * engine, and Argonne's whole-run power says what that costs (hw/data/SOURCES.md, "Whole-run
+ * power").
  *
  * A cap below that draw lowers the clock to the fraction f of its uncapped value at which the
  * draw meets the cap: P(f) = idle_w + (P - idle_w) f^cap_exponent, so
@@ -26,7 +26,7 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
   const hw_accel *a = &d->accel;
   const hw_power *p = &a->power;
   *cap_stretch = 1.0;
-  double busy_w = p->idle_w, wait_w = p->idle_w;
+  double busy_w = p->idle_w, wait_w = p->gap_w;
   if (gpu_ns > 0.0) {
     double per_s = 1e9 / gpu_ns;
     busy_w = hw_power_busy_w(p, a->tdp_w, flops * per_s / a->peak_bf16_flops,

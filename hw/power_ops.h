@@ -30,15 +30,16 @@ static inline double hw_power_replayed_w(const hw_power *p, double tdp_w, double
 }
 
 /* A power model fitted on one board (ref, whose TDP and idle power are ref_tdp_w, ref->idle_w)
- * moved to another board of TDP tdp_w and idle power idle_w: base_w keeps its place in the dynamic
- * range tdp - idle, the saturation (which is relative to the TDP) and the cap exponent are kept;
- * host_w is left to the caller. */
+ * moved to another board of TDP tdp_w and idle power idle_w: base_w and gap_w keep their places in
+ * the dynamic range tdp - idle, the saturation (which is relative to the TDP) and the cap exponent
+ * are kept; host_w is left to the caller. */
 static inline hw_power hw_power_scaled(const hw_power *ref, double ref_tdp_w, double tdp_w,
                                        double idle_w) {
   hw_power p = *ref;
   double k = (tdp_w - idle_w) / (ref_tdp_w - ref->idle_w);
   p.idle_w = idle_w;
   p.base_w = idle_w + (ref->base_w - ref->idle_w) * k;
+  p.gap_w = idle_w + (ref->gap_w - ref->idle_w) * k;
   return p;
 }
 

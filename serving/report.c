@@ -141,6 +141,7 @@ typedef struct power_bins {
   int64_t *rack_nj;    /* [racks][intervals] */
   uint32_t racks_seen; /* one past the highest rack of /power */
   int64_t it_nj;
+  double host_w; /* all nodes' host power (/nodes), drawn the whole run */
 } power_bins;
 
 static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulated_ns,
@@ -152,8 +153,10 @@ static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulat
   if (read_table(r, &srv_nodes_table, (void **)&nodes, &nnodes, err, err_len) ||
       io_timeline_reader_rows(r, srv_power_table.name, &npw, err, err_len))
     goto out;
-  for (uint64_t i = 0; i < nnodes; i++)
+  for (uint64_t i = 0; i < nnodes; i++) {
     pb->racks = nodes[i].rack + 1 > pb->racks ? nodes[i].rack + 1 : pb->racks;
+    pb->host_w += nodes[i].host_w;
+  }
   pb->intervals = simulated_ns > 0 ? (uint64_t)((simulated_ns - 1) / interval_ns) + 1 : 0;
   pb->site_nj = calloc(pb->intervals + 1, sizeof *pb->site_nj);
   pb->rack_nj = calloc((pb->intervals + 1) * (pb->racks + 1), sizeof *pb->rack_nj);
@@ -273,6 +276,8 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simula
     goto out;
   }
   s->it_energy_j = (double)pb.it_nj * 1e-9;
+  s->host_energy_j = pb.host_w * s->simulated_s;
+  s->accel_energy_j = s->it_energy_j - s->host_energy_j;
   s->energy_j = s->it_energy_j * s->pue;
   s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;
   for (uint64_t k = 0; k < intervals; k++) {
@@ -997,6 +1002,11 @@ void srv_report_print(const srv_summary *s, FILE *out) {
           "per output token\n",
           s->power_avg_w * 1e-3, s->power_peak_w * 1e-3, s->pue, s->energy_j / 3.6e6,
           s->energy_per_output_token_j);
+  fprintf(out, "energy (IT): accelerators %.3f kWh (%.1f%%), hosts %.3f kWh (%.1f%%)\n",
+          s->accel_energy_j / 3.6e6,
+          s->it_energy_j > 0 ? 100 * s->accel_energy_j / s->it_energy_j : 0.0,
+          s->host_energy_j / 3.6e6,
+          s->it_energy_j > 0 ? 100 * s->host_energy_j / s->it_energy_j : 0.0);
   print_cost(s, out);
   fprintf(out, "racks: %u, busiest %.1f kW mean, %.1f kW peak (IT)%s%s%s\n", s->racks,
           s->rack_avg_w_max * 1e-3, s->rack_peak_w * 1e-3, s->racks > 1 ? "; kW mean/peak: " : "",
@@ -1108,9 +1118,10 @@ void srv_report_print_json_groups(const srv_summary *s, const srv_breakdown *gro
           (unsigned long long)s->swaps_out, (unsigned long long)s->swaps_in, s->tier_load_bytes,
           s->tier_store_bytes, s->tier_share_of_busy);
   fprintf(out,
-          "\"energy\":{\"total_j\":%.17g,\"it_j\":%.17g,\"per_output_token_j\":%.17g,"
-          "\"pue\":%.17g},",
-          s->energy_j, s->it_energy_j, s->energy_per_output_token_j, s->pue);
+          "\"energy\":{\"total_j\":%.17g,\"it_j\":%.17g,\"accelerators_j\":%.17g,"
+          "\"hosts_j\":%.17g,\"per_output_token_j\":%.17g,\"pue\":%.17g},",
+          s->energy_j, s->it_energy_j, s->accel_energy_j, s->host_energy_j,
+          s->energy_per_output_token_j, s->pue);
   fprintf(out,
           "\"power\":{\"avg_w\":%.17g,\"peak_w\":%.17g,\"racks\":%u,\"rack_avg_w_max\":%.17g,"
           "\"rack_peak_w\":%.17g,\"rack_intervals_over_budget\":%llu,"
@@ -1250,6 +1261,8 @@ FIGURE(kv_transfers, "", s->transfers)
 FIGURE(kv_transfer_ms_p99, "ms", s->kv_transfer_ms.p99)
 FIGURE(energy_kwh, "kWh", s->energy_j / 3.6e6)
 FIGURE(energy_per_output_token_j, "J", s->energy_per_output_token_j)
+FIGURE(accelerator_energy_kwh, "kWh", s->accel_energy_j / 3.6e6)
+FIGURE(host_energy_kwh, "kWh", s->host_energy_j / 3.6e6)
 FIGURE(power_avg_kw, "kW", s->power_avg_w * 1e-3)
 FIGURE(power_peak_kw, "kW", s->power_peak_w * 1e-3)
 FIGURE(simulated_s, "s", s->simulated_s)
@@ -1276,6 +1289,8 @@ static const figure figures[] = {
     {"kv_transfer_ms_p99", "ms", fig_kv_transfer_ms_p99},
     {"energy_kwh", "kWh", fig_energy_kwh},
     {"energy_per_output_token_j", "J", fig_energy_per_output_token_j},
+    {"accelerator_energy_kwh", "kWh", fig_accelerator_energy_kwh},
+    {"host_energy_kwh", "kWh", fig_host_energy_kwh},
     {"power_avg_kw", "kW", fig_power_avg_kw},
     {"power_peak_kw", "kW", fig_power_peak_kw},
     {"simulated_s", "s", fig_simulated_s},

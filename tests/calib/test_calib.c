@@ -1,6 +1,6 @@
 /* Unit tests of calib/: the shared minimiser under each fit's options, the efficiency fit's refusal
  * without data and the committed efficiencies' fit errors, the collective rows against wt_net_fit's
- * report, and the check of rows against committed figures. */
+ * report, the check of rows against committed figures, and the pricing of Argonne's power runs. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdbool.h>
@@ -9,11 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "calib/argonne.h"
 #include "calib/calibrate.h"
 #include "calib/eval.h"
 #include "calib/fit.h"
 #include "calib/minimise.h"
 #include "harness.h"
+#include "hw/power_ops.h"
 #include "util/csv.h"
 
 #ifndef WT_SOURCE_DIR
@@ -220,6 +222,69 @@ static void test_the_check_allows_the_tolerance_and_no_more(void) {
   calib_rows_free(&rows);
 }
 
+/* ---- Argonne's whole-run power ---- */
+
+/* The committed copy of Fig. 16 (tests/calib/data/e2e): 40 runs priced, the 8 GH200 rows not;
+ * avg_power read as milliwatts; each run is its waves of one prefill and 1,023 decode steps, their
+ * time what hw_iteration_ns says; the predicted reading is the busy energy plus the wait at gap_w,
+ * over the run and the meter's second, so it rises with gap_w by exactly the wait share. */
+static void test_argonne_runs_are_priced_as_the_runs_they_measured(void) {
+  hw_catalog *cat = hw_catalog_create(err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(cat);
+  const hw_accel *devs[CALIB_ARGONNE_NDEV] = {hw_catalog_accel(cat, "A100-SXM-80GB"),
+                                              hw_catalog_accel(cat, "H100-SXM-80GB")};
+  CU_ASSERT_PTR_NOT_NULL_FATAL(devs[0]);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(devs[1]);
+  calib_reader rc = {WT_SOURCE_DIR "/tests/calib/data", err, sizeof err};
+  calib_argonne_runs runs = {0};
+  CU_ASSERT_EQUAL_FATAL(calib_argonne_load(&rc, cat, devs, &runs), 0);
+  CU_ASSERT_EQUAL(runs.n, 40);
+  CU_ASSERT_EQUAL(runs.unpriced, 8);
+  size_t h100_b1 = runs.n, a100_b64 = runs.n;
+  for (size_t i = 0; i < runs.n; i++) {
+    const calib_argonne_run *r = &runs.r[i];
+    if (r->dev == CALIB_ARGONNE_H100 && r->fw == CALIB_ARGONNE_VLLM && r->batch == 1.0 &&
+        h100_b1 == runs.n)
+      h100_b1 = i; /* Llama-2-7B, the table's first H100 row: 367,078.0625 mW */
+    if (r->dev == CALIB_ARGONNE_A100 && r->fw == CALIB_ARGONNE_VLLM && r->batch == 64.0 &&
+        a100_b64 == runs.n)
+      a100_b64 = i;
+  }
+  CU_ASSERT_FATAL(h100_b1 < runs.n && a100_b64 < runs.n);
+  const calib_argonne_run *r = &runs.r[h100_b1];
+  CU_ASSERT_DOUBLE_EQUAL(r->measured_w, 367.0780625, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(r->measured_s, 7.838529322932785, 1e-12);
+  CU_ASSERT_EQUAL(r->steps, 1024);
+  CU_ASSERT_DOUBLE_EQUAL(r->waves, 1.0, 0.0);
+  /* Llama-2-7B's KV (512 KiB a token) for 64 x 2,048 tokens does not fit a 40 GiB A100. */
+  CU_ASSERT(runs.r[a100_b64].waves > 1.0);
+  CU_ASSERT_EQUAL(runs.r[a100_b64].steps, 1024 * (size_t)runs.r[a100_b64].waves);
+  /* Its time is hw_iteration_ns's: a prefill of 1,024 tokens, then decodes at 1,025.. 2,047. */
+  hw_deploy d;
+  hw_deploy_config cfg = {.tp = 1};
+  CU_ASSERT_EQUAL_FATAL(
+      hw_deploy_init(&d, devs[1], hw_catalog_model(cat, "Llama-2-7B"), &cfg, err, sizeof err), 0);
+  hw_batch b = {.prefill_seqs = 1,
+                .prefill_tokens = 1024,
+                .prefill_ctx_tokens = 1024,
+                .prefill_attn_pairs = 1024 * 1025 / 2};
+  double run_ns = (double)hw_iteration_ns(&d, &b, NULL);
+  for (uint64_t step = 0; step < 1023; step++) {
+    hw_batch dec = {.decode_seqs = 1, .decode_ctx_tokens = 1025 + step};
+    run_ns += (double)hw_iteration_ns(&d, &dec, NULL);
+  }
+  CU_ASSERT_DOUBLE_EQUAL(r->run_s, run_ns * 1e-9, 1e-9 * r->run_s);
+  CU_ASSERT_DOUBLE_EQUAL(r->tail_s, 1.0, 0.0);
+  hw_power p = devs[1]->power;
+  double at_gap = calib_argonne_predicted_w(&runs, r, &p, devs[1]->tdp_w);
+  p.gap_w += 100.0;
+  double higher = calib_argonne_predicted_w(&runs, r, &p, devs[1]->tdp_w);
+  CU_ASSERT_DOUBLE_EQUAL(higher - at_gap, 100.0 * r->wait_s / (r->run_s + r->tail_s), 1e-9);
+  CU_ASSERT(r->wait_s > r->tail_s && at_gap > p.idle_w && at_gap < devs[1]->tdp_w);
+  calib_argonne_free(&runs);
+  hw_catalog_destroy(cat);
+}
+
 int main(int argc, char **argv) {
   static const harness_test tests[] = {
       {"the minimiser finds a bowl's centre under each fit's options",
@@ -235,6 +300,8 @@ int main(int argc, char **argv) {
        test_missing_collective_tables_become_skipped_rows},
       {"the check allows the tolerance and no more",
        test_the_check_allows_the_tolerance_and_no_more},
+      {"Argonne runs are priced as the runs they measured",
+       test_argonne_runs_are_priced_as_the_runs_they_measured},
       {NULL, NULL}};
   return harness_run("calib", tests, argc > 1 ? argv[1] : NULL, true);
 }

@@ -111,7 +111,7 @@ static void test_power_saturates_at_the_tdp(void) {
   CU_ASSERT_DOUBLE_EQUAL(power_at(&d, 50.0, 50.0, NULL), d.accel.tdp_w, 1e-9);
 }
 
-static void test_host_overhead_counts_at_idle_power_in_the_average(void) {
+static void test_host_overhead_counts_at_the_gap_power_in_the_average(void) {
   hw_deploy d = deploy("H100-SXM-80GB", "Llama-3.1-8B", 0.0);
   hw_batch b = decode_batch(1, 128);
   hw_breakdown bd;
@@ -120,7 +120,9 @@ static void test_host_overhead_counts_at_idle_power_in_the_average(void) {
   double busy_w = hw_power_busy_w(&d.accel.power, d.accel.tdp_w,
                                   bd.flops / (gpu_ns * 1e-9) / d.accel.peak_bf16_flops,
                                   bd.hbm_bytes / (gpu_ns * 1e-9) / d.accel.hbm_bytes_per_s);
-  double want = (busy_w * gpu_ns + d.accel.power.idle_w * bd.cpu_ns) / bd.total_ns;
+  double want = (busy_w * gpu_ns + d.accel.power.gap_w * bd.cpu_ns) / bd.total_ns;
+  /* the clocks stay up while the host works: between idle and the busy draw */
+  CU_ASSERT_TRUE(d.accel.power.gap_w > d.accel.power.idle_w && d.accel.power.gap_w < busy_w);
   CU_ASSERT_TRUE(bd.cpu_ns > 0.0 && bd.power_w < busy_w);
   CU_ASSERT_DOUBLE_EQUAL(bd.power_w, want, 1e-9 * want);
   CU_ASSERT_DOUBLE_EQUAL(bd.cap_stretch, 1.0, 0.0);
@@ -214,6 +216,7 @@ static void test_an_accelerator_without_a_power_row_gets_the_scaled_default(void
   double idle = ref->idle_w / 700.0 * 1000.0, k = (1000.0 - idle) / (700.0 - ref->idle_w);
   CU_ASSERT_DOUBLE_EQUAL(p->idle_w, idle, 1e-9);
   CU_ASSERT_DOUBLE_EQUAL(p->base_w, idle + (ref->base_w - ref->idle_w) * k, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(p->gap_w, idle + (ref->gap_w - ref->idle_w) * k, 1e-9);
   CU_ASSERT_DOUBLE_EQUAL(p->compute_k, ref->compute_k, 0.0); /* saturation is relative to TDP */
   CU_ASSERT_DOUBLE_EQUAL(p->memory_k, ref->memory_k, 0.0);
   CU_ASSERT_DOUBLE_EQUAL(p->cap_exponent, ref->cap_exponent, 0.0);
@@ -239,7 +242,7 @@ int main(void) {
       T(test_power_rises_from_idle_with_compute_and_memory_rates),
       T(test_a_replayed_kernel_reads_between_idle_and_its_busy_draw),
       T(test_power_saturates_at_the_tdp),
-      T(test_host_overhead_counts_at_idle_power_in_the_average),
+      T(test_host_overhead_counts_at_the_gap_power_in_the_average),
       T(test_a_cap_above_the_draw_changes_nothing),
       T(test_a_cap_below_the_draw_slows_the_clock_to_meet_it),
       T(test_a_cap_barely_slows_memory_bound_decode),

@@ -265,6 +265,12 @@ static void test_report_energy_is_the_nodes_energy(void) {
   char err[512];
   CU_ASSERT_EQUAL_FATAL(srv_report_summarise(out_path, &s, err, sizeof err), 0);
   CU_ASSERT(close_to(s.it_energy_j, nodes_j, 1e-12));
+  /* The split: the hosts' 400 W and 250 W over the run, the accelerators the rest (at least the
+   * five H100s at idle). */
+  double simulated_s = (double)res.simulated_ns * 1e-9;
+  CU_ASSERT(close_to(s.host_energy_j, (serving_host_w + spare_host_w) * simulated_s, 1e-12));
+  CU_ASSERT(close_to(s.accel_energy_j + s.host_energy_j, s.it_energy_j, 1e-12));
+  CU_ASSERT(s.accel_energy_j > (1 + SPARE_ACCELS) * h100_idle_w * simulated_s);
   CU_ASSERT(close_to(s.energy_j, nodes_j * pue, 1e-12));
   CU_ASSERT(close_to(s.energy_per_output_token_j, nodes_j * pue / 60, 1e-12));
   CU_ASSERT(close_to(s.power_avg_w, nodes_j * pue / ((double)res.simulated_ns * 1e-9), 1e-12));

@@ -73,17 +73,12 @@ static void usage(FILE *out) {
       "cpu_overheads.csv; apex_plus/comm/<gpu>/*.csv; "
       "LLMServingSim/profiles_v0/<HW>_<org>_<model>_\n"
       "tp<N>/{layers,attention}.csv and profiles_v1/<HW>_<org>_<model>/tp<N>/{dense,per_sequence,\n"
-      "attention}.csv (any catalogued <HW>: calib/device.c's names; RTX 4090 skipped: not in
-"
+      "attention}.csv (any catalogued <HW>: calib/device.c's names; RTX 4090 skipped: not in\n"
       "the catalogue); "
-      "splitwise-sim/perf_model.csv (Llama-2-70B on A100, H100 and power-capped H100);
-"
-      "e2e/argonne_llm_inference_bench/Fig_16_a_b_power_results.csv (whole-run GPU power of
-"
-      "A100 and H100 runs, as measured_mW/modelled_mW; GH200 skipped: not in the catalogue).
-"
-      "Every other file is listed as skipped, with why where calibrate can tell.
-"
+      "splitwise-sim/perf_model.csv (Llama-2-70B on A100, H100 and power-capped H100);\n"
+      "e2e/argonne_llm_inference_bench/Fig_16_a_b_power_results.csv (whole-run GPU power of\n"
+      "A100 and H100 runs, as measured_mW/modelled_mW; GH200 skipped: not in the catalogue).\n"
+      "Every other file is listed as skipped, with why where calibrate can tell.\n"
       "\n"
       "Output, per dataset file and operator (collectives: per collective and domain):\n"
       "  calibration dataset=<path> op=<op> points=<n> median_abs_pct=<x> p90_abs_pct=<y>\n"

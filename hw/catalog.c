@@ -103,12 +103,12 @@ static int read_eff_rows(hw_catalog *cat, util_csv *c, const char *device, hw_ef
         snprintf(e->eff.source, sizeof e->eff.source, "%s", row_device);
       }
       into = &e->eff;
-    } else if (same_name(row_device, device)) {
+    } else if (hw_same_name(row_device, device)) {
       into = &named, n_named++;
     } else {
       if (!other_device[0])
         snprintf(other_device, sizeof other_device, "%s", row_device);
-      several = several || !same_name(other_device, row_device);
+      several = several || !hw_same_name(other_device, row_device);
       into = &other, n_other++;
     }
     size_t i;

@@ -282,15 +282,17 @@ static double frac_of(double x) { return 1.0 / (1.0 + exp(-x)); }
 static double frac_x(double frac) { return log(frac / (1.0 - frac)); }
 
 static net_coll_params params_of(const double *x) {
-  return (net_coll_params){exp(x[0]), exp(x[1]), frac_of(x[2]),
-                           exp(x[3]), frac_of(x[4]), exp(x[5])};
+  net_coll_params p = {exp(x[0]), exp(x[1]), frac_of(x[2])};
+  p.bulk_step_ns = exp(x[3]), p.bulk_link_frac = frac_of(x[4]), p.copy_ns_per_byte = exp(x[5]);
+  return p;
 }
 
 /* LL's base, step and link fraction; bulk's step, link fraction and copy cost per byte. */
 enum { NPARAMS = 6 };
 
-/* The search over the parameters (logs; logits for the fractions): wider first steps (0.5) than the kernel fits', up to 10
- * runs of 600 steps per parameter, and a tighter convergence test (1e-13). */
+/* The search over the parameters (logs; logits for the fractions): wider first steps (0.5) than the
+ * kernel fits', up to 10 runs of 600 steps per parameter, and a tighter convergence test (1e-13).
+ */
 static const calib_minimise_opts search = {
     .first_step = 0.5, .restarts = 10, .iterations_per_param = 600, .converged = 1e-13};
 
@@ -475,7 +477,7 @@ int calib_fit_collectives(const char *data_dir, const char *out_path, FILE *repo
         /* From a launch of 5 us, LL steps of 1 us at half the link, bulk steps of 2 us at 90%
          * and staging at 1 TB/s: the orders of magnitude of nccl-tests on NVLink. */
         double x[NPARAMS] = {log(5000.0), log(1000.0), frac_x(0.5),
-                             log(2000.0), frac_x(0.9),  log(1e-3)};
+                             log(2000.0), frac_x(0.9), log(1e-3)};
         problem pb = {j, &pts};
         calib_minimise(loss, &pb, NPARAMS, &search, x);
         *params = params_of(x);

@@ -131,8 +131,8 @@ static double ceil_log2(uint32_t n) {
 /* One algorithm's time: `steps` step latencies and `link_bytes` over the bottleneck link, under
  * the faster protocol (net_coll_params): LL, or bulk, which also pays the staging copies of the
  * rank's `bytes` through device memory. */
-static double protocols_ns(const net_coll_params *p, double steps, double link_bytes,
-                           double bytes, double s_per_byte) {
+static double protocols_ns(const net_coll_params *p, double steps, double link_bytes, double bytes,
+                           double s_per_byte) {
   double ns_per_byte = s_per_byte * 1e9;
   double ll = steps * p->step_ns + link_bytes * ns_per_byte / p->link_frac;
   if (!(p->bulk_link_frac > 0.0))

@@ -338,9 +338,9 @@ static void test_the_embedded_table_has_every_fitted_row(void) {
   static const char no_bulk_frac[] =
       "op,domain,role,base_ns,step_ns,link_frac,bulk_step_ns,bulk_link_frac,copy_ns_per_byte\n"
       "all_reduce,intra,fit,1,1,0.5,1,0,0.001\n";
-  CU_ASSERT_EQUAL(net_coll_table_parse(no_bulk_frac, sizeof no_bulk_frac - 1, "t.csv", &table, err,
-                                       sizeof err),
-                  -1);
+  CU_ASSERT_EQUAL(
+      net_coll_table_parse(no_bulk_frac, sizeof no_bulk_frac - 1, "t.csv", &table, err, sizeof err),
+      -1);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:2:"));
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "bulk_link_frac > 0"));
 }
@@ -387,7 +387,8 @@ int main(int argc, char **argv) {
       {"ring all-reduce matches the hand formula", test_ring_all_reduce_matches_the_hand_formula},
       {"other collectives match the hand formulas", test_other_collectives_match_the_hand_formulas},
       {"the embedded table has every fitted row", test_the_embedded_table_has_every_fitted_row},
-      {"small messages take LL and large ones bulk", test_small_messages_take_ll_and_large_ones_bulk},
+      {"small messages take LL and large ones bulk",
+       test_small_messages_take_ll_and_large_ones_bulk},
       {NULL, NULL}};
   return harness_run("net", tests, argc > 1 ? argv[1] : NULL, true);
 }

@@ -282,9 +282,12 @@ static double frac_of(double x) { return 1.0 / (1.0 + exp(-x)); }
 static double frac_x(double frac) { return log(frac / (1.0 - frac)); }
 
 static net_coll_params params_of(const double *x) {
-  net_coll_params p = {exp(x[0]), exp(x[1]), frac_of(x[2])};
-  p.bulk_step_ns = exp(x[3]), p.bulk_link_frac = frac_of(x[4]), p.copy_ns_per_byte = exp(x[5]);
-  return p;
+  return (net_coll_params){.base_ns = exp(x[0]),
+                           .step_ns = exp(x[1]),
+                           .link_frac = frac_of(x[2]),
+                           .bulk_step_ns = exp(x[3]),
+                           .bulk_link_frac = frac_of(x[4]),
+                           .copy_ns_per_byte = exp(x[5])};
 }
 
 /* LL's base, step and link fraction; bulk's step, link fraction and copy cost per byte. */

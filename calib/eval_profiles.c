@@ -98,16 +98,14 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
     *ns = price_gemm(p, t, d->ffn_dev, h);
   else if (!strcmp(layer, "down_proj"))
     *ns = price_gemm(p, t, h, d->ffn_dev);
-  else if (!strcmp(layer, "gate") && m->experts)
-    *ns = price_gemm(p, t, m->experts, h); /* the MoE router */
   else if (m->experts && (!strcmp(layer, "expert.w1") || !strcmp(layer, "expert.w3") ||
                           !strcmp(layer, "expert.w2"))) {
-    /* One projection of all experts over the batch's routed rows, as hw_iteration_ns prices the
-     * fused kernels: the expected experts touched under uniform routing. */
-    double touched = m->experts * (1.0 - exp(t * d->moe_log_miss));
+    /* v0's profiler (llm_profile/models/mixtral.py, commit 9e3f0ec) times no routed experts: its
+     * MixtralSparseMoeBlock runs "one expert for profiling", self.experts(hidden_states), a single
+     * MixtralBlockSparseTop2MLP over all the tokens, sized config.intermediate_size (not divided by
+     * tp_size, unlike its attention): one dense GEMM of the full expert width per projection. */
     bool down = !strcmp(layer, "expert.w2");
-    *ns = price_moe_gemm(p, t * m->active_experts, down ? h : d->ffn_dev, down ? d->ffn_dev : h,
-                         touched);
+    *ns = price_gemm(p, t, down ? h : m->ffn, down ? m->ffn : h);
     return "moe";
   } else if (!strcmp(layer, "lm_head")) {
     *ns = price_gemm(p, t, d->vocab_dev, h);
@@ -127,10 +125,12 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
     *ns = price_attn(p, 1.0, t, 0.0, 0.0, 0.0);
     return "attention";
   } else {
-    *why = strncmp(layer, "expert", 6) == 0 ? "MoE expert kernels (issue 5, MoE)"
-           : !strcmp(layer, "sampler")      ? "the sampler is host and GPU work the model prices "
-                                              "as per-iteration overhead"
-                                            : "a layer the cost model does not price";
+    *why = !strcmp(layer, "gate") && m->experts
+               ? "the profiler's gate region is Hugging Face's whole routing block (router GEMM, "
+                 "softmax, top-k, one-hot, nonzero: a dozen small kernels), not one router GEMM"
+           : !strcmp(layer, "sampler") ? "the sampler is host and GPU work the model prices as "
+                                         "per-iteration overhead"
+                                       : "a layer the cost model does not price";
     return "";
   }
   return !strncmp(layer, "rope", 4) || !strcmp(layer, "rotary_emb") || !strcmp(layer, "act_fn") ||

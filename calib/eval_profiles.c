@@ -47,8 +47,11 @@ static double price_moe_gemm(const pricer *p, double rows, double n, double k, d
                     hw_gemm_serial_ns(e, k));
 }
 
-static double price_elem(const pricer *p, double bytes, hw_elem_kind kind) {
-  return hw_linear_ns(p->d.accel.eff.elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind]);
+/* A memory-bound kernel of `bytes` over `rows` rows, as hw_iteration_ns prices it. */
+static double price_elem(const pricer *p, double bytes, hw_elem_kind kind, double rows) {
+  const hw_eff *e = &p->d.accel.eff;
+  return hw_elem_ns(e->elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind], rows,
+                    hw_elem_row_rate(e, kind, hw_systolic_is(&p->d.accel)));
 }
 
 /* Attention of a batch: one prefill chunk of `chunk` tokens per sequence over `cached` tokens in
@@ -99,39 +102,39 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
     *ns = price_gemm(p, t, d->ffn_dev, h);
   else if (!strcmp(layer, "down_proj"))
     *ns = price_gemm(p, t, h, d->ffn_dev);
-  else if (!strcmp(layer, "gate") && m->experts)
-    *ns = price_gemm(p, t, m->experts, h); /* the MoE router */
   else if (m->experts && (!strcmp(layer, "expert.w1") || !strcmp(layer, "expert.w3") ||
                           !strcmp(layer, "expert.w2"))) {
-    /* One projection of all experts over the batch's routed rows, as hw_iteration_ns prices the
-     * fused kernels: the expected experts touched under uniform routing. */
-    double touched = m->experts * (1.0 - exp(t * d->moe_log_miss));
+    /* v0's profiler (llm_profile/models/mixtral.py, commit 9e3f0ec) times no routed experts: its
+     * MixtralSparseMoeBlock runs "one expert for profiling", self.experts(hidden_states), a single
+     * MixtralBlockSparseTop2MLP over all the tokens, sized config.intermediate_size (not divided by
+     * tp_size, unlike its attention): one dense GEMM of the full expert width per projection. */
     bool down = !strcmp(layer, "expert.w2");
-    *ns = price_moe_gemm(p, t * m->active_experts, down ? h : d->ffn_dev, down ? d->ffn_dev : h,
-                         touched);
+    *ns = price_gemm(p, t, down ? h : m->ffn, down ? m->ffn : h);
     return "moe";
   } else if (!strcmp(layer, "lm_head")) {
     *ns = price_gemm(p, t, d->vocab_dev, h);
     return "lm_head";
   } else if (!strcmp(layer, "layernorm") || !strcmp(layer, "input_layernorm") ||
              !strcmp(layer, "post_layernorm") || !strcmp(layer, "final_layernorm"))
-    *ns = price_elem(p, hw_elem_norm_bytes(t, h, dt), HW_ELEM_NORM);
+    *ns = price_elem(p, hw_elem_norm_bytes(t, h, dt), HW_ELEM_NORM, t);
   else if (!strcmp(layer, "qk_norm"))
-    *ns = price_elem(p, hw_elem_norm_bytes(t, (d->q_dev + d->kv_dev) * hd, dt), HW_ELEM_NORM);
+    *ns = price_elem(p, hw_elem_norm_bytes(t, (d->q_dev + d->kv_dev) * hd, dt), HW_ELEM_NORM, t);
   else if (!strcmp(layer, "rope") || !strcmp(layer, "rotary_emb"))
-    *ns = price_elem(p, hw_elem_rope_bytes(t, d->q_dev, d->kv_dev, hd, dt), HW_ELEM_ROPE);
+    *ns = price_elem(p, hw_elem_rope_bytes(t, d->q_dev, d->kv_dev, hd, dt), HW_ELEM_ROPE, t);
   else if (!strcmp(layer, "act_fn"))
-    *ns = price_elem(p, hw_elem_act_bytes(t, d->ffn_dev, m->gated_ffn, dt), HW_ELEM_ACT);
+    *ns = price_elem(p, hw_elem_act_bytes(t, d->ffn_dev, m->gated_ffn, dt), HW_ELEM_ACT, t);
   else if (!strcmp(layer, "embedding"))
-    *ns = price_elem(p, hw_elem_embed_bytes(t, h, dt), HW_ELEM_EMBED);
+    *ns = price_elem(p, hw_elem_embed_bytes(t, h, dt), HW_ELEM_EMBED, t);
   else if (!strcmp(layer, "attn")) { /* one sequence's prompt from scratch */
     *ns = price_attn(p, 1.0, t, 0.0, 0.0, 0.0);
     return "attention";
   } else {
-    *why = strncmp(layer, "expert", 6) == 0 ? "MoE expert kernels (issue 5, MoE)"
-           : !strcmp(layer, "sampler")      ? "the sampler is host and GPU work the model prices "
-                                              "as per-iteration overhead"
-                                            : "a layer the cost model does not price";
+    *why = !strcmp(layer, "gate") && m->experts
+               ? "the profiler's gate region is Hugging Face's whole routing block (router GEMM, "
+                 "softmax, top-k, one-hot, nonzero: a dozen small kernels), not one router GEMM"
+           : !strcmp(layer, "sampler") ? "the sampler is host and GPU work the model prices as "
+                                         "per-iteration overhead"
+                                       : "a layer the cost model does not price";
     return "";
   }
   return !strncmp(layer, "rope", 4) || !strcmp(layer, "rotary_emb") || !strcmp(layer, "act_fn") ||
@@ -409,7 +412,7 @@ static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const ch
     double ns = price_moe_gemm(pr, rows, up_n, h, touched) +
                 price_moe_gemm(pr, rows, h, d->ffn_dev, touched) +
                 price_elem(pr, hw_elem_act_bytes(rows, d->ffn_dev, m->gated_ffn, d->dtype_bytes),
-                           HW_ELEM_ACT);
+                           HW_ELEM_ACT, rows);
     char inputs[96];
     snprintf(inputs, sizeof inputs, "tokens=%g activated_experts=%g", tokens, touched);
     r = calib_acc_add(&a, ns, us * 1e3, inputs);

@@ -276,14 +276,26 @@ static double predict_ns(const job *j, const point *p, const net_coll_params *pa
   return net_coll_time_ns(&p->shape, j->op, NET_ALGO_AUTO, p->bytes, params);
 }
 
-static net_coll_params params_of(const double *log_x) {
-  return (net_coll_params){exp(log_x[0]), exp(log_x[1]), exp(log_x[2])};
+/* A link fraction in (0, 1] from an unbounded search coordinate: a protocol cannot beat the link's
+ * bandwidth, so the fit may not trade the copy term for a link faster than the datasheet's. */
+static double frac_of(double x) { return 1.0 / (1.0 + exp(-x)); }
+static double frac_x(double frac) { return log(frac / (1.0 - frac)); }
+
+static net_coll_params params_of(const double *x) {
+  return (net_coll_params){.base_ns = exp(x[0]),
+                           .step_ns = exp(x[1]),
+                           .link_frac = frac_of(x[2]),
+                           .bulk_step_ns = exp(x[3]),
+                           .bulk_link_frac = frac_of(x[4]),
+                           .copy_ns_per_byte = exp(x[5])};
 }
 
-enum { NPARAMS = 3 };
+/* LL's base, step and link fraction; bulk's step, link fraction and copy cost per byte. */
+enum { NPARAMS = 6 };
 
-/* The search over the log-parameters: wider first steps (0.5) than the kernel fits', up to 10
- * runs of 600 steps per parameter, and a tighter convergence test (1e-13). */
+/* The search over the parameters (logs; logits for the fractions): wider first steps (0.5) than the
+ * kernel fits', up to 10 runs of 600 steps per parameter, and a tighter convergence test (1e-13).
+ */
 static const calib_minimise_opts search = {
     .first_step = 0.5, .restarts = 10, .iterations_per_param = 600, .converged = 1e-13};
 
@@ -293,10 +305,10 @@ typedef struct problem {
   const points *pts;
 } problem;
 
-/* Mean squared log error of the predicted times under the log-parameters log_x. */
-static double loss(const void *ctx, const double *log_x) {
+/* Mean squared log error of the predicted times under the search coordinates x. */
+static double loss(const void *ctx, const double *x) {
   const problem *pb = ctx;
-  net_coll_params params = params_of(log_x);
+  net_coll_params params = params_of(x);
   double sum = 0.0;
   for (size_t i = 0; i < pb->pts->n; i++) {
     double le = log(predict_ns(pb->j, &pb->pts->p[i], &params) / pb->pts->p[i].measured_ns);
@@ -404,16 +416,17 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
           "held-out data;\n# transfer: parameters copied where nothing was measured. Errors: "
           "median and p90 of |predicted/measured - 1|, percent.\n");
   fprintf(f,
-          "op,domain,role,base_ns,step_ns,link_frac,dataset,gpus,points,median_abs_pct,"
-          "p90_abs_pct\n");
+          "op,domain,role,base_ns,step_ns,link_frac,bulk_step_ns,bulk_link_frac,copy_ns_per_byte,"
+          "dataset,gpus,points,median_abs_pct,p90_abs_pct\n");
   for (size_t i = 0; i < nrows; i++) {
     const job *j = rows[i].j;
     fprintf(f, "%s,%s,%s,", net_collective_names[j->op], net_domain_names[j->domain], j->role);
     if (!strcmp(j->role, "fit")) {
       const net_coll_params *p = &table->p[j->op][j->domain];
-      fprintf(f, "%.6g,%.6g,%.6g,", p->base_ns, p->step_ns, p->link_frac);
+      fprintf(f, "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,", p->base_ns, p->step_ns, p->link_frac,
+              p->bulk_step_ns, p->bulk_link_frac, p->copy_ns_per_byte);
     } else {
-      fprintf(f, ",,,");
+      fprintf(f, ",,,,,,");
     }
     fprintf(f, "%s,all,%zu,%.1f,%.1f\n", j->dataset, rows[i].stats.n, rows[i].stats.median_pct,
             rows[i].stats.p90_pct);
@@ -421,9 +434,10 @@ static int write_csv(const char *out_path, const net_coll_table *table, const ro
   for (size_t t = 0; t < sizeof transfers / sizeof *transfers; t++) {
     const transfer *tr = &transfers[t];
     const net_coll_params *p = &table->p[tr->op][tr->domain];
-    fprintf(f, "%s,%s,transfer,%.6g,%.6g,%.6g,\"as %s/%s: %s\",all,0,,\n",
+    fprintf(f, "%s,%s,transfer,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,\"as %s/%s: %s\",all,0,,\n",
             net_collective_names[tr->op], net_domain_names[tr->domain], p->base_ns, p->step_ns,
-            p->link_frac, net_collective_names[tr->from], net_domain_names[tr->domain], tr->why);
+            p->link_frac, p->bulk_step_ns, p->bulk_link_frac, p->copy_ns_per_byte,
+            net_collective_names[tr->from], net_domain_names[tr->domain], tr->why);
   }
   return util_csv_commit(f, tmp, out_path, err, err_len);
 }
@@ -463,15 +477,21 @@ int calib_fit_collectives(const char *data_dir, const char *out_path, FILE *repo
       }
       net_coll_params *params = &table.p[j->op][j->domain];
       if (fitting && is_fit) {
-        double x[NPARAMS] = {log(5000.0), log(1000.0), log(0.8)};
+        /* From a launch of 5 us, LL steps of 1 us at half the link, bulk steps of 2 us at 90%
+         * and staging at 1 TB/s: the orders of magnitude of nccl-tests on NVLink. */
+        double x[NPARAMS] = {log(5000.0), log(1000.0), frac_x(0.5),
+                             log(2000.0), frac_x(0.9), log(1e-3)};
         problem pb = {j, &pts};
         calib_minimise(loss, &pb, NPARAMS, &search, x);
         *params = params_of(x);
       }
       if (report && fitting && is_fit)
-        fprintf(report, "  fitted %s/%s: base_ns=%.6g step_ns=%.6g link_frac=%.6g\n",
+        fprintf(report,
+                "  fitted %s/%s: base_ns=%.6g step_ns=%.6g link_frac=%.6g bulk_step_ns=%.6g "
+                "bulk_link_frac=%.6g copy_ns_per_byte=%.6g\n",
                 net_collective_names[j->op], net_domain_names[j->domain], params->base_ns,
-                params->step_ns, params->link_frac);
+                params->step_ns, params->link_frac, params->bulk_step_ns, params->bulk_link_frac,
+                params->copy_ns_per_byte);
       fit_stats s = report_job(j, &pts, params, report, err, err_len);
       free(pts.p);
       if (s.n == 0) {

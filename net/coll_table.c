@@ -34,6 +34,8 @@ int net_coll_table_parse(const char *text, size_t len, const char *name, net_col
       util_csv_close(&c);
       return -1;
     }
+  int bulk[3] = {util_csv_col(&c, "bulk_step_ns"), util_csv_col(&c, "bulk_link_frac"),
+                 util_csv_col(&c, "copy_ns_per_byte")};
   bool seen[NET_COLLECTIVE_COUNT][NET_DOMAIN_COUNT] = {{false}};
   int r;
   while ((r = util_csv_next(&c, err, err_len)) == 1) {
@@ -60,6 +62,24 @@ int net_coll_table_parse(const char *text, size_t len, const char *name, net_col
                c.line, net_collective_names[op], net_domain_names[dom]);
       r = -1;
       break;
+    }
+    /* The bulk protocol's columns are optional: a table without them prices LL alone. */
+    p->bulk_step_ns = p->bulk_link_frac = p->copy_ns_per_byte = 0.0;
+    if (bulk[0] >= 0 && bulk[1] >= 0 && bulk[2] >= 0 && util_csv_get(&c, bulk[1])[0]) {
+      if (util_csv_double(&c, bulk[0], NAN, &p->bulk_step_ns, err, err_len) != 0 ||
+          util_csv_double(&c, bulk[1], NAN, &p->bulk_link_frac, err, err_len) != 0 ||
+          util_csv_double(&c, bulk[2], NAN, &p->copy_ns_per_byte, err, err_len) != 0) {
+        r = -1;
+        break;
+      }
+      if (!(p->bulk_step_ns >= 0.0) || !(p->bulk_link_frac > 0.0) ||
+          !(p->copy_ns_per_byte >= 0.0)) {
+        snprintf(err, err_len,
+                 "%s:%ld: %s/%s needs bulk_step_ns, copy_ns_per_byte >= 0 and bulk_link_frac > 0",
+                 name, c.line, net_collective_names[op], net_domain_names[dom]);
+        r = -1;
+        break;
+      }
     }
     seen[op][dom] = true;
   }

@@ -20,10 +20,16 @@ typedef enum net_coll_domain {
 extern const char *const net_collective_names[NET_COLLECTIVE_COUNT]; /* "all_reduce", ... */
 extern const char *const net_domain_names[NET_DOMAIN_COUNT];         /* "intra", "inter" */
 
-/* One collective family's fitted parameters in one kind of domain: a fixed launch cost, a latency
- * per algorithm step, and the fraction of the bottleneck link's bandwidth a step achieves. */
+/* One collective family's fitted parameters in one kind of domain: a fixed launch cost, then the
+ * faster of NCCL's two kinds of protocol. The low-latency one (LL: data and flag in one store, no
+ * staging): a latency per algorithm step and the fraction of the bottleneck link's bandwidth a
+ * step achieves. The bulk one (Simple: data staged through FIFO buffers in device memory, synced
+ * per chunk): its own step latency and link fraction, plus a cost per byte of the rank's buffer
+ * for the staging copies through device memory. bulk_link_frac 0: no bulk protocol (tables written
+ * before it existed). */
 typedef struct net_coll_params {
   double base_ns, step_ns, link_frac;
+  double bulk_step_ns, bulk_link_frac, copy_ns_per_byte;
 } net_coll_params;
 
 typedef struct net_coll_table {

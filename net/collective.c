@@ -128,6 +128,20 @@ static double ceil_log2(uint32_t n) {
   return steps;
 }
 
+/* One algorithm's time: `steps` step latencies and `link_bytes` over the bottleneck link, under
+ * the faster protocol (net_coll_params): LL, or bulk, which also pays the staging copies of the
+ * rank's `bytes` through device memory. */
+static double protocols_ns(const net_coll_params *p, double steps, double link_bytes, double bytes,
+                           double s_per_byte) {
+  double ns_per_byte = s_per_byte * 1e9;
+  double ll = steps * p->step_ns + link_bytes * ns_per_byte / p->link_frac;
+  if (!(p->bulk_link_frac > 0.0))
+    return p->base_ns + ll;
+  double bulk = steps * p->bulk_step_ns + link_bytes * ns_per_byte / p->bulk_link_frac +
+                bytes * p->copy_ns_per_byte;
+  return p->base_ns + (ll < bulk ? ll : bulk);
+}
+
 /* The step structure (NCCL's, as in its tuning model and nccl-tests' byte counts):
  *   ring all-reduce      2(n-1) steps, each moving bytes/n over the bottleneck link
  *   tree all-reduce      2 ceil(log2 n) step latencies (up the tree and down again, NCCL's double
@@ -137,17 +151,16 @@ static double ceil_log2(uint32_t n) {
  *   all-to-all           (n-1) step latencies; bytes/n to every peer at once, so the bottleneck
  *                        carries bytes/n per flow through it
  *   send/recv            one step of all the bytes
- * and every call pays base_ns once. */
+ * each under the faster protocol (protocols_ns), and every call pays base_ns once. */
 double net_coll_time_ns(const net_coll_shape *s, net_collective op, net_algorithm algo,
                         double bytes, const net_coll_params *p) {
   if (s->ranks <= 1)
     return 0.0;
-  double n = s->ranks;
-  double ns_per_byte = s->s_per_byte * 1e9 / p->link_frac;
+  double n = s->ranks, spb = s->s_per_byte;
   switch (op) {
   case NET_ALL_REDUCE: {
-    double ring = p->base_ns + 2.0 * (n - 1.0) * (p->step_ns + bytes / n * ns_per_byte);
-    double tree = p->base_ns + 2.0 * ceil_log2(s->ranks) * p->step_ns + 2.0 * bytes * ns_per_byte;
+    double ring = protocols_ns(p, 2.0 * (n - 1.0), 2.0 * (n - 1.0) / n * bytes, bytes, spb);
+    double tree = protocols_ns(p, 2.0 * ceil_log2(s->ranks), 2.0 * bytes, bytes, spb);
     if (algo == NET_ALGO_RING)
       return ring;
     if (algo == NET_ALGO_TREE)
@@ -155,9 +168,9 @@ double net_coll_time_ns(const net_coll_shape *s, net_collective op, net_algorith
     return ring < tree ? ring : tree;
   }
   case NET_ALL_GATHER:
-  case NET_REDUCE_SCATTER: return p->base_ns + (n - 1.0) * (p->step_ns + bytes / n * ns_per_byte);
-  case NET_ALL_TO_ALL: return p->base_ns + (n - 1.0) * p->step_ns + bytes / n * ns_per_byte;
-  case NET_SEND_RECV: return p->base_ns + p->step_ns + bytes * ns_per_byte;
+  case NET_REDUCE_SCATTER: return protocols_ns(p, n - 1.0, (n - 1.0) / n * bytes, bytes, spb);
+  case NET_ALL_TO_ALL: return protocols_ns(p, n - 1.0, bytes / n, bytes, spb);
+  case NET_SEND_RECV: return protocols_ns(p, 1.0, bytes, bytes, spb);
   }
   return NAN;
 }

@@ -232,6 +232,17 @@ static const net_coll_params *params(const net_topology *t, net_collective op, n
   return &net_topology_coll_table(t)->p[op][d];
 }
 
+/* The hand formula of one algorithm: base, then the faster of LL (steps at step_ns, link bytes at
+ * link_frac of the bottleneck's bytes_per_s) and bulk (its own step and fraction, plus the staging
+ * copy of the rank's buffer). */
+static double by_hand(const net_coll_params *p, double steps, double link_bytes, double bytes,
+                      double bytes_per_s) {
+  double ll = steps * p->step_ns + link_bytes / (p->link_frac * bytes_per_s) * 1e9;
+  double bulk = steps * p->bulk_step_ns + link_bytes / (p->bulk_link_frac * bytes_per_s) * 1e9 +
+                bytes * p->copy_ns_per_byte;
+  return p->base_ns + fmin(ll, bulk);
+}
+
 static void test_ring_all_reduce_matches_the_hand_formula(void) {
   const net_preset *p = net_preset_find("dgx-h100");
   net_node_group g = p->group;
@@ -243,12 +254,11 @@ static void test_ring_all_reduce_matches_the_hand_formula(void) {
     ranks[i] = i;
   double bytes = 64e6, n = 8;
   const net_coll_params *in = params(t, NET_ALL_REDUCE, NET_DOMAIN_INTRA);
-  double expect = in->base_ns +
-                  2 * (n - 1) * (in->step_ns + bytes / n / (in->link_frac * 450e9) * 1e9);
+  double expect = by_hand(in, 2 * (n - 1), 2 * (n - 1) / n * bytes, bytes, 450e9);
   double got = net_collective_ns(t, NET_ALL_REDUCE, NET_ALGO_RING, ranks, 8, bytes);
   CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
   /* Tree: 2 ceil(log2 8) = 6 step latencies, the bytes twice over the link. */
-  double tree = in->base_ns + 6 * in->step_ns + 2 * bytes / (in->link_frac * 450e9) * 1e9;
+  double tree = by_hand(in, 6, 2 * bytes, bytes, 450e9);
   CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_ALL_REDUCE, NET_ALGO_TREE, ranks, 8, bytes), tree,
                          tree * 1e-12);
   double autop = net_collective_ns(t, NET_ALL_REDUCE, NET_ALGO_AUTO, ranks, 8, bytes);
@@ -259,12 +269,12 @@ static void test_ring_all_reduce_matches_the_hand_formula(void) {
   const net_coll_params *x = params(t, NET_ALL_REDUCE, NET_DOMAIN_INTER);
   double nic = fmax(1.0 / 450e9, (1.0 / 8) / 50e9);
   n = 16;
-  expect = x->base_ns + 2 * (n - 1) * (x->step_ns + bytes / n * nic / x->link_frac * 1e9);
+  expect = by_hand(x, 2 * (n - 1), 2 * (n - 1) / n * bytes, bytes, 1.0 / nic);
   got = net_collective_ns(t, NET_ALL_REDUCE, NET_ALGO_RING, ranks, 16, bytes);
   CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
   /* One GPU per node: each ring edge has a NIC to itself. */
   uint32_t pair[2] = {0, 8};
-  expect = x->base_ns + 2 * (x->step_ns + bytes / 2 / (x->link_frac * 50e9) * 1e9);
+  expect = by_hand(x, 2, bytes, bytes, 50e9);
   got = net_collective_ns(t, NET_ALL_REDUCE, NET_ALGO_RING, pair, 2, bytes);
   CU_ASSERT_DOUBLE_EQUAL(got, expect, expect * 1e-12);
   net_topology_destroy(t);
@@ -279,18 +289,17 @@ static void test_other_collectives_match_the_hand_formulas(void) {
   uint32_t ranks[4] = {0, 1, 2, 3};
   double bytes = 1e6, n = 4, bw = 450e9;
   const net_coll_params *ag = params(t, NET_ALL_GATHER, NET_DOMAIN_INTRA);
-  double expect = ag->base_ns + (n - 1) * (ag->step_ns + bytes / n / (ag->link_frac * bw) * 1e9);
+  double expect = by_hand(ag, n - 1, (n - 1) / n * bytes, bytes, bw);
   CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_ALL_GATHER, NET_ALGO_AUTO, ranks, 4, bytes),
                          expect, expect * 1e-12);
   const net_coll_params *a2a = params(t, NET_ALL_TO_ALL, NET_DOMAIN_INTRA);
   /* Each uplink carries the n-1 chunks of bytes/n its rank sends. */
-  expect = a2a->base_ns + (n - 1) * a2a->step_ns +
-           (n - 1) * bytes / n / (a2a->link_frac * bw) * 1e9;
+  expect = by_hand(a2a, n - 1, (n - 1) * bytes / n, bytes, bw);
   CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_ALL_TO_ALL, NET_ALGO_AUTO, ranks, 4, bytes),
                          expect, expect * 1e-12);
   const net_coll_params *sr = params(t, NET_SEND_RECV, NET_DOMAIN_INTER);
   uint32_t pair[2] = {3, 11};
-  expect = sr->base_ns + sr->step_ns + bytes / (sr->link_frac * 50e9) * 1e9;
+  expect = by_hand(sr, 1, bytes, bytes, 50e9);
   CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_SEND_RECV, NET_ALGO_AUTO, pair, 2, bytes), expect,
                          expect * 1e-12);
   /* Across the fabric is slower than inside the node for the same bytes. */
@@ -325,6 +334,39 @@ static void test_the_embedded_table_has_every_fitted_row(void) {
   CU_ASSERT_EQUAL(
       net_coll_table_parse(missing, sizeof missing - 1, "t.csv", &table, err, sizeof err), -1);
   CU_ASSERT_PTR_NOT_NULL(strstr(err, "no parameters for"));
+  /* The bulk protocol's columns are optional, but when given its link fraction must be positive. */
+  static const char no_bulk_frac[] =
+      "op,domain,role,base_ns,step_ns,link_frac,bulk_step_ns,bulk_link_frac,copy_ns_per_byte\n"
+      "all_reduce,intra,fit,1,1,0.5,1,0,0.001\n";
+  CU_ASSERT_EQUAL(
+      net_coll_table_parse(no_bulk_frac, sizeof no_bulk_frac - 1, "t.csv", &table, err, sizeof err),
+      -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "t.csv:2:"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "bulk_link_frac > 0"));
+}
+
+/* Small messages take LL (steps only, so a fraction of the link), large ones the bulk protocol
+ * (its link fraction and staging copy): the switch is where the two lines cross. */
+static void test_small_messages_take_ll_and_large_ones_bulk(void) {
+  const net_preset *p = net_preset_find("dgx-h100");
+  net_node_group g = p->group;
+  g.count = 1;
+  net_topology *t = net_topology_create(&g, 1, &p->fabric, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+  uint32_t ranks[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+  const net_coll_params *ag = params(t, NET_ALL_GATHER, NET_DOMAIN_INTRA);
+  CU_ASSERT_FATAL(ag->bulk_link_frac > ag->link_frac && ag->bulk_step_ns > ag->step_ns);
+  double n = 8, small = 4096, large = 256e6;
+  double ll_small = ag->base_ns + (n - 1) * ag->step_ns +
+                    (n - 1) / n * small / (ag->link_frac * 450e9) * 1e9;
+  CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_ALL_GATHER, NET_ALGO_AUTO, ranks, 8, small),
+                         ll_small, ll_small * 1e-12);
+  double bulk_large = ag->base_ns + (n - 1) * ag->bulk_step_ns +
+                      (n - 1) / n * large / (ag->bulk_link_frac * 450e9) * 1e9 +
+                      large * ag->copy_ns_per_byte;
+  CU_ASSERT_DOUBLE_EQUAL(net_collective_ns(t, NET_ALL_GATHER, NET_ALGO_AUTO, ranks, 8, large),
+                         bulk_large, bulk_large * 1e-12);
+  net_topology_destroy(t);
 }
 
 int main(int argc, char **argv) {
@@ -345,6 +387,8 @@ int main(int argc, char **argv) {
       {"ring all-reduce matches the hand formula", test_ring_all_reduce_matches_the_hand_formula},
       {"other collectives match the hand formulas", test_other_collectives_match_the_hand_formulas},
       {"the embedded table has every fitted row", test_the_embedded_table_has_every_fitted_row},
+      {"small messages take LL and large ones bulk",
+       test_small_messages_take_ll_and_large_ones_bulk},
       {NULL, NULL}};
   return harness_run("net", tests, argc > 1 ? argv[1] : NULL, true);
 }

@@ -56,8 +56,8 @@ static void usage(FILE *out) {
       "  --tolerance PP    percentage points allowed above a committed |err| (default 1.0)\n"
       "\n"
       "Datasets (folders under DIR): apex_plus_h100_vllm_sglang (traces + per-run server\n"
-      "metrics), argonne_llm_inference_bench (All_results.csv fixed batches, vLLM and\n"
-      "TensorRT-LLM rows), datacrunch_h200_sglang (bench_serving JSON lines),\n"
+      "metrics), argonne_llm_inference_bench (All_results.csv and Fig_22's TTFT fixed batches,\n"
+      "vLLM and TensorRT-LLM rows), datacrunch_h200_sglang (bench_serving JSON lines),\n"
       "llmd_lmbench_llama70b_vllm (per-request CSVs under raw/), sglang_vs_vllm060_sharegpt,\n"
       "trtllm_perf_overview (max-throughput and online tables).\n"
       "\n"
@@ -72,7 +72,8 @@ static void usage(FILE *out) {
       "  check dataset=<d> case=<c> metric=<m> <ok|FAIL>: ...                    (--check)\n"
       "err_pct = (predicted / measured - 1) x 100. Metrics: ttft_{mean,p50,p90,p99}_ms,\n"
       "tpot_{mean,p50}_ms, itl_mean_ms, itl_p50_ms (predicted as the median per-request TPOT),\n"
-      "e2e_{mean,p50}_ms, output_tok_s, req_s, batch_latency_s.\n");
+      "e2e_{mean,p50}_ms, output_tok_s, req_s, batch_latency_s, batch_ttft_s (a fixed batch of\n"
+      "one output token each: when its last first token came).\n");
 }
 
 typedef struct val_args {

@@ -746,30 +746,39 @@ static int note_engine(engine_counts *e, const char *name) {
   return 0;
 }
 
-int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char *err,
-                     size_t err_len) {
-  engine_counts others = {0};
+/* One fixed-batch table: All_results.csv (input = output = L, the whole batch's latency) or
+ * Fig_22's (input L, one output token: the batch's TTFT). Other engines' rows are counted into
+ * others. */
+static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, val_cases *out,
+                         engine_counts *others, char *err, size_t err_len) {
   char path[4200];
-  snprintf(path, sizeof path, "%s/All_results.csv", dir);
+  snprintf(path, sizeof path, "%s/%s", dir,
+           ttft_table ? "Fig_22_all_results_TTFT_ITL.csv" : "All_results.csv");
   util_csv csv;
   if (util_csv_open_file(&csv, path, err, err_len) != 0)
-    return -1;
+    return ttft_table ? (err[0] = 0, 0) : -1; /* the committed sample may lack Fig_22 */
   int more;
   size_t first = out->n;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     const char *hw = csv_text(&csv, "Hardware"), *fw = csv_text(&csv, "Framework");
     const char *model = csv_text(&csv, "Model");
-    double devices, len, batch, latency, thr;
+    if (!hw[0])
+      continue; /* Fig_22 separates its groups by blank lines */
+    double devices, len, out_len, batch, latency;
     if (csv_number(&csv, "Num of Hardware", &devices, err, err_len) ||
-        csv_number(&csv, "Input Output Length", &len, err, err_len) ||
+        csv_number(&csv, ttft_table ? "Input Length" : "Input Output Length", &len, err, err_len) ||
         csv_number(&csv, "Batch Size", &batch, err, err_len) ||
-        csv_number(&csv, "Latency", &latency, err, err_len) ||
-        csv_number(&csv, "Throughput", &thr, err, err_len)) {
+        csv_number(&csv, ttft_table ? "TTFT Latency" : "Latency", &latency, err, err_len)) {
+      more = -1;
+      break;
+    }
+    out_len = len;
+    if (ttft_table && csv_number(&csv, "Output Length", &out_len, err, err_len)) {
       more = -1;
       break;
     }
     if (strcmp(fw, "vLLM") && strcmp(fw, "TensorRT-LLM")) {
-      if (note_engine(&others, fw) != 0) {
+      if (note_engine(others, fw) != 0) {
         more = -1;
         snprintf(err, err_len, "out of memory");
         break;
@@ -777,8 +786,8 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
       continue; /* listed below, one line per engine */
     }
     char name[192];
-    snprintf(name, sizeof name, "%s/%s/%s/tp%.0f/len%.0f/batch%.0f", fw, hw,
-             strchr(model, '/') ? strchr(model, '/') + 1 : model, devices, len, batch);
+    snprintf(name, sizeof name, "%s%s/%s/%s/tp%.0f/len%.0f/batch%.0f", ttft_table ? "ttft/" : "",
+             fw, hw, strchr(model, '/') ? strchr(model, '/') + 1 : model, devices, len, batch);
     /* The same configuration measured twice gets a suffix, so every name is one case. */
     size_t same = 0;
     for (size_t i = first; i < out->n; i++)
@@ -798,20 +807,34 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
     c->tp = (uint32_t)devices;
     /* One batch, all at t=0, ignore_eos: the batch latency is the span of the replay; the
      * scheduler's limits at their defaults (the upstream scripts set none). */
-    fixed_lengths lens = {(int32_t)len, (int32_t)len};
+    fixed_lengths lens = {(int32_t)len, (int32_t)out_len};
     val_rng rng = {0};
     if (val_case_poisson(c, INFINITY, (size_t)batch, &rng, fixed, &lens) != 0) {
       more = -1;
       snprintf(err, err_len, "out of memory");
       break;
     }
-    val_case_metric(c, "batch_latency_s", latency);
-    val_case_note(c, "fixed batch at t=0");
+    val_case_metric(c, ttft_table ? "batch_ttft_s" : "batch_latency_s", latency);
+    val_case_note(c, ttft_table ? "fixed batch at t=0, one output token (end_latency not compared: "
+                                  "its output length is not recorded)"
+                                : "fixed batch at t=0");
   }
   util_csv_close(&csv);
+  return more < 0 ? -1 : 0;
+}
+
+int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char *err,
+                     size_t err_len) {
+  engine_counts others = {0};
+  int more = argonne_table(dir, false, f, out, &others, err, err_len) == 0 &&
+                     argonne_table(dir, true, f, out, &others, err, err_len) == 0
+                 ? 0
+                 : -1;
   for (size_t i = 0; more >= 0 && i < others.n; i++) {
     char name[192];
     snprintf(name, sizeof name, "%s/*", others.name[i]);
+    if (!val_filter_case(f, name))
+      continue;
     val_case *c = val_case_new(out, "argonne_llm_inference_bench", name);
     if (!c) {
       more = -1;

@@ -21,7 +21,8 @@
  * times, so itl_p50 is the median per-request TPOT: with steady batches the two agree; with
  * multi-step scheduling or stalls behind long prefills the measured median is not comparable.
  * Throughputs are over the run's span, first arrival to last completion (bench_serving's
- * duration); batch_latency is that span when every request arrives at 0. */
+ * duration); batch_latency is that span when every request arrives at 0, and batch_ttft the same
+ * span for a batch of one output token each (when its last first token came). */
 typedef struct predicted {
   double ttft_ms[4]; /* mean, p50, p90, p99 */
   double tpot_ms[2]; /* mean, p50 */
@@ -107,6 +108,7 @@ static double lookup(const predicted *p, const char *name) {
       {"total_tok_s", offsetof(predicted, total_tok_s)},
       {"req_s", offsetof(predicted, req_s)},
       {"batch_latency_s", offsetof(predicted, span_s)},
+      {"batch_ttft_s", offsetof(predicted, span_s)}, /* a batch of one output token each */
   };
   for (size_t i = 0; i < sizeof metrics / sizeof *metrics; i++)
     if (!strcmp(metrics[i].name, name))

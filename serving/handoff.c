@@ -63,10 +63,15 @@ int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec) {
   if (lp->now_ns > m->end_ns - latency_ns)
     return 0;
   rec->handed_off = true;
+  uint32_t decode_lp = srv_instance_lp(m, (uint32_t)rec->row.decode_instance);
+  if (m->s->workload.mode == JOB_MODE_CLOSED) { /* lands just before the EV_KV_READY below */
+    arrival_msg at = {rec->row.id, rec->row.arrival_ns};
+    if (core_send(lp, decode_lp, latency_ns, EV_ARRIVED_AT, 0, &at, sizeof at) != 0)
+      return -1;
+  }
   kv_ready_msg msg = {rec->row.id, rec->row.first_scheduled_ns, rec->row.first_token_ns,
                       rec->row.prefix_hit_tokens, (float)rec->row.energy_j};
-  return core_send(lp, srv_instance_lp(m, (uint32_t)rec->row.decode_instance), latency_ns,
-                   EV_KV_READY, rec->row.preemptions, &msg, sizeof msg);
+  return core_send(lp, decode_lp, latency_ns, EV_KV_READY, rec->row.preemptions, &msg, sizeof msg);
 }
 
 /* Decode side: a prefilled request to continue; it waits for blocks, then for its KV. */
@@ -75,9 +80,14 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
   memcpy(&k, ev->payload.bytes, sizeof k);
   const request_store *q = &m->requests;
   assert((uint64_t)k.id < q->count);
+  int64_t arrival_ns = q->arrival_ns[k.id];
+  if (m->s->workload.mode == JOB_MODE_CLOSED) { /* EV_ARRIVED_AT came just before */
+    assert(in->arrived_at.id == k.id);
+    arrival_ns = in->arrived_at.arrival_ns;
+  }
   srv_request_row row = {.id = k.id,
-                         .arrival_ns = q->arrival_ns[k.id],
-                         .dispatch_ns = q->arrival_ns[k.id] + m->route_ns,
+                         .arrival_ns = arrival_ns,
+                         .dispatch_ns = arrival_ns + m->route_ns,
                          .first_scheduled_ns = k.first_scheduled_ns,
                          .first_token_ns = k.first_token_ns,
                          .done_ns = -1,

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "serving/model.h"
 
@@ -287,6 +288,10 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
                              : INT64_MAX;
   }
   int rc;
+  if (ev->kind == EV_ARRIVED_AT) { /* kept for the EV_KV_READY right after it; changes no batch */
+    memcpy(&in->arrived_at, ev->payload.bytes, sizeof in->arrived_at);
+    return 0;
+  }
   if (in->leap_len && ev->kind != EV_ITERATION_END && cut_leap(lp, m, in) != 0)
     return -1;
   switch (ev->kind) {

@@ -45,6 +45,9 @@ enum {
   EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
   EV_CHUNK,         /* between links */
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
+  /* prefill -> decode instance, closed loops only, just before EV_KV_READY: the request's arrival
+   * (arrival_msg), which the request store cannot know up front */
+  EV_ARRIVED_AT,
 };
 /* Rows a rank buffers before every rank writes them out: small enough that a run's memory is flat
  * from its first minutes (an hour of 64 instances appends about 8 MiB), large enough that the
@@ -72,6 +75,10 @@ typedef struct kv_ready_msg {
   float energy_j; /* the prefill side's share */
 } kv_ready_msg;
 
+typedef struct arrival_msg {
+  int64_t id, arrival_ns;
+} arrival_msg;
+
 typedef struct kv_pull_msg {
   int64_t id;
   uint64_t bytes;
@@ -79,7 +86,9 @@ typedef struct kv_pull_msg {
 } kv_pull_msg;
 
 /* Arrival time and lengths of every request, by id: on every rank, so a decode instance anywhere
- * can continue a request it never saw dispatched. Only for disaggregated scenarios. */
+ * can continue a request it never saw dispatched. Only for disaggregated scenarios. In a closed
+ * loop the arrivals are the clients' (not known up front): the prefill side sends each one
+ * (EV_ARRIVED_AT) with its hand-off. */
 typedef struct request_store {
   int64_t *arrival_ns;
   int32_t *input_tokens, *output_tokens;
@@ -251,6 +260,7 @@ typedef struct srv_instance {
    * short leaves a stale one). */
   srv_leap_step *leap;
   uint32_t leap_at, leap_len, end_gen;
+  arrival_msg arrived_at;           /* the last EV_ARRIVED_AT, for the EV_KV_READY after it */
   srv_interval_row interval;        /* output.iterations aggregated: the open interval's sums */
   uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
 } srv_instance;

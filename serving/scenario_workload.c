@@ -318,10 +318,6 @@ static int read_mode(const scn_loader *ld, const io_node *m, srv_workload *w) {
       (rc = read_think_time(ld, m, &w->closed)) != 0 ||
       (rc = scn_get_ns(ld, m, "duration", 0, &w->closed.duration_ns)) != 0)
     return rc;
-  if (ld->s->disaggregated) /* the decode side reads a request's arrival from a store made up front
-                             */
-    return io_node_error(io_node_find(m, "mode"), ld->err, ld->err_len,
-                         "closed loops are not supported with disaggregated deployments yet");
   const char *moot = w->opts.rate_scale != 1.0 ? "rate_scale" : w->opts.offset_ns ? "offset" : NULL;
   if (moot)
     return io_node_error(io_node_find(m, moot), ld->err, ld->err_len,

@@ -988,7 +988,8 @@ static void trace_session_column_gives_shared_prefix_hashes(void) {
   for (int i = 0; i < 4; i++) {
     CU_ASSERT_EQUAL_FATAL(job_source_next(src, &r, err, sizeof err), 1);
     t[i] = (turn){r.arrival_ns, r.input_tokens, r.output_tokens, r.prefix_hash_count, {0}};
-    memcpy(t[i].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
+    if (r.prefix_hash_count) /* else prefix_hashes is NULL */
+      memcpy(t[i].hashes, r.prefix_hashes, r.prefix_hash_count * sizeof *r.prefix_hashes);
   }
   job_source_close(src);
   unlink(path);

@@ -383,11 +383,11 @@ static int cmp_i64(const void *a, const void *b) {
  * time after a completion reached the router (done + the completion's hop): the sorted later
  * arrivals are the sorted completions shifted, all but the last `clients` (the source ran dry).
  * So no more than `clients` requests are ever in flight. */
-static void closed_loop_case(const char *think, int64_t think_ns) {
+static void closed_loop_case(const char *scenario, const char *think, int64_t think_ns) {
   enum { CLIENTS = 4, REQUESTS = 40 };
   const char *sets[] = {"workload.mode=closed", "workload.clients=4", think,
-                        "workload.max_requests=40"};
-  srv_scenario *s = run("saturated.yaml", sets, 4);
+                        "workload.max_requests=40", "workload.rate_scale=1"};
+  srv_scenario *s = run(scenario, sets, 5);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
   srv_request_row *req = read_rows(&srv_requests_table, &n);
@@ -417,11 +417,17 @@ static void closed_loop_case(const char *think, int64_t think_ns) {
 }
 
 static void test_closed_loop_sends_a_think_time_after_each_completion(void) {
-  closed_loop_case("workload.think_time=5ms", 5000000);
+  closed_loop_case("saturated.yaml", "workload.think_time=5ms", 5000000);
 }
 
 static void test_closed_loop_without_think_time_resends_at_once(void) {
-  closed_loop_case("workload.think_time=0s", 0);
+  closed_loop_case("saturated.yaml", "workload.think_time=0s", 0);
+}
+
+/* ... and disaggregated: the decode instance's completion frees the client; each request's row on
+ * the decode side has the arrival its client gave it (sent along with the hand-off). */
+static void test_closed_loop_with_disaggregated_deployments(void) {
+  closed_loop_case("disaggregated.yaml", "workload.think_time=20ms", 20000000);
 }
 
 /* Priorities from trace columns reach the scheduler: request 0 keeps the instance busy while the
@@ -658,6 +664,8 @@ int main(int argc, char **argv) {
        test_closed_loop_sends_a_think_time_after_each_completion},
       {"closed loop: no think time, the next request at once",
        test_closed_loop_without_think_time_resends_at_once},
+      {"closed loop with disaggregated deployments",
+       test_closed_loop_with_disaggregated_deployments},
       {"workload priorities order admission under scheduler.policy priority",
        test_workload_priorities_order_admission_under_the_priority_policy},
       {"workload priorities do not matter under fcfs",

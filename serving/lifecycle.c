@@ -95,8 +95,9 @@ static int stop_now(core_lp *lp, srv_model *m, srv_instance *in) {
   if (in->lc_state == SRV_LC_OFF)
     return report(lp, m, SRV_LC_OFF, 1);
   if (in->tier)
-    return core_fail(lp, "instance %u: spot interruptions of instances sharing a KV tier are not "
-                         "modelled",
+    return core_fail(lp,
+                     "instance %u: spot interruptions of instances sharing a KV tier are not "
+                     "modelled",
                      in->index);
   int rc = 0;
   srv_account_energy(m, in, lp->now_ns, &rc); /* at its draw until now */
@@ -151,8 +152,7 @@ int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core
     in->lc_goal = ev->aux & 1 ? SRV_LC_WARM : SRV_LC_OFF;
     if (in->lc_state == SRV_LC_DRAINING)
       return 0;
-    return change(lp, m, in, SRV_LC_DRAINING,
-                  ev->aux & 2 ? SRV_LC_INTERRUPTED : SRV_LC_SCALE_DOWN);
+    return change(lp, m, in, SRV_LC_DRAINING, ev->aux & 2 ? SRV_LC_INTERRUPTED : SRV_LC_SCALE_DOWN);
   case EV_KILL: return stop_now(lp, m, in);
   default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
   }

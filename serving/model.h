@@ -47,14 +47,14 @@ enum {
   EV_CHUNK,         /* between links */
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
   /* Instance lifecycle (lifecycle.c, controller.c) */
-  EV_START,       /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
-  EV_LC_STEP,     /* instance -> itself: provisioning or loading done */
-  EV_CLOSE,       /* controller -> router: send no more to instance aux; payload[0]: drain to warm */
-  EV_DRAIN,       /* router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
-  EV_READY,       /* instance -> router: serving, send it work */
-  EV_LC_REPORT,   /* instance -> controller: it reached state aux (serving, warm or off); payload[0]:
-                     1 when a kill stopped it */
-  EV_TICK,        /* controller -> itself: time to sample (and maybe decide) */
+  EV_START,     /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
+  EV_LC_STEP,   /* instance -> itself: provisioning or loading done */
+  EV_CLOSE,     /* controller -> router: send no more to instance aux; payload[0]: drain to warm */
+  EV_DRAIN,     /* router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
+  EV_READY,     /* instance -> router: serving, send it work */
+  EV_LC_REPORT, /* instance -> controller: it reached state aux (serving, warm or off); payload[0]:
+                   1 when a kill stopped it */
+  EV_TICK,      /* controller -> itself: time to sample (and maybe decide) */
   EV_METRICS_ASK, /* controller -> router */
   EV_METRICS,     /* router -> controller: a deployment's metrics (metrics_msg); aux: deployment */
   EV_INTERRUPT,   /* controller -> itself: spot instance aux gets its interruption notice */
@@ -160,8 +160,8 @@ typedef struct srv_model {
       t_link_util, t_kv_tiers, t_intervals, t_lifecycle;
   /* Instance lifecycle (deployments.N.scaling): each instance's state at t=0 (srv_lc_state; NULL:
    * all serving) and each deployment's weight loading time. */
-  uint8_t *initial_state;    /* [instances] */
-  int64_t *load_ns;          /* [deployments] */
+  uint8_t *initial_state;     /* [instances] */
+  int64_t *load_ns;           /* [deployments] */
   uint32_t *deployment_first; /* [deployments + 1]: its instances are [first[d], first[d + 1]) */
   /* Per thread: rows appended since the last flush; energy_ns, the latest time its instances
    * accounted energy to (no event of theirs can come earlier, so their draw can be binned up to it)
@@ -333,8 +333,8 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
 int srv_instance_new_scheduler(core_lp *lp, srv_model *m, srv_instance *in);
 
 /* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
- * EV_START, EV_LC_STEP, EV_DRAIN and EV_KILL; after every event, settle ends a drain that has no request
- * left; close adds the last state's time up to the end of the run. */
+ * EV_START, EV_LC_STEP, EV_DRAIN and EV_KILL; after every event, settle ends a drain that has no
+ * request left; close adds the last state's time up to the end of the run. */
 void srv_lifecycle_init(srv_model *m, srv_instance *in);
 int srv_lifecycle_initial_row(core_lp *lp, srv_model *m, srv_instance *in);
 int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);

@@ -1295,7 +1295,8 @@ static const io_table_def *const csv_tables[] = {
 
 const char *const srv_report_tables[] = {
     "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
-    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    "lifecycle", NULL};
+    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    "lifecycle",
+    NULL};
 
 static void csv_value(FILE *out, const io_field *f, const char *row) {
   const void *p = row + f->offset;

@@ -182,8 +182,7 @@ static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
                        .held = (uint32_t)r->held_count,
                        .finished = !r->has_next && !r->held_count && !outstanding_all};
     for (uint32_t slot = 0; slot < pools->size[0]; slot++)
-      if (m->instance_deployment[pools->instance[0][slot]] == d &&
-          job_router_accepting(pick, slot))
+      if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
         msg.outstanding += job_router_outstanding(pick, slot);
     if (core_send(lp, srv_controller_lp(m), 1, EV_METRICS, (uint32_t)d, &msg, sizeof msg) != 0)
       return -1;

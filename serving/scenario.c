@@ -435,10 +435,21 @@ static const int64_t hpa_sync_period_ns = 15000000000LL, hourly_ns = 36000000000
 static const int64_t spot_notice_ns = 120000000000LL;
 
 static int read_controller(const scn_loader *ld, const io_node *m, srv_scaling *sc) {
-  static const char *const keys[] = {
-      "kind",        "interval",           "target",   "tolerance",         "scale_up_window",
-      "scale_down_window", "scale_up_cooldown", "scale_down_cooldown", "bin", "season",
-      "capacity",    "alpha",              "beta",     "gamma",             NULL};
+  static const char *const keys[] = {"kind",
+                                     "interval",
+                                     "target",
+                                     "tolerance",
+                                     "scale_up_window",
+                                     "scale_down_window",
+                                     "scale_up_cooldown",
+                                     "scale_down_cooldown",
+                                     "bin",
+                                     "season",
+                                     "capacity",
+                                     "alpha",
+                                     "beta",
+                                     "gamma",
+                                     NULL};
   static const char *const kinds[] = {"none", "reactive", "forecast", NULL};
   int kind = SRV_CONTROLLER_NONE, rc;
   if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING, "a mapping: {kind, interval, ...}")) != 0 ||
@@ -449,8 +460,8 @@ static int read_controller(const scn_loader *ld, const io_node *m, srv_scaling *
   job_hpa_defaults(&sc->hpa);
   sc->hpa.target = 8;
   sc->interval_ns = kind == SRV_CONTROLLER_FORECAST ? hourly_ns : hpa_sync_period_ns;
-  sc->bin_ns = 60000000000LL;         /* per-minute bins, as SageServe's forecasts */
-  sc->season_ns = 24 * hourly_ns;     /* a day */
+  sc->bin_ns = 60000000000LL;                        /* per-minute bins, as SageServe's forecasts */
+  sc->season_ns = 24 * hourly_ns;                    /* a day */
   sc->alpha = 0.3, sc->beta = 0.01, sc->gamma = 0.3; /* smoothing: a choice, see README */
   if ((rc = scn_get_ns(ld, m, "interval", 1, &sc->interval_ns)) != 0 ||
       (rc = scn_get_f64(ld, m, "target", IO_UNIT_NUMBER, &sc->hpa.target)) != 0 ||

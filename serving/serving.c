@@ -284,8 +284,8 @@ static int setup_lifecycle(srv_model *m, char *err, size_t err_len) {
                             : k < sc->initial + sc->warm    ? SRV_LC_WARM
                                                             : SRV_LC_OFF;
     m->deployment_first[d + 1] = (uint32_t)i;
-    double bytes = hw_weights_bytes_per_device(&m->deploys[d]) *
-                   hw_deploy_stage_devices(&dep->hw) * (dep->hw.pp ? dep->hw.pp : 1);
+    double bytes = hw_weights_bytes_per_device(&m->deploys[d]) * hw_deploy_stage_devices(&dep->hw) *
+                   (dep->hw.pp ? dep->hw.pp : 1);
     double bytes_per_s = sc->storage_bytes_per_s;
     if (sc->network_bytes_per_s > 0 && sc->network_bytes_per_s < bytes_per_s)
       bytes_per_s = sc->network_bytes_per_s;

@@ -483,17 +483,17 @@ static void test_scaling_loads_with_defaults_and_refuses_bad_values(void) {
     const char *set, *where, *what;
   } bad[] = {
       {"deployments.0.scaling={max: 17}", "deployments.0.scaling.max: ", "from 0 to 16"},
-      {"deployments.0.scaling={initial: 1, min: 2}", "deployments.0.scaling.initial: ",
-       "initial (1) is below min (2)"},
+      {"deployments.0.scaling={initial: 1, min: 2}",
+       "deployments.0.scaling.initial: ", "initial (1) is below min (2)"},
       {"deployments.0.scaling={controller: {kind: forecast}}",
        "deployments.0.scaling.controller: ", "needs capacity"},
       {"deployments.0.scaling={controller: {kind: forecast, capacity: 1/s, bin: 7min}}",
        "deployments.0.scaling.controller.bin: ", "whole numbers of bins"},
       {"deployments.0.scaling={warm: 1}", "deployments.0.scaling.warm: ", "from 0 to 0"},
-      {"deployments.0.scaling={initial: 2, provison: 1s}", "deployments.0.scaling: ",
-       "did you mean 'provision'?"},
-      {"deployments.0.scaling={spot: 2, spot_notice: 1us}", "deployments.0.scaling.spot_notice: ",
-       "cannot reach the instance in time"},
+      {"deployments.0.scaling={initial: 2, provison: 1s}",
+       "deployments.0.scaling: ", "did you mean 'provision'?"},
+      {"deployments.0.scaling={spot: 2, spot_notice: 1us}",
+       "deployments.0.scaling.spot_notice: ", "cannot reach the instance in time"},
       {"deployments.0.scaling={spot: 17}", "deployments.0.scaling.spot: ", "from 0 to 16"},
   };
   char err[1024], prefix[256];

@@ -257,6 +257,8 @@ static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
 
 static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const dispatch_msg *d,
                            uint32_t decode) {
+  if (m->initial_state && in->lc_state != SRV_LC_SERVING && in->lc_state != SRV_LC_DRAINING)
+    return srv_lifecycle_bounce(lp, m, d); /* sent before the router heard it stopped */
   srv_request_row row = {.id = d->id,
                          .arrival_ns = d->arrival_ns,
                          .dispatch_ns = lp->now_ns,
@@ -277,9 +279,7 @@ static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const di
   return in->busy ? 0 : srv_start_iteration(lp, m, in);
 }
 
-static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
-  srv_model *m = model;
-  srv_instance *in = lp->state;
+static int handle_event(core_lp *lp, const core_event *ev, srv_model *m, srv_instance *in) {
   int64_t *power_boundary_ns = &m->appended[in->thread].power_boundary_ns;
   if (lp->now_ns >= *power_boundary_ns) { /* time to write the power rows before now */
     core_request_boundary(lp);
@@ -302,9 +302,21 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   case EV_KV_READY: rc = srv_receive_kv_ready(lp, m, in, ev); break;
   case EV_KV_ARRIVED: rc = srv_receive_flow(lp, m, in, ev); break;
   case EV_KV_RELEASE: rc = srv_release_kv(lp, in, ev); break;
-  default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
+  default: return srv_lifecycle_handle(lp, m, in, ev);
   }
   return rc > 0 && !in->busy ? srv_start_iteration(lp, m, in) : (rc < 0 ? rc : 0);
+}
+
+static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
+  srv_model *m = model;
+  srv_instance *in = lp->state;
+  int rc = handle_event(lp, ev, m, in);
+  return rc == 0 && m->initial_state ? srv_lifecycle_settle(lp, m, in) : rc;
+}
+
+/* Its state at t=0 in /lifecycle. */
+static int instance_init(core_lp *lp, void *model) {
+  return srv_lifecycle_initial_row(lp, model, lp->state);
 }
 
 /* After the last window: the iterations of a leap that end before the end (stepping would have
@@ -348,6 +360,12 @@ static int instance_create(core_lp *lp, void *model) {
   in->interval.start_ns = -1; /* no interval yet */
   in->devices = srv_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
+  srv_lifecycle_init(m, in);
+  return srv_instance_new_scheduler(lp, m, in);
+}
+
+int srv_instance_new_scheduler(core_lp *lp, srv_model *m, srv_instance *in) {
+  uint32_t d = m->instance_deployment[in->index];
   job_sched_config cfg = in->dep->sched;
   uint32_t node = srv_instance_node(m, in->index);
   if (m->node_tier[node]) {
@@ -360,6 +378,8 @@ static int instance_create(core_lp *lp, void *model) {
       cfg.block_bytes = 1;
   }
   char err[256];
+  job_sched_destroy(in->sched);
+  in->sched = NULL;
   if (job_sched_create(&in->sched, &cfg, err, sizeof err) != 0)
     return core_fail(lp, "instance %u: %s", in->index, err);
   return 0;
@@ -380,6 +400,7 @@ static void instance_destroy(core_lp *lp, void *model) {
 const core_lp_type srv_instance_type = {.name = "instance",
                                         .state_bytes = sizeof(srv_instance),
                                         .create = instance_create,
+                                        .init = instance_init,
                                         .handle = instance_handle,
                                         .finish = instance_finish,
                                         .destroy = instance_destroy};

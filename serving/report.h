@@ -30,7 +30,11 @@ typedef struct srv_summary {
   int64_t ranks, threads;
   uint32_t instances;
   double utilisation_mean, utilisation_min, utilisation_max; /* busy share of simulated time */
-  double kv_use_mean, kv_use_peak;                           /* share of KV blocks */
+  /* Accelerator-hours of the instances' lifecycles (srv_group's, over every instance); scaling:
+   * some instance was ever not serving (deployments.N.scaling). */
+  double gpu_hours_used, gpu_hours_idle, gpu_hours_wasted;
+  bool scaling;
+  double kv_use_mean, kv_use_peak; /* share of KV blocks */
   /* Disaggregated serving: KV transfers, their network time (start to end) and the time the KV
    * waited on the prefill side for room on the decode side (ready to start). */
   uint64_t transfers;
@@ -96,6 +100,11 @@ typedef struct srv_group {
   double power_avg_w, power_peak_w; /* racks only */
   /* Tiers only: its requests with a deadline, and those completed by it. */
   uint64_t deadline_requests, deadline_met;
+  /* Pools and models: accelerator-hours of their instances' lifecycles (/instances): used
+   * (serving and iterating), idle (serving, nothing to run) and wasted (provisioning, loading,
+   * warm, draining). They add up to the instances' lifetimes (time not off) x accelerators. */
+  double gpu_hours_used, gpu_hours_idle, gpu_hours_wasted;
+  bool scaling; /* some instance was ever not serving (deployments.N.scaling) */
 } srv_group;
 
 /* The summary broken down per pool, per model and per rack. */

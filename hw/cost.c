@@ -260,11 +260,12 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   d->once_ns_per_token = embed * nb[HW_ELEM_EMBED] + add * nb[HW_ELEM_ADD];
   /* Row kernels: a row is one token's (the activation: one routed row's, act / rows bytes). */
   bool systolic = hw_systolic_is(a);
-  const double count[4] = {2.0, m->qk_norm ? 1.0 : 0.0, 1.0, 1.0};
-  const double per_token[4] = {norm, qk_norm, rope, act};
-  const double per_row[4] = {norm, qk_norm, rope, act / rows};
-  const hw_elem_kind kind[4] = {HW_ELEM_NORM, HW_ELEM_NORM, HW_ELEM_ROPE, HW_ELEM_ACT};
-  for (int i = 0; i < 4; i++) {
+  const double count[5] = {2.0, m->qk_norm ? 1.0 : 0.0, 1.0, 1.0, 1.0};
+  const double per_token[5] = {norm, qk_norm, rope, act, norm};
+  const double per_row[5] = {norm, qk_norm, rope, act / rows, norm};
+  const hw_elem_kind kind[5] = {HW_ELEM_NORM, HW_ELEM_NORM, HW_ELEM_ROPE, HW_ELEM_ACT,
+                                HW_ELEM_NORM};
+  for (int i = 0; i < 5; i++) {
     d->elem_row_count[i] = count[i];
     d->elem_row_ns_per_token[i] = per_token[i] * nb[kind[i]];
     d->elem_row_ns[i] = per_row[i] * hw_elem_row_rate(e, kind[i], systolic);
@@ -303,11 +304,16 @@ static inline double gemm_ns(const hw_deploy *d, bool wide, double m, double n, 
                           wide ? d->ns_per_byte_gemm16 : d->ns_per_byte_gemm, serial_ns, clock_ns);
 }
 
-/* One row kernel i of hw_deploy over `tokens` tokens, as hw_elem_ns prices it without its t0
- * (counted with the layer's kernels): where there is no row term, exactly the linear time. */
-static inline double row_kernel_ns(const hw_deploy *d, int i, double tokens) {
-  double memory_ns = tokens * d->elem_row_ns_per_token[i], row_ns = d->elem_row_ns[i];
-  return row_ns > 0.0 ? sqrt(memory_ns * memory_ns + row_ns * row_ns) : memory_ns;
+/* The row kernels [from, to) of hw_deploy over `tokens` tokens, as hw_elem_ns prices each (their
+ * t0 is counted with the layer's kernels): where there is no row term, exactly the linear time. */
+static inline double row_kernels_ns(const hw_deploy *d, int from, int to, double tokens) {
+  double ns = 0.0;
+  for (int i = from; i < to; i++) {
+    double memory_ns = tokens * d->elem_row_ns_per_token[i], row_ns = d->elem_row_ns[i];
+    ns += d->elem_row_count[i] *
+          (row_ns > 0.0 ? sqrt(memory_ns * memory_ns + row_ns * row_ns) : memory_ns);
+  }
+  return ns;
 }
 
 double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32_t groups) {
@@ -400,16 +406,12 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   }
 
   /* Elementwise kernels and tensor-parallel all-reduces (after attention and after the MLP). */
-  double elem = 0.0, allreduce = 0.0, norm_ns = 0.0; /* norm_ns: one RMSNorm over the tokens */
+  double elem = 0.0, allreduce = 0.0;
   double hidden_bytes = tokens * h * dt;
   if (tokens > 0.0) {
     bytes += tokens * d->elem_bytes_per_token;
-    norm_ns = row_kernel_ns(d, 0, tokens);
     elem = d->elem_kernels_per_layer * e->elementwise.t0_ns + tokens * d->elem_ns_per_token +
-           d->elem_row_count[0] * norm_ns + row_kernel_ns(d, 2, tokens) +
-           row_kernel_ns(d, 3, tokens);
-    if (d->elem_row_count[1] > 0.0) /* Qwen3's q/k norm */
-      elem += row_kernel_ns(d, 1, tokens);
+           row_kernels_ns(d, 0, 4, tokens);
     if (d->cfg.tp > 1)
       allreduce = 2.0 *
                   hw_allreduce_ns(e->allreduce.t0_ns, hidden_bytes, d->cfg.tp, d->ns_per_byte_ar);
@@ -426,7 +428,8 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double embed = 0.0, head = 0.0, gather = 0.0, sendrecv = 0.0;
   if (tokens > 0.0) {
     bytes += tokens * d->once_bytes_per_token;
-    embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token + norm_ns;
+    embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token +
+            row_kernels_ns(d, 4, 5, tokens);
     if (d->cfg.pp > 1)
       sendrecv = (d->cfg.pp - 1) * hw_linear_ns(d->sr_t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
   }

@@ -273,11 +273,11 @@ typedef struct hw_deploy {
   double ns_per_byte_ar, ns_per_byte_sr, sr_t0_ns;
   double elem_ns_per_token; /* per layer, the flat elementwise kernels (residual adds) */
   double once_ns_per_token; /* per iteration: the embedding and the final add */
-  /* The row kernels (hw_elem_ns) of one layer, [0] norms (the final norm, once per iteration, is
-   * one more), [1] q/k norm, [2] rotary, [3] the activation: how many of each, their HBM ns per
+  /* The row kernels (hw_elem_ns) of one layer, [0] norms, [1] q/k norm, [2] rotary, [3] the
+   * activation, and [4] the final norm once per iteration: how many of each, their HBM ns per
    * token and their row time in ns (constant: one row's bytes at the row rate; 0 on TPU-like
    * devices). */
-  double elem_row_count[4], elem_row_ns_per_token[4], elem_row_ns[4];
+  double elem_row_count[5], elem_row_ns_per_token[5], elem_row_ns[5];
   double elem_bytes_per_token, once_bytes_per_token;
   double elem_kernels_per_layer;
   double moe_log_miss;              /* log(1 - active/experts), for the expected experts touched */

@@ -371,7 +371,7 @@ static void test_row_kernels_of_few_tokens_take_the_row_length(void) {
   /* 8192 tokens: the HBM time of the activation is what counts, the row term adds under 1%. */
   hw_batch long_prefill = prefill_batch(8192, 0);
   hw_deploy no_rows = d2;
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < 5; i++)
     no_rows.elem_row_ns[i] = 0.0;
   hw_iteration_ns(&d2, &long_prefill, &r2);
   hw_iteration_ns(&no_rows, &long_prefill, &r8);

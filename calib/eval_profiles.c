@@ -47,11 +47,8 @@ static double price_moe_gemm(const pricer *p, double rows, double n, double k, d
                     hw_gemm_serial_ns(e, k));
 }
 
-/* A memory-bound kernel of `bytes` over `rows` rows, as hw_iteration_ns prices it. */
-static double price_elem(const pricer *p, double bytes, hw_elem_kind kind, double rows) {
-  const hw_eff *e = &p->d.accel.eff;
-  return hw_elem_ns(e->elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind], rows,
-                    hw_elem_row_rate(e, kind, hw_systolic_is(&p->d.accel)));
+static double price_elem(const pricer *p, double bytes, hw_elem_kind kind) {
+  return hw_linear_ns(p->d.accel.eff.elementwise.t0_ns, bytes, p->r.ns_per_byte_elem[kind]);
 }
 
 /* Attention of a batch: one prefill chunk of `chunk` tokens per sequence over `cached` tokens in
@@ -116,15 +113,15 @@ static const char *price_layer(const pricer *p, const char *layer, double tokens
     return "lm_head";
   } else if (!strcmp(layer, "layernorm") || !strcmp(layer, "input_layernorm") ||
              !strcmp(layer, "post_layernorm") || !strcmp(layer, "final_layernorm"))
-    *ns = price_elem(p, hw_elem_norm_bytes(t, h, dt), HW_ELEM_NORM, t);
+    *ns = price_elem(p, hw_elem_norm_bytes(t, h, dt), HW_ELEM_NORM);
   else if (!strcmp(layer, "qk_norm"))
-    *ns = price_elem(p, hw_elem_norm_bytes(t, (d->q_dev + d->kv_dev) * hd, dt), HW_ELEM_NORM, t);
+    *ns = price_elem(p, hw_elem_norm_bytes(t, (d->q_dev + d->kv_dev) * hd, dt), HW_ELEM_NORM);
   else if (!strcmp(layer, "rope") || !strcmp(layer, "rotary_emb"))
-    *ns = price_elem(p, hw_elem_rope_bytes(t, d->q_dev, d->kv_dev, hd, dt), HW_ELEM_ROPE, t);
+    *ns = price_elem(p, hw_elem_rope_bytes(t, d->q_dev, d->kv_dev, hd, dt), HW_ELEM_ROPE);
   else if (!strcmp(layer, "act_fn"))
-    *ns = price_elem(p, hw_elem_act_bytes(t, d->ffn_dev, m->gated_ffn, dt), HW_ELEM_ACT, t);
+    *ns = price_elem(p, hw_elem_act_bytes(t, d->ffn_dev, m->gated_ffn, dt), HW_ELEM_ACT);
   else if (!strcmp(layer, "embedding"))
-    *ns = price_elem(p, hw_elem_embed_bytes(t, h, dt), HW_ELEM_EMBED, t);
+    *ns = price_elem(p, hw_elem_embed_bytes(t, h, dt), HW_ELEM_EMBED);
   else if (!strcmp(layer, "attn")) { /* one sequence's prompt from scratch */
     *ns = price_attn(p, 1.0, t, 0.0, 0.0, 0.0);
     return "attention";
@@ -412,7 +409,7 @@ static int lss_moe(cal_ctx *cc, const pricer *pr, const lss_profile *p, const ch
     double ns = price_moe_gemm(pr, rows, up_n, h, touched) +
                 price_moe_gemm(pr, rows, h, d->ffn_dev, touched) +
                 price_elem(pr, hw_elem_act_bytes(rows, d->ffn_dev, m->gated_ffn, d->dtype_bytes),
-                           HW_ELEM_ACT, rows);
+                           HW_ELEM_ACT);
     char inputs[96];
     snprintf(inputs, sizeof inputs, "tokens=%g activated_experts=%g", tokens, touched);
     r = calib_acc_add(&a, ns, us * 1e3, inputs);

@@ -87,7 +87,6 @@ static void initial_eff(hw_eff *e) {
   e->attn_decode.serial_mix = 0.5;
   e->elementwise.t0_ns = 3000, e->elementwise.norm_frac = 0.5, e->elementwise.add_frac = 0.5;
   e->elementwise.rope_frac = 0.5, e->elementwise.act_frac = 0.5, e->elementwise.embed_frac = 0.5;
-  e->elementwise.row_ns_per_byte = 0.05;
   e->allreduce.t0_ns = 5000, e->allreduce.link_frac = 0.7;
   e->sendrecv.t0_ns = 10000, e->sendrecv.link_frac = 0.7;
   e->cpu.fixed_ns = 1e6, e->cpu.per_seq_ns = 3e4;
@@ -132,7 +131,7 @@ static const char *const op_params[CALIB_OP_COUNT][CALIB_MINIMISE_MAX_PARAMS] = 
     [CALIB_OP_ATTN_DECODE] = {"t0_ns", "per_seq_kv_head_ns", "mem_frac", "half_units",
                               "serial_mix"},
     [CALIB_OP_ELEMENTWISE] = {"t0_ns", "norm_frac", "add_frac", "rope_frac", "act_frac",
-                              "embed_frac", "row_ns_per_byte"},
+                              "embed_frac"},
     [CALIB_OP_ALLREDUCE] = {"t0_ns", "link_frac"},
     [CALIB_OP_SENDRECV] = {"t0_ns", "link_frac"},
     [CALIB_OP_CPU] = {"fixed_ns", "per_seq_ns"},

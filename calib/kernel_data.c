@@ -220,14 +220,14 @@ static int vidur_mlp_record(const calib_reader *rc, const util_csv *c, const int
                          {tokens, h, q / tp * d},
                          {tokens, (gated ? 2.0 : 1.0) * f_dev, h},
                          {tokens, h, f_dev}};
-  double ew[6][3] = {
-      {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM, tokens},
-      {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM, tokens},
-      {hw_elem_rope_bytes(tokens, q / tp, kv_dev, d, dt), HW_ELEM_ROPE, tokens},
-      {hw_elem_act_bytes(tokens, f_dev, gated, dt), HW_ELEM_ACT, tokens},
-      {hw_elem_add_bytes(tokens, h, dt), HW_ELEM_ADD, tokens},
+  double ew[6][2] = {
+      {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM},
+      {hw_elem_norm_bytes(tokens, h, dt), HW_ELEM_NORM},
+      {hw_elem_rope_bytes(tokens, q / tp, kv_dev, d, dt), HW_ELEM_ROPE},
+      {hw_elem_act_bytes(tokens, f_dev, gated, dt), HW_ELEM_ACT},
+      {hw_elem_add_bytes(tokens, h, dt), HW_ELEM_ADD},
       /* With TP, Vidur's embedding includes the all-reduce of the vocabulary-parallel lookup. */
-      {tp == 1.0 ? hw_elem_embed_bytes(tokens, h, dt) : 0.0, HW_ELEM_EMBED, tokens}};
+      {tp == 1.0 ? hw_elem_embed_bytes(tokens, h, dt) : 0.0, HW_ELEM_EMBED}};
   for (int i = 0; i < MLP_OPS; i++) {
     int col = cols[MLP_COLS + i];
     double ms;
@@ -239,7 +239,7 @@ static int vidur_mlp_record(const calib_reader *rc, const util_csv *c, const int
     if (i < 4)
       r = push_record(rc, t->gemm, shapes[i], 3, ms * 1e6, c, -1);
     else if (ew[i - 4][0] > 0.0)
-      r = push_record(rc, t->elem, ew[i - 4], 3, ms * 1e6, c, -1);
+      r = push_record(rc, t->elem, ew[i - 4], 2, ms * 1e6, c, -1);
     if (r != 0)
       return -1;
   }

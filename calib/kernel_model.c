@@ -23,7 +23,7 @@ static calib_op base_op(calib_op op) {
  *   gemm:         x = m, n, k
  *   attn_prefill: x = pairs, tokens, ctx_tokens, q_heads, kv_heads, head_dim, seqs
  *   attn_decode:  x = seqs, ctx_tokens, q_heads, kv_heads, head_dim
- *   elementwise:  x = bytes, kind (hw_elem_kind), rows (tokens)
+ *   elementwise:  x = bytes, kind (hw_elem_kind)
  *   allreduce:    x = bytes, ranks;  sendrecv: x = bytes;  cpu: x = seqs */
 double calib_kernel_predict_ns(calib_op op, const hw_eff *e, const hw_rates *r, const double *x) {
   const double dt = 2.0; /* bf16 unless the operator says otherwise */
@@ -66,9 +66,8 @@ double calib_kernel_predict_ns(calib_op op, const hw_eff *e, const hw_rates *r, 
   case CALIB_OP_ATTN_DECODE:
     return hw_attn_decode_ns(e, x[0], x[3], hw_attn_decode_bytes(x[0], x[1], x[2], x[3], x[4], dt),
                              r->ns_per_byte_dec);
-  case CALIB_OP_ELEMENTWISE: /* measured on GPUs (Vidur) */
-    return hw_elem_ns(e->elementwise.t0_ns, x[0], r->ns_per_byte_elem[(int)x[1]], x[2],
-                      hw_elem_row_rate(e, (hw_elem_kind)x[1], false));
+  case CALIB_OP_ELEMENTWISE:
+    return hw_linear_ns(e->elementwise.t0_ns, x[0], r->ns_per_byte_elem[(int)x[1]]);
   case CALIB_OP_ALLREDUCE:
     return hw_allreduce_ns(e->allreduce.t0_ns, x[0], x[1], r->ns_per_byte_ar);
   case CALIB_OP_SENDRECV: return hw_linear_ns(e->sendrecv.t0_ns, x[0], r->ns_per_byte_sr);
@@ -89,9 +88,7 @@ static void describe(calib_op op, const double *x, char *out, size_t len) {
     snprintf(out, len, "seqs=%g ctx_tokens=%g q_heads=%g kv_heads=%g head_dim=%g", x[0], x[1], x[2],
              x[3], x[4]);
     break;
-  case CALIB_OP_ELEMENTWISE:
-    snprintf(out, len, "bytes=%g kind=%g tokens=%g", x[0], x[1], x[2]);
-    break;
+  case CALIB_OP_ELEMENTWISE: snprintf(out, len, "bytes=%g kind=%g", x[0], x[1]); break;
   case CALIB_OP_ALLREDUCE: snprintf(out, len, "bytes=%g ranks=%g", x[0], x[1]); break;
   case CALIB_OP_SENDRECV: snprintf(out, len, "bytes=%g", x[0]); break;
   default: snprintf(out, len, "seqs=%g", x[0]); break;

@@ -7,7 +7,7 @@
 /* The function to minimise over x[0..n), given the caller's context. */
 typedef double (*calib_loss_fn)(const void *ctx, const double *x);
 
-enum { CALIB_MINIMISE_MAX_PARAMS = 7 };
+enum { CALIB_MINIMISE_MAX_PARAMS = 6 };
 
 /* How one fit runs the search; each fit keeps its own, so its results do not move when another's
  * change. */

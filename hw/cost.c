@@ -266,22 +266,12 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
   double qk_norm = m->qk_norm ? hw_elem_norm_bytes(1, (d->q_dev + d->kv_dev) * m->head_dim, dt) : 0;
   double embed = hw_elem_embed_bytes(1, h, dt);
   d->elem_bytes_per_token = 2.0 * norm + 2.0 * add + rope + act + qk_norm;
-  d->elem_ns_per_token = 2.0 * add * nb[HW_ELEM_ADD];
+  d->elem_ns_per_token = (2.0 * norm + qk_norm) * nb[HW_ELEM_NORM] + 2.0 * add * nb[HW_ELEM_ADD] +
+                         rope * nb[HW_ELEM_ROPE] + act * nb[HW_ELEM_ACT];
   d->elem_kernels_per_layer = 6.0 + (m->qk_norm ? 1.0 : 0.0);
   d->once_bytes_per_token = embed + norm + add;
-  d->once_ns_per_token = embed * nb[HW_ELEM_EMBED] + add * nb[HW_ELEM_ADD];
-  /* Row kernels: a row is one token's (the activation: one routed row's, act / rows bytes). */
-  bool systolic = hw_systolic_is(a);
-  const double count[5] = {2.0, m->qk_norm ? 1.0 : 0.0, 1.0, 1.0, 1.0};
-  const double per_token[5] = {norm, qk_norm, rope, act, norm};
-  const double per_row[5] = {norm, qk_norm, rope, act / rows, norm};
-  const hw_elem_kind kind[5] = {HW_ELEM_NORM, HW_ELEM_NORM, HW_ELEM_ROPE, HW_ELEM_ACT,
-                                HW_ELEM_NORM};
-  for (int i = 0; i < 5; i++) {
-    d->elem_row_count[i] = count[i];
-    d->elem_row_ns_per_token[i] = per_token[i] * nb[kind[i]];
-    d->elem_row_ns[i] = per_row[i] * hw_elem_row_rate(e, kind[i], systolic);
-  }
+  d->once_ns_per_token = embed * nb[HW_ELEM_EMBED] + norm * nb[HW_ELEM_NORM] +
+                         add * nb[HW_ELEM_ADD];
   d->moe_log_miss = m->experts ? log1p(-(double)m->active_experts / m->experts) : 0.0;
 
   d->weights_bytes_per_device = weights_bytes_per_device(d);
@@ -315,18 +305,6 @@ static inline double gemm_ns(const hw_deploy *d, bool wide, double m, double n, 
     return hw_systolic_gemm_ns(&d->accel, m, n, k, by, clock_ns);
   return hw_roof_clock_ns(g->t0_ns, f, wide ? d->ns_per_flop_gemm16 : d->ns_per_flop_gemm, by,
                           wide ? d->ns_per_byte_gemm16 : d->ns_per_byte_gemm, serial_ns, clock_ns);
-}
-
-/* The row kernels [from, to) of hw_deploy over `tokens` tokens, as hw_elem_ns prices each (their
- * t0 is counted with the layer's kernels): where there is no row term, exactly the linear time. */
-static inline double row_kernels_ns(const hw_deploy *d, int from, int to, double tokens) {
-  double ns = 0.0;
-  for (int i = from; i < to; i++) {
-    double memory_ns = tokens * d->elem_row_ns_per_token[i], row_ns = d->elem_row_ns[i];
-    ns += d->elem_row_count[i] *
-          (row_ns > 0.0 ? sqrt(memory_ns * memory_ns + row_ns * row_ns) : memory_ns);
-  }
-  return ns;
 }
 
 double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32_t groups) {
@@ -423,8 +401,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double hidden_bytes = tokens * h * dt;
   if (tokens > 0.0) {
     bytes += tokens * d->elem_bytes_per_token;
-    elem = d->elem_kernels_per_layer * e->elementwise.t0_ns + tokens * d->elem_ns_per_token +
-           row_kernels_ns(d, 0, 4, tokens);
+    elem = d->elem_kernels_per_layer * e->elementwise.t0_ns + tokens * d->elem_ns_per_token;
     if (d->cfg.tp > 1)
       allreduce = 2.0 *
                   hw_allreduce_ns(e->allreduce.t0_ns, hidden_bytes, d->cfg.tp, d->ns_per_byte_ar);
@@ -441,8 +418,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double embed = 0.0, head = 0.0, gather = 0.0, sendrecv = 0.0;
   if (tokens > 0.0) {
     bytes += tokens * d->once_bytes_per_token;
-    embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token +
-            row_kernels_ns(d, 4, 5, tokens);
+    embed = 3.0 * e->elementwise.t0_ns + tokens * d->once_ns_per_token;
     if (d->cfg.pp > 1)
       sendrecv = (d->cfg.pp - 1) * hw_linear_ns(d->sr_t0_ns, 2.0 * hidden_bytes, d->ns_per_byte_sr);
   }

@@ -166,26 +166,6 @@ static inline double hw_elem_embed_bytes(double tokens, double hidden, double dt
   return dt * tokens * 2.0 * hidden;
 }
 
-/* A memory-bound kernel of `bytes` over `rows` rows: t0 plus the soft maximum (as hw_roof_ns) of
- * its HBM time and its row time. vLLM's RMSNorm, rotary and SiLU-and-mul kernels launch one thread
- * block per token (per routed row for MoE) that walks the whole row, and one block cannot pull
- * more than a small share of the bandwidth: with few rows the time is set by a row's length, not
- * by the total bytes (Vidur A100 SiLU-and-mul of Llama-2-70B at 1 to 64 tokens: 22-24 us at TP 1,
- * 12-13 at TP 2, 5-6 at TP 4, 4 at TP 8, the row shrinking with TP). Flat kernels (residual add,
- * embedding gather) have no row term (row_ns_per_byte 0). */
-static inline double hw_elem_ns(double t0_ns, double bytes, double ns_per_byte, double rows,
-                                double row_ns_per_byte) {
-  double memory_ns = bytes * ns_per_byte;
-  double row_ns = rows > 0.0 ? bytes / rows * row_ns_per_byte : 0.0;
-  return t0_ns + sqrt(memory_ns * memory_ns + row_ns * row_ns);
-}
-/* The row rate of a kind under efficiencies e: e's for the row kernels, 0 for flat kernels and on
- * systolic (TPU-like, hw_systolic_is) devices, whose vector units XLA feeds as one fused stream. */
-static inline double hw_elem_row_rate(const hw_eff *e, hw_elem_kind kind, bool systolic) {
-  bool row_kernel = kind == HW_ELEM_NORM || kind == HW_ELEM_ROPE || kind == HW_ELEM_ACT;
-  return row_kernel && !systolic ? e->elementwise.row_ns_per_byte : 0.0;
-}
-
 /* Ring all-reduce of `bytes` over `ranks` devices: each link carries 2 (ranks - 1) / ranks of it.
  * An all-gather of `bytes` in total carries half that. */
 static inline double hw_allreduce_ns(double t0_ns, double bytes, double ranks, double ns_per_byte) {

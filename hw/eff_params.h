@@ -36,7 +36,6 @@ static const hw_eff_param hw_eff_params[] = {
     {"elementwise", "rope_frac", offsetof(hw_eff, elementwise.rope_frac)},
     {"elementwise", "act_frac", offsetof(hw_eff, elementwise.act_frac)},
     {"elementwise", "embed_frac", offsetof(hw_eff, elementwise.embed_frac)},
-    {"elementwise", "row_ns_per_byte", offsetof(hw_eff, elementwise.row_ns_per_byte)},
     {"allreduce", "t0_ns", offsetof(hw_eff, allreduce.t0_ns)},
     {"allreduce", "link_frac", offsetof(hw_eff, allreduce.link_frac)},
     {"sendrecv", "t0_ns", offsetof(hw_eff, sendrecv.t0_ns)},

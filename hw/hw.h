@@ -39,9 +39,6 @@ typedef struct hw_eff {
   struct {
     /* Memory-bound kernels: one fixed time, and the fraction of HBM bandwidth each kind reaches. */
     double t0_ns, norm_frac, add_frac, rope_frac, act_frac, embed_frac;
-    /* Row kernels (norm, rotary, activation: one thread block per token or routed row) walk a
-     * row in one block: ns per byte of one row, whatever the row count (hw_elem_ns). */
-    double row_ns_per_byte;
   } elementwise;
   struct {
     double t0_ns, link_frac; /* tensor-parallel all-reduce on the scale-up links */
@@ -311,13 +308,8 @@ typedef struct hw_deploy {
   double ns_per_flop_pf, ns_per_byte_pf, ns_per_byte_dec;
   double ns_per_flop_gemm16, ns_per_byte_gemm16; /* bf16 GEMMs: router and LM head */
   double ns_per_byte_ar, ns_per_byte_sr, sr_t0_ns;
-  double elem_ns_per_token; /* per layer, the flat elementwise kernels (residual adds) */
-  double once_ns_per_token; /* per iteration: the embedding and the final add */
-  /* The row kernels (hw_elem_ns) of one layer, [0] norms, [1] q/k norm, [2] rotary, [3] the
-   * activation, and [4] the final norm once per iteration: how many of each, their HBM ns per
-   * token and their row time in ns (constant: one row's bytes at the row rate; 0 on TPU-like
-   * devices). */
-  double elem_row_count[5], elem_row_ns_per_token[5], elem_row_ns[5];
+  double elem_ns_per_token; /* per layer, all elementwise kernels */
+  double once_ns_per_token; /* per iteration: embedding, final norm and add */
   double elem_bytes_per_token, once_bytes_per_token;
   double elem_kernels_per_layer;
   double moe_log_miss;              /* log(1 - active/experts), for the expected experts touched */

@@ -352,33 +352,6 @@ static void test_tp_halves_per_device_work_and_adds_allreduce_time(void) {
   CU_ASSERT(r2.total_ns < r1.total_ns); /* still faster: compute dominates */
 }
 
-/* With one token, vLLM's row kernels (one thread block per token) take a row's length: the
- * activation's row is ffn / tp wide, so its time falls with TP although the bytes are tiny; with a
- * long prefill the bytes rule and the row term is lost in the norm. */
-static void test_row_kernels_of_few_tokens_take_the_row_length(void) {
-  hw_deploy d2 = deploy("A100-SXM-80GB", "Llama-3.1-70B", 2, 1);
-  hw_deploy d8 = deploy("A100-SXM-80GB", "Llama-3.1-70B", 8, 1);
-  double row = d2.accel.eff.elementwise.row_ns_per_byte;
-  CU_ASSERT_FATAL(row > 0.0);
-  hw_batch one = decode_batch(1, 1024);
-  hw_breakdown r2, r8;
-  hw_iteration_ns(&d2, &one, &r2);
-  hw_iteration_ns(&d8, &one, &r8);
-  /* SiLU-and-mul reads gate and up, writes one: 3 x ffn / tp x 2 bytes per row; 80 layers. The
-   * norms' rows (hidden) do not shrink; rotary's (heads / tp) adds a little more. */
-  double act_row2 = 3.0 * 28672 / 2 * 2 * row, act_row8 = 3.0 * 28672 / 8 * 2 * row;
-  CU_ASSERT(r2.elementwise_ns - r8.elementwise_ns > 0.95 * 80 * (act_row2 - act_row8));
-  /* 8192 tokens: the HBM time of the activation is what counts, the row term adds under 1%. */
-  hw_batch long_prefill = prefill_batch(8192, 0);
-  hw_deploy no_rows = d2;
-  for (int i = 0; i < 5; i++)
-    no_rows.elem_row_ns[i] = 0.0;
-  hw_iteration_ns(&d2, &long_prefill, &r2);
-  hw_iteration_ns(&no_rows, &long_prefill, &r8);
-  CU_ASSERT(r2.elementwise_ns > r8.elementwise_ns);
-  CU_ASSERT(near(r2.elementwise_ns, r8.elementwise_ns, 0.01));
-}
-
 static void test_pipeline_stages_add_sends_and_split_the_layers(void) {
   hw_deploy d1 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 1);
   hw_deploy d2 = deploy("H100-SXM-80GB", "Llama-3.1-8B", 1, 2);
@@ -732,7 +705,6 @@ int main(void) {
       T(test_long_reduction_gemms_split_k_so_the_serial_loop_saturates),
       T(test_decode_of_one_sequence_is_memory_bound_on_the_weights),
       T(test_tp_halves_per_device_work_and_adds_allreduce_time),
-      T(test_row_kernels_of_few_tokens_take_the_row_length),
       T(test_pipeline_stages_add_sends_and_split_the_layers),
       T(test_iteration_time_grows_with_tokens_context_and_sequences),
       T(test_decode_attention_reads_gqa_kv_bytes),

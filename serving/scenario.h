@@ -45,7 +45,34 @@ typedef struct srv_node_group {
   double host_w;      /* per node: CPUs, memory, NICs, fans, storage */
   uint32_t nodes_per_rack;
   srv_kv_tier kv_tier;
+  char region_name[64]; /* cluster.nodes.N.region as written ("" for none) */
+  uint32_t region;      /* its index in regions.list (with regions) */
 } srv_node_group;
+
+/* Regions (serving/scenario_regions.c): node types grouped into regions with one-way latencies
+ * between them; one front-door router per region takes the requests that originate there and
+ * sends each to a region's pod routers by regions.policy. */
+#define SRV_MAX_REGIONS 32
+
+typedef enum srv_region_policy {
+  SRV_REGION_NEAREST,      /* the request's origin region */
+  SRV_REGION_LEAST_LOADED, /* least outstanding per instance, as the reports say */
+  SRV_REGION_SPILLOVER,    /* home, unless its load passes regions.spillover: the nearest below */
+} srv_region_policy;
+
+typedef struct srv_region {
+  char name[64];
+  double share;                        /* of the requests, the ones that originate here */
+  int64_t latency_ns[SRV_MAX_REGIONS]; /* one way, to each region; 0 to itself */
+} srv_region;
+
+typedef struct srv_regions {
+  uint32_t count; /* 0: no regions */
+  srv_region list[SRV_MAX_REGIONS];
+  srv_region_policy policy;
+  double spillover; /* outstanding requests per request-taking instance of the home region */
+  int64_t report_interval_ns; /* each pod router's load report to every front door */
+} srv_regions;
 
 /* `count` identical instances of a model on an accelerator. */
 typedef struct srv_deployment {
@@ -126,6 +153,7 @@ typedef struct srv_scenario {
   struct {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */
   } slo;
+  srv_regions regions;
   struct {
     int64_t end_ns; /* 0: until every request has finished */
     uint64_t seed;
@@ -153,5 +181,9 @@ void srv_scenario_free(srv_scenario *s);
 
 /* Total instances over all deployments. */
 uint32_t srv_scenario_instances(const srv_scenario *s);
+
+/* The region request `id` originates in: a pure function of the seed and the id, drawn by the
+ * regions' shares, so that every LP on every rank agrees (serving/regions.c). */
+uint32_t srv_request_origin(const srv_scenario *s, int64_t id);
 
 #endif

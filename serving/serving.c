@@ -304,7 +304,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
       goto out;
   }
-  if (build_pools(&m, err, err_len) != 0)
+  if (build_pools(&m, err, err_len) != 0 || srv_regions_build(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
@@ -343,7 +343,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   /* The LP kinds, in id order (srv_lp_kind), and each LP's partition. */
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
   const core_lp_kind kinds[SRV_LP_KINDS] = {
-      [SRV_LP_ROUTER] = {&srv_router_type, 1, &m},
+      [SRV_LP_ROUTER] = {&srv_router_type, m.regions ? m.regions : 1, &m},
       [SRV_LP_POD_ROUTER] = {&srv_pod_router_type, m.pods, &m},
       [SRV_LP_INSTANCE] = {&srv_instance_type, m.instances, &m},
       [SRV_LP_LINK] = {&net_link_lp_type, links, &m.links},
@@ -354,7 +354,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     goto out;
   }
   const srv_placement *pl = &m.placement;
-  lp_partition[srv_router_lp(&m)] = pl->router_partition;
+  for (uint32_t g = 0; g < (m.regions ? m.regions : 1); g++)
+    lp_partition[srv_front_door_lp(&m, g)] = pl->router_partition[g];
   for (uint32_t p = 0; p < m.pods; p++)
     lp_partition[srv_pod_router_lp(&m, p)] = pl->pod_router_partition[p];
   for (uint32_t i = 0; i < m.instances; i++)
@@ -455,6 +456,7 @@ out:
   free(m.node_tier);
   srv_placement_free(&m.placement);
   srv_cluster_free(&m.cluster);
+  srv_regions_free(&m);
   free_pools(&m);
   free(m.requests.arrival_ns);
   free(m.requests.input_tokens);

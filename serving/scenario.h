@@ -92,7 +92,7 @@ typedef struct srv_workload {
   job_trace_format format;
   job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows */
   job_synth_spec synth; /* when synthetic: rate_curve points stored below */
-  job_rate_point rate_curve[64];
+  job_rate_point rate_curve[256]; /* a week of hourly points fits */
   char empirical_path[1024];
 } srv_workload;
 

@@ -3,8 +3,11 @@
  * scenario's policy, and in disaggregated scenarios picks the decode instance too. With pods it is
  * the global router: it sends each request to a pod's router (pod_router.c) after the pod latency,
  * by router.pods.policy over the pods. Completions come back to it, so its policies see what a
- * real front end sees. */
+ * real front end sees. With instance lifecycles (lifecycle.c) it sends work only to instances that
+ * said they serve, holds requests while none does, and reports its view to the controller. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "serving/model.h"
 
@@ -27,7 +30,10 @@ void srv_picks_destroy(srv_picks *p) {
 
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr) {
-  uint32_t instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
+  uint32_t slot = job_router_pick(p->pick[0], rr, &lp->rng);
+  if (slot == JOB_ROUTE_NONE)
+    return 1; /* no instance accepts work now */
+  uint32_t instance = pools->instance[0][slot];
   /* A single output token is the prefill's: such a request never needs a decode instance. */
   uint32_t decode = NO_INSTANCE;
   if (p->pick[1] && msg->output_tokens > 1) {
@@ -56,35 +62,87 @@ static int router_read(core_lp *lp, srv_router *r) {
   return 0;
 }
 
+/* A request that reaches no instance: its row, unfinished. */
+static int append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
+  srv_request_row row = {.id = q->id,
+                         .arrival_ns = q->arrival_ns,
+                         .dispatch_ns = -1,
+                         .first_scheduled_ns = -1,
+                         .first_token_ns = -1,
+                         .done_ns = -1,
+                         .input_tokens = q->input_tokens,
+                         .output_tokens = q->output_tokens,
+                         .instance = -1,
+                         .decode_instance = -1,
+                         .fate = SRV_FATE_UNFINISHED};
+  return srv_append_request(lp, m, &row);
+}
+
+/* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
+static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_route_request *rr) {
+  if (r->held_head + r->held_count == r->held_cap) {
+    if (r->held_head > 0) { /* room at the front: move the waiting ones there */
+      memmove(r->held, r->held + r->held_head, r->held_count * sizeof *r->held);
+      r->held_head = 0;
+    } else {
+      size_t cap = r->held_cap ? 2 * r->held_cap : 64;
+      srv_held *grown = realloc(r->held, cap * sizeof *grown);
+      if (!grown)
+        return core_fail(lp, "out of memory for requests waiting at the router");
+      r->held = grown, r->held_cap = cap;
+    }
+  }
+  srv_held *h = &r->held[r->held_head + r->held_count];
+  *h = (srv_held){*msg, *rr};
+  if (rr->block_count) {
+    uint64_t *hashes = malloc(rr->block_count * sizeof *hashes);
+    if (!hashes)
+      return core_fail(lp, "out of memory for requests waiting at the router");
+    memcpy(hashes, rr->block_hashes, rr->block_count * sizeof *hashes);
+    h->rr.block_hashes = hashes;
+  }
+  r->held_count++;
+  return 0;
+}
+
+/* Dispatches the waiting requests, oldest first, while some instance accepts them. */
+static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
+  while (r->held_count) {
+    srv_held *h = &r->held[r->held_head];
+    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &h->msg, &h->rr);
+    if (rc < 0)
+      return -1;
+    if (rc == 1)
+      break;
+    free((void *)h->rr.block_hashes);
+    r->held_head++, r->held_count--;
+  }
+  if (!r->held_count)
+    r->held_head = 0;
+  return 0;
+}
+
 /* Routes every request arriving now, then wakes up at the next arrival. */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
     const job_request *q = &r->next;
+    dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
     if (q->arrival_ns > m->end_ns - m->route_ns) { /* would reach its instance after the end */
-      srv_request_row row = {.id = q->id,
-                             .arrival_ns = q->arrival_ns,
-                             .dispatch_ns = -1,
-                             .first_scheduled_ns = -1,
-                             .first_token_ns = -1,
-                             .done_ns = -1,
-                             .input_tokens = q->input_tokens,
-                             .output_tokens = q->output_tokens,
-                             .instance = -1,
-                             .decode_instance = -1,
-                             .fate = SRV_FATE_UNFINISHED};
-      if (srv_append_request(lp, m, &row) != 0)
+      if (append_unrouted(lp, m, &msg) != 0)
         return -1;
     } else {
       job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
                               q->prefix_hashes, q->prefix_hash_count};
-      dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
       int rc;
       if (m->pods) {
         uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
         rc = core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0,
                        &msg, sizeof msg);
+      } else if (r->held_count) { /* behind the ones waiting already */
+        rc = hold(lp, r, &msg, &rr);
       } else {
         rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &msg, &rr);
+        rc = rc == 1 ? hold(lp, r, &msg, &rr) : rc;
       }
       if (rc != 0)
         return -1;
@@ -110,11 +168,47 @@ static int router_init(core_lp *lp, void *model) {
   return router_dispatch_due(lp, m, r);
 }
 
+/* Each scaling deployment's metrics, for the controller. */
+static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
+  const srv_pools *pools = &m->pools[0];
+  const job_router *pick = r->picks.pick[0];
+  uint32_t outstanding_all = 0;
+  for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+    outstanding_all += job_router_outstanding(pick, slot);
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    if (!m->s->deployments[d].scaling.enabled)
+      continue;
+    metrics_msg msg = {.arrived = r->dispatched,
+                       .held = (uint32_t)r->held_count,
+                       .finished = !r->has_next && !r->held_count && !outstanding_all};
+    for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+      if (m->instance_deployment[pools->instance[0][slot]] == d &&
+          job_router_accepting(pick, slot))
+        msg.outstanding += job_router_outstanding(pick, slot);
+    if (core_send(lp, srv_controller_lp(m), 1, EV_METRICS, (uint32_t)d, &msg, sizeof msg) != 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
-  if (ev->kind == EV_ARRIVAL)
-    return router_dispatch_due(lp, m, r);
+  switch (ev->kind) {
+  case EV_ARRIVAL: return router_dispatch_due(lp, m, r);
+  case EV_READY: /* an instance serves now */
+    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
+                                 true) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+    return dispatch_held(lp, m, r);
+  case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
+    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[ev->aux], false) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+    return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
+                     ev->payload.bytes[0], NULL, 0);
+  case EV_METRICS_ASK: return send_metrics(lp, m, r);
+  default: break;
+  }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   if (m->pods) { /* a pod router forwards each request that left its pod */
     job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
@@ -125,12 +219,28 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   return 0;
 }
 
+/* The requests still waiting at the end: unfinished rows. */
+static int router_finish(core_lp *lp, void *model) {
+  srv_router *r = lp->state;
+  for (size_t i = 0; i < r->held_count; i++)
+    if (append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
+      return -1;
+  return 0;
+}
+
 /* The policies; the workload opens at init. */
 static int router_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
   m->router = r;
-  return srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks);
+  if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
+    return -1;
+  /* Instances that do not serve at t=0 take no work until they say they do (EV_READY). */
+  for (uint32_t slot = 0; m->initial_state && slot < m->pools[0].size[0]; slot++)
+    if (m->initial_state[m->pools[0].instance[0][slot]] != SRV_LC_SERVING &&
+        job_router_set_accepting(r->picks.pick[0], slot, false) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+  return 0;
 }
 
 static void router_destroy(core_lp *lp, void *model) {
@@ -138,6 +248,9 @@ static void router_destroy(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   job_source_close(r->src);
   srv_picks_destroy(&r->picks);
+  for (size_t i = 0; i < r->held_count; i++)
+    free((void *)r->held[r->held_head + i].rr.block_hashes);
+  free(r->held);
 }
 
 const core_lp_type srv_router_type = {.name = "router",
@@ -145,6 +258,7 @@ const core_lp_type srv_router_type = {.name = "router",
                                       .create = router_create,
                                       .init = router_init,
                                       .handle = router_handle,
+                                      .finish = router_finish,
                                       .destroy = router_destroy};
 
 void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context) {

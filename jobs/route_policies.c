@@ -10,18 +10,31 @@ static const double prefix_cache_threshold = 0.5;
 static const uint32_t prefix_balance_abs = 32;
 static const double prefix_balance_rel = 1.0001;
 
-/* The index in [first, first + count) with the least load[], ties going to the first found from a
- * start that moves on at every pick, so that no index is favoured: with ties to the lowest index,
- * a lightly loaded pool sends most requests to its first instances. */
+/* The index in [first, first + count) with the least load[] among the instances that accept work
+ * (JOB_ROUTE_NONE: none does), ties going to the first found from a start that moves on at every
+ * pick, so that no index is favoured: with ties to the lowest index, a lightly loaded pool sends
+ * most requests to its first instances. */
 static uint32_t least_of(job_router *r, const uint64_t *load64, const uint32_t *load32,
                          uint32_t first, uint32_t count) {
-  uint32_t start = r->ties++ % count, best = first + start;
-  for (uint32_t k = 1; k < count; k++) {
+  uint32_t start = r->ties++ % count, best = JOB_ROUTE_NONE;
+  for (uint32_t k = 0; k < count; k++) {
     uint32_t i = first + (start + k) % count;
-    if (load64 ? load64[i] < load64[best] : load32[i] < load32[best])
+    if (job_route_accepts(r, i) &&
+        (best == JOB_ROUTE_NONE || (load64 ? load64[i] < load64[best] : load32[i] < load32[best])))
       best = i;
   }
   return best;
+}
+
+/* The first instance that accepts work at or after offset `at` of [first, first + count), going
+ * round; JOB_ROUTE_NONE when none does. */
+static uint32_t accepting_from(const job_router *r, uint32_t first, uint32_t count, uint32_t at) {
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t i = first + (at + k) % count;
+    if (job_route_accepts(r, i))
+      return i;
+  }
+  return JOB_ROUTE_NONE;
 }
 
 static uint32_t least_requests(job_router *r, uint32_t first, uint32_t count) {
@@ -42,8 +55,13 @@ static job_prefix_slot *prefix_find(const job_router *r, uint64_t hash) {
  * prefix_cache_threshold of them, else the instance caching the fewest blocks (most room).
  * The chosen instance then owns the prompt's blocks in the index. */
 static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
-  uint32_t lo = r->outstanding_requests[0], hi = lo;
-  for (uint32_t i = 1; i < r->instances; i++) {
+  uint32_t any = accepting_from(r, 0, r->instances, 0);
+  if (any == JOB_ROUTE_NONE)
+    return any;
+  uint32_t lo = r->outstanding_requests[any], hi = lo;
+  for (uint32_t i = any + 1; i < r->instances; i++) {
+    if (!job_route_accepts(r, i))
+      continue;
     lo = r->outstanding_requests[i] < lo ? r->outstanding_requests[i] : lo;
     hi = r->outstanding_requests[i] > hi ? r->outstanding_requests[i] : hi;
   }
@@ -59,7 +77,8 @@ static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
         break;
       owner = s->instance;
     }
-    if (req->block_count && matched > prefix_cache_threshold * req->block_count)
+    if (req->block_count && matched > prefix_cache_threshold * req->block_count &&
+        job_route_accepts(r, owner))
       best = owner;
     else
       best = least_of(r, r->prefix_blocks, NULL, 0, r->instances);
@@ -75,13 +94,18 @@ static uint32_t prefix_pick(job_router *r, const job_route_request *req) {
   return best;
 }
 
-/* Round robin over the whole pool; a range takes the same turn modulo its size. */
+/* Round robin over the whole pool, past instances that accept no work; a range takes the same turn
+ * modulo its size. */
 static uint32_t pick_round_robin(job_router *r, const job_route_request *req, core_rng *rng,
                                  uint32_t first, uint32_t count) {
   (void)req, (void)rng;
-  uint32_t pick = first + r->next % count;
-  r->next = (r->next + 1) % r->instances;
-  return pick;
+  for (uint32_t k = 0; k < count; k++) {
+    uint32_t pick = first + r->next % count;
+    r->next = (r->next + 1) % r->instances;
+    if (job_route_accepts(r, pick))
+      return pick;
+  }
+  return JOB_ROUTE_NONE;
 }
 
 /* Fewest outstanding requests. */
@@ -98,14 +122,17 @@ static uint32_t pick_least_kv(job_router *r, const job_route_request *req, core_
   return least_of(r, r->outstanding_tokens, NULL, first, count);
 }
 
-/* Two distinct instances drawn at random, the one with fewer outstanding requests. */
+/* Two distinct instances drawn at random, the one with fewer outstanding requests (an instance
+ * that accepts no work stands for the next one that does). */
 static uint32_t pick_power_of_two(job_router *r, const job_route_request *req, core_rng *rng,
                                   uint32_t first, uint32_t count) {
   (void)req;
   uint32_t a = core_rng_below(rng, count);
   uint32_t b = count > 1 ? core_rng_below(rng, count - 1) : 0;
   b += b >= a && count > 1; /* two distinct instances */
-  a += first, b += first;
+  a = accepting_from(r, first, count, a), b = accepting_from(r, first, count, b);
+  if (a == JOB_ROUTE_NONE)
+    return a;
   return r->outstanding_requests[b] < r->outstanding_requests[a] ? b : a;
 }
 

@@ -24,6 +24,7 @@ struct job_router {
   uint64_t *outstanding_tokens;
   job_prefix_slot *prefix; /* policies with a prefix index only */
   uint64_t *prefix_blocks; /* index entries per instance: the size of its approximate tree */
+  bool *closed; /* [instances]: accepts no new work; NULL until one is closed (all accept) */
   size_t prefix_mask;
 };
 
@@ -34,6 +35,10 @@ struct job_route_policy {
   uint32_t (*pick)(job_router *r, const job_route_request *req, core_rng *rng, uint32_t first,
                    uint32_t count);
 };
+
+static inline bool job_route_accepts(const job_router *r, uint32_t instance) {
+  return !r->closed || !r->closed[instance];
+}
 
 /* The table, and its length. */
 extern const job_route_policy job_route_policies[];

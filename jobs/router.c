@@ -64,6 +64,7 @@ void job_router_destroy(job_router *r) {
   free(r->outstanding_tokens);
   free(r->prefix);
   free(r->prefix_blocks);
+  free(r->closed);
   free(r);
 }
 
@@ -75,7 +76,9 @@ uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core
                                uint32_t first, uint32_t count) {
   assert(count > 0 && first + count <= r->instances);
   uint32_t pick = r->policy->pick(r, req, rng, first, count);
-  assert(pick >= first && pick < first + count);
+  if (pick == JOB_ROUTE_NONE)
+    return pick;
+  assert(pick >= first && pick < first + count && job_route_accepts(r, pick));
   r->outstanding_requests[pick]++;
   r->outstanding_tokens[pick] += (uint64_t)req->input_tokens + req->output_tokens;
   return pick;
@@ -88,4 +91,18 @@ void job_router_completed(job_router *r, uint32_t instance, const job_route_requ
 
 uint32_t job_router_outstanding(const job_router *r, uint32_t instance) {
   return r->outstanding_requests[instance];
+}
+
+int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting) {
+  assert(instance < r->instances);
+  if (!r->closed && accepting)
+    return 0;
+  if (!r->closed && !(r->closed = calloc(r->instances, sizeof *r->closed)))
+    return -1;
+  r->closed[instance] = !accepting;
+  return 0;
+}
+
+bool job_router_accepting(const job_router *r, uint32_t instance) {
+  return job_route_accepts(r, instance);
 }

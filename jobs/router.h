@@ -35,8 +35,12 @@ job_router *job_router_create(const job_route_policy *policy, uint32_t instances
                               size_t prefix_entries, char *err, size_t err_len);
 void job_router_destroy(job_router *r);
 
+/* What a pick returns when no instance of its range accepts work. */
+#define JOB_ROUTE_NONE UINT32_MAX
+
 /* Chooses an instance for req and records it as outstanding there. rng is the router LP's stream.
- */
+ * Only instances that accept work are chosen (all of them unless job_router_set_accepting said
+ * otherwise); JOB_ROUTE_NONE when none of the range does. */
 uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *rng);
 /* The same, among instances [first, first + count) only (count > 0); the prefix policy, whose index
  * spans every instance, picks the least loaded of them. */
@@ -46,5 +50,11 @@ uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
 
 uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
+
+/* Instance lifecycle (serving/lifecycle.c): whether an instance accepts new work. Every instance
+ * does from creation; one that is off, starting, or draining does not, and no policy picks it
+ * (its outstanding requests still complete). Returns 0, or -1 out of memory. */
+int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting);
+bool job_router_accepting(const job_router *r, uint32_t instance);
 
 #endif

@@ -273,9 +273,7 @@ static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const di
   return in->busy ? 0 : srv_start_iteration(lp, m, in);
 }
 
-static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
-  srv_model *m = model;
-  srv_instance *in = lp->state;
+static int handle_event(core_lp *lp, const core_event *ev, srv_model *m, srv_instance *in) {
   int64_t *power_boundary_ns = &m->appended[in->thread].power_boundary_ns;
   if (lp->now_ns >= *power_boundary_ns) { /* time to write the power rows before now */
     core_request_boundary(lp);
@@ -294,9 +292,21 @@ static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
   case EV_KV_READY: rc = srv_receive_kv_ready(lp, m, in, ev); break;
   case EV_KV_ARRIVED: rc = srv_receive_flow(lp, m, in, ev); break;
   case EV_KV_RELEASE: rc = srv_release_kv(lp, in, ev); break;
-  default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
+  default: return srv_lifecycle_handle(lp, m, in, ev);
   }
   return rc > 0 && !in->busy ? srv_start_iteration(lp, m, in) : (rc < 0 ? rc : 0);
+}
+
+static int instance_handle(core_lp *lp, const core_event *ev, void *model) {
+  srv_model *m = model;
+  srv_instance *in = lp->state;
+  int rc = handle_event(lp, ev, m, in);
+  return rc == 0 && m->initial_state ? srv_lifecycle_settle(lp, m, in) : rc;
+}
+
+/* Its state at t=0 in /lifecycle. */
+static int instance_init(core_lp *lp, void *model) {
+  return srv_lifecycle_initial_row(lp, model, lp->state);
 }
 
 /* After the last window: the iterations of a leap that end before the end (stepping would have
@@ -337,6 +347,7 @@ static int instance_create(core_lp *lp, void *model) {
   in->interval.start_ns = -1; /* no interval yet */
   in->devices = srv_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
+  srv_lifecycle_init(m, in);
   job_sched_config cfg = in->dep->sched;
   uint32_t node = srv_instance_node(m, in->index);
   if (m->node_tier[node]) {
@@ -369,6 +380,7 @@ static void instance_destroy(core_lp *lp, void *model) {
 const core_lp_type srv_instance_type = {.name = "instance",
                                         .state_bytes = sizeof(srv_instance),
                                         .create = instance_create,
+                                        .init = instance_init,
                                         .handle = instance_handle,
                                         .finish = instance_finish,
                                         .destroy = instance_destroy};

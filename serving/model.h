@@ -32,6 +32,7 @@ typedef enum srv_lp_kind {
   SRV_LP_POD_ROUTER, /* hierarchical routing: one per pod (none without router.pods) */
   SRV_LP_INSTANCE,
   SRV_LP_LINK,
+  SRV_LP_CONTROLLER, /* autoscaling (deployments.N.scaling): one, beside the router; else none */
   SRV_LP_KINDS
 } srv_lp_kind;
 
@@ -48,7 +49,25 @@ enum {
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
   EV_REPORT,        /* pod router -> itself: time to report its load (regions) */
   EV_LOAD,          /* pod router -> every front door: its load (load_msg) */
+  /* Instance lifecycle (lifecycle.c, controller.c) */
+  EV_START,     /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
+  EV_LC_STEP,   /* instance -> itself: provisioning or loading done */
+  EV_CLOSE,     /* controller -> router: send no more to instance aux; payload[0]: drain to warm */
+  EV_DRAIN,     /* router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
+  EV_READY,     /* instance -> router: serving, send it work */
+  EV_LC_REPORT, /* instance -> controller: it reached state aux (serving, warm or off) */
+  EV_TICK,      /* controller -> itself: time to sample (and maybe decide) */
+  EV_METRICS_ASK, /* controller -> router */
+  EV_METRICS,     /* router -> controller: a deployment's metrics (metrics_msg); aux: deployment */
 };
+
+/* What the router sees of a deployment, for its controller. */
+typedef struct metrics_msg {
+  uint64_t arrived;     /* requests that reached the router so far (the whole stream) */
+  uint32_t outstanding; /* dispatched to its serving instances and not yet done */
+  uint32_t held;        /* waiting at the router for an instance to accept them */
+  uint32_t finished;    /* the workload is over: nothing more will arrive or is in flight */
+} metrics_msg;
 /* Rows a rank buffers before every rank writes them out: small enough that a run's memory is flat
  * from its first minutes (an hour of 64 instances appends about 8 MiB), large enough that the
  * collective writes stay rare. */
@@ -150,7 +169,12 @@ typedef struct srv_model {
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
-      t_link_util, t_kv_tiers, t_intervals;
+      t_link_util, t_kv_tiers, t_intervals, t_lifecycle;
+  /* Instance lifecycle (deployments.N.scaling): each instance's state at t=0 (srv_lc_state; NULL:
+   * all serving) and each deployment's weight loading time. */
+  uint8_t *initial_state;     /* [instances] */
+  int64_t *load_ns;           /* [deployments] */
+  uint32_t *deployment_first; /* [deployments + 1]: its instances are [first[d], first[d + 1]) */
   /* Per thread: rows appended since the last flush; energy_ns, the latest time its instances
    * accounted energy to (no event of theirs can come earlier, so their draw can be binned up to it)
    * and power_boundary_ns, when they next ask for a boundary to write the power rows before it. */
@@ -184,6 +208,13 @@ typedef struct srv_picks {
   job_router *pick[2];
 } srv_picks;
 
+/* A request waiting at the router until an instance accepts work (scaling from none, or every
+ * instance draining). */
+typedef struct srv_held {
+  dispatch_msg msg;
+  job_route_request rr; /* its block_hashes owned */
+} srv_held;
+
 /* The router LP's state: the workload's source, read one request ahead. With regions it is the
  * front door of region `region`: it reads only the requests that originate there, and keeps a
  * pod policy per region and what the load reports said. */
@@ -197,6 +228,8 @@ typedef struct srv_router {
   job_router **region_pick; /* [regions]: over each region's pods */
   uint32_t *reported;       /* [pods]: outstanding at the pod, its latest report */
   uint32_t *sent_since;     /* [pods]: what this front door sent it since that report arrived */
+  srv_held *held;           /* [held_head, held_head + held_count) waiting, oldest first */
+  size_t held_head, held_count, held_cap;
 } srv_router;
 
 /* A pod router LP's state. */
@@ -255,9 +288,17 @@ typedef struct srv_instance {
   uint32_t leap_at, leap_len, end_gen;
   srv_interval_row interval;        /* output.iterations aggregated: the open interval's sums */
   uint64_t leaps, leapt_iterations; /* iterations that had no event of their own */
+  /* Lifecycle (lifecycle.c): its state since lc_since_ns, the time spent in each state before,
+   * where a start or a drain ends (srv_lc_state), and of the serving time, the busy part (busy_ns
+   * was busy_mark_ns when it last began serving). */
+  uint8_t lc_state, lc_goal;
+  uint32_t lc_seq;
+  int64_t lc_since_ns, lc_ns[SRV_LC_STATES];
+  int64_t serving_busy_ns, busy_mark_ns;
 } srv_instance;
 
-extern const core_lp_type srv_router_type, srv_pod_router_type, srv_instance_type;
+extern const core_lp_type srv_router_type, srv_pod_router_type, srv_instance_type,
+    srv_controller_type;
 
 static inline uint32_t srv_router_lp(const srv_model *m) {
   return core_lp_map_id(&m->lps, SRV_LP_ROUTER, 0);
@@ -271,6 +312,9 @@ static inline uint32_t srv_pod_router_lp(const srv_model *m, uint32_t pod) {
 }
 static inline uint32_t srv_instance_lp(const srv_model *m, uint32_t instance) {
   return core_lp_map_id(&m->lps, SRV_LP_INSTANCE, instance);
+}
+static inline uint32_t srv_controller_lp(const srv_model *m) {
+  return core_lp_map_id(&m->lps, SRV_LP_CONTROLLER, 0);
 }
 /* The router an instance reports to: its pod's, or the one router. */
 static inline uint32_t srv_instance_router_lp(const srv_model *m, uint32_t instance) {
@@ -304,7 +348,8 @@ void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context)
 int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
 void srv_picks_destroy(srv_picks *p);
 /* Picks an instance of pools (and a decode instance when the request needs one) and sends it
- * there after the dispatch latency. */
+ * there after the dispatch latency. Returns 0, 1 when no instance accepts work now (nothing is
+ * sent), or negative. */
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr);
 /* A completion from an instance of pools: it is no longer outstanding there. Returns whether the
@@ -314,6 +359,15 @@ bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const comp
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+
+/* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
+ * EV_START, EV_LC_STEP and EV_DRAIN; after every event, settle ends a drain that has no request
+ * left; close adds the last state's time up to the end of the run. */
+void srv_lifecycle_init(srv_model *m, srv_instance *in);
+int srv_lifecycle_initial_row(core_lp *lp, srv_model *m, srv_instance *in);
+int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_lifecycle_settle(core_lp *lp, srv_model *m, srv_instance *in);
+void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
 
 /* requests.c */
 /* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */

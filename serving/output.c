@@ -161,7 +161,8 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, 
       (m->t_links = io_timeline_add_table(m->tl, &srv_links_table, err, err_len)) < 0 ||
       (m->t_link_util = io_timeline_add_table(m->tl, &srv_link_util_table, err, err_len)) < 0 ||
       (m->t_kv_tiers = io_timeline_add_table(m->tl, &srv_kv_tiers_table, err, err_len)) < 0 ||
-      (m->t_intervals = io_timeline_add_table(m->tl, &srv_intervals_table, err, err_len)) < 0)
+      (m->t_intervals = io_timeline_add_table(m->tl, &srv_intervals_table, err, err_len)) < 0 ||
+      (m->t_lifecycle = io_timeline_add_table(m->tl, &srv_lifecycle_table, err, err_len)) < 0)
     return -1;
   return 0;
 }
@@ -178,7 +179,7 @@ static uint32_t instance_nodes(const srv_cluster *c, uint32_t instance) {
   return nodes;
 }
 
-/* The instance's own row, once its energy runs to the end of the run. */
+/* The instance's own row, once its energy and lifecycle run to the end of the run. */
 static int append_instance_row(srv_model *m, const srv_instance *in) {
   job_sched_stats st;
   job_sched_stats_get(in->sched, &st);
@@ -207,6 +208,14 @@ static int append_instance_row(srv_model *m, const srv_instance *in) {
       .tier_load_bytes = st.tier_load_bytes,
       .tier_store_bytes = st.tier_store_bytes,
       .tier_ns = in->tier_ns,
+      .off_ns = in->lc_ns[SRV_LC_OFF],
+      .provisioning_ns = in->lc_ns[SRV_LC_PROVISIONING],
+      .loading_ns = in->lc_ns[SRV_LC_LOADING],
+      .warm_ns = in->lc_ns[SRV_LC_WARM],
+      .serving_ns = in->lc_ns[SRV_LC_SERVING],
+      .draining_ns = in->lc_ns[SRV_LC_DRAINING],
+      .serving_busy_ns = in->serving_busy_ns,
+      .accelerators = in->devices,
   };
   snprintf(row.deployment, sizeof row.deployment, "%s", in->dep->name);
   snprintf(row.model, sizeof row.model, "%s", in->dep->model->name);
@@ -226,6 +235,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     core_lp *lp = core_engine_local_lp(engine, i);
     if (lp->kind == SRV_LP_INSTANCE) {
       srv_account_energy(m, lp->state, end_ns, &rc);
+      srv_lifecycle_close(lp->state, end_ns);
       rc |= append_instance_row(m, lp->state);
     }
   }

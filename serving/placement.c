@@ -103,7 +103,7 @@ static int add_regions(const srv_model *m, part_graph *g, double rate) {
 }
 
 /* The graph: units 0..units-1 are the cluster's, unit `units` the router (the global router with
- * pods; each pod router is in its pod's unit). */
+ * pods; each pod router is in its pod's unit) and the autoscaling controller. */
 static int build_graph(const srv_model *m, part_graph *g) {
   const srv_cluster *c = &m->cluster;
   const srv_scenario *s = m->s;
@@ -148,6 +148,10 @@ static int build_graph(const srv_model *m, part_graph *g) {
       continue; /* its pod router is in its unit */
     rc |= part_graph_add_channel(g, router, u, dispatch_ns, share, "router dispatch");
     rc |= part_graph_add_channel(g, u, router, dispatch_ns, share, "router completion");
+    if (s->scaling) { /* the controller, beside the router: starts, and state reports */
+      rc |= part_graph_add_channel(g, router, u, dispatch_ns, 0, "controller commands");
+      rc |= part_graph_add_channel(g, u, router, dispatch_ns, 0, "lifecycle reports");
+    }
   }
   /* Hierarchical routing: the global router and each pod's router (in the pod's unit). */
   for (uint32_t p = 0; p < m->pods && rc == 0 && !m->regions; p++) {

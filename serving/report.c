@@ -563,8 +563,17 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
           g->kv_use_mean += inst[i].kv_block_ns /
                             ((double)inst[i].kv_blocks_total * (double)simulated_ns);
       }
-      if (kinds[k].instance_energy)
+      if (kinds[k].instance_energy) {
         g->energy_j += inst[i].energy_j;
+        const srv_instance_row *q = &inst[i];
+        double accel_h = q->accelerators / 3.6e12; /* accelerator-hours per ns */
+        g->gpu_hours_used += (double)q->serving_busy_ns * accel_h;
+        g->gpu_hours_idle += (double)(q->serving_ns - q->serving_busy_ns) * accel_h;
+        g->gpu_hours_wasted +=
+            (double)(q->provisioning_ns + q->loading_ns + q->warm_ns + q->draining_ns) * accel_h;
+        g->scaling |= q->off_ns || q->provisioning_ns || q->loading_ns || q->warm_ns ||
+                      q->draining_ns;
+      }
     }
   }
   uint64_t nreq = 0;
@@ -1033,7 +1042,10 @@ static void json_groups(FILE *out, const char *key, const srv_group *g, size_t n
                  {"energy_j", g[i].energy_j},
                  {"energy_per_output_token_j", g[i].energy_per_output_token_j},
                  {"power_avg_w", g[i].power_avg_w},
-                 {"power_peak_w", g[i].power_peak_w}};
+                 {"power_peak_w", g[i].power_peak_w},
+                 {"gpu_hours_used", g[i].gpu_hours_used},
+                 {"gpu_hours_idle", g[i].gpu_hours_idle},
+                 {"gpu_hours_wasted", g[i].gpu_hours_wasted}};
     for (size_t k = 0; k < sizeof reals / sizeof *reals; k++) {
       fprintf(out, ",\"%s\":", reals[k].name);
       util_json_number(out, reals[k].value);
@@ -1165,6 +1177,12 @@ void srv_report_print_groups(const srv_breakdown *groups, FILE *out) {
     const srv_group *g = &groups->pools[i];
     fprintf(out, "  %s: %u x %s on %s, role %s\n", g->name, g->instances, g->model, g->accelerator,
             g->role < 3 ? roles[g->role] : "unknown");
+    if (g->scaling) /* instances with a lifecycle: where their accelerator-hours went */
+      fprintf(out,
+              "    GPU-hours %.3f: used %.3f, idle %.3f, wasted %.3f (provisioning, loading, "
+              "warm, draining)\n",
+              g->gpu_hours_used + g->gpu_hours_idle + g->gpu_hours_wasted, g->gpu_hours_used,
+              g->gpu_hours_idle, g->gpu_hours_wasted);
   }
   print_group_rows(out, "per pool", groups->pools, groups->pool_count, false);
   print_group_rows(out, "per model", groups->models, groups->model_count, false);
@@ -1272,12 +1290,12 @@ void srv_report_print_comparison(const char *a_path, const srv_summary *a, const
 static const io_table_def *const csv_tables[] = {
     &srv_requests_table,  &srv_iterations_table, &srv_intervals_table, &srv_instances_table,
     &srv_transfers_table, &srv_nodes_table,      &srv_power_table,     &srv_links_table,
-    &srv_link_util_table, &srv_kv_tiers_table,   &srv_engine_table,
+    &srv_link_util_table, &srv_kv_tiers_table,   &srv_engine_table,    &srv_lifecycle_table,
 };
 
 const char *const srv_report_tables[] = {
     "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
-    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    NULL};
+    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    "lifecycle", NULL};
 
 static void csv_value(FILE *out, const io_field *f, const char *row) {
   const void *p = row + f->offset;

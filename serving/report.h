@@ -90,6 +90,11 @@ typedef struct srv_group {
    * hosts) and its mean and peak IT power. */
   double energy_j, energy_per_output_token_j;
   double power_avg_w, power_peak_w; /* racks only */
+  /* Pools and models: accelerator-hours of their instances' lifecycles (/instances): used
+   * (serving and iterating), idle (serving, nothing to run) and wasted (provisioning, loading,
+   * warm, draining). They add up to the instances' lifetimes (time not off) x accelerators. */
+  double gpu_hours_used, gpu_hours_idle, gpu_hours_wasted;
+  bool scaling; /* some instance was ever not serving (deployments.N.scaling) */
 } srv_group;
 
 /* The summary broken down per pool, per model and per rack. */

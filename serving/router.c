@@ -6,9 +6,12 @@
  * replays the requests that originate in its region, picks a region by regions.policy
  * (regions.c) and a pod there by router.pods.policy, and sends the request after the pod latency
  * plus the inter-region one. Completions come back to it, so its policies see what a real front
- * end sees; with regions, so do the pods' load reports. */
+ * end sees; with regions, so do the pods' load reports. With instance lifecycles (lifecycle.c) it
+ * sends work only to instances that said they serve, holds requests while none does, and reports
+ * its view to the controller. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "serving/model.h"
 
@@ -31,7 +34,10 @@ void srv_picks_destroy(srv_picks *p) {
 
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr) {
-  uint32_t instance = pools->instance[0][job_router_pick(p->pick[0], rr, &lp->rng)];
+  uint32_t slot = job_router_pick(p->pick[0], rr, &lp->rng);
+  if (slot == JOB_ROUTE_NONE)
+    return 1; /* no instance accepts work now */
+  uint32_t instance = pools->instance[0][slot];
   /* A single output token is the prefill's: such a request never needs a decode instance. */
   uint32_t decode = NO_INSTANCE;
   if (p->pick[1] && msg->output_tokens > 1) {
@@ -79,7 +85,8 @@ static int route_to_region(core_lp *lp, srv_model *m, srv_router *r, const dispa
   return core_send(lp, srv_pod_router_lp(m, pod), hop_ns, EV_ROUTE, 0, msg, sizeof *msg);
 }
 
-static int append_unfinished(core_lp *lp, srv_model *m, const job_request *q) {
+/* A request that reaches no instance: its row, unfinished. */
+static int append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
   srv_request_row row = {.id = q->id,
                          .arrival_ns = q->arrival_ns,
                          .dispatch_ns = -1,
@@ -94,6 +101,50 @@ static int append_unfinished(core_lp *lp, srv_model *m, const job_request *q) {
   return srv_append_request(lp, m, &row);
 }
 
+/* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
+static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_route_request *rr) {
+  if (r->held_head + r->held_count == r->held_cap) {
+    if (r->held_head > 0) { /* room at the front: move the waiting ones there */
+      memmove(r->held, r->held + r->held_head, r->held_count * sizeof *r->held);
+      r->held_head = 0;
+    } else {
+      size_t cap = r->held_cap ? 2 * r->held_cap : 64;
+      srv_held *grown = realloc(r->held, cap * sizeof *grown);
+      if (!grown)
+        return core_fail(lp, "out of memory for requests waiting at the router");
+      r->held = grown, r->held_cap = cap;
+    }
+  }
+  srv_held *h = &r->held[r->held_head + r->held_count];
+  *h = (srv_held){*msg, *rr};
+  if (rr->block_count) {
+    uint64_t *hashes = malloc(rr->block_count * sizeof *hashes);
+    if (!hashes)
+      return core_fail(lp, "out of memory for requests waiting at the router");
+    memcpy(hashes, rr->block_hashes, rr->block_count * sizeof *hashes);
+    h->rr.block_hashes = hashes;
+  }
+  r->held_count++;
+  return 0;
+}
+
+/* Dispatches the waiting requests, oldest first, while some instance accepts them. */
+static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
+  while (r->held_count) {
+    srv_held *h = &r->held[r->held_head];
+    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &h->msg, &h->rr);
+    if (rc < 0)
+      return -1;
+    if (rc == 1)
+      break;
+    free((void *)h->rr.block_hashes);
+    r->held_head++, r->held_count--;
+  }
+  if (!r->held_count)
+    r->held_head = 0;
+  return 0;
+}
+
 /* Routes every request arriving now, then wakes up at the next arrival. */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
   while (r->has_next && r->next.arrival_ns <= lp->now_ns) {
@@ -103,11 +154,11 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens};
     if (m->regions) {
       int rc = route_to_region(lp, m, r, &msg, &rr);
-      if (rc < 0 || (rc > 0 && append_unfinished(lp, m, q) != 0))
+      if (rc < 0 || (rc > 0 && append_unrouted(lp, m, &msg) != 0))
         return -1;
     } else if (q->arrival_ns >
                m->end_ns - m->route_ns) { /* would reach its instance after the end */
-      if (append_unfinished(lp, m, q) != 0)
+      if (append_unrouted(lp, m, &msg) != 0)
         return -1;
     } else {
       int rc;
@@ -115,8 +166,11 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
         uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
         rc = core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0,
                        &msg, sizeof msg);
+      } else if (r->held_count) { /* behind the ones waiting already */
+        rc = hold(lp, r, &msg, &rr);
       } else {
         rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &msg, &rr);
+        rc = rc == 1 ? hold(lp, r, &msg, &rr) : rc;
       }
       if (rc != 0)
         return -1;
@@ -142,16 +196,51 @@ static int router_init(core_lp *lp, void *model) {
   return router_dispatch_due(lp, m, r);
 }
 
+/* Each scaling deployment's metrics, for the controller. */
+static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
+  const srv_pools *pools = &m->pools[0];
+  const job_router *pick = r->picks.pick[0];
+  uint32_t outstanding_all = 0;
+  for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+    outstanding_all += job_router_outstanding(pick, slot);
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    if (!m->s->deployments[d].scaling.enabled)
+      continue;
+    metrics_msg msg = {.arrived = r->dispatched,
+                       .held = (uint32_t)r->held_count,
+                       .finished = !r->has_next && !r->held_count && !outstanding_all};
+    for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+      if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
+        msg.outstanding += job_router_outstanding(pick, slot);
+    if (core_send(lp, srv_controller_lp(m), 1, EV_METRICS, (uint32_t)d, &msg, sizeof msg) != 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
-  if (ev->kind == EV_ARRIVAL)
-    return router_dispatch_due(lp, m, r);
-  if (ev->kind == EV_LOAD) { /* a pod's report: it supersedes what was sent before it came */
+  switch (ev->kind) {
+  case EV_ARRIVAL: return router_dispatch_due(lp, m, r);
+  case EV_LOAD: { /* a pod's report (regions): it supersedes what was sent before it came */
     uint32_t pod = ev->src_lp - srv_pod_router_lp(m, 0);
     r->reported[pod] = ((const load_msg *)ev->payload.bytes)->outstanding;
     r->sent_since[pod] = 0;
     return 0;
+  }
+  case EV_READY: /* an instance serves now */
+    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
+                                 true) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+    return dispatch_held(lp, m, r);
+  case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
+    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[ev->aux], false) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+    return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
+                     ev->payload.bytes[0], NULL, 0);
+  case EV_METRICS_ASK: return send_metrics(lp, m, r);
+  default: break;
   }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   if (m->regions) {
@@ -167,14 +256,17 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   return 0;
 }
 
-/* The policies; the workload opens at init. */
-static int router_create(core_lp *lp, void *model) {
-  srv_model *m = model;
+/* The requests still waiting at the end: unfinished rows. */
+static int router_finish(core_lp *lp, void *model) {
   srv_router *r = lp->state;
-  if (lp->index == 0)
-    m->router = r;
-  if (!m->regions)
-    return srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks);
+  for (size_t i = 0; i < r->held_count; i++)
+    if (append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
+      return -1;
+  return 0;
+}
+
+/* A front door (regions): a pod policy per region and the load views. */
+static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
   r->region = lp->index;
   r->region_pick = calloc(m->regions, sizeof *r->region_pick);
   r->reported = calloc(m->pods, sizeof *r->reported);
@@ -189,6 +281,24 @@ static int router_create(core_lp *lp, void *model) {
   return 0;
 }
 
+/* The policies; the workload opens at init. */
+static int router_create(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_router *r = lp->state;
+  if (lp->index == 0)
+    m->router = r;
+  if (m->regions)
+    return front_door_create(lp, m, r);
+  if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
+    return -1;
+  /* Instances that do not serve at t=0 take no work until they say they do (EV_READY). */
+  for (uint32_t slot = 0; m->initial_state && slot < m->pools[0].size[0]; slot++)
+    if (m->initial_state[m->pools[0].instance[0][slot]] != SRV_LC_SERVING &&
+        job_router_set_accepting(r->picks.pick[0], slot, false) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+  return 0;
+}
+
 static void router_destroy(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
@@ -199,6 +309,9 @@ static void router_destroy(core_lp *lp, void *model) {
   free(r->region_pick);
   free(r->reported);
   free(r->sent_since);
+  for (size_t i = 0; i < r->held_count; i++)
+    free((void *)r->held[r->held_head + i].rr.block_hashes);
+  free(r->held);
 }
 
 const core_lp_type srv_router_type = {.name = "router",
@@ -206,6 +319,7 @@ const core_lp_type srv_router_type = {.name = "router",
                                       .create = router_create,
                                       .init = router_init,
                                       .handle = router_handle,
+                                      .finish = router_finish,
                                       .destroy = router_destroy};
 
 void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context) {

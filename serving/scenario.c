@@ -435,12 +435,122 @@ static int read_dtypes(const scn_loader *ld, const io_node *e, srv_deployment *d
   return 0;
 }
 
+/* A local NVMe read rate: Samsung PM1733 (PCIe 4.0 U.2, the data drives of NVIDIA's DGX A100 and
+ * H100) datasheet, sequential read up to 7,000 MB/s. */
+static const double nvme_read_bytes_per_s = 7.0e9;
+/* Kubernetes' HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period,
+ * default 15 s) and SageServe's hourly allocation (arXiv 2502.14617, section 5). */
+static const int64_t hpa_sync_period_ns = 15000000000LL, hourly_ns = 3600000000000LL;
+
+static int read_controller(const scn_loader *ld, const io_node *m, srv_scaling *sc) {
+  static const char *const keys[] = {"kind",
+                                     "interval",
+                                     "target",
+                                     "tolerance",
+                                     "scale_up_window",
+                                     "scale_down_window",
+                                     "scale_up_cooldown",
+                                     "scale_down_cooldown",
+                                     "bin",
+                                     "season",
+                                     "capacity",
+                                     "alpha",
+                                     "beta",
+                                     "gamma",
+                                     NULL};
+  static const char *const kinds[] = {"none", "reactive", "forecast", NULL};
+  int kind = SRV_CONTROLLER_NONE, rc;
+  if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING, "a mapping: {kind, interval, ...}")) != 0 ||
+      (rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_choice(ld, m, "kind", kinds, &kind)) != 0)
+    return rc;
+  sc->controller = (srv_controller_kind)kind;
+  job_hpa_defaults(&sc->hpa);
+  sc->hpa.target = 8;
+  sc->interval_ns = kind == SRV_CONTROLLER_FORECAST ? hourly_ns : hpa_sync_period_ns;
+  sc->bin_ns = 60000000000LL;                        /* per-minute bins, as SageServe's forecasts */
+  sc->season_ns = 24 * hourly_ns;                    /* a day */
+  sc->alpha = 0.3, sc->beta = 0.01, sc->gamma = 0.3; /* smoothing: a choice, see README */
+  if ((rc = scn_get_ns(ld, m, "interval", 1, &sc->interval_ns)) != 0 ||
+      (rc = scn_get_f64(ld, m, "target", IO_UNIT_NUMBER, &sc->hpa.target)) != 0 ||
+      (rc = scn_get_f64(ld, m, "tolerance", IO_UNIT_RATIO, &sc->hpa.tolerance)) != 0 ||
+      (rc = scn_get_ns(ld, m, "scale_up_window", 0, &sc->hpa.up_window_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "scale_down_window", 0, &sc->hpa.down_window_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "scale_up_cooldown", 0, &sc->hpa.up_cooldown_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "scale_down_cooldown", 0, &sc->hpa.down_cooldown_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "bin", 1, &sc->bin_ns)) != 0 ||
+      (rc = scn_get_ns(ld, m, "season", 1, &sc->season_ns)) != 0 ||
+      (rc = scn_get_f64(ld, m, "capacity", IO_UNIT_PER_S, &sc->capacity_per_s)) != 0 ||
+      (rc = scn_optional(io_node_get_f64(m, "alpha", IO_UNIT_RATIO, 0, 1, &sc->alpha, ld->err,
+                                         ld->err_len))) != 0 ||
+      (rc = scn_optional(io_node_get_f64(m, "beta", IO_UNIT_RATIO, 0, 1, &sc->beta, ld->err,
+                                         ld->err_len))) != 0 ||
+      (rc = scn_optional(io_node_get_f64(m, "gamma", IO_UNIT_RATIO, 0, 1, &sc->gamma, ld->err,
+                                         ld->err_len))) != 0)
+    return rc;
+  if (!(sc->hpa.target > 0))
+    return io_node_error(scn_node_or(m, "target", m), ld->err, ld->err_len,
+                         "expected a target above 0 requests per instance");
+  if (kind == SRV_CONTROLLER_FORECAST) {
+    if (!(sc->capacity_per_s > 0))
+      return io_node_error(scn_node_or(m, "capacity", m), ld->err, ld->err_len,
+                           "a forecast controller needs capacity: the requests per second one "
+                           "instance serves within the SLO (e.g. 2/s)");
+    if (sc->interval_ns % sc->bin_ns != 0 || sc->season_ns % sc->bin_ns != 0)
+      return io_node_error(scn_node_or(m, "bin", m), ld->err, ld->err_len,
+                           "interval and season must be whole numbers of bins");
+  }
+  return 0;
+}
+
+/* deployments.N.scaling (m; NULL when absent): the instance lifecycle and its controller. */
+static int read_scaling(const scn_loader *ld, const io_node *m, srv_deployment *d) {
+  static const char *const keys[] = {
+      "initial",           "min",        "max", "warm", "provision", "storage_bandwidth",
+      "network_bandwidth", "controller", NULL};
+  srv_scaling *sc = &d->scaling;
+  *sc = (srv_scaling){
+      .initial = d->count, .max = d->count, .storage_bytes_per_s = nvme_read_bytes_per_s};
+  if (!m)
+    return 0;
+  sc->enabled = true;
+  int rc;
+  if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING,
+                            "a mapping: {initial, min, max, warm, provision, controller, ...}")) !=
+          0 ||
+      (rc = scn_check_keys(ld, m, keys)) != 0 ||
+      (rc = scn_get_u32(ld, m, "max", 0, d->count, &sc->max)) != 0 ||
+      (rc = scn_get_u32(ld, m, "initial", 0, sc->max, &sc->initial)) != 0)
+    return rc;
+  sc->min = sc->initial ? 1 : 0; /* a controller keeps one serving unless told it may stop all */
+  if ((rc = scn_get_u32(ld, m, "min", 0, sc->max, &sc->min)) != 0 ||
+      (rc = scn_get_u32(ld, m, "warm", 0, d->count - sc->initial, &sc->warm)) != 0 ||
+      (rc = scn_get_ns(ld, m, "provision", 0, &sc->provision_ns)) != 0 ||
+      (rc = scn_get_f64(ld, m, "storage_bandwidth", IO_UNIT_BYTES_PER_S,
+                        &sc->storage_bytes_per_s)) != 0 ||
+      (rc = scn_get_f64(ld, m, "network_bandwidth", IO_UNIT_BYTES_PER_S,
+                        &sc->network_bytes_per_s)) != 0 ||
+      (rc = read_controller(ld, scn_section(m, "controller"), sc)) != 0)
+    return rc;
+  if (sc->initial < sc->min)
+    return io_node_error(scn_node_or(m, "initial", m), ld->err, ld->err_len,
+                         "initial (%" PRIu32 ") is below min (%" PRIu32 ")", sc->initial, sc->min);
+  if (!(sc->storage_bytes_per_s > 0))
+    return io_node_error(scn_node_or(m, "storage_bandwidth", m), ld->err, ld->err_len,
+                         "expected a bandwidth above 0");
+  if (d->role != SRV_ROLE_MIXED)
+    return io_node_error(m, ld->err, ld->err_len,
+                         "scaling is for colocated deployments (role mixed) so far");
+  sc->hpa.min_instances = sc->min, sc->hpa.max_instances = sc->max;
+  return 0;
+}
+
 static int read_deployment(const scn_loader *ld, const io_node *e, srv_deployment *d) {
   static const char *const keys[] = {"name",      "model",     "accelerator",
                                      "tp",        "pp",        "ep",
                                      "count",     "role",      "gpu_memory_utilization",
                                      "scheduler", "power_cap", "dtype",
-                                     NULL};
+                                     "scaling",   NULL};
   static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* srv_role order */
   int role = SRV_ROLE_MIXED, rc;
   bool kv_given;
@@ -488,8 +598,10 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
     return io_node_error(scn_node_or(e, "ep", e), ld->err, ld->err_len,
                          "ep %" PRIu32 " must divide the %" PRIu32 " experts of %s", d->hw.ep,
                          d->model->experts, d->model->name);
-  if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), &d->sched, &kv_given)) != 0)
+  if ((rc = read_scheduler(ld, scn_section(e, "scheduler"), &d->sched, &kv_given)) != 0 ||
+      (rc = read_scaling(ld, io_node_find(e, "scaling"), d)) != 0)
     return rc;
+  ld->s->scaling |= d->scaling.enabled;
   return size_kv_cache(ld, e, d, kv_given);
 }
 
@@ -792,6 +904,13 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = read_output(ld, scn_section(root, "output"))) != 0 ||
       (rc = scn_read_workload(ld, workload)) != 0) /* after simulation: its seed is the default */
     return rc;
+  const io_node *pods = io_node_find(scn_section(root, "router"), "pods");
+  if (ld->s->scaling && ld->s->router.pods.enabled)
+    return io_node_error(pods ? pods : io_node_find(root, "regions"), ld->err, ld->err_len,
+                         "%s does not take deployments with scaling yet: remove one or the other",
+                         pods ? "hierarchical routing (router.pods)"
+                              : "routing through regions (a front door per region, pod routers "
+                                "below it)");
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "hw/hw.h"
+#include "jobs/autoscale.h"
 #include "jobs/router.h"
 #include "jobs/sched.h"
 #include "jobs/workload.h"
@@ -73,6 +74,32 @@ typedef struct srv_regions {
   double spillover; /* outstanding requests per request-taking instance of the home region */
   int64_t report_interval_ns; /* each pod router's load report to every front door */
 } srv_regions;
+/* Who decides a scaling deployment's instance count (serving/controller.c). */
+typedef enum srv_controller_kind {
+  SRV_CONTROLLER_NONE,     /* the count stays where `initial` put it */
+  SRV_CONTROLLER_REACTIVE, /* Kubernetes HPA on requests per instance (jobs/autoscale.h) */
+  SRV_CONTROLLER_FORECAST, /* Holt-Winters on the request rate, an allocation every interval */
+} srv_controller_kind;
+
+/* A deployment's instance lifecycle (serving/lifecycle): off, provisioning (acquiring the node),
+ * loading weights, serving, draining (finishing its requests, accepting none), off again; a warm
+ * pool kept loaded but not serving. Without the `scaling` key every instance serves from t=0 to the
+ * end. */
+typedef struct srv_scaling {
+  bool enabled;
+  uint32_t initial, min, max; /* serving at t=0; the controller's limits (max <= count) */
+  uint32_t warm;              /* instances kept loaded, not serving, ready to serve at once */
+  int64_t provision_ns;       /* node acquisition: from a start decision to loading */
+  double storage_bytes_per_s; /* weights read from the node's storage ... */
+  double network_bytes_per_s; /* ... or pulled over the network (0: not): the lesser limits */
+  srv_controller_kind controller;
+  int64_t interval_ns; /* between decisions */
+  job_hpa_config hpa;  /* reactive: target requests (outstanding and waiting) per instance */
+  /* forecast: per-bin request counts, a season of them, one instance's requests per second */
+  int64_t bin_ns, season_ns;
+  double capacity_per_s;
+  double alpha, beta, gamma;
+} srv_scaling;
 
 /* `count` identical instances of a model on an accelerator. */
 typedef struct srv_deployment {
@@ -84,14 +111,15 @@ typedef struct srv_deployment {
   srv_role role;
   job_sched_config sched;        /* total_kv_blocks computed from memory unless set explicitly */
   double gpu_memory_utilization; /* vLLM's default 0.9 */
+  srv_scaling scaling;
 } srv_deployment;
 
 typedef struct srv_workload {
   bool synthetic;
   char trace_path[1024]; /* resolved relative to the scenario file's folder */
   job_trace_format format;
-  job_source_opts opts; /* offset, rate scale, window, cap, skip bad rows */
-  job_synth_spec synth; /* when synthetic: rate_curve points stored below */
+  job_source_opts opts;           /* offset, rate scale, window, cap, skip bad rows */
+  job_synth_spec synth;           /* when synthetic: rate_curve points stored below */
   job_rate_point rate_curve[256]; /* a week of hourly points fits */
   char empirical_path[1024];
 } srv_workload;
@@ -149,6 +177,7 @@ typedef struct srv_scenario {
     char unpriced[256];            /* the cluster's accelerator types without a price; "" if none */
   } cost;
   bool disaggregated; /* some deployment has the prefill or decode role */
+  bool scaling;       /* some deployment has a lifecycle (deployments.N.scaling) */
   srv_workload workload;
   struct {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */

@@ -115,6 +115,24 @@ static const io_field instance_fields[] = {
     IO_FIELD(srv_instance_row, tier_load_bytes, IO_FIELD_UINT64),
     IO_FIELD(srv_instance_row, tier_store_bytes, IO_FIELD_UINT64),
     IO_FIELD(srv_instance_row, tier_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, off_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, provisioning_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, loading_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, warm_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, serving_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, draining_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, serving_busy_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_instance_row, accelerators, IO_FIELD_UINT32),
+};
+
+static const io_field lifecycle_fields[] = {
+    IO_FIELD(srv_lifecycle_row, time_ns, IO_FIELD_INT64),
+    IO_FIELD(srv_lifecycle_row, instance, IO_FIELD_UINT32),
+    IO_FIELD(srv_lifecycle_row, seq, IO_FIELD_UINT32),
+    IO_FIELD(srv_lifecycle_row, from, IO_FIELD_UINT32),
+    IO_FIELD(srv_lifecycle_row, to, IO_FIELD_UINT32),
+    IO_FIELD(srv_lifecycle_row, reason, IO_FIELD_UINT32),
+    IO_FIELD(srv_lifecycle_row, accelerators, IO_FIELD_UINT32),
 };
 
 static const io_field kv_tier_fields[] = {
@@ -170,6 +188,7 @@ const io_table_def srv_link_util_table = TABLE("link_utilisation", srv_link_util
 const io_table_def srv_kv_tiers_table = TABLE("kv_tiers", srv_kv_tier_row, kv_tier_fields);
 const io_table_def srv_intervals_table = TABLE("instance_intervals", srv_interval_row,
                                                interval_fields);
+const io_table_def srv_lifecycle_table = TABLE("lifecycle", srv_lifecycle_row, lifecycle_fields);
 
 /* Each table's key: one or two integer fields, as the row types' comments name them. */
 static const struct {
@@ -187,6 +206,7 @@ static const struct {
     {&srv_link_util_table, {"link", "start_ns"}},
     {&srv_kv_tiers_table, {"node"}},
     {&srv_engine_table, {"rank", "thread"}},
+    {&srv_lifecycle_table, {"instance", "seq"}},
 };
 
 /* A key field's value as an int64 (every key field is an integer). */

@@ -9,7 +9,7 @@
 #include "io/timeline.h"
 
 #define SRV_SCHEMA_NAME "windtunnel.timeline"
-#define SRV_SCHEMA_VERSION 7
+#define SRV_SCHEMA_VERSION 8
 
 typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 
@@ -87,9 +87,50 @@ typedef struct srv_instance_row {
    * blocks), and the time its iterations spent on those copies (within busy_ns). */
   uint64_t swaps_out, swaps_in, tier_load_bytes, tier_store_bytes;
   int64_t tier_ns;
+  /* Its lifecycle up to the end of the run (all serving without deployments.N.scaling): time in
+   * each state (srv_lc_state order) and, of serving_ns, the time it was iterating. GPU-hours:
+   * used = serving_busy_ns, idle = serving_ns - serving_busy_ns, wasted = provisioning, loading,
+   * warm and draining; each times accelerators. */
+  int64_t off_ns, provisioning_ns, loading_ns, warm_ns, serving_ns, draining_ns;
+  int64_t serving_busy_ns;
+  uint32_t accelerators, pad;
 } srv_instance_row;
-_Static_assert(sizeof(srv_instance_row) == 8 * 4 + 3 * 64 + 8 * 8 + 8 * 8,
+_Static_assert(sizeof(srv_instance_row) == 8 * 4 + 3 * 64 + 8 * 8 + 8 * 8 + 7 * 8 + 8,
                "instance rows have no padding");
+
+/* An instance's lifecycle state (deployments.N.scaling), and why it changed. */
+typedef enum srv_lc_state {
+  SRV_LC_OFF,
+  SRV_LC_PROVISIONING, /* acquiring its node */
+  SRV_LC_LOADING,      /* reading its weights */
+  SRV_LC_WARM,         /* loaded, not serving: the warm pool */
+  SRV_LC_SERVING,
+  SRV_LC_DRAINING, /* finishing its requests, accepting none */
+  SRV_LC_STATES
+} srv_lc_state;
+
+typedef enum srv_lc_reason {
+  SRV_LC_INITIAL,     /* its state at t=0 */
+  SRV_LC_SCALE_UP,    /* the controller asked for it to serve */
+  SRV_LC_SCALE_DOWN,  /* the controller asked for fewer */
+  SRV_LC_WARM_POOL,   /* the controller refills the warm pool */
+  SRV_LC_PROVISIONED, /* its node is ready */
+  SRV_LC_LOADED,      /* its weights are in */
+  SRV_LC_DRAINED,     /* its last request left */
+} srv_lc_reason;
+
+/* /lifecycle (scenarios with deployments.N.scaling only): one row per state change of an
+ * instance, keyed by (instance, time_ns, seq); at t=0 a row for each instance that starts serving
+ * or warm (from off, reason initial). */
+typedef struct srv_lifecycle_row {
+  int64_t time_ns;
+  uint32_t instance;
+  uint32_t seq;          /* the instance's change count: orders changes at one time */
+  uint32_t from, to;     /* srv_lc_state */
+  uint32_t reason;       /* srv_lc_reason */
+  uint32_t accelerators; /* the instance's */
+} srv_lifecycle_row;
+_Static_assert(sizeof(srv_lifecycle_row) == 8 + 6 * 4, "lifecycle rows have no padding");
 
 /* /kv_tiers: one row per node with a KV tier, keyed by node. */
 typedef struct srv_kv_tier_row {
@@ -164,7 +205,7 @@ typedef struct srv_engine_row {
 
 extern const io_table_def srv_requests_table, srv_iterations_table, srv_instances_table,
     srv_engine_table, srv_transfers_table, srv_nodes_table, srv_power_table, srv_links_table,
-    srv_link_util_table, srv_kv_tiers_table, srv_intervals_table;
+    srv_link_util_table, srv_kv_tiers_table, srv_intervals_table, srv_lifecycle_table;
 
 /* Sorts rows[0..n) of one of the tables above by its key (as each row type's comment names it):
  * the order in which a table's rows are the same whatever rank or thread wrote which. */

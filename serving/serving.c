@@ -27,12 +27,14 @@
 #include "serving/serving.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "serving/estimate.h"
 #include "serving/model.h"
+#include "util/error.h"
 
 /* One pass over the workload on every rank: how many requests, and their prefix hashes if the trace
  * has them. Rank 0 warns of skipped rows, dropped arrivals and an empty workload. */
@@ -260,6 +262,38 @@ static int write_stop(srv_model *m, const srv_options *opt, MPI_Comm comm, srv_r
   return rc ? rc : io_timeline_attr_string(m->tl, "stop_reason", reason, err, err_len);
 }
 
+/* Instance lifecycles (deployments.N.scaling): each deployment's instances, their states at t=0
+ * (the first `initial` serving, the next `warm` warm, the rest off) and weight loading time (the
+ * instance's weights over the lesser of its storage and network bandwidth). Nothing without
+ * scaling: every instance serves throughout. */
+static int setup_lifecycle(srv_model *m, char *err, size_t err_len) {
+  const srv_scenario *s = m->s;
+  if (!s->scaling)
+    return 0;
+  m->initial_state = malloc(m->instances ? m->instances : 1);
+  m->load_ns = calloc(s->deployment_count, sizeof *m->load_ns);
+  m->deployment_first = calloc(s->deployment_count + 1, sizeof *m->deployment_first);
+  if (!m->initial_state || !m->load_ns || !m->deployment_first)
+    return util_err(err, err_len, "out of memory for %u instances' lifecycles", m->instances);
+  for (size_t d = 0, i = 0; d < s->deployment_count; d++) {
+    const srv_deployment *dep = &s->deployments[d];
+    const srv_scaling *sc = &dep->scaling;
+    m->deployment_first[d] = (uint32_t)i;
+    for (uint32_t k = 0; k < dep->count; k++, i++)
+      m->initial_state[i] = !sc->enabled || k < sc->initial ? SRV_LC_SERVING
+                            : k < sc->initial + sc->warm    ? SRV_LC_WARM
+                                                            : SRV_LC_OFF;
+    m->deployment_first[d + 1] = (uint32_t)i;
+    double bytes = hw_weights_bytes_per_device(&m->deploys[d]) * hw_deploy_stage_devices(&dep->hw) *
+                   (dep->hw.pp ? dep->hw.pp : 1);
+    double bytes_per_s = sc->storage_bytes_per_s;
+    if (sc->network_bytes_per_s > 0 && sc->network_bytes_per_s < bytes_per_s)
+      bytes_per_s = sc->network_bytes_per_s;
+    m->load_ns[d] = sc->enabled ? (int64_t)ceil(bytes / bytes_per_s * 1e9) : 0;
+  }
+  return 0;
+}
+
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len) {
   double entry_s = MPI_Wtime();
@@ -304,7 +338,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     if (measured && hw_deploy_init(&m.deploys[d], dep->accel, dep->model, &cfg, err, err_len) != 0)
       goto out;
   }
-  if (build_pools(&m, err, err_len) != 0 || srv_regions_build(&m, err, err_len) != 0)
+  if (build_pools(&m, err, err_len) != 0 || srv_regions_build(&m, err, err_len) != 0 ||
+      setup_lifecycle(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
@@ -347,6 +382,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       [SRV_LP_POD_ROUTER] = {&srv_pod_router_type, m.pods, &m},
       [SRV_LP_INSTANCE] = {&srv_instance_type, m.instances, &m},
       [SRV_LP_LINK] = {&net_link_lp_type, links, &m.links},
+      [SRV_LP_CONTROLLER] = {&srv_controller_type, s->scaling ? 1 : 0, &m},
   };
   if (core_lp_map_init(&m.lps, kinds, SRV_LP_KINDS) != 0 ||
       !(lp_partition = malloc(core_lp_map_lps(&m.lps) * sizeof *lp_partition))) {
@@ -362,6 +398,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     lp_partition[srv_instance_lp(&m, i)] = pl->instance_partition[i];
   for (uint32_t l = 0; l < links; l++)
     lp_partition[core_lp_map_id(&m.lps, SRV_LP_LINK, l)] = pl->link_partition[l];
+  if (s->scaling) /* beside the router: they talk a nanosecond apart */
+    lp_partition[srv_controller_lp(&m)] = pl->router_partition[0];
   m.links = (net_links){.topo = m.cluster.topo,
                         .first_lp = core_lp_map_id(&m.lps, SRV_LP_LINK, 0),
                         .chunk_bytes = s->network.chunk_bytes,
@@ -462,6 +500,9 @@ out:
   free(m.requests.input_tokens);
   free(m.requests.output_tokens);
   free(m.instance_deployment);
+  free(m.initial_state);
+  free(m.load_ns);
+  free(m.deployment_first);
   free(m.deploys);
   free(m.appended);
   for (size_t c = 0; m.price_caches && c < price_caches; c++)

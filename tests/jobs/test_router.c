@@ -158,6 +158,41 @@ static void test_policy_names_round_trip(void) {
   CU_ASSERT(!job_route_policy_uses_prefixes(job_route_policy_find("least_kv")));
 }
 
+/* Instance lifecycle: no policy picks an instance that accepts no work (off, starting, draining);
+ * with none accepting the pick says so; reopened, it is picked again. */
+static void test_no_policy_picks_an_instance_that_accepts_no_work(void) {
+  const char *const policies[] = {"round_robin", "least_requests", "least_kv", "power_of_two",
+                                  "prefix"};
+  uint64_t hashes[4] = {11, 12, 13, 14};
+  job_route_request req = {100, 10, hashes, 4};
+  for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
+    job_router *r = make(policies[p], 4);
+    core_rng rng;
+    core_rng_init(&rng, 3, 0);
+    CU_ASSERT_EQUAL(job_router_pick(r, &req, &rng) < 4, 1); /* the prefix now has an owner */
+    CU_ASSERT_EQUAL(job_router_set_accepting(r, 0, false), 0);
+    CU_ASSERT_EQUAL(job_router_set_accepting(r, 2, false), 0);
+    CU_ASSERT(!job_router_accepting(r, 0) && job_router_accepting(r, 1));
+    uint32_t seen[4] = {0};
+    for (int k = 0; k < 40; k++) {
+      uint32_t pick = job_router_pick(r, &req, &rng);
+      CU_ASSERT_FATAL(pick < 4);
+      seen[pick]++;
+    }
+    CU_ASSERT_EQUAL(seen[0] + seen[2], 0);
+    CU_ASSERT(seen[1] + seen[3] == 40);
+    CU_ASSERT_EQUAL(job_router_pick_range(r, &req, &rng, 2, 1), JOB_ROUTE_NONE);
+    job_router_set_accepting(r, 1, false);
+    job_router_set_accepting(r, 3, false);
+    uint32_t before = job_router_outstanding(r, 1) + job_router_outstanding(r, 3);
+    CU_ASSERT_EQUAL(job_router_pick(r, &req, &rng), JOB_ROUTE_NONE);
+    CU_ASSERT_EQUAL(job_router_outstanding(r, 1) + job_router_outstanding(r, 3), before);
+    job_router_set_accepting(r, 2, true);
+    CU_ASSERT_EQUAL(job_router_pick(r, &req, &rng), 2);
+    job_router_destroy(r);
+  }
+}
+
 int main(void) {
   static const harness_test tests[] = {
       {"round robin cycles through instances", test_round_robin_cycles_through_instances},
@@ -177,6 +212,8 @@ int main(void) {
       {"ties spread over the pool without index bias",
        test_ties_spread_over_the_pool_without_index_bias},
       {"policy names round trip", test_policy_names_round_trip},
+      {"no policy picks an instance that accepts no work",
+       test_no_policy_picks_an_instance_that_accepts_no_work},
       {NULL, NULL},
   };
   return harness_run("router", tests, NULL, true);

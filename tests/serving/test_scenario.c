@@ -502,6 +502,9 @@ static void test_bad_regions_are_refused_at_their_keys(void) {
        "expected more than 0 outstanding requests per instance"},
       {"regions.list.0.share=-1",
        "--set regions.list.0.share=-1: regions.list.0.share: ", "expected a value of at least 0"},
+      {"deployments.0.scaling={controller: {kind: reactive}}", REGIONS_YAML,
+       "routing through regions (a front door per region, pod routers below it) does not take "
+       "deployments with scaling yet"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     srv_scenario *s = NULL;
@@ -519,6 +522,62 @@ static void test_bad_regions_are_refused_at_their_keys(void) {
   rc = srv_scenario_load(NULL, stray, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err, "(built-in default)",
                    "cluster.nodes.0 names region 'westus', but the scenario declares no regions");
+}
+
+/* deployments.N.scaling: absent, every instance serves throughout; present, its defaults (all
+ * serving at t=0, at least one kept, a local NVMe read rate, Kubernetes HPA's tolerance and
+ * windows); values that cannot hold are refused at their keys. */
+static void test_scaling_loads_with_defaults_and_refuses_bad_values(void) {
+  srv_scenario *s = load_ok(NULL, NULL, 0);
+  CU_ASSERT(!s->scaling && !s->deployments[0].scaling.enabled);
+  srv_scenario_free(s);
+  s = load_ok(NULL, (const char *[]){"deployments.0.scaling={controller: {kind: reactive}}"}, 1);
+  const srv_scaling *sc = &s->deployments[0].scaling;
+  CU_ASSERT(s->scaling && sc->enabled);
+  CU_ASSERT_EQUAL(sc->initial, s->deployments[0].count);
+  CU_ASSERT_EQUAL(sc->max, s->deployments[0].count);
+  CU_ASSERT_EQUAL(sc->min, 1);
+  CU_ASSERT_DOUBLE_EQUAL(sc->storage_bytes_per_s, 7e9, 1);
+  CU_ASSERT_EQUAL(sc->controller, SRV_CONTROLLER_REACTIVE);
+  CU_ASSERT_EQUAL(sc->interval_ns, 15000000000LL);
+  CU_ASSERT_DOUBLE_EQUAL(sc->hpa.tolerance, 0.1, 1e-12);
+  CU_ASSERT_EQUAL(sc->hpa.down_window_ns, 300000000000LL);
+  CU_ASSERT_EQUAL(sc->hpa.up_window_ns, 0);
+  srv_scenario_free(s);
+  s = load_ok(NULL,
+              (const char *[]){"deployments.0.scaling={initial: 2, max: 8, controller: "
+                               "{kind: forecast, capacity: 3/s}}"},
+              1);
+  sc = &s->deployments[0].scaling;
+  CU_ASSERT_EQUAL(sc->interval_ns, 3600000000000LL); /* hourly */
+  CU_ASSERT_EQUAL(sc->bin_ns, 60000000000LL);
+  CU_ASSERT_EQUAL(sc->season_ns, 86400000000000LL);
+  CU_ASSERT_DOUBLE_EQUAL(sc->capacity_per_s, 3, 1e-12);
+  srv_scenario_free(s);
+  static const struct {
+    const char *set, *where, *what;
+  } bad[] = {
+      {"deployments.0.scaling={max: 17}", "deployments.0.scaling.max: ", "from 0 to 16"},
+      {"deployments.0.scaling={initial: 1, min: 2}",
+       "deployments.0.scaling.initial: ", "initial (1) is below min (2)"},
+      {"deployments.0.scaling={controller: {kind: forecast}}",
+       "deployments.0.scaling.controller: ", "needs capacity"},
+      {"deployments.0.scaling={controller: {kind: forecast, capacity: 1/s, bin: 7min}}",
+       "deployments.0.scaling.controller.bin: ", "whole numbers of bins"},
+      {"deployments.0.scaling={warm: 1}", "deployments.0.scaling.warm: ", "from 0 to 0"},
+      {"deployments.0.scaling={initial: 2, provison: 1s}",
+       "deployments.0.scaling: ", "did you mean 'provision'?"},
+  };
+  char err[1024], prefix[256];
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    int rc = srv_scenario_load(NULL, &bad[i].set, 1, &s, err, sizeof err);
+    snprintf(prefix, sizeof prefix, "--set %s: %s", bad[i].set, bad[i].where);
+    assert_error_has(rc, s, err, prefix, bad[i].what);
+  }
+  const char *pods[] = {"router.pods={nodes: 2}", "deployments.0.scaling={initial: 2}"};
+  int rc = srv_scenario_load(NULL, pods, 2, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set router.pods={nodes: 2}: router.pods: ",
+                   "does not take deployments with scaling");
 }
 
 /* ---- the cluster ---- */
@@ -1284,6 +1343,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_price_cache_is_on_by_default_and_set_turns_it_off);
   CU_ADD_TEST(suite, test_bad_set_value_error_names_the_set);
   CU_ADD_TEST(suite, test_pods_load_with_defaults_and_refuse_bad_values);
+  CU_ADD_TEST(suite, test_scaling_loads_with_defaults_and_refuses_bad_values);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);
   CU_ADD_TEST(suite, test_tensor_parallel_group_must_fit_in_a_node);
   CU_ADD_TEST(suite, test_dtypes_and_ep_are_checked_at_their_keys);

@@ -1,0 +1,243 @@
+/* The controller LP (deployments.N.scaling): one for every scaling deployment, on the router's
+ * partition. Every sample it asks the router for what the router sees (EV_METRICS_ASK, a
+ * nanosecond each way) and decides each deployment's instance count by its controller: reactive
+ * (Kubernetes HPA on requests outstanding and waiting per instance) or forecast-driven (Holt-Winters
+ * on the per-bin request rate seen so far, an allocation every interval covering the time a
+ * started instance needs to serve plus the interval). It starts instances (EV_START, after the
+ * dispatch latency, as the router's own messages), drains them through the router (EV_CLOSE) and
+ * keeps the warm pool full; instances report the states they reach on their own (EV_LC_REPORT).
+ *
+ * Its view of an instance runs ahead of the instance's own state: started (to serve or to warm)
+ * from the decision, and draining from the decision until the instance reports it has stopped.
+ * Scale-down drains serving instances, the highest index first; scale-up takes warm instances
+ * first, then off ones, the lowest index first. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serving/model.h"
+
+typedef enum view {
+  VIEW_OFF,
+  VIEW_TO_SERVE, /* started, or activated from warm: serving once it reports */
+  VIEW_SERVING,
+  VIEW_TO_WARM, /* started to refill the warm pool */
+  VIEW_WARM,
+  VIEW_DRAINING, /* until it reports off or warm */
+} view;
+
+typedef struct ctl_deployment {
+  int64_t next_ns; /* its next sample */
+  bool due;        /* the sample asked for now: decide when the router's answer comes */
+  uint64_t last_arrived;
+  job_hpa hpa;
+  job_holt_winters hw;
+  double share; /* of the stream's requests it forecasts for */
+} ctl_deployment;
+
+typedef struct srv_controller {
+  ctl_deployment *deps;
+  uint8_t *view;     /* [instances] */
+  uint8_t *to_warm;  /* [instances]: a drain that ends warm */
+  bool stopped;      /* the workload is over */
+} srv_controller;
+
+static uint32_t first_of(const srv_model *m, size_t d) { return m->deployment_first[d]; }
+static uint32_t end_of(const srv_model *m, size_t d) { return m->deployment_first[d + 1]; }
+
+static uint32_t count_view(const srv_controller *c, const srv_model *m, size_t d, view v) {
+  uint32_t n = 0;
+  for (uint32_t i = first_of(m, d); i < end_of(m, d); i++)
+    n += c->view[i] == v;
+  return n;
+}
+
+static int start(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i, srv_lc_state goal) {
+  c->view[i] = goal == SRV_LC_SERVING ? VIEW_TO_SERVE : VIEW_TO_WARM;
+  return core_send(lp, srv_instance_lp(m, i), m->s->router.dispatch_latency_ns, EV_START, goal,
+                   NULL, 0);
+}
+
+/* Drained instances and new ones refill the warm pool up to its size. */
+static uint32_t warm_pool(const srv_controller *c, const srv_model *m, size_t d) {
+  uint32_t n = count_view(c, m, d, VIEW_WARM) + count_view(c, m, d, VIEW_TO_WARM);
+  for (uint32_t i = first_of(m, d); i < end_of(m, d); i++)
+    n += c->view[i] == VIEW_DRAINING && c->to_warm[i];
+  return n;
+}
+
+/* Moves the deployment towards `target` serving (or starting) instances. */
+static int scale_to(core_lp *lp, srv_model *m, srv_controller *c, size_t d, uint32_t target) {
+  const srv_scaling *sc = &m->s->deployments[d].scaling;
+  uint32_t active = count_view(c, m, d, VIEW_TO_SERVE) + count_view(c, m, d, VIEW_SERVING);
+  for (uint32_t i = first_of(m, d); active < target && i < end_of(m, d); i++)
+    if (c->view[i] == VIEW_WARM) {
+      if (start(lp, m, c, i, SRV_LC_SERVING) != 0)
+        return -1;
+      active++;
+    }
+  for (uint32_t i = first_of(m, d); active < target && i < end_of(m, d); i++)
+    if (c->view[i] == VIEW_OFF) {
+      if (start(lp, m, c, i, SRV_LC_SERVING) != 0)
+        return -1;
+      active++;
+    }
+  for (uint32_t i = end_of(m, d); active > target && i-- > first_of(m, d);)
+    if (c->view[i] == VIEW_SERVING) {
+      uint8_t to_warm = warm_pool(c, m, d) < sc->warm;
+      c->view[i] = VIEW_DRAINING;
+      c->to_warm[i] = to_warm;
+      if (core_send(lp, srv_router_lp(m), 1, EV_CLOSE, i, &to_warm, sizeof to_warm) != 0)
+        return -1;
+      active--;
+    }
+  for (uint32_t i = first_of(m, d); warm_pool(c, m, d) < sc->warm && i < end_of(m, d); i++)
+    if (c->view[i] == VIEW_OFF && start(lp, m, c, i, SRV_LC_WARM) != 0)
+      return -1;
+  return 0;
+}
+
+/* A deployment's sample at time `at` with the router's metrics: the forecast's bin, and the
+ * decision when one is due. */
+static int sample(core_lp *lp, srv_model *m, srv_controller *c, size_t d, int64_t at_ns,
+                  const metrics_msg *mm) {
+  const srv_scaling *sc = &m->s->deployments[d].scaling;
+  ctl_deployment *cd = &c->deps[d];
+  uint32_t active = count_view(c, m, d, VIEW_TO_SERVE) + count_view(c, m, d, VIEW_SERVING);
+  int64_t target;
+  if (sc->controller == SRV_CONTROLLER_REACTIVE) {
+    target = job_hpa_decide(&cd->hpa, at_ns, active, (double)mm->outstanding + mm->held);
+    if (target < 0)
+      return core_fail(lp, "out of memory for the controller's recommendations");
+  } else {
+    job_holt_winters_observe(&cd->hw, (double)(mm->arrived - cd->last_arrived) * cd->share);
+    cd->last_arrived = mm->arrived;
+    if (at_ns % sc->interval_ns != 0)
+      return 0;
+    /* From when an instance started now serves to the end of the next allocation. */
+    int64_t lead_ns = sc->provision_ns + m->load_ns[d] + sc->interval_ns;
+    uint32_t bins = (uint32_t)((lead_ns + sc->bin_ns - 1) / sc->bin_ns);
+    double capacity = sc->capacity_per_s * (double)sc->bin_ns * 1e-9;
+    target = job_forecast_instances(&cd->hw, 1, bins, capacity, sc->min, sc->max);
+  }
+  return scale_to(lp, m, c, d, (uint32_t)target);
+}
+
+static int64_t step_ns(const srv_scaling *sc) {
+  return sc->controller == SRV_CONTROLLER_FORECAST ? sc->bin_ns : sc->interval_ns;
+}
+
+/* Asks the router for the deployments whose sample is due now, and wakes at the next one. */
+static int tick(core_lp *lp, srv_model *m, srv_controller *c) {
+  if (c->stopped)
+    return 0;
+  int64_t next_ns = INT64_MAX;
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    const srv_scaling *sc = &m->s->deployments[d].scaling;
+    ctl_deployment *cd = &c->deps[d];
+    if (!sc->enabled || sc->controller == SRV_CONTROLLER_NONE)
+      continue;
+    if (cd->next_ns == lp->now_ns) {
+      cd->due = true;
+      cd->next_ns += step_ns(sc);
+    }
+    next_ns = cd->next_ns < next_ns ? cd->next_ns : next_ns;
+  }
+  if (core_send(lp, srv_router_lp(m), 1, EV_METRICS_ASK, 0, NULL, 0) != 0)
+    return -1;
+  if (next_ns < m->end_ns)
+    return core_send(lp, lp->id, next_ns - lp->now_ns, EV_TICK, 0, NULL, 0);
+  return 0;
+}
+
+static int controller_handle(core_lp *lp, const core_event *ev, void *model) {
+  srv_model *m = model;
+  srv_controller *c = lp->state;
+  switch (ev->kind) {
+  case EV_TICK: return tick(lp, m, c);
+  case EV_METRICS: {
+    metrics_msg mm;
+    memcpy(&mm, ev->payload.bytes, sizeof mm);
+    ctl_deployment *cd = &c->deps[ev->aux];
+    c->stopped |= mm.finished;
+    if (!cd->due)
+      return 0;
+    cd->due = false;
+    /* the sample's time: the tick's, two messages ago */
+    return sample(lp, m, c, ev->aux, lp->now_ns - 2, &mm);
+  }
+  case EV_LC_REPORT: {
+    uint32_t i = srv_instance_of(m, ev->src_lp);
+    c->view[i] = ev->aux == SRV_LC_SERVING ? VIEW_SERVING
+                 : ev->aux == SRV_LC_WARM  ? VIEW_WARM
+                                           : VIEW_OFF;
+    return 0;
+  }
+  default: return core_fail(lp, "controller: unexpected event kind %u", ev->kind);
+  }
+}
+
+static int controller_init(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_controller *c = lp->state;
+  int64_t first_ns = INT64_MAX;
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    const srv_scaling *sc = &m->s->deployments[d].scaling;
+    if (sc->enabled && sc->controller != SRV_CONTROLLER_NONE) {
+      c->deps[d].next_ns = step_ns(sc); /* the first sample closes the first bin or interval */
+      first_ns = c->deps[d].next_ns < first_ns ? c->deps[d].next_ns : first_ns;
+    }
+  }
+  return first_ns < m->end_ns ? core_send(lp, lp->id, first_ns, EV_TICK, 0, NULL, 0) : 0;
+}
+
+static int controller_create(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_controller *c = lp->state;
+  const srv_scenario *s = m->s;
+  c->deps = calloc(s->deployment_count, sizeof *c->deps);
+  c->view = calloc(m->instances, 1);
+  c->to_warm = calloc(m->instances, 1);
+  if (!c->deps || !c->view || !c->to_warm)
+    return core_fail(lp, "out of memory for the controller");
+  double forecast_max = 0;
+  for (size_t d = 0; d < s->deployment_count; d++)
+    if (s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST)
+      forecast_max += s->deployments[d].scaling.max;
+  for (size_t d = 0; d < s->deployment_count; d++) {
+    const srv_scaling *sc = &s->deployments[d].scaling;
+    ctl_deployment *cd = &c->deps[d];
+    job_hpa_init(&cd->hpa, &sc->hpa);
+    if (sc->controller == SRV_CONTROLLER_FORECAST) {
+      /* One stream feeds every deployment: each forecasts its share, by its largest size. */
+      cd->share = forecast_max > 0 ? sc->max / forecast_max : 0;
+      if (job_holt_winters_init(&cd->hw, (uint32_t)(sc->season_ns / sc->bin_ns), sc->alpha,
+                                sc->beta, sc->gamma) != 0)
+        return core_fail(lp, "out of memory for the forecast of deployment %zu", d);
+    }
+  }
+  for (uint32_t i = 0; i < m->instances; i++)
+    c->view[i] = m->initial_state[i] == SRV_LC_SERVING ? VIEW_SERVING
+                 : m->initial_state[i] == SRV_LC_WARM  ? VIEW_WARM
+                                                       : VIEW_OFF;
+  return 0;
+}
+
+static void controller_destroy(core_lp *lp, void *model) {
+  srv_model *m = model;
+  srv_controller *c = lp->state;
+  for (size_t d = 0; c->deps && d < m->s->deployment_count; d++) {
+    job_hpa_free(&c->deps[d].hpa);
+    job_holt_winters_free(&c->deps[d].hw);
+  }
+  free(c->deps);
+  free(c->view);
+  free(c->to_warm);
+}
+
+const core_lp_type srv_controller_type = {.name = "controller",
+                                          .state_bytes = sizeof(srv_controller),
+                                          .create = controller_create,
+                                          .init = controller_init,
+                                          .handle = controller_handle,
+                                          .destroy = controller_destroy};

@@ -77,6 +77,16 @@ static int reached(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state sta
   return 0;
 }
 
+/* Provisioned: loading the weights, then its goal. */
+static int load(core_lp *lp, srv_model *m, srv_instance *in) {
+  if (change(lp, m, in, SRV_LC_LOADING, SRV_LC_PROVISIONED) != 0)
+    return -1;
+  int64_t load_ns = m->load_ns[m->instance_deployment[in->index]];
+  if (load_ns > 0)
+    return core_send(lp, lp->id, load_ns, EV_LC_STEP, 0, NULL, 0);
+  return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
+}
+
 int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev) {
   const srv_scaling *sc = &in->dep->scaling;
   switch (ev->kind) {
@@ -89,14 +99,12 @@ int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core
     if (change(lp, m, in, SRV_LC_PROVISIONING,
                ev->aux == SRV_LC_WARM ? SRV_LC_WARM_POOL : SRV_LC_SCALE_UP) != 0)
       return -1;
-    return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, 0, NULL, 0);
+    if (sc->provision_ns > 0)
+      return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, 0, NULL, 0);
+    return load(lp, m, in); /* a node at hand: no event 0 ns later (the engine refuses one) */
   case EV_LC_STEP:
-    if (in->lc_state == SRV_LC_PROVISIONING) {
-      if (change(lp, m, in, SRV_LC_LOADING, SRV_LC_PROVISIONED) != 0)
-        return -1;
-      return core_send(lp, lp->id, m->load_ns[m->instance_deployment[in->index]], EV_LC_STEP, 0,
-                       NULL, 0);
-    }
+    if (in->lc_state == SRV_LC_PROVISIONING)
+      return load(lp, m, in);
     return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
   case EV_DRAIN:
     in->lc_goal = ev->aux ? SRV_LC_WARM : SRV_LC_OFF;

@@ -3,7 +3,9 @@
  * decode instance by router.decode_policy); completions come back to it, and those of requests
  * that left the pod go on to the global router after the pod latency, so both levels see their
  * load as real routers do. It reads a request's prefix hashes, when the trace has them, from the
- * store every rank holds. */
+ * store every rank holds. With regions its global router is the request's origin front door, and
+ * it reports its outstanding requests to every front door every regions.report_interval (when the
+ * policy reads load). */
 #include "serving/model.h"
 
 /* Reports go on while requests still arrive: past the last arrival no front door decides. */

@@ -338,6 +338,8 @@ static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) 
  * front door's choice of region. */
 int64_t srv_region_hop_ns(const srv_model *m, uint32_t from, uint32_t to);
 uint32_t srv_pick_region(const srv_model *m, const srv_router *r);
+/* Every region needs an instance that takes requests: 0, or -1 with a message (check and run). */
+int srv_regions_check(const srv_scenario *s, const srv_cluster *c, char *err, size_t err_len);
 int srv_regions_build(srv_model *m, char *err, size_t err_len); /* after the pools */
 void srv_regions_free(srv_model *m);
 

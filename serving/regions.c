@@ -80,11 +80,33 @@ uint32_t srv_pick_region(const srv_model *m, const srv_router *r) {
   return best != UINT32_MAX ? best : least_loaded(m, r);
 }
 
+int srv_regions_check(const srv_scenario *s, const srv_cluster *c, char *err, size_t err_len) {
+  bool takes[SRV_MAX_REGIONS] = {false};
+  uint32_t instance = 0; /* instances are numbered through the deployments in order */
+  for (size_t d = 0; d < s->deployment_count; d++)
+    for (uint32_t k = 0; k < s->deployments[d].count; k++, instance++) {
+      uint32_t node = c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
+      if (s->deployments[d].role != SRV_ROLE_DECODE)
+        takes[s->nodes[c->node_group[node]].region] = true;
+    }
+  for (uint32_t g = 0; g < s->regions.count; g++)
+    if (!takes[g]) {
+      snprintf(err, err_len,
+               "regions: region '%s' has no instance that takes requests; deploy a model on its "
+               "node types",
+               s->regions.list[g].name);
+      return -1;
+    }
+  return 0;
+}
+
 int srv_regions_build(srv_model *m, char *err, size_t err_len) {
   const srv_regions *regions = &m->s->regions;
   m->regions = regions->count;
   if (!m->regions)
     return 0;
+  if (srv_regions_check(m->s, &m->cluster, err, err_len) != 0)
+    return -1;
   uint32_t pods = m->pods, n = m->regions;
   m->region_pods = malloc((pods ? pods : 1) * sizeof *m->region_pods);
   m->region_pod_first = calloc(n + 1, sizeof *m->region_pod_first);
@@ -109,14 +131,6 @@ int srv_regions_build(srv_model *m, char *err, size_t err_len) {
     m->region_pod_first[g + 1] = m->region_pod_first[g] + m->region_pod_count[g];
   for (uint32_t p = 0; p < pods; p++)
     m->region_pods[m->region_pod_first[m->pod_region[p]] + m->pod_region_slot[p]] = p;
-  for (uint32_t g = 0; g < n; g++)
-    if (!m->region_takers[g]) {
-      snprintf(err, err_len,
-               "regions: region '%s' has no instance that takes requests; deploy a model on its "
-               "node types",
-               regions->list[g].name);
-      return -1;
-    }
   return 0;
 }
 

@@ -52,8 +52,10 @@ int64_t job_hpa_decide(job_hpa *h, int64_t now_ns, uint32_t current, double metr
   size_t drop = 0;
   while (drop < h->count && h->recs[drop].time_ns < now_ns - keep_ns)
     drop++;
-  memmove(h->recs, h->recs + drop, (h->count - drop) * sizeof *h->recs);
-  h->count -= drop;
+  if (drop) { /* (recs is NULL before the first) */
+    memmove(h->recs, h->recs + drop, (h->count - drop) * sizeof *h->recs);
+    h->count -= drop;
+  }
   if (h->count == h->cap) {
     size_t cap = h->cap ? 2 * h->cap : 16;
     job_hpa_recommendation *grown = realloc(h->recs, cap * sizeof *grown);

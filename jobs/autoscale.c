@@ -85,8 +85,8 @@ int64_t job_hpa_decide(job_hpa *h, int64_t now_ns, uint32_t current, double metr
 
 int job_holt_winters_init(job_holt_winters *hw, uint32_t season_bins, double alpha, double beta,
                           double gamma) {
-  *hw = (job_holt_winters){.alpha = alpha, .beta = beta, .gamma = gamma,
-                           .season_bins = season_bins};
+  *hw = (job_holt_winters){
+      .alpha = alpha, .beta = beta, .gamma = gamma, .season_bins = season_bins};
   if (season_bins == 0 || !(alpha >= 0 && alpha <= 1) || !(beta >= 0 && beta <= 1) ||
       !(gamma >= 0 && gamma <= 1))
     return -1;

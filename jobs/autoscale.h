@@ -14,12 +14,12 @@
  * 300 s, scale-up 0 s). Kubernetes has no cooldowns since 1.12 (its upscale and downscale delays
  * gave way to the windows): they default to 0 here and are for older behaviour. */
 typedef struct job_hpa_config {
-  double target;                  /* the metric per instance aimed at (> 0) */
-  double tolerance;               /* no change while |metric / target - 1| <= tolerance */
-  int64_t up_window_ns;           /* scale up to the least recommendation within it */
-  int64_t down_window_ns;         /* scale down to the greatest recommendation within it */
-  int64_t up_cooldown_ns;         /* no scale-up sooner than this after any change */
-  int64_t down_cooldown_ns;       /* no scale-down sooner than this after any change */
+  double target;            /* the metric per instance aimed at (> 0) */
+  double tolerance;         /* no change while |metric / target - 1| <= tolerance */
+  int64_t up_window_ns;     /* scale up to the least recommendation within it */
+  int64_t down_window_ns;   /* scale down to the greatest recommendation within it */
+  int64_t up_cooldown_ns;   /* no scale-up sooner than this after any change */
+  int64_t down_cooldown_ns; /* no scale-down sooner than this after any change */
   uint32_t min_instances, max_instances;
 } job_hpa_config;
 

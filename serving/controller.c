@@ -1,11 +1,11 @@
 /* The controller LP (deployments.N.scaling): one for every scaling deployment, on the router's
  * partition. Every sample it asks the router for what the router sees (EV_METRICS_ASK, a
  * nanosecond each way) and decides each deployment's instance count by its controller: reactive
- * (Kubernetes HPA on requests outstanding and waiting per instance) or forecast-driven (Holt-Winters
- * on the per-bin request rate seen so far, an allocation every interval covering the time a
- * started instance needs to serve plus the interval). It starts instances (EV_START, after the
- * dispatch latency, as the router's own messages), drains them through the router (EV_CLOSE) and
- * keeps the warm pool full; instances report the states they reach on their own (EV_LC_REPORT).
+ * (Kubernetes HPA on requests outstanding and waiting per instance) or forecast-driven
+ * (Holt-Winters on the per-bin request rate seen so far, an allocation every interval covering the
+ * time a started instance needs to serve plus the interval). It starts instances (EV_START, after
+ * the dispatch latency, as the router's own messages), drains them through the router (EV_CLOSE)
+ * and keeps the warm pool full; instances report the states they reach on their own (EV_LC_REPORT).
  *
  * Its view of an instance runs ahead of the instance's own state: started (to serve or to warm)
  * from the decision, and draining from the decision until the instance reports it has stopped.
@@ -23,8 +23,13 @@ typedef enum view {
   VIEW_SERVING,
   VIEW_TO_WARM, /* started to refill the warm pool */
   VIEW_WARM,
-  VIEW_DRAINING, /* until it reports off or warm */
+  VIEW_DRAINING,    /* until it reports off or warm */
+  VIEW_INTERRUPTED, /* spot: noticed, until the kill's report */
 } view;
+
+/* How often a controller without decisions asks the router whether the workload is over, so that
+ * spot interruptions stop with it: a simulation bookkeeping period, not a modelled one. */
+static const int64_t spot_poll_ns = 60000000000LL;
 
 typedef struct ctl_deployment {
   int64_t next_ns; /* its next sample */
@@ -37,9 +42,10 @@ typedef struct ctl_deployment {
 
 typedef struct srv_controller {
   ctl_deployment *deps;
-  uint8_t *view;     /* [instances] */
-  uint8_t *to_warm;  /* [instances]: a drain that ends warm */
-  bool stopped;      /* the workload is over */
+  uint8_t *view;    /* [instances] */
+  uint8_t *to_warm; /* [instances]: a drain that ends warm */
+  bool stopped;     /* the workload is over */
+  int64_t poll_ns;  /* spot interruptions without a controller: how often to ask if it is over */
 } srv_controller;
 
 static uint32_t first_of(const srv_model *m, size_t d) { return m->deployment_first[d]; }
@@ -50,6 +56,41 @@ static uint32_t count_view(const srv_controller *c, const srv_model *m, size_t d
   for (uint32_t i = first_of(m, d); i < end_of(m, d); i++)
     n += c->view[i] == v;
   return n;
+}
+
+/* The first `spot` of the deployment's instances counted from its last. */
+static bool is_spot(const srv_model *m, size_t d, uint32_t i) {
+  return i >= end_of(m, d) - m->s->deployments[d].scaling.spot;
+}
+
+/* Schedules spot instance i's next interruption: exponential gaps from `after`. */
+static int next_interruption(core_lp *lp, srv_model *m, uint32_t i, int64_t after_ns) {
+  const srv_scaling *sc = &m->s->deployments[m->instance_deployment[i]].scaling;
+  double gap_s = -log1p(-core_rng_uniform(&lp->rng)) / sc->spot_interruptions_per_s;
+  double at_ns = (double)after_ns + gap_s * 1e9;
+  if (!(at_ns < (double)m->end_ns) || at_ns >= 4e18)
+    return 0;
+  int64_t at = (int64_t)at_ns > lp->now_ns ? (int64_t)at_ns : lp->now_ns + 1;
+  return core_send(lp, lp->id, at - lp->now_ns, EV_INTERRUPT, i, NULL, 0);
+}
+
+/* Spot instance i gets its notice: the router stops sending it work (it drains) and the
+ * instance stops when the notice ends. Then its next interruption. */
+static int interrupt(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i) {
+  if (c->stopped)
+    return 0;
+  const srv_scaling *sc = &m->s->deployments[m->instance_deployment[i]].scaling;
+  if (c->view[i] != VIEW_OFF && c->view[i] != VIEW_INTERRUPTED) {
+    if (c->view[i] == VIEW_SERVING || c->view[i] == VIEW_DRAINING) {
+      uint8_t how = 2; /* bit 1: interrupted; bit 0 (to warm) clear */
+      if (core_send(lp, srv_router_lp(m), 1, EV_CLOSE, i, &how, sizeof how) != 0)
+        return -1;
+    }
+    c->view[i] = VIEW_INTERRUPTED;
+    if (core_send(lp, srv_instance_lp(m, i), sc->spot_notice_ns, EV_KILL, 0, NULL, 0) != 0)
+      return -1;
+  }
+  return next_interruption(lp, m, i, lp->now_ns + sc->spot_notice_ns);
 }
 
 static int start(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i, srv_lc_state goal) {
@@ -143,6 +184,8 @@ static int tick(core_lp *lp, srv_model *m, srv_controller *c) {
     }
     next_ns = cd->next_ns < next_ns ? cd->next_ns : next_ns;
   }
+  if (c->poll_ns && lp->now_ns + c->poll_ns < next_ns)
+    next_ns = lp->now_ns + c->poll_ns;
   if (core_send(lp, srv_router_lp(m), 1, EV_METRICS_ASK, 0, NULL, 0) != 0)
     return -1;
   if (next_ns < m->end_ns)
@@ -166,8 +209,11 @@ static int controller_handle(core_lp *lp, const core_event *ev, void *model) {
     /* the sample's time: the tick's, two messages ago */
     return sample(lp, m, c, ev->aux, lp->now_ns - 2, &mm);
   }
+  case EV_INTERRUPT: return interrupt(lp, m, c, ev->aux);
   case EV_LC_REPORT: {
     uint32_t i = srv_instance_of(m, ev->src_lp);
+    if (c->view[i] == VIEW_INTERRUPTED && !ev->payload.bytes[0])
+      return 0; /* it drained or started before the kill: the kill's report decides */
     c->view[i] = ev->aux == SRV_LC_SERVING ? VIEW_SERVING
                  : ev->aux == SRV_LC_WARM  ? VIEW_WARM
                                            : VIEW_OFF;
@@ -188,6 +234,15 @@ static int controller_init(core_lp *lp, void *model) {
       first_ns = c->deps[d].next_ns < first_ns ? c->deps[d].next_ns : first_ns;
     }
   }
+  for (size_t d = 0; d < m->s->deployment_count; d++)
+    for (uint32_t i = first_of(m, d); i < end_of(m, d); i++)
+      if (m->s->deployments[d].scaling.spot_interruptions_per_s > 0 && is_spot(m, d, i)) {
+        if (next_interruption(lp, m, i, 0) != 0)
+          return -1;
+        /* interruptions go on until the workload is over: someone must ask when it is */
+        c->poll_ns = first_ns == INT64_MAX ? spot_poll_ns : 0;
+      }
+  first_ns = c->poll_ns && c->poll_ns < first_ns ? c->poll_ns : first_ns;
   return first_ns < m->end_ns ? core_send(lp, lp->id, first_ns, EV_TICK, 0, NULL, 0) : 0;
 }
 

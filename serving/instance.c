@@ -254,6 +254,8 @@ static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
 
 static int receive_request(core_lp *lp, srv_model *m, srv_instance *in, const dispatch_msg *d,
                            uint32_t decode) {
+  if (m->initial_state && in->lc_state != SRV_LC_SERVING && in->lc_state != SRV_LC_DRAINING)
+    return srv_lifecycle_bounce(lp, m, d); /* sent before the router heard it stopped */
   srv_request_row row = {.id = d->id,
                          .arrival_ns = d->arrival_ns,
                          .dispatch_ns = lp->now_ns,
@@ -348,6 +350,11 @@ static int instance_create(core_lp *lp, void *model) {
   in->devices = srv_cluster_instance_accels(&m->cluster, in->index);
   in->idle_w = in->device_w = hw_idle_power_w(in->deploy);
   srv_lifecycle_init(m, in);
+  return srv_instance_new_scheduler(lp, m, in);
+}
+
+int srv_instance_new_scheduler(core_lp *lp, srv_model *m, srv_instance *in) {
+  uint32_t d = m->instance_deployment[in->index];
   job_sched_config cfg = in->dep->sched;
   uint32_t node = srv_instance_node(m, in->index);
   if (m->node_tier[node]) {
@@ -360,6 +367,8 @@ static int instance_create(core_lp *lp, void *model) {
       cfg.block_bytes = 1;
   }
   char err[256];
+  job_sched_destroy(in->sched);
+  in->sched = NULL;
   if (job_sched_create(&in->sched, &cfg, err, sizeof err) != 0)
     return core_fail(lp, "instance %u: %s", in->index, err);
   return 0;

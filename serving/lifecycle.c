@@ -65,16 +65,62 @@ static int change(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state to, 
   return append_row(lp, m, in, from, to, why);
 }
 
+/* The controller hears where the instance is (killed: a spot interruption's end stopped it). */
+static int report(core_lp *lp, srv_model *m, srv_lc_state state, uint8_t killed) {
+  return core_send(lp, srv_controller_lp(m), m->s->router.dispatch_latency_ns, EV_LC_REPORT, state,
+                   &killed, sizeof killed);
+}
+
 /* It reached `state` on its own: the controller hears of it, and the router too when it serves. */
 static int reached(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state state,
                    srv_lc_reason why) {
   int64_t latency_ns = m->s->router.dispatch_latency_ns;
-  if (change(lp, m, in, state, why) != 0 ||
-      core_send(lp, srv_controller_lp(m), latency_ns, EV_LC_REPORT, state, NULL, 0) != 0)
+  if (change(lp, m, in, state, why) != 0 || report(lp, m, state, 0) != 0)
     return -1;
   if (state == SRV_LC_SERVING)
     return core_send(lp, srv_router_lp(m), latency_ns, EV_READY, 0, NULL, 0);
   return 0;
+}
+
+int srv_lifecycle_bounce(core_lp *lp, srv_model *m, const dispatch_msg *d) {
+  return core_send(lp, srv_router_lp(m), m->s->router.dispatch_latency_ns, EV_RETRY, 0, d,
+                   sizeof *d);
+}
+
+/* A spot interruption's notice is over: the instance stops now, whatever it runs. The router hears
+ * first that it is gone, then gets its unfinished requests back to serve them elsewhere (from
+ * scratch: their KV goes with the node, as does the scheduler's state). The open iteration's
+ * work is lost: its time counts as idle. */
+static int stop_now(core_lp *lp, srv_model *m, srv_instance *in) {
+  if (in->lc_state == SRV_LC_OFF)
+    return report(lp, m, SRV_LC_OFF, 1);
+  if (in->tier)
+    return core_fail(lp,
+                     "instance %u: spot interruptions of instances sharing a KV tier are not "
+                     "modelled",
+                     in->index);
+  int rc = 0;
+  srv_account_energy(m, in, lp->now_ns, &rc); /* at its draw until now */
+  if (rc != 0)
+    return core_fail(lp, "out of memory for energy bins");
+  in->busy = false;
+  in->leap_len = 0;
+  in->end_gen++; /* its awaited iteration end is stale */
+  in->device_w = in->idle_w;
+  if (core_send(lp, srv_router_lp(m), m->s->router.dispatch_latency_ns, EV_GONE, 0, NULL, 0) != 0)
+    return -1;
+  while (in->live.next != &in->live) {
+    srv_req *rec = in->live.next;
+    dispatch_msg d = {rec->row.id, rec->row.arrival_ns, rec->row.input_tokens,
+                      rec->row.output_tokens};
+    if (srv_lifecycle_bounce(lp, m, &d) != 0)
+      return -1;
+    srv_req_drop(in, rec);
+  }
+  if (srv_instance_new_scheduler(lp, m, in) != 0 ||
+      change(lp, m, in, SRV_LC_OFF, SRV_LC_INTERRUPTED) != 0)
+    return -1;
+  return report(lp, m, SRV_LC_OFF, 1);
 }
 
 /* Provisioned: loading the weights, then its goal. */
@@ -83,7 +129,7 @@ static int load(core_lp *lp, srv_model *m, srv_instance *in) {
     return -1;
   int64_t load_ns = m->load_ns[m->instance_deployment[in->index]];
   if (load_ns > 0)
-    return core_send(lp, lp->id, load_ns, EV_LC_STEP, 0, NULL, 0);
+    return core_send(lp, lp->id, load_ns, EV_LC_STEP, in->lc_seq, NULL, 0);
   return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
 }
 
@@ -100,15 +146,22 @@ int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core
                ev->aux == SRV_LC_WARM ? SRV_LC_WARM_POOL : SRV_LC_SCALE_UP) != 0)
       return -1;
     if (sc->provision_ns > 0)
-      return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, 0, NULL, 0);
+      return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, in->lc_seq, NULL, 0);
     return load(lp, m, in); /* a node at hand: no event 0 ns later (the engine refuses one) */
-  case EV_LC_STEP:
+  case EV_LC_STEP: /* aux: its change count when sent; another change since (a kill) voids it */
+    if (ev->aux != in->lc_seq)
+      return 0;
     if (in->lc_state == SRV_LC_PROVISIONING)
       return load(lp, m, in);
     return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
-  case EV_DRAIN:
-    in->lc_goal = ev->aux ? SRV_LC_WARM : SRV_LC_OFF;
-    return change(lp, m, in, SRV_LC_DRAINING, SRV_LC_SCALE_DOWN);
+  case EV_DRAIN: /* aux bit 0: end warm; bit 1: a spot interruption's notice */
+    if (in->lc_state != SRV_LC_SERVING && in->lc_state != SRV_LC_DRAINING)
+      return 0; /* a kill came first */
+    in->lc_goal = ev->aux & 1 ? SRV_LC_WARM : SRV_LC_OFF;
+    if (in->lc_state == SRV_LC_DRAINING)
+      return 0;
+    return change(lp, m, in, SRV_LC_DRAINING, ev->aux & 2 ? SRV_LC_INTERRUPTED : SRV_LC_SCALE_DOWN);
+  case EV_KILL: return stop_now(lp, m, in);
   default: return core_fail(lp, "instance %u: unexpected event kind %u", in->index, ev->kind);
   }
 }

@@ -55,10 +55,15 @@ enum {
   EV_CLOSE,     /* controller -> router: send no more to instance aux; payload[0]: drain to warm */
   EV_DRAIN,     /* router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
   EV_READY,     /* instance -> router: serving, send it work */
-  EV_LC_REPORT, /* instance -> controller: it reached state aux (serving, warm or off) */
+  EV_LC_REPORT, /* instance -> controller: it reached state aux (serving, warm or off); payload[0]:
+                   1 when a kill stopped it */
   EV_TICK,      /* controller -> itself: time to sample (and maybe decide) */
   EV_METRICS_ASK, /* controller -> router */
   EV_METRICS,     /* router -> controller: a deployment's metrics (metrics_msg); aux: deployment */
+  EV_INTERRUPT,   /* controller -> itself: spot instance aux gets its interruption notice */
+  EV_KILL,        /* controller -> instance: the notice is over, stop now */
+  EV_GONE,        /* instance -> router: it stopped (killed): send it nothing */
+  EV_RETRY,       /* instance -> router: a request it could not finish (dispatch_msg), again */
 };
 
 /* What the router sees of a deployment, for its controller. */
@@ -361,6 +366,19 @@ bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const comp
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+/* A new, empty scheduler for the instance (at creation, and when a spot instance is killed). */
+int srv_instance_new_scheduler(core_lp *lp, srv_model *m, srv_instance *in);
+
+/* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
+ * EV_START, EV_LC_STEP, EV_DRAIN and EV_KILL; after every event, settle ends a drain that has no
+ * request left; close adds the last state's time up to the end of the run. */
+void srv_lifecycle_init(srv_model *m, srv_instance *in);
+int srv_lifecycle_initial_row(core_lp *lp, srv_model *m, srv_instance *in);
+int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_lifecycle_settle(core_lp *lp, srv_model *m, srv_instance *in);
+void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
+/* A request that reached an instance that no longer serves: back to the router (EV_RETRY). */
+int srv_lifecycle_bounce(core_lp *lp, srv_model *m, const dispatch_msg *d);
 
 /* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
  * EV_START, EV_LC_STEP and EV_DRAIN; after every event, settle ends a drain that has no request

@@ -509,6 +509,16 @@ static void add_group_request(group_kind *k, const srv_request_row *q, int64_t a
 
 /* Pools (deployments), models and racks, from the sorted instances and /requests read block by
  * block; the racks' power is already in groups->racks (summarise_power). */
+/* Adds the instance's accelerator-hours: used (serving, iterating), idle (serving, empty) and
+ * wasted (provisioning, loading, warm, draining). Returns whether it was ever not serving. */
+static bool add_gpu_hours(const srv_instance_row *q, double *used, double *idle, double *wasted) {
+  double accel_h = q->accelerators / 3.6e12; /* accelerator-hours per ns */
+  *used += (double)q->serving_busy_ns * accel_h;
+  *idle += (double)(q->serving_ns - q->serving_busy_ns) * accel_h;
+  *wasted += (double)(q->provisioning_ns + q->loading_ns + q->warm_ns + q->draining_ns) * accel_h;
+  return q->off_ns || q->provisioning_ns || q->loading_ns || q->warm_ns || q->draining_ns;
+}
+
 static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
                             const srv_instance_row *inst, uint64_t ninst, int64_t simulated_ns,
                             char *err, size_t err_len) {
@@ -565,14 +575,8 @@ static int summarise_groups(io_timeline_reader *r, srv_breakdown *groups,
       }
       if (kinds[k].instance_energy) {
         g->energy_j += inst[i].energy_j;
-        const srv_instance_row *q = &inst[i];
-        double accel_h = q->accelerators / 3.6e12; /* accelerator-hours per ns */
-        g->gpu_hours_used += (double)q->serving_busy_ns * accel_h;
-        g->gpu_hours_idle += (double)(q->serving_ns - q->serving_busy_ns) * accel_h;
-        g->gpu_hours_wasted +=
-            (double)(q->provisioning_ns + q->loading_ns + q->warm_ns + q->draining_ns) * accel_h;
-        g->scaling |= q->off_ns || q->provisioning_ns || q->loading_ns || q->warm_ns ||
-                      q->draining_ns;
+        g->scaling |= add_gpu_hours(&inst[i], &g->gpu_hours_used, &g->gpu_hours_idle,
+                                    &g->gpu_hours_wasted);
       }
     }
   }
@@ -762,6 +766,7 @@ int srv_report_summarise_groups(const char *path, bool allow_partial, srv_summar
                     : 0;
     double peak = in->kv_blocks_total ? (double)in->kv_blocks_peak / (double)in->kv_blocks_total
                                       : 0;
+    s->scaling |= add_gpu_hours(in, &s->gpu_hours_used, &s->gpu_hours_idle, &s->gpu_hours_wasted);
     s->utilisation_mean += busy / (double)ninst;
     s->utilisation_min = fmin(s->utilisation_min, busy);
     s->utilisation_max = fmax(s->utilisation_max, busy);
@@ -957,6 +962,12 @@ void srv_report_print(const srv_summary *s, FILE *out) {
           s->instances, 100 * s->utilisation_mean, 100 * s->utilisation_min,
           100 * s->utilisation_max, 100 * s->kv_use_mean, 100 * s->kv_use_peak,
           (unsigned long long)s->iterations);
+  if (s->scaling) /* instances with a lifecycle: where their accelerator-hours went */
+    fprintf(out,
+            "gpu-hours: %.3f: used %.3f, idle %.3f, wasted %.3f (provisioning, loading, warm, "
+            "draining)\n",
+            s->gpu_hours_used + s->gpu_hours_idle + s->gpu_hours_wasted, s->gpu_hours_used,
+            s->gpu_hours_idle, s->gpu_hours_wasted);
   if (s->transfers) {
     fprintf(out,
             "kv transfers: %llu, %.2f GB; network %.2f ms mean, %.2f p50, %.2f p99; waited for "
@@ -1295,7 +1306,8 @@ static const io_table_def *const csv_tables[] = {
 
 const char *const srv_report_tables[] = {
     "requests", "iterations", "instance_intervals", "instances", "transfers", "nodes",
-    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    "lifecycle", NULL};
+    "power",    "links",      "link_utilisation",   "kv_tiers",  "engine",    "lifecycle",
+    NULL};
 
 static void csv_value(FILE *out, const io_field *f, const char *row) {
   const void *p = row + f->offset;

@@ -30,7 +30,11 @@ typedef struct srv_summary {
   int64_t ranks, threads;
   uint32_t instances;
   double utilisation_mean, utilisation_min, utilisation_max; /* busy share of simulated time */
-  double kv_use_mean, kv_use_peak;                           /* share of KV blocks */
+  /* Accelerator-hours of the instances' lifecycles (srv_group's, over every instance); scaling:
+   * some instance was ever not serving (deployments.N.scaling). */
+  double gpu_hours_used, gpu_hours_idle, gpu_hours_wasted;
+  bool scaling;
+  double kv_use_mean, kv_use_peak; /* share of KV blocks */
   /* Disaggregated serving: KV transfers, their network time (start to end) and the time the KV
    * waited on the prefill side for room on the decode side (ready to start). */
   uint64_t transfers;

@@ -239,6 +239,20 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
       return core_fail(lp, "out of memory for the router's instance states");
     return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
                      ev->payload.bytes[0], NULL, 0);
+  case EV_GONE: /* a spot instance stopped */
+    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
+                                 false) != 0)
+      return core_fail(lp, "out of memory for the router's instance states");
+    return 0;
+  case EV_RETRY: { /* a request a stopped instance could not finish: served elsewhere */
+    const dispatch_msg *d = (const dispatch_msg *)ev->payload.bytes;
+    job_route_request rr = {(uint32_t)d->input_tokens, (uint32_t)d->output_tokens, NULL, 0};
+    job_router_completed(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)], &rr);
+    if (r->held_count)
+      return hold(lp, r, d, &rr);
+    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, d, &rr);
+    return rc == 1 ? hold(lp, r, d, &rr) : rc;
+  }
   case EV_METRICS_ASK: return send_metrics(lp, m, r);
   default: break;
   }

@@ -441,6 +441,8 @@ static const double nvme_read_bytes_per_s = 7.0e9;
 /* Kubernetes' HPA sync period (kube-controller-manager --horizontal-pod-autoscaler-sync-period,
  * default 15 s) and SageServe's hourly allocation (arXiv 2502.14617, section 5). */
 static const int64_t hpa_sync_period_ns = 15000000000LL, hourly_ns = 3600000000000LL;
+/* AWS EC2 User Guide, "Spot Instance interruption notices": a two-minute warning. */
+static const int64_t spot_notice_ns = 120000000000LL;
 
 static int read_controller(const scn_loader *ld, const io_node *m, srv_scaling *sc) {
   static const char *const keys[] = {"kind",
@@ -505,12 +507,23 @@ static int read_controller(const scn_loader *ld, const io_node *m, srv_scaling *
 
 /* deployments.N.scaling (m; NULL when absent): the instance lifecycle and its controller. */
 static int read_scaling(const scn_loader *ld, const io_node *m, srv_deployment *d) {
-  static const char *const keys[] = {
-      "initial",           "min",        "max", "warm", "provision", "storage_bandwidth",
-      "network_bandwidth", "controller", NULL};
+  static const char *const keys[] = {"initial",
+                                     "min",
+                                     "max",
+                                     "warm",
+                                     "provision",
+                                     "storage_bandwidth",
+                                     "network_bandwidth",
+                                     "spot",
+                                     "spot_interruptions",
+                                     "spot_notice",
+                                     "controller",
+                                     NULL};
   srv_scaling *sc = &d->scaling;
-  *sc = (srv_scaling){
-      .initial = d->count, .max = d->count, .storage_bytes_per_s = nvme_read_bytes_per_s};
+  *sc = (srv_scaling){.initial = d->count,
+                      .max = d->count,
+                      .storage_bytes_per_s = nvme_read_bytes_per_s,
+                      .spot_notice_ns = spot_notice_ns};
   if (!m)
     return 0;
   sc->enabled = true;
@@ -530,6 +543,10 @@ static int read_scaling(const scn_loader *ld, const io_node *m, srv_deployment *
                         &sc->storage_bytes_per_s)) != 0 ||
       (rc = scn_get_f64(ld, m, "network_bandwidth", IO_UNIT_BYTES_PER_S,
                         &sc->network_bytes_per_s)) != 0 ||
+      (rc = scn_get_u32(ld, m, "spot", 0, d->count, &sc->spot)) != 0 ||
+      (rc = scn_get_f64(ld, m, "spot_interruptions", IO_UNIT_PER_S,
+                        &sc->spot_interruptions_per_s)) != 0 ||
+      (rc = scn_get_ns(ld, m, "spot_notice", 1, &sc->spot_notice_ns)) != 0 ||
       (rc = read_controller(ld, scn_section(m, "controller"), sc)) != 0)
     return rc;
   if (sc->initial < sc->min)
@@ -904,6 +921,16 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = read_output(ld, scn_section(root, "output"))) != 0 ||
       (rc = scn_read_workload(ld, workload)) != 0) /* after simulation: its seed is the default */
     return rc;
+  for (size_t d = 0; d < ld->s->deployment_count; d++) {
+    const srv_scaling *sc = &ld->s->deployments[d].scaling;
+    if (sc->spot && sc->spot_notice_ns < ld->s->router.dispatch_latency_ns) {
+      const io_node *e = io_node_find(root, "deployments")->values[d];
+      return io_node_error(scn_node_or(io_node_find(e, "scaling"), "spot_notice", e), ld->err,
+                           ld->err_len,
+                           "a spot notice shorter than router.dispatch_latency cannot reach the "
+                           "instance in time");
+    }
+  }
   const io_node *pods = io_node_find(scn_section(root, "router"), "pods");
   if (ld->s->scaling && ld->s->router.pods.enabled)
     return io_node_error(pods ? pods : io_node_find(root, "regions"), ld->err, ld->err_len,

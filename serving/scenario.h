@@ -92,6 +92,13 @@ typedef struct srv_scaling {
   int64_t provision_ns;       /* node acquisition: from a start decision to loading */
   double storage_bytes_per_s; /* weights read from the node's storage ... */
   double network_bytes_per_s; /* ... or pulled over the network (0: not): the lesser limits */
+  /* Spot capacity: the last `spot` instances are interrupted at random (a Poisson process of
+   * spot_per_s per instance, from the controller's counter-based stream), each with a notice: the
+   * router stops sending it work at once, and after the notice it stops, its unfinished requests
+   * going back to the router to be served elsewhere. */
+  uint32_t spot;
+  double spot_interruptions_per_s;
+  int64_t spot_notice_ns;
   srv_controller_kind controller;
   int64_t interval_ns; /* between decisions */
   job_hpa_config hpa;  /* reactive: target requests (outstanding and waiting) per instance */

@@ -117,6 +117,7 @@ typedef enum srv_lc_reason {
   SRV_LC_PROVISIONED, /* its node is ready */
   SRV_LC_LOADED,      /* its weights are in */
   SRV_LC_DRAINED,     /* its last request left */
+  SRV_LC_INTERRUPTED, /* spot: the notice began (to draining), or ended (to off) */
 } srv_lc_reason;
 
 /* /lifecycle (scenarios with deployments.N.scaling only): one row per state change of an

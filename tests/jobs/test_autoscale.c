@@ -21,8 +21,8 @@ static job_hpa make_hpa(double target, uint32_t min, uint32_t max) {
 
 static void test_hpa_scales_up_at_once_to_the_metric_over_the_target(void) {
   job_hpa h = make_hpa(4, 1, 10);
-  CU_ASSERT_EQUAL(job_hpa_decide(&h, 0, 2, 8.5), 2);       /* 1.06: inside the 0.1 tolerance */
-  CU_ASSERT_EQUAL(job_hpa_decide(&h, 15 * s_ns, 2, 20), 5); /* ceil(2 x 10 / 4) */
+  CU_ASSERT_EQUAL(job_hpa_decide(&h, 0, 2, 8.5), 2);          /* 1.06: inside the 0.1 tolerance */
+  CU_ASSERT_EQUAL(job_hpa_decide(&h, 15 * s_ns, 2, 20), 5);   /* ceil(2 x 10 / 4) */
   CU_ASSERT_EQUAL(job_hpa_decide(&h, 30 * s_ns, 5, 400), 10); /* at most max */
   CU_ASSERT_EQUAL(job_hpa_decide(&h, 45 * s_ns, 0, 0), 1);    /* at least min */
   job_hpa_free(&h);

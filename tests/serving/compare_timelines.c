@@ -49,9 +49,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   const io_table_def *const tables[] = {
-      &srv_requests_table,  &srv_iterations_table, &srv_instances_table,
-      &srv_transfers_table, &srv_nodes_table,      &srv_power_table,
-      &srv_links_table,     &srv_link_util_table,  &srv_intervals_table, &srv_lifecycle_table};
+      &srv_requests_table,  &srv_iterations_table, &srv_instances_table, &srv_transfers_table,
+      &srv_nodes_table,     &srv_power_table,      &srv_links_table,     &srv_link_util_table,
+      &srv_intervals_table, &srv_lifecycle_table};
   int differ = 0;
   for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
     differ |= compare(argv[1], argv[2], tables[t]);

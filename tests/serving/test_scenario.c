@@ -543,6 +543,7 @@ static void test_scaling_loads_with_defaults_and_refuses_bad_values(void) {
   CU_ASSERT_DOUBLE_EQUAL(sc->hpa.tolerance, 0.1, 1e-12);
   CU_ASSERT_EQUAL(sc->hpa.down_window_ns, 300000000000LL);
   CU_ASSERT_EQUAL(sc->hpa.up_window_ns, 0);
+  CU_ASSERT_EQUAL(sc->spot_notice_ns, 120000000000LL); /* AWS's two-minute warning */
   srv_scenario_free(s);
   s = load_ok(NULL,
               (const char *[]){"deployments.0.scaling={initial: 2, max: 8, controller: "
@@ -567,6 +568,9 @@ static void test_scaling_loads_with_defaults_and_refuses_bad_values(void) {
       {"deployments.0.scaling={warm: 1}", "deployments.0.scaling.warm: ", "from 0 to 0"},
       {"deployments.0.scaling={initial: 2, provison: 1s}",
        "deployments.0.scaling: ", "did you mean 'provision'?"},
+      {"deployments.0.scaling={spot: 2, spot_notice: 1us}",
+       "deployments.0.scaling.spot_notice: ", "cannot reach the instance in time"},
+      {"deployments.0.scaling={spot: 17}", "deployments.0.scaling.spot: ", "from 0 to 16"},
   };
   char err[1024], prefix[256];
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -90,6 +90,10 @@ int srv_estimate_scenario(const srv_scenario *s, int ranks, srv_estimate *e, FIL
   memset(&c, 0, sizeof c);
   if (srv_cluster_build(&c, s, err, err_len) != 0)
     return -1;
+  if (s->regions.count && srv_regions_check(s, &c, err, err_len) != 0) {
+    srv_cluster_free(&c);
+    return -1;
+  }
   uint32_t nodes = c.nodes, links = c.topo ? net_link_count(c.topo) : 0;
   srv_cluster_free(&c);
   const srv_workload *w = &s->workload;

@@ -122,6 +122,16 @@ static int stop_now(core_lp *lp, srv_model *m, srv_instance *in) {
   return report(lp, m, SRV_LC_OFF, 1);
 }
 
+/* Provisioned: loading the weights, then its goal. */
+static int load(core_lp *lp, srv_model *m, srv_instance *in) {
+  if (change(lp, m, in, SRV_LC_LOADING, SRV_LC_PROVISIONED) != 0)
+    return -1;
+  int64_t load_ns = m->load_ns[m->instance_deployment[in->index]];
+  if (load_ns > 0)
+    return core_send(lp, lp->id, load_ns, EV_LC_STEP, in->lc_seq, NULL, 0);
+  return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
+}
+
 int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev) {
   const srv_scaling *sc = &in->dep->scaling;
   switch (ev->kind) {
@@ -134,16 +144,14 @@ int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core
     if (change(lp, m, in, SRV_LC_PROVISIONING,
                ev->aux == SRV_LC_WARM ? SRV_LC_WARM_POOL : SRV_LC_SCALE_UP) != 0)
       return -1;
-    return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, in->lc_seq, NULL, 0);
+    if (sc->provision_ns > 0)
+      return core_send(lp, lp->id, sc->provision_ns, EV_LC_STEP, in->lc_seq, NULL, 0);
+    return load(lp, m, in); /* a node at hand: no event 0 ns later (the engine refuses one) */
   case EV_LC_STEP: /* aux: its change count when sent; another change since (a kill) voids it */
     if (ev->aux != in->lc_seq)
       return 0;
-    if (in->lc_state == SRV_LC_PROVISIONING) {
-      if (change(lp, m, in, SRV_LC_LOADING, SRV_LC_PROVISIONED) != 0)
-        return -1;
-      return core_send(lp, lp->id, m->load_ns[m->instance_deployment[in->index]], EV_LC_STEP,
-                       in->lc_seq, NULL, 0);
-    }
+    if (in->lc_state == SRV_LC_PROVISIONING)
+      return load(lp, m, in);
     return reached(lp, m, in, (srv_lc_state)in->lc_goal, SRV_LC_LOADED);
   case EV_DRAIN: /* aux bit 0: end warm; bit 1: a spot interruption's notice */
     if (in->lc_state != SRV_LC_SERVING && in->lc_state != SRV_LC_DRAINING)

@@ -27,7 +27,8 @@
 /* The LP kinds, in id order: a new kind is one more file and one more row here and in the table of
  * serving.c. */
 typedef enum srv_lp_kind {
-  SRV_LP_ROUTER,     /* the one router, or the global router in front of pod routers */
+  SRV_LP_ROUTER,     /* the one router, the global router in front of pod routers, or with regions
+                      * one front door per region */
   SRV_LP_POD_ROUTER, /* hierarchical routing: one per pod (none without router.pods) */
   SRV_LP_INSTANCE,
   SRV_LP_LINK,
@@ -49,6 +50,8 @@ enum {
   /* prefill -> decode instance, closed loops only, just before EV_KV_READY: the request's arrival
    * (arrival_msg), which the request store cannot know up front */
   EV_ARRIVED_AT,
+  EV_REPORT,        /* pod router -> itself: time to report its load (regions) */
+  EV_LOAD,          /* pod router -> every front door: its load (load_msg) */
   /* Instance lifecycle (lifecycle.c, controller.c) */
   EV_START,     /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
   EV_LC_STEP,   /* instance -> itself: provisioning or loading done */
@@ -89,8 +92,14 @@ typedef struct dispatch_msg {
 } dispatch_msg;
 
 typedef struct complete_msg {
+  int64_t id;
   int32_t input_tokens, output_tokens;
 } complete_msg;
+
+/* A pod router's load report to the front doors (regions): its outstanding requests. */
+typedef struct load_msg {
+  uint32_t outstanding;
+} load_msg;
 
 /* What the decode side needs from the prefill side to continue the request's row. */
 typedef struct kv_ready_msg {
@@ -150,7 +159,7 @@ typedef struct srv_pools {
  * the plan they come from (cut channels, predictions). */
 typedef struct srv_placement {
   part_plan plan;
-  uint32_t router_partition;
+  uint32_t *router_partition;     /* [routers]: the one router, or each region's front door */
   uint32_t *instance_partition;   /* [instances] */
   uint32_t *node_partition;       /* [nodes]: the partition that owns the node's energy and tier */
   uint32_t *link_partition;       /* [links] */
@@ -174,7 +183,15 @@ typedef struct srv_model {
   srv_pools *pools;        /* [pods, or 1]: what each (pod) router dispatches to */
   uint32_t *instance_pod;  /* [instances]: whose pools it is in (0 with one router) */
   uint32_t *instance_slot; /* [instances]: its slot in its pool */
-  int64_t route_ns;        /* a request's arrival to its instance: the pod hop and the dispatch */
+  /* Regions (s->regions.count of them; 0: none): the pods of each, consecutive in region_pods from
+   * region_pod_first[r], each pod's region and slot there, and the instances taking requests in
+   * each region (what a load is divided by). */
+  uint32_t regions;
+  uint32_t *region_pods, *region_pod_first,
+      *region_pod_count;                  /* [pods], [regions + 1], [regions] */
+  uint32_t *pod_region, *pod_region_slot; /* [pods] */
+  uint32_t *region_takers;                /* [regions] */
+  int64_t route_ns; /* a request's arrival to its instance: the pod hop and the dispatch */
   request_store requests;
   io_timeline *tl;
   int t_requests, t_iterations, t_instances, t_engine, t_transfers, t_nodes, t_power, t_links,
@@ -231,15 +248,21 @@ typedef struct srv_held {
 } srv_held;
 
 /* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
- * clients ready to send (their think time over). */
+ * clients ready to send (their think time over). With regions it is the front door of region
+ * `region`: it reads only the requests that originate there, and keeps a pod policy per region and
+ * what the load reports said. */
 typedef struct srv_router {
   job_source *src;
   job_request next;
   bool has_next;
   srv_picks picks;
-  uint64_t dispatched;
+  uint64_t dispatched, skipped; /* skipped: requests of other regions' front doors */
   uint32_t ready_clients;
-  srv_held *held; /* [held_head, held_head + held_count) waiting, oldest first */
+  uint32_t region;
+  job_router **region_pick; /* [regions]: over each region's pods */
+  uint32_t *reported;       /* [pods]: outstanding at the pod, its latest report */
+  uint32_t *sent_since;     /* [pods]: what this front door sent it since that report arrived */
+  srv_held *held;           /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
 } srv_router;
 
@@ -247,6 +270,7 @@ typedef struct srv_router {
 typedef struct srv_pod_router {
   uint32_t pod;
   srv_picks picks;
+  uint32_t outstanding; /* requests in the pod: what it reports (regions) */
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
@@ -316,6 +340,10 @@ extern const core_lp_type srv_router_type, srv_pod_router_type, srv_instance_typ
 static inline uint32_t srv_router_lp(const srv_model *m) {
   return core_lp_map_id(&m->lps, SRV_LP_ROUTER, 0);
 }
+/* Region r's front door (regions). */
+static inline uint32_t srv_front_door_lp(const srv_model *m, uint32_t region) {
+  return core_lp_map_id(&m->lps, SRV_LP_ROUTER, region);
+}
 static inline uint32_t srv_pod_router_lp(const srv_model *m, uint32_t pod) {
   return core_lp_map_id(&m->lps, SRV_LP_POD_ROUTER, pod);
 }
@@ -342,6 +370,15 @@ static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) 
   const srv_cluster *c = &m->cluster;
   return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
 }
+
+/* regions.c: the one-way latency from a front door to a region's pod routers and back, and the
+ * front door's choice of region. */
+int64_t srv_region_hop_ns(const srv_model *m, uint32_t from, uint32_t to);
+uint32_t srv_pick_region(const srv_model *m, const srv_router *r);
+/* Every region needs an instance that takes requests: 0, or -1 with a message (check and run). */
+int srv_regions_check(const srv_scenario *s, const srv_cluster *c, char *err, size_t err_len);
+int srv_regions_build(srv_model *m, char *err, size_t err_len); /* after the pools */
+void srv_regions_free(srv_model *m);
 
 /* router.c: progress on stderr about once a second (core_config.progress; context is the model),
  * and what the one router and the pod routers share. */
@@ -374,6 +411,15 @@ int srv_lifecycle_settle(core_lp *lp, srv_model *m, srv_instance *in);
 void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
 /* A request that reached an instance that no longer serves: back to the router (EV_RETRY). */
 int srv_lifecycle_bounce(core_lp *lp, srv_model *m, const dispatch_msg *d);
+
+/* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
+ * EV_START, EV_LC_STEP and EV_DRAIN; after every event, settle ends a drain that has no request
+ * left; close adds the last state's time up to the end of the run. */
+void srv_lifecycle_init(srv_model *m, srv_instance *in);
+int srv_lifecycle_initial_row(core_lp *lp, srv_model *m, srv_instance *in);
+int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
+int srv_lifecycle_settle(core_lp *lp, srv_model *m, srv_instance *in);
+void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
 
 /* requests.c */
 /* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */

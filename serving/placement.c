@@ -58,6 +58,50 @@ static int64_t spine_latency_ns(const net_topology *t) {
   return least;
 }
 
+/* The unit of region r's front door: its first pod's. */
+static uint32_t front_door_unit(const srv_model *m, uint32_t region) {
+  uint32_t pod = m->region_pods[m->region_pod_first[region]];
+  return m->cluster.instance_unit[m->pools[pod].instance[0][0]];
+}
+
+/* Regions: each region's units are one domain (what the topology strategy keeps whole), each front
+ * door is in its region's first pod's unit, and every front door has a channel to every pod and
+ * back (requests and completions, and the load reports) at the inter-region latency, which is
+ * what lets regions on different partitions run long windows. Traffic: all at home with nearest,
+ * spread over the pods otherwise. */
+static int add_regions(const srv_model *m, part_graph *g, double rate) {
+  const srv_scenario *s = m->s;
+  const srv_cluster *c = &m->cluster;
+  double shares = 0;
+  for (uint32_t r = 0; r < m->regions; r++)
+    shares += s->regions.list[r].share;
+  for (uint32_t i = 0; i < m->instances; i++)
+    g->domain[c->instance_unit[i]] = front_door_unit(m, m->pod_region[m->instance_pod[i]]);
+  double reports_per_s = s->regions.policy == SRV_REGION_NEAREST
+                             ? 0
+                             : 1e9 / (double)s->regions.report_interval_ns;
+  int rc = 0;
+  for (uint32_t o = 0; o < m->regions; o++) {
+    uint32_t door = front_door_unit(m, o);
+    double origin_rate = rate * s->regions.list[o].share / shares;
+    g->work[door] += 2.0 * origin_rate + reports_per_s * m->pods;
+    for (uint32_t p = 0; p < m->pods && rc == 0; p++) {
+      uint32_t u = c->instance_unit[m->pools[p].instance[0][0]], home = m->pod_region[p];
+      double to_pod = s->regions.policy == SRV_REGION_NEAREST
+                          ? (home == o ? origin_rate / m->region_pod_count[home] : 0)
+                          : origin_rate / m->pods;
+      if (o == 0)
+        g->work[u] += reports_per_s * m->regions;
+      g->work[u] += 2.0 * to_pod;
+      rc |= part_graph_add_channel(g, door, u, srv_region_hop_ns(m, o, home), to_pod,
+                                   "front door to region");
+      rc |= part_graph_add_channel(g, u, door, srv_region_hop_ns(m, home, o),
+                                   to_pod + reports_per_s, "region to front door");
+    }
+  }
+  return rc;
+}
+
 /* The graph: units 0..units-1 are the cluster's, unit `units` the router (the global router with
  * pods; each pod router is in its pod's unit) and the autoscaling controller. */
 static int build_graph(const srv_model *m, part_graph *g) {
@@ -110,11 +154,15 @@ static int build_graph(const srv_model *m, part_graph *g) {
     }
   }
   /* Hierarchical routing: the global router and each pod's router (in the pod's unit). */
-  for (uint32_t p = 0; p < m->pods && rc == 0; p++) {
+  for (uint32_t p = 0; p < m->pods && rc == 0 && !m->regions; p++) {
     uint32_t u = c->instance_unit[m->pools[p].instance[0][0]];
     g->work[u] += 2.0 * pod_rate;
     rc |= part_graph_add_channel(g, router, u, pod_ns, pod_rate, "global router to pods");
     rc |= part_graph_add_channel(g, u, router, pod_ns, pod_rate, "pods to global router");
+  }
+  if (m->regions && rc == 0) {
+    g->work[router] = 0;
+    rc = add_regions(m, g, rate);
   }
   /* The KV hand-off between units holding prefill and decode instances: one channel each way
    * (ready and chunks one way; pull and release the other), at the least of the dispatch and the
@@ -160,13 +208,15 @@ int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy stra
   pl->node_partition = malloc((c->nodes ? c->nodes : 1) * sizeof(uint32_t));
   pl->link_partition = malloc((links ? links : 1) * sizeof(uint32_t));
   pl->pod_router_partition = malloc((m->pods ? m->pods : 1) * sizeof(uint32_t));
-  if (!pl->instance_partition || !pl->node_partition || !pl->link_partition ||
-      !pl->pod_router_partition) {
+  pl->router_partition = malloc((m->regions ? m->regions : 1) * sizeof(uint32_t));
+  if (!pl->router_partition || !pl->instance_partition || !pl->node_partition ||
+      !pl->link_partition || !pl->pod_router_partition) {
     snprintf(err, err_len, "out of memory placing %u instances", m->instances);
     return -1;
   }
   const uint32_t *at = pl->plan.unit_partition;
-  pl->router_partition = at[c->units];
+  for (uint32_t r = 0; r < (m->regions ? m->regions : 1); r++)
+    pl->router_partition[r] = m->regions ? at[front_door_unit(m, r)] : at[c->units];
   for (uint32_t i = 0; i < m->instances; i++)
     pl->instance_partition[i] = at[c->instance_unit[i]];
   for (uint32_t n = 0; n < c->nodes; n++)
@@ -184,5 +234,6 @@ void srv_placement_free(srv_placement *p) {
   free(p->node_partition);
   free(p->link_partition);
   free(p->pod_router_partition);
+  free(p->router_partition);
   *p = (srv_placement){0};
 }

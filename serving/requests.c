@@ -85,7 +85,7 @@ int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_
 }
 
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec) {
-  complete_msg c = {rec->row.input_tokens, rec->row.output_tokens};
+  complete_msg c = {rec->row.id, rec->row.input_tokens, rec->row.output_tokens};
   return core_send(lp, srv_instance_router_lp(m, lp->index), m->s->router.dispatch_latency_ns,
                    EV_COMPLETE, 0, &c, sizeof c);
 }

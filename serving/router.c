@@ -2,9 +2,13 @@
  * one router it dispatches each request to an instance after the dispatch latency, by the
  * scenario's policy, and in disaggregated scenarios picks the decode instance too. With pods it is
  * the global router: it sends each request to a pod's router (pod_router.c) after the pod latency,
- * by router.pods.policy over the pods. Completions come back to it, so its policies see what a
- * real front end sees. With instance lifecycles (lifecycle.c) it sends work only to instances that
- * said they serve, holds requests while none does, and reports its view to the controller. */
+ * by router.pods.policy over the pods. With regions there is one per region, its front door: it
+ * replays the requests that originate in its region, picks a region by regions.policy
+ * (regions.c) and a pod there by router.pods.policy, and sends the request after the pod latency
+ * plus the inter-region one. Completions come back to it, so its policies see what a real front
+ * end sees; with regions, so do the pods' load reports. With instance lifecycles (lifecycle.c) it
+ * sends work only to instances that said they serve, holds requests while none does, and reports
+ * its view to the controller. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,13 +66,32 @@ bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const comp
   return role != SRV_ROLE_PREFILL || !p->pick[1] || c->output_tokens <= 1;
 }
 
-static int router_read(core_lp *lp, srv_router *r) {
+/* The next request (with regions: the next that originates in this front door's region). */
+static int router_read(core_lp *lp, const srv_model *m, srv_router *r) {
   char err[512];
-  int rc = job_source_next(r->src, &r->next, err, sizeof err);
-  if (rc < 0)
-    return core_fail(lp, "%s", err);
-  r->has_next = rc > 0;
-  return 0;
+  for (;;) {
+    int rc = job_source_next(r->src, &r->next, err, sizeof err);
+    if (rc < 0)
+      return core_fail(lp, "%s", err);
+    r->has_next = rc > 0;
+    if (!r->has_next || !m->regions || srv_request_origin(m->s, r->next.id) == r->region)
+      return 0;
+    r->skipped++;
+  }
+}
+
+/* With regions: sends the request to a pod of the region the policy picks, or returns 1 when it
+ * would reach its instance after the end. */
+static int route_to_region(core_lp *lp, srv_model *m, srv_router *r, const dispatch_msg *msg,
+                           const job_route_request *rr) {
+  uint32_t g = srv_pick_region(m, r);
+  int64_t hop_ns = srv_region_hop_ns(m, r->region, g);
+  if (msg->arrival_ns > m->end_ns - hop_ns - m->s->router.dispatch_latency_ns)
+    return 1;
+  uint32_t pod =
+      m->region_pods[m->region_pod_first[g] + job_router_pick(r->region_pick[g], rr, &lp->rng)];
+  r->sent_since[pod]++;
+  return core_send(lp, srv_pod_router_lp(m, pod), hop_ns, EV_ROUTE, 0, msg, sizeof *msg);
 }
 
 /* Whether the next request goes out now: it arrives now (open and offline), or a client is ready
@@ -151,13 +174,18 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
   while (router_due(lp, m, r)) {
     const job_request *q = &r->next;
+    job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens, q->prefix_hashes,
+                            q->prefix_hash_count};
     dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
-    if (q->arrival_ns > m->end_ns - m->route_ns) { /* would reach its instance after the end */
+    if (m->regions) {
+      int rc = route_to_region(lp, m, r, &msg, &rr);
+      if (rc < 0 || (rc > 0 && append_unrouted(lp, m, &msg) != 0))
+        return -1;
+    } else if (q->arrival_ns >
+               m->end_ns - m->route_ns) { /* would reach its instance after the end */
       if (append_unrouted(lp, m, &msg) != 0)
         return -1;
     } else {
-      job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens,
-                              q->prefix_hashes, q->prefix_hash_count};
       int rc;
       if (m->pods) {
         uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
@@ -173,7 +201,7 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
         return -1;
     }
     r->dispatched++;
-    if (router_read(lp, r) != 0)
+    if (router_read(lp, m, r) != 0)
       return -1;
   }
   if (r->has_next && m->s->workload.mode != JOB_MODE_CLOSED)
@@ -199,7 +227,7 @@ static int router_init(core_lp *lp, void *model) {
   char err[512];
   if (srv_workload_open(w, &r->src, err, sizeof err) != 0)
     return core_fail(lp, "%s", err);
-  if (router_read(lp, r) != 0)
+  if (router_read(lp, m, r) != 0)
     return -1;
   r->ready_clients = w->mode == JOB_MODE_CLOSED ? w->closed.clients : 0;
   return router_dispatch_due(lp, m, r);
@@ -235,6 +263,12 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   case EV_ARRIVAL:
     r->ready_clients += closed;
     return router_dispatch_due(lp, m, r);
+  case EV_LOAD: { /* a pod's report (regions): it supersedes what was sent before it came */
+    uint32_t pod = ev->src_lp - srv_pod_router_lp(m, 0);
+    r->reported[pod] = ((const load_msg *)ev->payload.bytes)->outstanding;
+    r->sent_since[pod] = 0;
+    return 0;
+  }
   case EV_READY: /* an instance serves now */
     if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
                                  true) != 0)
@@ -264,7 +298,11 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   bool left = true;
-  if (m->pods) { /* a pod router forwards each request that left its pod */
+  if (m->regions) {
+    job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
+    uint32_t pod = ev->src_lp - srv_pod_router_lp(m, 0);
+    job_router_completed(r->region_pick[m->pod_region[pod]], m->pod_region_slot[pod], &rr);
+  } else if (m->pods) { /* a pod router forwards each request that left its pod */
     job_route_request rr = {(uint32_t)c->input_tokens, (uint32_t)c->output_tokens, NULL, 0};
     job_router_completed(r->picks.pick[0], ev->src_lp - srv_pod_router_lp(m, 0), &rr);
   } else {
@@ -282,11 +320,30 @@ static int router_finish(core_lp *lp, void *model) {
   return 0;
 }
 
+/* A front door (regions): a pod policy per region and the load views. */
+static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
+  r->region = lp->index;
+  r->region_pick = calloc(m->regions, sizeof *r->region_pick);
+  r->reported = calloc(m->pods, sizeof *r->reported);
+  r->sent_since = calloc(m->pods, sizeof *r->sent_since);
+  if (!r->region_pick || !r->reported || !r->sent_since)
+    return core_fail(lp, "out of memory for the front door of %u regions", m->regions);
+  char err[256];
+  for (uint32_t g = 0; g < m->regions; g++)
+    if (!(r->region_pick[g] = job_router_create(m->s->router.pods.policy, m->region_pod_count[g], 0,
+                                                err, sizeof err)))
+      return core_fail(lp, "%s", err);
+  return 0;
+}
+
 /* The policies; the workload opens at init. */
 static int router_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_router *r = lp->state;
-  m->router = r;
+  if (lp->index == 0)
+    m->router = r;
+  if (m->regions)
+    return front_door_create(lp, m, r);
   if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
     return -1;
   /* Instances that do not serve at t=0 take no work until they say they do (EV_READY). */
@@ -298,10 +355,15 @@ static int router_create(core_lp *lp, void *model) {
 }
 
 static void router_destroy(core_lp *lp, void *model) {
-  (void)model;
+  srv_model *m = model;
   srv_router *r = lp->state;
   job_source_close(r->src);
   srv_picks_destroy(&r->picks);
+  for (uint32_t g = 0; r->region_pick && g < m->regions; g++)
+    job_router_destroy(r->region_pick[g]);
+  free(r->region_pick);
+  free(r->reported);
+  free(r->sent_since);
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);
@@ -317,7 +379,8 @@ const core_lp_type srv_router_type = {.name = "router",
 
 void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context) {
   const srv_model *m = context;
-  uint64_t done = m->router ? m->router->dispatched : 0;
+  /* the first front door reads every request, skipping other regions' */
+  uint64_t done = m->router ? m->router->dispatched + m->router->skipped : 0;
   double share = m->workload_requests ? (double)done / (double)m->workload_requests : 0;
   fprintf(stderr,
           "windtunnel: simulated %.1f s, %llu of %llu requests dispatched (%.0f%%), %.2f M "

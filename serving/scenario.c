@@ -319,10 +319,19 @@ static int read_kv_tier(const scn_loader *ld, const io_node *m, srv_kv_tier *t) 
 
 static int read_cluster(const scn_loader *ld, const io_node *sec) {
   static const char *const keys[] = {"nodes", NULL};
-  static const char *const node_keys[] = {"name",           "accelerator", "accelerators_per_node",
-                                          "count",          "system",      "nics",
-                                          "nic_bandwidth",  "scaleup",     "host_power",
-                                          "nodes_per_rack", "kv_tier",     NULL};
+  static const char *const node_keys[] = {"name",
+                                          "accelerator",
+                                          "accelerators_per_node",
+                                          "count",
+                                          "system",
+                                          "nics",
+                                          "nic_bandwidth",
+                                          "scaleup",
+                                          "host_power",
+                                          "nodes_per_rack",
+                                          "kv_tier",
+                                          "region",
+                                          NULL};
   srv_scenario *s = ld->s;
   const io_node *nodes;
   int rc = scn_check_keys(ld, sec, keys);
@@ -351,7 +360,8 @@ static int read_cluster(const scn_loader *ld, const io_node *sec) {
     if (tier && (rc = read_kv_tier(ld, tier, &g->kv_tier)) != 0)
       return rc;
     snprintf(g->name, sizeof g->name, "%.58s-node", g->accel->name);
-    if ((rc = scn_get_text(ld, e, "name", g->name, sizeof g->name)) != 0)
+    if ((rc = scn_get_text(ld, e, "name", g->name, sizeof g->name)) != 0 ||
+        (rc = scn_get_text(ld, e, "region", g->region_name, sizeof g->region_name)) != 0)
       return rc;
     for (size_t j = 0; j < i; j++)
       if (strcmp(s->nodes[j].name, g->name) == 0)
@@ -1043,8 +1053,8 @@ static int read_output(const scn_loader *ld, const io_node *m) {
 
 static int read_scenario(const scn_loader *ld, const io_node *root) {
   static const char *const keys[] = {
-      "accelerators", "models", "cluster",    "network", "deployments", "router", "workload",
-      "slo",          "power",  "simulation", "output",  "cost",        NULL};
+      "accelerators", "models", "cluster",    "network", "deployments", "router",  "workload",
+      "slo",          "power",  "simulation", "output",  "cost",        "regions", NULL};
   const io_node *deployments, *workload;
   int rc;
   if ((rc = io_node_check_keys(root, keys, ld->err, ld->err_len)) != 0 ||
@@ -1066,6 +1076,7 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = scn_read_power(ld, scn_section(root, "power"))) != 0 ||
       (rc = scn_read_cost(ld, scn_section(root, "cost"))) != 0 ||
       (rc = read_router(ld, scn_section(root, "router"))) != 0 ||
+      (rc = scn_read_regions(ld, io_node_find(root, "regions"), cluster)) != 0 ||
       (rc = read_slo(ld, scn_section(root, "slo"))) != 0 ||
       (rc = read_simulation(ld, scn_section(root, "simulation"))) != 0 ||
       (rc = read_output(ld, scn_section(root, "output"))) != 0 ||
@@ -1081,10 +1092,13 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
                            "instance in time");
     }
   }
+  const io_node *pods = io_node_find(scn_section(root, "router"), "pods");
   if (ld->s->scaling && ld->s->router.pods.enabled)
-    return io_node_error(io_node_find(scn_section(root, "router"), "pods"), ld->err, ld->err_len,
-                         "hierarchical routing (router.pods) does not take deployments with "
-                         "scaling yet: remove one or the other");
+    return io_node_error(pods ? pods : io_node_find(root, "regions"), ld->err, ld->err_len,
+                         "%s does not take deployments with scaling yet: remove one or the other",
+                         pods ? "hierarchical routing (router.pods)"
+                              : "routing through regions (a front door per region, pod routers "
+                                "below it)");
   return 0;
 }
 

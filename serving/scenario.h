@@ -46,8 +46,34 @@ typedef struct srv_node_group {
   double host_w;      /* per node: CPUs, memory, NICs, fans, storage */
   uint32_t nodes_per_rack;
   srv_kv_tier kv_tier;
+  char region_name[64]; /* cluster.nodes.N.region as written ("" for none) */
+  uint32_t region;      /* its index in regions.list (with regions) */
 } srv_node_group;
 
+/* Regions (serving/scenario_regions.c): node types grouped into regions with one-way latencies
+ * between them; one front-door router per region takes the requests that originate there and
+ * sends each to a region's pod routers by regions.policy. */
+#define SRV_MAX_REGIONS 32
+
+typedef enum srv_region_policy {
+  SRV_REGION_NEAREST,      /* the request's origin region */
+  SRV_REGION_LEAST_LOADED, /* least outstanding per instance, as the reports say */
+  SRV_REGION_SPILLOVER,    /* home, unless its load passes regions.spillover: the nearest below */
+} srv_region_policy;
+
+typedef struct srv_region {
+  char name[64];
+  double share;                        /* of the requests, the ones that originate here */
+  int64_t latency_ns[SRV_MAX_REGIONS]; /* one way, to each region; 0 to itself */
+} srv_region;
+
+typedef struct srv_regions {
+  uint32_t count; /* 0: no regions */
+  srv_region list[SRV_MAX_REGIONS];
+  srv_region_policy policy;
+  double spillover; /* outstanding requests per request-taking instance of the home region */
+  int64_t report_interval_ns; /* each pod router's load report to every front door */
+} srv_regions;
 /* Who decides a scaling deployment's instance count (serving/controller.c). */
 typedef enum srv_controller_kind {
   SRV_CONTROLLER_NONE,     /* the count stays where `initial` put it */
@@ -114,7 +140,7 @@ typedef struct srv_workload {
   job_closed_loop closed; /* mode closed */
   char model_name[64];    /* workload.model: what requests without a model column aim at */
   job_synth_spec synth;   /* when synthetic: rate_curve points stored below */
-  job_rate_point rate_curve[64];
+  job_rate_point rate_curve[256]; /* a week of hourly points fits */
   char empirical_path[1024];
 } srv_workload;
 
@@ -180,6 +206,7 @@ typedef struct srv_scenario {
   struct {
     int64_t ttft_ns, tpot_ns; /* a request meets the SLO when both hold */
   } slo;
+  srv_regions regions;
   struct {
     int64_t end_ns; /* 0: until every request has finished */
     uint64_t seed;
@@ -216,5 +243,8 @@ bool srv_deployment_serves(const srv_scenario *s, size_t d, const char *name);
  * name that no deployment taking requests serves, or (disaggregated) no decode deployment. */
 int srv_workload_models(const srv_scenario *s, const job_source *src, bool *aimed, char *err,
                         size_t err_len);
+/* The region request `id` originates in: a pure function of the seed and the id, drawn by the
+ * regions' shares, so that every LP on every rank agrees (serving/regions.c). */
+uint32_t srv_request_origin(const srv_scenario *s, int64_t id);
 
 #endif

@@ -43,6 +43,11 @@ int scn_unknown_name(const scn_loader *ld, const io_node *n, bool accel);
 int scn_find_accel(const scn_loader *ld, const io_node *m, const char *key, const hw_accel **out);
 int scn_find_model(const scn_loader *ld, const io_node *m, const char *key, const hw_model **out);
 
+/* The regions section (scenario_regions.c), after the cluster and the router: the regions, their
+ * latencies, and each node type's region (cluster may be NULL; m NULL: no regions). With regions,
+ * router.pods is on (by default a pod per rack). */
+int scn_read_regions(const scn_loader *ld, const io_node *m, const io_node *cluster);
+
 /* The workload section (scenario_workload.c). */
 int scn_read_workload(const scn_loader *ld, const io_node *m);
 

@@ -427,6 +427,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       goto out;
   }
   if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0 ||
+      srv_regions_build(&m, err, err_len) != 0 ||
       setup_lifecycle(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
@@ -464,7 +465,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   /* The LP kinds, in id order (srv_lp_kind), and each LP's partition. */
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
   const core_lp_kind kinds[SRV_LP_KINDS] = {
-      [SRV_LP_ROUTER] = {&srv_router_type, 1, &m},
+      [SRV_LP_ROUTER] = {&srv_router_type, m.regions ? m.regions : 1, &m},
       [SRV_LP_POD_ROUTER] = {&srv_pod_router_type, m.pods, &m},
       [SRV_LP_INSTANCE] = {&srv_instance_type, m.instances, &m},
       [SRV_LP_LINK] = {&net_link_lp_type, links, &m.links},
@@ -476,7 +477,8 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     goto out;
   }
   const srv_placement *pl = &m.placement;
-  lp_partition[srv_router_lp(&m)] = pl->router_partition;
+  for (uint32_t g = 0; g < (m.regions ? m.regions : 1); g++)
+    lp_partition[srv_front_door_lp(&m, g)] = pl->router_partition[g];
   for (uint32_t p = 0; p < m.pods; p++)
     lp_partition[srv_pod_router_lp(&m, p)] = pl->pod_router_partition[p];
   for (uint32_t i = 0; i < m.instances; i++)
@@ -484,7 +486,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   for (uint32_t l = 0; l < links; l++)
     lp_partition[core_lp_map_id(&m.lps, SRV_LP_LINK, l)] = pl->link_partition[l];
   if (s->scaling) /* beside the router: they talk a nanosecond apart */
-    lp_partition[srv_controller_lp(&m)] = pl->router_partition;
+    lp_partition[srv_controller_lp(&m)] = pl->router_partition[0];
   m.links = (net_links){.topo = m.cluster.topo,
                         .first_lp = core_lp_map_id(&m.lps, SRV_LP_LINK, 0),
                         .chunk_bytes = s->network.chunk_bytes,
@@ -579,6 +581,7 @@ out:
   free(m.node_tier);
   srv_placement_free(&m.placement);
   srv_cluster_free(&m.cluster);
+  srv_regions_free(&m);
   free_pools(&m);
   free(m.requests.arrival_ns);
   free(m.requests.input_tokens);

@@ -472,6 +472,82 @@ static void test_pods_load_with_defaults_and_refuse_bad_values(void) {
   assert_error_has(rc, s, err, "--set router.pods=yes: router.pods: ", "expected a mapping");
 }
 
+/* ---- regions ---- */
+
+#define REGIONS_YAML WT_EXAMPLES_DIR "/../tests/serving/regions.yaml"
+
+/* Regions load with their latencies both ways (a pair given on one side holds for both), the node
+ * types' regions, and router.pods switched on for the front doors to send to. */
+static void test_regions_load_with_symmetric_latencies_and_pods_on(void) {
+  srv_scenario *s = load_ok(REGIONS_YAML, NULL, 0);
+  const srv_regions *r = &s->regions;
+  CU_ASSERT_EQUAL(r->count, 3);
+  CU_ASSERT_STRING_EQUAL(r->list[1].name, "centralus");
+  CU_ASSERT_EQUAL(r->list[0].latency_ns[2], 36000000);
+  CU_ASSERT_EQUAL(r->list[2].latency_ns[0], 36000000);
+  CU_ASSERT_EQUAL(r->list[2].latency_ns[1], 12000000);
+  CU_ASSERT_EQUAL(r->list[1].latency_ns[1], 0);
+  CU_ASSERT_DOUBLE_EQUAL(r->list[2].share, 0.2, 1e-12);
+  CU_ASSERT_EQUAL(r->policy, SRV_REGION_NEAREST);
+  CU_ASSERT_EQUAL(r->report_interval_ns, 100000000);
+  CU_ASSERT_EQUAL(s->nodes[2].region, 2);
+  CU_ASSERT(s->router.pods.enabled);
+  /* origins follow the shares: of 10,000 ids, each region's count within 3% of its share */
+  uint32_t count[3] = {0};
+  for (int64_t id = 0; id < 10000; id++)
+    count[srv_request_origin(s, id)]++;
+  CU_ASSERT(count[0] > 4700 && count[0] < 5300);
+  CU_ASSERT(count[1] > 2700 && count[1] < 3300);
+  CU_ASSERT(count[2] > 1700 && count[2] < 2300);
+  srv_scenario_free(s);
+}
+
+/* Bad region definitions are refused at the key that is wrong, saying what is. */
+static void test_bad_regions_are_refused_at_their_keys(void) {
+  static const struct {
+    const char *set, *prefix, *part;
+  } cases[] = {
+      {"cluster.nodes.2.region=southus",
+       "--set cluster.nodes.2.region=southus: cluster.nodes.2.region: ",
+       "no region is called 'southus' (the regions: westus, centralus, eastus)"},
+      {"regions.list.1={name: centralus, share: 0.3}",
+       "--set regions.list.1={name: centralus, share: 0.3}: regions.list.1: ",
+       "no latency between regions 'centralus' and 'eastus'"},
+      {"regions.list.2.latency={westus: 30ms}", "--set regions.list.2.latency={westus: 30ms}: ",
+       "regions.list.0.latency.eastus says 36000000 ns; give one latency per pair"},
+      {"regions.list.2.name=westus", "--set regions.list.2.name=westus: regions.list.2.name: ",
+       "region 'westus' is already defined (as regions.list.0)"},
+      {"regions.list.0.latency={westus: 1ms}",
+       "--set regions.list.0.latency={westus: 1ms}: ", "a region's own hop is router.pods.latency"},
+      {"cluster.nodes.2.region=centralus", REGIONS_YAML,
+       "region 'eastus' has no node type; give some cluster.nodes region: eastus"},
+      {"regions.policy=closest", "--set regions.policy=closest: regions.policy: ", "nearest"},
+      {"regions.spillover=0", "--set regions.spillover=0: regions.spillover: ",
+       "expected more than 0 outstanding requests per instance"},
+      {"regions.list.0.share=-1",
+       "--set regions.list.0.share=-1: regions.list.0.share: ", "expected a value of at least 0"},
+      {"deployments.0.scaling={controller: {kind: reactive}}", REGIONS_YAML,
+       "routing through regions (a front door per region, pod routers below it) does not take "
+       "deployments with scaling yet"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    srv_scenario *s = NULL;
+    char err[1024] = "";
+    int rc = srv_scenario_load(REGIONS_YAML, &cases[i].set, 1, &s, err, sizeof err);
+    assert_error_has(rc, s, err, cases[i].prefix, cases[i].part);
+  }
+  srv_scenario *s = NULL;
+  char err[1024] = "";
+  const char *zero[] = {"regions.list.0.share=0", "regions.list.1.share=0",
+                        "regions.list.2.share=0"};
+  int rc = srv_scenario_load(REGIONS_YAML, zero, 3, &s, err, sizeof err);
+  assert_error_has(rc, s, err, REGIONS_YAML, "the regions' shares add up to 0");
+  const char *stray[] = {"cluster.nodes.0.region=westus"};
+  rc = srv_scenario_load(NULL, stray, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "(built-in default)",
+                   "cluster.nodes.0 names region 'westus', but the scenario declares no regions");
+}
+
 /* deployments.N.scaling: absent, every instance serves throughout; present, its defaults (all
  * serving at t=0, at least one kept, a local NVMe read rate, Kubernetes HPA's tolerance and
  * windows); values that cannot hold are refused at their keys. */
@@ -1483,6 +1559,8 @@ int main(void) {
   CU_ADD_TEST(suite, test_unknown_catalogue_name_suggests_the_closest);
   CU_ADD_TEST(suite, test_missing_required_section_is_named);
   CU_ADD_TEST(suite, test_parallel_sizes_are_checked_at_their_keys);
+  CU_ADD_TEST(suite, test_regions_load_with_symmetric_latencies_and_pods_on);
+  CU_ADD_TEST(suite, test_bad_regions_are_refused_at_their_keys);
   CU_ADD_TEST(suite, test_slo_must_be_positive);
   CU_ADD_TEST(suite, test_missing_trace_file_is_reported_with_its_resolved_path);
   CU_ADD_TEST(suite, test_trace_path_is_relative_to_the_scenario_folder);

@@ -14,6 +14,12 @@ struct srv_study;
 /* This process's rank in comm, or, with MPI_COMM_NULL, its launcher's rank (mpirun, srun; 0 when
  * not launched), so that rank 0 alone prints. */
 int app_rank(MPI_Comm comm);
+/* `windtunnel run SCENARIO`: a simulation, its timeline and summary (app/run.c). */
+int app_run(int argc, char **argv, MPI_Comm comm);
+/* `windtunnel check SCENARIO`: the scenario read and checked, nothing run (app/run.c). */
+int app_check(int argc, char **argv, MPI_Comm comm);
+/* `windtunnel report FILE.h5 [B.h5]`: a timeline's summary, or two compared (app/report.c). */
+int app_report(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel calibrate`: the cost model's error against measured data (rank 0 works). */
 int app_calibrate(int argc, char **argv, MPI_Comm comm);
 /* `windtunnel validate`: measured serving runs replayed and compared (every rank replays). */

@@ -190,23 +190,6 @@ static const hw_model *lss_model_of(const hw_catalog *cat, const char *dir, cons
   return NULL;
 }
 
-static int add_point(calib_points *ps, const double *x, int nx, double measured_ns) {
-  if (!(measured_ns > 0.0) || !isfinite(measured_ns)) {
-    ps->dropped++;
-    return 0;
-  }
-  calib_point *grown = util_grow(ps->p, &ps->cap, ps->n + 1, sizeof *grown);
-  if (!grown)
-    return -1;
-  ps->p = grown;
-  calib_point *p = &ps->p[ps->n++];
-  memset(p, 0, sizeof *p);
-  memcpy(p->x, x, (size_t)nx * sizeof *x);
-  p->measured_ns = measured_ns;
-  p->power_w = NAN;
-  return 0;
-}
-
 /* One profiled layer of an LLMServingSim dense/per_sequence/layers table as a kernel point of the
  * operator it is priced as (the shapes hw_iteration_ns prices; calib/eval_profiles.c); false for a
  * layer without a fitted operator (MoE experts and router, sampler, whole-prompt attention). */
@@ -267,13 +250,9 @@ static int lss_layers_table(scan *s, const char *rel, const hw_deploy *d, dev_po
   snprintf(path, sizeof path, "%s/%s", s->o->dir, rel);
   if (util_csv_open_file(&c, path, s->err, s->err_len) != 0)
     return -1;
-  bool v0 = util_csv_col(&c, "layer_name") >= 0;
-  int col_layer = util_csv_col(&c, v0 ? "layer_name" : "layer");
-  int col_n = util_csv_col(&c, v0 ? "input" : "tokens");
-  if (col_n < 0)
-    col_n = util_csv_col(&c, "sequences");
-  int col_t = util_csv_col(&c, v0 ? "latency(ns)" : "time_us");
-  double unit_ns = v0 ? 1.0 : 1e3;
+  calib_lss_layer_cols cols = calib_lss_layer_columns(&c);
+  int col_layer = cols.layer, col_n = cols.n, col_t = cols.t;
+  double unit_ns = cols.unit_ns;
   int r = 0;
   while (r == 0 && (r = util_csv_next(&c, s->err, s->err_len)) == 1) {
     double n, t, x[7] = {0};
@@ -287,7 +266,7 @@ static int lss_layers_table(scan *s, const char *rel, const hw_deploy *d, dev_po
                    util_csv_get(&c, col_n));
     else if (!lss_layer(d, util_csv_get(&c, col_layer), n, &op, x))
       tc->unmapped_rows++;
-    else if (add_point(&dp->pts[op], x, 7, t * unit_ns) != 0)
+    else if (calib_points_push(&dp->pts[op], x, 7, t * unit_ns) != 0)
       r = util_err(s->err, s->err_len, "out of memory");
     else
       tc->n[op]++;
@@ -382,7 +361,7 @@ static int attention_table(scan *s, const char *rel, const hw_deploy *d, bool ls
       tc->unmapped_rows++;
       continue;
     }
-    if (add_point(&dp->pts[op], x, 7, measured_ns) != 0)
+    if (calib_points_push(&dp->pts[op], x, 7, measured_ns) != 0)
       r = util_err(s->err, s->err_len, "out of memory");
     else
       tc->n[op]++;

@@ -249,13 +249,10 @@ static int lss_layers(cal_ctx *cc, const pricer *pr, const lss_profile *p, const
   util_csv c;
   if (lss_open(cc, dataset, &c) != 0)
     return calib_rows_skip(cc->out, dataset, "layers", cc->err);
-  bool v0 = util_csv_col(&c, "layer_name") >= 0;
-  int col_layer = util_csv_col(&c, v0 ? "layer_name" : "layer");
-  int col_n = util_csv_col(&c, v0 ? "input" : "tokens");
-  if (col_n < 0)
-    col_n = util_csv_col(&c, "sequences");
-  int col_t = util_csv_col(&c, v0 ? "latency(ns)" : "time_us");
-  double unit_ns = v0 ? 1.0 : 1e3;
+  calib_lss_layer_cols cols = calib_lss_layer_columns(&c);
+  bool v0 = cols.v0;
+  int col_layer = cols.layer, col_n = cols.n, col_t = cols.t;
+  double unit_ns = cols.unit_ns;
   calib_acc fam[LSS_FAMILIES];
   for (int i = 0; i < LSS_FAMILIES; i++)
     calib_acc_init(&fam[i]);

@@ -18,9 +18,7 @@ const char *const calib_op_names[CALIB_OP_COUNT] = {
 const char *const calib_dev_names[CALIB_NDEV] = {"H100-SXM-80GB", "H200-SXM-141GB",
                                                  "A100-SXM-80GB"};
 
-/* Append one point of nx inputs; a zero, negative or missing time is dropped and counted. 0, or
- * -1 out of memory. */
-static int push(calib_points *ps, const double *x, int nx, double measured_ns) {
+int calib_points_push(calib_points *ps, const double *x, int nx, double measured_ns) {
   if (!(measured_ns > 0.0) || !isfinite(measured_ns)) {
     ps->dropped++; /* cannot be fitted in log space */
     return 0;
@@ -49,7 +47,7 @@ static void note_power(calib_points *ps, size_t n_before, const util_csv *c, int
 static int push_record(const calib_reader *rc, calib_points *ps, const double *x, int nx,
                        double measured_ns, const util_csv *c, int col_power) {
   size_t n_before = ps->n;
-  if (push(ps, x, nx, measured_ns) != 0)
+  if (calib_points_push(ps, x, nx, measured_ns) != 0)
     return util_err(rc->err, rc->err_len, "out of memory");
   note_power(ps, n_before, c, col_power);
   return 0;

@@ -48,6 +48,10 @@ typedef struct calib_points {
   size_t dropped; /* points of rows without a positive measured time: not fitted, but counted */
 } calib_points;
 
+/* Appends one point of nx inputs (power NaN); a zero, negative or missing time is dropped and
+ * counted (it cannot be fitted in log space). 0, or -1 out of memory. */
+int calib_points_push(calib_points *ps, const double *x, int nx, double measured_ns);
+
 /* Median and p90 of |predicted / measured - 1| over n points, percent. */
 typedef struct calib_stats {
   size_t n;

@@ -106,3 +106,14 @@ void calib_files_free(calib_files *files) {
   free(files->path);
   memset(files, 0, sizeof *files);
 }
+
+calib_lss_layer_cols calib_lss_layer_columns(const util_csv *c) {
+  calib_lss_layer_cols k = {.v0 = util_csv_col(c, "layer_name") >= 0};
+  k.layer = util_csv_col(c, k.v0 ? "layer_name" : "layer");
+  k.n = util_csv_col(c, k.v0 ? "input" : "tokens");
+  if (k.n < 0)
+    k.n = util_csv_col(c, "sequences");
+  k.t = util_csv_col(c, k.v0 ? "latency(ns)" : "time_us");
+  k.unit_ns = k.v0 ? 1.0 : 1e3;
+  return k;
+}

@@ -3,6 +3,7 @@
 #ifndef CALIB_READER_H
 #define CALIB_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/csv.h"
@@ -48,6 +49,16 @@ typedef struct calib_files {
 /* Every file under root (hidden ones and folders deeper than 16 aside), sorted; 0, or -1 when
  * memory runs out. An unreadable root gives no files. */
 int calib_reader_list(const char *root, calib_files *out);
+
+/* The columns of an LLMServingSim per-layer table: v0's layers.csv (layer_name, input,
+ * latency(ns)) or v1's dense.csv / per_sequence.csv (layer, tokens or sequences, time_us); a column
+ * that is missing is -1. */
+typedef struct calib_lss_layer_cols {
+  bool v0;
+  int layer, n, t;
+  double unit_ns; /* ns per unit of the time column */
+} calib_lss_layer_cols;
+calib_lss_layer_cols calib_lss_layer_columns(const util_csv *c);
 void calib_files_free(calib_files *files);
 
 #endif

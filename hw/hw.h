@@ -80,6 +80,10 @@ typedef struct hw_power {
   /* The node's share per accelerator of host power (CPUs, memory, NICs, fans, storage), drawn
    * whatever the load. */
   double host_w;
+  /* What the host's CPUs add, per accelerator, while its engine's host work runs (hw/host.h,
+   * hw/data/host_power.csv); 0 for a node type without a host row. Charged to the iteration's
+   * power over its host time (hw_power_iteration). */
+  double host_cpu_busy_w;
   char source[64]; /* the power.csv entry these came from; "" when unset */
 } hw_power;
 

@@ -340,6 +340,10 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
  * `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
 
+/* The host time of batch b's iteration (hw_breakdown.cpu_ns: hw_eff.cpu or the engine profile's
+ * host work); 0 for an empty batch. */
+double hw_host_ns(const hw_deploy *d, const hw_batch *b);
+
 /* Expected (token, expert) pairs on the busiest of `groups` equal groups of experts when `tokens`
  * tokens each pick `active` distinct experts of `experts` uniformly (load imbalance of top-k
  * routing): the mean tokens * active / groups plus sqrt(2 ln groups) standard deviations of one

@@ -130,6 +130,7 @@ typedef struct srv_node_row {
   double host_w;                            /* CPUs, memory, NICs, fans: always drawn */
   double idle_w;                            /* each accelerator's idle board power */
   double energy_j;                          /* the node's IT energy over the whole run */
+  double host_cpu_j; /* of energy_j: what the host's CPUs drew above idle for host work */
 } srv_node_row;
 
 /* /power: one row per node and interval, keyed by (node, start_ns): the node's exact energy in

@@ -77,8 +77,8 @@ typedef struct hw_power {
   /* Under a power cap the clock drops until the power fits: dynamic power ~ clock^cap_exponent,
    * compute-bound time ~ 1 / clock, memory-bound time unchanged (see hw/power.c). */
   double cap_exponent;
-  /* The node's share per accelerator of host power (CPUs, memory, NICs, fans, storage), drawn
-   * whatever the load. */
+  /* The node's share per accelerator of its idle host power (CPUs, memory, NICs, fans,
+   * storage), drawn whatever the load; host_cpu_busy_w comes on top during host work. */
   double host_w;
   /* What the host's CPUs add, per accelerator, while its engine's host work runs (hw/host.h,
    * hw/data/host_power.csv); 0 for a node type without a host row. Charged to the iteration's

@@ -156,7 +156,8 @@ def headline(attrs, t):
     rack_w = rack_nj[:racks] * 1e-9 / length_s
     rack_avg = rack_nj[:racks].sum(axis=1) * 1e-9 / simulated_s if simulated_s > 0 else \
         np.zeros(racks)
-    hosts_j = in_order_sum(nodes["host_w"]) * simulated_s  # each node's host_w, the whole run
+    # each node's host_w, the whole run, and its CPUs' busy energy (schema 8)
+    hosts_j = in_order_sum(nodes["host_w"]) * simulated_s + in_order_sum(nodes["host_cpu_j"])
     out["energy"] = {"total_j": energy_j, "it_j": it_j, "accelerators_j": it_j - hosts_j,
                      "hosts_j": hosts_j,
                      "per_output_token_j": energy_j / out_tokens if out_tokens else 0, "pue": pue}

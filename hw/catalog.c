@@ -8,6 +8,7 @@
 
 #include "hw/eff_params.h"
 #include "hw/embedded.h"
+#include "hw/host.h"
 #include "hw/hw.h"
 #include "hw/names.h"
 #include "hw/power_ops.h"
@@ -423,6 +424,11 @@ int hw_catalog_add_accel(hw_catalog *cat, const hw_accel *accel, char *err, size
   if (!a.power.source[0]) {
     const power_entry *own = find_power(cat, a.name);
     a.power = own ? own->power : default_power(cat, &a);
+    hw_host host;
+    int has_host = hw_host_find(a.name, &host, err, err_len);
+    if (has_host < 0)
+      return -1;
+    a.power.host_cpu_busy_w = has_host ? hw_host_busy_w_per_accel(&host) : 0.0;
   }
   if (hw_systolic_attach(&a, err, err_len) != 0) /* matrix units: systolic.csv */
     return -1;

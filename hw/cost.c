@@ -318,6 +318,14 @@ double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32
   return fmin(mean + sqrt(2.0 * log(g)) * sqrt(var), tokens * fmin(k, e / g));
 }
 
+double hw_host_ns(const hw_deploy *d, const hw_batch *b) {
+  double tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) * d->inv_ep,
+         seqs = ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep;
+  if (tokens <= 0.0 && seqs <= 0.0)
+    return 0.0;
+  return d->accel.eff.cpu.fixed_ns + d->accel.eff.cpu.per_seq_ns * seqs;
+}
+
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out) {
   const hw_model *m = &d->model;
   const hw_eff *e = &d->accel.eff;
@@ -432,7 +440,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double gpu_ns = layers * layer_ns + embed + head + gather;
   double stage_ns = d->cfg.pp == 1 ? gpu_ns
                                    : d->stage_layers * layer_ns + fmax(embed, head + gather);
-  double cpu_ns = e->cpu.fixed_ns + e->cpu.per_seq_ns * seqs;
+  double cpu_ns = hw_host_ns(d, b);
   double serial_ns = 0.0;
   if (d->cfg.host_overlap)
     serial_ns = fmin(cpu_ns, d->cfg.serial_fixed_ns + d->cfg.serial_per_seq_ns * seqs);

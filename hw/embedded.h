@@ -12,5 +12,7 @@ extern const char hw_data_efficiency_csv[];
 extern const size_t hw_data_efficiency_csv_len;
 extern const char hw_data_power_csv[];
 extern const size_t hw_data_power_csv_len;
+extern const char hw_data_host_power_csv[];
+extern const size_t hw_data_host_power_csv_len;
 
 #endif

@@ -74,9 +74,13 @@ typedef struct hw_power {
   /* Under a power cap the clock drops until the power fits: dynamic power ~ clock^cap_exponent,
    * compute-bound time ~ 1 / clock, memory-bound time unchanged (see hw/power.c). */
   double cap_exponent;
-  /* The node's share per accelerator of host power (CPUs, memory, NICs, fans, storage), drawn
-   * whatever the load. */
+  /* The node's share per accelerator of its idle host power (CPUs, memory, NICs, fans,
+   * storage), drawn whatever the load; host_cpu_busy_w comes on top during host work. */
   double host_w;
+  /* What the host's CPUs add, per accelerator, while its engine's host work runs (hw/host.h,
+   * hw/data/host_power.csv); 0 for a node type without a host row. Charged to the iteration's
+   * power over its host time (hw_power_iteration). */
+  double host_cpu_busy_w;
   char source[64]; /* the power.csv entry these came from; "" when unset */
 } hw_power;
 
@@ -327,6 +331,10 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
  * with cfg.host_overlap, the longer of the two plus the host's serial part). 0 for an empty batch.
  * `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
+
+/* The host time of batch b's iteration (hw_breakdown.cpu_ns: hw_eff.cpu or the engine profile's
+ * host work); 0 for an empty batch. */
+double hw_host_ns(const hw_deploy *d, const hw_batch *b);
 
 /* Expected (token, expert) pairs on the busiest of `groups` equal groups of experts when `tokens`
  * tokens each pick `active` distinct experts of `experts` uniformly (load imbalance of top-k

@@ -44,5 +44,8 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
   double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv_ns, cpu_ns, serial_ns);
   *power_w = total_ns > 0.0 ? (busy_w * stage_ns + wait_w * (total_ns - stage_ns)) / total_ns
                             : p->idle_w;
+  /* The host's CPUs draw above their idle while the engine's host work runs (hw/host.h). */
+  if (total_ns > 0.0 && p->host_cpu_busy_w > 0.0)
+    *power_w += p->host_cpu_busy_w * fmin(cpu_ns, total_ns) / total_ns;
   return gpu_ns;
 }

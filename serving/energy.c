@@ -1,5 +1,7 @@
 /* An instance's energy: what its devices drew since the last account, at their current power, into
  * its nodes' interval bins (written only by the partition that owns the node). */
+#include <math.h>
+
 #include "serving/model.h"
 
 /* The node of the instance's accelerator *k (they are grouped by node) and how many of the
@@ -51,4 +53,16 @@ int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *no
   }
   in->binned_ns = until_ns > from_ns ? until_ns : in->binned_ns;
   return rc;
+}
+
+void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns, int64_t end_ns) {
+  const srv_cluster *c = &m->cluster;
+  if (!(in->host_cpu_w > 0.0) || end_ns <= start_ns)
+    return;
+  /* whole nanojoules per device, so that the sum is the same in any order */
+  int64_t nj = llround(in->host_cpu_w * (double)(end_ns - start_ns));
+  for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
+    uint32_t devices, node = next_node(c, in, &k, &devices);
+    m->node_host_cpu_nj[node] += nj * devices;
+  }
 }

@@ -57,6 +57,12 @@ static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t s
                            int64_t duration_ns, double power_w) {
   in->busy = true;
   in->device_w = power_w;
+  /* the share of power_w that is the host's CPUs (hw_power_iteration adds it over the host time) */
+  double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
+  in->host_cpu_w = cpu_busy_w > 0.0
+                       ? cpu_busy_w * fmin(hw_host_ns(in->deploy, &b->hw), (double)duration_ns) /
+                             (double)duration_ns
+                       : 0.0;
   in->seqs = b->seqs;
   in->num_seqs = b->num_seqs;
   in->batch_tokens = b->hw.prefill_tokens + b->hw.decode_seqs;
@@ -185,6 +191,8 @@ static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t 
   double joules = srv_account_energy(m, in, end_ns, &rc);
   if (rc != 0)
     return core_fail(lp, "out of memory for energy bins");
+  srv_account_host_cpu(m, in, in->iteration.start_ns, end_ns);
+  in->host_cpu_w = 0.0;
   for (uint32_t i = 0; i < in->num_seqs; i++) {
     srv_req *rec = in->seqs[i].user;
     rec->row.energy_j += joules * in->seqs[i].tokens / in->batch_tokens;

@@ -211,6 +211,7 @@ typedef struct srv_model {
   } * appended;
   core_engine *engine; /* while it runs: the boundary call writes power rows of its LPs' nodes */
   int64_t *node_binned_ns;    /* [nodes]: scratch of the power rows' writer (output.c) */
+  int64_t *node_host_cpu_nj;  /* [nodes]: the host CPUs' busy energy, W x ns; as node_energy */
   int64_t power_rows_span_ns; /* POWER_ROWS_INTERVALS power intervals (INT64_MAX past it) */
   int threads;
   int64_t end_ns;
@@ -312,6 +313,9 @@ typedef struct srv_instance {
    * to binned_ns already (util/timebins: binning a stretch in pieces adds what it adds whole). */
   uint32_t devices;
   double device_w, idle_w;
+  /* Of device_w over the open iteration: what the host's CPUs add while its host work runs
+   * (hw/host.h), counted per node in node_host_cpu_nj when it closes. */
+  double host_cpu_w;
   int64_t power_since_ns, binned_ns;
   int thread;
   double energy_j;
@@ -442,6 +446,10 @@ double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int 
  * than its next account), and lowers node_binned_ns[node] of each of its nodes to what the bins now
  * hold of it. Returns 0, or -1 out of memory or past the bins' range. */
 int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *node_binned_ns);
+
+/* Adds the host CPUs' busy draw of the instance's iteration that ran [start_ns, end_ns) to its
+ * nodes' node_host_cpu_nj. */
+void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns, int64_t end_ns);
 
 /* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode
  * instance. The receive and release handlers return 1 when the instance may now have work to

@@ -254,7 +254,8 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
                         .busy_accelerators = c->node_used_accels[n],
                         .host_w = g->host_w,
                         .idle_w = g->accel->power.idle_w,
-                        .energy_j = (double)(m->node_energy[n].total + static_nj) * 1e-9};
+                        .energy_j = (double)(m->node_energy[n].total + static_nj) * 1e-9,
+                        .host_cpu_j = (double)m->node_host_cpu_nj[n] * 1e-9};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
     if (m->node_tier[n]) {

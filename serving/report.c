@@ -141,7 +141,8 @@ typedef struct power_bins {
   int64_t *rack_nj;    /* [racks][intervals] */
   uint32_t racks_seen; /* one past the highest rack of /power */
   int64_t it_nj;
-  double host_w; /* all nodes' host power (/nodes), drawn the whole run */
+  double host_w;     /* all nodes' host power (/nodes), drawn the whole run */
+  double host_cpu_j; /* all nodes' host CPUs' busy energy (/nodes), in the accelerators' bins */
 } power_bins;
 
 static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulated_ns,
@@ -156,6 +157,7 @@ static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulat
   for (uint64_t i = 0; i < nnodes; i++) {
     pb->racks = nodes[i].rack + 1 > pb->racks ? nodes[i].rack + 1 : pb->racks;
     pb->host_w += nodes[i].host_w;
+    pb->host_cpu_j += nodes[i].host_cpu_j;
   }
   pb->intervals = simulated_ns > 0 ? (uint64_t)((simulated_ns - 1) / interval_ns) + 1 : 0;
   pb->site_nj = calloc(pb->intervals + 1, sizeof *pb->site_nj);
@@ -276,7 +278,7 @@ static int summarise_power(io_timeline_reader *r, srv_summary *s, int64_t simula
     goto out;
   }
   s->it_energy_j = (double)pb.it_nj * 1e-9;
-  s->host_energy_j = pb.host_w * s->simulated_s;
+  s->host_energy_j = pb.host_w * s->simulated_s + pb.host_cpu_j;
   s->accel_energy_j = s->it_energy_j - s->host_energy_j;
   s->energy_j = s->it_energy_j * s->pue;
   s->power_avg_w = s->simulated_s > 0 ? s->energy_j / s->simulated_s : 0;

@@ -52,8 +52,8 @@ typedef struct srv_summary {
    * the rack's feeds carry), compared with the rack budget; site power is facility power,
    * compared with the site budget. */
   double pue, it_energy_j, energy_j, energy_per_output_token_j;
-  /* IT energy split: the hosts' (each node's host_w over the run, /nodes) and the accelerators'
-   * (the rest: busy, waiting and idle board power). */
+  /* IT energy split: the hosts' (each node's host_w over the run and its CPUs' busy energy
+   * host_cpu_j, /nodes) and the accelerators' (the rest: busy, waiting and idle board power). */
   double host_energy_j, accel_energy_j;
   double power_avg_w, power_peak_w; /* site, facility */
   uint32_t racks;

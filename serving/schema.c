@@ -49,6 +49,7 @@ static const io_field node_fields[] = {
     IO_FIELD(srv_node_row, host_w, IO_FIELD_DOUBLE),
     IO_FIELD(srv_node_row, idle_w, IO_FIELD_DOUBLE),
     IO_FIELD(srv_node_row, energy_j, IO_FIELD_DOUBLE),
+    IO_FIELD(srv_node_row, host_cpu_j, IO_FIELD_DOUBLE),
 };
 
 static const io_field power_fields[] = {

@@ -169,9 +169,10 @@ typedef struct srv_node_row {
   uint32_t node, rack;
   uint32_t accelerators, busy_accelerators; /* busy: some instance runs on it */
   char group[64];                           /* the scenario's node type */
-  double host_w;                            /* CPUs, memory, NICs, fans: always drawn */
-  double idle_w;                            /* each accelerator's idle board power */
-  double energy_j;                          /* the node's IT energy over the whole run */
+  double host_w;     /* idle host (CPUs, memory, NICs, fans): always drawn; hw/host.h */
+  double idle_w;     /* each accelerator's idle board power */
+  double energy_j;   /* the node's IT energy over the whole run */
+  double host_cpu_j; /* of energy_j: what the host's CPUs drew above idle for host work */
 } srv_node_row;
 
 /* /power: one row per node and interval, keyed by (node, start_ns): the node's exact energy in

@@ -432,6 +432,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
+      !(m.node_host_cpu_nj = calloc(m.cluster.nodes, sizeof *m.node_host_cpu_nj)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
@@ -575,6 +576,7 @@ out:
       util_timebins_free(&m.node_energy[n]);
   free(m.node_energy);
   free(m.node_binned_ns);
+  free(m.node_host_cpu_nj);
   if (m.node_tier)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);

@@ -7,6 +7,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "hw/host.h"
 #include "hw/hw.h"
 #include "hw/power_ops.h"
 
@@ -120,7 +121,11 @@ static void test_host_overhead_counts_at_the_gap_power_in_the_average(void) {
   double busy_w = hw_power_busy_w(&d.accel.power, d.accel.tdp_w,
                                   bd.flops / (gpu_ns * 1e-9) / d.accel.peak_bf16_flops,
                                   bd.hbm_bytes / (gpu_ns * 1e-9) / d.accel.hbm_bytes_per_s);
-  double want = (busy_w * gpu_ns + d.accel.power.gap_w * bd.cpu_ns) / bd.total_ns;
+  /* and the host's CPUs add their busy draw over the host time (hw/host.h) */
+  double want = (busy_w * gpu_ns +
+                 (d.accel.power.gap_w + d.accel.power.host_cpu_busy_w) * bd.cpu_ns) /
+                bd.total_ns;
+  CU_ASSERT_TRUE(d.accel.power.host_cpu_busy_w > 0.0);
   /* the clocks stay up while the host works: between idle and the busy draw */
   CU_ASSERT_TRUE(d.accel.power.gap_w > d.accel.power.idle_w && d.accel.power.gap_w < busy_w);
   CU_ASSERT_TRUE(bd.cpu_ns > 0.0 && bd.power_w < busy_w);
@@ -230,6 +235,61 @@ static void test_an_accelerator_without_a_power_row_gets_the_scaled_default(void
   CU_ASSERT_STRING_EQUAL(tpu->power.source, "");
 }
 
+/* The host's parts (hw/host.h): the sourced ones and the rest of the measured idle host power add
+ * up to the node's host power, idle or busy, on every node type with a host row. */
+static void test_host_parts_add_up_to_the_nodes_host_power(void) {
+  const char *const devices[] = {"H100-SXM-80GB", "H200-SXM-141GB", "A100-SXM-80GB"};
+  for (size_t i = 0; i < sizeof devices / sizeof *devices; i++) {
+    hw_host h;
+    CU_ASSERT_EQUAL_FATAL(hw_host_find(devices[i], &h, err, sizeof err), 1);
+    const hw_accel *a = hw_catalog_accel(cat, devices[i]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    double idle_host_w = a->power.host_w * h.accels; /* power.csv's measured idle share */
+    double all_cores = (double)h.cpu_sockets * h.cpu_cores;
+    for (double busy = 0.0; busy <= all_cores; busy += all_cores / 4) {
+      hw_host_parts p = hw_host_parts_at(&h, idle_host_w, busy);
+      CU_ASSERT_DOUBLE_EQUAL(p.cpu_busy_w + p.nic_optics_w + p.rest_w, p.total_w, 1e-9);
+      CU_ASSERT_DOUBLE_EQUAL(p.total_w, idle_host_w + hw_host_cpu_busy_w(&h, busy), 1e-9);
+      CU_ASSERT_DOUBLE_EQUAL(p.nic_optics_w, h.nics * h.nic_optics_w, 0.0);
+      CU_ASSERT_TRUE(p.rest_w > 0.0); /* the sourced parts never exceed the measured whole */
+    }
+    CU_ASSERT_DOUBLE_EQUAL(hw_host_parts_at(&h, idle_host_w, 0.0).total_w, idle_host_w, 0.0);
+  }
+}
+
+/* The CPUs' draw rises with the cores running host work, from nothing above idle to the sockets'
+ * TDP, and no further; each accelerator's engine worker keeps one core busy. */
+static void test_host_cpu_power_rises_with_utilisation_within_its_bounds(void) {
+  hw_host h;
+  CU_ASSERT_EQUAL_FATAL(hw_host_find("H100-SXM-80GB", &h, err, sizeof err), 1);
+  CU_ASSERT_EQUAL(h.cpu_sockets, 2); /* DGX H100: 2x Xeon Platinum 8480C, 56 cores, 350 W */
+  CU_ASSERT_EQUAL(h.cpu_cores, 56);
+  double all_cores = (double)h.cpu_sockets * h.cpu_cores, max_w = h.cpu_sockets * h.cpu_tdp_w;
+  double last_w = -1.0;
+  for (double busy = 0.0; busy <= all_cores; busy += 1.0) {
+    double w = hw_host_cpu_busy_w(&h, busy);
+    CU_ASSERT_TRUE(w > last_w && w >= 0.0 && w <= max_w);
+    last_w = w;
+  }
+  CU_ASSERT_DOUBLE_EQUAL(hw_host_cpu_busy_w(&h, 0.0), 0.0, 0.0);
+  CU_ASSERT_DOUBLE_EQUAL(hw_host_cpu_busy_w(&h, all_cores), max_w, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(hw_host_cpu_busy_w(&h, 10 * all_cores), max_w, 1e-9);
+  CU_ASSERT_DOUBLE_EQUAL(hw_host_cpu_busy_w(&h, -3.0), 0.0, 0.0);
+  const hw_accel *a = hw_catalog_accel(cat, "H100-SXM-80GB");
+  CU_ASSERT_DOUBLE_EQUAL(a->power.host_cpu_busy_w, hw_host_cpu_busy_w(&h, 1.0), 1e-12);
+  CU_ASSERT_DOUBLE_EQUAL(a->power.host_cpu_busy_w, 350.0 / 56.0, 1e-12);
+}
+
+/* A node type without a host row keeps today's constant host power: no CPU term. */
+static void test_node_types_without_a_host_row_keep_the_constant(void) {
+  hw_host h;
+  CU_ASSERT_EQUAL(hw_host_find("MI300X", &h, err, sizeof err), 0);
+  const hw_accel *a = hw_catalog_accel(cat, "MI300X");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+  CU_ASSERT_DOUBLE_EQUAL(a->power.host_cpu_busy_w, 0.0, 0.0);
+  CU_ASSERT_TRUE(a->power.host_w > 0.0);
+}
+
 int main(void) {
   if (CU_initialize_registry() != CUE_SUCCESS)
     return 1;
@@ -249,6 +309,9 @@ int main(void) {
       T(test_time_falls_and_power_rises_as_the_cap_rises),
       T(test_caps_at_idle_power_or_without_a_power_model_are_refused),
       T(test_an_accelerator_without_a_power_row_gets_the_scaled_default),
+      T(test_host_parts_add_up_to_the_nodes_host_power),
+      T(test_host_cpu_power_rises_with_utilisation_within_its_bounds),
+      T(test_node_types_without_a_host_row_keep_the_constant),
 #undef T
   };
   for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)

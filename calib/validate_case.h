@@ -38,6 +38,7 @@ typedef struct val_case {
   char name[192];
   /* Setup: catalogue names, parallelism, engine limits (0 or -1: the scenario's default). */
   char model[64], accel[64], dtype[16]; /* dtype "" for bf16 */
+  char engine[32];                      /* engine profile (hw/data/engines.csv); "" for none */
   uint32_t tp, pp, count;
   uint32_t max_num_seqs, max_num_batched_tokens;
   double gpu_memory_utilization;

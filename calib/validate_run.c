@@ -154,6 +154,8 @@ static int write_scenario(const val_case *c, const char *path, const char *trace
           c->model, c->accel, c->tp, c->pp, c->count);
   if (c->dtype[0])
     fprintf(f, "    dtype: %s\n", c->dtype);
+  if (c->engine[0])
+    fprintf(f, "    engine: %s\n", c->engine);
   if (c->gpu_memory_utilization > 0)
     fprintf(f, "    gpu_memory_utilization: %g\n", c->gpu_memory_utilization);
   fprintf(f, "    scheduler:\n      prefix_caching: false\n");

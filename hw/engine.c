@@ -31,6 +31,7 @@ static const char *const engine_cols[] = {"engine",
                                           "max_num_batched_tokens",
                                           "chunked_prefill",
                                           "prefix_caching",
+                                          "admission",
                                           "source"};
 enum {
   COL_ENGINE,
@@ -48,6 +49,7 @@ enum {
   COL_MAX_TOKENS,
   COL_CHUNKED,
   COL_PREFIX,
+  COL_ADMISSION,
   COL_SOURCE,
   NCOLS
 };
@@ -128,6 +130,14 @@ static int read_row(const util_csv *c, const int *col, hw_engine *e, char *err, 
     return -1;
   }
   e->kv_rule = (hw_kv_rule)r;
+  const char *admission = util_csv_get(c, col[COL_ADMISSION]);
+  if (strcmp(admission, "on_prompt") != 0 && strcmp(admission, "reserve_full") != 0) {
+    snprintf(err, err_len,
+             "hw/data/engines.csv:%ld: admission '%s' is not on_prompt or reserve_full", c->line,
+             admission);
+    return -1;
+  }
+  e->reserve_full_kv = strcmp(admission, "reserve_full") == 0;
   if (flag(c, col[COL_GRAPHS], &e->cuda_graphs, err, err_len) != 0 ||
       flag(c, col[COL_ASYNC], &e->async_scheduling, err, err_len) != 0 ||
       flag(c, col[COL_OVERLAP], &e->host_overlap, err, err_len) != 0 ||

@@ -24,6 +24,10 @@ typedef struct hw_engine {
   double kv_fraction[HW_ENGINE_TP_STEPS];
   uint32_t max_num_seqs, max_num_batched_tokens; /* 0: vLLM's per-device rule */
   bool chunked_prefill, prefix_caching;
+  /* Admission (`admission` column): the scheduler admits a request only when the KV of its prompt
+   * and all its outputs is free, and never preempts (TensorRT-LLM's GUARANTEED_NO_EVICT); false:
+   * on its prompt, preempting when decodes outgrow the cache (vLLM, SGLang). */
+  bool reserve_full_kv;
   char source[64]; /* IDs of hw/data/SOURCES.md, "Engines" */
 } hw_engine;
 

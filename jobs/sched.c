@@ -35,6 +35,7 @@ typedef struct sched_req {
   bool hold_kv;
   bool remote_pending; /* a remote_kv request not yet given its blocks */
   bool parkable;       /* hold_kv or remote_kv: it has a slot reserved in the parked table */
+  bool reserved;       /* reserve_full: the rest of its blocks are counted in reserved_blocks */
   int64_t arrival_ns;
   uint64_t add_seq; /* breaks ties of (priority, arrival) in the waiting heap */
   const uint64_t *block_hashes;
@@ -75,6 +76,9 @@ struct job_sched {
   uint32_t *held_refs;
   uint32_t held_blocks;
   uint64_t next_add_seq;
+  /* reserve_full: blocks that admitted requests have still to take to finish; never more than the
+   * evictable blocks, so that a running request always finds its next block. */
+  uint32_t reserved_blocks;
   uint64_t iterations, preemptions, finished;
   uint64_t prefix_query_tokens, prefix_hit_tokens, prefix_hit_blocks;
   /* KV tier: this step's traffic (reset by job_sched_step), totals, and what swapped requests of
@@ -304,6 +308,40 @@ static inline uint32_t blocks_needed(const job_sched *s, const sched_req *r, uin
   return blocks_for(s, tokens) - r->num_blocks;
 }
 
+/* Blocks of a request's whole life: prompt and outputs but the last output (never in KV). */
+static uint32_t full_blocks(const job_sched *s, const sched_req *r) {
+  return blocks_for(s, (uint64_t)r->prompt_tokens + r->output_tokens - 1);
+}
+
+/* Blocks a request not yet reserved may take: under reserve_full, those no admitted request needs
+ * to finish. */
+static uint32_t kv_room(const job_sched *s) {
+  uint32_t evictable = job_kv_evictable_blocks(s->kv);
+  assert(s->reserved_blocks <= evictable);
+  return evictable - s->reserved_blocks;
+}
+
+/* Under reserve_full, after `r` took blocks (it held old_blocks): its first allocation reserves the
+ * rest of its whole life, later ones take from that reserve. */
+static void reservation_grew(job_sched *s, sched_req *r, uint32_t old_blocks) {
+  if (s->cfg.admission != JOB_SCHED_RESERVE_FULL)
+    return;
+  if (r->reserved) {
+    s->reserved_blocks -= r->num_blocks - old_blocks;
+  } else {
+    r->reserved = true;
+    s->reserved_blocks += full_blocks(s, r) - r->num_blocks;
+  }
+}
+
+/* Gives back what `r` had reserved and not taken (it finishes, or is preempted). */
+static void reservation_end(job_sched *s, sched_req *r) {
+  if (!r->reserved)
+    return;
+  s->reserved_blocks -= full_blocks(s, r) - r->num_blocks;
+  r->reserved = false;
+}
+
 /* Puts the request's leading blocks up to `upto` into the prefix cache's table. */
 static void req_register(job_sched *s, sched_req *r, uint32_t upto) {
   for (; r->registered_blocks < upto; r->registered_blocks++)
@@ -393,6 +431,7 @@ static void preempt(job_sched *s, uint32_t pos, int64_t now_ns) {
    * swap mode, their HBM copies are simply freed), only its shared prefix stays cached. */
   if (s->cfg.prefix_caching && r->swapped_tokens == 0)
     req_register(s, r, r->hashed_blocks);
+  reservation_end(s, r);
   req_free_blocks(s, r);
   r->computed_tokens = r->scheduled_tokens = 0;
   r->preemptions++;
@@ -444,6 +483,7 @@ static uint32_t schedule_running(job_sched *s, int64_t now_ns, uint32_t budget, 
     bool self_preempted = false;
     uint32_t need = blocks_needed(s, r, r->computed_tokens + tokens);
     while (need > 0 && need > job_kv_evictable_blocks(s->kv)) {
+      assert(s->cfg.admission != JOB_SCHED_RESERVE_FULL); /* its reserve is never short */
       uint32_t pos = victim_pos(s);
       uint32_t victim = s->running[pos];
       if (pos < i) { /* priority only: it was scheduled earlier in this iteration */
@@ -459,7 +499,9 @@ static uint32_t schedule_running(job_sched *s, int64_t now_ns, uint32_t budget, 
     }
     if (self_preempted)
       break; /* as vLLM: this iteration schedules no further request */
+    uint32_t old_blocks = r->num_blocks;
     req_grow(s, r, r->computed_tokens + tokens);
+    reservation_grew(s, r, old_blocks);
     assert(i == s->num_seqs);
     schedule(s, r, tokens);
     budget -= tokens;
@@ -524,13 +566,15 @@ static bool allocate_remote(job_sched *s, uint32_t idx, int64_t now_ns) {
   assert(r->remote_pending && r->num_blocks == 0 && r->generated_tokens == 0);
   uint32_t revived, hits = prefix_lookup(s, r, &revived);
   uint32_t blocks = blocks_for(s, (uint64_t)r->prompt_tokens + 1);
-  if (blocks - hits + revived > job_kv_evictable_blocks(s->kv))
+  uint32_t need = s->cfg.admission == JOB_SCHED_RESERVE_FULL ? full_blocks(s, r) : blocks;
+  if (need - hits + revived > kv_room(s))
     return false;
   waiting_pop(s);
   take_prefix_hits(s, r, hits);
   assert(blocks <= r->cap_blocks);
   while (r->num_blocks < blocks)
     r->blocks[r->num_blocks++] = kv_alloc(s);
+  reservation_grew(s, r, hits);
   count_prefix_lookup(s, r, hits);
   r->remote_pending = false;
   r->first_hit_blocks = hits;
@@ -606,14 +650,21 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
       tokens = budget;
     uint32_t need = arrived ? blocks_needed(s, r, computed + tokens)
                             : blocks_for(s, computed + tokens) - hits + revived;
-    if (need > job_kv_evictable_blocks(s->kv))
+    uint32_t room = job_kv_evictable_blocks(s->kv); /* a reserved request takes from its reserve */
+    if (s->cfg.admission == JOB_SCHED_RESERVE_FULL && !r->reserved) {
+      need = full_blocks(s, r) - (arrived ? r->num_blocks : hits) + revived;
+      room = kv_room(s);
+    }
+    if (need > room)
       break;
     waiting_pop(s);
     if (!arrived)
       take_prefix_hits(s, r, hits);
     if (tier_hits > 0 || r->swapped_tokens > 0)
       load_from_tier(s, r, hits, tier_hits, swapped_blocks, computed);
+    uint32_t old_blocks = r->num_blocks;
     req_grow(s, r, computed + tokens);
+    reservation_grew(s, r, old_blocks);
     if (!arrived)
       count_prefix_lookup(s, r, hits + tier_hits);
     r->state = REQ_RUNNING;
@@ -693,6 +744,7 @@ uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **
     if (r->generated_tokens == 1)
       event_push(s, JOB_SCHED_FIRST_TOKEN, r, end_ns);
     if (r->generated_tokens == r->output_tokens) {
+      reservation_end(s, r);
       if (r->hold_kv) { /* its blocks wait for job_sched_release */
         r->state = REQ_HELD;
         s->num_held++;
@@ -915,6 +967,8 @@ int job_sched_create(job_sched **out, const job_sched_config *cfg, char *err, si
     bad = "block_size_tokens must be at most 2^20";
   else if (c.policy != JOB_SCHED_FCFS && c.policy != JOB_SCHED_PRIORITY)
     bad = "policy must be fcfs or priority";
+  else if (c.admission != JOB_SCHED_ADMIT_ON_PROMPT && c.admission != JOB_SCHED_RESERVE_FULL)
+    bad = "admission must be on_prompt or reserve_full";
   else if (c.long_prefill_tokens > 0 && !c.chunked_prefill)
     bad = "long_prefill_tokens needs chunked_prefill (a limited prefill is a chunk)";
   else if (c.tier && c.block_bytes == 0)
@@ -1126,6 +1180,21 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
     }
   if (!bad && parkable + parked != s->num_parkable)
     bad = "parkable request counts disagree";
+  uint64_t reserved = 0; /* reserve_full: every running request reserved, and only those admitted */
+  for (uint32_t idx = 0; idx < s->reqs_cap && !bad; idx++) {
+    const sched_req *r = &s->reqs[idx];
+    bad_id = r->id;
+    bool full = s->cfg.admission == JOB_SCHED_RESERVE_FULL;
+    if (r->reserved &&
+        (!full || r->num_blocks > full_blocks(s, r) ||
+         (r->state != REQ_RUNNING && r->state != REQ_WAITING && r->state != REQ_WAITING_FOR_KV)))
+      bad = "a request holds a reserve it should not";
+    else if (full && r->state == REQ_RUNNING && !r->reserved)
+      bad = "a running request has no reserve under reserve_full";
+    reserved += r->reserved ? full_blocks(s, r) - r->num_blocks : 0;
+  }
+  if (!bad && (reserved != s->reserved_blocks || reserved > job_kv_evictable_blocks(s->kv)))
+    bad = "the reserved blocks disagree with the requests, or exceed the evictable blocks";
   if (!bad && (swapped != s->num_swapped || pinned != s->pinned_bytes))
     bad = "swapped-out requests disagree with the bytes pinned in the tier";
   if (!bad && s->cfg.tier && job_kv_tier_check(s->cfg.tier, err, err_len) != 0)

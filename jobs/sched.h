@@ -40,6 +40,9 @@
  *     HBM only.
  *   The scheduler only counts the bytes each iteration loads from and stores to the tier
  *   (job_sched_batch); the caller prices them. Without a tier nothing here changes.
+ * - cfg.admission JOB_SCHED_RESERVE_FULL replaces vLLM's admission with TensorRT-LLM's
+ *   GUARANTEED_NO_EVICT capacity scheduler (capacityScheduler.cpp; hw/data/SOURCES.md, E13); the
+ *   rest (budget, chunking, order, prefix cache) stays vLLM's.
  * - Not modelled: async scheduling, speculative decoding, the admission watermark, encoder inputs,
  *   LoRA limits. */
 #ifndef JOBS_SCHED_H
@@ -59,6 +62,19 @@ typedef enum job_sched_policy {
   JOB_SCHED_PRIORITY, /* waiting by (priority, arrival); preempt the largest (priority, arrival) */
 } job_sched_policy;
 
+/* When a waiting request may start, and what happens when the running ones outgrow the KV cache. */
+typedef enum job_sched_admission {
+  /* vLLM: admit when the blocks of the tokens it computes now are free; a running request that
+   * needs a block when none is left preempts a victim (recompute, or swap with a tier). */
+  JOB_SCHED_ADMIT_ON_PROMPT,
+  /* TensorRT-LLM's GUARANTEED_NO_EVICT capacity scheduler (its default): admit only when the
+   * blocks of its whole prompt + output_tokens are free after the blocks every running request
+   * still needs to finish; blocks are still taken as tokens arrive, but a running request always
+   * finds them, so nothing is ever preempted. output_tokens stands for the request's max_tokens
+   * (benchmarks set them equal). */
+  JOB_SCHED_RESERVE_FULL,
+} job_sched_admission;
+
 typedef struct job_sched_config {
   uint32_t max_num_batched_tokens; /* token budget of one iteration */
   uint32_t max_num_seqs;           /* most requests running at once */
@@ -66,6 +82,7 @@ typedef struct job_sched_config {
   uint32_t total_kv_blocks;        /* KV memory left after weights and activations, in blocks */
   uint32_t long_prefill_tokens;    /* most tokens one prefill computes per iteration; 0: no limit */
   job_sched_policy policy;
+  job_sched_admission admission;
   bool chunked_prefill; /* off: a request's whole prompt must fit one iteration's budget */
   bool prefix_caching;
   /* A KV tier below HBM, shared with the other instances of a node; NULL: none. Caller-owned; it

@@ -124,8 +124,8 @@ static int read_efficiency(const scn_loader *ld, const io_node *m, hw_eff *set, 
 
 static int read_accelerator(const scn_loader *ld, const char *name, const io_node *e) {
   static const char *const keys[] = {
-      "based_on",      "vendor", "kind", "peak_bf16_tflops",  "peak_fp8_tflops",    "hbm",
-      "hbm_bandwidth", "tdp",    "idle", "scaleup_bandwidth", "scaleout_bandwidth", "efficiency",
+      "based_on",        "vendor", "kind", "peak_bf16_tflops",  "peak_fp8_tflops",    "hbm",
+      "hbm_bandwidth",   "tdp",    "idle", "scaleup_bandwidth", "scaleout_bandwidth", "efficiency",
       "efficiency_file", "source", NULL};
   static const char *const kinds[] = {"gpu", "tpu", "npu", "cxl-mem", NULL};
   int rc = scn_check_keys(ld, e, keys);
@@ -385,10 +385,12 @@ static int read_scheduler(const scn_loader *ld, const io_node *m, const hw_engin
                                      "kv_blocks",
                                      "long_prefill_tokens",
                                      "policy",
+                                     "admission",
                                      "chunked_prefill",
                                      "prefix_caching",
                                      NULL};
   static const char *const policies[] = {"fcfs", "priority", NULL}; /* job_sched_policy order */
+  static const char *const admissions[] = {"on_prompt", "reserve_full", NULL}; /* its order */
   *c = (job_sched_config){.block_size_tokens = vllm_block_size_tokens,
                           .policy = JOB_SCHED_FCFS,
                           .chunked_prefill = vllm_chunked_prefill,
@@ -398,9 +400,10 @@ static int read_scheduler(const scn_loader *ld, const io_node *m, const hw_engin
     c->max_num_seqs = engine->max_num_seqs;
     c->chunked_prefill = engine->chunked_prefill;
     c->prefix_caching = engine->prefix_caching;
+    c->admission = engine->reserve_full_kv ? JOB_SCHED_RESERVE_FULL : JOB_SCHED_ADMIT_ON_PROMPT;
   }
   *kv_given = false;
-  int policy = (int)c->policy, rc;
+  int policy = (int)c->policy, admission = (int)c->admission, rc;
   const uint32_t most = UINT32_MAX;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 ||
       (rc = scn_get_u32(ld, m, "max_num_batched_tokens", 1, most, &c->max_num_batched_tokens)) !=
@@ -410,10 +413,12 @@ static int read_scheduler(const scn_loader *ld, const io_node *m, const hw_engin
       (rc = scn_get_u32(ld, m, "kv_blocks", 1, most, &c->total_kv_blocks)) != 0 ||
       (rc = scn_get_u32(ld, m, "long_prefill_tokens", 0, most, &c->long_prefill_tokens)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
+      (rc = scn_get_choice(ld, m, "admission", admissions, &admission)) != 0 ||
       (rc = scn_get_bool(ld, m, "chunked_prefill", &c->chunked_prefill)) != 0 ||
       (rc = scn_get_bool(ld, m, "prefix_caching", &c->prefix_caching)) != 0)
     return rc;
   c->policy = (job_sched_policy)policy;
+  c->admission = (job_sched_admission)admission;
   *kv_given = io_node_find(m, "kv_blocks") != NULL;
   return 0;
 }

@@ -449,6 +449,62 @@ static void test_kv_exhaustion_preempts_the_last_request_which_recomputes(void) 
   driver_free(&d);
 }
 
+/* The same setup under reserve_full: request 0 reserves its 5 blocks of 17 tokens at admission, so
+ * request 1 (5 more) waits until 0 has finished at iteration 10, and request 2 (one block, which
+ * would fit) waits behind it in FCFS order; nothing is preempted, and 1 runs its 10 tokens from
+ * iteration 11 to 20 with 2 beside it. */
+static void test_reserve_full_admits_only_when_prompt_and_outputs_fit_and_never_preempts(void) {
+  driver d;
+  job_sched_config cfg = config(100, 2, 4, 6);
+  cfg.admission = JOB_SCHED_RESERVE_FULL;
+  driver_init(&d, cfg, 3);
+  add(&d, 0, 8, 10);
+  add(&d, 1, 8, 10);
+  add(&d, 2, 4, 1);
+  for (int it = 1; it <= 10; it++) {
+    CU_ASSERT(step(&d) == 1 && d.batch.seqs[0].id == 0);
+    CU_ASSERT(d.batch.kv_blocks_used == (it <= 1 ? 2 : it <= 5 ? 3 : it <= 9 ? 4 : 5));
+    finish(&d);
+  }
+  CU_ASSERT(d.tracks[0].finished_at == 10 && d.tracks[1].started_at == 0);
+  CU_ASSERT(d.tracks[2].started_at == 0);
+  CU_ASSERT(step(&d) == 2 && seq_is(&d, 0, 1, 8, 0) && seq_is(&d, 1, 2, 4, 0));
+  finish(&d);
+  run_all(&d);
+  CU_ASSERT(d.tracks[1].finished_at == 20 && d.tracks[2].finished_at == 11);
+  job_sched_stats st;
+  job_sched_stats_get(d.s, &st);
+  CU_ASSERT(st.preemptions == 0 && st.finished == 3);
+  driver_free(&d);
+}
+
+/* Reserves count what prefix hits already hold: request 1 shares request 0's first 2 blocks (8
+ * tokens of 12) and needs 6 - 2 = 4 more for its 21 tokens. At iteration 2 request 0 holds 4 of
+ * its 6 blocks: of 8 blocks, 4 are free and 2 of them are 0's reserve, so 1 waits until 0 has
+ * finished; of 10, 4 are left and it starts at once after its 2 hits. */
+static void test_reserve_full_counts_prefix_hits_against_the_reserve(void) {
+  static const uint64_t shared[] = {11, 12};
+  for (uint32_t blocks = 8; blocks <= 10; blocks += 2) {
+    job_sched_config cfg = config(100, 4, 4, blocks);
+    cfg.admission = JOB_SCHED_RESERVE_FULL;
+    cfg.prefix_caching = true;
+    driver d;
+    driver_init(&d, cfg, 2);
+    add_full(&d, 0, 12, 10, 0, 0, shared, 2);
+    CU_ASSERT(step_finish(&d) == 1);
+    add_full(&d, 1, 12, 10, 0, 1, shared, 2);
+    CU_ASSERT(step(&d) == (blocks == 8 ? 1 : 2));
+    CU_ASSERT(blocks == 8 || (seq_is(&d, 1, 1, 4, 8) && d.tracks[1].hit_blocks == 2));
+    finish(&d);
+    run_all(&d);
+    CU_ASSERT(blocks == 10 || d.tracks[1].started_at == d.tracks[0].finished_at + 1);
+    job_sched_stats st;
+    job_sched_stats_get(d.s, &st);
+    CU_ASSERT(st.preemptions == 0 && st.finished == 2);
+    driver_free(&d);
+  }
+}
+
 /* The same setup under priority, request 1 (priority 0) arriving one iteration after request 0
  * (priority 9): at iteration 6 request 0, first in running order, needs a 4th block and is itself
  * the victim; request 1 runs alone (FCFS would have preempted request 1, the last). */
@@ -716,8 +772,8 @@ static uint64_t rng_next(uint64_t *state) {
  * preemption is frequent: every invariant holds after every call, every request finishes exactly
  * once with all its tokens, every job_sched_steady promise holds, and the configurations really
  * exercise preemption, prefix hits and steady stretches. */
-static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_policy policy,
-                        uint64_t tier_blocks) {
+static void stress_admission(uint64_t seed, bool chunked, bool caching, job_sched_policy policy,
+                             uint64_t tier_blocks, job_sched_admission admission) {
   enum { FAMILIES = 8, FAMILY_BLOCKS = 24 };
   /* A quarter in sanitizer builds (WT_TEST_QUICK): they check memory, Release checks scale. */
   const uint32_t REQUESTS = getenv("WT_TEST_QUICK") ? 500 : 2000;
@@ -726,6 +782,7 @@ static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_pol
   cfg.chunked_prefill = chunked;
   cfg.prefix_caching = caching;
   cfg.policy = policy;
+  cfg.admission = admission;
   cfg.long_prefill_tokens = chunked && seed % 2 ? 100 : 0; /* odd seeds */
   job_kv_tier *tier = NULL;
   if (tier_blocks) {
@@ -770,10 +827,11 @@ static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_pol
   }
   CU_ASSERT(st.finished == REQUESTS && st.running == 0 && st.waiting == 0);
   CU_ASSERT(st.kv_blocks_used == 0 && st.preemptions == d.preempted_events);
-  CU_ASSERT(st.preemptions > 0);
+  bool preempts = admission == JOB_SCHED_ADMIT_ON_PROMPT;
+  CU_ASSERT(preempts ? st.preemptions > 0 : st.preemptions == 0);
   CU_ASSERT(caching ? st.prefix_hit_blocks > 0 : st.prefix_hit_blocks == 0);
   CU_ASSERT(st.swapped == 0 && st.swaps_in == st.swaps_out);
-  CU_ASSERT(tier ? st.swaps_out > 0 : st.swaps_out == 0);
+  CU_ASSERT(tier && preempts ? st.swaps_out > 0 : st.swaps_out == 0);
   CU_ASSERT(tier && caching ? st.tier_hit_tokens > 0 : st.tier_hit_tokens == 0);
   CU_ASSERT(d.steady_checked > 0);
   free(hashes);
@@ -784,6 +842,11 @@ static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_pol
     CU_ASSERT(ts.pinned_bytes == 0 && ts.peak_bytes <= tier_blocks * 1000);
     job_kv_tier_destroy(tier);
   }
+}
+
+static void stress_tier(uint64_t seed, bool chunked, bool caching, job_sched_policy policy,
+                        uint64_t tier_blocks) {
+  stress_admission(seed, chunked, caching, policy, tier_blocks, JOB_SCHED_ADMIT_ON_PROMPT);
 }
 
 static void stress(uint64_t seed, bool chunked, bool caching, job_sched_policy policy) {
@@ -810,6 +873,15 @@ static void test_stress_with_a_kv_tier(void) {
   stress_tier(12, true, true, JOB_SCHED_PRIORITY, 1000000);
   stress_tier(13, false, true, JOB_SCHED_FCFS, 200);
   stress_tier(14, true, false, JOB_SCHED_PRIORITY, 1000000);
+}
+
+/* Under reserve_full the same streams never preempt, and every invariant (the reserve included)
+ * holds after every call. */
+static void test_stress_reserve_full_never_preempts(void) {
+  stress_admission(21, true, true, JOB_SCHED_FCFS, 0, JOB_SCHED_RESERVE_FULL);
+  stress_admission(22, true, true, JOB_SCHED_PRIORITY, 0, JOB_SCHED_RESERVE_FULL);
+  stress_admission(23, false, false, JOB_SCHED_FCFS, 0, JOB_SCHED_RESERVE_FULL);
+  stress_admission(24, true, true, JOB_SCHED_FCFS, 1000, JOB_SCHED_RESERVE_FULL);
 }
 
 /* ---- the KV tier ---- */
@@ -1006,6 +1078,8 @@ int main(int argc, char **argv) {
       T(without_chunking_a_prompt_waits_until_it_fits_whole),
       T(max_num_seqs_caps_the_running_set),
       T(kv_exhaustion_preempts_the_last_request_which_recomputes),
+      T(reserve_full_admits_only_when_prompt_and_outputs_fit_and_never_preempts),
+      T(reserve_full_counts_prefix_hits_against_the_reserve),
       T(priority_preempts_the_lowest_priority_even_if_it_runs_first),
       T(priority_victim_scheduled_earlier_is_taken_out_of_the_batch),
       T(priority_victim_among_equals_is_the_latest_arrival),
@@ -1021,6 +1095,7 @@ int main(int argc, char **argv) {
       T(stress_priority_chunked_with_prefix_caching),
       T(stress_without_chunking_or_caching),
       T(stress_with_a_kv_tier),
+      T(stress_reserve_full_never_preempts),
       T(tier_evicts_least_recently_used_blocks_and_pins_evict_too),
       T(tier_transfer_is_latency_plus_bytes_over_bandwidth),
       T(a_preempted_request_swaps_its_blocks_out_and_back_in),

@@ -194,14 +194,9 @@ static void test_built_in_default_is_examples_default_yaml(void) {
 }
 
 static void test_every_committed_example_loads(void) {
-  static const char *const examples[] = {"default.yaml",
-                                         "synthetic-gamma.yaml",
-                                         "custom-hardware.yaml",
-                                         "colocated.yaml",
-                                         "disaggregated.yaml",
-                                         "closed-loop.yaml",
-                                         "rtx-pro-6000.yaml",
-                                         NULL};
+  static const char *const examples[] = {
+      "default.yaml",       "synthetic-gamma.yaml", "custom-hardware.yaml", "colocated.yaml",
+      "disaggregated.yaml", "closed-loop.yaml",     "rtx-pro-6000.yaml",    NULL};
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, *e);
@@ -885,7 +880,42 @@ static void test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults(vo
   CU_ASSERT_FALSE(d->hw.host_overlap);
   CU_ASSERT_EQUAL(d->hw.eff_set_mask, 0);
   CU_ASSERT_EQUAL(d->hw.kv_rule, HW_KV_SHARE_OF_ALL);
+  CU_ASSERT_EQUAL(d->sched.admission, JOB_SCHED_ADMIT_ON_PROMPT);
   srv_scenario_free(s);
+}
+
+/* TensorRT-LLM's profile reserves each request's whole KV at admission (GUARANTEED_NO_EVICT);
+ * scheduler.admission overrides the profile either way, and a bad value is refused at its line. */
+static void test_admission_defaults_from_the_engine_and_is_overridable(void) {
+  const char *trtllm[] = {"deployments.0.engine=trtllm"};
+  srv_scenario *s = load_ok(NULL, trtllm, 1);
+  CU_ASSERT_EQUAL(s->deployments[0].sched.admission, JOB_SCHED_RESERVE_FULL);
+  srv_scenario_free(s);
+  const char *sglang[] = {"deployments.0.engine=sglang"};
+  s = load_ok(NULL, sglang, 1);
+  CU_ASSERT_EQUAL(s->deployments[0].sched.admission, JOB_SCHED_ADMIT_ON_PROMPT);
+  srv_scenario_free(s);
+  const char *back[] = {"deployments.0.engine=trtllm",
+                        "deployments.0.scheduler={admission: on_prompt}"};
+  s = load_ok(NULL, back, 2);
+  CU_ASSERT_EQUAL(s->deployments[0].sched.admission, JOB_SCHED_ADMIT_ON_PROMPT);
+  srv_scenario_free(s);
+  const char *full[] = {"deployments.0.scheduler={admission: reserve_full}"};
+  s = load_ok(NULL, full, 1);
+  CU_ASSERT_EQUAL(s->deployments[0].sched.admission, JOB_SCHED_RESERVE_FULL);
+  srv_scenario_free(s);
+  static const char *const bad = MINIMAL_DEPLOYMENTS /* 1-4 */
+      "    scheduler: {admission: lazy}\n"           /* 5 */
+      CONV_WORKLOAD;
+  char path[128], err[1024];
+  s = NULL;
+  int rc = load_text(bad, NULL, 0, &s, path, err, sizeof err);
+  CU_ASSERT_NOT_EQUAL(rc, 0);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, ":5:"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "admission"));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "reserve_full"));
+  if (rc == 0)
+    srv_scenario_free(s);
 }
 
 static void test_engine_and_efficiency_errors_are_located(void) {
@@ -1579,6 +1609,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_catalogue_extension_with_based_on_overrides_and_new_entries);
   CU_ADD_TEST(suite, test_catalogue_entry_errors_are_located);
   CU_ADD_TEST(suite, test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults);
+  CU_ADD_TEST(suite, test_admission_defaults_from_the_engine_and_is_overridable);
   CU_ADD_TEST(suite, test_engine_and_efficiency_errors_are_located);
   CU_ADD_TEST(suite, test_accelerator_efficiency_overrides_keep_the_rest_of_its_fit);
   CU_ADD_TEST(suite, test_synthetic_workload_parses_and_generates_requests);

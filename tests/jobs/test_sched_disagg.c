@@ -214,6 +214,40 @@ static void test_release_fails_unless_a_finished_request_holds_kv(void) {
 
 /* ---- decode side: remote_kv ---- */
 
+/* Under reserve_full a remote request's allocation reserves its whole life: blocks of 4, 6 blocks,
+ * two remote requests of prompt 10 and 4 outputs (13 tokens: 4 blocks). Request 0 takes 3 blocks
+ * and reserves a 4th; request 1 (4 more) waits, though its 3 would fit (admitting on the prompt
+ * allocates both), until 0 has arrived, decoded and finished. */
+static void test_reserve_full_remote_allocation_reserves_the_whole_request(void) {
+  for (int full = 0; full <= 1; full++) {
+    job_sched_config cfg = config(100, 4, 6, false);
+    cfg.admission = full ? JOB_SCHED_RESERVE_FULL : JOB_SCHED_ADMIT_ON_PROMPT;
+    job_sched *s = create(cfg);
+    add(s, 0, 10, 4, REMOTE);
+    add(s, 1, 10, 4, REMOTE);
+    job_sched_batch b = step(s);
+    CU_ASSERT(b.num_seqs == 0 && b.num_events == (full ? 1u : 2u));
+    CU_ASSERT(event_is(&b.events[0], JOB_SCHED_KV_ALLOCATED, 0));
+    CU_ASSERT(stats(s).waiting_for_kv == (full ? 1u : 2u));
+    if (!full) {
+      job_sched_destroy(s);
+      continue;
+    }
+    CU_ASSERT(kv_arrived(s, 0) == 0);
+    for (uint32_t k = 0; k < 3; k++) {
+      b = step(s);
+      CU_ASSERT(b.num_seqs == 1 && seq_is(&b, 0, 0, 1, 10 + k));
+      CU_ASSERT(b.num_events == (k == 0) && stats(s).waiting == 1);
+      finish_quiet(s);
+    }
+    b = step(s);
+    CU_ASSERT(b.num_seqs == 0 && b.num_events == 1 && b.kv_blocks_used == 3);
+    CU_ASSERT(event_is(&b.events[0], JOB_SCHED_KV_ALLOCATED, 1));
+    CU_ASSERT(stats(s).preemptions == 0 && stats(s).finished == 1);
+    job_sched_destroy(s);
+  }
+}
+
 /* Prompt 10, 4 outputs, blocks of 4: allocation takes ceil(11 / 4) = 3 blocks, KV_ALLOCATED with no
  * local hits, and no iteration. Until its KV arrives it never runs, though request 1 does. Then it
  * decodes exactly 3 tokens, from contexts 10, 11, 12 as a local request would, taking a 4th block
@@ -630,6 +664,7 @@ int main(int argc, char **argv) {
       T(hold_kv_keeps_blocks_used_until_release_then_they_are_cached),
       T(held_prompt_blocks_are_hit_by_later_requests),
       T(release_fails_unless_a_finished_request_holds_kv),
+      T(reserve_full_remote_allocation_reserves_the_whole_request),
       T(remote_request_waits_for_kv_then_decodes_output_minus_one_tokens),
       T(remote_requests_with_one_output_and_early_or_unknown_arrivals_are_refused),
       T(remote_allocation_waits_for_blocks_and_blocks_the_queue_behind_it),

@@ -287,6 +287,7 @@ int val_read_llmd(const char *dir, const val_filter *f, val_cases *out, char *er
       c->max_num_batched_tokens = 2048;
       c->chunked_prefill = 1;
       c->gpu_memory_utilization = 0.95;
+      snprintf(c->engine, sizeof c->engine, "{name: vllm-v1, version: \"0.8\"}");
       val_case_note(c, "prefix caching not replayed (the trace has no block hashes)");
       snprintf(path, sizeof path, "%s/%s", folder, files[i]);
       rc = llmd_file(path, c, err, err_len);
@@ -497,6 +498,9 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
      * context is over 32K, i.e. for the runs without --max-model-len; otherwise one prompt per
      * iteration up to max_model_len. */
     c->max_num_seqs = 256;
+    /* vLLM 0.6.0 serving with its front end in the engine process: the vllm-v0 profile, whose host
+     * work was fitted to six of these runs (hw/data/SOURCES.md, E12; the others held out). */
+    snprintf(c->engine, sizeof c->engine, "vllm-v0");
     util = 0.97;
     if (csv_number(&csv, "gpu_memory_utilization", &util, err, err_len) != 0)
       util = 0.97, err[0] = 0; /* "vLLM default" text: 0.97 was passed (SOURCE.md) */

@@ -1104,6 +1104,12 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
                          pods ? "hierarchical routing (router.pods)"
                               : "routing through regions (a front door per region, pod routers "
                                 "below it)");
+  /* Each front door replays its region's requests: a closed loop's clients would be counted once
+   * per region, and a client would only ever send to its own region's door. */
+  if (ld->s->regions.count && ld->s->workload.mode == JOB_MODE_CLOSED)
+    return io_node_error(scn_node_or(workload, "mode", workload), ld->err, ld->err_len,
+                         "a closed loop does not take regions yet (each region's front door would "
+                         "run its own clients): use an open or offline workload, or no regions");
   return 0;
 }
 

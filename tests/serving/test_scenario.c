@@ -537,6 +537,10 @@ static void test_bad_regions_are_refused_at_their_keys(void) {
                         "regions.list.2.share=0"};
   int rc = srv_scenario_load(REGIONS_YAML, zero, 3, &s, err, sizeof err);
   assert_error_has(rc, s, err, REGIONS_YAML, "the regions' shares add up to 0");
+  const char *closed[] = {"workload.mode=closed", "workload.clients=4"};
+  rc = srv_scenario_load(REGIONS_YAML, closed, 2, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set workload.mode=closed: workload.mode: ",
+                   "a closed loop does not take regions yet");
   const char *stray[] = {"cluster.nodes.0.region=westus"};
   rc = srv_scenario_load(NULL, stray, 1, &s, err, sizeof err);
   assert_error_has(rc, s, err, "(built-in default)",

@@ -1,4 +1,4 @@
-/* Internal to the scenario loader (serving/scenario.c, scenario_read.c, scenario_workload.c): what
+/* Internal to the scenario loader (serving/scenario*.c): what
  * every section reader shares, and the small readers, in which an optional key keeps the caller's
  * default. Every reader returns 0 or negative with "file:line:col: key.path: ..." in ld->err. */
 #ifndef SRV_SCENARIO_READ_H
@@ -62,5 +62,21 @@ int scn_read_power(const scn_loader *ld, const io_node *m);
 int scn_read_cost(const scn_loader *ld, const io_node *m);
 /* After both: a disaggregated scenario's network must build (cluster, network may be NULL). */
 int scn_check_network(const scn_loader *ld, const io_node *cluster, const io_node *network);
+
+/* An HGX/DGX baseboard holds 8 accelerators: cluster.nodes' default, and the nodes of a cluster
+ * sized to the deployments. */
+enum { SCN_DEFAULT_ACCELS_PER_NODE = 8 };
+
+/* `efficiency: {gemm: {compute_frac: 0.7}, cpu: {fixed: 300us}}` (serving/scenario.c): the values
+ * read into *set, each with its bit in *mask (hw_deploy_config.eff_set_mask). */
+int scn_read_efficiency(const scn_loader *ld, const io_node *m, hw_eff *set, uint64_t *mask);
+
+/* The deployments section (serving/scenario_deploy.c): read after the catalogue and the cluster;
+ * then either checked against the cluster (scn_check_fit) or given one sized to them
+ * (scn_implicit_cluster); then their roles checked. */
+int scn_read_deployments(const scn_loader *ld, const io_node *seq);
+int scn_implicit_cluster(const scn_loader *ld);
+int scn_check_fit(const scn_loader *ld, const io_node *deployments);
+int scn_check_roles(const scn_loader *ld, const io_node *deployments);
 
 #endif

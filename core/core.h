@@ -14,6 +14,7 @@
 
 #include "event.h"
 #include "rng.h"
+#include "pack.h"
 
 #define CORE_TIME_NEVER INT64_MAX
 #define CORE_LP_NONE UINT32_MAX
@@ -34,6 +35,12 @@ typedef struct core_lp_type {
   int (*handle)(core_lp *lp, const core_event *ev, void *model); /* one event, in key order */
   int (*finish)(core_lp *lp, void *model);   /* optional, after the last window */
   void (*destroy)(core_lp *lp, void *model); /* optional: free what create put in lp->state */
+  /* Checkpoints (optional, but a run with a checkpoint needs them on every LP type it has): save
+   * packs the LP's state; load restores it, on a restart, into the state create made, in place of
+   * init. The engine saves and restores the LP's clock, send counter and random stream itself.
+   * Return 0 or negative. */
+  int (*save)(const core_lp *lp, void *model, core_pack *out);
+  int (*load)(core_lp *lp, void *model, core_unpack *in);
 } core_lp_type;
 
 /* One kind of LP of a model: its type, how many LPs it has, and the `model` its functions get. */
@@ -117,6 +124,24 @@ typedef struct core_config {
   /* > 0: the run stops likewise once rank 0 has run this many seconds of wall time (rank 0's
    * clock decides, so that every rank stops at the same window). */
   double max_wall_s;
+  /* Checkpoints: cfg.checkpoint is called at the first window boundary at or after every
+   * checkpoint_every_ns of simulated time (0: never), after every checkpoint_every_wall_s of rank
+   * 0's wall time (0: never; rank 0's clock decides, as for max_wall_s), and, with
+   * checkpoint_on_stop, at the boundary where a stop ends the run (before the LPs finish). */
+  int64_t checkpoint_every_ns;
+  double checkpoint_every_wall_s;
+  bool checkpoint_on_stop;
+  /* Collective, on thread 0 of every rank with the rank's other threads waiting and every pending
+   * event in some partition's queue: the model writes a checkpoint, the engine's part of it packed
+   * by core_engine_save. at_ns: every event before it has been handled everywhere. Returns 0 or
+   * negative (the run then fails). */
+  int (*checkpoint)(MPI_Comm comm, core_engine *e, int64_t at_ns, void *context);
+  /* A restart: the engine's parts of a checkpoint, as core_engine_save packed them on each rank of
+   * the run that wrote it (any number of ranks, any threads), borrowed until core_engine_run
+   * returns. Every LP is created, then loaded from its record in place of init, and every pending
+   * event is queued wherever its LP is now. NULL: a run from time 0. */
+  const core_unpack *restore;
+  size_t restore_count;
 } core_config;
 
 /* What one partition did. */
@@ -146,6 +171,11 @@ int core_engine_run(core_engine *e);
  * event's, whichever is later. */
 bool core_engine_stopped(const core_engine *e, int64_t *reached_ns);
 const char *core_engine_error(const core_engine *e);
+
+/* Only inside cfg.checkpoint: appends this rank's part of the checkpoint (its LPs' clocks, send
+ * counters, random streams and packed states, and its pending events) to out. Returns 0, or -1
+ * with core_engine_error() saying why (an LP type without save, out of memory). */
+int core_engine_save(core_engine *e, core_pack *out);
 
 /* Local LPs, for reading model state after a run. */
 size_t core_engine_local_lp_count(const core_engine *e);

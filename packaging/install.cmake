@@ -3,7 +3,7 @@
 # GNUInstallDirs layout:
 #   bin/windtunnel                                  finds share/windtunnel next to itself
 #   share/windtunnel/examples/                      scenarios, traces, Slurm scripts, analyse.py
-#   lib/libwt_core.a, include/windtunnel/*.h         the engine (core.h, event.h, rng.h)
+#   lib/libwt_core.a, include/windtunnel/*.h         the engine (core.h, event.h, rng.h, pack.h)
 #   lib/cmake/windtunnel/windtunnelConfig.cmake     find_package(windtunnel): windtunnel::core
 #   lib/pkgconfig/windtunnel-core.pc                pkg-config --cflags --libs windtunnel-core
 include(GNUInstallDirs)
@@ -17,7 +17,7 @@ set_target_properties(wt_core PROPERTIES EXPORT_NAME core)
 install(TARGETS wt_core EXPORT windtunnelTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/windtunnel)
 install(FILES ${CMAKE_SOURCE_DIR}/core/core.h ${CMAKE_SOURCE_DIR}/core/event.h
-              ${CMAKE_SOURCE_DIR}/core/rng.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/windtunnel)
+              ${CMAKE_SOURCE_DIR}/core/rng.h ${CMAKE_SOURCE_DIR}/core/pack.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/windtunnel)
 install(EXPORT windtunnelTargets NAMESPACE windtunnel::
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/windtunnel)
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/windtunnelConfig.cmake.in

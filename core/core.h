@@ -13,8 +13,8 @@
 #include <signal.h>
 
 #include "event.h"
-#include "rng.h"
 #include "pack.h"
+#include "rng.h"
 
 #define CORE_TIME_NEVER INT64_MAX
 #define CORE_LP_NONE UINT32_MAX

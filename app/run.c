@@ -16,6 +16,7 @@
 
 #include "app/commands.h"
 #include "io/units.h"
+#include "serving/checkpoint.h"
 #include "serving/estimate.h"
 #include "serving/report.h"
 #include "serving/scenario.h"
@@ -77,6 +78,16 @@ static void run_usage(FILE *out, const char *command) {
       "                        (e.g. 50min, 1h30m) and write a partial timeline (complete=0);\n"
       "                        SIGTERM, SIGINT and SIGUSR1 do the same. Exit status: 3 after\n"
       "                        --max-wall, 128+N after signal N\n"
+      "  --checkpoint-every T  write a checkpoint every T of simulated time (e.g. 10min) or,\n"
+      "                        as wall:T, of wall clock (e.g. wall:20m); and one whenever a\n"
+      "                        signal or --max-wall stops the run\n"
+      "  --checkpoint DIR      the checkpoint folder (default: the output's name + .ckpt);\n"
+      "                        alone, checkpoints only when a stop ends the run. Each new one\n"
+      "                        replaces the last only once it is whole\n"
+      "  --restart DIR         continue from checkpoint DIR, at any number of ranks and threads:\n"
+      "                        the timeline and summary come out as the uninterrupted run's.\n"
+      "                        Without SCENARIO and --set the checkpoint's scenario runs; with\n"
+      "                        them, they must give exactly the checkpoint's scenario\n"
       "  -h, --help            this help\n"
       "Without SCENARIO the built-in default runs: the Azure 2023 conversation hour on 16\n"
       "Llama-3.1-8B instances on H100 (see examples/default.yaml).\n",
@@ -113,6 +124,10 @@ typedef struct run_args {
   uint64_t max_timeline_bytes; /* 0: the output folder's free space */
   double max_wall_s;           /* 0: none */
   bool json, stats, quiet;
+  const char *checkpoint, *restart; /* folders; NULL: none */
+  const char *checkpoint_every;     /* as given, for the restart command printed */
+  int64_t checkpoint_every_ns;      /* 0: none */
+  double checkpoint_every_wall_s;   /* 0: none */
 } run_args;
 
 /* Parses a wall-clock duration: one or more io/units durations in a row ("90min", "1h30min",
@@ -160,6 +175,9 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
                                           {"max-memory", required_argument, 0, 'm'},
                                           {"max-timeline", required_argument, 0, 'T'},
                                           {"max-wall", required_argument, 0, 'w'},
+                                          {"checkpoint", required_argument, 0, 'c'},
+                                          {"checkpoint-every", required_argument, 0, 'e'},
+                                          {"restart", required_argument, 0, 'r'},
                                           {0, 0, 0, 0}};
   optind = 1;
   opterr = 0; /* our own messages, naming the command */
@@ -208,6 +226,24 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
         return 1;
       }
       break;
+    case 'c': a->checkpoint = optarg; break;
+    case 'r': a->restart = optarg; break;
+    case 'e': {
+      bool wall = strncmp(optarg, "wall:", 5) == 0;
+      int64_t ns = 0;
+      a->checkpoint_every = optarg;
+      if (wall ? parse_wall_time(optarg + 5, &a->checkpoint_every_wall_s) != 0
+               : io_units_parse_i64(IO_UNIT_NS, optarg, &ns, NULL, 0) != 0 || ns < 1) {
+        if (rank == 0)
+          fprintf(stderr,
+                  "windtunnel: --checkpoint-every expects a simulated time above 0 such as "
+                  "'10min', or a wall-clock time such as 'wall:20m', got '%s'\n",
+                  optarg);
+        return 1;
+      }
+      a->checkpoint_every_ns = ns;
+      break;
+    }
     case 'j': a->json = true; break;
     case 'x': a->stats = true; break;
     case 'q': a->quiet = true; break;
@@ -222,16 +258,17 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
     default:
       if (rank == 0)
         fprintf(stderr, "windtunnel %s: %s '%s'; see 'windtunnel %s --help'\n", argv[0],
-                optopt && strchr("ostwmT", optopt) ? "missing value for" : "unknown option",
+                optopt && strchr("ostwmTcer", optopt) ? "missing value for" : "unknown option",
                 argv[optind - 1], argv[0]);
       return 1;
     }
   }
-  if (strcmp(argv[0], "check") == 0 && (a->output || a->threads || a->stats || a->quiet)) {
+  if (strcmp(argv[0], "check") == 0 && (a->output || a->threads || a->stats || a->quiet ||
+                                        a->checkpoint || a->checkpoint_every || a->restart)) {
     if (rank == 0)
       fprintf(stderr,
-              "windtunnel check: -o, --threads, --stats and --quiet apply to run; see "
-              "'windtunnel check --help'\n");
+              "windtunnel check: -o, --threads, --stats, --quiet and the checkpoint options "
+              "apply to run; see 'windtunnel check --help'\n");
     return 1;
   }
   if (optind < argc)
@@ -244,12 +281,58 @@ static int parse_run_args(int argc, char **argv, int rank, run_args *a) {
   return 0;
 }
 
-/* Parses the options of run or check and loads the scenario. Returns -1 when the command is done
- * (its help was printed), an exit status > 0 on error, 0 with *s loaded. */
-static int parse_and_load(int argc, char **argv, int rank, run_args *a, srv_scenario **s) {
+/* A restart's scenario: the checkpoint's (its file and --set overrides) when the command gives
+ * neither SCENARIO nor --set, else the one they give, which must be the checkpoint's exactly: a
+ * restart continues one run. Returns 0 with *s loaded, or 1 with the message printed. */
+static int load_restart_scenario(const run_args *a, int rank, srv_scenario **s,
+                                 srv_checkpoint_header *header) {
+  srv_checkpoint_header h;
+  char err[1024], diff[600];
+  if (srv_checkpoint_read_header(a->restart, &h, err, sizeof err) != 0) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel: --restart: %s\n", err);
+    return 1;
+  }
+  bool theirs = !a->scenario && !a->set_count;
+  const char *path = theirs ? (h.scenario_path[0] ? h.scenario_path : NULL) : a->scenario;
+  int rc = theirs ? srv_scenario_load(path, (const char *const *)h.sets, h.set_count, s, err,
+                                      sizeof err)
+                  : srv_scenario_load(path, a->sets, a->set_count, s, err, sizeof err);
+  if (rc != 0) {
+    if (rank == 0)
+      fprintf(stderr, "windtunnel: %s%s\n", theirs ? "the checkpoint's scenario: " : "", err);
+  } else if (strcmp((*s)->resolved_text, h.resolved_text) != 0 || (*s)->simulation.seed != h.seed) {
+    srv_checkpoint_diff((*s)->resolved_text, h.resolved_text, diff, sizeof diff);
+    if (rank == 0 && theirs)
+      fprintf(stderr,
+              "windtunnel: the scenario '%s' changed since checkpoint '%s' was written (%s); a "
+              "restart continues the run that wrote it\n",
+              path ? path : "(built-in default)", a->restart, diff);
+    else if (rank == 0)
+      fprintf(stderr,
+              "windtunnel: the scenario given (with its --set overrides) is not checkpoint '%s''s "
+              "(%s); a restart continues the run that wrote it: give its scenario, or none\n",
+              a->restart, diff);
+    srv_scenario_free(*s);
+    rc = 1;
+  }
+  if (rc)
+    srv_checkpoint_header_free(&h);
+  else
+    *header = h;
+  return rc ? 1 : 0;
+}
+
+/* Parses the options of run or check and loads the scenario (with --restart, the checkpoint's
+ * header too). Returns -1 when the command is done (its help was printed), an exit status > 0 on
+ * error, 0 with *s loaded. */
+static int parse_and_load(int argc, char **argv, int rank, run_args *a, srv_scenario **s,
+                          srv_checkpoint_header *restart) {
   int rc = parse_run_args(argc, argv, rank, a);
   if (rc)
     return rc < 0 ? -1 : 2;
+  if (a->restart)
+    return load_restart_scenario(a, rank, s, restart);
   char err[1024];
   if (srv_scenario_load(a->scenario, a->sets, a->set_count, s, err, sizeof err) != 0) {
     if (rank == 0)
@@ -348,6 +431,48 @@ static bool same_file(const struct stat *out, const char *input) {
          in.st_ino == out->st_ino;
 }
 
+/* Refuses an existing output (what: "output", "checkpoint"), st its stat, that is one of the
+ * run's inputs. */
+static int refuse_input(const struct stat *st, const srv_scenario *s, const char *what,
+                        const char *target, const char *option, char *err, size_t err_len) {
+  const srv_workload *w = &s->workload; /* itself, or each of its streams */
+  for (size_t k = 0; k < (w->stream_count ? w->stream_count : 1); k++) {
+    const srv_workload *x = w->stream_count ? &w->streams[k] : w;
+    const struct {
+      const char *what, *path;
+    } inputs[] = {{"scenario file", s->path},
+                  {"trace", x->synthetic ? NULL : x->trace_path},
+                  {"empirical length file", x->empirical_path}};
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+      if (same_file(st, inputs[i].path))
+        return util_err(err, err_len,
+                        "%s '%s' is the run's %s ('%s'): refusing to overwrite an input; choose "
+                        "another %s (%s)",
+                        what, target, inputs[i].what, inputs[i].path, what, option);
+  }
+  return 0;
+}
+
+/* Rank 0, before anything runs: refuses a checkpoint folder that is an input, the output, or
+ * something other than a checkpoint (which a checkpoint would replace). */
+static int prepare_checkpoint(const char *target, const char *output, const srv_scenario *s,
+                              char *err, size_t err_len) {
+  struct stat st;
+  if (strcmp(target, output) == 0)
+    return util_err(err, err_len, "--checkpoint '%s' is the output: give the folder another name",
+                    target);
+  if (stat(target, &st) != 0)
+    return 0;
+  if (refuse_input(&st, s, "checkpoint", target, "--checkpoint", err, err_len) != 0)
+    return -1;
+  if (!srv_checkpoint_is_one(target))
+    return util_err(err, err_len,
+                    "--checkpoint '%s' exists and is not a checkpoint: refusing to replace it; "
+                    "remove it or choose another folder",
+                    target);
+  return 0;
+}
+
 /* Rank 0, before anything runs: refuses an output path that is one of the run's inputs, a
  * directory, something other than a regular file, or in a folder it cannot write; and picks the
  * temporary name in the target's folder that the run writes (renamed over the target only when
@@ -358,23 +483,8 @@ static int prepare_output(const char *target, const srv_scenario *s, char *tmp, 
   if (!target[0])
     return util_err(err, err_len, "no output path: give -o FILE.h5 or output.path");
   if (stat(target, &st) == 0) {
-    const srv_workload *w = &s->workload; /* itself, or each of its streams */
-    for (size_t k = 0; k < (w->stream_count ? w->stream_count : 1); k++) {
-      const srv_workload *x = w->stream_count ? &w->streams[k] : w;
-      const struct {
-        const char *what, *path;
-      } inputs[] = {{"scenario file", s->path},
-                    {"trace", x->synthetic ? NULL : x->trace_path},
-                    {"empirical length file", x->empirical_path}};
-      for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
-        if (same_file(&st, inputs[i].path)) {
-          return util_err(
-              err, err_len,
-              "output '%s' is the run's %s ('%s'): refusing to overwrite an input; choose "
-              "another output (-o)",
-              target, inputs[i].what, inputs[i].path);
-        }
-    }
+    if (refuse_input(&st, s, "output", target, "-o", err, err_len) != 0)
+      return -1;
     if (S_ISDIR(st.st_mode))
       return util_err(err, err_len, "output '%s' is a directory: give a file name (-o %s/run.h5)",
                       target, target);
@@ -439,7 +549,7 @@ static const char *signal_name(int sig) {
 /* Rank 0, after a run that wrote its timeline under tmp: the summary (added to the file), the
  * rename over target, and what is printed. Returns the exit status. */
 static int finish_run(const run_args *a, const srv_result *res, const char *tmp, const char *target,
-                      double start_s) {
+                      const char *checkpoint, double start_s) {
   srv_summary sum;
   char err[1024];
   if (srv_report_summarise_partial(tmp, &sum, err, sizeof err) != 0 ||
@@ -479,6 +589,14 @@ static int finish_run(const run_args *a, const srv_result *res, const char *tmp,
           "then\n",
           why, (double)res->end_reached_ns * 1e-9, (long long)res->end_reached_ns,
           MPI_Wtime() - start_s, target);
+  if (res->checkpoints)
+    fprintf(
+        stderr,
+        "windtunnel: checkpoint '%s' holds the run at simulated time %.3f s; continue it "
+        "(at any number of ranks) with: windtunnel run --restart %s -o %s --checkpoint %s%s%s\n",
+        checkpoint, (double)res->checkpoint_ns * 1e-9, checkpoint, target, checkpoint,
+        a->checkpoint_every ? " --checkpoint-every " : "",
+        a->checkpoint_every ? a->checkpoint_every : "");
   return res->stop_signal ? EXIT_STOPPED_SIGNAL + res->stop_signal : EXIT_STOPPED_MAX_WALL;
 }
 
@@ -489,19 +607,30 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
   catch_stop_signals(); /* from the start: a signal during set-up stops at the first window */
   run_args a = {0};
   srv_scenario *s;
-  int rc = parse_and_load(argc, argv, rank, &a, &s);
+  srv_checkpoint_header restart = {0};
+  int rc = parse_and_load(argc, argv, rank, &a, &s, &restart);
   if (rc)
     return rc < 0 ? 0 : rc;
-  char err[1024] = "", tmp[PATH_BYTES] = "";
+  char err[1024] = "", tmp[PATH_BYTES] = "", checkpoint[PATH_BYTES] = "";
+  char scenario_path[PATH_MAX]; /* absolute, for the checkpoint's header */
   const char *path = a.output ? a.output : s->output.path;
-  int ok = rank == 0 ? prepare_output(path, s, tmp, sizeof tmp, err, sizeof err) == 0 : 1;
+  if (a.checkpoint || a.checkpoint_every)
+    snprintf(checkpoint, sizeof checkpoint, "%s%s", a.checkpoint ? a.checkpoint : path,
+             a.checkpoint ? "" : ".ckpt");
+  int ok = rank == 0 ? prepare_output(path, s, tmp, sizeof tmp, err, sizeof err) == 0 &&
+                           (!checkpoint[0] ||
+                            prepare_checkpoint(checkpoint, path, s, err, sizeof err) == 0)
+                     : 1;
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
   if (!ok) {
     if (rank == 0)
       fprintf(stderr, "windtunnel: %s\n", err);
     srv_scenario_free(s);
+    srv_checkpoint_header_free(&restart);
     return 1;
   }
+  /* the checkpoint's scenario and overrides (a restart without them) or the command's */
+  bool theirs = a.restart && !a.scenario && !a.set_count;
   MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, comm); /* every rank writes the name rank 0 picked */
   double left_s = a.max_wall_s - (MPI_Wtime() - start_s); /* rank 0's is the one that counts */
   srv_options opt = {.output_path = tmp,
@@ -512,7 +641,19 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
                      .stop_flag = &stop_signal,
                      .max_memory_bytes = a.max_memory_bytes,
                      .max_timeline_bytes = a.max_timeline_bytes,
-                     .max_wall_s = a.max_wall_s > 0 ? (left_s > 1e-9 ? left_s : 1e-9) : 0};
+                     .max_wall_s = a.max_wall_s > 0 ? (left_s > 1e-9 ? left_s : 1e-9) : 0,
+                     .checkpoint_path = checkpoint[0] ? checkpoint : NULL,
+                     .checkpoint_every_ns = a.checkpoint_every_ns,
+                     .checkpoint_every_wall_s = a.checkpoint_every_wall_s,
+                     .scenario_path = realpath(s->path, scenario_path),
+                     .sets = theirs ? (const char *const *)restart.sets : a.sets,
+                     .set_count = theirs ? restart.set_count : a.set_count,
+                     .restart_path = a.restart};
+  if (rank == 0 && a.restart)
+    fprintf(stderr,
+            "windtunnel: continuing from checkpoint '%s' at simulated time %.3f s (written at %d "
+            "rank(s) x %d thread(s))\n",
+            a.restart, (double)restart.at_ns * 1e-9, restart.ranks, restart.threads);
   srv_result res;
   if (srv_run(s, &opt, comm, &res, err, sizeof err) != 0) {
     if (rank == 0) {
@@ -521,10 +662,12 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
       fprintf(stderr, "windtunnel: %s\n", err);
     }
     srv_scenario_free(s);
+    srv_checkpoint_header_free(&restart);
     return 1;
   }
-  rc = rank == 0 ? finish_run(&a, &res, tmp, path, start_s) : 0;
+  rc = rank == 0 ? finish_run(&a, &res, tmp, path, checkpoint, start_s) : 0;
   MPI_Bcast(&rc, 1, MPI_INT, 0, comm);
   srv_scenario_free(s);
+  srv_checkpoint_header_free(&restart);
   return rc;
 }

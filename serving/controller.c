@@ -290,9 +290,54 @@ static void controller_destroy(core_lp *lp, void *model) {
   free(c->to_warm);
 }
 
+/* Checkpoints: each deployment's sampling and controller state, and the views. */
+static int controller_save(const core_lp *lp, void *model, core_pack *out) {
+  const srv_model *m = model;
+  const srv_controller *c = lp->state;
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    const ctl_deployment *cd = &c->deps[d];
+    CORE_PACK(out, cd->next_ns);
+    CORE_PACK(out, cd->due);
+    CORE_PACK(out, cd->last_arrived);
+    job_hpa_save(&cd->hpa, out);
+    if (m->s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST)
+      job_holt_winters_save(&cd->hw, out);
+  }
+  core_pack_array(out, c->view, m->instances, 1);
+  core_pack_array(out, c->to_warm, m->instances, 1);
+  CORE_PACK(out, c->stopped);
+  CORE_PACK(out, c->poll_ns);
+  return out->failed ? -1 : 0;
+}
+
+static int controller_load(core_lp *lp, void *model, core_unpack *in) {
+  srv_model *m = model;
+  srv_controller *c = lp->state;
+  for (size_t d = 0; d < m->s->deployment_count && !in->failed; d++) {
+    ctl_deployment *cd = &c->deps[d];
+    CORE_UNPACK(in, cd->next_ns);
+    CORE_UNPACK(in, cd->due);
+    CORE_UNPACK(in, cd->last_arrived);
+    if (job_hpa_load(&cd->hpa, in) != 0 ||
+        (m->s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST &&
+         job_holt_winters_load(&cd->hw, in) != 0))
+      in->failed = true;
+  }
+  size_t views, warms;
+  core_unpack_array_into(in, c->view, 1, m->instances, &views);
+  core_unpack_array_into(in, c->to_warm, 1, m->instances, &warms);
+  CORE_UNPACK(in, c->stopped);
+  CORE_UNPACK(in, c->poll_ns);
+  if (in->failed || views != m->instances || warms != m->instances)
+    return core_fail(lp, "checkpoint: the controller's record is damaged");
+  return 0;
+}
+
 const core_lp_type srv_controller_type = {.name = "controller",
                                           .state_bytes = sizeof(srv_controller),
                                           .create = controller_create,
                                           .init = controller_init,
                                           .handle = controller_handle,
-                                          .destroy = controller_destroy};
+                                          .destroy = controller_destroy,
+                                          .save = controller_save,
+                                          .load = controller_load};

@@ -405,10 +405,90 @@ static void instance_destroy(core_lp *lp, void *model) {
   free(in->leap);
 }
 
+/* Checkpoints: the instance's plain fields, packed (p) or unpacked (u) in one order. What create
+ * sets up (its deployment, devices, thread and price cache, which is exact and starts empty) is
+ * not saved. */
+#define FIELD(x) (p ? CORE_PACK(p, x) : CORE_UNPACK(u, x))
+static void instance_fields(srv_instance *in, core_pack *p, core_unpack *u) {
+  FIELD(in->busy), FIELD(in->iteration), FIELD(in->num_seqs), FIELD(in->batch_tokens);
+  FIELD(in->iterations), FIELD(in->completed), FIELD(in->preemptions), FIELD(in->kv_blocks_peak);
+  FIELD(in->busy_ns), FIELD(in->last_event_ns), FIELD(in->kv_block_ns), FIELD(in->tier_ns);
+  FIELD(in->device_w), FIELD(in->idle_w), FIELD(in->host_cpu_w);
+  FIELD(in->power_since_ns), FIELD(in->binned_ns), FIELD(in->energy_j);
+  FIELD(in->leap_at), FIELD(in->leap_len), FIELD(in->end_gen), FIELD(in->arrived_at);
+  FIELD(in->interval), FIELD(in->leaps), FIELD(in->leapt_iterations);
+  FIELD(in->lc_state), FIELD(in->lc_goal), FIELD(in->lc_seq), FIELD(in->lc_since_ns);
+  FIELD(in->lc_ns), FIELD(in->serving_busy_ns), FIELD(in->busy_mark_ns);
+}
+#undef FIELD
+
+/* A live request's fields besides its row (its hashes come again from the workload's store). */
+#define REQ_FIELDS(op, buf, rec)                                                                   \
+  op(buf, (rec)->handed_off), op(buf, (rec)->client_first_token), op(buf, (rec)->flows_pending),   \
+      op(buf, (rec)->transfer)
+
+static int instance_save(const core_lp *lp, void *model, core_pack *out) {
+  (void)model;
+  srv_instance *in = lp->state;
+  instance_fields(in, out, NULL);
+  if (in->leap_len)
+    core_pack_array(out, in->leap, in->leap_len, sizeof *in->leap);
+  uint64_t live = in->by_id.count;
+  CORE_PACK(out, live);
+  for (srv_req *rec = in->live.next; rec != &in->live; rec = rec->next) {
+    CORE_PACK(out, rec->row);
+    REQ_FIELDS(CORE_PACK, out, rec);
+  }
+  return job_sched_save(in->sched, out) != 0 || out->failed ? -1 : 0;
+}
+
+/* job_sched_load's way back from a request id to the instance's record and its hashes. */
+static void *resolve_request(void *ctx, uint64_t id, const uint64_t **block_hashes) {
+  srv_req *rec = util_idmap_get(&((srv_instance *)ctx)->by_id, id);
+  *block_hashes = rec ? rec->block_hashes : NULL;
+  return rec;
+}
+
+static int instance_load(core_lp *lp, void *model, core_unpack *u) {
+  srv_model *m = model;
+  srv_instance *in = lp->state;
+  instance_fields(in, NULL, u);
+  size_t n = 0;
+  if (in->leap_len) {
+    if (!(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
+      return core_fail(lp, "out of memory for a leap");
+    core_unpack_array_into(u, in->leap, sizeof *in->leap, LEAP_MAX, &n);
+  }
+  uint64_t live;
+  CORE_UNPACK(u, live);
+  if (u->failed || n != in->leap_len || (in->leap_len && in->leap_at >= in->leap_len) ||
+      in->lc_state >= SRV_LC_STATES || live > u->len)
+    return core_fail(lp, "checkpoint: instance %u's record is damaged", in->index);
+  for (uint64_t k = 0; k < live && !u->failed; k++) {
+    srv_request_row row;
+    CORE_UNPACK(u, row);
+    bool twice = util_idmap_get(&in->by_id, (uint64_t)row.id) != NULL;
+    srv_req *rec = u->failed || twice ? NULL : srv_req_add(m, in, &row);
+    if (!rec)
+      return core_fail(lp, "checkpoint: instance %u's requests do not load", in->index);
+    REQ_FIELDS(CORE_UNPACK, u, rec);
+  }
+  if (u->failed || job_sched_load(in->sched, u, resolve_request, in) != 0)
+    return core_fail(lp, "checkpoint: instance %u's scheduler does not load", in->index);
+  job_sched_batch open;
+  job_sched_open_batch(in->sched, &open);
+  if (in->busy && open.num_seqs != in->num_seqs)
+    return core_fail(lp, "checkpoint: instance %u's open iteration does not match", in->index);
+  in->seqs = open.seqs;
+  return 0;
+}
+
 const core_lp_type srv_instance_type = {.name = "instance",
                                         .state_bytes = sizeof(srv_instance),
                                         .create = instance_create,
                                         .init = instance_init,
                                         .handle = instance_handle,
                                         .finish = instance_finish,
-                                        .destroy = instance_destroy};
+                                        .destroy = instance_destroy,
+                                        .save = instance_save,
+                                        .load = instance_load};

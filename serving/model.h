@@ -17,6 +17,7 @@
 #include "jobs/workload.h"
 #include "net/link.h"
 #include "partitions/part.h"
+#include "serving/checkpoint.h"
 #include "serving/cluster.h"
 #include "serving/scenario.h"
 #include "serving/schema.h"
@@ -50,8 +51,8 @@ enum {
   /* prefill -> decode instance, closed loops only, just before EV_KV_READY: the request's arrival
    * (arrival_msg), which the request store cannot know up front */
   EV_ARRIVED_AT,
-  EV_REPORT,        /* pod router -> itself: time to report its load (regions) */
-  EV_LOAD,          /* pod router -> every front door: its load (load_msg) */
+  EV_REPORT, /* pod router -> itself: time to report its load (regions) */
+  EV_LOAD,   /* pod router -> every front door: its load (load_msg) */
   /* Instance lifecycle (lifecycle.c, controller.c) */
   EV_START,     /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
   EV_LC_STEP,   /* instance -> itself: provisioning or loading done */
@@ -232,6 +233,12 @@ typedef struct srv_model {
   srv_placement placement;
   struct srv_router *router; /* on the router's rank only, for progress */
   const char *program_version;
+  const srv_options *opt;
+  const char *timeline_path; /* where the timeline is being written */
+  /* Checkpoints (checkpoint.c): how many this run wrote and the latest one's time; the restarts
+   * before this run (0: it started at time 0). */
+  uint32_t checkpoints, restarts;
+  int64_t checkpoint_ns;
   char err[512];
 } srv_model;
 
@@ -256,6 +263,7 @@ typedef struct srv_router {
   job_source *src;
   job_request next;
   bool has_next;
+  uint64_t read; /* requests read from src (a restart reads them again to get back here) */
   srv_picks picks;
   uint64_t dispatched, skipped; /* skipped: requests of other regions' front doors */
   uint32_t ready_clients;
@@ -390,6 +398,9 @@ void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context)
 /* Creates the policies over pools, or (pools NULL) the global policy over the pods. */
 int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
 void srv_picks_destroy(srv_picks *p);
+/* The policies' state into a checkpoint, and back into policies srv_picks_create made alike. */
+int srv_picks_save(const srv_picks *p, core_pack *out);
+int srv_picks_load(srv_picks *p, core_unpack *in);
 /* Picks an instance of pools (and a decode instance when the request needs one) and sends it
  * there after the dispatch latency. Returns 0, 1 when no instance accepts work now (nothing is
  * sent), or negative. */
@@ -434,7 +445,8 @@ int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
 /* The request's attributes (the workload's store, or the defaults) into its row; arrival_ns set. */
 void srv_row_attrs(const srv_model *m, srv_request_row *row);
-/* The dispatch of a request again (a stopped instance's), its model from the workload's attributes. */
+/* The dispatch of a request again (a stopped instance's), its model from the workload's attributes.
+ */
 dispatch_msg srv_row_dispatch(const srv_model *m, const srv_request_row *row);
 /* The same from attributes at hand (the router's request). */
 void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a);
@@ -468,8 +480,10 @@ int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy stra
               size_t err_len);
 void srv_placement_free(srv_placement *p);
 
-/* output.c: the timeline's tables and rows. */
-int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len);
+/* output.c: the timeline's tables and rows. Creates the timeline, or (append) opens one that a
+ * checkpoint closed, to write after its rows. */
+int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, bool append, char *err,
+                      size_t err_len);
 /* Buffers a row of `table` from lp's thread; asks for a collective flush when enough is buffered.
  */
 int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row_bytes);
@@ -483,5 +497,25 @@ int srv_flush_boundary(MPI_Comm comm, void *context); /* core_config.boundary */
  * links, then the root attributes; fills result. Collective. Returns 0, or -1 with a message. */
 int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double wall_s,
                       srv_result *result, char *err, size_t err_len);
+
+/* checkpoint.c: a checkpoint written (core_config.checkpoint: collective, m the context; the
+ * reason in m->err on failure), and one read back by a restart. */
+int srv_checkpoint_write(MPI_Comm comm, core_engine *e, int64_t at_ns, void *context);
+typedef struct srv_restart {
+  srv_checkpoint_header header;
+  unsigned char **files; /* [header.ranks]: each rank file's bytes */
+  core_unpack *engine;   /* [header.ranks]: its engine pack (core_config.restore) */
+  core_unpack *nodes;    /* [header.ranks]: its node records */
+} srv_restart;
+/* Every rank reads every rank file (a restart's ranks need not be the writer's), checked against
+ * the header's lengths and hashes. 0, or -1 with why (r is then for srv_restart_free). */
+int srv_restart_read(srv_restart *r, const char *dir, char *err, size_t err_len);
+/* The node records of the nodes this rank owns now, into m's bins, host CPU energy and tiers
+ * (made empty before). */
+int srv_restart_nodes(srv_model *m, const srv_restart *r, int rank, char *err, size_t err_len);
+/* Rank 0: the checkpoint's timeline copied to path, checked against its hash. */
+int srv_restart_timeline(const char *dir, const srv_restart *r, const char *path, char *err,
+                         size_t err_len);
+void srv_restart_free(srv_restart *r);
 
 #endif

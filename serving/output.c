@@ -142,13 +142,15 @@ int srv_output_last_interval(core_lp *lp, srv_model *m, srv_instance *in) {
   return srv_append(lp, m, m->t_intervals, row, sizeof *row);
 }
 
-int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, char *err, size_t err_len) {
+int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, bool append, char *err,
+                      size_t err_len) {
   io_timeline_options opt = {.schema = SRV_SCHEMA_NAME,
                              .schema_version = SRV_SCHEMA_VERSION,
                              .program_version = m->program_version,
                              .threads = m->threads,
                              .uncompressed = !m->s->output.compress};
-  m->tl = io_timeline_create(path, &opt, comm, err, err_len);
+  m->tl = append ? io_timeline_open_append(path, &opt, comm, err, err_len)
+                 : io_timeline_create(path, &opt, comm, err, err_len);
   if (!m->tl)
     return -1;
   if ((m->t_requests = io_timeline_add_table(m->tl, &srv_requests_table, err, err_len)) < 0 ||

@@ -78,9 +78,27 @@ static void pod_router_destroy(core_lp *lp, void *model) {
   srv_picks_destroy(&r->picks);
 }
 
+static int pod_router_save(const core_lp *lp, void *model, core_pack *out) {
+  (void)model;
+  const srv_pod_router *r = lp->state;
+  CORE_PACK(out, r->outstanding);
+  return srv_picks_save(&r->picks, out) != 0 || out->failed ? -1 : 0;
+}
+
+static int pod_router_load(core_lp *lp, void *model, core_unpack *in) {
+  (void)model;
+  srv_pod_router *r = lp->state;
+  CORE_UNPACK(in, r->outstanding);
+  if (srv_picks_load(&r->picks, in) != 0 || in->failed)
+    return core_fail(lp, "checkpoint: pod router %u's record is damaged", r->pod);
+  return 0;
+}
+
 const core_lp_type srv_pod_router_type = {.name = "pod router",
                                           .state_bytes = sizeof(srv_pod_router),
                                           .create = pod_router_create,
                                           .init = pod_router_init,
                                           .handle = pod_router_handle,
-                                          .destroy = pod_router_destroy};
+                                          .destroy = pod_router_destroy,
+                                          .save = pod_router_save,
+                                          .load = pod_router_load};

@@ -74,6 +74,7 @@ static int router_read(core_lp *lp, const srv_model *m, srv_router *r) {
     if (rc < 0)
       return core_fail(lp, "%s", err);
     r->has_next = rc > 0;
+    r->read += r->has_next;
     if (!r->has_next || !m->regions || srv_request_origin(m->s, r->next.id) == r->region)
       return 0;
     r->skipped++;
@@ -260,9 +261,7 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_router *r = lp->state;
   bool closed = m->s->workload.mode == JOB_MODE_CLOSED;
   switch (ev->kind) {
-  case EV_ARRIVAL:
-    r->ready_clients += closed;
-    return router_dispatch_due(lp, m, r);
+  case EV_ARRIVAL: r->ready_clients += closed; return router_dispatch_due(lp, m, r);
   case EV_LOAD: { /* a pod's report (regions): it supersedes what was sent before it came */
     uint32_t pod = ev->src_lp - srv_pod_router_lp(m, 0);
     r->reported[pod] = ((const load_msg *)ev->payload.bytes)->outstanding;
@@ -369,13 +368,110 @@ static void router_destroy(core_lp *lp, void *model) {
   free(r->held);
 }
 
+int srv_picks_save(const srv_picks *p, core_pack *out) {
+  for (int pool = 0; pool < 2; pool++)
+    if (p->pick[pool])
+      job_router_save(p->pick[pool], out);
+  return out->failed ? -1 : 0;
+}
+
+int srv_picks_load(srv_picks *p, core_unpack *in) {
+  for (int pool = 0; pool < 2; pool++)
+    if (p->pick[pool] && job_router_load(p->pick[pool], in) != 0)
+      return -1;
+  return 0;
+}
+
+/* Checkpoints. The workload's source is not packed: a restart opens it again and reads the
+ * requests it had read (deterministic, and fast next to the run), the last of them `next`. */
+static int router_save(const core_lp *lp, void *model, core_pack *out) {
+  const srv_model *m = model;
+  const srv_router *r = lp->state;
+  CORE_PACK(out, r->read);
+  CORE_PACK(out, r->has_next);
+  CORE_PACK(out, r->next.id);
+  CORE_PACK(out, r->next.arrival_ns); /* a closed loop's is when a client sent it */
+  CORE_PACK(out, r->dispatched);
+  CORE_PACK(out, r->skipped);
+  CORE_PACK(out, r->ready_clients);
+  srv_picks_save(&r->picks, out);
+  for (uint32_t g = 0; r->region_pick && g < m->regions; g++)
+    job_router_save(r->region_pick[g], out);
+  if (m->regions) {
+    core_pack_array(out, r->reported, m->pods, sizeof *r->reported);
+    core_pack_array(out, r->sent_since, m->pods, sizeof *r->sent_since);
+  }
+  CORE_PACK(out, r->held_count);
+  for (size_t i = 0; i < r->held_count; i++) {
+    const srv_held *h = &r->held[r->held_head + i];
+    CORE_PACK(out, h->msg);
+    core_pack_array(out, h->rr.block_hashes, h->rr.block_count, sizeof *h->rr.block_hashes);
+  }
+  return out->failed ? -1 : 0;
+}
+
+static int router_load(core_lp *lp, void *model, core_unpack *in) {
+  srv_model *m = model;
+  srv_router *r = lp->state;
+  uint64_t read;
+  int64_t next_id, next_arrival_ns;
+  bool has_next;
+  CORE_UNPACK(in, read);
+  CORE_UNPACK(in, has_next);
+  CORE_UNPACK(in, next_id);
+  CORE_UNPACK(in, next_arrival_ns);
+  CORE_UNPACK(in, r->dispatched);
+  CORE_UNPACK(in, r->skipped);
+  CORE_UNPACK(in, r->ready_clients);
+  if (in->failed || read > m->workload_requests)
+    return core_fail(lp, "checkpoint: the router's record is damaged");
+  char err[512];
+  if (srv_workload_open(&m->s->workload, &r->src, err, sizeof err) != 0)
+    return core_fail(lp, "%s", err);
+  int rc = 1;
+  while (r->read < read && (rc = job_source_next(r->src, &r->next, err, sizeof err)) > 0)
+    r->read++;
+  if (rc < 0)
+    return core_fail(lp, "%s", err);
+  r->has_next = has_next;
+  if (r->read != read || (has_next && r->next.id != next_id))
+    return core_fail(lp, "checkpoint: the workload does not give request %lld where it did",
+                     (long long)next_id);
+  r->next.arrival_ns = next_arrival_ns;
+  if (srv_picks_load(&r->picks, in) != 0)
+    return core_fail(lp, "checkpoint: the router's policies do not load");
+  for (uint32_t g = 0; r->region_pick && g < m->regions; g++)
+    if (job_router_load(r->region_pick[g], in) != 0)
+      return core_fail(lp, "checkpoint: the front door's policies do not load");
+  size_t n;
+  if (m->regions) {
+    core_unpack_array_into(in, r->reported, sizeof *r->reported, m->pods, &n);
+    core_unpack_array_into(in, r->sent_since, sizeof *r->sent_since, m->pods, &n);
+  }
+  size_t held;
+  CORE_UNPACK(in, held);
+  rc = 0;
+  for (size_t i = 0; i < held && !in->failed && rc == 0; i++) {
+    dispatch_msg msg;
+    CORE_UNPACK(in, msg);
+    uint64_t *hashes = core_unpack_array(in, sizeof *hashes, UINT32_MAX, &n);
+    job_route_request rr = {(uint32_t)msg.input_tokens, (uint32_t)msg.output_tokens, hashes,
+                            (uint32_t)n};
+    rc = in->failed ? -1 : hold(lp, r, &msg, &rr);
+    free(hashes);
+  }
+  return in->failed ? core_fail(lp, "checkpoint: the router's record is damaged") : rc;
+}
+
 const core_lp_type srv_router_type = {.name = "router",
                                       .state_bytes = sizeof(srv_router),
                                       .create = router_create,
                                       .init = router_init,
                                       .handle = router_handle,
                                       .finish = router_finish,
-                                      .destroy = router_destroy};
+                                      .destroy = router_destroy,
+                                      .save = router_save,
+                                      .load = router_load};
 
 void srv_progress(int64_t now_ns, double wall_s, uint64_t events, void *context) {
   const srv_model *m = context;

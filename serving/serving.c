@@ -382,13 +382,35 @@ static int setup_lifecycle(srv_model *m, char *err, size_t err_len) {
   return 0;
 }
 
+/* Whether rc is 0 on every rank; a rank where it is but not elsewhere says so in err. */
+static bool all_ranks_ok(int rc, MPI_Comm comm, const char *what, char *err, size_t err_len) {
+  int mine = rc == 0, all;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, comm);
+  if (mine && !all)
+    snprintf(err, err_len, "%s failed on another rank", what);
+  return all;
+}
+
+/* A restart: every rank reads the checkpoint, which must be of this scenario and seed (the caller
+ * says which difference; this is the last guard). */
+static int read_restart(srv_restart *r, const srv_scenario *s, const char *dir, MPI_Comm comm,
+                        char *err, size_t err_len) {
+  int rc = srv_restart_read(r, dir, err, err_len);
+  if (rc == 0 && (r->header.seed != s->simulation.seed ||
+                  strcmp(r->header.resolved_text, s->resolved_text ? s->resolved_text : "") != 0))
+    rc = util_err(err, err_len, "checkpoint '%s' is of another scenario or seed", dir);
+  return all_ranks_ok(rc, comm, "reading the checkpoint", err, err_len) ? 0 : -1;
+}
+
 int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_result *result,
             char *err, size_t err_len) {
   double entry_s = MPI_Wtime();
   int rank, ranks;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &ranks);
-  srv_model m = {.s = s, .instances = srv_scenario_instances(s), .program_version = opt->version};
+  srv_model m = {
+      .s = s, .instances = srv_scenario_instances(s), .program_version = opt->version, .opt = opt};
+  srv_restart restart = {0};
   m.threads = opt->threads > 0 ? opt->threads
                                : (s->simulation.threads > 0 ? s->simulation.threads : 1);
   m.end_ns = s->simulation.end_ns > 0 ? s->simulation.end_ns : INT64_MAX;
@@ -414,6 +436,9 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
     for (uint32_t c = 0; c < dep->count; c++)
       m.instance_deployment[i++] = (uint32_t)d;
   }
+  if (opt->restart_path && read_restart(&restart, s, opt->restart_path, comm, err, err_len) != 0)
+    goto out;
+  m.restarts = opt->restart_path ? restart.header.restarts + 1 : 0;
   if (srv_cluster_build(&m.cluster, s, err, err_len) != 0)
     goto out;
   /* Communication costs measured on the topology (expert-parallel all-to-all, pipeline stages
@@ -427,8 +452,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       goto out;
   }
   if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0 ||
-      srv_regions_build(&m, err, err_len) != 0 ||
-      setup_lifecycle(&m, err, err_len) != 0)
+      srv_regions_build(&m, err, err_len) != 0 || setup_lifecycle(&m, err, err_len) != 0)
     goto out;
   if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
@@ -462,6 +486,9 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (srv_place(&m, (uint32_t)ranks, (uint32_t)m.threads, s->simulation.placement, err, err_len) !=
           0 ||
       create_tiers(&m, err, err_len) != 0)
+    goto out;
+  if (opt->restart_path && !all_ranks_ok(srv_restart_nodes(&m, &restart, rank, err, err_len), comm,
+                                         "restoring the nodes", err, err_len))
     goto out;
   /* The LP kinds, in id order (srv_lp_kind), and each LP's partition. */
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
@@ -497,7 +524,13 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (rank == 0 && (opt->progress || opt->stats))
     part_plan_print(&pl->plan, opt->stats ? stdout : stderr);
   const char *path = opt->output_path ? opt->output_path : s->output.path;
-  if (srv_open_timeline(&m, path, comm, err, err_len) != 0)
+  m.timeline_path = path;
+  if (opt->restart_path &&
+      !all_ranks_ok(
+          rank == 0 ? srv_restart_timeline(opt->restart_path, &restart, path, err, err_len) : 0,
+          comm, "copying the checkpoint's timeline", err, err_len))
+    goto out;
+  if (srv_open_timeline(&m, path, comm, opt->restart_path != NULL, err, err_len) != 0)
     goto out;
   core_config cfg = {
       .lps = &m.lps,
@@ -514,12 +547,26 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       .progress = opt->progress ? srv_progress : NULL,
       .stop_flag = opt->stop_flag,
       .max_wall_s = opt->max_wall_s,
+      .checkpoint_every_ns = opt->checkpoint_path ? opt->checkpoint_every_ns : 0,
+      .checkpoint_every_wall_s = opt->checkpoint_path ? opt->checkpoint_every_wall_s : 0,
+      .checkpoint_on_stop = opt->checkpoint_path != NULL,
+      .checkpoint = opt->checkpoint_path ? srv_checkpoint_write : NULL,
+      .restore = opt->restart_path ? restart.engine : NULL,
+      .restore_count = opt->restart_path ? (size_t)restart.header.ranks : 0,
   };
   m.power_rows_span_ns = s->power.interval_ns < INT64_MAX / POWER_ROWS_INTERVALS
                              ? POWER_ROWS_INTERVALS * s->power.interval_ns
                              : INT64_MAX;
-  for (int t = 0; t < m.threads; t++)
-    m.appended[t].power_boundary_ns = m.power_rows_span_ns;
+  /* A restart: no instance accounts energy before the checkpoint's time any more. The power
+   * rows' boundaries only decide when rows are written, never what they hold. */
+  int64_t from_ns = opt->restart_path ? restart.header.at_ns : 0;
+  result->restart_ns = from_ns;
+  for (int t = 0; t < m.threads; t++) {
+    m.appended[t].energy_ns = from_ns;
+    m.appended[t].power_boundary_ns = from_ns < INT64_MAX - m.power_rows_span_ns
+                                          ? from_ns + m.power_rows_span_ns
+                                          : INT64_MAX;
+  }
   if (cfg.max_wall_s > 0) { /* the set-up (reading the workload, placing LPs) counts too */
     double left_s = opt->max_wall_s - (MPI_Wtime() - entry_s);
     cfg.max_wall_s = left_s > 1e-9 ? left_s : 1e-9;
@@ -535,7 +582,10 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   }
   double wall_s = MPI_Wtime() - t0;
   result->stopped = core_engine_stopped(engine, &result->end_reached_ns);
-  if (srv_write_results(&m, engine, comm, wall_s, result, err, err_len) != 0)
+  result->checkpoints = m.checkpoints;
+  result->checkpoint_ns = m.checkpoint_ns;
+  if (srv_write_results(&m, engine, comm, wall_s, result, err, err_len) != 0 ||
+      (m.restarts && io_timeline_attr_int64(m.tl, "restarts", m.restarts, err, err_len) != 0))
     goto fail_timeline;
   if (result->stopped) {
     if (write_stop(&m, opt, comm, result, err, err_len) != 0)
@@ -571,6 +621,7 @@ fail_timeline:
   m.tl = NULL;
 out:
   core_engine_destroy(engine);
+  srv_restart_free(&restart);
   if (m.node_energy)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       util_timebins_free(&m.node_energy[n]);

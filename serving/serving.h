@@ -23,6 +23,19 @@ typedef struct srv_options {
                         0's clock) */
   uint64_t max_memory_bytes; /* refuse a run whose estimate needs more; 0: this machine's memory */
   uint64_t max_timeline_bytes; /* likewise for the timeline before compression; 0: free space */
+  /* Checkpoints (serving/checkpoint.h), into the folder checkpoint_path (NULL: none): every
+   * checkpoint_every_ns of simulated time and every checkpoint_every_wall_s of wall time (0:
+   * never), and when a stop (stop_flag, max_wall_s) ends the run. The header names the scenario
+   * by scenario_path (absolute; NULL for the built-in default) and sets. */
+  const char *checkpoint_path;
+  int64_t checkpoint_every_ns;
+  double checkpoint_every_wall_s;
+  const char *scenario_path;
+  const char *const *sets;
+  size_t set_count;
+  /* A restart: the checkpoint folder to continue from (NULL: from time 0). Its scenario must be
+   * this one (the caller checks; srv_run refuses another seed or text). */
+  const char *restart_path;
 } srv_options;
 
 typedef struct srv_result {
@@ -38,6 +51,9 @@ typedef struct srv_result {
   int64_t end_reached_ns;
   int stop_signal;
   uint64_t price_hits, price_misses, price_evictions; /* of the price caches, all together */
+  uint32_t checkpoints;                               /* written by this run */
+  int64_t checkpoint_ns;                              /* the latest one's time */
+  int64_t restart_ns; /* a restart: the checkpoint's time it continued from; else 0 */
 } srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0 (with result->stopped

@@ -216,14 +216,17 @@ int srv_checkpoint_read_header(const char *dir, srv_checkpoint_header *h, char *
   CORE_UNPACK(&whole, pack_len);
   const void *pack = core_unpack_skip(&whole, pack_len);
   core_unpack u = core_unpack_of(pack, pack ? pack_len : 0);
-  char seen[sizeof magic] = "";
   uint32_t version = 0;
-  core_unpack_bytes(&u, seen, sizeof seen);
+  core_unpack_skip(&u, sizeof magic);
   CORE_UNPACK(&u, version);
   int rc = 0;
-  if (!core_unpack_done(&whole) || memcmp(seen, magic, sizeof magic) != 0)
+  bool ours = len >= sizeof pack_len + sizeof magic &&
+              memcmp(data + sizeof pack_len, magic, sizeof magic) == 0;
+  if (!ours)
     rc = util_err(err, err_len,
                   "'%s' is not a checkpoint of windtunnel run (its header is not one)", dir);
+  else if (!core_unpack_done(&whole))
+    rc = util_err(err, err_len, "checkpoint '%s' is damaged: its header is cut short", dir);
   else if (version != SRV_CHECKPOINT_VERSION)
     rc = util_err(err, err_len,
                   "checkpoint '%s' has format version %u; this windtunnel reads version %d", dir,
@@ -245,7 +248,7 @@ int srv_checkpoint_read_header(const char *dir, srv_checkpoint_header *h, char *
     h->files = core_unpack_array(&u, sizeof *h->files, MAX_ARRAY, &n);
     if (!core_unpack_done(&u) || !h->sets || h->ranks < 1 || h->threads < 1 || h->at_ns < 0 ||
         n != 2 * ((size_t)h->ranks + 1))
-      rc = util_err(err, err_len, "checkpoint '%s': its header is damaged", dir);
+      rc = util_err(err, err_len, "checkpoint '%s' is damaged: its header does not read", dir);
   }
   free(data);
   if (rc != 0)
@@ -272,17 +275,27 @@ int srv_checkpoint_is_one(const char *path) {
   return 1;
 }
 
+/* Up to two lines from text into out, joined by " / ", or "(nothing)" at its end. */
+static void two_lines(const char *text, char *out, size_t out_len) {
+  size_t n = 0;
+  for (int lines = 0; *text && lines < 2 && n + 4 < out_len; text++)
+    if (*text != '\n')
+      out[n++] = *text;
+    else if (++lines < 2 && text[1])
+      n += (size_t)snprintf(out + n, out_len - n, " / ");
+  snprintf(out + n, out_len - n, "%s", n ? "" : "(nothing)");
+}
+
 void srv_checkpoint_diff(const char *mine, const char *theirs, char *out, size_t out_len) {
   int line = 1;
-  const char *a = mine, *b = theirs;
-  while (*a && *a == *b) {
+  for (const char *a = mine, *b = theirs; *a && *a == *b; a++, b++)
     if (*a == '\n')
       line++, mine = a + 1, theirs = b + 1;
-    a++, b++;
-  }
-  int a_len = (int)strcspn(mine, "\n"), b_len = (int)strcspn(theirs, "\n");
-  snprintf(out, out_len, "line %d of the resolved scenario: '%.*s' here, '%.*s' in the checkpoint",
-           line, a_len > 120 ? 120 : a_len, mine, b_len > 120 ? 120 : b_len, theirs);
+  char here[160], there[160]; /* that line and the next: a section's name alone says little */
+  two_lines(mine, here, sizeof here);
+  two_lines(theirs, there, sizeof there);
+  snprintf(out, out_len, "from line %d of the resolved scenario: '%s' here, '%s' in the checkpoint",
+           line, here, there);
 }
 
 static bool owns_node(const srv_model *m, uint32_t n, int rank) {

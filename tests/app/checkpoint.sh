@@ -50,7 +50,7 @@ same_as_ref() {
 
 # restart_from CKPT RANKS OUT: continues from CKPT; its start is mid-run.
 restart_from() {
-  run_windtunnel "$windtunnel" "$2" run --restart "$1" "${opts[@]}" -o "$3"
+  run_windtunnel "$windtunnel" "$2" run --restart "$1" --quiet -o "$3"
   [ "$run_status" = 0 ] || fail "the restart at $2 rank(s) failed"
   at=$(sed -n 's/^windtunnel: continuing from checkpoint .* at simulated time \([0-9.]*\) s.*/\1/p' \
     <<<"$run_err")
@@ -118,13 +118,11 @@ refusals)
   rm "$dir/headless/header"
   cp -r "$dir/ckpt" "$dir/torn"
   head -c 40 "$dir/ckpt/header" >"$dir/torn/header"
-  for ranks in 1 2; do
-    refused "$ranks" "a rank file cut short" "damaged" --restart "$dir/cut"
-    refused "$ranks" "a byte changed" "damaged" --restart "$dir/flipped"
-    refused "$ranks" "no header" "not a checkpoint" --restart "$dir/headless"
-    refused "$ranks" "a header cut short" "not a checkpoint\|damaged" --restart "$dir/torn"
-  done
-  refused 2 "another seed" "is not checkpoint .*12345" --restart "$dir/ckpt" "$scenario" \
+  refused 2 "a rank file cut short" "damaged" --restart "$dir/cut"
+  refused 2 "a byte changed" "damaged" --restart "$dir/flipped"
+  refused 1 "no header" "not a checkpoint" --restart "$dir/headless"
+  refused 1 "a header cut short" "damaged" --restart "$dir/torn"
+  refused 2 "another seed" "is not checkpoint .*seed: 12345" --restart "$dir/ckpt" "$scenario" \
     --set simulation.seed=12345
   refused 1 "another scenario" "is not checkpoint" --restart "$dir/ckpt" \
     "$(dirname "$0")/long.yaml"

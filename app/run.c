@@ -453,14 +453,60 @@ static int refuse_input(const struct stat *st, const srv_scenario *s, const char
   return 0;
 }
 
-/* Rank 0, before anything runs: refuses a checkpoint folder that is an input, the output, or
- * something other than a checkpoint (which a checkpoint would replace). */
+/* The folder that holds path: "." for a bare name. Returns 0, or -1 when it is too long. */
+static int folder_of(const char *path, char *folder, size_t folder_len) {
+  const char *slash = strrchr(path, '/');
+  size_t n = slash ? (size_t)(slash - path) : 0;
+  if (n >= folder_len)
+    return -1;
+  if (!slash)
+    snprintf(folder, folder_len, ".");
+  else if (n == 0)
+    snprintf(folder, folder_len, "/");
+  else {
+    memcpy(folder, path, n);
+    folder[n] = '\0';
+  }
+  return 0;
+}
+
+/* Whether folder is one this process can make files in (what: "timeline", "checkpoint", written
+ * at target there). */
+static int writable_folder(const char *folder, const char *what, const char *target, char *err,
+                           size_t err_len) {
+  struct stat st;
+  if (stat(folder, &st) != 0 || (S_ISDIR(st.st_mode) && access(folder, W_OK | X_OK) != 0))
+    return util_err(err, err_len, "cannot write %s '%s': folder '%s': %s", what, target, folder,
+                    strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return util_err(err, err_len, "cannot write %s '%s': '%s' is not a folder", what, target,
+                    folder);
+  return 0;
+}
+
+/* Whether the output would be written inside the checkpoint folder dir (which a checkpoint
+ * replaces whole, and a restart reads). */
+static bool output_inside(const char *output, const char *dir) {
+  char folder[PATH_BYTES];
+  struct stat st;
+  return folder_of(output, folder, sizeof folder) == 0 && stat(folder, &st) == 0 &&
+         same_file(&st, dir);
+}
+
+/* Rank 0, before anything runs: refuses a checkpoint folder that is an input, the output or holds
+ * it, in a folder it cannot write, or something other than a checkpoint (which a checkpoint would
+ * replace). */
 static int prepare_checkpoint(const char *target, const char *output, const srv_scenario *s,
                               char *err, size_t err_len) {
   struct stat st;
-  if (strcmp(target, output) == 0)
-    return util_err(err, err_len, "--checkpoint '%s' is the output: give the folder another name",
-                    target);
+  char folder[PATH_BYTES];
+  if (strcmp(target, output) == 0 || output_inside(output, target))
+    return util_err(err, err_len,
+                    "--checkpoint '%s' is or holds the output '%s': give the folder another name",
+                    target, output);
+  if (folder_of(target, folder, sizeof folder) != 0 ||
+      writable_folder(folder, "checkpoint", target, err, err_len) != 0)
+    return -1;
   if (stat(target, &st) != 0)
     return 0;
   if (refuse_input(&st, s, "checkpoint", target, "--checkpoint", err, err_len) != 0)
@@ -500,23 +546,10 @@ static int prepare_output(const char *target, const srv_scenario *s, char *tmp, 
   const char *slash = strrchr(target, '/'), *base = slash ? slash + 1 : target;
   if (!*base)
     return util_err(err, err_len, "output '%s' names a folder: give a file name", target);
-  size_t folder_len = slash ? (size_t)(slash - target) : 0;
-  if (folder_len >= sizeof folder)
+  if (folder_of(target, folder, sizeof folder) != 0)
     return util_err(err, err_len, "output path too long: '%s'", target);
-  if (!slash)
-    snprintf(folder, sizeof folder, ".");
-  else if (folder_len == 0)
-    snprintf(folder, sizeof folder, "/");
-  else {
-    memcpy(folder, target, folder_len);
-    folder[folder_len] = '\0';
-  }
-  if (stat(folder, &st) != 0 || (S_ISDIR(st.st_mode) && access(folder, W_OK | X_OK) != 0))
-    return util_err(err, err_len, "cannot write timeline '%s': folder '%s': %s", target, folder,
-                    strerror(errno));
-  if (!S_ISDIR(st.st_mode))
-    return util_err(err, err_len, "cannot write timeline '%s': '%s' is not a folder", target,
-                    folder);
+  if (writable_folder(folder, "timeline", target, err, err_len) != 0)
+    return -1;
   int n = snprintf(tmp, tmp_len, "%s/.%s.partial-%ld", folder, base, (long)getpid());
   if (n < 0 || (size_t)n >= tmp_len)
     return util_err(err, err_len, "output path too long: '%s'", target);
@@ -617,10 +650,19 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
   if (a.checkpoint || a.checkpoint_every)
     snprintf(checkpoint, sizeof checkpoint, "%s%s", a.checkpoint ? a.checkpoint : path,
              a.checkpoint ? "" : ".ckpt");
-  int ok = rank == 0 ? prepare_output(path, s, tmp, sizeof tmp, err, sizeof err) == 0 &&
-                           (!checkpoint[0] ||
-                            prepare_checkpoint(checkpoint, path, s, err, sizeof err) == 0)
-                     : 1;
+  for (size_t n = strlen(checkpoint); n > 1 && checkpoint[n - 1] == '/';) /* dir/ is dir */
+    checkpoint[--n] = '\0';
+  int ok = 1;
+  if (rank == 0 && a.restart && output_inside(path, a.restart)) {
+    util_err(err, sizeof err,
+             "output '%s' is inside the checkpoint '%s' that the run continues from: write it "
+             "elsewhere (-o)",
+             path, a.restart);
+    ok = 0;
+  }
+  if (rank == 0 && ok)
+    ok = prepare_output(path, s, tmp, sizeof tmp, err, sizeof err) == 0 &&
+         (!checkpoint[0] || prepare_checkpoint(checkpoint, path, s, err, sizeof err) == 0);
   MPI_Bcast(&ok, 1, MPI_INT, 0, comm);
   if (!ok) {
     if (rank == 0)

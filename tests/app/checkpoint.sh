@@ -7,9 +7,10 @@
 #   sigterm EVERY: a run at 2 ranks writing a checkpoint every EVERY is sent SIGTERM (its last rank
 #     alone) once its first checkpoint exists, so mid-run; it stops with status 143, writes a
 #     checkpoint at the stop and says how to continue; 2 ranks and then 1 rank continue from it.
-#   refusals: a damaged checkpoint (cut short, a byte changed, no header), another scenario or seed,
-#     and a --checkpoint folder that is not a checkpoint are refused with a message on every rank,
-#     no crash and no hang.
+#   refusals EVERY: a damaged checkpoint (cut short, a byte changed, no header or one cut short), another
+#     scenario or seed, a --checkpoint folder that is not a checkpoint or is the scenario, and an
+#     output inside the checkpoint continued from are refused with a message on every rank, no
+#     crash and no hang.
 # Usage: checkpoint.sh WINDTUNNEL COMPARE_TIMELINES SCENARIO HOW [ARGS...] [-- RUN OPTIONS...]
 set -uo pipefail
 # shellcheck source=common.sh
@@ -132,6 +133,9 @@ refusals)
   [ -f "$dir/precious/notes" ] || fail "the folder that is not a checkpoint was touched"
   refused 1 "the scenario as --checkpoint" "is the run's scenario file" "$scenario" \
     --checkpoint "$scenario"
+  run_windtunnel "$windtunnel" 1 run --restart "$dir/ckpt" "${opts[@]}" -o "$dir/ckpt/out.h5"
+  [ "$run_status" = 1 ] && grep -q "is inside the checkpoint" <<<"$run_err" ||
+    fail "an output inside the checkpoint it continues from was not refused"
   echo "$label: every damaged or mismatched checkpoint refused"
   ;;
 *) echo "unknown HOW '$how'" && exit 2 ;;

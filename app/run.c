@@ -642,6 +642,20 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
   srv_scenario *s;
   srv_checkpoint_header restart = {0};
   int rc = parse_and_load(argc, argv, rank, &a, &s, &restart);
+  if (a.restart && rc >= 0) { /* all ranks go on from the checkpoint or none does */
+    int worst;
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (worst && !rc) {
+      if (rank == 0)
+        fprintf(stderr,
+                "windtunnel: another rank could not read checkpoint '%s' (it must be on a file "
+                "system every rank shares)\n",
+                a.restart);
+      srv_scenario_free(s);
+      srv_checkpoint_header_free(&restart);
+    }
+    rc = worst;
+  }
   if (rc)
     return rc < 0 ? 0 : rc;
   char err[1024] = "", tmp[PATH_BYTES] = "", checkpoint[PATH_BYTES] = "";

@@ -560,7 +560,6 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   /* A restart: no instance accounts energy before the checkpoint's time any more. The power
    * rows' boundaries only decide when rows are written, never what they hold. */
   int64_t from_ns = opt->restart_path ? restart.header.at_ns : 0;
-  result->restart_ns = from_ns;
   for (int t = 0; t < m.threads; t++) {
     m.appended[t].energy_ns = from_ns;
     m.appended[t].power_boundary_ns = from_ns < INT64_MAX - m.power_rows_span_ns

@@ -53,7 +53,6 @@ typedef struct srv_result {
   uint64_t price_hits, price_misses, price_evictions; /* of the price caches, all together */
   uint32_t checkpoints;                               /* written by this run */
   int64_t checkpoint_ns;                              /* the latest one's time */
-  int64_t restart_ns; /* a restart: the checkpoint's time it continued from; else 0 */
 } srv_result;
 
 /* Collective over comm: runs scenario s and writes its timeline. Returns 0 (with result->stopped

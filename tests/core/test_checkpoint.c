@@ -170,7 +170,7 @@ static void gather(MPI_Comm comm, const core_pack *mine, saved *out) {
     p->data = malloc(lens[r] ? lens[r] : 1);
     int rank;
     MPI_Comm_rank(comm, &rank);
-    if (r == rank)
+    if (r == rank && mine->len) /* an empty pack (a failed save) has no data */
       memcpy(p->data, mine->data, mine->len);
     MPI_Bcast(p->data, (int)lens[r], MPI_BYTE, r, comm);
   }

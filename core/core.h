@@ -137,14 +137,18 @@ typedef struct core_config {
    * negative (the run then fails). */
   int (*checkpoint)(MPI_Comm comm, core_engine *e, int64_t at_ns, void *context);
   /* A restart: the engine's parts of a checkpoint, as core_engine_save packed them on each rank of
-   * the run that wrote it (any number of ranks, any threads), borrowed until core_engine_run
-   * returns. Every LP is created, then loaded from its record in place of init, and every pending
-   * event is queued wherever its LP is now. NULL: a run from time 0. */
+   * the run that wrote it (any number of ranks, any threads; each unpack from its pos to its len
+   * exactly the bytes one core_engine_save appended), borrowed until core_engine_run returns.
+   * Every LP is created, then loaded from its record in place of init, and every pending event is
+   * queued wherever its LP is now. The run then goes on exactly as the checkpointed run did.
+   * core_engine_run refuses, on every rank with one message, parts that are damaged or truncated,
+   * of another run (LP count, seed, end_ns), missing an LP or holding one twice, and a model with
+   * an LP type without load. NULL: a run from time 0. */
   const core_unpack *restore;
   size_t restore_count;
 } core_config;
 
-/* What one partition did. */
+/* What one partition did. A restarted run counts from the restart. */
 typedef struct core_stats {
   uint64_t events; /* processed (committed: conservative execution never rolls back) */
   uint64_t windows;

@@ -24,10 +24,15 @@
 
 enum { ERROR_BYTES = 512 };
 enum {
-  FLAG_ERROR = 1u,    /* sticky: a partition failed; every rank stops after this window */
-  FLAG_BOUNDARY = 2u, /* this window only: a model asked for a collective boundary call */
-  FLAG_STOP = 4u,     /* a stop was asked for (stop_flag, max_wall_s): every rank stops now */
+  FLAG_ERROR = 1u,      /* sticky: a partition failed; every rank stops after this window */
+  FLAG_BOUNDARY = 2u,   /* this window only: a model asked for a collective boundary call */
+  FLAG_STOP = 4u,       /* a stop was asked for (stop_flag, max_wall_s): every rank stops now */
+  FLAG_CHECKPOINT = 8u, /* this window only: rank 0's wall clock asks for a checkpoint */
 };
+
+/* A checkpoint's engine part begins with these, then the version, so that a file of something
+ * else, or of another format, is refused rather than misread. */
+enum { CHECKPOINT_MAGIC = 0x50434b57u /* "WKCP" */, CHECKPOINT_VERSION = 1 };
 
 typedef struct lp_place {
   uint32_t part;  /* global partition index */
@@ -104,6 +109,15 @@ struct core_engine {
   double start_wall, last_progress;
   bool stopped;       /* a stop ended the run */
   int64_t reached_ns; /* then, the simulated time reached */
+  /* Checkpoints: the next multiple of checkpoint_every_ns to reach, rank 0's wall clock at the
+   * last one, the time of the one due at this boundary (NEVER: none), and whether cfg.checkpoint
+   * is running (core_engine_save is valid only then). */
+  int64_t next_checkpoint_ns;
+  double last_checkpoint_wall;
+  int64_t checkpoint_at;
+  bool saving;
+  /* A restart: where each LP's record lies in cfg.restore ([lp_count]), and each pack's events. */
+  struct restore_index *restore;
   int status;
   char error[ERROR_BYTES];
 };
@@ -250,12 +264,25 @@ static void maybe_progress(core_engine *e, core_partition *p, int64_t now_ns) {
   e->cfg.progress(now_ns, now - e->start_wall, p->stats.events, e->cfg.context);
 }
 
-/* Whether a stop is asked for: by a signal on this rank, or by rank 0's wall clock alone (one clock
- * decides, so that ranks whose clocks differ still agree on the window). */
-static bool stop_asked(const core_engine *e) {
-  return (e->cfg.stop_flag && *e->cfg.stop_flag) ||
-         (e->rank == 0 && e->cfg.max_wall_s > 0 &&
-          omp_get_wtime() - e->start_wall >= e->cfg.max_wall_s);
+/* Whether anything can be asked for between windows: a stop, a checkpoint by wall time. */
+static bool watches_clock(const core_engine *e) {
+  return e->cfg.stop_flag || e->cfg.max_wall_s > 0 || e->cfg.checkpoint_every_wall_s > 0;
+}
+
+/* What is asked for now: a stop, by a signal on this rank or by rank 0's wall clock, and a
+ * checkpoint by rank 0's wall clock (one clock decides, so that ranks whose clocks differ still
+ * agree on the window). */
+static unsigned asked(const core_engine *e) {
+  unsigned flags = e->cfg.stop_flag && *e->cfg.stop_flag ? FLAG_STOP : 0;
+  if (e->rank != 0 || (e->cfg.max_wall_s <= 0 && e->cfg.checkpoint_every_wall_s <= 0))
+    return flags;
+  double now = omp_get_wtime();
+  if (e->cfg.max_wall_s > 0 && now - e->start_wall >= e->cfg.max_wall_s)
+    flags |= FLAG_STOP;
+  if (e->cfg.checkpoint_every_wall_s > 0 &&
+      now - e->last_checkpoint_wall >= e->cfg.checkpoint_every_wall_s)
+    flags |= FLAG_CHECKPOINT;
+  return flags;
 }
 
 /* Handles this partition's events before window_end. */
@@ -286,8 +313,9 @@ static void process_window(core_partition *p, int64_t window_end) {
      * than this one's start, so no partition can receive an event before what it has processed. */
     if (p->flags & FLAG_BOUNDARY)
       break;
-    if ((events & 0x3ff) == 0 && (e->cfg.stop_flag || e->cfg.max_wall_s > 0) && stop_asked(e)) {
-      p->flags |= FLAG_STOP; /* a window can be long (one partition: the whole run) */
+    unsigned now_asked;
+    if ((events & 0x3ff) == 0 && watches_clock(e) && (now_asked = asked(e))) {
+      p->flags |= now_asked; /* a window can be long (one partition: the whole run) */
       break;
     }
     if ((events & 0xffff) == 0)
@@ -444,6 +472,46 @@ static void boundary_call(core_engine *e) {
   } /* with several partitions, the error reaches every rank at the next exchange */
 }
 
+/* Whether a checkpoint is due at this boundary (with the global flags and minimum agreed): the
+ * global minimum has reached the next multiple of checkpoint_every_ns, rank 0's wall clock asked,
+ * or a stop ends the run and checkpoint_on_stop asks for one then. Never after the last window. */
+static bool checkpoint_due(core_engine *e) {
+  unsigned flags = e->global_flags;
+  if (!e->cfg.checkpoint || (flags & FLAG_ERROR) || e->global_min >= e->cfg.end_ns)
+    return false;
+  bool due = (flags & FLAG_CHECKPOINT) || ((flags & FLAG_STOP) && e->cfg.checkpoint_on_stop);
+  int64_t every = e->cfg.checkpoint_every_ns;
+  if (every > 0 && e->global_min >= e->next_checkpoint_ns)
+    due = true;
+  if (due && every > 0) /* the next multiple after this one, whatever made this one due */
+    e->next_checkpoint_ns = add_sat(e->global_min / every * every, every);
+  return due;
+}
+
+/* Thread 0, the other threads waiting and every pending event in a queue: the model's checkpoint.
+ * Its failure on any rank fails the run on every rank (one more collective, only when a checkpoint
+ * is taken), with this rank's reason. */
+static void checkpoint_call(core_engine *e) {
+  e->saving = true;
+  e->error[0] = '\0';
+  int rc = e->cfg.checkpoint(e->comm, e, e->checkpoint_at, e->cfg.context);
+  e->saving = false;
+  e->last_checkpoint_wall = omp_get_wtime();
+  int failed = rc != 0, any;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_LOR, e->comm);
+  core_partition *p = &e->parts[0];
+  if (failed && !(p->flags & FLAG_ERROR)) {
+    if (e->error[0])
+      fail(p, "the checkpoint at %lld ns failed: %s", (long long)e->checkpoint_at, e->error);
+    else
+      fail(p, "the checkpoint at %lld ns failed (code %d)", (long long)e->checkpoint_at, rc);
+  }
+  e->error[0] = '\0'; /* the run's error is agreed after the run, from the partitions' */
+  if (any)
+    e->global_flags |= FLAG_ERROR;
+  e->checkpoint_at = CORE_TIME_NEVER;
+}
+
 /* Thread 0, the other threads waiting: every partition's earliest pending event after delivery
  * (its own queue, and the earliest event sent to it), the global flags and the payloads, then the
  * horizons. */
@@ -461,8 +529,7 @@ static void agree(core_engine *e) {
     for (uint32_t q = 0; q < e->partitions; q++)
       pending[q] = p->min_sent[q] < pending[q] ? p->min_sent[q] : pending[q];
   }
-  if (stop_asked(e))
-    flags |= FLAG_STOP;
+  flags |= asked(e);
   v[e->reduce_len - 1] = flags;
   if (e->ranks > 1 && exchange_ranks(e) != 0)
     MPI_Abort(e->comm, 1); /* peers are inside a collective we can no longer complete */
@@ -472,11 +539,12 @@ static void agree(core_engine *e) {
     e->global_min = pending[q] < e->global_min ? pending[q] : e->global_min;
   find_horizons(e, pending, e->global_min);
   for (int t = 0; t < e->threads; t++)
-    e->parts[t].flags &= ~FLAG_BOUNDARY;
+    e->parts[t].flags &= ~(FLAG_BOUNDARY | FLAG_CHECKPOINT);
   if ((e->global_flags & FLAG_BOUNDARY) && e->cfg.boundary) {
     boundary_call(e); /* the other threads wait at the barrier: the model's state is quiet */
     e->global_flags |= e->parts[0].flags & FLAG_ERROR;
   }
+  e->checkpoint_at = checkpoint_due(e) ? e->global_min : CORE_TIME_NEVER;
 }
 
 static void futex(atomic_int *word, int op, int value) {
@@ -529,6 +597,8 @@ static void window_boundary(core_partition *p) {
   p->stats.windows++;
   if (e->partitions == 1) {
     agree(e);
+    if (e->checkpoint_at != CORE_TIME_NEVER)
+      checkpoint_call(e);
     p->stats.sync_s += omp_get_wtime() - t0;
     return;
   }
@@ -544,7 +614,279 @@ static void window_boundary(core_partition *p) {
     p->outbox[q].count = 0;
     p->min_sent[q] = CORE_TIME_NEVER;
   }
+  if (e->checkpoint_at != CORE_TIME_NEVER) {      /* read by all before thread 0 clears it */
+    barrier_wait(&e->barrier, &p->barrier_sense); /* every thread has drained its inbox */
+    if (p->thread == 0)
+      checkpoint_call(e);
+    barrier_wait(&e->barrier, &p->barrier_sense);
+  }
   p->stats.sync_s += omp_get_wtime() - t0;
+}
+
+/* ---- checkpoints ---- */
+
+static void agree_on_error(core_engine *e);
+
+/* A checkpoint's engine part, one pack per rank: a header (magic, version, LP count, seed, end_ns,
+ * at_ns, LP records that follow), then each local LP's record (id, now_ns, send_seq, random
+ * stream, and its type's saved state with its length before it), then the rank's pending events
+ * (their count, then the events). Fields are packed one by one: no padding bytes. */
+typedef struct pack_header {
+  uint32_t magic, version, lp_count;
+  uint64_t seed;
+  int64_t end_ns, at_ns;
+  uint64_t records;
+} pack_header;
+
+static void pack_header_write(core_pack *out, const pack_header *h) {
+  CORE_PACK(out, h->magic);
+  CORE_PACK(out, h->version);
+  CORE_PACK(out, h->lp_count);
+  CORE_PACK(out, h->seed);
+  CORE_PACK(out, h->end_ns);
+  CORE_PACK(out, h->at_ns);
+  CORE_PACK(out, h->records);
+}
+
+static pack_header pack_header_read(core_unpack *in) {
+  pack_header h;
+  CORE_UNPACK(in, h.magic);
+  CORE_UNPACK(in, h.version);
+  CORE_UNPACK(in, h.lp_count);
+  CORE_UNPACK(in, h.seed);
+  CORE_UNPACK(in, h.end_ns);
+  CORE_UNPACK(in, h.at_ns);
+  CORE_UNPACK(in, h.records);
+  return h;
+}
+
+/* Every LP type of the model has `save` (or `load`), else the first without: the same answer on
+ * every rank, whichever LPs it holds. */
+static const core_lp_type *type_without(const core_lp_map *map, bool load) {
+  for (size_t k = 0; k < map->count; k++) {
+    const core_lp_type *type = map->kinds[k].type;
+    if (map->kinds[k].count && type && (load ? !type->load : !type->save))
+      return type;
+  }
+  return NULL;
+}
+
+int core_engine_save(core_engine *e, core_pack *out) {
+  if (!e->saving) {
+    snprintf(e->error, sizeof e->error,
+             "engine: core_engine_save is only valid inside the checkpoint callback");
+    return -1;
+  }
+  const core_lp_type *unsaved = type_without(e->cfg.lps, false);
+  if (unsaved) {
+    snprintf(e->error, sizeof e->error,
+             "LP type '%s' has no save: a run with checkpoints needs one on every LP type",
+             unsaved->name);
+    return -1;
+  }
+  uint64_t pending = 0;
+  for (int t = 0; t < e->threads; t++)
+    pending += e->parts[t].queue.count;
+  pack_header_write(out, &(pack_header){.magic = CHECKPOINT_MAGIC,
+                                        .version = CHECKPOINT_VERSION,
+                                        .lp_count = e->lp_count,
+                                        .seed = e->cfg.seed,
+                                        .end_ns = e->cfg.end_ns,
+                                        .at_ns = e->checkpoint_at,
+                                        .records = core_engine_local_lp_count(e)});
+  for (int t = 0; t < e->threads; t++) {
+    core_partition *p = &e->parts[t];
+    for (size_t i = 0; i < p->lp_count; i++) {
+      core_lp *lp = &p->lps[i];
+      CORE_PACK(out, lp->id);
+      CORE_PACK(out, lp->now_ns);
+      CORE_PACK(out, lp->send_seq);
+      CORE_PACK(out, lp->rng);
+      uint64_t state_bytes = 0;
+      size_t length_at = out->len;
+      CORE_PACK(out, state_bytes); /* written once the state is packed */
+      if (lp->type->save(lp, lp->model, out) != 0) {
+        snprintf(e->error, sizeof e->error, "LP %u (%s) failed to save its state", lp->id,
+                 lp->type->name);
+        return -1;
+      }
+      if (!out->failed) {
+        state_bytes = out->len - length_at - sizeof state_bytes;
+        memcpy(out->data + length_at, &state_bytes, sizeof state_bytes);
+      }
+    }
+  }
+  CORE_PACK(out, pending);
+  for (int t = 0; t < e->threads; t++) {
+    const core_queue *q = &e->parts[t].queue;
+    for (size_t i = 0; i < q->count; i++)
+      core_pack_bytes(out, core_queue_event(q, q->heap[i].event), sizeof(core_event));
+  }
+  if (out->failed) {
+    snprintf(e->error, sizeof e->error, "out of memory packing the checkpoint");
+    return -1;
+  }
+  return 0;
+}
+
+/* Where a restart finds things in cfg.restore: each LP's record (its pack and the offset of its
+ * now_ns there), and each pack's events. */
+typedef struct lp_record {
+  uint32_t pack; /* UINT32_MAX: not found (yet) */
+  size_t at;
+} lp_record;
+
+typedef struct pack_events {
+  size_t at, count;
+} pack_events;
+
+typedef struct restore_index {
+  lp_record *lps;      /* [lp_count] */
+  pack_events *events; /* [restore_count] */
+  int64_t at_ns;
+} restore_index;
+
+static void restore_index_free(restore_index *r) {
+  if (r) {
+    free(r->lps);
+    free(r->events);
+    free(r);
+  }
+}
+
+/* Reads one pack's header, LP records and events into the index, checking that they belong to
+ * this run. Returns 0, or -1 with why in e->error. */
+static int index_pack(core_engine *e, restore_index *r, size_t i) {
+  core_unpack in = e->cfg.restore[i];
+  pack_header h = pack_header_read(&in);
+  char *err = e->error;
+  size_t len = sizeof e->error;
+  if (in.failed || h.magic != CHECKPOINT_MAGIC)
+    return snprintf(err, len, "checkpoint part %zu is not an engine checkpoint", i), -1;
+  if (h.version != CHECKPOINT_VERSION)
+    return snprintf(err, len, "checkpoint part %zu has format version %u; this build reads %u", i,
+                    h.version, CHECKPOINT_VERSION),
+           -1;
+  if (h.lp_count != e->lp_count || h.seed != e->cfg.seed || h.end_ns != e->cfg.end_ns)
+    return snprintf(err, len,
+                    "checkpoint part %zu is of another run: %u LPs, seed %llu, end %lld ns; this "
+                    "run has %u LPs, seed %llu, end %lld ns",
+                    i, h.lp_count, (unsigned long long)h.seed, (long long)h.end_ns, e->lp_count,
+                    (unsigned long long)e->cfg.seed, (long long)e->cfg.end_ns),
+           -1;
+  if (i == 0)
+    r->at_ns = h.at_ns;
+  else if (h.at_ns != r->at_ns)
+    return snprintf(err, len, "checkpoint part %zu was taken at %lld ns, part 0 at %lld ns", i,
+                    (long long)h.at_ns, (long long)r->at_ns),
+           -1;
+  for (uint64_t k = 0; k < h.records && !in.failed; k++) {
+    uint32_t id;
+    CORE_UNPACK(&in, id);
+    size_t at = in.pos;
+    int64_t now_ns;
+    uint64_t send_seq, state_bytes;
+    core_rng rng;
+    CORE_UNPACK(&in, now_ns);
+    CORE_UNPACK(&in, send_seq);
+    CORE_UNPACK(&in, rng);
+    CORE_UNPACK(&in, state_bytes);
+    core_unpack_skip(&in, state_bytes);
+    if (in.failed)
+      break;
+    if (id >= e->lp_count || rng.lp_id != id || rng.used > 4)
+      return snprintf(err, len, "checkpoint part %zu: record %llu is damaged (LP %u)", i,
+                      (unsigned long long)k, id),
+             -1;
+    if (r->lps[id].pack != UINT32_MAX)
+      return snprintf(err, len, "checkpoint parts %u and %zu both hold LP %u", r->lps[id].pack, i,
+                      id),
+             -1;
+    r->lps[id] = (lp_record){(uint32_t)i, at};
+  }
+  uint64_t count = 0;
+  CORE_UNPACK(&in, count);
+  r->events[i] = (pack_events){in.pos, 0};
+  const unsigned char *events = count <= (in.len - in.pos) / sizeof(core_event)
+                                    ? core_unpack_skip(&in, (size_t)count * sizeof(core_event))
+                                    : NULL;
+  if (in.failed || !events || in.pos != in.len)
+    return snprintf(err, len, "checkpoint part %zu is truncated or damaged (%zu bytes)", i, in.len),
+           -1;
+  r->events[i].count = (size_t)count;
+  for (size_t k = 0; k < count; k++) {
+    core_event ev;
+    memcpy(&ev, events + k * sizeof ev, sizeof ev);
+    if (ev.dst_lp >= e->lp_count || ev.src_lp >= e->lp_count || ev.time_ns < h.at_ns ||
+        ev.time_ns >= e->cfg.end_ns)
+      return snprintf(err, len, "checkpoint part %zu: pending event %zu is damaged", i, k), -1;
+  }
+  return 0;
+}
+
+/* Before a restart, on every rank: indexes cfg.restore and checks it is whole and of this run.
+ * Every rank reads the same packs; the lowest failing rank's reason is every rank's. Returns 0, or
+ * -1 on every rank with why in e->error. */
+static int restore_prepare(core_engine *e) {
+  restore_index *r = calloc(1, sizeof *r);
+  if (r) {
+    r->lps = malloc(e->lp_count * sizeof *r->lps);
+    r->events = calloc(e->cfg.restore_count, sizeof *r->events);
+  }
+  e->restore = r;
+  const core_lp_type *unloadable = type_without(e->cfg.lps, true);
+  if (!r || !r->lps || !r->events)
+    snprintf(e->error, sizeof e->error, "out of memory indexing the checkpoint");
+  else if (unloadable)
+    snprintf(e->error, sizeof e->error,
+             "LP type '%s' has no load: it cannot be restored from a checkpoint", unloadable->name);
+  else {
+    for (uint32_t id = 0; id < e->lp_count; id++)
+      r->lps[id].pack = UINT32_MAX;
+    for (size_t i = 0; i < e->cfg.restore_count; i++)
+      if (index_pack(e, r, i) != 0)
+        break;
+    for (uint32_t id = 0; id < e->lp_count && !e->error[0]; id++)
+      if (r->lps[id].pack == UINT32_MAX)
+        snprintf(e->error, sizeof e->error, "the checkpoint holds no record of LP %u", id);
+  }
+  agree_on_error(e);
+  return e->error[0] ? -1 : 0;
+}
+
+/* A restart, on the LP's thread after create: its clock, send counter, random stream and state
+ * from its record. */
+static void restore_lp(core_partition *p, core_lp *lp) {
+  const lp_record *rec = &p->engine->restore->lps[lp->id];
+  core_unpack in = p->engine->cfg.restore[rec->pack];
+  in.pos = rec->at;
+  uint64_t state_bytes;
+  CORE_UNPACK(&in, lp->now_ns);
+  CORE_UNPACK(&in, lp->send_seq);
+  CORE_UNPACK(&in, lp->rng);
+  CORE_UNPACK(&in, state_bytes);
+  core_unpack state = core_unpack_of(core_unpack_skip(&in, state_bytes), state_bytes);
+  if (lp->type->load(lp, lp->model, &state) != 0) {
+    if (!(p->flags & FLAG_ERROR))
+      fail(p, "LP %u (%s) failed to load its checkpoint record", lp->id, lp->type->name);
+  } else if (!core_unpack_done(&state))
+    fail(p, "LP %u (%s): its checkpoint record holds %zu bytes of state, its load read %zu%s",
+         lp->id, lp->type->name, state.len, state.pos, state.failed ? " and wanted more" : "");
+}
+
+/* A restart: queues this partition's pending events, from whichever packs hold them. */
+static void restore_events(core_partition *p) {
+  const core_engine *e = p->engine;
+  for (size_t i = 0; i < e->cfg.restore_count && !(p->flags & FLAG_ERROR); i++) {
+    const pack_events *pe = &e->restore->events[i];
+    const unsigned char *events = e->cfg.restore[i].data + pe->at;
+    for (size_t k = 0; k < pe->count; k++) {
+      core_event ev;
+      memcpy(&ev, events + k * sizeof ev, sizeof ev);
+      if (e->place[ev.dst_lp].part == p->index && enqueue_local(p, &ev) != 0)
+        break;
+    }
+  }
 }
 
 /* Gives each of this partition's LPs its kind's type, model and state, then lets the type set it
@@ -575,15 +917,22 @@ static void create_lps(core_partition *p) {
       fail(p, "out of memory for LP %u (%s)", id, type->name);
       continue;
     }
-    if (type->create && type->create(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
-      fail(p, "could not create LP %u (%s)", id, type->name);
+    if (type->create && type->create(lp, lp->model) != 0) {
+      if (!(p->flags & FLAG_ERROR))
+        fail(p, "could not create LP %u (%s)", id, type->name);
+      continue;
+    }
+    if (e->restore)
+      restore_lp(p, lp);
   }
+  if (e->restore)
+    restore_events(p);
 }
 
 static void run_partition(core_partition *p) {
   core_engine *e = p->engine;
   double t0 = omp_get_wtime();
-  for (size_t i = 0; i < p->lp_count && !(p->flags & FLAG_ERROR); i++) {
+  for (size_t i = 0; i < p->lp_count && !e->restore && !(p->flags & FLAG_ERROR); i++) {
     core_lp *lp = &p->lps[i];
     if (lp->type->init && lp->type->init(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
       fail(p, "LP %u (%s) failed to initialise", lp->id, lp->type->name);
@@ -595,6 +944,8 @@ static void run_partition(core_partition *p) {
     int64_t T = e->global_min;
     maybe_progress(e, p, T);
     int64_t window_end = p->horizon < e->cfg.end_ns ? p->horizon : e->cfg.end_ns;
+    if (e->cfg.checkpoint_every_ns > 0 && e->next_checkpoint_ns < window_end)
+      window_end = e->next_checkpoint_ns; /* one partition's one window would pass it */
     t0 = omp_get_wtime();
     process_window(p, window_end);
     p->stats.process_s += omp_get_wtime() - t0;
@@ -676,6 +1027,13 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     why = "the lookahead must be at least 1 ns";
   else if (!cfg->lp_partition)
     why = "lp_partition is required";
+  else if (cfg->checkpoint_every_ns < 0 || cfg->checkpoint_every_wall_s < 0)
+    why = "checkpoint intervals cannot be negative";
+  else if (!cfg->checkpoint && (cfg->checkpoint_every_ns > 0 || cfg->checkpoint_every_wall_s > 0 ||
+                                cfg->checkpoint_on_stop))
+    why = "checkpoints are asked for, but there is no checkpoint callback";
+  else if (cfg->restore && cfg->restore_count == 0)
+    why = "a restart needs the checkpoint's parts (restore_count is 0)";
   if (why) {
     snprintf(err, err_len, "engine: %s", why);
     return NULL;
@@ -688,6 +1046,7 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   e->cfg = *cfg;
   e->comm = comm;
   e->reduce_op = MPI_OP_NULL;
+  e->checkpoint_at = CORE_TIME_NEVER;
   e->payload_comm[0] = e->payload_comm[1] = MPI_COMM_NULL;
   e->rank = rank;
   e->ranks = ranks;
@@ -800,6 +1159,7 @@ void core_engine_destroy(core_engine *e) {
   free(e->cuts);
   free(e->cut_rows);
   free(e->earliest);
+  restore_index_free(e->restore);
   free(e->parts);
   free(e->place);
   free(e);
@@ -817,7 +1177,15 @@ static void agree_on_error(core_engine *e) {
 }
 
 int core_engine_run(core_engine *e) {
-  e->start_wall = e->last_progress = omp_get_wtime();
+  e->start_wall = e->last_progress = e->last_checkpoint_wall = omp_get_wtime();
+  e->next_checkpoint_ns = e->cfg.checkpoint_every_ns;
+  if (e->cfg.restore) {
+    if (restore_prepare(e) != 0)
+      return -1;
+    int64_t every = e->cfg.checkpoint_every_ns;
+    if (every > 0) /* not again at the checkpoint it starts from */
+      e->next_checkpoint_ns = add_sat(e->restore->at_ns / every * every, every);
+  }
 #pragma omp parallel num_threads(e->threads)
   {
     core_partition *p = &e->parts[omp_get_thread_num()];
@@ -827,6 +1195,8 @@ int core_engine_run(core_engine *e) {
     run_partition(p);
     p->stats.queue_bytes_peak = core_queue_bytes(&p->queue);
   }
+  restore_index_free(e->restore); /* cfg.restore is borrowed only until here */
+  e->restore = NULL;
   unsigned flags = 0, all;
   for (int t = 0; t < e->threads; t++)
     flags |= e->parts[t].flags;

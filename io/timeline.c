@@ -47,6 +47,7 @@ struct io_timeline {
   int rank, ranks, threads;
   size_t flush_bytes;
   bool compress, failed;
+  bool appending; /* opened by io_timeline_open_append: tables in the file are reopened */
   hid_t file, dxpl;
   table *tables;
   int table_count;
@@ -223,11 +224,10 @@ static bool path_writable(const char *path, int rank, char *msg) {
   return true;
 }
 
-io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt, MPI_Comm comm,
-                                char *err, size_t err_len) {
-  char msg[IO_TL_MSG_BYTES] = "";
-  static const io_timeline_options defaults = {0};
-  opt = opt ? opt : &defaults;
+/* Collective: a timeline for path with opt's settings, its file not open yet. NULL on every rank
+ * (with msg) when out of memory. */
+static io_timeline *timeline_new(const char *path, const io_timeline_options *opt, MPI_Comm comm,
+                                 char *msg) {
   io_timeline *tl = calloc(1, sizeof *tl);
   bool ok = tl != NULL && (tl->path = strdup(path)) != NULL;
   if (!ok)
@@ -236,7 +236,7 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
     if (tl)
       free(tl->path);
     free(tl);
-    return io_tl_finish(-1, msg, err, err_len), NULL;
+    return NULL;
   }
   MPI_Comm_dup(comm, &tl->comm);
   MPI_Comm_rank(tl->comm, &tl->rank);
@@ -245,26 +245,63 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   tl->flush_bytes = opt->flush_bytes > 0 ? opt->flush_bytes : DEFAULT_FLUSH_BYTES;
   tl->compress = !opt->uncompressed;
   tl->file = tl->dxpl = -1;
-  bool close_failed = false;
-  if (agree(tl->comm, path_writable(path, tl->rank, msg), msg) != 0) {
-    destroy(tl, &close_failed); /* no file yet */
-    return io_tl_finish(-1, msg, err, err_len), NULL;
-  }
+  return tl;
+}
 
-  io_tl_quiet q = io_tl_quiet_begin();
+/* Creates (truncates) or opens for writing tl->path with MPI-IO and collective metadata, and the
+ * collective transfer list. Returns whether HDF5 agreed, with why in msg. */
+static bool open_file(io_timeline *tl, bool create, char *msg) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  ok = fapl >= 0 && H5Pset_fapl_mpio(fapl, tl->comm, MPI_INFO_NULL) >= 0 &&
-       H5Pset_coll_metadata_write(fapl, 1) >= 0 && H5Pset_all_coll_metadata_ops(fapl, 1) >= 0;
-  ok = ok && (tl->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) >= 0;
+  bool ok = fapl >= 0 && H5Pset_fapl_mpio(fapl, tl->comm, MPI_INFO_NULL) >= 0 &&
+            H5Pset_coll_metadata_write(fapl, 1) >= 0 && H5Pset_all_coll_metadata_ops(fapl, 1) >= 0;
+  if (ok)
+    tl->file = create ? H5Fcreate(tl->path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                      : H5Fopen(tl->path, H5F_ACC_RDWR, fapl);
+  ok = ok && tl->file >= 0;
   if (fapl >= 0)
     H5Pclose(fapl);
   ok = ok && (tl->dxpl = H5Pcreate(H5P_DATASET_XFER)) >= 0 &&
        H5Pset_dxpl_mpio(tl->dxpl, H5FD_MPIO_COLLECTIVE) >= 0;
   if (!ok) {
     char what[IO_TL_MSG_BYTES];
-    io_tl_set_msg(what, sizeof what, "cannot create timeline '%s'", path);
+    io_tl_set_msg(what, sizeof what, "cannot %s timeline '%s'", create ? "create" : "open",
+                  tl->path);
     io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
   }
+  return ok;
+}
+
+/* Collective, HDF5 quiet: the end of create and open_append. ok: this rank's file is open and set
+ * up. Returns tl, or NULL on every rank with the message in err. */
+static io_timeline *opened(io_timeline *tl, bool ok, char *msg, char *err, size_t err_len) {
+  int status = agree(tl->comm, ok, msg);
+  if (status != 0 && tl->file >= 0 && H5Fclose(tl->file) >= 0)
+    tl->file = -1;
+  if (status == 0)
+    return tl;
+  /* A file may be open on some ranks only if HDF5 failed unevenly; closing it is then collective
+   * over a subset and could hang, so such a file is left open (and the process should exit). */
+  bool close_failed;
+  if (tl->file < 0)
+    destroy(tl, &close_failed); /* its file is closed already */
+  return io_tl_finish(-1, msg, err, err_len), NULL;
+}
+
+io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt, MPI_Comm comm,
+                                char *err, size_t err_len) {
+  char msg[IO_TL_MSG_BYTES] = "";
+  static const io_timeline_options defaults = {0};
+  opt = opt ? opt : &defaults;
+  io_timeline *tl = timeline_new(path, opt, comm, msg);
+  if (!tl)
+    return io_tl_finish(-1, msg, err, err_len), NULL;
+  bool close_failed = false;
+  if (agree(tl->comm, path_writable(path, tl->rank, msg), msg) != 0) {
+    destroy(tl, &close_failed); /* no file yet */
+    return io_tl_finish(-1, msg, err, err_len), NULL;
+  }
+  io_tl_quiet q = io_tl_quiet_begin();
+  bool ok = open_file(tl, true, msg);
   int64_t complete = 0;
   /* complete=0 now, 1 at a successful close: a file left by a failed run never looks complete. */
   if (ok)
@@ -273,18 +310,121 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
          write_attr(tl, "schema_version", H5T_NATIVE_INT64, &opt->schema_version, msg) == 0 &&
          write_string_attr(tl, "program_version", opt->program_version ? opt->program_version : "",
                            msg) == 0;
-  int status = agree(tl->comm, ok, msg);
-  if (status != 0 && tl->file >= 0 && H5Fclose(tl->file) >= 0)
-    tl->file = -1;
+  tl = opened(tl, ok, msg, err, err_len);
   io_tl_quiet_end(q);
-  if (status != 0) {
-    /* A file may be open on some ranks only if HDF5 failed unevenly; closing it is then collective
-     * over a subset and could hang, so such a file is left open (and the process should exit). */
-    if (tl->file < 0)
-      destroy(tl, &close_failed); /* its file is closed already */
+  return tl;
+}
+
+/* Rank 0 tries the file with plain POSIX first, as path_writable does for a new one. */
+static bool file_writable(const char *path, int rank, char *msg) {
+  if (rank != 0 || access(path, R_OK | W_OK) == 0)
+    return true;
+  io_tl_set_msg(msg, IO_TL_MSG_BYTES, "cannot open timeline '%s' to append: %s", path,
+                strerror(errno));
+  return false;
+}
+
+/* Whether the file's root attribute "schema" is a string equal to schema (any, when schema is NULL
+ * or empty). Else false with why in msg. */
+static bool schema_matches(io_timeline *tl, const char *schema, char *msg) {
+  hid_t attr = H5Aexists(tl->file, "schema") > 0 ? H5Aopen(tl->file, "schema", H5P_DEFAULT) : -1;
+  hid_t type = attr >= 0 ? H5Aget_type(attr) : -1, mem = H5Tcopy(H5T_C_S1);
+  char *found = NULL; /* variable-length, as write_string_attr stores it; HDF5 allocates it */
+  bool ok = type >= 0 && mem >= 0 && H5Tis_variable_str(type) > 0 &&
+            H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Tset_cset(mem, H5Tget_cset(type)) >= 0 &&
+            H5Aread(attr, mem, &found) >= 0;
+  H5Eclear2(H5E_DEFAULT);
+  if (!ok)
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES,
+                  "'%s' is not a timeline: it has no schema attribute, so it cannot be appended to",
+                  tl->path);
+  else if (schema && schema[0] && strcmp(found ? found : "", schema) != 0) {
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "timeline '%s' has schema '%s', not '%s'", tl->path,
+                  found ? found : "", schema);
+    ok = false;
+  }
+  if (found)
+    H5free_memory(found);
+  if (mem >= 0)
+    H5Tclose(mem);
+  if (type >= 0)
+    H5Tclose(type);
+  if (attr >= 0)
+    H5Aclose(attr);
+  return ok;
+}
+
+io_timeline *io_timeline_open_append(const char *path, const io_timeline_options *opt,
+                                     MPI_Comm comm, char *err, size_t err_len) {
+  char msg[IO_TL_MSG_BYTES] = "";
+  static const io_timeline_options defaults = {0};
+  opt = opt ? opt : &defaults;
+  io_timeline *tl = timeline_new(path, opt, comm, msg);
+  if (!tl)
+    return io_tl_finish(-1, msg, err, err_len), NULL;
+  tl->appending = true;
+  bool close_failed = false;
+  if (agree(tl->comm, file_writable(path, tl->rank, msg), msg) != 0) {
+    destroy(tl, &close_failed); /* no file open */
     return io_tl_finish(-1, msg, err, err_len), NULL;
   }
+  io_tl_quiet q = io_tl_quiet_begin();
+  bool ok = open_file(tl, false, msg) && schema_matches(tl, opt->schema, msg);
+  int64_t complete = 0; /* until this writer closes it complete */
+  if (ok)
+    ok = write_attr(tl, "complete", H5T_NATIVE_INT64, &complete, msg) == 0;
+  tl = opened(tl, ok, msg, err, err_len);
+  io_tl_quiet_end(q);
   return tl;
+}
+
+/* Whether the file has a link at name ("a/b/c"): 1, 0, or -1. H5Lexists fails when a group on the
+ * way is missing, so each prefix is asked in turn. */
+static int table_exists(io_timeline *tl, const char *name) {
+  char *prefix = strdup(name);
+  if (!prefix)
+    return -1;
+  htri_t exists = 1;
+  for (char *slash = strchr(prefix, '/'); exists > 0 && slash; slash = strchr(slash + 1, '/')) {
+    *slash = '\0';
+    exists = prefix[0] ? H5Lexists(tl->file, prefix, H5P_DEFAULT) : 1;
+    *slash = '/';
+  }
+  if (exists > 0)
+    exists = H5Lexists(tl->file, name, H5P_DEFAULT);
+  free(prefix);
+  H5Eclear2(H5E_DEFAULT);
+  return exists > 0 ? 1 : exists == 0 ? 0 : -1;
+}
+
+/* Appending: opens t's dataset in the file, checks that its rows are t's (the same fields, types
+ * and offsets), and goes on after its rows. */
+static bool reopen_table(io_timeline *tl, table *t, char *msg) {
+  const char *name = t->def->name;
+  for (const table *other = tl->tables; other < t; other++)
+    if (strcmp(other->def->name, name) == 0) { /* two writers of one dataset would overlap */
+      io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' is added twice", name);
+      return false;
+    }
+  t->dataset = H5Dopen2(tl->file, name, H5P_DEFAULT);
+  hid_t file_type = t->dataset >= 0 ? H5Dget_type(t->dataset) : -1;
+  hid_t space = t->dataset >= 0 ? H5Dget_space(t->dataset) : -1;
+  hsize_t rows = 0;
+  bool ok = file_type >= 0 && space >= 0 && H5Tequal(file_type, t->type) > 0 &&
+            H5Sget_simple_extent_ndims(space) == 1 &&
+            H5Sget_simple_extent_dims(space, &rows, NULL) == 1;
+  H5Eclear2(H5E_DEFAULT);
+  if (!ok)
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES,
+                  "cannot append to table '%s' of '%s': its rows are not this program's (another "
+                  "schema version?)",
+                  name, tl->path);
+  t->rows_written = rows;
+  if (file_type >= 0)
+    H5Tclose(file_type);
+  if (space >= 0)
+    H5Sclose(space);
+  return ok;
 }
 
 int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, size_t err_len) {
@@ -313,7 +453,10 @@ int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, s
   io_tl_quiet q = io_tl_quiet_begin();
   t->type = io_tl_row_type(def, msg);
   bool ok = t->type >= 0;
-  if (ok) {
+  int exists = ok && tl->appending ? table_exists(tl, def->name) : 0;
+  if (exists > 0)
+    ok = reopen_table(tl, t, msg);
+  else if (ok) {
     size_t chunk_rows = def->chunk_rows;
     if (chunk_rows == 0)
       chunk_rows = DEFAULT_CHUNK_BYTES / def->row_bytes > 0 ? DEFAULT_CHUNK_BYTES / def->row_bytes

@@ -62,8 +62,19 @@ typedef struct io_timeline io_timeline;
 io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt, MPI_Comm comm,
                                 char *err, size_t err_len);
 
+/* Collective: opens path, a timeline io_timeline_create wrote (complete or not, e.g. closed by
+ * io_timeline_close_incomplete), to write more: io_timeline_add_table of a table the file holds
+ * goes on after its rows; attributes are replaced by name as before; complete is 0 until close.
+ * opt as for create, except that tables in the file keep their own compression and chunks; with
+ * opt->schema set, the file's must be the same. A file without a schema attribute is refused.
+ * Returns NULL on every rank on failure. (A checkpoint closes its timeline incomplete, copies the
+ * file, and opens it again with this; a restart appends to its copy.) */
+io_timeline *io_timeline_open_append(const char *path, const io_timeline_options *opt,
+                                     MPI_Comm comm, char *err, size_t err_len);
+
 /* Collective, while no thread appends: adds a table; returns its index (0, 1, ...) or -1. def is
- * borrowed until close. */
+ * borrowed until close. On a timeline opened by io_timeline_open_append, a table of that name in
+ * the file is reopened, its rows kept, if its fields are def's. */
 int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, size_t err_len);
 
 /* Collective: sets a root attribute (replacing one of the same name); rank 0's value is written.

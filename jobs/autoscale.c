@@ -154,3 +154,47 @@ uint32_t job_forecast_instances(const job_holt_winters *hw, uint32_t first_ahead
     return min_instances;
   return n > max_instances ? max_instances : (uint32_t)n;
 }
+
+void job_hpa_save(const job_hpa *h, core_pack *out) {
+  core_pack_array(out, h->recs, h->count, sizeof *h->recs);
+  CORE_PACK(out, h->last_change_ns);
+}
+
+int job_hpa_load(job_hpa *h, core_unpack *in) {
+  job_hpa_free(h);
+  h->recs = core_unpack_array(in, sizeof *h->recs, SIZE_MAX / sizeof *h->recs, &h->count);
+  h->cap = h->count;
+  CORE_UNPACK(in, h->last_change_ns);
+  for (size_t i = 1; i < h->count; i++)
+    if (h->recs[i].time_ns < h->recs[i - 1].time_ns)
+      return -1;
+  return in->failed ? -1 : 0;
+}
+
+void job_holt_winters_save(const job_holt_winters *hw, core_pack *out) {
+  bool started = hw->observed >= hw->season_bins;
+  CORE_PACK(out, hw->season_bins);
+  CORE_PACK(out, hw->observed);
+  CORE_PACK(out, hw->level);
+  CORE_PACK(out, hw->trend);
+  core_pack_array(out, hw->first, started ? 0 : hw->observed, sizeof *hw->first);
+  core_pack_array(out, hw->season, started ? hw->season_bins : 0, sizeof *hw->season);
+}
+
+int job_holt_winters_load(job_holt_winters *hw, core_unpack *in) {
+  uint32_t season_bins;
+  size_t first, season;
+  CORE_UNPACK(in, season_bins);
+  CORE_UNPACK(in, hw->observed);
+  CORE_UNPACK(in, hw->level);
+  CORE_UNPACK(in, hw->trend);
+  if (in->failed || season_bins != hw->season_bins)
+    return -1;
+  bool started = hw->observed >= hw->season_bins;
+  core_unpack_array_into(in, hw->first, sizeof *hw->first, hw->season_bins, &first);
+  core_unpack_array_into(in, hw->season, sizeof *hw->season, hw->season_bins, &season);
+  return in->failed || first != (started ? 0 : hw->observed) ||
+                 season != (started ? hw->season_bins : 0)
+             ? -1
+             : 0;
+}

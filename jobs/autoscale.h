@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pack.h"
+
 /* The reactive controller. Defaults (job_hpa_defaults) are Kubernetes' (kubernetes.io, "Horizontal
  * Pod Autoscaling": --horizontal-pod-autoscaler-tolerance 0.1; "Stabilization window": scale-down
  * 300 s, scale-up 0 s). Kubernetes has no cooldowns since 1.12 (its upscale and downscale delays
@@ -73,5 +75,14 @@ double job_holt_winters_forecast(const job_holt_winters *hw, uint32_t ahead);
 uint32_t job_forecast_instances(const job_holt_winters *hw, uint32_t first_ahead,
                                 uint32_t last_ahead, double capacity_per_bin,
                                 uint32_t min_instances, uint32_t max_instances);
+
+/* Checkpoints: the recommendations still in the windows and the last change; the model (level,
+ * trend, bins observed, and the seasonal terms, or the first season's bins while it lasts). Load
+ * into one made by job_hpa_init / job_holt_winters_init with the same arguments, unused; returns
+ * 0, or -1 for data that does not fit it (out of order, another season length). */
+void job_hpa_save(const job_hpa *h, core_pack *out);
+int job_hpa_load(job_hpa *h, core_unpack *in);
+void job_holt_winters_save(const job_holt_winters *hw, core_pack *out);
+int job_holt_winters_load(job_holt_winters *hw, core_unpack *in);
 
 #endif

@@ -302,3 +302,67 @@ int32_t job_kv_lru_at(const job_kv *kv, uint32_t index) {
     b = kv->blocks[b].next;
   return b == (int32_t)kv->total ? JOB_KV_NONE : b;
 }
+
+void job_kv_save(const job_kv *kv, core_pack *out) {
+  CORE_PACK(out, kv->fresh);
+  for (uint32_t b = 0; b < kv->fresh; b++) {
+    const kv_block *blk = &kv->blocks[b];
+    CORE_PACK(out, blk->refs);
+    CORE_PACK(out, blk->hashed);
+    if (blk->hashed)
+      CORE_PACK(out, blk->hash);
+  }
+  uint32_t queued = kv->free + kv->cached - (kv->total - kv->fresh);
+  CORE_PACK(out, queued);
+  for (int32_t b = kv->blocks[kv->total].next; b != (int32_t)kv->total; b = kv->blocks[b].next)
+    CORE_PACK(out, b);
+}
+
+/* Puts a loaded block's hash in the table; false for a duplicate or no memory. */
+static bool table_insert(job_kv *kv, int32_t block) {
+  uint64_t hash = kv->blocks[block].hash;
+  if (2 * (kv->entries + 1) > kv->table_mask + 1 && table_grow(kv) != 0)
+    return false;
+  uint32_t slot = table_find(kv, hash);
+  if (kv->table[slot].block != JOB_KV_NONE)
+    return false;
+  kv->table[slot] = (kv_slot){.hash = hash, .block = block};
+  kv->entries++;
+  return true;
+}
+
+int job_kv_load(job_kv *kv, core_unpack *in) {
+  assert(kv->fresh == 0);
+  CORE_UNPACK(in, kv->fresh);
+  if (in->failed || kv->fresh > kv->total)
+    return kv->fresh = 0, -1;
+  for (uint32_t b = 0; b < kv->fresh && !in->failed; b++) {
+    kv_block *blk = &kv->blocks[b];
+    *blk = (kv_block){.prev = JOB_KV_NONE, .next = JOB_KV_NONE};
+    uint8_t hashed;
+    CORE_UNPACK(in, blk->refs);
+    CORE_UNPACK(in, hashed);
+    if (hashed > 1 || (hashed && !kv->caching))
+      return -1;
+    if (hashed)
+      CORE_UNPACK(in, blk->hash);
+    if (hashed && !(blk->hashed = table_insert(kv, (int32_t)b)))
+      return -1;
+    kv->used += blk->refs > 0;
+  }
+  uint32_t queued;
+  CORE_UNPACK(in, queued);
+  if (in->failed || queued != kv->fresh - kv->used)
+    return -1;
+  for (uint32_t k = 0; k < queued; k++) {
+    int32_t b;
+    CORE_UNPACK(in, b);
+    if (in->failed || b < 0 || (uint32_t)b >= kv->fresh || kv->blocks[b].refs > 0 ||
+        kv->blocks[b].next != JOB_KV_NONE)
+      return -1;
+    lru_push_tail(kv, b);
+    kv->cached += kv->blocks[b].hashed;
+  }
+  kv->free = kv->total - kv->used - kv->cached;
+  return 0;
+}

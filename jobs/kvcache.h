@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pack.h"
+
 /* Every block is in exactly one state: used (referenced by at least one request), free
  * (unreferenced, no hash) or cached (unreferenced, holding a hash that a later request may hit).
  * Free and cached blocks share one LRU queue: allocation takes its head, whatever the state, and
@@ -49,6 +51,12 @@ void job_kv_release(job_kv *kv, int32_t block);
  * nothing) when caching is off or another block already holds that hash: vLLM keeps such duplicates
  * but only ever hits the first, so the second would never be used. */
 bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash);
+
+/* Checkpoints: every block ever used (its references, hash) and the LRU queue; never-used blocks
+ * are not written. Load into a cache made by job_kv_create with the same arguments, still unused;
+ * returns -1 (the cache then only fit for job_kv_destroy) for data that does not fit it. */
+void job_kv_save(const job_kv *kv, core_pack *out);
+int job_kv_load(job_kv *kv, core_unpack *in);
 
 /* Checks every invariant in O(blocks): counts, queue links, hash table. Returns 0, or -1 with the
  * first violation in err. For tests. */

@@ -290,3 +290,52 @@ bool job_kv_tier_lru_at(const job_kv_tier *t, uint32_t index, uint32_t *space, u
   *hash = t->blocks[b].hash;
   return true;
 }
+
+void job_kv_tier_save(const job_kv_tier *t, core_pack *out) {
+  CORE_PACK(out, t->capacity);
+  CORE_PACK(out, t->pinned);
+  CORE_PACK(out, t->peak);
+  CORE_PACK(out, t->stored_blocks);
+  CORE_PACK(out, t->evicted_blocks);
+  CORE_PACK(out, t->hit_blocks);
+  CORE_PACK(out, t->cached_blocks);
+  for (int32_t b = t->cap ? t->blocks[t->cap].next : NONE; t->cap && b != (int32_t)t->cap;
+       b = t->blocks[b].next) {
+    CORE_PACK(out, t->blocks[b].space);
+    CORE_PACK(out, t->blocks[b].hash);
+    CORE_PACK(out, t->blocks[b].bytes);
+  }
+}
+
+int job_kv_tier_load(job_kv_tier *t, core_unpack *in) {
+  assert(t->cached_blocks == 0 && t->pinned == 0);
+  uint64_t capacity, blocks;
+  CORE_UNPACK(in, capacity);
+  CORE_UNPACK(in, t->pinned);
+  CORE_UNPACK(in, t->peak);
+  CORE_UNPACK(in, t->stored_blocks);
+  CORE_UNPACK(in, t->evicted_blocks);
+  CORE_UNPACK(in, t->hit_blocks);
+  CORE_UNPACK(in, blocks);
+  if (in->failed || capacity != t->capacity || t->pinned > capacity ||
+      blocks > (in->len - in->pos) / (sizeof(uint32_t) + 2 * sizeof(uint64_t)))
+    return -1;
+  for (uint64_t k = 0; k < blocks; k++) { /* LRU end first: each goes to the MRU end */
+    uint32_t space;
+    uint64_t hash, bytes;
+    CORE_UNPACK(in, space);
+    CORE_UNPACK(in, hash);
+    CORE_UNPACK(in, bytes);
+    if (in->failed || bytes > t->capacity - t->pinned - t->cached ||
+        job_kv_tier_has(t, space, hash) || (t->free_head == NONE && pool_grow(t) != 0))
+      return -1;
+    int32_t b = t->free_head;
+    t->free_head = t->blocks[b].next;
+    t->blocks[b] = (tier_block){.hash = hash, .bytes = bytes, .space = space};
+    lru_push_mru(t, b);
+    t->table[slot_find(t, space, hash)] = (tier_slot){.hash = hash, .space = space, .block = b};
+    t->cached += bytes;
+    t->cached_blocks++;
+  }
+  return t->peak >= t->cached + t->pinned ? 0 : -1;
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pack.h"
+
 typedef struct job_kv_tier job_kv_tier;
 
 typedef struct job_kv_tier_stats {
@@ -48,6 +50,12 @@ void job_kv_tier_stats_get(const job_kv_tier *t, job_kv_tier_stats *out);
 /* Time to move `bytes` between HBM and the tier in one blocking copy: latency + bytes / bandwidth,
  * rounded up to a whole ns; 0 when there is nothing to move. */
 int64_t job_kv_tier_transfer_ns(uint64_t bytes, double bytes_per_s, int64_t latency_ns);
+
+/* Checkpoints: the counts and the cached blocks in LRU order. Load into a tier made by
+ * job_kv_tier_create with the same capacity, still empty; returns -1 (the tier then only fit for
+ * job_kv_tier_destroy) for data that does not fit it. */
+void job_kv_tier_save(const job_kv_tier *t, core_pack *out);
+int job_kv_tier_load(job_kv_tier *t, core_unpack *in);
 
 /* Checks counts, the LRU queue and the hash table in O(blocks). Returns 0, or -1 with the first
  * violation in err. For tests. */

@@ -106,3 +106,63 @@ int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting) {
 bool job_router_accepting(const job_router *r, uint32_t instance) {
   return job_route_accepts(r, instance);
 }
+
+void job_router_save(const job_router *r, core_pack *out) {
+  uint64_t prefix_slots = r->prefix ? r->prefix_mask + 1 : 0, used = 0;
+  CORE_PACK(out, r->instances);
+  CORE_PACK(out, prefix_slots);
+  CORE_PACK(out, r->next);
+  CORE_PACK(out, r->ties);
+  core_pack_bytes(out, r->outstanding_requests, r->instances * sizeof *r->outstanding_requests);
+  core_pack_bytes(out, r->outstanding_tokens, r->instances * sizeof *r->outstanding_tokens);
+  core_pack_array(out, r->closed, r->closed ? r->instances : 0, sizeof *r->closed);
+  if (!r->prefix)
+    return;
+  core_pack_bytes(out, r->prefix_blocks, r->instances * sizeof *r->prefix_blocks);
+  for (uint64_t i = 0; i < prefix_slots; i++)
+    used += r->prefix[i].hash != 0;
+  CORE_PACK(out, used);
+  for (uint64_t i = 0; i < prefix_slots; i++)
+    if (r->prefix[i].hash) {
+      CORE_PACK(out, i);
+      CORE_PACK(out, r->prefix[i].hash);
+      CORE_PACK(out, r->prefix[i].instance);
+    }
+}
+
+int job_router_load(job_router *r, core_unpack *in) {
+  uint32_t instances;
+  uint64_t prefix_slots, used = 0;
+  size_t closed;
+  CORE_UNPACK(in, instances);
+  CORE_UNPACK(in, prefix_slots);
+  CORE_UNPACK(in, r->next);
+  CORE_UNPACK(in, r->ties);
+  if (in->failed || instances != r->instances ||
+      prefix_slots != (r->prefix ? r->prefix_mask + 1 : 0))
+    return -1;
+  core_unpack_bytes(in, r->outstanding_requests, instances * sizeof *r->outstanding_requests);
+  core_unpack_bytes(in, r->outstanding_tokens, instances * sizeof *r->outstanding_tokens);
+  free(r->closed);
+  r->closed = core_unpack_array(in, sizeof *r->closed, instances, &closed);
+  if (in->failed || (closed != 0 && closed != instances) || r->next >= instances)
+    return -1;
+  for (uint32_t i = 0; i < closed; i++)
+    if (((const unsigned char *)r->closed)[i] > 1) /* not a bool */
+      return -1;
+  if (!r->prefix)
+    return 0;
+  core_unpack_bytes(in, r->prefix_blocks, instances * sizeof *r->prefix_blocks);
+  CORE_UNPACK(in, used);
+  for (uint64_t k = 0; k < used && !in->failed; k++) {
+    uint64_t i;
+    job_prefix_slot slot;
+    CORE_UNPACK(in, i);
+    CORE_UNPACK(in, slot.hash);
+    CORE_UNPACK(in, slot.instance);
+    if (i >= prefix_slots || slot.hash == 0 || slot.instance >= instances || r->prefix[i].hash)
+      return -1;
+    r->prefix[i] = slot;
+  }
+  return in->failed ? -1 : 0;
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pack.h"
 #include "core/rng.h"
 
 /* A routing policy: a row of the policy table, found by name. */
@@ -56,5 +57,12 @@ uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
  * (its outstanding requests still complete). Returns 0, or -1 out of memory. */
 int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting);
 bool job_router_accepting(const job_router *r, uint32_t instance);
+
+/* Checkpoints: outstanding counts and tokens, the round-robin and tie positions, closed instances
+ * and the prefix index's used slots. Load into a router made by job_router_create with the same
+ * policy, instances and prefix entries; returns 0, or -1 for data that does not fit it (the router
+ * is then only fit for job_router_destroy). */
+void job_router_save(const job_router *r, core_pack *out);
+int job_router_load(job_router *r, core_unpack *in);
 
 #endif

@@ -59,7 +59,8 @@ struct job_sched {
   uint32_t waiting_head, num_waiting;
   job_sched_seq *seqs; /* the open iteration, max_num_seqs slots */
   uint32_t num_seqs;
-  hw_batch hw; /* of seqs */
+  hw_batch hw;                  /* of seqs */
+  uint32_t step_kv_blocks_used; /* the open iteration's kv_blocks_used */
   job_sched_event *events;
   uint32_t num_events, events_cap;
   bool open;
@@ -392,21 +393,26 @@ static inline void hw_count(hw_batch *hw, const job_sched_seq *q) {
   }
 }
 
+/* Appends the share of running[num_seqs], request `r`, its scheduled tokens, to the iteration. */
+static inline void seq_append(job_sched *s, const sched_req *r) {
+  job_sched_seq *q = &s->seqs[s->num_seqs++];
+  *q = (job_sched_seq){
+      .id = r->id,
+      .user = r->user,
+      .tokens = r->scheduled_tokens,
+      .context_tokens = r->computed_tokens,
+      .prefill = !(r->scheduled_tokens == 1 && r->computed_tokens >= r->prompt_tokens),
+  };
+  hw_count(&s->hw, q);
+}
+
 /* Gives running[num_seqs], request `r`, `tokens` tokens of this iteration. */
 static inline void schedule(job_sched *s, sched_req *r, uint32_t tokens) {
   assert(r == &s->reqs[s->running[s->num_seqs]] && s->num_seqs < s->num_running);
   assert(tokens > 0 && r->scheduled_tokens == 0);
   assert(r->computed_tokens + tokens <= req_num_tokens(r));
   r->scheduled_tokens = tokens;
-  job_sched_seq *q = &s->seqs[s->num_seqs++];
-  *q = (job_sched_seq){
-      .id = r->id,
-      .user = r->user,
-      .tokens = tokens,
-      .context_tokens = r->computed_tokens,
-      .prefill = !(tokens == 1 && r->computed_tokens >= r->prompt_tokens),
-  };
-  hw_count(&s->hw, q);
+  seq_append(s, r);
 }
 
 /* Removes running[pos], frees its KV and queues it again at the front: its computed KV swapped to
@@ -683,6 +689,21 @@ static void schedule_waiting(job_sched *s, int64_t now_ns, uint32_t budget) {
   }
 }
 
+/* The batch of the last step, but its events. */
+static void batch_fill(const job_sched *s, job_sched_batch *out) {
+  *out = (job_sched_batch){
+      .hw = s->hw,
+      .seqs = s->seqs,
+      .num_seqs = s->num_seqs,
+      .kv_blocks_used = s->step_kv_blocks_used,
+      .tier_load_bytes = s->step_load_bytes,
+      .tier_store_bytes = s->step_store_bytes,
+      .swapped_out = s->step_swapped_out,
+      .swapped_in = s->step_swapped_in,
+      .tier_hit_blocks = s->step_tier_hits,
+  };
+}
+
 void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
   assert(!s->open);
   s->num_events = 0;
@@ -707,19 +728,10 @@ void job_sched_step(job_sched *s, int64_t now_ns, job_sched_batch *out) {
   assert(s->num_running <= s->cfg.max_num_seqs);
   s->open = s->num_seqs > 0;
   s->iterations += s->open;
-  *out = (job_sched_batch){
-      .hw = s->hw,
-      .seqs = s->seqs,
-      .num_seqs = s->num_seqs,
-      .events = s->events,
-      .num_events = s->num_events,
-      .kv_blocks_used = job_kv_used_blocks(s->kv),
-      .tier_load_bytes = s->step_load_bytes,
-      .tier_store_bytes = s->step_store_bytes,
-      .swapped_out = s->step_swapped_out,
-      .swapped_in = s->step_swapped_in,
-      .tier_hit_blocks = s->step_tier_hits,
-  };
+  s->step_kv_blocks_used = job_kv_used_blocks(s->kv);
+  batch_fill(s, out);
+  out->events = s->events;
+  out->num_events = s->num_events;
   s->tier_load_bytes += s->step_load_bytes;
   s->tier_store_bytes += s->step_store_bytes;
 }
@@ -1207,6 +1219,223 @@ int job_sched_check(const job_sched *s, char *err, size_t err_len) {
   free(seen);
   if (bad) {
     snprintf(err, err_len, "scheduler: %s (request %llu)", bad, (unsigned long long)bad_id);
+    return -1;
+  }
+  return 0;
+}
+
+void job_sched_open_batch(const job_sched *s, job_sched_batch *out) {
+  if (s->open)
+    batch_fill(s, out);
+  else
+    *out = (job_sched_batch){.seqs = s->seqs};
+}
+
+/* ---- checkpoints ---- */
+
+/* What a checkpoint saves of a request: all but its pointers (the caller's, or rebuilt). */
+/* clang-format off */
+#define REQ_FIELDS(X, r)                                                                           \
+  X(r->id) X(r->computed_tokens) X(r->scheduled_tokens) X(r->generated_tokens) X(r->prompt_tokens) \
+  X(r->output_tokens) X(r->num_blocks) X(r->hashed_blocks) X(r->registered_blocks) X(r->state)     \
+  X(r->started) X(r->hold_kv) X(r->remote_pending) X(r->parkable) X(r->reserved)                   \
+  X(r->arrival_ns) X(r->add_seq) X(r->num_block_hashes) X(r->preemptions) X(r->first_hit_blocks)   \
+  X(r->priority) X(r->swapped_tokens) X(r->swaps) X(r->first_tier_hit_blocks)
+
+/* ... and of the scheduler, besides its requests and KV cache (held_blocks is rebuilt). */
+#define SCHED_FIELDS(X, s)                                                                         \
+  X(s->num_seqs) X(s->open) X(s->step_kv_blocks_used) X(s->num_parkable) X(s->num_held)            \
+  X(s->num_waiting_for_kv) X(s->next_add_seq) X(s->reserved_blocks) X(s->iterations)               \
+  X(s->preemptions) X(s->finished) X(s->prefix_query_tokens) X(s->prefix_hit_tokens)               \
+  X(s->prefix_hit_blocks) X(s->step_load_bytes) X(s->step_store_bytes) X(s->step_swapped_out)      \
+  X(s->step_swapped_in) X(s->step_tier_hits) X(s->tier_hit_tokens) X(s->swaps_out) X(s->swaps_in)  \
+  X(s->tier_load_bytes) X(s->tier_store_bytes) X(s->spilled_blocks) X(s->pinned_bytes)             \
+  X(s->num_swapped)
+/* clang-format on */
+
+#define PACK_FIELD(v) CORE_PACK(out, v);
+#define UNPACK_FIELD(v) CORE_UNPACK(in, v);
+
+/* The configuration a checkpoint must be loaded under (the tier by its presence). */
+enum { CONFIG_KEYS = 12 };
+static void config_key(const job_sched_config *c, uint64_t key[CONFIG_KEYS]) {
+  const uint64_t k[CONFIG_KEYS] = {
+      c->max_num_batched_tokens, c->max_num_seqs, c->block_size_tokens, c->total_kv_blocks,
+      c->long_prefill_tokens,    c->policy,       c->admission,         c->chunked_prefill,
+      c->prefix_caching,         c->tier != NULL, c->tier_space,        c->block_bytes};
+  memcpy(key, k, sizeof k);
+}
+
+static void req_save(const job_sched *s, uint32_t idx, core_pack *out) {
+  const sched_req *r = &s->reqs[idx];
+  CORE_PACK(out, idx);
+  REQ_FIELDS(PACK_FIELD, r)
+  core_pack_bytes(out, r->blocks, r->num_blocks * sizeof *r->blocks);
+}
+
+int job_sched_save(const job_sched *s, core_pack *out) {
+  uint64_t key[CONFIG_KEYS];
+  config_key(&s->cfg, key);
+  CORE_PACK(out, key);
+  job_kv_save(s->kv, out);
+  SCHED_FIELDS(PACK_FIELD, s)
+  uint32_t parked_slots = s->parked ? s->parked_mask + 1 : 0;
+  CORE_PACK(out, s->reqs_cap);
+  CORE_PACK(out, parked_slots);
+  core_pack_array(out, s->free_reqs, s->num_free_reqs, sizeof *s->free_reqs);
+  uint32_t parked = s->num_held + s->num_waiting_for_kv;
+  CORE_PACK(out, s->num_running);
+  CORE_PACK(out, s->num_waiting);
+  CORE_PACK(out, parked);
+  for (uint32_t p = 0; p < s->num_running; p++)
+    req_save(s, s->running[p], out);
+  for (uint32_t k = 0; k < s->num_waiting; k++) /* storage order: a heap stays a heap */
+    req_save(s, waiting_at(s, k), out);
+  for (uint32_t slot = 0; s->parked && slot <= s->parked_mask; slot++)
+    if (s->parked[slot].idx != PARK_EMPTY)
+      req_save(s, s->parked[slot].idx, out);
+  return out->failed ? -1 : 0;
+}
+
+/* Loads one request record into its pool slot (marked in `live`); its index in *idx. */
+static int req_load(job_sched *s, core_unpack *in, uint8_t *live, uint32_t *idx,
+                    void *(*resolve)(void *, uint64_t, const uint64_t **), void *ctx) {
+  CORE_UNPACK(in, *idx);
+  if (in->failed || *idx >= s->reqs_cap || live[*idx]++)
+    return -1;
+  sched_req *r = &s->reqs[*idx];
+  REQ_FIELDS(UNPACK_FIELD, r)
+  uint64_t most_tokens = (uint64_t)r->prompt_tokens + r->output_tokens - 1;
+  if (in->failed || r->state == REQ_DONE || r->state > REQ_WAITING_FOR_KV ||
+      r->prompt_tokens == 0 || r->output_tokens == 0 || most_tokens > UINT32_MAX / 2 ||
+      r->num_block_hashes > r->prompt_tokens / s->cfg.block_size_tokens)
+    return -1;
+  uint32_t most_blocks = blocks_for(s, most_tokens);
+  if (most_blocks > s->cfg.total_kv_blocks || r->num_blocks > most_blocks ||
+      r->hashed_blocks > r->num_blocks || r->registered_blocks > r->hashed_blocks)
+    return -1;
+  if (r->cap_blocks < most_blocks) {
+    int32_t *blocks = realloc(r->blocks, most_blocks * sizeof *blocks);
+    if (!blocks)
+      return -1;
+    r->blocks = blocks;
+    r->cap_blocks = most_blocks;
+  }
+  core_unpack_bytes(in, r->blocks, r->num_blocks * sizeof *r->blocks);
+  for (uint32_t k = 0; k < r->num_blocks; k++)
+    if (r->blocks[k] < 0 || (uint32_t)r->blocks[k] >= s->cfg.total_kv_blocks)
+      return -1;
+  if (r->hold_kv && !s->held_refs && /* as job_sched_add: for when it finishes */
+      !(s->held_refs = calloc(s->cfg.total_kv_blocks, sizeof *s->held_refs)))
+    return -1;
+  r->user = resolve(ctx, r->id, &r->block_hashes);
+  if (!r->user || (r->num_block_hashes > 0 && !r->block_hashes))
+    return -1;
+  return in->failed ? -1 : 0;
+}
+
+/* The parked table (as large as the saved one) and the held blocks, from the parked records. */
+static int park_rebuild(job_sched *s, uint32_t slots, const uint32_t *idx, uint32_t n) {
+  if (slots == 0 || (slots & (slots - 1)) || 2 * (uint64_t)s->num_parkable > slots ||
+      slots > 2 * s->reqs_cap + 64 || n > s->num_parkable)
+    return slots == 0 && n == 0 && s->num_parkable == 0 ? 0 : -1;
+  if (!(s->parked = malloc(slots * sizeof *s->parked)))
+    return -1;
+  s->parked_mask = slots - 1;
+  for (uint32_t k = 0; k < slots; k++)
+    s->parked[k].idx = PARK_EMPTY;
+  for (uint32_t k = 0; k < n; k++) {
+    const sched_req *r = &s->reqs[idx[k]];
+    if (r->state != REQ_HELD && r->state != REQ_WAITING_FOR_KV)
+      return -1;
+    park_insert(s, idx[k]);
+    if (r->state == REQ_HELD)
+      hold_blocks(s, r);
+  }
+  return 0;
+}
+
+/* The open iteration's seqs and hw from its running requests' scheduled tokens. */
+static int seqs_rebuild(job_sched *s, uint32_t num_seqs) {
+  if (num_seqs > s->num_running || s->open != (num_seqs > 0))
+    return -1;
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    const sched_req *r = &s->reqs[s->running[p]];
+    if (r->state != REQ_RUNNING || (p < num_seqs) != (r->scheduled_tokens > 0))
+      return -1;
+    if (p < num_seqs)
+      seq_append(s, r);
+  }
+  return 0;
+}
+
+/* Everything but the parked table into the records, their places and the counters. */
+static int load_requests(job_sched *s, core_unpack *in, uint32_t *parked_slots,
+                         void *(*resolve)(void *, uint64_t, const uint64_t **), void *ctx) {
+  uint64_t key[CONFIG_KEYS], mine[CONFIG_KEYS];
+  config_key(&s->cfg, mine);
+  CORE_UNPACK(in, key);
+  if (in->failed || memcmp(key, mine, sizeof key) != 0 || job_kv_load(s->kv, in) != 0)
+    return -1;
+  uint32_t num_seqs, reqs_cap, num_running, num_waiting, num_parked;
+  SCHED_FIELDS(UNPACK_FIELD, s)
+  num_seqs = s->num_seqs;
+  s->num_seqs = 0;
+  CORE_UNPACK(in, reqs_cap);
+  CORE_UNPACK(in, *parked_slots);
+  if (in->failed || reqs_cap < s->reqs_cap || (reqs_cap & (reqs_cap - 1)) ||
+      reqs_cap > (in->len - in->pos) / sizeof(uint32_t))
+    return -1;
+  while (s->reqs_cap < reqs_cap)
+    if (pool_grow(s) != 0)
+      return -1;
+  size_t num_free;
+  core_unpack_array_into(in, s->free_reqs, sizeof *s->free_reqs, reqs_cap, &num_free);
+  s->num_free_reqs = (uint32_t)num_free;
+  CORE_UNPACK(in, num_running);
+  CORE_UNPACK(in, num_waiting);
+  CORE_UNPACK(in, num_parked);
+  if (in->failed || num_running > s->cfg.max_num_seqs ||
+      (uint64_t)s->num_free_reqs + num_running + num_waiting + num_parked != reqs_cap)
+    return -1;
+  uint8_t *live = calloc(reqs_cap, 1);
+  uint32_t *parked = malloc((num_parked + 1) * sizeof *parked);
+  int rc = live && parked ? 0 : -1;
+  for (uint32_t k = 0; k < s->num_free_reqs && rc == 0; k++)
+    rc = s->free_reqs[k] < reqs_cap && !live[s->free_reqs[k]]++ ? 0 : -1;
+  for (uint32_t k = 0; k < num_running && rc == 0; k++)
+    rc = req_load(s, in, live, &s->running[s->num_running++], resolve, ctx);
+  for (uint32_t k = 0; k < num_waiting && rc == 0; k++)
+    rc = req_load(s, in, live, &s->waiting[s->num_waiting++], resolve, ctx);
+  for (uint32_t k = 0; k < num_parked && rc == 0; k++)
+    rc = req_load(s, in, live, &parked[k], resolve, ctx);
+  for (uint32_t k = 1; k < s->num_waiting && rc == 0 && s->cfg.policy == JOB_SCHED_PRIORITY; k++)
+    rc = waits_before(s, s->waiting[k], s->waiting[(k - 1) / 2]) ? -1 : 0;
+  if (rc == 0)
+    rc = park_rebuild(s, *parked_slots, parked, num_parked);
+  if (rc == 0)
+    rc = seqs_rebuild(s, num_seqs);
+  free(live);
+  free(parked);
+  return rc;
+}
+
+#undef PACK_FIELD
+#undef UNPACK_FIELD
+
+int job_sched_load(job_sched *s, core_unpack *in,
+                   void *(*resolve)(void *ctx, uint64_t id, const uint64_t **block_hashes),
+                   void *ctx) {
+  assert(s->num_running == 0 && s->num_waiting == 0 && s->num_parkable == 0 && !s->open);
+  uint32_t parked_slots;
+  int rc = load_requests(s, in, &parked_slots, resolve, ctx);
+  job_kv_tier_stats tier = {0};
+  if (s->cfg.tier)
+    job_kv_tier_stats_get(s->cfg.tier, &tier);
+  char err[256];
+  if (rc != 0 || in->failed || s->pinned_bytes > tier.pinned_bytes ||
+      job_sched_check(s, err, sizeof err) != 0) {
+    s->pinned_bytes = 0; /* pinned in the tier by the checkpoint, not by s */
     return -1;
   }
   return 0;

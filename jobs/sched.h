@@ -52,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pack.h"
 #include "hw/batch.h"
 #include "jobs/kvcache_tier.h"
 
@@ -232,6 +233,23 @@ void job_sched_stats_get(const job_sched *s, job_sched_stats *out);
  * prefix-aware routing). Changes nothing. */
 uint32_t job_sched_prefix_hit_blocks(const job_sched *s, const uint64_t *block_hashes,
                                      uint32_t num_block_hashes);
+
+/* The open iteration as job_sched_step returned it, but without its events (handled by then);
+ * num_seqs 0 when none is open. After job_sched_load, for the caller to read its seqs again. */
+void job_sched_open_batch(const job_sched *s, job_sched_batch *out);
+
+/* Checkpoints: the requests (their KV block tables as far as used), the queues, the open iteration,
+ * the KV cache's used blocks and the counters; not the last call's events, nor the tier (shared by
+ * the node's instances: job_kv_tier_save), whose pinned bytes must include this scheduler's.
+ * s: made by job_sched_create with the same config (and tier, loaded already) as the saved one,
+ * still empty. Caller-owned pointers of each live request are not saved: resolve(ctx, id, &hashes)
+ * returns the request's user pointer and its block hashes (as many as it had), NULL to fail.
+ * Returns 0, or -1 for data that does not fit s or is inconsistent (s is then only fit for
+ * job_sched_destroy). */
+int job_sched_save(const job_sched *s, core_pack *out);
+int job_sched_load(job_sched *s, core_unpack *in,
+                   void *(*resolve)(void *ctx, uint64_t id, const uint64_t **block_hashes),
+                   void *ctx);
 
 /* Checks every invariant in O(requests + blocks), between calls. Returns 0, or -1 with the first
  * violation in err. For tests. */

@@ -106,8 +106,47 @@ static void link_destroy(core_lp *lp, void *model) {
   util_timebins_free(&l->busy_bins);
 }
 
+/* What the link carried and when it is free; its busy bins up to the last non-zero one. */
+static int link_save(const core_lp *lp, void *model, core_pack *out) {
+  (void)model;
+  const net_link_lp *l = lp->state;
+  const util_timebins *b = &l->busy_bins;
+  size_t bins = b->bins;
+  while (bins > 0 && b->bin[bins - 1] == 0)
+    bins--;
+  CORE_PACK(out, l->link);
+  CORE_PACK(out, l->free_ns);
+  CORE_PACK(out, l->bytes);
+  CORE_PACK(out, l->chunks);
+  CORE_PACK(out, l->busy_ns);
+  CORE_PACK(out, b->first);
+  CORE_PACK(out, b->total);
+  core_pack_array(out, b->bin, bins, sizeof *b->bin);
+  return out->failed ? -1 : 0;
+}
+
+static int link_load(core_lp *lp, void *model, core_unpack *in) {
+  (void)model;
+  net_link_lp *l = lp->state;
+  util_timebins *b = &l->busy_bins;
+  uint32_t link;
+  util_timebins_free(b);
+  CORE_UNPACK(in, link);
+  CORE_UNPACK(in, l->free_ns);
+  CORE_UNPACK(in, l->bytes);
+  CORE_UNPACK(in, l->chunks);
+  CORE_UNPACK(in, l->busy_ns);
+  CORE_UNPACK(in, b->first);
+  CORE_UNPACK(in, b->total);
+  b->bin = core_unpack_array(in, sizeof *b->bin, SIZE_MAX / sizeof *b->bin, &b->bins);
+  /* another link's record, or a damaged one (the engine says which LP failed) */
+  return in->failed || link != l->link || l->free_ns < 0 || l->busy_ns < 0 || b->total < 0 ? -1 : 0;
+}
+
 const core_lp_type net_link_lp_type = {.name = "link",
                                        .state_bytes = sizeof(net_link_lp),
                                        .create = link_create,
                                        .handle = link_handle,
-                                       .destroy = link_destroy};
+                                       .destroy = link_destroy,
+                                       .save = link_save,
+                                       .load = link_load};

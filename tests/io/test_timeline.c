@@ -9,6 +9,7 @@
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "io/timeline.h"
@@ -29,7 +30,8 @@ static sample_row sample(uint64_t key) {
   row.tokens = (uint32_t)(key * 7 % 4096);
   row.share = (float)key / 3.0f;
   row.fate = (uint8_t)(key % 5);
-  snprintf(row.label, sizeof row.label, "r%llu", (unsigned long long)key);
+  snprintf(row.label, sizeof row.label, "r%u",
+           (unsigned)(key % 1000000000u)); /* keys stay below 10^9 */
   return row;
 }
 
@@ -68,6 +70,14 @@ static void write_samples(const char *path, bool uncompressed, uint64_t rows,
       CU_ASSERT_EQUAL(io_timeline_flush(tl, err, sizeof err), 0);
   }
   CU_ASSERT_EQUAL(io_timeline_close(tl, err, sizeof err), 0);
+}
+
+/* Appends samples [first, end) on thread 0, in key order. */
+static void append_samples(io_timeline *tl, int table, uint64_t first, uint64_t end) {
+  for (uint64_t key = first; key < end; key++) {
+    sample_row row = sample(key);
+    CU_ASSERT_EQUAL(io_timeline_append(tl, table, 0, &row), 0);
+  }
 }
 
 static void check_samples(const char *path, uint64_t rows) {
@@ -267,6 +277,126 @@ static void test_wants_flush_past_its_threshold(void) {
   check_samples("timeline_threshold.h5", 100);
 }
 
+typedef struct count_row {
+  uint64_t key, count;
+} count_row;
+static const io_field count_fields[] = {IO_FIELD(count_row, key, IO_FIELD_UINT64),
+                                        IO_FIELD(count_row, count, IO_FIELD_UINT64)};
+static const io_table_def count_table = {"later/counts", sizeof(count_row), count_fields, 2, 0};
+
+static void test_append_goes_on_after_the_rows_of_a_closed_timeline(void) {
+  const char *path = "timeline_append.h5";
+  char err[512] = "";
+  io_timeline *tl = create(path, false, 2);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(tl);
+  int table = io_timeline_add_table(tl, &sample_table, err, sizeof err);
+  append_samples(tl, table, 0, 1500);
+  CU_ASSERT_EQUAL(io_timeline_flush(tl, err, sizeof err), 0);
+  append_samples(tl, table, 1500, 2500);
+  CU_ASSERT_EQUAL(io_timeline_attr_string(tl, "stage", "first", err, sizeof err), 0);
+  CU_ASSERT_EQUAL(io_timeline_close_incomplete(tl, err, sizeof err), 0);
+
+  /* Twice: the second opens a file that was closed complete. */
+  for (int again = 0; again < 2; again++) {
+    io_timeline_options opt = {.schema = "windtunnel.test", .threads = 2, .uncompressed = true};
+    tl = io_timeline_open_append(path, &opt, MPI_COMM_WORLD, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tl);
+    /* A table the file lacks first, in a group it lacks: it is created. */
+    int counts = io_timeline_add_table(tl, &count_table, err, sizeof err);
+    table = io_timeline_add_table(tl, &sample_table, err, sizeof err);
+    CU_ASSERT(counts >= 0 && table >= 0);
+    if (counts < 0 || table < 0)
+      printf("\n  add_table: %s\n", err);
+    uint64_t first = 2500 + 1000 * (uint64_t)again;
+    append_samples(tl, table, first, first + 1000);
+    count_row row = {(uint64_t)again, first + 1000};
+    CU_ASSERT_EQUAL(io_timeline_append(tl, counts, 1, &row), 0);
+    CU_ASSERT_EQUAL(
+        io_timeline_attr_string(tl, "stage", again ? "third" : "second", err, sizeof err), 0);
+    CU_ASSERT_EQUAL(io_timeline_close(tl, err, sizeof err), 0);
+  }
+
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+  uint64_t rows = 0;
+  CU_ASSERT_EQUAL(io_timeline_reader_rows(r, "samples", &rows, err, sizeof err), 0);
+  CU_ASSERT_EQUAL_FATAL(rows, 4500);
+  sample_row *got = calloc(rows, sizeof *got);
+  CU_ASSERT_EQUAL(io_timeline_reader_read(r, &sample_table, 0, rows, got, err, sizeof err), 0);
+  uint64_t in_order = 0; /* written on one thread: the file's order is the key order */
+  for (uint64_t key = 0; key < rows; key++) {
+    sample_row want = sample(key);
+    in_order += memcmp(&got[key], &want, sizeof want) == 0;
+  }
+  CU_ASSERT_EQUAL(in_order, rows);
+  free(got);
+  count_row counts[2] = {{0}};
+  CU_ASSERT_EQUAL(io_timeline_reader_rows(r, "later/counts", &rows, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(rows, 2);
+  CU_ASSERT_EQUAL(io_timeline_reader_read(r, &count_table, 0, 2, counts, err, sizeof err), 0);
+  CU_ASSERT(counts[0].key == 0 && counts[0].count == 3500);
+  CU_ASSERT(counts[1].key == 1 && counts[1].count == 4500);
+  char *stage = NULL, *schema = NULL;
+  CU_ASSERT_EQUAL(io_timeline_reader_attr_string(r, "stage", &stage, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(io_timeline_reader_attr_string(r, "schema", &schema, err, sizeof err), 0);
+  CU_ASSERT_STRING_EQUAL(stage ? stage : "", "third");
+  CU_ASSERT_STRING_EQUAL(schema ? schema : "", "windtunnel.test");
+  free(stage);
+  free(schema);
+  io_timeline_reader_close(r);
+}
+
+static void test_append_is_incomplete_until_closed(void) {
+  const char *path = "timeline_append_incomplete.h5";
+  write_samples(path, false, 100, 1000);
+  char err[512] = "";
+  io_timeline *tl = io_timeline_open_append(path, NULL, MPI_COMM_WORLD, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(tl);
+  int table = io_timeline_add_table(tl, &sample_table, err, sizeof err);
+  append_samples(tl, table, 100, 150);
+  CU_ASSERT_EQUAL(io_timeline_close_incomplete(tl, err, sizeof err), 0);
+  CU_ASSERT_PTR_NULL(io_timeline_reader_open(path, false, err, sizeof err));
+  io_timeline_reader *r = io_timeline_reader_open(path, true, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+  uint64_t rows = 0;
+  CU_ASSERT_EQUAL(io_timeline_reader_rows(r, "samples", &rows, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(rows, 150);
+  io_timeline_reader_close(r);
+}
+
+static void test_append_refuses_what_is_not_its_timeline(void) {
+  char err[512] = "";
+  /* An HDF5 file without the schema attribute. */
+  const char *plain = "timeline_plain.h5";
+  hid_t file = H5Fcreate(plain, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  CU_ASSERT_FATAL(file >= 0);
+  H5Fclose(file);
+  CU_ASSERT_PTR_NULL(io_timeline_open_append(plain, NULL, MPI_COMM_WORLD, err, sizeof err));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "no schema attribute"));
+  /* A missing file, with the system's reason. */
+  CU_ASSERT_PTR_NULL(
+      io_timeline_open_append("no_such_timeline.h5", NULL, MPI_COMM_WORLD, err, sizeof err));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+  /* Another schema. */
+  const char *path = "timeline_append_other.h5";
+  write_samples(path, false, 10, 1000);
+  io_timeline_options opt = {.schema = "windtunnel.other"};
+  CU_ASSERT_PTR_NULL(io_timeline_open_append(path, &opt, MPI_COMM_WORLD, err, sizeof err));
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "windtunnel.other"));
+  /* A table of the same name with other fields; the file stays readable with its rows. */
+  io_timeline *tl = io_timeline_open_append(path, NULL, MPI_COMM_WORLD, err, sizeof err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(tl);
+  io_table_def other = count_table;
+  other.name = "samples";
+  CU_ASSERT_EQUAL(io_timeline_add_table(tl, &other, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "not this program's"));
+  CU_ASSERT_EQUAL(io_timeline_add_table(tl, &sample_table, err, sizeof err), 0);
+  CU_ASSERT_EQUAL(io_timeline_add_table(tl, &sample_table, err, sizeof err), -1);
+  CU_ASSERT_PTR_NOT_NULL(strstr(err, "added twice"));
+  CU_ASSERT_EQUAL(io_timeline_close(tl, err, sizeof err), 0);
+  check_samples(path, 10);
+}
+
 static void test_unwritable_path_fails_with_the_reason(void) {
   char err[512] = "";
   io_timeline_options opt = {.schema = "t"};
@@ -362,6 +492,11 @@ int main(int argc, char **argv) {
   CU_add_test(suite, "reader reads a subset of fields", test_reader_reads_a_subset_of_fields);
   CU_add_test(suite, "bad table definition is refused", test_bad_table_definition_is_refused);
   CU_add_test(suite, "wants flush past its threshold", test_wants_flush_past_its_threshold);
+  CU_add_test(suite, "append goes on after the rows of a closed timeline",
+              test_append_goes_on_after_the_rows_of_a_closed_timeline);
+  CU_add_test(suite, "append is incomplete until closed", test_append_is_incomplete_until_closed);
+  CU_add_test(suite, "append refuses what is not its timeline",
+              test_append_refuses_what_is_not_its_timeline);
   CU_add_test(suite, "unwritable path fails with the reason",
               test_unwritable_path_fails_with_the_reason);
   CU_add_test(suite, "aborted run is refused as incomplete",

@@ -1,6 +1,7 @@
 /* The timeline under MPI: `roundtrip PATH [uncompressed]` writes a deterministic set of keyed rows
  * spread unevenly over ranks and 2 OpenMP threads with several flushes, and rank 0 checks the file
- * sorted by key; `unwritable PATH` checks every rank gets the same clear error; `diskfull PATH`
+ * sorted by key; `append PATH` does the same, closing the timeline half way and appending to it;
+ * `unwritable PATH` checks every rank gets the same clear error; `diskfull PATH`
  * (PATH on a small file system) checks a full disk fails every rank cleanly, leaving no timeline;
  * `failedclose /dev/full` checks a failed close is reported and does not crash at MPI_Finalize.
  * Exit 0 means it held. */
@@ -125,7 +126,27 @@ static int check(const char *path, int ranks) {
   return failures ? 1 : 0;
 }
 
-static int roundtrip(const char *path, bool uncompressed, int rank, int ranks) {
+/* After an append: the file's first `rows` rows hold exactly the keys written before it. */
+static int check_written_first(const char *path, uint64_t rows) {
+  char err[512] = "";
+  io_timeline_reader *r = io_timeline_reader_open(path, false, err, sizeof err);
+  sample_row *got = malloc(rows * sizeof *got);
+  int failures = !r || !got ||
+                 io_timeline_reader_read(r, &keyed_table, 0, rows, got, err, sizeof err) != 0;
+  for (uint64_t i = 0; !failures && i < rows; i++)
+    failures += got[i].key >= rows;
+  if (failures)
+    fprintf(stderr, "check: the first %" PRIu64 " rows are not those written first (%s)\n", rows,
+            err);
+  free(got);
+  if (r)
+    io_timeline_reader_close(r);
+  return failures ? 1 : 0;
+}
+
+/* Writes the rows in ROUNDS rounds; after round reopen_round (-1: never) closes the timeline
+ * incomplete and goes on in the same file with io_timeline_open_append, as a checkpoint does. */
+static int roundtrip(const char *path, bool uncompressed, int reopen_round, int rank, int ranks) {
   char err[512] = "";
   io_timeline_options opt = {.schema = "windtunnel.test",
                              .schema_version = 1,
@@ -169,6 +190,17 @@ static int roundtrip(const char *path, bool uncompressed, int rank, int ranks) {
       ok = io_timeline_flush(tl, err, sizeof err) == 0;
       flushes++;
     }
+    if (ok && round == reopen_round) { /* the tables again, in another order */
+      ok = io_timeline_close_incomplete(tl, err, sizeof err) == 0;
+      tl = ok ? io_timeline_open_append(path, &opt, MPI_COMM_WORLD, err, sizeof err) : NULL;
+      if (!tl) {
+        fprintf(stderr, "rank %d: %s\n", rank, err);
+        return 1;
+      }
+      parts = io_timeline_add_table(tl, &partition_table, err, sizeof err);
+      keyed = parts < 0 ? -1 : io_timeline_add_table(tl, &keyed_table, err, sizeof err);
+      ok = keyed >= 0;
+    }
   }
   for (int thread = 0; ok && thread < THREADS; thread++) { /* a failure shows at the close */
     partition_row row = {(uint64_t)(rank * THREADS + thread), appended[thread]};
@@ -190,7 +222,10 @@ static int roundtrip(const char *path, bool uncompressed, int rank, int ranks) {
     fprintf(stderr, "only %d flushes: the test no longer exercises streaming\n", flushes);
     return 1;
   }
-  return check(path, ranks);
+  if (check(path, ranks) != 0)
+    return 1;
+  return reopen_round < 0 ? 0
+                          : check_written_first(path, (uint64_t)KEYS * (reopen_round + 1) / ROUNDS);
 }
 
 /* Every rank must fail, with the same message naming the path. */
@@ -269,7 +304,9 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
   int status = 2;
   if (argc >= 3 && strcmp(argv[1], "roundtrip") == 0)
-    status = roundtrip(argv[2], argc > 3 && strcmp(argv[3], "uncompressed") == 0, rank, ranks);
+    status = roundtrip(argv[2], argc > 3 && strcmp(argv[3], "uncompressed") == 0, -1, rank, ranks);
+  else if (argc == 3 && strcmp(argv[1], "append") == 0)
+    status = roundtrip(argv[2], false, 3, rank, ranks);
   else if (argc == 3 && strcmp(argv[1], "unwritable") == 0)
     status = unwritable(argv[2], rank);
   else if (argc == 3 && strcmp(argv[1], "diskfull") == 0)
@@ -277,9 +314,10 @@ int main(int argc, char **argv) {
   else if (argc == 3 && strcmp(argv[1], "failedclose") == 0)
     status = failed_close(argv[2], rank);
   else if (rank == 0)
-    fprintf(stderr,
-            "usage: test_timeline_mpi roundtrip PATH [uncompressed] | unwritable PATH | "
-            "diskfull PATH | failedclose PATH\n");
+    fprintf(
+        stderr,
+        "usage: test_timeline_mpi roundtrip PATH [uncompressed] | append PATH | unwritable PATH | "
+        "diskfull PATH | failedclose PATH\n");
   int worst = 0;
   MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   MPI_Finalize();

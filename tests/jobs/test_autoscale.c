@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "core/rng.h"
 #include "jobs/autoscale.h"
 
 static const int64_t s_ns = 1000000000LL;
@@ -122,6 +123,79 @@ static void test_forecast_instances_cover_the_peak_within_limits(void) {
   CU_ASSERT_NOT_EQUAL(job_holt_winters_init(&hw, 48, 1.5, 0, 0), 0);
 }
 
+/* Checkpoints: an HPA reloaded from its own checkpoint every few decisions decides as one never
+ * interrupted, through windows and cooldowns; damaged records are refused. */
+static void test_a_loaded_hpa_decides_as_the_saved_one(void) {
+  job_hpa_config c;
+  job_hpa_defaults(&c);
+  c.target = 3, c.min_instances = 1, c.max_instances = 40;
+  c.up_window_ns = 30 * s_ns, c.up_cooldown_ns = 20 * s_ns, c.down_cooldown_ns = 60 * s_ns;
+  job_hpa a, b;
+  job_hpa_init(&a, &c);
+  job_hpa_init(&b, &c);
+  core_rng rng;
+  core_rng_init(&rng, 11, 0);
+  int64_t now = 0;
+  uint32_t current = 1, changes = 0;
+  for (int k = 0; k < 2000; k++) {
+    now += (1 + core_rng_below(&rng, 20)) * s_ns;
+    double metric = core_rng_below(&rng, 100) * (1 + sin(k / 50.0));
+    int64_t next = job_hpa_decide(&a, now, current, metric);
+    CU_ASSERT_EQUAL_FATAL(job_hpa_decide(&b, now, current, metric), next);
+    changes += next != current;
+    current = (uint32_t)next;
+    if (k % 3 != 0)
+      continue;
+    core_pack p = {0};
+    job_hpa_save(&b, &p);
+    job_hpa_free(&b);
+    job_hpa_init(&b, &c);
+    core_unpack u = core_unpack_of(p.data, p.len);
+    CU_ASSERT_FATAL(!p.failed && job_hpa_load(&b, &u) == 0 && core_unpack_done(&u));
+    job_hpa t;
+    job_hpa_init(&t, &c);
+    u = core_unpack_of(p.data, p.len - 1);
+    CU_ASSERT(job_hpa_load(&t, &u) != 0);
+    job_hpa_free(&t);
+    core_pack_free(&p);
+  }
+  CU_ASSERT(changes > 20);
+  job_hpa_free(&a);
+  job_hpa_free(&b);
+}
+
+/* Holt-Winters reloaded after every bin, before and after its first season, forecasts as one never
+ * interrupted, to the bit; another season length is refused. */
+static void test_a_loaded_holt_winters_forecasts_as_the_saved_one(void) {
+  enum { SEASON = 48 };
+  job_holt_winters a, b, other;
+  CU_ASSERT_FATAL(job_holt_winters_init(&a, SEASON, 0.3, 0.1, 0.2) == 0);
+  CU_ASSERT_FATAL(job_holt_winters_init(&b, SEASON, 0.3, 0.1, 0.2) == 0);
+  core_rng rng;
+  core_rng_init(&rng, 12, 0);
+  for (uint64_t t = 0; t < 5 * SEASON; t++) {
+    double value = curve(t) + core_rng_below(&rng, 1000) / 100.0;
+    job_holt_winters_observe(&a, value);
+    job_holt_winters_observe(&b, value);
+    core_pack p = {0};
+    job_holt_winters_save(&b, &p);
+    job_holt_winters_free(&b);
+    CU_ASSERT_FATAL(job_holt_winters_init(&b, SEASON, 0.3, 0.1, 0.2) == 0);
+    core_unpack u = core_unpack_of(p.data, p.len);
+    CU_ASSERT_FATAL(!p.failed && job_holt_winters_load(&b, &u) == 0 && core_unpack_done(&u));
+    CU_ASSERT_FATAL(job_holt_winters_init(&other, SEASON + 1, 0.3, 0.1, 0.2) == 0);
+    u = core_unpack_of(p.data, p.len);
+    CU_ASSERT(job_holt_winters_load(&other, &u) != 0);
+    job_holt_winters_free(&other);
+    core_pack_free(&p);
+    for (uint32_t ahead = 1; ahead <= 2 * SEASON; ahead++)
+      CU_ASSERT_EQUAL_FATAL(job_holt_winters_forecast(&a, ahead),
+                            job_holt_winters_forecast(&b, ahead));
+  }
+  job_holt_winters_free(&a);
+  job_holt_winters_free(&b);
+}
+
 int main(void) {
   static const harness_test tests[] = {
       {"hpa scales up at once to the metric over the target",
@@ -133,6 +207,9 @@ int main(void) {
       {"a forecast uses no future data", test_a_forecast_uses_no_future_data},
       {"forecast instances cover the peak within limits",
        test_forecast_instances_cover_the_peak_within_limits},
+      {"a loaded hpa decides as the saved one", test_a_loaded_hpa_decides_as_the_saved_one},
+      {"a loaded holt-winters forecasts as the saved one",
+       test_a_loaded_holt_winters_forecasts_as_the_saved_one},
       {NULL, NULL},
   };
   return harness_run("autoscale", tests, NULL, true);

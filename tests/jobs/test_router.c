@@ -193,6 +193,77 @@ static void test_no_policy_picks_an_instance_that_accepts_no_work(void) {
   }
 }
 
+/* Checkpoints: a router saved and loaded into a fresh one continues exactly as the original, under
+ * every policy, through random picks (whole pool and ranges), completions and closings. */
+static void test_a_loaded_router_continues_as_the_saved_one(void) {
+  enum { N = 5, CALLS = 3000 };
+  static job_route_request live[CALLS];
+  static uint32_t live_at[CALLS];
+  static uint64_t hashes[4][6];
+  for (uint32_t f = 0; f < 4; f++)
+    for (uint32_t b = 0; b < 6; b++)
+      hashes[f][b] = f * 100 + b; /* family 0's first block hashes to 0, stored as 1 */
+  for (size_t p = 0; job_route_policy_at(p); p++) {
+    const char *policy = job_route_policy_name(job_route_policy_at(p));
+    job_router *a = make(policy, N), *b = make(policy, N);
+    core_rng ra, rb, ops;
+    core_rng_init(&ra, 7, 0);
+    core_rng_init(&rb, 7, 0);
+    core_rng_init(&ops, 8, p);
+    uint32_t n_live = 0, loads = 0;
+    for (uint32_t call = 0; call < CALLS; call++) {
+      uint32_t op = core_rng_below(&ops, 10);
+      if (op < 5) {
+        uint32_t family = core_rng_below(&ops, 4), first = core_rng_below(&ops, 2);
+        job_route_request req = {1 + core_rng_below(&ops, 500), 1 + core_rng_below(&ops, 50),
+                                 hashes[family], core_rng_below(&ops, 7)};
+        uint32_t count = op == 0 ? 1 + core_rng_below(&ops, N - first) : N - first;
+        uint32_t pick = job_router_pick_range(a, &req, &ra, first, count);
+        CU_ASSERT_EQUAL_FATAL(job_router_pick_range(b, &req, &rb, first, count), pick);
+        if (pick != JOB_ROUTE_NONE)
+          live[n_live] = req, live_at[n_live++] = pick;
+      } else if (op < 8 && n_live > 0) {
+        uint32_t k = core_rng_below(&ops, n_live);
+        job_router_completed(a, live_at[k], &live[k]);
+        job_router_completed(b, live_at[k], &live[k]);
+        live[k] = live[--n_live], live_at[k] = live_at[n_live];
+      } else if (op == 8) {
+        uint32_t i = core_rng_below(&ops, N);
+        bool accepting = core_rng_below(&ops, 3) > 0;
+        CU_ASSERT_EQUAL(job_router_set_accepting(a, i, accepting), 0);
+        CU_ASSERT_EQUAL(job_router_set_accepting(b, i, accepting), 0);
+      } else { /* b is replaced by a load of its own checkpoint */
+        core_pack pack = {0};
+        job_router_save(b, &pack);
+        job_router_destroy(b);
+        b = make(policy, N);
+        core_unpack u = core_unpack_of(pack.data, pack.len);
+        CU_ASSERT_FATAL(!pack.failed && job_router_load(b, &u) == 0 && core_unpack_done(&u));
+        for (size_t len = 0; len < pack.len; len += 1 + pack.len / 7) { /* truncated: refused */
+          job_router *c = make(policy, N);
+          u = core_unpack_of(pack.data, len);
+          CU_ASSERT(job_router_load(c, &u) != 0);
+          job_router_destroy(c);
+        }
+        core_pack_free(&pack);
+        loads++;
+      }
+      for (uint32_t i = 0; i < N; i++)
+        CU_ASSERT_EQUAL_FATAL(job_router_outstanding(a, i), job_router_outstanding(b, i));
+    }
+    CU_ASSERT(loads > 100 && n_live > 0);
+    job_router *other = make(policy, N + 1); /* another pool refuses the checkpoint */
+    core_pack pack = {0};
+    job_router_save(a, &pack);
+    core_unpack u = core_unpack_of(pack.data, pack.len);
+    CU_ASSERT(job_router_load(other, &u) != 0);
+    core_pack_free(&pack);
+    job_router_destroy(other);
+    job_router_destroy(a);
+    job_router_destroy(b);
+  }
+}
+
 int main(void) {
   static const harness_test tests[] = {
       {"round robin cycles through instances", test_round_robin_cycles_through_instances},
@@ -214,6 +285,8 @@ int main(void) {
       {"policy names round trip", test_policy_names_round_trip},
       {"no policy picks an instance that accepts no work",
        test_no_policy_picks_an_instance_that_accepts_no_work},
+      {"a loaded router continues as the saved one",
+       test_a_loaded_router_continues_as_the_saved_one},
       {NULL, NULL},
   };
   return harness_run("router", tests, NULL, true);

@@ -56,6 +56,7 @@ typedef struct link_run {
   /* What each link carried, copied from its LP after the run. */
   uint64_t *bytes, *chunks;
   int64_t *busy_ns, *bin_sum_ns;
+  core_pack *saved; /* each link's checkpoint record after the run */
 } link_run;
 
 static int start_flow(core_lp *lp, link_run *r, uint32_t i) {
@@ -136,8 +137,9 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
   r->chunks = calloc(links, sizeof *r->chunks);
   r->busy_ns = calloc(links, sizeof *r->busy_ns);
   r->bin_sum_ns = calloc(links, sizeof *r->bin_sum_ns);
+  r->saved = calloc(links, sizeof *r->saved);
   uint32_t *placement = calloc(links + 2, sizeof *placement); /* all on partition 0 */
-  CU_ASSERT_FATAL(r->bytes && r->chunks && r->busy_ns && r->bin_sum_ns && placement);
+  CU_ASSERT_FATAL(r->bytes && r->chunks && r->busy_ns && r->bin_sum_ns && r->saved && placement);
   const core_lp_kind kinds[] = {
       {&net_link_lp_type, links, &r->links}, {&source_type, 1, r}, {&sink_type, 1, r}};
   core_lp_map map;
@@ -165,6 +167,7 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
     r->busy_ns[l->link] = l->busy_ns;
     for (size_t k = 0; k < l->busy_bins.bins; k++)
       r->bin_sum_ns[l->link] += (int64_t)l->busy_bins.bin[k];
+    CU_ASSERT_EQUAL(net_link_lp_type.save(lp, lp->model, &r->saved[l->link]), 0);
   }
   core_engine_destroy(e);
   free(placement);
@@ -174,6 +177,9 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
 }
 
 static void run_free(link_run *r) {
+  for (uint32_t l = 0; l < net_link_count(r->topo); l++)
+    core_pack_free(&r->saved[l]);
+  free(r->saved);
   net_topology_destroy(r->topo);
   free(r->bytes);
   free(r->chunks);
@@ -342,6 +348,78 @@ static void test_links_count_the_bytes_chunks_and_busy_time_put_through_them(voi
   run_free(r);
 }
 
+/* A link LP as the engine makes one (create, then load in place of init), outside any run. */
+static net_link_lp *link_loaded(net_links *links, uint32_t index, const core_pack *p, int *rc) {
+  core_lp *lp = calloc(1, sizeof *lp);
+  CU_ASSERT_FATAL(lp && (lp->state = calloc(1, net_link_lp_type.state_bytes)));
+  lp->index = index;
+  CU_ASSERT_FATAL(net_link_lp_type.create(lp, links) == 0);
+  core_unpack u = core_unpack_of(p->data, p->len);
+  *rc = net_link_lp_type.load(lp, links, &u);
+  if (*rc == 0 && !core_unpack_done(&u))
+    *rc = -1;
+  net_link_lp *l = lp->state;
+  free(lp);
+  return l;
+}
+
+static void link_free(net_link_lp *l) {
+  util_timebins_free(&l->busy_bins);
+  free(l);
+}
+
+/* Checkpoints: a link loaded from its record is the saved one (its record again byte for byte,
+ * busy bins past dropped intervals included) and goes on binning the same; another link's record
+ * or a truncated one is refused. */
+static void test_a_loaded_link_is_the_saved_one(void) {
+  planned_flow f[] = {{0, 8000, 0, 2}, {0, 7500, 1, 2}, {0, 3000, 3, 2}};
+  link_run *r = run_flows(f, 3, 1000);
+  int rc;
+  for (uint32_t i = 0; i < net_link_count(r->topo); i++) {
+    net_link_lp *l = link_loaded(&r->links, i, &r->saved[i], &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    CU_ASSERT(l->bytes == r->bytes[i] && l->chunks == r->chunks[i] && l->busy_ns == r->busy_ns[i]);
+    core_lp lp = {.index = i, .state = l};
+    core_pack again = {0};
+    CU_ASSERT_EQUAL(net_link_lp_type.save(&lp, &r->links, &again), 0);
+    CU_ASSERT(again.len == r->saved[i].len && memcmp(again.data, r->saved[i].data, again.len) == 0);
+    core_pack_free(&again);
+    link_free(l);
+  }
+  uint32_t busy = hop_link(r->topo, 0, 2, 0);
+  for (size_t len = 0; len < r->saved[busy].len; len += 7) {
+    core_pack cut = r->saved[busy];
+    cut.len = len;
+    link_free(link_loaded(&r->links, busy, &cut, &rc));
+    CU_ASSERT(rc != 0);
+  }
+  link_free(link_loaded(&r->links, busy + 1, &r->saved[busy], &rc));
+  CU_ASSERT(rc != 0);
+  /* Bins of a link whose early intervals were written and dropped, saved and loaded, then both
+   * given the same stretch. */
+  net_link_lp a = {.links = &r->links, .link = busy, .free_ns = 123456, .bytes = 7, .chunks = 1};
+  CU_ASSERT_FATAL(util_timebins_add(&a.busy_bins, 1000, 500, 20500, 1.0, NULL) == 0);
+  util_timebins_drop(&a.busy_bins, 5);
+  core_lp lp = {.index = busy, .state = &a};
+  core_pack p = {0};
+  CU_ASSERT_EQUAL_FATAL(net_link_lp_type.save(&lp, &r->links, &p), 0);
+  net_link_lp *b = link_loaded(&r->links, busy, &p, &rc);
+  CU_ASSERT_EQUAL_FATAL(rc, 0);
+  CU_ASSERT(b->free_ns == a.free_ns && b->busy_bins.first == 5 &&
+            b->busy_bins.total == a.busy_bins.total);
+  CU_ASSERT_FATAL(util_timebins_add(&a.busy_bins, 1000, 19700, 40100, 1.0, NULL) == 0);
+  CU_ASSERT_FATAL(util_timebins_add(&b->busy_bins, 1000, 19700, 40100, 1.0, NULL) == 0);
+  for (uint64_t k = 5; k < 64; k++)
+    CU_ASSERT_EQUAL(util_timebins_at(&a.busy_bins, k), util_timebins_at(&b->busy_bins, k));
+  CU_ASSERT_EQUAL(util_timebins_at(&b->busy_bins, 19), 1300); /* 1000 saved + 300 after */
+  CU_ASSERT_EQUAL(util_timebins_at(&b->busy_bins, 40), 100);
+  CU_ASSERT_EQUAL(a.busy_bins.total, b->busy_bins.total);
+  util_timebins_free(&a.busy_bins);
+  link_free(b);
+  core_pack_free(&p);
+  run_free(r);
+}
+
 int main(int argc, char **argv) {
   int provided, rank;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -362,6 +440,7 @@ int main(int argc, char **argv) {
        test_flows_on_disjoint_routes_do_not_slow_each_other},
       {"links count the bytes, chunks and busy time put through them",
        test_links_count_the_bytes_chunks_and_busy_time_put_through_them},
+      {"a loaded link is the saved one", test_a_loaded_link_is_the_saved_one},
       {NULL, NULL}};
   int failed = harness_run("link", tests, argc > 1 ? argv[1] : NULL, rank == 0);
   MPI_Finalize();

@@ -109,6 +109,7 @@ refusals)
     run_windtunnel "$windtunnel" "$ranks" run "$@" "${opts[@]}" -o "$dir/refused.h5"
     [ "$run_status" = 1 ] || fail "$why at $ranks rank(s): exit status $run_status, expected 1"
     grep -q "^windtunnel: .*$pattern" <<<"$run_err" || fail "$why: no message saying '$pattern'"
+    ! grep -q "Sanitizer\|runtime error" <<<"$run_err" || fail "$why: a sanitizer report"
     [ ! -e "$dir/refused.h5" ] || fail "$why: a timeline was written"
   }
   cp -r "$dir/ckpt" "$dir/cut"

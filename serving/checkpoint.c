@@ -266,13 +266,13 @@ void srv_checkpoint_header_free(srv_checkpoint_header *h) {
   *h = (srv_checkpoint_header){0};
 }
 
-int srv_checkpoint_is_one(const char *path) {
+bool srv_checkpoint_is_one(const char *path) {
   srv_checkpoint_header h;
   char err[256];
   if (srv_checkpoint_read_header(path, &h, err, sizeof err) != 0)
-    return 0;
+    return false;
   srv_checkpoint_header_free(&h);
-  return 1;
+  return true;
 }
 
 /* Up to two lines from text into out, joined by " / ", or "(nothing)" at its end. */

@@ -5,6 +5,7 @@
 #ifndef SRV_CHECKPOINT_H
 #define SRV_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,7 +30,7 @@ int srv_checkpoint_read_header(const char *dir, srv_checkpoint_header *h, char *
                                size_t err_len);
 void srv_checkpoint_header_free(srv_checkpoint_header *h);
 /* Whether path is a checkpoint folder (one that a new checkpoint may replace). */
-int srv_checkpoint_is_one(const char *path);
+bool srv_checkpoint_is_one(const char *path);
 /* Where two scenario texts first differ, for a refusal: "line N: 'a' against 'b'". */
 void srv_checkpoint_diff(const char *mine, const char *theirs, char *out, size_t out_len);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/commands.h"
+#include "io/timeline.h"
 
 #ifndef WT_VERSION
 #define WT_VERSION "0.0.0"
@@ -154,6 +155,7 @@ int main(int argc, char **argv) {
       continue;
     if (c->needs_mpi)
       return run_with_mpi(c, argc, argv);
+    io_timeline_reader_only(); /* these commands write no timeline */
     /* Launched on several ranks, rank 0 alone works and speaks; the others exit 0 at once, so that
      * the launcher reports rank 0's status and does not kill it first for another's. */
     return launcher_rank() == 0 ? c->run(argc - 1, argv + 1, MPI_COMM_NULL) : 0;

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 8
+SCHEMA, SCHEMA_VERSION = "windtunnel.timeline", 9
 TABLES = ("requests", "iterations", "instance_intervals", "instances", "kv_tiers", "transfers",
           "nodes", "power", "links", "link_utilisation", "engine")
 

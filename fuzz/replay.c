@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fuzz/targets.h"
+#include "io/timeline.h"
 
 static unsigned char *read_all(const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -66,6 +67,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: wt_fuzz_replay MANIFEST SEED_TIMELINE [TARGET FILE]\n");
     return 2;
   }
+  io_timeline_reader_only(); /* damaged timelines are read, none written */
   wt_fuzz_ctx ctx;
   char msg[2048];
   if (wt_fuzz_ctx_open(&ctx, argv[2], msg, sizeof msg) != 0) {

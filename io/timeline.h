@@ -78,7 +78,8 @@ io_timeline *io_timeline_open_append(const char *path, const io_timeline_options
 int io_timeline_add_table(io_timeline *tl, const io_table_def *def, char *err, size_t err_len);
 
 /* Collective: sets a root attribute (replacing one of the same name); rank 0's value is written.
- * Strings are variable-length UTF-8 (any length; h5py reads them as str). */
+ * Strings are fixed-length UTF-8, NUL-terminated, of any length (h5py reads them as bytes;
+ * io/TIMELINE.md says why not variable-length). */
 int io_timeline_attr_string(io_timeline *tl, const char *name, const char *value, char *err,
                             size_t err_len);
 int io_timeline_attr_int64(io_timeline *tl, const char *name, int64_t value, char *err,
@@ -119,6 +120,10 @@ typedef struct io_timeline_reader io_timeline_reader;
 io_timeline_reader *io_timeline_reader_open(const char *path, bool allow_incomplete, char *err,
                                             size_t err_len);
 void io_timeline_reader_close(io_timeline_reader *r);
+/* For a process that only reads timelines, before its first HDF5 call: HDF5 is not shut down at
+ * exit. Reading some damaged files leaks HDF5's own free-list blocks, and its shutdown then loops
+ * and prints "infinite loop closing library"; a reader has nothing to flush. */
+void io_timeline_reader_only(void);
 bool io_timeline_reader_complete(const io_timeline_reader *r);
 
 /* Root attributes. *value of a string is malloc'd, NUL-terminated, and the caller's to free. */

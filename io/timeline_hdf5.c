@@ -1,9 +1,12 @@
 /* What the timeline's writer and reader share (io/timeline_hdf5.h): messages, quiet HDF5, row
  * types. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include "io/timeline_hdf5.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void io_tl_set_msg(char *msg, size_t len, const char *fmt, ...) {
   if (!msg || len == 0)
@@ -45,6 +48,34 @@ int io_tl_finish(int status, const char *msg, char *err, size_t err_len) {
   return status;
 }
 
+char *io_tl_string_attr(hid_t attr) {
+  hid_t type = H5Aget_type(attr), mem = H5Tcopy(H5T_C_S1);
+  htri_t variable = type >= 0 ? H5Tis_variable_str(type) : -1;
+  size_t bytes = variable == 0 ? H5Tget_size(type) : 0;
+  char *value = NULL;
+  bool ok = mem >= 0 && variable >= 0 && H5Tget_class(type) == H5T_STRING &&
+            H5Tset_cset(mem, H5Tget_cset(type)) >= 0;
+  if (ok && variable) {
+    char *heap = NULL; /* HDF5 allocates it */
+    ok = H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Aread(attr, mem, &heap) >= 0 &&
+         (value = strdup(heap ? heap : "")) != NULL;
+    if (heap)
+      H5free_memory(heap);
+  } else if (ok) {
+    ok = bytes > 0 && (value = calloc(1, bytes + 1)) != NULL && H5Tset_size(mem, bytes) >= 0 &&
+         H5Aread(attr, mem, value) >= 0;
+  }
+  if (!ok) {
+    free(value);
+    value = NULL;
+  }
+  if (mem >= 0)
+    H5Tclose(mem);
+  if (type >= 0)
+    H5Tclose(type);
+  return value;
+}
+
 size_t io_tl_field_bytes(const io_field *f) {
   switch (f->type) {
   case IO_FIELD_INT64:
@@ -83,7 +114,7 @@ hid_t io_tl_field_hdf5_type(const io_field *f) {
 hid_t io_tl_row_type(const io_table_def *def, char *msg) {
   if (!def->name || !def->name[0] || def->row_bytes == 0 || def->field_count == 0) {
     io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s': needs a name, a row size and fields",
-            def->name ? def->name : "");
+                  def->name ? def->name : "");
     return -1;
   }
   hid_t type = H5Tcreate(H5T_COMPOUND, def->row_bytes);
@@ -92,8 +123,8 @@ hid_t io_tl_row_type(const io_table_def *def, char *msg) {
     size_t bytes = io_tl_field_bytes(f);
     if (!f->name || !f->name[0] || bytes == 0 || f->offset + bytes > def->row_bytes) {
       io_tl_set_msg(msg, IO_TL_MSG_BYTES,
-              "table '%s': field %zu ('%s') has no name or size, or ends past the row", def->name,
-              i, f->name ? f->name : "");
+                    "table '%s': field %zu ('%s') has no name or size, or ends past the row",
+                    def->name, i, f->name ? f->name : "");
       H5Tclose(type);
       return -1;
     }
@@ -103,8 +134,8 @@ hid_t io_tl_row_type(const io_table_def *def, char *msg) {
       H5Tclose(member);
     if (status < 0) {
       char what[IO_TL_MSG_BYTES];
-      io_tl_set_msg(what, sizeof what, "table '%s': field '%s' (duplicate or overlapping?)", def->name,
-              f->name);
+      io_tl_set_msg(what, sizeof what, "table '%s': field '%s' (duplicate or overlapping?)",
+                    def->name, f->name);
       io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
       H5Tclose(type);
       return -1;

@@ -31,6 +31,11 @@ void io_tl_quiet_end(io_tl_quiet q);
 int io_tl_finish(int status, const char *msg, char *err, size_t err_len);
 
 /* Bytes of a field in its row, and its HDF5 type (the caller closes it; -1 on failure). */
+/* The value of string attribute attr, fixed-length (as the writer stores strings) or
+ * variable-length (as another program may): malloc'd, the caller's to free; NULL when it is not a
+ * string or HDF5 fails. */
+char *io_tl_string_attr(hid_t attr);
+
 size_t io_tl_field_bytes(const io_field *f);
 hid_t io_tl_field_hdf5_type(const io_field *f);
 /* The compound type of def's row struct, after checking the definition; -1 with a message in msg

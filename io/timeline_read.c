@@ -35,7 +35,7 @@ io_timeline_reader *io_timeline_reader_open(const char *path, bool allow_incompl
   if (r->file < 0) {
     char what[IO_TL_MSG_BYTES];
     io_tl_set_msg(what, sizeof what,
-            "cannot open timeline '%s' (not HDF5, or damaged by a run that stopped)", path);
+                  "cannot open timeline '%s' (not HDF5, or damaged by a run that stopped)", path);
     io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
   }
   io_tl_quiet_end(q);
@@ -64,6 +64,8 @@ void io_timeline_reader_close(io_timeline_reader *r) {
 
 bool io_timeline_reader_complete(const io_timeline_reader *r) { return r->complete; }
 
+void io_timeline_reader_only(void) { H5dont_atexit(); }
+
 /* Opens root attribute name if its type is of class want; else -1 with a message. */
 static hid_t open_attr(io_timeline_reader *r, const char *name, H5T_class_t want, char *msg) {
   if (H5Aexists(r->file, name) <= 0) {
@@ -78,9 +80,9 @@ static hid_t open_attr(io_timeline_reader *r, const char *name, H5T_class_t want
   if (attr >= 0 && cls == want)
     return attr;
   io_tl_set_msg(msg, IO_TL_MSG_BYTES, "attribute '%s' is not a %s", name,
-          want == H5T_STRING    ? "string"
-          : want == H5T_INTEGER ? "integer"
-                                : "floating-point number");
+                want == H5T_STRING    ? "string"
+                : want == H5T_INTEGER ? "integer"
+                                      : "floating-point number");
   if (attr >= 0)
     H5Aclose(attr);
   return -1;
@@ -116,19 +118,9 @@ int io_timeline_reader_attr_string(io_timeline_reader *r, const char *name, char
   *value = NULL;
   io_tl_quiet q = io_tl_quiet_begin();
   hid_t attr = open_attr(r, name, H5T_STRING, msg);
-  hid_t type = attr >= 0 ? H5Aget_type(attr) : -1, mem = H5Tcopy(H5T_C_S1);
-  char *heap = NULL; /* variable-length, as the writer stores strings; HDF5 allocates it */
-  bool ok = type >= 0 && mem >= 0 && H5Tis_variable_str(type) > 0 &&
-            H5Tset_size(mem, H5T_VARIABLE) >= 0 && H5Tset_cset(mem, H5Tget_cset(type)) >= 0 &&
-            H5Aread(attr, mem, &heap) >= 0 && (*value = strdup(heap ? heap : "")) != NULL;
+  bool ok = attr >= 0 && (*value = io_tl_string_attr(attr)) != NULL;
   if (attr >= 0 && !ok)
-    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, "cannot read string attribute (not variable-length?)");
-  if (heap)
-    H5free_memory(heap);
-  if (mem >= 0)
-    H5Tclose(mem);
-  if (type >= 0)
-    H5Tclose(type);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, "cannot read string attribute");
   if (attr >= 0)
     H5Aclose(attr);
   io_tl_quiet_end(q);
@@ -142,8 +134,11 @@ static hid_t open_table(io_timeline_reader *r, const char *name, char *msg) {
     return -1;
   }
   hid_t dataset = H5Dopen2(r->file, name, H5P_DEFAULT);
-  if (dataset < 0)
-    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "'%s' is not a table", name);
+  if (dataset < 0) { /* e.g. its object header fails its checksum: a damaged timeline */
+    char what[IO_TL_MSG_BYTES];
+    io_tl_set_msg(what, sizeof what, "cannot open table '%s'", name);
+    io_tl_hdf5_msg(msg, IO_TL_MSG_BYTES, what);
+  }
   return dataset;
 }
 
@@ -176,8 +171,9 @@ static bool fields_match(hid_t dataset, const io_table_def *def, char *msg) {
     int index = H5Tget_member_index(file_type, f->name);
     if (index < 0) {
       H5Eclear2(H5E_DEFAULT);
-      io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' has no field '%s' (written by another schema version?)",
-              def->name, f->name);
+      io_tl_set_msg(msg, IO_TL_MSG_BYTES,
+                    "table '%s' has no field '%s' (written by another schema version?)", def->name,
+                    f->name);
       ok = false;
       break;
     }
@@ -187,8 +183,8 @@ static bool fields_match(hid_t dataset, const io_table_def *def, char *msg) {
     describe_member(member, found, sizeof found);
     describe_member(expected, wanted, sizeof wanted);
     if (strcmp(found, wanted) != 0) {
-      io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' field '%s' is %s in the file, %s expected", def->name,
-              f->name, found, wanted);
+      io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' field '%s' is %s in the file, %s expected",
+                    def->name, f->name, found, wanted);
       ok = false;
     }
     H5Tclose(member);
@@ -224,9 +220,10 @@ int io_timeline_reader_rows(io_timeline_reader *r, const char *name, uint64_t *r
   size_t row_bytes = type >= 0 ? H5Tget_size(type) : 0;
   double stored = ok && *rows > 0 ? (double)H5Dget_storage_size(dataset) : 0.0;
   if (row_bytes > 0 && (double)*rows * (double)row_bytes > 1032.0 * stored) {
-    io_tl_set_msg(msg, IO_TL_MSG_BYTES,
-            "table '%s' claims %llu rows of %zu bytes but stores %.0f bytes: a damaged timeline",
-            name, (unsigned long long)*rows, row_bytes, stored);
+    io_tl_set_msg(
+        msg, IO_TL_MSG_BYTES,
+        "table '%s' claims %llu rows of %zu bytes but stores %.0f bytes: a damaged timeline", name,
+        (unsigned long long)*rows, row_bytes, stored);
     ok = false;
   }
   if (type >= 0)
@@ -243,15 +240,16 @@ int io_timeline_reader_read(io_timeline_reader *r, const io_table_def *def, uint
   io_tl_quiet q = io_tl_quiet_begin();
   hid_t dataset = open_table(r, def->name, msg), type = -1, file_space = -1, mem_space = -1;
   uint64_t total = 0;
-  bool ok = dataset >= 0 && fields_match(dataset, def, msg) && (type = io_tl_row_type(def, msg)) >= 0;
+  bool ok = dataset >= 0 && fields_match(dataset, def, msg) &&
+            (type = io_tl_row_type(def, msg)) >= 0;
   if (ok && !table_rows(dataset, &total)) {
     io_tl_set_msg(msg, IO_TL_MSG_BYTES, "'%s' is not a one-dimensional table", def->name);
     ok = false;
   }
   if (ok && (first > total || count > total - first)) {
-    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' has %llu rows; rows %llu..%llu asked for", def->name,
-            (unsigned long long)total, (unsigned long long)first,
-            (unsigned long long)(first + count));
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "table '%s' has %llu rows; rows %llu..%llu asked for",
+                  def->name, (unsigned long long)total, (unsigned long long)first,
+                  (unsigned long long)(first + count));
     ok = false;
   }
   if (ok && count > 0) {

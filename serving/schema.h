@@ -9,7 +9,7 @@
 #include "io/timeline.h"
 
 #define SRV_SCHEMA_NAME "windtunnel.timeline"
-#define SRV_SCHEMA_VERSION 8
+#define SRV_SCHEMA_VERSION 9
 
 typedef enum srv_fate { SRV_FATE_COMPLETED = 0, SRV_FATE_UNFINISHED = 1 } srv_fate;
 

@@ -70,25 +70,8 @@ static int phold_create(core_lp *lp, void *model) {
   return 0;
 }
 
-/* Checkpoints: the hash is an LP's whole state (the engine keeps its clock and random stream). */
-static int phold_save(const core_lp *lp, void *model, core_pack *out) {
-  (void)model;
-  CORE_PACK(out, *(const uint64_t *)lp->state);
-  return 0;
-}
-
-static int phold_load(core_lp *lp, void *model, core_unpack *in) {
-  (void)model;
-  CORE_UNPACK(in, *(uint64_t *)lp->state);
-  return in->failed ? -1 : 0;
-}
-
-static const core_lp_type phold_lp = {.name = "phold",
-                                      .create = phold_create,
-                                      .init = phold_init,
-                                      .handle = phold_handle,
-                                      .save = phold_save,
-                                      .load = phold_load};
+static const core_lp_type phold_lp = {
+    .name = "phold", .create = phold_create, .init = phold_init, .handle = phold_handle};
 
 static void phold_thread_start(int thread, int threads, void *model) {
   const phold *m = model;

@@ -427,15 +427,6 @@ void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
 /* A request that reached an instance that no longer serves: back to the router (EV_RETRY). */
 int srv_lifecycle_bounce(core_lp *lp, srv_model *m, const dispatch_msg *d);
 
-/* lifecycle.c: an instance's lifecycle. init at create (its state at t=0, its power); handle takes
- * EV_START, EV_LC_STEP and EV_DRAIN; after every event, settle ends a drain that has no request
- * left; close adds the last state's time up to the end of the run. */
-void srv_lifecycle_init(srv_model *m, srv_instance *in);
-int srv_lifecycle_initial_row(core_lp *lp, srv_model *m, srv_instance *in);
-int srv_lifecycle_handle(core_lp *lp, srv_model *m, srv_instance *in, const core_event *ev);
-int srv_lifecycle_settle(core_lp *lp, srv_model *m, srv_instance *in);
-void srv_lifecycle_close(srv_instance *in, int64_t end_ns);
-
 /* requests.c */
 /* A new live request: linked, findable by id, its hashes expanded. NULL out of memory. */
 srv_req *srv_req_add(srv_model *m, srv_instance *in, const srv_request_row *row);

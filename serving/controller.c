@@ -10,7 +10,15 @@
  * Its view of an instance runs ahead of the instance's own state: started (to serve or to warm)
  * from the decision, and draining from the decision until the instance reports it has stopped.
  * Scale-down drains serving instances, the highest index first; scale-up takes warm instances
- * first, then off ones, the lowest index first. */
+ * first, then off ones, the lowest index first.
+ *
+ * With pods (router.pods, and regions) there is still one controller, global, beside the first
+ * front door (the global router without regions), scaling every region's instances of each
+ * deployment as one fleet: it asks every front door (arrivals, held requests, whether it has read
+ * its last request) and every pod router (outstanding requests at its accepting instances, and
+ * requests that left the pod), each after the hop between them, and decides when the last answer
+ * of a sample is in: its view is what could have reached it. Drains go through the instance's pod
+ * router; starts and the instances' reports take the hop between the controller and the pod. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +40,11 @@ typedef enum view {
 static const int64_t spot_poll_ns = 60000000000LL;
 
 typedef struct ctl_deployment {
-  int64_t next_ns; /* its next sample */
-  bool due;        /* the sample asked for now: decide when the router's answer comes */
+  int64_t next_ns;  /* its next sample */
+  bool due;         /* a sample asked for: decide when the routers' answers are in */
+  int64_t asked_ns; /* when it was asked */
+  metrics_msg sum;  /* the answers in so far, added up */
+  uint32_t answers;
   uint64_t last_arrived;
   job_hpa hpa;
   job_holt_winters hw;
@@ -47,6 +58,18 @@ typedef struct srv_controller {
   bool stopped;     /* the workload is over */
   int64_t poll_ns;  /* spot interruptions without a controller: how often to ask if it is over */
 } srv_controller;
+
+/* The routers that answer a sample: the one router, or every front door and pod router. */
+static uint32_t sources(const srv_model *m) {
+  return m->pods ? (m->regions ? m->regions : 1) + m->pods : 1;
+}
+
+/* The controller's drain of instance i goes to its router: the one router, beside it, or its pod's
+ * router, a front door's hop away. */
+static int close_instance(core_lp *lp, srv_model *m, uint32_t i, uint8_t how) {
+  int64_t hop_ns = m->pods ? srv_pod_hop_ns(m, 0, m->instance_pod[i]) : 1;
+  return core_send(lp, srv_instance_router_lp(m, i), hop_ns, EV_CLOSE, i, &how, sizeof how);
+}
 
 static uint32_t first_of(const srv_model *m, size_t d) { return m->deployment_first[d]; }
 static uint32_t end_of(const srv_model *m, size_t d) { return m->deployment_first[d + 1]; }
@@ -82,8 +105,7 @@ static int interrupt(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i) {
   const srv_scaling *sc = &m->s->deployments[m->instance_deployment[i]].scaling;
   if (c->view[i] != VIEW_OFF && c->view[i] != VIEW_INTERRUPTED) {
     if (c->view[i] == VIEW_SERVING || c->view[i] == VIEW_DRAINING) {
-      uint8_t how = 2; /* bit 1: interrupted; bit 0 (to warm) clear */
-      if (core_send(lp, srv_router_lp(m), 1, EV_CLOSE, i, &how, sizeof how) != 0)
+      if (close_instance(lp, m, i, 2) != 0) /* bit 1: interrupted; bit 0 (to warm) clear */
         return -1;
     }
     c->view[i] = VIEW_INTERRUPTED;
@@ -95,8 +117,7 @@ static int interrupt(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i) {
 
 static int start(core_lp *lp, srv_model *m, srv_controller *c, uint32_t i, srv_lc_state goal) {
   c->view[i] = goal == SRV_LC_SERVING ? VIEW_TO_SERVE : VIEW_TO_WARM;
-  return core_send(lp, srv_instance_lp(m, i), m->s->router.dispatch_latency_ns, EV_START, goal,
-                   NULL, 0);
+  return core_send(lp, srv_instance_lp(m, i), srv_controller_hop_ns(m, i), EV_START, goal, NULL, 0);
 }
 
 /* Drained instances and new ones refill the warm pool up to its size. */
@@ -128,7 +149,7 @@ static int scale_to(core_lp *lp, srv_model *m, srv_controller *c, size_t d, uint
       uint8_t to_warm = warm_pool(c, m, d) < sc->warm;
       c->view[i] = VIEW_DRAINING;
       c->to_warm[i] = to_warm;
-      if (core_send(lp, srv_router_lp(m), 1, EV_CLOSE, i, &to_warm, sizeof to_warm) != 0)
+      if (close_instance(lp, m, i, to_warm) != 0)
         return -1;
       active--;
     }
@@ -168,7 +189,7 @@ static int64_t step_ns(const srv_scaling *sc) {
   return sc->controller == SRV_CONTROLLER_FORECAST ? sc->bin_ns : sc->interval_ns;
 }
 
-/* Asks the router for the deployments whose sample is due now, and wakes at the next one. */
+/* Asks the routers for the deployments whose sample is due now, and wakes at the next one. */
 static int tick(core_lp *lp, srv_model *m, srv_controller *c) {
   if (c->stopped)
     return 0;
@@ -180,6 +201,7 @@ static int tick(core_lp *lp, srv_model *m, srv_controller *c) {
       continue;
     if (cd->next_ns == lp->now_ns) {
       cd->due = true;
+      cd->asked_ns = lp->now_ns;
       cd->next_ns += step_ns(sc);
     }
     next_ns = cd->next_ns < next_ns ? cd->next_ns : next_ns;
@@ -188,6 +210,14 @@ static int tick(core_lp *lp, srv_model *m, srv_controller *c) {
     next_ns = lp->now_ns + c->poll_ns;
   if (core_send(lp, srv_router_lp(m), 1, EV_METRICS_ASK, 0, NULL, 0) != 0)
     return -1;
+  for (uint32_t g = 1; g < m->regions; g++)
+    if (core_send(lp, srv_front_door_lp(m, g), srv_region_hop_ns(m, 0, g), EV_METRICS_ASK, 0, NULL,
+                  0) != 0)
+      return -1;
+  for (uint32_t p = 0; p < m->pods; p++)
+    if (core_send(lp, srv_pod_router_lp(m, p), srv_pod_hop_ns(m, 0, p), EV_METRICS_ASK, 0, NULL,
+                  0) != 0)
+      return -1;
   if (next_ns < m->end_ns)
     return core_send(lp, lp->id, next_ns - lp->now_ns, EV_TICK, 0, NULL, 0);
   return 0;
@@ -198,16 +228,24 @@ static int controller_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_controller *c = lp->state;
   switch (ev->kind) {
   case EV_TICK: return tick(lp, m, c);
-  case EV_METRICS: {
-    metrics_msg mm;
-    memcpy(&mm, ev->payload.bytes, sizeof mm);
+  case EV_METRICS: { /* one router's answer: the sample is in with the last of them */
+    metrics_msg a;
+    memcpy(&a, ev->payload.bytes, sizeof a);
     ctl_deployment *cd = &c->deps[ev->aux];
-    c->stopped |= mm.finished;
+    metrics_msg *mm = &cd->sum;
+    mm->arrived += a.arrived, mm->outstanding += a.outstanding, mm->held += a.held;
+    mm->finished += a.finished, mm->unfinished += a.unfinished;
+    if (++cd->answers < sources(m))
+      return 0;
+    metrics_msg all = *mm;
+    *mm = (metrics_msg){0};
+    cd->answers = 0;
+    /* with pods: every front door has read its last request, and every request it sent left */
+    c->stopped |= all.finished == sources(m) && all.unfinished == 0;
     if (!cd->due)
       return 0;
     cd->due = false;
-    /* the sample's time: the tick's, two messages ago */
-    return sample(lp, m, c, ev->aux, lp->now_ns - 2, &mm);
+    return sample(lp, m, c, ev->aux, cd->asked_ns, &all);
   }
   case EV_INTERRUPT: return interrupt(lp, m, c, ev->aux);
   case EV_LC_REPORT: {
@@ -298,6 +336,9 @@ static int controller_save(const core_lp *lp, void *model, core_pack *out) {
     const ctl_deployment *cd = &c->deps[d];
     CORE_PACK(out, cd->next_ns);
     CORE_PACK(out, cd->due);
+    CORE_PACK(out, cd->asked_ns);
+    CORE_PACK(out, cd->sum);
+    CORE_PACK(out, cd->answers);
     CORE_PACK(out, cd->last_arrived);
     job_hpa_save(&cd->hpa, out);
     if (m->s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST)
@@ -317,6 +358,9 @@ static int controller_load(core_lp *lp, void *model, core_unpack *in) {
     ctl_deployment *cd = &c->deps[d];
     CORE_UNPACK(in, cd->next_ns);
     CORE_UNPACK(in, cd->due);
+    CORE_UNPACK(in, cd->asked_ns);
+    CORE_UNPACK(in, cd->sum);
+    CORE_UNPACK(in, cd->answers);
     CORE_UNPACK(in, cd->last_arrived);
     if (job_hpa_load(&cd->hpa, in) != 0 ||
         (m->s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST &&

@@ -9,7 +9,9 @@
  * provisioning and loading on its own and tells the router when it serves (EV_READY); a drain goes
  * through the router (EV_CLOSE, then EV_DRAIN after every request it already dispatched there), so
  * a draining instance never receives a request. The instance reports to the controller each state
- * it reaches on its own. */
+ * it reaches on its own. With pods, "the router" is the instance's pod router (pod_router.c), and
+ * the controller's commands and these reports take the hop between the instance's pod and the
+ * controller (srv_controller_hop_ns). */
 #include "serving/model.h"
 
 static int64_t busy_until(const srv_instance *in, int64_t now_ns) {
@@ -67,8 +69,8 @@ static int change(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state to, 
 
 /* The controller hears where the instance is (killed: a spot interruption's end stopped it). */
 static int report(core_lp *lp, srv_model *m, srv_lc_state state, uint8_t killed) {
-  return core_send(lp, srv_controller_lp(m), m->s->router.dispatch_latency_ns, EV_LC_REPORT, state,
-                   &killed, sizeof killed);
+  return core_send(lp, srv_controller_lp(m), srv_controller_hop_ns(m, srv_instance_of(m, lp->id)),
+                   EV_LC_REPORT, state, &killed, sizeof killed);
 }
 
 /* It reached `state` on its own: the controller hears of it, and the router too when it serves. */
@@ -78,13 +80,13 @@ static int reached(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state sta
   if (change(lp, m, in, state, why) != 0 || report(lp, m, state, 0) != 0)
     return -1;
   if (state == SRV_LC_SERVING)
-    return core_send(lp, srv_router_lp(m), latency_ns, EV_READY, 0, NULL, 0);
+    return core_send(lp, srv_instance_router_lp(m, in->index), latency_ns, EV_READY, 0, NULL, 0);
   return 0;
 }
 
 int srv_lifecycle_bounce(core_lp *lp, srv_model *m, const dispatch_msg *d) {
-  return core_send(lp, srv_router_lp(m), m->s->router.dispatch_latency_ns, EV_RETRY, 0, d,
-                   sizeof *d);
+  return core_send(lp, srv_instance_router_lp(m, srv_instance_of(m, lp->id)),
+                   m->s->router.dispatch_latency_ns, EV_RETRY, 0, d, sizeof *d);
 }
 
 /* A spot interruption's notice is over: the instance stops now, whatever it runs. The router hears
@@ -107,7 +109,8 @@ static int stop_now(core_lp *lp, srv_model *m, srv_instance *in) {
   in->leap_len = 0;
   in->end_gen++; /* its awaited iteration end is stale */
   in->device_w = in->idle_w;
-  if (core_send(lp, srv_router_lp(m), m->s->router.dispatch_latency_ns, EV_GONE, 0, NULL, 0) != 0)
+  if (core_send(lp, srv_instance_router_lp(m, in->index), m->s->router.dispatch_latency_ns, EV_GONE,
+                0, NULL, 0) != 0)
     return -1;
   while (in->live.next != &in->live) {
     srv_req *rec = in->live.next;

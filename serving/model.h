@@ -67,7 +67,10 @@ enum {
   EV_INTERRUPT,   /* controller -> itself: spot instance aux gets its interruption notice */
   EV_KILL,        /* controller -> instance: the notice is over, stop now */
   EV_GONE,        /* instance -> router: it stopped (killed): send it nothing */
-  EV_RETRY,       /* instance -> router: a request it could not finish (dispatch_msg), again */
+  EV_RETRY,       /* instance -> router: a request it could not finish (dispatch_msg), again;
+                     pod router -> front door: a request its pod cannot take now, to route again */
+  EV_POD_STATE,   /* pod router -> front doors: aux 1 when its pod has an instance that accepts
+                     work again, 0 when it has none */
 };
 
 /* What the router sees of a deployment, for its controller. */
@@ -75,7 +78,12 @@ typedef struct metrics_msg {
   uint64_t arrived;     /* requests that reached the router so far (the whole stream) */
   uint32_t outstanding; /* dispatched to its serving instances and not yet done */
   uint32_t held;        /* waiting at the router for an instance to accept them */
-  uint32_t finished;    /* the workload is over: nothing more will arrive or is in flight */
+  uint32_t finished;    /* the workload is over: nothing more will arrive or is in flight (with
+                           pods, per answer: a front door has read its last request) */
+  /* With pods, where no one router sees every request: a front door's requests sent on, less a pod
+   * router's requests that left the pod. Adding up to 0 over every answer, with every front door's
+   * reading done: it is over. */
+  int64_t unfinished;
 } metrics_msg;
 /* Rows a rank buffers before every rank writes them out: small enough that a run's memory is flat
  * from its first minutes (an hour of 64 instances appends about 8 MiB), large enough that the
@@ -266,6 +274,7 @@ typedef struct srv_router {
   uint64_t read; /* requests read from src (a restart reads them again to get back here) */
   srv_picks picks;
   uint64_t dispatched, skipped; /* skipped: requests of other regions' front doors */
+  uint64_t unrouted;            /* of dispatched, those that could not arrive before the end */
   uint32_t ready_clients;
   uint32_t region;
   job_router **region_pick; /* [regions]: over each region's pods */
@@ -280,6 +289,8 @@ typedef struct srv_pod_router {
   uint32_t pod;
   srv_picks picks;
   uint32_t outstanding; /* requests in the pod: what it reports (regions) */
+  uint64_t completed;   /* requests that left the pod (for the controller) */
+  bool open;            /* some instance of the pod accepts work (what the front doors know) */
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
@@ -387,6 +398,11 @@ static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) 
  * front door's choice of region. */
 int64_t srv_region_hop_ns(const srv_model *m, uint32_t from, uint32_t to);
 uint32_t srv_pick_region(const srv_model *m, const srv_router *r);
+/* With pods: the one-way latency from region `from`'s front door (the global router without
+ * regions) to pod `pod`'s router, and from the controller (beside the first front door) to an
+ * instance, which its commands and the instance's reports take. */
+int64_t srv_pod_hop_ns(const srv_model *m, uint32_t from, uint32_t pod);
+int64_t srv_controller_hop_ns(const srv_model *m, uint32_t instance);
 /* Every region needs an instance that takes requests: 0, or -1 with a message (check and run). */
 int srv_regions_check(const srv_scenario *s, const srv_cluster *c, char *err, size_t err_len);
 int srv_regions_build(srv_model *m, char *err, size_t err_len); /* after the pools */
@@ -406,6 +422,15 @@ int srv_picks_load(srv_picks *p, core_unpack *in);
  * sent), or negative. */
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr);
+/* With lifecycles: sets whether a policy's slot accepts work (0, or -1 out of memory); marks the
+ * slots of instances that do not serve at t=0; and whether a pool has one that does. */
+int srv_set_accepting(core_lp *lp, job_router *pick, uint32_t slot, bool accepting);
+int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
+bool srv_pool_open(const srv_model *m, const srv_pools *pools);
+/* For each scaling deployment, base plus the requests outstanding at its accepting instances in
+ * pools (by pick; NULL: none), to the controller after latency_ns. */
+int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
+                     int64_t latency_ns, const metrics_msg *base);
 /* A completion from an instance of pools: it is no longer outstanding there. Returns whether the
  * request has left its pod (a decode or colocated instance finished it, or a prefill instance
  * whose request needs no decode). */

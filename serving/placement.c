@@ -164,6 +164,16 @@ static int build_graph(const srv_model *m, part_graph *g) {
     g->work[router] = 0;
     rc = add_regions(m, g, rate);
   }
+  /* With pods, the controller (beside the first front door, or the global router) and each
+   * instance: starts one way, state reports the other, at the hop between them. Its drains and
+   * metrics travel on the front doors' channels to the pods and back. */
+  uint32_t controller = m->regions ? front_door_unit(m, 0) : router;
+  for (uint32_t i = 0; s->scaling && m->pods && i < m->instances && rc == 0; i++) {
+    int64_t hop_ns = srv_controller_hop_ns(m, i);
+    rc |= part_graph_add_channel(g, controller, c->instance_unit[i], hop_ns, 0,
+                                 "controller commands");
+    rc |= part_graph_add_channel(g, c->instance_unit[i], controller, hop_ns, 0, "lifecycle reports");
+  }
   /* The KV hand-off between units holding prefill and decode instances: one channel each way
    * (ready and chunks one way; pull and release the other), at the least of the dispatch and the
    * spine latency. */

@@ -5,7 +5,14 @@
  * load as real routers do. It reads a request's prefix hashes, when the trace has them, from the
  * store every rank holds. With regions its global router is the request's origin front door, and
  * it reports its outstanding requests to every front door every regions.report_interval (when the
- * policy reads load). */
+ * policy reads load).
+ *
+ * With instance lifecycles (lifecycle.c) it does for its pod what the one router does: sends work
+ * only to instances that said they serve, takes the controller's drains (EV_CLOSE) and answers its
+ * metrics. It holds nothing: a request its pod cannot take (no instance accepts work) goes back to
+ * the front door it came from (EV_RETRY), which routes it again by what it knows; and whenever the
+ * pod closes (its last accepting instance drains or stops) or opens again, it tells every front
+ * door (EV_POD_STATE), so they send it nothing while it is closed. */
 #include "serving/model.h"
 
 /* Reports go on while requests still arrive: past the last arrival no front door decides. */
@@ -27,10 +34,50 @@ static int pod_router_report(core_lp *lp, const srv_model *m, const srv_pod_rout
   return pod_router_next_report(lp, m);
 }
 
+/* The front door a request came from (its origin's with regions), and the hop back to it. */
+static uint32_t door_of(const srv_model *m, const srv_pod_router *r, int64_t id, int64_t *hop_ns) {
+  uint32_t origin = m->regions ? srv_request_origin(m->s, id) : 0;
+  *hop_ns = srv_pod_hop_ns(m, origin, r->pod);
+  return srv_front_door_lp(m, origin);
+}
+
+/* A request the pod cannot take now: back to its front door. */
+static int bounce(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_msg *msg) {
+  int64_t hop_ns;
+  uint32_t door = door_of(m, r, msg->id, &hop_ns);
+  r->outstanding--;
+  return core_send(lp, door, hop_ns, EV_RETRY, 0, msg, sizeof *msg);
+}
+
+static int dispatch(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_msg *msg,
+                    const job_route_request *rr) {
+  int rc = srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, rr);
+  return rc == 1 ? bounce(lp, m, r, msg) : rc;
+}
+
+/* Instance slot's state changed: tells every front door when the pod opens or closes. */
+static int set_accepting(core_lp *lp, srv_model *m, srv_pod_router *r, uint32_t slot,
+                         bool accepting) {
+  if (srv_set_accepting(lp, r->picks.pick[0], slot, accepting) != 0)
+    return -1;
+  bool open = false;
+  for (uint32_t k = 0; k < m->pools[r->pod].size[0] && !open; k++)
+    open = job_router_accepting(r->picks.pick[0], k);
+  if (open == r->open)
+    return 0;
+  r->open = open;
+  for (uint32_t g = 0; g < (m->regions ? m->regions : 1); g++)
+    if (core_send(lp, srv_front_door_lp(m, g), srv_pod_hop_ns(m, g, r->pod), EV_POD_STATE, open,
+                  NULL, 0) != 0)
+      return -1;
+  return 0;
+}
+
 static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_pod_router *r = lp->state;
-  if (ev->kind == EV_ROUTE) {
+  switch (ev->kind) {
+  case EV_ROUTE: {
     const dispatch_msg *msg = (const dispatch_msg *)ev->payload.bytes;
     job_route_request rr = {(uint32_t)msg->input_tokens, (uint32_t)msg->output_tokens, NULL, 0};
     const hash_store *h = &m->hashes;
@@ -39,22 +86,39 @@ static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
       rr.block_count = (uint32_t)(h->offsets[msg->id + 1] - h->offsets[msg->id]);
     }
     r->outstanding++;
-    return srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, &rr);
+    return dispatch(lp, m, r, msg, &rr);
   }
-  if (ev->kind == EV_REPORT)
-    return pod_router_report(lp, m, r);
+  case EV_REPORT: return pod_router_report(lp, m, r);
+  case EV_READY: /* an instance serves now */
+    return set_accepting(lp, m, r, m->instance_slot[srv_instance_of(m, ev->src_lp)], true);
+  case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
+    if (set_accepting(lp, m, r, m->instance_slot[ev->aux], false) != 0)
+      return -1;
+    return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
+                     ev->payload.bytes[0], NULL, 0);
+  case EV_GONE: /* a spot instance stopped */
+    return set_accepting(lp, m, r, m->instance_slot[srv_instance_of(m, ev->src_lp)], false);
+  case EV_RETRY: { /* a request a stopped instance could not finish: served elsewhere */
+    const dispatch_msg *d = (const dispatch_msg *)ev->payload.bytes;
+    job_route_request rr = {(uint32_t)d->input_tokens, (uint32_t)d->output_tokens, NULL, 0};
+    job_router_completed(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)], &rr);
+    return dispatch(lp, m, r, d, &rr);
+  }
+  case EV_METRICS_ASK: { /* its instances' outstanding requests, and what left the pod */
+    metrics_msg msg = {.finished = 1, .unfinished = -(int64_t)r->completed};
+    return srv_metrics_send(lp, m, &m->pools[r->pod], r->picks.pick[0],
+                            srv_pod_hop_ns(m, 0, r->pod), &msg);
+  }
+  default: break;
+  }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
   if (!srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c))
     return 0;
   r->outstanding--;
-  if (m->regions) { /* back to the front door of the region it came from */
-    uint32_t origin = srv_request_origin(m->s, c->id);
-    return core_send(lp, srv_front_door_lp(m, origin),
-                     srv_region_hop_ns(m, m->pod_region[r->pod], origin), EV_COMPLETE, 0, c,
-                     sizeof *c);
-  }
-  return core_send(lp, srv_router_lp(m), m->s->router.pods.latency_ns, EV_COMPLETE, 0, c,
-                   sizeof *c);
+  r->completed++;
+  int64_t hop_ns;
+  uint32_t door = door_of(m, r, c->id, &hop_ns);
+  return core_send(lp, door, hop_ns, EV_COMPLETE, 0, c, sizeof *c);
 }
 
 /* With regions and a policy that reads load: the first report one interval in. */
@@ -69,7 +133,10 @@ static int pod_router_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_pod_router *r = lp->state;
   r->pod = lp->index;
-  return srv_picks_create(lp, m, &m->pools[r->pod], &r->picks);
+  r->open = srv_pool_open(m, &m->pools[r->pod]);
+  if (srv_picks_create(lp, m, &m->pools[r->pod], &r->picks) != 0)
+    return -1;
+  return srv_picks_initial(lp, m, &m->pools[r->pod], &r->picks);
 }
 
 static void pod_router_destroy(core_lp *lp, void *model) {
@@ -82,6 +149,8 @@ static int pod_router_save(const core_lp *lp, void *model, core_pack *out) {
   (void)model;
   const srv_pod_router *r = lp->state;
   CORE_PACK(out, r->outstanding);
+  CORE_PACK(out, r->completed);
+  CORE_PACK(out, r->open);
   return srv_picks_save(&r->picks, out) != 0 || out->failed ? -1 : 0;
 }
 
@@ -89,6 +158,8 @@ static int pod_router_load(core_lp *lp, void *model, core_unpack *in) {
   (void)model;
   srv_pod_router *r = lp->state;
   CORE_UNPACK(in, r->outstanding);
+  CORE_UNPACK(in, r->completed);
+  CORE_UNPACK(in, r->open);
   if (srv_picks_load(&r->picks, in) != 0 || in->failed)
     return core_fail(lp, "checkpoint: pod router %u's record is damaged", r->pod);
   return 0;

@@ -36,6 +36,23 @@ int64_t srv_region_hop_ns(const srv_model *m, uint32_t from, uint32_t to) {
   return m->s->router.pods.latency_ns + m->s->regions.list[from].latency_ns[to];
 }
 
+int64_t srv_pod_hop_ns(const srv_model *m, uint32_t from, uint32_t pod) {
+  return m->regions ? srv_region_hop_ns(m, from, m->pod_region[pod]) : m->s->router.pods.latency_ns;
+}
+
+int64_t srv_controller_hop_ns(const srv_model *m, uint32_t instance) {
+  int64_t dispatch_ns = m->s->router.dispatch_latency_ns;
+  return m->pods ? srv_pod_hop_ns(m, 0, m->instance_pod[instance]) + dispatch_ns : dispatch_ns;
+}
+
+/* Whether region g has a pod that accepts work, as front door r last heard (EV_POD_STATE). */
+static bool region_open(const srv_model *m, const srv_router *r, uint32_t g) {
+  for (uint32_t k = 0; k < m->region_pod_count[g]; k++)
+    if (job_router_accepting(r->region_pick[g], k))
+      return true;
+  return false;
+}
+
 /* Outstanding requests per request-taking instance of region g, as front door r knows them. */
 static double region_load(const srv_model *m, const srv_router *r, uint32_t g) {
   double sum = 0;
@@ -46,14 +63,18 @@ static double region_load(const srv_model *m, const srv_router *r, uint32_t g) {
   return sum / m->region_takers[g];
 }
 
-/* The least loaded region; ties go to the nearest, then the lowest index. */
+/* The least loaded open region; ties go to the nearest, then the lowest index. UINT32_MAX: none is
+ * open. */
 static uint32_t least_loaded(const srv_model *m, const srv_router *r) {
   const srv_region *home = &m->s->regions.list[r->region];
-  uint32_t best = r->region;
-  double best_load = region_load(m, r, best);
+  uint32_t best = region_open(m, r, r->region) ? r->region : UINT32_MAX;
+  double best_load = best != UINT32_MAX ? region_load(m, r, best) : 0;
   for (uint32_t g = 0; g < m->regions; g++) {
+    if (!region_open(m, r, g))
+      continue;
     double load = region_load(m, r, g);
-    if (load < best_load || (load == best_load && home->latency_ns[g] < home->latency_ns[best])) {
+    if (best == UINT32_MAX || load < best_load ||
+        (load == best_load && home->latency_ns[g] < home->latency_ns[best])) {
       best = g;
       best_load = load;
     }
@@ -61,20 +82,35 @@ static uint32_t least_loaded(const srv_model *m, const srv_router *r) {
   return best;
 }
 
+/* The nearest open region (ties: the lowest index), UINT32_MAX when none is. */
+static uint32_t nearest_open(const srv_model *m, const srv_router *r) {
+  const srv_region *home = &m->s->regions.list[r->region];
+  if (region_open(m, r, r->region))
+    return r->region;
+  uint32_t best = UINT32_MAX;
+  for (uint32_t g = 0; g < m->regions; g++)
+    if (region_open(m, r, g) && (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
+      best = g;
+  return best;
+}
+
+/* Every policy picks among open regions only (those with a pod that has an instance accepting
+ * work, as the front door last heard): with every instance serving, all of them. */
 uint32_t srv_pick_region(const srv_model *m, const srv_router *r) {
   const srv_regions *regions = &m->s->regions;
   switch (regions->policy) {
-  case SRV_REGION_NEAREST: return r->region;
+  case SRV_REGION_NEAREST: return nearest_open(m, r);
   case SRV_REGION_LEAST_LOADED: return least_loaded(m, r);
   case SRV_REGION_SPILLOVER: break;
   }
-  if (region_load(m, r, r->region) <= regions->spillover)
+  if (region_open(m, r, r->region) && region_load(m, r, r->region) <= regions->spillover)
     return r->region;
-  /* Home is past the threshold: the nearest region below it, else the least loaded. */
+  /* Home is past the threshold (or closed): the nearest open region below it, else the least
+   * loaded. */
   const srv_region *home = &regions->list[r->region];
   uint32_t best = UINT32_MAX;
   for (uint32_t g = 0; g < m->regions; g++)
-    if (g != r->region && region_load(m, r, g) <= regions->spillover &&
+    if (g != r->region && region_open(m, r, g) && region_load(m, r, g) <= regions->spillover &&
         (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
       best = g;
   return best != UINT32_MAX ? best : least_loaded(m, r);

@@ -81,18 +81,37 @@ static int router_read(core_lp *lp, const srv_model *m, srv_router *r) {
   }
 }
 
-/* With regions: sends the request to a pod of the region the policy picks, or returns 1 when it
- * would reach its instance after the end. */
+/* With regions: sends the request to a pod of the region the policy picks. Returns 1 when no
+ * region has a pod that accepts work (as this front door knows), 2 when it would reach its
+ * instance after the end. */
 static int route_to_region(core_lp *lp, srv_model *m, srv_router *r, const dispatch_msg *msg,
                            const job_route_request *rr) {
   uint32_t g = srv_pick_region(m, r);
+  if (g == UINT32_MAX)
+    return 1;
   int64_t hop_ns = srv_region_hop_ns(m, r->region, g);
   if (msg->arrival_ns > m->end_ns - hop_ns - m->s->router.dispatch_latency_ns)
-    return 1;
+    return 2;
   uint32_t pod =
       m->region_pods[m->region_pod_first[g] + job_router_pick(r->region_pick[g], rr, &lp->rng)];
   r->sent_since[pod]++;
   return core_send(lp, srv_pod_router_lp(m, pod), hop_ns, EV_ROUTE, 0, msg, sizeof *msg);
+}
+
+/* Sends a request on: to a region's pod (regions), a pod (the global router) or an instance.
+ * Returns 0, 1 when nothing accepts work now (nothing is sent), 2 when it would arrive after the
+ * end (regions), or negative. */
+static int router_send(core_lp *lp, srv_model *m, srv_router *r, const dispatch_msg *msg,
+                       const job_route_request *rr) {
+  if (m->regions)
+    return route_to_region(lp, m, r, msg, rr);
+  if (!m->pods)
+    return srv_dispatch(lp, m, &m->pools[0], &r->picks, msg, rr);
+  uint32_t pod = job_router_pick(r->picks.pick[0], rr, &lp->rng);
+  if (pod == JOB_ROUTE_NONE)
+    return 1;
+  return core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0, msg,
+                   sizeof *msg);
 }
 
 /* Whether the next request goes out now: it arrives now (open and offline), or a client is ready
@@ -154,15 +173,16 @@ static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_r
   return 0;
 }
 
-/* Dispatches the waiting requests, oldest first, while some instance accepts them. */
+/* Dispatches the waiting requests, oldest first, while something accepts them. */
 static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
   while (r->held_count) {
     srv_held *h = &r->held[r->held_head];
-    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &h->msg, &h->rr);
-    if (rc < 0)
+    int rc = router_send(lp, m, r, &h->msg, &h->rr);
+    if (rc < 0 || (rc == 2 && append_unrouted(lp, m, &h->msg) != 0))
       return -1;
     if (rc == 1)
       break;
+    r->unrouted += rc == 2;
     free((void *)h->rr.block_hashes);
     r->held_head++, r->held_count--;
   }
@@ -178,29 +198,13 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     job_route_request rr = {(uint32_t)q->input_tokens, (uint32_t)q->output_tokens, q->prefix_hashes,
                             q->prefix_hash_count};
     dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
-    if (m->regions) {
-      int rc = route_to_region(lp, m, r, &msg, &rr);
-      if (rc < 0 || (rc > 0 && append_unrouted(lp, m, &msg) != 0))
-        return -1;
-    } else if (q->arrival_ns >
-               m->end_ns - m->route_ns) { /* would reach its instance after the end */
-      if (append_unrouted(lp, m, &msg) != 0)
-        return -1;
-    } else {
-      int rc;
-      if (m->pods) {
-        uint32_t pod = job_router_pick(r->picks.pick[0], &rr, &lp->rng);
-        rc = core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0,
-                       &msg, sizeof msg);
-      } else if (r->held_count) { /* behind the ones waiting already */
-        rc = hold(lp, r, &msg, &rr);
-      } else {
-        rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &msg, &rr);
-        rc = rc == 1 ? hold(lp, r, &msg, &rr) : rc;
-      }
-      if (rc != 0)
-        return -1;
-    }
+    int rc = 2; /* would reach its instance after the end */
+    if (m->regions || q->arrival_ns <= m->end_ns - m->route_ns)
+      rc = r->held_count ? 1 : router_send(lp, m, r, &msg, &rr); /* behind the waiting ones */
+    if (rc < 0 || (rc == 1 && hold(lp, r, &msg, &rr) != 0) ||
+        (rc == 2 && append_unrouted(lp, m, &msg) != 0))
+      return -1;
+    r->unrouted += rc == 2;
     r->dispatched++;
     if (router_read(lp, m, r) != 0)
       return -1;
@@ -234,25 +238,88 @@ static int router_init(core_lp *lp, void *model) {
   return router_dispatch_due(lp, m, r);
 }
 
-/* Each scaling deployment's metrics, for the controller. */
+int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
+                     int64_t latency_ns, const metrics_msg *base) {
+  for (size_t d = 0; d < m->s->deployment_count; d++) {
+    if (!m->s->deployments[d].scaling.enabled)
+      continue;
+    metrics_msg msg = *base;
+    for (uint32_t slot = 0; pick && slot < pools->size[0]; slot++)
+      if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
+        msg.outstanding += job_router_outstanding(pick, slot);
+    if (core_send(lp, srv_controller_lp(m), latency_ns, EV_METRICS, (uint32_t)d, &msg,
+                  sizeof msg) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+int srv_set_accepting(core_lp *lp, job_router *pick, uint32_t slot, bool accepting) {
+  if (job_router_set_accepting(pick, slot, accepting) != 0)
+    return core_fail(lp, "out of memory for the router's instance states");
+  return 0;
+}
+
+int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p) {
+  for (uint32_t slot = 0; m->initial_state && slot < pools->size[0]; slot++)
+    if (m->initial_state[pools->instance[0][slot]] != SRV_LC_SERVING &&
+        srv_set_accepting(lp, p->pick[0], slot, false) != 0)
+      return -1;
+  return 0;
+}
+
+bool srv_pool_open(const srv_model *m, const srv_pools *pools) {
+  for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+    if (!m->initial_state || m->initial_state[pools->instance[0][slot]] == SRV_LC_SERVING)
+      return true;
+  return false;
+}
+
+/* What the router sees, for the controller: with one router, everything; with pods, a front
+ * door's arrivals and held requests (the pod routers answer for their instances), after the
+ * latency from it to the controller, beside the first front door. */
 static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
+  if (m->pods) {
+    metrics_msg msg = {.arrived = r->dispatched,
+                       .held = (uint32_t)r->held_count,
+                       .finished = !r->has_next,
+                       .unfinished = (int64_t)(r->dispatched - r->unrouted)};
+    int64_t hop_ns = r->region ? srv_region_hop_ns(m, r->region, 0) : 1;
+    return srv_metrics_send(lp, m, NULL, NULL, hop_ns, &msg);
+  }
   const srv_pools *pools = &m->pools[0];
   const job_router *pick = r->picks.pick[0];
   uint32_t outstanding_all = 0;
   for (uint32_t slot = 0; slot < pools->size[0]; slot++)
     outstanding_all += job_router_outstanding(pick, slot);
-  for (size_t d = 0; d < m->s->deployment_count; d++) {
-    if (!m->s->deployments[d].scaling.enabled)
-      continue;
-    metrics_msg msg = {.arrived = r->dispatched,
-                       .held = (uint32_t)r->held_count,
-                       .finished = !r->has_next && !r->held_count && !outstanding_all};
-    for (uint32_t slot = 0; slot < pools->size[0]; slot++)
-      if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
-        msg.outstanding += job_router_outstanding(pick, slot);
-    if (core_send(lp, srv_controller_lp(m), 1, EV_METRICS, (uint32_t)d, &msg, sizeof msg) != 0)
-      return -1;
+  metrics_msg msg = {.arrived = r->dispatched,
+                     .held = (uint32_t)r->held_count,
+                     .finished = !r->has_next && !r->held_count && !outstanding_all};
+  return srv_metrics_send(lp, m, pools, pick, 1, &msg);
+}
+
+/* Pod `pod`'s slot in the policy that picks it: the region's (regions) or the global one. */
+static job_router *pod_pick(const srv_model *m, srv_router *r, uint32_t pod, uint32_t *slot) {
+  *slot = m->regions ? m->pod_region_slot[pod] : pod;
+  return m->regions ? r->region_pick[m->pod_region[pod]] : r->picks.pick[0];
+}
+
+/* A request back: from a stopped instance (one router), or from a pod that could not take it. */
+static int retry(core_lp *lp, srv_model *m, srv_router *r, const core_event *ev) {
+  const dispatch_msg *d = (const dispatch_msg *)ev->payload.bytes;
+  job_route_request rr = {(uint32_t)d->input_tokens, (uint32_t)d->output_tokens, NULL, 0};
+  uint32_t slot;
+  if (m->pods) {
+    job_router *pick = pod_pick(m, r, ev->src_lp - srv_pod_router_lp(m, 0), &slot);
+    job_router_completed(pick, slot, &rr);
+  } else {
+    job_router_completed(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)], &rr);
   }
+  int rc = r->held_count ? 1 : router_send(lp, m, r, d, &rr);
+  if (rc < 0 || (rc == 1 && hold(lp, r, d, &rr) != 0) ||
+      (rc == 2 && append_unrouted(lp, m, d) != 0))
+    return -1;
+  r->unrouted += rc == 2;
   return 0;
 }
 
@@ -268,30 +335,27 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     r->sent_since[pod] = 0;
     return 0;
   }
+  case EV_POD_STATE: { /* a pod has an instance accepting work again (aux 1), or none */
+    uint32_t slot;
+    job_router *pick = pod_pick(m, r, ev->src_lp - srv_pod_router_lp(m, 0), &slot);
+    if (srv_set_accepting(lp, pick, slot, ev->aux) != 0)
+      return -1;
+    return ev->aux ? dispatch_held(lp, m, r) : 0;
+  }
   case EV_READY: /* an instance serves now */
-    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
-                                 true) != 0)
-      return core_fail(lp, "out of memory for the router's instance states");
+    if (srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
+                          true) != 0)
+      return -1;
     return dispatch_held(lp, m, r);
   case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
-    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[ev->aux], false) != 0)
-      return core_fail(lp, "out of memory for the router's instance states");
+    if (srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[ev->aux], false) != 0)
+      return -1;
     return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
                      ev->payload.bytes[0], NULL, 0);
   case EV_GONE: /* a spot instance stopped */
-    if (job_router_set_accepting(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
-                                 false) != 0)
-      return core_fail(lp, "out of memory for the router's instance states");
-    return 0;
-  case EV_RETRY: { /* a request a stopped instance could not finish: served elsewhere */
-    const dispatch_msg *d = (const dispatch_msg *)ev->payload.bytes;
-    job_route_request rr = {(uint32_t)d->input_tokens, (uint32_t)d->output_tokens, NULL, 0};
-    job_router_completed(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)], &rr);
-    if (r->held_count)
-      return hold(lp, r, d, &rr);
-    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, d, &rr);
-    return rc == 1 ? hold(lp, r, d, &rr) : rc;
-  }
+    return srv_set_accepting(lp, r->picks.pick[0],
+                             m->instance_slot[srv_instance_of(m, ev->src_lp)], false);
+  case EV_RETRY: return retry(lp, m, r, ev);
   case EV_METRICS_ASK: return send_metrics(lp, m, r);
   default: break;
   }
@@ -332,6 +396,11 @@ static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
     if (!(r->region_pick[g] = job_router_create(m->s->router.pods.policy, m->region_pod_count[g], 0,
                                                 err, sizeof err)))
       return core_fail(lp, "%s", err);
+  /* Pods none of whose instances serve at t=0 are closed until they say otherwise. */
+  for (uint32_t p = 0; p < m->pods; p++)
+    if (!srv_pool_open(m, &m->pools[p]) &&
+        srv_set_accepting(lp, r->region_pick[m->pod_region[p]], m->pod_region_slot[p], false) != 0)
+      return -1;
   return 0;
 }
 
@@ -345,11 +414,13 @@ static int router_create(core_lp *lp, void *model) {
     return front_door_create(lp, m, r);
   if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
     return -1;
-  /* Instances that do not serve at t=0 take no work until they say they do (EV_READY). */
-  for (uint32_t slot = 0; m->initial_state && slot < m->pools[0].size[0]; slot++)
-    if (m->initial_state[m->pools[0].instance[0][slot]] != SRV_LC_SERVING &&
-        job_router_set_accepting(r->picks.pick[0], slot, false) != 0)
-      return core_fail(lp, "out of memory for the router's instance states");
+  /* Instances that do not serve at t=0 take no work until they say they do (EV_READY), nor pods
+   * none of whose instances do (EV_POD_STATE). */
+  if (!m->pods)
+    return srv_picks_initial(lp, m, &m->pools[0], &r->picks);
+  for (uint32_t p = 0; p < m->pods; p++)
+    if (!srv_pool_open(m, &m->pools[p]) && srv_set_accepting(lp, r->picks.pick[0], p, false) != 0)
+      return -1;
   return 0;
 }
 
@@ -393,6 +464,7 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
   CORE_PACK(out, r->next.arrival_ns); /* a closed loop's is when a client sent it */
   CORE_PACK(out, r->dispatched);
   CORE_PACK(out, r->skipped);
+  CORE_PACK(out, r->unrouted);
   CORE_PACK(out, r->ready_clients);
   srv_picks_save(&r->picks, out);
   for (uint32_t g = 0; r->region_pick && g < m->regions; g++)
@@ -422,6 +494,7 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
   CORE_UNPACK(in, next_arrival_ns);
   CORE_UNPACK(in, r->dispatched);
   CORE_UNPACK(in, r->skipped);
+  CORE_UNPACK(in, r->unrouted);
   CORE_UNPACK(in, r->ready_clients);
   if (in->failed || read > m->workload_requests)
     return core_fail(lp, "checkpoint: the router's record is damaged");

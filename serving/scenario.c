@@ -521,23 +521,27 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
       (rc = read_output(ld, scn_section(root, "output"))) != 0 ||
       (rc = scn_read_workload(ld, workload)) != 0) /* after simulation: its seed is the default */
     return rc;
-  for (size_t d = 0; d < ld->s->deployment_count; d++) {
-    const srv_scaling *sc = &ld->s->deployments[d].scaling;
-    if (sc->spot && sc->spot_notice_ns < ld->s->router.dispatch_latency_ns) {
+  /* The notice's end is the controller's kill: it must reach the instance after the notice. With
+   * pods it goes a pod hop further (and from the first region's front door across regions). */
+  const srv_scenario *sn = ld->s;
+  int64_t reach_ns = sn->router.dispatch_latency_ns;
+  if (sn->router.pods.enabled) {
+    int64_t far_ns = 0;
+    for (uint32_t g = 0; g < sn->regions.count; g++)
+      far_ns = sn->regions.list[0].latency_ns[g] > far_ns ? sn->regions.list[0].latency_ns[g] : far_ns;
+    reach_ns += sn->router.pods.latency_ns + far_ns;
+  }
+  for (size_t d = 0; d < sn->deployment_count; d++) {
+    const srv_scaling *sc = &sn->deployments[d].scaling;
+    if (sc->spot && sc->spot_notice_ns < reach_ns) {
       const io_node *e = io_node_find(root, "deployments")->values[d];
       return io_node_error(scn_node_or(io_node_find(e, "scaling"), "spot_notice", e), ld->err,
                            ld->err_len,
-                           "a spot notice shorter than router.dispatch_latency cannot reach the "
-                           "instance in time");
+                           "a spot notice shorter than the controller's reach (router.dispatch_latency, "
+                           "with pods plus router.pods.latency and the farthest region from the "
+                           "first) cannot reach the instance in time");
     }
   }
-  const io_node *pods = io_node_find(scn_section(root, "router"), "pods");
-  if (ld->s->scaling && ld->s->router.pods.enabled)
-    return io_node_error(pods ? pods : io_node_find(root, "regions"), ld->err, ld->err_len,
-                         "%s does not take deployments with scaling yet: remove one or the other",
-                         pods ? "hierarchical routing (router.pods)"
-                              : "routing through regions (a front door per region, pod routers "
-                                "below it)");
   /* Each front door replays its region's requests: a closed loop's clients would be counted once
    * per region, and a client would only ever send to its own region's door. */
   if (ld->s->regions.count && ld->s->workload.mode == JOB_MODE_CLOSED)

@@ -521,9 +521,11 @@ static void test_bad_regions_are_refused_at_their_keys(void) {
        "expected more than 0 outstanding requests per instance"},
       {"regions.list.0.share=-1",
        "--set regions.list.0.share=-1: regions.list.0.share: ", "expected a value of at least 0"},
-      {"deployments.0.scaling={controller: {kind: reactive}}", REGIONS_YAML,
-       "routing through regions (a front door per region, pod routers below it) does not take "
-       "deployments with scaling yet"},
+      /* the kill crosses from the first region's front door to eastus: 1 + 1 + 36 ms */
+      {"deployments.0.scaling={spot: 1, spot_notice: 37ms}",
+       "--set deployments.0.scaling={spot: 1, spot_notice: 37ms}: "
+       "deployments.0.scaling.spot_notice: ",
+       "cannot reach the instance in time"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     srv_scenario *s = NULL;
@@ -601,10 +603,14 @@ static void test_scaling_loads_with_defaults_and_refuses_bad_values(void) {
     snprintf(prefix, sizeof prefix, "--set %s: %s", bad[i].set, bad[i].where);
     assert_error_has(rc, s, err, prefix, bad[i].what);
   }
-  const char *pods[] = {"router.pods={nodes: 2}", "deployments.0.scaling={initial: 2}"};
+  /* With pods the kill goes a pod hop further: a notice of the dispatch latency is too short. */
+  const char *pods[] = {"router.pods={nodes: 2}",
+                        "deployments.0.scaling={initial: 2, spot: 1, spot_notice: 1ms}"};
   int rc = srv_scenario_load(NULL, pods, 2, &s, err, sizeof err);
-  assert_error_has(rc, s, err, "--set router.pods={nodes: 2}: router.pods: ",
-                   "does not take deployments with scaling");
+  assert_error_has(rc, s, err,
+                   "--set deployments.0.scaling={initial: 2, spot: 1, spot_notice: 1ms}: "
+                   "deployments.0.scaling.spot_notice: ",
+                   "cannot reach the instance in time");
 }
 
 /* ---- the cluster ---- */

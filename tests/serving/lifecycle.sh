@@ -14,9 +14,12 @@
 #   spot_loses_no_request       spot instances interrupted with a 1 s notice stop mid-request; their
 #                               requests are served elsewhere: every request completes, and no
 #                               instance finishes one while it is off
-# Usage: lifecycle.sh WINDTUNNEL SCENARIO RANKS CASE
+# Usage: lifecycle.sh WINDTUNNEL SCENARIO RANKS CASE [--set k=v ...] (every run takes the sets:
+# router.pods or a regions scenario put the instances behind pod routers)
 set -euo pipefail
 wt=$1 scenario=$2 ranks=$3 case=$4
+shift 4
+extra=("$@")
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mpi=(timeout --kill-after=5 120)
@@ -24,7 +27,7 @@ mpi=(timeout --kill-after=5 120)
 run() { # name [--set ...]
   local name=$1
   shift
-  "${mpi[@]}" "$wt" run "$scenario" --set simulation.placement=block "$@" --quiet \
+  "${mpi[@]}" "$wt" run "$scenario" --set simulation.placement=block ${extra[@]+"${extra[@]}"} "$@" --quiet \
     -o "$dir/$name.h5" >/dev/null
   for table in lifecycle requests instances; do
     "$wt" report "$dir/$name.h5" --csv "$table" -o "$dir/$name.$table.csv"

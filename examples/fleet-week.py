@@ -12,8 +12,8 @@ Usage: examples/fleet-week.py [--scale N] [--columns A_IW(prod),A_NIW(dev)] > cu
        examples/fleet-week.py --one-router > fleet-week-one-router.yaml
 
 --one-router prints examples/fleet-week.yaml without its regions (one router in front of the same
-instances, the trace path made absolute): the form the autoscaling controllers run with today,
-for the no-scaling / reactive / forecast comparison in the README ("Fleet week").
+instances, the trace path made absolute): the form the README's earlier comparison ran on, when
+the autoscaling controllers did not take regions yet ("Fleet week").
 """
 import argparse
 import csv

@@ -1,11 +1,12 @@
 /* The controller LP (deployments.N.scaling): one for every scaling deployment, on the router's
  * partition. Every sample it asks the router for what the router sees (EV_METRICS_ASK, a
- * nanosecond each way) and decides each deployment's instance count by its controller: reactive
- * (Kubernetes HPA on requests outstanding and waiting per instance) or forecast-driven
- * (Holt-Winters on the per-bin request rate seen so far, an allocation every interval covering the
- * time a started instance needs to serve plus the interval). It starts instances (EV_START, after
- * the dispatch latency, as the router's own messages), drains them through the router (EV_CLOSE)
- * and keeps the warm pool full; instances report the states they reach on their own (EV_LC_REPORT).
+ * nanosecond each way; with pods, below) and decides each deployment's instance count by its
+ * controller: reactive (Kubernetes HPA on requests outstanding and waiting per instance) or
+ * forecast-driven (Holt-Winters on the per-bin request rate seen so far, an allocation every
+ * interval covering the time a started instance needs to serve plus the interval). It starts
+ * instances (EV_START, after the dispatch latency, as the router's own messages), drains them
+ * through the router (EV_CLOSE) and keeps the warm pool full; instances report the states they
+ * reach on their own (EV_LC_REPORT).
  *
  * Its view of an instance runs ahead of the instance's own state: started (to serve or to warm)
  * from the decision, and draining from the decision until the instance reports it has stopped.

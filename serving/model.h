@@ -33,7 +33,8 @@ typedef enum srv_lp_kind {
   SRV_LP_POD_ROUTER, /* hierarchical routing: one per pod (none without router.pods) */
   SRV_LP_INSTANCE,
   SRV_LP_LINK,
-  SRV_LP_CONTROLLER, /* autoscaling (deployments.N.scaling): one, beside the router; else none */
+  SRV_LP_CONTROLLER, /* autoscaling (deployments.N.scaling): one, beside the (first) router; else
+                        none */
   SRV_LP_KINDS
 } srv_lp_kind;
 
@@ -54,20 +55,21 @@ enum {
   EV_REPORT, /* pod router -> itself: time to report its load (regions) */
   EV_LOAD,   /* pod router -> every front door: its load (load_msg) */
   /* Instance lifecycle (lifecycle.c, controller.c) */
-  EV_START,     /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
-  EV_LC_STEP,   /* instance -> itself: provisioning or loading done */
-  EV_CLOSE,     /* controller -> router: send no more to instance aux; payload[0]: drain to warm */
-  EV_DRAIN,     /* router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
-  EV_READY,     /* instance -> router: serving, send it work */
+  EV_START,   /* controller -> instance: start; aux: the srv_lc_state to reach (serving, warm) */
+  EV_LC_STEP, /* instance -> itself: provisioning or loading done */
+  EV_CLOSE,   /* controller -> (pod) router: send no more to instance aux; payload[0]: drain to
+                 warm */
+  EV_DRAIN,   /* (pod) router -> instance: finish your requests, then stop; aux: 1 to warm, 0 off */
+  EV_READY,   /* instance -> (pod) router: serving, send it work */
   EV_LC_REPORT, /* instance -> controller: it reached state aux (serving, warm or off); payload[0]:
                    1 when a kill stopped it */
   EV_TICK,      /* controller -> itself: time to sample (and maybe decide) */
-  EV_METRICS_ASK, /* controller -> router */
-  EV_METRICS,     /* router -> controller: a deployment's metrics (metrics_msg); aux: deployment */
+  EV_METRICS_ASK, /* controller -> router (with pods: every front door and pod router) */
+  EV_METRICS,     /* routers -> controller: a deployment's metrics (metrics_msg); aux: deployment */
   EV_INTERRUPT,   /* controller -> itself: spot instance aux gets its interruption notice */
   EV_KILL,        /* controller -> instance: the notice is over, stop now */
-  EV_GONE,        /* instance -> router: it stopped (killed): send it nothing */
-  EV_RETRY,       /* instance -> router: a request it could not finish (dispatch_msg), again;
+  EV_GONE,        /* instance -> (pod) router: it stopped (killed): send it nothing */
+  EV_RETRY,       /* instance -> (pod) router: a request it could not finish (dispatch_msg), again;
                      pod router -> front door: a request its pod cannot take now, to route again */
   EV_POD_STATE,   /* pod router -> front doors: aux 1 when its pod has an instance that accepts
                      work again, 0 when it has none */

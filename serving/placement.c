@@ -172,7 +172,8 @@ static int build_graph(const srv_model *m, part_graph *g) {
     int64_t hop_ns = srv_controller_hop_ns(m, i);
     rc |= part_graph_add_channel(g, controller, c->instance_unit[i], hop_ns, 0,
                                  "controller commands");
-    rc |= part_graph_add_channel(g, c->instance_unit[i], controller, hop_ns, 0, "lifecycle reports");
+    rc |= part_graph_add_channel(g, c->instance_unit[i], controller, hop_ns, 0,
+                                 "lifecycle reports");
   }
   /* The KV hand-off between units holding prefill and decode instances: one channel each way
    * (ready and chunks one way; pull and release the other), at the least of the dispatch and the

@@ -89,7 +89,8 @@ static uint32_t nearest_open(const srv_model *m, const srv_router *r) {
     return r->region;
   uint32_t best = UINT32_MAX;
   for (uint32_t g = 0; g < m->regions; g++)
-    if (region_open(m, r, g) && (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
+    if (region_open(m, r, g) &&
+        (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
       best = g;
   return best;
 }

@@ -353,8 +353,8 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     return core_send(lp, srv_instance_lp(m, ev->aux), m->s->router.dispatch_latency_ns, EV_DRAIN,
                      ev->payload.bytes[0], NULL, 0);
   case EV_GONE: /* a spot instance stopped */
-    return srv_set_accepting(lp, r->picks.pick[0],
-                             m->instance_slot[srv_instance_of(m, ev->src_lp)], false);
+    return srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
+                             false);
   case EV_RETRY: return retry(lp, m, r, ev);
   case EV_METRICS_ASK: return send_metrics(lp, m, r);
   default: break;

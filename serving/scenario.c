@@ -528,18 +528,19 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
   if (sn->router.pods.enabled) {
     int64_t far_ns = 0;
     for (uint32_t g = 0; g < sn->regions.count; g++)
-      far_ns = sn->regions.list[0].latency_ns[g] > far_ns ? sn->regions.list[0].latency_ns[g] : far_ns;
+      far_ns = sn->regions.list[0].latency_ns[g] > far_ns ? sn->regions.list[0].latency_ns[g]
+                                                          : far_ns;
     reach_ns += sn->router.pods.latency_ns + far_ns;
   }
   for (size_t d = 0; d < sn->deployment_count; d++) {
     const srv_scaling *sc = &sn->deployments[d].scaling;
     if (sc->spot && sc->spot_notice_ns < reach_ns) {
       const io_node *e = io_node_find(root, "deployments")->values[d];
-      return io_node_error(scn_node_or(io_node_find(e, "scaling"), "spot_notice", e), ld->err,
-                           ld->err_len,
-                           "a spot notice shorter than the controller's reach (router.dispatch_latency, "
-                           "with pods plus router.pods.latency and the farthest region from the "
-                           "first) cannot reach the instance in time");
+      return io_node_error(
+          scn_node_or(io_node_find(e, "scaling"), "spot_notice", e), ld->err, ld->err_len,
+          "a spot notice shorter than the controller's reach (router.dispatch_latency, "
+          "with pods plus router.pods.latency and the farthest region from the "
+          "first) cannot reach the instance in time");
     }
   }
   /* Each front door replays its region's requests: a closed loop's clients would be counted once

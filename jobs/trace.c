@@ -118,10 +118,13 @@ static const char *parse_scaled(const char *s, size_t n, int pow10, int64_t *out
   assert(pow10 >= 0 && pow10 <= 9);
   int64_t whole = 0, frac = 0;
   int frac_digits = 0, round_up = 0, digits = 0;
+  const int64_t limit = INT64_MAX / pow10s[pow10] / 10;
   size_t i = 0;
-  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
-    if ((whole = whole * 10 + (s[i] - '0')) > INT64_MAX / pow10s[pow10] / 10)
+  for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+    if (whole > (limit - (s[i] - '0')) / 10) /* checked before it can overflow (found by fuzz/) */
       return "too large: times must be under 29 years (2^63 / 10 ns)";
+    whole = whole * 10 + (s[i] - '0');
+  }
   if (i < n && s[i] == '.') {
     for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
       if (frac_digits < pow10)

@@ -716,12 +716,14 @@ static int reader_next(void *impl, job_raw_request *raw, char *err, size_t err_l
       r->start_ns = raw->time_ns, r->have_start = true;
     if (r->start_ns < 0 && raw->time_ns > INT64_MAX + r->start_ns)
       return row_bad(r, err, err_len, "more than 292 years after the first row's time");
+    if (r->start_ns > 0 && raw->time_ns < INT64_MIN + r->start_ns) /* found by fuzz/ (UBSan) */
+      return row_bad(r, err, err_len, "more than 292 years before the first row's time");
     raw->time_ns -= r->start_ns;
   }
   if (r->have_prev && raw->time_ns < r->prev_ns)
     return row_bad(r, err, err_len,
                    "time goes back %.9f s from the previous row (rows must be sorted by time)",
-                   (double)(r->prev_ns - raw->time_ns) * 1e-9);
+                   ((double)r->prev_ns - (double)raw->time_ns) * 1e-9);
   r->prev_ns = raw->time_ns, r->have_prev = true;
   return 1;
 }

@@ -609,6 +609,37 @@ static bool space_for(const io_timeline *tl, char *msg) {
   return false;
 }
 
+/* agree() after a table's collective write, with a way out for a rank whose write failed. HDF5
+ * does not keep its collective calls matched when a write fails on some ranks only (a file-size
+ * limit, or a disk filling at one rank's offsets): the failing rank may return while the others
+ * still wait inside HDF5's collective write. A rank that failed therefore waits for the others'
+ * agreement at most AGREE_AFTER_FAILURE_S; if they do not come, nothing can finish the file: the
+ * rank removes it, says why and aborts every rank, rather than hang until the batch limit. A rank
+ * that did not fail waits as long as the others write. */
+#define AGREE_AFTER_FAILURE_S 10.0
+static int agree_or_abort(io_timeline *tl, bool ok, char *msg) {
+  int mine = ok ? tl->ranks : tl->rank, first;
+  MPI_Request request;
+  MPI_Iallreduce(&mine, &first, 1, MPI_INT, MPI_MIN, tl->comm, &request);
+  double give_up = MPI_Wtime() + AGREE_AFTER_FAILURE_S;
+  for (int done = 0; !done;) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (!done && !ok && MPI_Wtime() > give_up) {
+      bool removed = unlink(tl->path) == 0;
+      fprintf(stderr,
+              "windtunnel: rank %d: %s; the other ranks are held inside HDF5's collective write, "
+              "which cannot finish: stopping every rank (the unfinished timeline '%s' %s)\n",
+              tl->rank, msg, tl->path, removed ? "is removed" : "could not be removed");
+      MPI_Abort(tl->comm, 1);
+    }
+  }
+  if (first == tl->ranks)
+    return 0;
+  MPI_Bcast(msg, IO_TL_MSG_BYTES, MPI_CHAR, first, tl->comm);
+  msg[IO_TL_MSG_BYTES - 1] = '\0';
+  return -1;
+}
+
 int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
   char msg[IO_TL_MSG_BYTES] = "";
   if (tl->failed)
@@ -637,15 +668,17 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
     tl->failed = true;
     return io_tl_finish(-1, msg, err, err_len);
   }
+  /* Agreed after each table, so that no rank goes on to the next table's collective calls after a
+   * write failed somewhere (one small collective per table and flush of 32 MiB). */
   io_tl_quiet q = io_tl_quiet_begin();
+  int status = 0;
   for (int i = 0; i < tables; i++) {
-    if (!write_table(tl, &tl->tables[i], tl->counts, i, msg))
-      ok = false;
+    if (status == 0)
+      status = agree_or_abort(tl, write_table(tl, &tl->tables[i], tl->counts, i, msg), msg);
     for (int th = 0; th < tl->threads; th++)
       tl->tables[i].buffers[th].b.count = 0;
   }
   io_tl_quiet_end(q);
-  int status = agree(tl->comm, ok, msg);
   tl->failed = status != 0;
   return io_tl_finish(status, msg, err, err_len);
 }

@@ -97,7 +97,10 @@ bool io_timeline_wants_flush(const io_timeline *tl);
 
 /* Collective, while no thread appends: writes every rank's buffered rows of every table, then
  * empties the buffers. Fails before writing if the file system lacks room for the rows
- * (uncompressed) plus 4 MiB. After a failure the timeline is failed: flushes and close fail. */
+ * (uncompressed) plus 4 MiB. After a failure the timeline is failed: flushes and close fail.
+ * A write that fails on some ranks only (a file-size limit, a disk filling between the check and
+ * the write) leaves the others inside HDF5's collective write: the failing rank then removes the
+ * file, prints why and calls MPI_Abort (after 10 s without the others), rather than hang. */
 int io_timeline_flush(io_timeline *tl, char *err, size_t err_len);
 
 /* Collective: flushes, marks the file complete (root attribute complete=1), closes, frees tl. The

@@ -74,7 +74,7 @@ static int write_power_rows(srv_model *m, core_engine *engine, int rank, int64_t
         util_timebins_drop(e, (uint64_t)until);
     }
     if (end_ns >= 0 && io_timeline_flush(m->tl, m->err, sizeof m->err) != 0) /* collective */
-      rc = -1;
+      return -1; /* m->err says why, the same on every rank */
     block += intervals_per_flush;
   } while (end_ns >= 0 && block < last);
   return rc;
@@ -412,10 +412,12 @@ int srv_write_results(srv_model *m, core_engine *engine, MPI_Comm comm, double w
   if (total[2])
     return util_err(err, err_len, "out of memory for the engine's timeline rows");
   MPI_Allreduce(&last_ns, &simulated_ns, 1, MPI_INT64_T, MPI_MAX, comm);
+  m->err[0] = '\0';
   int failed = write_energy_and_links(m, engine, simulated_ns, rank) != 0, any_failed;
   MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_LOR, comm);
-  if (any_failed)
-    return util_err(err, err_len, "out of memory for the power and link rows");
+  if (any_failed) /* a failed flush (every rank), else out of memory */
+    return util_err(err, err_len, "%s",
+                    m->err[0] ? m->err : "out of memory for the power and link rows");
   MPI_Allreduce(&wall_s, &result->wall_s, 1, MPI_DOUBLE, MPI_MAX, comm);
   result->events = total[0];
   result->iterations = total[1];

@@ -7,120 +7,17 @@
  * in one window; with every pair of partitions cut at one lookahead L, the horizon is at least
  * T + L, T the earliest pending event anywhere, as in the classic window [T, T + L). */
 #define _GNU_SOURCE /* sched_getaffinity */
-#include "core.h"
+#include "engine_private.h"
 
 #include <linux/futex.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "queue.h"
-
-enum { ERROR_BYTES = 512 };
-enum {
-  FLAG_ERROR = 1u,      /* sticky: a partition failed; every rank stops after this window */
-  FLAG_BOUNDARY = 2u,   /* this window only: a model asked for a collective boundary call */
-  FLAG_STOP = 4u,       /* a stop was asked for (stop_flag, max_wall_s): every rank stops now */
-  FLAG_CHECKPOINT = 8u, /* this window only: rank 0's wall clock asks for a checkpoint */
-};
-
-/* A checkpoint's engine part begins with these, then the version, so that a file of something
- * else, or of another format, is refused rather than misread. */
-enum { CHECKPOINT_MAGIC = 0x50434b57u /* "WKCP" */, CHECKPOINT_VERSION = 1 };
-
-typedef struct lp_place {
-  uint32_t part;  /* global partition index */
-  uint32_t local; /* index among that partition's LPs */
-} lp_place;
-
-/* A growable array of events bound for one partition, or received for one thread. */
-typedef struct event_buf {
-  core_event *events;
-  size_t count, capacity;
-} event_buf;
-
-struct core_partition {
-  core_engine *engine;
-  int thread;
-  uint32_t index; /* global: rank * threads + thread */
-  core_lp *lps;
-  size_t lp_count;
-  core_queue queue;
-  event_buf *outbox;  /* [all partitions]: events for other partitions sent this window */
-  int64_t *min_sent;  /* [all partitions]: earliest event sent to each this window */
-  const int64_t *cut; /* [all partitions]: least latency of a send to each; NEVER: no channel */
-  int64_t end_ns;
-  int64_t queue_min;     /* the earliest pending event at the window's end, before delivery */
-  int64_t horizon;       /* no event can reach this partition before it: process those below */
-  int64_t in_latency_ns; /* the least latency of the cuts into it; NEVER: none */
-  int barrier_sense;     /* this thread's side of the threads' barrier */
-  unsigned flags;
-  char error[ERROR_BYTES];
-  core_stats stats;
-} __attribute__((aligned(64)));
-
-/* The threads' barrier at window boundaries, sense-reversing. A waiting thread spins for up to 2 ms
- * (a busy window's wait is shorter; it yields the processor between polls when processors are
- * shared), then sleeps on a futex until the last thread arrives. (An OpenMP barrier's wait policy
- * is fixed when the program starts, and its passive policy sleeps at once: 64 us a window.) */
-typedef struct thread_barrier {
-  atomic_int waiting, sense, sleepers;
-  int threads;
-  bool shared;   /* processors are shared: yield them between polls */
-  double spin_s; /* how long a waiter polls before it sleeps */
-} thread_barrier;
-
-struct core_engine {
-  core_config cfg;
-  thread_barrier barrier;
-  uint32_t lp_count;
-  MPI_Comm comm;
-  /* Payloads of even and odd windows travel on separate communicators: a rank can be one window
-   * ahead of a peer that is still receiving, and its next-window messages must not match that
-   * peer's probes. */
-  MPI_Comm payload_comm[2];
-  uint64_t exchanges;
-  int rank, ranks, threads;
-  uint32_t partitions;  /* ranks * threads */
-  int64_t lookahead_ns; /* the least latency of any cut channel; NEVER when nothing is cut */
-  lp_place *place;
-  core_partition *parts; /* [threads] */
-  event_buf *inbox;      /* [threads]: events received from other ranks this window */
-  MPI_Request *requests;
-  /* The partition graph: the cut channels (from, to, least latency), every partition's cut
-   * latencies to all others ([threads][partitions], the local rows), and the fixpoint's work. */
-  core_cut *cuts;
-  size_t cut_count;
-  int64_t *cut_rows;
-  int64_t *earliest; /* [partitions]: the earliest time each can handle an event */
-  /* The window's one collective, an all-reduce of {partitions, each partition's earliest pending
-   * event (min), the payload messages bound for each rank (sum), flags (or)}. */
-  int64_t *reduce_buf;
-  size_t reduce_len;
-  MPI_Op reduce_op;
-  int64_t global_min;
-  unsigned global_flags;
-  double start_wall, last_progress;
-  bool stopped;       /* a stop ended the run */
-  int64_t reached_ns; /* then, the simulated time reached */
-  /* Checkpoints: the next multiple of checkpoint_every_ns to reach, rank 0's wall clock at the
-   * last one, the time of the one due at this boundary (NEVER: none), and whether cfg.checkpoint
-   * is running (core_engine_save is valid only then). */
-  int64_t next_checkpoint_ns;
-  double last_checkpoint_wall;
-  int64_t checkpoint_at;
-  bool saving;
-  /* A restart: where each LP's record lies in cfg.restore ([lp_count]), and each pack's events. */
-  struct restore_index *restore;
-  int status;
-  char error[ERROR_BYTES];
-};
 
 static core_event *buf_append(event_buf *b) {
   if (b->count == b->capacity) {
@@ -169,8 +66,7 @@ int core_fail(core_lp *lp, const char *fmt, ...) {
   return rc;
 }
 
-static int fail(core_partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(core_partition *p, const char *fmt, ...) {
+int engine_fail(core_partition *p, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   int rc = partition_fail(p, fmt, ap);
@@ -179,18 +75,6 @@ static int fail(core_partition *p, const char *fmt, ...) {
 }
 
 /* ---- sending ---- */
-
-static int enqueue_local(core_partition *p, const core_event *src) {
-  uint32_t slot = core_queue_alloc(&p->queue);
-  if (slot == CORE_QUEUE_NONE)
-    return fail(p, "out of memory for pending events (%zu pending)", p->queue.count);
-  *core_queue_event(&p->queue, slot) = *src;
-  if (core_queue_push(&p->queue, slot, p->engine->place[src->dst_lp].local) != 0)
-    return fail(p, "out of memory for the event queue (%zu pending)", p->queue.count);
-  if (p->queue.count > p->stats.pending_peak)
-    p->stats.pending_peak = p->queue.count;
-  return 0;
-}
 
 int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uint32_t aux,
               const void *payload, size_t payload_bytes) {
@@ -238,7 +122,7 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
   if (payload_bytes)
     memcpy(ev.payload.bytes, payload, payload_bytes);
   if (part == p->index)
-    return enqueue_local(p, &ev);
+    return engine_enqueue_local(p, &ev);
   core_event *slot = buf_append(&p->outbox[part]);
   if (!slot)
     return core_fail(lp, "out of memory for outgoing events");
@@ -306,7 +190,7 @@ static void process_window(core_partition *p, int64_t window_end) {
     events++;
     if (rc != 0) {
       if (!(p->flags & FLAG_ERROR))
-        fail(p, "LP %u (%s) failed with code %d", lp->id, lp->type->name, rc);
+        engine_fail(p, "LP %u (%s) failed with code %d", lp->id, lp->type->name, rc);
       break;
     }
     /* Ending a window early is always safe: the next one starts at the global minimum, no earlier
@@ -326,7 +210,7 @@ static void process_window(core_partition *p, int64_t window_end) {
 
 static void drain(core_partition *p, event_buf *b) {
   for (size_t i = 0; i < b->count; i++)
-    if (enqueue_local(p, &b->events[i]) != 0)
+    if (engine_enqueue_local(p, &b->events[i]) != 0)
       break;
   p->stats.received_remote += b->count;
   b->count = 0;
@@ -468,7 +352,7 @@ static void boundary_call(core_engine *e) {
   if (e->cfg.boundary(e->comm, e->cfg.context) != 0) {
     core_partition *p = &e->parts[0];
     if (!(p->flags & FLAG_ERROR))
-      fail(p, "the model's collective boundary call failed");
+      engine_fail(p, "the model's collective boundary call failed");
   } /* with several partitions, the error reaches every rank at the next exchange */
 }
 
@@ -502,9 +386,9 @@ static void checkpoint_call(core_engine *e) {
   core_partition *p = &e->parts[0];
   if (failed && !(p->flags & FLAG_ERROR)) {
     if (e->error[0])
-      fail(p, "the checkpoint at %lld ns failed: %s", (long long)e->checkpoint_at, e->error);
+      engine_fail(p, "the checkpoint at %lld ns failed: %s", (long long)e->checkpoint_at, e->error);
     else
-      fail(p, "the checkpoint at %lld ns failed (code %d)", (long long)e->checkpoint_at, rc);
+      engine_fail(p, "the checkpoint at %lld ns failed (code %d)", (long long)e->checkpoint_at, rc);
   }
   e->error[0] = '\0'; /* the run's error is agreed after the run, from the partitions' */
   if (any)
@@ -623,272 +507,6 @@ static void window_boundary(core_partition *p) {
   p->stats.sync_s += omp_get_wtime() - t0;
 }
 
-/* ---- checkpoints ---- */
-
-static void agree_on_error(core_engine *e);
-
-/* A checkpoint's engine part, one pack per rank: a header (magic, version, LP count, seed, end_ns,
- * at_ns, LP records that follow), then each local LP's record (id, now_ns, send_seq, random
- * stream, and its type's saved state with its length before it), then the rank's pending events
- * (their count, then the events). Fields are packed one by one: no padding bytes. */
-typedef struct pack_header {
-  uint32_t magic, version, lp_count;
-  uint64_t seed;
-  int64_t end_ns, at_ns;
-  uint64_t records;
-} pack_header;
-
-static void pack_header_write(core_pack *out, const pack_header *h) {
-  CORE_PACK(out, h->magic);
-  CORE_PACK(out, h->version);
-  CORE_PACK(out, h->lp_count);
-  CORE_PACK(out, h->seed);
-  CORE_PACK(out, h->end_ns);
-  CORE_PACK(out, h->at_ns);
-  CORE_PACK(out, h->records);
-}
-
-static pack_header pack_header_read(core_unpack *in) {
-  pack_header h;
-  CORE_UNPACK(in, h.magic);
-  CORE_UNPACK(in, h.version);
-  CORE_UNPACK(in, h.lp_count);
-  CORE_UNPACK(in, h.seed);
-  CORE_UNPACK(in, h.end_ns);
-  CORE_UNPACK(in, h.at_ns);
-  CORE_UNPACK(in, h.records);
-  return h;
-}
-
-/* Every LP type of the model has `save` (or `load`), else the first without: the same answer on
- * every rank, whichever LPs it holds. */
-static const core_lp_type *type_without(const core_lp_map *map, bool load) {
-  for (size_t k = 0; k < map->count; k++) {
-    const core_lp_type *type = map->kinds[k].type;
-    if (map->kinds[k].count && type && (load ? !type->load : !type->save))
-      return type;
-  }
-  return NULL;
-}
-
-int core_engine_save(core_engine *e, core_pack *out) {
-  if (!e->saving) {
-    snprintf(e->error, sizeof e->error,
-             "engine: core_engine_save is only valid inside the checkpoint callback");
-    return -1;
-  }
-  const core_lp_type *unsaved = type_without(e->cfg.lps, false);
-  if (unsaved) {
-    snprintf(e->error, sizeof e->error,
-             "LP type '%s' has no save: a run with checkpoints needs one on every LP type",
-             unsaved->name);
-    return -1;
-  }
-  uint64_t pending = 0;
-  for (int t = 0; t < e->threads; t++)
-    pending += e->parts[t].queue.count;
-  pack_header_write(out, &(pack_header){.magic = CHECKPOINT_MAGIC,
-                                        .version = CHECKPOINT_VERSION,
-                                        .lp_count = e->lp_count,
-                                        .seed = e->cfg.seed,
-                                        .end_ns = e->cfg.end_ns,
-                                        .at_ns = e->checkpoint_at,
-                                        .records = core_engine_local_lp_count(e)});
-  for (int t = 0; t < e->threads; t++) {
-    core_partition *p = &e->parts[t];
-    for (size_t i = 0; i < p->lp_count; i++) {
-      core_lp *lp = &p->lps[i];
-      CORE_PACK(out, lp->id);
-      CORE_PACK(out, lp->now_ns);
-      CORE_PACK(out, lp->send_seq);
-      CORE_PACK(out, lp->rng);
-      uint64_t state_bytes = 0;
-      size_t length_at = out->len;
-      CORE_PACK(out, state_bytes); /* written once the state is packed */
-      if (lp->type->save(lp, lp->model, out) != 0) {
-        snprintf(e->error, sizeof e->error, "LP %u (%s) failed to save its state", lp->id,
-                 lp->type->name);
-        return -1;
-      }
-      if (!out->failed) {
-        state_bytes = out->len - length_at - sizeof state_bytes;
-        memcpy(out->data + length_at, &state_bytes, sizeof state_bytes);
-      }
-    }
-  }
-  CORE_PACK(out, pending);
-  for (int t = 0; t < e->threads; t++) {
-    const core_queue *q = &e->parts[t].queue;
-    for (size_t i = 0; i < q->count; i++)
-      core_pack_bytes(out, core_queue_event(q, q->heap[i].event), sizeof(core_event));
-  }
-  if (out->failed) {
-    snprintf(e->error, sizeof e->error, "out of memory packing the checkpoint");
-    return -1;
-  }
-  return 0;
-}
-
-/* Where a restart finds things in cfg.restore: each LP's record (its pack and the offset of its
- * now_ns there), and each pack's events. */
-typedef struct lp_record {
-  uint32_t pack; /* UINT32_MAX: not found (yet) */
-  size_t at;
-} lp_record;
-
-typedef struct pack_events {
-  size_t at, count;
-} pack_events;
-
-typedef struct restore_index {
-  lp_record *lps;      /* [lp_count] */
-  pack_events *events; /* [restore_count] */
-  int64_t at_ns;
-} restore_index;
-
-static void restore_index_free(restore_index *r) {
-  if (r) {
-    free(r->lps);
-    free(r->events);
-    free(r);
-  }
-}
-
-/* Reads one pack's header, LP records and events into the index, checking that they belong to
- * this run. Returns 0, or -1 with why in e->error. */
-static int index_pack(core_engine *e, restore_index *r, size_t i) {
-  core_unpack in = e->cfg.restore[i];
-  pack_header h = pack_header_read(&in);
-  char *err = e->error;
-  size_t len = sizeof e->error;
-  if (in.failed || h.magic != CHECKPOINT_MAGIC)
-    return snprintf(err, len, "checkpoint part %zu is not an engine checkpoint", i), -1;
-  if (h.version != CHECKPOINT_VERSION)
-    return snprintf(err, len, "checkpoint part %zu has format version %u; this build reads %u", i,
-                    h.version, CHECKPOINT_VERSION),
-           -1;
-  if (h.lp_count != e->lp_count || h.seed != e->cfg.seed || h.end_ns != e->cfg.end_ns)
-    return snprintf(err, len,
-                    "checkpoint part %zu is of another run: %u LPs, seed %llu, end %lld ns; this "
-                    "run has %u LPs, seed %llu, end %lld ns",
-                    i, h.lp_count, (unsigned long long)h.seed, (long long)h.end_ns, e->lp_count,
-                    (unsigned long long)e->cfg.seed, (long long)e->cfg.end_ns),
-           -1;
-  if (i == 0)
-    r->at_ns = h.at_ns;
-  else if (h.at_ns != r->at_ns)
-    return snprintf(err, len, "checkpoint part %zu was taken at %lld ns, part 0 at %lld ns", i,
-                    (long long)h.at_ns, (long long)r->at_ns),
-           -1;
-  for (uint64_t k = 0; k < h.records && !in.failed; k++) {
-    uint32_t id;
-    CORE_UNPACK(&in, id);
-    size_t at = in.pos;
-    int64_t now_ns;
-    uint64_t send_seq, state_bytes;
-    core_rng rng;
-    CORE_UNPACK(&in, now_ns);
-    CORE_UNPACK(&in, send_seq);
-    CORE_UNPACK(&in, rng);
-    CORE_UNPACK(&in, state_bytes);
-    core_unpack_skip(&in, state_bytes);
-    if (in.failed)
-      break;
-    if (id >= e->lp_count || rng.lp_id != id || rng.used > 4)
-      return snprintf(err, len, "checkpoint part %zu: record %llu is damaged (LP %u)", i,
-                      (unsigned long long)k, id),
-             -1;
-    if (r->lps[id].pack != UINT32_MAX)
-      return snprintf(err, len, "checkpoint parts %u and %zu both hold LP %u", r->lps[id].pack, i,
-                      id),
-             -1;
-    r->lps[id] = (lp_record){(uint32_t)i, at};
-  }
-  uint64_t count = 0;
-  CORE_UNPACK(&in, count);
-  r->events[i] = (pack_events){in.pos, 0};
-  const unsigned char *events = count <= (in.len - in.pos) / sizeof(core_event)
-                                    ? core_unpack_skip(&in, (size_t)count * sizeof(core_event))
-                                    : NULL;
-  if (in.failed || !events || in.pos != in.len)
-    return snprintf(err, len, "checkpoint part %zu is truncated or damaged (%zu bytes)", i, in.len),
-           -1;
-  r->events[i].count = (size_t)count;
-  for (size_t k = 0; k < count; k++) {
-    core_event ev;
-    memcpy(&ev, events + k * sizeof ev, sizeof ev);
-    if (ev.dst_lp >= e->lp_count || ev.src_lp >= e->lp_count || ev.time_ns < h.at_ns ||
-        ev.time_ns >= e->cfg.end_ns)
-      return snprintf(err, len, "checkpoint part %zu: pending event %zu is damaged", i, k), -1;
-  }
-  return 0;
-}
-
-/* Before a restart, on every rank: indexes cfg.restore and checks it is whole and of this run.
- * Every rank reads the same packs; the lowest failing rank's reason is every rank's. Returns 0, or
- * -1 on every rank with why in e->error. */
-static int restore_prepare(core_engine *e) {
-  restore_index *r = calloc(1, sizeof *r);
-  if (r) {
-    r->lps = malloc(e->lp_count * sizeof *r->lps);
-    r->events = calloc(e->cfg.restore_count, sizeof *r->events);
-  }
-  e->restore = r;
-  const core_lp_type *unloadable = type_without(e->cfg.lps, true);
-  if (!r || !r->lps || !r->events)
-    snprintf(e->error, sizeof e->error, "out of memory indexing the checkpoint");
-  else if (unloadable)
-    snprintf(e->error, sizeof e->error,
-             "LP type '%s' has no load: it cannot be restored from a checkpoint", unloadable->name);
-  else {
-    for (uint32_t id = 0; id < e->lp_count; id++)
-      r->lps[id].pack = UINT32_MAX;
-    for (size_t i = 0; i < e->cfg.restore_count; i++)
-      if (index_pack(e, r, i) != 0)
-        break;
-    for (uint32_t id = 0; id < e->lp_count && !e->error[0]; id++)
-      if (r->lps[id].pack == UINT32_MAX)
-        snprintf(e->error, sizeof e->error, "the checkpoint holds no record of LP %u", id);
-  }
-  agree_on_error(e);
-  return e->error[0] ? -1 : 0;
-}
-
-/* A restart, on the LP's thread after create: its clock, send counter, random stream and state
- * from its record. */
-static void restore_lp(core_partition *p, core_lp *lp) {
-  const lp_record *rec = &p->engine->restore->lps[lp->id];
-  core_unpack in = p->engine->cfg.restore[rec->pack];
-  in.pos = rec->at;
-  uint64_t state_bytes;
-  CORE_UNPACK(&in, lp->now_ns);
-  CORE_UNPACK(&in, lp->send_seq);
-  CORE_UNPACK(&in, lp->rng);
-  CORE_UNPACK(&in, state_bytes);
-  core_unpack state = core_unpack_of(core_unpack_skip(&in, state_bytes), state_bytes);
-  if (lp->type->load(lp, lp->model, &state) != 0) {
-    if (!(p->flags & FLAG_ERROR))
-      fail(p, "LP %u (%s) failed to load its checkpoint record", lp->id, lp->type->name);
-  } else if (!core_unpack_done(&state))
-    fail(p, "LP %u (%s): its checkpoint record holds %zu bytes of state, its load read %zu%s",
-         lp->id, lp->type->name, state.len, state.pos, state.failed ? " and wanted more" : "");
-}
-
-/* A restart: queues this partition's pending events, from whichever packs hold them. */
-static void restore_events(core_partition *p) {
-  const core_engine *e = p->engine;
-  for (size_t i = 0; i < e->cfg.restore_count && !(p->flags & FLAG_ERROR); i++) {
-    const pack_events *pe = &e->restore->events[i];
-    const unsigned char *events = e->cfg.restore[i].data + pe->at;
-    for (size_t k = 0; k < pe->count; k++) {
-      core_event ev;
-      memcpy(&ev, events + k * sizeof ev, sizeof ev);
-      if (e->place[ev.dst_lp].part == p->index && enqueue_local(p, &ev) != 0)
-        break;
-    }
-  }
-}
-
 /* Gives each of this partition's LPs its kind's type, model and state, then lets the type set it
  * up. */
 static void create_lps(core_partition *p) {
@@ -910,23 +528,23 @@ static void create_lps(core_partition *p) {
                     .part = p};
     core_rng_init(&lp->rng, e->cfg.seed, id);
     if (!type || !type->handle) {
-      fail(p, "LP %u (kind %zu) has no handler", id, kind);
+      engine_fail(p, "LP %u (kind %zu) has no handler", id, kind);
       continue;
     }
     if (type->state_bytes && !(lp->state = calloc(1, type->state_bytes))) {
-      fail(p, "out of memory for LP %u (%s)", id, type->name);
+      engine_fail(p, "out of memory for LP %u (%s)", id, type->name);
       continue;
     }
     if (type->create && type->create(lp, lp->model) != 0) {
       if (!(p->flags & FLAG_ERROR))
-        fail(p, "could not create LP %u (%s)", id, type->name);
+        engine_fail(p, "could not create LP %u (%s)", id, type->name);
       continue;
     }
     if (e->restore)
-      restore_lp(p, lp);
+      engine_restore_lp(p, lp);
   }
   if (e->restore)
-    restore_events(p);
+    engine_restore_events(p);
 }
 
 static void run_partition(core_partition *p) {
@@ -935,7 +553,7 @@ static void run_partition(core_partition *p) {
   for (size_t i = 0; i < p->lp_count && !e->restore && !(p->flags & FLAG_ERROR); i++) {
     core_lp *lp = &p->lps[i];
     if (lp->type->init && lp->type->init(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
-      fail(p, "LP %u (%s) failed to initialise", lp->id, lp->type->name);
+      engine_fail(p, "LP %u (%s) failed to initialise", lp->id, lp->type->name);
   }
   p->stats.process_s += omp_get_wtime() - t0;
   window_boundary(p);
@@ -966,7 +584,7 @@ static void run_partition(core_partition *p) {
     else if (lp->now_ns < e->global_min)
       lp->now_ns = e->global_min;
     if (lp->type->finish && lp->type->finish(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
-      fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
+      engine_fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
   }
 }
 
@@ -1159,14 +777,13 @@ void core_engine_destroy(core_engine *e) {
   free(e->cuts);
   free(e->cut_rows);
   free(e->earliest);
-  restore_index_free(e->restore);
+  engine_restore_free(e->restore);
   free(e->parts);
   free(e->place);
   free(e);
 }
 
-/* After a failed run: every rank learns the message of the lowest failing rank. */
-static void agree_on_error(core_engine *e) {
+void engine_agree_on_error(core_engine *e) {
   for (int t = 0; t < e->threads && !e->error[0]; t++)
     if (e->parts[t].flags & FLAG_ERROR)
       memcpy(e->error, e->parts[t].error, ERROR_BYTES);
@@ -1180,11 +797,11 @@ int core_engine_run(core_engine *e) {
   e->start_wall = e->last_progress = e->last_checkpoint_wall = omp_get_wtime();
   e->next_checkpoint_ns = e->cfg.checkpoint_every_ns;
   if (e->cfg.restore) {
-    if (restore_prepare(e) != 0)
+    int64_t at_ns, every = e->cfg.checkpoint_every_ns;
+    if (engine_restore_prepare(e, &at_ns) != 0)
       return -1;
-    int64_t every = e->cfg.checkpoint_every_ns;
     if (every > 0) /* not again at the checkpoint it starts from */
-      e->next_checkpoint_ns = add_sat(e->restore->at_ns / every * every, every);
+      e->next_checkpoint_ns = add_sat(at_ns / every * every, every);
   }
 #pragma omp parallel num_threads(e->threads)
   {
@@ -1195,14 +812,14 @@ int core_engine_run(core_engine *e) {
     run_partition(p);
     p->stats.queue_bytes_peak = core_queue_bytes(&p->queue);
   }
-  restore_index_free(e->restore); /* cfg.restore is borrowed only until here */
+  engine_restore_free(e->restore); /* cfg.restore is borrowed only until here */
   e->restore = NULL;
   unsigned flags = 0, all;
   for (int t = 0; t < e->threads; t++)
     flags |= e->parts[t].flags;
   MPI_Allreduce(&flags, &all, 1, MPI_UNSIGNED, MPI_BOR, e->comm);
   if (all & FLAG_ERROR) {
-    agree_on_error(e);
+    engine_agree_on_error(e);
     return -1;
   }
   return 0;

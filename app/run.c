@@ -642,20 +642,27 @@ int app_run(int argc, char **argv, MPI_Comm comm) {
   srv_scenario *s;
   srv_checkpoint_header restart = {0};
   int rc = parse_and_load(argc, argv, rank, &a, &s, &restart);
-  if (a.restart && rc >= 0) { /* all ranks go on from the checkpoint or none does */
-    int worst;
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm);
-    if (worst && !rc) {
-      if (rank == 0)
-        fprintf(stderr,
-                "windtunnel: another rank could not read checkpoint '%s' (it must be on a file "
-                "system every rank shares)\n",
-                a.restart);
-      srv_scenario_free(s);
-      srv_checkpoint_header_free(&restart);
-    }
-    rc = worst;
+  /* All ranks go on or none does: reading the same files can still fail on one rank alone (out of
+   * memory there, or a checkpoint on a file system that rank does not share), and rank 0, which
+   * alone prints a failure, must then say so. */
+  int worst, failing = rc > 0 ? rank : INT_MAX, first;
+  MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, comm);
+  MPI_Allreduce(&failing, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (worst > 0 && rc == 0) {
+    if (rank == 0 && a.restart)
+      fprintf(stderr,
+              "windtunnel: rank %d could not read checkpoint '%s' (it must be on a file system "
+              "every rank shares)\n",
+              first, a.restart);
+    else if (rank == 0)
+      fprintf(stderr,
+              "windtunnel: rank %d could not load the scenario and its workload where rank 0 did "
+              "(out of memory there?)\n",
+              first);
+    srv_scenario_free(s);
+    srv_checkpoint_header_free(&restart);
   }
+  rc = worst > 0 ? worst : rc;
   if (rc)
     return rc < 0 ? 0 : rc;
   char err[1024] = "", tmp[PATH_BYTES] = "", checkpoint[PATH_BYTES] = "";

@@ -21,6 +21,7 @@
 #define DEFAULT_CHUNK_BYTES ((size_t)384 << 10) /* 8192 rows of 48 bytes: fastest measured */
 #define FIRST_CAPACITY_ROWS 256
 #define SPACE_MARGIN_BYTES ((uint64_t)4 << 20) /* for metadata, beyond the rows */
+#define HDF5_MARGIN_BYTES ((size_t)4 << 20)    /* HDF5's caches of an open file, beyond the rows */
 #define CACHE_LINE 64
 
 /* One thread's rows of one table; a cache line each so that threads appending never share one. */
@@ -294,6 +295,21 @@ static io_timeline *opened(io_timeline *tl, bool ok, char *msg, char *err, size_
   return io_tl_finish(-1, msg, err, err_len), NULL;
 }
 
+/* Whether this rank has the memory for HDF5 to open a file or write to it: HDF5 1.10.8
+ * dereferences NULL when it cannot allocate a file's metadata cache (H5AC_create, under H5Fcreate
+ * and H5Fopen) or a chunk's fill buffer (H5D__fill_init, under H5Dset_extent), found with `ulimit
+ * -v`. So a file is opened, and each flush written, only when HDF5_MARGIN_BYTES can be had at that
+ * moment (asked for, not touched); every rank agrees on it first. */
+static bool memory_for_file(const io_timeline *tl, char *msg) {
+  void *probe = malloc(HDF5_MARGIN_BYTES);
+  bool ok = probe != NULL;
+  free(probe);
+  if (!ok)
+    io_tl_set_msg(msg, IO_TL_MSG_BYTES, "out of memory for timeline '%s': HDF5 needs %zu MiB",
+                  tl->path, HDF5_MARGIN_BYTES >> 20);
+  return ok;
+}
+
 io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt, MPI_Comm comm,
                                 char *err, size_t err_len) {
   char msg[IO_TL_MSG_BYTES] = "";
@@ -303,7 +319,7 @@ io_timeline *io_timeline_create(const char *path, const io_timeline_options *opt
   if (!tl)
     return io_tl_finish(-1, msg, err, err_len), NULL;
   bool close_failed = false;
-  if (agree(tl->comm, path_writable(path, tl->rank, msg), msg) != 0) {
+  if (agree(tl->comm, path_writable(path, tl->rank, msg) && memory_for_file(tl, msg), msg) != 0) {
     destroy(tl, &close_failed); /* no file yet */
     return io_tl_finish(-1, msg, err, err_len), NULL;
   }
@@ -363,7 +379,7 @@ io_timeline *io_timeline_open_append(const char *path, const io_timeline_options
     return io_tl_finish(-1, msg, err, err_len), NULL;
   tl->appending = true;
   bool close_failed = false;
-  if (agree(tl->comm, file_writable(path, tl->rank, msg), msg) != 0) {
+  if (agree(tl->comm, file_writable(path, tl->rank, msg) && memory_for_file(tl, msg), msg) != 0) {
     destroy(tl, &close_failed); /* no file open */
     return io_tl_finish(-1, msg, err, err_len), NULL;
   }
@@ -664,6 +680,7 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
   MPI_Allgather(mine, tables, MPI_UINT64_T, tl->counts, tables, MPI_UINT64_T, tl->comm);
   if (ok && tl->rank == 0)
     ok = space_for(tl, msg);
+  ok = ok && memory_for_file(tl, msg); /* HDF5's chunk allocation too fails by a crash */
   if (agree(tl->comm, ok, msg) != 0) {
     tl->failed = true;
     return io_tl_finish(-1, msg, err, err_len);

@@ -24,7 +24,8 @@ struct job_router {
   uint64_t *outstanding_tokens;
   job_prefix_slot *prefix; /* policies with a prefix index only */
   uint64_t *prefix_blocks; /* index entries per instance: the size of its approximate tree */
-  bool *closed; /* [instances]: accepts no new work; NULL until one is closed (all accept) */
+  bool *closed;      /* [instances]: accepts no new work; NULL until one is closed (all accept) */
+  const bool *among; /* [instances]: during job_router_pick_among only, the candidates; else NULL */
   size_t prefix_mask;
 };
 
@@ -37,7 +38,7 @@ struct job_route_policy {
 };
 
 static inline bool job_route_accepts(const job_router *r, uint32_t instance) {
-  return !r->closed || !r->closed[instance];
+  return (!r->closed || !r->closed[instance]) && (!r->among || r->among[instance]);
 }
 
 /* The table, and its length. */

@@ -84,6 +84,14 @@ uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core
   return pick;
 }
 
+uint32_t job_router_pick_among(job_router *r, const job_route_request *req, core_rng *rng,
+                               const bool *among) {
+  r->among = among;
+  uint32_t pick = job_router_pick(r, req, rng);
+  r->among = NULL;
+  return pick;
+}
+
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req) {
   r->outstanding_requests[instance]--;
   r->outstanding_tokens[instance] -= (uint64_t)req->input_tokens + req->output_tokens;

@@ -47,6 +47,10 @@ uint32_t job_router_pick(job_router *r, const job_route_request *req, core_rng *
  * spans every instance, picks the least loaded of them. */
 uint32_t job_router_pick_range(job_router *r, const job_route_request *req, core_rng *rng,
                                uint32_t first, uint32_t count);
+/* The same, among the instances whose among[instance] is true only (among: [instances], borrowed
+ * for the call): the policy sees them as if the others accepted no work. */
+uint32_t job_router_pick_among(job_router *r, const job_route_request *req, core_rng *rng,
+                               const bool *among);
 /* A request dispatched to instance finished (or left it): it is no longer outstanding there. */
 void job_router_completed(job_router *r, uint32_t instance, const job_route_request *req);
 

@@ -282,7 +282,9 @@ typedef struct srv_router {
   job_router **region_pick; /* [regions]: over each region's pods */
   uint32_t *reported;       /* [pods]: outstanding at the pod, its latest report */
   uint32_t *sent_since;     /* [pods]: what this front door sent it since that report arrived */
-  srv_held *held;           /* [held_head, held_head + held_count) waiting, oldest first */
+  bool *pod_takes; /* [workload models * pods], pods with model routing: pod p has an instance of
+                      model k accepting work at [(k - 1) * pods + p] (as this router knows) */
+  srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
 } srv_router;
 
@@ -293,6 +295,7 @@ typedef struct srv_pod_router {
   uint32_t outstanding; /* requests in the pod: what it reports (regions) */
   uint64_t completed;   /* requests that left the pod (for the controller) */
   bool open;            /* some instance of the pod accepts work (what the front doors know) */
+  bool *model_open;     /* [workload models], model routing: the same for model k at k - 1 */
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
@@ -425,10 +428,11 @@ int srv_picks_load(srv_picks *p, core_unpack *in);
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
                  const dispatch_msg *msg, const job_route_request *rr);
 /* With lifecycles: sets whether a policy's slot accepts work (0, or -1 out of memory); marks the
- * slots of instances that do not serve at t=0; and whether a pool has one that does. */
+ * slots of instances that do not serve at t=0; and whether a pool has one that does (of model
+ * `model`'s slots: 0 for all). */
 int srv_set_accepting(core_lp *lp, job_router *pick, uint32_t slot, bool accepting);
 int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
-bool srv_pool_open(const srv_model *m, const srv_pools *pools);
+bool srv_pool_open(const srv_model *m, const srv_pools *pools, uint32_t model);
 /* For each scaling deployment, base plus the requests outstanding at its accepting instances in
  * pools (by pick; NULL: none), to the controller after latency_ns. */
 int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,

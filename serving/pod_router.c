@@ -55,21 +55,33 @@ static int dispatch(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch
   return rc == 1 ? bounce(lp, m, r, msg) : rc;
 }
 
-/* Instance slot's state changed: tells every front door when the pod opens or closes. */
+/* Whether some instance of the pod serving model `model` (0: any) accepts work. */
+static bool pod_open(const srv_model *m, const srv_pod_router *r, uint32_t model) {
+  const srv_pools *pools = &m->pools[r->pod];
+  uint32_t first = model ? pools->model_first[0][model] : 0;
+  uint32_t count = model ? pools->model_count[0][model] : pools->size[0];
+  for (uint32_t slot = first; slot < first + count; slot++)
+    if (job_router_accepting(r->picks.pick[0], slot))
+      return true;
+  return false;
+}
+
+/* Instance slot's state changed: tells every front door when the pod opens or closes, and with
+ * model routing when it does for a model (EV_POD_STATE aux: model * 2 + open, model 0 for any). */
 static int set_accepting(core_lp *lp, srv_model *m, srv_pod_router *r, uint32_t slot,
                          bool accepting) {
   if (srv_set_accepting(lp, r->picks.pick[0], slot, accepting) != 0)
     return -1;
-  bool open = false;
-  for (uint32_t k = 0; k < m->pools[r->pod].size[0] && !open; k++)
-    open = job_router_accepting(r->picks.pick[0], k);
-  if (open == r->open)
-    return 0;
-  r->open = open;
-  for (uint32_t g = 0; g < (m->regions ? m->regions : 1); g++)
-    if (core_send(lp, srv_front_door_lp(m, g), srv_pod_hop_ns(m, g, r->pod), EV_POD_STATE, open,
-                  NULL, 0) != 0)
-      return -1;
+  for (uint32_t k = 0; k <= m->workload_models; k++) {
+    bool *was = k ? &r->model_open[k - 1] : &r->open, open = pod_open(m, r, k);
+    if (open == *was)
+      continue;
+    *was = open;
+    for (uint32_t g = 0; g < (m->regions ? m->regions : 1); g++)
+      if (core_send(lp, srv_front_door_lp(m, g), srv_pod_hop_ns(m, g, r->pod), EV_POD_STATE,
+                    k * 2 + open, NULL, 0) != 0)
+        return -1;
+  }
   return 0;
 }
 
@@ -133,7 +145,11 @@ static int pod_router_create(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_pod_router *r = lp->state;
   r->pod = lp->index;
-  r->open = srv_pool_open(m, &m->pools[r->pod]);
+  r->open = srv_pool_open(m, &m->pools[r->pod], 0);
+  if (m->workload_models && !(r->model_open = malloc(m->workload_models * sizeof *r->model_open)))
+    return core_fail(lp, "out of memory for pod router %u's models", r->pod);
+  for (uint32_t k = 1; k <= m->workload_models; k++)
+    r->model_open[k - 1] = srv_pool_open(m, &m->pools[r->pod], k);
   if (srv_picks_create(lp, m, &m->pools[r->pod], &r->picks) != 0)
     return -1;
   return srv_picks_initial(lp, m, &m->pools[r->pod], &r->picks);
@@ -143,24 +159,31 @@ static void pod_router_destroy(core_lp *lp, void *model) {
   (void)model;
   srv_pod_router *r = lp->state;
   srv_picks_destroy(&r->picks);
+  free(r->model_open);
 }
 
 static int pod_router_save(const core_lp *lp, void *model, core_pack *out) {
-  (void)model;
+  const srv_model *m = model;
   const srv_pod_router *r = lp->state;
   CORE_PACK(out, r->outstanding);
   CORE_PACK(out, r->completed);
   CORE_PACK(out, r->open);
+  core_pack_bytes(out, r->model_open, m->workload_models * sizeof *r->model_open);
   return srv_picks_save(&r->picks, out) != 0 || out->failed ? -1 : 0;
 }
 
 static int pod_router_load(core_lp *lp, void *model, core_unpack *in) {
-  (void)model;
+  const srv_model *m = model;
   srv_pod_router *r = lp->state;
   CORE_UNPACK(in, r->outstanding);
   CORE_UNPACK(in, r->completed);
   CORE_UNPACK(in, r->open);
-  if (srv_picks_load(&r->picks, in) != 0 || in->failed)
+  if (r->model_open)
+    core_unpack_bytes(in, r->model_open, m->workload_models * sizeof *r->model_open);
+  bool damaged = ((const unsigned char *)&r->open)[0] > 1; /* not a bool */
+  for (uint32_t k = 0; k < m->workload_models; k++)
+    damaged |= ((const unsigned char *)r->model_open)[k] > 1;
+  if (damaged || srv_picks_load(&r->picks, in) != 0 || in->failed)
     return core_fail(lp, "checkpoint: pod router %u's record is damaged", r->pod);
   return 0;
 }

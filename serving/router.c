@@ -107,7 +107,10 @@ static int router_send(core_lp *lp, srv_model *m, srv_router *r, const dispatch_
     return route_to_region(lp, m, r, msg, rr);
   if (!m->pods)
     return srv_dispatch(lp, m, &m->pools[0], &r->picks, msg, rr);
-  uint32_t pod = job_router_pick(r->picks.pick[0], rr, &lp->rng);
+  uint32_t pod = msg->model /* among the pods with an instance of its model accepting work */
+                     ? job_router_pick_among(r->picks.pick[0], rr, &lp->rng,
+                                             &r->pod_takes[(msg->model - 1) * m->pods])
+                     : job_router_pick(r->picks.pick[0], rr, &lp->rng);
   if (pod == JOB_ROUTE_NONE)
     return 1;
   return core_send(lp, srv_pod_router_lp(m, pod), m->s->router.pods.latency_ns, EV_ROUTE, 0, msg,
@@ -268,8 +271,10 @@ int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, s
   return 0;
 }
 
-bool srv_pool_open(const srv_model *m, const srv_pools *pools) {
-  for (uint32_t slot = 0; slot < pools->size[0]; slot++)
+bool srv_pool_open(const srv_model *m, const srv_pools *pools, uint32_t model) {
+  uint32_t first = model ? pools->model_first[0][model] : 0;
+  uint32_t count = model ? pools->model_count[0][model] : pools->size[0];
+  for (uint32_t slot = first; slot < first + count; slot++)
     if (!m->initial_state || m->initial_state[pools->instance[0][slot]] == SRV_LC_SERVING)
       return true;
   return false;
@@ -335,12 +340,16 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     r->sent_since[pod] = 0;
     return 0;
   }
-  case EV_POD_STATE: { /* a pod has an instance accepting work again (aux 1), or none */
-    uint32_t slot;
-    job_router *pick = pod_pick(m, r, ev->src_lp - srv_pod_router_lp(m, 0), &slot);
-    if (srv_set_accepting(lp, pick, slot, ev->aux) != 0)
+  case EV_POD_STATE: { /* a pod has an instance (of model aux / 2, 0: any) accepting work again
+                          (aux odd), or none */
+    uint32_t slot, model = ev->aux / 2, pod = ev->src_lp - srv_pod_router_lp(m, 0);
+    bool open = ev->aux % 2;
+    job_router *pick = pod_pick(m, r, pod, &slot);
+    if (model)
+      r->pod_takes[(model - 1) * m->pods + pod] = open;
+    else if (srv_set_accepting(lp, pick, slot, open) != 0)
       return -1;
-    return ev->aux ? dispatch_held(lp, m, r) : 0;
+    return open ? dispatch_held(lp, m, r) : 0;
   }
   case EV_READY: /* an instance serves now */
     if (srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
@@ -398,7 +407,7 @@ static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
       return core_fail(lp, "%s", err);
   /* Pods none of whose instances serve at t=0 are closed until they say otherwise. */
   for (uint32_t p = 0; p < m->pods; p++)
-    if (!srv_pool_open(m, &m->pools[p]) &&
+    if (!srv_pool_open(m, &m->pools[p], 0) &&
         srv_set_accepting(lp, r->region_pick[m->pod_region[p]], m->pod_region_slot[p], false) != 0)
       return -1;
   return 0;
@@ -419,8 +428,16 @@ static int router_create(core_lp *lp, void *model) {
   if (!m->pods)
     return srv_picks_initial(lp, m, &m->pools[0], &r->picks);
   for (uint32_t p = 0; p < m->pods; p++)
-    if (!srv_pool_open(m, &m->pools[p]) && srv_set_accepting(lp, r->picks.pick[0], p, false) != 0)
+    if (!srv_pool_open(m, &m->pools[p], 0) &&
+        srv_set_accepting(lp, r->picks.pick[0], p, false) != 0)
       return -1;
+  if (!m->workload_models)
+    return 0;
+  if (!(r->pod_takes = malloc((size_t)m->workload_models * m->pods * sizeof *r->pod_takes)))
+    return core_fail(lp, "out of memory for the router's view of %u pods", m->pods);
+  for (uint32_t k = 1; k <= m->workload_models; k++)
+    for (uint32_t p = 0; p < m->pods; p++)
+      r->pod_takes[(k - 1) * m->pods + p] = srv_pool_open(m, &m->pools[p], k);
   return 0;
 }
 
@@ -434,6 +451,7 @@ static void router_destroy(core_lp *lp, void *model) {
   free(r->region_pick);
   free(r->reported);
   free(r->sent_since);
+  free(r->pod_takes);
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);
@@ -473,6 +491,8 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
     core_pack_array(out, r->reported, m->pods, sizeof *r->reported);
     core_pack_array(out, r->sent_since, m->pods, sizeof *r->sent_since);
   }
+  if (r->pod_takes)
+    core_pack_bytes(out, r->pod_takes, (size_t)m->workload_models * m->pods * sizeof *r->pod_takes);
   CORE_PACK(out, r->held_count);
   for (size_t i = 0; i < r->held_count; i++) {
     const srv_held *h = &r->held[r->held_head + i];
@@ -521,6 +541,12 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
     core_unpack_array_into(in, r->reported, sizeof *r->reported, m->pods, &n);
     core_unpack_array_into(in, r->sent_since, sizeof *r->sent_since, m->pods, &n);
   }
+  size_t takes = r->pod_takes ? (size_t)m->workload_models * m->pods : 0;
+  if (takes)
+    core_unpack_bytes(in, r->pod_takes, takes * sizeof *r->pod_takes);
+  for (size_t i = 0; i < takes && !in->failed; i++)
+    if (((const unsigned char *)r->pod_takes)[i] > 1) /* not a bool */
+      return core_fail(lp, "checkpoint: the router's record is damaged");
   size_t held;
   CORE_UNPACK(in, held);
   rc = 0;

@@ -176,36 +176,52 @@ static uint32_t route_key(const srv_model *m, uint32_t d) {
   return first * (uint32_t)m->s->deployment_count + d;
 }
 
-/* Each model name's run of slots in each pool (one router: model routing is refused with pods). */
+/* Each model name's run of slots in each pool of each router. With pods, a pod that takes requests
+ * of a model in a disaggregated cluster needs a decode instance of it as well. */
 static int model_ranges(srv_model *m, char *err, size_t err_len) {
   if (!m->model_deployments)
     return 0;
-  if (m->pods) {
+  if (m->s->regions.count) {
     snprintf(err, err_len,
-             "router.pods: requests aimed at models (workload.model, or a trace's model column) "
-             "are routed by one router only for now; remove router.pods");
+             "regions: requests aimed at models (workload.model, or a trace's model column) are "
+             "not routed across regions yet; remove regions or the requests' models");
     return -1;
   }
-  srv_pools *p = &m->pools[0];
   size_t deps = m->s->deployment_count;
-  for (int pool = 0; pool < 2; pool++) {
-    p->model_first[pool] = calloc(m->workload_models + 1, sizeof *p->model_first[pool]);
-    p->model_count[pool] = calloc(m->workload_models + 1, sizeof *p->model_count[pool]);
-    if (!p->model_first[pool] || !p->model_count[pool]) {
-      snprintf(err, err_len, "out of memory for the routers' model ranges");
-      return -1;
-    }
-    p->model_count[pool][0] = p->size[pool];
-    for (uint32_t k = 1; k <= m->workload_models; k++) {
-      const bool *aimed = &m->model_deployments[(k - 1) * deps];
-      for (uint32_t slot = 0; slot < p->size[pool]; slot++) {
-        if (!aimed[m->instance_deployment[p->instance[pool][slot]]])
-          continue;
-        if (p->model_count[pool][k]++ == 0)
-          p->model_first[pool][k] = slot;
-        /* route_key keeps each name's deployments together */
-        assert(slot == p->model_first[pool][k] + p->model_count[pool][k] - 1);
+  for (uint32_t r = 0; r < (m->pods ? m->pods : 1); r++) {
+    srv_pools *p = &m->pools[r];
+    for (int pool = 0; pool < 2; pool++) {
+      p->model_first[pool] = calloc(m->workload_models + 1, sizeof *p->model_first[pool]);
+      p->model_count[pool] = calloc(m->workload_models + 1, sizeof *p->model_count[pool]);
+      if (!p->model_first[pool] || !p->model_count[pool]) {
+        snprintf(err, err_len, "out of memory for the routers' model ranges");
+        return -1;
       }
+      p->model_count[pool][0] = p->size[pool];
+      for (uint32_t k = 1; k <= m->workload_models; k++) {
+        const bool *aimed = &m->model_deployments[(k - 1) * deps];
+        for (uint32_t slot = 0; slot < p->size[pool]; slot++) {
+          if (!aimed[m->instance_deployment[p->instance[pool][slot]]])
+            continue;
+          if (p->model_count[pool][k]++ == 0)
+            p->model_first[pool][k] = slot;
+          /* route_key keeps each name's deployments together */
+          assert(slot == p->model_first[pool][k] + p->model_count[pool][k] - 1);
+        }
+      }
+    }
+    for (uint32_t k = 1; k <= m->workload_models; k++) {
+      if (!p->size[1] || !p->model_count[0][k] || p->model_count[1][k])
+        continue;
+      uint32_t i = p->instance[0][p->model_first[0][k]];
+      snprintf(
+          err, err_len,
+          "router.pods: pod %u takes requests aimed at deployment '%s' (instance %u) but holds "
+          "no decode instance that serves them; make pods larger (router.pods.nodes) or place "
+          "each model's prefill and decode instances in the same pods",
+          m->cluster.node_pod[srv_instance_node(m, i)],
+          m->s->deployments[m->instance_deployment[i]].name, i);
+      return -1;
     }
   }
   return 0;

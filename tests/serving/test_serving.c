@@ -635,8 +635,8 @@ static void test_first_token_at_client_comes_after_the_kv_landed(void) {
 /* Requests aimed at a model go only to instances of deployments serving it: "llama-3.1-8b" to
  * small-a or small-b (the catalogue ignores case), "Qwen3-8B" to qwen, "small-b" (a deployment's
  * name) to small-b alone; requests naming none go anywhere, and do reach both models. */
-static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) {
-  srv_scenario *s = run("two_models.yaml", NULL, 0);
+static void aimed_case(const char *const *sets, size_t set_count) {
+  srv_scenario *s = run("two_models.yaml", sets, set_count);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
   srv_request_row *req = read_rows(&srv_requests_table, &n);
@@ -666,6 +666,16 @@ static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) {
   free(req);
   free(inst);
   srv_scenario_free(s);
+}
+
+static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) { aimed_case(NULL, 0); }
+
+/* ... and so behind pod routers: three pods of two nodes (small-a's two instances, then qwen's
+ * first two, then qwen's last and small-b's), the front door picking among the pods that serve a
+ * request's model and each pod router among its instances of that model. */
+static void test_requests_aimed_at_a_model_behind_pods_reach_only_its_deployments(void) {
+  const char *sets[] = {"router.pods={nodes: 2}"};
+  aimed_case(sets, 1);
 }
 
 /* A model that no deployment serves: the run is refused before it starts, naming it. */
@@ -814,6 +824,8 @@ int main(int argc, char **argv) {
        test_first_token_at_client_comes_after_the_kv_landed},
       {"requests aimed at a model reach only its deployments",
        test_requests_aimed_at_a_model_reach_only_its_deployments},
+      {"requests aimed at a model behind pods reach only its deployments",
+       test_requests_aimed_at_a_model_behind_pods_reach_only_its_deployments},
       {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
       {"session turns hit the prefix cache", test_session_turns_hit_the_prefix_cache},
       {"streams keep their own rates, lengths, models and tiers",

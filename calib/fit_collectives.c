@@ -226,6 +226,10 @@ static int shape_points(const calib_reader *rc, const job *j, points *pts) {
   uint32_t nodes = 1;
   for (size_t i = 0; i < pts->n; i++) {
     uint32_t need = (pts->p[i].gpus + pts->p[i].per_node - 1) / pts->p[i].per_node;
+    if (pts->p[i].gpus > 256) { /* before a topology of that many nodes is built */
+      snprintf(rc->err, rc->err_len, "%s: %u ranks, more than 256", j->dataset, pts->p[i].gpus);
+      return -1;
+    }
     if (pts->p[i].per_node > pr->accels_per_node) {
       snprintf(rc->err, rc->err_len, "%s: %u ranks per node on %s nodes of %u", j->dataset,
                pts->p[i].per_node, pr->name, pr->accels_per_node);
@@ -243,11 +247,6 @@ static int shape_points(const calib_reader *rc, const job *j, points *pts) {
   uint32_t accels[256];
   for (size_t i = 0; i < pts->n && result == 0; i++) {
     point *p = &pts->p[i];
-    if (p->gpus > 256) {
-      snprintf(rc->err, rc->err_len, "%s: %u ranks, more than 256", j->dataset, p->gpus);
-      result = -1;
-      break;
-    }
     for (uint32_t r = 0; r < p->gpus; r++)
       accels[r] = r / p->per_node * pr->accels_per_node + r % p->per_node;
     if (net_coll_shape_of(t, j->op, accels, p->gpus, &p->shape) != 0) {

@@ -55,6 +55,9 @@ static void catch_stop_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
+  /* A file-size limit (ulimit -f, a batch system's) kills with SIGXFSZ by default, leaving a
+   * temporary file and no word: ignored, the write fails with EFBIG and the run says so. */
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 static void run_usage(FILE *out, const char *command) {

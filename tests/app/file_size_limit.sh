@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A write that fails on some ranks only must stop the run, not hang it: with a file-size limit of
-# 100 KiB on every rank (`ulimit -f`, as a batch system may set; SIGXFSZ ignored so that the write
-# returns EFBIG), the parallel bench's datacenter (3,000 requests) split over RANKS ranks fails
-# when its timeline reaches the limit at some ranks' offsets, past the free-space check. HDF5 may
-# then leave the other ranks inside its collective write (before the fix: a hang at 2 and 4
-# ranks); the run must end with a non-zero status and the message of the failed write, no crash,
-# no temporary file, and the timeline it would have replaced intact.
+# 100 KiB on every rank (`ulimit -f`, as a batch system may set; windtunnel ignores SIGXFSZ, so the
+# write returns EFBIG), the parallel bench's datacenter (3,000 requests) split over RANKS ranks
+# fails when its timeline reaches the limit at some ranks' offsets, past the free-space check.
+# HDF5 may then leave the other ranks inside its collective write (before the fix: a hang at 2
+# and 4 ranks); the run must end with a non-zero status and the message of the failed write, no
+# crash, no temporary file, and the timeline it would have replaced intact.
 # Usage: file_size_limit.sh WINDTUNNEL RANKS
 set -uo pipefail
 # shellcheck source=common.sh
@@ -22,7 +22,7 @@ before=$(md5sum <"$dir/run.h5")
 
 # Shared-memory transport needs files larger than the limit: TCP between the ranks instead.
 run_status=0
-"${MPIRUN[@]}" --mca btl self,tcp -np "$ranks" bash -c 'trap "" XFSZ; ulimit -f 100; exec "$@"' \
+"${MPIRUN[@]}" --mca btl self,tcp -np "$ranks" bash -c 'ulimit -f 100; exec "$@"' \
   limited "$windtunnel" run "$(dirname "$0")/../bench/parallel.yaml" \
   --set workload.max_requests=3000 -o "$dir/run.h5" \
   >"$dir/out" 2>"$dir/err" || run_status=$?

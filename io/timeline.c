@@ -55,6 +55,7 @@ struct io_timeline {
   uint64_t *counts; /* [ranks + 1][table_count]: rows per rank and table at a flush; last: mine */
   unsigned char *staging; /* all threads' rows of one table, packed for one H5Dwrite */
   size_t staging_bytes;
+  io_timeline_stats stats;
 };
 
 /* Collective: 0 if ok on every rank; else -1 everywhere, msg holding the lowest failing rank's. */
@@ -662,6 +663,7 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
     return io_tl_finish(-1, "the timeline failed earlier", err, err_len);
   if (tl->table_count == 0)
     return 0;
+  double start_s = MPI_Wtime();
   int tables = tl->table_count;
   uint64_t *mine = tl->counts + (size_t)tl->ranks * tables;
   bool ok = true;
@@ -697,8 +699,22 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
   }
   io_tl_quiet_end(q);
   tl->failed = status != 0;
+  uint64_t bytes = 0; /* every rank's rows, as buffered */
+  for (int r = 0; r < tl->ranks; r++)
+    for (int i = 0; i < tables; i++)
+      bytes += tl->counts[(size_t)r * tables + i] * tl->tables[i].def->row_bytes;
+  if (status == 0 && bytes > 0) {
+    double seconds = MPI_Wtime() - start_s, rate = seconds > 0 ? (double)bytes / seconds : 0;
+    tl->stats.row_bytes += bytes;
+    tl->stats.flushes++;
+    tl->stats.write_s += seconds;
+    tl->stats.peak_bytes_per_s = rate > tl->stats.peak_bytes_per_s ? rate
+                                                                   : tl->stats.peak_bytes_per_s;
+  }
   return io_tl_finish(status, msg, err, err_len);
 }
+
+io_timeline_stats io_timeline_get_stats(const io_timeline *tl) { return tl->stats; }
 
 /* Flushes, writes complete=`complete` when it is 1 (create wrote 0), closes, frees tl. */
 static int close_as(io_timeline *tl, int64_t complete, char *err, size_t err_len) {

@@ -103,6 +103,15 @@ bool io_timeline_wants_flush(const io_timeline *tl);
  * file, prints why and calls MPI_Abort (after 10 s without the others), rather than hang. */
 int io_timeline_flush(io_timeline *tl, char *err, size_t err_len);
 
+/* What the flushes so far wrote, on this rank's clock: every rank's rows (bytes as buffered, before
+ * compression), the flushes that wrote any, their wall time, and the fastest flush's rate. */
+typedef struct io_timeline_stats {
+  uint64_t row_bytes;
+  uint32_t flushes;
+  double write_s, peak_bytes_per_s;
+} io_timeline_stats;
+io_timeline_stats io_timeline_get_stats(const io_timeline *tl);
+
 /* Collective: flushes, marks the file complete (root attribute complete=1), closes, frees tl. The
  * file is marked complete only if everything succeeded. tl is freed whatever the result. */
 int io_timeline_close(io_timeline *tl, char *err, size_t err_len);

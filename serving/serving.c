@@ -609,8 +609,18 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
                                     result->end_reached_ns = result->simulated_ns, err,
                                     err_len) != 0)
     goto fail_timeline;
+  if (opt->stats && io_timeline_flush(m.tl, err, err_len) != 0) /* the rest, to count it */
+    goto fail_timeline;
   if (opt->stats)
     core_engine_print_stats(engine, stdout);
+  if (opt->stats && rank == 0) {
+    io_timeline_stats ts = io_timeline_get_stats(m.tl);
+    printf(
+        "timeline writes: %.1f MB of rows before compression in %u flushes taking %.2f s; "
+        "%.1f MB/s mean, %.1f MB/s at the fastest flush\n",
+        (double)ts.row_bytes * 1e-6, ts.flushes, ts.write_s,
+        ts.write_s > 0 ? (double)ts.row_bytes / ts.write_s * 1e-6 : 0, ts.peak_bytes_per_s * 1e-6);
+  }
   if (opt->stats && rank == 0)
     printf("leaps: %llu; %llu of %llu iterations had no event of their own (%.1f%%)\n",
            (unsigned long long)result->leaps, (unsigned long long)result->leapt_iterations,

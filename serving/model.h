@@ -283,7 +283,8 @@ typedef struct srv_router {
   uint32_t *reported;       /* [pods]: outstanding at the pod, its latest report */
   uint32_t *sent_since;     /* [pods]: what this front door sent it since that report arrived */
   bool *pod_takes; /* [workload models * pods], pods with model routing: pod p has an instance of
-                      model k accepting work at [(k - 1) * pods + p] (as this router knows) */
+                      model k accepting work at [(k - 1) * pods + srv_pod_takes_column(m, p)]
+                      (as this router knows) */
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
 } srv_router;
@@ -399,10 +400,19 @@ static inline uint32_t srv_instance_node(const srv_model *m, uint32_t instance) 
   return c->accel_node[c->accel_ids[c->accel_offsets[instance]]];
 }
 
+/* Pod `pod`'s column in a router's pod_takes: its place in region order (region_pods) with
+ * regions, so that each region's pods are consecutive there, else the pod itself. */
+static inline uint32_t srv_pod_takes_column(const srv_model *m, uint32_t pod) {
+  return m->regions ? m->region_pod_first[m->pod_region[pod]] + m->pod_region_slot[pod] : pod;
+}
+
 /* regions.c: the one-way latency from a front door to a region's pod routers and back, and the
- * front door's choice of region. */
+ * front door's choice of region for a request aimed at model `model` (0: at none). */
 int64_t srv_region_hop_ns(const srv_model *m, uint32_t from, uint32_t to);
-uint32_t srv_pick_region(const srv_model *m, const srv_router *r);
+uint32_t srv_pick_region(const srv_model *m, const srv_router *r, uint32_t model);
+/* The pods of region g, by their slots there, open to model `model` as front door r knows (its
+ * pod_takes): the candidates for job_router_pick_among; NULL for model 0 (every pod). */
+const bool *srv_region_takes(const srv_model *m, const srv_router *r, uint32_t g, uint32_t model);
 /* With pods: the one-way latency from region `from`'s front door (the global router without
  * regions) to pod `pod`'s router, and from the controller (beside the first front door) to an
  * instance, which its commands and the instance's reports take. */

@@ -45,10 +45,16 @@ int64_t srv_controller_hop_ns(const srv_model *m, uint32_t instance) {
   return m->pods ? srv_pod_hop_ns(m, 0, m->instance_pod[instance]) + dispatch_ns : dispatch_ns;
 }
 
-/* Whether region g has a pod that accepts work, as front door r last heard (EV_POD_STATE). */
-static bool region_open(const srv_model *m, const srv_router *r, uint32_t g) {
+const bool *srv_region_takes(const srv_model *m, const srv_router *r, uint32_t g, uint32_t model) {
+  return model ? &r->pod_takes[(size_t)(model - 1) * m->pods + m->region_pod_first[g]] : NULL;
+}
+
+/* Whether region g has a pod that accepts work (of model `model`, 0: any), as front door r last
+ * heard (EV_POD_STATE). */
+static bool region_open(const srv_model *m, const srv_router *r, uint32_t g, uint32_t model) {
+  const bool *takes = srv_region_takes(m, r, g, model);
   for (uint32_t k = 0; k < m->region_pod_count[g]; k++)
-    if (job_router_accepting(r->region_pick[g], k))
+    if (job_router_accepting(r->region_pick[g], k) && (!takes || takes[k]))
       return true;
   return false;
 }
@@ -65,12 +71,12 @@ static double region_load(const srv_model *m, const srv_router *r, uint32_t g) {
 
 /* The least loaded open region; ties go to the nearest, then the lowest index. UINT32_MAX: none is
  * open. */
-static uint32_t least_loaded(const srv_model *m, const srv_router *r) {
+static uint32_t least_loaded(const srv_model *m, const srv_router *r, uint32_t model) {
   const srv_region *home = &m->s->regions.list[r->region];
-  uint32_t best = region_open(m, r, r->region) ? r->region : UINT32_MAX;
+  uint32_t best = region_open(m, r, r->region, model) ? r->region : UINT32_MAX;
   double best_load = best != UINT32_MAX ? region_load(m, r, best) : 0;
   for (uint32_t g = 0; g < m->regions; g++) {
-    if (!region_open(m, r, g))
+    if (!region_open(m, r, g, model))
       continue;
     double load = region_load(m, r, g);
     if (best == UINT32_MAX || load < best_load ||
@@ -83,38 +89,41 @@ static uint32_t least_loaded(const srv_model *m, const srv_router *r) {
 }
 
 /* The nearest open region (ties: the lowest index), UINT32_MAX when none is. */
-static uint32_t nearest_open(const srv_model *m, const srv_router *r) {
+static uint32_t nearest_open(const srv_model *m, const srv_router *r, uint32_t model) {
   const srv_region *home = &m->s->regions.list[r->region];
-  if (region_open(m, r, r->region))
+  if (region_open(m, r, r->region, model))
     return r->region;
   uint32_t best = UINT32_MAX;
   for (uint32_t g = 0; g < m->regions; g++)
-    if (region_open(m, r, g) &&
+    if (region_open(m, r, g, model) &&
         (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
       best = g;
   return best;
 }
 
 /* Every policy picks among open regions only (those with a pod that has an instance accepting
- * work, as the front door last heard): with every instance serving, all of them. */
-uint32_t srv_pick_region(const srv_model *m, const srv_router *r) {
+ * work, of the request's model when it names one, as the front door last heard): with every
+ * instance serving, all of them (that hold the model). The loads are the regions' own, over all
+ * their instances, whatever the model. */
+uint32_t srv_pick_region(const srv_model *m, const srv_router *r, uint32_t model) {
   const srv_regions *regions = &m->s->regions;
   switch (regions->policy) {
-  case SRV_REGION_NEAREST: return nearest_open(m, r);
-  case SRV_REGION_LEAST_LOADED: return least_loaded(m, r);
+  case SRV_REGION_NEAREST: return nearest_open(m, r, model);
+  case SRV_REGION_LEAST_LOADED: return least_loaded(m, r, model);
   case SRV_REGION_SPILLOVER: break;
   }
-  if (region_open(m, r, r->region) && region_load(m, r, r->region) <= regions->spillover)
+  if (region_open(m, r, r->region, model) && region_load(m, r, r->region) <= regions->spillover)
     return r->region;
   /* Home is past the threshold (or closed): the nearest open region below it, else the least
    * loaded. */
   const srv_region *home = &regions->list[r->region];
   uint32_t best = UINT32_MAX;
   for (uint32_t g = 0; g < m->regions; g++)
-    if (g != r->region && region_open(m, r, g) && region_load(m, r, g) <= regions->spillover &&
+    if (g != r->region && region_open(m, r, g, model) &&
+        region_load(m, r, g) <= regions->spillover &&
         (best == UINT32_MAX || home->latency_ns[g] < home->latency_ns[best]))
       best = g;
-  return best != UINT32_MAX ? best : least_loaded(m, r);
+  return best != UINT32_MAX ? best : least_loaded(m, r, model);
 }
 
 int srv_regions_check(const srv_scenario *s, const srv_cluster *c, char *err, size_t err_len) {

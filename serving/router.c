@@ -86,14 +86,18 @@ static int router_read(core_lp *lp, const srv_model *m, srv_router *r) {
  * instance after the end. */
 static int route_to_region(core_lp *lp, srv_model *m, srv_router *r, const dispatch_msg *msg,
                            const job_route_request *rr) {
-  uint32_t g = srv_pick_region(m, r);
+  uint32_t g = srv_pick_region(m, r, msg->model);
   if (g == UINT32_MAX)
     return 1;
   int64_t hop_ns = srv_region_hop_ns(m, r->region, g);
   if (msg->arrival_ns > m->end_ns - hop_ns - m->s->router.dispatch_latency_ns)
     return 2;
-  uint32_t pod =
-      m->region_pods[m->region_pod_first[g] + job_router_pick(r->region_pick[g], rr, &lp->rng)];
+  uint32_t slot = msg->model /* among the region's pods open to its model */
+                      ? job_router_pick_among(r->region_pick[g], rr, &lp->rng,
+                                              srv_region_takes(m, r, g, msg->model))
+                      : job_router_pick(r->region_pick[g], rr, &lp->rng);
+  assert(slot != JOB_ROUTE_NONE); /* the region is open (to the model) */
+  uint32_t pod = m->region_pods[m->region_pod_first[g] + slot];
   r->sent_since[pod]++;
   return core_send(lp, srv_pod_router_lp(m, pod), hop_ns, EV_ROUTE, 0, msg, sizeof *msg);
 }
@@ -346,7 +350,7 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     bool open = ev->aux % 2;
     job_router *pick = pod_pick(m, r, pod, &slot);
     if (model)
-      r->pod_takes[(model - 1) * m->pods + pod] = open;
+      r->pod_takes[(size_t)(model - 1) * m->pods + srv_pod_takes_column(m, pod)] = open;
     else if (srv_set_accepting(lp, pick, slot, open) != 0)
       return -1;
     return open ? dispatch_held(lp, m, r) : 0;
@@ -392,7 +396,20 @@ static int router_finish(core_lp *lp, void *model) {
   return 0;
 }
 
-/* A front door (regions): a pod policy per region and the load views. */
+/* With model routing behind pods: which pods have an instance of each model serving at t=0. */
+static int pod_takes_create(core_lp *lp, const srv_model *m, srv_router *r) {
+  if (!m->workload_models)
+    return 0;
+  if (!(r->pod_takes = malloc((size_t)m->workload_models * m->pods * sizeof *r->pod_takes)))
+    return core_fail(lp, "out of memory for the router's view of %u pods", m->pods);
+  for (uint32_t k = 1; k <= m->workload_models; k++)
+    for (uint32_t p = 0; p < m->pods; p++)
+      r->pod_takes[(size_t)(k - 1) * m->pods + srv_pod_takes_column(m, p)] = srv_pool_open(
+          m, &m->pools[p], k);
+  return 0;
+}
+
+/* A front door (regions): a pod policy per region, the load views and the pods' models. */
 static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
   r->region = lp->index;
   r->region_pick = calloc(m->regions, sizeof *r->region_pick);
@@ -410,7 +427,7 @@ static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
     if (!srv_pool_open(m, &m->pools[p], 0) &&
         srv_set_accepting(lp, r->region_pick[m->pod_region[p]], m->pod_region_slot[p], false) != 0)
       return -1;
-  return 0;
+  return pod_takes_create(lp, m, r);
 }
 
 /* The policies; the workload opens at init. */
@@ -431,14 +448,7 @@ static int router_create(core_lp *lp, void *model) {
     if (!srv_pool_open(m, &m->pools[p], 0) &&
         srv_set_accepting(lp, r->picks.pick[0], p, false) != 0)
       return -1;
-  if (!m->workload_models)
-    return 0;
-  if (!(r->pod_takes = malloc((size_t)m->workload_models * m->pods * sizeof *r->pod_takes)))
-    return core_fail(lp, "out of memory for the router's view of %u pods", m->pods);
-  for (uint32_t k = 1; k <= m->workload_models; k++)
-    for (uint32_t p = 0; p < m->pods; p++)
-      r->pod_takes[(k - 1) * m->pods + p] = srv_pool_open(m, &m->pools[p], k);
-  return 0;
+  return pod_takes_create(lp, m, r);
 }
 
 static void router_destroy(core_lp *lp, void *model) {

@@ -181,12 +181,6 @@ static uint32_t route_key(const srv_model *m, uint32_t d) {
 static int model_ranges(srv_model *m, char *err, size_t err_len) {
   if (!m->model_deployments)
     return 0;
-  if (m->s->regions.count) {
-    snprintf(err, err_len,
-             "regions: requests aimed at models (workload.model, or a trace's model column) are "
-             "not routed across regions yet; remove regions or the requests' models");
-    return -1;
-  }
   size_t deps = m->s->deployment_count;
   for (uint32_t r = 0; r < (m->pods ? m->pods : 1); r++) {
     srv_pools *p = &m->pools[r];

@@ -635,8 +635,8 @@ static void test_first_token_at_client_comes_after_the_kv_landed(void) {
 /* Requests aimed at a model go only to instances of deployments serving it: "llama-3.1-8b" to
  * small-a or small-b (the catalogue ignores case), "Qwen3-8B" to qwen, "small-b" (a deployment's
  * name) to small-b alone; requests naming none go anywhere, and do reach both models. */
-static void aimed_case(const char *const *sets, size_t set_count) {
-  srv_scenario *s = run("two_models.yaml", sets, set_count);
+static srv_scenario *aimed_case(const char *scenario, const char *const *sets, size_t set_count) {
+  srv_scenario *s = run(scenario, sets, set_count);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
   srv_request_row *req = read_rows(&srv_requests_table, &n);
@@ -665,17 +665,55 @@ static void aimed_case(const char *const *sets, size_t set_count) {
   CU_ASSERT(any_seen[1] && (any_seen[0] || any_seen[2])); /* both models' instances */
   free(req);
   free(inst);
-  srv_scenario_free(s);
+  return s; /* the caller's */
 }
 
-static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) { aimed_case(NULL, 0); }
+static void test_requests_aimed_at_a_model_reach_only_its_deployments(void) {
+  srv_scenario_free(aimed_case("two_models.yaml", NULL, 0));
+}
 
 /* ... and so behind pod routers: three pods of two nodes (small-a's two instances, then qwen's
  * first two, then qwen's last and small-b's), the front door picking among the pods that serve a
  * request's model and each pod router among its instances of that model. */
 static void test_requests_aimed_at_a_model_behind_pods_reach_only_its_deployments(void) {
   const char *sets[] = {"router.pods={nodes: 2}"};
-  aimed_case(sets, 1);
+  srv_scenario_free(aimed_case("two_models.yaml", sets, 1));
+}
+
+/* ... and across regions (two_models_regions.yaml: small-a's pod and a qwen pod in the west, qwen
+ * and small-b in the east), by each region policy: a front door picks among the regions with a pod
+ * open to the request's model, then among those pods. No request goes to a pod without its model
+ * and back (each dispatch takes exactly the pod hop, its origin-to-region latency and the dispatch
+ * latency), and with `nearest` requests aimed at small-b from the west cross to the east while
+ * the other west ones stay there. */
+static void test_requests_aimed_at_a_model_across_regions_reach_only_its_deployments(void) {
+  const char *policies[][2] = {{"regions.policy=nearest", "regions.spillover=1"},
+                               {"regions.policy=least_loaded", "regions.spillover=1"},
+                               {"regions.policy=spillover", "regions.spillover=1"}};
+  for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
+    srv_scenario *s = aimed_case("two_models_regions.yaml", policies[p], 2);
+    uint64_t n;
+    srv_request_row *req = read_rows(&srv_requests_table, &n);
+    int crossed = 0, west_aimed_at_small_b = 0;
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t g = req[i].instance >= 4, origin = srv_request_origin(s, req[i].id); /* 4-5 east */
+      crossed += g != origin;
+      CU_ASSERT_EQUAL(req[i].dispatch_ns - req[i].arrival_ns,
+                      s->router.pods.latency_ns + s->regions.list[origin].latency_ns[g] +
+                          s->router.dispatch_latency_ns);
+      if (p == 0) { /* nearest */
+        west_aimed_at_small_b += origin == 0 && req[i].id % 4 == 2;
+        CU_ASSERT(g == origin || (origin == 0 && req[i].id % 4 == 2));
+      }
+    }
+    if (p == 0)
+      CU_ASSERT(west_aimed_at_small_b > 0 && crossed == west_aimed_at_small_b);
+    if (getenv("WT_TEST_VERBOSE"))
+      fprintf(stderr, "[%s] %d of %llu served outside their origin region\n", policies[p][0],
+              crossed, (unsigned long long)n);
+    free(req);
+    srv_scenario_free(s);
+  }
 }
 
 /* A model that no deployment serves: the run is refused before it starts, naming it. */
@@ -826,6 +864,8 @@ int main(int argc, char **argv) {
        test_requests_aimed_at_a_model_reach_only_its_deployments},
       {"requests aimed at a model behind pods reach only its deployments",
        test_requests_aimed_at_a_model_behind_pods_reach_only_its_deployments},
+      {"requests aimed at a model across regions reach only its deployments",
+       test_requests_aimed_at_a_model_across_regions_reach_only_its_deployments},
       {"a model no deployment serves is refused", test_a_model_no_deployment_serves_is_refused},
       {"session turns hit the prefix cache", test_session_turns_hit_the_prefix_cache},
       {"streams keep their own rates, lengths, models and tiers",

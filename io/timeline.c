@@ -21,7 +21,7 @@
 #define DEFAULT_CHUNK_BYTES ((size_t)384 << 10) /* 8192 rows of 48 bytes: fastest measured */
 #define FIRST_CAPACITY_ROWS 256
 #define SPACE_MARGIN_BYTES ((uint64_t)4 << 20) /* for metadata, beyond the rows */
-#define HDF5_MARGIN_BYTES ((size_t)4 << 20)    /* HDF5's caches of an open file, beyond the rows */
+#define HDF5_MARGIN_BYTES ((size_t)4 << 20)    /* free for HDF5 to open or extend a file */
 #define CACHE_LINE 64
 
 /* One thread's rows of one table; a cache line each so that threads appending never share one. */
@@ -688,7 +688,7 @@ int io_timeline_flush(io_timeline *tl, char *err, size_t err_len) {
     return io_tl_finish(-1, msg, err, err_len);
   }
   /* Agreed after each table, so that no rank goes on to the next table's collective calls after a
-   * write failed somewhere (one small collective per table and flush of 32 MiB). */
+   * write failed somewhere (one small collective per table and flush of flush_bytes). */
   io_tl_quiet q = io_tl_quiet_begin();
   int status = 0;
   for (int i = 0; i < tables; i++) {

@@ -73,6 +73,8 @@ enum {
                      pod router -> front door: a request its pod cannot take now, to route again */
   EV_POD_STATE,   /* pod router -> front doors: aux 1 when its pod has an instance that accepts
                      work again, 0 when it has none */
+  EV_BATCH_DUE,   /* router -> itself: a queued batch request's deadline less router.batch.lead
+                     has come: it goes now, spare capacity or not */
 };
 
 /* What the router sees of a deployment, for its controller. */
@@ -265,6 +267,13 @@ typedef struct srv_held {
   job_route_request rr; /* its block_hashes owned */
 } srv_held;
 
+/* A batch request waiting at the router for spare capacity (router.batch). */
+typedef struct srv_batched {
+  srv_held held;
+  int64_t deadline_ns; /* when it should be done; INT64_MAX: no deadline */
+  int64_t due_ns;      /* when it goes by the policy alone; INT64_MAX: never */
+} srv_batched;
+
 /* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
  * clients ready to send (their think time over). With regions it is the front door of region
  * `region`: it reads only the requests that originate there, and keeps a pod policy per region and
@@ -287,6 +296,12 @@ typedef struct srv_router {
                       (as this router knows) */
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
+  /* router.batch: [batch_count] waiting for spare capacity, earliest deadline first (then arrival,
+   * then id); batch_among and model_full are scratch for picking among the instances with room */
+  srv_batched *batch;
+  size_t batch_count, batch_cap;
+  bool *batch_among; /* [pool size] */
+  bool *model_full;  /* [workload models + 1] */
 } srv_router;
 
 /* A pod router LP's state. */
@@ -433,10 +448,11 @@ void srv_picks_destroy(srv_picks *p);
 int srv_picks_save(const srv_picks *p, core_pack *out);
 int srv_picks_load(srv_picks *p, core_unpack *in);
 /* Picks an instance of pools (and a decode instance when the request needs one) and sends it
- * there after the dispatch latency. Returns 0, 1 when no instance accepts work now (nothing is
- * sent), or negative. */
+ * there after the dispatch latency; among (borrowed, [pool size], NULL: all) limits the first
+ * pick to its true slots. Returns 0, 1 when no instance accepts work now (nothing is sent), or
+ * negative. */
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
-                 const dispatch_msg *msg, const job_route_request *rr);
+                 const dispatch_msg *msg, const job_route_request *rr, const bool *among);
 /* With lifecycles: sets whether a policy's slot accepts work (0, or -1 out of memory); marks the
  * slots of instances that do not serve at t=0; and whether a pool has one that does (of model
  * `model`'s slots: 0 for all). */
@@ -475,6 +491,8 @@ void srv_req_drop(srv_instance *in, srv_req *rec); /* unlinks and frees */
 void srv_req_free(srv_req *rec);
 int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv, bool remote_kv);
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
+/* Request id's attributes: the workload's store, or the defaults. */
+job_request_attrs srv_request_attrs(const srv_model *m, int64_t id);
 /* The request's attributes (the workload's store, or the defaults) into its row; arrival_ns set. */
 void srv_row_attrs(const srv_model *m, srv_request_row *row);
 /* The dispatch of a request again (a stopped instance's), its model from the workload's attributes.

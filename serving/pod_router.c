@@ -51,7 +51,7 @@ static int bounce(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_m
 
 static int dispatch(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_msg *msg,
                     const job_route_request *rr) {
-  int rc = srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, rr);
+  int rc = srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, rr, NULL);
   return rc == 1 ? bounce(lp, m, r, msg) : rc;
 }
 

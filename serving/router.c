@@ -308,8 +308,11 @@ static int batch_dispatch(core_lp *lp, srv_model *m, srv_router *r) {
 static int batch_due(core_lp *lp, srv_model *m, srv_router *r) {
   if (lp->now_ns > m->end_ns - m->route_ns)
     return 0;
+  bool fixed_lead = m->s->router.batch.lead_ns >= 0; /* due times in queue order */
   for (size_t i = 0; i < r->batch_count && r->batch[i].deadline_ns != INT64_MAX;) {
     if (r->batch[i].due_ns > lp->now_ns) {
+      if (fixed_lead)
+        break;
       i++;
       continue;
     }

@@ -816,8 +816,6 @@ static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
 /* router.batch on tests/serving/batch.yaml (an interactive stream beside a batch one with a 40 s
  * deadline, three instances): spare 8, lead 25 s. */
 static const char *const batch_sets[] = {"router.batch={spare: 8, lead: 25s}"};
-enum { BATCH_SPARE = 8 };
-static const int64_t batch_lead_ns = INT64_C(25000000000);
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -841,9 +839,10 @@ static double tier_ttft_ms(const srv_request_row *req, uint64_t n, uint32_t tier
 
 /* Each batch request goes (at the router: its dispatch less the dispatch latency) to an instance
  * with fewer than `spare` requests outstanding as the router knows them (dispatched before, their
- * completion not yet back), unless its deadline less the lead has come, and never after that. */
-static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead(void) {
-  srv_scenario *s = run("batch.yaml", batch_sets, 1);
+ * completion not yet back), unless its deadline less the lead has come, and never after that: with
+ * spare 8 and a lead of 25 s, and with spare 6 and the default lead (half the deadline, 20 s). */
+static void batch_wait_case(const char *batch, uint32_t spare, int64_t lead_ns) {
+  srv_scenario *s = run("batch.yaml", &batch, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   int64_t latency_ns = s->router.dispatch_latency_ns;
   uint64_t n;
@@ -855,7 +854,7 @@ static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_les
     CU_ASSERT_FATAL(q->fate == SRV_FATE_COMPLETED);
     if (q->service_tier != JOB_TIER_BATCH)
       continue;
-    int64_t sent_ns = q->dispatch_ns - latency_ns, due_ns = q->deadline_ns - batch_lead_ns;
+    int64_t sent_ns = q->dispatch_ns - latency_ns, due_ns = q->deadline_ns - lead_ns;
     late += sent_ns > due_ns;
     waited += sent_ns > q->arrival_ns;
     if (sent_ns == due_ns) {
@@ -868,7 +867,7 @@ static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_les
       outstanding += j != i && req[j].instance == q->instance &&
                      req[j].dispatch_ns - latency_ns < sent_ns &&
                      req[j].done_ns + latency_ns > sent_ns;
-    crowded += outstanding >= BATCH_SPARE;
+    crowded += outstanding >= spare;
   }
   CU_ASSERT_EQUAL(late, 0);
   CU_ASSERT_EQUAL(crowded, 0);
@@ -876,6 +875,11 @@ static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_les
   CU_ASSERT(early > 20 && due > 20 && waited > early / 2);
   free(req);
   srv_scenario_free(s);
+}
+
+static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead(void) {
+  batch_wait_case(batch_sets[0], 8, INT64_C(25000000000));
+  batch_wait_case("router.batch={spare: 6}", 6, INT64_C(20000000000));
 }
 
 /* The queue keeps batch work off busy instances: interactive TTFT p99 falls, batch TTFT grows. */

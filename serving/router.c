@@ -703,6 +703,8 @@ static int load_waiting(core_lp *lp, const srv_model *m, srv_router *r, core_unp
   uint64_t *hashes = core_unpack_array(in, sizeof *hashes, UINT32_MAX, &n);
   job_route_request rr = {(uint32_t)msg.input_tokens, (uint32_t)msg.output_tokens, hashes,
                           (uint32_t)n};
+  if (msg.model > m->workload_models) /* no such model: damage */
+    in->failed = true;
   int rc = in->failed ? -1 : wait(lp, m, r, &msg, &rr);
   free(hashes);
   return rc;

@@ -274,6 +274,16 @@ typedef struct srv_batched {
   int64_t due_ns;      /* when it goes by the policy alone; INT64_MAX: never */
 } srv_batched;
 
+/* A router's batch queue (router.batch; batch.c): items[count] waiting for spare capacity,
+ * earliest deadline first (then arrival, then id); among and model_full are scratch for picking
+ * among the instances with room. */
+typedef struct srv_batch_queue {
+  srv_batched *items;
+  size_t count, cap;
+  bool *among;      /* [pool size] */
+  bool *model_full; /* [workload models + 1] */
+} srv_batch_queue;
+
 /* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
  * clients ready to send (their think time over). With regions it is the front door of region
  * `region`: it reads only the requests that originate there, and keeps a pod policy per region and
@@ -296,12 +306,7 @@ typedef struct srv_router {
                       (as this router knows) */
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
-  /* router.batch: [batch_count] waiting for spare capacity, earliest deadline first (then arrival,
-   * then id); batch_among and model_full are scratch for picking among the instances with room */
-  srv_batched *batch;
-  size_t batch_count, batch_cap;
-  bool *batch_among; /* [pool size] */
-  bool *model_full;  /* [workload models + 1] */
+  srv_batch_queue batch; /* router.batch, one router */
 } srv_router;
 
 /* A pod router LP's state. */
@@ -312,6 +317,7 @@ typedef struct srv_pod_router {
   uint64_t completed;   /* requests that left the pod (for the controller) */
   bool open;            /* some instance of the pod accepts work (what the front doors know) */
   bool *model_open;     /* [workload models], model routing: the same for model k at k - 1 */
+  srv_batch_queue batch; /* router.batch */
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
@@ -467,6 +473,31 @@ int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const jo
  * request has left its pod (a decode or colocated instance finished it, or a prefill instance
  * whose request needs no decode). */
 bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const complete_msg *c);
+/* A request that reaches no instance (or waits at a router at the end): its row, unfinished. */
+int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q);
+
+/* batch.c: the batch queue, for the router that picks instances of pools by p (reach_ns: from it
+ * to an instance; what would arrive after the end is not sent). Waiting requests' hashes are
+ * copied (keep), and packed and unpacked (unpack's hashes are the caller's to free). */
+int srv_held_keep(core_lp *lp, srv_held *h, const dispatch_msg *msg, const job_route_request *rr);
+void srv_held_pack(const srv_held *h, core_pack *out);
+uint64_t *srv_held_unpack(const srv_model *m, core_unpack *in, dispatch_msg *msg,
+                          job_route_request *rr);
+int srv_batch_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_batch_queue *q);
+void srv_batch_destroy(srv_batch_queue *q);
+/* A batch request at the router: queued (and sent on at once if an instance has room, unless
+ * blocked), with a wake-up (EV_BATCH_DUE) at its due time. Returns 0, 1 when its due time has come
+ * already (route it as any other, nothing done), or negative. */
+int srv_batch_arrive(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                     srv_batch_queue *q, const dispatch_msg *msg, const job_route_request *rr,
+                     bool blocked, int64_t reach_ns);
+/* Sends queued requests, in queue order, while an instance of theirs has spare capacity. */
+int srv_batch_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                       srv_batch_queue *q, int64_t reach_ns);
+/* Takes out a request whose due time has come, into out (its hashes the caller's); false: none. */
+bool srv_batch_take_due(const srv_model *m, srv_batch_queue *q, int64_t now_ns, srv_held *out);
+void srv_batch_save(const srv_model *m, const srv_batch_queue *q, core_pack *out);
+int srv_batch_load(core_lp *lp, const srv_model *m, srv_batch_queue *q, core_unpack *in);
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);

@@ -8,8 +8,9 @@
  * plus the inter-region one. Completions come back to it, so its policies see what a real front
  * end sees; with regions, so do the pods' load reports. With instance lifecycles (lifecycle.c) it
  * sends work only to instances that said they serve, holds requests while none does, and reports
- * its view to the controller. With router.batch (one router) batch-tier requests wait in its batch
- * queue until an instance has spare capacity, or until their deadline less the lead. */
+ * its view to the controller. With router.batch and one router, batch-tier requests wait in its
+ * batch queue (batch.c) until an instance has spare capacity, or until their deadline less the
+ * lead; with pods the pod routers keep the queues. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,8 +140,7 @@ static bool router_due(core_lp *lp, const srv_model *m, srv_router *r) {
   return true;
 }
 
-/* A request that reaches no instance: its row, unfinished. */
-static int append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
+int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
   srv_request_row row = {.id = q->id,
                          .arrival_ns = q->arrival_ns,
                          .dispatch_ns = -1,
@@ -154,19 +154,6 @@ static int append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
                          .fate = SRV_FATE_UNFINISHED};
   srv_row_attrs(m, &row);
   return srv_append_request(lp, m, &row);
-}
-
-/* A request to wait at the router, its prefix hashes copied. */
-static int keep(core_lp *lp, srv_held *h, const dispatch_msg *msg, const job_route_request *rr) {
-  *h = (srv_held){*msg, *rr};
-  if (rr->block_count) {
-    uint64_t *hashes = malloc(rr->block_count * sizeof *hashes);
-    if (!hashes)
-      return core_fail(lp, "out of memory for requests waiting at the router");
-    memcpy(hashes, rr->block_hashes, rr->block_count * sizeof *hashes);
-    h->rr.block_hashes = hashes;
-  }
-  return 0;
 }
 
 /* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
@@ -183,7 +170,7 @@ static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_r
       r->held = grown, r->held_cap = cap;
     }
   }
-  if (keep(lp, &r->held[r->held_head + r->held_count], msg, rr) != 0)
+  if (srv_held_keep(lp, &r->held[r->held_head + r->held_count], msg, rr) != 0)
     return -1;
   r->held_count++;
   return 0;
@@ -194,7 +181,7 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
   while (r->held_count) {
     srv_held *h = &r->held[r->held_head];
     int rc = router_send(lp, m, r, &h->msg, &h->rr);
-    if (rc < 0 || (rc == 2 && append_unrouted(lp, m, &h->msg) != 0))
+    if (rc < 0 || (rc == 2 && srv_append_unrouted(lp, m, &h->msg) != 0))
       return -1;
     if (rc == 1)
       break;
@@ -207,139 +194,29 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
   return 0;
 }
 
-/* ---- router.batch: batch requests wait for spare capacity ---- */
-
-/* When a batch request should be done and when it goes by the policy alone (INT64_MAX: no
- * deadline, never); the lead defaults to half its deadline. */
-static void batch_times(const srv_model *m, const dispatch_msg *msg, int64_t *deadline_ns,
-                        int64_t *due_ns) {
-  int64_t window_ns = srv_request_attrs(m, msg->id).deadline_ns;
-  int64_t lead_ns = m->s->router.batch.lead_ns < 0 ? window_ns / 2 : m->s->router.batch.lead_ns;
-  *deadline_ns = *due_ns = INT64_MAX;
-  if (window_ns <= 0)
-    return;
-  *deadline_ns = msg->arrival_ns + window_ns;
-  *due_ns = lead_ns < window_ns ? *deadline_ns - lead_ns : msg->arrival_ns;
-}
-
-/* Queue order: earliest deadline (none last), then arrival, then id. */
-static bool batch_before(const srv_batched *a, const srv_batched *b) {
-  if (a->deadline_ns != b->deadline_ns)
-    return a->deadline_ns < b->deadline_ns;
-  if (a->held.msg.arrival_ns != b->held.msg.arrival_ns)
-    return a->held.msg.arrival_ns < b->held.msg.arrival_ns;
-  return a->held.msg.id < b->held.msg.id;
-}
-
-/* Queues a batch request in order (its hashes copied). */
-static int batch_queue(core_lp *lp, const srv_model *m, srv_router *r, const dispatch_msg *msg,
-                       const job_route_request *rr) {
-  if (r->batch_count == r->batch_cap) {
-    size_t cap = r->batch_cap ? 2 * r->batch_cap : 64;
-    srv_batched *grown = realloc(r->batch, cap * sizeof *grown);
-    if (!grown)
-      return core_fail(lp, "out of memory for batch requests waiting at the router");
-    r->batch = grown, r->batch_cap = cap;
-  }
-  srv_batched b;
-  batch_times(m, msg, &b.deadline_ns, &b.due_ns);
-  if (keep(lp, &b.held, msg, rr) != 0)
-    return -1;
-  size_t at = r->batch_count;
-  while (at > 0 && batch_before(&b, &r->batch[at - 1]))
-    at--;
-  memmove(r->batch + at + 1, r->batch + at, (r->batch_count - at) * sizeof *r->batch);
-  r->batch[at] = b;
-  r->batch_count++;
-  return 0;
-}
-
-static void batch_remove(srv_router *r, size_t i) {
-  memmove(r->batch + i, r->batch + i + 1, (r->batch_count - i - 1) * sizeof *r->batch);
-  r->batch_count--;
-}
-
-/* Marks in batch_among the instances of model `model` (0: any) that accept work and have fewer
- * than router.batch.spare outstanding requests; returns whether there is one. */
-static bool batch_room(const srv_model *m, srv_router *r, uint32_t model) {
-  const srv_pools *pools = &m->pools[0];
-  uint32_t first = model ? pools->model_first[0][model] : 0;
-  uint32_t count = model ? pools->model_count[0][model] : pools->size[0];
-  const job_router *pick = r->picks.pick[0];
-  bool any = false;
-  for (uint32_t slot = 0; slot < pools->size[0]; slot++) {
-    r->batch_among[slot] = slot >= first && slot < first + count &&
-                           job_router_accepting(pick, slot) &&
-                           job_router_outstanding(pick, slot) < m->s->router.batch.spare;
-    any |= r->batch_among[slot];
-  }
-  return any;
-}
-
-/* Sends queued batch requests, in queue order, while an instance of theirs has spare capacity.
- * Requests held for want of any accepting instance go first; near the end nothing goes (what
- * would arrive after it stays queued, unfinished). */
+/* router.batch: sends queued batch requests while an instance has room, after the held ones. */
 static int batch_dispatch(core_lp *lp, srv_model *m, srv_router *r) {
-  if (!r->batch_count || r->held_count || lp->now_ns > m->end_ns - m->route_ns)
+  if (r->held_count)
     return 0;
-  memset(r->model_full, 0, (m->workload_models + 1) * sizeof *r->model_full);
-  for (size_t i = 0; i < r->batch_count;) {
-    srv_held *h = &r->batch[i].held;
-    uint32_t model = h->msg.model;
-    if (r->model_full[model] || !batch_room(m, r, model)) {
-      r->model_full[model] = true; /* dispatching here only adds load: full for this pass */
-      if (!m->workload_models)
-        break;
-      i++;
-      continue;
-    }
-    int rc = srv_dispatch(lp, m, &m->pools[0], &r->picks, &h->msg, &h->rr, r->batch_among);
-    if (rc < 0)
-      return -1;
-    assert(rc == 0); /* batch_room found an instance */
-    free((void *)h->rr.block_hashes);
-    batch_remove(r, i);
-  }
-  return 0;
+  return srv_batch_dispatch(lp, m, &m->pools[0], &r->picks, &r->batch, m->route_ns);
 }
 
 /* EV_BATCH_DUE: the queued requests whose deadline less the lead has come go by the policy
- * alone (or wait with the held ones when nothing accepts work). */
+ * alone (or wait with the held ones when nothing accepts work); near the end nothing goes (what
+ * would arrive after it stays queued, unfinished). */
 static int batch_due(core_lp *lp, srv_model *m, srv_router *r) {
-  if (lp->now_ns > m->end_ns - m->route_ns)
-    return 0;
-  bool fixed_lead = m->s->router.batch.lead_ns >= 0; /* due times in queue order */
-  for (size_t i = 0; i < r->batch_count && r->batch[i].deadline_ns != INT64_MAX;) {
-    if (r->batch[i].due_ns > lp->now_ns) {
-      if (fixed_lead)
-        break;
-      i++;
-      continue;
-    }
-    srv_held h = r->batch[i].held;
-    batch_remove(r, i);
+  srv_held h;
+  while (lp->now_ns <= m->end_ns - m->route_ns &&
+         srv_batch_take_due(m, &r->batch, lp->now_ns, &h)) {
     int rc = r->held_count ? 1 : router_send(lp, m, r, &h.msg, &h.rr);
-    if (rc < 0 || (rc == 1 && hold(lp, r, &h.msg, &h.rr) != 0))
+    if (rc < 0 || (rc == 1 && hold(lp, r, &h.msg, &h.rr) != 0)) {
+      free((void *)h.rr.block_hashes);
       return -1;
+    }
     assert(rc != 2); /* one router: router_send does not look at the end */
     free((void *)h.rr.block_hashes);
   }
   return 0;
-}
-
-/* An arriving batch request (router.batch): queued, with a wake-up at its due time, unless that
- * has come already (then 1: route it as any other). */
-static int batch_arrive(core_lp *lp, srv_model *m, srv_router *r, const dispatch_msg *msg,
-                        const job_route_request *rr) {
-  int64_t deadline_ns, due_ns;
-  batch_times(m, msg, &deadline_ns, &due_ns);
-  if (due_ns <= lp->now_ns)
-    return 1;
-  if (batch_queue(lp, m, r, msg, rr) != 0 ||
-      (due_ns != INT64_MAX &&
-       core_send(lp, lp->id, due_ns - lp->now_ns, EV_BATCH_DUE, 0, NULL, 0) != 0))
-    return -1;
-  return batch_dispatch(lp, m, r);
 }
 
 /* Routes every request arriving now, then wakes up at the next arrival (open and offline). */
@@ -350,14 +227,15 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
                             q->prefix_hash_count};
     dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
     int rc = 2; /* would reach its instance after the end */
-    bool batch = m->s->router.batch.spare && q->attrs.tier == JOB_TIER_BATCH;
+    bool batch = m->s->router.batch.spare && !m->pods && q->attrs.tier == JOB_TIER_BATCH;
     if (batch && q->arrival_ns <= m->end_ns - m->route_ns &&
-        (rc = batch_arrive(lp, m, r, &msg, &rr)) < 0)
+        (rc = srv_batch_arrive(lp, m, &m->pools[0], &r->picks, &r->batch, &msg, &rr,
+                               r->held_count > 0, m->route_ns)) < 0)
       return -1;
     if (rc == 1 || (!batch && (m->regions || q->arrival_ns <= m->end_ns - m->route_ns)))
       rc = r->held_count ? 1 : router_send(lp, m, r, &msg, &rr); /* behind the waiting ones */
     if (rc < 0 || (rc == 1 && hold(lp, r, &msg, &rr) != 0) ||
-        (rc == 2 && append_unrouted(lp, m, &msg) != 0))
+        (rc == 2 && srv_append_unrouted(lp, m, &msg) != 0))
       return -1;
     r->unrouted += rc == 2;
     r->dispatched++;
@@ -451,7 +329,7 @@ static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
     outstanding_all += job_router_outstanding(pick, slot);
   metrics_msg msg = {.arrived = r->dispatched,
                      .held = (uint32_t)r->held_count,
-                     .finished = !r->has_next && !r->held_count && !r->batch_count &&
+                     .finished = !r->has_next && !r->held_count && !r->batch.count &&
                                  !outstanding_all}; /* queued batch requests are not load */
   return srv_metrics_send(lp, m, pools, pick, 1, &msg);
 }
@@ -475,7 +353,7 @@ static int retry(core_lp *lp, srv_model *m, srv_router *r, const core_event *ev)
   }
   int rc = r->held_count ? 1 : router_send(lp, m, r, d, &rr);
   if (rc < 0 || (rc == 1 && hold(lp, r, d, &rr) != 0) ||
-      (rc == 2 && append_unrouted(lp, m, d) != 0))
+      (rc == 2 && srv_append_unrouted(lp, m, d) != 0))
     return -1;
   r->unrouted += rc == 2;
   return 0;
@@ -543,10 +421,10 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
 static int router_finish(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   for (size_t i = 0; i < r->held_count; i++)
-    if (append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
+    if (srv_append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
       return -1;
-  for (size_t i = 0; i < r->batch_count; i++)
-    if (append_unrouted(lp, model, &r->batch[i].held.msg) != 0)
+  for (size_t i = 0; i < r->batch.count; i++)
+    if (srv_append_unrouted(lp, model, &r->batch.items[i].held.msg) != 0)
       return -1;
   return 0;
 }
@@ -595,12 +473,8 @@ static int router_create(core_lp *lp, void *model) {
     return front_door_create(lp, m, r);
   if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
     return -1;
-  if (m->s->router.batch.spare) { /* one router (the scenario refuses pods) */
-    r->batch_among = calloc(m->pools[0].size[0], sizeof *r->batch_among);
-    r->model_full = calloc(m->workload_models + 1, sizeof *r->model_full);
-    if (!r->batch_among || !r->model_full)
-      return core_fail(lp, "out of memory for the router's batch queue");
-  }
+  if (!m->pods && srv_batch_create(lp, m, &m->pools[0], &r->batch) != 0)
+    return -1;
   /* Instances that do not serve at t=0 take no work until they say they do (EV_READY), nor pods
    * none of whose instances do (EV_POD_STATE). */
   if (!m->pods)
@@ -626,11 +500,7 @@ static void router_destroy(core_lp *lp, void *model) {
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);
-  for (size_t i = 0; i < r->batch_count; i++)
-    free((void *)r->batch[i].held.rr.block_hashes);
-  free(r->batch);
-  free(r->batch_among);
-  free(r->model_full);
+  srv_batch_destroy(&r->batch);
 }
 
 int srv_picks_save(const srv_picks *p, core_pack *out) {
@@ -670,44 +540,11 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
   if (r->pod_takes)
     core_pack_bytes(out, r->pod_takes, (size_t)m->workload_models * m->pods * sizeof *r->pod_takes);
   CORE_PACK(out, r->held_count);
-  for (size_t i = 0; i < r->held_count; i++) {
-    const srv_held *h = &r->held[r->held_head + i];
-    CORE_PACK(out, h->msg);
-    core_pack_array(out, h->rr.block_hashes, h->rr.block_count, sizeof *h->rr.block_hashes);
-  }
-  if (m->s->router.batch.spare) { /* its order and times follow from the requests */
-    CORE_PACK(out, r->batch_count);
-    for (size_t i = 0; i < r->batch_count; i++) {
-      const srv_held *h = &r->batch[i].held;
-      CORE_PACK(out, h->msg);
-      core_pack_array(out, h->rr.block_hashes, h->rr.block_count, sizeof *h->rr.block_hashes);
-    }
-  }
+  for (size_t i = 0; i < r->held_count; i++)
+    srv_held_pack(&r->held[r->held_head + i], out);
+  if (!m->pods)
+    srv_batch_save(m, &r->batch, out);
   return out->failed ? -1 : 0;
-}
-
-/* hold, for load_waiting. */
-static int hold_any(core_lp *lp, const srv_model *m, srv_router *r, const dispatch_msg *msg,
-                    const job_route_request *rr) {
-  (void)m;
-  return hold(lp, r, msg, rr);
-}
-
-/* A waiting request from a checkpoint, into the queue `wait` keeps it in. */
-static int load_waiting(core_lp *lp, const srv_model *m, srv_router *r, core_unpack *in,
-                        int (*wait)(core_lp *, const srv_model *, srv_router *,
-                                    const dispatch_msg *, const job_route_request *)) {
-  dispatch_msg msg;
-  size_t n;
-  CORE_UNPACK(in, msg);
-  uint64_t *hashes = core_unpack_array(in, sizeof *hashes, UINT32_MAX, &n);
-  job_route_request rr = {(uint32_t)msg.input_tokens, (uint32_t)msg.output_tokens, hashes,
-                          (uint32_t)n};
-  if (msg.model > m->workload_models) /* no such model: damage */
-    in->failed = true;
-  int rc = in->failed ? -1 : wait(lp, m, r, &msg, &rr);
-  free(hashes);
-  return rc;
 }
 
 static int router_load(core_lp *lp, void *model, core_unpack *in) {
@@ -755,15 +592,18 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
   for (size_t i = 0; i < takes && !in->failed; i++)
     if (((const unsigned char *)r->pod_takes)[i] > 1) /* not a bool */
       return core_fail(lp, "checkpoint: the router's record is damaged");
-  size_t held, batched = 0;
+  size_t held;
   CORE_UNPACK(in, held);
   rc = 0;
-  for (size_t i = 0; i < held && !in->failed && rc == 0; i++)
-    rc = load_waiting(lp, m, r, in, hold_any);
-  if (m->s->router.batch.spare && rc == 0)
-    CORE_UNPACK(in, batched);
-  for (size_t i = 0; i < batched && !in->failed && rc == 0; i++)
-    rc = load_waiting(lp, m, r, in, batch_queue);
+  for (size_t i = 0; i < held && !in->failed && rc == 0; i++) {
+    dispatch_msg msg;
+    job_route_request rr;
+    uint64_t *hashes = srv_held_unpack(m, in, &msg, &rr);
+    rc = in->failed ? -1 : hold(lp, r, &msg, &rr);
+    free(hashes);
+  }
+  if (rc == 0 && !in->failed && !m->pods)
+    rc = srv_batch_load(lp, m, &r->batch, in);
   return in->failed ? core_fail(lp, "checkpoint: the router's record is damaged") : rc;
 }
 

@@ -572,12 +572,6 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
     return io_node_error(scn_node_or(workload, "mode", workload), ld->err, ld->err_len,
                          "a closed loop does not take regions yet (each region's front door would "
                          "run its own clients): use an open or offline workload, or no regions");
-  /* The batch queue lives at the router that picks instances: the single router only, yet. */
-  if (sn->router.batch.spare && (sn->router.pods.enabled || sn->regions.count))
-    return io_node_error(
-        io_node_find(scn_section(root, "router"), "batch"), ld->err, ld->err_len,
-        "does not take router.pods or regions yet (the queue would live at each pod's router): "
-        "use one router");
   if (sn->router.batch.spare && sn->workload.mode == JOB_MODE_CLOSED)
     return io_node_error(io_node_find(scn_section(root, "router"), "batch"), ld->err, ld->err_len,
                          "does not take a closed-loop workload (its clients wait for each "

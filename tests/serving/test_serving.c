@@ -840,9 +840,11 @@ static double tier_ttft_ms(const srv_request_row *req, uint64_t n, uint32_t tier
 /* Each batch request goes (at the router: its dispatch less the dispatch latency) to an instance
  * with fewer than `spare` requests outstanding as the router knows them (dispatched before, their
  * completion not yet back), unless its deadline less the lead has come, and never after that: with
- * spare 8 and a lead of 25 s, and with spare 6 and the default lead (half the deadline, 20 s). */
-static void batch_wait_case(const char *batch, uint32_t spare, int64_t lead_ns) {
-  srv_scenario *s = run("batch.yaml", &batch, 1);
+ * spare 8 and a lead of 25 s, with spare 6 and the default lead (half the deadline, 20 s), and
+ * behind pod routers. */
+static void batch_wait_case(const char *batch, const char *pods, uint32_t spare, int64_t lead_ns) {
+  const char *sets[] = {batch, pods};
+  srv_scenario *s = run("batch.yaml", sets, pods ? 2 : 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   int64_t latency_ns = s->router.dispatch_latency_ns;
   uint64_t n;
@@ -878,8 +880,10 @@ static void batch_wait_case(const char *batch, uint32_t spare, int64_t lead_ns) 
 }
 
 static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead(void) {
-  batch_wait_case(batch_sets[0], 8, INT64_C(25000000000));
-  batch_wait_case("router.batch={spare: 6}", 6, INT64_C(20000000000));
+  batch_wait_case(batch_sets[0], NULL, 8, INT64_C(25000000000));
+  batch_wait_case("router.batch={spare: 6}", NULL, 6, INT64_C(20000000000));
+  /* ... and behind pod routers, each queueing for its pod (one instance each) */
+  batch_wait_case(batch_sets[0], "router.pods={nodes: 1}", 8, INT64_C(25000000000));
 }
 
 /* The queue keeps batch work off busy instances: interactive TTFT p99 falls, batch TTFT grows. */
@@ -899,17 +903,17 @@ static void test_batch_queue_shortens_interactive_ttft_and_delays_batch(void) {
   CU_ASSERT(batch_mean[1] > 10 * batch_mean[0]);
 }
 
-/* router.batch lives at the one router: pods, regions and closed loops are refused, as is a
- * mapping without spare. */
-static void test_batch_queue_refuses_pods_closed_loops_and_no_spare(void) {
+/* router.batch: closed loops are refused, as are a mapping without spare and unknown keys. */
+static void test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys(void) {
   char path[512], err[1024];
   snprintf(path, sizeof path, "%s/batch.yaml", TEST_DIR);
   const char *const cases[][3] = {
-      {"router.batch={spare: 2}", "router.pods={nodes: 1}", "router.policy=least_requests"},
+      {"router.batch={spare: 2, wait: 1s}", "router.policy=least_requests",
+       "router.policy=least_requests"},
       {"router.batch={spare: 2}", "workload.mode=closed", "workload.clients=4"},
       {"router.batch={lead: 2s}", "router.policy=least_requests", "router.policy=least_requests"},
       {"router.batch={spare: 0}", "router.policy=least_requests", "router.policy=least_requests"}};
-  const char *const expect[] = {"router.pods", "closed-loop", "needs spare", "spare"};
+  const char *const expect[] = {"wait", "closed-loop", "needs spare", "spare"};
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     srv_scenario *s = NULL;
     CU_ASSERT_NOT_EQUAL(srv_scenario_load(path, cases[c], 3, &s, err, sizeof err), 0);
@@ -929,8 +933,8 @@ int main(int argc, char **argv) {
        test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead},
       {"batch queue shortens interactive TTFT and delays batch",
        test_batch_queue_shortens_interactive_ttft_and_delays_batch},
-      {"batch queue refuses pods, closed loops and no spare",
-       test_batch_queue_refuses_pods_closed_loops_and_no_spare},
+      {"batch queue refuses closed loops, no spare and unknown keys",
+       test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys},
       {"saturated instance: back-to-back iterations at priced times",
        test_saturated_instance_runs_back_to_back_at_priced_times},
       {"every request before the end is accounted for exactly once",

@@ -317,7 +317,8 @@ typedef struct srv_pod_router {
   uint64_t completed;   /* requests that left the pod (for the controller) */
   bool open;            /* some instance of the pod accepts work (what the front doors know) */
   bool *model_open;     /* [workload models], model routing: the same for model k at k - 1 */
-  srv_batch_queue batch; /* router.batch */
+  /* router.batch: batch requests waiting for room at the pod's instances */
+  srv_batch_queue batch;
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */

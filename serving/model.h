@@ -49,8 +49,8 @@ enum {
   EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
   EV_CHUNK,         /* between links */
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
-  /* prefill -> decode instance, closed loops only, just before EV_KV_READY: the request's arrival
-   * (arrival_msg), which the request store cannot know up front */
+  /* prefill -> decode instance, closed loops and router.batch only, just before EV_KV_READY: the
+   * request's arrival and dispatch (arrival_msg), which the request store cannot know up front */
   EV_ARRIVED_AT,
   EV_REPORT, /* pod router -> itself: time to report its load (regions) */
   EV_LOAD,   /* pod router -> every front door: its load (load_msg) */
@@ -122,7 +122,7 @@ typedef struct kv_ready_msg {
 } kv_ready_msg;
 
 typedef struct arrival_msg {
-  int64_t id, arrival_ns;
+  int64_t id, arrival_ns, dispatch_ns;
 } arrival_msg;
 
 typedef struct kv_pull_msg {

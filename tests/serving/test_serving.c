@@ -903,6 +903,30 @@ static void test_batch_queue_shortens_interactive_ttft_and_delays_batch(void) {
   CU_ASSERT(batch_mean[1] > 10 * batch_mean[0]);
 }
 
+/* Disaggregated, every request batch (tests/serving/disaggregated.yaml): the decode side's row,
+ * the one written, keeps the dispatch the prefill side saw, after the wait, by the due time. */
+static void test_disaggregated_batch_rows_keep_their_waited_dispatch(void) {
+  const char *sets[] = {"workload.tier=batch", "workload.deadline=20s",
+                        "router.batch={spare: 2, lead: 15s}"};
+  srv_scenario *s = run("disaggregated.yaml", sets, 3);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  int64_t latency_ns = s->router.dispatch_latency_ns, lead_ns = INT64_C(15000000000);
+  uint64_t n;
+  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  CU_ASSERT_EQUAL_FATAL(n, 150);
+  int waited = 0, late = 0, decoded = 0;
+  for (uint64_t i = 0; i < n; i++) {
+    waited += req[i].dispatch_ns > req[i].arrival_ns + latency_ns;
+    late += req[i].dispatch_ns - latency_ns > req[i].deadline_ns - lead_ns;
+    decoded += req[i].decode_instance >= 0 && req[i].fate == SRV_FATE_COMPLETED;
+  }
+  CU_ASSERT(waited > 100);
+  CU_ASSERT_EQUAL(late, 0);
+  CU_ASSERT_EQUAL(decoded, 150);
+  free(req);
+  srv_scenario_free(s);
+}
+
 /* router.batch: closed loops are refused, as are a mapping without spare and unknown keys. */
 static void test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys(void) {
   char path[512], err[1024];
@@ -933,6 +957,8 @@ int main(int argc, char **argv) {
        test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead},
       {"batch queue shortens interactive TTFT and delays batch",
        test_batch_queue_shortens_interactive_ttft_and_delays_batch},
+      {"disaggregated batch rows keep their waited dispatch",
+       test_disaggregated_batch_rows_keep_their_waited_dispatch},
       {"batch queue refuses closed loops, no spare and unknown keys",
        test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys},
       {"saturated instance: back-to-back iterations at priced times",

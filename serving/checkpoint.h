@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 /* The format's version: a checkpoint of another version is refused. */
-enum { SRV_CHECKPOINT_VERSION = 1 };
+enum { SRV_CHECKPOINT_VERSION = 2 }; /* 2: an instance's last EV_ARRIVED_AT has the dispatch */
 
 typedef struct srv_checkpoint_header {
   int64_t at_ns;          /* every event before it had been simulated */

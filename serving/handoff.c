@@ -64,8 +64,10 @@ int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec) {
     return 0;
   rec->handed_off = true;
   uint32_t decode_lp = srv_instance_lp(m, (uint32_t)rec->row.decode_instance);
-  if (m->s->workload.mode == JOB_MODE_CLOSED) { /* lands just before the EV_KV_READY below */
-    arrival_msg at = {rec->row.id, rec->row.arrival_ns};
+  /* A closed loop's arrival, or a dispatch that may have waited in a batch queue: it lands just
+   * before the EV_KV_READY below. */
+  if (m->s->workload.mode == JOB_MODE_CLOSED || m->s->router.batch.spare) {
+    arrival_msg at = {rec->row.id, rec->row.arrival_ns, rec->row.dispatch_ns};
     if (core_send(lp, decode_lp, latency_ns, EV_ARRIVED_AT, 0, &at, sizeof at) != 0)
       return -1;
   }
@@ -80,14 +82,19 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
   memcpy(&k, ev->payload.bytes, sizeof k);
   const request_store *q = &m->requests;
   assert((uint64_t)k.id < q->count);
-  int64_t arrival_ns = q->arrival_ns[k.id];
-  if (m->s->workload.mode == JOB_MODE_CLOSED) { /* EV_ARRIVED_AT came just before */
-    assert(in->arrived_at.id == k.id);
-    arrival_ns = in->arrived_at.arrival_ns;
+  int64_t arrival_ns = q->arrival_ns[k.id], dispatch_ns = -1;
+  if (m->s->workload.mode == JOB_MODE_CLOSED || m->s->router.batch.spare) {
+    assert(in->arrived_at.id == k.id); /* EV_ARRIVED_AT came just before */
+    if (m->s->workload.mode == JOB_MODE_CLOSED)
+      arrival_ns = in->arrived_at.arrival_ns;
+    if (m->s->router.batch.spare)
+      dispatch_ns = in->arrived_at.dispatch_ns;
   }
+  if (dispatch_ns < 0)
+    dispatch_ns = arrival_ns + m->route_ns;
   srv_request_row row = {.id = k.id,
                          .arrival_ns = arrival_ns,
-                         .dispatch_ns = arrival_ns + m->route_ns,
+                         .dispatch_ns = dispatch_ns,
                          .first_scheduled_ns = k.first_scheduled_ns,
                          .first_token_ns = k.first_token_ns,
                          .done_ns = -1,

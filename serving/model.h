@@ -49,8 +49,8 @@ enum {
   EV_KV_RELEASE,    /* decode -> prefill instance: the KV arrived, free your copy */
   EV_CHUNK,         /* between links */
   EV_ROUTE,         /* global router -> pod router: a request (dispatch_msg) */
-  /* prefill -> decode instance, closed loops only, just before EV_KV_READY: the request's arrival
-   * (arrival_msg), which the request store cannot know up front */
+  /* prefill -> decode instance, closed loops and router.batch only, just before EV_KV_READY: the
+   * request's arrival and dispatch (arrival_msg), which the request store cannot know up front */
   EV_ARRIVED_AT,
   EV_REPORT, /* pod router -> itself: time to report its load (regions) */
   EV_LOAD,   /* pod router -> every front door: its load (load_msg) */
@@ -73,6 +73,8 @@ enum {
                      pod router -> front door: a request its pod cannot take now, to route again */
   EV_POD_STATE,   /* pod router -> front doors: aux 1 when its pod has an instance that accepts
                      work again, 0 when it has none */
+  EV_BATCH_DUE,   /* router -> itself: a queued batch request's deadline less router.batch.lead
+                     has come: it goes now, spare capacity or not */
 };
 
 /* What the router sees of a deployment, for its controller. */
@@ -120,7 +122,7 @@ typedef struct kv_ready_msg {
 } kv_ready_msg;
 
 typedef struct arrival_msg {
-  int64_t id, arrival_ns;
+  int64_t id, arrival_ns, dispatch_ns;
 } arrival_msg;
 
 typedef struct kv_pull_msg {
@@ -265,6 +267,23 @@ typedef struct srv_held {
   job_route_request rr; /* its block_hashes owned */
 } srv_held;
 
+/* A batch request waiting at the router for spare capacity (router.batch). */
+typedef struct srv_batched {
+  srv_held held;
+  int64_t deadline_ns; /* when it should be done; INT64_MAX: no deadline */
+  int64_t due_ns;      /* when it goes by the policy alone; INT64_MAX: never */
+} srv_batched;
+
+/* A router's batch queue (router.batch; batch.c): items[count] waiting for spare capacity,
+ * earliest deadline first (then arrival, then id); among and model_full are scratch for picking
+ * among the instances with room. */
+typedef struct srv_batch_queue {
+  srv_batched *items;
+  size_t count, cap;
+  bool *among;      /* [pool size] */
+  bool *model_full; /* [workload models + 1] */
+} srv_batch_queue;
+
 /* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
  * clients ready to send (their think time over). With regions it is the front door of region
  * `region`: it reads only the requests that originate there, and keeps a pod policy per region and
@@ -287,6 +306,7 @@ typedef struct srv_router {
                       (as this router knows) */
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
+  srv_batch_queue batch; /* router.batch, one router */
 } srv_router;
 
 /* A pod router LP's state. */
@@ -297,6 +317,8 @@ typedef struct srv_pod_router {
   uint64_t completed;   /* requests that left the pod (for the controller) */
   bool open;            /* some instance of the pod accepts work (what the front doors know) */
   bool *model_open;     /* [workload models], model routing: the same for model k at k - 1 */
+  /* router.batch: batch requests waiting for room at the pod's instances */
+  srv_batch_queue batch;
 } srv_pod_router;
 
 /* A request live at an instance: its timeline row, filled in as it goes. */
@@ -433,10 +455,11 @@ void srv_picks_destroy(srv_picks *p);
 int srv_picks_save(const srv_picks *p, core_pack *out);
 int srv_picks_load(srv_picks *p, core_unpack *in);
 /* Picks an instance of pools (and a decode instance when the request needs one) and sends it
- * there after the dispatch latency. Returns 0, 1 when no instance accepts work now (nothing is
- * sent), or negative. */
+ * there after the dispatch latency; among (borrowed, [pool size], NULL: all) limits the first
+ * pick to its true slots. Returns 0, 1 when no instance accepts work now (nothing is sent), or
+ * negative. */
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
-                 const dispatch_msg *msg, const job_route_request *rr);
+                 const dispatch_msg *msg, const job_route_request *rr, const bool *among);
 /* With lifecycles: sets whether a policy's slot accepts work (0, or -1 out of memory); marks the
  * slots of instances that do not serve at t=0; and whether a pool has one that does (of model
  * `model`'s slots: 0 for all). */
@@ -451,6 +474,31 @@ int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const jo
  * request has left its pod (a decode or colocated instance finished it, or a prefill instance
  * whose request needs no decode). */
 bool srv_release(const srv_model *m, srv_picks *p, uint32_t instance, const complete_msg *c);
+/* A request that reaches no instance (or waits at a router at the end): its row, unfinished. */
+int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q);
+
+/* batch.c: the batch queue, for the router that picks instances of pools by p (reach_ns: from it
+ * to an instance; what would arrive after the end is not sent). Waiting requests' hashes are
+ * copied (keep), and packed and unpacked (unpack's hashes are the caller's to free). */
+int srv_held_keep(core_lp *lp, srv_held *h, const dispatch_msg *msg, const job_route_request *rr);
+void srv_held_pack(const srv_held *h, core_pack *out);
+uint64_t *srv_held_unpack(const srv_model *m, core_unpack *in, dispatch_msg *msg,
+                          job_route_request *rr);
+int srv_batch_create(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_batch_queue *q);
+void srv_batch_destroy(srv_batch_queue *q);
+/* A batch request at the router: queued (and sent on at once if an instance has room, unless
+ * blocked), with a wake-up (EV_BATCH_DUE) at its due time. Returns 0, 1 when its due time has come
+ * already (route it as any other, nothing done), or negative. */
+int srv_batch_arrive(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                     srv_batch_queue *q, const dispatch_msg *msg, const job_route_request *rr,
+                     bool blocked, int64_t reach_ns);
+/* Sends queued requests, in queue order, while an instance of theirs has spare capacity. */
+int srv_batch_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
+                       srv_batch_queue *q, int64_t reach_ns);
+/* Takes out a request whose due time has come, into out (its hashes the caller's); false: none. */
+bool srv_batch_take_due(const srv_model *m, srv_batch_queue *q, int64_t now_ns, srv_held *out);
+void srv_batch_save(const srv_model *m, const srv_batch_queue *q, core_pack *out);
+int srv_batch_load(core_lp *lp, const srv_model *m, srv_batch_queue *q, core_unpack *in);
 
 /* instance.c */
 int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in);
@@ -475,6 +523,8 @@ void srv_req_drop(srv_instance *in, srv_req *rec); /* unlinks and frees */
 void srv_req_free(srv_req *rec);
 int srv_add_to_scheduler(core_lp *lp, srv_instance *in, srv_req *rec, bool hold_kv, bool remote_kv);
 int srv_complete_at_router(core_lp *lp, srv_model *m, const srv_req *rec);
+/* Request id's attributes: the workload's store, or the defaults. */
+job_request_attrs srv_request_attrs(const srv_model *m, int64_t id);
 /* The request's attributes (the workload's store, or the defaults) into its row; arrival_ns set. */
 void srv_row_attrs(const srv_model *m, srv_request_row *row);
 /* The dispatch of a request again (a stopped instance's), its model from the workload's attributes.

@@ -12,7 +12,11 @@
  * metrics. It holds nothing: a request its pod cannot take (no instance accepts work) goes back to
  * the front door it came from (EV_RETRY), which routes it again by what it knows; and whenever the
  * pod closes (its last accepting instance drains or stops) or opens again, it tells every front
- * door (EV_POD_STATE), so they send it nothing while it is closed. */
+ * door (EV_POD_STATE), so they send it nothing while it is closed.
+ *
+ * With router.batch it keeps the batch queue for its pod (batch.c): the global router (or front
+ * door) routes batch requests as any other, and the pod router holds them until one of its
+ * instances has spare capacity or their due time comes; its load reports count them. */
 #include "serving/model.h"
 
 /* Reports go on while requests still arrive: past the last arrival no front door decides. */
@@ -51,7 +55,7 @@ static int bounce(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_m
 
 static int dispatch(core_lp *lp, srv_model *m, srv_pod_router *r, const dispatch_msg *msg,
                     const job_route_request *rr) {
-  int rc = srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, rr);
+  int rc = srv_dispatch(lp, m, &m->pools[r->pod], &r->picks, msg, rr, NULL);
   return rc == 1 ? bounce(lp, m, r, msg) : rc;
 }
 
@@ -85,6 +89,27 @@ static int set_accepting(core_lp *lp, srv_model *m, srv_pod_router *r, uint32_t 
   return 0;
 }
 
+/* router.batch: queued batch requests to the pod's instances with room. */
+static int batch_dispatch(core_lp *lp, srv_model *m, srv_pod_router *r) {
+  return srv_batch_dispatch(lp, m, &m->pools[r->pod], &r->picks, &r->batch,
+                            m->s->router.dispatch_latency_ns);
+}
+
+/* EV_BATCH_DUE: the queued requests whose deadline less the lead has come go by the policy alone
+ * (or back to their front door when the pod takes none); near the end nothing goes (what would
+ * arrive after it stays queued, unfinished). */
+static int batch_due(core_lp *lp, srv_model *m, srv_pod_router *r) {
+  srv_held h;
+  while (lp->now_ns <= m->end_ns - m->s->router.dispatch_latency_ns &&
+         srv_batch_take_due(m, &r->batch, lp->now_ns, &h)) {
+    int rc = dispatch(lp, m, r, &h.msg, &h.rr);
+    free((void *)h.rr.block_hashes);
+    if (rc != 0)
+      return -1;
+  }
+  return 0;
+}
+
 static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
   srv_model *m = model;
   srv_pod_router *r = lp->state;
@@ -98,11 +123,20 @@ static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
       rr.block_count = (uint32_t)(h->offsets[msg->id + 1] - h->offsets[msg->id]);
     }
     r->outstanding++;
+    if (m->s->router.batch.spare && srv_request_attrs(m, msg->id).tier == JOB_TIER_BATCH) {
+      int rc = srv_batch_arrive(lp, m, &m->pools[r->pod], &r->picks, &r->batch, msg, &rr, false,
+                                m->s->router.dispatch_latency_ns);
+      if (rc != 1)
+        return rc;
+    }
     return dispatch(lp, m, r, msg, &rr);
   }
+  case EV_BATCH_DUE: return batch_due(lp, m, r);
   case EV_REPORT: return pod_router_report(lp, m, r);
   case EV_READY: /* an instance serves now */
-    return set_accepting(lp, m, r, m->instance_slot[srv_instance_of(m, ev->src_lp)], true);
+    if (set_accepting(lp, m, r, m->instance_slot[srv_instance_of(m, ev->src_lp)], true) != 0)
+      return -1;
+    return batch_dispatch(lp, m, r);
   case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
     if (set_accepting(lp, m, r, m->instance_slot[ev->aux], false) != 0)
       return -1;
@@ -124,7 +158,10 @@ static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
   default: break;
   }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
-  if (!srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c))
+  bool left = srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
+  if (batch_dispatch(lp, m, r) != 0) /* an instance may have room now */
+    return -1;
+  if (!left)
     return 0;
   r->outstanding--;
   r->completed++;
@@ -150,9 +187,19 @@ static int pod_router_create(core_lp *lp, void *model) {
     return core_fail(lp, "out of memory for pod router %u's models", r->pod);
   for (uint32_t k = 1; k <= m->workload_models; k++)
     r->model_open[k - 1] = srv_pool_open(m, &m->pools[r->pod], k);
-  if (srv_picks_create(lp, m, &m->pools[r->pod], &r->picks) != 0)
+  if (srv_picks_create(lp, m, &m->pools[r->pod], &r->picks) != 0 ||
+      srv_batch_create(lp, m, &m->pools[r->pod], &r->batch) != 0)
     return -1;
   return srv_picks_initial(lp, m, &m->pools[r->pod], &r->picks);
+}
+
+/* Batch requests still queued at the end: unfinished rows. */
+static int pod_router_finish(core_lp *lp, void *model) {
+  srv_pod_router *r = lp->state;
+  for (size_t i = 0; i < r->batch.count; i++)
+    if (srv_append_unrouted(lp, model, &r->batch.items[i].held.msg) != 0)
+      return -1;
+  return 0;
 }
 
 static void pod_router_destroy(core_lp *lp, void *model) {
@@ -160,6 +207,7 @@ static void pod_router_destroy(core_lp *lp, void *model) {
   srv_pod_router *r = lp->state;
   srv_picks_destroy(&r->picks);
   free(r->model_open);
+  srv_batch_destroy(&r->batch);
 }
 
 static int pod_router_save(const core_lp *lp, void *model, core_pack *out) {
@@ -169,7 +217,9 @@ static int pod_router_save(const core_lp *lp, void *model, core_pack *out) {
   CORE_PACK(out, r->completed);
   CORE_PACK(out, r->open);
   core_pack_bytes(out, r->model_open, m->workload_models * sizeof *r->model_open);
-  return srv_picks_save(&r->picks, out) != 0 || out->failed ? -1 : 0;
+  srv_picks_save(&r->picks, out);
+  srv_batch_save(m, &r->batch, out);
+  return out->failed ? -1 : 0;
 }
 
 static int pod_router_load(core_lp *lp, void *model, core_unpack *in) {
@@ -185,7 +235,10 @@ static int pod_router_load(core_lp *lp, void *model, core_unpack *in) {
     damaged |= ((const unsigned char *)r->model_open)[k] > 1;
   if (damaged || srv_picks_load(&r->picks, in) != 0 || in->failed)
     return core_fail(lp, "checkpoint: pod router %u's record is damaged", r->pod);
-  return 0;
+  int rc = srv_batch_load(lp, m, &r->batch, in);
+  if (in->failed)
+    return core_fail(lp, "checkpoint: pod router %u's record is damaged", r->pod);
+  return rc;
 }
 
 const core_lp_type srv_pod_router_type = {.name = "pod router",
@@ -193,6 +246,7 @@ const core_lp_type srv_pod_router_type = {.name = "pod router",
                                           .create = pod_router_create,
                                           .init = pod_router_init,
                                           .handle = pod_router_handle,
+                                          .finish = pod_router_finish,
                                           .destroy = pod_router_destroy,
                                           .save = pod_router_save,
                                           .load = pod_router_load};

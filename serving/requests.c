@@ -96,19 +96,18 @@ void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a) {
   row->deadline_ns = a->deadline_ns > 0 ? row->arrival_ns + a->deadline_ns : -1;
 }
 
-/* The workload's attributes of request id (all 0 when it gave none). */
-static job_request_attrs attrs_of(const srv_model *m, int64_t id) {
+job_request_attrs srv_request_attrs(const srv_model *m, int64_t id) {
   const attrs_store *a = &m->attrs;
   job_request_attrs none = {0};
   return a->attrs && (uint64_t)id < a->count ? a->attrs[id] : none;
 }
 
 void srv_row_attrs(const srv_model *m, srv_request_row *row) {
-  job_request_attrs a = attrs_of(m, row->id);
+  job_request_attrs a = srv_request_attrs(m, row->id);
   srv_row_set_attrs(row, &a);
 }
 
 dispatch_msg srv_row_dispatch(const srv_model *m, const srv_request_row *row) {
   return (dispatch_msg){row->id, row->arrival_ns, row->input_tokens, row->output_tokens,
-                        attrs_of(m, row->id).model};
+                        srv_request_attrs(m, row->id).model};
 }

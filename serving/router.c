@@ -8,7 +8,9 @@
  * plus the inter-region one. Completions come back to it, so its policies see what a real front
  * end sees; with regions, so do the pods' load reports. With instance lifecycles (lifecycle.c) it
  * sends work only to instances that said they serve, holds requests while none does, and reports
- * its view to the controller. */
+ * its view to the controller. With router.batch and one router, batch-tier requests wait in its
+ * batch queue (batch.c) until an instance has spare capacity, or until their deadline less the
+ * lead; with pods the pod routers keep the queues. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +36,11 @@ void srv_picks_destroy(srv_picks *p) {
 }
 
 int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p,
-                 const dispatch_msg *msg, const job_route_request *rr) {
+                 const dispatch_msg *msg, const job_route_request *rr, const bool *among) {
   uint32_t slot;
-  if (msg->model) /* aimed at a model: among its deployments' instances only */
+  if (among)
+    slot = job_router_pick_among(p->pick[0], rr, &lp->rng, among);
+  else if (msg->model) /* aimed at a model: among its deployments' instances only */
     slot = job_router_pick_range(p->pick[0], rr, &lp->rng, pools->model_first[0][msg->model],
                                  pools->model_count[0][msg->model]);
   else
@@ -110,7 +114,7 @@ static int router_send(core_lp *lp, srv_model *m, srv_router *r, const dispatch_
   if (m->regions)
     return route_to_region(lp, m, r, msg, rr);
   if (!m->pods)
-    return srv_dispatch(lp, m, &m->pools[0], &r->picks, msg, rr);
+    return srv_dispatch(lp, m, &m->pools[0], &r->picks, msg, rr, NULL);
   uint32_t pod = msg->model /* among the pods with an instance of its model accepting work */
                      ? job_router_pick_among(r->picks.pick[0], rr, &lp->rng,
                                              &r->pod_takes[(msg->model - 1) * m->pods])
@@ -136,8 +140,7 @@ static bool router_due(core_lp *lp, const srv_model *m, srv_router *r) {
   return true;
 }
 
-/* A request that reaches no instance: its row, unfinished. */
-static int append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
+int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
   srv_request_row row = {.id = q->id,
                          .arrival_ns = q->arrival_ns,
                          .dispatch_ns = -1,
@@ -167,15 +170,8 @@ static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_r
       r->held = grown, r->held_cap = cap;
     }
   }
-  srv_held *h = &r->held[r->held_head + r->held_count];
-  *h = (srv_held){*msg, *rr};
-  if (rr->block_count) {
-    uint64_t *hashes = malloc(rr->block_count * sizeof *hashes);
-    if (!hashes)
-      return core_fail(lp, "out of memory for requests waiting at the router");
-    memcpy(hashes, rr->block_hashes, rr->block_count * sizeof *hashes);
-    h->rr.block_hashes = hashes;
-  }
+  if (srv_held_keep(lp, &r->held[r->held_head + r->held_count], msg, rr) != 0)
+    return -1;
   r->held_count++;
   return 0;
 }
@@ -185,7 +181,7 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
   while (r->held_count) {
     srv_held *h = &r->held[r->held_head];
     int rc = router_send(lp, m, r, &h->msg, &h->rr);
-    if (rc < 0 || (rc == 2 && append_unrouted(lp, m, &h->msg) != 0))
+    if (rc < 0 || (rc == 2 && srv_append_unrouted(lp, m, &h->msg) != 0))
       return -1;
     if (rc == 1)
       break;
@@ -198,6 +194,31 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
   return 0;
 }
 
+/* router.batch: sends queued batch requests while an instance has room, after the held ones. */
+static int batch_dispatch(core_lp *lp, srv_model *m, srv_router *r) {
+  if (r->held_count)
+    return 0;
+  return srv_batch_dispatch(lp, m, &m->pools[0], &r->picks, &r->batch, m->route_ns);
+}
+
+/* EV_BATCH_DUE: the queued requests whose deadline less the lead has come go by the policy
+ * alone (or wait with the held ones when nothing accepts work); near the end nothing goes (what
+ * would arrive after it stays queued, unfinished). */
+static int batch_due(core_lp *lp, srv_model *m, srv_router *r) {
+  srv_held h;
+  while (lp->now_ns <= m->end_ns - m->route_ns &&
+         srv_batch_take_due(m, &r->batch, lp->now_ns, &h)) {
+    int rc = r->held_count ? 1 : router_send(lp, m, r, &h.msg, &h.rr);
+    if (rc < 0 || (rc == 1 && hold(lp, r, &h.msg, &h.rr) != 0)) {
+      free((void *)h.rr.block_hashes);
+      return -1;
+    }
+    assert(rc != 2); /* one router: router_send does not look at the end */
+    free((void *)h.rr.block_hashes);
+  }
+  return 0;
+}
+
 /* Routes every request arriving now, then wakes up at the next arrival (open and offline). */
 static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
   while (router_due(lp, m, r)) {
@@ -206,10 +227,15 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
                             q->prefix_hash_count};
     dispatch_msg msg = {q->id, q->arrival_ns, q->input_tokens, q->output_tokens, q->attrs.model};
     int rc = 2; /* would reach its instance after the end */
-    if (m->regions || q->arrival_ns <= m->end_ns - m->route_ns)
+    bool batch = m->s->router.batch.spare && !m->pods && q->attrs.tier == JOB_TIER_BATCH;
+    if (batch && q->arrival_ns <= m->end_ns - m->route_ns &&
+        (rc = srv_batch_arrive(lp, m, &m->pools[0], &r->picks, &r->batch, &msg, &rr,
+                               r->held_count > 0, m->route_ns)) < 0)
+      return -1;
+    if (rc == 1 || (!batch && (m->regions || q->arrival_ns <= m->end_ns - m->route_ns)))
       rc = r->held_count ? 1 : router_send(lp, m, r, &msg, &rr); /* behind the waiting ones */
     if (rc < 0 || (rc == 1 && hold(lp, r, &msg, &rr) != 0) ||
-        (rc == 2 && append_unrouted(lp, m, &msg) != 0))
+        (rc == 2 && srv_append_unrouted(lp, m, &msg) != 0))
       return -1;
     r->unrouted += rc == 2;
     r->dispatched++;
@@ -303,7 +329,8 @@ static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
     outstanding_all += job_router_outstanding(pick, slot);
   metrics_msg msg = {.arrived = r->dispatched,
                      .held = (uint32_t)r->held_count,
-                     .finished = !r->has_next && !r->held_count && !outstanding_all};
+                     .finished = !r->has_next && !r->held_count && !r->batch.count &&
+                                 !outstanding_all}; /* queued batch requests are not load */
   return srv_metrics_send(lp, m, pools, pick, 1, &msg);
 }
 
@@ -326,7 +353,7 @@ static int retry(core_lp *lp, srv_model *m, srv_router *r, const core_event *ev)
   }
   int rc = r->held_count ? 1 : router_send(lp, m, r, d, &rr);
   if (rc < 0 || (rc == 1 && hold(lp, r, d, &rr) != 0) ||
-      (rc == 2 && append_unrouted(lp, m, d) != 0))
+      (rc == 2 && srv_append_unrouted(lp, m, d) != 0))
     return -1;
   r->unrouted += rc == 2;
   return 0;
@@ -359,7 +386,7 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     if (srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)],
                           true) != 0)
       return -1;
-    return dispatch_held(lp, m, r);
+    return dispatch_held(lp, m, r) != 0 ? -1 : batch_dispatch(lp, m, r);
   case EV_CLOSE: /* the controller drains instance aux: no more work, then it drains */
     if (srv_set_accepting(lp, r->picks.pick[0], m->instance_slot[ev->aux], false) != 0)
       return -1;
@@ -370,6 +397,7 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
                              false);
   case EV_RETRY: return retry(lp, m, r, ev);
   case EV_METRICS_ASK: return send_metrics(lp, m, r);
+  case EV_BATCH_DUE: return batch_due(lp, m, r);
   default: break;
   }
   const complete_msg *c = (const complete_msg *)ev->payload.bytes;
@@ -383,15 +411,20 @@ static int router_handle(core_lp *lp, const core_event *ev, void *model) {
     job_router_completed(r->picks.pick[0], ev->src_lp - srv_pod_router_lp(m, 0), &rr);
   } else {
     left = srv_release(m, &r->picks, srv_instance_of(m, ev->src_lp), c);
+    if (batch_dispatch(lp, m, r) != 0) /* an instance may have room now */
+      return -1;
   }
   return closed && left ? client_done(lp, m, r) : 0;
 }
 
-/* The requests still waiting at the end: unfinished rows. */
+/* The requests still waiting at the end (held or queued batch ones): unfinished rows. */
 static int router_finish(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   for (size_t i = 0; i < r->held_count; i++)
-    if (append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
+    if (srv_append_unrouted(lp, model, &r->held[r->held_head + i].msg) != 0)
+      return -1;
+  for (size_t i = 0; i < r->batch.count; i++)
+    if (srv_append_unrouted(lp, model, &r->batch.items[i].held.msg) != 0)
       return -1;
   return 0;
 }
@@ -440,6 +473,8 @@ static int router_create(core_lp *lp, void *model) {
     return front_door_create(lp, m, r);
   if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
     return -1;
+  if (!m->pods && srv_batch_create(lp, m, &m->pools[0], &r->batch) != 0)
+    return -1;
   /* Instances that do not serve at t=0 take no work until they say they do (EV_READY), nor pods
    * none of whose instances do (EV_POD_STATE). */
   if (!m->pods)
@@ -465,6 +500,7 @@ static void router_destroy(core_lp *lp, void *model) {
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);
+  srv_batch_destroy(&r->batch);
 }
 
 int srv_picks_save(const srv_picks *p, core_pack *out) {
@@ -504,11 +540,10 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
   if (r->pod_takes)
     core_pack_bytes(out, r->pod_takes, (size_t)m->workload_models * m->pods * sizeof *r->pod_takes);
   CORE_PACK(out, r->held_count);
-  for (size_t i = 0; i < r->held_count; i++) {
-    const srv_held *h = &r->held[r->held_head + i];
-    CORE_PACK(out, h->msg);
-    core_pack_array(out, h->rr.block_hashes, h->rr.block_count, sizeof *h->rr.block_hashes);
-  }
+  for (size_t i = 0; i < r->held_count; i++)
+    srv_held_pack(&r->held[r->held_head + i], out);
+  if (!m->pods)
+    srv_batch_save(m, &r->batch, out);
   return out->failed ? -1 : 0;
 }
 
@@ -562,13 +597,13 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
   rc = 0;
   for (size_t i = 0; i < held && !in->failed && rc == 0; i++) {
     dispatch_msg msg;
-    CORE_UNPACK(in, msg);
-    uint64_t *hashes = core_unpack_array(in, sizeof *hashes, UINT32_MAX, &n);
-    job_route_request rr = {(uint32_t)msg.input_tokens, (uint32_t)msg.output_tokens, hashes,
-                            (uint32_t)n};
+    job_route_request rr;
+    uint64_t *hashes = srv_held_unpack(m, in, &msg, &rr);
     rc = in->failed ? -1 : hold(lp, r, &msg, &rr);
     free(hashes);
   }
+  if (rc == 0 && !in->failed && !m->pods)
+    rc = srv_batch_load(lp, m, &r->batch, in);
   return in->failed ? core_fail(lp, "checkpoint: the router's record is damaged") : rc;
 }
 

@@ -391,10 +391,32 @@ static int read_pods(const scn_loader *ld, const io_node *router, const char *co
   return 0;
 }
 
+/* router.batch: batch requests wait for spare capacity. */
+static int read_batch(const scn_loader *ld, const io_node *router) {
+  static const char *const keys[] = {"spare", "lead", NULL};
+  srv_scenario *s = ld->s;
+  const io_node *m = io_node_find(router, "batch");
+  s->router.batch.lead_ns = -1;
+  if (!m)
+    return 0;
+  int rc;
+  if ((rc = scn_expect_kind(ld, m, IO_NODE_MAPPING, "a mapping of spare, lead")) != 0 ||
+      (rc = scn_check_keys(ld, m, keys)) != 0)
+    return rc;
+  if (!io_node_find(m, "spare"))
+    return io_node_error(m, ld->err, ld->err_len,
+                         "needs spare: the outstanding requests below which an instance takes "
+                         "batch work");
+  if ((rc = scn_get_u32(ld, m, "spare", 1, UINT32_MAX, &s->router.batch.spare)) != 0 ||
+      (rc = scn_get_ns(ld, m, "lead", 0, &s->router.batch.lead_ns)) != 0)
+    return rc;
+  return 0;
+}
+
 static int read_router(const scn_loader *ld, const io_node *m) {
   static const char *const keys[] = {
       "policy", "decode_policy", "decode_same_rack", "dispatch_latency", "pods", "first_token",
-      NULL};
+      "batch", NULL};
   static const char *const first_tokens[] = {"prefill", "client", NULL};
   enum { MAX_POLICIES = 32 };
   const char *policies[MAX_POLICIES + 1] = {NULL};
@@ -404,6 +426,7 @@ static int read_router(const scn_loader *ld, const io_node *m) {
   s->router.dispatch_latency_ns = default_dispatch_latency_ns;
   int policy = -1, decode_policy = -1, first_token = 0, rc;
   if ((rc = scn_check_keys(ld, m, keys)) != 0 || (rc = read_pods(ld, m, policies)) != 0 ||
+      (rc = read_batch(ld, m)) != 0 ||
       (rc = scn_get_choice(ld, m, "first_token", first_tokens, &first_token)) != 0 ||
       (rc = scn_get_choice(ld, m, "policy", policies, &policy)) != 0 ||
       (rc = scn_get_choice(ld, m, "decode_policy", policies, &decode_policy)) != 0 ||
@@ -549,6 +572,10 @@ static int read_scenario(const scn_loader *ld, const io_node *root) {
     return io_node_error(scn_node_or(workload, "mode", workload), ld->err, ld->err_len,
                          "a closed loop does not take regions yet (each region's front door would "
                          "run its own clients): use an open or offline workload, or no regions");
+  if (sn->router.batch.spare && sn->workload.mode == JOB_MODE_CLOSED)
+    return io_node_error(io_node_find(scn_section(root, "router"), "batch"), ld->err, ld->err_len,
+                         "does not take a closed-loop workload (its clients wait for each "
+                         "answer): use an open or offline workload");
   return 0;
 }
 

@@ -181,6 +181,15 @@ typedef struct srv_scenario {
       const job_route_policy *policy; /* the global router's choice of pod */
       int64_t latency_ns;             /* global router to pod router, and back */
     } pods;
+    /* Batch requests wait for spare capacity (router.batch, SageServe's queue): a batch-tier
+     * request goes only to an instance with fewer than `spare` outstanding requests (0: off, batch
+     * requests are routed as any other), else waits in the router's queue, earliest deadline
+     * first (at the pod routers with pods); one with a deadline goes by the policy alone at its
+     * deadline minus lead_ns (-1: half its deadline). */
+    struct {
+      uint32_t spare;
+      int64_t lead_ns;
+    } batch;
   } router;
   struct {
     net_fabric_spec fabric;

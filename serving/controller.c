@@ -294,17 +294,20 @@ static int controller_create(core_lp *lp, void *model) {
   c->to_warm = calloc(m->instances, 1);
   if (!c->deps || !c->view || !c->to_warm)
     return core_fail(lp, "out of memory for the controller");
-  double forecast_max = 0;
-  for (size_t d = 0; d < s->deployment_count; d++)
-    if (s->deployments[d].scaling.controller == SRV_CONTROLLER_FORECAST)
-      forecast_max += s->deployments[d].scaling.max;
   for (size_t d = 0; d < s->deployment_count; d++) {
     const srv_scaling *sc = &s->deployments[d].scaling;
     ctl_deployment *cd = &c->deps[d];
     job_hpa_init(&cd->hpa, &sc->hpa);
     if (sc->controller == SRV_CONTROLLER_FORECAST) {
-      /* One stream feeds every deployment: each forecasts its share, by its largest size. */
-      cd->share = forecast_max > 0 ? sc->max / forecast_max : 0;
+      /* The requests a deployment may serve (all of them, or with model routing those naming
+       * none or its model) feed every forecasting deployment that may serve them: each forecasts
+       * its share, by its largest size, among those of its model when requests name models. */
+      double of = 0;
+      for (size_t e = 0; e < s->deployment_count; e++)
+        if (s->deployments[e].scaling.controller == SRV_CONTROLLER_FORECAST &&
+            (!m->model_deployments || s->deployments[e].model == s->deployments[d].model))
+          of += s->deployments[e].scaling.max;
+      cd->share = of > 0 ? sc->max / of : 0;
       if (job_holt_winters_init(&cd->hw, (uint32_t)(sc->season_ns / sc->bin_ns), sc->alpha,
                                 sc->beta, sc->gamma) != 0)
         return core_fail(lp, "out of memory for the forecast of deployment %zu", d);

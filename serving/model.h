@@ -307,6 +307,8 @@ typedef struct srv_router {
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
   srv_batch_queue batch; /* router.batch, one router */
+  uint64_t *arrived;     /* [workload models + 1] with model routing: its requests by model (0: naming
+                            none), so that each deployment's controller counts those it may serve */
 } srv_router;
 
 /* A pod router LP's state. */
@@ -467,9 +469,11 @@ int srv_set_accepting(core_lp *lp, job_router *pick, uint32_t slot, bool accepti
 int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
 bool srv_pool_open(const srv_model *m, const srv_pools *pools, uint32_t model);
 /* For each scaling deployment, base plus the requests outstanding at its accepting instances in
- * pools (by pick; NULL: none), to the controller after latency_ns. */
+ * pools (by pick; NULL: none), to the controller after latency_ns. From a router or front door
+ * (`front`; NULL from a pod router) with model routing, a deployment's `arrived` and `held` are
+ * those of the requests it may serve (naming none or a model it serves), not all of them. */
 int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
-                     int64_t latency_ns, const metrics_msg *base);
+                     const srv_router *front, int64_t latency_ns, const metrics_msg *base);
 /* A completion from an instance of pools: it is no longer outstanding there. Returns whether the
  * request has left its pod (a decode or colocated instance finished it, or a prefill instance
  * whose request needs no decode). */

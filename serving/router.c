@@ -239,6 +239,8 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
       return -1;
     r->unrouted += rc == 2;
     r->dispatched++;
+    if (r->arrived)
+      r->arrived[q->attrs.model]++;
     if (router_read(lp, m, r) != 0)
       return -1;
   }
@@ -271,12 +273,24 @@ static int router_init(core_lp *lp, void *model) {
   return router_dispatch_due(lp, m, r);
 }
 
+/* Whether deployment d may serve requests of workload model k (0: naming none). */
+static bool serves(const srv_model *m, size_t d, uint32_t k) {
+  return k == 0 || m->model_deployments[(size_t)(k - 1) * m->s->deployment_count + d];
+}
+
 int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
-                     int64_t latency_ns, const metrics_msg *base) {
+                     const srv_router *front, int64_t latency_ns, const metrics_msg *base) {
   for (size_t d = 0; d < m->s->deployment_count; d++) {
     if (!m->s->deployments[d].scaling.enabled)
       continue;
     metrics_msg msg = *base;
+    if (front && front->arrived) {
+      msg.arrived = 0, msg.held = 0;
+      for (uint32_t k = 0; k <= m->workload_models; k++)
+        msg.arrived += serves(m, d, k) ? front->arrived[k] : 0;
+      for (size_t i = 0; i < front->held_count; i++)
+        msg.held += serves(m, d, front->held[front->held_head + i].msg.model);
+    }
     for (uint32_t slot = 0; pick && slot < pools->size[0]; slot++)
       if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
         msg.outstanding += job_router_outstanding(pick, slot);
@@ -320,7 +334,7 @@ static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
                        .finished = !r->has_next,
                        .unfinished = (int64_t)(r->dispatched - r->unrouted)};
     int64_t hop_ns = r->region ? srv_region_hop_ns(m, r->region, 0) : 1;
-    return srv_metrics_send(lp, m, NULL, NULL, hop_ns, &msg);
+    return srv_metrics_send(lp, m, NULL, NULL, r, hop_ns, &msg);
   }
   const srv_pools *pools = &m->pools[0];
   const job_router *pick = r->picks.pick[0];
@@ -331,7 +345,7 @@ static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
                      .held = (uint32_t)r->held_count,
                      .finished = !r->has_next && !r->held_count && !r->batch.count &&
                                  !outstanding_all}; /* queued batch requests are not load */
-  return srv_metrics_send(lp, m, pools, pick, 1, &msg);
+  return srv_metrics_send(lp, m, pools, pick, r, 1, &msg);
 }
 
 /* Pod `pod`'s slot in the policy that picks it: the region's (regions) or the global one. */
@@ -469,6 +483,9 @@ static int router_create(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   if (lp->index == 0)
     m->router = r;
+  if (m->model_deployments &&
+      !(r->arrived = calloc(m->workload_models + 1, sizeof *r->arrived)))
+    return core_fail(lp, "out of memory for the router's counts per model");
   if (m->regions)
     return front_door_create(lp, m, r);
   if (srv_picks_create(lp, m, m->pods ? NULL : &m->pools[0], &r->picks) != 0)
@@ -497,6 +514,7 @@ static void router_destroy(core_lp *lp, void *model) {
   free(r->reported);
   free(r->sent_since);
   free(r->pod_takes);
+  free(r->arrived);
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);
@@ -539,6 +557,8 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
   }
   if (r->pod_takes)
     core_pack_bytes(out, r->pod_takes, (size_t)m->workload_models * m->pods * sizeof *r->pod_takes);
+  if (r->arrived)
+    core_pack_array(out, r->arrived, m->workload_models + 1, sizeof *r->arrived);
   CORE_PACK(out, r->held_count);
   for (size_t i = 0; i < r->held_count; i++)
     srv_held_pack(&r->held[r->held_head + i], out);
@@ -592,6 +612,10 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
   for (size_t i = 0; i < takes && !in->failed; i++)
     if (((const unsigned char *)r->pod_takes)[i] > 1) /* not a bool */
       return core_fail(lp, "checkpoint: the router's record is damaged");
+  if (r->arrived &&
+      (core_unpack_array_into(in, r->arrived, sizeof *r->arrived, m->workload_models + 1, &n),
+       !in->failed && n != m->workload_models + 1))
+    return core_fail(lp, "checkpoint: the router's record is damaged");
   size_t held;
   CORE_UNPACK(in, held);
   rc = 0;

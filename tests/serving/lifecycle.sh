@@ -11,6 +11,9 @@
 #                               the sum of lifetimes x accelerators
 #   forecast_uses_no_future     a forecast-driven run whose load differs only from 5 min on makes
 #                               the same lifecycle changes before 5 min, and other ones after
+#   scales_on_its_model         (autoscale_two_models.yaml) a forecast scales each model's deployment
+#                               on the requests aimed at its model: more requests of the other
+#                               model change no lifecycle row of the first model's instances
 #   spot_loses_no_request       spot instances interrupted with a 1 s notice stop mid-request; their
 #                               requests are served elsewhere: every request completes, and no
 #                               instance finishes one while it is off
@@ -39,6 +42,10 @@ case $case in
 forecast_uses_no_future)
   run base "$forecast"
   run changed "$forecast" "--set=workload.synthetic.rate_curve.3={at: 6min, rate: 30/s}"
+  ;;
+scales_on_its_model)
+  run base
+  run changed "--set=workload.streams.1.synthetic.rate_curve.0={at: 0s, rate: 8/s}"
   ;;
 spot_loses_no_request)
   run base --set deployments.0.scaling.spot=3 --set deployments.0.scaling.spot_interruptions=20/h \
@@ -144,6 +151,15 @@ elif case == "forecast_uses_no_future":
     if life == other:
         fails.append("the changed load changed no decision: the test proves nothing")
     print(f"{len(before(life))} changes before 5 min identical; {len(life)} vs {len(other)} in all")
+elif case == "scales_on_its_model":
+    other = sorted(ints(table("changed", "lifecycle")), key=lambda r: (r["instance"], r["seq"]))
+    first = lambda rows: [r for r in rows if r["instance"] < 5]  # llama's; qwen's are 5-9
+    if first(life) != first(other):
+        fails.append("the first model's instances scaled differently when the other model's load changed")
+    if life == other:
+        fails.append("the other model's load changed no decision: the test proves nothing")
+    print(f"{len(first(life))} changes of the first model's instances identical; "
+          f"{len(life) - len(first(life))} vs {len(other) - len(first(other))} of the other's")
 elif case == "spot_loses_no_request":
     unfinished = [q["id"] for q in reqs if q["fate"] != 0]
     if unfinished:

@@ -307,8 +307,11 @@ typedef struct srv_router {
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
   srv_batch_queue batch; /* router.batch, one router */
-  uint64_t *arrived;     /* [workload models + 1] with model routing: its requests by model (0: naming
-                            none), so that each deployment's controller counts those it may serve */
+  /* With model routing, [workload models + 1], by the model requests name (0: none): the requests
+   * it has read (each deployment's controller counts those it may serve) and of the held ones,
+   * how many (a request waits only behind held ones of its own model). NULL without. */
+  uint64_t *arrived;
+  uint32_t *held_of;
 } srv_router;
 
 /* A pod router LP's state. */

@@ -156,6 +156,12 @@ int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
   return srv_append_request(lp, m, &row);
 }
 
+/* Whether a request naming `model` waits behind held ones: those naming the same (with model
+ * routing; a request of another model does not hold it back), else any. */
+static bool waits(const srv_router *r, uint32_t model) {
+  return r->held_of ? r->held_of[model] > 0 : r->held_count > 0;
+}
+
 /* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
 static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_route_request *rr) {
   if (r->held_head + r->held_count == r->held_cap) {
@@ -173,21 +179,37 @@ static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_r
   if (srv_held_keep(lp, &r->held[r->held_head + r->held_count], msg, rr) != 0)
     return -1;
   r->held_count++;
+  if (r->held_of)
+    r->held_of[msg->model]++;
   return 0;
 }
 
-/* Dispatches the waiting requests, oldest first, while something accepts them. */
+/* Dispatches the waiting requests, oldest first, while something accepts them: all of them
+ * until one finds nothing, or with model routing each model's until one of it finds nothing
+ * (what accepts a model does not change meanwhile, so its later ones would not go either; the
+ * ones kept stay in order). */
 static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
-  while (r->held_count) {
-    srv_held *h = &r->held[r->held_head];
+  size_t kept = 0, i = 0;
+  for (; i < r->held_count; i++) {
+    srv_held *h = &r->held[r->held_head + i];
     int rc = router_send(lp, m, r, &h->msg, &h->rr);
     if (rc < 0 || (rc == 2 && srv_append_unrouted(lp, m, &h->msg) != 0))
       return -1;
-    if (rc == 1)
-      break;
+    if (rc == 1) {
+      if (!r->held_of)
+        break;
+      r->held[r->held_head + kept++] = *h;
+      continue;
+    }
     r->unrouted += rc == 2;
+    if (r->held_of)
+      r->held_of[h->msg.model]--;
     free((void *)h->rr.block_hashes);
-    r->held_head++, r->held_count--;
+  }
+  if (!r->held_of) { /* the first i went */
+    r->held_head += i, r->held_count -= i;
+  } else {
+    r->held_count = kept;
   }
   if (!r->held_count)
     r->held_head = 0;
@@ -208,7 +230,7 @@ static int batch_due(core_lp *lp, srv_model *m, srv_router *r) {
   srv_held h;
   while (lp->now_ns <= m->end_ns - m->route_ns &&
          srv_batch_take_due(m, &r->batch, lp->now_ns, &h)) {
-    int rc = r->held_count ? 1 : router_send(lp, m, r, &h.msg, &h.rr);
+    int rc = waits(r, h.msg.model) ? 1 : router_send(lp, m, r, &h.msg, &h.rr);
     if (rc < 0 || (rc == 1 && hold(lp, r, &h.msg, &h.rr) != 0)) {
       free((void *)h.rr.block_hashes);
       return -1;
@@ -230,10 +252,10 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
     bool batch = m->s->router.batch.spare && !m->pods && q->attrs.tier == JOB_TIER_BATCH;
     if (batch && q->arrival_ns <= m->end_ns - m->route_ns &&
         (rc = srv_batch_arrive(lp, m, &m->pools[0], &r->picks, &r->batch, &msg, &rr,
-                               r->held_count > 0, m->route_ns)) < 0)
+                               waits(r, msg.model), m->route_ns)) < 0)
       return -1;
     if (rc == 1 || (!batch && (m->regions || q->arrival_ns <= m->end_ns - m->route_ns)))
-      rc = r->held_count ? 1 : router_send(lp, m, r, &msg, &rr); /* behind the waiting ones */
+      rc = waits(r, msg.model) ? 1 : router_send(lp, m, r, &msg, &rr); /* behind the held */
     if (rc < 0 || (rc == 1 && hold(lp, r, &msg, &rr) != 0) ||
         (rc == 2 && srv_append_unrouted(lp, m, &msg) != 0))
       return -1;
@@ -288,8 +310,8 @@ int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const jo
       msg.arrived = 0, msg.held = 0;
       for (uint32_t k = 0; k <= m->workload_models; k++)
         msg.arrived += serves(m, d, k) ? front->arrived[k] : 0;
-      for (size_t i = 0; i < front->held_count; i++)
-        msg.held += serves(m, d, front->held[front->held_head + i].msg.model);
+      for (uint32_t k = 0; k <= m->workload_models; k++)
+        msg.held += serves(m, d, k) ? front->held_of[k] : 0;
     }
     for (uint32_t slot = 0; pick && slot < pools->size[0]; slot++)
       if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
@@ -365,7 +387,7 @@ static int retry(core_lp *lp, srv_model *m, srv_router *r, const core_event *ev)
   } else {
     job_router_completed(r->picks.pick[0], m->instance_slot[srv_instance_of(m, ev->src_lp)], &rr);
   }
-  int rc = r->held_count ? 1 : router_send(lp, m, r, d, &rr);
+  int rc = waits(r, d->model) ? 1 : router_send(lp, m, r, d, &rr);
   if (rc < 0 || (rc == 1 && hold(lp, r, d, &rr) != 0) ||
       (rc == 2 && srv_append_unrouted(lp, m, d) != 0))
     return -1;
@@ -484,7 +506,8 @@ static int router_create(core_lp *lp, void *model) {
   if (lp->index == 0)
     m->router = r;
   if (m->model_deployments &&
-      !(r->arrived = calloc(m->workload_models + 1, sizeof *r->arrived)))
+      (!(r->arrived = calloc(m->workload_models + 1, sizeof *r->arrived)) ||
+       !(r->held_of = calloc(m->workload_models + 1, sizeof *r->held_of))))
     return core_fail(lp, "out of memory for the router's counts per model");
   if (m->regions)
     return front_door_create(lp, m, r);
@@ -515,6 +538,7 @@ static void router_destroy(core_lp *lp, void *model) {
   free(r->sent_since);
   free(r->pod_takes);
   free(r->arrived);
+  free(r->held_of);
   for (size_t i = 0; i < r->held_count; i++)
     free((void *)r->held[r->held_head + i].rr.block_hashes);
   free(r->held);

@@ -14,6 +14,9 @@
 #   scales_on_its_model         (autoscale_two_models.yaml) a forecast scales each model's deployment
 #                               on the requests aimed at its model: more requests of the other
 #                               model change no lifecycle row of the first model's instances
+#   held_model_holds_back_none  (autoscale_two_models.yaml) the first model's deployment starts with
+#                               none serving: its requests wait at the router, the other model's
+#                               go at once (within the routing hops, not 100 ms later)
 #   spot_loses_no_request       spot instances interrupted with a 1 s notice stop mid-request; their
 #                               requests are served elsewhere: every request completes, and no
 #                               instance finishes one while it is off
@@ -46,6 +49,9 @@ forecast_uses_no_future)
 scales_on_its_model)
   run base
   run changed "--set=workload.streams.1.synthetic.rate_curve.0={at: 0s, rate: 8/s}"
+  ;;
+held_model_holds_back_none)
+  run base --set deployments.0.scaling.initial=0 --set deployments.0.scaling.min=0
   ;;
 spot_loses_no_request)
   run base --set deployments.0.scaling.spot=3 --set deployments.0.scaling.spot_interruptions=20/h \
@@ -160,6 +166,18 @@ elif case == "scales_on_its_model":
         fails.append("the other model's load changed no decision: the test proves nothing")
     print(f"{len(first(life))} changes of the first model's instances identical; "
           f"{len(life) - len(first(life))} vs {len(other) - len(first(other))} of the other's")
+elif case == "held_model_holds_back_none":
+    # held: longer than the hops (dispatch and pod latency, 1 ms each) by far; they wait minutes
+    waited = lambda q: q["dispatch_ns"] - q["arrival_ns"] > 10**8
+    first = [q for q in reqs if 0 <= q["instance"] < 5]
+    other = [q for q in reqs if q["instance"] >= 5]
+    if not any(waited(q) for q in first):
+        fails.append("no request of the first model waited: the test proves nothing")
+    late = [q["id"] for q in other if waited(q)]
+    if late:
+        fails.append(f"{len(late)} requests of the other model waited behind held ones, first {late[0]}")
+    print(f"{sum(map(waited, first))} of {len(first)} requests of the first model waited; "
+          f"{len(other)} of the other went at once")
 elif case == "spot_loses_no_request":
     unfinished = [q["id"] for q in reqs if q["fate"] != 0]
     if unfinished:

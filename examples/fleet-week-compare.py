@@ -60,7 +60,7 @@ def main():
             for s in args.sets:
                 cmd += ["--set", s]
             start = time.monotonic()
-            subprocess.run(cmd, check=True)
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             wall = time.monotonic() - start
         rep = json.loads(subprocess.run([args.windtunnel, "report", h5, "--json"], check=True,
                                         capture_output=True, text=True).stdout)

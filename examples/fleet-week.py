@@ -36,18 +36,21 @@ SCALE = 16
 # SageServe's models A, C, D (B, BLOOM-176B, is not in the catalogue: it has a plain GELU FFN
 # and ALiBi, which the cost model does not price). tp: the smallest of SageServe's profiled
 # configurations (perf_model.csv: Llama-2-70B TP 2/4/8; upstream Llama-3.1-8B-tp-{2,4} and
-# Llama-3.2-3B-tp-{2,4}). peak_per_instance: requests/s per instance at the week's hourly peak
-# when no instance scales (a choice: the single-model week's 7 instances for its 5.8/s peak,
-# 0.83/s, for A; 2/s for C and D, with at least one instance per region). capacity: requests/s one
-# instance serves within the SLO, the forecast's `capacity`: 1.2/s for A as measured for the
-# single-model week (README, "Fleet week"); 10/s for C and 20/s for D are choices, NOT measured.
+# Llama-3.2-3B-tp-{2,4}). capacity: requests/s one instance serves within the SLO, the forecast's
+# `capacity`: three quarters of the highest rate (tried in steps: A 0.4/s, C and D 2/s) at which one
+# instance meets the SLO (TTFT 2 s, TPOT 200 ms) for every request of a 10-minute Poisson run with
+# the conversation lengths (README, "Fleet week"): A 1.6/s, C 28/s, D 42/s; A's 1.2/s is the
+# single-model week's. peak_per_instance: requests/s per instance at the model's hourly peak when
+# no instance scales (a choice: the single-model week's 7 instances for its 5.8/s peak, 0.83/s, for
+# A; the capacity for C and D, whose peaks are far below one instance's, so that the floor of one
+# instance per region decides).
 MODELS = [
     {"key": "A", "name": "llama70b", "model": "Llama-2-70B", "tp": 2,
      "peak_per_instance": 0.83, "capacity": 1.2},
     {"key": "C", "name": "llama8b", "model": "Llama-3.1-8B", "tp": 2,
-     "peak_per_instance": 2.0, "capacity": 10.0},
+     "peak_per_instance": 21.0, "capacity": 21.0},
     {"key": "D", "name": "llama3b", "model": "Llama-3.2-3B", "tp": 2,
-     "peak_per_instance": 2.0, "capacity": 20.0},
+     "peak_per_instance": 31.5, "capacity": 31.5},
 ]
 TIERS = [("IW(prod)", "interactive"), ("NIW(dev)", "batch")]
 # NIW deadline: SageServe's generate_random_trace.py gives its batched requests an SLA of
@@ -137,9 +140,10 @@ def scenario(policy):
     w("#")
     w("# Instances: TP 2 for every model, the smallest of SageServe's profiled configurations")
     w("# (perf_model.csv for A; its Llama-3.1-8B-tp-2 and Llama-3.2-3B-tp-2 profiles for C and D).")
-    w("# Counts are a choice: the model's hourly peak (both tiers) over a peak rate per instance (A")
-    w("# 0.83/s, as the earlier single-model week's 7 instances for 5.8/s; C and D 2/s), at least one per")
-    w("# region: " + "; ".join(f"{f['key']} {f['count']} ({f['peak']:.2f}/s peak)" for f in fleet) +
+    w("# Counts are a choice: the model's hourly peak (both tiers) over a rate per instance (A 0.83/s,")
+    w("# as the earlier single-model week's 7 instances for 5.8/s; C and D their capacity, below), at")
+    w("# least one per region: " +
+      "; ".join(f"{f['key']} {f['count']} ({f['peak']:.2f}/s peak)" for f in fleet) +
       f"; {total_gpus} GPUs.")
     w("# Each model's instances are split over the regions in proportion to O365's GPU allocation")
     w("# there on 2024-06-12 (sageserve/derived/o365_gpu_allocation_*.csv, westus, westus2 and")
@@ -162,8 +166,9 @@ def scenario(policy):
         w("# Policy: forecast-driven (Holt-Winters) scaling of every deployment by one global controller,")
         w("# capacity per instance per model (README, \"Fleet week\"). The controller forecasts the")
         w("# whole arrival stream and gives each deployment a share by its `max` (serving/controller.c):")
-        w("# it does not yet see arrivals per model. Capacities: A 1.2/s (measured for the single-model")
-        w("# week, README \"Fleet week\"); C 10/s and D 20/s are choices, not measured.")
+        w("# it does not yet see arrivals per model. Capacities: three quarters of the highest rate at")
+        w("# which one instance met the SLO for every request of a 10-minute Poisson run with the")
+        w("# conversation lengths (A 1.6/s, C 28/s, D 42/s; README, \"Fleet week\").")
     w("cluster:")
     w("  nodes:")
     for f in fleet:

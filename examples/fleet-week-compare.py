@@ -10,8 +10,8 @@ policy: GPU-hours per model and in all (`windtunnel report --json`, which counts
 from start to stop, loading and draining included), and per tier the SLO attainment with its
 misses (a request misses when its TTFT or TPOT passes the scenario's slo, as the report counts,
 or when it did not finish), TTFT p99 and, for batch, deadlines met; and each run's wall time.
---no-run reads the timelines already in --out (its wall time is the engine's, from the report). --set passes overrides to every run (e.g. the
-batch tier's router.batch once it exists).
+--no-run reads the timelines already in --out (its wall time is then the engine's, from the
+report). --set passes overrides to every run (e.g. the batch tier's router.batch once it exists).
 """
 import argparse
 import json

@@ -66,7 +66,8 @@ static void test_catalogue_has_the_required_models_and_accelerators(void) {
       "Llama-2-7B",     "Llama-2-13B",  "Llama-2-70B",  "Llama-3.1-8B", "Llama-3.1-70B",
       "Llama-3.1-405B", "Qwen2.5-0.5B", "Qwen2.5-1.5B", "Qwen2.5-3B",   "Qwen2.5-7B",
       "Qwen2.5-14B",    "Qwen2.5-32B",  "Qwen2.5-72B",  "Qwen3-0.6B",   "Qwen3-1.7B",
-      "Qwen3-4B",       "Qwen3-8B",     "Qwen3-14B",    "Qwen3-32B",    "Mixtral-8x7B"};
+      "Qwen3-4B",       "Qwen3-8B",     "Qwen3-14B",    "Qwen3-32B",    "Mixtral-8x7B",
+      "Llama-3.2-3B"};
   for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
     const hw_model *m = hw_catalog_model(cat, models[i]);
     CU_ASSERT_PTR_NOT_NULL(m);

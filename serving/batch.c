@@ -42,7 +42,8 @@ int srv_batch_create(core_lp *lp, const srv_model *m, const srv_pools *pools, sr
     return 0;
   q->among = calloc(pools->size[0] ? pools->size[0] : 1, sizeof *q->among);
   q->model_full = calloc(m->workload_models + 1, sizeof *q->model_full);
-  if (!q->among || !q->model_full)
+  q->left = calloc(m->workload_models + 1, sizeof *q->left);
+  if (!q->among || !q->model_full || !q->left)
     return core_fail(lp, "out of memory for the router's batch queue");
   return 0;
 }
@@ -53,6 +54,7 @@ void srv_batch_destroy(srv_batch_queue *q) {
   free(q->items);
   free(q->among);
   free(q->model_full);
+  free(q->left);
 }
 
 /* When a batch request should be done and when it goes by the policy alone (INT64_MAX: no
@@ -101,6 +103,7 @@ static int batch_queue(core_lp *lp, const srv_model *m, srv_batch_queue *q, cons
 }
 
 static void batch_remove(srv_batch_queue *q, size_t i) {
+  q->left[q->items[i].held.msg.model]++;
   memmove(q->items + i, q->items + i + 1, (q->count - i - 1) * sizeof *q->items);
   q->count--;
 }
@@ -150,8 +153,10 @@ int srv_batch_arrive(core_lp *lp, srv_model *m, const srv_pools *pools, srv_pick
                      bool blocked, int64_t reach_ns) {
   int64_t deadline_ns, due_ns;
   batch_times(m, msg, &deadline_ns, &due_ns);
-  if (due_ns <= lp->now_ns)
+  if (due_ns <= lp->now_ns) { /* no time to wait: it goes on now */
+    q->left[msg->model]++;
     return 1;
+  }
   if (batch_queue(lp, m, q, msg, rr) != 0 ||
       (due_ns != INT64_MAX &&
        core_send(lp, lp->id, due_ns - lp->now_ns, EV_BATCH_DUE, 0, NULL, 0) != 0))
@@ -177,15 +182,19 @@ bool srv_batch_take_due(const srv_model *m, srv_batch_queue *q, int64_t now_ns, 
 void srv_batch_save(const srv_model *m, const srv_batch_queue *q, core_pack *out) {
   if (!m->s->router.batch.spare)
     return;
+  core_pack_array(out, q->left, m->workload_models + 1, sizeof *q->left);
   CORE_PACK(out, q->count); /* the order and times follow from the requests */
   for (size_t i = 0; i < q->count; i++)
     srv_held_pack(&q->items[i].held, out);
 }
 
 int srv_batch_load(core_lp *lp, const srv_model *m, srv_batch_queue *q, core_unpack *in) {
-  size_t count = 0;
-  if (m->s->router.batch.spare)
+  size_t count = 0, n = 0;
+  if (m->s->router.batch.spare) {
+    core_unpack_array_into(in, q->left, sizeof *q->left, m->workload_models + 1, &n);
+    in->failed |= n != m->workload_models + 1;
     CORE_UNPACK(in, count);
+  }
   int rc = 0;
   for (size_t i = 0; i < count && !in->failed && rc == 0; i++) {
     dispatch_msg msg;

@@ -282,6 +282,8 @@ typedef struct srv_batch_queue {
   size_t count, cap;
   bool *among;      /* [pool size] */
   bool *model_full; /* [workload models + 1] */
+  uint64_t *left;   /* [workload models + 1]: batch requests that went on (sent, or due), by model:
+                       the load the controllers count, rather than their arrivals */
 } srv_batch_queue;
 
 /* The router LP's state: the workload's source, read one request ahead; in a closed loop, the
@@ -307,9 +309,10 @@ typedef struct srv_router {
   srv_held *held;  /* [held_head, held_head + held_count) waiting, oldest first */
   size_t held_head, held_count, held_cap;
   srv_batch_queue batch; /* router.batch, one router */
-  /* With model routing, [workload models + 1], by the model requests name (0: none): the requests
-   * it has read (each deployment's controller counts those it may serve) and of the held ones,
-   * how many (a request waits only behind held ones of its own model). NULL without. */
+  /* [workload models + 1], by the model requests name (0: none): the requests it has read, less
+   * batch ones with router.batch, which count when they leave their queue (each deployment's
+   * controller counts those it may serve), and of the held ones, how many (a request waits only
+   * behind held ones of its own model). */
   uint64_t *arrived;
   uint32_t *held_of;
 } srv_router;
@@ -471,12 +474,13 @@ int srv_dispatch(core_lp *lp, srv_model *m, const srv_pools *pools, srv_picks *p
 int srv_set_accepting(core_lp *lp, job_router *pick, uint32_t slot, bool accepting);
 int srv_picks_initial(core_lp *lp, const srv_model *m, const srv_pools *pools, srv_picks *p);
 bool srv_pool_open(const srv_model *m, const srv_pools *pools, uint32_t model);
-/* For each scaling deployment, base plus the requests outstanding at its accepting instances in
- * pools (by pick; NULL: none), to the controller after latency_ns. From a router or front door
- * (`front`; NULL from a pod router) with model routing, a deployment's `arrived` and `held` are
- * those of the requests it may serve (naming none or a model it serves), not all of them. */
+/* For each scaling deployment, base plus, of the requests it may serve (naming it, its model or
+ * nothing): those outstanding at its accepting instances in pools (by pick; NULL: none), those
+ * read and held by `front` (a router or front door; NULL: a pod router) and those that left the
+ * batch queue `batch` (NULL: none), to the controller after latency_ns. */
 int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
-                     const srv_router *front, int64_t latency_ns, const metrics_msg *base);
+                     const srv_router *front, const srv_batch_queue *batch, int64_t latency_ns,
+                     const metrics_msg *base);
 /* A completion from an instance of pools: it is no longer outstanding there. Returns whether the
  * request has left its pod (a decode or colocated instance finished it, or a prefill instance
  * whose request needs no decode). */

@@ -152,7 +152,7 @@ static int pod_router_handle(core_lp *lp, const core_event *ev, void *model) {
   }
   case EV_METRICS_ASK: { /* its instances' outstanding requests, and what left the pod */
     metrics_msg msg = {.finished = 1, .unfinished = -(int64_t)r->completed};
-    return srv_metrics_send(lp, m, &m->pools[r->pod], r->picks.pick[0], NULL,
+    return srv_metrics_send(lp, m, &m->pools[r->pod], r->picks.pick[0], NULL, &r->batch,
                             srv_pod_hop_ns(m, 0, r->pod), &msg);
   }
   default: break;

@@ -156,10 +156,10 @@ int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
   return srv_append_request(lp, m, &row);
 }
 
-/* Whether a request naming `model` waits behind held ones: those naming the same (with model
- * routing; a request of another model does not hold it back), else any. */
+/* Whether a request naming `model` waits behind held ones: those naming the same model (a
+ * request of another model is not held back; without model routing every request names none). */
 static bool waits(const srv_router *r, uint32_t model) {
-  return r->held_of ? r->held_of[model] > 0 : r->held_count > 0;
+  return r->held_of[model] > 0;
 }
 
 /* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
@@ -179,8 +179,7 @@ static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_r
   if (srv_held_keep(lp, &r->held[r->held_head + r->held_count], msg, rr) != 0)
     return -1;
   r->held_count++;
-  if (r->held_of)
-    r->held_of[msg->model]++;
+  r->held_of[msg->model]++;
   return 0;
 }
 
@@ -196,19 +195,18 @@ static int dispatch_held(core_lp *lp, srv_model *m, srv_router *r) {
     if (rc < 0 || (rc == 2 && srv_append_unrouted(lp, m, &h->msg) != 0))
       return -1;
     if (rc == 1) {
-      if (!r->held_of)
-        break;
+      if (!m->model_deployments)
+        break; /* every request names none: the later ones would not go either */
       r->held[r->held_head + kept++] = *h;
       continue;
     }
     r->unrouted += rc == 2;
-    if (r->held_of)
-      r->held_of[h->msg.model]--;
+    r->held_of[h->msg.model]--;
     free((void *)h->rr.block_hashes);
   }
-  if (!r->held_of) { /* the first i went */
+  if (kept == 0) { /* the first i went */
     r->held_head += i, r->held_count -= i;
-  } else {
+  } else { /* every one was tried: the kept ones stay, in order */
     r->held_count = kept;
   }
   if (!r->held_count)
@@ -261,7 +259,8 @@ static int router_dispatch_due(core_lp *lp, srv_model *m, srv_router *r) {
       return -1;
     r->unrouted += rc == 2;
     r->dispatched++;
-    if (r->arrived)
+    /* with router.batch, a batch request counts as load when it leaves its queue */
+    if (!m->s->router.batch.spare || q->attrs.tier != JOB_TIER_BATCH)
       r->arrived[q->attrs.model]++;
     if (router_read(lp, m, r) != 0)
       return -1;
@@ -301,17 +300,17 @@ static bool serves(const srv_model *m, size_t d, uint32_t k) {
 }
 
 int srv_metrics_send(core_lp *lp, srv_model *m, const srv_pools *pools, const job_router *pick,
-                     const srv_router *front, int64_t latency_ns, const metrics_msg *base) {
+                     const srv_router *front, const srv_batch_queue *batch, int64_t latency_ns,
+                     const metrics_msg *base) {
   for (size_t d = 0; d < m->s->deployment_count; d++) {
     if (!m->s->deployments[d].scaling.enabled)
       continue;
     metrics_msg msg = *base;
-    if (front && front->arrived) {
-      msg.arrived = 0, msg.held = 0;
-      for (uint32_t k = 0; k <= m->workload_models; k++)
-        msg.arrived += serves(m, d, k) ? front->arrived[k] : 0;
-      for (uint32_t k = 0; k <= m->workload_models; k++)
-        msg.held += serves(m, d, k) ? front->held_of[k] : 0;
+    for (uint32_t k = 0; k <= m->workload_models; k++) {
+      if (!serves(m, d, k))
+        continue;
+      msg.arrived += (front ? front->arrived[k] : 0) + (batch && batch->left ? batch->left[k] : 0);
+      msg.held += front ? front->held_of[k] : 0;
     }
     for (uint32_t slot = 0; pick && slot < pools->size[0]; slot++)
       if (m->instance_deployment[pools->instance[0][slot]] == d && job_router_accepting(pick, slot))
@@ -351,23 +350,19 @@ bool srv_pool_open(const srv_model *m, const srv_pools *pools, uint32_t model) {
  * latency from it to the controller, beside the first front door. */
 static int send_metrics(core_lp *lp, srv_model *m, srv_router *r) {
   if (m->pods) {
-    metrics_msg msg = {.arrived = r->dispatched,
-                       .held = (uint32_t)r->held_count,
-                       .finished = !r->has_next,
+    metrics_msg msg = {.finished = !r->has_next,
                        .unfinished = (int64_t)(r->dispatched - r->unrouted)};
     int64_t hop_ns = r->region ? srv_region_hop_ns(m, r->region, 0) : 1;
-    return srv_metrics_send(lp, m, NULL, NULL, r, hop_ns, &msg);
+    return srv_metrics_send(lp, m, NULL, NULL, r, NULL, hop_ns, &msg);
   }
   const srv_pools *pools = &m->pools[0];
   const job_router *pick = r->picks.pick[0];
   uint32_t outstanding_all = 0;
   for (uint32_t slot = 0; slot < pools->size[0]; slot++)
     outstanding_all += job_router_outstanding(pick, slot);
-  metrics_msg msg = {.arrived = r->dispatched,
-                     .held = (uint32_t)r->held_count,
-                     .finished = !r->has_next && !r->held_count && !r->batch.count &&
+  metrics_msg msg = {.finished = !r->has_next && !r->held_count && !r->batch.count &&
                                  !outstanding_all}; /* queued batch requests are not load */
-  return srv_metrics_send(lp, m, pools, pick, r, 1, &msg);
+  return srv_metrics_send(lp, m, pools, pick, r, &r->batch, 1, &msg);
 }
 
 /* Pod `pod`'s slot in the policy that picks it: the region's (regions) or the global one. */
@@ -505,9 +500,8 @@ static int router_create(core_lp *lp, void *model) {
   srv_router *r = lp->state;
   if (lp->index == 0)
     m->router = r;
-  if (m->model_deployments &&
-      (!(r->arrived = calloc(m->workload_models + 1, sizeof *r->arrived)) ||
-       !(r->held_of = calloc(m->workload_models + 1, sizeof *r->held_of))))
+  if (!(r->arrived = calloc(m->workload_models + 1, sizeof *r->arrived)) ||
+      !(r->held_of = calloc(m->workload_models + 1, sizeof *r->held_of)))
     return core_fail(lp, "out of memory for the router's counts per model");
   if (m->regions)
     return front_door_create(lp, m, r);
@@ -581,8 +575,7 @@ static int router_save(const core_lp *lp, void *model, core_pack *out) {
   }
   if (r->pod_takes)
     core_pack_bytes(out, r->pod_takes, (size_t)m->workload_models * m->pods * sizeof *r->pod_takes);
-  if (r->arrived)
-    core_pack_array(out, r->arrived, m->workload_models + 1, sizeof *r->arrived);
+  core_pack_array(out, r->arrived, m->workload_models + 1, sizeof *r->arrived);
   CORE_PACK(out, r->held_count);
   for (size_t i = 0; i < r->held_count; i++)
     srv_held_pack(&r->held[r->held_head + i], out);
@@ -636,9 +629,8 @@ static int router_load(core_lp *lp, void *model, core_unpack *in) {
   for (size_t i = 0; i < takes && !in->failed; i++)
     if (((const unsigned char *)r->pod_takes)[i] > 1) /* not a bool */
       return core_fail(lp, "checkpoint: the router's record is damaged");
-  if (r->arrived &&
-      (core_unpack_array_into(in, r->arrived, sizeof *r->arrived, m->workload_models + 1, &n),
-       !in->failed && n != m->workload_models + 1))
+  core_unpack_array_into(in, r->arrived, sizeof *r->arrived, m->workload_models + 1, &n);
+  if (!in->failed && n != m->workload_models + 1)
     return core_fail(lp, "checkpoint: the router's record is damaged");
   size_t held;
   CORE_UNPACK(in, held);

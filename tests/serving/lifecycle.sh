@@ -17,6 +17,10 @@
 #   held_model_holds_back_none  (autoscale_two_models.yaml) the first model's deployment starts with
 #                               none serving: its requests wait at the router, the other model's
 #                               go at once (within the routing hops, not 100 ms later)
+#   batch_counts_when_it_goes   (autoscale_two_models.yaml, the second stream batch) with router.batch
+#                               a batch request counts for the forecast when it leaves the queue:
+#                               with a lead past every deadline each goes at once, and the run
+#                               equals the one without router.batch
 #   spot_loses_no_request       spot instances interrupted with a 1 s notice stop mid-request; their
 #                               requests are served elsewhere: every request completes, and no
 #                               instance finishes one while it is off
@@ -52,6 +56,12 @@ scales_on_its_model)
   ;;
 held_model_holds_back_none)
   run base --set deployments.0.scaling.initial=0 --set deployments.0.scaling.min=0
+  ;;
+batch_counts_when_it_goes)
+  batch=(--set workload.streams.1.tier=batch --set workload.streams.1.deadline=1h
+    "--set=workload.streams.1.synthetic.rate_curve.0={at: 0s, rate: 8/s}")
+  run base "${batch[@]}"
+  run changed "${batch[@]}" "--set=router.batch={spare: 1, lead: 2h}"
   ;;
 spot_loses_no_request)
   run base --set deployments.0.scaling.spot=3 --set deployments.0.scaling.spot_interruptions=20/h \
@@ -178,6 +188,13 @@ elif case == "held_model_holds_back_none":
         fails.append(f"{len(late)} requests of the other model waited behind held ones, first {late[0]}")
     print(f"{sum(map(waited, first))} of {len(first)} requests of the first model waited; "
           f"{len(other)} of the other went at once")
+elif case == "batch_counts_when_it_goes":
+    other = sorted(ints(table("changed", "lifecycle")), key=lambda r: (r["instance"], r["seq"]))
+    if life != other:
+        fails.append("batch requests going at once counted otherwise than as they arrive")
+    if not [r for r in life if r["instance"] >= 5 and r["reason"] != 0]:
+        fails.append("the batch model's deployment never scaled: the test proves nothing")
+    print(f"{len(life)} lifecycle changes identical with and without router.batch")
 elif case == "spot_loses_no_request":
     unfinished = [q["id"] for q in reqs if q["fate"] != 0]
     if unfinished:

@@ -56,6 +56,14 @@ int srv_pull_kv(core_lp *lp, srv_model *m, srv_instance *in, srv_req *rec,
 
 /* A prefill instance's request has its first token: hand it to its decode instance, unless that
  * message would land after the end (then the request ends here, unfinished). */
+/* Whether a hand-off tells the decode side when its request arrived and was dispatched
+ * (EV_ARRIVED_AT, landing just before EV_KV_READY): a closed loop's arrival is when its client
+ * sent it, and with router.batch its dispatch may have waited in a queue; else both follow from
+ * the request store. */
+static bool sends_arrived_at(const srv_model *m) {
+  return m->s->workload.mode == JOB_MODE_CLOSED || m->s->router.batch.spare;
+}
+
 int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec) {
   if (srv_complete_at_router(lp, m, rec) != 0)
     return -1;
@@ -64,9 +72,7 @@ int srv_hand_off(core_lp *lp, srv_model *m, srv_req *rec) {
     return 0;
   rec->handed_off = true;
   uint32_t decode_lp = srv_instance_lp(m, (uint32_t)rec->row.decode_instance);
-  /* A closed loop's arrival, or a dispatch that may have waited in a batch queue: it lands just
-   * before the EV_KV_READY below. */
-  if (m->s->workload.mode == JOB_MODE_CLOSED || m->s->router.batch.spare) {
+  if (sends_arrived_at(m)) {
     arrival_msg at = {rec->row.id, rec->row.arrival_ns, rec->row.dispatch_ns};
     if (core_send(lp, decode_lp, latency_ns, EV_ARRIVED_AT, 0, &at, sizeof at) != 0)
       return -1;
@@ -83,7 +89,7 @@ int srv_receive_kv_ready(core_lp *lp, srv_model *m, srv_instance *in, const core
   const request_store *q = &m->requests;
   assert((uint64_t)k.id < q->count);
   int64_t arrival_ns = q->arrival_ns[k.id], dispatch_ns = -1;
-  if (m->s->workload.mode == JOB_MODE_CLOSED || m->s->router.batch.spare) {
+  if (sends_arrived_at(m)) {
     assert(in->arrived_at.id == k.id); /* EV_ARRIVED_AT came just before */
     if (m->s->workload.mode == JOB_MODE_CLOSED)
       arrival_ns = in->arrived_at.arrival_ns;

@@ -13,44 +13,13 @@
 #include "serving/report.h"
 #include "serving/schema.h"
 #include "serving/serving.h"
-
-static char out_path[256];
-
-/* Runs scenario (relative to this folder) with the given overrides; returns its loaded scenario. */
-static srv_scenario *run(const char *scenario, const char *const *sets, size_t nsets) {
-  char path[512], err[1024];
-  snprintf(path, sizeof path, "%s/%s", TEST_DIR, scenario);
-  srv_scenario *s;
-  if (srv_scenario_load(path, sets, nsets, &s, err, sizeof err) != 0) {
-    fprintf(stderr, "%s\n", err);
-    return NULL;
-  }
-  srv_options opt = {.output_path = out_path, .version = "test"};
-  srv_result res;
-  if (srv_run(s, &opt, MPI_COMM_WORLD, &res, err, sizeof err) != 0) {
-    fprintf(stderr, "%s\n", err);
-    srv_scenario_free(s);
-    return NULL;
-  }
-  return s;
-}
-
-static void *read_rows(const io_table_def *def, uint64_t *n) {
-  char err[512];
-  io_timeline_reader *r = io_timeline_reader_open(out_path, false, err, sizeof err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_rows(r, def->name, n, err, sizeof err), 0);
-  void *rows = calloc(*n + 1, def->row_bytes);
-  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_read(r, def, 0, *n, rows, err, sizeof err), 0);
-  io_timeline_reader_close(r);
-  return rows;
-}
+#include "serving_runs.h"
 
 static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void) {
-  srv_scenario *s = run("lone.yaml", NULL, 0);
+  srv_scenario *s = scenario_run("lone.yaml", NULL, 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 1);
   hw_deploy d;
   char err[256];
@@ -77,7 +46,7 @@ static int by_index(const void *a, const void *b) {
 }
 
 static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
-  srv_scenario *s = run("saturated.yaml", NULL, 0);
+  srv_scenario *s = scenario_run("saturated.yaml", NULL, 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   hw_deploy d;
   char err[256];
@@ -85,8 +54,8 @@ static void test_saturated_instance_runs_back_to_back_at_priced_times(void) {
                                        &s->deployments[0].hw, err, sizeof err),
                         0);
   uint64_t n, nreq;
-  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
-  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
+  srv_iteration_row *it = timeline_rows(&srv_iterations_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &nreq);
   qsort(it, n, sizeof *it, by_index);
   uint64_t decode_only = 0, tokens = 0;
   for (uint64_t i = 0; i < n; i++) {
@@ -119,7 +88,7 @@ static int by_id(const void *a, const void *b) {
 
 static void test_every_request_before_the_end_is_accounted_for_exactly_once(void) {
   const char *sets[] = {"simulation.end=120s", "deployments.0.count=2"};
-  srv_scenario *s = run("../../examples/default.yaml", sets, 2);
+  srv_scenario *s = scenario_run("../../examples/default.yaml", sets, 2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   /* The trace's requests arriving before the end, counted by reading it directly. */
   job_source *src;
@@ -133,7 +102,7 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
     expected++;
   job_source_close(src);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   qsort(req, n, sizeof *req, by_id);
   CU_ASSERT_EQUAL(n, expected);
   uint64_t unfinished = 0;
@@ -154,11 +123,11 @@ static void test_every_request_before_the_end_is_accounted_for_exactly_once(void
  * the dispatch hop: its TTFT is both latencies plus the priced prefill. */
 static void test_pods_add_the_global_hop_before_the_dispatch(void) {
   const char *sets[] = {"router.pods={nodes: 1, latency: 3ms}"};
-  srv_scenario *s = run("lone.yaml", sets, 1);
+  srv_scenario *s = scenario_run("lone.yaml", sets, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(n, 1);
   CU_ASSERT_EQUAL_FATAL(ninst, 1);
   CU_ASSERT_EQUAL(req[0].dispatch_ns - req[0].arrival_ns, 3000000 + s->router.dispatch_latency_ns);
@@ -175,11 +144,11 @@ static void test_pods_share_the_load_and_keep_their_requests(void) {
   const char *sets[] = {"cluster.nodes.0.count=4", "cluster.nodes.0.accelerators_per_node=4",
                         "router.pods={nodes: 1, policy: least_requests}",
                         "workload.max_requests=2000"};
-  srv_scenario *s = run("../../examples/default.yaml", sets, 4);
+  srv_scenario *s = scenario_run("../../examples/default.yaml", sets, 4);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 16);
   CU_ASSERT_EQUAL_FATAL(n, 2000);
   uint64_t per_pod[4] = {0};
@@ -207,8 +176,8 @@ static void test_pods_share_the_load_and_keep_their_requests(void) {
  * served it, then the dispatch latency. Returns the requests that completed. */
 static uint64_t count_by_region(const srv_scenario *s, uint64_t per_region[3]) {
   uint64_t n, ninst, completed = 0;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 12);
   int32_t pod_of[12];
   for (uint64_t i = 0; i < ninst; i++) {
@@ -239,12 +208,12 @@ static uint64_t count_by_region(const srv_scenario *s, uint64_t per_region[3]) {
 
 /* nearest: every request is served in the region it originates in, each region's share of them. */
 static void test_nearest_serves_each_request_in_its_origin_region(void) {
-  srv_scenario *s = run("regions.yaml", NULL, 0);
+  srv_scenario *s = scenario_run("regions.yaml", NULL, 0);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t per_region[3], same = 0, n;
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &n);
   for (uint64_t i = 0; i < 600; i++)
     same += (uint32_t)req[i].instance / 4 == srv_request_origin(s, req[i].id);
   CU_ASSERT_EQUAL(same, 600);
@@ -261,7 +230,7 @@ static void test_least_loaded_without_reports_balances_what_it_sent(void) {
   const char *sets[] = {"regions.policy=least_loaded", "regions.report_interval=1h",
                         "regions.list.0.share=1", "regions.list.1.share=0",
                         "regions.list.2.share=0"};
-  srv_scenario *s = run("regions.yaml", sets, 5);
+  srv_scenario *s = scenario_run("regions.yaml", sets, 5);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t per_region[3];
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
@@ -279,13 +248,13 @@ static void test_least_loaded_sees_far_regions_only_through_delayed_reports(void
   const char *sets[] = {"regions.policy=least_loaded", "regions.list.0.share=1",
                         "regions.list.1.share=0", "regions.list.2.share=0",
                         "regions.list.0.latency={centralus: 10min, eastus: 10min}"};
-  srv_scenario *s = run("regions.yaml", sets, 5);
+  srv_scenario *s = scenario_run("regions.yaml", sets, 5);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t per_region[3];
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
   CU_ASSERT(per_region[0] > 550);
   srv_scenario_free(s);
-  s = run("regions.yaml", sets, 4);
+  s = scenario_run("regions.yaml", sets, 4);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
   for (int g = 0; g < 3; g++)
@@ -301,14 +270,14 @@ static void test_spillover_sends_the_overflow_to_the_nearest_region_with_room(vo
   const char *sets[] = {"regions.policy=spillover", "regions.spillover=4",
                         "workload.rate_scale=4",    "regions.list.0.share=1",
                         "regions.list.1.share=0",   "regions.list.2.share=0"};
-  srv_scenario *s = run("regions.yaml", sets, 6);
+  srv_scenario *s = scenario_run("regions.yaml", sets, 6);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t per_region[3];
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
   CU_ASSERT(per_region[0] > per_region[1] && per_region[1] > per_region[2] && per_region[2] > 0);
   srv_scenario_free(s);
   sets[1] = "regions.spillover=1000";
-  s = run("regions.yaml", sets, 6);
+  s = scenario_run("regions.yaml", sets, 6);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   CU_ASSERT_EQUAL(count_by_region(s, per_region), 600);
   CU_ASSERT_EQUAL(per_region[0], 600);
@@ -349,7 +318,7 @@ static void test_pods_without_an_instance_to_take_requests_are_refused(void) {
  * victim recomputes and no iteration is longer than its price. */
 static void swap_case(bool tier) {
   const char *off[] = {"cluster.nodes.0.kv_tier.kind=none"};
-  srv_scenario *s = run("swap.yaml", tier ? NULL : off, tier ? 0 : 1);
+  srv_scenario *s = scenario_run("swap.yaml", tier ? NULL : off, tier ? 0 : 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   hw_deploy d;
   char err[256];
@@ -359,9 +328,9 @@ static void swap_case(bool tier) {
   uint64_t block_bytes = (uint64_t)(hw_kv_bytes_per_token(&d) * 16 + 0.5);
   CU_ASSERT_EQUAL(block_bytes, 2097152); /* Llama-3.1-8B: 32 layers x 8 KV heads x 128 x 2 x 2 B */
   uint64_t n, nreq, ninst;
-  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
-  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_iteration_row *it = timeline_rows(&srv_iterations_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &nreq);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 1);
   CU_ASSERT_EQUAL_FATAL(nreq, 2);
   CU_ASSERT_EQUAL(inst[0].preemptions, 1);
@@ -409,11 +378,11 @@ static void test_without_a_tier_the_victim_recomputes_at_no_transfer_cost(void) 
 static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
   enum { WIDTH = 3000000, EVERY = 7 };
   const char *sets[] = {"output.iterations=all", "output.interval=3ms", "output.sample_every=7"};
-  srv_scenario *s = run("saturated.yaml", sets, 3);
+  srv_scenario *s = scenario_run("saturated.yaml", sets, 3);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   srv_scenario_free(s);
   uint64_t n, ninst, nrows;
-  srv_iteration_row *it = read_rows(&srv_iterations_table, &n);
+  srv_iteration_row *it = timeline_rows(&srv_iterations_table, &n);
   qsort(it, n, sizeof *it, by_index);
   CU_ASSERT_FATAL(n > 0);
   srv_interval_row *expected = calloc(n + (uint64_t)(it[n - 1].end_ns / WIDTH) + 2,
@@ -441,13 +410,13 @@ static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
   CU_ASSERT(straddling > 10);
 
   const char *aggregated[] = {"output.iterations=aggregated", "output.interval=3ms"};
-  s = run("saturated.yaml", aggregated, 2);
+  s = scenario_run("saturated.yaml", aggregated, 2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   srv_scenario_free(s);
-  srv_interval_row *got = read_rows(&srv_intervals_table, &nrows);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_interval_row *got = timeline_rows(&srv_intervals_table, &nrows);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   uint64_t none;
-  free(read_rows(&srv_iterations_table, &none));
+  free(timeline_rows(&srv_iterations_table, &none));
   CU_ASSERT_EQUAL(none, 0);
   CU_ASSERT_EQUAL_FATAL(nrows, rows);
   uint64_t iterations = 0;
@@ -464,10 +433,10 @@ static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
   free(inst);
 
   const char *sampled[] = {"output.iterations=sampled", "output.sample_every=7"};
-  s = run("saturated.yaml", sampled, 2);
+  s = scenario_run("saturated.yaml", sampled, 2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   srv_scenario_free(s);
-  srv_iteration_row *kept = read_rows(&srv_iterations_table, &nrows);
+  srv_iteration_row *kept = timeline_rows(&srv_iterations_table, &nrows);
   qsort(kept, nrows, sizeof *kept, by_index);
   CU_ASSERT_EQUAL_FATAL(nrows, (n + EVERY - 1) / EVERY);
   for (uint64_t i = 0; i < nrows; i++)
@@ -475,12 +444,12 @@ static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
   free(kept);
 
   const char *nothing[] = {"output.iterations=none"};
-  s = run("saturated.yaml", nothing, 1);
+  s = scenario_run("saturated.yaml", nothing, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   srv_scenario_free(s);
-  free(read_rows(&srv_iterations_table, &nrows));
+  free(timeline_rows(&srv_iterations_table, &nrows));
   CU_ASSERT_EQUAL(nrows, 0);
-  free(read_rows(&srv_intervals_table, &nrows));
+  free(timeline_rows(&srv_intervals_table, &nrows));
   CU_ASSERT_EQUAL(nrows, 0);
   free(it);
   free(expected);
@@ -489,10 +458,10 @@ static void test_iteration_output_modes_keep_sums_samples_or_nothing(void) {
 /* workload.mode offline: every request arrives at 0 whatever the source's times, and all finish. */
 static void test_offline_mode_sends_every_request_at_the_start(void) {
   const char *sets[] = {"workload.mode=offline"};
-  srv_scenario *s = run("saturated.yaml", sets, 1);
+  srv_scenario *s = scenario_run("saturated.yaml", sets, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 300);
   for (uint64_t i = 0; i < n; i++) {
     CU_ASSERT_EQUAL(req[i].arrival_ns, 0);
@@ -516,10 +485,10 @@ static void closed_loop_case(const char *scenario, const char *think, int64_t th
   enum { CLIENTS = 4, REQUESTS = 40 };
   const char *sets[] = {"workload.mode=closed", "workload.clients=4", think,
                         "workload.max_requests=40", "workload.rate_scale=1"};
-  srv_scenario *s = run(scenario, sets, 5);
+  srv_scenario *s = scenario_run(scenario, sets, 5);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, REQUESTS);
   int64_t arrivals[REQUESTS], heard[REQUESTS];
   for (uint64_t i = 0; i < n; i++) {
@@ -566,10 +535,10 @@ static void test_closed_loop_with_disaggregated_deployments(void) {
  * deadline_s; -1 without). */
 static void priority_case(const char *policy, bool by_priority) {
   const char *sets[] = {"workload={trace: " TEST_DIR "/priorities.csv}", policy};
-  srv_scenario *s = run("saturated.yaml", sets, 2);
+  srv_scenario *s = scenario_run("saturated.yaml", sets, 2);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 16);
   qsort(req, n, sizeof *req, by_id);
   int64_t latest_first = -1, earliest_second = INT64_MAX;
@@ -601,11 +570,11 @@ static void test_workload_priorities_do_not_matter_under_fcfs(void) {
  * instance samples it (the transfer's ready time); client when the decode instance first emits
  * one, after its KV landed. */
 static void first_token_case(const char *where, bool client) {
-  srv_scenario *s = run("disaggregated.yaml", &where, 1);
+  srv_scenario *s = scenario_run("disaggregated.yaml", &where, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, nt;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_transfer_row *tr = read_rows(&srv_transfers_table, &nt);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_transfer_row *tr = timeline_rows(&srv_transfers_table, &nt);
   qsort(req, n, sizeof *req, by_id);
   CU_ASSERT_FATAL(nt > 100);
   for (uint64_t t = 0; t < nt; t++) {
@@ -636,11 +605,11 @@ static void test_first_token_at_client_comes_after_the_kv_landed(void) {
  * small-a or small-b (the catalogue ignores case), "Qwen3-8B" to qwen, "small-b" (a deployment's
  * name) to small-b alone; requests naming none go anywhere, and do reach both models. */
 static srv_scenario *aimed_case(const char *scenario, const char *const *sets, size_t set_count) {
-  srv_scenario *s = run(scenario, sets, set_count);
+  srv_scenario *s = scenario_run(scenario, sets, set_count);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(n, 80);
   CU_ASSERT_EQUAL_FATAL(ninst, 6);
   qsort(req, n, sizeof *req, by_id);
@@ -693,7 +662,7 @@ static void test_requests_aimed_at_a_model_across_regions_reach_only_its_deploym
   for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
     srv_scenario *s = aimed_case("two_models_regions.yaml", policies[p], 2);
     uint64_t n;
-    srv_request_row *req = read_rows(&srv_requests_table, &n);
+    srv_request_row *req = timeline_rows(&srv_requests_table, &n);
     int crossed = 0, west_aimed_at_small_b = 0;
     for (uint64_t i = 0; i < n; i++) {
       uint32_t g = req[i].instance >= 4, origin = srv_request_origin(s, req[i].id); /* 4-5 east */
@@ -736,10 +705,10 @@ static void test_a_model_no_deployment_serves_is_refused(void) {
  * the prefix cache; the same workload without sessions hits nothing. */
 static uint64_t prefix_hits_with(const char *sessions) {
   const char *sets[] = {"workload.synthetic.rate=20/s", sessions};
-  srv_scenario *s = run("saturated.yaml", sets, sessions ? 2 : 1);
+  srv_scenario *s = scenario_run("saturated.yaml", sets, sessions ? 2 : 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, hits = 0;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL(n, 300);
   for (uint64_t i = 0; i < n; i++)
     hits += req[i].prefix_hit_tokens;
@@ -765,11 +734,11 @@ static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
       "10}}, model: Llama-3.1-8B},"
       "{synthetic: {rate: 5/s, input: {kind: fixed, tokens: 2000}, output: {kind: fixed, tokens: "
       "50}}, model: qwen, tier: batch, deadline: 1h, priority: 1}]}"};
-  srv_scenario *s = run("two_models.yaml", sets, 1);
+  srv_scenario *s = scenario_run("two_models.yaml", sets, 1);
   CU_ASSERT_PTR_NOT_NULL_FATAL(s);
   uint64_t n, ninst;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(n, 300);
   qsort(req, n, sizeof *req, by_id);
   const char *deployment[6];
@@ -815,152 +784,12 @@ static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
 
 /* router.batch on tests/serving/batch.yaml (an interactive stream beside a batch one with a 40 s
  * deadline, three instances): spare 8, lead 25 s. */
-static const char *const batch_sets[] = {"router.batch={spare: 8, lead: 25s}"};
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* The TTFT p99 of the tier's requests, and their mean TTFT (ms). */
-static double tier_ttft_ms(const srv_request_row *req, uint64_t n, uint32_t tier, double *mean_ms) {
-  double *ttft = malloc(n * sizeof *ttft), sum = 0;
-  size_t k = 0;
-  for (uint64_t i = 0; i < n; i++)
-    if (req[i].service_tier == tier && req[i].first_token_ns >= 0)
-      sum += ttft[k++] = (double)(req[i].first_token_ns - req[i].arrival_ns) * 1e-6;
-  CU_ASSERT_FATAL(k > 100);
-  qsort(ttft, k, sizeof *ttft, cmp_double);
-  double p99 = ttft[(size_t)(0.99 * (double)(k - 1))];
-  *mean_ms = sum / (double)k;
-  free(ttft);
-  return p99;
-}
-
-/* Each batch request goes (at the router: its dispatch less the dispatch latency) to an instance
- * with fewer than `spare` requests outstanding as the router knows them (dispatched before, their
- * completion not yet back), unless its deadline less the lead has come, and never after that: with
- * spare 8 and a lead of 25 s, with spare 6 and the default lead (half the deadline, 20 s), and
- * behind pod routers. */
-static void batch_wait_case(const char *batch, const char *pods, uint32_t spare, int64_t lead_ns) {
-  const char *sets[] = {batch, pods};
-  srv_scenario *s = run("batch.yaml", sets, pods ? 2 : 1);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-  int64_t latency_ns = s->router.dispatch_latency_ns;
-  uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  CU_ASSERT_EQUAL_FATAL(n, 600);
-  int early = 0, due = 0, late = 0, crowded = 0, waited = 0;
-  for (uint64_t i = 0; i < n; i++) {
-    const srv_request_row *q = &req[i];
-    CU_ASSERT_FATAL(q->fate == SRV_FATE_COMPLETED);
-    if (q->service_tier != JOB_TIER_BATCH)
-      continue;
-    int64_t sent_ns = q->dispatch_ns - latency_ns, due_ns = q->deadline_ns - lead_ns;
-    late += sent_ns > due_ns;
-    waited += sent_ns > q->arrival_ns;
-    if (sent_ns == due_ns) {
-      due++;
-      continue;
-    }
-    early++;
-    uint32_t outstanding = 0; /* those surely there (ties at sent_ns left out) */
-    for (uint64_t j = 0; j < n; j++)
-      outstanding += j != i && req[j].instance == q->instance &&
-                     req[j].dispatch_ns - latency_ns < sent_ns &&
-                     req[j].done_ns + latency_ns > sent_ns;
-    crowded += outstanding >= spare;
-  }
-  CU_ASSERT_EQUAL(late, 0);
-  CU_ASSERT_EQUAL(crowded, 0);
-  /* Not vacuous: some went with spare capacity, some at their due time, most after waiting. */
-  CU_ASSERT(early > 20 && due > 20 && waited > early / 2);
-  free(req);
-  srv_scenario_free(s);
-}
-
-static void test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead(void) {
-  batch_wait_case(batch_sets[0], NULL, 8, INT64_C(25000000000));
-  batch_wait_case("router.batch={spare: 6}", NULL, 6, INT64_C(20000000000));
-  /* ... and behind pod routers, each queueing for its pod (one instance each) */
-  batch_wait_case(batch_sets[0], "router.pods={nodes: 1}", 8, INT64_C(25000000000));
-}
-
-/* The queue keeps batch work off busy instances: interactive TTFT p99 falls, batch TTFT grows. */
-static void test_batch_queue_shortens_interactive_ttft_and_delays_batch(void) {
-  double p99[2], batch_mean[2], mean;
-  for (int with = 0; with < 2; with++) {
-    srv_scenario *s = run("batch.yaml", batch_sets, with ? 1 : 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-    uint64_t n;
-    srv_request_row *req = read_rows(&srv_requests_table, &n);
-    p99[with] = tier_ttft_ms(req, n, JOB_TIER_INTERACTIVE, &mean);
-    tier_ttft_ms(req, n, JOB_TIER_BATCH, &batch_mean[with]);
-    free(req);
-    srv_scenario_free(s);
-  }
-  CU_ASSERT(p99[1] < 0.9 * p99[0]);
-  CU_ASSERT(batch_mean[1] > 10 * batch_mean[0]);
-}
-
-/* Disaggregated, every request batch (tests/serving/disaggregated.yaml): the decode side's row,
- * the one written, keeps the dispatch the prefill side saw, after the wait, by the due time. */
-static void test_disaggregated_batch_rows_keep_their_waited_dispatch(void) {
-  const char *sets[] = {"workload.tier=batch", "workload.deadline=20s",
-                        "router.batch={spare: 2, lead: 15s}"};
-  srv_scenario *s = run("disaggregated.yaml", sets, 3);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
-  int64_t latency_ns = s->router.dispatch_latency_ns, lead_ns = INT64_C(15000000000);
-  uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
-  CU_ASSERT_EQUAL_FATAL(n, 150);
-  int waited = 0, late = 0, decoded = 0;
-  for (uint64_t i = 0; i < n; i++) {
-    waited += req[i].dispatch_ns > req[i].arrival_ns + latency_ns;
-    late += req[i].dispatch_ns - latency_ns > req[i].deadline_ns - lead_ns;
-    decoded += req[i].decode_instance >= 0 && req[i].fate == SRV_FATE_COMPLETED;
-  }
-  CU_ASSERT(waited > 100);
-  CU_ASSERT_EQUAL(late, 0);
-  CU_ASSERT_EQUAL(decoded, 150);
-  free(req);
-  srv_scenario_free(s);
-}
-
-/* router.batch: closed loops are refused, as are a mapping without spare and unknown keys. */
-static void test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys(void) {
-  char path[512], err[1024];
-  snprintf(path, sizeof path, "%s/batch.yaml", TEST_DIR);
-  const char *const cases[][3] = {
-      {"router.batch={spare: 2, wait: 1s}", "router.policy=least_requests",
-       "router.policy=least_requests"},
-      {"router.batch={spare: 2}", "workload.mode=closed", "workload.clients=4"},
-      {"router.batch={lead: 2s}", "router.policy=least_requests", "router.policy=least_requests"},
-      {"router.batch={spare: 0}", "router.policy=least_requests", "router.policy=least_requests"}};
-  const char *const expect[] = {"wait", "closed-loop", "needs spare", "spare"};
-  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-    srv_scenario *s = NULL;
-    CU_ASSERT_NOT_EQUAL(srv_scenario_load(path, cases[c], 3, &s, err, sizeof err), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, expect[c]));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "router.batch"));
-    srv_scenario_free(s);
-  }
-}
-
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());
   static const harness_test tests[] = {
       {"lone request: TTFT = dispatch latency + priced prefill",
        test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill},
-      {"batch requests wait for spare capacity until their deadline less the lead",
-       test_batch_requests_wait_for_spare_capacity_until_their_deadline_less_the_lead},
-      {"batch queue shortens interactive TTFT and delays batch",
-       test_batch_queue_shortens_interactive_ttft_and_delays_batch},
-      {"disaggregated batch rows keep their waited dispatch",
-       test_disaggregated_batch_rows_keep_their_waited_dispatch},
-      {"batch queue refuses closed loops, no spare and unknown keys",
-       test_batch_queue_refuses_closed_loops_no_spare_and_unknown_keys},
       {"saturated instance: back-to-back iterations at priced times",
        test_saturated_instance_runs_back_to_back_at_priced_times},
       {"every request before the end is accounted for exactly once",

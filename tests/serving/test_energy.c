@@ -16,9 +16,9 @@
 #include "serving/report.h"
 #include "serving/schema.h"
 #include "serving/serving.h"
+#include "serving_runs.h"
 
 static char dir[64];       /* the temporary folder of scenarios, traces and timelines */
-static char out_path[128]; /* the timeline of the last run */
 
 /* Two node types of H100s: one 1-accelerator node running the only instance, and one spare
  * 4-accelerator node that no deployment uses. Hosts draw 400 W and 250 W; an idle H100 75 W
@@ -106,17 +106,6 @@ static int run(const char *trace, const char *const *sets, size_t nsets, srv_res
   return run_scenario(scenario_yaml, trace, sets, nsets, res);
 }
 
-static void *read_rows(const io_table_def *def, uint64_t *n) {
-  char err[512];
-  io_timeline_reader *r = io_timeline_reader_open(out_path, false, err, sizeof err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_rows(r, def->name, n, err, sizeof err), 0);
-  void *rows = calloc(*n + 1, def->row_bytes);
-  CU_ASSERT_EQUAL_FATAL(io_timeline_reader_read(r, def, 0, *n, rows, err, sizeof err), 0);
-  io_timeline_reader_close(r);
-  return rows;
-}
-
 static bool close_to(double value, double expected, double relative) {
   bool ok = fabs(value - expected) <= relative * fabs(expected);
   if (!ok)
@@ -138,7 +127,7 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   CU_ASSERT(res.simulated_ns > 25000000);
   uint64_t n;
-  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
+  srv_node_row *nodes = timeline_rows(&srv_nodes_table, &n);
   CU_ASSERT_EQUAL_FATAL(n, 2);
   const srv_node_row *spare = node(nodes, n, 1);
   CU_ASSERT_STRING_EQUAL(spare->group, "spare");
@@ -155,7 +144,7 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
   CU_ASSERT(used->energy_j > (serving_host_w + h100_idle_w) * (double)res.simulated_ns * 1e-9);
   /* And every 10 ms row of the spare node averages 550 W, the last (partial) one included. */
   uint64_t np;
-  srv_power_row *power = read_rows(&srv_power_table, &np);
+  srv_power_row *power = timeline_rows(&srv_power_table, &np);
   uint64_t spare_rows = 0;
   for (uint64_t i = 0; i < np; i++)
     if (power[i].node == 1) {
@@ -173,8 +162,8 @@ static void test_node_without_instance_draws_exactly_host_and_idle_power(void) {
 static void assert_power_rows_of_interval_sum_to_node_energy(int64_t simulated_ns,
                                                              int64_t interval_ns) {
   uint64_t n, np;
-  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
-  srv_power_row *power = read_rows(&srv_power_table, &np);
+  srv_node_row *nodes = timeline_rows(&srv_nodes_table, &n);
+  srv_power_row *power = timeline_rows(&srv_power_table, &np);
   for (uint64_t k = 0; k < n; k++) {
     double sum_j = 0;
     int64_t covered_ns = 0;
@@ -220,7 +209,7 @@ static void test_power_rows_sum_to_node_energy_when_the_end_cuts_an_iteration(vo
   srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(cut_trace_csv, sets, 1, &res), 0);
   uint64_t n;
-  srv_request_row *req = read_rows(&srv_requests_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
   CU_ASSERT_EQUAL(n, 4);
   for (uint64_t i = 0; i < n; i++) /* the last was dispatched, scheduled, and cut */
     if (req[i].id == 3)
@@ -236,7 +225,7 @@ static void test_power_rows_sum_to_node_energy_when_disaggregated(void) {
   CU_ASSERT_EQUAL_FATAL(run_scenario(disaggregated_yaml, trace_csv, NULL, 0, &res), 0);
   assert_power_rows_sum_to_node_energy(res.simulated_ns);
   uint64_t n;
-  srv_transfer_row *tr = read_rows(&srv_transfers_table, &n);
+  srv_transfer_row *tr = timeline_rows(&srv_transfers_table, &n);
   CU_ASSERT_EQUAL(n, 3);
   for (uint64_t i = 0; i < n; i++)
     CU_ASSERT(tr[i].end_ns > tr[i].start_ns && tr[i].end_ns <= res.simulated_ns);
@@ -252,8 +241,8 @@ static void test_report_energy_is_the_nodes_energy(void) {
   srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   uint64_t n, nreq;
-  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
-  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
+  srv_node_row *nodes = timeline_rows(&srv_nodes_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &nreq);
   double nodes_j = 0, host_cpu_j = 0;
   for (uint64_t k = 0; k < n; k++) {
     nodes_j += nodes[k].energy_j;
@@ -318,7 +307,7 @@ static void test_rack_mean_power_counts_a_short_last_interval_by_its_length(void
   CU_ASSERT_EQUAL_FATAL(run(cut_trace_csv, sets, 1, &res), 0);
   CU_ASSERT(res.simulated_ns % 10000000 != 0); /* 10 ms intervals: the last is short */
   uint64_t n;
-  srv_power_row *pw = read_rows(&srv_power_table, &n);
+  srv_power_row *pw = timeline_rows(&srv_power_table, &n);
   double rack_j[2] = {0, 0};
   for (uint64_t i = 0; i < n; i++) {
     CU_ASSERT_FATAL(pw[i].rack < 2);
@@ -338,9 +327,9 @@ static void test_requests_share_exactly_the_iterations_energy(void) {
   srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, NULL, 0, &res), 0);
   uint64_t n, nreq, ninst;
-  srv_node_row *nodes = read_rows(&srv_nodes_table, &n);
-  srv_request_row *req = read_rows(&srv_requests_table, &nreq);
-  srv_instance_row *inst = read_rows(&srv_instances_table, &ninst);
+  srv_node_row *nodes = timeline_rows(&srv_nodes_table, &n);
+  srv_request_row *req = timeline_rows(&srv_requests_table, &nreq);
+  srv_instance_row *inst = timeline_rows(&srv_instances_table, &ninst);
   CU_ASSERT_EQUAL_FATAL(ninst, 1);
   CU_ASSERT_EQUAL_FATAL(nreq, 3);
   /* The serving node holds the instance's one accelerator: what it drew beyond its host and idle

@@ -37,7 +37,7 @@ typedef struct val_case {
   char dataset[64]; /* the folder under the data directory, or "user" */
   char name[192];
   /* Setup: catalogue names, parallelism, engine limits (0 or -1: the scenario's default). */
-  char model[64], accel[64], dtype[16]; /* dtype "" for bf16 */
+  char model[64], accel[64], dtype[32]; /* dtype "" for bf16 */
   char engine[32];                      /* engine profile (hw/data/engines.csv); "" for none */
   uint32_t tp, pp, count;
   uint32_t max_num_seqs, max_num_batched_tokens;

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "calib/validate_case.h"
+#include "hw/hw.h"
 #include "util/csv.h"
 
 /* ---- names of the measured runs onto the catalogue ---- */
@@ -855,15 +856,51 @@ int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char 
 
 /* ---- TensorRT-LLM perf-overview tables (trtllm_perf_overview) ---- */
 
-static void trtllm_dtype(val_case *c, const char *precision) {
-  if (!strcasecmp(precision, "FP8"))
-    snprintf(c->dtype, sizeof c->dtype, "fp8");
-  else if (!strcasecmp(precision, "FP4"))
-    snprintf(c->dtype, sizeof c->dtype, "fp4");
+/* The quantisation of a row, and trtllm-bench's engine limits for it when none are given. Both
+ * from NVIDIA/TensorRT-LLM at commit 04cba882084a25665e7f80f5bda71b35b9790b6f (Apache-2.0):
+ * `tensorrt_llm/bench/build/build.py` ("If the quantization is NVFP4 or FP8, force the KV cache
+ * dtype to FP8"; the PyTorch flow's `bench/benchmark/utils/general.py` maps FP8 and NVFP4 onto
+ * an fp8 KV cache too), and `bench/build/tuning.py`, `calc_engine_setting` and
+ * `finetune_setting`, which both flows call with the dataset's mean lengths: the requests of
+ * isl + osl tokens whose KV fits `fraction` of the memory the weights leave (NVML's total in GiB
+ * per GPU; weights counted as parameters x bytes per element; a KV head per GPU at least),
+ * capped at 4096 and divided among pipeline stages, rounded up to 32/128/256; tokens per
+ * iteration that many times (1 + isl / osl), capped at 32768, rounded up to 256/512/1024 and at
+ * least 2048. The recipes of v0.17 and v1.0 are assumed to be this one (not stored here). */
+static void trtllm_setup(val_case *c, const hw_catalog *cat, const char *precision, double isl,
+                         double osl, double fraction) {
+  double w_bytes = 2.0, kv_bytes = 2.0;
+  if (!strcasecmp(precision, "FP8")) {
+    snprintf(c->dtype, sizeof c->dtype, "{weights: fp8, kv: fp8}");
+    w_bytes = 1.0, kv_bytes = 1.0;
+  } else if (!strcasecmp(precision, "FP4")) {
+    snprintf(c->dtype, sizeof c->dtype, "{weights: fp4, kv: fp8}");
+    w_bytes = 0.5, kv_bytes = 1.0;
+  }
+  const hw_model *m = hw_catalog_model(cat, c->model);
+  const hw_accel *a = hw_catalog_accel(cat, c->accel);
+  if (!m || !a)
+    return; /* skipped already */
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  double kv_heads = c->tp > m->kv_heads ? c->tp : m->kv_heads;
+  double per_token = 2.0 * m->layers * kv_heads * m->head_dim * kv_bytes / gib;
+  double memory = a->hbm_bytes / gib * c->tp * c->pp - hw_model_params(m) * w_bytes / gib;
+  double requests = memory * fraction / (per_token * (isl + osl));
+  double bs = fmin(requests, 4096.0) / c->pp, tokens = fmin(bs * (1.0 + isl / osl), 32768.0);
+  bs = bs < 256.0    ? fmax(64.0, 32.0 * ceil(bs / 32.0))
+       : bs < 1024.0 ? 128.0 * ceil(bs / 128.0)
+                     : 256.0 * ceil(bs / 256.0);
+  tokens = tokens < 4096.0   ? fmax(2048.0, 256.0 * ceil(tokens / 256.0))
+           : tokens < 8192.0 ? 512.0 * ceil(tokens / 512.0)
+                             : 1024.0 * ceil(tokens / 1024.0);
+  if (requests >= 1.0) { /* else the KV cannot hold one request: the run refuses it */
+    c->max_num_seqs = (uint32_t)bs;
+    c->max_num_batched_tokens = (uint32_t)tokens;
+  }
 }
 
-static int trtllm_max_throughput(const char *dir, const char *file, const val_filter *f,
-                                 val_cases *out, char *err, size_t err_len) {
+static int trtllm_max_throughput(const char *dir, const char *file, const hw_catalog *cat,
+                                 const val_filter *f, val_cases *out, char *err, size_t err_len) {
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, file);
   util_csv csv;
@@ -896,12 +933,12 @@ static int trtllm_max_throughput(const char *dir, const char *file, const val_fi
     set_hardware(c, model, gpu);
     c->tp = (uint32_t)tp;
     c->pp = (uint32_t)pp;
-    trtllm_dtype(c, precision);
     /* TensorRT-LLM's profile (its admission reserves each request's whole KV) and the KV cache
      * fraction SOURCE.md gives (0.95 where it fit; stated for v1.0 and GH200 on v0.17). The
      * v0.14 online rows (Triton backend) keep the default engine: their KV is never short. */
     snprintf(c->engine, sizeof c->engine, "trtllm");
     c->gpu_memory_utilization = 0.95;
+    trtllm_setup(c, cat, precision, isl, osl, c->gpu_memory_utilization);
     if (strstr(file, "v1.0") &&
         (strcasestr(model, "qwen3") || strcasestr(model, "maverick") || strcasestr(model, "scout")))
       val_case_skip(c, "attention DP with expert parallelism is not modelled");
@@ -980,8 +1017,12 @@ static int trtllm_online(const char *dir, const val_filter *f, val_cases *out, c
 int val_read_trtllm(const char *dir, const val_filter *f, val_cases *out, char *err,
                     size_t err_len) {
   static const char *const files[] = {"v0.17_max_throughput.csv", "v1.0_max_throughput.csv"};
-  for (size_t k = 0; k < 2; k++)
-    if (trtllm_max_throughput(dir, files[k], f, out, err, err_len) != 0)
-      return -1;
-  return trtllm_online(dir, f, out, err, err_len);
+  hw_catalog *cat = hw_catalog_create(err, err_len);
+  if (!cat)
+    return -1;
+  int rc = 0;
+  for (size_t k = 0; k < 2 && rc == 0; k++)
+    rc = trtllm_max_throughput(dir, files[k], cat, f, out, err, err_len);
+  hw_catalog_destroy(cat);
+  return rc != 0 ? -1 : trtllm_online(dir, f, out, err, err_len);
 }

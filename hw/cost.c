@@ -318,23 +318,38 @@ double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32
   return fmin(mean + sqrt(2.0 * log(g)) * sqrt(var), tokens * fmin(k, e / g));
 }
 
+/* The micro-batches an iteration of a pipeline of pp stages keeps in flight: one per stage, as
+ * every engine pipelines (vLLM's virtual engines and its V1 batch queue, TensorRT-LLM's and
+ * SGLang's micro-batches; hw/data/SOURCES.md, "Pipeline parallelism"), but never more than the
+ * batch's sequences: a sequence is in one micro-batch. 1 without pipeline parallelism. */
+static double micro_batches(const hw_deploy *d, const hw_batch *b) {
+  uint64_t seqs = (uint64_t)b->prefill_seqs + b->decode_seqs;
+  return seqs > 1 && d->cfg.pp > 1 ? (double)(seqs < d->cfg.pp ? seqs : d->cfg.pp) : 1.0;
+}
+
 double hw_host_ns(const hw_deploy *d, const hw_batch *b) {
   double tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) * d->inv_ep,
          seqs = ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep;
   if (tokens <= 0.0 && seqs <= 0.0)
     return 0.0;
-  return d->accel.eff.cpu.fixed_ns + d->accel.eff.cpu.per_seq_ns * seqs;
+  return micro_batches(d, b) * d->accel.eff.cpu.fixed_ns + d->accel.eff.cpu.per_seq_ns * seqs;
 }
 
+/* An iteration of a pipeline of pp stages is a round of k micro-batches (micro_batches), each
+ * holding 1/k of the batch: every micro-batch passes all the stages once, so the round lasts one
+ * micro-batch's pass through the pipeline (its GPU time, sends and host work, priced as an
+ * iteration of that micro-batch), while each stage works k micro-batches' share of it and the
+ * host prepares all k (hw_iteration_span_ns). Each sequence gets one token a round. Without
+ * pipeline parallelism k is 1 and every division by it exact. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out) {
   const hw_model *m = &d->model;
   const hw_eff *e = &d->accel.eff;
+  double micro = micro_batches(d, b), share = d->inv_ep / micro;
   /* Under expert parallelism each group of tp devices takes 1/ep of the batch (inv_ep is 1
    * otherwise, and multiplying by it exact). */
-  double all_tokens = (double)b->prefill_tokens + (double)b->decode_seqs;
-  double pf_tokens = b->prefill_tokens * d->inv_ep, dec_seqs = b->decode_seqs * d->inv_ep;
-  double tokens = pf_tokens + dec_seqs,
-         seqs = ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep;
+  double all_tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) / micro;
+  double pf_tokens = b->prefill_tokens * share, dec_seqs = b->decode_seqs * share;
+  double tokens = pf_tokens + dec_seqs, seqs = ((double)b->prefill_seqs + b->decode_seqs) * share;
   if (tokens <= 0.0 && seqs <= 0.0) {
     if (out)
       memset(out, 0, sizeof *out);
@@ -383,20 +398,20 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   /* Attention of one layer. */
   double attn_pf = 0.0, attn_dec = 0.0;
   if (pf_tokens > 0.0) {
-    f = hw_attn_prefill_flops((double)b->prefill_attn_pairs * d->inv_ep, pf_tokens, d->q_dev,
+    f = hw_attn_prefill_flops((double)b->prefill_attn_pairs * share, pf_tokens, d->q_dev,
                               m->head_dim, d->attn_pf.pad_tokens);
-    by = hw_attn_prefill_bytes_kv(pf_tokens, (double)b->prefill_ctx_tokens * d->inv_ep, d->q_dev,
+    by = hw_attn_prefill_bytes_kv(pf_tokens, (double)b->prefill_ctx_tokens * share, d->q_dev,
                                   d->kv_dev, m->head_dim, d->kv_dtype_bytes);
     flops += f, bytes += by;
     attn_pf = hw_roof_clock_ns(
         d->attn_pf.t0_ns, f,
         hw_attn_prefill_ns_per_flop(&d->attn_pf, pf_tokens, d->q_dev, d->ns_per_flop_pf), by,
         d->ns_per_byte_pf,
-        hw_attn_prefill_unit_ns(&d->attn_pf, (double)b->prefill_seqs * d->inv_ep, d->kv_dev),
+        hw_attn_prefill_unit_ns(&d->attn_pf, (double)b->prefill_seqs * share, d->kv_dev),
         &clock);
   }
   if (dec_seqs > 0.0) {
-    double ctx = (double)b->decode_ctx_tokens * d->inv_ep;
+    double ctx = (double)b->decode_ctx_tokens * share;
     f = hw_attn_decode_flops(ctx, d->q_dev, m->head_dim);
     by = hw_attn_decode_bytes_kv(dec_seqs, ctx, d->q_dev, d->kv_dev, m->head_dim,
                                  d->kv_dtype_bytes);
@@ -440,32 +455,32 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double gpu_ns = layers * layer_ns + embed + head + gather;
   double stage_ns = d->cfg.pp == 1 ? gpu_ns
                                    : d->stage_layers * layer_ns + fmax(embed, head + gather);
-  double cpu_ns = hw_host_ns(d, b);
+  double cpu_ns = hw_host_ns(d, b) / micro; /* one micro-batch's */
   double serial_ns = 0.0;
   if (d->cfg.host_overlap)
     serial_ns = fmin(cpu_ns, d->cfg.serial_fixed_ns + d->cfg.serial_per_seq_ns * seqs);
   double power_w = 0.0, stretch = 1.0;
   if (out || d->cfg.power_cap_w > 0.0) {
     double capped_ns = hw_power_iteration(d, gpu_ns, clock, stage_ns, sendrecv, cpu_ns, serial_ns,
-                                          flops, bytes, &power_w, &stretch);
+                                          flops, bytes, micro, &power_w, &stretch);
     stage_ns *= stretch;
     gpu_ns = capped_ns;
   }
-  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv, cpu_ns, serial_ns);
-  if (out) {
-    out->gemm_ns = layers * gemm;
-    out->attn_prefill_ns = layers * attn_pf;
-    out->attn_decode_ns = layers * attn_dec;
-    out->elementwise_ns = layers * elem + embed;
-    out->lm_head_ns = head;
-    out->allreduce_ns = layers * allreduce + gather;
-    out->alltoall_ns = layers * alltoall;
-    out->sendrecv_ns = sendrecv;
-    out->cpu_ns = cpu_ns;
-    out->stage_ns = stage_ns;
+  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv, cpu_ns, serial_ns, micro);
+  if (out) { /* the round's: its micro-batches' sums */
+    out->gemm_ns = micro * layers * gemm;
+    out->attn_prefill_ns = micro * layers * attn_pf;
+    out->attn_decode_ns = micro * layers * attn_dec;
+    out->elementwise_ns = micro * (layers * elem + embed);
+    out->lm_head_ns = micro * head;
+    out->allreduce_ns = micro * (layers * allreduce + gather);
+    out->alltoall_ns = micro * layers * alltoall;
+    out->sendrecv_ns = micro * sendrecv;
+    out->cpu_ns = micro * cpu_ns;
+    out->stage_ns = micro * stage_ns;
     out->total_ns = total_ns;
-    out->flops = flops;
-    out->hbm_bytes = bytes;
+    out->flops = micro * flops;
+    out->hbm_bytes = micro * bytes;
     out->power_w = power_w;
     out->cap_stretch = stretch;
   }

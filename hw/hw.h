@@ -265,7 +265,9 @@ static inline uint32_t hw_deploy_stage_devices(const hw_deploy_config *c) {
   return (c->tp ? c->tp : 1) * (c->ep ? c->ep : 1);
 }
 
-/* Per-operator costs of one iteration, ns; plus the work it did. */
+/* Per-operator costs of one iteration, ns; plus the work it did. Under pipeline parallelism an
+ * iteration is a round of micro-batches (hw_iteration_ns), and these are the sums over them:
+ * stage_ns is then each device's busy time in the round. */
 typedef struct hw_breakdown {
   double gemm_ns; /* QKV, O, FFN (or experts and router) projections, all layers */
   double attn_prefill_ns;
@@ -328,7 +330,8 @@ int hw_deploy_init(hw_deploy *d, const hw_accel *accel, const hw_model *model,
                    const hw_deploy_config *cfg, char *err, size_t err_len);
 
 /* Duration of one iteration, ns: the batch through every pipeline stage plus host overhead (or,
- * with cfg.host_overlap, the longer of the two plus the host's serial part). 0 for an empty batch.
+ * with cfg.host_overlap, the longer of the two plus the host's serial part); with pp > 1 stages,
+ * a round of up to pp micro-batches sharing the batch (see hw/cost.c). 0 for an empty batch.
  * `out` may be NULL. */
 int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out);
 

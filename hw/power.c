@@ -22,7 +22,7 @@ double hw_idle_power_w(const hw_deploy *d) { return d->accel.power.idle_w; }
  * stretches nothing: the fitted efficiencies were measured under it. */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,
                           double sendrecv_ns, double cpu_ns, double serial_ns, double flops,
-                          double bytes, double *power_w, double *cap_stretch) {
+                          double bytes, double micro, double *power_w, double *cap_stretch) {
   const hw_accel *a = &d->accel;
   const hw_power *p = &a->power;
   *cap_stretch = 1.0;
@@ -41,11 +41,13 @@ double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, do
       busy_w = cap_w;
     }
   }
-  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv_ns, cpu_ns, serial_ns);
-  *power_w = total_ns > 0.0 ? (busy_w * stage_ns + wait_w * (total_ns - stage_ns)) / total_ns
+  /* Each micro-batch passes the device's stage once, and the host works for each. */
+  double total_ns = hw_iteration_span_ns(d, gpu_ns + sendrecv_ns, cpu_ns, serial_ns, micro);
+  double busy_ns = fmin(micro * stage_ns, total_ns);
+  *power_w = total_ns > 0.0 ? (busy_w * busy_ns + wait_w * (total_ns - busy_ns)) / total_ns
                             : p->idle_w;
   /* The host's CPUs draw above their idle while the engine's host work runs (hw/host.h). */
   if (total_ns > 0.0 && p->host_cpu_busy_w > 0.0)
-    *power_w += p->host_cpu_busy_w * fmin(cpu_ns, total_ns) / total_ns;
+    *power_w += p->host_cpu_busy_w * fmin(micro * cpu_ns, total_ns) / total_ns;
   return gpu_ns;
 }

@@ -43,25 +43,28 @@ static inline hw_power hw_power_scaled(const hw_power *ref, double ref_tdp_w, do
   return p;
 }
 
-/* Power of one iteration on one device (hw/power.c). In: the uncapped GPU time of all stages
- * (gpu_ns), its clock-bound part (clock_ns, see hw_roof_clock_ns), the busiest stage's GPU time
- * (stage_ns), time outside GPU kernels (sendrecv_ns, cpu_ns; serial_ns of cpu_ns never overlaps
- * the kernels: hw_iteration_span_ns), and the device's work (flops, bytes).
- * Out: the GPU time under the cap (returned), the device's average power over the whole iteration
- * (*power_w) and the cap's stretch of the GPU time (*cap_stretch). */
+/* Power of one iteration on one device (hw/power.c). In: one micro-batch's uncapped GPU time of
+ * all stages (gpu_ns), its clock-bound part (clock_ns, see hw_roof_clock_ns), its busiest stage's
+ * GPU time (stage_ns), its time outside GPU kernels (sendrecv_ns, cpu_ns; serial_ns of cpu_ns
+ * never overlaps the kernels: hw_iteration_span_ns), the device's work (flops, bytes), and the
+ * micro-batches of the iteration (1 but under pipeline parallelism: hw_iteration_ns).
+ * Out: the micro-batch's GPU time under the cap (returned), the device's average power over the
+ * whole iteration (*power_w) and the cap's stretch of the GPU time (*cap_stretch). */
 double hw_power_iteration(const hw_deploy *d, double gpu_ns, double clock_ns, double stage_ns,
                           double sendrecv_ns, double cpu_ns, double serial_ns, double flops,
-                          double bytes, double *power_w, double *cap_stretch);
+                          double bytes, double micro, double *power_w, double *cap_stretch);
 
-/* An iteration's length from its device time (kernels and pipeline sends) and host time: in
- * series, or, when the deployment overlaps the host (hw_deploy_config.host_overlap), the longer
- * of the device time and the overlapped host work, plus the host's serial part (serial_ns, at
- * most cpu_ns). */
+/* An iteration's length from one micro-batch's device time (kernels and pipeline sends) and host
+ * time: in series, or, when the deployment overlaps the host (hw_deploy_config.host_overlap), the
+ * longer of the device time and the overlapped host work, plus the host's serial part (serial_ns,
+ * at most cpu_ns); and at least the host work of all `micro` micro-batches, which one host does
+ * one after another (with one micro-batch, that bound never binds). */
 static inline double hw_iteration_span_ns(const hw_deploy *d, double device_ns, double cpu_ns,
-                                          double serial_ns) {
-  if (!d->cfg.host_overlap)
-    return device_ns + cpu_ns;
-  return (device_ns > cpu_ns - serial_ns ? device_ns : cpu_ns - serial_ns) + serial_ns;
+                                          double serial_ns, double micro) {
+  double span = !d->cfg.host_overlap
+                    ? device_ns + cpu_ns
+                    : (device_ns > cpu_ns - serial_ns ? device_ns : cpu_ns - serial_ns) + serial_ns;
+  return micro > 1.0 && micro * cpu_ns > span ? micro * cpu_ns : span;
 }
 
 #endif

@@ -90,6 +90,11 @@ static int does_not_fit(const scn_loader *ld, const io_node *e, const srv_deploy
                        deploy->cfg.tp, deploy->cfg.pp, detail);
 }
 
+static uint32_t per_pipeline(uint32_t per_micro_batch, uint32_t pp) {
+  uint64_t n = (uint64_t)per_micro_batch * (pp ? pp : 1);
+  return n < UINT32_MAX ? (uint32_t)n : UINT32_MAX;
+}
+
 /* Sizes the instance's memory as vLLM does: weights and the activation reserve first, the rest of
  * gpu_memory_utilization * HBM is KV cache. */
 static int size_kv_cache(const scn_loader *ld, const io_node *e, srv_deployment *d, bool kv_given) {
@@ -109,8 +114,10 @@ static int size_kv_cache(const scn_loader *ld, const io_node *e, srv_deployment 
   }
   d->hw =
       deploy.cfg; /* with the defaults filled in, so instances size their reserve the same way */
-  d->sched.max_num_batched_tokens = deploy.cfg.max_batched_tokens;
-  d->sched.max_num_seqs = deploy.cfg.max_seqs;
+  /* The engine's limits hold per micro-batch; a pipeline of pp stages keeps pp of them in flight,
+   * and the scheduler forms their union (hw_iteration_ns prices it as one round). */
+  d->sched.max_num_batched_tokens = per_pipeline(deploy.cfg.max_batched_tokens, deploy.cfg.pp);
+  d->sched.max_num_seqs = per_pipeline(deploy.cfg.max_seqs, deploy.cfg.pp);
   uint64_t blocks = hw_kv_blocks(&deploy, d->sched.block_size_tokens, d->gpu_memory_utilization);
   if (blocks == 0)
     return does_not_fit(ld, e, d, &deploy, false);

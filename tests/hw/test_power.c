@@ -60,7 +60,7 @@ static double power_at(const hw_deploy *d, double u_c, double u_m, double *stret
   double power_w, unused;
   hw_power_iteration(d, gpu_ns, gpu_ns * (u_c >= u_m), gpu_ns, 0.0, 0.0, 0.0,
                      u_c * d->accel.peak_bf16_flops * 1e-3, u_m * d->accel.hbm_bytes_per_s * 1e-3,
-                     &power_w, stretch ? stretch : &unused);
+                     1.0, &power_w, stretch ? stretch : &unused);
   return power_w;
 }
 

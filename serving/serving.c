@@ -428,7 +428,11 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   uint32_t partitions = (uint32_t)ranks * (uint32_t)m.threads;
   m.instance_deployment = malloc(m.instances * sizeof *m.instance_deployment);
   m.deploys = calloc(s->deployment_count, sizeof *m.deploys);
-  m.appended = calloc((size_t)m.threads, sizeof *m.appended);
+  /* one cache line per thread, so that no two threads' hot fields share one */
+  _Static_assert(sizeof *m.appended == 64, "a thread's appended counters fill one cache line");
+  m.appended = aligned_alloc(64, (size_t)m.threads * sizeof *m.appended);
+  if (m.appended)
+    memset(m.appended, 0, (size_t)m.threads * sizeof *m.appended);
   size_t price_caches = s->simulation.price_cache ? (size_t)m.threads * s->deployment_count : 0;
   if (price_caches)
     m.price_caches = calloc(price_caches, sizeof *m.price_caches);

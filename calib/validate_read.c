@@ -896,6 +896,9 @@ static void trtllm_setup(val_case *c, const hw_catalog *cat, const char *precisi
   if (requests >= 1.0) { /* else the KV cannot hold one request: the run refuses it */
     c->max_num_seqs = (uint32_t)bs;
     c->max_num_batched_tokens = (uint32_t)tokens;
+    val_case_note(c, "trtllm-bench's limits: max_batch_size %u, max_num_tokens %u%s",
+                  c->max_num_seqs, c->max_num_batched_tokens,
+                  kv_bytes < 2.0 ? ", KV cache in fp8" : "");
   }
 }
 
@@ -950,9 +953,7 @@ static int trtllm_max_throughput(const char *dir, const char *file, const hw_cat
       break;
     }
     val_case_metric(c, "output_tok_s", tok_s);
-    val_case_note(c,
-                  "all requests at t=0; engine: trtllm, its limits at the profile's defaults "
-                  "(not recorded upstream)");
+    val_case_note(c, "all requests at t=0; engine: trtllm");
     cap_requests(c, f);
   }
   util_csv_close(&csv);

@@ -67,7 +67,21 @@ metric=tpot_p50_ms metric=ttft_mean_ms metric=ttft_p50_ms metric=ttft_p99_ms "
   grep -q 'case=vllm_result_llmd_exp0/0_rate0.5 requests=20 note: Poisson' <<<"$run_out" ||
     fail "the 20 listed requests at 0.5 req/s were not replayed"
   echo "validate --bench on vLLM's result JSON: the 8 figures it has compared"
+elif [ "$mode" = trtllm ]; then
+  # TensorRT-LLM max-throughput rows get trtllm-bench's limits (tensorrt_llm/bench/build/tuning.py),
+  # worked by hand for Llama-3.1-8B FP8 on one H100 (80 GiB, 8.03 G parameters of 1 byte, an fp8
+  # KV cache of 2 x 32 layers x 8 heads x 128 x 1 byte = 64 KiB a token, 0.95 of the 72.5 GiB the
+  # weights leave): 1000/1000 fits 564 requests -> 640 sequences, 564 x 2 = 1,128 tokens -> 2,048;
+  # 2048/128 fits 519 -> 640, 519 x 17 = 8,821 -> 9,216.
+  run_windtunnel "$windtunnel" 1 validate --data "$sample" --dataset trtllm_perf_overview \
+    --case 'v0.17/LLaMA v3.1 8B/FP8/H100 80GB HBM3/*' --max-requests 10
+  [ "$run_status" = 0 ] || fail "validate on the TensorRT-LLM rows exited $run_status"
+  for want in "tp1-pp1/1000-1000 requests=10 note: trtllm-bench's limits: max_batch_size 640, max_num_tokens 2048, KV cache in fp8" \
+    "tp1-pp1/2048-128 requests=10 note: trtllm-bench's limits: max_batch_size 640, max_num_tokens 9216, KV cache in fp8"; do
+    grep -qF "$want" <<<"$run_out" || fail "no '$want'"
+  done
+  echo "validate: TensorRT-LLM rows replayed with trtllm-bench's limits and fp8 KV cache"
 else
-  echo "usage: validate.sh ranks|bench|vllm WINDTUNNEL SOURCE_DIR [RANKS...]" >&2
+  echo "usage: validate.sh ranks|bench|vllm|trtllm WINDTUNNEL SOURCE_DIR [RANKS...]" >&2
   exit 2
 fi

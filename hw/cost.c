@@ -319,8 +319,8 @@ double hw_moe_max_pairs(double tokens, uint32_t experts, uint32_t active, uint32
 }
 
 /* The micro-batches an iteration of a pipeline of pp stages keeps in flight: one per stage, as
- * every engine pipelines (vLLM's virtual engines and its V1 batch queue, TensorRT-LLM's and
- * SGLang's micro-batches; hw/data/SOURCES.md, "Pipeline parallelism"), but never more than the
+ * engines pipeline (vLLM's virtual engines and its V1 batch queue, TensorRT-LLM's micro-batches;
+ * hw/data/SOURCES.md, "Pipeline parallelism"), but never more than the
  * batch's sequences: a sequence is in one micro-batch. 1 without pipeline parallelism. */
 static double micro_batches(const hw_deploy *d, const hw_batch *b) {
   uint64_t seqs = (uint64_t)b->prefill_seqs + b->decode_seqs;

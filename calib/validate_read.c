@@ -1,6 +1,8 @@
-/* The readers of `windtunnel validate`: one per layout of ../shared/data/e2e, each turning its
- * measured runs into cases with the setup its SOURCE.md gives (engine limits, parallelism, the
- * workload) and the figures the run measured. */
+/* The readers of `windtunnel validate` for measured runs with their requests: llm-d's per-request
+ * CSVs, APEX+'s traces, bench_serving results (DataCrunch's SGLang runs, a user's own), SGLang's
+ * README tables; and what every reader shares (calib/validate_read.h). Each turns its runs into
+ * cases with the setup its SOURCE.md gives (engine limits, parallelism, the workload) and the
+ * figures the run measured. The published tables of whole runs are in validate_tables.c. */
 #define _GNU_SOURCE /* strcasestr */
 #include <dirent.h>
 #include <math.h>
@@ -10,9 +12,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#include "calib/validate_case.h"
-#include "hw/hw.h"
-#include "util/csv.h"
+#include "calib/validate_read.h"
 
 /* ---- names of the measured runs onto the catalogue ---- */
 
@@ -60,8 +60,7 @@ static const char *catalog_accel(const char *name) {
   return NULL;
 }
 
-/* The setup's model and accelerator, or a skip naming what the catalogue lacks. */
-static void set_hardware(val_case *c, const char *model, const char *accel) {
+void val_set_hardware(val_case *c, const char *model, const char *accel) {
   const char *m = catalog_model(model), *a = catalog_accel(accel);
   if (!m)
     val_case_skip(c, "model %s not in the catalogue (hw/data/models.csv)", model);
@@ -71,8 +70,7 @@ static void set_hardware(val_case *c, const char *model, const char *accel) {
   snprintf(c->accel, sizeof c->accel, "%s", a ? a : "");
 }
 
-/* Keeps the first max_requests requests of the case, saying so. */
-static void cap_requests(val_case *c, const val_filter *f) {
+void val_cap_requests(val_case *c, const val_filter *f) {
   if (f->max_requests && c->n_req > f->max_requests) {
     c->requests_measured = c->n_req;
     val_case_note(c, "first %zu of %zu requests replayed", f->max_requests, c->n_req);
@@ -80,7 +78,7 @@ static void cap_requests(val_case *c, const val_filter *f) {
   }
 }
 
-static int csv_number(util_csv *csv, const char *column, double *out, char *err, size_t err_len) {
+int val_csv_number(util_csv *csv, const char *column, double *out, char *err, size_t err_len) {
   int col = util_csv_col(csv, column);
   if (col < 0) {
     snprintf(err, err_len, "%s: no column '%s'", csv->name, column);
@@ -89,20 +87,15 @@ static int csv_number(util_csv *csv, const char *column, double *out, char *err,
   return util_csv_double(csv, col, NAN, out, err, err_len);
 }
 
-static const char *csv_text(util_csv *csv, const char *column) {
+const char *val_csv_text(util_csv *csv, const char *column) {
   int col = util_csv_col(csv, column);
   return col < 0 ? "" : util_csv_get(csv, col);
 }
 
-/* Fixed lengths for every request. */
-typedef struct fixed_lengths {
-  int32_t in, out;
-} fixed_lengths;
-
-static void fixed(size_t i, val_rng *rng, void *ctx, int32_t *in, int32_t *out) {
+void val_fixed(size_t i, val_rng *rng, void *ctx, int32_t *in, int32_t *out) {
   (void)i, (void)rng;
-  *in = ((fixed_lengths *)ctx)->in;
-  *out = ((fixed_lengths *)ctx)->out;
+  *in = ((val_fixed_lengths *)ctx)->in;
+  *out = ((val_fixed_lengths *)ctx)->out;
 }
 
 /* ---- llm-d LMBench: per-request CSVs of vLLM (llmd_lmbench_llama70b_vllm) ---- */
@@ -190,12 +183,12 @@ static int llmd_file(const char *path, val_case *c, char *err, size_t err_len) {
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     double prompt, output, ttft, gen, launch, finish;
-    if (csv_number(&csv, "prompt_tokens", &prompt, err, err_len) ||
-        csv_number(&csv, "generation_tokens", &output, err, err_len) ||
-        csv_number(&csv, "ttft", &ttft, err, err_len) ||
-        csv_number(&csv, "generation_time", &gen, err, err_len) ||
-        csv_number(&csv, "launch_time", &launch, err, err_len) ||
-        csv_number(&csv, "finish_time", &finish, err, err_len)) {
+    if (val_csv_number(&csv, "prompt_tokens", &prompt, err, err_len) ||
+        val_csv_number(&csv, "generation_tokens", &output, err, err_len) ||
+        val_csv_number(&csv, "ttft", &ttft, err, err_len) ||
+        val_csv_number(&csv, "generation_time", &gen, err, err_len) ||
+        val_csv_number(&csv, "launch_time", &launch, err, err_len) ||
+        val_csv_number(&csv, "finish_time", &finish, err, err_len)) {
       more = -1;
       break;
     }
@@ -280,7 +273,7 @@ int val_read_llmd(const char *dir, const val_filter *f, val_cases *out, char *er
         rc = -1;
         break;
       }
-      set_hardware(c, "Llama-3.1-70B", llmd_experiments[e].gpu);
+      val_set_hardware(c, "Llama-3.1-70B", llmd_experiments[e].gpu);
       c->tp = llmd_experiments[e].tp;
       c->count = llmd_experiments[e].replicas;
       /* vLLM 0.8.5 V1 defaults (SOURCE.md): 256 sequences, 2048 tokens, chunked prefill. */
@@ -292,7 +285,7 @@ int val_read_llmd(const char *dir, const val_filter *f, val_cases *out, char *er
       val_case_note(c, "prefix caching not replayed (the trace has no block hashes)");
       snprintf(path, sizeof path, "%s/%s", folder, files[i]);
       rc = llmd_file(path, c, err, err_len);
-      cap_requests(c, f);
+      val_cap_requests(c, f);
     }
     free_names(files, n);
     if (rc != 0)
@@ -355,8 +348,8 @@ static int served_read(const char *path, served_table *t, char *err, size_t err_
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     double prompt, output;
-    if (csv_number(&csv, "served_prompt_tokens", &prompt, err, err_len) ||
-        csv_number(&csv, "served_output_tokens", &output, err, err_len)) {
+    if (val_csv_number(&csv, "served_prompt_tokens", &prompt, err, err_len) ||
+        val_csv_number(&csv, "served_output_tokens", &output, err, err_len)) {
       more = -1;
       break;
     }
@@ -372,8 +365,8 @@ static int served_read(const char *path, served_table *t, char *err, size_t err_
       t->row = grown;
     }
     served_row *r = &t->row[t->n++];
-    snprintf(r->run, sizeof r->run, "%s", csv_text(&csv, "result_file"));
-    snprintf(r->request_id, sizeof r->request_id, "%s", csv_text(&csv, "request_id"));
+    snprintf(r->run, sizeof r->run, "%s", val_csv_text(&csv, "result_file"));
+    snprintf(r->request_id, sizeof r->request_id, "%s", val_csv_text(&csv, "request_id"));
     r->prompt = (int32_t)prompt;
     r->output = (int32_t)output;
   }
@@ -410,13 +403,13 @@ static int apex_trace(const char *path, const served_table *served, const char *
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     double at, in, outt;
-    if (csv_number(&csv, "start_offset_ns", &at, err, err_len) ||
-        csv_number(&csv, "context_tokens", &in, err, err_len) ||
-        csv_number(&csv, "generated_tokens", &outt, err, err_len)) {
+    if (val_csv_number(&csv, "start_offset_ns", &at, err, err_len) ||
+        val_csv_number(&csv, "context_tokens", &in, err, err_len) ||
+        val_csv_number(&csv, "generated_tokens", &outt, err, err_len)) {
       more = -1;
       break;
     }
-    const char *id = csv_text(&csv, "request_id");
+    const char *id = val_csv_text(&csv, "request_id");
     for (size_t i = first; i < first + n_served; i++)
       if (!strcmp(served->row[i].request_id, id)) {
         in = served->row[i].prompt;
@@ -453,7 +446,7 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
   }
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
-    const char *file = csv_text(&csv, "result_file");
+    const char *file = val_csv_text(&csv, "result_file");
     const char *base = strrchr(file, '/');
     char name[192];
     snprintf(name, sizeof name, "%s", base ? base + 1 : file);
@@ -473,25 +466,25 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
       break;
     }
     double tp, ep, ttft, tpot, e2e, util;
-    if (csv_number(&csv, "tp", &tp, err, err_len) || csv_number(&csv, "ep", &ep, err, err_len) ||
-        csv_number(&csv, "ttft_mean_s_this_trace", &ttft, err, err_len) ||
-        csv_number(&csv, "tpot_s_this_trace", &tpot, err, err_len) ||
-        csv_number(&csv, "e2e_latency_mean_s_this_trace", &e2e, err, err_len)) {
+    if (val_csv_number(&csv, "tp", &tp, err, err_len) || val_csv_number(&csv, "ep", &ep, err, err_len) ||
+        val_csv_number(&csv, "ttft_mean_s_this_trace", &ttft, err, err_len) ||
+        val_csv_number(&csv, "tpot_s_this_trace", &tpot, err, err_len) ||
+        val_csv_number(&csv, "e2e_latency_mean_s_this_trace", &e2e, err, err_len)) {
       more = -1;
       break;
     }
-    const char *engine = csv_text(&csv, "engine"), *weights = csv_text(&csv, "weights");
-    set_hardware(c, csv_text(&csv, "model"), "H100");
+    const char *engine = val_csv_text(&csv, "engine"), *weights = val_csv_text(&csv, "weights");
+    val_set_hardware(c, val_csv_text(&csv, "model"), "H100");
     c->tp = (uint32_t)tp;
-    if (strcmp(csv_text(&csv, "status"), "ok"))
+    if (strcmp(val_csv_text(&csv, "status"), "ok"))
       val_case_skip(c, "the run failed upstream (empty log)");
-    if (strcmp(csv_text(&csv, "trace_available"), "yes"))
+    if (strcmp(val_csv_text(&csv, "trace_available"), "yes"))
       val_case_skip(c, "its trace is not in the dataset");
     if (strcmp(engine, "vLLM"))
       val_case_skip(c, "engine %s: its scheduler (radix cache, chunking) is not modelled", engine);
     if (ep > 1)
       val_case_skip(c, "expert parallelism with DP attention is not modelled");
-    if (strstr(csv_text(&csv, "metric_note"), "do not use"))
+    if (strstr(val_csv_text(&csv, "metric_note"), "do not use"))
       val_case_skip(c, "its counters cannot be separated from the previous trace's");
     if (strcmp(weights, "bf16") && strcmp(weights, ""))
       snprintf(c->dtype, sizeof c->dtype, "fp8");
@@ -503,7 +496,7 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
      * work was fitted to six of these runs (hw/data/SOURCES.md, E12; the others held out). */
     snprintf(c->engine, sizeof c->engine, "vllm-v0");
     util = 0.97;
-    if (csv_number(&csv, "gpu_memory_utilization", &util, err, err_len) != 0)
+    if (val_csv_number(&csv, "gpu_memory_utilization", &util, err, err_len) != 0)
       util = 0.97, err[0] = 0; /* "vLLM default" text: 0.97 was passed (SOURCE.md) */
     c->gpu_memory_utilization = util > 0 && util <= 1 ? util : 0.97;
     double max_len = NAN;
@@ -522,12 +515,12 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
     if (!c->skip[0]) {
       char run[200];
       snprintf(run, sizeof run, "%s.txt", name);
-      snprintf(path, sizeof path, "%s/%s", dir, csv_text(&csv, "trace_csv"));
+      snprintf(path, sizeof path, "%s/%s", dir, val_csv_text(&csv, "trace_csv"));
       if (apex_trace(path, &served, run, c, err, err_len) != 0) {
         more = -1;
         break;
       }
-      cap_requests(c, f);
+      val_cap_requests(c, f);
     }
   }
   util_csv_close(&csv);
@@ -646,7 +639,7 @@ int val_read_bench_file(const char *path, const char *dataset, const char *scena
     } else if (why) {
       val_case_skip(c, "%s", why);
     }
-    cap_requests(c, f);
+    val_cap_requests(c, f);
   }
   val_json_free(objs, n);
   return rc;
@@ -677,7 +670,7 @@ int val_read_datacrunch(const char *dir, const val_filter *f, val_cases *out, ch
       return -1;
     for (size_t i = first; i < out->n; i++) {
       val_case *c = &out->c[i];
-      set_hardware(c, datacrunch_runs[k].model, "H200");
+      val_set_hardware(c, datacrunch_runs[k].model, "H200");
       c->tp = datacrunch_runs[k].tp;
       val_case_note(c, "SGLang priced with the vLLM-style scheduler at its defaults");
     }
@@ -700,8 +693,8 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
     while ((more = util_csv_next(&csv, err, err_len)) == 1) {
       char name[192];
       snprintf(name, sizeof name, "%s/%s-%s/%s/rate%s", k ? "offline" : "online",
-               csv_text(&csv, "engine"), csv_text(&csv, "engine_version"), csv_text(&csv, "model"),
-               csv_text(&csv, "request_rate_rps"));
+               val_csv_text(&csv, "engine"), val_csv_text(&csv, "engine_version"), val_csv_text(&csv, "model"),
+               val_csv_text(&csv, "request_rate_rps"));
       if (!val_filter_case(f, name))
         continue;
       val_case *c = val_case_new(out, "sglang_vs_vllm060_sharegpt", name);
@@ -729,301 +722,4 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
       return -1;
   }
   return 0;
-}
-
-/* ---- Argonne LLM-Inference-Bench: fixed batches (argonne_llm_inference_bench) ---- */
-
-/* The engines of rows that are not replayed, with their row counts. */
-typedef struct engine_counts {
-  char name[8][64];
-  size_t rows[8];
-  size_t n;
-} engine_counts;
-
-static int note_engine(engine_counts *e, const char *name) {
-  for (size_t i = 0; i < e->n; i++)
-    if (!strcmp(e->name[i], name))
-      return e->rows[i]++, 0;
-  if (e->n == 8)
-    return -1;
-  snprintf(e->name[e->n], sizeof e->name[0], "%s", name);
-  e->rows[e->n++] = 1;
-  return 0;
-}
-
-/* One fixed-batch table: All_results.csv (input = output = L, the whole batch's latency) or
- * Fig_22's (input L, one output token: the batch's TTFT). Other engines' rows are counted into
- * others. */
-static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, val_cases *out,
-                         engine_counts *others, char *err, size_t err_len) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", dir,
-           ttft_table ? "Fig_22_all_results_TTFT_ITL.csv" : "All_results.csv");
-  util_csv csv;
-  if (util_csv_open_file(&csv, path, err, err_len) != 0)
-    return ttft_table ? (err[0] = 0, 0) : -1; /* the committed sample may lack Fig_22 */
-  int more;
-  size_t first = out->n;
-  while ((more = util_csv_next(&csv, err, err_len)) == 1) {
-    const char *hw = csv_text(&csv, "Hardware"), *fw = csv_text(&csv, "Framework");
-    const char *model = csv_text(&csv, "Model");
-    if (!hw[0])
-      continue; /* Fig_22 separates its groups by blank lines */
-    double devices, len, out_len, batch, latency;
-    if (csv_number(&csv, "Num of Hardware", &devices, err, err_len) ||
-        csv_number(&csv, ttft_table ? "Input Length" : "Input Output Length", &len, err, err_len) ||
-        csv_number(&csv, "Batch Size", &batch, err, err_len) ||
-        csv_number(&csv, ttft_table ? "TTFT Latency" : "Latency", &latency, err, err_len)) {
-      more = -1;
-      break;
-    }
-    out_len = len;
-    if (ttft_table && csv_number(&csv, "Output Length", &out_len, err, err_len)) {
-      more = -1;
-      break;
-    }
-    if (strcmp(fw, "vLLM") && strcmp(fw, "TensorRT-LLM")) {
-      if (note_engine(others, fw) != 0) {
-        more = -1;
-        snprintf(err, err_len, "out of memory");
-        break;
-      }
-      continue; /* listed below, one line per engine */
-    }
-    char name[192];
-    snprintf(name, sizeof name, "%s%s/%s/%s/tp%.0f/len%.0f/batch%.0f", ttft_table ? "ttft/" : "",
-             fw, hw, strchr(model, '/') ? strchr(model, '/') + 1 : model, devices, len, batch);
-    /* The same configuration measured twice gets a suffix, so every name is one case. */
-    size_t same = 0;
-    for (size_t i = first; i < out->n; i++)
-      same += !strncmp(out->c[i].name, name, strlen(name)) &&
-              (out->c[i].name[strlen(name)] == 0 || out->c[i].name[strlen(name)] == '#');
-    if (same)
-      snprintf(name + strlen(name), sizeof name - strlen(name), "#%zu", same + 1);
-    if (!val_filter_case(f, name))
-      continue;
-    val_case *c = val_case_new(out, "argonne_llm_inference_bench", name);
-    if (!c) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    set_hardware(c, model, hw);
-    c->tp = (uint32_t)devices;
-    /* One batch, all at t=0, ignore_eos: the batch latency is the span of the replay; the
-     * scheduler's limits at their defaults (the upstream scripts set none). */
-    fixed_lengths lens = {(int32_t)len, (int32_t)out_len};
-    val_rng rng = {0};
-    if (val_case_poisson(c, INFINITY, (size_t)batch, &rng, fixed, &lens) != 0) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    val_case_metric(c, ttft_table ? "batch_ttft_s" : "batch_latency_s", latency);
-    val_case_note(c, ttft_table ? "fixed batch at t=0, one output token (end_latency not compared: "
-                                  "its output length is not recorded)"
-                                : "fixed batch at t=0");
-  }
-  util_csv_close(&csv);
-  return more < 0 ? -1 : 0;
-}
-
-int val_read_argonne(const char *dir, const val_filter *f, val_cases *out, char *err,
-                     size_t err_len) {
-  engine_counts others = {0};
-  int more = argonne_table(dir, false, f, out, &others, err, err_len) == 0 &&
-                     argonne_table(dir, true, f, out, &others, err, err_len) == 0
-                 ? 0
-                 : -1;
-  for (size_t i = 0; more >= 0 && i < others.n; i++) {
-    char name[192];
-    snprintf(name, sizeof name, "%s/*", others.name[i]);
-    if (!val_filter_case(f, name))
-      continue;
-    val_case *c = val_case_new(out, "argonne_llm_inference_bench", name);
-    if (!c) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    val_case_skip(c,
-                  "%zu rows: engine %s is not modelled (only vLLM and TensorRT-LLM rows "
-                  "are replayed)",
-                  others.rows[i], others.name[i]);
-  }
-  return more < 0 ? -1 : 0;
-}
-
-/* ---- TensorRT-LLM perf-overview tables (trtllm_perf_overview) ---- */
-
-/* The quantisation of a row, and trtllm-bench's engine limits for it when none are given. Both
- * from NVIDIA/TensorRT-LLM at commit 04cba882084a25665e7f80f5bda71b35b9790b6f (Apache-2.0):
- * `tensorrt_llm/bench/build/build.py` ("If the quantization is NVFP4 or FP8, force the KV cache
- * dtype to FP8"; the PyTorch flow's `bench/benchmark/utils/general.py` maps FP8 and NVFP4 onto
- * an fp8 KV cache too), and `bench/build/tuning.py`, `calc_engine_setting` and
- * `finetune_setting`, which both flows call with the dataset's mean lengths: the requests of
- * isl + osl tokens whose KV fits `fraction` of the memory the weights leave (NVML's total in GiB
- * per GPU; weights counted as parameters x bytes per element; a KV head per GPU at least),
- * capped at 4096 and divided among pipeline stages, rounded up to 32/128/256; tokens per
- * iteration that many times (1 + isl / osl), capped at 32768, rounded up to 256/512/1024 and at
- * least 2048. The recipes of v0.17 and v1.0 are assumed to be this one (not stored here). */
-static void trtllm_setup(val_case *c, const hw_catalog *cat, const char *precision, double isl,
-                         double osl, double fraction) {
-  double w_bytes = 2.0, kv_bytes = 2.0;
-  if (!strcasecmp(precision, "FP8")) {
-    snprintf(c->dtype, sizeof c->dtype, "{weights: fp8, kv: fp8}");
-    w_bytes = 1.0, kv_bytes = 1.0;
-  } else if (!strcasecmp(precision, "FP4")) {
-    snprintf(c->dtype, sizeof c->dtype, "{weights: fp4, kv: fp8}");
-    w_bytes = 0.5, kv_bytes = 1.0;
-  }
-  const hw_model *m = hw_catalog_model(cat, c->model);
-  const hw_accel *a = hw_catalog_accel(cat, c->accel);
-  if (!m || !a)
-    return; /* skipped already */
-  const double gib = 1024.0 * 1024.0 * 1024.0;
-  double kv_heads = c->tp > m->kv_heads ? c->tp : m->kv_heads;
-  double per_token = 2.0 * m->layers * kv_heads * m->head_dim * kv_bytes / gib;
-  double memory = a->hbm_bytes / gib * c->tp * c->pp - hw_model_params(m) * w_bytes / gib;
-  double requests = memory * fraction / (per_token * (isl + osl));
-  double bs = fmin(requests, 4096.0) / c->pp, tokens = fmin(bs * (1.0 + isl / osl), 32768.0);
-  bs = bs < 256.0    ? fmax(64.0, 32.0 * ceil(bs / 32.0))
-       : bs < 1024.0 ? 128.0 * ceil(bs / 128.0)
-                     : 256.0 * ceil(bs / 256.0);
-  tokens = tokens < 4096.0   ? fmax(2048.0, 256.0 * ceil(tokens / 256.0))
-           : tokens < 8192.0 ? 512.0 * ceil(tokens / 512.0)
-                             : 1024.0 * ceil(tokens / 1024.0);
-  if (requests >= 1.0) { /* else the KV cannot hold one request: the run refuses it */
-    c->max_num_seqs = (uint32_t)bs;
-    c->max_num_batched_tokens = (uint32_t)tokens;
-    val_case_note(c, "trtllm-bench's limits: max_batch_size %u, max_num_tokens %u%s",
-                  c->max_num_seqs, c->max_num_batched_tokens,
-                  kv_bytes < 2.0 ? ", KV cache in fp8" : "");
-  }
-}
-
-static int trtllm_max_throughput(const char *dir, const char *file, const hw_catalog *cat,
-                                 const val_filter *f, val_cases *out, char *err, size_t err_len) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", dir, file);
-  util_csv csv;
-  if (util_csv_open_file(&csv, path, err, err_len) != 0)
-    return -1;
-  int more;
-  while ((more = util_csv_next(&csv, err, err_len)) == 1) {
-    double tp, pp, isl, osl, n, tok_s;
-    if (csv_number(&csv, "tp", &tp, err, err_len) || csv_number(&csv, "pp", &pp, err, err_len) ||
-        csv_number(&csv, "isl", &isl, err, err_len) ||
-        csv_number(&csv, "osl", &osl, err, err_len) ||
-        csv_number(&csv, "num_requests", &n, err, err_len) ||
-        csv_number(&csv, "output_tokens_per_s", &tok_s, err, err_len)) {
-      more = -1;
-      break;
-    }
-    const char *model = csv_text(&csv, "model"), *gpu = csv_text(&csv, "gpu");
-    const char *precision = csv_text(&csv, "precision");
-    char name[192];
-    snprintf(name, sizeof name, "%.*s/%s/%s/%s/tp%.0f-pp%.0f/%.0f-%.0f", (int)strcspn(file, "_"),
-             file, model, precision, gpu, tp, pp, isl, osl);
-    if (!val_filter_case(f, name))
-      continue;
-    val_case *c = val_case_new(out, "trtllm_perf_overview", name);
-    if (!c) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    set_hardware(c, model, gpu);
-    c->tp = (uint32_t)tp;
-    c->pp = (uint32_t)pp;
-    /* TensorRT-LLM's profile (its admission reserves each request's whole KV) and the KV cache
-     * fraction SOURCE.md gives (0.95 where it fit; stated for v1.0 and GH200 on v0.17). The
-     * v0.14 online rows (Triton backend) keep the default engine: their KV is never short. */
-    snprintf(c->engine, sizeof c->engine, "trtllm");
-    c->gpu_memory_utilization = 0.95;
-    trtllm_setup(c, cat, precision, isl, osl, c->gpu_memory_utilization);
-    if (strstr(file, "v1.0") &&
-        (strcasestr(model, "qwen3") || strcasestr(model, "maverick") || strcasestr(model, "scout")))
-      val_case_skip(c, "attention DP with expert parallelism is not modelled");
-    fixed_lengths lens = {(int32_t)isl, (int32_t)osl};
-    val_rng rng = {0};
-    if (val_case_poisson(c, INFINITY, (size_t)n, &rng, fixed, &lens) != 0) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    val_case_metric(c, "output_tok_s", tok_s);
-    val_case_note(c, "all requests at t=0; engine: trtllm");
-    cap_requests(c, f);
-  }
-  util_csv_close(&csv);
-  return more < 0 ? -1 : 0;
-}
-
-static int trtllm_online(const char *dir, const val_filter *f, val_cases *out, char *err,
-                         size_t err_len) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/v0.14_online_serving.csv", dir);
-  util_csv csv;
-  if (util_csv_open_file(&csv, path, err, err_len) != 0)
-    return -1;
-  int more;
-  while ((more = util_csv_next(&csv, err, err_len)) == 1) {
-    double tp, in, outl, req_s, ttft, itl, tok_s;
-    const char *qps = csv_text(&csv, "qps");
-    if (csv_number(&csv, "tp", &tp, err, err_len) ||
-        csv_number(&csv, "input_len", &in, err, err_len) ||
-        csv_number(&csv, "output_len", &outl, err, err_len) ||
-        csv_number(&csv, "throughput_req_s", &req_s, err, err_len) ||
-        csv_number(&csv, "mean_ttft_ms", &ttft, err, err_len) ||
-        csv_number(&csv, "mean_itl_ms", &itl, err, err_len) ||
-        csv_number(&csv, "output_throughput_tok_s", &tok_s, err, err_len)) {
-      more = -1;
-      break;
-    }
-    const char *model = csv_text(&csv, "model"), *gpu = csv_text(&csv, "gpu");
-    char name[192];
-    snprintf(name, sizeof name, "v0.14/%s/%s/tp%.0f/%.0f-%.0f/qps%s", model, gpu, tp, in, outl,
-             qps);
-    if (!val_filter_case(f, name))
-      continue;
-    val_case *c = val_case_new(out, "trtllm_perf_overview", name);
-    if (!c) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    set_hardware(c, model, gpu);
-    c->tp = (uint32_t)tp;
-    double rate = strcasecmp(qps, "INF") ? strtod(qps, NULL) : INFINITY;
-    fixed_lengths lens = {(int32_t)in, (int32_t)outl};
-    val_rng rng = {0x74727431ULL + out->n};
-    /* 500 requests per point (SOURCE.md); the arrival process is not stated: Poisson. */
-    if (val_case_poisson(c, rate, 500, &rng, fixed, &lens) != 0) {
-      more = -1;
-      snprintf(err, err_len, "out of memory");
-      break;
-    }
-    val_case_metric(c, "req_s", req_s);
-    val_case_metric(c, "ttft_mean_ms", ttft);
-    val_case_metric(c, "itl_mean_ms", itl);
-    val_case_metric(c, "output_tok_s", tok_s);
-    val_case_note(c, isinf(rate) ? "all requests at t=0"
-                                 : "Poisson arrivals assumed (the process is not stated)");
-  }
-  util_csv_close(&csv);
-  return more < 0 ? -1 : 0;
-}
-
-int val_read_trtllm(const char *dir, const val_filter *f, val_cases *out, char *err,
-                    size_t err_len) {
-  static const char *const files[] = {"v0.17_max_throughput.csv", "v1.0_max_throughput.csv"};
-  hw_catalog *cat = hw_catalog_create(err, err_len);
-  if (!cat)
-    return -1;
-  int rc = 0;
-  for (size_t k = 0; k < 2 && rc == 0; k++)
-    rc = trtllm_max_throughput(dir, files[k], cat, f, out, err, err_len);
-  hw_catalog_destroy(cat);
-  return rc != 0 ? -1 : trtllm_online(dir, f, out, err, err_len);
 }

@@ -361,6 +361,9 @@ static void print_check_json(const srv_scenario *s, FILE *out) {
     fprintf(out, ",\"count\":%u,\"tp\":%u,\"pp\":%u,\"kv_blocks\":%u,\"block_size_tokens\":%u",
             dep->count, dep->hw.tp ? dep->hw.tp : 1, dep->hw.pp ? dep->hw.pp : 1,
             dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
+    /* the engine's limits, per micro-batch (pp of them in flight) */
+    fprintf(out, ",\"max_num_seqs\":%u,\"max_num_batched_tokens\":%u", dep->hw.max_seqs,
+            dep->hw.max_batched_tokens);
     fputs(",\"engine\":", out);
     if (dep->engine[0])
       util_json_string(out, dep->engine);
@@ -403,6 +406,9 @@ int app_check(int argc, char **argv, MPI_Comm comm) {
       if (dep->engine[0]) /* hw/data/engines.csv */
         printf(", engine %s (host %s)", dep->engine,
                dep->hw.host_overlap ? "overlapped" : "in series");
+      if (dep->hw.pp > 1) /* the scheduler's limits are the micro-batches' together */
+        printf(", %u micro-batches in flight of up to %u sequences and %u tokens each",
+               dep->hw.pp, dep->hw.max_seqs, dep->hw.max_batched_tokens);
       putchar('\n');
     }
   }

@@ -894,6 +894,26 @@ static void test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults(vo
   srv_scenario_free(s);
 }
 
+/* A pipeline of pp stages keeps pp micro-batches in flight, each within the engine's limits (the
+ * device's vLLM defaults, or the scheduler section's): the scheduler's batch is their union. */
+static void test_pipeline_stages_multiply_the_schedulers_limits(void) {
+  srv_scenario *one = load_ok(NULL, NULL, 0);
+  const char *two[] = {"deployments.0.pp=2", "deployments.0.count=8"};
+  srv_scenario *s = load_ok(NULL, two, 2);
+  const srv_deployment *d1 = &one->deployments[0], *d2 = &s->deployments[0];
+  CU_ASSERT_EQUAL(d2->hw.max_seqs, d1->hw.max_seqs); /* per micro-batch, as the engine's */
+  CU_ASSERT_EQUAL(d2->sched.max_num_seqs, 2 * d1->sched.max_num_seqs);
+  CU_ASSERT_EQUAL(d2->sched.max_num_batched_tokens, 2 * d1->sched.max_num_batched_tokens);
+  srv_scenario_free(s);
+  const char *set[] = {"deployments.0.pp=4", "deployments.0.count=4",
+                       "deployments.0.scheduler={max_num_seqs: 100}"};
+  s = load_ok(NULL, set, 3);
+  CU_ASSERT_EQUAL(s->deployments[0].hw.max_seqs, 100);
+  CU_ASSERT_EQUAL(s->deployments[0].sched.max_num_seqs, 400);
+  srv_scenario_free(s);
+  srv_scenario_free(one);
+}
+
 /* TensorRT-LLM's profile reserves each request's whole KV at admission (GUARANTEED_NO_EVICT);
  * scheduler.admission overrides the profile either way, and a bad value is refused at its line. */
 static void test_admission_defaults_from_the_engine_and_is_overridable(void) {
@@ -1620,6 +1640,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_catalogue_entry_errors_are_located);
   CU_ADD_TEST(suite, test_engine_profile_sets_host_work_kv_rule_and_scheduler_defaults);
   CU_ADD_TEST(suite, test_admission_defaults_from_the_engine_and_is_overridable);
+  CU_ADD_TEST(suite, test_pipeline_stages_multiply_the_schedulers_limits);
   CU_ADD_TEST(suite, test_engine_and_efficiency_errors_are_located);
   CU_ADD_TEST(suite, test_accelerator_efficiency_overrides_keep_the_rest_of_its_fit);
   CU_ADD_TEST(suite, test_synthetic_workload_parses_and_generates_requests);

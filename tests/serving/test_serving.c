@@ -782,8 +782,6 @@ static void test_streams_keep_their_own_rates_lengths_models_and_tiers(void) {
   srv_scenario_free(s);
 }
 
-/* router.batch on tests/serving/batch.yaml (an interactive stream beside a batch one with a 40 s
- * deadline, three instances): spare 8, lead 25 s. */
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   snprintf(out_path, sizeof out_path, "/tmp/wt-test-serving-%d.h5", (int)getpid());

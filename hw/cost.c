@@ -327,12 +327,17 @@ static double micro_batches(const hw_deploy *d, const hw_batch *b) {
   return seqs > 1 && d->cfg.pp > 1 ? (double)(seqs < d->cfg.pp ? seqs : d->cfg.pp) : 1.0;
 }
 
+/* The host work of `micro` micro-batches of `seqs` sequences in all (after the ep split). */
+static double host_work_ns(const hw_deploy *d, double micro, double seqs) {
+  return micro * d->accel.eff.cpu.fixed_ns + d->accel.eff.cpu.per_seq_ns * seqs;
+}
+
 double hw_host_ns(const hw_deploy *d, const hw_batch *b) {
   double tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) * d->inv_ep,
          seqs = ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep;
   if (tokens <= 0.0 && seqs <= 0.0)
     return 0.0;
-  return micro_batches(d, b) * d->accel.eff.cpu.fixed_ns + d->accel.eff.cpu.per_seq_ns * seqs;
+  return host_work_ns(d, micro_batches(d, b), seqs);
 }
 
 /* An iteration of a pipeline of pp stages is a round of k micro-batches (micro_batches), each
@@ -407,8 +412,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
         d->attn_pf.t0_ns, f,
         hw_attn_prefill_ns_per_flop(&d->attn_pf, pf_tokens, d->q_dev, d->ns_per_flop_pf), by,
         d->ns_per_byte_pf,
-        hw_attn_prefill_unit_ns(&d->attn_pf, (double)b->prefill_seqs * share, d->kv_dev),
-        &clock);
+        hw_attn_prefill_unit_ns(&d->attn_pf, (double)b->prefill_seqs * share, d->kv_dev), &clock);
   }
   if (dec_seqs > 0.0) {
     double ctx = (double)b->decode_ctx_tokens * share;
@@ -455,7 +459,8 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   double gpu_ns = layers * layer_ns + embed + head + gather;
   double stage_ns = d->cfg.pp == 1 ? gpu_ns
                                    : d->stage_layers * layer_ns + fmax(embed, head + gather);
-  double cpu_ns = hw_host_ns(d, b) / micro; /* one micro-batch's */
+  double cpu_ns = /* one micro-batch's */
+      host_work_ns(d, micro, ((double)b->prefill_seqs + b->decode_seqs) * d->inv_ep) / micro;
   double serial_ns = 0.0;
   if (d->cfg.host_overlap)
     serial_ns = fmin(cpu_ns, d->cfg.serial_fixed_ns + d->cfg.serial_per_seq_ns * seqs);

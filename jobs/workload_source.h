@@ -9,6 +9,9 @@
  * row, described in err, that the policy may skip. */
 #define JOB_ROW_BAD 2
 
+/* The longest message a source or a trace reader keeps (a row's error, the first bad row's). */
+enum { MESSAGE_BYTES = 512 };
+
 typedef struct job_raw_request {
   int64_t time_ns; /* the source's own time from its start, non-decreasing */
   int32_t input_tokens, output_tokens;

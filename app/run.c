@@ -362,8 +362,8 @@ static void print_check_json(const srv_scenario *s, FILE *out) {
             dep->count, dep->hw.tp ? dep->hw.tp : 1, dep->hw.pp ? dep->hw.pp : 1,
             dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
     /* the engine's limits, per micro-batch (pp of them in flight) */
-    fprintf(out, ",\"max_num_seqs\":%u,\"max_num_batched_tokens\":%u", dep->hw.max_seqs,
-            dep->hw.max_batched_tokens);
+    fprintf(out, ",\"max_num_seqs\":%u,\"max_num_batched_tokens\":%u,\"moe_routing\":\"%s\"",
+            dep->hw.max_seqs, dep->hw.max_batched_tokens, dep->hw.moe_copies ? "copies" : "uniform");
     fputs(",\"engine\":", out);
     if (dep->engine[0])
       util_json_string(out, dep->engine);
@@ -409,6 +409,8 @@ int app_check(int argc, char **argv, MPI_Comm comm) {
       if (dep->hw.pp > 1) /* the scheduler's limits are the micro-batches' together */
         printf(", %u micro-batches in flight of up to %u sequences and %u tokens each",
                dep->hw.pp, dep->hw.max_seqs, dep->hw.max_batched_tokens);
+      if (dep->hw.moe_copies && dep->model->experts) /* hw/data/SOURCES.md "Mixture of experts" */
+        printf(", a batch's sequences copies of one prompt (they route to the same experts)");
       putchar('\n');
     }
   }

@@ -43,6 +43,7 @@ typedef struct val_case {
   uint32_t max_num_seqs, max_num_batched_tokens;
   double gpu_memory_utilization;
   int chunked_prefill;  /* -1 default, 0 off, 1 on */
+  bool moe_copies;      /* the batch's sequences are copies in lockstep (moe_routing: copies) */
   const char *scenario; /* a user's scenario (--scenario) instead of the setup above; borrowed */
   /* The workload: every request, arrivals from 0. */
   val_request *req;

@@ -158,6 +158,8 @@ static int write_scenario(const val_case *c, const char *path, const char *trace
     fprintf(f, "    engine: %s\n", c->engine);
   if (c->gpu_memory_utilization > 0)
     fprintf(f, "    gpu_memory_utilization: %g\n", c->gpu_memory_utilization);
+  if (c->moe_copies)
+    fprintf(f, "    moe_routing: copies\n");
   fprintf(f, "    scheduler:\n      prefix_caching: false\n");
   if (c->max_num_seqs)
     fprintf(f, "      max_num_seqs: %u\n", c->max_num_seqs);

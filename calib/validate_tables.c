@@ -90,6 +90,11 @@ static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, 
     }
     val_set_hardware(c, model, hw);
     c->tp = (uint32_t)devices;
+    /* TensorRT-LLM's rows come from run.py given one prompt ("France" L times) batch times
+     * (upstream TensorRT-LLM/H100/run_power.py, generate_input, commit 139a540), decoded greedily:
+     * the copies route alike, so a Mixtral batch reads the experts of one sequence. vLLM's prompts
+     * are random token ids. */
+    c->moe_copies = !strcmp(fw, "TensorRT-LLM");
     /* One batch, all at t=0, ignore_eos: the batch latency is the span of the replay; the
      * scheduler's limits at their defaults (the upstream scripts set none). */
     val_fixed_lengths lens = {(int32_t)len, (int32_t)out_len};

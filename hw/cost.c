@@ -353,6 +353,7 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   /* Under expert parallelism each group of tp devices takes 1/ep of the batch (inv_ep is 1
    * otherwise, and multiplying by it exact). */
   double all_tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) / micro;
+  double all_seqs = ((double)b->prefill_seqs + b->decode_seqs) / micro;
   double pf_tokens = b->prefill_tokens * share, dec_seqs = b->decode_seqs * share;
   double tokens = pf_tokens + dec_seqs, seqs = ((double)b->prefill_seqs + b->decode_seqs) * share;
   if (tokens <= 0.0 && seqs <= 0.0) {
@@ -377,14 +378,16 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
       /* Router (bf16), then the fused expert kernels over the (token, expert) rows this device's
        * experts get: all of them without expert parallelism, else the busiest group's share
        * (hw_moe_max_pairs). The weights read are those of the local experts at least one token
-       * picked: experts_dev (1 - (1 - k/E)^tokens) expected under uniform routing. */
+       * picked: experts_dev (1 - (1 - k/E)^tokens) expected under uniform routing, the tokens of
+       * one sequence when the batch's sequences are copies (moe_copies). */
       double k = m->active_experts, rows;
       if (d->cfg.ep == 1)
         rows = tokens * k;
       else
         rows = fmin(all_tokens * k * d->inv_ep + d->moe_z * sqrt(all_tokens * d->moe_group_var),
                     all_tokens * d->moe_pairs_cap);
-      double touched = d->experts_dev * (1.0 - exp(all_tokens * d->moe_log_miss));
+      double routed = d->cfg.moe_copies ? all_tokens / all_seqs : all_tokens;
+      double touched = d->experts_dev * (1.0 - exp(routed * d->moe_log_miss));
       double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
       gemm += gemm_ns(d, true, tokens, m->experts, h, d->serial16_h_ns, 1.0, &flops, &bytes,
                       &clock);

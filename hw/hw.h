@@ -240,6 +240,12 @@ typedef struct hw_deploy_config {
    * dispatches routed tokens to their experts' groups and combines the results (all-to-all).
    * This is vLLM's data-parallel attention with expert parallelism. ep must divide the experts. */
   uint32_t ep;
+  /* MoE routing of a batch. false: each token picks its experts independently (uniform), so a
+   * batch touches experts_dev (1 - (1 - k/E)^tokens) of them. true: the batch's sequences are
+   * copies in lockstep (one prompt sent batch times and decoded greedily, as static-batch
+   * benchmarks such as TensorRT-LLM's run.py send it), so every copy's token picks the same
+   * experts and the batch touches those of one sequence's tokens. */
+  bool moe_copies;
   hw_dtype weight_dtype, act_dtype, kv_dtype;
   hw_comm alltoall; /* MoE dispatch and combine among the tp * ep devices of a stage */
   hw_comm sendrecv; /* activations between pipeline stages */

@@ -365,9 +365,10 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
                                      "count",     "role",       "gpu_memory_utilization",
                                      "scheduler", "power_cap",  "dtype",
                                      "engine",    "efficiency", "scaling",
-                                     NULL};
+                                     "moe_routing", NULL};
   static const char *const roles[] = {"mixed", "prefill", "decode", NULL}; /* srv_role order */
-  int role = SRV_ROLE_MIXED, rc;
+  static const char *const routings[] = {"uniform", "copies", NULL}; /* hw moe_copies */
+  int role = SRV_ROLE_MIXED, routing = 0, rc;
   bool kv_given;
   d->hw = (hw_deploy_config){
       .tp = 1, .pp = 1, .ep = 1, .weight_dtype = HW_DTYPE_BF16, .kv_dtype = HW_DTYPE_BF16};
@@ -382,9 +383,11 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
       (rc = read_dtypes(ld, e, d)) != 0 ||
       (rc = scn_get_u32(ld, e, "count", 1, 1u << 24, &d->count)) != 0 ||
       (rc = scn_get_choice(ld, e, "role", roles, &role)) != 0 ||
+      (rc = scn_get_choice(ld, e, "moe_routing", routings, &routing)) != 0 ||
       (rc = scn_get_f64(ld, e, "power_cap", IO_UNIT_W, &d->hw.power_cap_w)) != 0)
     return rc;
   d->role = (srv_role)role;
+  d->hw.moe_copies = routing == 1;
   if (d->hw.power_cap_w > 0 && d->hw.power_cap_w <= d->accel->power.idle_w)
     return io_node_error(scn_node_or(e, "power_cap", e), ld->err, ld->err_len,
                          "a power cap of %g W is not above %s's idle power (%g W)",

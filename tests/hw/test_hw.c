@@ -507,6 +507,27 @@ static void test_mixture_of_experts_reads_only_the_experts_it_routes_to(void) {
   CU_ASSERT(many.gemm_ns > 2.0 * one.gemm_ns && many.gemm_ns < 4.5 * one.gemm_ns);
 }
 
+static void test_copies_in_lockstep_read_the_experts_of_one_sequence(void) {
+  hw_deploy uniform = deploy("H100-SXM-80GB", "Mixtral-8x7B", 2, 1), copies = uniform;
+  copies.cfg.moe_copies = true;
+  hw_breakdown u, c, one;
+  hw_batch b1 = decode_batch(1, 100), b64 = decode_batch(64, 100);
+  hw_iteration_ns(&uniform, &b64, &u);
+  hw_iteration_ns(&copies, &b64, &c);
+  hw_iteration_ns(&copies, &b1, &one);
+  /* 64 copies pick the same 2 of the 8 experts; 64 independent tokens touch 8 (1 - (3/4)^64) of
+   * them. The difference is those experts' gate, up and down weights: per layer and device
+   * 3 x 4096 x (14336 / 2) bf16 values, 32 layers. */
+  double touched = 8.0 * -expm1(64.0 * log1p(-2.0 / 8.0));
+  CU_ASSERT_DOUBLE_EQUAL((u.hbm_bytes - c.hbm_bytes) / ((touched - 2.0) * 3.0 * 4096 * 7168 * 2 * 32),
+                         1.0, 1e-9);
+  CU_ASSERT(c.gemm_ns < u.gemm_ns && c.gemm_ns < 1.5 * one.gemm_ns);
+  /* One sequence routes the same either way. */
+  hw_breakdown one_uniform;
+  hw_iteration_ns(&uniform, &b1, &one_uniform);
+  CU_ASSERT_DOUBLE_EQUAL(one.total_ns, one_uniform.total_ns, 0.0);
+}
+
 static void test_deployments_that_cannot_run_are_refused_with_a_reason(void) {
   hw_deploy d;
   hw_deploy_config cfg = {.tp = 3};
@@ -739,6 +760,7 @@ int main(void) {
       T(test_decode_attention_mixes_unit_and_memory_time_and_needs_units_for_bandwidth),
       T(test_empty_batch_costs_nothing),
       T(test_mixture_of_experts_reads_only_the_experts_it_routes_to),
+      T(test_copies_in_lockstep_read_the_experts_of_one_sequence),
       T(test_deployments_that_cannot_run_are_refused_with_a_reason),
       T(test_moe_flops_are_router_plus_k_gated_experts_per_token),
       T(test_moe_imbalance_is_the_mean_plus_a_gaussian_max_bound),

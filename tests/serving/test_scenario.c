@@ -558,7 +558,7 @@ static void test_deployments_exceeding_the_cluster_error_with_the_count(void) {
   srv_scenario_free(s);
 }
 
-static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
+static void test_dtypes_ep_and_moe_routing_are_checked_at_their_keys(void) {
   static const char *const fp4 = MINIMAL_DEPLOYMENTS /* 1-4 */
       "    dtype: {weights: fp4, kv: fp8}\n"         /* 5 */
       CONV_WORKLOAD;
@@ -582,7 +582,16 @@ static void test_dtypes_and_ep_are_checked_at_their_keys(void) {
   s = load_ok(NULL, kv, 1);
   CU_ASSERT_EQUAL(s->deployments[0].hw.kv_dtype, HW_DTYPE_FP8);
   CU_ASSERT_EQUAL(s->deployments[0].hw.weight_dtype, HW_DTYPE_BF16);
+  CU_ASSERT_FALSE(s->deployments[0].hw.moe_copies); /* uniform routing by default */
   srv_scenario_free(s);
+  const char *copies[] = {"deployments.0.moe_routing=copies"};
+  s = load_ok(NULL, copies, 1);
+  CU_ASSERT_TRUE(s->deployments[0].hw.moe_copies);
+  srv_scenario_free(s);
+  const char *routing[] = {"deployments.0.moe_routing=same"};
+  rc = srv_scenario_load(NULL, routing, 1, &s, err, sizeof err);
+  assert_error_has(rc, s, err, "--set deployments.0.moe_routing=same: deployments.0.moe_routing:",
+                   "copies");
 }
 
 static void test_tensor_parallel_group_must_fit_in_a_node(void) {
@@ -693,7 +702,7 @@ int main(void) {
   CU_ADD_TEST(suite, test_scaling_loads_with_defaults_and_refuses_bad_values);
   CU_ADD_TEST(suite, test_deployments_exceeding_the_cluster_error_with_the_count);
   CU_ADD_TEST(suite, test_tensor_parallel_group_must_fit_in_a_node);
-  CU_ADD_TEST(suite, test_dtypes_and_ep_are_checked_at_their_keys);
+  CU_ADD_TEST(suite, test_dtypes_ep_and_moe_routing_are_checked_at_their_keys);
   CU_ADD_TEST(suite, test_deployment_on_an_accelerator_the_cluster_lacks_errors);
   CU_ADD_TEST(suite, test_without_cluster_the_cluster_is_sized_to_the_deployments);
   CU_ADD_TEST(suite, test_model_that_does_not_fit_memory_errors);

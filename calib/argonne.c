@@ -15,18 +15,16 @@
 const char *const calib_argonne_dev_names[CALIB_ARGONNE_NDEV] = {"a100", "h100"};
 const char *const calib_argonne_fw_names[CALIB_ARGONNE_NFW] = {"vllm", "trtllm", "dsmii"};
 
-/* The table's hardware names and the catalogue accelerators they are priced as. The A100s are
- * Polaris's (ALCF, docs.alcf.anl.gov/polaris/hardware-overview/machine-overview: 4 x A100 SXM4
- * of 40 GiB HBM2, 400 W, per node); the catalogue's A100 is the 80 GB part with the same GA100 and
- * 400 W board, so the run takes the 40 GB part's memory: 40 GiB and 1,555 GB/s (NVIDIA A100
- * datasheet, nvidia-a100-datasheet-us-nvidia-1758950-r4-web.pdf). The H100 reads up to 594 W,
- * over the PCIe card's 350 W limit: the SXM part. The GH200 is not in the catalogue. */
+/* The table's hardware names, and the catalogue parts whose memory (capacity, bandwidth) the runs
+ * had; the efficiencies and power model being priced come from the caller's devices (the fitted
+ * A100-SXM-80GB and H100-SXM-80GB). The A100s are Polaris's 40 GB parts (hw/data/accelerators.csv,
+ * A100-SXM-40GB: the same GA100 and 400 W board). The H100 reads up to 594 W, over the PCIe card's
+ * 350 W limit: the SXM part. The GH200 is not in the catalogue. */
 static const struct {
-  const char *name, *catalogue;
-  double hbm_gib, hbm_tb_s; /* 0: the catalogue's */
+  const char *name, *part;
 } hardware[CALIB_ARGONNE_NDEV] = {
-    {"Nvidia A100 GPU", "A100-SXM-80GB", 40.0, 1.555},
-    {"Nvidia H100 GPU", "H100-SXM-80GB", 0.0, 0.0},
+    {"Nvidia A100 GPU", "A100-SXM-40GB"},
+    {"Nvidia H100 GPU", "H100-SXM-80GB"},
 };
 static const char *const frameworks[CALIB_ARGONNE_NFW] = {"vLLM", "TensorRT-LLM", "Deepspeed-MII"};
 
@@ -183,10 +181,13 @@ int calib_argonne_load(const calib_reader *rc, const hw_catalog *cat,
   *ctx = ctx_zero;
   ctx->cat = cat, ctx->out = out;
   for (int i = 0; i < CALIB_ARGONNE_NDEV; i++) {
+    const hw_accel *part = hw_catalog_accel(cat, hardware[i].part);
+    if (!part) {
+      free(ctx);
+      return util_err(rc->err, rc->err_len, "the catalogue lacks %s", hardware[i].part);
+    }
     ctx->devs[i] = *devs[i];
-    if (hardware[i].hbm_gib > 0.0)
-      ctx->devs[i].hbm_bytes = hardware[i].hbm_gib * 1073741824.0,
-      ctx->devs[i].hbm_bytes_per_s = hardware[i].hbm_tb_s * 1e12;
+    ctx->devs[i].hbm_bytes = part->hbm_bytes, ctx->devs[i].hbm_bytes_per_s = part->hbm_bytes_per_s;
   }
   static const char *const need[] = {
       "Hardware",   "Framework", "Model",    "Num of Hardware", "Input Output Length",

@@ -29,6 +29,8 @@ static const struct {
 } device_aliases[] = {
     {"a100", "A100-SXM-80GB"},     /* vidur compute/a100, network/a100_dgx */
     {"a100sxm", "A100-SXM-80GB"},  /* AIConfigurator's systems/a100_sxm */
+    {"a100sxm480gb", "A100-SXM-80GB"}, /* torch.cuda.get_device_name: NVIDIA A100-SXM4-80GB */
+    {"a100sxm440gb", "A100-SXM-40GB"}, /* and NVIDIA A100-SXM4-40GB */
     {"h100", "H100-SXM-80GB"},     /* vidur network/h100_dgx, LLMServingSim H100_ */
     {"h100sxm", "H100-SXM-80GB"},  /* aiconfigurator/kernels/h100_sxm_* */
     {"h200sxm", "H200-SXM-141GB"}, /* aiconfigurator/kernels/h200_sxm_* */

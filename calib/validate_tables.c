@@ -89,6 +89,9 @@ static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, 
       break;
     }
     val_set_hardware(c, model, hw);
+    /* Argonne's A100s are Polaris's 40 GB parts (hw/data/accelerators_SOURCE.md, S30). */
+    if (!strcmp(c->accel, "A100-SXM-80GB"))
+      snprintf(c->accel, sizeof c->accel, "A100-SXM-40GB");
     c->tp = (uint32_t)devices;
     /* TensorRT-LLM's rows come from run.py given one prompt ("France" L times) batch times
      * (upstream TensorRT-LLM/H100/run_power.py, generate_input, commit 139a540), decoded greedily:

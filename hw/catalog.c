@@ -257,7 +257,8 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
   for (int i = 0; i < N; i++)
     cols[i] = util_csv_col(&c, numeric[i]);
   int col_name = util_csv_col(&c, "name"), col_vendor = util_csv_col(&c, "vendor"),
-      col_kind = util_csv_col(&c, "kind"), col_source = util_csv_col(&c, "source");
+      col_kind = util_csv_col(&c, "kind"), col_source = util_csv_col(&c, "source"),
+      col_chip = util_csv_col(&c, "same_chip_as");
   int rc;
   while ((rc = util_csv_next(&c, err, err_len)) == 1) {
     hw_accel a;
@@ -282,6 +283,19 @@ static int load_accelerators(hw_catalog *cat, char *err, size_t err_len) {
     }
     if (rc == 1 && hw_systolic_read_columns(&c, &a, err, err_len) != 0) /* issue 5, TPU */
       rc = -1;
+    /* Another part of the same chip (a memory variant): its efficiencies and power model, unless
+     * this one has rows of its own. */
+    const char *chip = col_chip >= 0 ? util_csv_get(&c, col_chip) : "";
+    const hw_accel *same = chip[0] ? hw_catalog_accel(cat, chip) : NULL;
+    if (rc == 1 && chip[0] && !same) {
+      snprintf(err, err_len, "hw/data/accelerators.csv:%ld: same_chip_as names %s, not a device "
+               "listed above it", c.line, chip);
+      rc = -1;
+    }
+    if (same && !find_eff(cat, a.name))
+      a.eff = same->eff;
+    if (same && !find_power(cat, a.name))
+      a.power = same->power;
     if (rc != 1 || hw_catalog_add_accel(cat, &a, err, err_len) != 0) {
       rc = -1;
       break;

@@ -43,6 +43,7 @@ grep -q "no-such-gpu: not an accelerator of the catalogue" "$dir/err.txt" || fai
 # Names as PyTorch gives them (profile_gpu.py's default --gpu) map; a longer model number does not
 # pass for a shorter one (RTX A1000 is no A100).
 for name in "NVIDIA H100 80GB HBM3:H100-SXM-80GB" "NVIDIA A100-SXM4-80GB:A100-SXM-80GB" \
+  "NVIDIA A100-SXM4-40GB:A100-SXM-40GB" \
   "NVIDIA_RTX_PRO_6000_Blackwell_Server_Edition:RTX PRO 6000 Blackwell Server" \
   "AMD Instinct MI300X:MI300X" "NVIDIA RTX A1000:" "a40:"; do
   folder=${name%%:*} device=${name#*:}

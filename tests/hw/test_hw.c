@@ -79,7 +79,7 @@ static void test_catalogue_has_the_required_models_and_accelerators(void) {
                                        "Gaudi 3"};
   for (size_t i = 0; i < sizeof accels / sizeof *accels; i++)
     CU_ASSERT_PTR_NOT_NULL(hw_catalog_accel(cat, accels[i]));
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(cat), 15);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(cat), 16);
 }
 
 static void test_lookup_ignores_case_and_punctuation_and_accepts_hf_ids(void) {
@@ -105,6 +105,17 @@ static void test_accelerator_values_are_the_datasheet_values_in_si_units(void) {
   const hw_accel *b = hw_catalog_accel(cat, "B200-SXM-180GB");
   CU_ASSERT_PTR_NOT_NULL_FATAL(b);
   CU_ASSERT_STRING_EQUAL(b->eff.source, "default"); /* no fit: the default efficiencies */
+  /* The 40 GB A100: its own memory, the 80 GB part's fits (same_chip_as). */
+  const hw_accel *a40 = hw_catalog_accel(cat, "A100-SXM-40GB"),
+                 *a80 = hw_catalog_accel(cat, "A100-SXM-80GB");
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a40);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(a80);
+  CU_ASSERT_DOUBLE_EQUAL(a40->hbm_bytes, 40.0 * 1073741824.0, 1.0);
+  CU_ASSERT_DOUBLE_EQUAL(a40->hbm_bytes_per_s, 1.555e12, 1e3);
+  CU_ASSERT_DOUBLE_EQUAL(a40->peak_bf16_flops, a80->peak_bf16_flops, 0.0);
+  CU_ASSERT_STRING_EQUAL(a40->eff.source, "A100-SXM-80GB");
+  CU_ASSERT_EQUAL(memcmp(&a40->eff, &a80->eff, sizeof a40->eff), 0);
+  CU_ASSERT_EQUAL(memcmp(&a40->power, &a80->power, sizeof a40->power), 0);
 }
 
 static char *read_text(const char *rel) {
@@ -184,7 +195,7 @@ static void test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit(void)
   a.hbm_bytes_per_s *= 2.0;
   memset(&a.eff, 0, sizeof a.eff); /* unset: takes the fitted H100 efficiencies */
   CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &a, err, sizeof err), 0);
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 15);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 16);
   const hw_accel *got = hw_catalog_accel(own, "H100-SXM-80GB");
   CU_ASSERT_DOUBLE_EQUAL(got->hbm_bytes_per_s, 6.7e12, 1e3);
   CU_ASSERT_STRING_EQUAL(got->eff.source, "H100-SXM-80GB");
@@ -193,7 +204,7 @@ static void test_adding_an_accelerator_overrides_by_name_and_keeps_its_fit(void)
   snprintf(mine.name, sizeof mine.name, "MyChip");
   memset(&mine.eff, 0, sizeof mine.eff);
   CU_ASSERT_EQUAL(hw_catalog_add_accel(own, &mine, err, sizeof err), 0);
-  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 16);
+  CU_ASSERT_EQUAL(hw_catalog_accel_count(own), 17);
   CU_ASSERT_STRING_EQUAL(hw_catalog_accel(own, "mychip")->eff.source, "default");
 
   mine.peak_bf16_flops = -1.0;

@@ -309,12 +309,12 @@ static int pack_nodes(const srv_model *m, int rank, core_pack *out) {
   for (uint32_t n = 0; n < m->cluster.nodes; n++) {
     if (!owns_node(m, n, rank))
       continue;
-    const util_timebins *b = &m->node_energy[n];
+    const util_timebins *b = &m->node_acc[n].energy;
     rec.len = 0;
     CORE_PACK(&rec, b->first);
     CORE_PACK(&rec, b->total);
     core_pack_array(&rec, b->bin, b->bins, sizeof *b->bin);
-    CORE_PACK(&rec, m->node_host_cpu_nj[n]);
+    CORE_PACK(&rec, m->node_acc[n].host_cpu_nj);
     if (m->node_tier[n])
       job_kv_tier_save(m->node_tier[n], &rec);
     CORE_PACK(out, n);
@@ -326,12 +326,12 @@ static int pack_nodes(const srv_model *m, int rank, core_pack *out) {
 }
 
 static int load_node(srv_model *m, uint32_t n, core_unpack *u) {
-  util_timebins *b = &m->node_energy[n];
+  util_timebins *b = &m->node_acc[n].energy;
   util_timebins_free(b);
   CORE_UNPACK(u, b->first);
   CORE_UNPACK(u, b->total);
   b->bin = core_unpack_array(u, sizeof *b->bin, MAX_ARRAY, &b->bins);
-  CORE_UNPACK(u, m->node_host_cpu_nj[n]);
+  CORE_UNPACK(u, m->node_acc[n].host_cpu_nj);
   if (m->node_tier[n] && !u->failed && job_kv_tier_load(m->node_tier[n], u) != 0)
     return -1;
   return core_unpack_done(u) ? 0 : -1;

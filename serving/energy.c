@@ -20,7 +20,7 @@ double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int 
   double joules = 0;
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
-    util_timebins *bins = &m->node_energy[node];
+    util_timebins *bins = &m->node_acc[node].energy;
     double node_w = in->device_w * devices;
     int64_t nj; /* W x ns: the whole stretch, binned in part already or not */
     if (in->binned_ns <= in->power_since_ns
@@ -45,7 +45,7 @@ int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *no
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
     if (until_ns > from_ns &&
-        util_timebins_add(&m->node_energy[node], m->s->power.interval_ns, from_ns, until_ns,
+        util_timebins_add(&m->node_acc[node].energy, m->s->power.interval_ns, from_ns, until_ns,
                           in->device_w * devices, NULL) != 0)
       rc = -1;
     int64_t binned_ns = until_ns > from_ns ? until_ns : in->binned_ns;
@@ -63,6 +63,6 @@ void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns
   int64_t nj = llround(in->host_cpu_w * (double)(end_ns - start_ns));
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
-    m->node_host_cpu_nj[node] += nj * devices;
+    m->node_acc[node].host_cpu_nj += nj * devices;
   }
 }

@@ -179,6 +179,15 @@ typedef struct srv_placement {
   uint32_t *pod_router_partition; /* [pods] */
 } srv_placement;
 
+/* What the instances of one node add up as they run: their accelerators' draw, binned by power
+ * interval, and the host CPUs' busy energy (W x ns). A cache line of its own, so that threads
+ * running neighbouring nodes never write one line (measured: tests/bench/parallel, README
+ * "Parallel runs"). */
+typedef struct srv_node_acc {
+  util_timebins energy;
+  int64_t host_cpu_nj;
+} __attribute__((aligned(64))) srv_node_acc;
+
 typedef struct srv_model {
   const srv_scenario *s;
   uint32_t instances;
@@ -190,8 +199,8 @@ typedef struct srv_model {
   srv_cluster cluster;
   core_lp_map lps;
   net_links links;
-  util_timebins *node_energy; /* [nodes]: written only by the partition owning the node */
-  job_kv_tier **node_tier;    /* [nodes]: NULL where the node type has none; as node_energy */
+  srv_node_acc *node_acc;  /* [nodes]: written only by the partition owning the node */
+  job_kv_tier **node_tier; /* [nodes]: NULL where the node type has none; as node_acc */
   uint32_t pods;           /* pod routers (router.pods: the pods with instances); 0: one router */
   srv_pools *pools;        /* [pods, or 1]: what each (pod) router dispatches to */
   uint32_t *instance_pod;  /* [instances]: whose pools it is in (0 with one router) */
@@ -224,7 +233,6 @@ typedef struct srv_model {
   } * appended;
   core_engine *engine; /* while it runs: the boundary call writes power rows of its LPs' nodes */
   int64_t *node_binned_ns;    /* [nodes]: scratch of the power rows' writer (output.c) */
-  int64_t *node_host_cpu_nj;  /* [nodes]: the host CPUs' busy energy, W x ns; as node_energy */
   int64_t power_rows_span_ns; /* POWER_ROWS_INTERVALS power intervals (INT64_MAX past it) */
   int threads;
   int64_t end_ns;
@@ -369,7 +377,7 @@ typedef struct srv_instance {
   uint32_t devices;
   double device_w, idle_w;
   /* Of device_w over the open iteration: what the host's CPUs add while its host work runs
-   * (hw/host.h), counted per node in node_host_cpu_nj when it closes. */
+   * (hw/host.h), counted per node in node_acc's host_cpu_nj when it closes. */
   double host_cpu_w;
   int64_t power_since_ns, binned_ns;
   int thread;
@@ -553,7 +561,7 @@ double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int 
 int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *node_binned_ns);
 
 /* Adds the host CPUs' busy draw of the instance's iteration that ran [start_ns, end_ns) to its
- * nodes' node_host_cpu_nj. */
+ * nodes' host_cpu_nj (node_acc). */
 void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns, int64_t end_ns);
 
 /* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode

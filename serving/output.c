@@ -57,7 +57,7 @@ static int write_power_rows(srv_model *m, core_engine *engine, int rank, int64_t
       if (m->placement.node_partition[n] / partitions_per_rank != (uint32_t)rank)
         continue;
       double static_w = node_static_w(m, n);
-      util_timebins *e = &m->node_energy[n];
+      util_timebins *e = &m->node_acc[n].energy;
       int64_t until = end_ns >= 0 ? block + intervals_per_flush : frontier[n] / width;
       until = end_ns >= 0 && until > last ? last : until;
       for (int64_t k = (int64_t)e->first; k < until; k++) {
@@ -248,7 +248,7 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
     const srv_node_group *g = &m->s->nodes[c->node_group[n]];
     int64_t static_nj; /* W x ns */
     if (util_timebins_measure(width, 0, end_ns, node_static_w(m, n), &static_nj) != 0 ||
-        static_nj > INT64_MAX - m->node_energy[n].total)
+        static_nj > INT64_MAX - m->node_acc[n].energy.total)
       rc = -1;
     srv_node_row row = {.node = n,
                         .rack = c->node_rack[n],
@@ -256,8 +256,8 @@ static int write_energy_and_links(srv_model *m, core_engine *engine, int64_t end
                         .busy_accelerators = c->node_used_accels[n],
                         .host_w = g->host_w,
                         .idle_w = g->accel->power.idle_w,
-                        .energy_j = (double)(m->node_energy[n].total + static_nj) * 1e-9,
-                        .host_cpu_j = (double)m->node_host_cpu_nj[n] * 1e-9};
+                        .energy_j = (double)(m->node_acc[n].energy.total + static_nj) * 1e-9,
+                        .host_cpu_j = (double)m->node_acc[n].host_cpu_nj * 1e-9};
     snprintf(row.group, sizeof row.group, "%s", g->name);
     rc |= io_timeline_append(m->tl, m->t_nodes, 0, &row);
     if (m->node_tier[n]) {

@@ -468,9 +468,11 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0 ||
       srv_regions_build(&m, err, err_len) != 0 || setup_lifecycle(&m, err, err_len) != 0)
     goto out;
-  if (!(m.node_energy = calloc(m.cluster.nodes, sizeof *m.node_energy)) ||
+  size_t acc_bytes = (m.cluster.nodes + 1) * sizeof *m.node_acc; /* whole cache lines */
+  if ((m.node_acc = aligned_alloc(64, acc_bytes)))
+    memset(m.node_acc, 0, acc_bytes);
+  if (!m.node_acc ||
       !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
-      !(m.node_host_cpu_nj = calloc(m.cluster.nodes, sizeof *m.node_host_cpu_nj)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
@@ -645,12 +647,11 @@ fail_timeline:
 out:
   core_engine_destroy(engine);
   srv_restart_free(&restart);
-  if (m.node_energy)
+  if (m.node_acc)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
-      util_timebins_free(&m.node_energy[n]);
-  free(m.node_energy);
+      util_timebins_free(&m.node_acc[n].energy);
+  free(m.node_acc);
   free(m.node_binned_ns);
-  free(m.node_host_cpu_nj);
   if (m.node_tier)
     for (uint32_t n = 0; n < m.cluster.nodes; n++)
       job_kv_tier_destroy(m.node_tier[n]);

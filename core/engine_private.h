@@ -1,4 +1,5 @@
-/* The engine's own types, shared by core/engine.c (the window loop, the life cycle) and
+/* The engine's own types, shared by core/engine.c (sending, the window loop, the run),
+ * core/engine_life.c (creating and destroying the engine, statistics, the LP map) and
  * core/checkpoint.c (saving a checkpoint, restoring from one). Not installed: models see core.h. */
 #ifndef WT_CORE_ENGINE_PRIVATE_H
 #define WT_CORE_ENGINE_PRIVATE_H

@@ -1,201 +1,14 @@
-/* Unit tests of the engine in process, at any rank count: hand-computable models handle exactly the
- * expected events at the expected times, and bad sends fail the run with a message naming them. */
+/* Unit tests of the engine in process, at any rank count, on what a model sees: creation refuses
+ * bad configurations, hand-computable models handle exactly the expected events at the expected
+ * times and ties in a fixed order, LP kinds get their ids, model and state, and bad sends (latency,
+ * lookahead, destination, payload) fail the run with a message naming them. The windows, cuts,
+ * ends and stops of a run are in test_engine_windows.c; the shared model, in engine_helpers.h. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/core.h"
-#include "harness.h"
-
-enum { MAX_LPS = 16, MAX_RECORDS = 64, ERROR_BYTES = 512 };
-
-/* What an LP saw: the events it handled, in order, and its life cycle. */
-typedef struct record {
-  int64_t time_ns;
-  uint64_t send_seq;
-  uint32_t src_lp, dst_lp, kind, aux;
-  uint64_t payload;
-} record;
-
-typedef struct lp_log {
-  record records[MAX_RECORDS];
-  uint32_t count; /* events handled; only the first MAX_RECORDS are kept */
-  uint32_t inits, finishes;
-  int64_t finish_now_ns;
-  int last_send_rc;
-} lp_log;
-
-/* A model and its run. The test fills the top part; run_scenario fills the rest. */
-typedef struct scenario {
-  uint32_t lp_count;
-  int threads;
-  int64_t end_ns, lookahead_ns;
-  uint32_t lp_partition[MAX_LPS];
-  int (*init)(core_lp *lp, struct scenario *s);                        /* optional: first sends */
-  int (*react)(core_lp *lp, const core_event *ev, struct scenario *s); /* optional: after logging */
-  int64_t knob; /* a scenario's own parameter */
-  core_cut
-      cuts[8]; /* with cut_count > 0, the channels between partitions instead of lookahead_ns */
-  size_t cut_count;
-
-  lp_log logs[MAX_LPS]; /* merged over ranks after the run */
-  int rc;
-  char error[ERROR_BYTES];
-  uint64_t events, sent_cross, windows; /* summed over partitions; windows: the most of any */
-  int64_t lookahead_used_ns;
-  /* Stops: with use_stop_flag, the engine reads stop_flag (set by a handler, as a signal handler
-   * would); max_wall_s as in core_config. After the run: stopped and reached_ns, which must be the
-   * same on every rank (stops_agree). */
-  bool use_stop_flag;
-  volatile sig_atomic_t stop_flag;
-  double max_wall_s;
-  bool stopped, stops_agree;
-  int64_t reached_ns;
-} scenario;
-
-static int ranks(void) {
-  int n;
-  MPI_Comm_size(MPI_COMM_WORLD, &n);
-  return n;
-}
-
-static uint32_t partitions(int threads) { return (uint32_t)ranks() * (uint32_t)threads; }
-
-/* ---- the model: every LP logs what it handles, then does what the scenario says ---- */
-
-static int scenario_init(core_lp *lp, void *model) {
-  scenario *s = model;
-  s->logs[lp->id].inits++;
-  return s->init ? s->init(lp, s) : 0;
-}
-
-static int scenario_handle(core_lp *lp, const core_event *ev, void *model) {
-  scenario *s = model;
-  lp_log *log = &s->logs[lp->id];
-  if (log->count < MAX_RECORDS)
-    log->records[log->count] = (record){.time_ns = ev->time_ns,
-                                        .send_seq = ev->send_seq,
-                                        .src_lp = ev->src_lp,
-                                        .dst_lp = ev->dst_lp,
-                                        .kind = ev->kind,
-                                        .aux = ev->aux,
-                                        .payload = ev->payload.u64[0]};
-  log->count++;
-  return s->react ? s->react(lp, ev, s) : 0;
-}
-
-static int scenario_finish(core_lp *lp, void *model) {
-  scenario *s = model;
-  s->logs[lp->id].finishes++;
-  s->logs[lp->id].finish_now_ns = lp->now_ns;
-  return 0;
-}
-
-static const core_lp_type scenario_lp = {.name = "scenario",
-                                         .init = scenario_init,
-                                         .handle = scenario_handle,
-                                         .finish = scenario_finish};
-
-/* Sends and remembers core_send's answer in the sender's log. */
-static int send_logged(core_lp *lp, scenario *s, uint32_t dst, int64_t delay_ns, uint32_t kind,
-                       uint64_t payload) {
-  int rc = core_send(lp, dst, delay_ns, kind, 1000 + lp->id, &payload, sizeof payload);
-  s->logs[lp->id].last_send_rc = rc;
-  return rc;
-}
-
-/* LP i on partition floor(i * partitions / lp_count), as part_block does. */
-static void place_blocks(scenario *s) {
-  uint32_t p = partitions(s->threads);
-  for (uint32_t i = 0; i < s->lp_count; i++)
-    s->lp_partition[i] = (uint32_t)((uint64_t)i * p / s->lp_count);
-}
-
-/* LP 0 on the first partition, every other LP on the last: apart whenever there are two. */
-static void place_first_and_last(scenario *s) {
-  for (uint32_t i = 0; i < s->lp_count; i++)
-    s->lp_partition[i] = i == 0 ? 0 : partitions(s->threads) - 1;
-}
-
-static void run_scenario(scenario *s) {
-  memset(s->logs, 0, sizeof s->logs);
-  core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, s->lp_count, s}, 1),
-                        0);
-  core_config cfg = {
-      .lps = &map,
-      .lp_partition = s->lp_partition,
-      .threads = s->threads,
-      .end_ns = s->end_ns,
-      .lookahead_ns = s->lookahead_ns,
-      .seed = 1,
-      .cuts = s->cut_count ? s->cuts : NULL,
-      .cut_count = s->cut_count,
-      .stop_flag = s->use_stop_flag ? &s->stop_flag : NULL,
-      .max_wall_s = s->max_wall_s,
-  };
-  char err[ERROR_BYTES] = "";
-  core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
-  CU_ASSERT_PTR_NOT_NULL(e);
-  if (!e) {
-    printf("\n  create failed: %s\n", err);
-    return;
-  }
-  s->rc = core_engine_run(e);
-  snprintf(s->error, sizeof s->error, "%s", s->rc ? core_engine_error(e) : "");
-  uint64_t local[3] = {0, 0, 0}, total[3];
-  for (int t = 0; t < s->threads; t++) {
-    const core_stats *st = core_engine_stats(e, t);
-    local[0] += st->events;
-    local[1] += st->sent_thread + st->sent_rank;
-    local[2] = st->windows > local[2] ? st->windows : local[2];
-  }
-  MPI_Allreduce(local, total, 2, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Allreduce(&local[2], &total[2], 1, MPI_UINT64_T, MPI_MAX, MPI_COMM_WORLD);
-  s->events = total[0];
-  s->sent_cross = total[1];
-  s->windows = total[2];
-  s->lookahead_used_ns = core_engine_lookahead(e);
-  s->reached_ns = -1;
-  s->stopped = s->rc == 0 && core_engine_stopped(e, &s->reached_ns);
-  int64_t mine[2] = {s->stopped, s->reached_ns}, lo[2], hi[2];
-  MPI_Allreduce(mine, lo, 2, MPI_INT64_T, MPI_MIN, MPI_COMM_WORLD);
-  MPI_Allreduce(mine, hi, 2, MPI_INT64_T, MPI_MAX, MPI_COMM_WORLD);
-  s->stops_agree = lo[0] == hi[0] && lo[1] == hi[1];
-  core_engine_destroy(e);
-  /* Each LP's log was written by its owner only, the others hold zeros: OR them together. */
-  MPI_Allreduce(MPI_IN_PLACE, s->logs, (int)sizeof s->logs, MPI_UINT8_T, MPI_BOR, MPI_COMM_WORLD);
-}
-
-static scenario *new_scenario(uint32_t lp_count, int threads, int64_t end_ns,
-                              int64_t lookahead_ns) {
-  scenario *s = calloc(1, sizeof *s);
-  if (!s || lp_count > MAX_LPS)
-    abort();
-  *s = (scenario){
-      .lp_count = lp_count, .threads = threads, .end_ns = end_ns, .lookahead_ns = lookahead_ns};
-  return s;
-}
-
-/* True when msg names "LP <id>" as a whole number (so LP 3 is not found in "LP 35"). */
-static int names_lp(const char *msg, uint32_t id) {
-  char token[32];
-  int n = snprintf(token, sizeof token, "LP %u", id);
-  for (const char *at = strstr(msg, token); at; at = strstr(at + 1, token))
-    if (at[n] < '0' || at[n] > '9')
-      return 1;
-  return 0;
-}
-
-static void assert_failed_naming(const scenario *s, uint32_t a, uint32_t b, const char *word) {
-  CU_ASSERT_EQUAL(s->rc, -1);
-  CU_ASSERT(names_lp(s->error, a));
-  CU_ASSERT(names_lp(s->error, b));
-  CU_ASSERT_PTR_NOT_NULL(strstr(s->error, word));
-  if (!names_lp(s->error, a) || !names_lp(s->error, b) || !strstr(s->error, word))
-    printf("\n  error was: '%s'\n", s->error);
-}
+#include "engine_helpers.h"
 
 /* ---- creation ---- */
 
@@ -389,149 +202,6 @@ static void engine_self_event_at_the_current_time_follows_the_event_being_handle
   }
 }
 
-/* ---- the end of a run ---- */
-
-enum { TICK = 1, FAR = 2 };
-
-/* LP 0 ticks every 10 ns, LP 1 every 7 ns (so windows are cut at other times); LP 0's first tick
- * also sends itself an event with the largest delay, which must land at "never", not overflow. */
-static int tick_init(core_lp *lp, scenario *s) {
-  return send_logged(lp, s, lp->id, lp->id == 0 ? 10 : 7, TICK, 0);
-}
-
-static int tick_react(core_lp *lp, const core_event *ev, scenario *s) {
-  if (ev->kind != TICK)
-    return 0;
-  int rc = send_logged(lp, s, lp->id, lp->id == 0 ? 10 : 7, TICK, 0);
-  if (rc == 0 && lp->id == 0 && lp->now_ns == 10)
-    rc = send_logged(lp, s, 0, INT64_MAX, FAR, 0);
-  return rc;
-}
-
-static void engine_stops_at_end_ns_without_handling_events_at_or_after_it(void) {
-  for (int threads = 1; threads <= 2; threads++)
-    for (int64_t end_ns = 50; end_ns <= 51; end_ns++) {
-      scenario *s = new_scenario(2, threads, end_ns, 3);
-      place_first_and_last(s);
-      s->init = tick_init;
-      s->react = tick_react;
-      run_scenario(s);
-      CU_ASSERT_EQUAL(s->rc, 0);
-      /* 10..40, or 10..50: an event at end_ns is not handled, one just before it is. */
-      uint32_t ticks = end_ns == 50 ? 4 : 5;
-      CU_ASSERT_EQUAL_FATAL(s->logs[0].count, ticks);
-      for (uint32_t i = 0; i < ticks; i++) {
-        CU_ASSERT_EQUAL(s->logs[0].records[i].time_ns, 10 * (int64_t)(i + 1));
-        CU_ASSERT_EQUAL(s->logs[0].records[i].kind, TICK); /* the FAR event never came */
-      }
-      CU_ASSERT_EQUAL(s->logs[1].count, 7); /* 7, 14, ..., 49 */
-      CU_ASSERT_EQUAL(s->logs[1].records[6].time_ns, 49);
-      CU_ASSERT_EQUAL(s->logs[0].finish_now_ns, end_ns);
-      CU_ASSERT_EQUAL(s->logs[1].finish_now_ns, end_ns);
-      free(s);
-    }
-}
-
-/* A countdown: kind k > 1 hands k - 1 to the other LP after 5 ns; kind 1 ends it. */
-static int countdown_init(core_lp *lp, scenario *s) {
-  return lp->id == 0 ? send_logged(lp, s, 0, 5, (uint32_t)s->knob, 0) : 0;
-}
-
-static int countdown_react(core_lp *lp, const core_event *ev, scenario *s) {
-  return ev->kind > 1 ? send_logged(lp, s, 1 - lp->id, 5, ev->kind - 1, 0) : 0;
-}
-
-static void engine_stops_when_no_events_remain_before_end_ns(void) {
-  for (int threads = 1; threads <= 2; threads++) {
-    scenario *s = new_scenario(2, threads, CORE_TIME_NEVER, 5); /* would run forever otherwise */
-    place_first_and_last(s);
-    s->knob = 3;
-    s->init = countdown_init;
-    s->react = countdown_react;
-    run_scenario(s);
-    CU_ASSERT_EQUAL(s->rc, 0);
-    CU_ASSERT_EQUAL(s->events, 3);
-    CU_ASSERT_EQUAL(s->logs[0].count, 2); /* at 5 and 15 */
-    CU_ASSERT_EQUAL(s->logs[1].count, 1); /* at 10 */
-    CU_ASSERT_EQUAL(s->logs[0].records[1].time_ns, 15);
-    CU_ASSERT(s->windows <= 3); /* one per event at most: no idle windows up to "never" */
-    CU_ASSERT_EQUAL(s->logs[0].finishes, 1);
-    CU_ASSERT_EQUAL(s->logs[1].finish_now_ns, CORE_TIME_NEVER);
-    free(s);
-  }
-}
-
-/* ---- stops ---- */
-
-/* As tick_react, and LP 1 (on the last partition) raises the stop flag of its process when it
- * handles the event at 70 ns, as a signal reaching that rank alone would. */
-static int tick_then_stop_react(core_lp *lp, const core_event *ev, scenario *s) {
-  if (lp->id == 1 && ev->time_ns == 70)
-    s->stop_flag = 15;
-  return tick_react(lp, ev, s);
-}
-
-static void engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window(void) {
-  for (int threads = 1; threads <= 2; threads++) {
-    scenario *s = new_scenario(2, threads, 1000000, 3);
-    place_first_and_last(s);
-    s->use_stop_flag = true;
-    s->init = tick_init;
-    s->react = tick_then_stop_react;
-    run_scenario(s);
-    CU_ASSERT_EQUAL(s->rc, 0);
-    CU_ASSERT(s->stopped);
-    CU_ASSERT(s->stops_agree);
-    /* Within a window or two of 70 ns (windows of 3 ns) when the LPs are apart; on one partition
-     * (one window: the whole run) within the 1024 events after which the flag is read again. */
-    bool apart = partitions(threads) > 1;
-    CU_ASSERT(s->reached_ns > 70 && s->reached_ns <= (apart ? 100 : 70 + 10 * 1024));
-    /* Every event before reached_ns was handled: ticks at 10, 20, ... and 7, 14, ... */
-    CU_ASSERT(s->logs[0].count >= (uint32_t)((s->reached_ns - 1) / 10));
-    CU_ASSERT(s->logs[1].count >= (uint32_t)((s->reached_ns - 1) / 7));
-    CU_ASSERT(s->logs[0].count < (apart ? 20u : 1100u));
-    for (uint32_t lp = 0; lp < 2; lp++) { /* finished at the time reached, or later, never before */
-      CU_ASSERT_EQUAL(s->logs[lp].finishes, 1);
-      uint32_t n = s->logs[lp].count < MAX_RECORDS ? s->logs[lp].count : MAX_RECORDS;
-      CU_ASSERT(s->logs[lp].finish_now_ns >= s->reached_ns);
-      CU_ASSERT(n == 0 || s->logs[lp].finish_now_ns >= s->logs[lp].records[n - 1].time_ns);
-    }
-    free(s);
-  }
-}
-
-static void engine_max_wall_stops_every_partition_at_the_first_window(void) {
-  for (int threads = 1; threads <= 2; threads++) {
-    scenario *s = new_scenario(2, threads, 1000000, 3);
-    place_first_and_last(s);
-    s->max_wall_s = 1e-9; /* passed before the first window: rank 0's clock decides for all */
-    s->init = tick_init;
-    s->react = tick_react;
-    run_scenario(s);
-    CU_ASSERT_EQUAL(s->rc, 0);
-    CU_ASSERT(s->stopped);
-    CU_ASSERT(s->stops_agree);
-    CU_ASSERT_EQUAL(s->reached_ns, 7); /* the first pending event: nothing handled */
-    CU_ASSERT_EQUAL(s->events, 0);
-    free(s);
-  }
-}
-
-static void engine_run_that_ends_is_not_stopped(void) {
-  scenario *s = new_scenario(2, 1, 50, 3);
-  place_first_and_last(s);
-  s->use_stop_flag = true; /* never raised */
-  s->max_wall_s = 3600;
-  s->init = tick_init;
-  s->react = tick_react;
-  run_scenario(s);
-  CU_ASSERT_EQUAL(s->rc, 0);
-  CU_ASSERT(!s->stopped);
-  CU_ASSERT(s->stops_agree);
-  CU_ASSERT_EQUAL(s->logs[0].finish_now_ns, 50);
-  free(s);
-}
-
 /* ---- refused sends ---- */
 
 /* LP 3 sends LP 5 an event with latency `knob` from a handler at time 20 and returns the code. */
@@ -617,93 +287,6 @@ static void engine_delivers_cross_partition_send_at_exactly_the_lookahead(void) 
   free(s);
 }
 
-/* ---- cut channels ---- */
-
-/* LP 0 ticks every 10 ns until 1000 and sends each tick to LP 1: a one-way pipeline. */
-static int pipe_init(core_lp *lp, scenario *s) {
-  return lp->id == 0 ? send_logged(lp, s, 0, 10, 0, 0) : 0;
-}
-
-static int pipe_react(core_lp *lp, const core_event *ev, scenario *s) {
-  if (lp->id != 0 || ev->src_lp != 0)
-    return 0;
-  int rc = send_logged(lp, s, 1, s->knob, 1, (uint64_t)lp->now_ns);
-  return rc ? rc : (lp->now_ns < 1000 ? send_logged(lp, s, 0, 10, 0, 0) : 0);
-}
-
-static scenario *pipeline(int64_t latency_ns) {
-  scenario *s = new_scenario(2, 2, 100000, 1);
-  place_first_and_last(s);
-  s->init = pipe_init;
-  s->react = pipe_react;
-  s->knob = latency_ns;
-  return s;
-}
-
-/* With a cut only from LP 0's partition to LP 1's, LP 0's side hears from nobody: it runs to its
- * end in one window, and LP 1's side follows, every event in order. */
-static void engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows(void) {
-  scenario *s = pipeline(5);
-  s->cuts[0] = (core_cut){0, partitions(2) - 1, 5};
-  s->cut_count = 1;
-  run_scenario(s);
-  CU_ASSERT_EQUAL(s->rc, 0);
-  CU_ASSERT_EQUAL(s->logs[1].count, 100);
-  for (uint32_t k = 0; k < 64 && k < s->logs[1].count; k++)
-    CU_ASSERT_EQUAL(s->logs[1].records[k].time_ns, 10 * (int64_t)(k + 1) + 5);
-  CU_ASSERT(s->windows <= 3);
-  CU_ASSERT_EQUAL(s->lookahead_used_ns, 5);
-  free(s);
-}
-
-/* The same pipeline with every pair cut at 5 ns advances about 5 ns a window: the cuts are what
- * made the difference above. */
-static void engine_uniform_lookahead_advances_window_by_window(void) {
-  scenario *s = pipeline(5);
-  s->lookahead_ns = 5;
-  run_scenario(s);
-  CU_ASSERT_EQUAL(s->rc, 0);
-  CU_ASSERT_EQUAL(s->logs[1].count, 100);
-  CU_ASSERT(s->windows >= 100);
-  free(s);
-}
-
-static void engine_refuses_a_send_without_a_cut_or_below_its_latency(void) {
-  scenario *s = pipeline(5);
-  s->cuts[0] = (core_cut){partitions(2) - 1, 0, 5}; /* only the other way */
-  s->cut_count = 1;
-  run_scenario(s);
-  assert_failed_naming(s, 0, 1, "no channel");
-  free(s);
-  s = pipeline(4);
-  s->cuts[0] = (core_cut){0, partitions(2) - 1, 5};
-  s->cut_count = 1;
-  run_scenario(s);
-  assert_failed_naming(s, 0, 1, "below the lookahead of 5 ns");
-  free(s);
-}
-
-static void engine_create_refuses_cuts_between_no_partitions(void) {
-  uint32_t placement[2] = {0, 0};
-  scenario s = {0};
-  core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, 2, &s}, 1), 0);
-  core_cut bad[] = {{0, 0, 5}, {0, partitions(2), 5}, {0, 1, 0}};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    core_config cfg = {.lps = &map,
-                       .lp_partition = placement,
-                       .threads = 2,
-                       .end_ns = 100,
-                       .cuts = &bad[i],
-                       .cut_count = 1};
-    char err[ERROR_BYTES] = "";
-    core_engine *e = core_engine_create(&cfg, MPI_COMM_WORLD, err, sizeof err);
-    CU_ASSERT_PTR_NULL(e);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not between two of the"));
-    core_engine_destroy(e);
-  }
-}
-
 /* LP 0 sends LP `knob` an event: with 8 bytes of payload when that LP does not exist, with 33 (one
  * too many) when it does, so that each run has one fault. */
 static int address_init(core_lp *lp, scenario *s) {
@@ -734,38 +317,6 @@ static void engine_refuses_unknown_destination_and_oversized_payload(void) {
   CU_ASSERT_PTR_NOT_NULL(strstr(s->error, "33 bytes"));
   CU_ASSERT_EQUAL(s->logs[2].count, 0);
   free(s);
-}
-
-/* ---- failures from the model ---- */
-
-/* LP 0 ticks every nanosecond; LP 1 fails at time `knob`. */
-static int failing_init(core_lp *lp, scenario *s) {
-  return lp->id == 0 ? send_logged(lp, s, 0, 1, 0, 0) : send_logged(lp, s, 1, s->knob, 0, 0);
-}
-
-static int failing_react(core_lp *lp, const core_event *ev, scenario *s) {
-  (void)ev;
-  if (lp->id == 1)
-    return core_fail(lp, "model broke at %" PRId64 " ns", lp->now_ns);
-  return send_logged(lp, s, 0, 1, 0, 0);
-}
-
-static void engine_model_failure_stops_every_partition_within_a_window(void) {
-  for (int threads = 1; threads <= 2; threads++) {
-    scenario *s = new_scenario(2, threads, 1000000, 10);
-    place_first_and_last(s);
-    s->knob = 100;
-    s->init = failing_init;
-    s->react = failing_react;
-    run_scenario(s);
-    CU_ASSERT_EQUAL(s->rc, -1);
-    CU_ASSERT_STRING_EQUAL(s->error, "model broke at 100 ns"); /* the model's, on every rank */
-    /* LP 0 went on at most to the end of the failing window, [T, T + 10) with T <= 100. */
-    CU_ASSERT(s->logs[0].count >= 100);
-    CU_ASSERT(s->logs[0].count < 110);
-    CU_ASSERT_EQUAL(s->logs[0].finishes, 0);
-    free(s);
-  }
 }
 
 /* ---- LP kinds ---- */
@@ -882,9 +433,6 @@ static void engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state(
 }
 
 int main(int argc, char **argv) {
-  int provided, rank;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   static const harness_test tests[] = {
       {"engine_create_refuses_bad_configs_with_a_message",
        engine_create_refuses_bad_configs_with_a_message},
@@ -894,10 +442,6 @@ int main(int argc, char **argv) {
        engine_equal_times_at_one_lp_are_handled_by_source_then_sequence},
       {"engine_self_event_at_the_current_time_follows_the_event_being_handled",
        engine_self_event_at_the_current_time_follows_the_event_being_handled},
-      {"engine_stops_at_end_ns_without_handling_events_at_or_after_it",
-       engine_stops_at_end_ns_without_handling_events_at_or_after_it},
-      {"engine_stops_when_no_events_remain_before_end_ns",
-       engine_stops_when_no_events_remain_before_end_ns},
       {"engine_refuses_zero_and_negative_latency_naming_both_lps",
        engine_refuses_zero_and_negative_latency_naming_both_lps},
       {"engine_refuses_cross_partition_send_below_lookahead",
@@ -906,25 +450,8 @@ int main(int argc, char **argv) {
        engine_delivers_cross_partition_send_at_exactly_the_lookahead},
       {"engine_refuses_unknown_destination_and_oversized_payload",
        engine_refuses_unknown_destination_and_oversized_payload},
-      {"engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows",
-       engine_one_way_cut_lets_the_sender_run_ahead_in_few_windows},
-      {"engine_uniform_lookahead_advances_window_by_window",
-       engine_uniform_lookahead_advances_window_by_window},
-      {"engine_refuses_a_send_without_a_cut_or_below_its_latency",
-       engine_refuses_a_send_without_a_cut_or_below_its_latency},
-      {"engine_create_refuses_cuts_between_no_partitions",
-       engine_create_refuses_cuts_between_no_partitions},
       {"engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state",
        engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state},
-      {"engine_model_failure_stops_every_partition_within_a_window",
-       engine_model_failure_stops_every_partition_within_a_window},
-      {"engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window",
-       engine_stop_flag_on_one_rank_stops_every_partition_at_the_same_window},
-      {"engine_max_wall_stops_every_partition_at_the_first_window",
-       engine_max_wall_stops_every_partition_at_the_first_window},
-      {"engine_run_that_ends_is_not_stopped", engine_run_that_ends_is_not_stopped},
       {NULL, NULL}};
-  int failed = harness_run("engine", tests, argc > 1 ? argv[1] : NULL, rank == 0);
-  MPI_Finalize();
-  return failed;
+  return run_engine_tests("engine", tests, argc, argv);
 }

@@ -39,7 +39,8 @@ static const char *catalog_model(const char *name) {
 }
 
 /* Accelerator names onto the catalogue; the first match wins, so GH200 is matched (and refused)
- * before H200 and H100. */
+ * before H200 and H100, and Argonne's A100s (Polaris's 40 GB parts: hw/data/accelerators_SOURCE.md,
+ * S30) before the other datasets' A100s. */
 static const struct {
   const char *contains, *accel;
 } accel_names[] = {
@@ -48,6 +49,7 @@ static const struct {
     {"B200", "B200-SXM-180GB"},
     {"H200", "H200-SXM-141GB"},
     {"H100", "H100-SXM-80GB"},
+    {"Nvidia A100 GPU", "A100-SXM-40GB"},
     {"A100", "A100-SXM-80GB"},
     {"MI300X", "MI300X"},
     {"RTX PRO 6000", "RTX PRO 6000 Blackwell Server"},
@@ -466,7 +468,8 @@ int val_read_apex(const char *dir, const val_filter *f, val_cases *out, char *er
       break;
     }
     double tp, ep, ttft, tpot, e2e, util;
-    if (val_csv_number(&csv, "tp", &tp, err, err_len) || val_csv_number(&csv, "ep", &ep, err, err_len) ||
+    if (val_csv_number(&csv, "tp", &tp, err, err_len) ||
+        val_csv_number(&csv, "ep", &ep, err, err_len) ||
         val_csv_number(&csv, "ttft_mean_s_this_trace", &ttft, err, err_len) ||
         val_csv_number(&csv, "tpot_s_this_trace", &tpot, err, err_len) ||
         val_csv_number(&csv, "e2e_latency_mean_s_this_trace", &e2e, err, err_len)) {
@@ -693,8 +696,8 @@ int val_read_sglang_vllm(const char *dir, const val_filter *f, val_cases *out, c
     while ((more = util_csv_next(&csv, err, err_len)) == 1) {
       char name[192];
       snprintf(name, sizeof name, "%s/%s-%s/%s/rate%s", k ? "offline" : "online",
-               val_csv_text(&csv, "engine"), val_csv_text(&csv, "engine_version"), val_csv_text(&csv, "model"),
-               val_csv_text(&csv, "request_rate_rps"));
+               val_csv_text(&csv, "engine"), val_csv_text(&csv, "engine_version"),
+               val_csv_text(&csv, "model"), val_csv_text(&csv, "request_rate_rps"));
       if (!val_filter_case(f, name))
         continue;
       val_case *c = val_case_new(out, "sglang_vs_vllm060_sharegpt", name);

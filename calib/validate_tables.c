@@ -51,7 +51,8 @@ static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, 
       continue; /* Fig_22 separates its groups by blank lines */
     double devices, len, out_len, batch, latency;
     if (val_csv_number(&csv, "Num of Hardware", &devices, err, err_len) ||
-        val_csv_number(&csv, ttft_table ? "Input Length" : "Input Output Length", &len, err, err_len) ||
+        val_csv_number(&csv, ttft_table ? "Input Length" : "Input Output Length", &len, err,
+                       err_len) ||
         val_csv_number(&csv, "Batch Size", &batch, err, err_len) ||
         val_csv_number(&csv, ttft_table ? "TTFT Latency" : "Latency", &latency, err, err_len)) {
       more = -1;
@@ -89,9 +90,6 @@ static int argonne_table(const char *dir, bool ttft_table, const val_filter *f, 
       break;
     }
     val_set_hardware(c, model, hw);
-    /* Argonne's A100s are Polaris's 40 GB parts (hw/data/accelerators_SOURCE.md, S30). */
-    if (!strcmp(c->accel, "A100-SXM-80GB"))
-      snprintf(c->accel, sizeof c->accel, "A100-SXM-40GB");
     c->tp = (uint32_t)devices;
     /* TensorRT-LLM's rows come from run.py given one prompt ("France" L times) batch times
      * (upstream TensorRT-LLM/H100/run_power.py, generate_input, commit 139a540), decoded greedily:
@@ -200,7 +198,8 @@ static int trtllm_max_throughput(const char *dir, const char *file, const hw_cat
   int more;
   while ((more = util_csv_next(&csv, err, err_len)) == 1) {
     double tp, pp, isl, osl, n, tok_s;
-    if (val_csv_number(&csv, "tp", &tp, err, err_len) || val_csv_number(&csv, "pp", &pp, err, err_len) ||
+    if (val_csv_number(&csv, "tp", &tp, err, err_len) ||
+        val_csv_number(&csv, "pp", &pp, err, err_len) ||
         val_csv_number(&csv, "isl", &isl, err, err_len) ||
         val_csv_number(&csv, "osl", &osl, err, err_len) ||
         val_csv_number(&csv, "num_requests", &n, err, err_len) ||

@@ -353,7 +353,6 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
   /* Under expert parallelism each group of tp devices takes 1/ep of the batch (inv_ep is 1
    * otherwise, and multiplying by it exact). */
   double all_tokens = ((double)b->prefill_tokens + (double)b->decode_seqs) / micro;
-  double all_seqs = ((double)b->prefill_seqs + b->decode_seqs) / micro;
   double pf_tokens = b->prefill_tokens * share, dec_seqs = b->decode_seqs * share;
   double tokens = pf_tokens + dec_seqs, seqs = ((double)b->prefill_seqs + b->decode_seqs) * share;
   if (tokens <= 0.0 && seqs <= 0.0) {
@@ -386,7 +385,9 @@ int64_t hw_iteration_ns(const hw_deploy *d, const hw_batch *b, hw_breakdown *out
       else
         rows = fmin(all_tokens * k * d->inv_ep + d->moe_z * sqrt(all_tokens * d->moe_group_var),
                     all_tokens * d->moe_pairs_cap);
-      double routed = d->cfg.moe_copies ? all_tokens / all_seqs : all_tokens;
+      double routed = d->cfg.moe_copies ? ((double)b->prefill_tokens + (double)b->decode_seqs) /
+                                              ((double)b->prefill_seqs + b->decode_seqs)
+                                        : all_tokens; /* copies: one sequence's tokens */
       double touched = d->experts_dev * (1.0 - exp(routed * d->moe_log_miss));
       double up_n = (m->gated_ffn ? 2.0 : 1.0) * d->ffn_dev;
       gemm += gemm_ns(d, true, tokens, m->experts, h, d->serial16_h_ns, 1.0, &flops, &bytes,

@@ -210,14 +210,22 @@ static void req_register(job_sched *s, sched_req *r, uint32_t upto) {
                     req_block_hash(r, r->registered_blocks));
 }
 
+/* The fewest tokens for which req_grow has work: a block to start or (prefix caching) to fill. */
+static inline uint32_t grow_from(const job_sched *s, const sched_req *r) {
+  const uint32_t block_tokens = s->cfg.block_size_tokens;
+  uint32_t start = r->num_blocks * block_tokens + 1;
+  if (!s->cfg.prefix_caching)
+    return start;
+  uint32_t fill = (r->hashed_blocks + 1) * block_tokens;
+  return fill < start ? fill : start;
+}
+
 /* Allocates blocks to hold `tokens` tokens and offers the full ones to the prefix cache, as vLLM
  * does when it schedules them. The caller has checked that enough blocks are evictable. */
 static inline void req_grow(job_sched *s, sched_req *r, uint32_t tokens) {
   const uint32_t block_tokens = s->cfg.block_size_tokens;
-  /* Most decodes neither start a block nor fill one: leave at once. */
-  if (tokens <= r->num_blocks * block_tokens &&
-      (!s->cfg.prefix_caching || tokens < (r->hashed_blocks + 1) * block_tokens))
-    return;
+  if (tokens < grow_from(s, r))
+    return; /* most decodes neither start a block nor fill one */
   for (uint32_t need = blocks_needed(s, r, tokens); need > 0; need--) {
     assert(r->num_blocks < r->cap_blocks);
     r->blocks[r->num_blocks++] = kv_alloc(s);
@@ -650,6 +658,52 @@ uint32_t job_sched_steady(const job_sched *s, uint32_t max) {
   return lo;
 }
 
+void job_sched_leap(job_sched *s, uint32_t n, uint32_t *kv_blocks_used) {
+  assert(s->open && s->num_waiting == 0 && s->hw.prefill_seqs == 0 &&
+         s->num_seqs == s->num_running);
+  s->num_events = 0;
+  s->step_load_bytes = s->step_store_bytes = 0;
+  s->step_swapped_out = s->step_swapped_in = s->step_tier_hits = 0;
+  /* Step j (1..n) grows each request to computed_tokens + j + 1 tokens; leap_due[p] is the next j
+   * at which running[p] has blocks to take or fill, requests taken in running order as the steps
+   * take them. */
+  uint32_t next = UINT32_MAX, used = job_kv_used_blocks(s->kv);
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    const sched_req *r = &s->reqs[s->running[p]];
+    assert(r->scheduled_tokens == 1 && r->generated_tokens + n < r->output_tokens &&
+           grow_from(s, r) > r->computed_tokens + 1);
+    s->leap_due[p] = grow_from(s, r) - r->computed_tokens - 1;
+    next = s->leap_due[p] < next ? s->leap_due[p] : next;
+  }
+  for (uint32_t j = 1; j <= n; j++) {
+    if (j == next) {
+      next = UINT32_MAX;
+      for (uint32_t p = 0; p < s->num_running; p++) {
+        sched_req *r = &s->reqs[s->running[p]];
+        if (s->leap_due[p] == j) {
+          uint32_t old_blocks = r->num_blocks;
+          req_grow(s, r, r->computed_tokens + j + 1);
+          reservation_grew(s, r, old_blocks);
+          s->leap_due[p] = grow_from(s, r) - r->computed_tokens - 1;
+        }
+        next = s->leap_due[p] < next ? s->leap_due[p] : next;
+      }
+      used = job_kv_used_blocks(s->kv);
+    }
+    kv_blocks_used[j - 1] = used;
+  }
+  for (uint32_t p = 0; p < s->num_running; p++) {
+    sched_req *r = &s->reqs[s->running[p]];
+    r->computed_tokens += n;
+    r->generated_tokens += n;
+    s->seqs[p].context_tokens += n;
+  }
+  s->hw.decode_ctx_tokens += (uint64_t)n * s->num_seqs;
+  s->iterations += n;
+  s->step_kv_blocks_used = used;
+  assert(s->step_store_bytes == 0); /* steady: no block evicted to the tier */
+}
+
 /* ---- requests ---- */
 
 /* Doubles the record pool and everything sized by it (for job_sched_add and job_sched_load). */
@@ -835,8 +889,9 @@ int job_sched_create(job_sched **out, const job_sched_config *cfg, char *err, si
   s->events_cap = 2 * c.max_num_seqs + 16;
   s->running = malloc(c.max_num_seqs * sizeof *s->running);
   s->seqs = malloc(c.max_num_seqs * sizeof *s->seqs);
+  s->leap_due = malloc(c.max_num_seqs * sizeof *s->leap_due);
   s->events = malloc(s->events_cap * sizeof *s->events);
-  if (!s->running || !s->seqs || !s->events || sched_pool_grow(s) != 0) {
+  if (!s->running || !s->seqs || !s->leap_due || !s->events || sched_pool_grow(s) != 0) {
     job_sched_destroy(s);
     snprintf(err, err_len, "scheduler: out of memory for %u sequences", c.max_num_seqs);
     return -1;
@@ -858,6 +913,7 @@ void job_sched_destroy(job_sched *s) {
   free(s->waiting);
   free(s->running);
   free(s->seqs);
+  free(s->leap_due);
   free(s->events);
   free(s->parked);
   free(s->held_refs);

@@ -216,6 +216,13 @@ uint32_t job_sched_finish(job_sched *s, int64_t end_ns, const job_sched_event **
  * decode_seqs more decode_ctx_tokens. At least 1 (while an iteration is open), at most max. */
 uint32_t job_sched_steady(const job_sched *s, uint32_t max);
 
+/* n (at least 1) times job_sched_finish then job_sched_step, while job_sched_steady promises more
+ * than n iterations from the open one and nothing else is called: every request decodes n tokens
+ * more and takes and fills its blocks when the steps would (in the same order), and the open
+ * iteration is the n-th after this one, with no events. kv_blocks_used[j] gets the blocks in use
+ * when the (j + 1)-th of those steps formed its batch. */
+void job_sched_leap(job_sched *s, uint32_t n, uint32_t *kv_blocks_used);
+
 /* Frees the KV of a finished hold_kv request (its KV has been shipped): its blocks become free or
  * cached as any finished request's. Any time, an iteration open or not. Returns 0, or -1 when no
  * finished request with this id holds KV. */

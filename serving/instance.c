@@ -179,29 +179,46 @@ static int finish_request(core_lp *lp, srv_model *m, srv_instance *in, srv_req *
   return rc;
 }
 
-/* Closes the open iteration at end_ns: its time, energy and row, and what it finished (only ever at
- * an event's time: a leap's iterations before its last finish nothing). */
-static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns) {
+/* Closes the open iteration at end_ns for the instance: its time, its devices' energy (*joules) and
+ * its row. */
+static int close_accounts(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns,
+                          double *joules) {
   int64_t duration_ns = end_ns - in->iteration.start_ns;
   in->busy_ns += duration_ns;
   in->kv_block_ns += (double)in->iteration.kv_blocks_used * (double)duration_ns;
   in->iterations++;
   in->last_event_ns = end_ns;
   int rc = 0;
-  double joules = srv_account_energy(m, in, end_ns, &rc);
+  *joules = srv_account_energy(m, in, end_ns, &rc);
   if (rc != 0)
     return core_fail(lp, "out of memory for energy bins");
   srv_account_host_cpu(m, in, in->iteration.start_ns, end_ns);
   in->host_cpu_w = 0.0;
+  in->device_w = in->idle_w;
+  return srv_output_iteration(lp, m, in);
+}
+
+/* The requests' shares of n closed iterations of the open batch, which drew joules[0..n), in order
+ * (the sums stepping makes, bit for bit); the first ended at first_end_ns. */
+static void share_energy(srv_instance *in, const double *joules, uint32_t n, int64_t first_end_ns) {
   for (uint32_t i = 0; i < in->num_seqs; i++) {
     srv_req *rec = in->seqs[i].user;
-    rec->row.energy_j += joules * in->seqs[i].tokens / in->batch_tokens;
+    double energy_j = rec->row.energy_j;
+    for (uint32_t k = 0; k < n; k++)
+      energy_j += joules[k] * in->seqs[i].tokens / in->batch_tokens;
+    rec->row.energy_j = energy_j;
     if (rec->client_first_token) /* its first iteration here streams the client's first token */
-      rec->row.first_token_ns = end_ns, rec->client_first_token = false;
+      rec->row.first_token_ns = first_end_ns, rec->client_first_token = false;
   }
-  in->device_w = in->idle_w;
-  if (srv_output_iteration(lp, m, in) != 0)
+}
+
+/* Closes the open iteration at end_ns: its time, energy and row, and what it finished (only ever at
+ * an event's time: a leap's iterations before its last finish nothing). */
+static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns) {
+  double joules;
+  if (close_accounts(lp, m, in, end_ns, &joules) != 0)
     return -1;
+  share_energy(in, &joules, 1, end_ns);
   const job_sched_event *events;
   uint32_t n = job_sched_finish(in->sched, end_ns, &events);
   assert(n == 0 || end_ns == lp->now_ns);
@@ -215,23 +232,31 @@ static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t 
   return 0;
 }
 
-/* One iteration of a leap without its event: the open one closes at its planned end and the next
- * opens there, as stepping would (the scheduler forms the same batch, priced already). */
-static int leap_step(core_lp *lp, srv_model *m, srv_instance *in) {
-  int64_t end_ns = in->leap[in->leap_at].end_ns;
-  if (close_iteration(lp, m, in, end_ns) != 0)
-    return -1;
+/* The leap's iterations leap_at..upto - 1 without events of their own: each closes at its planned
+ * end and the next opens there, as stepping would run them (the scheduler forms the same batches,
+ * job_sched_leap, priced already). */
+static int leap_run(core_lp *lp, srv_model *m, srv_instance *in, uint32_t upto) {
+  uint32_t n = upto - in->leap_at;
+  if (n == 0)
+    return 0;
+  assert(upto < in->leap_len);
   job_sched_batch b;
-  job_sched_step(in->sched, end_ns, &b);
-  int rc = 0;
-  srv_account_energy(m, in, end_ns, &rc); /* as a step accounts idle time: none here */
-  if (rc != 0)
-    return core_fail(lp, "out of memory for energy bins");
-  const srv_leap_step *next = &in->leap[++in->leap_at];
-  assert(b.num_events == 0 && b.num_seqs == in->num_seqs && b.hw.prefill_seqs == 0);
-  assert(b.tier_load_bytes == 0 && b.tier_store_bytes == 0);
-  open_iteration(in, &b, end_ns, next->end_ns - end_ns, next->power_w);
-  in->leapt_iterations++;
+  job_sched_open_batch(in->sched, &b);
+  uint32_t kv_blocks_used[LEAP_MAX];
+  double joules[LEAP_MAX];
+  int64_t first_end_ns = in->leap[in->leap_at].end_ns;
+  job_sched_leap(in->sched, n, kv_blocks_used);
+  for (uint32_t k = 0; k < n; k++) {
+    int64_t end_ns = in->leap[in->leap_at].end_ns;
+    if (close_accounts(lp, m, in, end_ns, &joules[k]) != 0)
+      return -1;
+    const srv_leap_step *next = &in->leap[++in->leap_at];
+    b.hw.decode_ctx_tokens += b.hw.decode_seqs;
+    b.kv_blocks_used = kv_blocks_used[k];
+    open_iteration(in, &b, end_ns, next->end_ns - end_ns, next->power_w);
+  }
+  share_energy(in, joules, n, first_end_ns);
+  in->leapt_iterations += n;
   return 0;
 }
 
@@ -241,22 +266,20 @@ static int leap_step(core_lp *lp, srv_model *m, srv_instance *in) {
  * batch. */
 static int cut_leap(core_lp *lp, srv_model *m, srv_instance *in) {
   bool own_first = lp->id < lp->now_src; /* of an iteration's end and the event, at one time */
-  while (in->leap_at + 1 < in->leap_len) {
-    int64_t end_ns = in->leap[in->leap_at].end_ns;
-    if (end_ns > lp->now_ns || (end_ns == lp->now_ns && !own_first))
-      break;
-    if (leap_step(lp, m, in) != 0)
-      return -1;
-  }
+  uint32_t upto = in->leap_at;
+  while (upto + 1 < in->leap_len &&
+         (in->leap[upto].end_ns < lp->now_ns || (in->leap[upto].end_ns == lp->now_ns && own_first)))
+    upto++;
+  if (leap_run(lp, m, in, upto) != 0)
+    return -1;
   bool last = in->leap_at + 1 == in->leap_len;
   in->leap_len = 0;
   return last ? 0 : send_end(lp, in, in->leap[in->leap_at].end_ns);
 }
 
 static int end_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
-  while (in->leap_at + 1 < in->leap_len)
-    if (leap_step(lp, m, in) != 0)
-      return -1;
+  if (in->leap_len && leap_run(lp, m, in, in->leap_len - 1) != 0)
+    return -1;
   in->leap_len = 0;
   if (close_iteration(lp, m, in, lp->now_ns) != 0)
     return -1;
@@ -332,9 +355,11 @@ static int instance_init(core_lp *lp, void *model) {
 static int instance_finish(core_lp *lp, void *model) {
   srv_model *m = model;
   srv_instance *in = lp->state;
-  while (in->leap_at + 1 < in->leap_len && in->leap[in->leap_at].end_ns < lp->now_ns)
-    if (leap_step(lp, m, in) != 0)
-      return -1;
+  uint32_t upto = in->leap_at;
+  while (upto + 1 < in->leap_len && in->leap[upto].end_ns < lp->now_ns)
+    upto++;
+  if (in->leap_len && leap_run(lp, m, in, upto) != 0)
+    return -1;
   in->leap_len = 0;
   if (srv_output_last_interval(lp, m, in) != 0)
     return -1;

@@ -1,7 +1,9 @@
 /* Checkpoints of the scheduler and its KV tier (job_sched_save/_load, job_kv_tier_save/_load): two
  * node-like worlds (two schedulers sharing a tier) run one seeded random mix of calls; at many
  * points the second is saved and replaced by a fresh one loaded from the pack, and both continue:
- * every batch, event, stat and leap length must stay identical. Damaged packs must fail cleanly. */
+ * every batch, event, stat and leap length must stay identical. Damaged packs must fail cleanly.
+ * Now and then the first world leaps a steady stretch (job_sched_leap) where the second steps it:
+ * the same batches, blocks and state after. */
 #include <CUnit/Basic.h>
 
 #include "harness.h"
@@ -28,6 +30,7 @@ typedef struct world {
   req reqs[MAX_REQS];
   job_sched_batch batch[SCHEDS];
   uint64_t released, arrived; /* successful job_sched_release and _kv_arrived calls */
+  uint64_t leapt, leapt_blocks; /* iterations leapt, blocks taken while leaping */
 } world;
 
 /* Ids that FINISHED with hold_kv or got KV_ALLOCATED, per scheduler: to release or let arrive. */
@@ -173,6 +176,26 @@ static void worlds_same(const world *a, const world *b) {
   }
 }
 
+/* Scheduler k of world a leaps n iterations while b finishes and steps them one by one. */
+static void leap_against_steps(world *a, world *b, int k, uint32_t n, int64_t now_ns) {
+  uint32_t kv_blocks_used[64];
+  job_sched_stats before;
+  job_sched_stats_get(a->s[k], &before);
+  job_sched_leap(a->s[k], n, kv_blocks_used);
+  job_sched_open_batch(a->s[k], &a->batch[k]);
+  for (uint32_t j = 0; j < n; j++) {
+    const job_sched_event *events;
+    CU_ASSERT_FATAL(job_sched_finish(b->s[k], now_ns, &events) == 0);
+    job_sched_step(b->s[k], now_ns, &b->batch[k]);
+    CU_ASSERT_FATAL(b->batch[k].num_events == 0 && b->batch[k].kv_blocks_used == kv_blocks_used[j]);
+  }
+  CU_ASSERT_FATAL(a->batch[k].num_events == 0);
+  batch_same(&a->batch[k], &b->batch[k]);
+  worlds_same(a, b);
+  a->leapt += n;
+  a->leapt_blocks += a->batch[k].kv_blocks_used - before.kv_blocks_used;
+}
+
 /* A request of one of four shared prompt families, so that prefixes hit. */
 static job_sched_request random_request(uint64_t *rng, uint64_t id, const uint64_t *hashes) {
   job_sched_request q = {
@@ -223,6 +246,11 @@ static void one_call(world *a, world *b, parked *pk, uint64_t *rng, uint64_t *ne
     }
     *(release ? &a->released : &a->arrived) += ra == 0;
   } else if (a->batch[k].num_seqs > 0) {
+    uint32_t steady = job_sched_steady(a->s[k], 64);
+    if (steady > 1 && rng_next(rng) % 3 == 0) {
+      leap_against_steps(a, b, k, 1 + (uint32_t)(rng_next(rng) % (steady - 1)), *now_ns);
+      return;
+    }
     const job_sched_event *ea, *eb;
     uint32_t na = job_sched_finish(a->s[k], *now_ns, &ea);
     CU_ASSERT_FATAL(job_sched_finish(b->s[k], *now_ns, &eb) == na);
@@ -303,6 +331,7 @@ static void continue_after_loads(uint64_t seed, job_sched_config cfg, uint64_t t
   job_sched_stats_get(a->s[0], &st);
   /* the mix ran requests to the end, parked and unparked them, preempted and swapped */
   CU_ASSERT(st.finished > 0 && a->released > 0 && a->arrived > 0);
+  CU_ASSERT(a->leapt > 0 && a->leapt_blocks > 0); /* leaps that took blocks */
   CU_ASSERT(st.preemptions > 0 || cfg.admission == JOB_SCHED_RESERVE_FULL);
   CU_ASSERT(!tier_bytes || (st.swaps_out > 0 && st.tier_hit_tokens > 0));
   world_free(a);

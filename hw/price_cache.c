@@ -10,6 +10,10 @@
  * decode_seqs. Struct padding never enters a key. */
 enum { KEY_WORDS = 5, WAYS = HW_PRICE_CACHE_WAYS, MAX_SETS_LOG2 = 24 };
 
+/* Decode runs (hw_price_cache_decode_run): RUN prices of one progression side by side, a run table
+ * of 2^(sets_log2 - RUN_SETS_LESS) sets (about twice the memory of the shape table). */
+enum { RUN = 64, RUN_KEY_WORDS = 3, RUN_SETS_LESS = 3 };
+
 /* A set's tags, in one cache line: a lookup reads this line and, on a hash match, one entry. */
 typedef struct tags {
   uint64_t hash[WAYS];
@@ -22,14 +26,27 @@ typedef struct entry {
   double power_w;
 } entry;
 
+/* RUN prices of decode-only batches of `seqs` sequences whose decode_ctx_tokens are
+ * seqs * (RUN * block + i) + residue, i < RUN: price[i] when bit i of held is set. */
+typedef struct run_chunk {
+  uint64_t key[RUN_KEY_WORDS]; /* seqs, residue, block */
+  uint64_t held;
+  struct {
+    int64_t duration_ns;
+    double power_w;
+  } price[RUN];
+} run_chunk;
+
 struct hw_price_cache {
   const hw_deploy *deploy;
   hw_price_hash_fn hash; /* NULL: hw_price_cache_hash, inlined */
-  uint64_t set_mask;
+  uint64_t set_mask, run_set_mask;
   uint64_t clock;
   hw_price_cache_counts counts;
   tags *sets;
   entry *entries; /* WAYS per set */
+  tags *run_sets;
+  run_chunk *runs; /* WAYS per run set */
 };
 
 /* splitmix64's finaliser (Steele, Lea and Flood 2014). */
@@ -67,16 +84,21 @@ hw_price_cache *hw_price_cache_create(const hw_deploy *d, uint32_t sets_log2,
   if (sets_log2 > MAX_SETS_LOG2)
     return NULL;
   hw_price_cache *c = calloc(1, sizeof *c);
-  size_t sets = (size_t)1 << sets_log2;
+  size_t sets = (size_t)1 << sets_log2,
+         run_sets = (size_t)1 << (sets_log2 > RUN_SETS_LESS ? sets_log2 - RUN_SETS_LESS : 0);
   if (!c || !(c->sets = aligned_alloc(64, sets * sizeof *c->sets)) ||
-      !(c->entries = malloc(sets * WAYS * sizeof *c->entries))) {
+      !(c->entries = malloc(sets * WAYS * sizeof *c->entries)) ||
+      !(c->run_sets = aligned_alloc(64, run_sets * sizeof *c->run_sets)) ||
+      !(c->runs = malloc(run_sets * WAYS * sizeof *c->runs))) {
     hw_price_cache_destroy(c);
     return NULL;
   }
   memset(c->sets, 0, sets * sizeof *c->sets);
+  memset(c->run_sets, 0, run_sets * sizeof *c->run_sets);
   c->deploy = d;
   c->hash = hash;
   c->set_mask = sets - 1;
+  c->run_set_mask = run_sets - 1;
   return c;
 }
 
@@ -84,6 +106,8 @@ void hw_price_cache_destroy(hw_price_cache *c) {
   if (c) {
     free(c->sets);
     free(c->entries);
+    free(c->run_sets);
+    free(c->runs);
   }
   free(c);
 }
@@ -130,36 +154,63 @@ int64_t hw_price_cache_iteration_ns(hw_price_cache *c, const hw_batch *b, double
   return lookup(c, b, key, hash_of(c, key), power_w);
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(address) __builtin_prefetch(address)
-#else
-#define PREFETCH(address) ((void)(address))
-#endif
-
-/* Batches whose memory is fetched together: a lookup's two loads (its set's tags, then its entry)
- * miss the processor's caches when the table is cold, and fetched one lookup at a time they cost
- * as much as pricing; issued for a group at once they overlap. */
-enum { GROUP = 16 };
-
-void hw_price_cache_iteration_ns_n(hw_price_cache *c, const hw_batch *b, uint32_t n,
-                                   int64_t *duration_ns, double *power_w) {
-  uint64_t key[GROUP][KEY_WORDS], h[GROUP];
-  for (uint32_t first = 0; first < n; first += GROUP) {
-    uint32_t count = n - first < GROUP ? n - first : GROUP;
-    for (uint32_t i = 0; i < count; i++) {
-      key_of(&b[first + i], key[i]);
-      h[i] = hash_of(c, key[i]);
-      PREFETCH(&c->sets[h[i] & c->set_mask]);
+/* The run chunk of key, found or made empty in its set's least recently used way. */
+static run_chunk *run_chunk_of(hw_price_cache *c, const uint64_t key[RUN_KEY_WORDS]) {
+  uint64_t h = c->hash ? c->hash(key, RUN_KEY_WORDS) : hash_words(key, RUN_KEY_WORDS);
+  size_t s = h & c->run_set_mask;
+  tags *t = &c->run_sets[s];
+  run_chunk *ways = &c->runs[s * WAYS];
+  c->clock++;
+  int victim = 0;
+  for (int w = 0; w < WAYS; w++) {
+    if (t->used[w] && t->hash[w] == h &&
+        memcmp(ways[w].key, key, RUN_KEY_WORDS * sizeof *key) == 0) {
+      t->used[w] = c->clock;
+      return &ways[w];
     }
-    for (uint32_t i = 0; i < count; i++) {
-      size_t s = h[i] & c->set_mask;
-      for (int w = 0; w < WAYS; w++)
-        if (c->sets[s].hash[w] == h[i])
-          PREFETCH(&c->entries[s * WAYS + w]);
+    if (t->used[w] < t->used[victim])
+      victim = w;
+  }
+  c->counts.evictions += t->used[victim] != 0;
+  t->hash[victim] = h;
+  t->used[victim] = c->clock;
+  run_chunk *r = &ways[victim];
+  memcpy(r->key, key, RUN_KEY_WORDS * sizeof *key);
+  r->held = 0;
+  return r;
+}
+
+void hw_price_cache_decode_run(hw_price_cache *c, const hw_batch *first, uint32_t n,
+                               int64_t *duration_ns, double *power_w) {
+  uint64_t seqs = first->decode_seqs;
+  hw_batch b = *first;
+  if (b.prefill_seqs || b.prefill_tokens || b.prefill_attn_pairs || b.prefill_ctx_tokens ||
+      seqs == 0) { /* not a decode run: shape by shape */
+    for (uint32_t j = 0; j < n; j++) {
+      b.decode_ctx_tokens += seqs;
+      duration_ns[j] = hw_price_cache_iteration_ns(c, &b, &power_w[j]);
     }
-    /* Then the lookups themselves, in order: the same as one call each. */
-    for (uint32_t i = 0; i < count; i++)
-      duration_ns[first + i] = lookup(c, &b[first + i], key[i], h[i], &power_w[first + i]);
+    return;
+  }
+  /* Iteration j's context: seqs * (q + j + 1) + residue. */
+  uint64_t residue = first->decode_ctx_tokens % seqs, q = first->decode_ctx_tokens / seqs;
+  run_chunk *r = NULL;
+  for (uint32_t j = 0; j < n; j++) {
+    uint64_t at = q + j + 1, i = at % RUN;
+    if (!r || i == 0)
+      r = run_chunk_of(c, (uint64_t[RUN_KEY_WORDS]){seqs, residue, at / RUN});
+    if (r->held >> i & 1) {
+      c->counts.hits++;
+    } else {
+      hw_breakdown cost;
+      b.decode_ctx_tokens = seqs * at + residue;
+      r->price[i].duration_ns = hw_iteration_ns(c->deploy, &b, &cost);
+      r->price[i].power_w = cost.power_w;
+      r->held |= (uint64_t)1 << i;
+      c->counts.misses++;
+    }
+    duration_ns[j] = r->price[i].duration_ns;
+    power_w[j] = r->price[i].power_w;
   }
 }
 

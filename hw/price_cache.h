@@ -1,7 +1,7 @@
 /* A memo of iteration prices (hw_iteration_ns: duration and each device's power) for one
  * deployment, keyed on the whole batch shape: a run prices millions of iterations but meets only
- * thousands of distinct shapes. Bounded: a fixed table of HW_PRICE_CACHE_WAYS-way sets, the least
- * recently used way replaced. A hit returns exactly what pricing returns (the key is compared in
+ * thousands of distinct shapes. Bounded: fixed tables of HW_PRICE_CACHE_WAYS-way sets, the least
+ * recently used way replaced (one of single shapes, one of decode runs). A hit returns exactly what pricing returns (the key is compared in
  * full, never trusted to its hash). Not thread safe: one cache per thread (serving keeps one per
  * thread and deployment). */
 #ifndef HW_PRICE_CACHE_H
@@ -41,11 +41,13 @@ void hw_price_cache_destroy(hw_price_cache *c);
  * shape was priced before and is still held. */
 int64_t hw_price_cache_iteration_ns(hw_price_cache *c, const hw_batch *b, double *power_w);
 
-/* The same as n calls of hw_price_cache_iteration_ns on b[0..n), in order (prices, counts and
- * what the cache then holds), into duration_ns[i] and power_w[i]; faster when the table is out of
- * the processor's caches: the memory of several lookups is fetched at once. */
-void hw_price_cache_iteration_ns_n(hw_price_cache *c, const hw_batch *b, uint32_t n,
-                                   int64_t *duration_ns, double *power_w);
+/* The prices of a leap's iterations after `first` (hw_iteration_ns of first with j * decode_seqs
+ * more decode_ctx_tokens, j = 1..n), bit for bit, into duration_ns[j - 1] and power_w[j - 1].
+ * Decode-only batches come from a second table whose entries hold RUN consecutive contexts of one
+ * progression, so that a leap finds its prices side by side: a hit or a miss each (a chunk
+ * replaced counts an eviction); other batches are looked up shape by shape. */
+void hw_price_cache_decode_run(hw_price_cache *c, const hw_batch *first, uint32_t n,
+                               int64_t *duration_ns, double *power_w);
 
 hw_price_cache_counts hw_price_cache_get_counts(const hw_price_cache *c);
 

@@ -19,9 +19,11 @@
 /* Iterations a leap plans at most; most end sooner, at the first request to finish. */
 enum { LEAP_MAX = 64 };
 
-/* Each thread's price cache of a deployment holds 4 ways * 2^PRICE_CACHE_SETS_LOG2 prices (72
- * bytes each: 1.1 MiB). The default example meets 14,503 distinct batch shapes in 4.03 M
- * iterations; this size misses 21,932 times there (2^13 sets: 15,551; 2^11: 54,770). */
+/* Each thread's price cache of a deployment holds 4 ways * 2^PRICE_CACHE_SETS_LOG2 prices of
+ * single shapes (72 bytes each: 1.1 MiB) and 4 ways * 2^(PRICE_CACHE_SETS_LOG2 - 3) runs of 64
+ * decode prices (1,056 bytes each: 2.1 MiB). The default example meets 14,503 distinct batch
+ * shapes in 4.03 M iterations; the single-shape table alone missed 21,932 times there (2^13
+ * sets: 15,551; 2^11: 54,770), with the runs 19,258. */
 enum { PRICE_CACHE_SETS_LOG2 = 12 };
 
 /* Its price: duration (at least 1 ns) and each device's power, from its thread's memo when it has
@@ -38,17 +40,19 @@ static int64_t price(const srv_instance *in, const hw_batch *hw, double *power_w
   return duration_ns < 1 ? 1 : duration_ns;
 }
 
-/* price() of hw[0..n), in order, the cache's memory fetched for several at once. */
-static void price_n(const srv_instance *in, const hw_batch *hw, uint32_t n, int64_t *duration_ns,
-                    double *power_w) {
-  if (!in->price_cache) {
-    for (uint32_t i = 0; i < n; i++)
-      duration_ns[i] = price(in, &hw[i], &power_w[i]);
-    return;
+/* The prices of the n iterations after `first` in a leap (each with decode_seqs more context
+ * tokens than the one before), as price() gives them. */
+static void price_leap(const srv_instance *in, const hw_batch *first, uint32_t n,
+                       int64_t *duration_ns, double *power_w) {
+  if (in->price_cache)
+    hw_price_cache_decode_run(in->price_cache, first, n, duration_ns, power_w);
+  hw_batch b = *first;
+  for (uint32_t j = 0; j < n; j++) {
+    b.decode_ctx_tokens += first->decode_seqs;
+    if (!in->price_cache)
+      duration_ns[j] = price(in, &b, &power_w[j]);
+    duration_ns[j] = duration_ns[j] < 1 ? 1 : duration_ns[j];
   }
-  hw_price_cache_iteration_ns_n(in->price_cache, hw, n, duration_ns, power_w);
-  for (uint32_t i = 0; i < n; i++)
-    duration_ns[i] = duration_ns[i] < 1 ? 1 : duration_ns[i];
 }
 
 /* Opens the iteration job_sched_step formed at start_ns: it lasts duration_ns, each device drawing
@@ -93,16 +97,9 @@ static int plan_leap(srv_instance *in, const hw_batch *first, double first_power
   if (!in->leap && !(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
     return -1;
   assert(steady <= LEAP_MAX);
-  /* rest[j - 1]: iteration j's batch (zeroed whole: the compiler cannot see that steady - 1 are
-   * written before they are read) */
-  hw_batch rest[LEAP_MAX - 1] = {0};
   int64_t duration_ns[LEAP_MAX - 1];
   double power_w[LEAP_MAX - 1];
-  for (uint32_t j = 1; j < steady; j++) {
-    rest[j - 1] = *first;
-    rest[j - 1].decode_ctx_tokens += (uint64_t)j * first->decode_seqs;
-  }
-  price_n(in, rest, steady - 1, duration_ns, power_w);
+  price_leap(in, first, steady - 1, duration_ns, power_w);
   in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
   for (uint32_t j = 1; j < steady; j++)
     in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns[j - 1], power_w[j - 1]};

@@ -102,8 +102,10 @@ static int aggregate(core_lp *lp, srv_model *m, srv_instance *in) {
   srv_interval_row *row = &in->interval;
   const int64_t width = m->s->output.interval_ns;
   for (int64_t t = it->start_ns; t < it->end_ns;) {
-    int64_t start = t / width * width,
-            until = start + width < it->end_ns ? start + width : it->end_ns;
+    int64_t start = row->start_ns; /* most often; -1 before the first */
+    if (start < 0 || t < start || t - start >= width)
+      start = t / width * width;
+    int64_t until = start + width < it->end_ns ? start + width : it->end_ns;
     if (row->start_ns != start) {
       if ((row->iterations || row->busy_ns) && srv_output_last_interval(lp, m, in) != 0)
         return -1;

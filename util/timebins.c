@@ -1,14 +1,15 @@
 /* Time bins: the integral of piecewise-constant rates over fixed intervals, in whole units. */
 #include "util/timebins.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* floor(rate x ns) for 0 <= ns <= an interval; false past INT64_MAX. */
+/* floor(rate x ns) for 0 <= ns <= an interval; false past INT64_MAX. rate >= 0: the conversion's
+ * truncation is the floor (and costs no call). */
 static bool units_to(double rate, int64_t ns, int64_t *units) {
-  double amount = floor(rate * (double)ns);
+  assert(rate >= 0 && ns >= 0);
+  double amount = rate * (double)ns;
   if (!(amount < 0x1p63))
     return false;
   *units = (int64_t)amount;
@@ -71,7 +72,11 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
     *added = 0;
   if (end_ns <= start_ns || rate == 0)
     return 0;
-  int64_t first = start_ns / interval_ns, last = (end_ns - 1) / interval_ns, sum = 0;
+  int64_t first, last, sum = 0, hint = (int64_t)b->last * interval_ns;
+  if (start_ns >= hint && end_ns - hint <= interval_ns) /* no division then */
+    first = last = (int64_t)b->last;
+  else
+    first = start_ns / interval_ns, last = (end_ns - 1) / interval_ns;
   assert((uint64_t)first >= b->first);
   if ((uint64_t)first < b->first) /* into a dropped interval: a caller's mistake */
     return -1;
@@ -83,6 +88,7 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
       return -1;
     b->bin[(uint64_t)first - b->first] += units;
     b->total += units;
+    b->last = (uint64_t)last;
     if (added)
       *added = units;
     return 0;
@@ -102,6 +108,7 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
     b->bin[(uint64_t)k - b->first] += units;
   }
   b->total += sum;
+  b->last = (uint64_t)last;
   if (added)
     *added = sum;
   return 0;

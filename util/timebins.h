@@ -17,6 +17,8 @@ typedef struct util_timebins {
   size_t bins;    /* allocated, doubling as time goes on; bins past the last stretch hold 0 */
   uint64_t first; /* the intervals before it were dropped (util_timebins_drop) */
   int64_t total;  /* every unit added, dropped or not */
+  uint64_t last;  /* the interval where the last stretch added ended: where the next most often
+                     lies whole (a hint, checked before it is used; 0 at first) */
 } util_timebins;
 
 /* The units rate (per ns) x ns over [start_ns, end_ns) puts in bins of interval_ns, in *units,
@@ -24,8 +26,8 @@ typedef struct util_timebins {
 int util_timebins_measure(int64_t interval_ns, int64_t start_ns, int64_t end_ns, double rate,
                           int64_t *units);
 /* Adds rate (units per ns) x ns over [start_ns, end_ns) (empty or zero-rate stretches add nothing);
- * *added, when not NULL, gets the units it added. interval_ns >= 1, rate >= 0, and start_ns not in
- * a dropped interval. Returns 0, or -1 out of memory or when a bin or the total would pass
+ * *added, when not NULL, gets the units it added. interval_ns >= 1 (the same at every call on b),
+ * rate >= 0, and start_ns not in a dropped interval. Returns 0, or -1 out of memory or when a bin or the total would pass
  * INT64_MAX (the bins are unchanged then). */
 int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, int64_t end_ns,
                       double rate, int64_t *added);

@@ -175,46 +175,42 @@ static void test_the_default_hash_sends_neighbouring_shapes_to_many_sets(void) {
   CU_ASSERT(fullest <= 3 * SHAPES / SETS); /* a uniform hash: 10 per set, rarely over 20 */
 }
 
-/* A sequence with repeats, and more than a prefetch group, priced by one call each and at once. */
-static uint64_t assert_many_at_once_is_one_at_a_time(uint32_t sets_log2, hw_price_hash_fn hash) {
-  enum { N = 75 };
-  hw_batch b[N];
-  for (uint32_t i = 0; i < N; i++)
-    b[i] = (hw_batch){.decode_seqs = 1 + i % 3, .decode_ctx_tokens = 1000 + (i * 7) % 23};
-  b[40] = mixed(4, 4000);
-  hw_price_cache *one = hw_price_cache_create(&llama, sets_log2, hash);
-  hw_price_cache *many = hw_price_cache_create(&llama, sets_log2, hash);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(one);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(many);
-  for (int round = 0; round < 2; round++) {
-    price at_once[N];
-    int64_t duration_ns[N];
-    double power_w[N];
-    hw_price_cache_iteration_ns_n(many, b, N, duration_ns, power_w);
-    for (uint32_t i = 0; i < N; i++) {
-      at_once[i] = (price){duration_ns[i], power_w[i]};
-      CU_ASSERT(same_bits(at_once[i], cached(one, &b[i])));
-      CU_ASSERT(same_bits(at_once[i], uncached(&b[i])));
-    }
-    hw_price_cache_counts n1 = hw_price_cache_get_counts(one), nm = hw_price_cache_get_counts(many);
-    CU_ASSERT_EQUAL(n1.hits, nm.hits);
-    CU_ASSERT_EQUAL(n1.misses, nm.misses);
-    CU_ASSERT_EQUAL(n1.evictions, nm.evictions);
+/* A leap's prices from hw_price_cache_decode_run: each the uncached price of its shape, across
+ * chunk boundaries, hit when priced again, and the same when a one-set table evicts chunks. */
+static void test_a_decode_run_prices_each_shape_as_pricing_does(void) {
+  enum { N = 150 }; /* more than two chunks of one progression */
+  const hw_batch firsts[] = {{.decode_seqs = 3, .decode_ctx_tokens = 3 * 1000 + 2},
+                             {.decode_seqs = 1, .decode_ctx_tokens = 63},
+                             {.decode_seqs = 7, .decode_ctx_tokens = 7 * 64 * 5 - 1},
+                             mixed(4, 4000)}; /* not a decode run: shape by shape */
+  for (int one_set = 0; one_set < 2; one_set++) {
+    hw_price_cache *c = hw_price_cache_create(&llama, one_set ? 0 : 10, one_set ? same_hash : NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    uint64_t priced = 0;
+    for (int round = 0; round < 2; round++)
+      for (size_t f = 0; f < sizeof firsts / sizeof *firsts; f++) {
+        int64_t duration_ns[N];
+        double power_w[N];
+        hw_price_cache_decode_run(c, &firsts[f], N, duration_ns, power_w);
+        hw_batch b = firsts[f];
+        for (uint32_t j = 0; j < N; j++) {
+          b.decode_ctx_tokens += b.decode_seqs;
+          CU_ASSERT(same_bits((price){duration_ns[j], power_w[j]}, uncached(&b)));
+        }
+        priced += N;
+      }
+    hw_price_cache_counts n = hw_price_cache_get_counts(c);
+    CU_ASSERT_EQUAL(n.hits + n.misses, priced);
+    /* one set of 4 ways for the three runs' 8 chunks and the 150 mixed shapes: evictions; else the
+     * second round hits every price */
+    CU_ASSERT(one_set ? n.evictions > 0
+                      : n.misses == priced / 2 && n.hits == priced / 2 && n.evictions == 0);
+    hw_price_cache_destroy(c);
   }
-  uint64_t hits = hw_price_cache_get_counts(many).hits;
-  hw_price_cache_destroy(one);
-  hw_price_cache_destroy(many);
-  return hits;
-}
-
-static void test_pricing_many_at_once_is_pricing_one_at_a_time(void) {
-  CU_ASSERT(assert_many_at_once_is_one_at_a_time(8, NULL) > 0); /* room for all: repeats hit */
-  CU_ASSERT(assert_many_at_once_is_one_at_a_time(0, same_hash) == 0); /* one set: evictions */
-  hw_price_cache *c = hw_price_cache_create(&llama, 4, NULL);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-  hw_price_cache_iteration_ns_n(c, NULL, 0, NULL, NULL); /* nothing to price */
-  CU_ASSERT_EQUAL(hw_price_cache_get_counts(c).misses, 0);
-  hw_price_cache_destroy(c);
+  /* The test can fail only if contexts move the price. */
+  hw_batch a = firsts[0], b = firsts[0];
+  b.decode_ctx_tokens += 64 * 3;
+  CU_ASSERT_FALSE(same_bits(uncached(&a), uncached(&b)));
 }
 
 static void test_a_table_too_large_is_refused(void) {
@@ -236,7 +232,7 @@ int main(void) {
       T(test_shapes_alike_but_for_small_counts_are_told_apart),
       T(test_the_least_recently_used_way_is_evicted),
       T(test_the_default_hash_sends_neighbouring_shapes_to_many_sets),
-      T(test_pricing_many_at_once_is_pricing_one_at_a_time),
+      T(test_a_decode_run_prices_each_shape_as_pricing_does),
       T(test_a_table_too_large_is_refused),
 #undef T
   };

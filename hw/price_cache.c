@@ -112,36 +112,48 @@ void hw_price_cache_destroy(hw_price_cache *c) {
   free(c);
 }
 
-/* The lookup, from the key and its hash. */
-static int64_t lookup(hw_price_cache *c, const hw_batch *b, const uint64_t key[KEY_WORDS],
-                      uint64_t h, double *power_w) {
-  size_t s = h & c->set_mask;
-  tags *t = &c->sets[s];
-  entry *ways = &c->entries[s * WAYS];
+/* The way of set t whose key is `key` (`words` long, the first member of each of the set's ways,
+ * way_bytes apart) and hash h, its use recorded (*hit); else the least recently used way, now
+ * holding h, whose entry the caller replaces. */
+static inline int way_of(hw_price_cache *c, tags *t, uint64_t h, const void *ways, size_t way_bytes,
+                         const uint64_t *key, size_t words, bool *hit) {
   c->clock++;
   int victim = 0;
   for (int w = 0; w < WAYS; w++) {
-    if (t->used[w] && t->hash[w] == h && memcmp(ways[w].key, key, KEY_WORDS * sizeof *key) == 0) {
+    if (t->used[w] && t->hash[w] == h &&
+        memcmp((const char *)ways + (size_t)w * way_bytes, key, words * sizeof *key) == 0) {
       t->used[w] = c->clock;
-      c->counts.hits++;
-      *power_w = ways[w].power_w;
-      return ways[w].duration_ns;
+      *hit = true;
+      return w;
     }
     if (t->used[w] < t->used[victim])
       victim = w;
   }
-  hw_breakdown cost;
-  int64_t duration_ns = hw_iteration_ns(c->deploy, b, &cost);
-  c->counts.misses++;
   c->counts.evictions += t->used[victim] != 0;
   t->hash[victim] = h;
   t->used[victim] = c->clock;
-  entry *e = &ways[victim];
-  memcpy(e->key, key, KEY_WORDS * sizeof *key);
-  e->duration_ns = duration_ns;
-  e->power_w = cost.power_w;
-  *power_w = cost.power_w;
-  return duration_ns;
+  *hit = false;
+  return victim;
+}
+
+/* The lookup, from the key and its hash. */
+static int64_t lookup(hw_price_cache *c, const hw_batch *b, const uint64_t key[KEY_WORDS],
+                      uint64_t h, double *power_w) {
+  size_t s = h & c->set_mask;
+  entry *ways = &c->entries[s * WAYS];
+  bool hit;
+  entry *e = &ways[way_of(c, &c->sets[s], h, ways, sizeof *ways, key, KEY_WORDS, &hit)];
+  if (hit) {
+    c->counts.hits++;
+  } else {
+    hw_breakdown cost;
+    memcpy(e->key, key, KEY_WORDS * sizeof *key);
+    e->duration_ns = hw_iteration_ns(c->deploy, b, &cost);
+    e->power_w = cost.power_w;
+    c->counts.misses++;
+  }
+  *power_w = e->power_w;
+  return e->duration_ns;
 }
 
 static inline uint64_t hash_of(const hw_price_cache *c, const uint64_t key[KEY_WORDS]) {
@@ -158,25 +170,13 @@ int64_t hw_price_cache_iteration_ns(hw_price_cache *c, const hw_batch *b, double
 static run_chunk *run_chunk_of(hw_price_cache *c, const uint64_t key[RUN_KEY_WORDS]) {
   uint64_t h = c->hash ? c->hash(key, RUN_KEY_WORDS) : hash_words(key, RUN_KEY_WORDS);
   size_t s = h & c->run_set_mask;
-  tags *t = &c->run_sets[s];
   run_chunk *ways = &c->runs[s * WAYS];
-  c->clock++;
-  int victim = 0;
-  for (int w = 0; w < WAYS; w++) {
-    if (t->used[w] && t->hash[w] == h &&
-        memcmp(ways[w].key, key, RUN_KEY_WORDS * sizeof *key) == 0) {
-      t->used[w] = c->clock;
-      return &ways[w];
-    }
-    if (t->used[w] < t->used[victim])
-      victim = w;
+  bool hit;
+  run_chunk *r = &ways[way_of(c, &c->run_sets[s], h, ways, sizeof *ways, key, RUN_KEY_WORDS, &hit)];
+  if (!hit) {
+    memcpy(r->key, key, RUN_KEY_WORDS * sizeof *key);
+    r->held = 0;
   }
-  c->counts.evictions += t->used[victim] != 0;
-  t->hash[victim] = h;
-  t->used[victim] = c->clock;
-  run_chunk *r = &ways[victim];
-  memcpy(r->key, key, RUN_KEY_WORDS * sizeof *key);
-  r->held = 0;
   return r;
 }
 

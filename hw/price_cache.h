@@ -1,9 +1,9 @@
 /* A memo of iteration prices (hw_iteration_ns: duration and each device's power) for one
  * deployment, keyed on the whole batch shape: a run prices millions of iterations but meets only
  * thousands of distinct shapes. Bounded: fixed tables of HW_PRICE_CACHE_WAYS-way sets, the least
- * recently used way replaced (one of single shapes, one of decode runs). A hit returns exactly what pricing returns (the key is compared in
- * full, never trusted to its hash). Not thread safe: one cache per thread (serving keeps one per
- * thread and deployment). */
+ * recently used way replaced (one of single shapes, one of decode runs). A hit returns exactly what
+ * pricing returns (the key is compared in full, never trusted to its hash). Not thread safe: one
+ * cache per thread (serving keeps one per thread and deployment). */
 #ifndef HW_PRICE_CACHE_H
 #define HW_PRICE_CACHE_H
 

@@ -56,7 +56,7 @@ struct job_sched {
   uint32_t waiting_head, num_waiting;
   job_sched_seq *seqs; /* the open iteration, max_num_seqs slots */
   uint32_t num_seqs;
-  uint32_t *leap_due; /* job_sched_leap's scratch, max_num_seqs slots */
+  uint32_t *leap_due;           /* job_sched_leap's scratch, max_num_seqs slots */
   hw_batch hw;                  /* of seqs */
   uint32_t step_kv_blocks_used; /* the open iteration's kv_blocks_used */
   job_sched_event *events;

@@ -27,8 +27,8 @@ int util_timebins_measure(int64_t interval_ns, int64_t start_ns, int64_t end_ns,
                           int64_t *units);
 /* Adds rate (units per ns) x ns over [start_ns, end_ns) (empty or zero-rate stretches add nothing);
  * *added, when not NULL, gets the units it added. interval_ns >= 1 (the same at every call on b),
- * rate >= 0, and start_ns not in a dropped interval. Returns 0, or -1 out of memory or when a bin or the total would pass
- * INT64_MAX (the bins are unchanged then). */
+ * rate >= 0, and start_ns not in a dropped interval. Returns 0, or -1 out of memory or when a bin
+ * or the total would pass INT64_MAX (the bins are unchanged then). */
 int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, int64_t end_ns,
                       double rate, int64_t *added);
 /* The value of interval k (not dropped), 0 past the allocated ones. */

@@ -29,7 +29,7 @@ typedef struct world {
   job_sched *s[SCHEDS];
   req reqs[MAX_REQS];
   job_sched_batch batch[SCHEDS];
-  uint64_t released, arrived; /* successful job_sched_release and _kv_arrived calls */
+  uint64_t released, arrived;   /* successful job_sched_release and _kv_arrived calls */
   uint64_t leapt, leapt_blocks; /* iterations leapt, blocks taken while leaping */
 } world;
 

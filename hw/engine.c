@@ -21,6 +21,7 @@ static const char *const engine_cols[] = {"engine",
                                           "serial_fixed_us",
                                           "serial_per_seq_us",
                                           "host_overlap",
+                                          "output_lag",
                                           "kv_rule",
                                           "kv_fraction_tp1",
                                           "kv_fraction_tp2",
@@ -43,6 +44,7 @@ enum {
   COL_SERIAL_FIXED,
   COL_SERIAL_PER_SEQ,
   COL_OVERLAP,
+  COL_LAG,
   COL_KV_RULE,
   COL_KV_FRACTION,
   COL_MAX_SEQS = COL_KV_FRACTION + HW_ENGINE_TP_STEPS,
@@ -141,6 +143,7 @@ static int read_row(const util_csv *c, const int *col, hw_engine *e, char *err, 
   if (flag(c, col[COL_GRAPHS], &e->cuda_graphs, err, err_len) != 0 ||
       flag(c, col[COL_ASYNC], &e->async_scheduling, err, err_len) != 0 ||
       flag(c, col[COL_OVERLAP], &e->host_overlap, err, err_len) != 0 ||
+      flag(c, col[COL_LAG], &e->output_lag, err, err_len) != 0 ||
       flag(c, col[COL_CHUNKED], &e->chunked_prefill, err, err_len) != 0 ||
       flag(c, col[COL_PREFIX], &e->prefix_caching, err, err_len) != 0 ||
       count(c, col[COL_MAX_SEQS], &e->max_num_seqs, err, err_len) != 0 ||

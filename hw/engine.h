@@ -20,6 +20,9 @@ typedef struct hw_engine {
   double host_fixed_ns, host_per_seq_ns;
   double serial_fixed_ns, serial_per_seq_ns; /* the part that never overlaps the GPU */
   bool host_overlap;
+  /* A step's tokens are processed, and reach the client, during the next step (vLLM 0.6's
+   * asynchronous output processor): serving shows a first token when the next iteration ends. */
+  bool output_lag;
   hw_kv_rule kv_rule;
   double kv_fraction[HW_ENGINE_TP_STEPS];
   uint32_t max_num_seqs, max_num_batched_tokens; /* 0: vLLM's per-device rule */

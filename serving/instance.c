@@ -85,6 +85,19 @@ static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t s
     in->kv_blocks_peak = b->kv_blocks_used;
 }
 
+/* With the engine's output lag, the first tokens sampled in the previous iteration reach their
+ * clients once this iteration's host work is done: the engine processes them while its kernels
+ * run. */
+static void see_lagged_first_tokens(srv_instance *in, const job_sched_batch *b, int64_t start_ns,
+                                    int64_t duration_ns) {
+  int64_t seen_ns = start_ns + (int64_t)fmin(hw_host_ns(in->deploy, &b->hw), (double)duration_ns);
+  for (uint32_t i = 0; i < b->num_seqs; i++) {
+    srv_req *rec = b->seqs[i].user;
+    if (rec->client_first_token && rec->row.decode_instance < 0)
+      rec->row.first_token_ns = seen_ns, rec->client_first_token = false;
+  }
+}
+
 /* The awaited end of the open iteration (or of the leap): any earlier one is now stale. */
 static int send_end(core_lp *lp, srv_instance *in, int64_t end_ns) {
   return core_send(lp, lp->id, end_ns - lp->now_ns, EV_ITERATION_END, ++in->end_gen, NULL, 0);
@@ -157,6 +170,8 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
     in->tier_ns += tier_ns;
   }
   open_iteration(in, &b, lp->now_ns, duration_ns, power_w);
+  if (in->dep->output_lag)
+    see_lagged_first_tokens(in, &b, lp->now_ns, duration_ns);
   uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, LEAP_MAX) : 1;
   if (steady > 1 && plan_leap(in, &b.hw, power_w, steady) != 0)
     return core_fail(lp, "out of memory for a leap");
@@ -204,7 +219,7 @@ static void share_energy(srv_instance *in, const double *joules, uint32_t n, int
     for (uint32_t k = 0; k < n; k++)
       energy_j += joules[k] * in->seqs[i].tokens / in->batch_tokens;
     rec->row.energy_j = energy_j;
-    if (rec->client_first_token) /* its first iteration here streams the client's first token */
+    if (rec->client_first_token) /* this iteration streams the client's first token */
       rec->row.first_token_ns = first_end_ns, rec->client_first_token = false;
   }
 }
@@ -221,10 +236,17 @@ static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t 
   assert(n == 0 || end_ns == lp->now_ns);
   for (uint32_t i = 0; i < n; i++) {
     srv_req *rec = events[i].user;
-    if (events[i].kind == JOB_SCHED_FIRST_TOKEN && rec->row.first_token_ns < 0)
-      rec->row.first_token_ns = events[i].time_ns;
-    else if (events[i].kind == JOB_SCHED_FINISHED && finish_request(lp, m, in, rec) != 0)
+    if (events[i].kind == JOB_SCHED_FIRST_TOKEN && rec->row.first_token_ns < 0) {
+      /* With the engine's output lag the client sees it during the next iteration here
+       * (see_lagged_first_tokens), unless the request leaves now (its one token: returned at
+       * once). */
+      if (in->dep->output_lag && rec->row.output_tokens > 1 && rec->row.decode_instance < 0)
+        rec->client_first_token = true;
+      else
+        rec->row.first_token_ns = events[i].time_ns;
+    } else if (events[i].kind == JOB_SCHED_FINISHED && finish_request(lp, m, in, rec) != 0) {
       return -1;
+    }
   }
   return 0;
 }

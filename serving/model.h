@@ -343,8 +343,9 @@ typedef struct srv_req {
   uint64_t *block_hashes;
   uint32_t block_count;
   bool handed_off;             /* prefill side: the decode instance owns the row now */
-  bool client_first_token;     /* decode side, router.first_token client: first_token_ns is the
-                                  prefill side's until the end of its first iteration here */
+  bool client_first_token;     /* first_token_ns waits for the end of its next iteration here:
+                                  decode side with router.first_token client (it is the prefill
+                                  side's until then), or an engine with output_lag */
   uint32_t flows_pending;      /* decode side: flows of the transfer still on their way */
   srv_transfer_row transfer;   /* decode side */
   struct srv_req *prev, *next; /* the instance's live requests */

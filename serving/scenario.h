@@ -121,6 +121,7 @@ typedef struct srv_deployment {
    * mem_fraction_static, TensorRT-LLM's free_gpu_memory_fraction: hw.kv_rule says which). */
   double gpu_memory_utilization;
   char engine[48]; /* "vllm-v1 0.11" when the deployment names an engine; "" when it does not */
+  bool output_lag; /* its engine's: a first token is seen after the next iteration's host work */
   srv_scaling scaling;
 } srv_deployment;
 

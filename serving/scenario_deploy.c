@@ -191,9 +191,11 @@ static int read_dtypes(const scn_loader *ld, const io_node *e, srv_deployment *d
 }
 
 /* `engine: vllm-v1`, or `engine: {name: sglang, version: "0.4", cuda_graphs: false,
- * async_scheduling: true}`: the profile of hw/data/engines.csv (hw/engine.h). */
+ * async_scheduling: true}`: the profile of hw/data/engines.csv (hw/engine.h); `output_lag: false`
+ * overrides the profile's (vLLM 0.6's --disable-async-output-proc). */
 static int read_engine(const scn_loader *ld, const io_node *n, hw_engine *out) {
-  static const char *const keys[] = {"name", "version", "cuda_graphs", "async_scheduling", NULL};
+  static const char *const keys[] = {"name",       "version", "cuda_graphs", "async_scheduling",
+                                     "output_lag", NULL};
   char name[32] = "", version[16] = "";
   int graphs = -1, async = -1, rc;
   const io_node *where = n;
@@ -229,6 +231,8 @@ static int read_engine(const scn_loader *ld, const io_node *n, hw_engine *out) {
   char why[1024];
   if (hw_engine_find(name, version, graphs, async, out, why, sizeof why) != 0)
     return io_node_error(where, ld->err, ld->err_len, "%s", why);
+  if (n->kind != IO_NODE_SCALAR && io_node_find(n, "output_lag"))
+    return scn_get_bool(ld, n, "output_lag", &out->output_lag);
   return 0;
 }
 
@@ -403,6 +407,7 @@ static int read_deployment(const scn_loader *ld, const io_node *e, srv_deploymen
     hw_engine_apply(&engine, &d->hw);
     d->gpu_memory_utilization = hw_engine_kv_fraction(&engine, d->hw.tp);
     snprintf(d->engine, sizeof d->engine, "%s %s", engine.name, engine.version);
+    d->output_lag = engine.output_lag;
   }
   const io_node *eff = io_node_find(e, "efficiency");
   if (eff && (rc = scn_read_efficiency(ld, eff, &d->hw.eff_set, &d->hw.eff_set_mask)) != 0)

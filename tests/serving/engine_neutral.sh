@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # An engine profile adds nothing of its own where its values are the default's: the default
 # scenario, and the same with `engine: vllm-v0` (host work in series, vLLM's memory rule) whose host
-# work, fraction and scheduler limits are set back to the default ones, give the same rows in every
-# table and the same report; and a profile that differs (the host work overlapped) changes them,
-# so the comparison can fail.
+# work, fraction, scheduler limits and output lag are set back to the default ones, give the same
+# rows in every table and the same report; and a profile that differs (the host work overlapped)
+# changes them, so the comparison can fail.
 # Usage: engine_neutral.sh WINDTUNNEL COMPARE_TIMELINES SCENARIO [--set k=v ...]
 set -euo pipefail
 wt=$1 compare=$2 scenario=$3
@@ -17,7 +17,7 @@ run() { # name [--set k=v ...]
   "$wt" report "$dir/$name.h5" --json --no-wall >"$dir/$name.json"
 }
 # The H100's fitted host work (hw/data/efficiency.csv) and vLLM v1's limits on an H100.
-neutral=(--set deployments.0.engine=vllm-v0
+neutral=("--set=deployments.0.engine={name: vllm-v0, output_lag: false}"
   "--set=deployments.0.efficiency={cpu: {fixed: 1306600ns, per_seq: 43168.7ns}}"
   "--set=deployments.0.scheduler={max_num_batched_tokens: 8192, max_num_seqs: 1024, block_size: 16, prefix_caching: true}")
 run default "$@"

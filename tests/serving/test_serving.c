@@ -40,6 +40,60 @@ static void test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill(void)
   srv_scenario_free(s);
 }
 
+static int by_index(const void *a, const void *b);
+
+/* The lone request with `output` tokens on `engine`: its first token as the client sees it, the
+ * ends of its last two iterations (the prompt's last chunk and, with two tokens, the decode) and
+ * the host work of that decode. */
+static int64_t lone_first_token(const char *engine, const char *output, int64_t end_ns[2],
+                                int64_t *decode_start_ns, int64_t *host_ns) {
+  const char *sets[] = {engine, output, "output.iterations=all"};
+  srv_scenario *s = scenario_run("lone.yaml", sets, 3);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+  uint64_t n, nit;
+  srv_request_row *req = timeline_rows(&srv_requests_table, &n);
+  srv_iteration_row *it = timeline_rows(&srv_iterations_table, &nit);
+  CU_ASSERT_EQUAL_FATAL(n, 1);
+  CU_ASSERT_FATAL(nit >= 2); /* vLLM 0.6 chunks the 1,000-token prompt by 512 */
+  qsort(it, nit, sizeof *it, by_index);
+  end_ns[0] = it[nit - 2].end_ns, end_ns[1] = it[nit - 1].end_ns;
+  *decode_start_ns = it[nit - 1].start_ns;
+  hw_deploy d;
+  char err[256];
+  CU_ASSERT_EQUAL_FATAL(hw_deploy_init(&d, s->deployments[0].accel, s->deployments[0].model,
+                                       &s->deployments[0].hw, err, sizeof err),
+                        0);
+  hw_batch decode = {.decode_seqs = 1, .decode_ctx_tokens = 1001};
+  *host_ns = (int64_t)hw_host_ns(&d, &decode);
+  int64_t first_token_ns = req[0].first_token_ns;
+  CU_ASSERT_EQUAL(req[0].done_ns, end_ns[1]);
+  free(req);
+  free(it);
+  srv_scenario_free(s);
+  return first_token_ns;
+}
+
+/* An engine with output_lag (vLLM 0.6) shows the first token once the next iteration's host work
+ * is done; one without it at the prompt's last iteration's end; a lone output token is never
+ * lagged. */
+static void test_an_output_lag_shows_the_first_token_after_the_next_host_work(void) {
+  int64_t end_ns[2], decode_start_ns, host_ns;
+  const char *two = "workload.synthetic.output.tokens=2";
+  int64_t lagged = lone_first_token("deployments.0.engine=vllm-v0", two, end_ns, &decode_start_ns,
+                                    &host_ns);
+  CU_ASSERT(host_ns >= 3850000 && host_ns < end_ns[1] - decode_start_ns); /* 3.5 + 0.35 ms */
+  CU_ASSERT_EQUAL(decode_start_ns, end_ns[0]);
+  CU_ASSERT_EQUAL(lagged, decode_start_ns + host_ns);
+  CU_ASSERT_EQUAL(
+      lone_first_token("deployments.0.engine=vllm-v1", two, end_ns, &decode_start_ns, &host_ns),
+      end_ns[0]);
+  /* one token: the prompt's last iteration is the last (end_ns[1]) */
+  CU_ASSERT_EQUAL(lone_first_token("deployments.0.engine=vllm-v0",
+                                   "workload.synthetic.output.tokens=1", end_ns, &decode_start_ns,
+                                   &host_ns),
+                  end_ns[1]);
+}
+
 static int by_index(const void *a, const void *b) {
   uint64_t x = ((const srv_iteration_row *)a)->index, y = ((const srv_iteration_row *)b)->index;
   return (x > y) - (x < y);
@@ -788,6 +842,8 @@ int main(int argc, char **argv) {
   static const harness_test tests[] = {
       {"lone request: TTFT = dispatch latency + priced prefill",
        test_lone_request_ttft_is_dispatch_latency_plus_priced_prefill},
+      {"output lag: the first token after the next iteration's host work",
+       test_an_output_lag_shows_the_first_token_after_the_next_host_work},
       {"saturated instance: back-to-back iterations at priced times",
        test_saturated_instance_runs_back_to_back_at_priced_times},
       {"every request before the end is accounted for exactly once",

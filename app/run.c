@@ -102,7 +102,8 @@ static void check_usage(FILE *out) {
           "usage: windtunnel check [SCENARIO.yaml] [options]\n"
           "Validates a scenario (and its trace) without running it, and says what it describes:\n"
           "per deployment its instances, KV blocks and, when it names one, its engine profile\n"
-          "(hw/data/engines.csv) and whether the engine's host work overlaps the kernels.\n"
+          "(hw/data/engines.csv), whether the engine's host work overlaps the kernels and\n"
+          "whether its client sees a step's tokens one step late (output_lag).\n"
           "  --set KEY.PATH=VALUE  override a scenario field, as for run (repeatable)\n"
           "  --json                print one JSON object (scenario, valid, instances,\n"
           "                        deployments, each with engine: null when it names none)\n"
@@ -369,7 +370,7 @@ static void print_check_json(const srv_scenario *s, FILE *out) {
       util_json_string(out, dep->engine);
     else
       fputs("null", out);
-    fputs("}", out);
+    fprintf(out, ",\"output_lag\":%s}", dep->output_lag ? "true" : "false");
   }
   fputs("]}\n", out);
 }
@@ -404,8 +405,9 @@ int app_check(int argc, char **argv, MPI_Comm comm) {
              dep->count, dep->model->name, dep->accel->name, dep->hw.tp ? dep->hw.tp : 1,
              dep->hw.pp ? dep->hw.pp : 1, dep->sched.total_kv_blocks, dep->sched.block_size_tokens);
       if (dep->engine[0]) /* hw/data/engines.csv */
-        printf(", engine %s (host %s)", dep->engine,
-               dep->hw.host_overlap ? "overlapped" : "in series");
+        printf(", engine %s (host %s%s)", dep->engine,
+               dep->hw.host_overlap ? "overlapped" : "in series",
+               dep->output_lag ? "; the client sees a step's tokens one step late" : "");
       if (dep->hw.pp > 1) /* the scheduler's limits are the micro-batches' together */
         printf(", %u micro-batches in flight of up to %u sequences and %u tokens each",
                dep->hw.pp, dep->hw.max_seqs, dep->hw.max_batched_tokens);

@@ -115,6 +115,16 @@ static void test_every_profile_source_is_documented(void) {
   }
 }
 
+/* Only vLLM 0.6 (the v0 engine's asynchronous output processor, SOURCES.md E15) shows a step's
+ * tokens one step late. */
+static void test_only_vllm_v0_lags_its_output(void) {
+  CU_ASSERT_TRUE(engine("vllm-v0", "0.6", -1, -1).output_lag);
+  const char *others[] = {"vllm-v1", "sglang", "trtllm"};
+  for (size_t i = 0; i < 3; i++)
+    for (int async = 0; async < 2; async++)
+      CU_ASSERT_FALSE(engine(others[i], NULL, -1, async).output_lag);
+}
+
 /* In series an iteration is kernels plus host; overlapped, the longer of the kernels and the
  * overlappable host work, plus the serial part. */
 static void test_overlapped_host_work_takes_the_max_not_the_sum(void) {
@@ -232,6 +242,7 @@ int main(void) {
       T(test_profiles_are_found_by_name_version_and_mode),
       T(test_unknown_profiles_are_refused_with_the_list),
       T(test_every_profile_source_is_documented),
+      T(test_only_vllm_v0_lags_its_output),
       T(test_overlapped_host_work_takes_the_max_not_the_sum),
       T(test_kv_memory_follows_the_engine_rule),
       T(test_efficiency_overrides_replace_only_what_they_name),

@@ -191,7 +191,7 @@ int app_phold(int argc, char **argv, MPI_Comm comm) {
   }
   part_block(m.lp_count, partitions, placement);
   core_lp_map lp_map;
-  core_lp_map_init(&lp_map, &(core_lp_kind){&phold_lp, m.lp_count, &m}, 1);
+  core_lp_map_init(&lp_map, &(core_lp_kind){&phold_lp, m.lp_count, &m, false}, 1);
   core_config cfg = {
       .lps = &lp_map,
       .lp_partition = placement,

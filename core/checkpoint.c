@@ -55,6 +55,12 @@ static const core_lp_type *type_without(const core_lp_map *map, bool load) {
   return NULL;
 }
 
+/* Whether partition p saves pending event ev: not when it is for a replicated LP's copy away
+ * from home (the home copy's queue holds the same event). */
+static bool saved_here(const core_engine *e, const core_partition *p, const core_event *ev) {
+  return engine_home(e, ev->dst_lp) == p->index;
+}
+
 int core_engine_save(core_engine *e, core_pack *out) {
   if (!e->saving) {
     snprintf(e->error, sizeof e->error,
@@ -69,8 +75,11 @@ int core_engine_save(core_engine *e, core_pack *out) {
     return -1;
   }
   uint64_t pending = 0;
-  for (int t = 0; t < e->threads; t++)
-    pending += e->parts[t].queue.count;
+  for (int t = 0; t < e->threads; t++) {
+    const core_queue *q = &e->parts[t].queue;
+    for (size_t i = 0; i < q->count; i++)
+      pending += saved_here(e, &e->parts[t], core_queue_event(q, q->heap[i].event));
+  }
   pack_header_write(out, &(pack_header){.magic = CHECKPOINT_MAGIC,
                                         .version = CHECKPOINT_VERSION,
                                         .lp_count = e->lp_count,
@@ -82,6 +91,8 @@ int core_engine_save(core_engine *e, core_pack *out) {
     core_partition *p = &e->parts[t];
     for (size_t i = 0; i < p->lp_count; i++) {
       core_lp *lp = &p->lps[i];
+      if (lp->copy)
+        continue; /* its home copy saves it */
       CORE_PACK(out, lp->id);
       CORE_PACK(out, lp->now_ns);
       CORE_PACK(out, lp->send_seq);
@@ -104,7 +115,8 @@ int core_engine_save(core_engine *e, core_pack *out) {
   for (int t = 0; t < e->threads; t++) {
     const core_queue *q = &e->parts[t].queue;
     for (size_t i = 0; i < q->count; i++)
-      core_pack_bytes(out, core_queue_event(q, q->heap[i].event), sizeof(core_event));
+      if (saved_here(e, &e->parts[t], core_queue_event(q, q->heap[i].event)))
+        core_pack_bytes(out, core_queue_event(q, q->heap[i].event), sizeof(core_event));
   }
   if (out->failed) {
     snprintf(e->error, sizeof e->error, "out of memory packing the checkpoint");
@@ -269,7 +281,9 @@ void engine_restore_events(core_partition *p) {
     for (size_t k = 0; k < pe->count; k++) {
       core_event ev;
       memcpy(&ev, events + k * sizeof ev, sizeof ev);
-      if (e->place[ev.dst_lp].part == p->index && engine_enqueue_local(p, &ev) != 0)
+      uint32_t part = e->place[ev.dst_lp].part;
+      bool here = part == p->index || part == PLACE_REPLICATED;
+      if (here && engine_enqueue_local(p, &ev) != 0)
         break;
     }
   }

@@ -43,11 +43,23 @@ typedef struct core_lp_type {
   int (*load)(core_lp *lp, void *model, core_unpack *in);
 } core_lp_type;
 
-/* One kind of LP of a model: its type, how many LPs it has, and the `model` its functions get. */
+/* One kind of LP of a model: its type, how many LPs it has, and the `model` its functions get.
+ *
+ * A replicated kind's LPs run a copy on every partition, each handling the same events in the same
+ * order: a replicated LP hears only from itself (any other sender fails the run), so its copies
+ * stay equal, and each copy delivers only its sends to LPs of its own partition, so every event it
+ * sends reaches its receiver once, with the key one LP would give it, and no channel between
+ * partitions is needed. Only the copy on the partition lp_partition names (its home) counts: it is
+ * the one that finishes, is listed among the local LPs, checkpointed and counted in the
+ * statistics; the others are created, initialised, handle their events and are destroyed (a
+ * handler that writes output does so only where core_lp_home). Results are those of one LP, at any
+ * partition count. This is how a model's front end that reads its input and decides without
+ * feedback (a router replaying a trace with an oblivious policy) runs beside every partition. */
 typedef struct core_lp_kind {
   const core_lp_type *type;
   uint32_t count;
   void *model;
+  bool replicated;
 } core_lp_kind;
 
 enum { CORE_MAX_KINDS = 16 };
@@ -84,7 +96,12 @@ struct core_lp {
   uint64_t send_seq;
   core_rng rng;
   core_partition *part;
+  bool replicated; /* its kind is replicated: a copy runs on every partition */
+  bool copy;       /* a replicated LP's copy away from its home partition */
 };
+
+/* Whether lp's side effects count: false only for a replicated LP's copies away from home. */
+static inline bool core_lp_home(const core_lp *lp) { return !lp->copy; }
 
 /* A cut channel: LPs of partition `from` send events to LPs of partition `to`, never sooner than
  * latency_ns after their own time. */

@@ -98,6 +98,17 @@ int core_send(core_lp *lp, uint32_t dst_lp, int64_t delay_ns, uint32_t kind, uin
     return core_fail(lp, "LP %u: payload of %zu bytes exceeds %d", lp->id, payload_bytes,
                      CORE_PAYLOAD_BYTES);
   uint32_t part = e->place[dst_lp].part;
+  if (part == PLACE_REPLICATED) {
+    if (dst_lp != lp->id)
+      return core_fail(lp,
+                       "LP %u sent replicated LP %u an event (kind %u): a replicated LP hears only "
+                       "from itself",
+                       lp->id, dst_lp, kind);
+    part = p->index; /* its own copy */
+  } else if (lp->replicated && part != p->index) {
+    lp->send_seq++; /* the copy on the receiver's partition delivers it */
+    return 0;
+  }
   /* Refused by the declared latency, not by where the current window happens to end, so that a
    * model breaking its lookahead fails the same way whatever the windows. It implies arriving at or
    * after the receiver's horizon, which is what conservative execution needs. */
@@ -176,7 +187,7 @@ static unsigned asked(const core_engine *e) {
 static void process_window(core_partition *p, int64_t window_end) {
   core_engine *e = p->engine;
   core_queue *q = &p->queue;
-  uint64_t events = 0;
+  uint64_t events = 0, copies = 0; /* copies: events of replicated LPs' copies, not counted */
   while (core_queue_min_time(q) < window_end) {
     core_queue_entry top = core_queue_pop(q);
     if (q->count) { /* most likely the next to handle: fetch it while this one runs */
@@ -191,6 +202,7 @@ static void process_window(core_partition *p, int64_t window_end) {
     lp->now_src = CORE_LP_NONE;
     core_queue_release(q, top.event);
     events++;
+    copies += lp->copy;
     if (rc != 0) {
       if (!(p->flags & FLAG_ERROR))
         engine_fail(p, "LP %u (%s) failed with code %d", lp->id, lp->type->name, rc);
@@ -208,7 +220,7 @@ static void process_window(core_partition *p, int64_t window_end) {
     if ((events & 0xffff) == 0)
       maybe_progress(e, p, lp->now_ns);
   }
-  p->stats.events += events;
+  p->stats.events += events - copies;
 }
 
 static void drain(core_partition *p, event_buf *b) {
@@ -488,7 +500,8 @@ static void create_lps(core_partition *p) {
   core_engine *e = p->engine;
   const core_lp_map *map = e->cfg.lps;
   for (uint32_t id = 0; id < e->lp_count; id++) {
-    if (e->place[id].part != p->index)
+    uint32_t part = e->place[id].part;
+    if (part != p->index && part != PLACE_REPLICATED)
       continue;
     core_lp *lp = &p->lps[e->place[id].local];
     uint32_t index;
@@ -500,7 +513,9 @@ static void create_lps(core_partition *p) {
                     .type = type,
                     .model = map->kinds[kind].model,
                     .now_src = CORE_LP_NONE,
-                    .part = p};
+                    .part = p,
+                    .replicated = part == PLACE_REPLICATED,
+                    .copy = engine_home(e, id) != p->index};
     core_rng_init(&lp->rng, e->cfg.seed, id);
     if (!type || !type->handle) {
       engine_fail(p, "LP %u (kind %zu) has no handler", id, kind);
@@ -558,6 +573,8 @@ static void run_partition(core_partition *p) {
       lp->now_ns = e->cfg.end_ns;
     else if (lp->now_ns < e->global_min)
       lp->now_ns = e->global_min;
+    if (lp->copy)
+      continue; /* its home copy finishes */
     if (lp->type->finish && lp->type->finish(lp, lp->model) != 0 && !(p->flags & FLAG_ERROR))
       engine_fail(p, "LP %u (%s) failed to finish", lp->id, lp->type->name);
   }

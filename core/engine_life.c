@@ -129,13 +129,17 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
   e->reduce_len = 2 + e->partitions + (size_t)ranks;
   e->reduce_buf = malloc(e->reduce_len * sizeof *e->reduce_buf);
   size_t *counts = calloc(e->partitions, sizeof *counts);
-  if (!e->place || !e->parts || !e->inbox || !e->requests || !e->reduce_buf || !counts) {
+  for (size_t k = 0; k < cfg->lps->count; k++)
+    e->replicas += cfg->lps->kinds[k].replicated ? cfg->lps->kinds[k].count : 0;
+  e->replica_home = malloc((e->replicas ? e->replicas : 1) * sizeof *e->replica_home);
+  if (!e->place || !e->parts || !e->inbox || !e->requests || !e->reduce_buf || !counts ||
+      !e->replica_home) {
     free(counts);
     core_engine_destroy(e);
     snprintf(err, err_len, "engine: out of memory for %u LPs", core_lp_map_lps(cfg->lps));
     return NULL;
   }
-  for (uint32_t id = 0; id < e->lp_count; id++) {
+  for (uint32_t id = 0, replica = 0; id < e->lp_count; id++) {
     uint32_t part = cfg->lp_partition[id];
     if (part >= e->partitions) {
       snprintf(err, err_len, "engine: LP %u is placed on partition %u, but there are %u", id, part,
@@ -144,7 +148,12 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
       core_engine_destroy(e);
       return NULL;
     }
-    e->place[id] = (lp_place){part, (uint32_t)counts[part]++};
+    if (cfg->lps->kinds[core_lp_map_kind_of(cfg->lps, id, &(uint32_t){0})].replicated) {
+      e->replica_home[replica] = part;
+      e->place[id] = (lp_place){PLACE_REPLICATED, replica++};
+    } else {
+      e->place[id] = (lp_place){part, e->replicas + (uint32_t)counts[part]++};
+    }
   }
   if (setup_cuts(e, cfg, err, err_len) != 0) {
     free(counts);
@@ -157,7 +166,7 @@ core_engine *core_engine_create(const core_config *cfg, MPI_Comm comm, char *err
     p->engine = e;
     p->thread = t;
     p->index = (uint32_t)rank * (uint32_t)e->threads + (uint32_t)t;
-    p->lp_count = counts[p->index];
+    p->lp_count = e->replicas + counts[p->index];
     p->lps = calloc(p->lp_count ? p->lp_count : 1, sizeof *p->lps);
     p->outbox = calloc(e->partitions, sizeof *p->outbox);
     p->min_sent = malloc(e->partitions * sizeof *p->min_sent);
@@ -229,6 +238,7 @@ void core_engine_destroy(core_engine *e) {
   engine_restore_free(e->restore);
   free(e->parts);
   free(e->place);
+  free(e->replica_home);
   free(e);
 }
 
@@ -239,19 +249,28 @@ bool core_engine_stopped(const core_engine *e, int64_t *reached_ns) {
     *reached_ns = e->reached_ns;
   return e->stopped;
 }
+/* The local LPs: every partition's own, then the replicated ones whose home is here. */
 size_t core_engine_local_lp_count(const core_engine *e) {
   size_t n = 0;
-  for (int t = 0; t < e->threads; t++)
-    n += e->parts[t].lp_count;
+  for (int t = 0; t < e->threads; t++) {
+    n += e->parts[t].lp_count - e->replicas;
+    for (uint32_t r = 0; r < e->replicas; r++)
+      n += !e->parts[t].lps[r].copy;
+  }
   return n;
 }
 
 core_lp *core_engine_local_lp(core_engine *e, size_t i) {
   for (int t = 0; t < e->threads; t++) {
-    if (i < e->parts[t].lp_count)
-      return &e->parts[t].lps[i];
-    i -= e->parts[t].lp_count;
+    core_partition *p = &e->parts[t];
+    if (i < p->lp_count - e->replicas)
+      return &p->lps[e->replicas + i];
+    i -= p->lp_count - e->replicas;
   }
+  for (int t = 0; t < e->threads; t++)
+    for (uint32_t r = 0; r < e->replicas; r++)
+      if (!e->parts[t].lps[r].copy && i-- == 0)
+        return &e->parts[t].lps[r];
   return NULL;
 }
 

@@ -18,9 +18,13 @@ enum {
   FLAG_CHECKPOINT = 8u, /* this window only: rank 0's wall clock asks for a checkpoint */
 };
 
+/* Where an LP runs. A replicated LP (core_lp_kind.replicated) has a copy at the same local index
+ * on every partition, in front of the partition's own LPs: its part is PLACE_REPLICATED, its local
+ * index r, and its home partition core_engine.replica_home[r]. */
+enum { PLACE_REPLICATED = UINT32_MAX };
 typedef struct lp_place {
-  uint32_t part;  /* global partition index */
-  uint32_t local; /* index among that partition's LPs */
+  uint32_t part;  /* global partition index, or PLACE_REPLICATED */
+  uint32_t local; /* index among that partition's LPs (every partition's, replicated) */
 } lp_place;
 
 /* A growable array of events bound for one partition, or received for one thread. */
@@ -33,7 +37,7 @@ struct core_partition {
   core_engine *engine;
   int thread;
   uint32_t index; /* global: rank * threads + thread */
-  core_lp *lps;
+  core_lp *lps;   /* the engine's replicated LPs' copies (replicas of them), then its own */
   size_t lp_count;
   core_queue queue;
   event_buf *outbox;  /* [all partitions]: events for other partitions sent this window */
@@ -71,8 +75,10 @@ struct core_engine {
   MPI_Comm payload_comm[2];
   uint64_t exchanges;
   int rank, ranks, threads;
-  uint32_t partitions;  /* ranks * threads */
-  int64_t lookahead_ns; /* the least latency of any cut channel; NEVER when nothing is cut */
+  uint32_t partitions;    /* ranks * threads */
+  int64_t lookahead_ns;   /* the least latency of any cut channel; NEVER when nothing is cut */
+  uint32_t replicas;      /* replicated LPs: each has a copy on every partition */
+  uint32_t *replica_home; /* [replicas]: the partition of each one's home copy */
   lp_place *place;
   core_partition *parts; /* [threads] */
   event_buf *inbox;      /* [threads]: events received from other ranks this window */
@@ -110,6 +116,12 @@ struct core_engine {
 int engine_fail(core_partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Queues an event for one of p's LPs. Returns 0, or -1 after engine_fail. */
+/* The partition that owns LP id: a replicated LP's home. */
+static inline uint32_t engine_home(const core_engine *e, uint32_t id) {
+  lp_place at = e->place[id];
+  return at.part == PLACE_REPLICATED ? e->replica_home[at.local] : at.part;
+}
+
 static inline int engine_enqueue_local(core_partition *p, const core_event *src) {
   uint32_t slot = core_queue_alloc(&p->queue);
   if (slot == CORE_QUEUE_NONE)

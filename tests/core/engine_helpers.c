@@ -17,15 +17,18 @@ uint32_t partitions(int threads) { return (uint32_t)ranks() * (uint32_t)threads;
 
 /* ---- the model: every LP logs what it handles, then does what the scenario says ---- */
 
+/* A replicated LP's copies away from home act but do not log: its log is its home copy's. */
 static int scenario_init(core_lp *lp, void *model) {
   scenario *s = model;
-  s->logs[lp->id].inits++;
+  s->logs[lp->id].inits += core_lp_home(lp);
   return s->init ? s->init(lp, s) : 0;
 }
 
 static int scenario_handle(core_lp *lp, const core_event *ev, void *model) {
   scenario *s = model;
   lp_log *log = &s->logs[lp->id];
+  if (!core_lp_home(lp))
+    return s->react ? s->react(lp, ev, s) : 0;
   if (log->count < MAX_RECORDS)
     log->records[log->count] = (record){.time_ns = ev->time_ns,
                                         .send_seq = ev->send_seq,
@@ -74,8 +77,9 @@ void place_first_and_last(scenario *s) {
 void run_scenario(scenario *s) {
   memset(s->logs, 0, sizeof s->logs);
   core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, s->lp_count, s}, 1),
-                        0);
+  core_lp_kind kinds[2] = {{&scenario_lp, s->replicated, s, true},
+                           {&scenario_lp, s->lp_count - s->replicated, s, false}};
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 2), 0);
   core_config cfg = {
       .lps = &map,
       .lp_partition = s->lp_partition,
@@ -83,7 +87,7 @@ void run_scenario(scenario *s) {
       .end_ns = s->end_ns,
       .lookahead_ns = s->lookahead_ns,
       .seed = 1,
-      .cuts = s->cut_count ? s->cuts : NULL,
+      .cuts = s->cut_count || s->no_cuts ? s->cuts : NULL,
       .cut_count = s->cut_count,
       .stop_flag = s->use_stop_flag ? &s->stop_flag : NULL,
       .max_wall_s = s->max_wall_s,

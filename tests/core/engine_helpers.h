@@ -41,6 +41,8 @@ typedef struct scenario {
   core_cut
       cuts[8]; /* with cut_count > 0, the channels between partitions instead of lookahead_ns */
   size_t cut_count;
+  bool no_cuts;          /* with cut_count 0: no channel between partitions at all */
+  uint32_t replicated;   /* LPs 0..replicated-1 are of a replicated kind (core_lp_kind) */
 
   lp_log logs[MAX_LPS]; /* merged over ranks after the run */
   int rc;

@@ -223,7 +223,7 @@ static void run_model(model *m) {
   for (uint32_t i = 0; i < m->lps; i++)
     placement[i] = (uint32_t)((uint64_t)i * partitions / m->lps);
   core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){m->type, m->lps, m}, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){m->type, m->lps, m, false}, 1), 0);
   bool checkpoints = m->every_ns > 0 || m->every_wall_s > 0 || m->on_stop;
   core_config cfg = {.lps = &map,
                      .lp_partition = placement,
@@ -491,7 +491,7 @@ static void restart_refuses_damaged_or_mismatched_checkpoints_on_every_rank(void
 
 static void create_refuses_checkpoints_without_a_callback(void) {
   core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&phold_lp, 1, NULL}, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&phold_lp, 1, NULL, false}, 1), 0);
   uint32_t placement[1] = {0};
   core_config cfg = {.lps = &map,
                      .lp_partition = placement,

@@ -16,7 +16,7 @@ static void engine_create_refuses_bad_configs_with_a_message(void) {
   uint32_t placement[4] = {0, 0, 0, 0};
   scenario s = {0};
   core_lp_map four, none;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&four, &(core_lp_kind){&scenario_lp, 4, &s}, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&four, &(core_lp_kind){&scenario_lp, 4, &s, false}, 1), 0);
   CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&none, NULL, 0), 0);
   const core_config good = {
       .lps = &four, .lp_partition = placement, .threads = 1, .end_ns = 100, .lookahead_ns = 1};
@@ -386,7 +386,8 @@ static const core_lp_type counter_lp = {.name = "counter",
 
 static void engine_lp_kinds_take_consecutive_ids_with_their_own_model_and_state(void) {
   counter_model a = {.tag = 11}, b = {.tag = 22};
-  const core_lp_kind kinds[] = {{&counter_lp, 3, &a}, {&counter_lp, 0, &a}, {&counter_lp, 5, &b}};
+  const core_lp_kind kinds[] = {
+      {&counter_lp, 3, &a, false}, {&counter_lp, 0, &a, false}, {&counter_lp, 5, &b, false}};
   core_lp_map map;
   CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 3), 0);
   CU_ASSERT_EQUAL(core_lp_map_lps(&map), 8);

@@ -1,7 +1,8 @@
 /* Unit tests of the engine in process, at any rank count, on its windows and where a run ends:
  * cut channels let a partition run ahead and refuse sends they do not carry, a run ends at end_ns
  * or when no events remain, a stop flag or wall-clock limit stops every rank at the same window,
- * and a model's failure stops every partition within one. The events a model sees and the sends it
+ * a model's failure stops every partition within one, and a replicated LP's copies send every
+ * event once without a channel between partitions. The events a model sees and the sends it
  * may make are in test_engine.c; the shared model, in engine_helpers.h. */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -222,7 +223,7 @@ static void engine_create_refuses_cuts_between_no_partitions(void) {
   uint32_t placement[2] = {0, 0};
   scenario s = {0};
   core_lp_map map;
-  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, 2, &s}, 1), 0);
+  CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, &(core_lp_kind){&scenario_lp, 2, &s, false}, 1), 0);
   core_cut bad[] = {{0, 0, 5}, {0, partitions(2), 5}, {0, 1, 0}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     core_config cfg = {.lps = &map,
@@ -237,6 +238,74 @@ static void engine_create_refuses_cuts_between_no_partitions(void) {
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "is not between two of the"));
     core_engine_destroy(e);
   }
+}
+
+/* ---- replicated LPs ---- */
+
+enum { SOURCE_TICKS = 40, SINK_DELAY = 3 };
+
+/* LP 0, replicated, ticks every 10 ns and at each tick k sends sink 1 + k mod (lp_count - 1)
+ * payload k, SINK_DELAY later: a trace replayed by a front end that decides without feedback. */
+static int source_init(core_lp *lp, scenario *s) {
+  return lp->id == 0 ? send_logged(lp, s, 0, 10, TICK, 0) : 0;
+}
+
+static int source_react(core_lp *lp, const core_event *ev, scenario *s) {
+  if (lp->id != 0)
+    return 0;
+  uint64_t k = ev->payload.u64[0];
+  int rc = send_logged(lp, s, 1 + (uint32_t)(k % (s->lp_count - 1)), SINK_DELAY, FAR, k);
+  return rc == 0 && k + 1 < SOURCE_TICKS ? send_logged(lp, s, 0, 10, TICK, k + 1) : rc;
+}
+
+/* With its sinks spread over every partition and no channel between partitions, each sink gets
+ * exactly the events one LP 0 would send it, with the same keys (its send counter counts the sends
+ * every copy makes), in one window; LP 0 finishes once and its events count once. */
+static void engine_replicated_lp_sends_each_event_once_with_one_lps_keys(void) {
+  for (int threads = 1; threads <= 2; threads++) {
+    scenario *s = new_scenario(5, threads, 100000, 1);
+    place_blocks(s);
+    s->replicated = 1;
+    s->no_cuts = true;
+    s->init = source_init;
+    s->react = source_react;
+    run_scenario(s);
+    CU_ASSERT_EQUAL(s->rc, 0);
+    CU_ASSERT_EQUAL(s->logs[0].count, SOURCE_TICKS);
+    CU_ASSERT_EQUAL(s->logs[0].inits, 1);
+    CU_ASSERT_EQUAL(s->logs[0].finishes, 1);
+    CU_ASSERT(s->windows <= 1);
+    CU_ASSERT_EQUAL(s->events, 2 * SOURCE_TICKS); /* the ticks and the deliveries, once each */
+    for (uint32_t sink = 1; sink < s->lp_count; sink++) {
+      const lp_log *log = &s->logs[sink];
+      CU_ASSERT_EQUAL(log->count, SOURCE_TICKS / (s->lp_count - 1));
+      for (uint32_t j = 0; j < log->count; j++) {
+        uint64_t k = (uint64_t)j * (s->lp_count - 1) + sink - 1; /* the tick that sent it */
+        CU_ASSERT_EQUAL(log->records[j].payload, k);
+        CU_ASSERT_EQUAL(log->records[j].time_ns, 10 * (int64_t)(k + 1) + SINK_DELAY);
+        CU_ASSERT_EQUAL(log->records[j].src_lp, 0);
+        CU_ASSERT_EQUAL(log->records[j].send_seq, 2 * k + 1); /* init's tick was send 0 */
+      }
+    }
+    free(s);
+  }
+}
+
+/* Sink 1 answering the replicated LP fails the run: its copies would part ways. */
+static int answer_react(core_lp *lp, const core_event *ev, scenario *s) {
+  return lp->id == 1 ? send_logged(lp, s, 0, 1, FAR, 0) : source_react(lp, ev, s);
+}
+
+static void engine_refuses_an_event_for_a_replicated_lp_from_another(void) {
+  scenario *s = new_scenario(3, 1, 100000, 1);
+  place_blocks(s);
+  s->replicated = 1;
+  s->no_cuts = true;
+  s->init = source_init;
+  s->react = answer_react;
+  run_scenario(s);
+  assert_failed_naming(s, 1, 0, "hears only from itself");
+  free(s);
 }
 
 /* ---- failures from the model ---- */
@@ -292,6 +361,10 @@ int main(int argc, char **argv) {
       {"engine_max_wall_stops_every_partition_at_the_first_window",
        engine_max_wall_stops_every_partition_at_the_first_window},
       {"engine_run_that_ends_is_not_stopped", engine_run_that_ends_is_not_stopped},
+      {"engine_replicated_lp_sends_each_event_once_with_one_lps_keys",
+       engine_replicated_lp_sends_each_event_once_with_one_lps_keys},
+      {"engine_refuses_an_event_for_a_replicated_lp_from_another",
+       engine_refuses_an_event_for_a_replicated_lp_from_another},
       {NULL, NULL}};
   return run_engine_tests("engine_windows", tests, argc, argv);
 }

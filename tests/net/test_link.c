@@ -140,8 +140,9 @@ static link_run *run_flows(const planned_flow *flows, uint32_t count, int64_t ch
   r->saved = calloc(links, sizeof *r->saved);
   uint32_t *placement = calloc(links + 2, sizeof *placement); /* all on partition 0 */
   CU_ASSERT_FATAL(r->bytes && r->chunks && r->busy_ns && r->bin_sum_ns && r->saved && placement);
-  const core_lp_kind kinds[] = {
-      {&net_link_lp_type, links, &r->links}, {&source_type, 1, r}, {&sink_type, 1, r}};
+  const core_lp_kind kinds[] = {{&net_link_lp_type, links, &r->links, false},
+                                {&source_type, 1, r, false},
+                                {&sink_type, 1, r, false}};
   core_lp_map map;
   CU_ASSERT_EQUAL_FATAL(core_lp_map_init(&map, kinds, 3), 0);
   core_config cfg = {.lps = &map,

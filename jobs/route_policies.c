@@ -145,10 +145,10 @@ static uint32_t pick_prefix(job_router *r, const job_route_request *req, core_rn
 }
 
 const job_route_policy job_route_policies[] = {
-    {"round_robin", false, pick_round_robin},
-    {"least_requests", false, pick_least_requests},
-    {"least_kv", false, pick_least_kv},
-    {"power_of_two", false, pick_power_of_two},
-    {"prefix", true, pick_prefix},
+    {"round_robin", false, true, pick_round_robin},
+    {"least_requests", false, false, pick_least_requests},
+    {"least_kv", false, false, pick_least_kv},
+    {"power_of_two", false, false, pick_power_of_two},
+    {"prefix", true, false, pick_prefix},
 };
 const size_t job_route_policy_count = sizeof job_route_policies / sizeof *job_route_policies;

@@ -32,6 +32,7 @@ struct job_router {
 struct job_route_policy {
   const char *name;  /* as in scenario files */
   bool prefix_index; /* the router keeps a prefix index for it */
+  bool oblivious;    /* it picks without reading load (job_route_policy_oblivious) */
   /* The instance in [first, first + count) for req; the router then counts it outstanding. */
   uint32_t (*pick)(job_router *r, const job_route_request *req, core_rng *rng, uint32_t first,
                    uint32_t count);

@@ -24,6 +24,7 @@ const job_route_policy *job_route_policy_at(size_t i) {
 
 const char *job_route_policy_name(const job_route_policy *policy) { return policy->name; }
 bool job_route_policy_uses_prefixes(const job_route_policy *policy) { return policy->prefix_index; }
+bool job_route_policy_oblivious(const job_route_policy *policy) { return policy->oblivious; }
 
 job_router *job_router_create(const job_route_policy *policy, uint32_t instances,
                               size_t prefix_entries, char *err, size_t err_len) {

@@ -21,6 +21,9 @@ const job_route_policy *job_route_policy_at(size_t i);
 const char *job_route_policy_name(const job_route_policy *policy);
 /* Whether the policy routes by the prompt's cached prefix (it keeps a prefix index). */
 bool job_route_policy_uses_prefixes(const job_route_policy *policy);
+/* Whether the policy picks without reading load (round robin): a router using it needs no
+ * completions, and routers replaying the same requests pick alike. */
+bool job_route_policy_oblivious(const job_route_policy *policy);
 
 typedef struct job_router job_router;
 

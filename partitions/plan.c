@@ -237,7 +237,8 @@ void part_plan_print(const part_plan *plan, FILE *out) {
           part_strategy_name(plan->strategy), plan->used, plan->partitions, plan->ranks,
           plan->threads, plan->why);
   if (plan->lookahead_ns == CORE_TIME_NEVER)
-    fprintf(out, "placement: nothing is cut: one window\n");
+    fprintf(out, "placement: nothing is cut: one window; imbalance %.2f; predicted %.2fx\n",
+            plan->imbalance, plan->speedup);
   else
     fprintf(out,
             "placement: lookahead %.3f us (%s), %zu cut channels, %.0f events/s cross; imbalance "

@@ -124,7 +124,9 @@ static int build_graph(const srv_model *m, part_graph *g) {
   int64_t dispatch_ns = s->router.dispatch_latency_ns;
   int64_t kv_ns = spine_latency_ns(c->topo);
   kv_ns = dispatch_ns < kv_ns ? dispatch_ns : kv_ns;
-  g->work[router] = 2.0 * rate;
+  /* an arrival and a completion per request; replicated, arrivals alone, on every partition (the
+   * graph has it once) */
+  g->work[router] = (m->router_replicated ? 1.0 : 2.0) * rate;
   int64_t pod_ns = s->router.pods.latency_ns;
   double pod_rate = m->pods ? rate / m->pods : rate;
   uint8_t *has = calloc(c->units, 1); /* bit 0: a prefill instance, bit 1: a decode instance */
@@ -157,6 +159,8 @@ static int build_graph(const srv_model *m, part_graph *g) {
   for (uint32_t p = 0; p < m->pods && rc == 0 && !m->regions; p++) {
     uint32_t u = c->instance_unit[m->pools[p].instance[0][0]];
     g->work[u] += 2.0 * pod_rate;
+    if (m->router_replicated)
+      continue; /* a copy of it beside every partition: no channel */
     rc |= part_graph_add_channel(g, router, u, pod_ns, pod_rate, "global router to pods");
     rc |= part_graph_add_channel(g, u, router, pod_ns, pod_rate, "pods to global router");
   }

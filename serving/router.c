@@ -140,7 +140,10 @@ static bool router_due(core_lp *lp, const srv_model *m, srv_router *r) {
   return true;
 }
 
+/* A replicated router's copies away from home write nothing: the home copy writes its rows. */
 int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
+  if (!core_lp_home(lp))
+    return 0;
   srv_request_row row = {.id = q->id,
                          .arrival_ns = q->arrival_ns,
                          .dispatch_ns = -1,
@@ -158,9 +161,7 @@ int srv_append_unrouted(core_lp *lp, srv_model *m, const dispatch_msg *q) {
 
 /* Whether a request naming `model` waits behind held ones: those naming the same model (a
  * request of another model is not held back; without model routing every request names none). */
-static bool waits(const srv_router *r, uint32_t model) {
-  return r->held_of[model] > 0;
-}
+static bool waits(const srv_router *r, uint32_t model) { return r->held_of[model] > 0; }
 
 /* Keeps a request that no instance accepts now, its prefix hashes copied, until one does. */
 static int hold(core_lp *lp, srv_router *r, const dispatch_msg *msg, const job_route_request *rr) {

@@ -468,11 +468,13 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0 ||
       srv_regions_build(&m, err, err_len) != 0 || setup_lifecycle(&m, err, err_len) != 0)
     goto out;
+  m.router_replicated = m.pods && !m.regions && !s->scaling &&
+                        s->workload.mode != JOB_MODE_CLOSED &&
+                        job_route_policy_oblivious(s->router.pods.policy);
   size_t acc_bytes = (m.cluster.nodes + 1) * sizeof *m.node_acc; /* whole cache lines */
   if ((m.node_acc = aligned_alloc(64, acc_bytes)))
     memset(m.node_acc, 0, acc_bytes);
-  if (!m.node_acc ||
-      !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
+  if (!m.node_acc || !(m.node_binned_ns = calloc(m.cluster.nodes + 1, sizeof *m.node_binned_ns)) ||
       !(m.node_tier = calloc(m.cluster.nodes, sizeof *m.node_tier))) {
     snprintf(err, err_len, "out of memory for %u nodes", m.cluster.nodes);
     goto out;
@@ -509,7 +511,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   /* The LP kinds, in id order (srv_lp_kind), and each LP's partition. */
   uint32_t links = m.cluster.topo ? net_link_count(m.cluster.topo) : 0;
   const core_lp_kind kinds[SRV_LP_KINDS] = {
-      [SRV_LP_ROUTER] = {&srv_router_type, m.regions ? m.regions : 1, &m},
+      [SRV_LP_ROUTER] = {&srv_router_type, m.regions ? m.regions : 1, &m, m.router_replicated},
       [SRV_LP_POD_ROUTER] = {&srv_pod_router_type, m.pods, &m},
       [SRV_LP_INSTANCE] = {&srv_instance_type, m.instances, &m},
       [SRV_LP_LINK] = {&net_link_lp_type, links, &m.links},

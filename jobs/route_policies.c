@@ -108,6 +108,28 @@ static uint32_t pick_round_robin(job_router *r, const job_route_request *req, co
   return JOB_ROUTE_NONE;
 }
 
+/* Smooth weighted round robin (nginx's upstream balancing): every accepting instance of the range
+ * earns its weight, the richest is picked (ties to the lowest index) and pays the weights' sum.
+ * Each instance gets its weight's share of the picks, spread evenly in time: weights 5, 1, 1 pick
+ * a a b a c a a. With equal weights it is round robin from the range's first instance. */
+static uint32_t pick_weighted_round_robin(job_router *r, const job_route_request *req,
+                                          core_rng *rng, uint32_t first, uint32_t count) {
+  (void)req, (void)rng;
+  uint32_t best = JOB_ROUTE_NONE;
+  int64_t total = 0;
+  for (uint32_t i = first; i < first + count; i++) {
+    if (!job_route_accepts(r, i))
+      continue;
+    r->credit[i] += (int64_t)r->weight[i];
+    total += (int64_t)r->weight[i];
+    if (best == JOB_ROUTE_NONE || r->credit[i] > r->credit[best])
+      best = i;
+  }
+  if (best != JOB_ROUTE_NONE)
+    r->credit[best] -= total;
+  return best;
+}
+
 /* Fewest outstanding requests. */
 static uint32_t pick_least_requests(job_router *r, const job_route_request *req, core_rng *rng,
                                     uint32_t first, uint32_t count) {
@@ -145,10 +167,11 @@ static uint32_t pick_prefix(job_router *r, const job_route_request *req, core_rn
 }
 
 const job_route_policy job_route_policies[] = {
-    {"round_robin", false, true, pick_round_robin},
-    {"least_requests", false, false, pick_least_requests},
-    {"least_kv", false, false, pick_least_kv},
-    {"power_of_two", false, false, pick_power_of_two},
-    {"prefix", true, false, pick_prefix},
+    {"round_robin", false, true, false, pick_round_robin},
+    {"weighted_round_robin", false, true, true, pick_weighted_round_robin},
+    {"least_requests", false, false, false, pick_least_requests},
+    {"least_kv", false, false, false, pick_least_kv},
+    {"power_of_two", false, false, false, pick_power_of_two},
+    {"prefix", true, false, false, pick_prefix},
 };
 const size_t job_route_policy_count = sizeof job_route_policies / sizeof *job_route_policies;

@@ -25,6 +25,8 @@ struct job_router {
   job_prefix_slot *prefix; /* policies with a prefix index only */
   uint64_t *prefix_blocks; /* index entries per instance: the size of its approximate tree */
   bool *closed;      /* [instances]: accepts no new work; NULL until one is closed (all accept) */
+  uint64_t *weight;  /* [instances], weighted policies only: job_router_set_weight's, default 1 */
+  int64_t *credit;   /* [instances], weighted policies only: smooth weighted round robin's */
   const bool *among; /* [instances]: during job_router_pick_among only, the candidates; else NULL */
   size_t prefix_mask;
 };
@@ -33,6 +35,7 @@ struct job_route_policy {
   const char *name;  /* as in scenario files */
   bool prefix_index; /* the router keeps a prefix index for it */
   bool oblivious;    /* it picks without reading load (job_route_policy_oblivious) */
+  bool weighted;     /* the router keeps each instance's weight and credit for it */
   /* The instance in [first, first + count) for req; the router then counts it outstanding. */
   uint32_t (*pick)(job_router *r, const job_route_request *req, core_rng *rng, uint32_t first,
                    uint32_t count);

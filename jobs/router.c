@@ -25,6 +25,7 @@ const job_route_policy *job_route_policy_at(size_t i) {
 const char *job_route_policy_name(const job_route_policy *policy) { return policy->name; }
 bool job_route_policy_uses_prefixes(const job_route_policy *policy) { return policy->prefix_index; }
 bool job_route_policy_oblivious(const job_route_policy *policy) { return policy->oblivious; }
+bool job_route_policy_weighted(const job_route_policy *policy) { return policy->weighted; }
 
 job_router *job_router_create(const job_route_policy *policy, uint32_t instances,
                               size_t prefix_entries, char *err, size_t err_len) {
@@ -41,6 +42,14 @@ job_router *job_router_create(const job_route_policy *policy, uint32_t instances
   r->outstanding_tokens = calloc(instances, sizeof *r->outstanding_tokens);
   if (!r->outstanding_requests || !r->outstanding_tokens)
     goto oom;
+  if (policy->weighted) {
+    r->weight = malloc(instances * sizeof *r->weight);
+    r->credit = calloc(instances, sizeof *r->credit);
+    if (!r->weight || !r->credit)
+      goto oom;
+    for (uint32_t i = 0; i < instances; i++)
+      r->weight[i] = 1;
+  }
   if (policy->prefix_index) {
     size_t n = 1;
     while (n < (prefix_entries ? prefix_entries : DEFAULT_PREFIX_ENTRIES))
@@ -66,6 +75,8 @@ void job_router_destroy(job_router *r) {
   free(r->prefix);
   free(r->prefix_blocks);
   free(r->closed);
+  free(r->weight);
+  free(r->credit);
   free(r);
 }
 
@@ -112,6 +123,12 @@ int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting) {
   return 0;
 }
 
+void job_router_set_weight(job_router *r, uint32_t instance, uint64_t weight) {
+  assert(instance < r->instances && weight >= 1);
+  if (r->weight)
+    r->weight[instance] = weight;
+}
+
 bool job_router_accepting(const job_router *r, uint32_t instance) {
   return job_route_accepts(r, instance);
 }
@@ -125,6 +142,8 @@ void job_router_save(const job_router *r, core_pack *out) {
   core_pack_bytes(out, r->outstanding_requests, r->instances * sizeof *r->outstanding_requests);
   core_pack_bytes(out, r->outstanding_tokens, r->instances * sizeof *r->outstanding_tokens);
   core_pack_array(out, r->closed, r->closed ? r->instances : 0, sizeof *r->closed);
+  if (r->credit)
+    core_pack_bytes(out, r->credit, r->instances * sizeof *r->credit);
   if (!r->prefix)
     return;
   core_pack_bytes(out, r->prefix_blocks, r->instances * sizeof *r->prefix_blocks);
@@ -159,6 +178,10 @@ int job_router_load(job_router *r, core_unpack *in) {
   for (uint32_t i = 0; i < closed; i++)
     if (((const unsigned char *)r->closed)[i] > 1) /* not a bool */
       return -1;
+  if (r->credit)
+    core_unpack_bytes(in, r->credit, instances * sizeof *r->credit);
+  if (in->failed)
+    return -1;
   if (!r->prefix)
     return 0;
   core_unpack_bytes(in, r->prefix_blocks, instances * sizeof *r->prefix_blocks);

@@ -21,9 +21,11 @@ const job_route_policy *job_route_policy_at(size_t i);
 const char *job_route_policy_name(const job_route_policy *policy);
 /* Whether the policy routes by the prompt's cached prefix (it keeps a prefix index). */
 bool job_route_policy_uses_prefixes(const job_route_policy *policy);
-/* Whether the policy picks without reading load (round robin): a router using it needs no
- * completions, and routers replaying the same requests pick alike. */
+/* Whether the policy picks without reading load (round robin, weighted or not): a router using it
+ * needs no completions, and routers replaying the same requests pick alike. */
 bool job_route_policy_oblivious(const job_route_policy *policy);
+/* Whether the policy spreads requests by each instance's weight (job_router_set_weight). */
+bool job_route_policy_weighted(const job_route_policy *policy);
 
 typedef struct job_router job_router;
 
@@ -59,14 +61,19 @@ void job_router_completed(job_router *r, uint32_t instance, const job_route_requ
 
 uint32_t job_router_outstanding(const job_router *r, uint32_t instance);
 
+/* A weighted policy's share for instance (weight >= 1; every instance starts at 1): it gets
+ * weight / (the accepting instances' weights) of the picks. Ignored by other policies. */
+void job_router_set_weight(job_router *r, uint32_t instance, uint64_t weight);
+
 /* Instance lifecycle (serving/lifecycle.c): whether an instance accepts new work. Every instance
  * does from creation; one that is off, starting, or draining does not, and no policy picks it
  * (its outstanding requests still complete). Returns 0, or -1 out of memory. */
 int job_router_set_accepting(job_router *r, uint32_t instance, bool accepting);
 bool job_router_accepting(const job_router *r, uint32_t instance);
 
-/* Checkpoints: outstanding counts and tokens, the round-robin and tie positions, closed instances
- * and the prefix index's used slots. Load into a router made by job_router_create with the same
+/* Checkpoints: outstanding counts and tokens, the round-robin and tie positions, closed instances,
+ * a weighted policy's credits (its weights are set again at creation) and the prefix index's used
+ * slots. Load into a router made by job_router_create with the same
  * policy, instances and prefix entries; returns 0, or -1 for data that does not fit it (the router
  * is then only fit for job_router_destroy). */
 void job_router_save(const job_router *r, core_pack *out);

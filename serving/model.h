@@ -587,6 +587,12 @@ int srv_release_kv(core_lp *lp, srv_instance *in, const core_event *ev);
 int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy strategy, char *err,
               size_t err_len);
 void srv_placement_free(srv_placement *p);
+/* What a weighted routing policy gives an instance of deployment d: its decode throughput in
+ * output tokens a second, by the cost model, at a full batch of the workload's mean context
+ * (max_num_seqs, or as many as its KV blocks hold); at least 1. */
+uint64_t srv_capacity(const srv_model *m, size_t d);
+/* A pod's: its (prefill or colocated) instances' capacities summed. */
+uint64_t srv_pod_capacity(const srv_model *m, uint32_t pod);
 
 /* output.c: the timeline's tables and rows. Creates the timeline, or (append) opens one that a
  * checkpoint closed, to write after its rows. */

@@ -30,6 +30,27 @@ static double decode_iteration_s(const hw_deploy *d, double seqs, double context
   return (double)(ns > 0 ? ns : 1) * 1e-9;
 }
 
+uint64_t srv_pod_capacity(const srv_model *m, uint32_t pod) {
+  uint64_t w = 0;
+  for (uint32_t slot = 0; slot < m->pools[pod].size[0]; slot++)
+    w += srv_capacity(m, m->instance_deployment[m->pools[pod].instance[0][slot]]);
+  return w ? w : 1;
+}
+
+uint64_t srv_capacity(const srv_model *m, size_t d) {
+  const job_sched_config *sc = &m->s->deployments[d].sched;
+  double n = (double)(m->workload_requests ? m->workload_requests : 1);
+  double context = (m->workload.input_tokens + m->workload.output_tokens / 2.0) / n;
+  double kv_tokens = (double)sc->total_kv_blocks *
+                     (sc->block_size_tokens ? sc->block_size_tokens : 16);
+  double seqs = sc->max_num_seqs ? sc->max_num_seqs : 256;
+  if (context > 0 && kv_tokens / context < seqs)
+    seqs = floor(kv_tokens / context);
+  seqs = seqs < 1 ? 1 : seqs;
+  long long tokens_per_s = llround(seqs / decode_iteration_s(&m->deploys[d], seqs, context));
+  return tokens_per_s > 1 ? (uint64_t)tokens_per_s : 1;
+}
+
 /* The work of one instance receiving `rate` requests a second, each iterating `tokens` times: its
  * events per second, an iteration counting 1 + N / 2 events, N the sequences it holds (an
  * iteration handles each of them: tests/bench/parallel measured 0.33 us per event on B200s holding
@@ -128,17 +149,28 @@ static int build_graph(const srv_model *m, part_graph *g) {
    * graph has it once) */
   g->work[router] = (m->router_replicated ? 1.0 : 2.0) * rate;
   int64_t pod_ns = s->router.pods.latency_ns;
-  double pod_rate = m->pods ? rate / m->pods : rate;
+  /* each pod's share of the requests: by its capacity under a weighted policy over pods, else
+   * alike (a load-reading policy evens the load out, round robin the requests) */
+  double *pod_rate = malloc((m->pods ? m->pods : 1) * sizeof *pod_rate), capacity = 0;
+  bool weighted = m->pods && job_route_policy_weighted(s->router.pods.policy);
+  for (uint32_t p = 0; pod_rate && weighted && p < m->pods; p++)
+    capacity += (double)srv_pod_capacity(m, p);
+  for (uint32_t p = 0; pod_rate && p < (m->pods ? m->pods : 1); p++)
+    pod_rate[p] = !m->pods   ? rate
+                  : weighted ? rate * (double)srv_pod_capacity(m, p) / capacity
+                             : rate / m->pods;
   uint8_t *has = calloc(c->units, 1); /* bit 0: a prefill instance, bit 1: a decode instance */
-  if (!has)
+  if (!has || !pod_rate) {
+    free(has), free(pod_rate);
     return -1;
+  }
   int rc = 0;
   for (uint32_t i = 0; i < m->instances && rc == 0; i++) {
     const srv_deployment *dep = &s->deployments[m->instance_deployment[i]];
     const hw_deploy *d = &m->deploys[m->instance_deployment[i]];
     bool decode = dep->role == SRV_ROLE_DECODE;
     uint32_t pool = m->pools[m->instance_pod[i]].size[decode];
-    double share = pod_rate / (pool ? pool : 1);
+    double share = pod_rate[m->instance_pod[i]] / (pool ? pool : 1);
     double tokens = dep->role == SRV_ROLE_PREFILL ? 1 : (decode ? output - 1 : output);
     uint32_t u = c->instance_unit[i];
     g->work[u] += instance_work(d, dep, share, tokens > 1 ? tokens : 1, context);
@@ -158,11 +190,11 @@ static int build_graph(const srv_model *m, part_graph *g) {
   /* Hierarchical routing: the global router and each pod's router (in the pod's unit). */
   for (uint32_t p = 0; p < m->pods && rc == 0 && !m->regions; p++) {
     uint32_t u = c->instance_unit[m->pools[p].instance[0][0]];
-    g->work[u] += 2.0 * pod_rate;
+    g->work[u] += 2.0 * pod_rate[p];
     if (m->router_replicated)
       continue; /* a copy of it beside every partition: no channel */
-    rc |= part_graph_add_channel(g, router, u, pod_ns, pod_rate, "global router to pods");
-    rc |= part_graph_add_channel(g, u, router, pod_ns, pod_rate, "pods to global router");
+    rc |= part_graph_add_channel(g, router, u, pod_ns, pod_rate[p], "global router to pods");
+    rc |= part_graph_add_channel(g, u, router, pod_ns, pod_rate[p], "pods to global router");
   }
   if (m->regions && rc == 0) {
     g->work[router] = 0;
@@ -194,7 +226,7 @@ static int build_graph(const srv_model *m, part_graph *g) {
         rc |= part_graph_add_channel(g, a, b, kv_ns, per_pair, "KV hand-off");
         rc |= part_graph_add_channel(g, b, a, kv_ns, per_pair, "KV hand-off");
       }
-  free(has);
+  free(has), free(pod_rate);
   return rc;
 }
 

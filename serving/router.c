@@ -24,9 +24,15 @@ int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, sr
   uint32_t size[2] = {pools ? pools->size[0] : m->pods, pools ? pools->size[1] : 0};
   if (!pools)
     policy[0] = m->s->router.pods.policy;
-  for (int pool = 0; pool < 2 && size[pool]; pool++)
+  for (int pool = 0; pool < 2 && size[pool]; pool++) {
     if (!(p->pick[pool] = job_router_create(policy[pool], size[pool], 0, err, sizeof err)))
       return core_fail(lp, "%s", err);
+    for (uint32_t slot = 0; job_route_policy_weighted(policy[pool]) && slot < size[pool]; slot++)
+      job_router_set_weight(
+          p->pick[pool], slot,
+          pools ? srv_capacity(m, m->instance_deployment[pools->instance[pool][slot]])
+                : srv_pod_capacity(m, slot));
+  }
   return 0;
 }
 
@@ -487,6 +493,9 @@ static int front_door_create(core_lp *lp, srv_model *m, srv_router *r) {
     if (!(r->region_pick[g] = job_router_create(m->s->router.pods.policy, m->region_pod_count[g], 0,
                                                 err, sizeof err)))
       return core_fail(lp, "%s", err);
+  for (uint32_t p = 0; job_route_policy_weighted(m->s->router.pods.policy) && p < m->pods; p++)
+    job_router_set_weight(r->region_pick[m->pod_region[p]], m->pod_region_slot[p],
+                          srv_pod_capacity(m, p));
   /* Pods none of whose instances serve at t=0 are closed until they say otherwise. */
   for (uint32_t p = 0; p < m->pods; p++)
     if (!srv_pool_open(m, &m->pools[p], 0) &&

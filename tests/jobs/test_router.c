@@ -27,6 +27,32 @@ static void test_round_robin_cycles_through_instances(void) {
   job_router_destroy(r);
 }
 
+/* Smooth weighted round robin: weights 5, 1, 1 pick 0 0 1 0 2 0 0 and again, each instance its
+ * weight's share spread evenly; a closed instance's share goes to the others by their weights;
+ * equal weights are round robin. */
+static void test_weighted_round_robin_gives_each_its_weights_share_evenly(void) {
+  job_router *r = make("weighted_round_robin", 3);
+  CU_ASSERT(job_route_policy_oblivious(job_route_policy_find("weighted_round_robin")));
+  CU_ASSERT(job_route_policy_weighted(job_route_policy_find("weighted_round_robin")));
+  CU_ASSERT(!job_route_policy_weighted(job_route_policy_find("round_robin")));
+  core_rng rng;
+  core_rng_init(&rng, 1, 0);
+  job_router_set_weight(r, 0, 5);
+  static const uint32_t expected[7] = {0, 0, 1, 0, 2, 0, 0};
+  for (uint32_t i = 0; i < 21; i++)
+    CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), expected[i % 7]);
+  CU_ASSERT_EQUAL(job_router_set_accepting(r, 1, false), 0);
+  uint32_t seen[3] = {0};
+  for (uint32_t i = 0; i < 60; i++)
+    seen[job_router_pick(r, &plain, &rng)]++;
+  CU_ASSERT(seen[0] == 50 && seen[1] == 0 && seen[2] == 10);
+  job_router_destroy(r);
+  r = make("weighted_round_robin", 3);
+  for (uint32_t i = 0; i < 7; i++)
+    CU_ASSERT_EQUAL(job_router_pick(r, &plain, &rng), i % 3);
+  job_router_destroy(r);
+}
+
 static void test_least_requests_fills_the_emptiest_and_completions_release(void) {
   job_router *r = make("least_requests", 3);
   core_rng rng;
@@ -106,8 +132,8 @@ static void test_prefix_below_the_cache_threshold_goes_to_the_smallest_cache(voi
 }
 
 static void test_a_range_restricts_every_policy_to_its_instances(void) {
-  const char *const policies[] = {"round_robin", "least_requests", "least_kv", "power_of_two",
-                                  "prefix"};
+  const char *const policies[] = {"round_robin", "weighted_round_robin", "least_requests",
+                                  "least_kv",    "power_of_two",         "prefix"};
   uint64_t hashes[4] = {11, 12, 13, 14};
   job_route_request req = {100, 10, hashes, 4};
   for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
@@ -152,7 +178,7 @@ static void test_policy_names_round_trip(void) {
   size_t n = 0;
   for (const job_route_policy *p; (p = job_route_policy_at(n)); n++)
     CU_ASSERT_PTR_EQUAL(job_route_policy_find(job_route_policy_name(p)), p);
-  CU_ASSERT_EQUAL(n, 5);
+  CU_ASSERT_EQUAL(n, 6);
   CU_ASSERT_PTR_NULL(job_route_policy_find("random"));
   CU_ASSERT(job_route_policy_uses_prefixes(job_route_policy_find("prefix")));
   CU_ASSERT(!job_route_policy_uses_prefixes(job_route_policy_find("least_kv")));
@@ -161,8 +187,8 @@ static void test_policy_names_round_trip(void) {
 /* Instance lifecycle: no policy picks an instance that accepts no work (off, starting, draining);
  * with none accepting the pick says so; reopened, it is picked again. */
 static void test_no_policy_picks_an_instance_that_accepts_no_work(void) {
-  const char *const policies[] = {"round_robin", "least_requests", "least_kv", "power_of_two",
-                                  "prefix"};
+  const char *const policies[] = {"round_robin", "weighted_round_robin", "least_requests",
+                                  "least_kv",    "power_of_two",         "prefix"};
   uint64_t hashes[4] = {11, 12, 13, 14};
   job_route_request req = {100, 10, hashes, 4};
   for (size_t p = 0; p < sizeof policies / sizeof *policies; p++) {
@@ -267,6 +293,8 @@ static void test_a_loaded_router_continues_as_the_saved_one(void) {
 int main(void) {
   static const harness_test tests[] = {
       {"round robin cycles through instances", test_round_robin_cycles_through_instances},
+      {"weighted round robin gives each its weight's share, evenly",
+       test_weighted_round_robin_gives_each_its_weights_share_evenly},
       {"least requests fills the emptiest; completions release",
        test_least_requests_fills_the_emptiest_and_completions_release},
       {"least kv weighs tokens, not requests", test_least_kv_weighs_tokens_not_requests},

@@ -115,13 +115,13 @@ struct core_engine {
 /* Records why partition p failed (the first reason only) and sets its error flag; returns -1. */
 int engine_fail(core_partition *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Queues an event for one of p's LPs. Returns 0, or -1 after engine_fail. */
 /* The partition that owns LP id: a replicated LP's home. */
 static inline uint32_t engine_home(const core_engine *e, uint32_t id) {
   lp_place at = e->place[id];
   return at.part == PLACE_REPLICATED ? e->replica_home[at.local] : at.part;
 }
 
+/* Queues an event for one of p's LPs. Returns 0, or -1 after engine_fail. */
 static inline int engine_enqueue_local(core_partition *p, const core_event *src) {
   uint32_t slot = core_queue_alloc(&p->queue);
   if (slot == CORE_QUEUE_NONE)

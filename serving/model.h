@@ -203,10 +203,10 @@ typedef struct srv_model {
   job_kv_tier **node_tier; /* [nodes]: NULL where the node type has none; as node_acc */
   uint32_t pods;           /* pod routers (router.pods: the pods with instances); 0: one router */
   /* The global router (pods) hears nothing back: no regions, no lifecycles, an open or offline
-   * workload, and a pod policy that reads no load (round robin). The pod routers then keep their
-   * completions, and the global router is a replicated LP (core_lp_kind): a copy replays the
-   * workload beside every partition and sends only to its partition's pods, with no channel
-   * between partitions and the same results at any partition count. */
+   * workload, and a pod policy that reads no load (round robin, weighted or not). The pod routers
+   * then keep their completions, and the global router is a replicated LP (core_lp_kind): a copy
+   * replays the workload beside every partition and sends only to its partition's pods, with no
+   * channel between partitions and the same results at any partition count. */
   bool router_replicated;
   srv_pools *pools;        /* [pods, or 1]: what each (pod) router dispatches to */
   uint32_t *instance_pod;  /* [instances]: whose pools it is in (0 with one router) */

@@ -89,14 +89,13 @@ typedef struct metrics_msg {
    * reading done: it is over. */
   int64_t unfinished;
 } metrics_msg;
-/* Rows a rank buffers before every rank writes them out, and power intervals between the
- * boundaries at which the power rows before them are written (the nodes' energy bins hold about
- * this many intervals, however long the run). Each is a boundary where every partition meets:
- * large enough that they stay rare (tests/bench/day at 1/20, its first 3 hours on 2 ranks: 15
- * boundaries and 3.5-4.0 s with 4 MiB and 1,024 intervals, 3 and 3.0-3.4 s with these), small
- * enough that memory stays flat (tests/bench/memory: 95 MB at 1 hour, 99 MB at 24). */
-enum { FLUSH_BYTES = 16 << 20 };
-enum { POWER_ROWS_INTERVALS = 4096 };
+/* Rows a rank buffers before every rank writes them out: small enough that a run's memory is flat
+ * from its first minutes (an hour of 64 instances appends about 8 MiB), large enough that the
+ * collective writes stay rare. */
+enum { FLUSH_BYTES = 4 << 20 };
+/* Power intervals between the boundaries at which the power rows before them are written: the
+ * nodes' energy bins hold about this many intervals, however long the run. */
+enum { POWER_ROWS_INTERVALS = 1024 };
 #define NO_INSTANCE UINT32_MAX
 
 typedef struct dispatch_msg {

@@ -188,15 +188,14 @@ static void assert_power_rows_sum_to_node_energy(int64_t simulated_ns) {
   assert_power_rows_of_interval_sum_to_node_energy(simulated_ns, 10000000); /* the scenario's */
 }
 
-/* With 2 us intervals the rows of the first intervals are written while the run goes on (every
- * 4,096 intervals, POWER_ROWS_INTERVALS), the nodes' bins then dropping them: still each interval
- * once, exactly. */
+/* With 10 us intervals the rows of the first intervals are written while the run goes on (every
+ * 1,024 intervals), the nodes' bins then dropping them: still each interval once, exactly. */
 static void test_power_rows_written_during_the_run_cover_it_once_and_sum_to_node_energy(void) {
-  const char *sets[] = {"power.interval=2us"};
+  const char *sets[] = {"power.interval=10us"};
   srv_result res;
   CU_ASSERT_EQUAL_FATAL(run(trace_csv, sets, 1, &res), 0);
-  CU_ASSERT(res.simulated_ns > 3 * 4096 * 2000); /* several boundaries */
-  assert_power_rows_of_interval_sum_to_node_energy(res.simulated_ns, 2000);
+  CU_ASSERT(res.simulated_ns > 3 * 1024 * 10000); /* several boundaries */
+  assert_power_rows_of_interval_sum_to_node_energy(res.simulated_ns, 10000);
 }
 
 static void test_power_rows_sum_to_each_nodes_energy(void) {

@@ -372,7 +372,17 @@ static void print_check_json(const srv_scenario *s, FILE *out) {
       fputs("null", out);
     fprintf(out, ",\"output_lag\":%s}", dep->output_lag ? "true" : "false");
   }
-  fputs("]}\n", out);
+  fputs("],\"router\":{\"policy\":", out);
+  util_json_string(out, job_route_policy_name(s->router.policy));
+  fputs(",\"pods\":", out);
+  if (s->router.pods.enabled) {
+    fputs("{\"policy\":", out);
+    util_json_string(out, job_route_policy_name(s->router.pods.policy));
+    fprintf(out, ",\"replicated\":%s}", srv_scenario_router_replicated(s) ? "true" : "false");
+  } else {
+    fputs("null", out);
+  }
+  fputs("}}\n", out);
 }
 
 int app_check(int argc, char **argv, MPI_Comm comm) {
@@ -415,6 +425,13 @@ int app_check(int argc, char **argv, MPI_Comm comm) {
         printf(", a batch's sequences copies of one prompt (they route to the same experts)");
       putchar('\n');
     }
+    if (s->router.pods.enabled)
+      printf("  router: %s over pods, %s in each%s\n", job_route_policy_name(s->router.pods.policy),
+             job_route_policy_name(s->router.policy),
+             srv_scenario_router_replicated(s)
+                 ? "; the global router reads no load: it runs beside every partition, and "
+                   "nothing is cut between pods"
+                 : "");
   }
   /* What the run would need, from the cluster and one read of the workload; refused like run. */
   int ranks = 1;

@@ -645,6 +645,11 @@ void srv_scenario_free(srv_scenario *s) {
   free(s);
 }
 
+bool srv_scenario_router_replicated(const srv_scenario *s) {
+  return s->router.pods.enabled && !s->regions.count && !s->scaling &&
+         s->workload.mode != JOB_MODE_CLOSED && job_route_policy_oblivious(s->router.pods.policy);
+}
+
 uint32_t srv_scenario_instances(const srv_scenario *s) {
   uint32_t total = 0;
   for (size_t i = 0; i < s->deployment_count; i++)

@@ -245,6 +245,12 @@ void srv_scenario_free(srv_scenario *s);
 /* Total instances over all deployments. */
 uint32_t srv_scenario_instances(const srv_scenario *s);
 
+/* Whether the global router in front of pods (router.pods) hears nothing back: its policy reads no
+ * load (round robin, weighted or not), the workload is open or offline, and there are no regions
+ * and no scaling. It then runs replicated beside every partition, and nothing is cut between the
+ * pods (README, "Parallel runs"). */
+bool srv_scenario_router_replicated(const srv_scenario *s);
+
 /* Whether deployment d serves requests aimed at name: the deployment's name, else its model's (as
  * the catalogue finds it: case and punctuation ignored). */
 bool srv_deployment_serves(const srv_scenario *s, size_t d, const char *name);

@@ -468,9 +468,7 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
   if (scan_workload(&m, comm, err, err_len) != 0 || build_pools(&m, err, err_len) != 0 ||
       srv_regions_build(&m, err, err_len) != 0 || setup_lifecycle(&m, err, err_len) != 0)
     goto out;
-  m.router_replicated = m.pods && !m.regions && !s->scaling &&
-                        s->workload.mode != JOB_MODE_CLOSED &&
-                        job_route_policy_oblivious(s->router.pods.policy);
+  m.router_replicated = m.pods && srv_scenario_router_replicated(s);
   size_t acc_bytes = (m.cluster.nodes + 1) * sizeof *m.node_acc; /* whole cache lines */
   if ((m.node_acc = aligned_alloc(64, acc_bytes)))
     memset(m.node_acc, 0, acc_bytes);

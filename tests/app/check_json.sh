@@ -24,6 +24,21 @@ assert [p['engine'] for p in d['deployments']] == ['sglang 0.4', 'vllm-v1 0.11']
   fail "check --json with engines: $out"
 out=$("$wt" check "$examples/engines.yaml")
 grep -q 'engine sglang 0.4 (host overlapped)' <<<"$out" || fail "check with engines: $out"
+# The router, and whether a global router in front of pods runs replicated (it reads no load).
+for policy in weighted_round_robin least_requests; do
+  out=$("$wt" check "$examples/default.yaml" --json "--set=router.pods={nodes: 1, policy: $policy}")
+  python3 -c "import json, sys
+d = json.loads(sys.argv[1])
+assert d['router']['policy'] == 'least_requests', d
+assert d['router']['pods'] == {'policy': sys.argv[2], 'replicated': sys.argv[2] != 'least_requests'}, d
+" "$out" "$policy" || fail "check --json of router.pods.policy=$policy: $out"
+done
+out=$("$wt" check "$examples/default.yaml" --json)
+python3 -c "import json, sys
+assert json.loads(sys.argv[1])['router']['pods'] is None" "$out" || fail "check --json without pods: $out"
+out=$("$wt" check "$examples/default.yaml" "--set=router.pods={nodes: 1, policy: round_robin}")
+grep -q 'round_robin over pods, least_requests in each; the global router reads no load' <<<"$out" ||
+  fail "check with a replicated global router: $out"
 status=0
 out=$("$wt" check --json --set workload.rate_scale=abc 2>/dev/null) || status=$?
 [ "$status" = 1 ] || fail "check --json of a bad value exited $status"

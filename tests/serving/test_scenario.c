@@ -106,7 +106,8 @@ static void test_built_in_default_is_examples_default_yaml(void) {
 static void test_every_committed_example_loads(void) {
   static const char *const examples[] = {
       "default.yaml",       "synthetic-gamma.yaml", "custom-hardware.yaml", "colocated.yaml",
-      "disaggregated.yaml", "closed-loop.yaml",     "rtx-pro-6000.yaml",    NULL};
+      "disaggregated.yaml", "closed-loop.yaml",     "rtx-pro-6000.yaml",    "fleet-pods.yaml",
+      NULL};
   for (const char *const *e = examples; *e; e++) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", WT_EXAMPLES_DIR, *e);

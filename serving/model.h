@@ -193,6 +193,7 @@ typedef struct srv_model {
   uint32_t instances;
   uint32_t *instance_deployment;
   hw_deploy *deploys; /* one per deployment */
+  uint64_t *capacity; /* [deployments]: what weighted routing gives an instance (srv_capacities) */
   /* [threads * deployments]: each thread's memo of each deployment's prices, made by the first
    * instance of that deployment created on that thread; NULL with simulation.price_cache off. */
   hw_price_cache **price_caches;
@@ -587,10 +588,11 @@ int srv_release_kv(core_lp *lp, srv_instance *in, const core_event *ev);
 int srv_place(srv_model *m, uint32_t ranks, uint32_t threads, part_strategy strategy, char *err,
               size_t err_len);
 void srv_placement_free(srv_placement *p);
-/* What a weighted routing policy gives an instance of deployment d: its decode throughput in
- * output tokens a second, by the cost model, at a full batch of the workload's mean context
- * (max_num_seqs, or as many as its KV blocks hold); at least 1. */
-uint64_t srv_capacity(const srv_model *m, size_t d);
+/* Fills m->capacity, once the workload is scanned: what a weighted routing policy gives an
+ * instance of each deployment, its decode throughput in output tokens a second by the cost model
+ * at a full batch of the workload's mean context (max_num_seqs, or as many as its KV blocks
+ * hold); at least 1. Returns 0, or -1 out of memory. */
+int srv_capacities(srv_model *m);
 /* A pod's: its (prefill or colocated) instances' capacities summed. */
 uint64_t srv_pod_capacity(const srv_model *m, uint32_t pod);
 

@@ -33,22 +33,28 @@ static double decode_iteration_s(const hw_deploy *d, double seqs, double context
 uint64_t srv_pod_capacity(const srv_model *m, uint32_t pod) {
   uint64_t w = 0;
   for (uint32_t slot = 0; slot < m->pools[pod].size[0]; slot++)
-    w += srv_capacity(m, m->instance_deployment[m->pools[pod].instance[0][slot]]);
+    w += m->capacity[m->instance_deployment[m->pools[pod].instance[0][slot]]];
   return w ? w : 1;
 }
 
-uint64_t srv_capacity(const srv_model *m, size_t d) {
-  const job_sched_config *sc = &m->s->deployments[d].sched;
+int srv_capacities(srv_model *m) {
+  size_t deployments = m->s->deployment_count;
+  if (!(m->capacity = malloc((deployments ? deployments : 1) * sizeof *m->capacity)))
+    return -1;
   double n = (double)(m->workload_requests ? m->workload_requests : 1);
   double context = (m->workload.input_tokens + m->workload.output_tokens / 2.0) / n;
-  double kv_tokens = (double)sc->total_kv_blocks *
-                     (sc->block_size_tokens ? sc->block_size_tokens : 16);
-  double seqs = sc->max_num_seqs ? sc->max_num_seqs : 256;
-  if (context > 0 && kv_tokens / context < seqs)
-    seqs = floor(kv_tokens / context);
-  seqs = seqs < 1 ? 1 : seqs;
-  long long tokens_per_s = llround(seqs / decode_iteration_s(&m->deploys[d], seqs, context));
-  return tokens_per_s > 1 ? (uint64_t)tokens_per_s : 1;
+  for (size_t d = 0; d < deployments; d++) {
+    const job_sched_config *sc = &m->s->deployments[d].sched;
+    double kv_tokens = (double)sc->total_kv_blocks *
+                       (sc->block_size_tokens ? sc->block_size_tokens : 16);
+    double seqs = sc->max_num_seqs ? sc->max_num_seqs : 256;
+    if (context > 0 && kv_tokens / context < seqs)
+      seqs = floor(kv_tokens / context);
+    seqs = seqs < 1 ? 1 : seqs;
+    long long tokens_per_s = llround(seqs / decode_iteration_s(&m->deploys[d], seqs, context));
+    m->capacity[d] = tokens_per_s > 1 ? (uint64_t)tokens_per_s : 1;
+  }
+  return 0;
 }
 
 /* The work of one instance receiving `rate` requests a second, each iterating `tokens` times: its
@@ -151,14 +157,13 @@ static int build_graph(const srv_model *m, part_graph *g) {
   int64_t pod_ns = s->router.pods.latency_ns;
   /* each pod's share of the requests: by its capacity under a weighted policy over pods, else
    * alike (a load-reading policy evens the load out, round robin the requests) */
-  double *pod_rate = malloc((m->pods ? m->pods : 1) * sizeof *pod_rate), capacity = 0;
+  uint32_t shares = m->pods ? m->pods : 1;
+  double *pod_rate = malloc(shares * sizeof *pod_rate), weights = 0;
   bool weighted = m->pods && job_route_policy_weighted(s->router.pods.policy);
-  for (uint32_t p = 0; pod_rate && weighted && p < m->pods; p++)
-    capacity += (double)srv_pod_capacity(m, p);
-  for (uint32_t p = 0; pod_rate && p < (m->pods ? m->pods : 1); p++)
-    pod_rate[p] = !m->pods   ? rate
-                  : weighted ? rate * (double)srv_pod_capacity(m, p) / capacity
-                             : rate / m->pods;
+  for (uint32_t p = 0; pod_rate && p < shares; p++)
+    weights += pod_rate[p] = weighted ? (double)srv_pod_capacity(m, p) : 1.0;
+  for (uint32_t p = 0; pod_rate && p < shares; p++)
+    pod_rate[p] *= rate / weights;
   uint8_t *has = calloc(c->units, 1); /* bit 0: a prefill instance, bit 1: a decode instance */
   if (!has || !pod_rate) {
     free(has), free(pod_rate);

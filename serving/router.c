@@ -30,7 +30,7 @@ int srv_picks_create(core_lp *lp, const srv_model *m, const srv_pools *pools, sr
     for (uint32_t slot = 0; job_route_policy_weighted(policy[pool]) && slot < size[pool]; slot++)
       job_router_set_weight(
           p->pick[pool], slot,
-          pools ? srv_capacity(m, m->instance_deployment[pools->instance[pool][slot]])
+          pools ? m->capacity[m->instance_deployment[pools->instance[pool][slot]]]
                 : srv_pod_capacity(m, slot));
   }
   return 0;

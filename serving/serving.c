@@ -469,6 +469,10 @@ int srv_run(const srv_scenario *s, const srv_options *opt, MPI_Comm comm, srv_re
       srv_regions_build(&m, err, err_len) != 0 || setup_lifecycle(&m, err, err_len) != 0)
     goto out;
   m.router_replicated = m.pods && srv_scenario_router_replicated(s);
+  if (srv_capacities(&m) != 0) {
+    snprintf(err, err_len, "out of memory for %zu deployments", s->deployment_count);
+    goto out;
+  }
   size_t acc_bytes = (m.cluster.nodes + 1) * sizeof *m.node_acc; /* whole cache lines */
   if ((m.node_acc = aligned_alloc(64, acc_bytes)))
     memset(m.node_acc, 0, acc_bytes);
@@ -668,6 +672,7 @@ out:
   free(m.load_ns);
   free(m.deployment_first);
   free(m.deploys);
+  free(m.capacity);
   free(m.appended);
   for (size_t c = 0; m.price_caches && c < price_caches; c++)
     hw_price_cache_destroy(m.price_caches[c]);

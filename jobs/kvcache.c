@@ -167,6 +167,17 @@ int32_t job_kv_alloc(job_kv *kv) {
 int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash) {
   assert(kv->free + kv->cached > 0);
   *evicted = false;
+  int32_t sentinel = (int32_t)kv->total, last = kv->blocks[sentinel].prev;
+  if (kv->cached == 0 && last != sentinel) {
+    /* No queued block holds a hash, so every block this could take is alike: which one changes
+     * its number and nothing else. Take the one released last, still in the processor's cache,
+     * rather than the LRU head, which a day of traffic has long evicted from it. */
+    lru_unlink(kv, last);
+    kv->blocks[last].refs = 1;
+    kv->free--;
+    kv->used++;
+    return last;
+  }
   if (kv->fresh < kv->total) {
     int32_t b = (int32_t)kv->fresh++;
     kv->blocks[b] = (kv_block){.refs = 1, .prev = JOB_KV_NONE, .next = JOB_KV_NONE};

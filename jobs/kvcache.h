@@ -36,7 +36,9 @@ uint32_t job_kv_evictable_blocks(const job_kv *kv); /* free + cached: what job_k
  */
 uint32_t job_kv_unhashed_ahead(const job_kv *kv, uint32_t max);
 
-/* Takes the LRU head (evicting its hash), with one reference. Requires free + cached > 0. */
+/* Takes the LRU head (evicting its hash), with one reference. Requires free + cached > 0. While no
+ * queued block holds a hash, all free blocks are alike and it takes the one released last instead
+ * (warm in the processor's cache; only the block's number differs from vLLM's choice). */
 int32_t job_kv_alloc(job_kv *kv);
 /* The same, and says whether a cached block was evicted and its hash (for a tier to keep it). */
 int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash);

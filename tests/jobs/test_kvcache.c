@@ -111,14 +111,45 @@ static void test_without_caching_nothing_is_registered(void) {
   job_kv_destroy(kv);
 }
 
+static void test_without_cached_blocks_the_block_released_last_is_taken(void) {
+  job_kv *kv = make_kv(4, true);
+  int32_t a = job_kv_alloc(kv), b = job_kv_alloc(kv); /* 0, 1 */
+  job_kv_release(kv, a);
+  job_kv_release(kv, b);
+  CU_ASSERT(job_kv_alloc(kv) == b && job_kv_alloc(kv) == a);
+  CU_ASSERT(job_kv_alloc(kv) == 2); /* then the never-used ones, in id order */
+  assert_valid(kv);
+  job_kv_destroy(kv);
+}
+
+/* The reference queue: never-used blocks (ids next_fresh and up) ahead of released ones in release
+ * order. Removes `b` from it. */
+static void reference_take(int32_t *queue, int *len, int32_t *next_fresh, int32_t b) {
+  if (b == *next_fresh) {
+    (*next_fresh)++;
+    return;
+  }
+  int k = 0;
+  while (k < *len && queue[k] != b)
+    k++;
+  CU_ASSERT_FATAL(k < *len);
+  memmove(&queue[k], &queue[k + 1], (size_t)(*len - k - 1) * sizeof *queue);
+  (*len)--;
+}
+
 /* Random allocations, registrations (from a small hash space, so duplicates and probe chains are
- * common), touches and releases; the table must agree with a plain array after every operation. */
+ * common), touches and releases; the table must agree with a plain array after every operation,
+ * and every allocation must take vLLM's block (the reference queue's head) whenever any queued
+ * block holds a hash; otherwise any queued block, all being alike. */
 static void test_random_operations_match_a_reference_table(void) {
   enum { BLOCKS = 64, HASHES = 96, OPS = 200000 };
   job_kv *kv = make_kv(BLOCKS, true);
   int32_t owner[HASHES];      /* reference: block holding hash h, or -1 */
   int64_t block_hash[BLOCKS]; /* reference: hash of block b, or -1 */
   uint32_t refs[BLOCKS] = {0};
+  int32_t queue[BLOCKS], next_fresh = 0;
+  int queued = 0;
+  uint32_t heads_taken = 0, others_taken = 0;
   for (int h = 0; h < HASHES; h++)
     owner[h] = -1;
   for (int b = 0; b < BLOCKS; b++)
@@ -132,6 +163,15 @@ static void test_random_operations_match_a_reference_table(void) {
     uint64_t key = (uint64_t)h * 0x100000001u;
     if (kind == 0 && job_kv_free_blocks(kv) + job_kv_cached_blocks(kv) > 0) {
       int32_t got = job_kv_alloc(kv);
+      bool cached = false;
+      for (int k = 0; k < queued; k++)
+        cached |= block_hash[queue[k]] >= 0;
+      int32_t head = next_fresh < BLOCKS ? next_fresh : queue[0];
+      CU_ASSERT_FATAL(!cached || got == head);
+      CU_ASSERT_FATAL(refs[got] == 0);
+      heads_taken += got == head;
+      others_taken += got != head;
+      reference_take(queue, &queued, &next_fresh, got);
       if (block_hash[got] >= 0)
         owner[block_hash[got]] = -1;
       block_hash[got] = -1;
@@ -145,16 +185,19 @@ static void test_random_operations_match_a_reference_table(void) {
       }
     } else if (kind == 2 && owner[h] >= 0) {
       job_kv_touch(kv, owner[h]);
-      refs[owner[h]]++;
+      if (refs[owner[h]]++ == 0)
+        reference_take(queue, &queued, &next_fresh, owner[h]);
     } else if (kind == 3 && refs[b] > 0) {
       job_kv_release(kv, (int32_t)b);
-      refs[b]--;
+      if (--refs[b] == 0)
+        queue[queued++] = (int32_t)b;
     }
     for (int k = 0; k < HASHES; k++)
       CU_ASSERT_FATAL(job_kv_lookup(kv, (uint64_t)k * 0x100000001u) == owner[k]);
     if (op % 1000 == 0)
       assert_valid(kv);
   }
+  CU_ASSERT(heads_taken > 1000 && others_taken > 1000); /* both rules were exercised */
   assert_valid(kv);
   job_kv_destroy(kv);
 }
@@ -171,6 +214,8 @@ int main(int argc, char **argv) {
        test_touch_revives_a_cached_block_out_of_the_queue},
       {"a_duplicate_hash_is_not_registered", test_a_duplicate_hash_is_not_registered},
       {"without_caching_nothing_is_registered", test_without_caching_nothing_is_registered},
+      {"without_cached_blocks_the_block_released_last_is_taken",
+       test_without_cached_blocks_the_block_released_last_is_taken},
       {"random_operations_match_a_reference_table", test_random_operations_match_a_reference_table},
       {NULL, NULL},
   };

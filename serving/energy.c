@@ -1,6 +1,6 @@
 /* An instance's energy: what its devices drew since the last account, at their current power, into
  * its nodes' interval bins (written only by the partition that owns the node). */
-#include <math.h>
+#include <assert.h>
 
 #include "serving/model.h"
 
@@ -14,28 +14,48 @@ static uint32_t next_node(const srv_cluster *c, const srv_instance *in, uint32_t
   return node;
 }
 
-double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc) {
+double srv_account_energy_run(srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                              uint32_t n, double *joules, int *rc) {
+  assert(n >= 1 && n <= SRV_LEAP_MAX);
   const srv_cluster *c = &m->cluster;
   int64_t interval_ns = m->s->power.interval_ns;
-  double joules = 0;
+  for (uint32_t j = 0; j < n; j++)
+    joules[j] = 0;
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
     util_timebins *bins = &m->node_acc[node].energy;
-    double node_w = in->device_w * devices;
-    int64_t nj; /* W x ns: the whole stretch, binned in part already or not */
-    if (in->binned_ns <= in->power_since_ns
-            ? util_timebins_add(bins, interval_ns, in->power_since_ns, until_ns, node_w, &nj) != 0
-            : util_timebins_measure(interval_ns, in->power_since_ns, until_ns, node_w, &nj) != 0 ||
-                  util_timebins_add(bins, interval_ns, in->binned_ns, until_ns, node_w, NULL) != 0)
+    int64_t ends[SRV_LEAP_MAX], nj[SRV_LEAP_MAX]; /* W x ns: each stretch whole */
+    double node_w[SRV_LEAP_MAX];
+    for (uint32_t j = 0; j < n; j++) {
+      ends[j] = steps[j].end_ns;
+      node_w[j] = (j ? steps[j].power_w : in->device_w) * devices;
+    }
+    /* Stretches binned in part already (up to binned_ns, by the power rows' writer): measured
+     * whole, binned from binned_ns. The rest in one run. */
+    uint32_t j = 0;
+    int64_t since = in->power_since_ns;
+    for (; j < n && in->binned_ns > since; since = ends[j++])
+      if (util_timebins_measure(interval_ns, since, ends[j], node_w[j], &nj[j]) != 0 ||
+          util_timebins_add(bins, interval_ns, in->binned_ns, ends[j], node_w[j], NULL) != 0)
+        *rc = -1;
+    if (util_timebins_add_run(bins, interval_ns, since, ends + j, node_w + j, n - j, nj + j) != 0)
       *rc = -1;
-    joules += (double)nj * 1e-9;
+    for (j = 0; j < n; j++)
+      joules[j] += (double)nj[j] * 1e-9;
   }
-  in->energy_j += joules;
+  for (uint32_t j = 0; j < n; j++)
+    in->energy_j += joules[j];
+  int64_t until_ns = steps[n - 1].end_ns;
   in->power_since_ns = until_ns;
   in->binned_ns = until_ns > in->binned_ns ? until_ns : in->binned_ns;
   int64_t *accounted = &m->appended[in->thread].energy_ns;
   *accounted = until_ns > *accounted ? until_ns : *accounted;
-  return joules;
+  return joules[n - 1];
+}
+
+double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc) {
+  double joules;
+  return srv_account_energy_run(m, in, &(srv_leap_step){until_ns, in->device_w}, 1, &joules, rc);
 }
 
 int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *node_binned_ns) {
@@ -55,13 +75,9 @@ int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *no
   return rc;
 }
 
-void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns, int64_t end_ns) {
+void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t nj) {
   const srv_cluster *c = &m->cluster;
-  if (!(in->host_cpu_w > 0.0) || end_ns <= start_ns)
-    return;
-  /* whole nanojoules per device, so that the sum is the same in any order */
-  int64_t nj = llround(in->host_cpu_w * (double)(end_ns - start_ns));
-  for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
+  for (uint32_t k = c->accel_offsets[in->index]; nj && k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
     m->node_acc[node].host_cpu_nj += nj * devices;
   }

@@ -16,9 +16,6 @@
 
 #include "serving/model.h"
 
-/* Iterations a leap plans at most; most end sooner, at the first request to finish. */
-enum { LEAP_MAX = 64 };
-
 /* Each thread's price cache of a deployment holds 4 ways * 2^PRICE_CACHE_SETS_LOG2 prices of
  * single shapes (72 bytes each: 1.1 MiB) and 4 ways * 2^(PRICE_CACHE_SETS_LOG2 - 3) runs of 64
  * decode prices (1,056 bytes each: 2.1 MiB). The default example meets 14,503 distinct batch
@@ -107,11 +104,11 @@ static int send_end(core_lp *lp, srv_instance *in, int64_t end_ns) {
  * batches differ from the first only by their longer contexts. */
 static int plan_leap(srv_instance *in, const hw_batch *first, double first_power_w,
                      uint32_t steady) {
-  if (!in->leap && !(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
+  if (!in->leap && !(in->leap = malloc(SRV_LEAP_MAX * sizeof *in->leap)))
     return -1;
-  assert(steady <= LEAP_MAX);
-  int64_t duration_ns[LEAP_MAX - 1];
-  double power_w[LEAP_MAX - 1];
+  assert(steady <= SRV_LEAP_MAX);
+  int64_t duration_ns[SRV_LEAP_MAX - 1];
+  double power_w[SRV_LEAP_MAX - 1];
   price_leap(in, first, steady - 1, duration_ns, power_w);
   in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
   for (uint32_t j = 1; j < steady; j++)
@@ -172,7 +169,7 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   open_iteration(in, &b, lp->now_ns, duration_ns, power_w);
   if (in->dep->output_lag)
     see_lagged_first_tokens(in, &b, lp->now_ns, duration_ns);
-  uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, LEAP_MAX) : 1;
+  uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, SRV_LEAP_MAX) : 1;
   if (steady > 1 && plan_leap(in, &b.hw, power_w, steady) != 0)
     return core_fail(lp, "out of memory for a leap");
   return send_end(lp, in, steady > 1 ? in->leap[steady - 1].end_ns : in->iteration.end_ns);
@@ -191,23 +188,46 @@ static int finish_request(core_lp *lp, srv_model *m, srv_instance *in, srv_req *
   return rc;
 }
 
-/* Closes the open iteration at end_ns for the instance: its time, its devices' energy (*joules) and
- * its row. */
-static int close_accounts(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns,
-                          double *joules) {
-  int64_t duration_ns = end_ns - in->iteration.start_ns;
-  in->busy_ns += duration_ns;
-  in->kv_block_ns += (double)in->iteration.kv_blocks_used * (double)duration_ns;
-  in->iterations++;
-  in->last_event_ns = end_ns;
+/* Closes the open iteration and, in a leap, the n - 1 after it (steps[0..n): where each ends and
+ * what each device draws; iteration k > 0 runs the open batch with k x decode_seqs more context
+ * tokens, kv_blocks_used[k - 1] blocks and host_ns of host work): each one's time, KV block-ns,
+ * energy (joules[k]), host CPU energy and row, the sums closing them one at a time makes, bit for
+ * bit. The last one closed stays in in->iteration. */
+static int close_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                     uint32_t n, const uint32_t *kv_blocks_used, double host_ns, double *joules) {
   int rc = 0;
-  *joules = srv_account_energy(m, in, end_ns, &rc);
+  srv_account_energy_run(m, in, steps, n, joules, &rc);
   if (rc != 0)
     return core_fail(lp, "out of memory for energy bins");
-  srv_account_host_cpu(m, in, in->iteration.start_ns, end_ns);
+  double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
+  srv_iteration_row *it = &in->iteration;
+  int64_t host_nj = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    if (k > 0) { /* opened where the one before closed, as open_iteration opens it */
+      it->index = in->iterations;
+      it->start_ns = steps[k - 1].end_ns;
+      it->kv_blocks_used = kv_blocks_used[k - 1];
+      it->decode_ctx_tokens += it->decode_seqs;
+      in->kv_blocks_peak = it->kv_blocks_used > in->kv_blocks_peak ? it->kv_blocks_used
+                                                                     : in->kv_blocks_peak;
+      double duration = (double)(steps[k].end_ns - it->start_ns);
+      in->host_cpu_w = cpu_busy_w > 0.0 ? cpu_busy_w * fmin(host_ns, duration) / duration : 0.0;
+    }
+    it->end_ns = steps[k].end_ns;
+    int64_t duration_ns = it->end_ns - it->start_ns;
+    in->busy_ns += duration_ns;
+    in->kv_block_ns += (double)it->kv_blocks_used * (double)duration_ns;
+    in->iterations++;
+    if (in->host_cpu_w > 0.0 && duration_ns > 0) /* whole nJ an iteration: sums in any order */
+      host_nj += llround(in->host_cpu_w * (double)duration_ns);
+    if (srv_output_iteration(lp, m, in) != 0)
+      return -1;
+  }
+  srv_account_host_cpu(m, in, host_nj);
+  in->last_event_ns = it->end_ns;
   in->host_cpu_w = 0.0;
   in->device_w = in->idle_w;
-  return srv_output_iteration(lp, m, in);
+  return 0;
 }
 
 /* The requests' shares of n closed iterations of the open batch, which drew joules[0..n), in order
@@ -228,7 +248,7 @@ static void share_energy(srv_instance *in, const double *joules, uint32_t n, int
  * an event's time: a leap's iterations before its last finish nothing). */
 static int close_iteration(core_lp *lp, srv_model *m, srv_instance *in, int64_t end_ns) {
   double joules;
-  if (close_accounts(lp, m, in, end_ns, &joules) != 0)
+  if (close_run(lp, m, in, &(srv_leap_step){end_ns, in->device_w}, 1, NULL, 0.0, &joules) != 0)
     return -1;
   share_energy(in, &joules, 1, end_ns);
   const job_sched_event *events;
@@ -261,20 +281,19 @@ static int leap_run(core_lp *lp, srv_model *m, srv_instance *in, uint32_t upto) 
   assert(upto < in->leap_len);
   job_sched_batch b;
   job_sched_open_batch(in->sched, &b);
-  uint32_t kv_blocks_used[LEAP_MAX];
-  double joules[LEAP_MAX];
-  int64_t first_end_ns = in->leap[in->leap_at].end_ns;
+  uint32_t kv_blocks_used[SRV_LEAP_MAX];
+  double joules[SRV_LEAP_MAX];
+  const srv_leap_step *steps = &in->leap[in->leap_at];
   job_sched_leap(in->sched, n, kv_blocks_used);
-  for (uint32_t k = 0; k < n; k++) {
-    int64_t end_ns = in->leap[in->leap_at].end_ns;
-    if (close_accounts(lp, m, in, end_ns, &joules[k]) != 0)
-      return -1;
-    const srv_leap_step *next = &in->leap[++in->leap_at];
-    b.hw.decode_ctx_tokens += b.hw.decode_seqs;
-    b.kv_blocks_used = kv_blocks_used[k];
-    open_iteration(in, &b, end_ns, next->end_ns - end_ns, next->power_w);
-  }
-  share_energy(in, joules, n, first_end_ns);
+  double host_ns = n > 1 ? hw_host_ns(in->deploy, &b.hw) : 0.0; /* the batch's, whatever its context */
+  if (close_run(lp, m, in, steps, n, kv_blocks_used, host_ns, joules) != 0)
+    return -1;
+  in->leap_at += n;
+  b.hw.decode_ctx_tokens += (uint64_t)n * b.hw.decode_seqs;
+  b.kv_blocks_used = kv_blocks_used[n - 1];
+  open_iteration(in, &b, steps[n - 1].end_ns, steps[n].end_ns - steps[n - 1].end_ns,
+                 steps[n].power_w);
+  share_energy(in, joules, n, steps[0].end_ns);
   in->leapt_iterations += n;
   return 0;
 }
@@ -499,9 +518,9 @@ static int instance_load(core_lp *lp, void *model, core_unpack *u) {
   instance_fields(in, NULL, u);
   size_t n = 0;
   if (in->leap_len) {
-    if (!(in->leap = malloc(LEAP_MAX * sizeof *in->leap)))
+    if (!(in->leap = malloc(SRV_LEAP_MAX * sizeof *in->leap)))
       return core_fail(lp, "out of memory for a leap");
-    core_unpack_array_into(u, in->leap, sizeof *in->leap, LEAP_MAX, &n);
+    core_unpack_array_into(u, in->leap, sizeof *in->leap, SRV_LEAP_MAX, &n);
   }
   uint64_t live;
   CORE_UNPACK(u, live);

@@ -359,6 +359,9 @@ typedef struct srv_req {
 } srv_req;
 
 /* The instance LP's state. */
+/* Iterations a leap plans at most; most end sooner, at the first request to finish. */
+enum { SRV_LEAP_MAX = 64 };
+
 /* One iteration of a leap: when it ends, and what each device draws during it. */
 typedef struct srv_leap_step {
   int64_t end_ns;
@@ -563,14 +566,20 @@ void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a);
 /* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
  * it. */
 double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);
+/* The same for n stretches in a row (a leap's iterations, 1 <= n <= SRV_LEAP_MAX): stretch j ends at
+ * steps[j].end_ns, each device drawing device_w in the first and steps[j].power_w after; joules[j]
+ * gets each one's energy, bit for bit what n calls of srv_account_energy would return. Returns the
+ * last. */
+double srv_account_energy_run(srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                              uint32_t n, double *joules, int *rc);
 /* energy.c: adds the instance's draw since binned_ns to its nodes' bins up to until_ns (no later
  * than its next account), and lowers node_binned_ns[node] of each of its nodes to what the bins now
  * hold of it. Returns 0, or -1 out of memory or past the bins' range. */
 int srv_bin_energy(srv_model *m, srv_instance *in, int64_t until_ns, int64_t *node_binned_ns);
 
-/* Adds the host CPUs' busy draw of the instance's iteration that ran [start_ns, end_ns) to its
- * nodes' host_cpu_nj (node_acc). */
-void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t start_ns, int64_t end_ns);
+/* Adds nj nanojoules per device, the host CPUs' busy draw of the instance's iterations (whole nJ
+ * per iteration, so that the sums are the same in any order), to its nodes' host_cpu_nj. */
+void srv_account_host_cpu(srv_model *m, const srv_instance *in, int64_t nj);
 
 /* handoff.c: the disaggregated hand-off of a request's KV from its prefill to its decode
  * instance. The receive and release handlers return 1 when the instance may now have work to

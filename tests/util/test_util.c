@@ -164,6 +164,49 @@ static void test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_dro
   util_timebins_free(&cut);
 }
 
+/* Runs of stretches in a row (a leap's iterations) add what the same stretches add one by one: the
+ * same units each and the same bins, whether a run stays in one interval or crosses some, with zero
+ * rates and empty stretches among them, after drops; and a run that would overflow fails. */
+static void test_time_bins_add_a_run_as_its_stretches_one_by_one(void) {
+  util_timebins run = {0}, single = {0};
+  uint64_t x = 4242;
+  int64_t at = 0, ends[64], by_run[64], by_one[64];
+  double rates[64];
+  int in_one_interval = 0;
+  for (int i = 0; i < 2000; i++) {
+    x = x * 6364136223846793005u + 1442695040888963407u;
+    size_t n = 1 + (x >> 40) % 64;
+    int64_t start = at, step = i % 3 ? 1 + (int64_t)(x >> 20) % 40 : 1 + (int64_t)(x >> 20) % 900;
+    for (size_t j = 0; j < n; j++) {
+      x = x * 6364136223846793005u + 1442695040888963407u;
+      at += (x >> 60) == 0 ? 0 : 1 + (int64_t)(x >> 33) % step; /* some empty */
+      ends[j] = at;
+      rates[j] = (x >> 59) == 1 ? 0.0 : (double)(x >> 11) * 0x1p-53 * 1400.7;
+    }
+    in_one_interval += start / 1000 == (at - 1) / 1000;
+    CU_ASSERT_EQUAL(util_timebins_add_run(&run, 1000, start, ends, rates, n, by_run), 0);
+    for (size_t j = 0; j < n; j++)
+      CU_ASSERT_EQUAL(util_timebins_add(&single, 1000, j ? ends[j - 1] : start, ends[j], rates[j],
+                                        &by_one[j]),
+                      0);
+    for (size_t j = 0; j < n; j++)
+      CU_ASSERT_EQUAL(by_run[j], by_one[j]);
+    if (i % 100 == 99) {
+      for (uint64_t k = run.first; k <= (uint64_t)at / 1000; k++)
+        CU_ASSERT_EQUAL(util_timebins_at(&run, k), util_timebins_at(&single, k));
+      util_timebins_drop(&run, (uint64_t)at / 1000);
+      util_timebins_drop(&single, (uint64_t)at / 1000);
+    }
+    at += (int64_t)(x >> 50) % 3000; /* a gap */
+  }
+  CU_ASSERT(in_one_interval > 500 && in_one_interval < 1900); /* both ways taken */
+  CU_ASSERT_EQUAL(run.total, single.total);
+  int64_t end = at + 10, added;
+  CU_ASSERT_EQUAL(util_timebins_add_run(&run, 1000, at, &end, &(double){1e18}, 1, &added), -1);
+  util_timebins_free(&run);
+  util_timebins_free(&single);
+}
+
 static void test_grow_doubles_capacity_and_keeps_contents(void) {
   size_t cap = 0;
   int *a = util_grow(NULL, &cap, 1, sizeof *a);
@@ -271,6 +314,8 @@ int main(int argc, char **argv) {
        test_time_bins_integrate_a_stretch_exactly_across_intervals},
       {"time bins are the same for a stretch cut anywhere and after drops",
        test_time_bins_are_the_same_for_a_stretch_cut_anywhere_and_after_drops},
+      {"time bins add a run as its stretches one by one",
+       test_time_bins_add_a_run_as_its_stretches_one_by_one},
       {"grow doubles capacity and keeps contents", test_grow_doubles_capacity_and_keeps_contents},
       {"quantiles interpolate and nearest rank picks a value",
        test_quantiles_interpolate_and_nearest_rank_picks_a_value},

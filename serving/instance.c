@@ -147,7 +147,7 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   int rc = 0;
   srv_account_energy(m, in, lp->now_ns, &rc); /* idle until now */
   if (rc != 0)
-    return core_fail(lp, "out of memory for energy bins");
+    return core_fail(lp, SRV_ENERGY_BINS_FAILED);
   if (b.num_seqs == 0) {
     in->seqs = b.seqs;
     in->num_seqs = 0;
@@ -198,7 +198,7 @@ static int close_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap
   int rc = 0;
   srv_account_energy_run(m, in, steps, n, joules, &rc);
   if (rc != 0)
-    return core_fail(lp, "out of memory for energy bins");
+    return core_fail(lp, SRV_ENERGY_BINS_FAILED);
   double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
   srv_iteration_row *it = &in->iteration;
   int64_t host_nj = 0;

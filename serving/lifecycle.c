@@ -57,7 +57,7 @@ static int change(core_lp *lp, srv_model *m, srv_instance *in, srv_lc_state to, 
     int rc = 0;
     srv_account_energy(m, in, now_ns, &rc); /* at the old draw until now */
     if (rc != 0)
-      return core_fail(lp, "out of memory for energy bins");
+      return core_fail(lp, SRV_ENERGY_BINS_FAILED);
     in->idle_w = to == SRV_LC_OFF ? 0 : hw_idle_power_w(in->deploy);
     in->device_w = in->idle_w;
   }
@@ -104,7 +104,7 @@ static int stop_now(core_lp *lp, srv_model *m, srv_instance *in) {
   int rc = 0;
   srv_account_energy(m, in, lp->now_ns, &rc); /* at its draw until now */
   if (rc != 0)
-    return core_fail(lp, "out of memory for energy bins");
+    return core_fail(lp, SRV_ENERGY_BINS_FAILED);
   in->busy = false;
   in->leap_len = 0;
   in->end_gen++; /* its awaited iteration end is stale */

@@ -563,6 +563,11 @@ dispatch_msg srv_row_dispatch(const srv_model *m, const srv_request_row *row);
 /* The same from attributes at hand (the router's request). */
 void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a);
 
+/* Why energy accounting failed: the bins (int64 nJ) hold a node's energy up to 9.2e18 nJ, about
+ * 10 days of a 10 kW node. */
+#define SRV_ENERGY_BINS_FAILED                                                                     \
+  "out of memory for energy bins, or a node's energy past 2,562 kWh (INT64_MAX nJ)"
+
 /* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
  * it. */
 double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);

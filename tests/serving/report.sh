@@ -29,6 +29,35 @@ rack_mean_power_stays_within_peak_when_the_run_ends_mid_interval)
         (1 + 1e-12) and len(d['racks']) == d['power']['racks'] > 0")
   [ "$ok" = True ] || fail "a rack's mean power exceeds its peak or its energy: $(cat "$dir/a.json")"
   ;;
+sums_a_site_energy_past_int64_nanojoules)
+  # 200 nodes for 72 h draw about 1.45e20 nJ, past INT64_MAX (9.2e18 nJ, 2,562 kWh): the report's
+  # site energy is still the sum of the nodes' (it once wrapped to a negative figure).
+  cat >"$dir/long.yaml" <<'YAML'
+cluster:
+  nodes:
+    - {accelerator: H200-SXM-141GB, count: 200}
+deployments:
+  - {model: Qwen3-8B, accelerator: H200-SXM-141GB, count: 1}
+workload:
+  synthetic:
+    arrival: poisson
+    rate_curve: [{at: 0s, rate: 0.001/s}, {at: 72h, rate: 0.001/s}]
+    input: {kind: lognormal, median: 100, sigma: 0.5, min: 1, max: 1000}
+    output: {kind: lognormal, median: 10, sigma: 0.5, min: 1, max: 100}
+  to: 72h
+simulation:
+  end: 72h
+power:
+  interval: 1h
+YAML
+  "$wt" run "$dir/long.yaml" -o "$dir/a.h5" --quiet >/dev/null
+  "$wt" report "$dir/a.h5" --json >"$dir/a.json"
+  "$wt" report "$dir/a.h5" --csv nodes >"$dir/nodes.csv"
+  nodes_j=$(python3 -c "import csv,sys; print(sum(float(r['energy_j']) for r in csv.DictReader(open(sys.argv[1]))))" "$dir/nodes.csv")
+  ok=$(json "$dir/a.json" "d['energy']['it_j'] > 9.3e9 and abs(d['energy']['it_j'] - $nodes_j) <= 1e-9 * $nodes_j
+        and d['energy']['accelerators_j'] > 0 and d['power']['avg_w'] > 0")
+  [ "$ok" = True ] || fail "site energy is not the nodes' $nodes_j J: $(cat "$dir/a.json")"
+  ;;
 refuses_timelines_it_cannot_read_right)
   "$wt" run "${small[@]}" -o "$dir/a.h5" >/dev/null
   # damage NAME PYTHON-STATEMENTS-ON-f EXPECTED-MESSAGE

@@ -52,18 +52,29 @@ static void price_leap(const srv_instance *in, const hw_batch *first, uint32_t n
   }
 }
 
+/* Of power_w over an iteration of duration_ns with host_ns of host work, the share that is the
+ * host's CPUs (hw_power_iteration adds cpu_busy_w over the host time). */
+static inline double host_cpu_share(double cpu_busy_w, double host_ns, int64_t duration_ns) {
+  double duration = (double)duration_ns;
+  return cpu_busy_w > 0.0 ? cpu_busy_w * (host_ns < duration ? host_ns : duration) / duration : 0.0;
+}
+
+/* llround(x) for 0 <= x < 2^63, without a call: x - trunc(x) is exact. */
+static inline int64_t round_nonnegative(double x) {
+  int64_t whole = (int64_t)x;
+  return whole + (x - (double)whole >= 0.5);
+}
+
 /* Opens the iteration job_sched_step formed at start_ns: it lasts duration_ns, each device drawing
  * power_w. */
 static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t start_ns,
                            int64_t duration_ns, double power_w) {
   in->busy = true;
   in->device_w = power_w;
-  /* the share of power_w that is the host's CPUs (hw_power_iteration adds it over the host time) */
   double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
-  in->host_cpu_w = cpu_busy_w > 0.0
-                       ? cpu_busy_w * fmin(hw_host_ns(in->deploy, &b->hw), (double)duration_ns) /
-                             (double)duration_ns
-                       : 0.0;
+  in->host_cpu_w = cpu_busy_w > 0.0 ? host_cpu_share(cpu_busy_w, hw_host_ns(in->deploy, &b->hw),
+                                                     duration_ns)
+                                    : 0.0;
   in->seqs = b->seqs;
   in->num_seqs = b->num_seqs;
   in->batch_tokens = b->hw.prefill_tokens + b->hw.decode_seqs;
@@ -200,31 +211,25 @@ static int close_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap
   if (rc != 0)
     return core_fail(lp, SRV_ENERGY_BINS_FAILED);
   double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
-  srv_iteration_row *it = &in->iteration;
-  int64_t host_nj = 0;
-  for (uint32_t k = 0; k < n; k++) {
+  int64_t host_nj = 0, start_ns = in->iteration.start_ns;
+  uint32_t kv_blocks = in->iteration.kv_blocks_used;
+  for (uint32_t k = 0; k < n; start_ns = steps[k++].end_ns) {
+    int64_t duration_ns = steps[k].end_ns - start_ns;
     if (k > 0) { /* opened where the one before closed, as open_iteration opens it */
-      it->index = in->iterations;
-      it->start_ns = steps[k - 1].end_ns;
-      it->kv_blocks_used = kv_blocks_used[k - 1];
-      it->decode_ctx_tokens += it->decode_seqs;
-      in->kv_blocks_peak = it->kv_blocks_used > in->kv_blocks_peak ? it->kv_blocks_used
-                                                                     : in->kv_blocks_peak;
-      double duration = (double)(steps[k].end_ns - it->start_ns);
-      in->host_cpu_w = cpu_busy_w > 0.0 ? cpu_busy_w * fmin(host_ns, duration) / duration : 0.0;
+      kv_blocks = kv_blocks_used[k - 1];
+      in->kv_blocks_peak = kv_blocks > in->kv_blocks_peak ? kv_blocks : in->kv_blocks_peak;
+      in->host_cpu_w = host_cpu_share(cpu_busy_w, host_ns, duration_ns);
     }
-    it->end_ns = steps[k].end_ns;
-    int64_t duration_ns = it->end_ns - it->start_ns;
     in->busy_ns += duration_ns;
-    in->kv_block_ns += (double)it->kv_blocks_used * (double)duration_ns;
-    in->iterations++;
+    in->kv_block_ns += (double)kv_blocks * (double)duration_ns;
     if (in->host_cpu_w > 0.0 && duration_ns > 0) /* whole nJ an iteration: sums in any order */
-      host_nj += llround(in->host_cpu_w * (double)duration_ns);
-    if (srv_output_iteration(lp, m, in) != 0)
-      return -1;
+      host_nj += round_nonnegative(in->host_cpu_w * (double)duration_ns);
   }
+  in->iterations += n;
+  if (srv_output_run(lp, m, in, steps, n, kv_blocks_used) != 0)
+    return -1;
   srv_account_host_cpu(m, in, host_nj);
-  in->last_event_ns = it->end_ns;
+  in->last_event_ns = in->iteration.end_ns;
   in->host_cpu_w = 0.0;
   in->device_w = in->idle_w;
   return 0;

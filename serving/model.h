@@ -618,9 +618,12 @@ int srv_open_timeline(srv_model *m, const char *path, MPI_Comm comm, bool append
  */
 int srv_append(core_lp *lp, srv_model *m, int table, const void *row, size_t row_bytes);
 int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row);
-/* What the timeline keeps of a closed iteration (output.iterations), and the last interval's sums
- * at the end. */
-int srv_output_iteration(core_lp *lp, srv_model *m, srv_instance *in);
+/* What the timeline keeps of closed iterations (output.iterations), and the last interval's sums
+ * at the end: the rows of the open iteration, ending at steps[0].end_ns, and of the n - 1 of a leap
+ * after it (iteration k > 0 holding kv_blocks_used[k - 1] KV blocks, decode_seqs more context
+ * tokens than the one before); in->iteration becomes the last of them. */
+int srv_output_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                   uint32_t n, const uint32_t *kv_blocks_used);
 int srv_output_last_interval(core_lp *lp, srv_model *m, srv_instance *in);
 int srv_flush_boundary(MPI_Comm comm, void *context); /* core_config.boundary */
 /* After the run: the engine's rows, instances' last energy and rows, nodes, power series and

@@ -124,7 +124,8 @@ static int aggregate(core_lp *lp, srv_model *m, srv_instance *in) {
   return 0;
 }
 
-int srv_output_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
+/* The open iteration's row, as output.iterations says. */
+static int output_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   switch (m->s->output.iterations) {
   case SRV_ITERATIONS_ALL: break;
   case SRV_ITERATIONS_SAMPLED:
@@ -135,6 +136,23 @@ int srv_output_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   case SRV_ITERATIONS_NONE: return 0;
   }
   return srv_append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration);
+}
+
+int srv_output_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                   uint32_t n, const uint32_t *kv_blocks_used) {
+  srv_iteration_row *it = &in->iteration;
+  for (uint32_t k = 0; k < n; k++) {
+    if (k > 0) { /* the next of the leap, opened where the one before closed */
+      it->index++;
+      it->start_ns = it->end_ns;
+      it->kv_blocks_used = kv_blocks_used[k - 1];
+      it->decode_ctx_tokens += it->decode_seqs;
+    }
+    it->end_ns = steps[k].end_ns;
+    if (output_iteration(lp, m, in) != 0)
+      return -1;
+  }
+  return 0;
 }
 
 int srv_output_last_interval(core_lp *lp, srv_model *m, srv_instance *in) {

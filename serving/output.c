@@ -95,52 +95,63 @@ int srv_append_request(core_lp *lp, srv_model *m, const srv_request_row *row) {
   return srv_append(lp, m, m->t_requests, row, sizeof *row);
 }
 
-/* Aggregated: the iteration's time and KV blocks go to each interval it overlaps, its counts to
- * the one where it ends; an interval's row is written when the instance moves past it. */
-static int aggregate(core_lp *lp, srv_model *m, srv_instance *in) {
-  const srv_iteration_row *it = &in->iteration;
-  srv_interval_row *row = &in->interval;
+/* Aggregated: each iteration's time and KV blocks go to each interval it overlaps, its counts to
+ * the one where it ends; an interval's row is written when the instance moves past it. Over a run
+ * of iterations (srv_output_run's) the open row's sums stay in a local copy, in the same order. */
+static int aggregate(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_step *steps,
+                     uint32_t n, const uint32_t *kv_blocks_used) {
+  const srv_iteration_row *it = &in->iteration; /* the first; its batch is every one's */
   const int64_t width = m->s->output.interval_ns;
-  for (int64_t t = it->start_ns; t < it->end_ns;) {
-    int64_t start = row->start_ns; /* most often; -1 before the first */
-    if (start < 0 || t < start || t - start >= width)
-      start = t / width * width;
-    int64_t until = start + width < it->end_ns ? start + width : it->end_ns;
-    if (row->start_ns != start) {
-      if ((row->iterations || row->busy_ns) && srv_output_last_interval(lp, m, in) != 0)
-        return -1;
-      *row = (srv_interval_row){.instance = in->index, .start_ns = start};
+  srv_interval_row row = in->interval;
+  int64_t t = it->start_ns;
+  for (uint32_t k = 0; k < n; k++) {
+    int64_t end_ns = steps[k].end_ns;
+    uint32_t kv_blocks = k ? kv_blocks_used[k - 1] : it->kv_blocks_used;
+    while (t < end_ns) {
+      int64_t start = row.start_ns; /* most often; -1 before the first */
+      if (start < 0 || t < start || t - start >= width)
+        start = t / width * width;
+      int64_t until = start + width < end_ns ? start + width : end_ns;
+      if (row.start_ns != start) {
+        if (row.iterations || row.busy_ns) {
+          in->interval = row;
+          if (srv_output_last_interval(lp, m, in) != 0)
+            return -1;
+        }
+        row = (srv_interval_row){.instance = in->index, .start_ns = start};
+      }
+      row.busy_ns += until - t;
+      row.kv_block_ns += (double)kv_blocks * (double)(until - t);
+      t = until;
     }
-    row->busy_ns += until - t;
-    row->kv_block_ns += (double)it->kv_blocks_used * (double)(until - t);
-    t = until;
+    row.iterations++;
+    row.prefill_tokens += it->prefill_tokens;
+    row.decode_seqs += it->decode_seqs;
+    row.seqs += it->prefill_seqs + it->decode_seqs;
+    if (kv_blocks > row.kv_blocks_peak)
+      row.kv_blocks_peak = kv_blocks;
   }
-  row->iterations++;
-  row->prefill_tokens += it->prefill_tokens;
-  row->decode_seqs += it->decode_seqs;
-  row->seqs += it->prefill_seqs + it->decode_seqs;
-  if (it->kv_blocks_used > row->kv_blocks_peak)
-    row->kv_blocks_peak = it->kv_blocks_used;
+  in->interval = row;
   return 0;
-}
-
-/* The open iteration's row, as output.iterations says. */
-static int output_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
-  switch (m->s->output.iterations) {
-  case SRV_ITERATIONS_ALL: break;
-  case SRV_ITERATIONS_SAMPLED:
-    if (in->iteration.index % m->s->output.sample_every == 0)
-      break;
-    return 0;
-  case SRV_ITERATIONS_AGGREGATED: return aggregate(lp, m, in);
-  case SRV_ITERATIONS_NONE: return 0;
-  }
-  return srv_append(lp, m, m->t_iterations, &in->iteration, sizeof in->iteration);
 }
 
 int srv_output_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_step *steps,
                    uint32_t n, const uint32_t *kv_blocks_used) {
   srv_iteration_row *it = &in->iteration;
+  srv_iterations_output mode = m->s->output.iterations;
+  if (mode == SRV_ITERATIONS_AGGREGATED && aggregate(lp, m, in, steps, n, kv_blocks_used) != 0)
+    return -1;
+  if (mode != SRV_ITERATIONS_ALL && mode != SRV_ITERATIONS_SAMPLED) { /* no rows: to the last */
+    uint32_t k = n - 1;
+    if (k > 0) {
+      it->index += k;
+      it->start_ns = steps[k - 1].end_ns;
+      it->kv_blocks_used = kv_blocks_used[k - 1];
+      it->decode_ctx_tokens += k * it->decode_seqs;
+    }
+    it->end_ns = steps[k].end_ns;
+    return 0;
+  }
   for (uint32_t k = 0; k < n; k++) {
     if (k > 0) { /* the next of the leap, opened where the one before closed */
       it->index++;
@@ -149,7 +160,8 @@ int srv_output_run(core_lp *lp, srv_model *m, srv_instance *in, const srv_leap_s
       it->decode_ctx_tokens += it->decode_seqs;
     }
     it->end_ns = steps[k].end_ns;
-    if (output_iteration(lp, m, in) != 0)
+    bool kept = mode == SRV_ITERATIONS_ALL || it->index % m->s->output.sample_every == 0;
+    if (kept && srv_append(lp, m, m->t_iterations, it, sizeof *it) != 0)
       return -1;
   }
   return 0;

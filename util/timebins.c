@@ -116,45 +116,41 @@ int util_timebins_add(util_timebins *b, int64_t interval_ns, int64_t start_ns, i
 
 int util_timebins_add_run(util_timebins *b, int64_t interval_ns, int64_t start_ns,
                           const int64_t *end_ns, const double *rate, size_t n, int64_t *added) {
-  if (n == 0)
-    return 0;
-  int64_t last_end = end_ns[n - 1], k = (int64_t)b->last, origin = k * interval_ns;
-  bool one_interval = start_ns >= origin && last_end - origin <= interval_ns;
-  if (!one_interval && start_ns / interval_ns == (last_end - 1) / interval_ns) {
-    k = start_ns / interval_ns;
-    origin = k * interval_ns;
-    one_interval = start_ns < last_end;
-  }
-  for (size_t j = 1; one_interval && j < n; j++)
-    one_interval = end_ns[j] >= end_ns[j - 1]; /* in a row, so inside [start_ns, last_end) */
-  if (!one_interval || (uint64_t)k < b->first || reserve(b, (uint64_t)k) != 0) {
-    for (size_t j = 0; j < n; j++) /* the general way, stretch by stretch */
-      if (util_timebins_add(b, interval_ns, j ? end_ns[j - 1] : start_ns, end_ns[j], rate[j],
-                            &added[j]) != 0)
-        return -1;
-    return 0;
-  }
-  /* Every stretch lies in interval k: its units are floor(r x (end - origin)) - floor(r x (start -
-   * origin)), as piece() counts them. */
-  int64_t sum = 0, from = start_ns - origin;
-  for (size_t j = 0; j < n; j++) {
-    int64_t until = end_ns[j] - origin, to_from, to_until;
-    added[j] = 0;
-    if (until > from && rate[j] != 0) {
-      if (!units_to(rate[j], from, &to_from) || !units_to(rate[j], until, &to_until) ||
-          to_until - to_from > INT64_MAX - sum)
-        return -1;
-      added[j] = to_until - to_from;
-      sum += added[j];
+  int64_t from = start_ns;
+  for (size_t j = 0; j < n;) {
+    /* The stretches that end inside the interval where `from` lies add there, each its units
+     * floor(r x (end - origin)) - floor(r x (from - origin)) as piece() counts them. */
+    int64_t k = (int64_t)b->last, origin = k * interval_ns;
+    if (from < origin || from - origin >= interval_ns) {
+      k = from / interval_ns;
+      origin = k * interval_ns;
     }
-    from = until;
+    int64_t sum = 0;
+    if (from >= 0 && (uint64_t)k >= b->first && reserve(b, (uint64_t)k) == 0) {
+      for (; j < n && end_ns[j] >= from && end_ns[j] - origin <= interval_ns; from = end_ns[j++]) {
+        int64_t to_from, to_until;
+        added[j] = 0;
+        if (end_ns[j] == from || rate[j] == 0)
+          continue;
+        if (!units_to(rate[j], from - origin, &to_from) ||
+            !units_to(rate[j], end_ns[j] - origin, &to_until) || to_until - to_from > INT64_MAX - sum)
+          return -1;
+        added[j] = to_until - to_from;
+        sum += added[j];
+      }
+      int64_t *bin = &b->bin[(uint64_t)k - b->first];
+      if (sum > INT64_MAX - *bin || sum > INT64_MAX - b->total)
+        return -1;
+      *bin += sum;
+      b->total += sum;
+      b->last = (uint64_t)k;
+    }
+    if (j < n) { /* one that crosses into the next interval (or goes back): the general way */
+      if (util_timebins_add(b, interval_ns, from, end_ns[j], rate[j], &added[j]) != 0)
+        return -1;
+      from = end_ns[j++];
+    }
   }
-  int64_t *bin = &b->bin[(uint64_t)k - b->first];
-  if (sum > INT64_MAX - *bin || sum > INT64_MAX - b->total)
-    return -1;
-  *bin += sum;
-  b->total += sum;
-  b->last = (uint64_t)k;
   return 0;
 }
 

@@ -37,19 +37,21 @@ static int64_t price(const srv_instance *in, const hw_batch *hw, double *power_w
   return duration_ns < 1 ? 1 : duration_ns;
 }
 
-/* The prices of the n iterations after `first` in a leap (each with decode_seqs more context
- * tokens than the one before), as price() gives them. */
-static void price_leap(const srv_instance *in, const hw_batch *first, uint32_t n,
-                       int64_t *duration_ns, double *power_w) {
-  if (in->price_cache)
-    hw_price_cache_decode_run(in->price_cache, first, n, duration_ns, power_w);
+/* The prices of the batch `first` and of the n - 1 iterations after it in a leap (each with
+ * decode_seqs more context tokens than the one before), as price() gives them: a leap's from one
+ * run of the price cache's decode table, side by side. */
+static void price_steps(const srv_instance *in, const hw_batch *first, uint32_t n,
+                        int64_t *duration_ns, double *power_w) {
   hw_batch b = *first;
-  for (uint32_t j = 0; j < n; j++) {
-    b.decode_ctx_tokens += first->decode_seqs;
-    if (!in->price_cache)
-      duration_ns[j] = price(in, &b, &power_w[j]);
-    duration_ns[j] = duration_ns[j] < 1 ? 1 : duration_ns[j];
+  if (in->price_cache && n > 1) {
+    b.decode_ctx_tokens -= b.decode_seqs; /* the run starts after this one */
+    hw_price_cache_decode_run(in->price_cache, &b, n, duration_ns, power_w);
+    for (uint32_t j = 0; j < n; j++)
+      duration_ns[j] = duration_ns[j] < 1 ? 1 : duration_ns[j];
+    return;
   }
+  for (uint32_t j = 0; j < n; j++, b.decode_ctx_tokens += b.decode_seqs)
+    duration_ns[j] = price(in, &b, &power_w[j]);
 }
 
 /* Of power_w over an iteration of duration_ns with host_ns of host work, the share that is the
@@ -111,19 +113,16 @@ static int send_end(core_lp *lp, srv_instance *in, int64_t end_ns) {
   return core_send(lp, lp->id, end_ns - lp->now_ns, EV_ITERATION_END, ++in->end_gen, NULL, 0);
 }
 
-/* A leap of `steady` iterations from the open one (job_sched_steady): the prices of the rest, whose
- * batches differ from the first only by their longer contexts. */
-static int plan_leap(srv_instance *in, const hw_batch *first, double first_power_w,
+/* A leap of `steady` iterations from the open one (job_sched_steady), priced: the rest's batches
+ * differ from the first only by their longer contexts. */
+static int plan_leap(srv_instance *in, const int64_t *duration_ns, const double *power_w,
                      uint32_t steady) {
   if (!in->leap && !(in->leap = malloc(SRV_LEAP_MAX * sizeof *in->leap)))
     return -1;
   assert(steady <= SRV_LEAP_MAX);
-  int64_t duration_ns[SRV_LEAP_MAX - 1];
-  double power_w[SRV_LEAP_MAX - 1];
-  price_leap(in, first, steady - 1, duration_ns, power_w);
-  in->leap[0] = (srv_leap_step){in->iteration.end_ns, first_power_w};
+  in->leap[0] = (srv_leap_step){in->iteration.end_ns, in->device_w};
   for (uint32_t j = 1; j < steady; j++)
-    in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns[j - 1], power_w[j - 1]};
+    in->leap[j] = (srv_leap_step){in->leap[j - 1].end_ns + duration_ns[j], power_w[j]};
   in->leap_at = 0;
   in->leap_len = steady;
   in->leaps++;
@@ -165,8 +164,12 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
     in->busy = false;
     return landed ? srv_start_iteration(lp, m, in) : 0;
   }
-  double power_w;
-  int64_t duration_ns = price(in, &b.hw, &power_w);
+  uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, SRV_LEAP_MAX) : 1;
+  int64_t durations_ns[SRV_LEAP_MAX];
+  double powers_w[SRV_LEAP_MAX];
+  price_steps(in, &b.hw, steady, durations_ns, powers_w);
+  double power_w = powers_w[0];
+  int64_t duration_ns = durations_ns[0];
   if (in->tier && (b.tier_load_bytes || b.tier_store_bytes)) {
     int64_t tier_ns =
         job_kv_tier_transfer_ns(b.tier_load_bytes, in->tier->bytes_per_s, in->tier->latency_ns) +
@@ -180,8 +183,7 @@ int srv_start_iteration(core_lp *lp, srv_model *m, srv_instance *in) {
   open_iteration(in, &b, lp->now_ns, duration_ns, power_w);
   if (in->dep->output_lag)
     see_lagged_first_tokens(in, &b, lp->now_ns, duration_ns);
-  uint32_t steady = m->s->simulation.leaps ? job_sched_steady(in->sched, SRV_LEAP_MAX) : 1;
-  if (steady > 1 && plan_leap(in, &b.hw, power_w, steady) != 0)
+  if (steady > 1 && plan_leap(in, durations_ns, powers_w, steady) != 0)
     return core_fail(lp, "out of memory for a leap");
   return send_end(lp, in, steady > 1 ? in->leap[steady - 1].end_ns : in->iteration.end_ns);
 }

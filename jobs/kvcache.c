@@ -211,6 +211,8 @@ int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash) {
 }
 
 int32_t job_kv_lookup(const job_kv *kv, uint64_t hash) {
+  if (kv->entries == 0) /* nothing cached (a trace without block hashes): the table stays cold */
+    return JOB_KV_NONE;
   return kv->table[table_find(kv, hash)].block;
 }
 

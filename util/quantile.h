@@ -1,8 +1,10 @@
 /* Exact nearest-rank quantiles of integers that can be read again, in bounded memory: the first
- * pass counts (count, sum, min, max); each later pass narrows every wanted rank's range 2^14-fold
- * by counting the values in its sub-ranges, so int64 values need at most five more passes (three
- * when they span less than 2^42, as nanosecond latencies under 73 minutes do). The values are never
- * kept: a summary of millions of requests costs about 128 KiB per quantile however long the run. */
+ * pass counts (count, sum, min, max) into a log-linear histogram (1/4,096 of the value wide), which
+ * gives each wanted rank a range; a later pass keeps the values of a range holding at most 2^16 of
+ * them and picks the rank among them, or narrows a more crowded range 2^14-fold by counting its
+ * sub-ranges. Latencies take two passes (three when over 2^16 requests share a histogram bucket).
+ * The values are never all kept: a summary of millions of requests costs at most 2 MiB per stream
+ * and 512 KiB per quantile however long the run. */
 #ifndef UTIL_QUANTILE_H
 #define UTIL_QUANTILE_H
 
@@ -16,15 +18,20 @@ typedef struct util_quantile_target {
   double q;       /* in [0, 1] */
   uint64_t rank;  /* 1-based nearest rank, set after the first pass */
   int64_t lo, hi; /* the value is in [lo, hi] */
-  uint64_t below; /* values < lo */
-  uint64_t *sub;  /* [UTIL_QUANTILE_SUBRANGES] counts during a narrowing pass */
+  uint64_t below;      /* values < lo */
+  uint64_t population; /* values in [lo, hi] */
+  uint64_t *sub;       /* [SUBRANGES] counts during a narrowing pass */
+  int64_t *kept;       /* [population] the values in [lo, hi] during a keeping pass */
+  uint64_t held;
   uint64_t width; /* of a sub-range in this pass */
 } util_quantile_target;
 
 typedef struct util_quantiles {
   uint64_t count;
   int64_t sum, min, max; /* sum: wraps past INT64_MAX, as the caller's int64 sums would */
-  int pass;              /* 0: counting; 1, 2, ...: narrowing */
+  int pass;              /* 0: counting; 1, 2, ...: narrowing or keeping */
+  uint64_t *hist;        /* the counting pass's histogram of values >= 0 */
+  uint64_t negative;     /* values < 0 of the counting pass */
   size_t targets;
   util_quantile_target target[UTIL_QUANTILE_MAX];
 } util_quantiles;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util/array.h"
+
 typedef struct kv_block {
   uint64_t hash;
   uint32_t refs;
@@ -20,6 +22,14 @@ typedef struct kv_slot { /* key and value side by side: one cache miss per probe
 
 struct job_kv {
   uint32_t total, used, free, cached;
+  /* Until a block is first given a hash, no block differs from another but by its number: the
+   * released blocks are only a stack of numbers (stack[0..stacked), the last released on top, as
+   * the LRU queue would hold them from its head), and `blocks` is not kept (every used block has
+   * one reference). The first hash turns the stack into the queue (to_queue); so does running out
+   * of memory for the stack. */
+  int32_t *stack;
+  uint32_t stacked, stack_cap;
+  bool queued; /* the LRU queue and `blocks` are kept */
   /* Blocks [fresh, total) were never used: free, outside the LRU queue and never touched, so an
    * instance's memory and set-up grow with the blocks it uses, not the blocks it has. They come
    * first, in index order, exactly as from vLLM's initial free queue, which holds every block in
@@ -106,6 +116,23 @@ static void lru_push_tail(job_kv *kv, int32_t b) {
   kv->blocks[sentinel].prev = b;
 }
 
+/* From the stack of released blocks to the LRU queue, in the order the queue would hold them: the
+ * blocks ever used get their one reference, the stacked ones none. */
+static void to_queue(job_kv *kv) {
+  if (kv->queued)
+    return;
+  for (uint32_t b = 0; b < kv->fresh; b++)
+    kv->blocks[b] = (kv_block){.refs = 1, .prev = JOB_KV_NONE, .next = JOB_KV_NONE};
+  for (uint32_t k = 0; k < kv->stacked; k++) {
+    kv->blocks[kv->stack[k]].refs = 0;
+    lru_push_tail(kv, kv->stack[k]);
+  }
+  free(kv->stack);
+  kv->stack = NULL;
+  kv->stacked = kv->stack_cap = 0;
+  kv->queued = true;
+}
+
 int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, size_t err_len) {
   *out = NULL;
   if (total_blocks == 0 || total_blocks > (1u << 30)) {
@@ -135,6 +162,7 @@ double job_kv_bytes(uint32_t total_blocks) {
 void job_kv_destroy(job_kv *kv) {
   if (!kv)
     return;
+  free(kv->stack);
   free(kv->blocks);
   free(kv->table);
   free(kv);
@@ -148,8 +176,8 @@ uint32_t job_kv_evictable_blocks(const job_kv *kv) { return kv->free + kv->cache
 
 uint32_t job_kv_unhashed_ahead(const job_kv *kv, uint32_t max) {
   uint32_t fresh = kv->total - kv->fresh; /* taken first */
-  if (fresh >= max)
-    return max;
+  if (fresh >= max || !kv->queued)
+    return kv->free < max ? kv->free : max;
   uint32_t n = fresh;
   for (int32_t b = kv->blocks[kv->total].next; n < max && b != (int32_t)kv->total;
        b = kv->blocks[b].next, n++)
@@ -167,6 +195,26 @@ int32_t job_kv_alloc(job_kv *kv) {
 int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash) {
   assert(kv->free + kv->cached > 0);
   *evicted = false;
+  if (!kv->queued) {
+    kv->free--;
+    kv->used++;
+    if (kv->stacked > 0)
+      return kv->stack[--kv->stacked];
+    /* A block never used: there must be room to stack it once released. */
+    if (kv->fresh == kv->stack_cap) {
+      size_t cap = kv->stack_cap;
+      int32_t *grown = util_grow(kv->stack, &cap, (size_t)kv->fresh + 1, sizeof *grown);
+      if (grown) {
+        kv->stack = grown;
+        kv->stack_cap = cap > kv->total ? kv->total : (uint32_t)cap;
+      }
+    }
+    if (kv->fresh < kv->stack_cap)
+      return (int32_t)kv->fresh++;
+    kv->free++; /* no memory for the stack: on with the queue, which needs none */
+    kv->used--;
+    to_queue(kv);
+  }
   int32_t sentinel = (int32_t)kv->total, last = kv->blocks[sentinel].prev;
   if (kv->cached == 0 && last != sentinel) {
     /* No queued block holds a hash, so every block this could take is alike: which one changes
@@ -218,7 +266,14 @@ int32_t job_kv_lookup(const job_kv *kv, uint64_t hash) {
 
 uint32_t job_kv_refs(const job_kv *kv, int32_t block) {
   assert(block >= 0 && (uint32_t)block < kv->total);
-  return (uint32_t)block < kv->fresh ? kv->blocks[block].refs : 0;
+  if ((uint32_t)block >= kv->fresh)
+    return 0;
+  if (kv->queued)
+    return kv->blocks[block].refs;
+  for (uint32_t k = 0; k < kv->stacked; k++) /* one reference unless released */
+    if (kv->stack[k] == block)
+      return 0;
+  return 1;
 }
 
 void job_kv_touch(job_kv *kv, int32_t block) {
@@ -234,6 +289,13 @@ void job_kv_touch(job_kv *kv, int32_t block) {
 
 void job_kv_release(job_kv *kv, int32_t block) {
   assert(block >= 0 && (uint32_t)block < kv->total);
+  if (!kv->queued) {
+    assert((uint32_t)block < kv->fresh && kv->stacked < kv->stack_cap);
+    kv->stack[kv->stacked++] = block;
+    kv->used--;
+    kv->free++;
+    return;
+  }
   kv_block *blk = &kv->blocks[block];
   assert(blk->refs > 0);
   if (--blk->refs > 0)
@@ -248,10 +310,11 @@ void job_kv_release(job_kv *kv, int32_t block) {
 
 bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash) {
   assert(block >= 0 && (uint32_t)block < kv->total);
-  kv_block *blk = &kv->blocks[block];
-  assert(blk->refs > 0 && !blk->hashed);
   if (!kv->caching)
     return false;
+  to_queue(kv);
+  kv_block *blk = &kv->blocks[block];
+  assert(blk->refs > 0 && !blk->hashed);
   uint32_t slot = table_find(kv, hash);
   if (kv->table[slot].block != JOB_KV_NONE)
     return false;
@@ -267,7 +330,30 @@ bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash) {
   return true;
 }
 
+/* job_kv_check of a cache still stacking its released blocks. */
+static int check_stack(const job_kv *kv, char *err, size_t err_len) {
+  if (kv->fresh > kv->total || kv->stacked > kv->fresh || kv->stacked > kv->stack_cap ||
+      kv->cached || kv->entries || kv->used != kv->fresh - kv->stacked ||
+      kv->free != kv->total - kv->used) {
+    snprintf(err, err_len, "kv: counts used %u free %u cached %u stacked %u entries %u of %u",
+             kv->used, kv->free, kv->cached, kv->stacked, kv->entries, kv->total);
+    return -1;
+  }
+  for (uint32_t k = 0; k < kv->stacked; k++) { /* each in range, and once */
+    bool bad = kv->stack[k] < 0 || (uint32_t)kv->stack[k] >= kv->fresh;
+    for (uint32_t j = 0; j < k && !bad; j++)
+      bad = kv->stack[j] == kv->stack[k];
+    if (bad) {
+      snprintf(err, err_len, "kv: released block %d out of range or stacked twice", kv->stack[k]);
+      return -1;
+    }
+  }
+  return 0;
+}
+
 int job_kv_check(const job_kv *kv, char *err, size_t err_len) {
+  if (!kv->queued)
+    return check_stack(kv, err, err_len);
   uint32_t used = 0, free_blocks = kv->total - kv->fresh, cached = 0, hashed = 0;
   for (uint32_t b = 0; b < kv->fresh; b++) {
     const kv_block *blk = &kv->blocks[b];
@@ -310,13 +396,30 @@ int32_t job_kv_lru_at(const job_kv *kv, uint32_t index) {
   if (index < kv->total - kv->fresh) /* never-used blocks come first */
     return (int32_t)(kv->fresh + index);
   index -= kv->total - kv->fresh;
+  if (!kv->queued) /* then the released ones, in the order released */
+    return index < kv->stacked ? kv->stack[index] : JOB_KV_NONE;
   int32_t b = kv->blocks[kv->total].next;
   for (; b != (int32_t)kv->total && index > 0; index--)
     b = kv->blocks[b].next;
   return b == (int32_t)kv->total ? JOB_KV_NONE : b;
 }
 
-void job_kv_save(const job_kv *kv, core_pack *out) {
+void job_kv_save(job_kv *kv, core_pack *out) {
+  if (!kv->queued) { /* the blocks' references, marked in `blocks` (unused until to_queue) */
+    for (uint32_t b = 0; b < kv->fresh; b++)
+      kv->blocks[b] = (kv_block){.refs = 1};
+    for (uint32_t k = 0; k < kv->stacked; k++)
+      kv->blocks[kv->stack[k]].refs = 0;
+    CORE_PACK(out, kv->fresh);
+    for (uint32_t b = 0; b < kv->fresh; b++) {
+      CORE_PACK(out, kv->blocks[b].refs);
+      CORE_PACK(out, kv->blocks[b].hashed);
+    }
+    CORE_PACK(out, kv->stacked);
+    for (uint32_t k = 0; k < kv->stacked; k++)
+      CORE_PACK(out, kv->stack[k]);
+    return;
+  }
   CORE_PACK(out, kv->fresh);
   for (uint32_t b = 0; b < kv->fresh; b++) {
     const kv_block *blk = &kv->blocks[b];
@@ -346,6 +449,7 @@ static bool table_insert(job_kv *kv, int32_t block) {
 
 int job_kv_load(job_kv *kv, core_unpack *in) {
   assert(kv->fresh == 0);
+  kv->queued = true; /* whatever the saved cache held: the queue takes the same blocks */
   CORE_UNPACK(in, kv->fresh);
   if (in->failed || kv->fresh > kv->total)
     return kv->fresh = 0, -1;

@@ -44,6 +44,7 @@ int32_t job_kv_alloc(job_kv *kv);
 int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash);
 /* Block holding `hash`, or JOB_KV_NONE. Changes nothing. */
 int32_t job_kv_lookup(const job_kv *kv, uint64_t hash);
+/* Its references: O(1) once a block has held a hash, O(released blocks) before (for checks). */
 uint32_t job_kv_refs(const job_kv *kv, int32_t block);
 /* Adds a reference to a hit block, taking it off the LRU queue if it was unreferenced. */
 void job_kv_touch(job_kv *kv, int32_t block);
@@ -57,7 +58,7 @@ bool job_kv_register(job_kv *kv, int32_t block, uint64_t hash);
 /* Checkpoints: every block ever used (its references, hash) and the LRU queue; never-used blocks
  * are not written. Load into a cache made by job_kv_create with the same arguments, still unused;
  * returns -1 (the cache then only fit for job_kv_destroy) for data that does not fit it. */
-void job_kv_save(const job_kv *kv, core_pack *out);
+void job_kv_save(job_kv *kv, core_pack *out);
 int job_kv_load(job_kv *kv, core_unpack *in);
 
 /* Checks every invariant in O(blocks): counts, queue links, hash table. Returns 0, or -1 with the

@@ -74,9 +74,9 @@ static void open_iteration(srv_instance *in, const job_sched_batch *b, int64_t s
   in->busy = true;
   in->device_w = power_w;
   double cpu_busy_w = in->deploy->accel.power.host_cpu_busy_w;
-  in->host_cpu_w = cpu_busy_w > 0.0 ? host_cpu_share(cpu_busy_w, hw_host_ns(in->deploy, &b->hw),
-                                                     duration_ns)
-                                    : 0.0;
+  in->host_cpu_w = cpu_busy_w > 0.0
+                       ? host_cpu_share(cpu_busy_w, hw_host_ns(in->deploy, &b->hw), duration_ns)
+                       : 0.0;
   in->seqs = b->seqs;
   in->num_seqs = b->num_seqs;
   in->batch_tokens = b->hw.prefill_tokens + b->hw.decode_seqs;
@@ -292,7 +292,8 @@ static int leap_run(core_lp *lp, srv_model *m, srv_instance *in, uint32_t upto) 
   double joules[SRV_LEAP_MAX];
   const srv_leap_step *steps = &in->leap[in->leap_at];
   job_sched_leap(in->sched, n, kv_blocks_used);
-  double host_ns = n > 1 ? hw_host_ns(in->deploy, &b.hw) : 0.0; /* the batch's, whatever its context */
+  /* the batch's host work, the same whatever its context */
+  double host_ns = n > 1 ? hw_host_ns(in->deploy, &b.hw) : 0.0;
   if (close_run(lp, m, in, steps, n, kv_blocks_used, host_ns, joules) != 0)
     return -1;
   in->leap_at += n;

@@ -573,10 +573,10 @@ void srv_row_set_attrs(srv_request_row *row, const job_request_attrs *a);
 /* energy.c: adds what the instance's devices drew since power_since_ns to their nodes, and returns
  * it. */
 double srv_account_energy(srv_model *m, srv_instance *in, int64_t until_ns, int *rc);
-/* The same for n stretches in a row (a leap's iterations, 1 <= n <= SRV_LEAP_MAX): stretch j ends at
- * steps[j].end_ns, each device drawing device_w in the first and steps[j].power_w after; joules[j]
- * gets each one's energy, bit for bit what n calls of srv_account_energy would return. Returns the
- * last. */
+/* The same for n stretches in a row (a leap's iterations, 1 <= n <= SRV_LEAP_MAX): stretch j ends
+ * at steps[j].end_ns, each device drawing device_w in the first and steps[j].power_w after;
+ * joules[j] gets each one's energy, bit for bit what n calls of srv_account_energy would return.
+ * Returns the last. */
 double srv_account_energy_run(srv_model *m, srv_instance *in, const srv_leap_step *steps,
                               uint32_t n, double *joules, int *rc);
 /* energy.c: adds the instance's draw since binned_ns to its nodes' bins up to until_ns (no later

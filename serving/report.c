@@ -141,9 +141,9 @@ typedef struct power_bins {
   int64_t *site_nj;    /* [intervals] */
   int64_t *rack_nj;    /* [racks][intervals] */
   uint32_t racks_seen; /* one past the highest rack of /power */
-  __int128 it_nj; /* a site's day passes INT64_MAX nJ (2,562 kWh) */
-  double host_w;     /* all nodes' host power (/nodes), drawn the whole run */
-  double host_cpu_j; /* all nodes' host CPUs' busy energy (/nodes), in the accelerators' bins */
+  __int128 it_nj;      /* a site's day passes INT64_MAX nJ (2,562 kWh) */
+  double host_w;       /* all nodes' host power (/nodes), drawn the whole run */
+  double host_cpu_j;   /* all nodes' host CPUs' busy energy (/nodes), in the accelerators' bins */
 } power_bins;
 
 static int bin_power(io_timeline_reader *r, int64_t interval_ns, int64_t simulated_ns,

@@ -15,9 +15,9 @@
 enum { UTIL_QUANTILE_MAX = 8 };
 
 typedef struct util_quantile_target {
-  double q;       /* in [0, 1] */
-  uint64_t rank;  /* 1-based nearest rank, set after the first pass */
-  int64_t lo, hi; /* the value is in [lo, hi] */
+  double q;            /* in [0, 1] */
+  uint64_t rank;       /* 1-based nearest rank, set after the first pass */
+  int64_t lo, hi;      /* the value is in [lo, hi] */
   uint64_t below;      /* values < lo */
   uint64_t population; /* values in [lo, hi] */
   uint64_t *sub;       /* [SUBRANGES] counts during a narrowing pass */

@@ -133,7 +133,8 @@ int util_timebins_add_run(util_timebins *b, int64_t interval_ns, int64_t start_n
         if (end_ns[j] == from || rate[j] == 0)
           continue;
         if (!units_to(rate[j], from - origin, &to_from) ||
-            !units_to(rate[j], end_ns[j] - origin, &to_until) || to_until - to_from > INT64_MAX - sum)
+            !units_to(rate[j], end_ns[j] - origin, &to_until) ||
+            to_until - to_from > INT64_MAX - sum)
           return -1;
         added[j] = to_until - to_from;
         sum += added[j];

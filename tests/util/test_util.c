@@ -186,9 +186,9 @@ static void test_time_bins_add_a_run_as_its_stretches_one_by_one(void) {
     in_one_interval += start / 1000 == (at - 1) / 1000;
     CU_ASSERT_EQUAL(util_timebins_add_run(&run, 1000, start, ends, rates, n, by_run), 0);
     for (size_t j = 0; j < n; j++)
-      CU_ASSERT_EQUAL(util_timebins_add(&single, 1000, j ? ends[j - 1] : start, ends[j], rates[j],
-                                        &by_one[j]),
-                      0);
+      CU_ASSERT_EQUAL(
+          util_timebins_add(&single, 1000, j ? ends[j - 1] : start, ends[j], rates[j], &by_one[j]),
+          0);
     for (size_t j = 0; j < n; j++)
       CU_ASSERT_EQUAL(by_run[j], by_one[j]);
     if (i % 100 == 99) {

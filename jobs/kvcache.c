@@ -133,6 +133,19 @@ static void to_queue(job_kv *kv) {
   kv->queued = true;
 }
 
+/* Before a never-used block is taken: room to stack it once released (false: no memory). */
+static bool stack_room(job_kv *kv) {
+  if (kv->fresh < kv->stack_cap)
+    return true;
+  size_t cap = kv->stack_cap;
+  int32_t *grown = util_grow(kv->stack, &cap, (size_t)kv->fresh + 1, sizeof *grown);
+  if (!grown)
+    return false;
+  kv->stack = grown;
+  kv->stack_cap = cap > kv->total ? kv->total : (uint32_t)cap;
+  return true;
+}
+
 int job_kv_create(job_kv **out, uint32_t total_blocks, bool caching, char *err, size_t err_len) {
   *out = NULL;
   if (total_blocks == 0 || total_blocks > (1u << 30)) {
@@ -195,26 +208,12 @@ int32_t job_kv_alloc(job_kv *kv) {
 int32_t job_kv_alloc_evict(job_kv *kv, bool *evicted, uint64_t *evicted_hash) {
   assert(kv->free + kv->cached > 0);
   *evicted = false;
-  if (!kv->queued) {
+  if (!kv->queued && (kv->stacked > 0 || stack_room(kv))) {
     kv->free--;
     kv->used++;
-    if (kv->stacked > 0)
-      return kv->stack[--kv->stacked];
-    /* A block never used: there must be room to stack it once released. */
-    if (kv->fresh == kv->stack_cap) {
-      size_t cap = kv->stack_cap;
-      int32_t *grown = util_grow(kv->stack, &cap, (size_t)kv->fresh + 1, sizeof *grown);
-      if (grown) {
-        kv->stack = grown;
-        kv->stack_cap = cap > kv->total ? kv->total : (uint32_t)cap;
-      }
-    }
-    if (kv->fresh < kv->stack_cap)
-      return (int32_t)kv->fresh++;
-    kv->free++; /* no memory for the stack: on with the queue, which needs none */
-    kv->used--;
-    to_queue(kv);
+    return kv->stacked > 0 ? kv->stack[--kv->stacked] : (int32_t)kv->fresh++;
   }
+  to_queue(kv); /* no memory for the stack: on with the queue, which needs none */
   int32_t sentinel = (int32_t)kv->total, last = kv->blocks[sentinel].prev;
   if (kv->cached == 0 && last != sentinel) {
     /* No queued block holds a hash, so every block this could take is alike: which one changes

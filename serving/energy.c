@@ -19,17 +19,17 @@ double srv_account_energy_run(srv_model *m, srv_instance *in, const srv_leap_ste
   assert(n >= 1 && n <= SRV_LEAP_MAX);
   const srv_cluster *c = &m->cluster;
   int64_t interval_ns = m->s->power.interval_ns;
-  for (uint32_t j = 0; j < n; j++)
+  int64_t ends[SRV_LEAP_MAX], nj[SRV_LEAP_MAX]; /* nj: W x ns, each stretch whole */
+  for (uint32_t j = 0; j < n; j++) {
     joules[j] = 0;
+    ends[j] = steps[j].end_ns;
+  }
   for (uint32_t k = c->accel_offsets[in->index]; k < c->accel_offsets[in->index + 1];) {
     uint32_t devices, node = next_node(c, in, &k, &devices);
     util_timebins *bins = &m->node_acc[node].energy;
-    int64_t ends[SRV_LEAP_MAX], nj[SRV_LEAP_MAX]; /* W x ns: each stretch whole */
     double node_w[SRV_LEAP_MAX];
-    for (uint32_t j = 0; j < n; j++) {
-      ends[j] = steps[j].end_ns;
+    for (uint32_t j = 0; j < n; j++)
       node_w[j] = (j ? steps[j].power_w : in->device_w) * devices;
-    }
     /* Stretches binned in part already (up to binned_ns, by the power rows' writer): measured
      * whole, binned from binned_ns. The rest in one run. */
     uint32_t j = 0;

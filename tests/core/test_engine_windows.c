@@ -258,17 +258,25 @@ static int source_react(core_lp *lp, const core_event *ev, scenario *s) {
   return rc == 0 && k + 1 < SOURCE_TICKS ? send_logged(lp, s, 0, 10, TICK, k + 1) : rc;
 }
 
+/* LP 0, replicated, a source over n - 1 sinks placed in blocks, with no channel between
+ * partitions. */
+static scenario *replicated_source(uint32_t n, int threads,
+                                   int (*react)(core_lp *, const core_event *, scenario *)) {
+  scenario *s = new_scenario(n, threads, 100000, 1);
+  place_blocks(s);
+  s->replicated = 1;
+  s->no_cuts = true;
+  s->init = source_init;
+  s->react = react;
+  return s;
+}
+
 /* With its sinks spread over every partition and no channel between partitions, each sink gets
  * exactly the events one LP 0 would send it, with the same keys (its send counter counts the sends
  * every copy makes), in one window; LP 0 finishes once and its events count once. */
 static void engine_replicated_lp_sends_each_event_once_with_one_lps_keys(void) {
   for (int threads = 1; threads <= 2; threads++) {
-    scenario *s = new_scenario(5, threads, 100000, 1);
-    place_blocks(s);
-    s->replicated = 1;
-    s->no_cuts = true;
-    s->init = source_init;
-    s->react = source_react;
+    scenario *s = replicated_source(5, threads, source_react);
     run_scenario(s);
     CU_ASSERT_EQUAL(s->rc, 0);
     CU_ASSERT_EQUAL(s->logs[0].count, SOURCE_TICKS);
@@ -297,12 +305,7 @@ static int answer_react(core_lp *lp, const core_event *ev, scenario *s) {
 }
 
 static void engine_refuses_an_event_for_a_replicated_lp_from_another(void) {
-  scenario *s = new_scenario(3, 1, 100000, 1);
-  place_blocks(s);
-  s->replicated = 1;
-  s->no_cuts = true;
-  s->init = source_init;
-  s->react = answer_react;
+  scenario *s = replicated_source(3, 1, answer_react);
   run_scenario(s);
   assert_failed_naming(s, 1, 0, "hears only from itself");
   free(s);
